@@ -1,0 +1,222 @@
+import Crypto
+import Foundation
+import SwiftASN1
+import X509
+
+/// The installation's own certificate authority: it issues the client certificates key stores register, and it is
+/// the only issuer client-certificate authentication trusts.
+public struct CertificateAuthority: Sendable {
+    public let certificate: Certificate
+    let privateKey: P256.Signing.PrivateKey
+
+    public init(certificate: Certificate, privateKey: P256.Signing.PrivateKey) {
+        self.certificate = certificate
+        self.privateKey = privateKey
+    }
+
+    /// A new CA with a fresh P-256 key, valid for `validityDays` from `now`.
+    public static func create(commonName: String, now: Date, validityDays: Int = 3650) throws(CoreError)
+        -> CertificateAuthority
+    {
+        let key = P256.Signing.PrivateKey()
+        let notBefore = now.truncatedToSeconds
+        do {
+            let name = try DistinguishedName {
+                OrganizationName("SKM")
+                CommonName(commonName)
+            }
+            let certificate = try Certificate(
+                version: .v3,
+                serialNumber: Self.randomSerialNumber(),
+                publicKey: .init(key.publicKey),
+                notValidBefore: notBefore,
+                notValidAfter: notBefore.addingTimeInterval(Double(validityDays) * 86_400),
+                issuer: name,
+                subject: name,
+                signatureAlgorithm: .ecdsaWithSHA256,
+                extensions: try Certificate.Extensions {
+                    Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+                    Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+                    SubjectKeyIdentifier(hash: Certificate.PublicKey(key.publicKey))
+                },
+                issuerPrivateKey: .init(key)
+            )
+            return CertificateAuthority(certificate: certificate, privateKey: key)
+        } catch {
+            throw CoreError(.certificate, "cannot create the CA certificate: \(error)")
+        }
+    }
+
+    /// A certificate and its private key, freshly issued.
+    public struct Issued: Sendable {
+        public var certificate: Certificate
+        public var privateKey: P256.Signing.PrivateKey
+    }
+
+    /// Issues a client certificate (EKU clientAuth) named `commonName`, valid from `now` for `lifetimeDays`.
+    public func issueClientCertificate(
+        commonName: String, organizationalUnit: String, now: Date, lifetimeDays: Int
+    ) throws(CoreError) -> Issued {
+        let notBefore = now.truncatedToSeconds
+        return try issue(
+            subject: {
+                try DistinguishedName {
+                    OrganizationName("SKM")
+                    OrganizationalUnitName(organizationalUnit)
+                    CommonName(commonName)
+                }
+            },
+            notBefore: notBefore, notAfter: notBefore.addingTimeInterval(Double(lifetimeDays) * 86_400),
+            usage: [.clientAuth], names: [])
+    }
+
+    /// Issues a TLS server certificate for `hosts` (DNS names or IP addresses).
+    public func issueServerCertificate(hosts: [String], now: Date, lifetimeDays: Int = 825) throws(CoreError)
+        -> Issued
+    {
+        let notBefore = now.truncatedToSeconds
+        var names: [GeneralName] = []
+        for host in hosts {
+            if let address = IPv4Address(host) {
+                names.append(.ipAddress(ASN1OctetString(contentBytes: ArraySlice(address.value.bigEndianBytes))))
+            } else {
+                names.append(.dnsName(host))
+            }
+        }
+        return try issue(
+            subject: { try DistinguishedName { OrganizationName("SKM"); CommonName(hosts.first ?? "localhost") } },
+            notBefore: notBefore, notAfter: notBefore.addingTimeInterval(Double(lifetimeDays) * 86_400),
+            usage: [.serverAuth], names: names)
+    }
+
+    /// Signs a certificate with arbitrary validity; tests use it to mint expired and not-yet-valid certificates.
+    public func issue(
+        subject: () throws -> DistinguishedName, notBefore: Date, notAfter: Date,
+        usage: [ExtendedKeyUsage.Usage], names: [GeneralName]
+    ) throws(CoreError) -> Issued {
+        let key = P256.Signing.PrivateKey()
+        do {
+            let issuerKeyIdentifier = try certificate.extensions.subjectKeyIdentifier?.keyIdentifier
+            let certificate = try Certificate(
+                version: .v3,
+                serialNumber: Self.randomSerialNumber(),
+                publicKey: .init(key.publicKey),
+                notValidBefore: notBefore,
+                notValidAfter: notAfter,
+                issuer: self.certificate.subject,
+                subject: try subject(),
+                signatureAlgorithm: .ecdsaWithSHA256,
+                extensions: try Certificate.Extensions {
+                    Critical(BasicConstraints.notCertificateAuthority)
+                    Critical(KeyUsage(digitalSignature: true, keyAgreement: true))
+                    try ExtendedKeyUsage(usage)
+                    SubjectKeyIdentifier(hash: Certificate.PublicKey(key.publicKey))
+                    if let issuerKeyIdentifier {
+                        AuthorityKeyIdentifier(keyIdentifier: issuerKeyIdentifier)
+                    }
+                    if !names.isEmpty {
+                        SubjectAlternativeNames(names)
+                    }
+                },
+                issuerPrivateKey: .init(privateKey)
+            )
+            return Issued(certificate: certificate, privateKey: key)
+        } catch {
+            throw CoreError(.certificate, "cannot issue a certificate: \(error)")
+        }
+    }
+
+    /// Checks a presented chain (leaf first) the way client authentication does, in its order: presented, issued by
+    /// this CA with a valid signature and for client authentication, not before its start, not after its end.
+    /// Whether the certificate is registered in a key store is the caller's question.
+    public func check(_ chain: [Certificate], at now: Date) -> CertificateCheck {
+        guard let leaf = chain.first else { return .absent }
+        guard leaf.issuer == certificate.subject else {
+            return .untrusted("issued by \(leaf.issuer), not by this key manager's CA (\(certificate.subject))")
+        }
+        guard certificate.publicKey.isValidSignature(leaf.signature, for: leaf) else {
+            return .untrusted("its signature does not verify with this key manager's CA key (another CA of the same name?)")
+        }
+        if let usage = try? leaf.extensions.extendedKeyUsage, !usage.contains(.clientAuth) {
+            return .untrusted("it is not a client-authentication certificate (no clientAuth extended key usage)")
+        }
+        if now < leaf.notValidBefore { return .notYetValid(notBefore: leaf.notValidBefore) }
+        if now > leaf.notValidAfter { return .expired(notAfter: leaf.notValidAfter) }
+        return .valid
+    }
+
+    static func randomSerialNumber() -> Certificate.SerialNumber {
+        var bytes = SystemIdentifierSource().randomBytes(count: 16)
+        bytes[0] = bytes[0] & 0x7F | 0x40
+        return Certificate.SerialNumber(bytes: ArraySlice(bytes))
+    }
+}
+
+/// The result of checking a presented client certificate: a value, never a throw.
+public enum CertificateCheck: Sendable, Hashable {
+    case valid
+    case absent
+    case untrusted(String)
+    case notYetValid(notBefore: Date)
+    case expired(notAfter: Date)
+}
+
+extension Certificate {
+    /// The DER encoding.
+    public var derBytes: [UInt8] {
+        var serializer = DER.Serializer()
+        try! serializer.serialize(self)  // Serialising an already-parsed or built certificate cannot fail.
+        return serializer.serializedBytes
+    }
+
+    /// SHA-256 of the DER encoding, lower-case hexadecimal.
+    public var sha256Fingerprint: String {
+        SHA256.hash(data: derBytes).hexString
+    }
+
+    /// The serial number, lower-case hexadecimal.
+    public var serialNumberHex: String {
+        serialNumber.bytes.hexString
+    }
+
+    /// PEM text.
+    public var pemString: String {
+        (try? serializeAsPEM().pemString) ?? ""
+    }
+
+    /// What the key manager keeps of a certificate it issued.
+    public var issuedSummary: IssuedCertificate {
+        IssuedCertificate(
+            serialNumber: serialNumberHex, sha256: sha256Fingerprint, subject: subject.description,
+            issuer: issuer.description, notBefore: notValidBefore, notAfter: notValidAfter, pem: pemString)
+    }
+
+    /// Parses PEM (one or more certificates) or DER.
+    public static func parseChain(_ data: Data) throws(CoreError) -> [Certificate] {
+        if let text = String(data: data, encoding: .utf8), text.contains("-----BEGIN") {
+            do {
+                let documents = try PEMDocument.parseMultiple(pemString: text)
+                let certificates = try documents.filter { $0.discriminator == "CERTIFICATE" }.map {
+                    try Certificate(pemDocument: $0)
+                }
+                guard !certificates.isEmpty else { throw CoreError(.certificate, "no CERTIFICATE block in the PEM text") }
+                return certificates
+            } catch let error as CoreError {
+                throw error
+            } catch {
+                throw CoreError(.certificate, "not a PEM certificate: \(error)")
+            }
+        }
+        do {
+            return [try Certificate(derEncoded: [UInt8](data))]
+        } catch {
+            throw CoreError(.certificate, "neither PEM nor DER certificate data")
+        }
+    }
+}
+
+extension Date {
+    var truncatedToSeconds: Date {
+        Date(timeIntervalSince1970: timeIntervalSince1970.rounded(.down))
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import X509
+
+/// Step 6 of the decision procedure: a key store's client authentication.
+///
+/// Factors are checked in the order IPv4, MAC, certificate. In AND mode every enabled factor must pass and the
+/// first that fails is the answer; in OR mode one passing factor is enough, and when none passes the first
+/// enabled factor's failure is the answer.
+public struct ClientAuthenticator: Sendable {
+    public let authority: CertificateAuthority
+
+    public init(authority: CertificateAuthority) {
+        self.authority = authority
+    }
+
+    /// One factor's verdict.
+    public enum Verdict: Sendable, Hashable {
+        case passed(entryId: Int)
+        case failed(Rejection)
+    }
+
+    /// Checks `client` against `store` and its `entries` at `now`; `nil` when the client passes.
+    public func authenticate(
+        _ client: ClientIdentity, store: KeyStore, entries: [AuthEntry], at now: Date
+    ) -> Rejection? {
+        var firstFailure: Rejection?
+        for factor in store.enabledFactors {
+            switch check(factor, client, entries: entries, at: now) {
+            case .passed:
+                if store.authMode == .or { return nil }
+            case .failed(let rejection):
+                if store.authMode == .and { return rejection }
+                if firstFailure == nil { firstFailure = rejection }
+            }
+        }
+        return firstFailure
+    }
+
+    public func check(_ factor: AuthKind, _ client: ClientIdentity, entries: [AuthEntry], at now: Date) -> Verdict {
+        let candidates = entries.filter { $0.kind == factor }
+        switch factor {
+        case .ipv4: return checkAddress(client, candidates)
+        case .mac: return checkMAC(client, candidates)
+        case .certificate: return checkCertificate(client, candidates, at: now)
+        }
+    }
+
+    private func checkAddress(_ client: ClientIdentity, _ entries: [AuthEntry]) -> Verdict {
+        guard let address = client.address else {
+            let seen = client.peerAddress.map { "'\($0)'" } ?? "no address"
+            return .failed(Rejection(.ipv4AuthFailure, "the client's address (\(seen)) is not an IPv4 address"))
+        }
+        let matching = entries.filter { IPv4Network($0.value)?.contains(address) == true }
+        if let entry = matching.first(where: { $0.status == .inService }) { return .passed(entryId: entry.id) }
+        if let pending = matching.first(where: { $0.status == .pendingDeletion }) {
+            return .failed(
+                Rejection(.ipv4AuthFailure, "\(address) matches \(pending.value), which is pending deletion"))
+        }
+        return .failed(Rejection(.ipv4AuthFailure, "\(address) is not registered in the key store"))
+    }
+
+    private func checkMAC(_ client: ClientIdentity, _ entries: [AuthEntry]) -> Verdict {
+        guard let header = client.macHeader else {
+            return .failed(Rejection(.macAuthFailure, "the request has no X-TOAST-CLIENT-MAC-ADDR header"))
+        }
+        guard let mac = MACAddress(header) else {
+            return .failed(Rejection(.macAuthFailure, "the X-TOAST-CLIENT-MAC-ADDR header is not a MAC address"))
+        }
+        let matching = entries.filter { MACAddress($0.value) == mac }
+        if let entry = matching.first(where: { $0.status == .inService }) { return .passed(entryId: entry.id) }
+        if matching.contains(where: { $0.status == .pendingDeletion }) {
+            return .failed(Rejection(.macAuthFailure, "MAC \(mac) is registered but pending deletion"))
+        }
+        return .failed(Rejection(.macAuthFailure, "MAC \(mac) is not registered in the key store"))
+    }
+
+    private func checkCertificate(_ client: ClientIdentity, _ entries: [AuthEntry], at now: Date) -> Verdict {
+        switch authority.check(client.certificateChain, at: now) {
+        case .absent:
+            let why = client.tls ? "no client certificate was presented" : "the request did not come over TLS"
+            return .failed(Rejection(.certificateAuthFailure, why))
+        case .untrusted(let reason):
+            return .failed(Rejection(.untrustedCertificate, "the client certificate is \(reason)"))
+        case .notYetValid(let notBefore):
+            return .failed(
+                Rejection(.certificateNotYetValid, "the client certificate is valid from \(Timestamp.rfc3339(notBefore))"))
+        case .expired(let notAfter):
+            return .failed(
+                Rejection(.certificateExpired, "the client certificate expired at \(Timestamp.rfc3339(notAfter))"))
+        case .valid:
+            break
+        }
+        let fingerprint = client.certificateChain[0].sha256Fingerprint
+        let matching = entries.filter { $0.certificate?.sha256 == fingerprint }
+        if let entry = matching.first(where: { $0.status == .inService }) { return .passed(entryId: entry.id) }
+        if let entry = matching.first {
+            return .failed(
+                Rejection(
+                    .certificateAuthFailure,
+                    "certificate '\(entry.value)' is \(entry.status.displayName.lowercased()) in the key store"))
+        }
+        return .failed(Rejection(.certificateAuthFailure, "the certificate is not registered in the key store"))
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+
+/// SKM's ciphertext: Base64 of `version (UInt32 BE) ‖ nonce (12) ‖ ciphertext ‖ tag (16)`, AES-256-GCM with the
+/// key id as associated data.
+///
+/// The version can be read out of a blob without any key, which is what lets the analyser tell "this version was
+/// deleted" from "this data is damaged".
+public struct CiphertextBlob: Sendable, Hashable {
+    public static let headerLength = 4
+    public static let nonceLength = 12
+    public static let tagLength = 16
+    /// The smallest well-formed blob: a version, a nonce and a tag around empty ciphertext.
+    public static let minimumLength = headerLength + nonceLength + tagLength
+
+    public var version: UInt32
+    public var nonce: Data
+    public var ciphertext: Data
+    public var tag: Data
+
+    public init(version: UInt32, nonce: Data, ciphertext: Data, tag: Data) {
+        self.version = version
+        self.nonce = nonce
+        self.ciphertext = ciphertext
+        self.tag = tag
+    }
+
+    /// Why a text is not a ciphertext blob.
+    public enum Problem: Error, Sendable, Hashable, CustomStringConvertible {
+        case notBase64
+        case tooShort(bytes: Int)
+
+        public var description: String {
+            switch self {
+            case .notBase64: return "is not valid Base64"
+            case .tooShort(let bytes):
+                return "decodes to \(bytes) bytes, fewer than the \(CiphertextBlob.minimumLength) of the shortest ciphertext"
+            }
+        }
+    }
+
+    public static func parse(base64 text: String) -> Result<CiphertextBlob, Problem> {
+        guard let data = StrictBase64.decode(text) else { return .failure(.notBase64) }
+        guard data.count >= minimumLength else { return .failure(.tooShort(bytes: data.count)) }
+        let bytes = [UInt8](data)
+        let version = UInt32(bigEndian: bytes)
+        let nonce = Data(bytes[4..<16])
+        let ciphertext = Data(bytes[16..<(bytes.count - tagLength)])
+        let tag = Data(bytes[(bytes.count - tagLength)...])
+        return .success(CiphertextBlob(version: version, nonce: nonce, ciphertext: ciphertext, tag: tag))
+    }
+
+    public var serialized: Data {
+        var data = Data(capacity: Self.minimumLength + ciphertext.count)
+        data.append(contentsOf: version.bigEndianBytes)
+        data.append(nonce)
+        data.append(ciphertext)
+        data.append(tag)
+        return data
+    }
+
+    public var base64: String { serialized.base64EncodedString() }
+}
+
+/// SKM's legacy signature: Base64 of `version (UInt32 BE) ‖ RSASSA-PKCS1-v1_5-SHA256 signature`.
+public struct SignatureBlob: Sendable, Hashable {
+    public static let signatureLength = 256
+
+    public var version: UInt32
+    public var signature: Data
+
+    public init(version: UInt32, signature: Data) {
+        self.version = version
+        self.signature = signature
+    }
+
+    public enum Problem: Error, Sendable, Hashable, CustomStringConvertible {
+        case notBase64
+        case wrongLength(bytes: Int)
+
+        public var description: String {
+            switch self {
+            case .notBase64: return "is not valid Base64"
+            case .wrongLength(let bytes):
+                return "decodes to \(bytes) bytes, not the \(4 + SignatureBlob.signatureLength) of a version and an RSA-2048 signature"
+            }
+        }
+    }
+
+    public static func parse(base64 text: String) -> Result<SignatureBlob, Problem> {
+        guard let data = StrictBase64.decode(text) else { return .failure(.notBase64) }
+        guard data.count == 4 + signatureLength else { return .failure(.wrongLength(bytes: data.count)) }
+        let bytes = [UInt8](data)
+        return .success(SignatureBlob(version: UInt32(bigEndian: bytes), signature: Data(bytes[4...])))
+    }
+
+    public var base64: String {
+        (Data(version.bigEndianBytes) + signature).base64EncodedString()
+    }
+}
+
+/// Base64 as RFC 4648 §4 defines it, padding required, no whitespace: a blob either is Base64 or it is not.
+public enum StrictBase64 {
+    public static func decode(_ text: String) -> Data? {
+        let bytes = text.utf8
+        guard bytes.count % 4 == 0 else { return nil }
+        var padding = 0
+        for (offset, byte) in bytes.enumerated() {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "/"):
+                if padding > 0 { return nil }
+            case UInt8(ascii: "="):
+                padding += 1
+                if padding > 2 || offset < bytes.count - 2 { return nil }
+            default:
+                return nil
+            }
+        }
+        return Data(base64Encoded: text)
+    }
+
+    /// Whether `text` is Base64 whose decoded bytes are themselves Base64 text of a blob: the "encoded twice" mistake.
+    public static func decodesToBase64Text(_ text: String) -> Bool {
+        guard let once = decode(text), once.count >= 8, let inner = String(data: once, encoding: .utf8) else {
+            return false
+        }
+        return decode(inner) != nil
+    }
+}
+
+extension UInt32 {
+    init(bigEndian bytes: [UInt8]) {
+        self = UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3])
+    }
+
+    var bigEndianBytes: [UInt8] {
+        [UInt8(self >> 24), UInt8(self >> 16 & 0xFF), UInt8(self >> 8 & 0xFF), UInt8(self & 0xFF)]
+    }
+}
+
+/// SKM's rendering of key bytes: `0x00, 0x20, 0x41, …`.
+public enum HexList {
+    public static func render(_ bytes: some Sequence<UInt8>) -> String {
+        bytes.map { "0x" + [$0].hexString }.joined(separator: ", ")
+    }
+}

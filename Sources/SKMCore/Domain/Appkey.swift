@@ -1,0 +1,70 @@
+import struct Foundation.Date
+import struct Foundation.Data
+
+/// A project's appkey: the 16-character identifier in every API path, owner of key stores.
+public struct Appkey: Sendable, Hashable, Codable {
+    public var id: String
+    public var name: String
+    public var created: Stamp
+
+    public init(id: String, name: String, created: Stamp) {
+        self.id = id
+        self.name = name
+        self.created = created
+    }
+
+    /// Whether `text` has the shape of an appkey (16 ASCII letters or digits).
+    public static func isWellFormed(_ text: String) -> Bool {
+        text.utf8.count == 16 && text.utf8.allSatisfy { $0.isASCIIAlphanumeric }
+    }
+}
+
+/// A User Access Key: authenticates management calls for one appkey. Only a salted digest of the secret is kept.
+public struct UserAccessKey: Sendable, Hashable, Codable {
+    public var id: String
+    public var appkey: String
+    public var status: EntryStatus
+    public var created: Stamp
+    public var revision: Int
+    /// SHA-256 of salt ‖ secret. Never exported.
+    public var secretDigest: Data
+    public var salt: Data
+
+    public init(
+        id: String, appkey: String, status: EntryStatus, created: Stamp, secretDigest: Data, salt: Data,
+        revision: Int = 0
+    ) {
+        self.id = id
+        self.appkey = appkey
+        self.status = status
+        self.created = created
+        self.secretDigest = secretDigest
+        self.salt = salt
+        self.revision = revision
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, appkey, status, created
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        appkey = try container.decode(String.self, forKey: .appkey)
+        status = try container.decode(EntryStatus.self, forKey: .status)
+        created = try container.decode(Stamp.self, forKey: .created)
+        secretDigest = Data()
+        salt = Data()
+        revision = 0
+    }
+}
+
+extension UInt8 {
+    var isASCIIAlphanumeric: Bool {
+        (0x30...0x39).contains(self) || (0x41...0x5A).contains(self) || (0x61...0x7A).contains(self)
+    }
+
+    var isLowerHexDigit: Bool {
+        (0x30...0x39).contains(self) || (0x61...0x66).contains(self)
+    }
+}

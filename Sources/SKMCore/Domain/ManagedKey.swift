@@ -1,0 +1,133 @@
+import struct Foundation.Date
+
+/// What a key holds.
+public enum KeyType: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Confidential data: a string of up to 32 KB.
+    case secret = "SECRET"
+    /// AES-256 (GCM).
+    case symmetric = "SYMMETRIC_KEY"
+    /// RSA-2048.
+    case asymmetric = "ASYMMETRIC_KEY"
+
+    /// Whether the type has versions and rotates.
+    public var isVersioned: Bool { self != .secret }
+}
+
+/// A key of a key store: a secret, an AES-256 key or an RSA-2048 key pair, with its status and rotation.
+public struct ManagedKey: Sendable, Hashable, Codable {
+    public var id: String
+    public var appkey: String
+    public var keyStoreId: Int
+    public var name: String
+    public var description: String
+    public var type: KeyType
+    public var status: KeyStatus
+    /// Days between automatic rotations; 0 turns automatic rotation off.
+    public var autoRotationPeriod: Int
+    public var nextRotationAt: Date?
+    /// When a pending deletion takes effect, or when the key was deleted.
+    public var deletionAt: Date?
+    /// The highest version number ever created (versions count from 0).
+    public var latestVersion: Int
+    public var created: Stamp
+    public var lastChange: Stamp
+    public var lastAccessAt: Date?
+    public var revision: Int
+
+    public init(
+        id: String, appkey: String, keyStoreId: Int, name: String, description: String, type: KeyType,
+        status: KeyStatus, autoRotationPeriod: Int, nextRotationAt: Date?, deletionAt: Date?, latestVersion: Int,
+        created: Stamp, lastChange: Stamp, lastAccessAt: Date? = nil, revision: Int = 0
+    ) {
+        self.id = id
+        self.appkey = appkey
+        self.keyStoreId = keyStoreId
+        self.name = name
+        self.description = description
+        self.type = type
+        self.status = status
+        self.autoRotationPeriod = autoRotationPeriod
+        self.nextRotationAt = nextRotationAt
+        self.deletionAt = deletionAt
+        self.latestVersion = latestVersion
+        self.created = created
+        self.lastChange = lastChange
+        self.lastAccessAt = lastAccessAt
+        self.revision = revision
+    }
+
+    /// Whether `text` has the shape of a key id: 32 lower-case hexadecimal digits.
+    public static func isWellFormedID(_ text: String) -> Bool {
+        text.utf8.count == 32 && text.utf8.allSatisfy { $0.isLowerHexDigit }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, appkey, keyStoreId, name, description, type, status, autoRotationPeriod, nextRotationAt,
+            deletionAt, latestVersion, created, lastChange, lastAccessAt
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        appkey = try container.decode(String.self, forKey: .appkey)
+        keyStoreId = try container.decode(Int.self, forKey: .keyStoreId)
+        name = try container.decode(String.self, forKey: .name)
+        description = try container.decode(String.self, forKey: .description)
+        type = try container.decode(KeyType.self, forKey: .type)
+        status = try container.decode(KeyStatus.self, forKey: .status)
+        autoRotationPeriod = try container.decode(Int.self, forKey: .autoRotationPeriod)
+        nextRotationAt = try container.decodeIfPresent(Date.self, forKey: .nextRotationAt)
+        deletionAt = try container.decodeIfPresent(Date.self, forKey: .deletionAt)
+        latestVersion = try container.decode(Int.self, forKey: .latestVersion)
+        created = try container.decode(Stamp.self, forKey: .created)
+        lastChange = try container.decode(Stamp.self, forKey: .lastChange)
+        lastAccessAt = try container.decodeIfPresent(Date.self, forKey: .lastAccessAt)
+        revision = 0
+    }
+}
+
+/// One version of a symmetric or asymmetric key. The newest In Service version is the primary one.
+public struct KeyVersion: Sendable, Hashable, Codable {
+    public var keyId: String
+    public var number: Int
+    public var status: EntryStatus
+    public var created: Stamp
+    public var lastChange: Stamp
+    public var deletionAt: Date?
+    public var revision: Int
+
+    public init(
+        keyId: String, number: Int, status: EntryStatus, created: Stamp, lastChange: Stamp, deletionAt: Date? = nil,
+        revision: Int = 0
+    ) {
+        self.keyId = keyId
+        self.number = number
+        self.status = status
+        self.created = created
+        self.lastChange = lastChange
+        self.deletionAt = deletionAt
+        self.revision = revision
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case keyId, number, status, created, lastChange, deletionAt
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        keyId = try container.decode(String.self, forKey: .keyId)
+        number = try container.decode(Int.self, forKey: .number)
+        status = try container.decode(EntryStatus.self, forKey: .status)
+        created = try container.decode(Stamp.self, forKey: .created)
+        lastChange = try container.decode(Stamp.self, forKey: .lastChange)
+        deletionAt = try container.decodeIfPresent(Date.self, forKey: .deletionAt)
+        revision = 0
+    }
+}
+
+extension Array where Element == KeyVersion {
+    /// The newest version that is In Service: what encrypt and sign use.
+    public var primary: KeyVersion? {
+        filter { $0.status == .inService }.max(by: { $0.number < $1.number })
+    }
+}

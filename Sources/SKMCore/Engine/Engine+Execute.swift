@@ -1,0 +1,406 @@
+import Crypto
+import Foundation
+
+extension Engine {
+    /// Answers an API request from `client` with a result or exactly one catalogue error, following the decision
+    /// procedure of DESIGN §6. Never throws: a storage failure becomes Internal Error, with its reason kept for
+    /// operators only.
+    public func execute(_ request: Request, from client: ClientIdentity) async -> Outcome {
+        do {
+            return try await decide(request, client)
+        } catch let rejection as Rejection {
+            return .failure(rejection)
+        } catch let error as StorageError where error.code == .duplicate {
+            return .failure(Rejection(.invalidRequest, error.reason))
+        } catch {
+            return .failure(Rejection(.internalError, String(describing: error)))
+        }
+    }
+
+    private func decide(_ request: Request, _ client: ClientIdentity) async throws -> Outcome {
+        let operation = request.operation
+        // 1. The route exists in this API version.
+        guard operation.availableVersions.contains(request.apiVersion) else {
+            throw Rejection(.urlNotFound, "\(operation.rawValue) is not part of API \(request.apiVersion.rawValue)")
+        }
+        if operation == .createToken { return try await createToken(request) }
+        // 2. The appkey exists.
+        let appkey = try await existingAppkey(request.appkey)
+        switch operation.category {
+        case .confirm:
+            return Outcome(.success(.body(confirmation(of: client))))
+        case .management:
+            // 3. A valid User Access Key or bearer token of this appkey.
+            let actor = try await authenticate(request.credentials, appkey: appkey.id)
+            return try await manage(request, actor: actor)
+        case .data:
+            return try await performDataCall(request, client)
+        case .token:
+            return try await createToken(request)
+        }
+    }
+
+    /// What `GET …/confirm` echoes: the address, MAC header and certificate the server observed.
+    func confirmation(of client: ClientIdentity) -> JSONValue {
+        [
+            "clientIp": .optional(client.address?.description ?? client.peerAddress),
+            "clientMacHeader": .optional(client.macHeader),
+            "clientSentCertificate": .bool(!client.certificateChain.isEmpty),
+        ]
+    }
+
+    // MARK: - Data calls
+
+    /// The validated fields of a data call (step 4).
+    struct DataParameters {
+        var plaintext: String?
+        var blob: String?
+        var message: Data?
+        var padding: KeyMaterial.SignaturePadding?
+        var keyVersion: Int?
+    }
+
+    func validateDataCall(_ request: Request) throws(Rejection) -> DataParameters {
+        let operation = request.operation
+        let needsBody: Bool
+        switch operation {
+        case .encrypt, .decrypt, .sign, .verify, .signStandard, .verifyStandard: needsBody = true
+        default: needsBody = false
+        }
+        let fields = try RequestFields(request, needsBody: needsBody)
+        var parameters = DataParameters()
+        switch operation {
+        case .encrypt:
+            parameters.plaintext = try fields.string("plaintext", maxBytes: Limits.textBytes)
+        case .decrypt:
+            parameters.blob = try fields.string("ciphertext", maxBytes: Limits.blobCharacters)
+        case .sign:
+            parameters.plaintext = try fields.string("plaintext", maxBytes: Limits.legacySignBytes)
+        case .verify:
+            parameters.plaintext = try fields.string("plaintext", maxBytes: Limits.legacySignBytes)
+            parameters.blob = try fields.string("signature", maxBytes: Limits.blobCharacters)
+        case .signStandard, .verifyStandard:
+            let encoded = try fields.string("plaintext", maxBytes: Limits.standardSignBytes * 4 / 3 + 4)
+            guard let message = StrictBase64.decode(encoded) else {
+                throw Rejection.invalidField("plaintext", "must be Base64")
+            }
+            guard message.count <= Limits.standardSignBytes else {
+                throw Rejection.invalidField(
+                    "plaintext", "decodes to \(message.count) bytes, over the limit of \(Limits.standardSignBytes)")
+            }
+            parameters.message = message
+            let algorithm = try fields.string("algorithm", maxCharacters: 64)
+            guard let padding = KeyMaterial.SignaturePadding(rawValue: algorithm) else {
+                throw Rejection.invalidField("algorithm", "must be RSASSA-PSS or RSASSA-PKCS1-v1_5")
+            }
+            parameters.padding = padding
+            if operation == .verifyStandard {
+                parameters.blob = try fields.string("signature", maxBytes: Limits.blobCharacters)
+                parameters.keyVersion = try fields.integer("keyVersion", in: 0...Int(Int32.max))
+            }
+        case .getSymmetricKey:
+            // v1.0 has no per-version query; the parameter is ignored there as SKM ignores it.
+            if request.apiVersion >= .v1_1 {
+                parameters.keyVersion = try fields.queryInteger("keyVersion", in: 0...Int(Int32.max))
+            }
+        case .getPrivateKey, .getPublicKey:
+            parameters.keyVersion = try fields.queryInteger("keyVersion", in: 0...Int(Int32.max))
+        default:
+            break
+        }
+        return parameters
+    }
+
+    private func performDataCall(_ request: Request, _ client: ClientIdentity) async throws -> Outcome {
+        let operation = request.operation
+        // 4. Body and parameters.
+        let parameters = try validateDataCall(request)
+        // 5. The key: of this appkey, not deleted, of the right type.
+        let keyId = request.keyId ?? ""
+        guard ManagedKey.isWellFormedID(keyId), let context = try await storage.keyContext(keyId: keyId) else {
+            throw Rejection(.invalidKeyID, "no key '\(keyId.prefix(64))'")
+        }
+        let key = context.key
+        guard key.appkey == request.appkey else {
+            throw Rejection(.invalidKeyID, "key \(keyId) belongs to another appkey")
+        }
+        guard key.status != .deleted else { throw Rejection(.invalidKeyID, "key \(keyId) was deleted") }
+        guard let required = operation.requiredKeyType, key.type == required else {
+            throw Rejection(
+                .invalidKeyID,
+                "key \(keyId) is a \(key.type.rawValue); \(operation.rawValue) needs a \(operation.requiredKeyType?.rawValue ?? "?")")
+        }
+        // 6. Client authentication of the key's store.
+        if operation.usesClientAuthentication {
+            guard let store = context.store else {
+                throw Rejection(.internalError, "key \(keyId) refers to missing key store \(key.keyStoreId)")
+            }
+            if let failure = authenticator.authenticate(client, store: store, entries: context.authEntries, at: clock.now) {
+                throw failure
+            }
+        }
+        // 7. The key is In Service.
+        guard key.status == .active else {
+            throw Rejection(operation.inactiveKeyError, "key \(keyId) is \(key.status.rawValue)")
+        }
+        // 8. Versions and user data.
+        return try perform(operation, parameters, context)
+    }
+
+    /// A version by number for decrypt/verify and `keyVersion` queries: exists (not deleted), then In Service.
+    private func usableVersion(_ number: Int, in context: KeyContext) throws(Rejection) -> (KeyVersion, Data) {
+        guard let version = context.versions.first(where: { $0.number == number }), version.status != .deleted else {
+            throw Rejection(
+                .invalidKeyVersion,
+                "key \(context.key.id) has no version \(number) (latest is \(context.key.latestVersion))")
+        }
+        guard version.status == .inService else {
+            throw Rejection(.invalidKeyVersionStatus, "version \(number) of key \(context.key.id) is \(version.status.rawValue)")
+        }
+        return (version, try material(of: version.number, in: context))
+    }
+
+    private func primaryVersion(in context: KeyContext) throws(Rejection) -> (KeyVersion, Data) {
+        guard let version = context.versions.primary else {
+            throw Rejection(.invalidKeyVersionStatus, "key \(context.key.id) has no version In Service")
+        }
+        return (version, try material(of: version.number, in: context))
+    }
+
+    private func material(of number: Int, in context: KeyContext) throws(Rejection) -> Data {
+        let label = SealContext.keyMaterial(keyId: context.key.id, version: number)
+        guard let sealed = context.sealedMaterial[number] else {
+            throw Rejection(.internalError, "material of \(label.label) is missing")
+        }
+        do {
+            return try vault.open(sealed, for: label)
+        } catch {
+            throw Rejection(.internalError, error.reason)
+        }
+    }
+
+    private func perform(_ operation: Operation, _ parameters: DataParameters, _ context: KeyContext) throws
+        -> Outcome
+    {
+        let keyId = context.key.id
+        switch operation {
+        case .getSecret:
+            let value = try material(of: 0, in: context)
+            return Outcome(.success(.body(["secret": .string(String(decoding: value, as: UTF8.self))])))
+
+        case .encrypt:
+            let (version, key) = try primaryVersion(in: context)
+            let blob = try KeyMaterial.encrypt(
+                Data((parameters.plaintext ?? "").utf8), material: key, keyId: keyId, version: version.number)
+            return Outcome(
+                .success(.body(["ciphertext": .string(blob.base64), "keyVersion": .int(version.number)])),
+                keyVersion: version.number)
+
+        case .createLocalKey:
+            let (version, key) = try primaryVersion(in: context)
+            let localKey = KeyMaterial.generateSymmetric().base64EncodedString()
+            let blob = try KeyMaterial.encrypt(Data(localKey.utf8), material: key, keyId: keyId, version: version.number)
+            return Outcome(
+                .success(
+                    .body([
+                        "localKeyPlaintext": .string(localKey), "localKeyCiphertext": .string(blob.base64),
+                        "keyVersion": .int(version.number),
+                    ])), keyVersion: version.number)
+
+        case .decrypt:
+            let blob: CiphertextBlob
+            switch CiphertextBlob.parse(base64: parameters.blob ?? "") {
+            case .success(let parsed): blob = parsed
+            case .failure(let problem): throw Rejection(.invalidUserData, "the ciphertext \(problem)")
+            }
+            let (version, key) = try usableVersion(Int(blob.version), in: context)
+            guard let plaintext = KeyMaterial.decrypt(blob, material: key, keyId: keyId),
+                let text = String(data: plaintext, encoding: .utf8)
+            else {
+                throw Rejection(
+                    .invalidUserData,
+                    "the ciphertext does not authenticate under version \(version.number) of key \(keyId) (damaged, truncated or made with another key)")
+            }
+            return Outcome(
+                .success(.body(["plaintext": .string(text), "keyVersion": .int(version.number)])),
+                keyVersion: version.number)
+
+        case .getSymmetricKey:
+            let (version, key) = try parameters.keyVersion.map { try usableVersion($0, in: context) }
+                ?? primaryVersion(in: context)
+            return Outcome(
+                .success(.body(["symmetricKey": .string(HexList.render(key)), "keyVersion": .int(version.number)])),
+                keyVersion: version.number)
+
+        case .sign:
+            let (version, key) = try primaryVersion(in: context)
+            let signature = try KeyMaterial.sign(Data((parameters.plaintext ?? "").utf8), material: key, padding: .pkcs1v15)
+            let blob = SignatureBlob(version: UInt32(version.number), signature: signature)
+            return Outcome(
+                .success(.body(["signature": .string(blob.base64), "keyVersion": .int(version.number)])),
+                keyVersion: version.number)
+
+        case .verify:
+            let blob: SignatureBlob
+            switch SignatureBlob.parse(base64: parameters.blob ?? "") {
+            case .success(let parsed): blob = parsed
+            case .failure(let problem): throw Rejection(.invalidUserData, "the signature \(problem)")
+            }
+            let (version, key) = try usableVersion(Int(blob.version), in: context)
+            let valid = try KeyMaterial.verify(
+                blob.signature, for: Data((parameters.plaintext ?? "").utf8), material: key, padding: .pkcs1v15)
+            return Outcome(
+                .success(.body(["result": .bool(valid), "keyVersion": .int(version.number)])), keyVersion: version.number)
+
+        case .signStandard:
+            let (version, key) = try primaryVersion(in: context)
+            let padding = parameters.padding ?? .pss
+            let signature = try KeyMaterial.sign(parameters.message ?? Data(), material: key, padding: padding)
+            var body: JSONObject = [
+                "signature": .string(signature.base64EncodedString()), "algorithm": .string(padding.rawValue),
+                "hashAlgorithm": "SHA-256",
+            ]
+            if padding == .pss {
+                body["mgfAlgorithm"] = "MGF1-SHA-256"
+                body["saltLength"] = 32
+            }
+            body["keyVersion"] = .int(version.number)
+            return Outcome(.success(.body(.object(body))), keyVersion: version.number)
+
+        case .verifyStandard:
+            guard let signature = StrictBase64.decode(parameters.blob ?? ""),
+                signature.count == SignatureBlob.signatureLength
+            else {
+                throw Rejection(
+                    .invalidUserData,
+                    "the signature must be Base64 of \(SignatureBlob.signatureLength) bytes (an RSA-2048 signature)")
+            }
+            let (version, key) = try usableVersion(parameters.keyVersion ?? 0, in: context)
+            let valid = try KeyMaterial.verify(
+                signature, for: parameters.message ?? Data(), material: key, padding: parameters.padding ?? .pss)
+            return Outcome(
+                .success(.body(["result": .bool(valid), "keyVersion": .int(version.number)])), keyVersion: version.number)
+
+        case .getPrivateKey, .getPublicKey:
+            let (version, key) = try parameters.keyVersion.map { try usableVersion($0, in: context) }
+                ?? primaryVersion(in: context)
+            let der = operation == .getPrivateKey ? try KeyMaterial.privateKeyDER(key) : try KeyMaterial.publicKeyDER(key)
+            return Outcome(
+                .success(
+                    .body([
+                        "keyType": .string(operation == .getPrivateKey ? "PrivateKey" : "PublicKey"),
+                        "key": .string(HexList.render(der)), "encodedKey": .string(der.base64EncodedString()),
+                        "keyVersion": .int(version.number),
+                    ])), keyVersion: version.number)
+
+        default:
+            throw Rejection(.internalError, "\(operation.rawValue) is not a data call")
+        }
+    }
+
+    // MARK: - Credentials
+
+    /// Step 3: a User Access Key of this appkey (id and secret), or an unexpired bearer token issued for one.
+    /// Returns the actor name recorded in audit events.
+    func authenticate(_ credentials: Credentials, appkey: String) async throws -> String {
+        if let token = credentials.bearerToken {
+            let accessKeyID = try verifyToken(token)
+            guard let accessKey = try await storage.userAccessKey(id: accessKeyID), accessKey.appkey == appkey,
+                accessKey.status == .inService
+            else {
+                throw Rejection(.unauthorized, "the bearer token's User Access Key is not valid for this appkey")
+            }
+            return "uak:\(accessKey.id)"
+        }
+        guard let id = credentials.userAccessKeyID, let secret = credentials.userAccessKeySecret else {
+            throw Rejection(.unauthorized, "no User Access Key or bearer token")
+        }
+        let accessKey = try await verifyAccessKey(id: id, secret: secret)
+        guard accessKey.appkey == appkey else {
+            throw Rejection(.unauthorized, "User Access Key \(id) belongs to another appkey")
+        }
+        return "uak:\(accessKey.id)"
+    }
+
+    func verifyAccessKey(id: String, secret: String) async throws -> UserAccessKey {
+        guard id.utf8.count <= 64, let accessKey = try await storage.userAccessKey(id: id),
+            accessKey.status == .inService
+        else {
+            throw Rejection(.unauthorized, "no User Access Key '\(id.prefix(64))'")
+        }
+        let digest = Self.digest(secret: secret, salt: accessKey.salt)
+        guard ConstantTime.equal(digest, accessKey.secretDigest) else {
+            throw Rejection(.unauthorized, "wrong secret for User Access Key \(id)")
+        }
+        return accessKey
+    }
+
+    /// `POST /oauth2/token/create`: Basic authorization with a User Access Key, `grant_type=client_credentials`.
+    private func createToken(_ request: Request) async throws -> Outcome {
+        guard let id = request.credentials.userAccessKeyID, let secret = request.credentials.userAccessKeySecret else {
+            throw Rejection(.unauthorized, "token creation needs Basic authorization with a User Access Key")
+        }
+        let accessKey = try await verifyAccessKey(id: id, secret: secret)
+        let fields = try RequestFields(request, needsBody: true)
+        let grant = try fields.string("grant_type", maxCharacters: 64)
+        guard grant == "client_credentials" else {
+            throw Rejection.invalidField("grant_type", "must be client_credentials")
+        }
+        let lifetime = Int(configuration.tokenLifetime)
+        let token = issueToken(accessKeyID: accessKey.id, expires: clock.now.addingTimeInterval(configuration.tokenLifetime))
+        return Outcome(
+            .success(
+                .bare(["access_token": .string(token), "token_type": "Bearer", "expires_in": .int(lifetime)])))
+    }
+
+    /// A stateless token: `skm1.<base64url(uak.expiry)>.<base64url(HMAC-SHA-256)>` under a key derived from the
+    /// system key, so every server on the same database accepts it.
+    func issueToken(accessKeyID: String, expires: Date) -> String {
+        let payload = Data("\(accessKeyID).\(Int64(expires.timeIntervalSince1970))".utf8)
+        let mac = HMAC<SHA256>.authenticationCode(for: payload, using: vault.derivedKey(purpose: "token"))
+        return "skm1.\(payload.base64URLEncoded).\(Data(mac).base64URLEncoded)"
+    }
+
+    func verifyToken(_ token: String) throws(Rejection) -> String {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "skm1", let payload = Data(base64URLEncoded: String(parts[1])),
+            let mac = Data(base64URLEncoded: String(parts[2]))
+        else {
+            throw Rejection(.unauthorized, "the bearer token is malformed")
+        }
+        guard HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: vault.derivedKey(purpose: "token"))
+        else {
+            throw Rejection(.unauthorized, "the bearer token was not issued by this key manager")
+        }
+        let text = String(decoding: payload, as: UTF8.self)
+        guard let dot = text.lastIndex(of: "."), let expiry = Int64(text[text.index(after: dot)...]) else {
+            throw Rejection(.unauthorized, "the bearer token is malformed")
+        }
+        guard Double(expiry) > clock.now.timeIntervalSince1970 else {
+            throw Rejection(.unauthorized, "the bearer token expired at \(Timestamp.rfc3339(Date(timeIntervalSince1970: Double(expiry))))")
+        }
+        return String(text[..<dot])
+    }
+}
+
+enum ConstantTime {
+    static func equal(_ lhs: Data, _ rhs: Data) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        var difference: UInt8 = 0
+        for (left, right) in zip(lhs, rhs) { difference |= left ^ right }
+        return difference == 0
+    }
+}
+
+extension Data {
+    var base64URLEncoded: String {
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    init?(base64URLEncoded text: String) {
+        var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while standard.utf8.count % 4 != 0 { standard += "=" }
+        self.init(base64Encoded: standard)
+    }
+}

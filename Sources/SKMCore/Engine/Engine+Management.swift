@@ -1,0 +1,282 @@
+import Foundation
+
+extension Engine {
+    /// Management calls, after their credential check: they skip client authentication (steps 6–8).
+    func manage(_ request: Request, actor: String) async throws -> Outcome {
+        let appkey = request.appkey
+        switch request.operation {
+        case .createSecret, .createSymmetricKey, .createAsymmetricKey:
+            let fields = try RequestFields(request, needsBody: true)
+            let storeName = try fields.string("keyStoreName", maxCharacters: Limits.nameCharacters)
+            let name = try fields.name("name")
+            let description = try fields.optionalString("description", maxCharacters: Limits.descriptionCharacters) ?? ""
+            let type: KeyType
+            var secretValue: String?
+            var period = 0
+            switch request.operation {
+            case .createSecret:
+                type = .secret
+                secretValue = try fields.string("secretValue", maxBytes: Limits.textBytes)
+            case .createSymmetricKey:
+                type = .symmetric
+                period = try fields.optionalInteger("autoRotationPeriod") ?? 0
+            default:
+                type = .asymmetric
+                period = try fields.optionalInteger("autoRotationPeriod") ?? 0
+            }
+            if type != .secret { try Self.validateRotationPeriod(period) }
+            let key = try await createKey(
+                appkey: appkey, store: .name(storeName), type: type, name: name, description: description,
+                autoRotationPeriod: period, secretValue: secretValue, actor: actor)
+            return Outcome(.success(.body(["keyId": .string(key.id), "keyStatus": .string(key.status.rawValue)])))
+
+        case .putSecret:
+            let fields = try RequestFields(request, needsBody: true)
+            let value = try fields.string("secretValue", maxBytes: Limits.textBytes)
+            let key = try await updateSecret(appkey: appkey, keyId: request.keyId ?? "", value: value, actor: actor)
+            var body = Self.keyJSON(key)
+            body["secretValue"] = .string(value)
+            return Outcome(.success(.body(.object(body))))
+
+        case .scheduleKeyDeletion, .deleteKey:
+            let keyId = request.keyId ?? ""
+            let key = request.operation == .deleteKey
+                ? try await deleteKey(appkey: appkey, keyId: keyId, actor: actor)
+                : try await scheduleKeyDeletion(appkey: appkey, keyId: keyId, actor: actor)
+            return Outcome(
+                .success(
+                    .body(["keyId": .string(key.id), "deletionDateTime": .optional(key.deletionAt.map(Timestamp.api))])))
+
+        case .cancelKeyDeletion:
+            let key = try await cancelKeyDeletion(appkey: appkey, keyId: request.keyId ?? "", actor: actor)
+            return Outcome(.success(.body(["keyId": .string(key.id), "keyStatus": .string(key.status.rawValue)])))
+
+        case .rotateKey:
+            let version = try await rotateKey(appkey: appkey, keyId: request.keyId ?? "", actor: actor)
+            return Outcome(
+                .success(.body(["keyId": .string(version.keyId), "keyVersion": .int(version.number)])),
+                keyVersion: version.number)
+
+        case .addAuth:
+            let kind = try authKind(of: request)
+            let fields = try RequestFields(request, needsBody: true)
+            let storeName = try fields.string("keyStoreName", maxCharacters: Limits.nameCharacters)
+            let description = try fields.optionalString("description", maxCharacters: Limits.descriptionCharacters) ?? ""
+            if kind == .certificate {
+                let name = try fields.name("name")
+                let password = try fields.string("password", maxBytes: Limits.passwordBytes)
+                let lifetime = try fields.integer("lifeTime", in: Limits.certificateLifetimeDays)
+                let entry = try await issueCertificate(
+                    appkey: appkey, store: .name(storeName), name: name, password: password, lifetimeDays: lifetime,
+                    description: description, actor: actor)
+                return Outcome(.success(.body(["name": .string(entry.value), "description": .string(entry.description)])))
+            }
+            let value = try fields.string("value", maxCharacters: 64)
+            let entry = try await addAuthEntry(
+                appkey: appkey, store: .name(storeName), kind: kind, value: value, description: description, actor: actor)
+            return Outcome(.success(.body(["value": .string(entry.value), "description": .string(entry.description)])))
+
+        case .scheduleAuthDeletion, .deleteAuth, .cancelAuthDeletion:
+            let kind = try authKind(of: request)
+            let fields = try RequestFields(request, needsBody: true)
+            let storeName = try fields.string("keyStoreName", maxCharacters: Limits.nameCharacters)
+            let field = kind == .certificate ? "name" : "value"
+            let value = try fields.string(field, maxCharacters: Limits.nameCharacters)
+            let entry: AuthEntry
+            switch request.operation {
+            case .scheduleAuthDeletion:
+                entry = try await scheduleAuthDeletion(appkey: appkey, store: .name(storeName), kind: kind, value: value, actor: actor)
+            case .deleteAuth:
+                entry = try await deleteAuthEntry(appkey: appkey, store: .name(storeName), kind: kind, value: value, actor: actor)
+            default:
+                entry = try await cancelAuthDeletion(appkey: appkey, store: .name(storeName), kind: kind, value: value, actor: actor)
+            }
+            var body: JSONObject = [field: .string(entry.value)]
+            if request.operation == .cancelAuthDeletion {
+                body["status"] = .string(entry.status.rawValue)
+            } else {
+                body["deletionDateTime"] = .optional(entry.deletionAt.map(Timestamp.api))
+            }
+            return Outcome(.success(.body(.object(body))))
+
+        case .createKeyStore:
+            let settings = try keyStoreSettings(request)
+            let store = try await createKeyStore(appkey: appkey, settings: settings, actor: actor)
+            return Outcome(.success(.body(.object(Self.keyStoreJSON(store)))))
+
+        case .updateKeyStore:
+            let settings = try keyStoreSettings(request)
+            _ = try await updateKeyStore(appkey: appkey, store: .id(try keyStoreID(request)), settings: settings, actor: actor)
+            return Outcome(.success(.body(.null)))
+
+        case .deleteKeyStore:
+            _ = try await deleteKeyStore(appkey: appkey, store: .id(try keyStoreID(request)), actor: actor)
+            return Outcome(.success(.body(.null)))
+
+        case .listKeyStores:
+            let fields = try RequestFields(request, needsBody: false)
+            let detail = try fields.queryFlag("detail")
+            let stores = try await storage.keyStores(appkey: appkey).filter { $0.status == .active }
+            if detail {
+                return Outcome(.success(.body(["keyStoreList": .array(stores.map { .object(Self.keyStoreJSON($0)) })])))
+            }
+            return Outcome(.success(.body(["keyStoreIdList": .array(stores.map { .int($0.id) })])))
+
+        case .getKeyStore:
+            let store = try await liveStore(appkey: appkey, .id(try keyStoreID(request)))
+            return Outcome(.success(.body(.object(Self.keyStoreJSON(store)))))
+
+        case .listKeys:
+            let fields = try RequestFields(request, needsBody: false)
+            let detail = try fields.queryFlag("detail")
+            let pageNumber = try fields.queryInteger("pageNumber", in: 1...Int(Int32.max)) ?? 1
+            let pageSize = try fields.queryInteger("pageSize", in: 10...100) ?? 10
+            var type: KeyType?
+            if let text = request.query["type"] {
+                guard let parsed = KeyType(rawValue: text) else {
+                    throw Rejection.invalidField("type", "must be SECRET, SYMMETRIC_KEY or ASYMMETRIC_KEY")
+                }
+                type = parsed
+            }
+            var wanted: Set<KeyStatus> = [.active, .pendingDeletion]
+            if let status = request.query["status"] {
+                switch status.lowercased() {
+                case "active": wanted = [.active]
+                case "inactive": wanted = [.pendingDeletion]
+                default: throw Rejection.invalidField("status", "must be active or inactive")
+                }
+            }
+            let name = request.query["name"]
+            if let name, name.count > Limits.nameCharacters {
+                throw Rejection.invalidField("name", "is longer than \(Limits.nameCharacters) characters")
+            }
+            let store = try await liveStore(appkey: appkey, .id(try keyStoreID(request)))
+            let keys = try await storage.keys(keyStoreId: store.id).filter {
+                wanted.contains($0.status) && (type == nil || $0.type == type) && (name == nil || $0.name.contains(name!))
+            }
+            let page = keys.dropFirst((pageNumber - 1) * pageSize).prefix(pageSize)
+            if detail {
+                return Outcome(.success(.body(["keyList": .array(page.map { .object(Self.keyJSON($0)) })])))
+            }
+            return Outcome(.success(.body(["keyIdList": .array(page.map { .string($0.id) })])))
+
+        case .getKey:
+            let store = try await liveStore(appkey: appkey, .id(try keyStoreID(request)))
+            let key = try await ownedKey(appkey: appkey, keyId: request.keyId ?? "")
+            guard key.keyStoreId == store.id else {
+                throw Rejection(.invalidKeyID, "key \(key.id) is not in key store \(store.id)")
+            }
+            return Outcome(.success(.body(.object(Self.keyJSON(key)))))
+
+        case .listAuth:
+            let kind = try authKind(of: request)
+            let store = try await liveStore(appkey: appkey, .id(try keyStoreID(request)))
+            let entries = try await storage.authEntries(keyStoreId: store.id).filter {
+                $0.kind == kind && $0.status != .deleted
+            }
+            let listName: String
+            switch kind {
+            case .ipv4: listName = "ipv4List"
+            case .mac: listName = "macList"
+            case .certificate: listName = "certificateList"
+            }
+            guard let value = request.query["value"] else {
+                return Outcome(.success(.body([listName: .array(entries.map { .string($0.value) })])))
+            }
+            let canonical = (try? Self.canonicalAuthValue(kind: kind, value)) ?? value
+            var details: [JSONValue] = []
+            for entry in entries where entry.value == canonical {
+                details.append(.object(try await authEntryJSON(entry)))
+            }
+            return Outcome(.success(.body([listName: .array(details)])))
+
+        case .downloadCertificate:
+            let store = try await liveStore(appkey: appkey, .id(try keyStoreID(request)))
+            let name = request.resourceName ?? ""
+            let bytes = try await exportCertificate(appkey: appkey, store: .id(store.id), name: name)
+            let filename = name.unicodeScalars.map { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) ? String($0) : "_" }.joined()
+            return Outcome(.success(.file(bytes: bytes, contentType: "application/x-pkcs12", filename: "\(filename).p12")))
+
+        default:
+            throw Rejection(.internalError, "\(request.operation.rawValue) is not a management call")
+        }
+    }
+
+    private func authKind(of request: Request) throws(Rejection) -> AuthKind {
+        guard let kind = request.authKind else { throw Rejection(.urlNotFound, "no authentication kind in the path") }
+        return kind
+    }
+
+    private func keyStoreID(_ request: Request) throws(Rejection) -> Int {
+        guard let text = request.keyStoreId, let id = Int(text), id > 0 else {
+            throw Rejection(.invalidRequest, "'\((request.keyStoreId ?? "").prefix(32))' is not a key store id", field: "keyStoreId")
+        }
+        return id
+    }
+
+    private func keyStoreSettings(_ request: Request) throws(Rejection) -> KeyStoreSettings {
+        let fields = try RequestFields(request, needsBody: true)
+        let name = try fields.name("name")
+        let description = try fields.optionalString("description", maxCharacters: Limits.descriptionCharacters) ?? ""
+        let ip4 = try fields.flag("ip4AuthUse")
+        let mac = try fields.flag("macAuthUse")
+        let certificate = try fields.flag("certificateAuthUse")
+        var mode = AuthMode.and
+        if let text = try fields.optionalString("authMode") {
+            guard let parsed = AuthMode(rawValue: text) else { throw Rejection.invalidField("authMode", "must be AND or OR") }
+            mode = parsed
+        }
+        let settings = KeyStoreSettings(
+            name: name, description: description, ip4AuthUse: ip4, macAuthUse: mac, certificateAuthUse: certificate,
+            authMode: mode)
+        try settings.validate()
+        return settings
+    }
+
+    static func keyStoreJSON(_ store: KeyStore) -> JSONObject {
+        [
+            "keyStoreId": .int(store.id), "name": .string(store.name), "description": .string(store.description),
+            "ip4AuthUse": .string(store.ip4AuthUse ? "Y" : "N"), "macAuthUse": .string(store.macAuthUse ? "Y" : "N"),
+            "certificateAuthUse": .string(store.certificateAuthUse ? "Y" : "N"),
+            "authMode": .string(store.authMode.rawValue),
+            "creationUser": .string(store.created.user), "creationDatetime": .string(Timestamp.api(store.created.at)),
+            "lastChangeUser": .string(store.lastChange.user),
+            "lastChangeDatetime": .string(Timestamp.api(store.lastChange.at)),
+        ]
+    }
+
+    static func keyJSON(_ key: ManagedKey) -> JSONObject {
+        [
+            "keyId": .string(key.id), "name": .string(key.name), "description": .string(key.description),
+            "keyType": .string(key.type.rawValue), "keyStatus": .string(key.status.rawValue),
+            "currentKeyValueVersion": key.type.isVersioned ? .int(key.latestVersion) : .null,
+            "autoRotationPeriod": .int(key.autoRotationPeriod),
+            "nextAutoRotationDate": .optional(key.nextRotationAt.map(Timestamp.api)),
+            "lastAccessDatetime": .optional(key.lastAccessAt.map(Timestamp.api)),
+            "deletionDatetime": .optional(key.deletionAt.map(Timestamp.api)),
+            "creationUser": .string(key.created.user), "creationDatetime": .string(Timestamp.api(key.created.at)),
+            "lastChangeUser": .string(key.lastChange.user), "lastChangeDatetime": .string(Timestamp.api(key.lastChange.at)),
+        ]
+    }
+
+    func authEntryJSON(_ entry: AuthEntry) async throws -> JSONObject {
+        var object: JSONObject = [:]
+        if entry.kind == .certificate {
+            object["name"] = .string(entry.value)
+            object["password"] = .optional(try await certificatePassword(entryId: entry.id))
+            object["description"] = .string(entry.description)
+            object["expirationDate"] = .optional(entry.certificate.map { Timestamp.api($0.notAfter) })
+        } else {
+            object["value"] = .string(entry.value)
+            object["description"] = .string(entry.description)
+        }
+        object["status"] = .string(entry.status.rawValue)
+        object["lastAccessDatetime"] = .optional(entry.lastAccessAt.map(Timestamp.api))
+        object["deletionDatetime"] = .optional(entry.deletionAt.map(Timestamp.api))
+        object["creationUser"] = .string(entry.created.user)
+        object["creationDatetime"] = .string(Timestamp.api(entry.created.at))
+        object["lastChangeUser"] = .string(entry.lastChange.user)
+        object["lastChangeDatetime"] = .string(Timestamp.api(entry.lastChange.at))
+        return object
+    }
+}

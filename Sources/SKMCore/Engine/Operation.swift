@@ -1,0 +1,134 @@
+/// The SKM API versions in request paths.
+public enum APIVersion: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
+    case v1_0 = "v1.0"
+    case v1_1 = "v1.1"
+    case v1_2 = "v1.2"
+    case v1_3 = "v1.3"
+
+    public static func < (lhs: APIVersion, rhs: APIVersion) -> Bool {
+        lhs.rawValue < rhs.rawValue
+    }
+}
+
+/// Every operation of the SKM API, plus this implementation's additions (rotate, cancel deletion, certificate
+/// download, token creation). The raw value is the name the request log and the rule files use.
+public enum Operation: String, Sendable, Hashable, Codable, CaseIterable {
+    case confirm
+    case getSecret
+    case putSecret
+    case encrypt
+    case decrypt
+    case createLocalKey
+    case getSymmetricKey
+    case sign
+    case verify
+    case signStandard
+    case verifyStandard
+    case getPrivateKey
+    case getPublicKey
+    case createSecret
+    case createSymmetricKey
+    case createAsymmetricKey
+    case scheduleKeyDeletion
+    case deleteKey
+    case cancelKeyDeletion
+    case rotateKey
+    case addAuth
+    case scheduleAuthDeletion
+    case deleteAuth
+    case cancelAuthDeletion
+    case createKeyStore
+    case updateKeyStore
+    case deleteKeyStore
+    case listKeyStores
+    case getKeyStore
+    case listKeys
+    case getKey
+    case listAuth
+    case downloadCertificate
+    case createToken
+
+    /// How the engine authorises the operation (DESIGN §6).
+    public enum Category: String, Sendable, Hashable, Codable {
+        /// Echoes what the server observed; stops after the appkey check.
+        case confirm
+        /// Uses a key; checked against the key store's client authentication.
+        case data
+        /// Changes or lists state; needs a User Access Key or a bearer token.
+        case management
+        /// Exchanges a User Access Key for a bearer token.
+        case token
+    }
+
+    public var category: Category {
+        switch self {
+        case .confirm: return .confirm
+        case .getSecret, .encrypt, .decrypt, .createLocalKey, .getSymmetricKey, .sign, .verify, .signStandard,
+            .verifyStandard, .getPrivateKey, .getPublicKey:
+            return .data
+        case .createToken: return .token
+        default: return .management
+        }
+    }
+
+    /// The key type a data operation (or secret update) needs.
+    public var requiredKeyType: KeyType? {
+        switch self {
+        case .getSecret, .putSecret: return .secret
+        case .encrypt, .decrypt, .createLocalKey, .getSymmetricKey: return .symmetric
+        case .sign, .verify, .signStandard, .verifyStandard, .getPrivateKey, .getPublicKey: return .asymmetric
+        default: return nil
+        }
+    }
+
+    /// Whether the key store's client authentication applies. SKM documents the public key as readable without it.
+    public var usesClientAuthentication: Bool {
+        category == .data && self != .getPublicKey
+    }
+
+    /// Decrypt and verify answer "Invalid Key Status" for a key that is not In Service; every other data call
+    /// answers "Invalid Key ID".
+    public var inactiveKeyError: APIError {
+        switch self {
+        case .decrypt, .verify, .verifyStandard: return .invalidKeyStatus
+        default: return .invalidKeyID
+        }
+    }
+
+    /// Whether the operation reads a version out of a blob or a `keyVersion` parameter (and so can fail with the
+    /// version errors).
+    public var checksVersions: Bool {
+        switch self {
+        case .decrypt, .verify, .verifyStandard, .getSymmetricKey, .getPrivateKey, .getPublicKey: return true
+        default: return false
+        }
+    }
+
+    /// The API versions whose paths carry the operation.
+    public var availableVersions: Set<APIVersion> {
+        switch self {
+        case .confirm, .getSecret, .encrypt, .decrypt, .createLocalKey, .sign, .verify, .getPrivateKey, .getPublicKey,
+            .listKeyStores, .getKeyStore, .listKeys, .getKey, .listAuth:
+            return [.v1_0, .v1_2, .v1_3]
+        case .getSymmetricKey:
+            return Set(APIVersion.allCases)
+        case .createSecret, .createSymmetricKey, .createAsymmetricKey, .scheduleKeyDeletion, .deleteKey:
+            return [.v1_0, .v1_2, .v1_3]
+        case .putSecret, .cancelKeyDeletion, .rotateKey, .addAuth, .scheduleAuthDeletion, .deleteAuth,
+            .cancelAuthDeletion, .downloadCertificate:
+            return [.v1_2, .v1_3]
+        case .signStandard, .verifyStandard, .createKeyStore, .updateKeyStore, .deleteKeyStore:
+            return [.v1_3]
+        case .createToken:
+            return Set(APIVersion.allCases)
+        }
+    }
+
+    /// Whether the operation is this implementation's addition to SKM's API.
+    public var isExtension: Bool {
+        switch self {
+        case .cancelKeyDeletion, .rotateKey, .cancelAuthDeletion, .downloadCertificate: return true
+        default: return false
+        }
+    }
+}

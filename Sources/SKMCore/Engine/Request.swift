@@ -1,0 +1,129 @@
+/// One API request as the engine sees it: independent of HTTP, so the server, the CLI's `call` and the tests all
+/// drive the same decision procedure.
+public struct Request: Sendable {
+    public var operation: Operation
+    public var apiVersion: APIVersion
+    public var appkey: String
+    /// The key id from the path.
+    public var keyId: String?
+    /// The key store id from the path, as text (validated by the engine).
+    public var keyStoreId: String?
+    /// Which client-auth factor an auth-entry operation is about.
+    public var authKind: AuthKind?
+    /// A named resource from the path (the certificate of a download).
+    public var resourceName: String?
+    public var body: RequestBody
+    public var query: [String: String]
+    public var credentials: Credentials
+
+    public init(
+        operation: Operation, apiVersion: APIVersion = .v1_3, appkey: String, keyId: String? = nil,
+        keyStoreId: String? = nil, authKind: AuthKind? = nil, resourceName: String? = nil, body: RequestBody = .none,
+        query: [String: String] = [:], credentials: Credentials = Credentials()
+    ) {
+        self.operation = operation
+        self.apiVersion = apiVersion
+        self.appkey = appkey
+        self.keyId = keyId
+        self.keyStoreId = keyStoreId
+        self.authKind = authKind
+        self.resourceName = resourceName
+        self.body = body
+        self.query = query
+        self.credentials = credentials
+    }
+}
+
+/// A request body: absent, a parsed JSON value, or something that did not parse (kept for the Invalid Request
+/// answer, which must come after the appkey and credential checks).
+public enum RequestBody: Sendable, Hashable {
+    case none
+    case json(JSONValue)
+    case malformed(String)
+}
+
+/// Credentials a management call may carry.
+public struct Credentials: Sendable, Hashable {
+    /// v1.2 `X-TC-AUTHENTICATION-ID`, or the user part of token creation's Basic authorization.
+    public var userAccessKeyID: String?
+    /// v1.2 `X-TC-AUTHENTICATION-SECRET`, or the password part of Basic authorization.
+    public var userAccessKeySecret: String?
+    /// v1.3 `X-NHN-AUTHORIZATION: Bearer …`.
+    public var bearerToken: String?
+
+    public init(userAccessKeyID: String? = nil, userAccessKeySecret: String? = nil, bearerToken: String? = nil) {
+        self.userAccessKeyID = userAccessKeyID
+        self.userAccessKeySecret = userAccessKeySecret
+        self.bearerToken = bearerToken
+    }
+
+    public var isEmpty: Bool {
+        userAccessKeyID == nil && userAccessKeySecret == nil && bearerToken == nil
+    }
+}
+
+/// What the engine answered.
+public struct Outcome: Sendable {
+    public var result: Result<Payload, Rejection>
+    /// The key version the call used or reported, for the response and the request log.
+    public var keyVersion: Int?
+
+    public init(_ result: Result<Payload, Rejection>, keyVersion: Int? = nil) {
+        self.result = result
+        self.keyVersion = keyVersion
+    }
+
+    public static func failure(_ rejection: Rejection) -> Outcome {
+        Outcome(.failure(rejection))
+    }
+
+    public var rejection: Rejection? {
+        if case .failure(let rejection) = result { return rejection }
+        return nil
+    }
+
+    public var error: APIError? { rejection?.error }
+
+    /// The body of a successful JSON answer.
+    public var body: JSONValue? {
+        if case .success(let payload) = result {
+            switch payload {
+            case .body(let value), .bare(let value): return value
+            case .file: return nil
+            }
+        }
+        return nil
+    }
+
+    /// The response envelope as the server sends it: `{"header": {...}, "body": ...}`.
+    public var envelope: JSONValue {
+        switch result {
+        case .success(.body(let body)):
+            return ["header": Self.header(code: 0, message: "success", successful: true), "body": body]
+        case .success(.bare(let body)):
+            return body
+        case .success(.file):
+            return ["header": Self.header(code: 0, message: "success", successful: true), "body": .null]
+        case .failure(let rejection):
+            return [
+                "header": Self.header(
+                    code: rejection.error.resultCode, message: rejection.error.resultMessage, successful: false),
+                "body": .null,
+            ]
+        }
+    }
+
+    static func header(code: Int, message: String, successful: Bool) -> JSONValue {
+        ["resultCode": .int(code), "resultMessage": .string(message), "isSuccessful": .bool(successful)]
+    }
+}
+
+/// A successful answer.
+public enum Payload: Sendable, Hashable {
+    /// A body inside the SKM envelope (`.null` for `"body": null`).
+    case body(JSONValue)
+    /// A JSON document without the envelope (the OAuth token answer).
+    case bare(JSONValue)
+    /// A file (a PKCS#12 download).
+    case file(bytes: [UInt8], contentType: String, filename: String)
+}

@@ -1,0 +1,127 @@
+import Foundation
+import X509
+
+/// The whole state of a key manager at one moment, without key material, secrets or UAK secrets, with its audit
+/// events: what the analyser reads. Described by `Schemas/state.schema.json`.
+public struct StateSnapshot: Sendable, Codable, Equatable {
+    public static let currentSchema = "skm-state/1"
+
+    /// Where the snapshot came from.
+    public struct Source: Sendable, Codable, Equatable {
+        /// `database` (from `skm snapshot export`) or `api` (from `skm snapshot fetch`).
+        public var kind: String
+        /// The database path or the base URL; never a credential.
+        public var location: String?
+
+        public init(kind: String, location: String? = nil) {
+            self.kind = kind
+            self.location = location
+        }
+    }
+
+    /// The public half of the installation's CA.
+    public struct Authority: Sendable, Codable, Equatable {
+        public var subject: String
+        public var sha256: String
+        public var notBefore: Date
+        public var notAfter: Date
+        public var certificatePEM: String
+
+        public init(_ certificate: Certificate) {
+            subject = certificate.subject.description
+            sha256 = certificate.sha256Fingerprint
+            notBefore = certificate.notValidBefore
+            notAfter = certificate.notValidAfter
+            certificatePEM = certificate.pemString
+        }
+    }
+
+    /// A User Access Key, id only.
+    public struct AccessKey: Sendable, Codable, Equatable {
+        public var id: String
+        public var appkey: String
+        public var status: EntryStatus
+        public var created: Stamp
+
+        public init(id: String, appkey: String, status: EntryStatus, created: Stamp) {
+            self.id = id
+            self.appkey = appkey
+            self.status = status
+            self.created = created
+        }
+    }
+
+    public var schema: String
+    public var generatedAt: Date
+    public var source: Source
+    public var certificateAuthority: Authority?
+    public var appkeys: [Appkey]
+    public var userAccessKeys: [AccessKey]
+    public var keyStores: [KeyStore]
+    public var keys: [ManagedKey]
+    public var keyVersions: [KeyVersion]
+    public var authEntries: [AuthEntry]
+    public var events: [AuditEvent]
+
+    public init(
+        generatedAt: Date, source: Source, certificateAuthority: Authority?, appkeys: [Appkey] = [],
+        userAccessKeys: [AccessKey] = [], keyStores: [KeyStore] = [], keys: [ManagedKey] = [],
+        keyVersions: [KeyVersion] = [], authEntries: [AuthEntry] = [], events: [AuditEvent] = []
+    ) {
+        self.schema = Self.currentSchema
+        self.generatedAt = generatedAt
+        self.source = source
+        self.certificateAuthority = certificateAuthority
+        self.appkeys = appkeys
+        self.userAccessKeys = userAccessKeys
+        self.keyStores = keyStores
+        self.keys = keys
+        self.keyVersions = keyVersions
+        self.authEntries = authEntries
+        self.events = events
+    }
+
+    /// Encodes as indented JSON with sorted keys and RFC 3339 times, so that snapshots diff well.
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(Timestamp.rfc3339(date))
+        }
+        return try encoder.encode(self)
+    }
+
+    /// Decodes a snapshot; errors name the JSON path of the field that is wrong.
+    public static func decode(_ data: Data) throws -> StateSnapshot {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = Timestamp.parse(text) else {
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "'\(text.prefix(40))' is not an RFC 3339 time")
+            }
+            return date
+        }
+        let snapshot = try decoder.decode(StateSnapshot.self, from: data)
+        guard snapshot.schema == currentSchema else {
+            throw CoreError(.storage, "unsupported snapshot schema '\(snapshot.schema)' (expected \(currentSchema))")
+        }
+        return snapshot
+    }
+}
+
+extension Engine {
+    /// The whole state as a snapshot.
+    public func snapshot(location: String? = nil) async throws -> StateSnapshot {
+        let state = try await storage.exportState()
+        return StateSnapshot(
+            generatedAt: clock.now, source: .init(kind: "database", location: location),
+            certificateAuthority: .init(authority.certificate), appkeys: state.appkeys,
+            userAccessKeys: state.userAccessKeys.map {
+                .init(id: $0.id, appkey: $0.appkey, status: $0.status, created: $0.created)
+            }, keyStores: state.keyStores, keys: state.keys, keyVersions: state.versions,
+            authEntries: state.authEntries, events: state.events)
+    }
+}

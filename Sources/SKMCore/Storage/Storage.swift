@@ -1,0 +1,169 @@
+import Foundation
+
+/// Where the key manager keeps its state. Implementations: ``InMemoryStorage`` (tests), `SQLiteStorage` and
+/// `PostgresStorage` (SKMStorage).
+///
+/// Reads are individually consistent. Writes go through ``commit(_:)``, which applies a ``ChangeSet`` atomically
+/// or not at all: every update names the revision it was computed from, and a row that moved on in the meantime
+/// fails the whole commit with ``StorageError/Code/conflict`` so the caller can re-read and retry. That keeps
+/// rotation and status changes atomic on one SQLite file and across several servers on one PostgreSQL database.
+public protocol Storage: Sendable {
+    /// A named installation setting (the wrapped system key, the CA certificate, …).
+    func setting(_ name: String) async throws -> Data?
+
+    /// The next number of a sequence (key store ids, auth entry ids), never handed out twice.
+    func nextIdentifier(for sequence: IdentifierSequence) async throws -> Int
+
+    func appkey(id: String) async throws -> Appkey?
+    func appkeys() async throws -> [Appkey]
+    func userAccessKey(id: String) async throws -> UserAccessKey?
+    func userAccessKeys(appkey: String) async throws -> [UserAccessKey]
+    func keyStore(id: Int) async throws -> KeyStore?
+    func keyStores(appkey: String) async throws -> [KeyStore]
+    func key(id: String) async throws -> ManagedKey?
+    func keys(keyStoreId: Int) async throws -> [ManagedKey]
+    func versions(keyId: String) async throws -> [KeyVersion]
+    func authEntry(id: Int) async throws -> AuthEntry?
+    func authEntries(keyStoreId: Int) async throws -> [AuthEntry]
+    func sealedItem(_ context: SealContext) async throws -> Data?
+
+    /// Everything a data call needs about one key, read in one consistent step: the key, its store, versions,
+    /// auth entries and the sealed material of versions that still have it.
+    func keyContext(keyId: String) async throws -> KeyContext?
+
+    /// Audit events with a sequence number above `sequence`, oldest first.
+    func events(after sequence: Int, limit: Int) async throws -> [AuditEvent]
+
+    /// What the background jobs must do at `now`: deletions that fell due and keys due for rotation.
+    func dueWork(at now: Date) async throws -> DueWork
+
+    /// The whole state (no sealed items, no settings), read consistently, for snapshots.
+    func exportState() async throws -> StoredState
+
+    /// Applies every mutation of `changes` atomically, or none.
+    func commit(_ changes: ChangeSet) async throws
+}
+
+/// Named number sequences.
+public enum IdentifierSequence: String, Sendable, CaseIterable {
+    case keyStore = "key_store"
+    case authEntry = "auth_entry"
+}
+
+/// One key and everything around it.
+public struct KeyContext: Sendable {
+    public var key: ManagedKey
+    public var store: KeyStore?
+    public var versions: [KeyVersion]
+    public var authEntries: [AuthEntry]
+    /// Sealed material by version number, for versions whose material has not been destroyed.
+    public var sealedMaterial: [Int: Data]
+
+    public init(
+        key: ManagedKey, store: KeyStore?, versions: [KeyVersion], authEntries: [AuthEntry],
+        sealedMaterial: [Int: Data]
+    ) {
+        self.key = key
+        self.store = store
+        self.versions = versions
+        self.authEntries = authEntries
+        self.sealedMaterial = sealedMaterial
+    }
+}
+
+/// The background jobs' work list.
+public struct DueWork: Sendable, Equatable {
+    public var keysToPurge: [ManagedKey] = []
+    public var versionsToPurge: [KeyVersion] = []
+    public var entriesToPurge: [AuthEntry] = []
+    public var keysToRotate: [ManagedKey] = []
+
+    public init(
+        keysToPurge: [ManagedKey] = [], versionsToPurge: [KeyVersion] = [], entriesToPurge: [AuthEntry] = [],
+        keysToRotate: [ManagedKey] = []
+    ) {
+        self.keysToPurge = keysToPurge
+        self.versionsToPurge = versionsToPurge
+        self.entriesToPurge = entriesToPurge
+        self.keysToRotate = keysToRotate
+    }
+
+    public var isEmpty: Bool {
+        keysToPurge.isEmpty && versionsToPurge.isEmpty && entriesToPurge.isEmpty && keysToRotate.isEmpty
+    }
+}
+
+/// All rows, as stored.
+public struct StoredState: Sendable, Equatable {
+    public var appkeys: [Appkey] = []
+    public var userAccessKeys: [UserAccessKey] = []
+    public var keyStores: [KeyStore] = []
+    public var keys: [ManagedKey] = []
+    public var versions: [KeyVersion] = []
+    public var authEntries: [AuthEntry] = []
+    public var events: [AuditEvent] = []
+
+    public init() {}
+}
+
+/// A set of writes applied together.
+public struct ChangeSet: Sendable {
+    /// A row: inserted new, or replacing the stored row whose revision equals the record's `revision`.
+    public enum Record: Sendable {
+        case appkey(Appkey)
+        case userAccessKey(UserAccessKey)
+        case keyStore(KeyStore)
+        case key(ManagedKey)
+        case keyVersion(KeyVersion)
+        case authEntry(AuthEntry)
+    }
+
+    public enum Mutation: Sendable {
+        case insert(Record)
+        /// Replaces the row with the same identity if its stored revision equals the record's; the stored revision
+        /// becomes `revision + 1`.
+        case update(Record)
+        case putSealed(SealContext, Data)
+        case deleteSealed(SealContext)
+        /// Deletes every sealed item whose label starts with `prefix` (crypto-shredding a whole key).
+        case deleteSealedItems(prefix: String)
+        case putSetting(String, Data)
+        case appendEvent(AuditEvent)
+    }
+
+    public var mutations: [Mutation]
+
+    public init(_ mutations: [Mutation] = []) {
+        self.mutations = mutations
+    }
+
+    public mutating func append(_ mutation: Mutation) {
+        mutations.append(mutation)
+    }
+
+    public var isEmpty: Bool { mutations.isEmpty }
+}
+
+/// A storage failure.
+public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Code: String, Sendable, Hashable {
+        /// A row changed since it was read; re-read and retry.
+        case conflict
+        /// A uniqueness rule was broken (a key store name, a registered value).
+        case duplicate
+        /// A row the change refers to does not exist.
+        case missing
+        /// The database is not usable (corrupt, wrong schema, unreadable).
+        case unusable
+    }
+
+    public var code: Code
+    public var reason: String
+
+    public init(_ code: Code, _ reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+
+    public var description: String { reason }
+}
