@@ -60,10 +60,21 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "SKMTestSupport",
+            dependencies: [
+                "SKMCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            path: "Tests/SKMTestSupport",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "SKMCoreTests",
             dependencies: [
                 "SKMCore",
+                "SKMTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -72,12 +83,12 @@ let package = Package(
         ),
         .testTarget(
             name: "SKMStorageTests",
-            dependencies: ["SKMCore", "SKMStorage"],
+            dependencies: ["SKMCore", "SKMStorage", "SKMTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "skmTests",
-            dependencies: ["skm"],
+            dependencies: ["skm", "SKMCore", "SKMTestSupport"],
             swiftSettings: strictSettings
         ),
     ]

@@ -1,1 +1,1 @@
-print("x")
+@main struct Main { static func main() {} }

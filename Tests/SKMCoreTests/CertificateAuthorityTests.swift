@@ -1,0 +1,80 @@
+import Foundation
+import SKMCore
+import SKMTestSupport
+import Testing
+import X509
+
+@Suite struct CertificateAuthorityTests {
+    @Test func issuedClientCertificateHasClientAuthAndLifetime() async throws {
+        let fixture = try await Fixture.make()
+        let store = try await fixture.store("payments", certificate: true)
+        let entry = try await fixture.engine.issueCertificate(
+            appkey: fixture.appkey, store: .id(store.id), name: "billing", password: "pw", lifetimeDays: 90, actor: "test")
+        let summary = try #require(entry.certificate)
+        let certificate = try Certificate(pemEncoded: summary.pem)
+        #expect(try certificate.extensions.extendedKeyUsage?.contains(.clientAuth) == true)
+        #expect(certificate.notValidAfter.timeIntervalSince(certificate.notValidBefore) == 90 * day)
+        #expect(summary.subject.contains("CN=billing"))
+        #expect(summary.sha256 == certificate.sha256Fingerprint)
+        #expect(fixture.engine.authority.check([certificate], at: referenceTime) == .valid)
+        #expect(fixture.engine.authority.check([certificate], at: referenceTime + 91 * day) == .expired(notAfter: certificate.notValidAfter))
+        #expect(fixture.engine.authority.check([], at: referenceTime) == .absent)
+    }
+
+    @Test func certificateParametersAreValidated() async throws {
+        let fixture = try await Fixture.make()
+        let store = try await fixture.store(certificate: true)
+        for (password, lifetime, field) in [("", 30, "password"), ("pw", 0, "lifeTime"), ("pw", 3651, "lifeTime")] {
+            await #expect {
+                _ = try await fixture.engine.issueCertificate(
+                    appkey: fixture.appkey, store: .id(store.id), name: "c", password: password, lifetimeDays: lifetime, actor: "t")
+            } throws: { ($0 as? Rejection)?.field == field }
+        }
+    }
+
+    @Test func pkcs12IsReadByOpenSSLWithThePassword() async throws {
+        let fixture = try await Fixture.make()
+        let store = try await fixture.store(certificate: true)
+        let entry = try await fixture.engine.issueCertificate(
+            appkey: fixture.appkey, store: .id(store.id), name: "billing", password: "cr3at10n", lifetimeDays: 30,
+            actor: "test")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+
+        // With the password chosen at creation, and with another one chosen at export.
+        for password in ["cr3at10n", "expo rt!"] {
+            let bytes = try await fixture.engine.exportCertificate(
+                appkey: fixture.appkey, store: .id(store.id), name: "billing",
+                password: password == "cr3at10n" ? nil : password)
+            let file = directory.appendingPathComponent("client.p12")
+            try Data(bytes).write(to: file)
+            let certificates = try runOpenSSL(["pkcs12", "-in", file.path, "-passin", "pass:\(password)", "-nokeys", "-clcerts"])
+            #expect(certificates.contains("BEGIN CERTIFICATE"))
+            #expect(certificates.contains("billing"))
+            let key = try runOpenSSL(["pkcs12", "-in", file.path, "-passin", "pass:\(password)", "-nocerts", "-nodes"])
+            #expect(key.contains("BEGIN PRIVATE KEY"))
+            let wrong = try? runOpenSSL(["pkcs12", "-in", file.path, "-passin", "pass:wrong", "-nokeys"])
+            #expect(wrong == nil)
+            // Read back in-process too, and it is the registered certificate.
+            let parsed = try PKCS12.certificates(in: bytes, password: password)
+            #expect(parsed.first?.sha256Fingerprint == entry.certificate?.sha256)
+            #expect(throws: CoreError.self) { try PKCS12.certificates(in: bytes, password: "nope") }
+        }
+    }
+
+    func runOpenSSL(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = Pipe()
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        struct Failed: Error {}
+        guard process.terminationStatus == 0 else { throw Failed() }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

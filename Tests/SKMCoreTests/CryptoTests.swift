@@ -1,0 +1,246 @@
+import Crypto
+import Foundation
+import SKMCore
+import SKMTestSupport
+import Testing
+import _CryptoExtras
+
+@Suite struct CryptoTests {
+    @Test func encryptDecryptRoundTripsText() async throws {
+        let world = try await World.make()
+        for text in ["", "data", "héllo wörld ✓", String(repeating: "z", count: 32 * 1024)] {
+            let blob = try await world.encrypt(text)
+            let outcome = await world.fixture.call(.decrypt, key: world.symmetric.id, body: ["ciphertext": .string(blob)], from: world.client)
+            #expect(outcome.string("plaintext") == text)
+            #expect(outcome.body?["keyVersion"] == 0)
+        }
+    }
+
+    @Test func ciphertextLayoutIsVersionNonceCiphertextTag() async throws {
+        let world = try await World.make()
+        let blob = try await world.encrypt("data")
+        let data = try #require(Data(base64Encoded: blob))
+        let bytes = [UInt8](data)
+        #expect(bytes.count == 36)  // version 4, nonce 12, ciphertext 4, tag 16
+        #expect(bytes.prefix(4) == [0, 0, 0, 0])
+        let parsed = try CiphertextBlob.parse(base64: blob).get()
+        #expect(parsed.version == 0)
+        #expect(parsed.nonce.count == 12)
+        #expect(parsed.tag.count == 16)
+    }
+
+    @Test func ciphertextIsBoundToItsKeyID() async throws {
+        let world = try await World.make()
+        let other = try await world.fixture.key(.symmetric, in: world.ipStore, name: "other")
+        let blob = try await world.encrypt("data")
+        let outcome = await world.fixture.call(.decrypt, key: other.id, body: ["ciphertext": .string(blob)], from: world.client)
+        #expect(outcome.error == .invalidUserData)
+    }
+
+    enum Damage: String, CaseIterable, Sendable {
+        case truncatedBelowMinimum, lastTagByteCut, base64OfBase64, whitespaceInside, empty
+
+        func apply(_ blob: String) -> String {
+            let bytes = Data(base64Encoded: blob)!
+            switch self {
+            case .truncatedBelowMinimum: return Data(bytes.prefix(20)).base64EncodedString()
+            case .lastTagByteCut: return Data(bytes.dropLast()).base64EncodedString()
+            case .base64OfBase64: return Data(blob.utf8).base64EncodedString()
+            case .whitespaceInside: return String(blob.prefix(8)) + " " + String(blob.dropFirst(8))
+            case .empty: return ""
+            }
+        }
+
+        /// What the decision procedure answers. A blob encoded twice is still Base64 of enough bytes, so its first
+        /// four bytes ("AAAA" = 0x41414141) read as a version the key never had.
+        var expected: APIError {
+            self == .base64OfBase64 ? .invalidKeyVersion : .invalidUserData
+        }
+    }
+
+    @Test(arguments: Damage.allCases)
+    func damagedBlobsAreRefused(_ damage: Damage) async throws {
+        let world = try await World.make()
+        let blob = try await world.encrypt("some secret text")
+        let outcome = await world.fixture.call(
+            .decrypt, key: world.symmetric.id, body: ["ciphertext": .string(damage.apply(blob))], from: world.client)
+        #expect(outcome.error == damage.expected, "\(outcome.rejection?.description ?? "success")")
+    }
+
+    @Test func rotationKeepsOldVersionsDecryptable() async throws {
+        let world = try await World.make()
+        let engine = world.fixture.engine
+        let old = try await world.encrypt("v0 data")
+        let version = try await engine.rotateKey(appkey: world.fixture.appkey, keyId: world.symmetric.id, actor: "test")
+        #expect(version.number == 1)
+        let new = try await world.encrypt("v1 data")
+        #expect(try CiphertextBlob.parse(base64: new).get().version == 1)
+        let first = await world.fixture.call(.decrypt, key: world.symmetric.id, body: ["ciphertext": .string(old)], from: world.client)
+        #expect(first.string("plaintext") == "v0 data")
+        #expect(first.body?["keyVersion"] == 0)
+        let second = await world.fixture.call(.decrypt, key: world.symmetric.id, body: ["ciphertext": .string(new)], from: world.client)
+        #expect(second.string("plaintext") == "v1 data")
+        #expect(second.keyVersion == 1)
+    }
+
+    @Test func blobOfADeletedVersionIsInvalidKeyVersion() async throws {
+        let world = try await World.make()
+        let engine = world.fixture.engine
+        let appkey = world.fixture.appkey
+        let old = try await world.encrypt("v0 data")
+        _ = try await engine.rotateKey(appkey: appkey, keyId: world.symmetric.id, actor: "test")
+        _ = try await engine.scheduleVersionDeletion(appkey: appkey, keyId: world.symmetric.id, version: 0, actor: "test")
+        let pending = await world.fixture.call(.decrypt, key: world.symmetric.id, body: ["ciphertext": .string(old)], from: world.client)
+        #expect(pending.error == .invalidKeyVersionStatus)
+        _ = try await engine.deleteVersion(appkey: appkey, keyId: world.symmetric.id, version: 0, actor: "test")
+        let deleted = await world.fixture.call(.decrypt, key: world.symmetric.id, body: ["ciphertext": .string(old)], from: world.client)
+        #expect(deleted.error == .invalidKeyVersion)
+        // The material of version 0 is gone for good.
+        #expect(try await engine.storage.sealedItem(.keyMaterial(keyId: world.symmetric.id, version: 0)) == nil)
+    }
+
+    @Test func createLocalKeyCiphertextDecryptsToItsPlaintext() async throws {
+        let world = try await World.make()
+        let made = await world.fixture.call(.createLocalKey, key: world.symmetric.id, from: world.client)
+        let plaintext = try #require(made.string("localKeyPlaintext"))
+        #expect(Data(base64Encoded: plaintext)?.count == 32)
+        let opened = await world.fixture.call(
+            .decrypt, key: world.symmetric.id, body: ["ciphertext": .string(try #require(made.string("localKeyCiphertext")))],
+            from: world.client)
+        #expect(opened.string("plaintext") == plaintext)
+    }
+
+    @Test func symmetricKeyQueryRendersHexListPerVersion() async throws {
+        let world = try await World.make()
+        _ = try await world.fixture.engine.rotateKey(appkey: world.fixture.appkey, keyId: world.symmetric.id, actor: "test")
+        let latest = await world.fixture.call(.getSymmetricKey, key: world.symmetric.id, from: world.client)
+        #expect(latest.keyVersion == 1)
+        let first = await world.fixture.call(.getSymmetricKey, key: world.symmetric.id, query: ["keyVersion": "0"], from: world.client)
+        let list = try #require(first.string("symmetricKey"))
+        #expect(list.split(separator: ",").count == 32)
+        #expect(list.hasPrefix("0x"))
+        #expect(first.keyVersion == 0)
+        // v1.0 has no per-version query: the parameter is ignored.
+        let legacy = await world.fixture.call(.getSymmetricKey, key: world.symmetric.id, query: ["keyVersion": "0"], version: .v1_0, from: world.client)
+        #expect(legacy.keyVersion == 1)
+        let missing = await world.fixture.call(.getSymmetricKey, key: world.symmetric.id, query: ["keyVersion": "7"], from: world.client)
+        #expect(missing.error == .invalidKeyVersion)
+        let malformed = await world.fixture.call(.getSymmetricKey, key: world.symmetric.id, query: ["keyVersion": "x"], from: world.client)
+        #expect(malformed.error == .invalidRequest)
+    }
+
+    @Test func legacySignatureVerifiesAndCarriesItsVersion() async throws {
+        let world = try await World.make()
+        let signed = await world.fixture.call(.sign, key: world.asymmetric.id, body: ["plaintext": "data"], from: world.client)
+        let signature = try #require(signed.string("signature"))
+        let blob = try SignatureBlob.parse(base64: signature).get()
+        #expect(blob.version == 0)
+        let good = await world.fixture.call(
+            .verify, key: world.asymmetric.id, body: ["plaintext": "data", "signature": .string(signature)], from: world.client)
+        #expect(good.body?["result"] == true)
+        let wrong = await world.fixture.call(
+            .verify, key: world.asymmetric.id, body: ["plaintext": "other", "signature": .string(signature)], from: world.client)
+        #expect(wrong.body?["result"] == false)
+        #expect(wrong.error == nil)
+        let short = await world.fixture.call(
+            .verify, key: world.asymmetric.id, body: ["plaintext": "data", "signature": "AAAA"], from: world.client)
+        #expect(short.error == .invalidUserData)
+        // The legacy signature is RSASSA-PKCS1-v1_5 with SHA-256 under the exported public key.
+        let exported = await world.fixture.call(.getPublicKey, key: world.asymmetric.id, from: world.client)
+        let encoded = try #require(exported.string("encodedKey"))
+        let der = try #require(Data(base64Encoded: encoded))
+        let publicKey = try _RSA.Signing.PublicKey(derRepresentation: der)
+        let rsaSignature = _RSA.Signing.RSASignature(rawRepresentation: blob.signature)
+        let valid = publicKey.isValidSignature(rsaSignature, for: Data("data".utf8), padding: .insecurePKCS1v1_5)
+        #expect(valid)
+    }
+
+    @Test(arguments: ["RSASSA-PSS", "RSASSA-PKCS1-v1_5"])
+    func standardSignatureVerifiesWithExportedKey(_ algorithm: String) async throws {
+        let world = try await World.make()
+        let message = Data("message to sign".utf8)
+        let signed = await world.fixture.call(
+            .signStandard, key: world.asymmetric.id,
+            body: ["plaintext": .string(message.base64EncodedString()), "algorithm": .string(algorithm)], from: world.client)
+        let signature = try #require(signed.string("signature"))
+        #expect(signed.body?["hashAlgorithm"] == "SHA-256")
+        #expect((signed.body?["saltLength"] == 32) == (algorithm == "RSASSA-PSS"))
+        let verified = await world.fixture.call(
+            .verifyStandard, key: world.asymmetric.id,
+            body: ["plaintext": .string(message.base64EncodedString()), "signature": .string(signature),
+                   "algorithm": .string(algorithm), "keyVersion": 0], from: world.client)
+        #expect(verified.body?["result"] == true)
+        let exported = await world.fixture.call(.getPublicKey, key: world.asymmetric.id, from: world.client)
+        let publicKey = try _RSA.Signing.PublicKey(derRepresentation: Data(base64Encoded: exported.string("encodedKey")!)!)
+        let padding: _RSA.Signing.Padding = algorithm == "RSASSA-PSS" ? .PSS : .insecurePKCS1v1_5
+        let rsaSignature = _RSA.Signing.RSASignature(rawRepresentation: Data(base64Encoded: signature)!)
+        #expect(publicKey.isValidSignature(rsaSignature, for: message, padding: padding))
+        let wrongVersion = await world.fixture.call(
+            .verifyStandard, key: world.asymmetric.id,
+            body: ["plaintext": .string(message.base64EncodedString()), "signature": .string(signature),
+                   "algorithm": .string(algorithm), "keyVersion": 3], from: world.client)
+        #expect(wrongVersion.error == .invalidKeyVersion)
+    }
+
+    @Test func privateKeyExportIsPKCS8AndMatchesThePublicKey() async throws {
+        let world = try await World.make()
+        let exported = await world.fixture.call(.getPrivateKey, key: world.asymmetric.id, from: world.client)
+        #expect(exported.string("keyType") == "PrivateKey")
+        let encoded = try #require(exported.string("encodedKey"))
+        let der = try #require(Data(base64Encoded: encoded))
+        let privateKey = try _RSA.Signing.PrivateKey(derRepresentation: der)
+        #expect(privateKey.keySizeInBits == 2048)
+        #expect(der.starts(with: [0x30, 0x82]))
+        let hexList = try #require(exported.string("key"))
+        #expect(hexList.split(separator: ",").count == der.count)
+        let publicKey = await world.fixture.call(.getPublicKey, key: world.asymmetric.id, from: world.client)
+        #expect(publicKey.string("encodedKey") == privateKey.publicKey.derRepresentation.base64EncodedString())
+    }
+
+    @Test func publicKeyIsReadableWithoutClientAuthentication() async throws {
+        let world = try await World.make()
+        let stranger = await world.fixture.call(.getPublicKey, key: world.asymmetric.id, from: .at("192.0.2.1"))
+        #expect(stranger.error == nil)
+        let privateKey = await world.fixture.call(.getPrivateKey, key: world.asymmetric.id, from: .at("192.0.2.1"))
+        #expect(privateKey.error == .ipv4AuthFailure)
+    }
+
+    @Test func secretIsReturnedAndUpdatable() async throws {
+        let world = try await World.make()
+        let first = await world.fixture.call(.getSecret, key: world.secret.id, from: world.client)
+        #expect(first.string("secret") == "s3cr3t")
+        let update = await world.fixture.manage(.putSecret, key: world.secret.id, body: ["secretValue": "n3w"])
+        #expect(update.error == nil)
+        let second = await world.fixture.call(.getSecret, key: world.secret.id, from: world.client)
+        #expect(second.string("secret") == "n3w")
+    }
+
+    @Test func wrongRootKeyIsRefusedWithAClearReason() async throws {
+        let storage = InMemoryStorage()
+        _ = try await makeEngine(storage: storage)
+        await #expect {
+            _ = try await Engine.open(storage: storage, rootKey: RootKey.generate())
+        } throws: { error in
+            (error as? CoreError)?.code == .invalidRootKey
+                && (error as? CoreError)?.reason.contains("wrong root key") == true
+        }
+    }
+
+    @Test(arguments: ["", "short", String(repeating: "g", count: 64), "YWJj"])
+    func malformedRootKeysAreRefused(_ text: String) {
+        #expect(throws: CoreError.self) { try RootKey(encoded: text) }
+    }
+
+    @Test func rootKeyFileIsOwnerOnlyAndRoundTrips() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("root.key")
+        let key = RootKey.generate()
+        try key.write(to: url)
+        let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        #expect(try RootKey(contentsOf: url).base64 == key.base64)
+        #expect(throws: CoreError.self) { try key.write(to: url) }
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import SKMCore
+import Testing
+
+@Suite struct JSONTests {
+    @Test(arguments: [
+        ("{\"a\":1,\"b\":[true,false,null],\"c\":\"x\"}", JSONValue.object(["a": 1, "b": [true, false, nil], "c": "x"])),
+        ("  [1.5, -0, 1e3, -2]  ", .array([.double(1.5), .int(0), .double(1000), .int(-2)])),
+        ("\"\\u00e9\\ud83d\\ude00\\n\\\"\"", .string("é😀\n\"")),
+        ("\"한국어\"", .string("한국어")),
+        ("9223372036854775807", .int(Int.max)),
+        ("92233720368547758070", .double(9.223372036854775807e19)),
+    ])
+    func parses(_ text: String, _ expected: JSONValue) throws {
+        #expect(try JSONParser().parse(text) == expected)
+    }
+
+    @Test(arguments: [
+        ("", "line 1, column 1: unexpected end of input, expected a value"),
+        ("{\"a\":}", "line 1, column 6: unexpected '}', expected a value"),
+        ("{\"a\":1,}", "line 1, column 8: unexpected '}', expected a member name in double quotes"),
+        ("[1,\n 2,,]", "line 2, column 4: unexpected ',', expected a value"),
+        ("01", "line 1, column 1: leading zeros are not allowed"),
+        ("\"a\u{01}\"", "line 1, column 3: unescaped control character in a string"),
+        ("{} x", "line 1, column 4: unexpected 'x' after the JSON value"),
+        ("\"\\ud800\"", "line 1, column 8: unpaired surrogate in \\u escape"),
+        ("tru", "line 1, column 1: invalid literal"),
+        ("\"abc", "line 1, column 1: unterminated string"),
+    ])
+    func reportsWhereTheInputWentWrong(_ text: String, _ message: String) {
+        #expect {
+            _ = try JSONParser().parse(text)
+        } throws: { error in
+            (error as? JSONParser.Failure)?.description == message
+        }
+    }
+
+    @Test func deepNestingIsRefusedNotACrash() {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(throws: JSONParser.Failure.self) { _ = try JSONParser().parse(deep) }
+        #expect(throws: Never.self) { _ = try JSONParser(maximumDepth: 100).parse(String(repeating: "[", count: 100) + String(repeating: "]", count: 100)) }
+    }
+
+    @Test func invalidUTF8IsRejectedOrReplaced() throws {
+        let bytes: [UInt8] = [0x22, 0x61, 0xFF, 0x62, 0x22]
+        #expect(throws: JSONParser.Failure.self) { _ = try JSONParser().parse(bytes) }
+        #expect(try JSONParser(invalidUTF8: .replace).parse(bytes) == .string("a\u{FFFD}b"))
+    }
+
+    @Test func writerEscapesAndKeepsOrder() {
+        let value: JSONValue = ["z": "a\"b\\c\n\u{01}</script>", "a": [1, 2.5, nil]]
+        #expect(JSONWriter().string(value) == "{\"z\":\"a\\\"b\\\\c\\n\\u0001</script>\",\"a\":[1,2.5,null]}")
+        #expect(JSONWriter(escapesHTML: true).string(value).contains("\\u003c/script\\u003e"))
+    }
+
+    @Test func writerOutputParsesBack() throws {
+        let value: JSONValue = ["text": "tab\there ✓ \u{7F}", "n": -5, "d": 0.1, "o": ["e": [:]], "l": []]
+        #expect(try JSONParser().parse(JSONWriter().string(value)) == value)
+        #expect(try JSONParser().parse(JSONWriter(indented: true).string(value)) == value)
+    }
+
+    @Test func timestampsRoundTrip() {
+        let date = Date(timeIntervalSince1970: 1_790_000_000.123)
+        #expect(Timestamp.rfc3339(date) == "2026-09-21T14:13:20.123Z")
+        #expect(Timestamp.api(date) == "2026-09-21T14:13:20.123")
+        #expect(Timestamp.parse("2026-09-21T14:13:20.123Z")?.millisecondsSince1970 == date.millisecondsSince1970)
+        #expect(Timestamp.parse("2026-09-21T23:13:20.123+09:00")?.millisecondsSince1970 == date.millisecondsSince1970)
+        #expect(Timestamp.parse("2026-09-21T14:13:20")?.timeIntervalSince1970 == 1_790_000_000)
+        #expect(Timestamp.rfc3339(Date(timeIntervalSince1970: -1)) == "1969-12-31T23:59:59.000Z")
+        for bad in ["", "2026-13-01T00:00:00Z", "2026-09-21", "2026-09-21T14:13:20.Z", "2026-09-21T14:13:20+9"] {
+            #expect(Timestamp.parse(bad) == nil, "\(bad)")
+        }
+    }
+}

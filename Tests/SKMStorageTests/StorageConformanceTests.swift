@@ -1,0 +1,223 @@
+import Foundation
+import SKMCore
+import SKMStorage
+import SKMTestSupport
+import Testing
+
+/// The storage implementations under test. Each case makes a fresh, empty storage.
+enum StorageKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case memory
+    case sqlite
+
+    func make() throws -> any Storage {
+        switch self {
+        case .memory: return InMemoryStorage()
+        case .sqlite: return try SQLiteStorage(path: temporaryDatabasePath())
+        }
+    }
+
+    var testDescription: String { rawValue }
+}
+
+func temporaryDatabasePath() -> String {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("skm-tests-\(UUID().uuidString)")
+    try! FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    return directory.appendingPathComponent("skm.sqlite").path
+}
+
+/// One suite, run against every ``Storage`` implementation.
+@Suite struct StorageConformanceTests {
+    let stamp = Stamp(user: "test", at: referenceTime)
+
+    func seed(_ storage: any Storage) async throws -> (KeyStore, ManagedKey) {
+        let appkey = Appkey(id: "AAAABBBBCCCCDDDD", name: "p", created: stamp)
+        let store = KeyStore(
+            id: 1, appkey: appkey.id, name: "s", description: "", ip4AuthUse: true, macAuthUse: false,
+            certificateAuthUse: false, authMode: .and, created: stamp, lastChange: stamp)
+        let key = ManagedKey(
+            id: String(repeating: "a", count: 32), appkey: appkey.id, keyStoreId: 1, name: "k", description: "",
+            type: .symmetric, status: .active, autoRotationPeriod: 30, nextRotationAt: referenceTime + 30 * day,
+            deletionAt: nil, latestVersion: 0, created: stamp, lastChange: stamp)
+        try await storage.commit(
+            ChangeSet([
+                .insert(.appkey(appkey)), .insert(.keyStore(store)), .insert(.key(key)),
+                .insert(.keyVersion(KeyVersion(keyId: key.id, number: 0, status: .inService, created: stamp, lastChange: stamp))),
+                .putSealed(.keyMaterial(keyId: key.id, version: 0), Data([1, 2, 3])),
+            ]))
+        return (store, key)
+    }
+
+    @Test(arguments: StorageKind.allCases)
+    func rowsRoundTrip(_ kind: StorageKind) async throws {
+        let storage = try kind.make()
+        let (store, key) = try await seed(storage)
+        #expect(try await storage.keyStore(id: 1) == store)
+        #expect(try await storage.key(id: key.id) == key)
+        #expect(try await storage.keys(keyStoreId: 1) == [key])
+        #expect(try await storage.keyStores(appkey: store.appkey) == [store])
+        #expect(try await storage.appkeys().map(\.id) == ["AAAABBBBCCCCDDDD"])
+        let entry = AuthEntry(
+            id: 7, appkey: store.appkey, keyStoreId: 1, kind: .certificate, value: "c", description: "d",
+            status: .inService,
+            certificate: IssuedCertificate(
+                serialNumber: "01", sha256: "ff", subject: "CN=c", issuer: "CN=ca", notBefore: referenceTime,
+                notAfter: referenceTime + day, pem: "PEM"), created: stamp, lastChange: stamp)
+        try await storage.commit(ChangeSet([.insert(.authEntry(entry))]))
+        #expect(try await storage.authEntry(id: 7) == entry)
+        let context = try #require(try await storage.keyContext(keyId: key.id))
+        #expect(context.store == store)
+        #expect(context.versions.map(\.number) == [0])
+        #expect(context.authEntries == [entry])
+        #expect(context.sealedMaterial == [0: Data([1, 2, 3])])
+        #expect(try await storage.keyContext(keyId: String(repeating: "b", count: 32)) == nil)
+    }
+
+    @Test(arguments: StorageKind.allCases)
+    func updatesNeedTheRevisionTheyWereComputedFrom(_ kind: StorageKind) async throws {
+        let storage = try kind.make()
+        let (_, key) = try await seed(storage)
+        var changed = key
+        changed.status = .pendingDeletion
+        try await storage.commit(ChangeSet([.update(.key(changed))]))
+        let stored = try #require(try await storage.key(id: key.id))
+        #expect(stored.status == .pendingDeletion)
+        #expect(stored.revision == key.revision + 1)
+        // The same stale row again is a conflict.
+        await #expect {
+            try await storage.commit(ChangeSet([.update(.key(changed))]))
+        } throws: { ($0 as? StorageError)?.code == .conflict }
+        var ghost = key
+        ghost.id = String(repeating: "c", count: 32)
+        await #expect {
+            try await storage.commit(ChangeSet([.update(.key(ghost))]))
+        } throws: { ($0 as? StorageError)?.code == .missing }
+    }
+
+    @Test(arguments: StorageKind.allCases)
+    func aFailedCommitLeavesNothingBehind(_ kind: StorageKind) async throws {
+        let storage = try kind.make()
+        let (store, key) = try await seed(storage)
+        var stale = key
+        stale.revision = 99
+        let newStore = KeyStore(
+            id: 2, appkey: store.appkey, name: "other", description: "", ip4AuthUse: true, macAuthUse: false,
+            certificateAuthUse: false, authMode: .and, created: stamp, lastChange: stamp)
+        await #expect(throws: StorageError.self) {
+            try await storage.commit(
+                ChangeSet([
+                    .insert(.keyStore(newStore)), .putSealed(.authorityKey, Data([9])),
+                    .appendEvent(AuditEvent(time: referenceTime, actor: "t", action: .keyRotate, appkey: store.appkey, targetKind: .key, targetId: key.id, changes: [])),
+                    .update(.key(stale)),
+                ]))
+        }
+        #expect(try await storage.keyStore(id: 2) == nil)
+        #expect(try await storage.sealedItem(.authorityKey) == nil)
+        #expect(try await storage.events(after: 0, limit: 10).isEmpty)
+    }
+
+    @Test(arguments: StorageKind.allCases)
+    func namesAndValuesAreUniqueAmongLiveRows(_ kind: StorageKind) async throws {
+        let storage = try kind.make()
+        let (store, _) = try await seed(storage)
+        var twin = store
+        twin.id = 2
+        await #expect {
+            try await storage.commit(ChangeSet([.insert(.keyStore(twin))]))
+        } throws: { ($0 as? StorageError)?.code == .duplicate }
+        twin.status = .deleted
+        try await storage.commit(ChangeSet([.insert(.keyStore(twin))]))
+
+        func entry(_ id: Int, _ status: EntryStatus) -> AuthEntry {
+            AuthEntry(id: id, appkey: store.appkey, keyStoreId: 1, kind: .ipv4, value: "10.0.0.1", description: "",
+                      status: status, created: stamp, lastChange: stamp)
+        }
+        try await storage.commit(ChangeSet([.insert(.authEntry(entry(1, .deleted)))]))
+        try await storage.commit(ChangeSet([.insert(.authEntry(entry(2, .inService)))]))
+        await #expect {
+            try await storage.commit(ChangeSet([.insert(.authEntry(entry(3, .pendingDeletion)))]))
+        } throws: { ($0 as? StorageError)?.code == .duplicate }
+    }
+
+    @Test(arguments: StorageKind.allCases)
+    func sequencesEventsAndSealedItems(_ kind: StorageKind) async throws {
+        let storage = try kind.make()
+        let (store, key) = try await seed(storage)
+        #expect(try await storage.nextIdentifier(for: .keyStore) == 1)
+        #expect(try await storage.nextIdentifier(for: .keyStore) == 2)
+        #expect(try await storage.nextIdentifier(for: .authEntry) == 1)
+        for index in 0..<5 {
+            try await storage.commit(
+                ChangeSet([
+                    .appendEvent(
+                        AuditEvent(time: referenceTime + Double(index), actor: "a\(index)", action: .keyRotate,
+                                   appkey: store.appkey, targetKind: .keyVersion, targetId: key.id, keyStoreId: 1,
+                                   keyId: key.id, keyVersion: index,
+                                   changes: [.init(field: "latestVersion", before: nil, after: "\(index)")]))
+                ]))
+        }
+        let events = try await storage.events(after: 2, limit: 2)
+        #expect(events.map(\.sequence) == [3, 4])
+        #expect(events.first?.actor == "a2")
+        #expect(events.first?.changes == [.init(field: "latestVersion", before: nil, after: "2")])
+        #expect(events.first?.time == referenceTime + 2)
+
+        try await storage.commit(
+            ChangeSet([
+                .putSealed(.keyMaterial(keyId: key.id, version: 1), Data([4])),
+                .putSealed(.keyMaterial(keyId: key.id, version: 1), Data([5])),
+                .putSetting("x", Data([6])),
+            ]))
+        #expect(try await storage.sealedItem(.keyMaterial(keyId: key.id, version: 1)) == Data([5]))
+        #expect(try await storage.setting("x") == Data([6]))
+        try await storage.commit(ChangeSet([.deleteSealedItems(prefix: "key/\(key.id)/")]))
+        #expect(try await storage.keyContext(keyId: key.id)?.sealedMaterial.isEmpty == true)
+    }
+
+    @Test(arguments: StorageKind.allCases)
+    func dueWorkListsWhatFellDue(_ kind: StorageKind) async throws {
+        let storage = try kind.make()
+        let (_, key) = try await seed(storage)
+        #expect(try await storage.dueWork(at: referenceTime + 29 * day).isEmpty)
+        #expect(try await storage.dueWork(at: referenceTime + 30 * day).keysToRotate.map(\.id) == [key.id])
+        var pending = key
+        pending.status = .pendingDeletion
+        pending.deletionAt = referenceTime + 7 * day
+        try await storage.commit(ChangeSet([.update(.key(pending))]))
+        let due = try await storage.dueWork(at: referenceTime + 7 * day)
+        #expect(due.keysToPurge.map(\.id) == [key.id])
+        #expect(due.keysToRotate.isEmpty)
+    }
+
+    /// The same scripted history through the engine leaves the same state in every implementation.
+    @Test func engineHistoryIsTheSameOnEveryStorage() async throws {
+        var states: [StoredState] = []
+        for kind in StorageKind.allCases {
+            let fixture = try await Fixture.make(storage: try kind.make(), seed: 42)
+            let engine = fixture.engine
+            let store = try await fixture.store("payments", mac: true, mode: .or)
+            try await fixture.allow("10.0.0.0/8", in: store)
+            try await fixture.allow("aa:bb:cc:dd:ee:ff", in: store, kind: .mac)
+            let key = try await fixture.key(.symmetric, in: store, period: 30)
+            _ = try await fixture.key(.secret, in: store, name: "db")
+            _ = try await engine.rotateKey(appkey: fixture.appkey, keyId: key.id, actor: "ops")
+            _ = try await engine.scheduleVersionDeletion(appkey: fixture.appkey, keyId: key.id, version: 0, actor: "ops")
+            _ = try await engine.scheduleAuthDeletion(appkey: fixture.appkey, store: .id(store.id), kind: .mac, value: "AA:BB:CC:DD:EE:FF", actor: "ops")
+            fixture.clock.advance(by: 40 * day)
+            let report = await engine.runDueWork()
+            #expect(report.total == 3)
+            var state = try await engine.storage.exportState()
+            // UAK salts come from the system's generator on purpose; everything else is repeatable.
+            for index in state.userAccessKeys.indices {
+                state.userAccessKeys[index].salt = Data()
+                state.userAccessKeys[index].secretDigest = Data()
+            }
+            states.append(state)
+        }
+        #expect(states[0].events.count == 13)
+        #expect(states[0].keys == states[1].keys)
+        #expect(states[0].versions == states[1].versions)
+        #expect(states[0].authEntries == states[1].authEntries)
+        #expect(states[0].events == states[1].events)
+        #expect(states[0] == states[1])
+    }
+}

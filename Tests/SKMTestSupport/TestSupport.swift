@@ -1,0 +1,118 @@
+import Crypto
+import Foundation
+import SKMCore
+import X509
+
+/// The time every test starts from: 2026-09-21T14:13:20Z.
+public let referenceTime = Date(timeIntervalSince1970: 1_790_000_000)
+
+public let day: TimeInterval = 86_400
+
+/// A root key fixed for tests.
+public let testRootKey = try! RootKey(encoded: String(repeating: "ab", count: 32))
+
+/// An engine over `storage` with a clock the test moves and repeatable identifiers.
+public func makeEngine(
+    storage: any Storage = InMemoryStorage(), clock: ManualClock = ManualClock(referenceTime), seed: UInt64 = 1
+) async throws -> Engine {
+    try await Engine.initialize(
+        storage: storage, rootKey: testRootKey,
+        configuration: .init(clock: clock.clock, identifiers: SeededIdentifierSource(seed: seed)))
+}
+
+/// A small installation: one appkey with a UAK, and key stores and keys made on demand.
+public struct Fixture: Sendable {
+    public let engine: Engine
+    public let clock: ManualClock
+    public let appkey: String
+    public let accessKeyID: String
+    public let accessKeySecret: String
+
+    public static func make(storage: any Storage = InMemoryStorage(), seed: UInt64 = 1) async throws -> Fixture {
+        let clock = ManualClock(referenceTime)
+        let engine = try await makeEngine(storage: storage, clock: clock, seed: seed)
+        let (appkey, access) = try await engine.createAppkey(name: "test project", actor: "test")
+        return Fixture(
+            engine: engine, clock: clock, appkey: appkey.id, accessKeyID: access.accessKey.id,
+            accessKeySecret: access.secret)
+    }
+
+    public var credentials: Credentials {
+        Credentials(userAccessKeyID: accessKeyID, userAccessKeySecret: accessKeySecret)
+    }
+
+    /// A key store; by default IPv4 only, AND mode.
+    public func store(
+        _ name: String = "store", ip4: Bool = true, mac: Bool = false, certificate: Bool = false,
+        mode: AuthMode = .and
+    ) async throws -> KeyStore {
+        try await engine.createKeyStore(
+            appkey: appkey,
+            settings: KeyStoreSettings(
+                name: name, ip4AuthUse: ip4, macAuthUse: mac, certificateAuthUse: certificate, authMode: mode),
+            actor: "test")
+    }
+
+    public func key(_ type: KeyType, in store: KeyStore, name: String = "key", period: Int = 0, secret: String? = nil)
+        async throws -> ManagedKey
+    {
+        try await engine.createKey(
+            appkey: appkey, store: .id(store.id), type: type, name: name, autoRotationPeriod: period,
+            secretValue: type == .secret ? (secret ?? "s3cr3t") : nil, actor: "test")
+    }
+
+    public func allow(_ value: String, in store: KeyStore, kind: AuthKind = .ipv4) async throws {
+        _ = try await engine.addAuthEntry(appkey: appkey, store: .id(store.id), kind: kind, value: value, actor: "test")
+    }
+
+    /// Runs a data call.
+    public func call(
+        _ operation: SKMCore.Operation, key: String?, body: JSONValue? = nil, query: [String: String] = [:],
+        version: APIVersion = .v1_3, from client: ClientIdentity = .local
+    ) async -> Outcome {
+        await engine.execute(
+            Request(
+                operation: operation, apiVersion: version, appkey: appkey, keyId: key,
+                body: body.map(RequestBody.json) ?? .none, query: query),
+            from: client)
+    }
+
+    /// Runs a management call with this fixture's User Access Key.
+    public func manage(
+        _ operation: SKMCore.Operation, key: String? = nil, store: String? = nil, kind: AuthKind? = nil,
+        body: JSONValue? = nil, query: [String: String] = [:], version: APIVersion = .v1_3,
+        credentials: Credentials? = nil
+    ) async -> Outcome {
+        await engine.execute(
+            Request(
+                operation: operation, apiVersion: version, appkey: appkey, keyId: key, keyStoreId: store,
+                authKind: kind, body: body.map(RequestBody.json) ?? .none, query: query,
+                credentials: credentials ?? self.credentials),
+            from: .local)
+    }
+}
+
+extension ClientIdentity {
+    /// A client at 127.0.0.1 with nothing else.
+    public static let local = ClientIdentity(address: IPv4Address("127.0.0.1"))
+
+    public static func at(_ address: String, mac: String? = nil, chain: [Certificate] = []) -> ClientIdentity {
+        ClientIdentity(address: IPv4Address(address), macHeader: mac, tls: !chain.isEmpty, certificateChain: chain)
+    }
+}
+
+/// A certificate signed by `authority` with the given validity, for client-auth tests.
+public func mintCertificate(
+    from authority: CertificateAuthority, name: String = "client", notBefore: Date, notAfter: Date,
+    usage: [ExtendedKeyUsage.Usage] = [.clientAuth]
+) throws -> Certificate {
+    try authority.issue(
+        subject: { try DistinguishedName { CommonName(name) } }, notBefore: notBefore, notAfter: notAfter,
+        usage: usage, names: []
+    ).certificate
+}
+
+extension Outcome {
+    /// The body member `name` of a success, as a string.
+    public func string(_ name: String) -> String? { body?[name]?.stringValue }
+}
