@@ -83,7 +83,9 @@ enum Rows {
             throw StorageError(.unusable, "event \(row["sequence"] as Int) has malformed changes")
         }
         let changes = items.map {
-            AuditEvent.Change(field: $0["field"]?.stringValue ?? "", before: $0["before"]?.stringValue, after: $0["after"]?.stringValue)
+            AuditEvent.Change(
+                field: $0["field"]?.stringValue ?? "", before: $0["before"]?.stringValue,
+                after: $0["after"]?.stringValue)
         }
         return AuditEvent(
             sequence: row["sequence"], time: date(row, "time"), actor: row["actor"], action: try value(row, "action"),

@@ -29,7 +29,8 @@ public final class SQLiteStorage: Storage {
         } catch let error as StorageError {
             throw error
         } catch let error as DatabaseError {
-            throw StorageError(.unusable, "\(path) is not a usable SKM database: \(error.message ?? "\(error.resultCode)")")
+            throw StorageError(
+                .unusable, "\(path) is not a usable SKM database: \(error.message ?? "\(error.resultCode)")")
         } catch {
             throw StorageError(.unusable, "cannot open \(path): \(error)")
         }
@@ -42,7 +43,8 @@ public final class SQLiteStorage: Storage {
             if identifier == 0 && tableCount == 0 {
                 try db.execute(sql: "PRAGMA application_id = \(applicationID)")
             } else if identifier != applicationID {
-                throw StorageError(.unusable, "\(path) is an SQLite database of another application, not an SKM database")
+                throw StorageError(
+                    .unusable, "\(path) is an SQLite database of another application, not an SKM database")
             }
         }
     }
@@ -58,7 +60,9 @@ public final class SQLiteStorage: Storage {
     // MARK: - Reads
 
     public func setting(_ name: String) async throws -> Data? {
-        try await read { db in try Data.fetchOne(db, sql: "SELECT value FROM settings WHERE name = ?", arguments: [name]) }
+        try await read { db in
+            try Data.fetchOne(db, sql: "SELECT value FROM settings WHERE name = ?", arguments: [name])
+        }
     }
 
     public func nextIdentifier(for sequence: IdentifierSequence) async throws -> Int {
@@ -73,7 +77,9 @@ public final class SQLiteStorage: Storage {
     }
 
     public func appkey(id: String) async throws -> Appkey? {
-        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM appkeys WHERE id = ?", arguments: [id]).map(Rows.appkey) }
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM appkeys WHERE id = ?", arguments: [id]).map(Rows.appkey)
+        }
     }
 
     public func appkeys() async throws -> [Appkey] {
@@ -82,19 +88,24 @@ public final class SQLiteStorage: Storage {
 
     public func userAccessKey(id: String) async throws -> UserAccessKey? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM user_access_keys WHERE id = ?", arguments: [id]).map(Rows.userAccessKey)
+            try Row.fetchOne(db, sql: "SELECT * FROM user_access_keys WHERE id = ?", arguments: [id]).map(
+                Rows.userAccessKey)
         }
     }
 
     public func userAccessKeys(appkey: String) async throws -> [UserAccessKey] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM user_access_keys WHERE appkey = ? ORDER BY id", arguments: [appkey])
-                .map(Rows.userAccessKey)
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM user_access_keys WHERE appkey = ? ORDER BY id", arguments: [appkey]
+            )
+            .map(Rows.userAccessKey)
         }
     }
 
     public func keyStore(id: Int) async throws -> KeyStore? {
-        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM key_stores WHERE id = ?", arguments: [id]).map(Rows.keyStore) }
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM key_stores WHERE id = ?", arguments: [id]).map(Rows.keyStore)
+        }
     }
 
     public func keyStores(appkey: String) async throws -> [KeyStore] {
@@ -105,13 +116,16 @@ public final class SQLiteStorage: Storage {
     }
 
     public func key(id: String) async throws -> ManagedKey? {
-        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM managed_keys WHERE id = ?", arguments: [id]).map(Rows.key) }
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM managed_keys WHERE id = ?", arguments: [id]).map(Rows.key)
+        }
     }
 
     public func keys(keyStoreId: Int) async throws -> [ManagedKey] {
         try await read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM managed_keys WHERE key_store_id = ? ORDER BY created_at, id", arguments: [keyStoreId]
+                db, sql: "SELECT * FROM managed_keys WHERE key_store_id = ? ORDER BY created_at, id",
+                arguments: [keyStoreId]
             ).map(Rows.key)
         }
     }
@@ -126,7 +140,9 @@ public final class SQLiteStorage: Storage {
     }
 
     public func authEntry(id: Int) async throws -> AuthEntry? {
-        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM auth_entries WHERE id = ?", arguments: [id]).map(Rows.authEntry) }
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM auth_entries WHERE id = ?", arguments: [id]).map(Rows.authEntry)
+        }
     }
 
     public func authEntries(keyStoreId: Int) async throws -> [AuthEntry] {
@@ -134,8 +150,10 @@ public final class SQLiteStorage: Storage {
     }
 
     static func authEntries(_ db: Database, keyStoreId: Int) throws -> [AuthEntry] {
-        try Row.fetchAll(db, sql: "SELECT * FROM auth_entries WHERE key_store_id = ? ORDER BY id", arguments: [keyStoreId])
-            .map(Rows.authEntry)
+        try Row.fetchAll(
+            db, sql: "SELECT * FROM auth_entries WHERE key_store_id = ? ORDER BY id", arguments: [keyStoreId]
+        )
+        .map(Rows.authEntry)
     }
 
     public func sealedItem(_ context: SealContext) async throws -> Data? {
@@ -146,7 +164,9 @@ public final class SQLiteStorage: Storage {
 
     public func keyContext(keyId: String) async throws -> KeyContext? {
         try await read { db in
-            guard let key = try Row.fetchOne(db, sql: "SELECT * FROM managed_keys WHERE id = ?", arguments: [keyId]).map(Rows.key)
+            guard
+                let key = try Row.fetchOne(db, sql: "SELECT * FROM managed_keys WHERE id = ?", arguments: [keyId]).map(
+                    Rows.key)
             else { return nil }
             let store = try Row.fetchOne(db, sql: "SELECT * FROM key_stores WHERE id = ?", arguments: [key.keyStoreId])
                 .map(Rows.keyStore)
@@ -168,7 +188,8 @@ public final class SQLiteStorage: Storage {
     public func events(after sequence: Int, limit: Int) async throws -> [AuditEvent] {
         try await read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?", arguments: [sequence, limit]
+                db, sql: "SELECT * FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?",
+                arguments: [sequence, limit]
             ).map(Rows.event)
         }
     }
@@ -178,16 +199,21 @@ public final class SQLiteStorage: Storage {
         return try await read { db in
             DueWork(
                 keysToPurge: try Row.fetchAll(
-                    db, sql: "SELECT * FROM managed_keys WHERE status = 'PENDING_DELETION' AND deletion_at <= ? ORDER BY id",
+                    db,
+                    sql:
+                        "SELECT * FROM managed_keys WHERE status = 'PENDING_DELETION' AND deletion_at <= ? ORDER BY id",
                     arguments: [cutoff]
                 ).map(Rows.key),
                 versionsToPurge: try Row.fetchAll(
                     db,
-                    sql: "SELECT * FROM key_versions WHERE status = 'PENDING_DELETION' AND deletion_at <= ? ORDER BY key_id, number",
+                    sql:
+                        "SELECT * FROM key_versions WHERE status = 'PENDING_DELETION' AND deletion_at <= ? ORDER BY key_id, number",
                     arguments: [cutoff]
                 ).map(Rows.version),
                 entriesToPurge: try Row.fetchAll(
-                    db, sql: "SELECT * FROM auth_entries WHERE status = 'PENDING_DELETION' AND deletion_at <= ? ORDER BY id",
+                    db,
+                    sql:
+                        "SELECT * FROM auth_entries WHERE status = 'PENDING_DELETION' AND deletion_at <= ? ORDER BY id",
                     arguments: [cutoff]
                 ).map(Rows.authEntry),
                 keysToRotate: try Row.fetchAll(
@@ -204,10 +230,12 @@ public final class SQLiteStorage: Storage {
         try await read { db in
             var state = StoredState()
             state.appkeys = try Row.fetchAll(db, sql: "SELECT * FROM appkeys ORDER BY id").map(Rows.appkey)
-            state.userAccessKeys = try Row.fetchAll(db, sql: "SELECT * FROM user_access_keys ORDER BY id").map(Rows.userAccessKey)
+            state.userAccessKeys = try Row.fetchAll(db, sql: "SELECT * FROM user_access_keys ORDER BY id").map(
+                Rows.userAccessKey)
             state.keyStores = try Row.fetchAll(db, sql: "SELECT * FROM key_stores ORDER BY id").map(Rows.keyStore)
             state.keys = try Row.fetchAll(db, sql: "SELECT * FROM managed_keys ORDER BY id").map(Rows.key)
-            state.versions = try Row.fetchAll(db, sql: "SELECT * FROM key_versions ORDER BY key_id, number").map(Rows.version)
+            state.versions = try Row.fetchAll(db, sql: "SELECT * FROM key_versions ORDER BY key_id, number").map(
+                Rows.version)
             state.authEntries = try Row.fetchAll(db, sql: "SELECT * FROM auth_entries ORDER BY id").map(Rows.authEntry)
             state.events = try Row.fetchAll(db, sql: "SELECT * FROM events ORDER BY sequence").map(Rows.event)
             return state

@@ -10,16 +10,19 @@ enum Writes {
         case .update(let record): try update(record, db)
         case .putSealed(let context, let data):
             try db.execute(
-                sql: "INSERT INTO sealed_items (label, data) VALUES (?, ?) ON CONFLICT (label) DO UPDATE SET data = excluded.data",
+                sql:
+                    "INSERT INTO sealed_items (label, data) VALUES (?, ?) ON CONFLICT (label) DO UPDATE SET data = excluded.data",
                 arguments: [context.label, data])
         case .deleteSealed(let context):
             try db.execute(sql: "DELETE FROM sealed_items WHERE label = ?", arguments: [context.label])
         case .deleteSealedItems(let prefix):
             try db.execute(
-                sql: "DELETE FROM sealed_items WHERE label >= ? AND label < ?", arguments: [prefix, prefix + "\u{FFFF}"])
+                sql: "DELETE FROM sealed_items WHERE label >= ? AND label < ?",
+                arguments: [prefix, prefix + "\u{FFFF}"])
         case .putSetting(let name, let data):
             try db.execute(
-                sql: "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                sql:
+                    "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                 arguments: [name, data])
         case .appendEvent(let event):
             try db.execute(
@@ -177,7 +180,9 @@ enum Writes {
                 arguments: entryValues(row) + [row.id, row.revision])
         }
         guard db.changesCount == 0 else { return }
-        let exists = try Bool.fetchOne(db, sql: "SELECT 1 FROM \(table) WHERE \(identity)", arguments: identityArguments) ?? false
+        let exists =
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM \(table) WHERE \(identity)", arguments: identityArguments)
+            ?? false
         if exists {
             throw StorageError(.conflict, "\(table) row changed concurrently (expected revision \(revision))")
         }

@@ -9,7 +9,8 @@ import X509
         let fixture = try await Fixture.make()
         let store = try await fixture.store("payments", certificate: true)
         let entry = try await fixture.engine.issueCertificate(
-            appkey: fixture.appkey, store: .id(store.id), name: "billing", password: "pw", lifetimeDays: 90, actor: "test")
+            appkey: fixture.appkey, store: .id(store.id), name: "billing", password: "pw", lifetimeDays: 90,
+            actor: "test")
         let summary = try #require(entry.certificate)
         let certificate = try Certificate(pemEncoded: summary.pem)
         #expect(try certificate.extensions.extendedKeyUsage?.contains(.clientAuth) == true)
@@ -17,7 +18,9 @@ import X509
         #expect(summary.subject.contains("CN=billing"))
         #expect(summary.sha256 == certificate.sha256Fingerprint)
         #expect(fixture.engine.authority.check([certificate], at: referenceTime) == .valid)
-        #expect(fixture.engine.authority.check([certificate], at: referenceTime + 91 * day) == .expired(notAfter: certificate.notValidAfter))
+        #expect(
+            fixture.engine.authority.check([certificate], at: referenceTime + 91 * day)
+                == .expired(notAfter: certificate.notValidAfter))
         #expect(fixture.engine.authority.check([], at: referenceTime) == .absent)
     }
 
@@ -27,7 +30,8 @@ import X509
         for (password, lifetime, field) in [("", 30, "password"), ("pw", 0, "lifeTime"), ("pw", 3651, "lifeTime")] {
             await #expect {
                 _ = try await fixture.engine.issueCertificate(
-                    appkey: fixture.appkey, store: .id(store.id), name: "c", password: password, lifetimeDays: lifetime, actor: "t")
+                    appkey: fixture.appkey, store: .id(store.id), name: "c", password: password, lifetimeDays: lifetime,
+                    actor: "t")
             } throws: { ($0 as? Rejection)?.field == field }
         }
     }
@@ -49,7 +53,9 @@ import X509
                 password: password == "cr3at10n" ? nil : password)
             let file = directory.appendingPathComponent("client.p12")
             try Data(bytes).write(to: file)
-            let certificates = try runOpenSSL(["pkcs12", "-in", file.path, "-passin", "pass:\(password)", "-nokeys", "-clcerts"])
+            let certificates = try runOpenSSL([
+                "pkcs12", "-in", file.path, "-passin", "pass:\(password)", "-nokeys", "-clcerts",
+            ])
             #expect(certificates.contains("BEGIN CERTIFICATE"))
             #expect(certificates.contains("billing"))
             let key = try runOpenSSL(["pkcs12", "-in", file.path, "-passin", "pass:\(password)", "-nocerts", "-nodes"])

@@ -17,7 +17,8 @@ import X509
             try await fixture.allow("10.0.3.0/24", in: store)
             try await fixture.allow("AA-BB-CC-DD-EE-FF", in: store, kind: .mac)
             let entry = try await fixture.engine.issueCertificate(
-                appkey: fixture.appkey, store: .id(store.id), name: "app", password: "pw", lifetimeDays: 365, actor: "test")
+                appkey: fixture.appkey, store: .id(store.id), name: "app", password: "pw", lifetimeDays: 365,
+                actor: "test")
             return ThreeFactors(
                 fixture: fixture, key: try await fixture.key(.symmetric, in: store),
                 certificate: try Certificate(pemEncoded: entry.certificate!.pem))
@@ -47,7 +48,8 @@ import X509
         Attempt(ip: "10.0.3.9", mac: "aa:bb:cc:dd:ee:ff", certificate: false, and: .certificateAuthFailure, or: nil),
         Attempt(ip: "10.0.4.9", mac: nil, certificate: true, and: .ipv4AuthFailure, or: nil),
         Attempt(ip: "10.0.4.9", mac: nil, certificate: false, and: .ipv4AuthFailure, or: .ipv4AuthFailure),
-        Attempt(ip: "10.0.4.9", mac: "00:00:00:00:00:01", certificate: false, and: .ipv4AuthFailure, or: .ipv4AuthFailure),
+        Attempt(
+            ip: "10.0.4.9", mac: "00:00:00:00:00:01", certificate: false, and: .ipv4AuthFailure, or: .ipv4AuthFailure),
     ]
 
     @Test(arguments: attempts)
@@ -70,17 +72,22 @@ import X509
         #expect((error == nil) == allowed)
     }
 
-    @Test(arguments: [
-        ("aa:bb:cc:dd:ee:ff", nil), ("AA:BB:CC:DD:EE:FF", nil), ("aa-bb-cc-dd-ee-ff", nil), ("Aa-bB-cC-dD-eE-fF", nil),
-        (" aa:bb:cc:dd:ee:ff ", nil), ("aa:bb:cc:dd:ee", APIError.macAuthFailure), ("aa:bb-cc:dd:ee:ff", .macAuthFailure),
-        ("aabbccddeeff", .macAuthFailure), ("", .macAuthFailure), ("aa:bb:cc:dd:ee:fe", .macAuthFailure),
-    ] as [(String, APIError?)])
+    @Test(
+        arguments: [
+            ("aa:bb:cc:dd:ee:ff", nil), ("AA:BB:CC:DD:EE:FF", nil), ("aa-bb-cc-dd-ee-ff", nil),
+            ("Aa-bB-cC-dD-eE-fF", nil),
+            (" aa:bb:cc:dd:ee:ff ", nil), ("aa:bb:cc:dd:ee", APIError.macAuthFailure),
+            ("aa:bb-cc:dd:ee:ff", .macAuthFailure),
+            ("aabbccddeeff", .macAuthFailure), ("", .macAuthFailure), ("aa:bb:cc:dd:ee:fe", .macAuthFailure),
+        ] as [(String, APIError?)])
     func macHeaderVariants(_ header: String, _ expected: APIError?) async throws {
         let fixture = try await Fixture.make()
         let store = try await fixture.store(ip4: false, mac: true)
         try await fixture.allow("aa:bb:cc:dd:ee:ff", in: store, kind: .mac)
         let key = try await fixture.key(.symmetric, in: store)
-        let error = await fixture.call(.encrypt, key: key.id, body: ["plaintext": "x"], from: .at("10.0.0.1", mac: header)).error
+        let error = await fixture.call(
+            .encrypt, key: key.id, body: ["plaintext": "x"], from: .at("10.0.0.1", mac: header)
+        ).error
         #expect(error == expected)
     }
 
@@ -91,10 +98,12 @@ import X509
         let store = try await fixture.store("certs", ip4: false, certificate: true)
         let key = try await fixture.key(.symmetric, in: store)
         func answer(_ chain: [Certificate]) async -> Rejection? {
-            await fixture.call(.encrypt, key: key.id, body: ["plaintext": "x"], from: .at("10.0.0.1", chain: chain)).rejection
+            await fixture.call(.encrypt, key: key.id, body: ["plaintext": "x"], from: .at("10.0.0.1", chain: chain))
+                .rejection
         }
         // Issued by this CA but never registered in this key store.
-        let unregistered = try mintCertificate(from: authority, notBefore: referenceTime - day, notAfter: referenceTime + day)
+        let unregistered = try mintCertificate(
+            from: authority, notBefore: referenceTime - day, notAfter: referenceTime + day)
         #expect(await answer([unregistered])?.error == .certificateAuthFailure)
         // Registered in another key store.
         #expect(await answer([factors.certificate])?.error == .certificateAuthFailure)
@@ -107,7 +116,8 @@ import X509
         let forged = try mintCertificate(from: impostor, notBefore: referenceTime - day, notAfter: referenceTime + day)
         #expect(await answer([forged])?.reason.contains("signature") == true)
         // An untrusted certificate is reported as untrusted even when it has also expired.
-        let oldForged = try mintCertificate(from: impostor, notBefore: referenceTime - 9 * day, notAfter: referenceTime - 8 * day)
+        let oldForged = try mintCertificate(
+            from: impostor, notBefore: referenceTime - 9 * day, notAfter: referenceTime - 8 * day)
         #expect(await answer([oldForged])?.error == .untrustedCertificate)
     }
 
@@ -124,10 +134,12 @@ import X509
         _ = try await fixture.engine.deleteAuthEntry(
             appkey: fixture.appkey, store: .id(store.id), kind: .certificate, value: "app", actor: "test")
         let outcome = await fixture.call(
-            .encrypt, key: factors.key.id, body: ["plaintext": "x"], from: .at("192.0.2.1", chain: [factors.certificate]))
+            .encrypt, key: factors.key.id, body: ["plaintext": "x"],
+            from: .at("192.0.2.1", chain: [factors.certificate]))
         #expect(outcome.error == .ipv4AuthFailure)
         // The deleted entry's key material is destroyed.
-        let entry = try #require(try await fixture.engine.storage.authEntries(keyStoreId: store.id).first { $0.kind == .certificate })
+        let entry = try #require(
+            try await fixture.engine.storage.authEntries(keyStoreId: store.id).first { $0.kind == .certificate })
         #expect(entry.status == .deleted)
         #expect(try await fixture.engine.storage.sealedItem(.certificateKey(entryId: entry.id)) == nil)
     }
@@ -136,7 +148,10 @@ import X509
         let fixture = try await Fixture.make()
         let outcome = await fixture.engine.execute(
             Request(operation: .confirm, appkey: fixture.appkey), from: .at("10.9.8.7", mac: "AA:BB:CC:DD:EE:FF"))
-        #expect(outcome.body == ["clientIp": "10.9.8.7", "clientMacHeader": "AA:BB:CC:DD:EE:FF", "clientSentCertificate": false])
+        #expect(
+            outcome.body == [
+                "clientIp": "10.9.8.7", "clientMacHeader": "AA:BB:CC:DD:EE:FF", "clientSentCertificate": false,
+            ])
     }
 }
 
@@ -179,7 +194,9 @@ import X509
     @Test func malformedRegistrationsAreRefusedNamingTheField() async throws {
         let fixture = try await Fixture.make()
         let store = try await fixture.store()
-        for (kind, value) in [(AuthKind.ipv4, "10.0.0.300"), (.ipv4, "10.0.0.1/24"), (.mac, "aa:bb:cc"), (.mac, "zz:bb:cc:dd:ee:ff")] {
+        for (kind, value) in [
+            (AuthKind.ipv4, "10.0.0.300"), (.ipv4, "10.0.0.1/24"), (.mac, "aa:bb:cc"), (.mac, "zz:bb:cc:dd:ee:ff"),
+        ] {
             await #expect {
                 try await fixture.allow(value, in: store, kind: kind)
             } throws: { error in

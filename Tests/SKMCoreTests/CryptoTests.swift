@@ -10,7 +10,8 @@ import _CryptoExtras
         let world = try await World.make()
         for text in ["", "data", "héllo wörld ✓", String(repeating: "z", count: 32 * 1024)] {
             let blob = try await world.encrypt(text)
-            let outcome = await world.fixture.call(.decrypt, key: world.symmetric.id, body: ["ciphertext": .string(blob)], from: world.client)
+            let outcome = await world.fixture.call(
+                .decrypt, key: world.symmetric.id, body: ["ciphertext": .string(blob)], from: world.client)
             #expect(outcome.string("plaintext") == text)
             #expect(outcome.body?["keyVersion"] == 0)
         }
@@ -33,7 +34,8 @@ import _CryptoExtras
         let world = try await World.make()
         let other = try await world.fixture.key(.symmetric, in: world.ipStore, name: "other")
         let blob = try await world.encrypt("data")
-        let outcome = await world.fixture.call(.decrypt, key: other.id, body: ["ciphertext": .string(blob)], from: world.client)
+        let outcome = await world.fixture.call(
+            .decrypt, key: other.id, body: ["ciphertext": .string(blob)], from: world.client)
         #expect(outcome.error == .invalidUserData)
     }
 
@@ -75,10 +77,12 @@ import _CryptoExtras
         #expect(version.number == 1)
         let new = try await world.encrypt("v1 data")
         #expect(try CiphertextBlob.parse(base64: new).get().version == 1)
-        let first = await world.fixture.call(.decrypt, key: world.symmetric.id, body: ["ciphertext": .string(old)], from: world.client)
+        let first = await world.fixture.call(
+            .decrypt, key: world.symmetric.id, body: ["ciphertext": .string(old)], from: world.client)
         #expect(first.string("plaintext") == "v0 data")
         #expect(first.body?["keyVersion"] == 0)
-        let second = await world.fixture.call(.decrypt, key: world.symmetric.id, body: ["ciphertext": .string(new)], from: world.client)
+        let second = await world.fixture.call(
+            .decrypt, key: world.symmetric.id, body: ["ciphertext": .string(new)], from: world.client)
         #expect(second.string("plaintext") == "v1 data")
         #expect(second.keyVersion == 1)
     }
@@ -89,11 +93,14 @@ import _CryptoExtras
         let appkey = world.fixture.appkey
         let old = try await world.encrypt("v0 data")
         _ = try await engine.rotateKey(appkey: appkey, keyId: world.symmetric.id, actor: "test")
-        _ = try await engine.scheduleVersionDeletion(appkey: appkey, keyId: world.symmetric.id, version: 0, actor: "test")
-        let pending = await world.fixture.call(.decrypt, key: world.symmetric.id, body: ["ciphertext": .string(old)], from: world.client)
+        _ = try await engine.scheduleVersionDeletion(
+            appkey: appkey, keyId: world.symmetric.id, version: 0, actor: "test")
+        let pending = await world.fixture.call(
+            .decrypt, key: world.symmetric.id, body: ["ciphertext": .string(old)], from: world.client)
         #expect(pending.error == .invalidKeyVersionStatus)
         _ = try await engine.deleteVersion(appkey: appkey, keyId: world.symmetric.id, version: 0, actor: "test")
-        let deleted = await world.fixture.call(.decrypt, key: world.symmetric.id, body: ["ciphertext": .string(old)], from: world.client)
+        let deleted = await world.fixture.call(
+            .decrypt, key: world.symmetric.id, body: ["ciphertext": .string(old)], from: world.client)
         #expect(deleted.error == .invalidKeyVersion)
         // The material of version 0 is gone for good.
         #expect(try await engine.storage.sealedItem(.keyMaterial(keyId: world.symmetric.id, version: 0)) == nil)
@@ -105,41 +112,50 @@ import _CryptoExtras
         let plaintext = try #require(made.string("localKeyPlaintext"))
         #expect(Data(base64Encoded: plaintext)?.count == 32)
         let opened = await world.fixture.call(
-            .decrypt, key: world.symmetric.id, body: ["ciphertext": .string(try #require(made.string("localKeyCiphertext")))],
+            .decrypt, key: world.symmetric.id,
+            body: ["ciphertext": .string(try #require(made.string("localKeyCiphertext")))],
             from: world.client)
         #expect(opened.string("plaintext") == plaintext)
     }
 
     @Test func symmetricKeyQueryRendersHexListPerVersion() async throws {
         let world = try await World.make()
-        _ = try await world.fixture.engine.rotateKey(appkey: world.fixture.appkey, keyId: world.symmetric.id, actor: "test")
+        _ = try await world.fixture.engine.rotateKey(
+            appkey: world.fixture.appkey, keyId: world.symmetric.id, actor: "test")
         let latest = await world.fixture.call(.getSymmetricKey, key: world.symmetric.id, from: world.client)
         #expect(latest.keyVersion == 1)
-        let first = await world.fixture.call(.getSymmetricKey, key: world.symmetric.id, query: ["keyVersion": "0"], from: world.client)
+        let first = await world.fixture.call(
+            .getSymmetricKey, key: world.symmetric.id, query: ["keyVersion": "0"], from: world.client)
         let list = try #require(first.string("symmetricKey"))
         #expect(list.split(separator: ",").count == 32)
         #expect(list.hasPrefix("0x"))
         #expect(first.keyVersion == 0)
         // v1.0 has no per-version query: the parameter is ignored.
-        let legacy = await world.fixture.call(.getSymmetricKey, key: world.symmetric.id, query: ["keyVersion": "0"], version: .v1_0, from: world.client)
+        let legacy = await world.fixture.call(
+            .getSymmetricKey, key: world.symmetric.id, query: ["keyVersion": "0"], version: .v1_0, from: world.client)
         #expect(legacy.keyVersion == 1)
-        let missing = await world.fixture.call(.getSymmetricKey, key: world.symmetric.id, query: ["keyVersion": "7"], from: world.client)
+        let missing = await world.fixture.call(
+            .getSymmetricKey, key: world.symmetric.id, query: ["keyVersion": "7"], from: world.client)
         #expect(missing.error == .invalidKeyVersion)
-        let malformed = await world.fixture.call(.getSymmetricKey, key: world.symmetric.id, query: ["keyVersion": "x"], from: world.client)
+        let malformed = await world.fixture.call(
+            .getSymmetricKey, key: world.symmetric.id, query: ["keyVersion": "x"], from: world.client)
         #expect(malformed.error == .invalidRequest)
     }
 
     @Test func legacySignatureVerifiesAndCarriesItsVersion() async throws {
         let world = try await World.make()
-        let signed = await world.fixture.call(.sign, key: world.asymmetric.id, body: ["plaintext": "data"], from: world.client)
+        let signed = await world.fixture.call(
+            .sign, key: world.asymmetric.id, body: ["plaintext": "data"], from: world.client)
         let signature = try #require(signed.string("signature"))
         let blob = try SignatureBlob.parse(base64: signature).get()
         #expect(blob.version == 0)
         let good = await world.fixture.call(
-            .verify, key: world.asymmetric.id, body: ["plaintext": "data", "signature": .string(signature)], from: world.client)
+            .verify, key: world.asymmetric.id, body: ["plaintext": "data", "signature": .string(signature)],
+            from: world.client)
         #expect(good.body?["result"] == true)
         let wrong = await world.fixture.call(
-            .verify, key: world.asymmetric.id, body: ["plaintext": "other", "signature": .string(signature)], from: world.client)
+            .verify, key: world.asymmetric.id, body: ["plaintext": "other", "signature": .string(signature)],
+            from: world.client)
         #expect(wrong.body?["result"] == false)
         #expect(wrong.error == nil)
         let short = await world.fixture.call(
@@ -161,24 +177,30 @@ import _CryptoExtras
         let message = Data("message to sign".utf8)
         let signed = await world.fixture.call(
             .signStandard, key: world.asymmetric.id,
-            body: ["plaintext": .string(message.base64EncodedString()), "algorithm": .string(algorithm)], from: world.client)
+            body: ["plaintext": .string(message.base64EncodedString()), "algorithm": .string(algorithm)],
+            from: world.client)
         let signature = try #require(signed.string("signature"))
         #expect(signed.body?["hashAlgorithm"] == "SHA-256")
         #expect((signed.body?["saltLength"] == 32) == (algorithm == "RSASSA-PSS"))
         let verified = await world.fixture.call(
             .verifyStandard, key: world.asymmetric.id,
-            body: ["plaintext": .string(message.base64EncodedString()), "signature": .string(signature),
-                   "algorithm": .string(algorithm), "keyVersion": 0], from: world.client)
+            body: [
+                "plaintext": .string(message.base64EncodedString()), "signature": .string(signature),
+                "algorithm": .string(algorithm), "keyVersion": 0,
+            ], from: world.client)
         #expect(verified.body?["result"] == true)
         let exported = await world.fixture.call(.getPublicKey, key: world.asymmetric.id, from: world.client)
-        let publicKey = try _RSA.Signing.PublicKey(derRepresentation: Data(base64Encoded: exported.string("encodedKey")!)!)
+        let publicKey = try _RSA.Signing.PublicKey(
+            derRepresentation: Data(base64Encoded: exported.string("encodedKey")!)!)
         let padding: _RSA.Signing.Padding = algorithm == "RSASSA-PSS" ? .PSS : .insecurePKCS1v1_5
         let rsaSignature = _RSA.Signing.RSASignature(rawRepresentation: Data(base64Encoded: signature)!)
         #expect(publicKey.isValidSignature(rsaSignature, for: message, padding: padding))
         let wrongVersion = await world.fixture.call(
             .verifyStandard, key: world.asymmetric.id,
-            body: ["plaintext": .string(message.base64EncodedString()), "signature": .string(signature),
-                   "algorithm": .string(algorithm), "keyVersion": 3], from: world.client)
+            body: [
+                "plaintext": .string(message.base64EncodedString()), "signature": .string(signature),
+                "algorithm": .string(algorithm), "keyVersion": 3,
+            ], from: world.client)
         #expect(wrongVersion.error == .invalidKeyVersion)
     }
 

@@ -41,7 +41,9 @@ struct World: Sendable {
     var client: ClientIdentity { .at("10.0.0.7") }
 
     func encrypt(_ text: String = "hello") async throws -> String {
-        try #require(await fixture.call(.encrypt, key: symmetric.id, body: ["plaintext": .string(text)], from: client).string("ciphertext"))
+        try #require(
+            await fixture.call(.encrypt, key: symmetric.id, body: ["plaintext": .string(text)], from: client).string(
+                "ciphertext"))
     }
 }
 
@@ -87,11 +89,13 @@ struct CatalogueCase: Sendable, CustomTestStringConvertible {
         },
         CatalogueCase(name: "unknown appkey", expected: .invalidAppkey) { world in
             await world.fixture.engine.execute(
-                Request(operation: .encrypt, appkey: "AAAAAAAAAAAAAAAA", keyId: world.symmetric.id,
-                        body: .json(["plaintext": "x"])), from: world.client)
+                Request(
+                    operation: .encrypt, appkey: "AAAAAAAAAAAAAAAA", keyId: world.symmetric.id,
+                    body: .json(["plaintext": "x"])), from: world.client)
         },
         CatalogueCase(name: "unknown key id", expected: .invalidKeyID) { world in
-            await world.fixture.call(.encrypt, key: String(repeating: "0", count: 32), body: ["plaintext": "x"], from: world.client)
+            await world.fixture.call(
+                .encrypt, key: String(repeating: "0", count: 32), body: ["plaintext": "x"], from: world.client)
         },
         CatalogueCase(name: "encrypt with an asymmetric key", expected: .invalidKeyID) { world in
             await world.fixture.call(.encrypt, key: world.asymmetric.id, body: ["plaintext": "x"], from: world.client)
@@ -117,15 +121,20 @@ struct CatalogueCase: Sendable, CustomTestStringConvertible {
         },
         CatalogueCase(name: "decrypt with a key pending deletion", expected: .invalidKeyStatus) { world in
             let blob = try await world.encrypt()
-            _ = try await world.fixture.engine.scheduleKeyDeletion(appkey: world.fixture.appkey, keyId: world.symmetric.id, actor: "test")
-            return await world.fixture.call(.decrypt, key: world.symmetric.id, body: ["ciphertext": .string(blob)], from: world.client)
+            _ = try await world.fixture.engine.scheduleKeyDeletion(
+                appkey: world.fixture.appkey, keyId: world.symmetric.id, actor: "test")
+            return await world.fixture.call(
+                .decrypt, key: world.symmetric.id, body: ["ciphertext": .string(blob)], from: world.client)
         },
-        CatalogueCase(name: "decrypt a blob of a version pending deletion", expected: .invalidKeyVersionStatus) { world in
+        CatalogueCase(name: "decrypt a blob of a version pending deletion", expected: .invalidKeyVersionStatus) {
+            world in
             let blob = try await world.encrypt()
             let engine = world.fixture.engine
             _ = try await engine.rotateKey(appkey: world.fixture.appkey, keyId: world.symmetric.id, actor: "test")
-            _ = try await engine.scheduleVersionDeletion(appkey: world.fixture.appkey, keyId: world.symmetric.id, version: 0, actor: "test")
-            return await world.fixture.call(.decrypt, key: world.symmetric.id, body: ["ciphertext": .string(blob)], from: world.client)
+            _ = try await engine.scheduleVersionDeletion(
+                appkey: world.fixture.appkey, keyId: world.symmetric.id, version: 0, actor: "test")
+            return await world.fixture.call(
+                .decrypt, key: world.symmetric.id, body: ["ciphertext": .string(blob)], from: world.client)
         },
         CatalogueCase(name: "address not registered", expected: .ipv4AuthFailure) { world in
             await world.fixture.call(.encrypt, key: world.symmetric.id, body: ["plaintext": "x"], from: .at("10.0.1.7"))
@@ -134,7 +143,8 @@ struct CatalogueCase: Sendable, CustomTestStringConvertible {
             await world.fixture.call(.encrypt, key: world.macKey.id, body: ["plaintext": "x"], from: world.client)
         },
         CatalogueCase(name: "no client certificate", expected: .certificateAuthFailure) { world in
-            await world.fixture.call(.encrypt, key: world.certificateKey.id, body: ["plaintext": "x"], from: world.client)
+            await world.fixture.call(
+                .encrypt, key: world.certificateKey.id, body: ["plaintext": "x"], from: world.client)
         },
         CatalogueCase(name: "expired certificate", expected: .certificateExpired) { world in
             world.fixture.clock.advance(by: 31 * day)
@@ -150,16 +160,20 @@ struct CatalogueCase: Sendable, CustomTestStringConvertible {
         },
         CatalogueCase(name: "certificate of another CA", expected: .untrustedCertificate) { world in
             let other = try CertificateAuthority.create(commonName: "SKM Client CA", now: referenceTime - day)
-            let foreign = try mintCertificate(from: other, notBefore: referenceTime - day, notAfter: referenceTime + day)
+            let foreign = try mintCertificate(
+                from: other, notBefore: referenceTime - day, notAfter: referenceTime + day)
             return await world.fixture.call(
-                .encrypt, key: world.certificateKey.id, body: ["plaintext": "x"], from: .at("10.0.0.7", chain: [foreign]))
+                .encrypt, key: world.certificateKey.id, body: ["plaintext": "x"],
+                from: .at("10.0.0.7", chain: [foreign]))
         },
         CatalogueCase(name: "storage fails", expected: .internalError) { world in
             let engine = try await Engine.open(
                 storage: FailingStorage(base: world.fixture.engine.storage), rootKey: testRootKey,
                 configuration: world.fixture.engine.configuration)
             return await engine.execute(
-                Request(operation: .encrypt, appkey: world.fixture.appkey, keyId: world.symmetric.id, body: .json(["plaintext": "x"])),
+                Request(
+                    operation: .encrypt, appkey: world.fixture.appkey, keyId: world.symmetric.id,
+                    body: .json(["plaintext": "x"])),
                 from: world.client)
         },
     ]

@@ -4,7 +4,10 @@ import Testing
 
 @Suite struct JSONTests {
     @Test(arguments: [
-        ("{\"a\":1,\"b\":[true,false,null],\"c\":\"x\"}", JSONValue.object(["a": 1, "b": [true, false, nil], "c": "x"])),
+        (
+            "{\"a\":1,\"b\":[true,false,null],\"c\":\"x\"}",
+            JSONValue.object(["a": 1, "b": [true, false, nil], "c": "x"])
+        ),
         ("  [1.5, -0, 1e3, -2]  ", .array([.double(1.5), .int(0), .double(1000), .int(-2)])),
         ("\"\\u00e9\\ud83d\\ude00\\n\\\"\"", .string("é😀\n\"")),
         ("\"한국어\"", .string("한국어")),
@@ -38,7 +41,10 @@ import Testing
     @Test func deepNestingIsRefusedNotACrash() {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         #expect(throws: JSONParser.Failure.self) { _ = try JSONParser().parse(deep) }
-        #expect(throws: Never.self) { _ = try JSONParser(maximumDepth: 100).parse(String(repeating: "[", count: 100) + String(repeating: "]", count: 100)) }
+        #expect(throws: Never.self) {
+            _ = try JSONParser(maximumDepth: 100).parse(
+                String(repeating: "[", count: 100) + String(repeating: "]", count: 100))
+        }
     }
 
     @Test func invalidUTF8IsRejectedOrReplaced() throws {

@@ -44,7 +44,9 @@ import Testing
     @Test func immediateDeletionOnlyFromPendingDeletion() async throws {
         let fixture = try await Fixture.make()
         let key = try await fixture.key(.symmetric, in: try await fixture.store())
-        await #expect(throws: Rejection(.invalidKeyStatus, "key \(key.id) is ACTIVE; key.delete needs PENDING_DELETION")) {
+        await #expect(
+            throws: Rejection(.invalidKeyStatus, "key \(key.id) is ACTIVE; key.delete needs PENDING_DELETION")
+        ) {
             _ = try await fixture.engine.deleteKey(appkey: fixture.appkey, keyId: key.id, actor: "test")
         }
         _ = try await fixture.engine.scheduleKeyDeletion(appkey: fixture.appkey, keyId: key.id, actor: "test")
@@ -113,16 +115,20 @@ import Testing
         let engine = fixture.engine
         let client = ClientIdentity.at("10.1.2.3")
         #expect(await fixture.call(.encrypt, key: key.id, body: ["plaintext": "x"], from: client).error == nil)
-        _ = try await engine.scheduleAuthDeletion(appkey: fixture.appkey, store: .id(store.id), kind: .ipv4, value: "10.1.2.3", actor: "test")
+        _ = try await engine.scheduleAuthDeletion(
+            appkey: fixture.appkey, store: .id(store.id), kind: .ipv4, value: "10.1.2.3", actor: "test")
         let refused = await fixture.call(.encrypt, key: key.id, body: ["plaintext": "x"], from: client)
         #expect(refused.error == .ipv4AuthFailure)
         #expect(refused.rejection?.reason.contains("pending deletion") == true)
-        _ = try await engine.cancelAuthDeletion(appkey: fixture.appkey, store: .id(store.id), kind: .ipv4, value: "10.1.2.3", actor: "test")
+        _ = try await engine.cancelAuthDeletion(
+            appkey: fixture.appkey, store: .id(store.id), kind: .ipv4, value: "10.1.2.3", actor: "test")
         #expect(await fixture.call(.encrypt, key: key.id, body: ["plaintext": "x"], from: client).error == nil)
         await #expect(throws: Rejection.self) {
-            _ = try await engine.deleteAuthEntry(appkey: fixture.appkey, store: .id(store.id), kind: .ipv4, value: "10.1.2.3", actor: "test")
+            _ = try await engine.deleteAuthEntry(
+                appkey: fixture.appkey, store: .id(store.id), kind: .ipv4, value: "10.1.2.3", actor: "test")
         }
-        _ = try await engine.scheduleAuthDeletion(appkey: fixture.appkey, store: .id(store.id), kind: .ipv4, value: "10.1.2.3", actor: "test")
+        _ = try await engine.scheduleAuthDeletion(
+            appkey: fixture.appkey, store: .id(store.id), kind: .ipv4, value: "10.1.2.3", actor: "test")
         fixture.clock.advance(by: 7 * day)
         #expect(await engine.runDueWork().purgedEntries == 1)
         // Registering the same address again is allowed once the old entry is a tombstone.
@@ -152,7 +158,10 @@ import Testing
         let store = try await fixture.store("payments")
         await #expect {
             _ = try await fixture.store("payments")
-        } throws: { ($0 as? Rejection)?.reason.contains("already exists") == true || ($0 as? Rejection)?.reason.contains("exists") == true }
+        } throws: {
+            ($0 as? Rejection)?.reason.contains("already exists") == true
+                || ($0 as? Rejection)?.reason.contains("exists") == true
+        }
         let key = try await fixture.key(.secret, in: store)
         await #expect(throws: Rejection.self) {
             _ = try await engine.deleteKeyStore(appkey: fixture.appkey, store: .id(store.id), actor: "test")

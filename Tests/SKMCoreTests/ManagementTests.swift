@@ -8,8 +8,10 @@ import Testing
         let fixture = try await Fixture.make()
         let created = await fixture.manage(
             .createKeyStore,
-            body: ["name": "myKeyStore", "description": "Custom description", "ip4AuthUse": "Y", "macAuthUse": "N",
-                   "certificateAuthUse": "N", "authMode": "OR"])
+            body: [
+                "name": "myKeyStore", "description": "Custom description", "ip4AuthUse": "Y", "macAuthUse": "N",
+                "certificateAuthUse": "N", "authMode": "OR",
+            ])
         let id = try #require(created.body?["keyStoreId"]?.intValue)
         #expect(created.body?["authMode"] == "OR")
         let list = await fixture.manage(.listKeyStores)
@@ -25,7 +27,10 @@ import Testing
         #expect(await fixture.manage(.deleteKeyStore, store: String(id)).error == nil)
         #expect(await fixture.manage(.getKeyStore, store: String(id)).error == .invalidRequest)
         #expect(await fixture.manage(.getKeyStore, store: "abc").error == .invalidRequest)
-        #expect(await fixture.manage(.createKeyStore, body: ["name": "x", "ip4AuthUse": "y", "macAuthUse": "N", "certificateAuthUse": "N"]).rejection?.field == "ip4AuthUse")
+        #expect(
+            await fixture.manage(
+                .createKeyStore, body: ["name": "x", "ip4AuthUse": "y", "macAuthUse": "N", "certificateAuthUse": "N"]
+            ).rejection?.field == "ip4AuthUse")
         #expect(await fixture.manage(.createKeyStore, version: .v1_2).error == .urlNotFound)
     }
 
@@ -33,20 +38,30 @@ import Testing
         let fixture = try await Fixture.make()
         let store = try await fixture.store("Store #1")
         let created = await fixture.manage(
-            .createSymmetricKey, body: ["keyStoreName": "Store #1", "name": "Key Sample #2", "description": "d", "autoRotationPeriod": 0])
+            .createSymmetricKey,
+            body: ["keyStoreName": "Store #1", "name": "Key Sample #2", "description": "d", "autoRotationPeriod": 0])
         let keyId = try #require(created.string("keyId"))
         #expect(created.string("keyStatus") == "ACTIVE")
-        #expect(await fixture.manage(.createSymmetricKey, body: ["keyStoreName": "nope", "name": "k"]).rejection?.field == "keyStoreName")
-        #expect(await fixture.manage(.createSymmetricKey, body: ["keyStoreName": "Store #1", "name": "k", "autoRotationPeriod": 10]).rejection?.field == "autoRotationPeriod")
-        let secret = await fixture.manage(.createSecret, body: ["keyStoreName": "Store #1", "name": "db", "secretValue": "pw"])
+        #expect(
+            await fixture.manage(.createSymmetricKey, body: ["keyStoreName": "nope", "name": "k"]).rejection?.field
+                == "keyStoreName")
+        #expect(
+            await fixture.manage(
+                .createSymmetricKey, body: ["keyStoreName": "Store #1", "name": "k", "autoRotationPeriod": 10]
+            ).rejection?.field == "autoRotationPeriod")
+        let secret = await fixture.manage(
+            .createSecret, body: ["keyStoreName": "Store #1", "name": "db", "secretValue": "pw"])
         #expect(secret.error == nil)
 
-        let listed = await fixture.manage(.listKeys, store: String(store.id), query: ["detail": "true", "type": "SYMMETRIC_KEY"])
+        let listed = await fixture.manage(
+            .listKeys, store: String(store.id), query: ["detail": "true", "type": "SYMMETRIC_KEY"])
         #expect(listed.body?["keyList"]?.arrayValue?.count == 1)
         #expect(listed.body?["keyList"]?.arrayValue?.first?["currentKeyValueVersion"] == 0)
         let ids = await fixture.manage(.listKeys, store: String(store.id))
         #expect(ids.body?["keyIdList"]?.arrayValue?.count == 2)
-        #expect(await fixture.manage(.listKeys, store: String(store.id), query: ["pageSize": "5"]).rejection?.field == "pageSize")
+        #expect(
+            await fixture.manage(.listKeys, store: String(store.id), query: ["pageSize": "5"]).rejection?.field
+                == "pageSize")
 
         let rotated = await fixture.manage(.rotateKey, key: keyId)
         #expect(rotated.body?["keyVersion"] == 1)
@@ -64,26 +79,44 @@ import Testing
     @Test func authEntriesThroughTheManagementAPI() async throws {
         let fixture = try await Fixture.make()
         let store = try await fixture.store("Store #1", certificate: true)
-        #expect(await fixture.manage(.addAuth, kind: .ipv4, body: ["keyStoreName": "Store #1", "value": "127.0.0.1", "description": "d"]).body == ["value": "127.0.0.1", "description": "d"])
-        #expect(await fixture.manage(.addAuth, kind: .mac, body: ["keyStoreName": "Store #1", "value": "AA:AA:AA:AA:AA:AA"]).string("value") == "aa:aa:aa:aa:aa:aa")
-        #expect(await fixture.manage(.addAuth, kind: .ipv4, body: ["keyStoreName": "Store #1", "value": "1.2.3"]).rejection?.field == "value")
+        #expect(
+            await fixture.manage(
+                .addAuth, kind: .ipv4, body: ["keyStoreName": "Store #1", "value": "127.0.0.1", "description": "d"]
+            ).body == ["value": "127.0.0.1", "description": "d"])
+        #expect(
+            await fixture.manage(
+                .addAuth, kind: .mac, body: ["keyStoreName": "Store #1", "value": "AA:AA:AA:AA:AA:AA"]
+            ).string("value") == "aa:aa:aa:aa:aa:aa")
+        #expect(
+            await fixture.manage(.addAuth, kind: .ipv4, body: ["keyStoreName": "Store #1", "value": "1.2.3"]).rejection?
+                .field == "value")
         let certificate = await fixture.manage(
-            .addAuth, kind: .certificate, body: ["keyStoreName": "Store #1", "name": "Certificate Name #1", "password": "Password", "lifeTime": 365])
+            .addAuth, kind: .certificate,
+            body: ["keyStoreName": "Store #1", "name": "Certificate Name #1", "password": "Password", "lifeTime": 365])
         #expect(certificate.string("name") == "Certificate Name #1")
-        let detail = await fixture.manage(.listAuth, store: String(store.id), kind: .certificate, query: ["value": "Certificate Name #1"])
+        let detail = await fixture.manage(
+            .listAuth, store: String(store.id), kind: .certificate, query: ["value": "Certificate Name #1"])
         let first = try #require(detail.body?["certificateList"]?.arrayValue?.first)
         #expect(first["password"] == "Password")
         #expect(first["expirationDate"] == .string(Timestamp.api(referenceTime + 365 * day)))
-        let deleted = await fixture.manage(.scheduleAuthDeletion, kind: .mac, body: ["keyStoreName": "Store #1", "value": "aa-aa-aa-aa-aa-aa"])
-        #expect(deleted.body == ["value": "aa:aa:aa:aa:aa:aa", "deletionDateTime": .string(Timestamp.api(referenceTime + 7 * day))])
-        #expect(await fixture.manage(.deleteAuth, kind: .mac, body: ["keyStoreName": "Store #1", "value": "aa:aa:aa:aa:aa:aa"]).error == nil)
+        let deleted = await fixture.manage(
+            .scheduleAuthDeletion, kind: .mac, body: ["keyStoreName": "Store #1", "value": "aa-aa-aa-aa-aa-aa"])
+        #expect(
+            deleted.body == [
+                "value": "aa:aa:aa:aa:aa:aa", "deletionDateTime": .string(Timestamp.api(referenceTime + 7 * day)),
+            ])
+        #expect(
+            await fixture.manage(
+                .deleteAuth, kind: .mac, body: ["keyStoreName": "Store #1", "value": "aa:aa:aa:aa:aa:aa"]
+            ).error == nil)
         let ips = await fixture.manage(.listAuth, store: String(store.id), kind: .ipv4)
         #expect(ips.body == ["ipv4List": ["127.0.0.1"]])
         let macs = await fixture.manage(.listAuth, store: String(store.id), kind: .mac)
         #expect(macs.body == ["macList": []])
         let download = await fixture.engine.execute(
-            Request(operation: .downloadCertificate, appkey: fixture.appkey, keyStoreId: String(store.id),
-                    resourceName: "Certificate Name #1", credentials: fixture.credentials), from: .local)
+            Request(
+                operation: .downloadCertificate, appkey: fixture.appkey, keyStoreId: String(store.id),
+                resourceName: "Certificate Name #1", credentials: fixture.credentials), from: .local)
         guard case .success(.file(let bytes, let type, let filename)) = download.result else {
             Issue.record("no file: \(download.rejection?.description ?? "")")
             return
@@ -96,8 +129,9 @@ import Testing
     @Test func bearerTokensAuthoriseUntilTheyExpire() async throws {
         let fixture = try await Fixture.make()
         let issued = await fixture.engine.execute(
-            Request(operation: .createToken, appkey: "", body: .json(["grant_type": "client_credentials"]),
-                    credentials: fixture.credentials), from: .local)
+            Request(
+                operation: .createToken, appkey: "", body: .json(["grant_type": "client_credentials"]),
+                credentials: fixture.credentials), from: .local)
         let token = try #require(issued.string("access_token"))
         #expect(issued.body?["token_type"] == "Bearer")
         #expect(issued.body?["expires_in"] == 86_400)
@@ -106,7 +140,9 @@ import Testing
         #expect(await fixture.manage(.listKeyStores, credentials: bearer).error == nil)
         var tampered = Array(token)
         tampered[tampered.count - 2] = tampered[tampered.count - 2] == "A" ? "B" : "A"
-        #expect(await fixture.manage(.listKeyStores, credentials: Credentials(bearerToken: String(tampered))).error == .unauthorized)
+        #expect(
+            await fixture.manage(.listKeyStores, credentials: Credentials(bearerToken: String(tampered))).error
+                == .unauthorized)
         fixture.clock.advance(by: 86_400 + 1)
         let expired = await fixture.manage(.listKeyStores, credentials: bearer)
         #expect(expired.error == .unauthorized)
@@ -118,7 +154,9 @@ import Testing
             Request(operation: .listKeyStores, appkey: other.id, credentials: bearer), from: .local)
         #expect(foreign.error == .unauthorized)
         let badGrant = await fixture.engine.execute(
-            Request(operation: .createToken, appkey: "", body: .json(["grant_type": "password"]), credentials: fixture.credentials),
+            Request(
+                operation: .createToken, appkey: "", body: .json(["grant_type": "password"]),
+                credentials: fixture.credentials),
             from: .local)
         #expect(badGrant.rejection?.field == "grant_type")
     }

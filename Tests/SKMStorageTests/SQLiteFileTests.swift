@@ -22,7 +22,8 @@ import Testing
         let symmetric = try await fixture.key(.symmetric, in: store)
         let asymmetric = try await fixture.key(.asymmetric, in: store)
         _ = try await fixture.engine.issueCertificate(
-            appkey: fixture.appkey, store: .id(store.id), name: "app", password: "p4ssw0rd-unique-7781", lifetimeDays: 30,
+            appkey: fixture.appkey, store: .id(store.id), name: "app", password: "p4ssw0rd-unique-7781",
+            lifetimeDays: 30,
             actor: "test")
         _ = secret
 
@@ -87,7 +88,10 @@ import Testing
         let path = temporaryDatabasePath()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('create table t(x)'); c.commit()", path]
+        process.arguments = [
+            "python3", "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('create table t(x)'); c.commit()", path,
+        ]
         try process.run()
         process.waitUntilExit()
         try #require(process.terminationStatus == 0)

@@ -41,7 +41,9 @@ func temporaryDatabasePath() -> String {
         try await storage.commit(
             ChangeSet([
                 .insert(.appkey(appkey)), .insert(.keyStore(store)), .insert(.key(key)),
-                .insert(.keyVersion(KeyVersion(keyId: key.id, number: 0, status: .inService, created: stamp, lastChange: stamp))),
+                .insert(
+                    .keyVersion(
+                        KeyVersion(keyId: key.id, number: 0, status: .inService, created: stamp, lastChange: stamp))),
                 .putSealed(.keyMaterial(keyId: key.id, version: 0), Data([1, 2, 3])),
             ]))
         return (store, key)
@@ -106,7 +108,10 @@ func temporaryDatabasePath() -> String {
             try await storage.commit(
                 ChangeSet([
                     .insert(.keyStore(newStore)), .putSealed(.authorityKey, Data([9])),
-                    .appendEvent(AuditEvent(time: referenceTime, actor: "t", action: .keyRotate, appkey: store.appkey, targetKind: .key, targetId: key.id, changes: [])),
+                    .appendEvent(
+                        AuditEvent(
+                            time: referenceTime, actor: "t", action: .keyRotate, appkey: store.appkey, targetKind: .key,
+                            targetId: key.id, changes: [])),
                     .update(.key(stale)),
                 ]))
         }
@@ -128,8 +133,9 @@ func temporaryDatabasePath() -> String {
         try await storage.commit(ChangeSet([.insert(.keyStore(twin))]))
 
         func entry(_ id: Int, _ status: EntryStatus) -> AuthEntry {
-            AuthEntry(id: id, appkey: store.appkey, keyStoreId: 1, kind: .ipv4, value: "10.0.0.1", description: "",
-                      status: status, created: stamp, lastChange: stamp)
+            AuthEntry(
+                id: id, appkey: store.appkey, keyStoreId: 1, kind: .ipv4, value: "10.0.0.1", description: "",
+                status: status, created: stamp, lastChange: stamp)
         }
         try await storage.commit(ChangeSet([.insert(.authEntry(entry(1, .deleted)))]))
         try await storage.commit(ChangeSet([.insert(.authEntry(entry(2, .inService)))]))
@@ -149,10 +155,11 @@ func temporaryDatabasePath() -> String {
             try await storage.commit(
                 ChangeSet([
                     .appendEvent(
-                        AuditEvent(time: referenceTime + Double(index), actor: "a\(index)", action: .keyRotate,
-                                   appkey: store.appkey, targetKind: .keyVersion, targetId: key.id, keyStoreId: 1,
-                                   keyId: key.id, keyVersion: index,
-                                   changes: [.init(field: "latestVersion", before: nil, after: "\(index)")]))
+                        AuditEvent(
+                            time: referenceTime + Double(index), actor: "a\(index)", action: .keyRotate,
+                            appkey: store.appkey, targetKind: .keyVersion, targetId: key.id, keyStoreId: 1,
+                            keyId: key.id, keyVersion: index,
+                            changes: [.init(field: "latestVersion", before: nil, after: "\(index)")]))
                 ]))
         }
         let events = try await storage.events(after: 2, limit: 2)
@@ -200,8 +207,10 @@ func temporaryDatabasePath() -> String {
             let key = try await fixture.key(.symmetric, in: store, period: 30)
             _ = try await fixture.key(.secret, in: store, name: "db")
             _ = try await engine.rotateKey(appkey: fixture.appkey, keyId: key.id, actor: "ops")
-            _ = try await engine.scheduleVersionDeletion(appkey: fixture.appkey, keyId: key.id, version: 0, actor: "ops")
-            _ = try await engine.scheduleAuthDeletion(appkey: fixture.appkey, store: .id(store.id), kind: .mac, value: "AA:BB:CC:DD:EE:FF", actor: "ops")
+            _ = try await engine.scheduleVersionDeletion(
+                appkey: fixture.appkey, keyId: key.id, version: 0, actor: "ops")
+            _ = try await engine.scheduleAuthDeletion(
+                appkey: fixture.appkey, store: .id(store.id), kind: .mac, value: "AA:BB:CC:DD:EE:FF", actor: "ops")
             fixture.clock.advance(by: 40 * day)
             let report = await engine.runDueWork()
             #expect(report.total == 3)

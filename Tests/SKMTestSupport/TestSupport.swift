@@ -53,7 +53,9 @@ public struct Fixture: Sendable {
             actor: "test")
     }
 
-    public func key(_ type: KeyType, in store: KeyStore, name: String = "key", period: Int = 0, secret: String? = nil)
+    public func key(
+        _ type: KeyType, in store: KeyStore, name: String = "key", period: Int = 0, secret: String? = nil
+    )
         async throws -> ManagedKey
     {
         try await engine.createKey(

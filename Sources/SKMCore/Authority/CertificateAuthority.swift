@@ -15,7 +15,9 @@ public struct CertificateAuthority: Sendable {
     }
 
     /// A new CA with a fresh P-256 key, valid for `validityDays` from `now`.
-    public static func create(commonName: String, now: Date, validityDays: Int = 3650) throws(CoreError)
+    public static func create(
+        commonName: String, now: Date, validityDays: Int = 3650
+    ) throws(CoreError)
         -> CertificateAuthority
     {
         let key = P256.Signing.PrivateKey()
@@ -71,7 +73,9 @@ public struct CertificateAuthority: Sendable {
     }
 
     /// Issues a TLS server certificate for `hosts` (DNS names or IP addresses).
-    public func issueServerCertificate(hosts: [String], now: Date, lifetimeDays: Int = 825) throws(CoreError)
+    public func issueServerCertificate(
+        hosts: [String], now: Date, lifetimeDays: Int = 825
+    ) throws(CoreError)
         -> Issued
     {
         let notBefore = now.truncatedToSeconds
@@ -84,7 +88,11 @@ public struct CertificateAuthority: Sendable {
             }
         }
         return try issue(
-            subject: { try DistinguishedName { OrganizationName("SKM"); CommonName(hosts.first ?? "localhost") } },
+            subject: {
+                try DistinguishedName {
+                    OrganizationName("SKM"); CommonName(hosts.first ?? "localhost")
+                }
+            },
             notBefore: notBefore, notAfter: notBefore.addingTimeInterval(Double(lifetimeDays) * 86_400),
             usage: [.serverAuth], names: names)
     }
@@ -135,7 +143,8 @@ public struct CertificateAuthority: Sendable {
             return .untrusted("issued by \(leaf.issuer), not by this key manager's CA (\(certificate.subject))")
         }
         guard certificate.publicKey.isValidSignature(leaf.signature, for: leaf) else {
-            return .untrusted("its signature does not verify with this key manager's CA key (another CA of the same name?)")
+            return .untrusted(
+                "its signature does not verify with this key manager's CA key (another CA of the same name?)")
         }
         if let usage = try? leaf.extensions.extendedKeyUsage, !usage.contains(.clientAuth) {
             return .untrusted("it is not a client-authentication certificate (no clientAuth extended key usage)")
@@ -199,7 +208,9 @@ extension Certificate {
                 let certificates = try documents.filter { $0.discriminator == "CERTIFICATE" }.map {
                     try Certificate(pemDocument: $0)
                 }
-                guard !certificates.isEmpty else { throw CoreError(.certificate, "no CERTIFICATE block in the PEM text") }
+                guard !certificates.isEmpty else {
+                    throw CoreError(.certificate, "no CERTIFICATE block in the PEM text")
+                }
                 return certificates
             } catch let error as CoreError {
                 throw error

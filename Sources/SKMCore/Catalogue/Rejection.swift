@@ -33,7 +33,9 @@ public struct Rejection: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 extension Rejection {
-    static func invalidField(_ field: String, _ problem: String, file: String = #fileID, line: UInt = #line)
+    static func invalidField(
+        _ field: String, _ problem: String, file: String = #fileID, line: UInt = #line
+    )
         -> Rejection
     {
         Rejection(.invalidRequest, "field '\(field)' \(problem)", field: field, file: file, line: line)

@@ -83,7 +83,8 @@ public struct ClientAuthenticator: Sendable {
             return .failed(Rejection(.untrustedCertificate, "the client certificate is \(reason)"))
         case .notYetValid(let notBefore):
             return .failed(
-                Rejection(.certificateNotYetValid, "the client certificate is valid from \(Timestamp.rfc3339(notBefore))"))
+                Rejection(
+                    .certificateNotYetValid, "the client certificate is valid from \(Timestamp.rfc3339(notBefore))"))
         case .expired(let notAfter):
             return .failed(
                 Rejection(.certificateExpired, "the client certificate expired at \(Timestamp.rfc3339(notAfter))"))

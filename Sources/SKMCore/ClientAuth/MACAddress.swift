@@ -1,3 +1,5 @@
+import Foundation
+
 /// A MAC address as sent in the `X-TOAST-CLIENT-MAC-ADDR` header.
 ///
 /// Matching ignores case and accepts `:` or `-` between the six octets; the canonical form is lower case with
@@ -34,5 +36,3 @@ public struct MACAddress: Sendable, Hashable, CustomStringConvertible {
         octets.map { [$0].hexString }.joined(separator: ":")
     }
 }
-
-import Foundation

@@ -33,7 +33,8 @@ public struct CiphertextBlob: Sendable, Hashable {
             switch self {
             case .notBase64: return "is not valid Base64"
             case .tooShort(let bytes):
-                return "decodes to \(bytes) bytes, fewer than the \(CiphertextBlob.minimumLength) of the shortest ciphertext"
+                return
+                    "decodes to \(bytes) bytes, fewer than the \(CiphertextBlob.minimumLength) of the shortest ciphertext"
             }
         }
     }
@@ -81,7 +82,8 @@ public struct SignatureBlob: Sendable, Hashable {
             switch self {
             case .notBase64: return "is not valid Base64"
             case .wrongLength(let bytes):
-                return "decodes to \(bytes) bytes, not the \(4 + SignatureBlob.signatureLength) of a version and an RSA-2048 signature"
+                return
+                    "decodes to \(bytes) bytes, not the \(4 + SignatureBlob.signatureLength) of a version and an RSA-2048 signature"
             }
         }
     }

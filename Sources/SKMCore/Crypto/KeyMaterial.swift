@@ -19,7 +19,9 @@ enum KeyMaterial {
         }
     }
 
-    static func encrypt(_ plaintext: some DataProtocol, material: Data, keyId: String, version: Int)
+    static func encrypt(
+        _ plaintext: some DataProtocol, material: Data, keyId: String, version: Int
+    )
         throws(CoreError) -> CiphertextBlob
     {
         do {
@@ -60,7 +62,9 @@ enum KeyMaterial {
         }
     }
 
-    static func sign(_ message: some DataProtocol, material: Data, padding: SignaturePadding) throws(CoreError)
+    static func sign(
+        _ message: some DataProtocol, material: Data, padding: SignaturePadding
+    ) throws(CoreError)
         -> Data
     {
         let key = try privateKey(material)
@@ -71,7 +75,9 @@ enum KeyMaterial {
         }
     }
 
-    static func verify(_ signature: Data, for message: some DataProtocol, material: Data, padding: SignaturePadding)
+    static func verify(
+        _ signature: Data, for message: some DataProtocol, material: Data, padding: SignaturePadding
+    )
         throws(CoreError) -> Bool
     {
         let key = try privateKey(material).publicKey

@@ -21,7 +21,8 @@ public struct RootKey: Sendable {
             key = SymmetricKey(data: data)
             return
         }
-        throw CoreError(.invalidRootKey, "a root key must be 32 bytes written as Base64 (44 characters) or hex (64 digits)")
+        throw CoreError(
+            .invalidRootKey, "a root key must be 32 bytes written as Base64 (44 characters) or hex (64 digits)")
     }
 
     init(key: SymmetricKey) {

@@ -1,5 +1,5 @@
-import struct Foundation.Date
 import struct Foundation.Data
+import struct Foundation.Date
 
 /// A project's appkey: the 16-character identifier in every API path, owner of key stores.
 public struct Appkey: Sendable, Hashable, Codable {

@@ -68,7 +68,8 @@ public struct AuditEvent: Sendable, Hashable, Codable {
         let changeText = changes.filter { $0.before != nil }.map {
             "\($0.field) \($0.before ?? "∅") → \($0.after ?? "∅")"
         }
-        let target = keyVersion.map { "\(targetKind.rawValue) \(keyId ?? targetId) v\($0)" }
+        let target =
+            keyVersion.map { "\(targetKind.rawValue) \(keyId ?? targetId) v\($0)" }
             ?? "\(targetKind.rawValue) \(targetId)"
         return "\(action.rawValue) by \(actor) on \(target)"
             + (changeText.isEmpty ? "" : " (\(changeText.joined(separator: ", ")))")

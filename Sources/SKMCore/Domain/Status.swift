@@ -1,3 +1,5 @@
+import struct Foundation.Date
+
 /// The life cycle of a key: In Service, then 7 days of pending deletion, then a tombstone.
 public enum KeyStatus: String, Sendable, Hashable, Codable, CaseIterable {
     case active = "ACTIVE"
@@ -39,5 +41,3 @@ public struct Stamp: Sendable, Hashable, Codable {
         self.at = at
     }
 }
-
-import struct Foundation.Date

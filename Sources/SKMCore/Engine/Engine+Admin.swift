@@ -179,7 +179,9 @@ extension Engine {
     }
 
     /// Replaces a key store's settings (SKM's PUT is a full replace).
-    public func updateKeyStore(appkey: String, store reference: KeyStoreReference, settings: KeyStoreSettings, actor: String)
+    public func updateKeyStore(
+        appkey: String, store reference: KeyStoreReference, settings: KeyStoreSettings, actor: String
+    )
         async throws -> KeyStore
     {
         try settings.validate()
@@ -209,7 +211,9 @@ extension Engine {
     }
 
     /// Deletes (deactivates) a key store that holds no key in service or pending deletion.
-    public func deleteKeyStore(appkey: String, store reference: KeyStoreReference, actor: String) async throws
+    public func deleteKeyStore(
+        appkey: String, store reference: KeyStoreReference, actor: String
+    ) async throws
         -> KeyStore
     {
         try await retrying {
@@ -300,11 +304,15 @@ extension Engine {
             deletionAt: nil, latestVersion: 0, created: stamp, lastChange: stamp)
         var changes = ChangeSet([
             .insert(.key(key)),
-            .putSealed(.keyMaterial(keyId: key.id, version: 0), try vault.seal(material, for: .keyMaterial(keyId: key.id, version: 0))),
+            .putSealed(
+                .keyMaterial(keyId: key.id, version: 0),
+                try vault.seal(material, for: .keyMaterial(keyId: key.id, version: 0))),
         ])
         if type.isVersioned {
             changes.append(
-                .insert(.keyVersion(KeyVersion(keyId: key.id, number: 0, status: .inService, created: stamp, lastChange: stamp))))
+                .insert(
+                    .keyVersion(
+                        KeyVersion(keyId: key.id, number: 0, status: .inService, created: stamp, lastChange: stamp))))
         }
         changes.append(
             event(
@@ -350,7 +358,8 @@ extension Engine {
         if key.autoRotationPeriod > 0 {
             key.nextRotationAt = now.addingTimeInterval(Double(key.autoRotationPeriod) * 86_400)
         }
-        let version = KeyVersion(keyId: key.id, number: key.latestVersion, status: .inService, created: stamp, lastChange: stamp)
+        let version = KeyVersion(
+            keyId: key.id, number: key.latestVersion, status: .inService, created: stamp, lastChange: stamp)
         let context = SealContext.keyMaterial(keyId: key.id, version: version.number)
         try await storage.commit(
             ChangeSet([
@@ -368,21 +377,26 @@ extension Engine {
 
     /// Schedules an In Service key for deletion after the deletion delay (7 days).
     public func scheduleKeyDeletion(appkey: String, keyId: String, actor: String) async throws -> ManagedKey {
-        try await changeKeyStatus(appkey: appkey, keyId: keyId, from: .active, to: .pendingDeletion, action: .keyScheduleDeletion, actor: actor)
+        try await changeKeyStatus(
+            appkey: appkey, keyId: keyId, from: .active, to: .pendingDeletion, action: .keyScheduleDeletion,
+            actor: actor)
     }
 
     /// Returns a key pending deletion to service.
     public func cancelKeyDeletion(appkey: String, keyId: String, actor: String) async throws -> ManagedKey {
-        try await changeKeyStatus(appkey: appkey, keyId: keyId, from: .pendingDeletion, to: .active, action: .keyCancelDeletion, actor: actor)
+        try await changeKeyStatus(
+            appkey: appkey, keyId: keyId, from: .pendingDeletion, to: .active, action: .keyCancelDeletion, actor: actor)
     }
 
     /// Deletes a key pending deletion at once; its material is destroyed and a tombstone remains.
     public func deleteKey(appkey: String, keyId: String, actor: String) async throws -> ManagedKey {
-        try await changeKeyStatus(appkey: appkey, keyId: keyId, from: .pendingDeletion, to: .deleted, action: .keyDelete, actor: actor)
+        try await changeKeyStatus(
+            appkey: appkey, keyId: keyId, from: .pendingDeletion, to: .deleted, action: .keyDelete, actor: actor)
     }
 
     private func changeKeyStatus(
-        appkey: String, keyId: String, from expected: KeyStatus, to target: KeyStatus, action: AuditAction, actor: String
+        appkey: String, keyId: String, from expected: KeyStatus, to target: KeyStatus, action: AuditAction,
+        actor: String
     ) async throws -> ManagedKey {
         try await retrying {
             let key = try await ownedKey(appkey: appkey, keyId: keyId)
@@ -395,7 +409,9 @@ extension Engine {
         }
     }
 
-    private func transition(_ key: ManagedKey, to target: KeyStatus, action: AuditAction, actor: String) async throws
+    private func transition(
+        _ key: ManagedKey, to target: KeyStatus, action: AuditAction, actor: String
+    ) async throws
         -> ManagedKey
     {
         var key = key
@@ -444,7 +460,8 @@ extension Engine {
                     .update(.key(key)),
                     .putSealed(context, try vault.seal(Data(value.utf8), for: context)),
                     event(
-                        .secretUpdate, actor: actor, appkey: appkey, target: .key, id: keyId, keyStoreId: key.keyStoreId,
+                        .secretUpdate, actor: actor, appkey: appkey, target: .key, id: keyId,
+                        keyStoreId: key.keyStoreId,
                         keyId: keyId, changes: [], at: now),
                 ]))
             key.revision += 1
@@ -455,7 +472,9 @@ extension Engine {
     // MARK: - Key versions
 
     /// Schedules one version for deletion. The primary version cannot be deleted: rotate first.
-    public func scheduleVersionDeletion(appkey: String, keyId: String, version: Int, actor: String) async throws
+    public func scheduleVersionDeletion(
+        appkey: String, keyId: String, version: Int, actor: String
+    ) async throws
         -> KeyVersion
     {
         try await changeVersionStatus(
@@ -463,7 +482,9 @@ extension Engine {
             action: .versionScheduleDeletion, actor: actor)
     }
 
-    public func cancelVersionDeletion(appkey: String, keyId: String, version: Int, actor: String) async throws
+    public func cancelVersionDeletion(
+        appkey: String, keyId: String, version: Int, actor: String
+    ) async throws
         -> KeyVersion
     {
         try await changeVersionStatus(
@@ -524,7 +545,8 @@ extension Engine {
                 keyStoreId: key.keyStoreId, keyId: key.id, keyVersion: version.number,
                 changes: [
                     .change("status", before.rawValue, target.rawValue),
-                    .change("deletionAt", beforeDeletion.map(Timestamp.rfc3339), version.deletionAt.map(Timestamp.rfc3339)),
+                    .change(
+                        "deletionAt", beforeDeletion.map(Timestamp.rfc3339), version.deletionAt.map(Timestamp.rfc3339)),
                 ], at: now),
         ])
         if target == .deleted { changes.append(.deleteSealed(.keyMaterial(keyId: key.id, version: version.number))) }
@@ -553,7 +575,8 @@ extension Engine {
                 ChangeSet([
                     .insert(.authEntry(entry)),
                     event(
-                        .authAdd, actor: actor, appkey: appkey, target: .authEntry, id: String(id), keyStoreId: store.id,
+                        .authAdd, actor: actor, appkey: appkey, target: .authEntry, id: String(id),
+                        keyStoreId: store.id,
                         changes: [.set("kind", kind.rawValue), .set("value", canonical), .set("status", "IN_SERVICE")],
                         at: now),
                 ]))
@@ -571,7 +594,8 @@ extension Engine {
             }
         case .mac:
             guard let mac = MACAddress(trimmed) else {
-                throw Rejection.invalidField("value", "'\(trimmed.prefix(64))' is not a MAC address (expected aa:bb:cc:dd:ee:ff)")
+                throw Rejection.invalidField(
+                    "value", "'\(trimmed.prefix(64))' is not a MAC address (expected aa:bb:cc:dd:ee:ff)")
             }
             return mac.description
         case .certificate:
@@ -593,7 +617,8 @@ extension Engine {
         guard Limits.certificateLifetimeDays.contains(lifetimeDays) else {
             throw Rejection.invalidField(
                 "lifeTime",
-                "is \(lifetimeDays) days, outside \(Limits.certificateLifetimeDays.lowerBound)…\(Limits.certificateLifetimeDays.upperBound)")
+                "is \(lifetimeDays) days, outside \(Limits.certificateLifetimeDays.lowerBound)…\(Limits.certificateLifetimeDays.upperBound)"
+            )
         }
         let store = try await liveStore(appkey: appkey, reference)
         let id = try await storage.nextIdentifier(for: .authEntry)
@@ -616,9 +641,11 @@ extension Engine {
                         .certificatePassword(entryId: id),
                         try vault.seal(Data(password.utf8), for: .certificatePassword(entryId: id))),
                     event(
-                        .authAdd, actor: actor, appkey: appkey, target: .authEntry, id: String(id), keyStoreId: store.id,
+                        .authAdd, actor: actor, appkey: appkey, target: .authEntry, id: String(id),
+                        keyStoreId: store.id,
                         changes: [
-                            .set("kind", AuthKind.certificate.rawValue), .set("value", name), .set("status", "IN_SERVICE"),
+                            .set("kind", AuthKind.certificate.rawValue), .set("value", name),
+                            .set("status", "IN_SERVICE"),
                             .set("sha256", summary.sha256), .set("notAfter", Timestamp.rfc3339(summary.notAfter)),
                         ], at: now),
                 ]))
@@ -627,7 +654,9 @@ extension Engine {
     }
 
     /// The live (not deleted) entry of `kind` with `value` in a key store.
-    func liveEntry(appkey: String, store reference: KeyStoreReference, kind: AuthKind, value: String) async throws
+    func liveEntry(
+        appkey: String, store reference: KeyStoreReference, kind: AuthKind, value: String
+    ) async throws
         -> AuthEntry
     {
         let canonical = try Self.canonicalAuthValue(kind: kind, value)
@@ -678,13 +707,16 @@ extension Engine {
             guard entry.status == expected else {
                 throw Rejection(
                     .invalidRequest,
-                    "\(kind.displayName) entry '\(entry.value)' is \(entry.status.rawValue); \(action.rawValue) needs \(expected.rawValue)")
+                    "\(kind.displayName) entry '\(entry.value)' is \(entry.status.rawValue); \(action.rawValue) needs \(expected.rawValue)"
+                )
             }
             return try await transition(entry, to: target, action: action, actor: actor)
         }
     }
 
-    private func transition(_ entry: AuthEntry, to target: EntryStatus, action: AuditAction, actor: String)
+    private func transition(
+        _ entry: AuthEntry, to target: EntryStatus, action: AuditAction, actor: String
+    )
         async throws -> AuthEntry
     {
         var entry = entry
@@ -705,7 +737,8 @@ extension Engine {
                 keyStoreId: entry.keyStoreId,
                 changes: [
                     .change("status", before.rawValue, target.rawValue),
-                    .change("deletionAt", beforeDeletion.map(Timestamp.rfc3339), entry.deletionAt.map(Timestamp.rfc3339)),
+                    .change(
+                        "deletionAt", beforeDeletion.map(Timestamp.rfc3339), entry.deletionAt.map(Timestamp.rfc3339)),
                 ], at: now),
         ])
         if target == .deleted {
@@ -719,7 +752,9 @@ extension Engine {
 
     /// A PKCS#12 file with an issued certificate, its key and the CA certificate, protected by `password`, or by
     /// the password chosen when the certificate was issued when `password` is `nil`.
-    public func exportCertificate(appkey: String, store: KeyStoreReference, name: String, password: String? = nil)
+    public func exportCertificate(
+        appkey: String, store: KeyStoreReference, name: String, password: String? = nil
+    )
         async throws -> [UInt8]
     {
         let entry = try await liveEntry(appkey: appkey, store: store, kind: .certificate, value: name)
@@ -739,7 +774,8 @@ extension Engine {
             guard let sealed = try await storage.sealedItem(.certificatePassword(entryId: entry.id)) else {
                 throw CoreError(.storage, "the password of certificate '\(name)' is missing")
             }
-            chosen = String(decoding: try vault.open(sealed, for: .certificatePassword(entryId: entry.id)), as: UTF8.self)
+            chosen = String(
+                decoding: try vault.open(sealed, for: .certificatePassword(entryId: entry.id)), as: UTF8.self)
         }
         let key = try P256.Signing.PrivateKey(
             rawRepresentation: try vault.open(sealedKey, for: .certificateKey(entryId: entry.id)))
@@ -785,10 +821,13 @@ extension Engine {
             do {
                 _ = try await retrying {
                     guard let key = try await storage.key(id: version.keyId),
-                        let current = try await storage.versions(keyId: version.keyId).first(where: { $0.number == version.number }),
+                        let current = try await storage.versions(keyId: version.keyId).first(where: {
+                            $0.number == version.number
+                        }),
                         current.status == .pendingDeletion, (current.deletionAt ?? .distantFuture) <= clock.now
                     else { return version }
-                    return try await transition(current, of: key, to: .deleted, action: .versionPurge, actor: "system:purge")
+                    return try await transition(
+                        current, of: key, to: .deleted, action: .versionPurge, actor: "system:purge")
                 }
                 report.purgedVersions += 1
             } catch {

@@ -128,14 +128,17 @@ extension Engine {
         guard let required = operation.requiredKeyType, key.type == required else {
             throw Rejection(
                 .invalidKeyID,
-                "key \(keyId) is a \(key.type.rawValue); \(operation.rawValue) needs a \(operation.requiredKeyType?.rawValue ?? "?")")
+                "key \(keyId) is a \(key.type.rawValue); \(operation.rawValue) needs a \(operation.requiredKeyType?.rawValue ?? "?")"
+            )
         }
         // 6. Client authentication of the key's store.
         if operation.usesClientAuthentication {
             guard let store = context.store else {
                 throw Rejection(.internalError, "key \(keyId) refers to missing key store \(key.keyStoreId)")
             }
-            if let failure = authenticator.authenticate(client, store: store, entries: context.authEntries, at: clock.now) {
+            if let failure = authenticator.authenticate(
+                client, store: store, entries: context.authEntries, at: clock.now)
+            {
                 throw failure
             }
         }
@@ -155,7 +158,8 @@ extension Engine {
                 "key \(context.key.id) has no version \(number) (latest is \(context.key.latestVersion))")
         }
         guard version.status == .inService else {
-            throw Rejection(.invalidKeyVersionStatus, "version \(number) of key \(context.key.id) is \(version.status.rawValue)")
+            throw Rejection(
+                .invalidKeyVersionStatus, "version \(number) of key \(context.key.id) is \(version.status.rawValue)")
         }
         return (version, try material(of: version.number, in: context))
     }
@@ -179,7 +183,9 @@ extension Engine {
         }
     }
 
-    private func perform(_ operation: Operation, _ parameters: DataParameters, _ context: KeyContext) throws
+    private func perform(
+        _ operation: Operation, _ parameters: DataParameters, _ context: KeyContext
+    ) throws
         -> Outcome
     {
         let keyId = context.key.id
@@ -199,7 +205,8 @@ extension Engine {
         case .createLocalKey:
             let (version, key) = try primaryVersion(in: context)
             let localKey = KeyMaterial.generateSymmetric().base64EncodedString()
-            let blob = try KeyMaterial.encrypt(Data(localKey.utf8), material: key, keyId: keyId, version: version.number)
+            let blob = try KeyMaterial.encrypt(
+                Data(localKey.utf8), material: key, keyId: keyId, version: version.number)
             return Outcome(
                 .success(
                     .body([
@@ -219,14 +226,16 @@ extension Engine {
             else {
                 throw Rejection(
                     .invalidUserData,
-                    "the ciphertext does not authenticate under version \(version.number) of key \(keyId) (damaged, truncated or made with another key)")
+                    "the ciphertext does not authenticate under version \(version.number) of key \(keyId) (damaged, truncated or made with another key)"
+                )
             }
             return Outcome(
                 .success(.body(["plaintext": .string(text), "keyVersion": .int(version.number)])),
                 keyVersion: version.number)
 
         case .getSymmetricKey:
-            let (version, key) = try parameters.keyVersion.map { try usableVersion($0, in: context) }
+            let (version, key) =
+                try parameters.keyVersion.map { try usableVersion($0, in: context) }
                 ?? primaryVersion(in: context)
             return Outcome(
                 .success(.body(["symmetricKey": .string(HexList.render(key)), "keyVersion": .int(version.number)])),
@@ -234,7 +243,8 @@ extension Engine {
 
         case .sign:
             let (version, key) = try primaryVersion(in: context)
-            let signature = try KeyMaterial.sign(Data((parameters.plaintext ?? "").utf8), material: key, padding: .pkcs1v15)
+            let signature = try KeyMaterial.sign(
+                Data((parameters.plaintext ?? "").utf8), material: key, padding: .pkcs1v15)
             let blob = SignatureBlob(version: UInt32(version.number), signature: signature)
             return Outcome(
                 .success(.body(["signature": .string(blob.base64), "keyVersion": .int(version.number)])),
@@ -250,7 +260,8 @@ extension Engine {
             let valid = try KeyMaterial.verify(
                 blob.signature, for: Data((parameters.plaintext ?? "").utf8), material: key, padding: .pkcs1v15)
             return Outcome(
-                .success(.body(["result": .bool(valid), "keyVersion": .int(version.number)])), keyVersion: version.number)
+                .success(.body(["result": .bool(valid), "keyVersion": .int(version.number)])),
+                keyVersion: version.number)
 
         case .signStandard:
             let (version, key) = try primaryVersion(in: context)
@@ -279,12 +290,15 @@ extension Engine {
             let valid = try KeyMaterial.verify(
                 signature, for: parameters.message ?? Data(), material: key, padding: parameters.padding ?? .pss)
             return Outcome(
-                .success(.body(["result": .bool(valid), "keyVersion": .int(version.number)])), keyVersion: version.number)
+                .success(.body(["result": .bool(valid), "keyVersion": .int(version.number)])),
+                keyVersion: version.number)
 
         case .getPrivateKey, .getPublicKey:
-            let (version, key) = try parameters.keyVersion.map { try usableVersion($0, in: context) }
+            let (version, key) =
+                try parameters.keyVersion.map { try usableVersion($0, in: context) }
                 ?? primaryVersion(in: context)
-            let der = operation == .getPrivateKey ? try KeyMaterial.privateKeyDER(key) : try KeyMaterial.publicKeyDER(key)
+            let der =
+                operation == .getPrivateKey ? try KeyMaterial.privateKeyDER(key) : try KeyMaterial.publicKeyDER(key)
             return Outcome(
                 .success(
                     .body([
@@ -347,7 +361,8 @@ extension Engine {
             throw Rejection.invalidField("grant_type", "must be client_credentials")
         }
         let lifetime = Int(configuration.tokenLifetime)
-        let token = issueToken(accessKeyID: accessKey.id, expires: clock.now.addingTimeInterval(configuration.tokenLifetime))
+        let token = issueToken(
+            accessKeyID: accessKey.id, expires: clock.now.addingTimeInterval(configuration.tokenLifetime))
         return Outcome(
             .success(
                 .bare(["access_token": .string(token), "token_type": "Bearer", "expires_in": .int(lifetime)])))
@@ -368,7 +383,9 @@ extension Engine {
         else {
             throw Rejection(.unauthorized, "the bearer token is malformed")
         }
-        guard HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: vault.derivedKey(purpose: "token"))
+        guard
+            HMAC<SHA256>.isValidAuthenticationCode(
+                mac, authenticating: payload, using: vault.derivedKey(purpose: "token"))
         else {
             throw Rejection(.unauthorized, "the bearer token was not issued by this key manager")
         }
@@ -377,7 +394,9 @@ extension Engine {
             throw Rejection(.unauthorized, "the bearer token is malformed")
         }
         guard Double(expiry) > clock.now.timeIntervalSince1970 else {
-            throw Rejection(.unauthorized, "the bearer token expired at \(Timestamp.rfc3339(Date(timeIntervalSince1970: Double(expiry))))")
+            throw Rejection(
+                .unauthorized,
+                "the bearer token expired at \(Timestamp.rfc3339(Date(timeIntervalSince1970: Double(expiry))))")
         }
         return String(text[..<dot])
     }

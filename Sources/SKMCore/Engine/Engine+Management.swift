@@ -9,7 +9,8 @@ extension Engine {
             let fields = try RequestFields(request, needsBody: true)
             let storeName = try fields.string("keyStoreName", maxCharacters: Limits.nameCharacters)
             let name = try fields.name("name")
-            let description = try fields.optionalString("description", maxCharacters: Limits.descriptionCharacters) ?? ""
+            let description =
+                try fields.optionalString("description", maxCharacters: Limits.descriptionCharacters) ?? ""
             let type: KeyType
             var secretValue: String?
             var period = 0
@@ -40,12 +41,14 @@ extension Engine {
 
         case .scheduleKeyDeletion, .deleteKey:
             let keyId = request.keyId ?? ""
-            let key = request.operation == .deleteKey
+            let key =
+                request.operation == .deleteKey
                 ? try await deleteKey(appkey: appkey, keyId: keyId, actor: actor)
                 : try await scheduleKeyDeletion(appkey: appkey, keyId: keyId, actor: actor)
             return Outcome(
                 .success(
-                    .body(["keyId": .string(key.id), "deletionDateTime": .optional(key.deletionAt.map(Timestamp.api))])))
+                    .body(["keyId": .string(key.id), "deletionDateTime": .optional(key.deletionAt.map(Timestamp.api))]))
+            )
 
         case .cancelKeyDeletion:
             let key = try await cancelKeyDeletion(appkey: appkey, keyId: request.keyId ?? "", actor: actor)
@@ -61,7 +64,8 @@ extension Engine {
             let kind = try authKind(of: request)
             let fields = try RequestFields(request, needsBody: true)
             let storeName = try fields.string("keyStoreName", maxCharacters: Limits.nameCharacters)
-            let description = try fields.optionalString("description", maxCharacters: Limits.descriptionCharacters) ?? ""
+            let description =
+                try fields.optionalString("description", maxCharacters: Limits.descriptionCharacters) ?? ""
             if kind == .certificate {
                 let name = try fields.name("name")
                 let password = try fields.string("password", maxBytes: Limits.passwordBytes)
@@ -69,11 +73,13 @@ extension Engine {
                 let entry = try await issueCertificate(
                     appkey: appkey, store: .name(storeName), name: name, password: password, lifetimeDays: lifetime,
                     description: description, actor: actor)
-                return Outcome(.success(.body(["name": .string(entry.value), "description": .string(entry.description)])))
+                return Outcome(
+                    .success(.body(["name": .string(entry.value), "description": .string(entry.description)])))
             }
             let value = try fields.string("value", maxCharacters: 64)
             let entry = try await addAuthEntry(
-                appkey: appkey, store: .name(storeName), kind: kind, value: value, description: description, actor: actor)
+                appkey: appkey, store: .name(storeName), kind: kind, value: value, description: description,
+                actor: actor)
             return Outcome(.success(.body(["value": .string(entry.value), "description": .string(entry.description)])))
 
         case .scheduleAuthDeletion, .deleteAuth, .cancelAuthDeletion:
@@ -85,11 +91,14 @@ extension Engine {
             let entry: AuthEntry
             switch request.operation {
             case .scheduleAuthDeletion:
-                entry = try await scheduleAuthDeletion(appkey: appkey, store: .name(storeName), kind: kind, value: value, actor: actor)
+                entry = try await scheduleAuthDeletion(
+                    appkey: appkey, store: .name(storeName), kind: kind, value: value, actor: actor)
             case .deleteAuth:
-                entry = try await deleteAuthEntry(appkey: appkey, store: .name(storeName), kind: kind, value: value, actor: actor)
+                entry = try await deleteAuthEntry(
+                    appkey: appkey, store: .name(storeName), kind: kind, value: value, actor: actor)
             default:
-                entry = try await cancelAuthDeletion(appkey: appkey, store: .name(storeName), kind: kind, value: value, actor: actor)
+                entry = try await cancelAuthDeletion(
+                    appkey: appkey, store: .name(storeName), kind: kind, value: value, actor: actor)
             }
             var body: JSONObject = [field: .string(entry.value)]
             if request.operation == .cancelAuthDeletion {
@@ -106,7 +115,8 @@ extension Engine {
 
         case .updateKeyStore:
             let settings = try keyStoreSettings(request)
-            _ = try await updateKeyStore(appkey: appkey, store: .id(try keyStoreID(request)), settings: settings, actor: actor)
+            _ = try await updateKeyStore(
+                appkey: appkey, store: .id(try keyStoreID(request)), settings: settings, actor: actor)
             return Outcome(.success(.body(.null)))
 
         case .deleteKeyStore:
@@ -152,7 +162,8 @@ extension Engine {
             }
             let store = try await liveStore(appkey: appkey, .id(try keyStoreID(request)))
             let keys = try await storage.keys(keyStoreId: store.id).filter {
-                wanted.contains($0.status) && (type == nil || $0.type == type) && (name == nil || $0.name.contains(name!))
+                wanted.contains($0.status) && (type == nil || $0.type == type)
+                    && (name == nil || $0.name.contains(name!))
             }
             let page = keys.dropFirst((pageNumber - 1) * pageSize).prefix(pageSize)
             if detail {
@@ -194,8 +205,11 @@ extension Engine {
             let store = try await liveStore(appkey: appkey, .id(try keyStoreID(request)))
             let name = request.resourceName ?? ""
             let bytes = try await exportCertificate(appkey: appkey, store: .id(store.id), name: name)
-            let filename = name.unicodeScalars.map { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) ? String($0) : "_" }.joined()
-            return Outcome(.success(.file(bytes: bytes, contentType: "application/x-pkcs12", filename: "\(filename).p12")))
+            let filename = name.unicodeScalars.map {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) ? String($0) : "_"
+            }.joined()
+            return Outcome(
+                .success(.file(bytes: bytes, contentType: "application/x-pkcs12", filename: "\(filename).p12")))
 
         default:
             throw Rejection(.internalError, "\(request.operation.rawValue) is not a management call")
@@ -209,7 +223,9 @@ extension Engine {
 
     private func keyStoreID(_ request: Request) throws(Rejection) -> Int {
         guard let text = request.keyStoreId, let id = Int(text), id > 0 else {
-            throw Rejection(.invalidRequest, "'\((request.keyStoreId ?? "").prefix(32))' is not a key store id", field: "keyStoreId")
+            throw Rejection(
+                .invalidRequest, "'\((request.keyStoreId ?? "").prefix(32))' is not a key store id", field: "keyStoreId"
+            )
         }
         return id
     }
@@ -223,7 +239,9 @@ extension Engine {
         let certificate = try fields.flag("certificateAuthUse")
         var mode = AuthMode.and
         if let text = try fields.optionalString("authMode") {
-            guard let parsed = AuthMode(rawValue: text) else { throw Rejection.invalidField("authMode", "must be AND or OR") }
+            guard let parsed = AuthMode(rawValue: text) else {
+                throw Rejection.invalidField("authMode", "must be AND or OR")
+            }
             mode = parsed
         }
         let settings = KeyStoreSettings(
@@ -255,7 +273,8 @@ extension Engine {
             "lastAccessDatetime": .optional(key.lastAccessAt.map(Timestamp.api)),
             "deletionDatetime": .optional(key.deletionAt.map(Timestamp.api)),
             "creationUser": .string(key.created.user), "creationDatetime": .string(Timestamp.api(key.created.at)),
-            "lastChangeUser": .string(key.lastChange.user), "lastChangeDatetime": .string(Timestamp.api(key.lastChange.at)),
+            "lastChangeUser": .string(key.lastChange.user),
+            "lastChangeDatetime": .string(Timestamp.api(key.lastChange.at)),
         ]
     }
 

@@ -89,7 +89,9 @@ struct RequestFields {
         return try checkedInteger(name, value, range)
     }
 
-    private func checkedInteger(_ name: String, _ value: JSONValue, _ range: ClosedRange<Int>?) throws(Rejection)
+    private func checkedInteger(
+        _ name: String, _ value: JSONValue, _ range: ClosedRange<Int>?
+    ) throws(Rejection)
         -> Int
     {
         guard let number = value.intValue else {

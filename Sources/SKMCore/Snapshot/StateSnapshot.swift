@@ -83,28 +83,12 @@ public struct StateSnapshot: Sendable, Codable, Equatable {
 
     /// Encodes as indented JSON with sorted keys and RFC 3339 times, so that snapshots diff well.
     public func jsonData() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(Timestamp.rfc3339(date))
-        }
-        return try encoder.encode(self)
+        try StateCoding.encoder().encode(self)
     }
 
     /// Decodes a snapshot; errors name the JSON path of the field that is wrong.
     public static func decode(_ data: Data) throws -> StateSnapshot {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let container = try decoder.singleValueContainer()
-            let text = try container.decode(String.self)
-            guard let date = Timestamp.parse(text) else {
-                throw DecodingError.dataCorruptedError(
-                    in: container, debugDescription: "'\(text.prefix(40))' is not an RFC 3339 time")
-            }
-            return date
-        }
-        let snapshot = try decoder.decode(StateSnapshot.self, from: data)
+        let snapshot = try StateCoding.decoder().decode(StateSnapshot.self, from: data)
         guard snapshot.schema == currentSchema else {
             throw CoreError(.storage, "unsupported snapshot schema '\(snapshot.schema)' (expected \(currentSchema))")
         }
@@ -123,5 +107,32 @@ extension Engine {
                 .init(id: $0.id, appkey: $0.appkey, status: $0.status, created: $0.created)
             }, keyStores: state.keyStores, keys: state.keys, keyVersions: state.versions,
             authEntries: state.authEntries, events: state.events)
+    }
+}
+
+/// The JSON coding of state values (snapshots, `--json` output): sorted keys, RFC 3339 times with milliseconds.
+public enum StateCoding {
+    public static func encoder(indented: Bool = true) -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = indented ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(Timestamp.rfc3339(date))
+        }
+        return encoder
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = Timestamp.parse(text) else {
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "'\(text.prefix(40))' is not an RFC 3339 time")
+            }
+            return date
+        }
+        return decoder
     }
 }

@@ -67,8 +67,10 @@ public actor InMemoryStorage: Storage {
 
     public func dueWork(at now: Date) -> DueWork {
         DueWork(
-            keysToPurge: keyRows.values.filter { $0.status == .pendingDeletion && ($0.deletionAt ?? .distantFuture) <= now }
-                .sorted { $0.id < $1.id },
+            keysToPurge: keyRows.values.filter {
+                $0.status == .pendingDeletion && ($0.deletionAt ?? .distantFuture) <= now
+            }
+            .sorted { $0.id < $1.id },
             versionsToPurge: versionRows.values.flatMap(\.values).filter {
                 $0.status == .pendingDeletion && ($0.deletionAt ?? .distantFuture) <= now
             }.sorted { ($0.keyId, $0.number) < ($1.keyId, $1.number) },
@@ -188,7 +190,9 @@ public actor InMemoryStorage: Storage {
                 row.revision += 1
                 keys[row.id] = row
             case .keyVersion(var row):
-                try check(versions[row.keyId]?[row.number]?.revision, row.revision, "version \(row.number) of key \(row.keyId)")
+                try check(
+                    versions[row.keyId]?[row.number]?.revision, row.revision,
+                    "version \(row.number) of key \(row.keyId)")
                 row.revision += 1
                 versions[row.keyId, default: [:]][row.number] = row
             case .authEntry(var row):

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import SKMCore
+import SKMStorage
+
+struct InitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create a new installation: database, system key and certificate authority.",
+        discussion: """
+            Without SKM_ROOT_KEY, a new root key is written to the root key file (mode 0600) unless that file exists. \
+            Keep the root key apart from the database: whoever has both has every key.
+            """)
+
+    @OptionGroup var installation: InstallationOptions
+
+    @Option(help: "The common name of the installation's client CA.")
+    var caName = "SKM Client CA"
+
+    func run() async throws {
+        let databaseURL = URL(fileURLWithPath: installation.databasePath)
+        try FileManager.default.createDirectory(
+            at: databaseURL.deletingLastPathComponent(), withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
+        let rootKey: RootKey
+        if installation.environment["SKM_ROOT_KEY"] != nil {
+            rootKey = try installation.rootKey()
+        } else if FileManager.default.fileExists(atPath: installation.rootKeyPath) {
+            rootKey = try installation.rootKey()
+            Terminal.note("using the existing root key \(installation.rootKeyPath)")
+        } else {
+            rootKey = RootKey.generate()
+            try rootKey.write(to: URL(fileURLWithPath: installation.rootKeyPath))
+            Terminal.note("wrote a new root key to \(installation.rootKeyPath) (mode 0600)")
+        }
+        let storage = try SQLiteStorage(path: databaseURL.path)
+        let engine = try await Engine.initialize(storage: storage, rootKey: rootKey, authorityName: caName)
+        print("Initialised \(databaseURL.path)")
+        print("CA: \(engine.authority.certificate.subject) (SHA-256 \(engine.authority.certificate.sha256Fingerprint))")
+    }
+}

@@ -1,0 +1,19 @@
+import ArgumentParser
+import SKMCore
+
+struct KeyVersionCancelDeletionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cancel-deletion", abstract: "Return a version pending deletion to service.")
+
+    @OptionGroup var installation: InstallationOptions
+    @OptionGroup var target: VersionTarget
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let engine = try await installation.openEngine()
+        let appkey = try await appkeyOwning(key: target.key, given: target.appkey, engine: engine)
+        let version = try await engine.cancelVersionDeletion(
+            appkey: appkey, keyId: target.key, version: target.version, actor: commandLineActor)
+        try printVersion(version, json: output.json)
+    }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import SKMCore
+
+/// `skm`: the Secure Key Manager and its failed-request analyser.
+@main
+struct SKMCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "skm",
+        abstract: "A Secure Key Manager, and the analyser that explains why calls to it failed.",
+        discussion: """
+            State lives in an SQLite database (--db, or SKM_DB; default .skm/skm.sqlite). Its key material is sealed \
+            under a root key from SKM_ROOT_KEY or a key file (--root-key-file, or SKM_ROOT_KEY_FILE; default \
+            root.key next to the database), which `skm init` creates when none is given.
+
+            Exit status: 0 success, 1 the request was refused, 2 a configuration, storage or input error, 3 a usage error.
+            """,
+        version: "0.1.0",
+        subcommands: [
+            InitCommand.self,
+            AppkeyCommand.self,
+            KeyStoreCommand.self,
+            KeyCommand.self,
+            AuthCommand.self,
+            CertCommand.self,
+            SnapshotCommand.self,
+            CallCommand.self,
+        ]
+    )
+
+    /// Runs the command line with this tool's exit codes: parse and validation errors exit with 3 rather than
+    /// argument-parser's 64, and errors print one line naming what was wrong.
+    static func main() async {
+        let command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exitForParseError(error)
+        }
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                var syncCommand = command
+                try syncCommand.run()
+            }
+        } catch let failure as CommandFailure {
+            if !failure.message.isEmpty { Terminal.error(failure.message) }
+            Foundation.exit(failure.exitCode)
+        } catch let exit as ExitCode {
+            Foundation.exit(exit.rawValue)
+        } catch let error as ValidationError {
+            exitForParseError(error)
+        } catch {
+            Terminal.error(CommandFailure.describe(error))
+            Foundation.exit(CommandFailure.exitCode(for: error))
+        }
+    }
+
+    private static func exitForParseError(_ error: any Error) -> Never {
+        let message = fullMessage(for: error)
+        let code = exitCode(for: error)
+        if code == .success {
+            print(message)
+            Foundation.exit(0)
+        }
+        Terminal.error(message)
+        Foundation.exit(3)
+    }
+}

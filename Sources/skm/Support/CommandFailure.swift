@@ -1,0 +1,43 @@
+import Foundation
+import SKMCore
+
+/// A command's failure with the exit status it means.
+struct CommandFailure: Error {
+    var message: String
+    var exitCode: Int32
+
+    /// The request was refused (a catalogue error): exit 1.
+    static func refused(_ message: String) -> CommandFailure { CommandFailure(message: message, exitCode: 1) }
+    /// Configuration, storage or input error: exit 2.
+    static func setup(_ message: String) -> CommandFailure { CommandFailure(message: message, exitCode: 2) }
+    /// Wrong use of the command line: exit 3.
+    static func usage(_ message: String) -> CommandFailure { CommandFailure(message: message, exitCode: 3) }
+
+    static func exitCode(for error: any Error) -> Int32 {
+        switch error {
+        case is Rejection: return 1
+        default: return 2
+        }
+    }
+
+    /// One line naming what was wrong, never a secret.
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case let rejection as Rejection: return "\(rejection.error.resultMessage): \(rejection.reason)"
+        case let error as CoreError: return error.reason
+        case let error as StorageError: return error.reason
+        default: return String(describing: error)
+        }
+    }
+}
+
+/// Writing to the terminal.
+enum Terminal {
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    }
+
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data("\(message)\n".utf8))
+    }
+}

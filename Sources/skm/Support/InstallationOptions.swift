@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import SKMCore
+import SKMStorage
+
+/// Where the installation lives: the database and the root key.
+struct InstallationOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The SQLite database.", valueName: "path"))
+    var db: String?
+
+    @Option(name: .long, help: ArgumentHelp("The root key file (ignored when SKM_ROOT_KEY is set).", valueName: "path"))
+    var rootKeyFile: String?
+
+    var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    /// `--db`, else `SKM_DB`, else `.skm/skm.sqlite`.
+    var databasePath: String {
+        db ?? environment["SKM_DB"] ?? ".skm/skm.sqlite"
+    }
+
+    /// `--root-key-file`, else `SKM_ROOT_KEY_FILE`, else `root.key` next to the database.
+    var rootKeyPath: String {
+        rootKeyFile ?? environment["SKM_ROOT_KEY_FILE"]
+            ?? URL(fileURLWithPath: databasePath).deletingLastPathComponent().appendingPathComponent("root.key").path
+    }
+
+    func rootKey() throws -> RootKey {
+        if let text = environment["SKM_ROOT_KEY"] {
+            do {
+                return try RootKey(encoded: text)
+            } catch {
+                throw CommandFailure.setup("SKM_ROOT_KEY: \(error.reason)")
+            }
+        }
+        guard FileManager.default.fileExists(atPath: rootKeyPath) else {
+            throw CommandFailure.setup("no root key: set SKM_ROOT_KEY or create \(rootKeyPath) with `skm init`")
+        }
+        return try RootKey(contentsOf: URL(fileURLWithPath: rootKeyPath))
+    }
+
+    func openStorage() throws -> SQLiteStorage {
+        guard FileManager.default.fileExists(atPath: databasePath) else {
+            throw CommandFailure.setup("no database at \(databasePath): run `skm init` or pass --db")
+        }
+        return try SQLiteStorage(path: databasePath)
+    }
+
+    /// The engine of an initialised installation.
+    func openEngine(clock: SKMCore.Clock = .system) async throws -> Engine {
+        let storage = try openStorage()
+        return try await Engine.open(storage: storage, rootKey: try rootKey(), configuration: .init(clock: clock))
+    }
+}
+
+/// `--json` for machine-readable output.
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print JSON instead of a table.")
+    var json = false
+}
+
+/// The name recorded in audit events for changes made from this command line.
+var commandLineActor: String {
+    if let user = ProcessInfo.processInfo.environment["USER"], !user.isEmpty { return "cli:\(user)" }
+    if let entry = getpwuid(getuid()), let name = entry.pointee.pw_name { return "cli:\(String(cString: name))" }
+    return "cli:uid\(getuid())"
+}
+
+/// Resolves the appkey: the one given, or the only one in the installation.
+func resolveAppkey(_ given: String?, engine: Engine) async throws -> String {
+    if let given { return given }
+    let appkeys = try await engine.storage.appkeys()
+    switch appkeys.count {
+    case 1: return appkeys[0].id
+    case 0: throw CommandFailure.usage("no appkey yet: create one with `skm appkey create --name NAME`")
+    default: throw CommandFailure.usage("this installation has \(appkeys.count) appkeys: pass --appkey")
+    }
+}
+
+/// A key store named on the command line: digits are an id, anything else a name.
+func keyStoreReference(_ text: String) -> KeyStoreReference {
+    if let id = Int(text), !text.isEmpty, text.allSatisfy(\.isNumber) { return .id(id) }
+    return .name(text)
+}
+
+/// The appkey that owns a key, for commands that name only the key.
+func appkeyOwning(key keyId: String, given: String?, engine: Engine) async throws -> String {
+    if let given { return given }
+    guard ManagedKey.isWellFormedID(keyId), let key = try await engine.storage.key(id: keyId) else {
+        throw Rejection(.invalidKeyID, "no key '\(keyId.prefix(64))'")
+    }
+    return key.appkey
+}
+
+/// Options for commands that act inside one appkey.
+struct AppkeyOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The appkey (default: the only one).", valueName: "appkey"))
+    var appkey: String?
+}

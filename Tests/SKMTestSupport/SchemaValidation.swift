@@ -1,0 +1,42 @@
+import Foundation
+
+/// The package's root folder, found from this file's path.
+public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+/// Validates JSON documents against a schema in `Schemas/` with Python's `jsonschema` (Draft 2020-12), the
+/// reference validator. Returns one message per invalid document; empty when all are valid.
+///
+/// `.ci/run` makes sure the `jsonschema` package is present.
+public func schemaViolations(of documents: [Data], schema name: String) throws -> [String] {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("skm-schema-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    var paths: [String] = []
+    for (index, document) in documents.enumerated() {
+        let path = directory.appendingPathComponent("\(index).json")
+        try document.write(to: path)
+        paths.append(path.path)
+    }
+    let script = """
+        import json, sys, jsonschema
+        schema = json.load(open(sys.argv[1]))
+        jsonschema.Draft202012Validator.check_schema(schema)
+        validator = jsonschema.Draft202012Validator(schema)
+        for path in sys.argv[2:]:
+            for error in validator.iter_errors(json.load(open(path))):
+                print(f"{path}: {'/'.join(map(str, error.absolute_path))}: {error.message}")
+        """
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", script, packageRoot.appendingPathComponent("Schemas/\(name)").path] + paths
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let text = String(decoding: data, as: UTF8.self)
+    if process.terminationStatus != 0 { return ["validator failed: \(text)"] }
+    return text.split(separator: "\n").map(String.init)
+}

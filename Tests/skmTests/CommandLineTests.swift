@@ -1,0 +1,185 @@
+import Foundation
+import SKMCore
+import Testing
+
+/// Runs the built `skm` binary in a fresh installation directory.
+struct CommandLine: Sendable {
+    let directory: URL
+    let environment: [String: String]
+
+    static func fresh() throws -> CommandLine {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("skm-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var environment = ProcessInfo.processInfo.environment
+        environment["SKM_DB"] = directory.appendingPathComponent("data/skm.sqlite").path
+        environment["SKM_ROOT_KEY"] = nil
+        environment["SKM_ROOT_KEY_FILE"] = nil
+        environment["USER"] = "tester"
+        return CommandLine(directory: directory, environment: environment)
+    }
+
+    struct Result {
+        var status: Int32
+        var output: String
+        var error: String
+    }
+
+    static var binary: URL {
+        // The test bundle sits next to the products it was built with.
+        let bundle = URL(fileURLWithPath: Swift.CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [
+            bundle, bundle.deletingLastPathComponent(), bundle.deletingLastPathComponent().deletingLastPathComponent(),
+        ] {
+            let url = candidate.appendingPathComponent("skm")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        return bundle.appendingPathComponent("skm")
+    }
+
+    @discardableResult
+    func run(_ arguments: [String], input: String? = nil, environment extra: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.environment = environment.merging(extra) { $1 }
+        let output = Pipe()
+        let error = Pipe()
+        let inputPipe = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        process.standardInput = inputPipe
+        try process.run()
+        if let input { inputPipe.fileHandleForWriting.write(Data(input.utf8)) }
+        try inputPipe.fileHandleForWriting.close()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+            error: String(decoding: errorData, as: UTF8.self))
+    }
+
+    func json(_ arguments: [String]) throws -> JSONValue {
+        let result = try run(arguments + ["--json"])
+        return try JSONParser().parse(result.output)
+    }
+}
+
+@Suite struct CommandLineTests {
+    @Test func quickStartEncryptsAndDecrypts() throws {
+        let cli = try CommandLine.fresh()
+        #expect(try cli.run(["init"]).status == 0)
+        let rootKey = cli.directory.appendingPathComponent("data/root.key").path
+        let permissions = try FileManager.default.attributesOfItem(atPath: rootKey)[.posixPermissions] as? Int
+        #expect(permissions == 0o600)
+        let created = try cli.json(["appkey", "create", "--name", "demo"])
+        let secret = try #require(created["userAccessKeySecret"]?.stringValue)
+        #expect(try cli.run(["keystore", "create", "--name", "payments", "--ip4-auth", "Y"]).status == 0)
+        #expect(try cli.run(["auth", "add-ip", "--keystore", "payments", "10.0.3.0/24"]).status == 0)
+        let key = try cli.run([
+            "key", "create", "--keystore", "payments", "--type", "symmetric", "--name", "orders", "-q",
+        ])
+        .output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(ManagedKey.isWellFormedID(key))
+
+        let encrypted = try cli.run([
+            "call", "encrypt", "--key", key, "--field", "plaintext=hello world", "--ip", "10.0.3.7",
+        ])
+        #expect(encrypted.status == 0)
+        let ciphertext = try #require(try JSONParser().parse(encrypted.output)["body"]?["ciphertext"]?.stringValue)
+        let decrypted = try cli.run([
+            "call", "decrypt", "--key", key, "--field", "ciphertext=\(ciphertext)", "--ip", "10.0.3.7",
+        ])
+        #expect(try JSONParser().parse(decrypted.output)["body"]?["plaintext"] == "hello world")
+
+        let refused = try cli.run([
+            "call", "decrypt", "--key", key, "--field", "ciphertext=\(ciphertext)", "--ip", "10.0.4.7",
+        ])
+        #expect(refused.status == 1)
+        #expect(try JSONParser().parse(refused.output)["header"]?["resultMessage"] == "IPv4 Auth Failure")
+        #expect(refused.error.contains("10.0.4.7 is not registered"))
+
+        // Nothing the commands printed or stored leaks the secret in an error or the snapshot.
+        let snapshot = try cli.run(["snapshot", "export"])
+        #expect(snapshot.status == 0)
+        #expect(!snapshot.output.contains(secret))
+        #expect(!snapshot.output.contains("hello world"))
+        let parsed = try StateSnapshot.decode(Data(snapshot.output.utf8))
+        #expect(parsed.keys.map(\.id) == [key])
+        #expect(parsed.events.contains { $0.action == .keyCreate && $0.actor == "cli:tester" })
+    }
+
+    @Test func errorsNameWhatWasWrongAndExitNonZero() throws {
+        let cli = try CommandLine.fresh()
+        let uninitialised = try cli.run(["appkey", "list"])
+        #expect(uninitialised.status == 2)
+        #expect(uninitialised.error.contains("run `skm init`"))
+        try cli.run(["init"])
+        try cli.run(["appkey", "create", "--name", "demo"])
+        let badCIDR = try cli.run(["keystore", "create", "--name", "s"])
+        #expect(badCIDR.status == 0)
+        let malformed = try cli.run(["auth", "add-ip", "--keystore", "s", "10.0.3.5/24"])
+        #expect(malformed.status == 1)
+        #expect(malformed.error.contains("did you mean 10.0.3.0/24?"))
+        let badPeriod = try cli.run([
+            "key", "create", "--keystore", "s", "--type", "symmetric", "--name", "k", "--rotation-period", "7",
+        ])
+        #expect(badPeriod.status == 1)
+        #expect(badPeriod.error.contains("autoRotationPeriod"))
+        let usage = try cli.run(["key", "create", "--keystore", "s", "--type", "triangular", "--name", "k"])
+        #expect(usage.status == 3)
+        let unknownKey = try cli.run(["key", "rotate", String(repeating: "0", count: 32)])
+        #expect(unknownKey.status == 1)
+        #expect(unknownKey.error.contains("Invalid Key ID"))
+        let wrongRoot = try cli.run(
+            ["appkey", "list"], environment: ["SKM_ROOT_KEY": String(repeating: "cd", count: 32)])
+        #expect(wrongRoot.status == 2)
+        #expect(wrongRoot.error.contains("wrong root key"))
+        let badOperation = try cli.run(["call", "explode"])
+        #expect(badOperation.status == 3)
+    }
+
+    @Test func corruptDatabaseIsReportedNotCrashed() throws {
+        let cli = try CommandLine.fresh()
+        try cli.run(["init"])
+        let path = cli.directory.appendingPathComponent("data/skm.sqlite")
+        try? FileManager.default.removeItem(at: URL(fileURLWithPath: path.path + "-wal"))
+        try? FileManager.default.removeItem(at: URL(fileURLWithPath: path.path + "-shm"))
+        try Data(repeating: 0x5A, count: 8192).write(to: path)
+        let result = try cli.run(["appkey", "list"])
+        #expect(result.status == 2)
+        #expect(result.error.contains("skm.sqlite"))
+    }
+
+    @Test func certificateIssueAndExportThroughTheCommandLine() throws {
+        let cli = try CommandLine.fresh()
+        try cli.run(["init"])
+        try cli.run(["appkey", "create", "--name", "demo"])
+        try cli.run(["keystore", "create", "--name", "s", "--ip4-auth", "N", "--cert-auth", "Y"])
+        let issued = try cli.run(
+            ["auth", "issue-cert", "--keystore", "s", "--name", "app", "--password-file", "-", "--lifetime", "30"],
+            input: "pa55word\n")
+        #expect(issued.status == 0, "\(issued.error)")
+        let key = try cli.run(["key", "create", "--keystore", "s", "--type", "asymmetric", "--name", "signer", "-q"])
+            .output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let exported = try cli.run(["cert", "export", "--keystore", "s", "--name", "app", "--out", "app.p12"])
+        #expect(exported.status == 0, "\(exported.error)")
+        let passwordFile = cli.directory.appendingPathComponent("pw")
+        try Data("pa55word\n".utf8).write(to: passwordFile)
+        let signed = try cli.run([
+            "call", "sign", "--key", key, "--field", "plaintext=data", "--cert", "app.p12", "--cert-password-file",
+            passwordFile.path,
+        ])
+        #expect(signed.status == 0, "\(signed.error)")
+        let unsigned = try cli.run(["call", "sign", "--key", key, "--field", "plaintext=data"])
+        #expect(unsigned.error.contains("Certificate Auth Failure"))
+        // Expired by the time given with --at.
+        let later = try cli.run([
+            "call", "sign", "--key", key, "--field", "plaintext=data", "--cert", "app.p12",
+            "--cert-password-file", passwordFile.path, "--at", Timestamp.rfc3339(Date() + 31 * 86_400),
+        ])
+        #expect(later.error.contains("Certificate Expired"))
+    }
+}
