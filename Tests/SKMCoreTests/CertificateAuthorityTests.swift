@@ -69,6 +69,59 @@ import X509
         }
     }
 
+    @Test func pkcs12IsReadByJavaAndPython() async throws {
+        let fixture = try await Fixture.make()
+        let store = try await fixture.store(certificate: true)
+        let entry = try await fixture.engine.issueCertificate(
+            appkey: fixture.appkey, store: .id(store.id), name: "billing", password: "pw-1234", lifetimeDays: 30,
+            actor: "test")
+        let bytes = try await fixture.engine.exportCertificate(appkey: fixture.appkey, store: .id(store.id), name: "billing")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("skm.p12")
+        try Data(bytes).write(to: file)
+
+        // Python's cryptography, as a Python client loads it.
+        let python = try run(
+            "/usr/bin/env",
+            [
+                "python3", "-c",
+                """
+                import sys
+                from cryptography.hazmat.primitives.serialization import pkcs12
+                from cryptography.hazmat.primitives import hashes
+                key, cert, extra = pkcs12.load_key_and_certificates(open(sys.argv[1], 'rb').read(), b'pw-1234')
+                print(cert.fingerprint(hashes.SHA256()).hex(), key is not None, len(extra))
+                """, file.path,
+            ])
+        #expect(python.trimmingCharacters(in: .whitespacesAndNewlines) == "\(entry.certificate!.sha256) True 1")
+
+        // Java's KeyStore.getInstance("PKCS12"), through keytool.
+        let java = try run(
+            "/usr/bin/env",
+            ["keytool", "-list", "-v", "-storetype", "PKCS12", "-keystore", file.path, "-storepass", "pw-1234"])
+        #expect(java.contains("Entry type: PrivateKeyEntry"))
+        #expect(java.contains("Certificate chain length: 2"))
+        #expect(java.uppercased().contains(entry.certificate!.sha256.uppercased().chunked(2).joined(separator: ":")))
+    }
+
+    func run(_ executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        struct Failed: Error, CustomStringConvertible { let description: String }
+        guard process.terminationStatus == 0 else { throw Failed(description: text) }
+        return text
+    }
+
     func runOpenSSL(_ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
@@ -82,5 +135,14 @@ import X509
         struct Failed: Error {}
         guard process.terminationStatus == 0 else { throw Failed() }
         return String(decoding: data, as: UTF8.self)
+    }
+}
+
+extension String {
+    func chunked(_ size: Int) -> [String] {
+        stride(from: 0, to: count, by: size).map { offset in
+            let start = index(startIndex, offsetBy: offset)
+            return String(self[start..<index(start, offsetBy: size, limitedBy: endIndex)!])
+        }
     }
 }
