@@ -75,7 +75,8 @@ import X509
         let entry = try await fixture.engine.issueCertificate(
             appkey: fixture.appkey, store: .id(store.id), name: "billing", password: "pw-1234", lifetimeDays: 30,
             actor: "test")
-        let bytes = try await fixture.engine.exportCertificate(appkey: fixture.appkey, store: .id(store.id), name: "billing")
+        let bytes = try await fixture.engine.exportCertificate(
+            appkey: fixture.appkey, store: .id(store.id), name: "billing")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
