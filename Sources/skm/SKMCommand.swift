@@ -25,6 +25,7 @@ struct SKMCommand: AsyncParsableCommand {
             CertCommand.self,
             SnapshotCommand.self,
             CallCommand.self,
+            ServeCommand.self,
         ]
     )
 

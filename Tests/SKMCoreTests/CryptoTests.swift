@@ -134,6 +134,7 @@ import _CryptoExtras
         let legacy = await world.fixture.call(
             .getSymmetricKey, key: world.symmetric.id, query: ["keyVersion": "0"], version: .v1_0, from: world.client)
         #expect(legacy.keyVersion == 1)
+        #expect(legacy.body?["keyVersion"] == nil)
         let missing = await world.fixture.call(
             .getSymmetricKey, key: world.symmetric.id, query: ["keyVersion": "7"], from: world.client)
         #expect(missing.error == .invalidKeyVersion)

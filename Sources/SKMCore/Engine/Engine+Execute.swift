@@ -147,7 +147,15 @@ extension Engine {
             throw Rejection(operation.inactiveKeyError, "key \(keyId) is \(key.status.rawValue)")
         }
         // 8. Versions and user data.
-        return try perform(operation, parameters, context)
+        var outcome = try perform(operation, parameters, context)
+        if operation == .getSymmetricKey, request.apiVersion == .v1_0,
+            case .success(.body(.object(var body))) = outcome.result
+        {
+            // v1.0 answered with the key alone; the version appeared with v1.1.
+            body["keyVersion"] = nil
+            outcome.result = .success(.body(.object(body)))
+        }
+        return outcome
     }
 
     /// A version by number for decrypt/verify and `keyVersion` queries: exists (not deleted), then In Service.

@@ -1,0 +1,266 @@
+import Foundation
+import X509
+
+/// One line of the request log: what the server observed about one request and what it answered.
+///
+/// Observations only: the server's own per-check verdicts are not recorded (deducing them is the analyser's job),
+/// and neither is any plaintext, ciphertext, signature, secret value, UAK secret, token, password or key byte.
+/// Inputs are described by their shape (length, Base64 validity, the version a blob carries). Described by
+/// `Schemas/request-log.schema.json`.
+public struct RequestRecord: Sendable, Hashable {
+    public var time: Date
+    public var requestId: String
+    public var method: String
+    public var path: String
+    public var apiVersion: String?
+    /// The ``Operation`` raw value; `nil` when no route matched.
+    public var operation: String?
+    public var appkey: String?
+    public var keyId: String?
+    public var keyStoreId: String?
+    public var keyStoreName: String?
+    public var authKind: String?
+    /// The `keyVersion` the request named (query or body), if any.
+    public var requestedKeyVersion: Int?
+    /// How the request authenticated as a user: `uak`, `bearer`, `basic`, or `nil`.
+    public var authScheme: String?
+    public var userAccessKeyId: String?
+    public var client: Client
+    public var inputs: [Input]
+    public var response: Response
+    public var durationMs: Double
+
+    public struct Client: Sendable, Hashable {
+        /// The address client authentication used.
+        public var ip: String?
+        /// The TCP peer, as the socket reported it.
+        public var peer: String?
+        public var forwardedFor: String?
+        public var macHeader: String?
+        public var tls: Bool
+        public var cert: CertificateObservation
+
+        public init(
+            ip: String? = nil, peer: String? = nil, forwardedFor: String? = nil, macHeader: String? = nil,
+            tls: Bool = false, cert: CertificateObservation = .absent
+        ) {
+            self.ip = ip
+            self.peer = peer
+            self.forwardedFor = forwardedFor
+            self.macHeader = macHeader
+            self.tls = tls
+            self.cert = cert
+        }
+    }
+
+    /// What the client's certificate looked like; public data only.
+    public struct CertificateObservation: Sendable, Hashable {
+        public var present: Bool
+        public var subject: String?
+        public var issuer: String?
+        public var serial: String?
+        public var sha256: String?
+        public var notBefore: Date?
+        public var notAfter: Date?
+        /// Whether it is signed by this installation's CA.
+        public var chainVerified: Bool?
+
+        public static let absent = CertificateObservation(present: false)
+
+        public init(
+            present: Bool, subject: String? = nil, issuer: String? = nil, serial: String? = nil, sha256: String? = nil,
+            notBefore: Date? = nil, notAfter: Date? = nil, chainVerified: Bool? = nil
+        ) {
+            self.present = present
+            self.subject = subject
+            self.issuer = issuer
+            self.serial = serial
+            self.sha256 = sha256
+            self.notBefore = notBefore
+            self.notAfter = notAfter
+            self.chainVerified = chainVerified
+        }
+    }
+
+    /// The shape of one request field that carries user data; never its content.
+    public struct Input: Sendable, Hashable {
+        public var field: String
+        /// UTF-8 length of the value as sent.
+        public var bytes: Int
+        /// For fields that must be Base64: whether the value is strict Base64.
+        public var base64Valid: Bool?
+        /// Length after Base64 decoding.
+        public var decodedBytes: Int?
+        /// The key version a ciphertext or legacy signature carries in its first four bytes.
+        public var embeddedVersion: Int?
+        /// Whether the decoded bytes are themselves Base64 text (the value was encoded twice).
+        public var innerBase64: Bool?
+
+        public init(
+            field: String, bytes: Int, base64Valid: Bool? = nil, decodedBytes: Int? = nil, embeddedVersion: Int? = nil,
+            innerBase64: Bool? = nil
+        ) {
+            self.field = field
+            self.bytes = bytes
+            self.base64Valid = base64Valid
+            self.decodedBytes = decodedBytes
+            self.embeddedVersion = embeddedVersion
+            self.innerBase64 = innerBase64
+        }
+    }
+
+    public struct Response: Sendable, Hashable {
+        public var httpStatus: Int
+        public var resultCode: Int
+        public var resultMessage: String
+        public var isSuccessful: Bool
+        public var keyVersion: Int?
+
+        public init(httpStatus: Int, resultCode: Int, resultMessage: String, isSuccessful: Bool, keyVersion: Int? = nil)
+        {
+            self.httpStatus = httpStatus
+            self.resultCode = resultCode
+            self.resultMessage = resultMessage
+            self.isSuccessful = isSuccessful
+            self.keyVersion = keyVersion
+        }
+    }
+
+    public init(
+        time: Date, requestId: String, method: String, path: String, apiVersion: String? = nil,
+        operation: String? = nil,
+        appkey: String? = nil, keyId: String? = nil, keyStoreId: String? = nil, keyStoreName: String? = nil,
+        authKind: String? = nil, requestedKeyVersion: Int? = nil, authScheme: String? = nil,
+        userAccessKeyId: String? = nil, client: Client = Client(), inputs: [Input] = [], response: Response,
+        durationMs: Double = 0
+    ) {
+        self.time = time
+        self.requestId = requestId
+        self.method = method
+        self.path = path
+        self.apiVersion = apiVersion
+        self.operation = operation
+        self.appkey = appkey
+        self.keyId = keyId
+        self.keyStoreId = keyStoreId
+        self.keyStoreName = keyStoreName
+        self.authKind = authKind
+        self.requestedKeyVersion = requestedKeyVersion
+        self.authScheme = authScheme
+        self.userAccessKeyId = userAccessKeyId
+        self.client = client
+        self.inputs = inputs
+        self.response = response
+        self.durationMs = durationMs
+    }
+}
+
+extension RequestRecord {
+    /// The record of an engine call, as the server writes it.
+    public init(
+        request: Request, client identity: ClientIdentity, outcome: Outcome, authority: CertificateAuthority?,
+        time: Date, requestId: String, method: String, path: String, durationMs: Double
+    ) {
+        let error = outcome.error
+        var keyStoreName: String?
+        if case .json(let body) = request.body { keyStoreName = body["keyStoreName"]?.stringValue }
+        var requestedVersion = request.query["keyVersion"].flatMap { Int($0) }
+        if request.operation == .verifyStandard, case .json(let body) = request.body {
+            requestedVersion = body["keyVersion"]?.intValue
+        }
+        self.init(
+            time: time, requestId: requestId, method: method, path: path, apiVersion: request.apiVersion.rawValue,
+            operation: request.operation.rawValue, appkey: request.appkey.isEmpty ? nil : request.appkey,
+            keyId: request.keyId, keyStoreId: request.keyStoreId, keyStoreName: keyStoreName,
+            authKind: request.authKind?.rawValue, requestedKeyVersion: requestedVersion,
+            authScheme: Self.scheme(of: request.credentials, operation: request.operation),
+            userAccessKeyId: request.credentials.bearerToken == nil ? request.credentials.userAccessKeyID : nil,
+            client: Client(identity, authority: authority),
+            inputs: Self.inputs(of: request),
+            response: Response(
+                httpStatus: error?.httpStatus ?? 200, resultCode: error?.resultCode ?? 0,
+                resultMessage: error?.resultMessage ?? "success", isSuccessful: error == nil,
+                keyVersion: outcome.keyVersion),
+            durationMs: durationMs)
+    }
+
+    static func scheme(of credentials: Credentials, operation: Operation) -> String? {
+        if credentials.bearerToken != nil { return "bearer" }
+        if credentials.userAccessKeyID != nil { return operation == .createToken ? "basic" : "uak" }
+        return nil
+    }
+
+    /// The shapes of a request's user-data fields.
+    public static func inputs(of request: Request) -> [Input] {
+        guard case .json(let body) = request.body, let object = body.objectValue else { return [] }
+        var inputs: [Input] = []
+        for member in object.members {
+            guard let text = member.value.stringValue else { continue }
+            switch member.key {
+            case "ciphertext":
+                inputs.append(blobInput(field: member.key, text: text, layout: .ciphertext))
+            case "signature":
+                inputs.append(
+                    blobInput(
+                        field: member.key, text: text,
+                        layout: request.operation == .verify ? .legacySignature : .rawSignature))
+            case "plaintext" where request.operation == .signStandard || request.operation == .verifyStandard:
+                inputs.append(blobInput(field: member.key, text: text, layout: .raw))
+            case "plaintext", "secretValue", "password":
+                inputs.append(Input(field: member.key, bytes: text.utf8.count))
+            default:
+                continue
+            }
+        }
+        return inputs
+    }
+
+    enum BlobLayout {
+        case ciphertext, legacySignature, rawSignature, raw
+
+        var carriesVersion: Bool { self == .ciphertext || self == .legacySignature }
+    }
+
+    static func blobInput(field: String, text: String, layout: BlobLayout) -> Input {
+        var input = Input(field: field, bytes: text.utf8.count)
+        guard let decoded = StrictBase64.decode(text) else {
+            input.base64Valid = false
+            return input
+        }
+        input.base64Valid = true
+        input.decodedBytes = decoded.count
+        if layout.carriesVersion, decoded.count >= 4 {
+            input.embeddedVersion = Int(UInt32(bigEndian: [UInt8](decoded.prefix(4))))
+        }
+        if layout != .raw { input.innerBase64 = StrictBase64.decodesToBase64Text(text) }
+        return input
+    }
+}
+
+extension RequestRecord.Client {
+    public init(_ identity: ClientIdentity, authority: CertificateAuthority?) {
+        self.init(
+            ip: identity.address?.description, peer: identity.peerAddress, forwardedFor: identity.forwardedFor,
+            macHeader: identity.macHeader, tls: identity.tls,
+            cert: RequestRecord.CertificateObservation(identity.certificateChain.first, authority: authority))
+    }
+}
+
+extension RequestRecord.CertificateObservation {
+    public init(_ certificate: Certificate?, authority: CertificateAuthority?) {
+        guard let certificate else {
+            self = .absent
+            return
+        }
+        var verified: Bool?
+        if let authority {
+            verified =
+                certificate.issuer == authority.certificate.subject
+                && authority.certificate.publicKey.isValidSignature(certificate.signature, for: certificate)
+        }
+        self.init(
+            present: true, subject: certificate.subject.description, issuer: certificate.issuer.description,
+            serial: certificate.serialNumberHex, sha256: certificate.sha256Fingerprint,
+            notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter, chainVerified: verified)
+    }
+}

@@ -1,0 +1,221 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import SKMCore
+import Synchronization
+
+/// Answers every HTTP request: routes it, builds the engine request and the client identity, renders the envelope,
+/// and records the request in the log and the metrics.
+struct APIResponder: HTTPResponder {
+    typealias Context = SKMRequestContext
+
+    let engine: Engine
+    let identities: ClientIdentityResolver
+    let maxBodyBytes: Int
+    let maxHeaderBytes: Int
+    let log: RequestLogWriter?
+    let metrics: Metrics
+    let logger: Logger
+
+    static let userAccessKeyID = HTTPField.Name("X-TC-AUTHENTICATION-ID")!
+    static let userAccessKeySecret = HTTPField.Name("X-TC-AUTHENTICATION-SECRET")!
+    static let nhnAuthorization = HTTPField.Name("X-NHN-AUTHORIZATION")!
+    static let requestIDHeader = HTTPField.Name("X-Request-Id")!
+
+    func respond(to request: Hummingbird.Request, context: SKMRequestContext) async throws -> Response {
+        let started = ContinuousClock.now
+        let time = engine.configuration.clock.now
+        let route = Route.match(method: request.method, path: request.uri.path)
+        switch route {
+        case .health:
+            return json(status: 200, ["status": "UP"], requestID: nil)
+        case .metrics:
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(
+                status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
+        default:
+            break
+        }
+        let requestID = Self.newRequestID()
+        let identity = await identities.identity(of: request, on: context.channel)
+        let outcome: Outcome
+        let engineRequest: SKMCore.Request?
+        if headerBytes(request.headers) > maxHeaderBytes {
+            engineRequest = nil
+            outcome = .failure(Rejection(.invalidRequest, "request headers exceed \(maxHeaderBytes) bytes"))
+        } else {
+            switch route {
+            case .api(let call):
+                let built = await makeRequest(call, request)
+                engineRequest = built
+                outcome = await engine.execute(built, from: identity)
+            case .token:
+                let built = await makeTokenRequest(request)
+                engineRequest = built
+                outcome = await engine.execute(built, from: identity)
+            default:
+                engineRequest = nil
+                outcome = .failure(
+                    Rejection(.urlNotFound, "no route for \(request.method) \(request.uri.path.prefix(200))"))
+            }
+        }
+        let seconds = Double((ContinuousClock.now - started) / .nanoseconds(1)) / 1e9
+        let operationName = engineRequest?.operation.rawValue ?? "unknown"
+        if let rejection = outcome.rejection {
+            if rejection.error == .internalError {
+                logger.error("request \(requestID) failed: \(rejection.reason)")
+            } else {
+                logger.debug("request \(requestID) refused: \(rejection.error.resultMessage): \(rejection.reason)")
+            }
+        }
+        metrics.record(operation: operationName, resultCode: outcome.error?.resultCode ?? 0, seconds: seconds)
+        if let log {
+            log.append(
+                record(
+                    engineRequest, route: route, identity: identity, outcome: outcome, time: time, requestID: requestID,
+                    method: request.method.rawValue, path: request.uri.path, seconds: seconds))
+        }
+        return render(outcome, requestID: requestID)
+    }
+
+    // MARK: - Requests
+
+    func makeRequest(_ call: Route.APICall, _ request: Hummingbird.Request) async -> SKMCore.Request {
+        var query: [String: String] = [:]
+        for (name, value) in request.uri.queryParameters where query[String(name)] == nil {
+            query[String(name)] = String(value)
+        }
+        return SKMCore.Request(
+            operation: call.operation, apiVersion: call.apiVersion, appkey: call.appkey, keyId: call.keyId,
+            keyStoreId: call.keyStoreId, authKind: call.authKind, resourceName: call.resourceName,
+            body: await body(of: request, form: false), query: query, credentials: credentials(request.headers))
+    }
+
+    func makeTokenRequest(_ request: Hummingbird.Request) async -> SKMCore.Request {
+        var credentials = Credentials()
+        if let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("basic "),
+            let decoded = Data(
+                base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: CharacterSet.whitespaces)),
+            let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        {
+            credentials.userAccessKeyID = String(text[..<colon])
+            credentials.userAccessKeySecret = String(text[text.index(after: colon)...])
+        }
+        return SKMCore.Request(
+            operation: .createToken, apiVersion: .v1_3, appkey: "", body: await body(of: request, form: true),
+            credentials: credentials)
+    }
+
+    func credentials(_ headers: HTTPFields) -> Credentials {
+        var credentials = Credentials(
+            userAccessKeyID: headers[Self.userAccessKeyID], userAccessKeySecret: headers[Self.userAccessKeySecret])
+        let bearer =
+            headers[Self.nhnAuthorization]
+            ?? headers[.authorization].flatMap {
+                $0.lowercased().hasPrefix("bearer ") ? $0 : nil
+            }
+        if let bearer {
+            let token = bearer.lowercased().hasPrefix("bearer ") ? String(bearer.dropFirst(7)) : bearer
+            credentials.bearerToken = token.trimmingCharacters(in: .whitespaces)
+        }
+        return credentials
+    }
+
+    /// The body as JSON (or a form for token creation). Problems are kept for the engine, which reports them only
+    /// after the appkey and credential checks, as the decision procedure orders.
+    func body(of request: Hummingbird.Request, form: Bool) async -> SKMCore.RequestBody {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maxBodyBytes)
+        } catch {
+            return .malformed("the body exceeds \(maxBodyBytes) bytes")
+        }
+        guard buffer.readableBytes > 0 else { return .none }
+        let bytes = buffer.readableBytesView
+        if form {
+            guard let text = String(bytes: bytes, encoding: .utf8) else { return .malformed("the form is not UTF-8") }
+            var object = JSONObject()
+            for pair in text.split(separator: "&") {
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let name = String(parts[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+                let value =
+                    parts.count > 1
+                    ? String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" : ""
+                object[name] = .string(value)
+            }
+            return .json(.object(object))
+        }
+        do {
+            return .json(try JSONParser().parse(bytes))
+        } catch {
+            return .malformed(error.description)
+        }
+    }
+
+    func headerBytes(_ headers: HTTPFields) -> Int {
+        headers.reduce(0) { $0 + $1.name.rawName.utf8.count + $1.value.utf8.count + 4 }
+    }
+
+    // MARK: - Responses
+
+    func render(_ outcome: Outcome, requestID: String) -> Response {
+        if case .success(.file(let bytes, let contentType, let filename)) = outcome.result {
+            var headers = HTTPFields()
+            headers[.contentType] = contentType
+            headers[.contentDisposition] = "attachment; filename=\"\(filename)\""
+            headers[Self.requestIDHeader] = requestID
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+        return json(status: outcome.error?.httpStatus ?? 200, outcome.envelope, requestID: requestID)
+    }
+
+    func json(status: Int, _ value: JSONValue, requestID: String?) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json;charset=UTF-8"
+        if let requestID { headers[Self.requestIDHeader] = requestID }
+        let bytes = JSONWriter().bytes(value)
+        return Response(
+            status: HTTPResponse.Status(code: status), headers: headers,
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    // MARK: - Log
+
+    func record(
+        _ request: SKMCore.Request?, route: Route, identity: ClientIdentity, outcome: Outcome, time: Date,
+        requestID: String, method: String, path: String, seconds: Double
+    ) -> RequestRecord {
+        if let request {
+            return RequestRecord(
+                request: request, client: identity, outcome: outcome, authority: engine.authority, time: time,
+                requestId: requestID, method: method, path: path, durationMs: seconds * 1000)
+        }
+        var apiVersion: String?
+        var appkey: String?
+        if case .notFound(let version, let key) = route {
+            apiVersion = version?.rawValue
+            appkey = key
+        }
+        let error = outcome.error ?? .internalError
+        return RequestRecord(
+            time: time, requestId: requestID, method: method, path: path, apiVersion: apiVersion, appkey: appkey,
+            client: RequestRecord.Client(identity, authority: engine.authority),
+            response: .init(
+                httpStatus: error.httpStatus, resultCode: error.resultCode, resultMessage: error.resultMessage,
+                isSuccessful: false),
+            durationMs: seconds * 1000)
+    }
+
+    private static let counter = Atomic<UInt64>(0)
+    private static let prefix = SystemIdentifierSource().randomHex(bytes: 4)
+
+    /// Unique per process run: a random prefix and a counter.
+    static func newRequestID() -> String {
+        let next = counter.wrappingAdd(1, ordering: .relaxed).newValue
+        return "\(prefix)-\(String(next, radix: 16))"
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Logging
+import NIOSSL
+import SKMCore
+
+/// Everything `buildApplication(_:)` needs: the engine, where to listen, TLS, limits and the request log.
+public struct ServerConfiguration: Sendable {
+    /// How the server gets its TLS certificate.
+    public enum TLS: Sendable {
+        /// Plain HTTP: for local use only; certificate authentication then fails with an explanation.
+        case none
+        /// A certificate the installation's CA issues for these host names and addresses (on first start, kept).
+        case installation(hosts: [String])
+        /// A PEM certificate chain and PEM private key from files.
+        case files(certificateChain: String, privateKey: String)
+    }
+
+    public var engine: Engine
+    public var host: String
+    public var port: Int
+    public var tls: TLS
+    /// A second, plain-HTTP listener on the same host, for local tools; `nil` for none.
+    public var plainHTTPPort: Int?
+    /// Peers whose `X-Forwarded-For` header is believed.
+    public var trustedProxies: [IPv4Network]
+    /// The largest request body read; a larger one is Invalid Request.
+    public var maxBodyBytes: Int
+    /// The largest total size of request headers; more is Invalid Request.
+    public var maxHeaderBytes: Int
+    /// Where the request log is appended; `nil` keeps no log.
+    public var requestLogPath: String?
+    /// How often automatic rotation and the deletion purge run.
+    public var jobInterval: Duration
+    public var logger: Logger
+    /// Called with each listener's bound port once it accepts connections (port 0 binds any free port).
+    public var onListening: (@Sendable (_ port: Int, _ tls: Bool) async -> Void)?
+
+    public init(
+        engine: Engine, host: String = "127.0.0.1", port: Int = 8443,
+        tls: TLS = .installation(hosts: ["localhost", "127.0.0.1"]),
+        plainHTTPPort: Int? = nil, trustedProxies: [IPv4Network] = [], maxBodyBytes: Int = 256 * 1024,
+        maxHeaderBytes: Int = 16 * 1024, requestLogPath: String? = nil, jobInterval: Duration = .seconds(60),
+        logger: Logger = Logger(label: "skm.server"),
+        onListening: (@Sendable (_ port: Int, _ tls: Bool) async -> Void)? = nil
+    ) {
+        self.engine = engine
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.plainHTTPPort = plainHTTPPort
+        self.trustedProxies = trustedProxies
+        self.maxBodyBytes = maxBodyBytes
+        self.maxHeaderBytes = maxHeaderBytes
+        self.requestLogPath = requestLogPath
+        self.jobInterval = jobInterval
+        self.logger = logger
+        self.onListening = onListening
+    }
+}
+
+/// A server setup problem, named for operators.
+public struct ServerError: Error, Sendable, CustomStringConvertible {
+    public var reason: String
+
+    public init(_ reason: String) {
+        self.reason = reason
+    }
+
+    public var description: String { reason }
+}

@@ -1,0 +1,122 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SKMCore
+import SKMServer
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the SKM REST API over HTTPS with client certificates, and log every request.",
+        discussion: """
+            Listens on 127.0.0.1:8443 by default, over HTTPS with a certificate the installation's CA issues on first \
+            start (or --tls-cert/--tls-key). Clients may present a client certificate; one that is absent, untrusted \
+            or expired is answered with the documented JSON error, never a dropped connection. --insecure-http serves \
+            plain HTTP instead (certificate authentication then always fails, with that reason).
+
+            Every API request is appended to the request log (default requests.jsonl next to the database) as one \
+            JSON object, flushed at least every second and on shutdown. Automatic rotation and the 7-day deletion \
+            purge run every --job-interval seconds. SIGTERM or SIGINT shut down gracefully: requests in flight finish \
+            and the log is flushed.
+            """)
+
+    @OptionGroup var installation: InstallationOptions
+
+    @Option(help: "The address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "The HTTPS port (0: any free port).")
+    var port = 8443
+
+    @Option(
+        help: ArgumentHelp("A PEM certificate chain to serve instead of the installation's own.", valueName: "path"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("The PEM private key of --tls-cert.", valueName: "path"))
+    var tlsKey: String?
+
+    @Option(
+        name: .customLong("tls-host"),
+        help: "A host name or address the installation's server certificate names (repeatable).")
+    var tlsHosts: [String] = []
+
+    @Flag(help: "Serve plain HTTP instead of HTTPS (local use only).")
+    var insecureHTTP = false
+
+    @Option(help: "Also serve plain HTTP on this port (local tools).")
+    var plainHTTPPort: Int?
+
+    @Option(
+        name: .customLong("trusted-proxy"),
+        help: ArgumentHelp("A proxy address or CIDR whose X-Forwarded-For is believed (repeatable).", valueName: "cidr")
+    )
+    var trustedProxies: [String] = []
+
+    @Option(help: ArgumentHelp("The request log (JSON Lines).", valueName: "path"))
+    var requestLog: String?
+
+    @Flag(help: "Keep no request log.")
+    var noRequestLog = false
+
+    @Option(help: "Seconds between runs of automatic rotation and the deletion purge.")
+    var jobInterval = 60
+
+    @Option(help: "The largest request body in bytes.")
+    var maxBodyBytes = 256 * 1024
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if insecureHTTP && tlsCert != nil { throw ValidationError("--insecure-http and --tls-cert exclude each other") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("unknown --log-level '\(logLevel)'")
+        }
+        guard jobInterval > 0 else { throw ValidationError("--job-interval must be positive") }
+    }
+
+    func run() async throws {
+        var proxies: [IPv4Network] = []
+        for text in trustedProxies {
+            switch IPv4Network.parse(text) {
+            case .success(let network): proxies.append(network)
+            case .failure(let failure): throw CommandFailure.usage("--trusted-proxy '\(text)': \(failure)")
+            }
+        }
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let engine = try await installation.openEngine()
+        let tls: ServerConfiguration.TLS
+        if insecureHTTP {
+            tls = .none
+        } else if let tlsCert, let tlsKey {
+            tls = .files(certificateChain: tlsCert, privateKey: tlsKey)
+        } else {
+            tls = .installation(
+                hosts: tlsHosts.isEmpty ? Array(Set(["localhost", "127.0.0.1", host])).sorted() : tlsHosts)
+        }
+        let logPath =
+            noRequestLog
+            ? nil
+            : requestLog
+                ?? URL(fileURLWithPath: installation.databasePath).deletingLastPathComponent().appendingPathComponent(
+                    "requests.jsonl"
+                ).path
+        let host = self.host
+        let configuration = ServerConfiguration(
+            engine: engine, host: host, port: port, tls: tls, plainHTTPPort: plainHTTPPort, trustedProxies: proxies,
+            maxBodyBytes: maxBodyBytes, requestLogPath: logPath, jobInterval: .seconds(jobInterval),
+            logger: Logger(label: "skm"),
+            onListening: { port, tls in
+                Terminal.note("Listening on \(tls ? "https" : "http")://\(host):\(port)")
+            })
+        if let logPath { Terminal.note("Request log: \(logPath)") }
+        let application = try await buildApplication(configuration)
+        try await application.runService()
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+
+/// curl as a second, independent HTTP client; it can choose its source address (`--interface 127.0.0.9`), which
+/// lets tests exercise CIDR matching over real loopback sockets.
+struct Curl {
+    struct Answer {
+        var status: Int
+        var body: String
+    }
+
+    static func run(_ arguments: [String]) throws -> Answer {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", "--max-time", "20"] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = Pipe()
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard let newline = text.lastIndex(of: "\n"), let status = Int(text[text.index(after: newline)...]) else {
+            return Answer(status: 0, body: text)
+        }
+        return Answer(status: status, body: String(text[..<newline]))
+    }
+}

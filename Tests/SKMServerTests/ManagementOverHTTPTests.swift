@@ -1,0 +1,136 @@
+import Foundation
+import NIOHTTP1
+import SKMCore
+import SKMTestSupport
+import Testing
+
+@Suite struct ManagementOverHTTPTests {
+    @Test func userAccessKeyHeadersOnV12() async throws {
+        let server = try await TestServer.start()
+        _ = try await server.fixture.store("Store #1")
+        let client = try server.client()
+        let uak = [
+            ("X-TC-AUTHENTICATION-ID", server.fixture.accessKeyID),
+            ("X-TC-AUTHENTICATION-SECRET", server.fixture.accessKeySecret),
+        ]
+        let created = try await client.send(
+            .POST, server.url(server.api("keys/symmetric-keys/create")),
+            json: [
+                "keyStoreName": "Store #1", "name": "Key Sample #2", "description": "Description #2",
+                "autoRotationPeriod": 0,
+            ],
+            headers: uak)
+        #expect(created.status == 200)
+        let keyId = try #require(created.json["body"]?["keyId"]?.stringValue)
+        #expect(created.json["body"]?["keyStatus"] == "ACTIVE")
+        let wrong = try await client.send(
+            .POST, server.url(server.api("keys/symmetric-keys/create")),
+            json: ["keyStoreName": "Store #1", "name": "k"],
+            headers: [("X-TC-AUTHENTICATION-ID", server.fixture.accessKeyID), ("X-TC-AUTHENTICATION-SECRET", "nope")])
+        #expect(wrong.resultMessage == "Unauthorized")
+        #expect(wrong.status == 401)
+        let deleted = try await client.send(.PUT, server.url(server.api("keys/\(keyId)/delete")), headers: uak)
+        #expect(deleted.json["body"]?["deletionDateTime"] == .string(Timestamp.api(referenceTime + 7 * day)))
+        let removed = try await client.send(.DELETE, server.url(server.api("keys/\(keyId)")), headers: uak)
+        #expect(removed.status == 200)
+        let added = try await client.send(
+            .POST, server.url(server.api("auths/ipv4s")),
+            json: ["keyStoreName": "Store #1", "value": "127.0.0.1", "description": "d"],
+            headers: uak)
+        #expect(added.json["body"] == ["value": "127.0.0.1", "description": "d"])
+        try await client.shutdown()
+        try await server.stop()
+        let lines = try server.logLines()
+        #expect(lines.first?["authScheme"] == "uak")
+        #expect(lines.first?["userAccessKeyId"] == .string(server.fixture.accessKeyID))
+        #expect(lines.first?["keyStoreName"] == "Store #1")
+    }
+
+    @Test func bearerTokenOnV13() async throws {
+        let server = try await TestServer.start()
+        let client = try server.client()
+        let basic = Data("\(server.fixture.accessKeyID):\(server.fixture.accessKeySecret)".utf8).base64EncodedString()
+        let token = try await client.send(
+            .POST, server.url("/oauth2/token/create"), raw: "grant_type=client_credentials",
+            headers: [("Authorization", "Basic \(basic)"), ("Content-Type", "application/x-www-form-urlencoded")])
+        #expect(token.status == 200)
+        let accessToken = try #require(token.json["access_token"]?.stringValue)
+        #expect(token.json["token_type"] == "Bearer")
+        #expect(token.json["expires_in"] == 86_400)
+        let bearer = [("X-NHN-AUTHORIZATION", "Bearer \(accessToken)")]
+        let created = try await client.send(
+            .POST, server.url(server.api("keystores", version: "v1.3")),
+            json: [
+                "name": "myKeyStore", "description": "Custom description", "ip4AuthUse": "Y", "macAuthUse": "N",
+                "certificateAuthUse": "N", "authMode": "AND",
+            ], headers: bearer)
+        #expect(created.json["body"]?["name"] == "myKeyStore")
+        let id = try #require(created.json["body"]?["keyStoreId"]?.intValue)
+        let updated = try await client.send(
+            .PUT, server.url(server.api("keystores/\(id)", version: "v1.3")),
+            json: ["name": "renamed", "ip4AuthUse": "Y", "macAuthUse": "N", "certificateAuthUse": "N"], headers: bearer)
+        #expect(
+            updated.json == [
+                "header": ["resultCode": 0, "resultMessage": "success", "isSuccessful": true], "body": nil,
+            ])
+        let listed = try await client.send(
+            .GET, server.url(server.api("keystores?detail=true", version: "v1.3")), headers: bearer)
+        #expect(listed.json["body"]?["keyStoreList"]?.arrayValue?.first?["name"] == "renamed")
+        // On v1.2 key stores cannot be created: URL NOT FOUND.
+        let old = try await client.send(
+            .POST, server.url(server.api("keystores", version: "v1.2")), json: [:], headers: bearer)
+        #expect(old.resultMessage == "URL NOT FOUND")
+        server.fixture.clock.advance(by: 86_401)
+        let expired = try await client.send(.GET, server.url(server.api("keystores", version: "v1.3")), headers: bearer)
+        #expect(expired.resultMessage == "Unauthorized")
+        let badBasic = try await client.send(
+            .POST, server.url("/oauth2/token/create"), raw: "grant_type=client_credentials",
+            headers: [("Authorization", "Basic \(Data("x:y".utf8).base64EncodedString())")])
+        #expect(badBasic.status == 401)
+        try await client.shutdown()
+        try await server.stop()
+        let text = try String(contentsOfFile: server.logPath, encoding: .utf8)
+        #expect(!text.contains(accessToken))
+        #expect(!text.contains(server.fixture.accessKeySecret))
+    }
+
+    @Test func certificateDownloadIsPKCS12() async throws {
+        let world = try await HTTPWorld.make()
+        let server = world.server
+        let client = try server.client()
+        let uak = [
+            ("X-TC-AUTHENTICATION-ID", server.fixture.accessKeyID),
+            ("X-TC-AUTHENTICATION-SECRET", server.fixture.accessKeySecret),
+        ]
+        let answer = try await client.send(
+            .GET, server.url(server.api("keystores/\(world.certificateStore.id)/certificates/app/pkcs12")), headers: uak
+        )
+        #expect(answer.status == 200)
+        #expect(answer.header("Content-Type") == "application/x-pkcs12")
+        #expect(
+            try PKCS12.certificates(in: answer.body, password: "pw").first?.sha256Fingerprint
+                == world.certificate.sha256Fingerprint)
+        let listed = try await client.send(
+            .GET, server.url(server.api("keystores/\(world.certificateStore.id)/certificates?value=app")), headers: uak)
+        #expect(listed.json["body"]?["certificateList"]?.arrayValue?.first?["name"] == "app")
+        try await client.shutdown()
+        try await server.stop()
+    }
+
+    @Test func healthAndMetrics() async throws {
+        let world = try await HTTPWorld.make()
+        let server = world.server
+        let client = try server.client()
+        _ = try await world.encrypt(client)
+        _ = try await world.encrypt(client, key: world.remoteKey)
+        let health = try await client.send(.GET, server.url("/health"))
+        #expect(health.json == ["status": "UP"])
+        let metrics = String(decoding: try await client.send(.GET, server.url("/metrics")).body, as: UTF8.self)
+        #expect(metrics.contains(#"skm_requests_total{operation="encrypt",result_code="0"} 1"#))
+        #expect(metrics.contains(#"skm_requests_total{operation="encrypt",result_code="-1300"} 1"#))
+        #expect(metrics.contains(#"skm_request_duration_seconds_count{operation="encrypt"} 2"#))
+        #expect(metrics.contains("# TYPE skm_request_duration_seconds histogram"))
+        try await client.shutdown()
+        try await server.stop()
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import NIOHTTP1
+import SKMCore
+import SKMTestSupport
+import Testing
+
+@Suite struct RequestLogTests {
+    @Test func logLinesValidateAndHoldNoSecret() async throws {
+        let world = try await HTTPWorld.make()
+        let server = world.server
+        let fixture = server.fixture
+        let signer = try await fixture.key(.asymmetric, in: world.local, name: "signer")
+        let secretKey = try await fixture.key(.secret, in: world.local, name: "db", secret: "DB-PASSWORD-CANARY-5521")
+        let client = try server.client()
+        let uak = [
+            ("X-TC-AUTHENTICATION-ID", fixture.accessKeyID), ("X-TC-AUTHENTICATION-SECRET", fixture.accessKeySecret),
+        ]
+        var canaries = [
+            "PLAINTEXT-CANARY-0193", "DB-PASSWORD-CANARY-5521", "NEW-SECRET-CANARY-8812", "CERT-PASSWORD-CANARY-4410",
+            fixture.accessKeySecret,
+        ]
+
+        let encrypted = try await client.send(
+            .POST, server.url(server.api("symmetric-keys/\(world.key.id)/encrypt")),
+            json: ["plaintext": "PLAINTEXT-CANARY-0193"])
+        let ciphertext = try #require(encrypted.json["body"]?["ciphertext"]?.stringValue)
+        canaries.append(ciphertext)
+        _ = try await world.decrypt(client, ciphertext)
+        let local = try await client.send(
+            .POST, server.url(server.api("symmetric-keys/\(world.key.id)/create-local-key")))
+        canaries += [
+            local.json["body"]?["localKeyPlaintext"]?.stringValue,
+            local.json["body"]?["localKeyCiphertext"]?.stringValue,
+        ].compactMap { $0 }
+        let symmetric = try await client.send(
+            .GET, server.url(server.api("symmetric-keys/\(world.key.id)/symmetric-key?keyVersion=0")))
+        canaries.append(try #require(symmetric.json["body"]?["symmetricKey"]?.stringValue))
+        let signed = try await client.send(
+            .POST, server.url(server.api("asymmetric-keys/\(signer.id)/sign")),
+            json: ["plaintext": "PLAINTEXT-CANARY-0193"])
+        let signature = try #require(signed.json["body"]?["signature"]?.stringValue)
+        canaries.append(signature)
+        _ = try await client.send(
+            .POST, server.url(server.api("asymmetric-keys/\(signer.id)/verify")),
+            json: ["plaintext": "PLAINTEXT-CANARY-0193", "signature": .string(signature)])
+        let privateKey = try await client.send(.GET, server.url(server.api("asymmetric-keys/\(signer.id)/privateKey")))
+        canaries.append(
+            String(try #require(privateKey.json["body"]?["encodedKey"]?.stringValue).dropFirst(40).prefix(60)))
+        _ = try await client.send(.GET, server.url(server.api("secrets/\(secretKey.id)")))
+        _ = try await client.send(
+            .PUT, server.url(server.api("secrets/\(secretKey.id)")), json: ["secretValue": "NEW-SECRET-CANARY-8812"],
+            headers: uak)
+        _ = try await client.send(
+            .POST, server.url(server.api("auths/certificates")),
+            json: ["keyStoreName": "cert", "name": "second", "password": "CERT-PASSWORD-CANARY-4410", "lifeTime": 30],
+            headers: uak)
+        let tampered = String(ciphertext.dropLast(4)) + "AAA="
+        _ = try await world.decrypt(client, tampered)
+        _ = try await world.decrypt(client, Data(ciphertext.utf8).base64EncodedString())
+        try await client.shutdown()
+        try await server.stop()
+
+        let text = try String(contentsOfFile: server.logPath, encoding: .utf8)
+        for canary in canaries {
+            #expect(!text.contains(canary), "the request log holds a secret")
+        }
+        let lines = text.split(separator: "\n").map { Data($0.utf8) }
+        #expect(lines.count == 12)
+        #expect(try schemaViolations(of: lines, schema: "request-log.schema.json") == [])
+
+        let records = try server.logLines().map { try RequestRecord(json: $0) }
+        let decrypt = try #require(records.first { $0.operation == "decrypt" })
+        #expect(decrypt.inputs.first?.field == "ciphertext")
+        #expect(decrypt.inputs.first?.embeddedVersion == 0)
+        #expect(decrypt.inputs.first?.base64Valid == true)
+        #expect(decrypt.response.keyVersion == 0)
+        let doubled = try #require(records.last)
+        #expect(doubled.inputs.first?.innerBase64 == true)
+        #expect(doubled.response.resultMessage == "Invalid Key Version")
+        #expect(records.first { $0.operation == "getSymmetricKey" }?.requestedKeyVersion == 0)
+        // Every request of the test is there, in order, with increasing times.
+        #expect(
+            records.compactMap(\.operation) == [
+                "encrypt", "decrypt", "createLocalKey", "getSymmetricKey", "sign", "verify", "getPrivateKey",
+                "getSecret",
+                "putSecret", "addAuth", "decrypt", "decrypt",
+            ])
+        #expect(zip(records, records.dropFirst()).allSatisfy { $0.time <= $1.time })
+    }
+
+    @Test func gracefulShutdownFlushesEveryLine() async throws {
+        let world = try await HTTPWorld.make()
+        let server = world.server
+        let client = try server.client()
+        let count = 40
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<count {
+                group.addTask { _ = try await world.encrypt(client) }
+            }
+            try await group.waitForAll()
+        }
+        try await client.shutdown()
+        try await server.stop()
+        let records = try server.logLines()
+        #expect(records.count == count)
+        #expect(Set(records.compactMap { $0["requestId"]?.stringValue }).count == count)
+    }
+}
