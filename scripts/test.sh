@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The test command: format check, then the whole test suite. `.ci/run` runs exactly this.
+# The test command: format check, the whole test suite, then the API guide's curl examples and a short schemathesis
+# run against a live server. `.ci/run` runs exactly this. SKM_SKIP_FUZZ=1 leaves out the schemathesis run (it
+# installs schemathesis from PyPI on first use).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -9,3 +11,11 @@ swift format lint --strict --recursive Package.swift Sources Tests
 
 echo "==> swift test"
 swift test
+
+echo "==> the API guide's examples against skm serve"
+scripts/api-examples.sh
+
+if [ "${SKM_SKIP_FUZZ:-0}" != "1" ]; then
+    echo "==> schemathesis against Schemas/openapi.yaml"
+    scripts/api-fuzz.sh 15
+fi

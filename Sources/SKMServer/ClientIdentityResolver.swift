@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import NIOSSL
 import SKMCore
+import Synchronization
 import X509
 
 /// Works out what the server observed about a request's client: the address (trusting `X-Forwarded-For` only from
@@ -10,6 +11,7 @@ import X509
 struct ClientIdentityResolver: Sendable {
     let trustedProxies: [IPv4Network]
     let tls: Bool
+    let peerCertificates = PeerCertificates()
 
     static let macHeader = HTTPField.Name("X-TOAST-CLIENT-MAC-ADDR")!
     static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
@@ -22,12 +24,7 @@ struct ClientIdentityResolver: Sendable {
         if let peerAddress, let forwardedFor, isTrusted(peerAddress) {
             address = clientAddress(forwardedFor: forwardedFor)
         }
-        var chain: [Certificate] = []
-        if tls, let certificate = try? await channel.nioSSL_peerCertificate().get(),
-            let parsed = try? Certificate(derEncoded: try certificate.toDERBytes())
-        {
-            chain = [parsed]
-        }
+        let chain = tls ? await peerCertificates.chain(of: channel) : []
         return ClientIdentity(
             address: address, peerAddress: peer, forwardedFor: forwardedFor, macHeader: request.headers[Self.macHeader],
             tls: tls, certificateChain: chain)
@@ -46,5 +43,34 @@ struct ClientIdentityResolver: Sendable {
             if !isTrusted(address) { return address }
         }
         return hops.first.flatMap { IPv4Address(peer: $0) }
+    }
+}
+
+/// The certificate each TLS connection presented, read from the TLS handler once per connection (it cannot change
+/// during a connection) and forgotten when the connection closes.
+final class PeerCertificates: Sendable {
+    private let chains = Mutex<[ObjectIdentifier: [Certificate]]>([:])
+
+    func chain(of channel: any Channel) async -> [Certificate] {
+        let id = ObjectIdentifier(channel)
+        if let known = chains.withLock({ $0[id] }) { return known }
+        var chain: [Certificate] = []
+        if let certificate = try? await channel.nioSSL_peerCertificate().get(),
+            let parsed = try? Certificate(derEncoded: try certificate.toDERBytes())
+        {
+            chain = [parsed]
+        }
+        let isNew = chains.withLock { chains in
+            defer { chains[id] = chain }
+            return chains[id] == nil
+        }
+        if isNew {
+            channel.closeFuture.whenComplete { [weak self] _ in self?.forget(id) }
+        }
+        return chain
+    }
+
+    private func forget(_ id: ObjectIdentifier) {
+        _ = chains.withLock { $0.removeValue(forKey: id) }
     }
 }

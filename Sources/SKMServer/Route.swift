@@ -24,9 +24,7 @@ enum Route: Sendable, Equatable {
 
     /// Matches `method` and `path` (without query) against the SKM API.
     static func match(method: HTTPRequest.Method, path: String) -> Route {
-        let segments = path.split(separator: "/", omittingEmptySubsequences: true).map {
-            String($0).removingPercentEncoding ?? String($0)
-        }
+        let segments = Self.segments(of: path)
         if segments == ["health"] { return method == .get ? .health : .notFound(apiVersion: nil, appkey: nil) }
         if segments == ["metrics"] { return method == .get ? .metrics : .notFound(apiVersion: nil, appkey: nil) }
         if segments == ["oauth2", "token", "create"] {
@@ -48,6 +46,22 @@ enum Route: Sendable, Equatable {
         call.authKind = parameters.authKind
         call.resourceName = parameters.resourceName
         return .api(call)
+    }
+
+    /// The path's non-empty segments, percent-decoded. Decoding goes through Foundation only when a segment has a
+    /// `%`, which keeps the common case fast.
+    static func segments(of path: String) -> [String] {
+        var segments: [String] = []
+        segments.reserveCapacity(8)
+        for part in path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
+            let text = String(Substring(part))
+            if part.contains(UInt8(ascii: "%")) {
+                segments.append(text.removingPercentEncoding ?? text)
+            } else {
+                segments.append(text)
+            }
+        }
+        return segments
     }
 
     struct Parameters {

@@ -183,3 +183,61 @@ struct CommandLine: Sendable {
         #expect(later.error.contains("Certificate Expired"))
     }
 }
+
+@Suite struct ServeCommandTests {
+    @Test func sigtermShutsDownGracefullyAndFlushesTheLog() async throws {
+        let cli = try CommandLine.fresh()
+        try cli.run(["init"])
+        try cli.run(["appkey", "create", "--name", "demo"])
+        let appkey = try #require(try cli.json(["appkey", "list"]).arrayValue?.first?["appkey"]?.stringValue)
+        let port = Int.random(in: 30000..<40000)
+        let log = cli.directory.appendingPathComponent("requests.jsonl").path
+        let process = Process()
+        process.executableURL = CommandLine.binary
+        process.arguments = ["serve", "--port", "\(port)", "--request-log", log, "--log-level", "error"]
+        process.currentDirectoryURL = cli.directory
+        process.environment = cli.environment
+        process.standardOutput = Pipe()
+        process.standardError = Pipe()
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        try cli.run(["cert", "ca"]).output.write(
+            toFile: cli.directory.appendingPathComponent("ca.pem").path, atomically: true, encoding: .utf8)
+        var answered = false
+        for _ in 0..<100 where !answered {
+            let result = try cli.curl([
+                "--cacert", "ca.pem", "https://127.0.0.1:\(port)/keymanager/v1.2/appkey/\(appkey)/confirm",
+            ])
+            answered = result.contains("\"isSuccessful\":true")
+            if !answered { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(answered)
+        for _ in 0..<5 {
+            _ = try cli.curl([
+                "--cacert", "ca.pem", "https://127.0.0.1:\(port)/keymanager/v1.2/appkey/\(appkey)/confirm",
+            ])
+        }
+        process.terminate()  // SIGTERM
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count >= 6)
+        #expect(lines.allSatisfy { $0.contains("\"operation\":\"confirm\"") })
+    }
+}
+
+extension CommandLine {
+    func curl(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["curl", "-s", "--max-time", "5"] + arguments
+        process.currentDirectoryURL = directory
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = Pipe()
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}

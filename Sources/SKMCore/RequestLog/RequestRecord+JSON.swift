@@ -1,61 +1,80 @@
 import Foundation
 
 extension RequestRecord {
-    /// The JSON object of one log line. Absent values are left out.
-    public var json: JSONValue {
-        var object: JSONObject = [
-            "time": .string(Timestamp.rfc3339(time)), "requestId": .string(requestId), "method": .string(method),
-            "path": .string(path),
-        ]
-        object["apiVersion"] = apiVersion.map(JSONValue.string)
-        object["operation"] = operation.map(JSONValue.string)
-        object["appkey"] = appkey.map(JSONValue.string)
-        object["keyId"] = keyId.map(JSONValue.string)
-        object["keyStoreId"] = keyStoreId.map(JSONValue.string)
-        object["keyStoreName"] = keyStoreName.map(JSONValue.string)
-        object["authKind"] = authKind.map(JSONValue.string)
-        object["requestedKeyVersion"] = requestedKeyVersion.map(JSONValue.int)
-        object["authScheme"] = authScheme.map(JSONValue.string)
-        object["userAccessKeyId"] = userAccessKeyId.map(JSONValue.string)
-        var clientObject: JSONObject = ["tls": .bool(client.tls)]
-        clientObject["ip"] = client.ip.map(JSONValue.string)
-        clientObject["peer"] = client.peer.map(JSONValue.string)
-        clientObject["forwardedFor"] = client.forwardedFor.map(JSONValue.string)
-        clientObject["macHeader"] = client.macHeader.map(JSONValue.string)
-        var cert: JSONObject = ["present": .bool(client.cert.present)]
-        cert["subject"] = client.cert.subject.map(JSONValue.string)
-        cert["issuer"] = client.cert.issuer.map(JSONValue.string)
-        cert["serial"] = client.cert.serial.map(JSONValue.string)
-        cert["sha256"] = client.cert.sha256.map(JSONValue.string)
-        cert["notBefore"] = client.cert.notBefore.map { .string(Timestamp.rfc3339($0)) }
-        cert["notAfter"] = client.cert.notAfter.map { .string(Timestamp.rfc3339($0)) }
-        cert["chainVerified"] = client.cert.chainVerified.map(JSONValue.bool)
-        clientObject["cert"] = .object(cert)
-        object["client"] = .object(clientObject)
-        object["inputs"] = .array(
-            inputs.map { input in
-                var item: JSONObject = ["field": .string(input.field), "bytes": .int(input.bytes)]
-                item["base64Valid"] = input.base64Valid.map(JSONValue.bool)
-                item["decodedBytes"] = input.decodedBytes.map(JSONValue.int)
-                item["embeddedVersion"] = input.embeddedVersion.map(JSONValue.int)
-                item["innerBase64"] = input.innerBase64.map(JSONValue.bool)
-                return .object(item)
-            })
-        var responseObject: JSONObject = [
-            "httpStatus": .int(response.httpStatus), "resultCode": .int(response.resultCode),
-            "resultMessage": .string(response.resultMessage), "isSuccessful": .bool(response.isSuccessful),
-        ]
-        responseObject["keyVersion"] = response.keyVersion.map(JSONValue.int)
-        object["response"] = .object(responseObject)
-        object["durationMs"] = .double((durationMs * 1000).rounded() / 1000)
-        return .object(object)
+    /// One log line, newline included: written straight into bytes, since the server writes one per request.
+    /// Absent values are left out.
+    public var jsonLine: [UInt8] {
+        var line = LineWriter()
+        line.bytes.reserveCapacity(640)
+        line.open()
+        line.string("time", Timestamp.rfc3339(time))
+        line.string("requestId", requestId)
+        line.string("method", method)
+        line.string("path", path)
+        line.string("apiVersion", apiVersion)
+        line.string("operation", operation)
+        line.string("appkey", appkey)
+        line.string("keyId", keyId)
+        line.string("keyStoreId", keyStoreId)
+        line.string("keyStoreName", keyStoreName)
+        line.string("authKind", authKind)
+        line.int("requestedKeyVersion", requestedKeyVersion)
+        line.string("authScheme", authScheme)
+        line.string("userAccessKeyId", userAccessKeyId)
+        line.key("client")
+        line.open()
+        line.bool("tls", client.tls)
+        line.string("ip", client.ip)
+        line.string("peer", client.peer)
+        line.string("forwardedFor", client.forwardedFor)
+        line.string("macHeader", client.macHeader)
+        line.key("cert")
+        line.open()
+        line.bool("present", client.cert.present)
+        line.string("subject", client.cert.subject)
+        line.string("issuer", client.cert.issuer)
+        line.string("serial", client.cert.serial)
+        line.string("sha256", client.cert.sha256)
+        line.string("notBefore", client.cert.notBefore.map(Timestamp.rfc3339))
+        line.string("notAfter", client.cert.notAfter.map(Timestamp.rfc3339))
+        line.bool("chainVerified", client.cert.chainVerified)
+        line.close()
+        line.close()
+        line.key("inputs")
+        line.bytes.append(UInt8(ascii: "["))
+        for (index, input) in inputs.enumerated() {
+            if index > 0 { line.bytes.append(UInt8(ascii: ",")) }
+            line.first = true
+            line.open()
+            line.string("field", input.field)
+            line.int("bytes", input.bytes)
+            line.bool("base64Valid", input.base64Valid)
+            line.int("decodedBytes", input.decodedBytes)
+            line.int("embeddedVersion", input.embeddedVersion)
+            line.bool("innerBase64", input.innerBase64)
+            line.close()
+        }
+        line.bytes.append(UInt8(ascii: "]"))
+        line.first = false
+        line.key("response")
+        line.open()
+        line.int("httpStatus", response.httpStatus)
+        line.int("resultCode", response.resultCode)
+        line.string("resultMessage", response.resultMessage)
+        line.bool("isSuccessful", response.isSuccessful)
+        line.int("keyVersion", response.keyVersion)
+        line.close()
+        line.key("durationMs")
+        line.bytes.append(contentsOf: JSONWriter.format((durationMs * 1000).rounded() / 1000).utf8)
+        line.close()
+        line.bytes.append(0x0A)
+        return line.bytes
     }
 
-    /// One log line, newline included.
-    public var jsonLine: [UInt8] {
-        var bytes = JSONWriter().bytes(json)
-        bytes.append(0x0A)
-        return bytes
+    /// The line as a JSON value.
+    public var json: JSONValue {
+        // The writer above produces valid JSON by construction.
+        (try? JSONParser().parse(jsonLine.dropLast())) ?? .null
     }
 
     /// Why a log line is not a request record: the JSON path of the field and what is wrong with it.
@@ -176,5 +195,48 @@ extension RequestRecord {
                 if case .double(let number) = value { return number }
                 return value.intValue.map(Double.init)
             }) ?? 0)
+    }
+}
+
+/// Appends object members to a byte buffer.
+private struct LineWriter {
+    var bytes: [UInt8] = []
+    var first = true
+    let strings = JSONWriter()
+
+    mutating func open() {
+        bytes.append(UInt8(ascii: "{"))
+        first = true
+    }
+
+    mutating func close() {
+        bytes.append(UInt8(ascii: "}"))
+        first = false
+    }
+
+    mutating func key(_ name: StaticString) {
+        if !first { bytes.append(UInt8(ascii: ",")) }
+        first = false
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+    }
+
+    mutating func string(_ name: StaticString, _ value: String?) {
+        guard let value else { return }
+        key(name)
+        strings.writeString(value, to: &bytes)
+    }
+
+    mutating func int(_ name: StaticString, _ value: Int?) {
+        guard let value else { return }
+        key(name)
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    mutating func bool(_ name: StaticString, _ value: Bool?) {
+        guard let value else { return }
+        key(name)
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 }

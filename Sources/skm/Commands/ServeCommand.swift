@@ -64,6 +64,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The largest request body in bytes.")
     var maxBodyBytes = 256 * 1024
 
+    @Option(
+        help:
+            "Seconds a cached key or appkey is trusted before it is read again; changes made by other processes (the command line) take effect within this time."
+    )
+    var cacheSeconds = 1.0
+
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -74,6 +80,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("unknown --log-level '\(logLevel)'")
         }
         guard jobInterval > 0 else { throw ValidationError("--job-interval must be positive") }
+        guard cacheSeconds >= 0, cacheSeconds <= 3600 else {
+            throw ValidationError("--cache-seconds must be 0 to 3600")
+        }
     }
 
     func run() async throws {
@@ -90,7 +99,8 @@ struct ServeCommand: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
-        let engine = try await installation.openEngine()
+        let storage = CachingStorage(try installation.openStorage(), lifetime: .milliseconds(Int(cacheSeconds * 1000)))
+        let engine = try await Engine.open(storage: storage, rootKey: try installation.rootKey())
         let tls: ServerConfiguration.TLS
         if insecureHTTP {
             tls = .none

@@ -2,5 +2,6 @@ import ArgumentParser
 
 struct CertCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "cert", abstract: "Export issued client certificates.", subcommands: [CertExportCommand.self])
+        commandName: "cert", abstract: "Export issued client certificates and the CA certificate.",
+        subcommands: [CertExportCommand.self, CertCACommand.self])
 }
