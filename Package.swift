@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "SKMCore", targets: ["SKMCore"]),
         .library(name: "SKMStorage", targets: ["SKMStorage"]),
         .library(name: "SKMServer", targets: ["SKMServer"]),
+        .library(name: "SKMRules", targets: ["SKMRules"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -30,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -73,6 +75,11 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "SKMRules",
+            dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -127,6 +134,12 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SKMRulesTests",
+            dependencies: ["SKMRules", "SKMTestSupport"],
+            exclude: ["Conformance"],
             swiftSettings: strictSettings
         ),
         .testTarget(

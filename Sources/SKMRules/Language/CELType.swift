@@ -1,0 +1,148 @@
+import Foundation
+
+/// A static type of the condition language: CEL's types without `uint`, `bytes` and `dyn`, plus the object types a
+/// fact schema declares.
+public indirect enum CELType: Sendable, Hashable, CustomStringConvertible {
+    case int
+    case double
+    case string
+    case bool
+    case null
+    case timestamp
+    case duration
+    case list(CELType)
+    case map(CELType, CELType)
+    case object(String)
+    /// A type still to be found out (the elements of `[]`, a type parameter of an overload). Never written by users.
+    case parameter(Int)
+
+    public var description: String {
+        switch self {
+        case .int: return "int"
+        case .double: return "double"
+        case .string: return "string"
+        case .bool: return "bool"
+        case .null: return "null_type"
+        case .timestamp: return "timestamp"
+        case .duration: return "duration"
+        case .list(let element): return "list(\(element))"
+        case .map(let key, let value): return "map(\(key), \(value))"
+        case .object(let name): return name
+        case .parameter: return "_"
+        }
+    }
+
+    /// Parses the type names of the conformance files and of fact schemas: `int`, `list(string)`,
+    /// `map(string, int)`, or a declared object type. `uint`, `bytes` and `dyn` are refused.
+    public static func parse(_ text: String, objects: Set<String> = []) -> Result<CELType, EvaluationError> {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        switch trimmed {
+        case "int": return .success(.int)
+        case "double": return .success(.double)
+        case "string": return .success(.string)
+        case "bool": return .success(.bool)
+        case "null_type": return .success(.null)
+        case "timestamp", "google.protobuf.Timestamp": return .success(.timestamp)
+        case "duration", "google.protobuf.Duration": return .success(.duration)
+        case "uint", "bytes", "dyn":
+            return .failure(EvaluationError("unsupported: type \(trimmed) is not part of SKM's condition language"))
+        default: break
+        }
+        if trimmed.hasPrefix("list("), trimmed.hasSuffix(")") {
+            return parse(String(trimmed.dropFirst(5).dropLast()), objects: objects).map { .list($0) }
+        }
+        if trimmed.hasPrefix("map("), trimmed.hasSuffix(")") {
+            let inner = String(trimmed.dropFirst(4).dropLast())
+            var depth = 0
+            for (offset, character) in inner.enumerated() {
+                if character == "(" { depth += 1 }
+                if character == ")" { depth -= 1 }
+                if character == ",", depth == 0 {
+                    let key = String(inner.prefix(offset))
+                    let value = String(inner.dropFirst(offset + 1))
+                    switch (parse(key, objects: objects), parse(value, objects: objects)) {
+                    case (.success(let k), .success(let v)): return .success(.map(k, v))
+                    case (.failure(let error), _), (_, .failure(let error)): return .failure(error)
+                    }
+                }
+            }
+        }
+        if objects.contains(trimmed) { return .success(.object(trimmed)) }
+        return .failure(EvaluationError("unknown type '\(trimmed)'"))
+    }
+}
+
+/// An object type of a fact schema: named, typed fields.
+public final class ObjectType: Sendable {
+    public struct Field: Sendable {
+        public var name: String
+        public var type: CELType
+        public var documentation: String
+
+        public init(_ name: String, _ type: CELType, _ documentation: String = "") {
+            self.name = name
+            self.type = type
+            self.documentation = documentation
+        }
+    }
+
+    public let name: String
+    public let documentation: String
+    public let fields: [Field]
+    private let positions: [String: Int]
+
+    public init(name: String, documentation: String = "", fields: [Field]) {
+        self.name = name
+        self.documentation = documentation
+        self.fields = fields
+        var positions: [String: Int] = [:]
+        for (offset, field) in fields.enumerated() { positions[field.name] = offset }
+        self.positions = positions
+    }
+
+    public func index(of field: String) -> Int? { positions[field] }
+
+    public func field(_ name: String) -> Field? { positions[name].map { fields[$0] } }
+}
+
+/// What an expression may refer to: variables with their types, and the object types behind them.
+///
+/// The caller declares it; the analyser declares `request`, `client`, `appkey`, `store`, `key`, `version`,
+/// `certificate` and `events`.
+public struct FactSchema: Sendable {
+    public struct Variable: Sendable {
+        public var name: String
+        public var type: CELType
+        public var documentation: String
+
+        public init(_ name: String, _ type: CELType, _ documentation: String = "") {
+            self.name = name
+            self.type = type
+            self.documentation = documentation
+        }
+    }
+
+    public private(set) var variables: [Variable]
+    public private(set) var objects: [String: ObjectType]
+
+    public init(variables: [Variable] = [], objects: [ObjectType] = []) {
+        self.variables = variables
+        self.objects = [:]
+        for object in objects { self.objects[object.name] = object }
+    }
+
+    public func variable(_ name: String) -> Variable? {
+        variables.first { $0.name == name }
+    }
+
+    public func index(ofVariable name: String) -> Int? {
+        variables.firstIndex { $0.name == name }
+    }
+
+    /// The schema with one more variable (rule-level `variables`, shared definitions).
+    public func adding(_ variable: Variable) -> FactSchema {
+        var copy = self
+        copy.variables.append(variable)
+        return copy
+    }
+}

@@ -1,0 +1,100 @@
+/// A problem found in a rule file or an expression: where, what, and the line with a caret under the place.
+public struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Severity: String, Sendable, Hashable {
+        case error
+        case warning
+    }
+
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public var severity: Severity
+    public var message: String
+    /// The text of the offending line, when known.
+    public var sourceLine: String?
+
+    public init(
+        file: String, line: Int, column: Int, severity: Severity = .error, message: String, sourceLine: String? = nil
+    ) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.severity = severity
+        self.message = message
+        self.sourceLine = sourceLine
+    }
+
+    /// A diagnostic at `span` of `source`.
+    public init(_ message: String, at span: Span, in source: Source, severity: Severity = .error) {
+        let (line, column) = source.position(of: span.start)
+        let fileText = source.fileText ?? source.text
+        let lines = fileText.split(separator: "\n", omittingEmptySubsequences: false)
+        let text = line - 1 < lines.count && line >= 1 ? String(lines[line - 1]) : nil
+        self.init(
+            file: source.name, line: line, column: column, severity: severity, message: message, sourceLine: text)
+    }
+
+    /// `file:line:col: error: message`, then the source line and a caret under the column.
+    public var description: String {
+        var text = "\(file):\(line):\(column): \(severity.rawValue): \(message)"
+        if let sourceLine {
+            let shown = sourceLine.replacingTabs
+            text += "\n" + shown
+            let prefix = sourceLine.unicodeScalars.prefix(max(0, column - 1))
+            let padding = prefix.map { $0 == "\t" ? "    " : " " }.joined()
+            text += "\n" + padding + "^"
+        }
+        return text
+    }
+}
+
+extension String {
+    fileprivate var replacingTabs: String {
+        unicodeScalars.map { $0 == "\t" ? "    " : String($0) }.joined()
+    }
+}
+
+/// Every diagnostic of a failed load, in file order.
+public struct Diagnostics: Error, Sendable, CustomStringConvertible {
+    public var items: [Diagnostic]
+
+    public init(_ items: [Diagnostic]) {
+        self.items = items
+    }
+
+    public var errors: [Diagnostic] { items.filter { $0.severity == .error } }
+
+    public var description: String {
+        items.map(\.description).joined(separator: "\n")
+            + "\n\(errors.count) error\(errors.count == 1 ? "" : "s")"
+    }
+}
+
+/// "did you mean" for a misspelt name: the closest candidate within a small edit distance.
+func suggestion(for name: String, among candidates: some Sequence<String>) -> String? {
+    var best: (String, Int)?
+    for candidate in candidates {
+        let distance = editDistance(name.lowercased(), candidate.lowercased())
+        if distance <= max(1, min(name.count, candidate.count) / 3), distance < (best?.1 ?? .max) {
+            best = (candidate, distance)
+        }
+    }
+    return best?.0
+}
+
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a)
+    let b = Array(b)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    var current = [Int](repeating: 0, count: b.count + 1)
+    for i in 1...a.count {
+        current[0] = i
+        for j in 1...b.count {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        swap(&previous, &current)
+    }
+    return previous[b.count]
+}

@@ -1,0 +1,434 @@
+import Foundation
+
+/// A compiled regular expression, shared read-only between evaluations.
+final class CompiledRegex: @unchecked Sendable {
+    let regex: Regex<AnyRegexOutput>
+
+    init(_ pattern: String) throws {
+        regex = try Regex(pattern)
+    }
+
+    func matches(_ text: String) -> Bool {
+        (try? regex.firstMatch(in: text)) != nil
+    }
+}
+
+/// Turns a checked (or unchecked) expression into closures. Field selections on declared object types resolve to
+/// field positions here, so evaluation does no name lookups on the hot path.
+struct Generator {
+    let schema: FactSchema
+    let types: [Int: CELType]
+    let source: Source
+    let checked: Bool
+    private(set) var problems: [(message: String, span: Span)] = []
+
+    init(schema: FactSchema, types: [Int: CELType], source: Source, checked: Bool) {
+        self.schema = schema
+        self.types = types
+        self.source = source
+        self.checked = checked
+    }
+
+    private func text(of expression: Expression) -> String {
+        let bytes = Array(source.text.utf8)
+        let start = min(expression.span.start, bytes.count)
+        let end = min(max(expression.span.end, start), bytes.count)
+        return String(decoding: bytes[start..<end], as: UTF8.self)
+    }
+
+    /// Wraps `evaluator` so that, when evidence is recorded, its value is kept under the expression's text.
+    private func recorded(_ expression: Expression, _ evaluator: @escaping Evaluator) -> Evaluator {
+        let id = expression.id
+        let label = text(of: expression)
+        return { frame in
+            let value = evaluator(&frame)
+            if frame.recording, frame.comprehensionDepth == 0, !frame.recorded.contains(id) {
+                frame.recorded.insert(id)
+                frame.evidence.append(Evidence(expression: label, value: value))
+            }
+            return value
+        }
+    }
+
+    mutating func generate(_ expression: Expression, scope: [String], record: Bool) -> Evaluator {
+        switch expression.kind {
+        case .literal(let value):
+            return { _ in value }
+
+        case .identifier(let name):
+            if let local = scope.lastIndex(of: name) {
+                return { frame in frame.locals[local] }
+            }
+            if let index = schema.index(ofVariable: name) {
+                return { frame in frame.activation.values[index] }
+            }
+            return { frame in
+                frame.activation.named[name]
+                    ?? .error(EvaluationError("undeclared reference to '\(name)' (in container '')"))
+            }
+
+        case .select(let operand, let field, let testOnly):
+            let base = generate(operand, scope: scope, record: false)
+            if testOnly {
+                return recorded(expression) { frame in Operations.presence(base(&frame), field) }
+            }
+            var evaluator: Evaluator
+            if case .object(let typeName)? = types[operand.id], let object = schema.objects[typeName],
+                let position = object.index(of: field)
+            {
+                let fallback = Operations.defaultValue(object.fields[position].type)
+                evaluator = { frame in
+                    let value = base(&frame)
+                    if case .object(let found) = value, found.type === object {
+                        return found.fields[position] ?? fallback
+                    }
+                    return Operations.select(value, field, path: nil)
+                }
+            } else {
+                evaluator = { frame in Operations.select(base(&frame), field, path: nil) }
+            }
+            return record ? recorded(expression, evaluator) : evaluator
+
+        case .list(let elements):
+            let items = elements.map { generate($0, scope: scope, record: record) }
+            return { frame in
+                var values: [Value] = []
+                values.reserveCapacity(items.count)
+                for item in items { values.append(item(&frame)) }
+                if let exceptional = Operations.exceptional(values) { return exceptional }
+                return .list(values)
+            }
+
+        case .map(let entries):
+            let pairs = entries.map {
+                (generate($0.key, scope: scope, record: record), generate($0.value, scope: scope, record: record))
+            }
+            return { frame in
+                var values: [(Value, Value)] = []
+                for (key, value) in pairs { values.append((key(&frame), value(&frame))) }
+                if let exceptional = Operations.exceptional(values.flatMap { [$0.0, $0.1] }) { return exceptional }
+                do throws(EvaluationError) {
+                    return .map(try MapValue(values))
+                } catch {
+                    return .error(error)
+                }
+            }
+
+        case .comprehension(let comprehension):
+            return recorded(expression, generateComprehension(comprehension, scope: scope))
+
+        case .call(let function, let target, let arguments):
+            if let what = Library.unsupported[function] {
+                problems.append(
+                    ("unsupported: \(function)() — \(what) is not part of SKM's condition language", expression.span))
+                return { _ in .error(EvaluationError("unsupported")) }
+            }
+            let evaluator = generateCall(
+                function, target: target, arguments: arguments, expression: expression, scope: scope, record: record)
+            if record && !Library.isOperator(function) {
+                return recorded(expression, evaluator)
+            }
+            return evaluator
+        }
+    }
+
+    private mutating func generateComprehension(_ comprehension: Expression.Comprehension, scope: [String]) -> Evaluator
+    {
+        let range = generate(comprehension.range, scope: scope, record: true)
+        let inner = scope + [comprehension.variable]
+        let body = comprehension.body.map { generate($0, scope: inner, record: false) }
+        let macro = comprehension.macro
+        return { frame in
+            let rangeValue = range(&frame)
+            let elements: [Value]
+            switch rangeValue {
+            case .list(let items): elements = items
+            case .map(let map): elements = map.keys
+            case .unknown, .error: return rangeValue
+            default: return Operations.noOverload(macro.rawValue, [rangeValue])
+            }
+            frame.comprehensionDepth += 1
+            frame.locals.append(.null)
+            let slot = frame.locals.count - 1
+            defer {
+                frame.locals.removeLast()
+                frame.comprehensionDepth -= 1
+            }
+            var unknown: Unknown?
+            var error: Value?
+            func note(_ value: Value) {
+                switch value {
+                case .unknown(let found): unknown = unknown.map { $0.merged(with: found) } ?? found
+                case .error: if error == nil { error = value }
+                default: break
+                }
+            }
+            switch macro {
+            case .all, .exists:
+                let decisive = macro == .exists
+                for element in elements {
+                    frame.locals[slot] = element
+                    let result = body[0](&frame)
+                    if case .bool(let flag) = result {
+                        if flag == decisive { return .bool(decisive) }
+                    } else if result.isExceptional {
+                        note(result)
+                    } else {
+                        note(Operations.noOverload(macro.rawValue, [result]))
+                    }
+                }
+                if let unknown { return .unknown(unknown) }
+                return error ?? .bool(!decisive)
+            case .existsOne:
+                var count = 0
+                for element in elements {
+                    frame.locals[slot] = element
+                    let result = body[0](&frame)
+                    switch result {
+                    case .bool(let flag): if flag { count += 1 }
+                    case .unknown, .error: note(result)
+                    default: return Operations.noOverload(macro.rawValue, [result])
+                    }
+                }
+                if let unknown { return .unknown(unknown) }
+                return error ?? .bool(count == 1)
+            case .filter:
+                var kept: [Value] = []
+                for element in elements {
+                    frame.locals[slot] = element
+                    let result = body[0](&frame)
+                    switch result {
+                    case .bool(let flag): if flag { kept.append(element) }
+                    case .unknown, .error: note(result)
+                    default: return Operations.noOverload(macro.rawValue, [result])
+                    }
+                }
+                if let unknown { return .unknown(unknown) }
+                return error ?? .list(kept)
+            case .map:
+                var mapped: [Value] = []
+                for element in elements {
+                    frame.locals[slot] = element
+                    if body.count == 2 {
+                        let keep = body[0](&frame)
+                        switch keep {
+                        case .bool(false): continue
+                        case .bool(true): break
+                        case .unknown, .error:
+                            note(keep)
+                            continue
+                        default: return Operations.noOverload(macro.rawValue, [keep])
+                        }
+                    }
+                    let value = body[body.count - 1](&frame)
+                    if value.isExceptional { note(value) } else { mapped.append(value) }
+                }
+                if let unknown { return .unknown(unknown) }
+                return error ?? .list(mapped)
+            }
+        }
+    }
+
+    private mutating func generateCall(
+        _ function: String, target: Expression?, arguments: [Expression], expression: Expression, scope: [String],
+        record: Bool
+    ) -> Evaluator {
+        let childRecord = record
+        var all: [Evaluator] = []
+        if let target { all.append(generate(target, scope: scope, record: childRecord)) }
+        for argument in arguments { all.append(generate(argument, scope: scope, record: childRecord)) }
+        let operands = all
+
+        switch (function, operands.count) {
+        case ("_&&_", 2), ("_||_", 2):
+            let decisive = function == "_||_"
+            let left = operands[0]
+            let right = operands[1]
+            return { frame in
+                let a = left(&frame)
+                if case .bool(let flag) = a, flag == decisive { return .bool(decisive) }
+                let b = right(&frame)
+                if case .bool(let flag) = b, flag == decisive { return .bool(decisive) }
+                if case .bool = a, case .bool = b { return .bool(!decisive) }
+                if let exceptional = Operations.exceptional([a, b]) { return exceptional }
+                return Operations.noOverload(function, [a, b])
+            }
+        case ("!_", 1):
+            let operand = operands[0]
+            return { frame in
+                let value = operand(&frame)
+                if case .bool(let flag) = value { return .bool(!flag) }
+                if value.isExceptional { return value }
+                return Operations.noOverload("!_", [value])
+            }
+        case ("-_", 1):
+            let operand = operands[0]
+            return { frame in Operations.negate(operand(&frame)) }
+        case ("_?_:_", 3):
+            let condition = operands[0]
+            let whenTrue = operands[1]
+            let whenFalse = operands[2]
+            return { frame in
+                switch condition(&frame) {
+                case .bool(true): return whenTrue(&frame)
+                case .bool(false): return whenFalse(&frame)
+                case let value where value.isExceptional: return value
+                case let value: return Operations.noOverload("_?_:_", [value])
+                }
+            }
+        case ("_==_", 2), ("_!=_", 2), ("_<_", 2), ("_<=_", 2), ("_>_", 2), ("_>=_", 2):
+            let left = operands[0]
+            let right = operands[1]
+            return { frame in Operations.relation(function, left(&frame), right(&frame)) }
+        case ("_+_", 2), ("_-_", 2), ("_*_", 2), ("_/_", 2), ("_%_", 2):
+            let left = operands[0]
+            let right = operands[1]
+            return { frame in Operations.arithmetic(function, left(&frame), right(&frame)) }
+        case ("@in", 2):
+            let element = operands[0]
+            let container = operands[1]
+            return { frame in Operations.contains(element(&frame), container(&frame)) }
+        case ("_[_]", 2):
+            let container = operands[0]
+            let key = operands[1]
+            return { frame in Operations.index(container(&frame), key(&frame)) }
+        case ("size", 1):
+            let operand = operands[0]
+            return { frame in Operations.size(operand(&frame)) }
+        case ("int", 1), ("double", 1), ("string", 1), ("timestamp", 1), ("duration", 1):
+            let operand = operands[0]
+            return { frame in Operations.convert(function, operand(&frame)) }
+        case ("matches", 2):
+            var compiled: CompiledRegex?
+            if case .literal(.string(let pattern)) = arguments.last?.kind {
+                do {
+                    compiled = try CompiledRegex(pattern)
+                } catch {
+                    problems.append(("invalid regular expression: \(error)", arguments.last!.span))
+                }
+            }
+            let subject = operands[0]
+            let pattern = operands[1]
+            let literal = compiled
+            return { frame in
+                let text = subject(&frame)
+                let patternValue = pattern(&frame)
+                if let exceptional = Operations.exceptional([text, patternValue]) { return exceptional }
+                guard case .string(let string) = text, case .string(let source) = patternValue else {
+                    return Operations.noOverload("matches", [text, patternValue])
+                }
+                if let literal { return .bool(literal.matches(string)) }
+                guard let regex = try? CompiledRegex(source) else {
+                    return .error(EvaluationError("invalid regular expression '\(source)'"))
+                }
+                return .bool(regex.matches(string))
+            }
+        default:
+            break
+        }
+        if let implementation = Self.stringFunctions[function], operands.count == implementation.arity {
+            return { frame in
+                var values: [Value] = []
+                for operand in operands { values.append(operand(&frame)) }
+                if let exceptional = Operations.exceptional(values) { return exceptional }
+                return implementation.body(values) ?? Operations.noOverload(function, values)
+            }
+        }
+        let described = target == nil ? "\(function)()" : "receiver \(function)()"
+        return { frame in
+            var values: [Value] = []
+            for operand in operands { values.append(operand(&frame)) }
+            if let exceptional = Operations.exceptional(values), Library.overloads[function] != nil {
+                return exceptional
+            }
+            return .error(EvaluationError("unbound function \(described)"))
+        }
+    }
+
+    struct Implementation: Sendable {
+        var arity: Int
+        var body: @Sendable ([Value]) -> Value?
+    }
+
+    static let stringFunctions: [String: Implementation] = [
+        "contains": Implementation(arity: 2) { values in
+            guard case .string(let text) = values[0], case .string(let part) = values[1] else { return nil }
+            return .bool(part.isEmpty || text.unicodeScalars.elementsEqualSubsequence(part.unicodeScalars))
+        },
+        "startsWith": Implementation(arity: 2) { values in
+            guard case .string(let text) = values[0], case .string(let prefix) = values[1] else { return nil }
+            return .bool(text.unicodeScalars.starts(with: prefix.unicodeScalars))
+        },
+        "endsWith": Implementation(arity: 2) { values in
+            guard case .string(let text) = values[0], case .string(let suffix) = values[1] else { return nil }
+            return .bool(text.unicodeScalars.reversed().starts(with: suffix.unicodeScalars.reversed()))
+        },
+        "lowerAscii": Implementation(arity: 1) { values in
+            guard case .string(let text) = values[0] else { return nil }
+            return .string(
+                String(
+                    String.UnicodeScalarView(
+                        text.unicodeScalars.map { scalar in
+                            (65...90).contains(scalar.value) ? Unicode.Scalar(scalar.value + 32)! : scalar
+                        })))
+        },
+        "join": Implementation(arity: 2) { values in
+            guard case .list(let items) = values[0], case .string(let separator) = values[1] else { return nil }
+            var parts: [String] = []
+            for item in items {
+                guard case .string(let text) = item else { return nil }
+                parts.append(text)
+            }
+            return .string(parts.joined(separator: separator))
+        },
+        "first": Implementation(arity: 1) { values in
+            guard case .list(let items) = values[0] else { return nil }
+            return items.first ?? .error(EvaluationError("first() of an empty list"))
+        },
+        "last": Implementation(arity: 1) { values in
+            guard case .list(let items) = values[0] else { return nil }
+            return items.last ?? .error(EvaluationError("last() of an empty list"))
+        },
+        "days": Implementation(arity: 1) { values in
+            guard case .duration(let duration) = values[0] else { return nil }
+            return .int(duration.seconds / 86_400)
+        },
+        "hours": Implementation(arity: 1) { values in
+            guard case .duration(let duration) = values[0] else { return nil }
+            return .int(duration.seconds / 3600)
+        },
+        "ipInCidr": Implementation(arity: 2) { values in
+            guard case .string(let ip) = values[0], case .string(let cidr) = values[1] else { return nil }
+            return .bool(Network.contains(cidr: cidr, ip: ip))
+        },
+        "isIPv4": Implementation(arity: 1) { values in
+            guard case .string(let text) = values[0] else { return nil }
+            return .bool(Network.ipv4(Substring(text)) != nil)
+        },
+        "isPrivateIP": Implementation(arity: 1) { values in
+            guard case .string(let text) = values[0] else { return nil }
+            return .bool(Network.isPrivate(text))
+        },
+        "isMAC": Implementation(arity: 1) { values in
+            guard case .string(let text) = values[0] else { return nil }
+            return .bool(Network.normalizedMAC(text) != nil)
+        },
+        "normalizeMAC": Implementation(arity: 1) { values in
+            guard case .string(let text) = values[0] else { return nil }
+            return .string(Network.normalizedMAC(text) ?? "")
+        },
+    ]
+}
+
+extension String.UnicodeScalarView {
+    /// Whether `part` occurs as a contiguous run of scalars.
+    func elementsEqualSubsequence(_ part: String.UnicodeScalarView) -> Bool {
+        let haystack = Array(self)
+        let needle = Array(part)
+        guard needle.count <= haystack.count else { return false }
+        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
+            if haystack[start..<(start + needle.count)].elementsEqual(needle) { return true }
+        }
+        return false
+    }
+}

@@ -1,0 +1,357 @@
+import Foundation
+
+/// The runtime behaviour of functions and operators, dispatching on values. Unknowns and errors propagate, unknown
+/// before error (as CEL merges them).
+enum Operations {
+    /// The first unknown (all unknowns merged) or else the first error among `values`; `nil` when all are values.
+    static func exceptional(_ values: [Value]) -> Value? {
+        var unknown: Unknown?
+        var error: Value?
+        for value in values {
+            switch value {
+            case .unknown(let found): unknown = unknown.map { $0.merged(with: found) } ?? found
+            case .error: if error == nil { error = value }
+            default: break
+            }
+        }
+        if let unknown { return .unknown(unknown) }
+        return error
+    }
+
+    static func noOverload(_ name: String, _ values: [Value]) -> Value {
+        let shown = Library.operatorNames[name] ?? name
+        return .error(
+            EvaluationError("no such overload: \(shown) applied to (\(values.map(\.typeName).joined(separator: ", ")))")
+        )
+    }
+
+    // MARK: - Equality and ordering
+
+    static func equals(_ a: Value, _ b: Value) -> Bool {
+        switch (a, b) {
+        case (.null, .null): return true
+        case (.bool(let x), .bool(let y)): return x == y
+        case (.int(let x), .int(let y)): return x == y
+        case (.double(let x), .double(let y)): return x == y
+        case (.int(let x), .double(let y)): return Double(x) == y && Int64(exactly: y) == x
+        case (.double(let x), .int(let y)): return x == Double(y) && Int64(exactly: x) == y
+        case (.string(let x), .string(let y)): return x.unicodeScalars.elementsEqual(y.unicodeScalars)
+        case (.timestamp(let x), .timestamp(let y)): return x == y
+        case (.duration(let x), .duration(let y)): return x == y
+        case (.list(let x), .list(let y)):
+            return x.count == y.count && zip(x, y).allSatisfy { equals($0, $1) }
+        case (.map(let x), .map(let y)):
+            guard x.count == y.count else { return false }
+            for entry in x.entries {
+                guard let other = y.value(for: entry.key), equals(entry.value, other) else { return false }
+            }
+            return true
+        case (.object(let x), .object(let y)):
+            guard x.type === y.type else { return false }
+            return zip(x.fields, y.fields).allSatisfy { left, right in
+                switch (left, right) {
+                case (nil, nil): return true
+                case (let l?, let r?): return equals(l, r)
+                default: return false
+                }
+            }
+        default: return false
+        }
+    }
+
+    /// -1, 0, 1, or `nil` when the values are not ordered (different types, NaN).
+    static func compare(_ a: Value, _ b: Value) -> Int? {
+        func order<T: Comparable>(_ x: T, _ y: T) -> Int { x < y ? -1 : (x == y ? 0 : 1) }
+        switch (a, b) {
+        case (.int(let x), .int(let y)): return order(x, y)
+        case (.double(let x), .double(let y)): return x.isNaN || y.isNaN ? nil : order(x, y)
+        case (.int(let x), .double(let y)): return y.isNaN ? nil : order(Double(x), y)
+        case (.double(let x), .int(let y)): return x.isNaN ? nil : order(x, Double(y))
+        case (.string(let x), .string(let y)):
+            return x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars)
+                ? -1 : (x.unicodeScalars.elementsEqual(y.unicodeScalars) ? 0 : 1)
+        case (.bool(let x), .bool(let y)): return order(x ? 1 : 0, y ? 1 : 0)
+        case (.timestamp(let x), .timestamp(let y)): return order(x, y)
+        case (.duration(let x), .duration(let y)): return order(x, y)
+        default: return nil
+        }
+    }
+
+    static func relation(_ name: String, _ a: Value, _ b: Value) -> Value {
+        if let exceptional = exceptional([a, b]) { return exceptional }
+        switch name {
+        case "_==_": return .bool(equals(a, b))
+        case "_!=_": return .bool(!equals(a, b))
+        default: break
+        }
+        guard let order = compare(a, b) else {
+            if case .double(let x) = a, x.isNaN { return .bool(false) }
+            if case .double(let y) = b, y.isNaN { return .bool(false) }
+            return noOverload(name, [a, b])
+        }
+        switch name {
+        case "_<_": return .bool(order < 0)
+        case "_<=_": return .bool(order <= 0)
+        case "_>_": return .bool(order > 0)
+        default: return .bool(order >= 0)
+        }
+    }
+
+    // MARK: - Arithmetic
+
+    static func overflow() -> Value { .error(EvaluationError("return error for overflow")) }
+
+    static func arithmetic(_ name: String, _ a: Value, _ b: Value) -> Value {
+        if let exceptional = exceptional([a, b]) { return exceptional }
+        switch (name, a, b) {
+        case ("_+_", .int(let x), .int(let y)):
+            let (result, overflow) = x.addingReportingOverflow(y)
+            return overflow ? self.overflow() : .int(result)
+        case ("_-_", .int(let x), .int(let y)):
+            let (result, overflow) = x.subtractingReportingOverflow(y)
+            return overflow ? self.overflow() : .int(result)
+        case ("_*_", .int(let x), .int(let y)):
+            let (result, overflow) = x.multipliedReportingOverflow(by: y)
+            return overflow ? self.overflow() : .int(result)
+        case ("_/_", .int(let x), .int(let y)):
+            if y == 0 { return .error(EvaluationError("division by zero")) }
+            let (result, overflow) = x.dividedReportingOverflow(by: y)
+            return overflow ? self.overflow() : .int(result)
+        case ("_%_", .int(let x), .int(let y)):
+            if y == 0 { return .error(EvaluationError("modulus by zero")) }
+            let (result, overflow) = x.remainderReportingOverflow(dividingBy: y)
+            return overflow ? self.overflow() : .int(result)
+        case ("_+_", .double(let x), .double(let y)): return .double(x + y)
+        case ("_-_", .double(let x), .double(let y)): return .double(x - y)
+        case ("_*_", .double(let x), .double(let y)): return .double(x * y)
+        case ("_/_", .double(let x), .double(let y)): return .double(x / y)
+        case ("_+_", .string(let x), .string(let y)): return .string(x + y)
+        case ("_+_", .list(let x), .list(let y)): return .list(x + y)
+        case ("_+_", .timestamp(let t), .duration(let d)), ("_+_", .duration(let d), .timestamp(let t)):
+            return add(t, d)
+        case ("_-_", .timestamp(let t), .duration(let d)):
+            return add(t, CELDuration(seconds: -d.seconds, nanos: -d.nanos))
+        case ("_-_", .timestamp(let x), .timestamp(let y)):
+            // CEL keeps a difference of times within what int64 nanoseconds can hold (about ±292 years).
+            let seconds = x.seconds - y.seconds
+            guard abs(seconds) < Int64.max / 1_000_000_000 else { return range() }
+            return durationValue(seconds: seconds, nanos: Int64(x.nanos) - Int64(y.nanos))
+        case ("_+_", .duration(let x), .duration(let y)):
+            let (seconds, overflow) = x.seconds.addingReportingOverflow(y.seconds)
+            return overflow ? range() : durationValue(seconds: seconds, nanos: Int64(x.nanos) + Int64(y.nanos))
+        case ("_-_", .duration(let x), .duration(let y)):
+            let (seconds, overflow) = x.seconds.subtractingReportingOverflow(y.seconds)
+            return overflow ? range() : durationValue(seconds: seconds, nanos: Int64(x.nanos) - Int64(y.nanos))
+        default:
+            return noOverload(name, [a, b])
+        }
+    }
+
+    static func range() -> Value { .error(EvaluationError("range")) }
+
+    static func durationValue(seconds: Int64, nanos: Int64) -> Value {
+        guard let duration = CELDuration.checked(seconds: seconds, nanos: nanos) else { return range() }
+        return .duration(duration)
+    }
+
+    static func add(_ time: CELTime, _ duration: CELDuration) -> Value {
+        var seconds = time.seconds + duration.seconds
+        var nanos = Int64(time.nanos) + Int64(duration.nanos)
+        if nanos >= 1_000_000_000 {
+            seconds += 1
+            nanos -= 1_000_000_000
+        } else if nanos < 0 {
+            seconds -= 1
+            nanos += 1_000_000_000
+        }
+        guard let result = CELTime.checked(seconds: seconds, nanos: Int32(nanos)) else { return range() }
+        return .timestamp(result)
+    }
+
+    static func negate(_ value: Value) -> Value {
+        switch value {
+        case .int(let x):
+            return x == .min ? overflow() : .int(-x)
+        case .double(let x): return .double(-x)
+        case .duration(let d): return .duration(CELDuration(seconds: -d.seconds, nanos: -d.nanos))
+        case .unknown, .error: return value
+        default: return noOverload("-_", [value])
+        }
+    }
+
+    // MARK: - Containers
+
+    static func index(_ container: Value, _ key: Value) -> Value {
+        if let exceptional = exceptional([container, key]) { return exceptional }
+        switch (container, key) {
+        case (.list(let items), .int(let position)):
+            guard position >= 0, position < items.count else {
+                return .error(EvaluationError("index out of range: \(position)"))
+            }
+            return items[Int(position)]
+        case (.list(let items), .double(let position)):
+            guard let exact = Int64(exactly: position), exact >= 0, exact < items.count else {
+                return .error(EvaluationError("invalid list index: \(position)"))
+            }
+            return items[Int(exact)]
+        case (.map(let map), _):
+            guard MapKey(key) != nil else { return .error(EvaluationError("unsupported key type \(key.typeName)")) }
+            return map.value(for: key) ?? .error(EvaluationError("no such key: \(render(key))"))
+        default:
+            return noOverload("_[_]", [container, key])
+        }
+    }
+
+    static func contains(_ element: Value, _ container: Value) -> Value {
+        if let exceptional = exceptional([element, container]) { return exceptional }
+        switch container {
+        case .list(let items):
+            var sawUnknown: Unknown?
+            for item in items {
+                if case .unknown(let unknown) = item {
+                    sawUnknown = sawUnknown.map { $0.merged(with: unknown) } ?? unknown
+                    continue
+                }
+                if equals(element, item) { return .bool(true) }
+            }
+            return sawUnknown.map(Value.unknown) ?? .bool(false)
+        case .map(let map): return .bool(map.value(for: element) != nil)
+        default: return noOverload("@in", [element, container])
+        }
+    }
+
+    static func size(_ value: Value) -> Value {
+        switch value {
+        case .string(let text): return .int(Int64(text.unicodeScalars.count))
+        case .list(let items): return .int(Int64(items.count))
+        case .map(let map): return .int(Int64(map.count))
+        case .unknown, .error: return value
+        default: return noOverload("size", [value])
+        }
+    }
+
+    /// `operand.field` on objects and maps.
+    static func select(_ operand: Value, _ field: String, path: String?) -> Value {
+        switch operand {
+        case .object(let object):
+            guard let position = object.type.index(of: field) else {
+                return .error(EvaluationError("no such field '\(field)' on \(object.type.name)"))
+            }
+            return object.fields[position] ?? defaultValue(object.type.fields[position].type)
+        case .map(let map):
+            return map.value(for: .string(field)) ?? .error(EvaluationError("no such key: '\(field)'"))
+        case .unknown, .error:
+            return operand
+        case .int:
+            return .error(EvaluationError("type 'int64_type' does not support field selection"))
+        default:
+            return .error(EvaluationError("type '\(operand.typeName)' does not support field selection"))
+        }
+    }
+
+    /// `has(operand.field)`.
+    static func presence(_ operand: Value, _ field: String) -> Value {
+        switch operand {
+        case .object(let object):
+            guard let position = object.type.index(of: field) else {
+                return .error(EvaluationError("no such field '\(field)' on \(object.type.name)"))
+            }
+            switch object.fields[position] {
+            case nil: return .bool(false)
+            case .unknown(let unknown)?: return .unknown(unknown)
+            default: return .bool(true)
+            }
+        case .map(let map): return .bool(map.value(for: .string(field)) != nil)
+        case .unknown, .error: return operand
+        default: return .error(EvaluationError("type '\(operand.typeName)' does not support field selection"))
+        }
+    }
+
+    /// The value an absent field reads as (proto3's default values).
+    static func defaultValue(_ type: CELType) -> Value {
+        switch type {
+        case .int: return .int(0)
+        case .double: return .double(0)
+        case .string: return .string("")
+        case .bool: return .bool(false)
+        case .timestamp: return .timestamp(CELTime(seconds: 0))
+        case .duration: return .duration(CELDuration(seconds: 0))
+        case .list: return .list([])
+        case .map: return .map(MapValue())
+        case .null, .object, .parameter: return .null
+        }
+    }
+
+    // MARK: - Conversions
+
+    static func convert(_ name: String, _ value: Value) -> Value {
+        if case .unknown = value { return value }
+        if case .error = value { return value }
+        switch (name, value) {
+        case ("int", .int): return value
+        case ("int", .double(let number)):
+            guard number.isFinite, number > -9.223372036854775808e18, number < 9.223372036854775808e18 else {
+                return range()
+            }
+            return .int(Int64(number))
+        case ("int", .string(let text)):
+            guard let number = Int64(text) else { return .error(EvaluationError("cannot convert '\(text)' to int")) }
+            return .int(number)
+        case ("int", .timestamp(let time)): return .int(time.seconds)
+        case ("double", .double): return value
+        case ("double", .int(let number)): return .double(Double(number))
+        case ("double", .string(let text)):
+            guard !text.lowercased().hasPrefix("0x"), let number = Double(text) else {
+                return .error(EvaluationError("cannot convert '\(text)' to double"))
+            }
+            return .double(number)
+        case ("string", .string): return value
+        case ("string", .int(let number)): return .string(String(number))
+        case ("string", .double(let number)): return .string(format(number))
+        case ("string", .bool(let flag)): return .string(flag ? "true" : "false")
+        case ("string", .timestamp(let time)): return .string(time.rfc3339)
+        case ("string", .duration(let duration)): return .string(duration.text)
+        case ("timestamp", .timestamp): return value
+        case ("timestamp", .string(let text)):
+            guard let time = CELTime(rfc3339: text) else { return range() }
+            return .timestamp(time)
+        case ("timestamp", .int(let seconds)):
+            guard let time = CELTime.checked(seconds: seconds, nanos: 0) else { return range() }
+            return .timestamp(time)
+        case ("duration", .duration): return value
+        case ("duration", .string(let text)):
+            guard let duration = CELDuration(text: text) else { return range() }
+            return .duration(duration)
+        default:
+            return noOverload(name, [value])
+        }
+    }
+
+    /// Doubles the way CEL writes them: shortest round-trip form, no exponent for ordinary magnitudes.
+    static func format(_ number: Double) -> String {
+        if number.isNaN { return "NaN" }
+        if number.isInfinite { return number < 0 ? "-Infinity" : "Infinity" }
+        if number == number.rounded(), abs(number) < 1e21 {
+            let text = String(format: "%.0f", number)
+            return number == 0 && number.sign == .minus ? "-0" : text
+        }
+        let text = "\(number)"
+        if text.contains("e"), abs(number) >= 1e-6, abs(number) < 1e21 {
+            var decimal = String(format: "%.17f", number)
+            while decimal.hasSuffix("0") { decimal.removeLast() }
+            // Keep the shortest representation that round-trips.
+            for digits in 1...17 {
+                let candidate = String(format: "%.\(digits)f", number)
+                if Double(candidate) == number { return candidate }
+            }
+            return decimal
+        }
+        return text
+    }
+
+    // MARK: - Strings and SKM extensions
+
+    static func render(_ value: Value) -> String {
+        Format.text(value)
+    }
+}

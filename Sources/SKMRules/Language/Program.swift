@@ -1,0 +1,118 @@
+/// The values an expression is evaluated against: one per schema variable, plus names the schema does not declare
+/// (for unchecked expressions).
+public struct Activation: Sendable {
+    public var values: [Value]
+    public var named: [String: Value]
+
+    /// Values by variable name; a declared variable without a value is unknown.
+    public init(schema: FactSchema, values: [String: Value]) {
+        self.values = schema.variables.map { variable in
+            values[variable.name] ?? .unknown(Unknown(path: variable.name, settle: "provide \(variable.name)"))
+        }
+        var named: [String: Value] = [:]
+        for (name, value) in values where schema.index(ofVariable: name) == nil { named[name] = value }
+        self.named = named
+    }
+
+    public init(values: [Value], named: [String: Value] = [:]) {
+        self.values = values
+        self.named = named
+    }
+
+    /// Sets a variable by its index in the schema.
+    public mutating func set(_ index: Int, _ value: Value) {
+        values[index] = value
+    }
+}
+
+/// The value of one sub-expression, recorded while a check ran: the evidence a finding shows.
+public struct Evidence: Sendable {
+    /// The sub-expression's source text.
+    public var expression: String
+    public var value: Value
+}
+
+/// Mutable evaluation state, threaded through the compiled closures.
+struct Frame {
+    var activation: Activation
+    var locals: [Value] = []
+    var recording: Bool
+    var evidence: [Evidence] = []
+    var recorded: Set<Int> = []
+    var comprehensionDepth = 0
+}
+
+typealias Evaluator = @Sendable (inout Frame) -> Value
+
+/// A compiled expression: parsed, type-checked against a schema, and turned into closures.
+public struct Program: Sendable {
+    public let source: Source
+    public let expression: Expression
+    /// The result type; `nil` for unchecked programs.
+    public let resultType: CELType?
+    let evaluator: Evaluator
+
+    /// The expression's value.
+    public func evaluate(_ activation: Activation) -> Value {
+        var frame = Frame(activation: activation, recording: false)
+        return evaluator(&frame)
+    }
+
+    /// The value, with the values of the sub-expressions it read.
+    public func evaluateWithEvidence(_ activation: Activation) -> (Value, [Evidence]) {
+        var frame = Frame(activation: activation, recording: true)
+        let value = evaluator(&frame)
+        return (value, frame.evidence)
+    }
+}
+
+/// Turns source into a ``Program``.
+public enum Compiler {
+    /// Parses, checks (unless `checked` is false) and compiles `source` against `schema`. When `expecting` is given
+    /// the result must have that type (a check's assertion must be a bool).
+    public static func compile(
+        _ source: Source, schema: FactSchema, checked: Bool = true, expecting: CELType? = nil
+    ) -> Result<Program, Diagnostics> {
+        let expression: Expression
+        switch Parser.parse(source) {
+        case .success(let parsed): expression = parsed
+        case .failure(let diagnostic): return .failure(Diagnostics([diagnostic]))
+        }
+        if expression.depth > Parser.maximumNesting * 2 {
+            return .failure(
+                Diagnostics([
+                    Diagnostic(
+                        "expression nested deeper than \(Parser.maximumNesting * 2) levels", at: expression.span,
+                        in: source)
+                ]))
+        }
+        var types: [Int: CELType] = [:]
+        var resultType: CELType?
+        if checked {
+            var checker = Checker(schema: schema)
+            let type = checker.check(expression)
+            if !checker.problems.isEmpty {
+                return .failure(Diagnostics(checker.problems.map { Diagnostic($0.message, at: $0.span, in: source) }))
+            }
+            if let expecting {
+                var unifier = Checker(schema: schema)
+                if !unifier.unify(type, expecting) {
+                    return .failure(
+                        Diagnostics([
+                            Diagnostic(
+                                "expected a \(expecting), but the expression is a \(type)", at: expression.span,
+                                in: source)
+                        ]))
+                }
+            }
+            types = checker.types
+            resultType = type
+        }
+        var generator = Generator(schema: schema, types: types, source: source, checked: checked)
+        let evaluator = generator.generate(expression, scope: [], record: true)
+        if let problem = generator.problems.first {
+            return .failure(Diagnostics([Diagnostic(problem.message, at: problem.span, in: source)]))
+        }
+        return .success(Program(source: source, expression: expression, resultType: resultType, evaluator: evaluator))
+    }
+}

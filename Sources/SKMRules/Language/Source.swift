@@ -1,0 +1,50 @@
+/// Text with a name, for diagnostics that point at a line and column.
+public struct Source: Sendable {
+    public var name: String
+    public var text: String
+    /// Where `text` starts in the file it came from (1-based), so that an expression inside a YAML value is
+    /// reported at its place in the file.
+    public var line: Int
+    public var column: Int
+    /// The file's full text, to show the offending line; `text` when the expression is the whole file.
+    public var fileText: String?
+
+    public init(name: String = "<expression>", text: String, line: Int = 1, column: Int = 1, fileText: String? = nil) {
+        self.name = name
+        self.text = text
+        self.line = line
+        self.column = column
+        self.fileText = fileText
+    }
+
+    /// The file position of a UTF-8 offset into `text`.
+    public func position(of offset: Int) -> (line: Int, column: Int) {
+        var line = self.line
+        var column = self.column
+        var index = 0
+        for scalar in text.unicodeScalars {
+            if index >= offset { break }
+            if scalar == "\n" {
+                line += 1
+                column = 1
+            } else {
+                column += 1
+            }
+            index += String(scalar).utf8.count
+        }
+        return (line, column)
+    }
+}
+
+/// A byte range in a ``Source``.
+public struct Span: Sendable, Hashable {
+    public var start: Int
+    public var end: Int
+
+    public init(_ start: Int, _ end: Int) {
+        self.start = start
+        self.end = end
+    }
+
+    public static let none = Span(0, 0)
+}

@@ -1,0 +1,247 @@
+/// A runtime value of the condition language.
+///
+/// Besides CEL's values there are two outcomes that are not values: ``unknown`` (a fact the capture does not hold,
+/// with what would settle it) and ``error`` (the expression failed, e.g. division by zero). `&&` and `||` absorb
+/// both as CEL does.
+public enum Value: Sendable {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    case string(String)
+    case list([Value])
+    case map(MapValue)
+    case timestamp(CELTime)
+    case duration(CELDuration)
+    case object(ObjectValue)
+    case unknown(Unknown)
+    case error(EvaluationError)
+
+    public var isUnknown: Bool {
+        if case .unknown = self { return true }
+        return false
+    }
+
+    public var isError: Bool {
+        if case .error = self { return true }
+        return false
+    }
+
+    /// `unknown` or `error`: not a value to compute with.
+    var isExceptional: Bool {
+        switch self {
+        case .unknown, .error: return true
+        default: return false
+        }
+    }
+
+    public var boolValue: Bool? {
+        if case .bool(let flag) = self { return flag }
+        return nil
+    }
+
+    public var stringValue: String? {
+        if case .string(let text) = self { return text }
+        return nil
+    }
+
+    public var intValue: Int64? {
+        if case .int(let number) = self { return number }
+        return nil
+    }
+
+    /// The runtime type's name, for error messages.
+    public var typeName: String {
+        switch self {
+        case .null: return "null_type"
+        case .bool: return "bool"
+        case .int: return "int"
+        case .double: return "double"
+        case .string: return "string"
+        case .list: return "list"
+        case .map: return "map"
+        case .timestamp: return "timestamp"
+        case .duration: return "duration"
+        case .object(let object): return object.type.name
+        case .unknown: return "unknown"
+        case .error: return "error"
+        }
+    }
+}
+
+/// Facts the capture does not hold, with what would settle each.
+public struct Unknown: Sendable, Hashable {
+    /// Each entry: the fact (`request.client.ip`) and how to learn it (`give --client-ip`).
+    public var facts: [Fact]
+
+    public struct Fact: Sendable, Hashable {
+        public var path: String
+        public var settle: String
+
+        public init(path: String, settle: String) {
+            self.path = path
+            self.settle = settle
+        }
+    }
+
+    public init(_ facts: [Fact]) {
+        self.facts = facts
+    }
+
+    public init(path: String, settle: String) {
+        self.facts = [Fact(path: path, settle: settle)]
+    }
+
+    func merged(with other: Unknown) -> Unknown {
+        var merged = facts
+        for fact in other.facts where !merged.contains(fact) { merged.append(fact) }
+        return Unknown(merged)
+    }
+}
+
+/// Why evaluation failed.
+public struct EvaluationError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var message: String
+
+    public init(_ message: String) {
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// A map value: insertion-ordered entries with a key index. Keys are ints, strings or bools.
+public struct MapValue: Sendable {
+    public private(set) var entries: [(key: Value, value: Value)]
+    private var index: [MapKey: Int]
+
+    public init() {
+        entries = []
+        index = [:]
+    }
+
+    /// Builds a map; a repeated or unsupported key is an error.
+    public init(_ pairs: [(Value, Value)]) throws(EvaluationError) {
+        self.init()
+        for (key, value) in pairs {
+            guard let mapKey = MapKey(key) else {
+                throw EvaluationError("unsupported key type \(key.typeName)")
+            }
+            guard index[mapKey] == nil else { throw EvaluationError("Failed with repeated key") }
+            index[mapKey] = entries.count
+            entries.append((key, value))
+        }
+    }
+
+    public var count: Int { entries.count }
+
+    public func value(for key: Value) -> Value? {
+        guard let mapKey = MapKey(key), let position = index[mapKey] else { return nil }
+        return entries[position].value
+    }
+
+    public var keys: [Value] { entries.map(\.key) }
+}
+
+/// A hashable map key. Numeric keys compare by value (`1` and `1.0` are the same key).
+enum MapKey: Hashable {
+    case int(Int64)
+    case string(String)
+    case bool(Bool)
+
+    init?(_ value: Value) {
+        switch value {
+        case .int(let number): self = .int(number)
+        case .string(let text): self = .string(text)
+        case .bool(let flag): self = .bool(flag)
+        case .double(let number):
+            guard number.rounded() == number, let exact = Int64(exactly: number) else { return nil }
+            self = .int(exact)
+        default: return nil
+        }
+    }
+}
+
+/// A fact object: the values of the fields its type declares. A field may be absent (never set) or unknown.
+public final class ObjectValue: Sendable {
+    public let type: ObjectType
+    /// One per declared field, in declaration order; `nil` when absent.
+    public let fields: [Value?]
+
+    public init(type: ObjectType, fields: [Value?]) {
+        precondition(fields.count == type.fields.count)
+        self.type = type
+        self.fields = fields
+    }
+
+    /// An object of `type` built from named values; undeclared names are ignored.
+    public convenience init(type: ObjectType, values: [String: Value]) {
+        self.init(type: type, fields: type.fields.map { values[$0.name] })
+    }
+
+    public subscript(name: String) -> Value? {
+        type.index(of: name).flatMap { fields[$0] }
+    }
+}
+
+/// A point in time with nanosecond precision, years 0001 to 9999 (CEL's `google.protobuf.Timestamp`).
+public struct CELTime: Sendable, Hashable, Comparable {
+    public var seconds: Int64
+    public var nanos: Int32
+
+    public static let minimumSeconds: Int64 = -62_135_596_800  // 0001-01-01T00:00:00Z
+    public static let maximumSeconds: Int64 = 253_402_300_799  // 9999-12-31T23:59:59Z
+
+    public init(seconds: Int64, nanos: Int32 = 0) {
+        self.seconds = seconds
+        self.nanos = nanos
+    }
+
+    /// Checks the range; `nil` outside years 0001–9999.
+    static func checked(seconds: Int64, nanos: Int32) -> CELTime? {
+        guard seconds >= minimumSeconds, seconds <= maximumSeconds else { return nil }
+        return CELTime(seconds: seconds, nanos: nanos)
+    }
+
+    public static func < (lhs: CELTime, rhs: CELTime) -> Bool {
+        (lhs.seconds, lhs.nanos) < (rhs.seconds, rhs.nanos)
+    }
+}
+
+/// A signed span of time with nanosecond precision, up to about ±10000 years (CEL's `google.protobuf.Duration`).
+public struct CELDuration: Sendable, Hashable, Comparable {
+    public var seconds: Int64
+    /// Same sign as `seconds` (or zero), magnitude below 10⁹.
+    public var nanos: Int32
+
+    public static let maximumSeconds: Int64 = 315_576_000_000
+
+    public init(seconds: Int64, nanos: Int32 = 0) {
+        self.seconds = seconds
+        self.nanos = nanos
+    }
+
+    /// Normalises and checks the range; `nil` when out of range.
+    static func checked(seconds: Int64, nanos: Int64) -> CELDuration? {
+        var seconds = seconds
+        var nanos = nanos
+        seconds = seconds.addingReportingOverflow(nanos / 1_000_000_000).partialValue
+        nanos %= 1_000_000_000
+        if seconds > 0 && nanos < 0 {
+            seconds -= 1
+            nanos += 1_000_000_000
+        } else if seconds < 0 && nanos > 0 {
+            seconds += 1
+            nanos -= 1_000_000_000
+        }
+        guard abs(seconds) <= maximumSeconds else { return nil }
+        return CELDuration(seconds: seconds, nanos: Int32(nanos))
+    }
+
+    public static func < (lhs: CELDuration, rhs: CELDuration) -> Bool {
+        (lhs.seconds, lhs.nanos) < (rhs.seconds, rhs.nanos)
+    }
+
+    /// Seconds as a floating-point number.
+    public var totalSeconds: Double { Double(seconds) + Double(nanos) / 1e9 }
+}
