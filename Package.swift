@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "SKMStorage", targets: ["SKMStorage"]),
         .library(name: "SKMServer", targets: ["SKMServer"]),
         .library(name: "SKMRules", targets: ["SKMRules"]),
+        .library(name: "SKMAnalysis", targets: ["SKMAnalysis"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -82,12 +83,19 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "SKMAnalysis",
+            dependencies: ["SKMCore", "SKMRules"],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "skm",
             dependencies: [
                 "SKMCore",
                 "SKMStorage",
                 "SKMServer",
+                "SKMRules",
+                "SKMAnalysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -138,7 +146,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SKMRulesTests",
-            dependencies: ["SKMRules", "SKMTestSupport"],
+            dependencies: ["SKMRules", "SKMAnalysis", "SKMCore", "SKMTestSupport"],
             exclude: ["Conformance"],
             swiftSettings: strictSettings
         ),

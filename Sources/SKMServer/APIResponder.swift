@@ -44,17 +44,19 @@ struct APIResponder: HTTPResponder {
         let identity = await identities.identity(of: request, on: context.channel)
         let outcome: Outcome
         let engineRequest: SKMCore.Request?
-        if headerBytes(request.headers) > maxHeaderBytes {
+        let headerSize = headerBytes(request.headers)
+        let bodySize = BodySize()
+        if headerSize > maxHeaderBytes {
             engineRequest = nil
             outcome = .failure(Rejection(.invalidRequest, "request headers exceed \(maxHeaderBytes) bytes"))
         } else {
             switch route {
             case .api(let call):
-                let built = await makeRequest(call, request)
+                let built = await makeRequest(call, request, size: bodySize)
                 engineRequest = built
                 outcome = await engine.execute(built, from: identity)
             case .token:
-                let built = await makeTokenRequest(request)
+                let built = await makeTokenRequest(request, size: bodySize)
                 engineRequest = built
                 outcome = await engine.execute(built, from: identity)
             default:
@@ -77,14 +79,16 @@ struct APIResponder: HTTPResponder {
             log.append(
                 record(
                     engineRequest, route: route, identity: identity, outcome: outcome, time: time, requestID: requestID,
-                    method: request.method.rawValue, path: request.uri.path, seconds: seconds))
+                    method: request.method.rawValue, path: request.uri.path, seconds: seconds,
+                    bodyBytes: bodySize.value,
+                    headerBytes: headerSize))
         }
         return render(outcome, requestID: requestID)
     }
 
     // MARK: - Requests
 
-    func makeRequest(_ call: Route.APICall, _ request: Hummingbird.Request) async -> SKMCore.Request {
+    func makeRequest(_ call: Route.APICall, _ request: Hummingbird.Request, size: BodySize) async -> SKMCore.Request {
         var query: [String: String] = [:]
         for (name, value) in request.uri.queryParameters where query[String(name)] == nil {
             query[String(name)] = String(value)
@@ -92,10 +96,11 @@ struct APIResponder: HTTPResponder {
         return SKMCore.Request(
             operation: call.operation, apiVersion: call.apiVersion, appkey: call.appkey, keyId: call.keyId,
             keyStoreId: call.keyStoreId, authKind: call.authKind, resourceName: call.resourceName,
-            body: await body(of: request, form: false), query: query, credentials: credentials(request.headers))
+            body: await body(of: request, form: false, size: size), query: query,
+            credentials: credentials(request.headers))
     }
 
-    func makeTokenRequest(_ request: Hummingbird.Request) async -> SKMCore.Request {
+    func makeTokenRequest(_ request: Hummingbird.Request, size: BodySize) async -> SKMCore.Request {
         var credentials = Credentials()
         if let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("basic "),
             let decoded = Data(
@@ -106,7 +111,8 @@ struct APIResponder: HTTPResponder {
             credentials.userAccessKeySecret = String(text[text.index(after: colon)...])
         }
         return SKMCore.Request(
-            operation: .createToken, apiVersion: .v1_3, appkey: "", body: await body(of: request, form: true),
+            operation: .createToken, apiVersion: .v1_3, appkey: "",
+            body: await body(of: request, form: true, size: size),
             credentials: credentials)
     }
 
@@ -127,13 +133,15 @@ struct APIResponder: HTTPResponder {
 
     /// The body as JSON (or a form for token creation). Problems are kept for the engine, which reports them only
     /// after the appkey and credential checks, as the decision procedure orders.
-    func body(of request: Hummingbird.Request, form: Bool) async -> SKMCore.RequestBody {
+    func body(of request: Hummingbird.Request, form: Bool, size: BodySize) async -> SKMCore.RequestBody {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: maxBodyBytes)
         } catch {
+            size.value = maxBodyBytes + 1
             return .malformed("the body exceeds \(maxBodyBytes) bytes")
         }
+        size.value = buffer.readableBytes
         guard buffer.readableBytes > 0 else { return .none }
         let bytes = buffer.readableBytesView
         if form {
@@ -187,12 +195,13 @@ struct APIResponder: HTTPResponder {
 
     func record(
         _ request: SKMCore.Request?, route: Route, identity: ClientIdentity, outcome: Outcome, time: Date,
-        requestID: String, method: String, path: String, seconds: Double
+        requestID: String, method: String, path: String, seconds: Double, bodyBytes: Int?, headerBytes: Int
     ) -> RequestRecord {
         if let request {
             return RequestRecord(
                 request: request, client: identity, outcome: outcome, authority: engine.authority, time: time,
-                requestId: requestID, method: method, path: path, durationMs: seconds * 1000)
+                requestId: requestID, method: method, path: path, durationMs: seconds * 1000, bodyBytes: bodyBytes,
+                headerBytes: headerBytes)
         }
         var apiVersion: String?
         var appkey: String?
@@ -203,11 +212,16 @@ struct APIResponder: HTTPResponder {
         let error = outcome.error ?? .internalError
         return RequestRecord(
             time: time, requestId: requestID, method: method, path: path, apiVersion: apiVersion, appkey: appkey,
-            client: RequestRecord.Client(identity, authority: engine.authority),
+            client: RequestRecord.Client(identity, authority: engine.authority), headerBytes: headerBytes,
             response: .init(
                 httpStatus: error.httpStatus, resultCode: error.resultCode, resultMessage: error.resultMessage,
                 isSuccessful: false),
             durationMs: seconds * 1000)
+    }
+
+    /// The size of the body read, filled in while reading it.
+    final class BodySize: @unchecked Sendable {
+        var value: Int?
     }
 
     private static let counter = Atomic<UInt64>(0)

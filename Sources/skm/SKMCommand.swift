@@ -26,6 +26,7 @@ struct SKMCommand: AsyncParsableCommand {
             SnapshotCommand.self,
             CallCommand.self,
             ServeCommand.self,
+            RulesCommand.self,
         ]
     )
 

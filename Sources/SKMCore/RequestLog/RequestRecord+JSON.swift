@@ -56,6 +56,30 @@ extension RequestRecord {
         }
         line.bytes.append(UInt8(ascii: "]"))
         line.first = false
+        if let body {
+            line.key("body")
+            line.open()
+            line.int("bytes", body.bytes)
+            line.bool("json", body.json)
+            line.key("fields")
+            line.bytes.append(UInt8(ascii: "["))
+            for (index, field) in body.fields.enumerated() {
+                if index > 0 { line.bytes.append(UInt8(ascii: ",")) }
+                line.strings.writeString(field, to: &line.bytes)
+            }
+            line.bytes.append(UInt8(ascii: "]"))
+            line.first = false
+            if !body.values.isEmpty {
+                line.key("values")
+                line.map(body.values)
+            }
+            line.close()
+        }
+        if !query.isEmpty {
+            line.key("query")
+            line.map(query)
+        }
+        line.int("headerBytes", headerBytes)
         line.key("response")
         line.open()
         line.int("httpStatus", response.httpStatus)
@@ -172,6 +196,21 @@ extension RequestRecord {
                         innerBase64: try optionalBool(input, "innerBase64", "\(path).innerBase64")))
             }
         }
+        var body: Body?
+        if let bodyObject = object["body"]?.objectValue {
+            var values: [String: String] = [:]
+            for member in bodyObject["values"]?.objectValue?.members ?? [] {
+                if let text = member.value.stringValue { values[member.key] = text }
+            }
+            body = Body(
+                bytes: try optionalInt(bodyObject, "bytes", "body.bytes") ?? 0,
+                json: try optionalBool(bodyObject, "json", "body.json") ?? false,
+                fields: (bodyObject["fields"]?.arrayValue ?? []).compactMap(\.stringValue), values: values)
+        }
+        var query: [String: String] = [:]
+        for member in object["query"]?.objectValue?.members ?? [] {
+            if let text = member.value.stringValue { query[member.key] = text }
+        }
         self.init(
             time: time, requestId: try optionalString(object, "requestId", "requestId") ?? "",
             method: try optionalString(object, "method", "method") ?? "",
@@ -185,7 +224,8 @@ extension RequestRecord {
             requestedKeyVersion: try optionalInt(object, "requestedKeyVersion", "requestedKeyVersion"),
             authScheme: try optionalString(object, "authScheme", "authScheme"),
             userAccessKeyId: try optionalString(object, "userAccessKeyId", "userAccessKeyId"), client: client,
-            inputs: inputs,
+            inputs: inputs, body: body, query: query,
+            headerBytes: try optionalInt(object, "headerBytes", "headerBytes"),
             response: Response(
                 httpStatus: httpStatus, resultCode: resultCode,
                 resultMessage: try optionalString(responseObject, "resultMessage", "response.resultMessage") ?? "",
@@ -232,6 +272,19 @@ private struct LineWriter {
         guard let value else { return }
         key(name)
         bytes.append(contentsOf: String(value).utf8)
+    }
+
+    /// A string-to-string map as an object, keys sorted.
+    mutating func map(_ values: [String: String]) {
+        bytes.append(UInt8(ascii: "{"))
+        for (index, key) in values.keys.sorted().enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            strings.writeString(key, to: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+            strings.writeString(values[key]!, to: &bytes)
+        }
+        bytes.append(UInt8(ascii: "}"))
+        first = false
     }
 
     mutating func bool(_ name: StaticString, _ value: Bool?) {

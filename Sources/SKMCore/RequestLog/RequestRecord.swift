@@ -27,8 +27,38 @@ public struct RequestRecord: Sendable, Hashable {
     public var userAccessKeyId: String?
     public var client: Client
     public var inputs: [Input]
+    /// The shape of the body; `nil` when there was none.
+    public var body: Body?
+    /// Query parameters.
+    public var query: [String: String]
+    /// The total size of the request headers.
+    public var headerBytes: Int?
     public var response: Response
     public var durationMs: Double
+
+    /// The shape of a request body, and the values of its non-secret members.
+    public struct Body: Sendable, Hashable {
+        public var bytes: Int
+        /// Whether the body is a JSON object.
+        public var json: Bool
+        /// Top-level members as `name:type` (`plaintext:string`, `keyVersion:number`).
+        public var fields: [String]
+        /// Values of members that are never secret (`keyStoreName`, `value`, `autoRotationPeriod`, …).
+        public var values: [String: String]
+
+        public init(bytes: Int, json: Bool, fields: [String] = [], values: [String: String] = [:]) {
+            self.bytes = bytes
+            self.json = json
+            self.fields = fields
+            self.values = values
+        }
+
+        /// The members whose values may be logged: names, addresses and settings, never user data or credentials.
+        public static let loggedValues: Set<String> = [
+            "keyStoreName", "name", "value", "autoRotationPeriod", "lifeTime", "ip4AuthUse", "macAuthUse",
+            "certificateAuthUse", "authMode", "algorithm", "keyVersion", "grant_type",
+        ]
+    }
 
     public struct Client: Sendable, Hashable {
         /// The address client authentication used.
@@ -131,8 +161,8 @@ public struct RequestRecord: Sendable, Hashable {
         operation: String? = nil,
         appkey: String? = nil, keyId: String? = nil, keyStoreId: String? = nil, keyStoreName: String? = nil,
         authKind: String? = nil, requestedKeyVersion: Int? = nil, authScheme: String? = nil,
-        userAccessKeyId: String? = nil, client: Client = Client(), inputs: [Input] = [], response: Response,
-        durationMs: Double = 0
+        userAccessKeyId: String? = nil, client: Client = Client(), inputs: [Input] = [], body: Body? = nil,
+        query: [String: String] = [:], headerBytes: Int? = nil, response: Response, durationMs: Double = 0
     ) {
         self.time = time
         self.requestId = requestId
@@ -150,6 +180,9 @@ public struct RequestRecord: Sendable, Hashable {
         self.userAccessKeyId = userAccessKeyId
         self.client = client
         self.inputs = inputs
+        self.body = body
+        self.query = query
+        self.headerBytes = headerBytes
         self.response = response
         self.durationMs = durationMs
     }
@@ -159,7 +192,8 @@ extension RequestRecord {
     /// The record of an engine call, as the server writes it.
     public init(
         request: Request, client identity: ClientIdentity, outcome: Outcome, authority: CertificateAuthority?,
-        time: Date, requestId: String, method: String, path: String, durationMs: Double
+        time: Date, requestId: String, method: String, path: String, durationMs: Double, bodyBytes: Int? = nil,
+        headerBytes: Int? = nil
     ) {
         let error = outcome.error
         var keyStoreName: String?
@@ -176,12 +210,38 @@ extension RequestRecord {
             authScheme: Self.scheme(of: request.credentials, operation: request.operation),
             userAccessKeyId: request.credentials.bearerToken == nil ? request.credentials.userAccessKeyID : nil,
             client: Client(identity, authority: authority),
-            inputs: Self.inputs(of: request),
+            inputs: Self.inputs(of: request), body: Self.body(of: request, bytes: bodyBytes), query: request.query,
+            headerBytes: headerBytes,
             response: Response(
                 httpStatus: error?.httpStatus ?? 200, resultCode: error?.resultCode ?? 0,
                 resultMessage: error?.resultMessage ?? "success", isSuccessful: error == nil,
                 keyVersion: outcome.keyVersion),
             durationMs: durationMs)
+    }
+
+    /// The body's shape: size, whether it is a JSON object, its members' names and types, and non-secret values.
+    public static func body(of request: Request, bytes: Int?) -> Body? {
+        switch request.body {
+        case .none:
+            return bytes.map { Body(bytes: $0, json: false) }
+        case .malformed:
+            return Body(bytes: bytes ?? 0, json: false)
+        case .json(let value):
+            guard let object = value.objectValue else { return Body(bytes: bytes ?? 0, json: false) }
+            var values: [String: String] = [:]
+            for member in object.members where Body.loggedValues.contains(member.key) {
+                switch member.value {
+                case .string(let text): values[member.key] = String(text.prefix(256))
+                case .int(let number): values[member.key] = String(number)
+                case .double(let number): values[member.key] = String(number)
+                case .bool(let flag): values[member.key] = flag ? "true" : "false"
+                default: break
+                }
+            }
+            return Body(
+                bytes: bytes ?? JSONWriter().bytes(value).count, json: true,
+                fields: object.members.map { "\($0.key):\($0.value.typeName)" }, values: values)
+        }
     }
 
     static func scheme(of credentials: Credentials, operation: Operation) -> String? {

@@ -4,14 +4,16 @@ import Foundation
 /// applied to types it accepts. The result types of all nodes let the compiler pick fast paths.
 struct Checker {
     let schema: FactSchema
+    let definitions: Definitions
     private(set) var types: [Int: CELType] = [:]
     private(set) var problems: [(message: String, span: Span)] = []
     private var substitutions: [Int: CELType] = [:]
     private var nextParameter = 0
     private var scopes: [[String: CELType]] = []
 
-    init(schema: FactSchema) {
+    init(schema: FactSchema, definitions: Definitions = Definitions()) {
         self.schema = schema
+        self.definitions = definitions
     }
 
     mutating func check(_ expression: Expression) -> CELType {
@@ -111,13 +113,18 @@ struct Checker {
                 if let type = scope[name] { return type }
             }
             if let variable = schema.variable(name) { return variable.type }
+            if let definition = definitions.definition(name) { return definition.type }
             var message = "undeclared reference to '\(name)'"
-            let names = schema.variables.map(\.name) + scopes.flatMap(\.keys)
+            let names = schema.variables.map(\.name) + scopes.flatMap(\.keys) + definitions.items.map(\.name)
             if let guess = suggestion(for: name, among: names) { message += "; did you mean '\(guess)'?" }
             return fail(message, expression.span)
 
         case .select(let operand, let field, let testOnly):
-            let operandType = resolve(visit(operand))
+            let operandTypeVisited = visit(operand)
+            let operandType = resolve(operandTypeVisited)
+            let fieldSpan = Span(
+                max(expression.span.start, expression.span.end - field.utf8.count - (testOnly ? 1 : 0)),
+                expression.span.end)
             let fieldType: CELType
             switch operandType {
             case .object(let name):
@@ -127,7 +134,7 @@ struct Checker {
                     if let guess = suggestion(for: field, among: object.fields.map(\.name)) {
                         message += "; did you mean '\(guess)'?"
                     }
-                    return fail(message, expression.span)
+                    return fail(message, fieldSpan)
                 }
                 fieldType = declared.type
             case .map(let key, let value):
@@ -158,7 +165,8 @@ struct Checker {
             let key = fresh()
             let value = fresh()
             for entry in entries {
-                let keyType = resolve(visit(entry.key))
+                let keyTypeVisited = visit(entry.key)
+                let keyType = resolve(keyTypeVisited)
                 switch keyType {
                 case .int, .string, .bool, .parameter: break
                 default: return fail("map keys must be int, string or bool, not \(keyType)", entry.key.span)
@@ -178,7 +186,8 @@ struct Checker {
             return .map(key, value)
 
         case .comprehension(let comprehension):
-            let rangeType = resolve(visit(comprehension.range))
+            let rangeTypeVisited = visit(comprehension.range)
+            let rangeType = resolve(rangeTypeVisited)
             let variableType: CELType
             switch rangeType {
             case .list(let element): variableType = element

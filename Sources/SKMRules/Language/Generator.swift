@@ -17,13 +17,15 @@ final class CompiledRegex: @unchecked Sendable {
 /// field positions here, so evaluation does no name lookups on the hot path.
 struct Generator {
     let schema: FactSchema
+    let definitions: Definitions
     let types: [Int: CELType]
     let source: Source
     let checked: Bool
     private(set) var problems: [(message: String, span: Span)] = []
 
-    init(schema: FactSchema, types: [Int: CELType], source: Source, checked: Bool) {
+    init(schema: FactSchema, definitions: Definitions, types: [Int: CELType], source: Source, checked: Bool) {
         self.schema = schema
+        self.definitions = definitions
         self.types = types
         self.source = source
         self.checked = checked
@@ -61,6 +63,20 @@ struct Generator {
             }
             if let index = schema.index(ofVariable: name) {
                 return { frame in frame.activation.values[index] }
+            }
+            if let definition = definitions.definition(name) {
+                let body = definition.program.evaluator
+                let evaluator: Evaluator = { frame in
+                    // A definition runs with its own comprehension variables and records no evidence of its own.
+                    let saved = frame.locals
+                    frame.locals = []
+                    frame.comprehensionDepth += 1
+                    let value = body(&frame)
+                    frame.comprehensionDepth -= 1
+                    frame.locals = saved
+                    return value
+                }
+                return record ? recorded(expression, evaluator) : evaluator
             }
             return { frame in
                 frame.activation.named[name]
@@ -408,6 +424,14 @@ struct Generator {
         "isPrivateIP": Implementation(arity: 1) { values in
             guard case .string(let text) = values[0] else { return nil }
             return .bool(Network.isPrivate(text))
+        },
+        "isCIDR": Implementation(arity: 1) { values in
+            guard case .string(let text) = values[0] else { return nil }
+            return .bool(Network.canonicalCIDR(text) != nil)
+        },
+        "canonicalCIDR": Implementation(arity: 1) { values in
+            guard case .string(let text) = values[0] else { return nil }
+            return .string(Network.canonicalCIDR(text) ?? "")
         },
         "isMAC": Implementation(arity: 1) { values in
             guard case .string(let text) = values[0] else { return nil }

@@ -45,9 +45,26 @@ enum Network {
         (0x0A00_0000, 8), (0xAC10_0000, 12), (0xC0A8_0000, 16), (0x6440_0000, 10), (0x7F00_0000, 8),
     ]
 
-    static func isPrivate(_ ip: String) -> Bool {
-        guard let address = ipv4(ip) else { return false }
+    /// Whether an address (or a CIDR's network) lies in a private, carrier-grade NAT or loopback range.
+    static func isPrivate(_ text: String) -> Bool {
+        guard let (address, _) = cidr(text) else { return false }
         return privateRanges.contains { address & mask($0.1) == $0.0 }
+    }
+
+    /// `a.b.c.d` or `a.b.c.d/n` written the one way SKM stores it (`/32` dropped); `nil` when malformed or when bits
+    /// below the prefix are set.
+    static func canonicalCIDR(_ text: String) -> String? {
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let address = ipv4(parts[0]) else { return nil }
+        var length = 32
+        if parts.count == 2 {
+            guard parts[1].count <= 2, parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let parsed = Int(parts[1]),
+                (0...32).contains(parsed)
+            else { return nil }
+            length = parsed
+        }
+        guard address & mask(length) == address else { return nil }
+        return length == 32 ? String(parts[0]) : "\(parts[0])/\(length)"
     }
 
     /// Lower case with colons, or `nil` when not six two-digit hex groups separated by one of `:` or `-`.

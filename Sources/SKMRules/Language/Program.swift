@@ -66,36 +66,75 @@ public struct Program: Sendable {
     }
 }
 
+/// Named expressions that other expressions refer to by name (`anyFactorPasses`), compiled once.
+public struct Definitions: Sendable {
+    public struct Definition: Sendable {
+        public var name: String
+        public var type: CELType
+        public var program: Program
+        public var documentation: String
+    }
+
+    public private(set) var items: [Definition] = []
+
+    public init() {}
+
+    public func definition(_ name: String) -> Definition? {
+        items.first { $0.name == name }
+    }
+
+    /// Compiles `source` as definition `name`; it may refer to the definitions before it.
+    public mutating func add(
+        name: String, source: Source, schema: FactSchema, documentation: String = ""
+    )
+        -> Result<Void, Diagnostics>
+    {
+        switch Compiler.compile(source, schema: schema, definitions: self) {
+        case .success(let program):
+            items.append(
+                Definition(
+                    name: name, type: program.resultType ?? .null, program: program, documentation: documentation))
+            return .success(())
+        case .failure(let diagnostics):
+            return .failure(diagnostics)
+        }
+    }
+}
+
 /// Turns source into a ``Program``.
 public enum Compiler {
+    /// The deepest expression tree accepted (a chain of 300 `||` is that deep).
+    public static let maximumDepth = 300
+
     /// Parses, checks (unless `checked` is false) and compiles `source` against `schema`. When `expecting` is given
     /// the result must have that type (a check's assertion must be a bool).
     public static func compile(
-        _ source: Source, schema: FactSchema, checked: Bool = true, expecting: CELType? = nil
+        _ source: Source, schema: FactSchema, definitions: Definitions = Definitions(), checked: Bool = true,
+        expecting: CELType? = nil
     ) -> Result<Program, Diagnostics> {
         let expression: Expression
         switch Parser.parse(source) {
         case .success(let parsed): expression = parsed
         case .failure(let diagnostic): return .failure(Diagnostics([diagnostic]))
         }
-        if expression.depth > Parser.maximumNesting * 2 {
+        if expression.depth > Self.maximumDepth {
             return .failure(
                 Diagnostics([
                     Diagnostic(
-                        "expression nested deeper than \(Parser.maximumNesting * 2) levels", at: expression.span,
+                        "expression nested deeper than \(Self.maximumDepth) levels", at: expression.span,
                         in: source)
                 ]))
         }
         var types: [Int: CELType] = [:]
         var resultType: CELType?
         if checked {
-            var checker = Checker(schema: schema)
+            var checker = Checker(schema: schema, definitions: definitions)
             let type = checker.check(expression)
             if !checker.problems.isEmpty {
                 return .failure(Diagnostics(checker.problems.map { Diagnostic($0.message, at: $0.span, in: source) }))
             }
             if let expecting {
-                var unifier = Checker(schema: schema)
+                var unifier = Checker(schema: schema, definitions: definitions)
                 if !unifier.unify(type, expecting) {
                     return .failure(
                         Diagnostics([
@@ -108,7 +147,8 @@ public enum Compiler {
             types = checker.types
             resultType = type
         }
-        var generator = Generator(schema: schema, types: types, source: source, checked: checked)
+        var generator = Generator(
+            schema: schema, definitions: definitions, types: types, source: source, checked: checked)
         let evaluator = generator.generate(expression, scope: [], record: true)
         if let problem = generator.problems.first {
             return .failure(Diagnostics([Diagnostic(problem.message, at: problem.span, in: source)]))

@@ -8,13 +8,19 @@ public struct Source: Sendable {
     public var column: Int
     /// The file's full text, to show the offending line; `text` when the expression is the whole file.
     public var fileText: String?
+    /// The column where lines after the first start (a YAML block scalar's indentation).
+    public var continuationColumn: Int
 
-    public init(name: String = "<expression>", text: String, line: Int = 1, column: Int = 1, fileText: String? = nil) {
+    public init(
+        name: String = "<expression>", text: String, line: Int = 1, column: Int = 1, fileText: String? = nil,
+        continuationColumn: Int = 1
+    ) {
         self.name = name
         self.text = text
         self.line = line
         self.column = column
         self.fileText = fileText
+        self.continuationColumn = continuationColumn
     }
 
     /// The file position of a UTF-8 offset into `text`.
@@ -26,7 +32,7 @@ public struct Source: Sendable {
             if index >= offset { break }
             if scalar == "\n" {
                 line += 1
-                column = 1
+                column = continuationColumn
             } else {
                 column += 1
             }

@@ -1,0 +1,192 @@
+import Foundation
+import SKMCore
+import SKMRules
+
+/// The facts the analyser builds for each request, and that rule files refer to.
+///
+/// Every fact is an observation: what the request log or HAR capture recorded, and what the key manager's state
+/// was at the request's time (rebuilt from audit events). Nothing here is a verdict; deciding which check failed is
+/// the rules' job. A fact the capture does not hold is unknown, with what would settle it.
+public enum SKMFacts {
+    public static let event = ObjectType(
+        name: "Event", documentation: "An audit event: a state change.",
+        fields: [
+            .init("sequence", .int), .init("time", .timestamp),
+            .init("actor", .string, "cli:<user>, uak:<id>, system:purge, …"),
+            .init("action", .string, "key.scheduleDeletion, keyVersion.purge, auth.add, …"),
+            .init("targetKind", .string), .init("targetId", .string), .init("keyId", .string),
+            .init("keyVersion", .int),
+            .init("keyStoreId", .int), .init("summary", .string, "One line for people."),
+        ])
+
+    public static let client = ObjectType(
+        name: "Client", documentation: "What the server saw of the client.",
+        fields: [
+            .init("ip", .string, "The IPv4 address client authentication used."),
+            .init("peer", .string, "The TCP peer address."),
+            .init("forwardedFor", .string, "The X-Forwarded-For header, verbatim."),
+            .init("macHeader", .string, "The X-TOAST-CLIENT-MAC-ADDR header, verbatim; absent when not sent."),
+            .init("mac", .string, "The header as a canonical MAC address (aa:bb:…); absent when not one."),
+            .init("tls", .bool, "Whether the request came over TLS."),
+        ])
+
+    public static let input = ObjectType(
+        name: "Input", documentation: "The shape of a user-data field: never its content.",
+        fields: [
+            .init("field", .string), .init("bytes", .int, "Length as sent."),
+            .init("base64Valid", .bool), .init("decodedBytes", .int),
+            .init("embeddedVersion", .int, "The key version in a blob's first four bytes."),
+            .init("innerBase64", .bool, "The decoded bytes are Base64 text again: encoded twice."),
+        ])
+
+    public static let body = ObjectType(
+        name: "Body", documentation: "The shape of the request body.",
+        fields: [
+            .init("bytes", .int), .init("json", .bool, "Whether the body is a JSON object."),
+            .init("fields", .list(.string), "Top-level members as name:type (plaintext:string)."),
+            .init("values", .map(.string, .string), "The values of non-secret members (keyStoreName, value, …)."),
+        ])
+
+    public static let response = ObjectType(
+        name: "Response", documentation: "What the server answered.",
+        fields: [
+            .init("httpStatus", .int), .init("resultCode", .int), .init("resultMessage", .string),
+            .init("isSuccessful", .bool), .init("keyVersion", .int),
+        ])
+
+    public static let request = ObjectType(
+        name: "Request", documentation: "The request, as the log or capture recorded it.",
+        fields: [
+            .init("time", .timestamp), .init("id", .string), .init("method", .string), .init("path", .string),
+            .init("pathVersion", .string, "The version segment of the path, verbatim."),
+            .init("apiVersion", .string, "v1.0 … v1.3, when the path names one."),
+            .init("operation", .string, "The operation the route names; absent when no route matched."),
+            .init("category", .string, "data, management, confirm, token or unknown."),
+            .init("routeExists", .bool, "Whether method and path name an SKM operation."),
+            .init("availableInVersion", .bool, "Whether the operation exists in apiVersion."),
+            .init("availableVersions", .list(.string), "The API versions that carry the operation."),
+            .init("appkey", .string), .init("appkeyWellFormed", .bool, "16 ASCII letters or digits."),
+            .init("keyId", .string), .init("keyIdWellFormed", .bool, "32 lower-case hexadecimal digits."),
+            .init("requiredKeyType", .string, "The key type the operation needs."),
+            .init("keyStoreId", .string), .init("keyStoreName", .string),
+            .init("authKind", .string, "IPV4, MAC or CERTIFICATE, for auth-entry operations."),
+            .init("requestedKeyVersion", .int, "The keyVersion the request named."),
+            .init("query", .map(.string, .string), "Query parameters."),
+            .init("authScheme", .string, "uak, bearer, basic or none."), .init("userAccessKeyId", .string),
+            .init("client", .object("Client")), .init("input", .object("Input"), "The ciphertext or signature."),
+            .init("plaintext", .object("Input")), .init("inputs", .list(.object("Input")), "Every user-data field."),
+            .init("body", .object("Body")),
+            .init("headerBytes", .int), .init("response", .object("Response")),
+            .init("error", .string, "The logged error's identifier (INVALID_KEY_VERSION …), or SUCCESS."),
+        ])
+
+    public static let certificate = ObjectType(
+        name: "Certificate", documentation: "The client certificate presented over TLS.",
+        fields: [
+            .init("present", .bool), .init("subject", .string), .init("issuer", .string), .init("serial", .string),
+            .init("sha256", .string), .init("notBefore", .timestamp), .init("notAfter", .timestamp),
+            .init("chainVerified", .bool, "Signed by this installation's CA."),
+            .init("registeredStores", .list(.string), "Key stores (of the appkey) where it is registered and live."),
+        ])
+
+    public static let appkey = ObjectType(
+        name: "Appkey",
+        fields: [
+            .init("exists", .bool), .init("id", .string), .init("name", .string), .init("created", .timestamp),
+            .init("storeNames", .list(.string), "Names of its key stores in service."),
+        ])
+
+    public static let accessKey = ObjectType(
+        name: "AccessKey", documentation: "The User Access Key the request named.",
+        fields: [.init("exists", .bool), .init("id", .string), .init("appkey", .string), .init("status", .string)])
+
+    public static let entry = ObjectType(
+        name: "Entry", documentation: "A registered IPv4 address or CIDR, MAC address or certificate.",
+        fields: [
+            .init("exists", .bool), .init("id", .int), .init("kind", .string), .init("value", .string),
+            .init("status", .string),
+            .init("created", .timestamp), .init("deletionAt", .timestamp), .init("sha256", .string),
+            .init("notAfter", .timestamp), .init("statusEvent", .object("Event"), "The event that set the status."),
+        ])
+
+    public static let store = ObjectType(
+        name: "Store", documentation: "The key store of the key (data calls) or named by the request (management).",
+        fields: [
+            .init("exists", .bool), .init("id", .int), .init("name", .string), .init("appkey", .string),
+            .init("status", .string), .init("ip4AuthUse", .bool), .init("macAuthUse", .bool),
+            .init("certificateAuthUse", .bool), .init("authMode", .string),
+            .init("ipv4s", .list(.object("Entry")), "Its entries at the request's time, deleted ones included."),
+            .init("macs", .list(.object("Entry"))), .init("certificates", .list(.object("Entry"))),
+            .init("liveKeys", .int, "Keys in service or pending deletion."),
+        ])
+
+    public static let key = ObjectType(
+        name: "Key", documentation: "The key named by the request, as it was at the request's time.",
+        fields: [
+            .init("exists", .bool), .init("id", .string), .init("appkey", .string), .init("keyStoreId", .int),
+            .init("storeName", .string), .init("name", .string), .init("type", .string), .init("status", .string),
+            .init("latestVersion", .int), .init("primaryVersion", .int), .init("autoRotationPeriod", .int),
+            .init("deletionAt", .timestamp), .init("created", .timestamp),
+            .init("statusEvent", .object("Event"), "The event that set the status."),
+        ])
+
+    public static let version = ObjectType(
+        name: "Version",
+        documentation:
+            "The key version the request is about: the one a blob names, the keyVersion asked for, or the primary.",
+        fields: [
+            .init("exists", .bool), .init("number", .int), .init("status", .string), .init("created", .timestamp),
+            .init("deletionAt", .timestamp), .init("statusEvent", .object("Event")),
+        ])
+
+    public static let authority = ObjectType(
+        name: "CA", documentation: "The installation's client CA.",
+        fields: [.init("subject", .string), .init("sha256", .string)])
+
+    /// The schema rules are checked against.
+    public static let schema = FactSchema(
+        variables: [
+            .init("request", .object("Request")),
+            .init("certificate", .object("Certificate")), .init("appkey", .object("Appkey")),
+            .init("accessKey", .object("AccessKey")), .init("store", .object("Store")), .init("key", .object("Key")),
+            .init("version", .object("Version")),
+            .init("entry", .object("Entry"), "The registered entry an auth-entry request names."),
+            .init(
+                "events", .list(.object("Event")),
+                "Audit events about the key, its store and its appkey, up to the request."),
+            .init("ca", .object("CA")),
+        ],
+        objects: [
+            event, client, input, body, response, request, certificate, appkey, accessKey, entry, store, key, version,
+            authority,
+        ])
+
+    /// Operation categories and names `applies_to` may use.
+    public static let knownTags: Set<String> =
+        Set(SKMCore.Operation.allCases.map(\.rawValue)).union(["data", "management", "confirm", "token", "unknown"])
+
+    /// The catalogue: code → message.
+    public static let catalogue: [Int: String] = Dictionary(
+        uniqueKeysWithValues: APIError.allCases.map { ($0.resultCode, $0.resultMessage) })
+
+    /// The rule engine's configuration for SKM.
+    public static let configuration = RuleSet.Configuration(
+        schema: schema, catalogue: catalogue, knownTags: knownTags,
+        tags: { activation in
+            guard let index = schema.index(ofVariable: "request"), case .object(let request) = activation.values[index]
+            else { return ["unknown"] }
+            var tags: Set<String> = []
+            if let operation = request["operation"]?.stringValue {
+                tags.insert(operation)
+            } else {
+                tags.insert("unknown")
+            }
+            if let category = request["category"]?.stringValue { tags.insert(category) }
+            return tags
+        })
+
+    /// Loads rule files against the SKM fact schema.
+    public static func loadRules(_ paths: [URL]) -> Result<RuleSet, Diagnostics> {
+        RuleSet.load(paths: paths, configuration: configuration)
+    }
+}

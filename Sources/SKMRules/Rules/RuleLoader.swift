@@ -1,0 +1,440 @@
+import Foundation
+
+extension RuleSet {
+    /// Loads rule files: each path is a rule file or a directory of them. A directory may hold `definitions.yaml`
+    /// (shared named expressions) and `fixtures/<name>.yaml` (fact sets tests start from).
+    ///
+    /// Every problem in every file is collected; a set with any error is refused as a whole, so nothing is
+    /// half-loaded.
+    public static func load(paths: [URL], configuration: Configuration) -> Result<RuleSet, Diagnostics> {
+        var loader = RuleLoader(configuration: configuration)
+        return loader.load(paths)
+    }
+}
+
+struct RuleLoader {
+    let configuration: Configuration
+    var diagnostics: [Diagnostic] = []
+    var definitions = Definitions()
+    var fixtures: [String: YAMLNode] = [:]
+    var fixtureDirectories: [URL] = []
+
+    typealias Configuration = RuleSet.Configuration
+
+    init(configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    static let ruleKeys = [
+        "id", "title", "error", "order", "applies_to", "guide", "severity", "summary", "references", "when", "checks",
+        "tests",
+    ]
+    static let checkKeys = [
+        "id", "title", "order", "when", "assert", "explain", "fix", "severity", "by_elimination", "event",
+    ]
+    static let testKeys = ["name", "base", "facts", "set", "expect"]
+    static let expectKeys = ["fails", "warns", "unknown", "passes", "not_applicable"]
+
+    mutating func load(_ paths: [URL]) -> Result<RuleSet, Diagnostics> {
+        var ruleFiles: [URL] = []
+        var definitionFiles: [URL] = []
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path.path, isDirectory: &isDirectory) else {
+                diagnostics.append(
+                    Diagnostic(file: path.path, line: 1, column: 1, message: "no such file or directory"))
+                continue
+            }
+            if isDirectory.boolValue {
+                let names = ((try? FileManager.default.contentsOfDirectory(atPath: path.path)) ?? []).sorted()
+                for name in names where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
+                    let file = path.appendingPathComponent(name)
+                    if name.hasPrefix("definitions.") { definitionFiles.append(file) } else { ruleFiles.append(file) }
+                }
+                fixtureDirectories.append(path.appendingPathComponent("fixtures"))
+            } else if path.lastPathComponent.hasPrefix("definitions.") {
+                definitionFiles.append(path)
+            } else {
+                ruleFiles.append(path)
+                let directory = path.deletingLastPathComponent()
+                fixtureDirectories.append(directory.appendingPathComponent("fixtures"))
+                let definitions = directory.appendingPathComponent("definitions.yaml")
+                if FileManager.default.fileExists(atPath: definitions.path), !definitionFiles.contains(definitions) {
+                    definitionFiles.append(definitions)
+                }
+            }
+        }
+        for file in definitionFiles { loadDefinitions(file) }
+        var rules: [Rule] = []
+        var seen: [String: String] = [:]
+        for file in ruleFiles {
+            guard let (rule, idNode, reader) = loadRule(file) else { continue }
+            if let other = seen[rule.id] {
+                diagnostics.append(reader.diagnostic("duplicate rule id '\(rule.id)' (also in \(other))", at: idNode))
+                continue
+            }
+            seen[rule.id] = file.path
+            rules.append(rule)
+        }
+        if ruleFiles.isEmpty && diagnostics.isEmpty {
+            diagnostics.append(
+                Diagnostic(file: paths.first?.path ?? ".", line: 1, column: 1, message: "no rule files found"))
+        }
+        if diagnostics.contains(where: { $0.severity == .error }) { return .failure(Diagnostics(diagnostics)) }
+        return .success(RuleSet(configuration: configuration, definitions: definitions, rules: rules))
+    }
+
+    mutating func readFile(_ file: URL) -> (String, YAMLNode)? {
+        let data: Data
+        do {
+            data = try Data(contentsOf: file)
+        } catch {
+            diagnostics.append(
+                Diagnostic(file: file.path, line: 1, column: 1, message: "cannot read: \(error.localizedDescription)"))
+            return nil
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            diagnostics.append(Diagnostic(file: file.path, line: 1, column: 1, message: "not UTF-8 text"))
+            return nil
+        }
+        do throws(YAMLReader.Failure) {
+            guard let node = try YAMLReader.read(text) else {
+                diagnostics.append(Diagnostic(file: file.path, line: 1, column: 1, message: "empty file"))
+                return nil
+            }
+            return (text, node)
+        } catch {
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            let sourceLine = error.line - 1 < lines.count && error.line >= 1 ? String(lines[error.line - 1]) : nil
+            diagnostics.append(
+                Diagnostic(
+                    file: file.path, line: error.line, column: error.column, message: error.message,
+                    sourceLine: sourceLine))
+            return nil
+        }
+    }
+
+    mutating func loadDefinitions(_ file: URL) {
+        guard let (text, node) = readFile(file) else { return }
+        var top = MappingReader(
+            node, file: file.path, fileText: text, context: "the definitions file", allowed: ["definitions"])
+        defer { diagnostics += top.diagnostics }
+        guard let list = top.required("definitions") else { return }
+        guard case .sequence(let items) = list.kind else {
+            top.diagnostics.append(top.diagnostic("'definitions' must be a list", at: list))
+            return
+        }
+        for item in items {
+            var entry = MappingReader(
+                item, file: file.path, fileText: text, context: "a definition",
+                allowed: ["name", "expression", "description"])
+            defer { diagnostics += entry.diagnostics }
+            guard let (name, nameNode) = entry.string("name"), let (_, expressionNode) = entry.string("expression")
+            else {
+                continue
+            }
+            let description = entry.string("description", required: false)?.0 ?? ""
+            if configuration.schema.variable(name) != nil || definitions.definition(name) != nil {
+                entry.diagnostics.append(entry.diagnostic("'\(name)' is already defined", at: nameNode))
+                continue
+            }
+            if case .failure(let found) = definitions.add(
+                name: name, source: entry.source(of: expressionNode), schema: configuration.schema,
+                documentation: description)
+            {
+                entry.diagnostics += found.items
+            }
+        }
+    }
+
+    mutating func fixture(_ name: String) -> YAMLNode? {
+        if let known = fixtures[name] { return known }
+        for directory in fixtureDirectories {
+            let file = directory.appendingPathComponent("\(name).yaml")
+            guard FileManager.default.fileExists(atPath: file.path) else { continue }
+            guard let (text, node) = readFile(file) else { return nil }
+            var reader = MappingReader(
+                node, file: file.path, fileText: text, context: "fixture '\(name)'", allowed: ["description", "facts"])
+            let facts = reader.required("facts")
+            diagnostics += reader.diagnostics
+            if let facts {
+                // Check the fixture's facts once, against the schema.
+                var factReader = FactReader(schema: configuration.schema, file: file.path, fileText: text)
+                _ = factReader.activation(facts)
+                diagnostics += factReader.diagnostics
+                fixtures[name] = facts
+            }
+            return facts
+        }
+        return nil
+    }
+
+    mutating func loadRule(_ file: URL) -> (Rule, YAMLNode, MappingReader)? {
+        guard let (text, node) = readFile(file) else { return nil }
+        var reader = MappingReader(node, file: file.path, fileText: text, context: "the rule", allowed: Self.ruleKeys)
+        defer { diagnostics += reader.diagnostics }
+
+        let id = reader.string("id")
+        if let (value, node) = id, value.range(of: #"^[A-Z][A-Z0-9-]*$"#, options: .regularExpression) == nil {
+            reader.diagnostics.append(
+                reader.diagnostic("rule id '\(value)' must be upper case letters, digits and '-'", at: node))
+        }
+        let title = reader.string("title")
+        let order = reader.integer("order")
+        var errorReference: Rule.ErrorReference?
+        if let errorNode = reader.required("error") {
+            var errorReader = MappingReader(
+                errorNode, file: file.path, fileText: text, context: "'error'", allowed: ["message", "code"])
+            if let (message, messageNode) = errorReader.string("message"),
+                let (code, codeNode) = errorReader.integer("code")
+            {
+                if let expected = configuration.catalogue[code] {
+                    if expected != message {
+                        errorReader.diagnostics.append(
+                            errorReader.diagnostic(
+                                "error code \(code) is '\(expected)', not '\(message)'", at: messageNode))
+                    } else {
+                        errorReference = Rule.ErrorReference(message: message, code: code)
+                    }
+                } else {
+                    var text = "unknown error code \(code)"
+                    if let match = configuration.catalogue.first(where: { $0.value == message }) {
+                        text += "; '\(message)' is \(match.key)"
+                    }
+                    errorReader.diagnostics.append(errorReader.diagnostic(text, at: codeNode))
+                }
+            }
+            reader.diagnostics += errorReader.diagnostics
+        }
+        var appliesTo: Set<String> = []
+        for (tag, tagNode) in reader.strings("applies_to") ?? [] {
+            if configuration.knownTags.contains(tag) || tag == "any" {
+                appliesTo.insert(tag)
+            } else {
+                var message = "unknown operation or category '\(tag)' in applies_to"
+                if let guess = suggestion(for: tag, among: configuration.knownTags) {
+                    message += "; did you mean '\(guess)'?"
+                }
+                reader.diagnostics.append(reader.diagnostic(message, at: tagNode))
+            }
+        }
+        let severity = readSeverity(&reader, "severity") ?? .error
+        var when: Program?
+        if let (_, whenNode) = reader.string("when", required: false) {
+            when = compile(reader.source(of: whenNode), expecting: .bool, &reader)
+        }
+
+        var checks: [Check] = []
+        var checkIDs: [String: YAMLNode] = [:]
+        if let checksNode = reader.required("checks") {
+            if case .sequence(let items) = checksNode.kind, !items.isEmpty {
+                for item in items {
+                    guard let check = loadCheck(item, file: file, text: text, ruleOrder: order?.0 ?? 0, &reader) else {
+                        continue
+                    }
+                    if checkIDs[check.id] != nil {
+                        reader.diagnostics.append(reader.diagnostic("duplicate check id '\(check.id)'", at: item))
+                    }
+                    checkIDs[check.id] = item
+                    checks.append(check)
+                }
+            } else {
+                reader.diagnostics.append(reader.diagnostic("'checks' must be a non-empty list", at: checksNode))
+            }
+        }
+
+        var tests: [RuleTest] = []
+        if let testsNode = reader.value("tests") {
+            if case .sequence(let items) = testsNode.kind {
+                for item in items {
+                    if let test = loadTest(item, file: file, text: text, checks: checkIDs, &reader) {
+                        tests.append(test)
+                    }
+                }
+            } else {
+                reader.diagnostics.append(reader.diagnostic("'tests' must be a list", at: testsNode))
+            }
+        }
+
+        guard let (idValue, idNode) = id, let (titleValue, _) = title, let (orderValue, _) = order,
+            let errorReference, !checks.isEmpty
+        else { return nil }
+        let rule = Rule(
+            id: idValue, title: titleValue, error: errorReference, order: orderValue, appliesTo: appliesTo,
+            guide: reader.string("guide", required: false)?.0, severity: severity,
+            summary: reader.string("summary", required: false)?.0 ?? "",
+            references: (reader.strings("references", required: false) ?? []).map(\.0), file: file.path, when: when,
+            checks: checks, tests: tests)
+        return (rule, idNode, reader)
+    }
+
+    mutating func readSeverity(_ reader: inout MappingReader, _ name: String) -> Severity? {
+        guard let (text, node) = reader.string(name, required: false) else { return nil }
+        guard let severity = Severity(rawValue: text) else {
+            reader.diagnostics.append(
+                reader.diagnostic("severity must be 'error' or 'warning', not '\(text)'", at: node))
+            return nil
+        }
+        return severity
+    }
+
+    mutating func compile(_ source: Source, expecting: CELType?, _ reader: inout MappingReader) -> Program? {
+        switch Compiler.compile(source, schema: configuration.schema, definitions: definitions, expecting: expecting) {
+        case .success(let program): return program
+        case .failure(let found):
+            reader.diagnostics += found.items
+            return nil
+        }
+    }
+
+    mutating func template(_ node: YAMLNode, _ reader: inout MappingReader) -> Template? {
+        switch Template.compile(reader.source(of: node), schema: configuration.schema, definitions: definitions) {
+        case .success(let template): return template
+        case .failure(let found):
+            reader.diagnostics += found.items
+            return nil
+        }
+    }
+
+    mutating func loadCheck(
+        _ node: YAMLNode, file: URL, text: String, ruleOrder: Int, _ outer: inout MappingReader
+    ) -> Check? {
+        var reader = MappingReader(node, file: file.path, fileText: text, context: "a check", allowed: Self.checkKeys)
+        defer { outer.diagnostics += reader.diagnostics }
+        let id = reader.string("id")
+        if let (value, idNode) = id, value.range(of: #"^[a-z][a-z0-9-]*$"#, options: .regularExpression) == nil {
+            reader.diagnostics.append(
+                reader.diagnostic("check id '\(value)' must be lower case letters, digits and '-'", at: idNode))
+        }
+        var byElimination = false
+        if let (flag, flagNode) = reader.string("by_elimination", required: false) {
+            guard flag == "true" || flag == "false" else {
+                reader.diagnostics.append(reader.diagnostic("by_elimination must be true or false", at: flagNode))
+                return nil
+            }
+            byElimination = flag == "true"
+        }
+        var assertion: Program?
+        if byElimination {
+            if let node = reader.value("assert") {
+                reader.diagnostics.append(reader.diagnostic("a check found by elimination has no 'assert'", at: node))
+            }
+            assertion = compile(Source(name: file.path, text: "false"), expecting: .bool, &reader)
+        } else if let (_, assertNode) = reader.string("assert") {
+            assertion = compile(reader.source(of: assertNode), expecting: .bool, &reader)
+        }
+        var when: Program?
+        if let (_, whenNode) = reader.string("when", required: false) {
+            when = compile(reader.source(of: whenNode), expecting: .bool, &reader)
+        }
+        var event: Program?
+        if let (_, eventNode) = reader.string("event", required: false) {
+            event = compile(reader.source(of: eventNode), expecting: nil, &reader)
+        }
+        let explanation = reader.string("explain").flatMap { template($0.1, &reader) }
+        let fix = reader.string("fix").flatMap { template($0.1, &reader) }
+        let severity = readSeverity(&reader, "severity") ?? .error
+        let order = reader.integer("order", required: false)?.0 ?? ruleOrder
+        guard let (idValue, _) = id, let assertion, let explanation, let fix else { return nil }
+        return Check(
+            id: idValue, title: reader.string("title", required: false)?.0 ?? idValue, order: order,
+            severity: severity, byElimination: byElimination, when: when, assertion: assertion,
+            explanation: explanation, fix: fix, event: event)
+    }
+
+    mutating func loadTest(
+        _ node: YAMLNode, file: URL, text: String, checks: [String: YAMLNode], _ outer: inout MappingReader
+    )
+        -> RuleTest?
+    {
+        var reader = MappingReader(node, file: file.path, fileText: text, context: "a test", allowed: Self.testKeys)
+        defer { outer.diagnostics += reader.diagnostics }
+        guard let (name, _) = reader.string("name") else { return nil }
+        var tree: YAMLNode
+        if let (base, baseNode) = reader.string("base", required: false) {
+            guard let found = fixture(base) else {
+                reader.diagnostics.append(
+                    reader.diagnostic("no fixture '\(base)' (looked for fixtures/\(base).yaml)", at: baseNode))
+                return nil
+            }
+            tree = found
+        } else {
+            tree = YAMLNode(kind: .mapping([]), line: node.line, column: node.column)
+        }
+        if let inline = reader.value("facts") {
+            guard case .mapping(let entries) = inline.kind else {
+                reader.diagnostics.append(reader.diagnostic("'facts' must be a mapping", at: inline))
+                return nil
+            }
+            for entry in entries {
+                guard let key = entry.key.scalar else { continue }
+                do throws(FactPatch.PathError) {
+                    try FactPatch.apply(key, entry.value, to: &tree)
+                } catch {
+                    reader.diagnostics.append(reader.diagnostic(error.message, at: entry.key))
+                }
+            }
+        }
+        if let overrides = reader.value("set") {
+            guard case .mapping(let entries) = overrides.kind else {
+                reader.diagnostics.append(reader.diagnostic("'set' must be a mapping of fact paths", at: overrides))
+                return nil
+            }
+            for entry in entries {
+                guard let path = entry.key.scalar else { continue }
+                do throws(FactPatch.PathError) {
+                    try FactPatch.apply(path, entry.value, to: &tree)
+                } catch {
+                    reader.diagnostics.append(reader.diagnostic(error.message, at: entry.key))
+                }
+            }
+        }
+        var factReader = FactReader(schema: configuration.schema, file: file.path, fileText: text)
+        let facts = factReader.activation(tree)
+        reader.diagnostics += factReader.diagnostics
+
+        guard let expectNode = reader.required("expect") else { return nil }
+        var expect = MappingReader(
+            expectNode, file: file.path, fileText: text, context: "'expect'", allowed: Self.expectKeys)
+        defer { reader.diagnostics += expect.diagnostics }
+        var expectation: RuleTest.Expectation?
+        for key in Self.expectKeys {
+            guard let (value, valueNode) = expect.string(key, required: false) else { continue }
+            if expectation != nil {
+                expect.diagnostics.append(
+                    expect.diagnostic(
+                        "'expect' takes exactly one of \(Self.expectKeys.joined(separator: ", "))", at: valueNode))
+                continue
+            }
+            switch key {
+            case "passes", "not_applicable":
+                guard value == "true" else {
+                    expect.diagnostics.append(expect.diagnostic("'\(key)' must be true", at: valueNode))
+                    continue
+                }
+                expectation = key == "passes" ? .passes : .notApplicable
+            default:
+                guard checks[value] != nil else {
+                    var message = "no check '\(value)' in this rule"
+                    if let guess = suggestion(for: value, among: checks.keys) {
+                        message += "; did you mean '\(guess)'?"
+                    }
+                    expect.diagnostics.append(expect.diagnostic(message, at: valueNode))
+                    continue
+                }
+                expectation = key == "fails" ? .fails(value) : key == "warns" ? .warns(value) : .unknown(value)
+            }
+        }
+        guard let expectation else {
+            if expect.diagnostics.isEmpty {
+                expect.diagnostics.append(
+                    expect.diagnostic(
+                        "'expect' needs one of \(Self.expectKeys.joined(separator: ", "))", at: expectNode))
+            }
+            return nil
+        }
+        return RuleTest(
+            name: name, facts: facts, tags: configuration.tags(facts), expectation: expectation, line: node.line,
+            column: node.column)
+    }
+}

@@ -1,0 +1,84 @@
+/// Runs the tests embedded in rule files, and checks that every check of every rule is made to fail by one.
+public struct RuleTestReport: Sendable {
+    public struct Failure: Sendable, CustomStringConvertible {
+        public var rule: String
+        public var test: String
+        public var file: String
+        public var line: Int
+        public var message: String
+
+        public var description: String { "\(file):\(line): \(rule) › \(test): \(message)" }
+    }
+
+    public var passed = 0
+    public var failures: [Failure] = []
+    /// Checks no test makes fail ("rule › check").
+    public var untestedChecks: [String] = []
+
+    public var succeeded: Bool { failures.isEmpty && untestedChecks.isEmpty }
+}
+
+extension RuleSet {
+    /// Runs every rule's tests.
+    public func runTests() -> RuleTestReport {
+        var report = RuleTestReport()
+        for rule in rules {
+            var exercised: Set<String> = []
+            for test in rule.tests {
+                let outcome = evaluate(rule, facts: test.facts, recordingEvidence: true)
+                let problem = Self.mismatch(outcome, test.expectation)
+                switch test.expectation {
+                case .fails(let id), .warns(let id): exercised.insert(id)
+                default: break
+                }
+                if let problem {
+                    report.failures.append(
+                        .init(rule: rule.id, test: test.name, file: rule.file, line: test.line, message: problem))
+                } else {
+                    report.passed += 1
+                }
+            }
+            for check in rule.checks where !exercised.contains(check.id) {
+                report.untestedChecks.append("\(rule.id) › \(check.id)")
+            }
+        }
+        return report
+    }
+
+    static func mismatch(_ outcome: RuleOutcome, _ expectation: RuleTest.Expectation) -> String? {
+        let applicable = outcome.applicable.boolValue == true
+        func describe() -> String {
+            if outcome.applicable.boolValue != true {
+                return "the rule did not apply (when/applies_to: \(Format.text(outcome.applicable)))"
+            }
+            let parts = outcome.checks.map {
+                "\($0.check.id)=\($0.status.rawValue)" + ($0.failure.map { " (\($0))" } ?? "")
+            }
+            return parts.joined(separator: ", ")
+        }
+        switch expectation {
+        case .notApplicable:
+            return outcome.applicable.boolValue == false ? nil : "expected the rule not to apply; \(describe())"
+        case .passes:
+            guard applicable, outcome.cause == nil, outcome.firstUnknown == nil,
+                !outcome.checks.contains(where: { $0.status == .error })
+            else { return "expected every check to pass; \(describe())" }
+            return nil
+        case .fails(let id):
+            guard applicable, outcome.cause?.check.id == id else {
+                return "expected \(id) to fail first; \(describe())"
+            }
+            return nil
+        case .warns(let id):
+            guard applicable, outcome.warnings.contains(where: { $0.check.id == id }) else {
+                return "expected warning \(id); \(describe())"
+            }
+            return nil
+        case .unknown(let id):
+            guard applicable, outcome.firstUnknown?.check.id == id else {
+                return "expected \(id) to be the first unknown; \(describe())"
+            }
+            return nil
+        }
+    }
+}

@@ -1,0 +1,168 @@
+import SKMRules
+import Testing
+
+/// A small schema: `request` with a client, `store` with entries.
+enum Schemas {
+    static let entry = ObjectType(name: "Entry", fields: [.init("value", .string), .init("status", .string)])
+    static let client = ObjectType(name: "Client", fields: [.init("ip", .string), .init("macHeader", .string)])
+    static let request = ObjectType(
+        name: "Request", fields: [.init("client", .object("Client")), .init("bytes", .int)])
+    static let store = ObjectType(
+        name: "Store", fields: [.init("name", .string), .init("macs", .list(.object("Entry")))])
+    static let schema = FactSchema(
+        variables: [.init("request", .object("Request")), .init("store", .object("Store"))],
+        objects: [entry, client, request, store])
+
+    static func activation(
+        ip: Value? = .string("10.0.0.1"), mac: Value? = nil, macs: [(String, String)] = []
+    ) -> Activation {
+        let client = ObjectValue(type: Schemas.client, fields: [ip, mac])
+        let entries = macs.map { Value.object(ObjectValue(type: entry, fields: [.string($0.0), .string($0.1)])) }
+        return Activation(
+            schema: schema,
+            values: [
+                "request": .object(ObjectValue(type: request, fields: [.object(client), .int(10)])),
+                "store": .object(ObjectValue(type: store, fields: [.string("payments"), .list(entries)])),
+            ])
+    }
+}
+
+func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) throws -> Value {
+    let program = try Compiler.compile(Source(text: text), schema: Schemas.schema).get()
+    return program.evaluate(activation)
+}
+
+@Suite struct LanguageTests {
+    @Test func threeValuedLogicAbsorbsAsCELDoes() throws {
+        let unknownIP = Schemas.activation(ip: .unknown(Unknown(path: "request.client.ip", settle: "give --client-ip")))
+        #expect(try evaluate("request.client.ip == '10.0.0.1'", unknownIP).isUnknown)
+        #expect(try evaluate("false && request.client.ip == '10.0.0.1'", unknownIP).boolValue == false)
+        #expect(try evaluate("request.client.ip == '10.0.0.1' || true", unknownIP).boolValue == true)
+        #expect(try evaluate("true && request.client.ip == 'x'", unknownIP).isUnknown)
+        #expect(try evaluate("has(request.client.ip)", unknownIP).isUnknown)
+        // Unknown wins over error when neither side decides.
+        #expect(try evaluate("request.client.ip == 'x' && 1 / 0 == 1", unknownIP).isUnknown)
+        guard case .unknown(let unknown) = try evaluate("ipInCidr(request.client.ip, '10.0.0.0/8')", unknownIP) else {
+            Issue.record("not unknown")
+            return
+        }
+        #expect(unknown.facts == [.init(path: "request.client.ip", settle: "give --client-ip")])
+    }
+
+    @Test func absentFieldsReadAsDefaultsAndHasTellsThemApart() throws {
+        #expect(try evaluate("has(request.client.macHeader)").boolValue == false)
+        #expect(try evaluate("request.client.macHeader == ''").boolValue == true)
+        #expect(try evaluate("has(request.client.macHeader)", Schemas.activation(mac: .string(""))).boolValue == true)
+    }
+
+    @Test func macrosAndExtensions() throws {
+        let activation = Schemas.activation(
+            mac: .string("AA-BB-CC-DD-EE-FF"), macs: [("aa:bb:cc:dd:ee:ff", "PENDING_DELETION")])
+        #expect(
+            try evaluate("store.macs.exists(m, m.value == normalizeMAC(request.client.macHeader))", activation)
+                .boolValue == true)
+        #expect(try evaluate("store.macs.all(m, m.status == 'IN_SERVICE')", activation).boolValue == false)
+        #expect(try evaluate("store.macs.map(m, m.status).join(', ')", activation).stringValue == "PENDING_DELETION")
+        #expect(
+            try evaluate("ipInCidr('10.0.3.7', '10.0.3.0/24') && !ipInCidr('10.0.4.7', '10.0.3.0/24')").boolValue
+                == true)
+        #expect(try evaluate("isPrivateIP('10.1.2.3') && !isPrivateIP('203.0.113.5')").boolValue == true)
+        #expect(try evaluate("isMAC('aa:bb:cc:dd:ee:ff') && !isMAC('aa:bb:cc:dd:ee')").boolValue == true)
+        #expect(
+            try evaluate("days(timestamp('2026-01-10T00:00:00Z') - timestamp('2026-01-03T12:00:00Z'))").intValue == 6)
+    }
+
+    @Test func evidenceRecordsTheFactsACheckRead() throws {
+        let program = try Compiler.compile(
+            Source(text: "store.macs.exists(m, m.value == request.client.macHeader) || size(store.name) > 100"),
+            schema: Schemas.schema
+        ).get()
+        let (value, evidence) = program.evaluateWithEvidence(Schemas.activation(mac: .string("aa:bb:cc:dd:ee:ff")))
+        #expect(value.boolValue == false)
+        #expect(
+            evidence.map(\.expression) == [
+                "store.macs", "store.macs.exists(m, m.value == request.client.macHeader)", "store.name",
+                "size(store.name)",
+            ])
+        #expect(Format.text(evidence[3].value) == "8")
+    }
+
+    @Test(arguments: [
+        ("request.client.adress", "1:16: error: undefined field 'adress' of Client; did you mean 'address'?"),
+        ("reqest.bytes > 1", "1:1: error: undeclared reference to 'reqest'; did you mean 'request'?"),
+        ("request.bytes + 'x'", "1:1: error: found no matching overload for '+' applied to '(int, string)'"),
+        (
+            "[1, 'a']",
+            "1:5: error: unsupported: list elements of different types (int, string) need dyn, which SKM's language leaves out"
+        ),
+        (
+            "size(1u)",
+            "1:6: error: unsupported: uint literals are not part of SKM's condition language (no uint or bytes types)"
+        ),
+        ("request.bytes > ", "1:17: error: unexpected end of expression"),
+        ("sizze(store.macs)", "1:1: error: undeclared reference to function 'sizze'; did you mean 'size'?"),
+    ])
+    func diagnosticsPointAtTheProblem(_ text: String, _ expected: String) {
+        let schema = FactSchema(
+            variables: Schemas.schema.variables,
+            objects: [
+                Schemas.entry, Schemas.request, Schemas.store,
+                ObjectType(name: "Client", fields: [.init("address", .string)]),
+            ])
+        switch Compiler.compile(Source(name: "rule.yaml", text: text), schema: schema) {
+        case .success: Issue.record("\(text) compiled")
+        case .failure(let diagnostics):
+            let first = diagnostics.items[0].description
+            #expect(first.hasPrefix("rule.yaml:" + expected), "\(first)")
+            #expect(first.contains("\n" + text + "\n"))
+        }
+    }
+
+    @Test func caretSitsUnderTheColumnInTheFile() {
+        let file = "id: X\nchecks:\n  - assert: request.bytes >> 2\n"
+        let source = Source(name: "Rules/x.yaml", text: "request.bytes >> 2", line: 3, column: 13, fileText: file)
+        guard case .failure(let diagnostics) = Compiler.compile(source, schema: Schemas.schema) else {
+            Issue.record("compiled")
+            return
+        }
+        #expect(
+            diagnostics.items[0].description == """
+                Rules/x.yaml:3:28: error: unexpected '>'
+                  - assert: request.bytes >> 2
+                                           ^
+                """)
+    }
+
+    @Test func pathologicalExpressionsGetALimitNotACrash() {
+        let cases = [
+            String(repeating: "(", count: 5000) + "1" + String(repeating: ")", count: 5000),
+            String(repeating: "!", count: 5000) + "true",
+            String(repeating: "-", count: 5000) + "1",
+            (0..<3000).map { _ in "true" }.joined(separator: " || "),
+            String(repeating: "[", count: 5000),
+            String(repeating: "a.", count: 3000) + "b",
+            String(repeating: "x", count: 100_000),
+        ]
+        for text in cases {
+            switch Compiler.compile(Source(text: text), schema: Schemas.schema) {
+            case .success: Issue.record("accepted \(text.prefix(20))…")
+            case .failure(let diagnostics):
+                #expect(!diagnostics.items.isEmpty)
+            }
+        }
+        // A long but flat expression within the limits still works.
+        let chain = (0..<200).map { _ in "false" }.joined(separator: " || ") + " || true"
+        #expect((try? evaluate(chain))?.boolValue == true)
+    }
+
+    @Test func assertionsMustBeBooleans() {
+        guard
+            case .failure(let diagnostics) = Compiler.compile(
+                Source(text: "store.name"), schema: Schemas.schema, expecting: .bool)
+        else {
+            Issue.record("compiled")
+            return
+        }
+        #expect(diagnostics.items[0].message == "expected a bool, but the expression is a string")
+    }
+}
