@@ -147,7 +147,7 @@ let package = Package(
         .testTarget(
             name: "SKMRulesTests",
             dependencies: ["SKMRules", "SKMAnalysis", "SKMCore", "SKMTestSupport"],
-            exclude: ["Conformance"],
+            exclude: ["Conformance", "Fixtures"],
             swiftSettings: strictSettings
         ),
         .testTarget(

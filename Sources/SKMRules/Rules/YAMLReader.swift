@@ -62,15 +62,22 @@ enum YAMLReader {
             throw Failure(message: "not YAML: \(error)", line: 1, column: 1)
         }
         guard let node else { return nil }
-        return try convert(node, depth: 0)
+        var seen = Set<NodeOrigin>()
+        return try convert(node, depth: 0, seen: &seen)
     }
 
     private static func failure(_ error: YamlError) -> Failure {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
-            let prefix = context.map { "\($0.text) " } ?? ""
-            return Failure(message: "YAML syntax: \(prefix)\(problem)", line: mark.line, column: mark.column)
+            guard let context else {
+                return Failure(message: "YAML syntax: \(problem)", line: mark.line, column: mark.column)
+            }
+            // The construct that went wrong began at the context's mark; the problem's mark is often the end of the
+            // file, which shows nothing useful.
+            return Failure(
+                message: "YAML syntax: \(problem) (\(context.text) that began here)", line: context.mark.line,
+                column: context.mark.column)
         case .reader(let problem, _, _, _):
             return Failure(message: "YAML: \(problem)", line: 1, column: 1)
         case .duplicatedKeysInMapping(let duplicates, _):
@@ -123,11 +130,36 @@ enum YAMLReader {
         return nil
     }
 
-    private static func convert(_ node: Node, depth: Int) throws(Failure) -> YAMLNode {
+    /// Where a node began and what it was. The composer expands an alias into a copy of the anchored node, mark and
+    /// all, so a second node from the same origin is an alias.
+    private struct NodeOrigin: Hashable {
+        var line: Int
+        var column: Int
+        var kind: Int
+    }
+
+    static let maximumNodes = 100_000
+
+    private static func convert(_ node: Node, depth: Int, seen: inout Set<NodeOrigin>) throws(Failure) -> YAMLNode {
         let line = node.mark?.line ?? 1
         let column = node.mark?.column ?? 1
         guard depth <= maximumDepth else {
             throw Failure(message: "nesting deeper than \(maximumDepth) levels", line: line, column: column)
+        }
+        let kind: Int
+        switch node {
+        case .scalar: kind = 0
+        case .mapping: kind = 1
+        case .sequence: kind = 2
+        case .alias: kind = 3
+        }
+        if kind == 3 || !seen.insert(NodeOrigin(line: line, column: column, kind: kind)).inserted {
+            throw Failure(
+                message: "YAML anchors and aliases are not allowed in rule files; the anchored node here is repeated",
+                line: line, column: column)
+        }
+        guard seen.count <= maximumNodes else {
+            throw Failure(message: "more than \(maximumNodes) YAML nodes", line: line, column: column)
         }
         switch node {
         case .scalar(let scalar):
@@ -136,12 +168,13 @@ enum YAMLReader {
         case .mapping(let mapping):
             var pairs: [(key: YAMLNode, value: YAMLNode)] = []
             for (key, value) in mapping {
-                pairs.append((try convert(key, depth: depth + 1), try convert(value, depth: depth + 1)))
+                let convertedKey = try convert(key, depth: depth + 1, seen: &seen)
+                pairs.append((convertedKey, try convert(value, depth: depth + 1, seen: &seen)))
             }
             return YAMLNode(kind: .mapping(pairs), line: line, column: column)
         case .sequence(let sequence):
             var items: [YAMLNode] = []
-            for item in sequence { items.append(try convert(item, depth: depth + 1)) }
+            for item in sequence { items.append(try convert(item, depth: depth + 1, seen: &seen)) }
             return YAMLNode(kind: .sequence(items), line: line, column: column)
         case .alias:
             throw Failure(message: "YAML aliases are not allowed in rule files", line: line, column: column)

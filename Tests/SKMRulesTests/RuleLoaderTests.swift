@@ -1,0 +1,250 @@
+import Foundation
+import SKMAnalysis
+import SKMRules
+import Testing
+
+/// Writes rule files into a fresh directory and loads them against the SKM schema.
+struct RuleDirectory {
+    let url: URL
+
+    init(_ files: [String: String]) throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("skm-rules-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(
+            at: url.appendingPathComponent("fixtures"), withIntermediateDirectories: true)
+        for (name, text) in files {
+            try Data(text.utf8).write(to: url.appendingPathComponent(name))
+        }
+    }
+
+    func load() -> Result<RuleSet, Diagnostics> {
+        SKMFacts.loadRules([url])
+    }
+
+    /// The diagnostics, with the directory path shortened to `Rules/`.
+    func diagnostics() -> [String] {
+        guard case .failure(let found) = load() else { return [] }
+        return found.items.map { $0.description.replacingOccurrences(of: url.path + "/", with: "Rules/") }
+    }
+}
+
+let goodRule = """
+    id: SKM-TEST
+    title: MAC Auth Failure
+    error: {message: MAC Auth Failure, code: -1301}
+    order: 610
+    applies_to: [encrypt]
+    checks:
+      - id: header-present
+        assert: has(request.client.macHeader)
+        explain: "no header"
+        fix: "send it"
+    """
+
+@Suite struct RuleLoaderTests {
+    @Test func aGoodRuleLoads() throws {
+        let directory = try RuleDirectory(["a.yaml": goodRule])
+        let rules = try directory.load().get()
+        #expect(rules.rules.map(\.id) == ["SKM-TEST"])
+    }
+
+    @Test(arguments: [
+        (
+            goodRule.replacingOccurrences(of: "  - id: header-present", with: "  - id: header-present\n    asert: x"),
+            """
+            Rules/a.yaml:8:5: error: unknown key 'asert' in a check; did you mean 'assert'?
+                asert: x
+                ^
+            """
+        ),
+        (
+            goodRule.replacingOccurrences(of: "has(request.client.macHeader)", with: "has(request.client.macHeadr)"),
+            """
+            Rules/a.yaml:8:32: error: undefined field 'macHeadr' of Client; did you mean 'macHeader'?
+                assert: has(request.client.macHeadr)
+                                           ^
+            """
+        ),
+        (
+            goodRule.replacingOccurrences(
+                of: "has(request.client.macHeader)", with: "size(request.client.macHeader) + 'x' == 1"),
+            """
+            Rules/a.yaml:8:13: error: found no matching overload for '+' applied to '(int, string)'
+                assert: size(request.client.macHeader) + 'x' == 1
+                        ^
+            """
+        ),
+        (
+            goodRule.replacingOccurrences(of: "has(request.client.macHeader)", with: "request.client.macHeader"),
+            """
+            Rules/a.yaml:8:13: error: expected a bool, but the expression is a string
+                assert: request.client.macHeader
+                        ^
+            """
+        ),
+        (
+            goodRule.replacingOccurrences(of: "has(request.client.macHeader)", with: "isMac(request.client.macHeader)"),
+            """
+            Rules/a.yaml:8:13: error: undeclared reference to function 'isMac'; did you mean 'isMAC'?
+                assert: isMac(request.client.macHeader)
+                        ^
+            """
+        ),
+        (
+            goodRule.replacingOccurrences(
+                of: "explain: \"no header\"", with: "explain: \"no header from {{request.client.ip\""),
+            """
+            Rules/a.yaml:9:30: error: unclosed '{{' in template
+                explain: "no header from {{request.client.ip"
+                                         ^
+            """
+        ),
+        (
+            goodRule.replacingOccurrences(of: "code: -1301", with: "code: -1399"),
+            """
+            Rules/a.yaml:3:42: error: unknown error code -1399; 'MAC Auth Failure' is -1301
+            error: {message: MAC Auth Failure, code: -1399}
+                                                     ^
+            """
+        ),
+        (
+            goodRule.replacingOccurrences(of: "message: MAC Auth Failure", with: "message: MAC Authentication Failure"),
+            """
+            Rules/a.yaml:3:18: error: error code -1301 is 'MAC Auth Failure', not 'MAC Authentication Failure'
+            error: {message: MAC Authentication Failure, code: -1301}
+                             ^
+            """
+        ),
+        (
+            goodRule.replacingOccurrences(of: "order: 610\n", with: ""),
+            """
+            Rules/a.yaml:1:1: error: the rule is missing 'order'
+            id: SKM-TEST
+            ^
+            """
+        ),
+        (
+            goodRule.replacingOccurrences(of: "[encrypt]", with: "[encrpyt]"),
+            """
+            Rules/a.yaml:5:14: error: unknown operation or category 'encrpyt' in applies_to; did you mean 'encrypt'?
+            applies_to: [encrpyt]
+                         ^
+            """
+        ),
+        (
+            goodRule + "\n  - id: x\n    assert: [true\n",
+            """
+            Rules/a.yaml:12:13: error: YAML syntax: did not find expected ',' or ']' (while parsing a flow sequence that began here)
+                assert: [true
+                        ^
+            """
+        ),
+    ])
+    func diagnosticsNameFileLineColumnWithACaret(_ text: String, _ expected: String) throws {
+        let diagnostics = try RuleDirectory(["a.yaml": text]).diagnostics()
+        #expect(diagnostics.first?.hasPrefix(expected) == true, "got:\n\(diagnostics.joined(separator: "\n"))")
+    }
+
+    @Test func problemsInEveryFileAreReportedAndTheSetIsRefused() throws {
+        let second = goodRule.replacingOccurrences(of: "has(request.client.macHeader)", with: "nosuch.field")
+        let directory = try RuleDirectory(["a.yaml": goodRule, "b.yaml": second, "c.yaml": goodRule])
+        let diagnostics = directory.diagnostics()
+        #expect(diagnostics.contains { $0.hasPrefix("Rules/b.yaml:8:13: error: undeclared reference to 'nosuch'") })
+        #expect(diagnostics.contains { $0.hasPrefix("Rules/c.yaml:1:5: error: duplicate rule id 'SKM-TEST'") })
+        guard case .failure = directory.load() else {
+            Issue.record("a broken set loaded")
+            return
+        }
+    }
+
+    @Test func testsNameChecksThatExistAndFixturesThatExist() throws {
+        let withTests =
+            goodRule + """
+
+                tests:
+                  - name: missing fixture
+                    base: nothere
+                    expect: {fails: header-present}
+                  - name: wrong check
+                    facts: {request: {operation: encrypt}}
+                    expect: {fails: header-presnt}
+                """
+        let diagnostics = try RuleDirectory(["a.yaml": withTests]).diagnostics()
+        #expect(diagnostics.contains { $0.contains("no fixture 'nothere' (looked for fixtures/nothere.yaml)") })
+        #expect(
+            diagnostics.contains {
+                $0.contains("no check 'header-presnt' in this rule; did you mean 'header-present'?")
+            })
+    }
+
+    @Test func embeddedTestsReportWhatTheChecksSaid() throws {
+        let withTests =
+            goodRule + """
+
+                tests:
+                  - name: header present but expected to fail
+                    facts: {request: {operation: encrypt, client: {macHeader: "aa:bb:cc:dd:ee:ff"}}}
+                    expect: {fails: header-present}
+                """
+        let report = try RuleDirectory(["a.yaml": withTests]).load().get().runTests()
+        #expect(report.failures.count == 1)
+        #expect(report.failures.first?.message == "expected header-present to fail first; header-present=passed")
+    }
+}
+
+@Suite struct HostileRuleInputTests {
+    @Test func randomBytesGetADiagnostic() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20 {
+            let bytes = (0..<2000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let directory = try RuleDirectory([:])
+            try Data(bytes).write(to: directory.url.appendingPathComponent("noise.yaml"))
+            #expect(!directory.diagnostics().isEmpty)
+        }
+    }
+
+    @Test func deepNestingGetsALimit() throws {
+        let deep = "a: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        let indented = (0..<400).map { String(repeating: " ", count: $0) + "k\($0):" }.joined(separator: "\n")
+        for text in [deep, indented] {
+            let diagnostics = try RuleDirectory(["deep.yaml": text]).diagnostics()
+            #expect(diagnostics.first?.contains("nesting deeper than 64 levels") == true, "\(diagnostics.first ?? "")")
+        }
+    }
+
+    @Test func hugeFilesGetALimit() throws {
+        let huge = goodRule + "\nsummary: " + String(repeating: "x", count: 2 << 20)
+        let diagnostics = try RuleDirectory(["huge.yaml": huge]).diagnostics()
+        #expect(diagnostics.first?.contains("over the limit of 1048576") == true)
+    }
+
+    @Test func pathologicalExpressionsInRulesGetDiagnostics() throws {
+        let expressions = [
+            String(repeating: "(", count: 2000) + "true" + String(repeating: ")", count: 2000),
+            (0..<2000).map { _ in "true" }.joined(separator: " && "),
+            String(repeating: "!", count: 3000) + "true",
+        ]
+        for expression in expressions {
+            let text = goodRule.replacingOccurrences(of: "has(request.client.macHeader)", with: "\"\(expression)\"")
+            let diagnostics = try RuleDirectory(["p.yaml": text]).diagnostics()
+            #expect(diagnostics.first?.contains("deeper than") == true, "\(diagnostics.first?.prefix(200) ?? "")")
+        }
+    }
+
+    @Test func aliasesAreRefused() throws {
+        let text = goodRule + "\nsummary: &a x\nreferences: [*a]\n"
+        let diagnostics = try RuleDirectory(["alias.yaml": text]).diagnostics()
+        #expect(
+            diagnostics.first?.hasPrefix("Rules/alias.yaml:11:10: error: YAML anchors and aliases are not allowed")
+                == true)
+
+        var laughs = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+        for level in 1..<12 {
+            laughs +=
+                "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ", ") + "]\n"
+        }
+        let started = ContinuousClock.now
+        let laughed = try RuleDirectory(["laughs.yaml": laughs]).diagnostics()
+        #expect(laughed.first?.contains("anchors and aliases are not allowed") == true)
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+}

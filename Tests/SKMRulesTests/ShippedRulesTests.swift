@@ -1,0 +1,68 @@
+import Foundation
+import SKMAnalysis
+import SKMCore
+import SKMRules
+import SKMTestSupport
+import Testing
+
+enum ShippedRules {
+    static let directory = packageRoot.appendingPathComponent("Rules")
+
+    static func load() throws -> RuleSet {
+        switch SKMFacts.loadRules([directory]) {
+        case .success(let rules): return rules
+        case .failure(let diagnostics):
+            Issue.record("Rules/ does not load:\n\(diagnostics)")
+            throw diagnostics
+        }
+    }
+}
+
+@Suite struct ShippedRulesTests {
+    @Test func rulesLoadWithoutProblems() throws {
+        let rules = try ShippedRules.load()
+        #expect(rules.rules.count == 16)
+    }
+
+    @Test func embeddedTestsPassAndEveryCheckIsMadeToFail() throws {
+        let report = try ShippedRules.load().runTests()
+        for failure in report.failures { Issue.record("\(failure)") }
+        #expect(report.untestedChecks == [])
+        #expect(report.passed >= 100)
+    }
+
+    @Test(arguments: APIError.allCases)
+    func everyCatalogueErrorHasARule(_ error: APIError) throws {
+        let rules = try ShippedRules.load().rules(explaining: error.resultCode)
+        #expect(rules.count == 1, "no rule explains \(error)")
+        #expect(rules.first?.error.message == error.resultMessage)
+    }
+
+    @Test func everySolutionGuideHeadingIsCited() throws {
+        let text = try String(
+            contentsOf: packageRoot.appendingPathComponent("Tests/SKMRulesTests/Fixtures/solution-guide-headings.txt"),
+            encoding: .utf8)
+        let headings = text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
+        #expect(headings.count == 11)
+        let cited = Set(try ShippedRules.load().rules.compactMap(\.guide))
+        for heading in headings {
+            #expect(cited.contains(heading), "no rule cites '\(heading)'")
+        }
+    }
+
+    @Test func decisionOrderFollowsTheEngine() throws {
+        // DESIGN §6: route, appkey, credentials, body, key, IPv4, MAC, certificate, key status, versions and data.
+        let order = try ShippedRules.load().rules.map(\.error.identifier)
+        #expect(
+            order == [
+                "URL_NOT_FOUND", "INVALID_APPKEY", "UNAUTHORIZED", "INVALID_REQUEST", "INVALID_KEY_ID",
+                "IPV4_AUTH_FAILURE", "MAC_AUTH_FAILURE", "CERTIFICATE_AUTH_FAILURE", "UNTRUSTED_CERTIFICATE",
+                "CERTIFICATE_NOT_YET_VALID", "CERTIFICATE_EXPIRED", "INVALID_KEY_STATUS", "INVALID_USER_DATA",
+                "INVALID_KEY_VERSION", "INVALID_KEY_VERSION_STATUS", "INTERNAL_ERROR",
+            ])
+    }
+}
+
+extension Rule.ErrorReference {
+    var identifier: String { APIError(resultCode: code)?.identifier ?? "?" }
+}
