@@ -101,6 +101,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .executableTarget(
+            name: "skm-benchmark",
+            dependencies: ["SKMRules", "SKMAnalysis"],
+            path: "Benchmarks/Sources/skm-benchmark",
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "SKMTestSupport",
             dependencies: [
@@ -146,7 +152,9 @@ let package = Package(
         ),
         .testTarget(
             name: "SKMRulesTests",
-            dependencies: ["SKMRules", "SKMAnalysis", "SKMCore", "SKMTestSupport"],
+            dependencies: [
+                "SKMRules", "SKMAnalysis", "SKMCore", "SKMTestSupport", .product(name: "Yams", package: "Yams"),
+            ],
             exclude: ["Conformance", "Fixtures"],
             swiftSettings: strictSettings
         ),

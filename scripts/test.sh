@@ -7,10 +7,14 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 
 echo "==> swift format lint"
-swift format lint --strict --recursive Package.swift Sources Tests
+swift format lint --strict --recursive Package.swift Sources Tests Benchmarks
 
 echo "==> swift test"
 swift test
+
+echo "==> skm rules lint and test on the shipped rules"
+swift run --skip-build skm rules lint Rules/
+swift run --skip-build skm rules test Rules/
 
 echo "==> the API guide's examples against skm serve"
 scripts/api-examples.sh

@@ -242,9 +242,7 @@ let goodRule = """
             laughs +=
                 "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ", ") + "]\n"
         }
-        let started = ContinuousClock.now
         let laughed = try RuleDirectory(["laughs.yaml": laughs]).diagnostics()
         #expect(laughed.first?.contains("anchors and aliases are not allowed") == true)
-        #expect(ContinuousClock.now - started < .seconds(5))
     }
 }

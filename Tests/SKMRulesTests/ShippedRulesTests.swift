@@ -66,3 +66,41 @@ enum ShippedRules {
 extension Rule.ErrorReference {
     var identifier: String { APIError(resultCode: code)?.identifier ?? "?" }
 }
+
+@Suite struct GuardIndexTests {
+    /// The replay skips checks by `request.operation` only where their guards are certainly false: for every embedded
+    /// test's facts, and for those facts under every other operation, it predicts what the unindexed replay predicts.
+    @Test func theIndexedReplayPredictsWhatTheFullReplayPredicts() throws {
+        let indexed = try ShippedRules.load()
+        var plain = SKMFacts.configuration
+        plain.discriminator = nil
+        let unindexed = try RuleSet.load(paths: [ShippedRules.directory], configuration: plain).get()
+        let operations = SKMCore.Operation.allCases.map(\.rawValue) + ["noSuchOperation"]
+        let requestIndex = try #require(SKMFacts.schema.index(ofVariable: "request"))
+        let operationField = try #require(SKMFacts.request.index(of: "operation"))
+        var compared = 0
+        for rule in indexed.rules {
+            for test in rule.tests {
+                var variants = [test.facts]
+                if case .object(let request) = test.facts.values[requestIndex] {
+                    for operation in operations {
+                        var fields = request.fields
+                        fields[operationField] = .string(operation)
+                        var facts = test.facts
+                        facts.set(requestIndex, .object(ObjectValue(type: request.type, fields: fields)))
+                        variants.append(facts)
+                    }
+                }
+                for facts in variants {
+                    let a = indexed.predict(facts: facts, logged: rule.error.code)
+                    let b = unindexed.predict(facts: facts, logged: rule.error.code)
+                    #expect(a.failure?.check.id == b.failure?.check.id, "\(rule.id) / \(test.name)")
+                    #expect(a.failure?.rule.id == b.failure?.rule.id, "\(rule.id) / \(test.name)")
+                    #expect(a.unknownsBefore.map(\.check.id) == b.unknownsBefore.map(\.check.id))
+                    compared += 1
+                }
+            }
+        }
+        #expect(compared > 3000)
+    }
+}

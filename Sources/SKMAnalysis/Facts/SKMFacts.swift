@@ -11,12 +11,14 @@ public enum SKMFacts {
     public static let event = ObjectType(
         name: "Event", documentation: "An audit event: a state change.",
         fields: [
-            .init("sequence", .int), .init("time", .timestamp),
+            .init("sequence", .int, "Position in the audit log."), .init("time", .timestamp),
             .init("actor", .string, "cli:<user>, uak:<id>, system:purge, …"),
             .init("action", .string, "key.scheduleDeletion, keyVersion.purge, auth.add, …"),
-            .init("targetKind", .string), .init("targetId", .string), .init("keyId", .string),
-            .init("keyVersion", .int),
-            .init("keyStoreId", .int), .init("summary", .string, "One line for people."),
+            .init("targetKind", .string, "appkey, keyStore, key, keyVersion, authEntry, accessKey."),
+            .init("targetId", .string), .init("keyId", .string, "The key concerned, if any."),
+            .init("keyVersion", .int, "The key version concerned, if any."),
+            .init("keyStoreId", .int, "The key store concerned, if any."),
+            .init("summary", .string, "One line for people."),
         ])
 
     public static let client = ObjectType(
@@ -33,8 +35,10 @@ public enum SKMFacts {
     public static let input = ObjectType(
         name: "Input", documentation: "The shape of a user-data field: never its content.",
         fields: [
-            .init("field", .string), .init("bytes", .int, "Length as sent."),
-            .init("base64Valid", .bool), .init("decodedBytes", .int),
+            .init("field", .string, "The body member: plaintext, ciphertext, signature, secretValue …"),
+            .init("bytes", .int, "Length as sent."),
+            .init("base64Valid", .bool, "Strict standard Base64 with padding."),
+            .init("decodedBytes", .int, "Length once Base64-decoded."),
             .init("embeddedVersion", .int, "The key version in a blob's first four bytes."),
             .init("innerBase64", .bool, "The decoded bytes are Base64 text again: encoded twice."),
         ])
@@ -42,7 +46,7 @@ public enum SKMFacts {
     public static let body = ObjectType(
         name: "Body", documentation: "The shape of the request body.",
         fields: [
-            .init("bytes", .int), .init("json", .bool, "Whether the body is a JSON object."),
+            .init("bytes", .int, "Length as sent."), .init("json", .bool, "Whether the body is a JSON object."),
             .init("fields", .list(.string), "Top-level members as name:type (plaintext:string)."),
             .init("values", .map(.string, .string), "The values of non-secret members (keyStoreName, value, …)."),
         ])
@@ -50,14 +54,17 @@ public enum SKMFacts {
     public static let response = ObjectType(
         name: "Response", documentation: "What the server answered.",
         fields: [
-            .init("httpStatus", .int), .init("resultCode", .int), .init("resultMessage", .string),
-            .init("isSuccessful", .bool), .init("keyVersion", .int),
+            .init("httpStatus", .int), .init("resultCode", .int, "header.resultCode: 0, or a catalogue code."),
+            .init("resultMessage", .string, "header.resultMessage."), .init("isSuccessful", .bool),
+            .init("keyVersion", .int, "The key version a successful data call used."),
         ])
 
     public static let request = ObjectType(
         name: "Request", documentation: "The request, as the log or capture recorded it.",
         fields: [
-            .init("time", .timestamp), .init("id", .string), .init("method", .string), .init("path", .string),
+            .init("time", .timestamp, "When the server received it."), .init("id", .string, "The request id."),
+            .init("method", .string, "GET, POST, PUT or DELETE."),
+            .init("path", .string, "The path, without the query."),
             .init("pathVersion", .string, "The version segment of the path, verbatim."),
             .init("apiVersion", .string, "v1.0 … v1.3, when the path names one."),
             .init("operation", .string, "The operation the route names; absent when no route matched."),
@@ -65,26 +72,35 @@ public enum SKMFacts {
             .init("routeExists", .bool, "Whether method and path name an SKM operation."),
             .init("availableInVersion", .bool, "Whether the operation exists in apiVersion."),
             .init("availableVersions", .list(.string), "The API versions that carry the operation."),
-            .init("appkey", .string), .init("appkeyWellFormed", .bool, "16 ASCII letters or digits."),
-            .init("keyId", .string), .init("keyIdWellFormed", .bool, "32 lower-case hexadecimal digits."),
+            .init("appkey", .string, "The appkey segment of the path."),
+            .init("appkeyWellFormed", .bool, "16 ASCII letters or digits."),
+            .init("keyId", .string, "The key id segment of the path."),
+            .init("keyIdWellFormed", .bool, "32 lower-case hexadecimal digits."),
             .init("requiredKeyType", .string, "The key type the operation needs."),
-            .init("keyStoreId", .string), .init("keyStoreName", .string),
+            .init("keyStoreId", .string, "The key store id segment of the path, verbatim."),
+            .init("keyStoreName", .string, "The key store a management body names."),
             .init("authKind", .string, "IPV4, MAC or CERTIFICATE, for auth-entry operations."),
             .init("requestedKeyVersion", .int, "The keyVersion the request named."),
             .init("query", .map(.string, .string), "Query parameters."),
-            .init("authScheme", .string, "uak, bearer, basic or none."), .init("userAccessKeyId", .string),
-            .init("client", .object("Client")), .init("input", .object("Input"), "The ciphertext or signature."),
-            .init("plaintext", .object("Input")), .init("inputs", .list(.object("Input")), "Every user-data field."),
-            .init("body", .object("Body")),
-            .init("headerBytes", .int), .init("response", .object("Response")),
+            .init("authScheme", .string, "uak, bearer, basic or none."),
+            .init("userAccessKeyId", .string, "The User Access Key id the request presented."),
+            .init("client", .object("Client"), "What the server saw of the client."),
+            .init("input", .object("Input"), "The ciphertext or signature."),
+            .init("plaintext", .object("Input"), "The plaintext or data to sign: its shape only."),
+            .init("inputs", .list(.object("Input")), "Every user-data field."),
+            .init("body", .object("Body"), "The shape of the body."),
+            .init("headerBytes", .int, "Total size of the request headers."),
+            .init("response", .object("Response"), "What the server answered."),
             .init("error", .string, "The logged error's identifier (INVALID_KEY_VERSION …), or SUCCESS."),
         ])
 
     public static let certificate = ObjectType(
         name: "Certificate", documentation: "The client certificate presented over TLS.",
         fields: [
-            .init("present", .bool), .init("subject", .string), .init("issuer", .string), .init("serial", .string),
-            .init("sha256", .string), .init("notBefore", .timestamp), .init("notAfter", .timestamp),
+            .init("present", .bool, "Whether the client presented one."), .init("subject", .string, "Subject DN."),
+            .init("issuer", .string, "Issuer DN."), .init("serial", .string, "Serial number, hex."),
+            .init("sha256", .string, "SHA-256 fingerprint of the DER, hex."), .init("notBefore", .timestamp),
+            .init("notAfter", .timestamp),
             .init("chainVerified", .bool, "Signed by this installation's CA."),
             .init("registeredStores", .list(.string), "Key stores (of the appkey) where it is registered and live."),
         ])
@@ -92,41 +108,55 @@ public enum SKMFacts {
     public static let appkey = ObjectType(
         name: "Appkey",
         fields: [
-            .init("exists", .bool), .init("id", .string), .init("name", .string), .init("created", .timestamp),
+            .init("exists", .bool, "Whether the appkey existed at the request's time."), .init("id", .string),
+            .init("name", .string), .init("created", .timestamp),
             .init("storeNames", .list(.string), "Names of its key stores in service."),
         ])
 
     public static let accessKey = ObjectType(
         name: "AccessKey", documentation: "The User Access Key the request named.",
-        fields: [.init("exists", .bool), .init("id", .string), .init("appkey", .string), .init("status", .string)])
+        fields: [
+            .init("exists", .bool), .init("id", .string), .init("appkey", .string, "The appkey it belongs to."),
+            .init("status", .string, "ACTIVE or REVOKED."),
+        ])
 
     public static let entry = ObjectType(
         name: "Entry", documentation: "A registered IPv4 address or CIDR, MAC address or certificate.",
         fields: [
-            .init("exists", .bool), .init("id", .int), .init("kind", .string), .init("value", .string),
-            .init("status", .string),
-            .init("created", .timestamp), .init("deletionAt", .timestamp), .init("sha256", .string),
-            .init("notAfter", .timestamp), .init("statusEvent", .object("Event"), "The event that set the status."),
+            .init("exists", .bool), .init("id", .int), .init("kind", .string, "IPV4, MAC or CERTIFICATE."),
+            .init("value", .string, "The address, CIDR, MAC address or certificate subject."),
+            .init("status", .string, "IN_SERVICE, PENDING_DELETION or DELETED."), .init("created", .timestamp),
+            .init("deletionAt", .timestamp, "When a pending deletion takes effect."),
+            .init("sha256", .string, "A certificate entry's fingerprint."),
+            .init("notAfter", .timestamp, "A certificate entry's expiry."),
+            .init("statusEvent", .object("Event"), "The event that set the status."),
         ])
 
     public static let store = ObjectType(
         name: "Store", documentation: "The key store of the key (data calls) or named by the request (management).",
         fields: [
-            .init("exists", .bool), .init("id", .int), .init("name", .string), .init("appkey", .string),
-            .init("status", .string), .init("ip4AuthUse", .bool), .init("macAuthUse", .bool),
-            .init("certificateAuthUse", .bool), .init("authMode", .string),
+            .init("exists", .bool), .init("id", .int), .init("name", .string),
+            .init("appkey", .string, "The appkey it belongs to."), .init("status", .string, "IN_SERVICE or DELETED."),
+            .init("ip4AuthUse", .bool, "IPv4 authentication on."), .init("macAuthUse", .bool, "MAC authentication on."),
+            .init("certificateAuthUse", .bool, "Certificate authentication on."),
+            .init("authMode", .string, "AND (every factor in use must pass) or OR (one suffices)."),
             .init("ipv4s", .list(.object("Entry")), "Its entries at the request's time, deleted ones included."),
-            .init("macs", .list(.object("Entry"))), .init("certificates", .list(.object("Entry"))),
+            .init("macs", .list(.object("Entry")), "Likewise for MAC addresses."),
+            .init("certificates", .list(.object("Entry")), "Likewise for certificates."),
             .init("liveKeys", .int, "Keys in service or pending deletion."),
         ])
 
     public static let key = ObjectType(
         name: "Key", documentation: "The key named by the request, as it was at the request's time.",
         fields: [
-            .init("exists", .bool), .init("id", .string), .init("appkey", .string), .init("keyStoreId", .int),
-            .init("storeName", .string), .init("name", .string), .init("type", .string), .init("status", .string),
-            .init("latestVersion", .int), .init("primaryVersion", .int), .init("autoRotationPeriod", .int),
-            .init("deletionAt", .timestamp), .init("created", .timestamp),
+            .init("exists", .bool, "Whether a key with this id existed (in any appkey) at the request's time."),
+            .init("id", .string), .init("appkey", .string, "The appkey it belongs to."), .init("keyStoreId", .int),
+            .init("storeName", .string), .init("name", .string), .init("type", .string, "SYMMETRIC or ASYMMETRIC."),
+            .init("status", .string, "ACTIVE, DEACTIVATED, PENDING_DELETION or DELETED."),
+            .init("latestVersion", .int, "The highest version number."),
+            .init("primaryVersion", .int, "The version new encryptions use."),
+            .init("autoRotationPeriod", .int, "Days; 0 for none."),
+            .init("deletionAt", .timestamp, "When a scheduled deletion takes effect."), .init("created", .timestamp),
             .init("statusEvent", .object("Event"), "The event that set the status."),
         ])
 
@@ -135,26 +165,33 @@ public enum SKMFacts {
         documentation:
             "The key version the request is about: the one a blob names, the keyVersion asked for, or the primary.",
         fields: [
-            .init("exists", .bool), .init("number", .int), .init("status", .string), .init("created", .timestamp),
-            .init("deletionAt", .timestamp), .init("statusEvent", .object("Event")),
+            .init("exists", .bool), .init("number", .int),
+            .init("status", .string, "ACTIVE, DEACTIVATED, PENDING_DELETION or DELETED."), .init("created", .timestamp),
+            .init("deletionAt", .timestamp, "When a scheduled deletion takes effect."),
+            .init("statusEvent", .object("Event"), "The event that set the status."),
         ])
 
     public static let authority = ObjectType(
         name: "CA", documentation: "The installation's client CA.",
-        fields: [.init("subject", .string), .init("sha256", .string)])
+        fields: [
+            .init("subject", .string, "Subject DN."), .init("sha256", .string, "Fingerprint of the CA certificate."),
+        ])
 
     /// The schema rules are checked against.
     public static let schema = FactSchema(
         variables: [
-            .init("request", .object("Request")),
-            .init("certificate", .object("Certificate")), .init("appkey", .object("Appkey")),
-            .init("accessKey", .object("AccessKey")), .init("store", .object("Store")), .init("key", .object("Key")),
-            .init("version", .object("Version")),
+            .init("request", .object("Request"), "The request, as the log or capture recorded it."),
+            .init("certificate", .object("Certificate"), "The client certificate presented over TLS."),
+            .init("appkey", .object("Appkey"), "The appkey of the path."),
+            .init("accessKey", .object("AccessKey"), "The User Access Key a management call presented."),
+            .init("store", .object("Store"), "The key store concerned."),
+            .init("key", .object("Key"), "The key of the path."),
+            .init("version", .object("Version"), "The key version concerned."),
             .init("entry", .object("Entry"), "The registered entry an auth-entry request names."),
             .init(
                 "events", .list(.object("Event")),
                 "Audit events about the key, its store and its appkey, up to the request."),
-            .init("ca", .object("CA")),
+            .init("ca", .object("CA"), "The installation's client CA."),
         ],
         objects: [
             event, client, input, body, response, request, certificate, appkey, accessKey, entry, store, key, version,
@@ -171,19 +208,23 @@ public enum SKMFacts {
 
     /// The rule engine's configuration for SKM.
     public static let configuration = RuleSet.Configuration(
-        schema: schema, catalogue: catalogue, knownTags: knownTags,
+        schema: schema, catalogue: catalogue, knownTags: knownTags, discriminator: ["request", "operation"],
         tags: { activation in
-            guard let index = schema.index(ofVariable: "request"), case .object(let request) = activation.values[index]
-            else { return ["unknown"] }
-            var tags: Set<String> = []
-            if let operation = request["operation"]?.stringValue {
-                tags.insert(operation)
+            guard case .object(let request) = activation.values[requestVariable] else { return ["unknown"] }
+            var tags: [String] = []
+            tags.reserveCapacity(2)
+            if case .string(let operation)? = request.fields[operationField] {
+                tags.append(operation)
             } else {
-                tags.insert("unknown")
+                tags.append("unknown")
             }
-            if let category = request["category"]?.stringValue { tags.insert(category) }
+            if case .string(let category)? = request.fields[categoryField] { tags.append(category) }
             return tags
         })
+
+    private static let requestVariable = schema.index(ofVariable: "request")!
+    private static let operationField = request.index(of: "operation")!
+    private static let categoryField = request.index(of: "category")!
 
     /// Loads rule files against the SKM fact schema.
     public static func loadRules(_ paths: [URL]) -> Result<RuleSet, Diagnostics> {

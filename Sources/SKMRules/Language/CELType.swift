@@ -146,3 +146,42 @@ public struct FactSchema: Sendable {
         return copy
     }
 }
+
+extension FactSchema {
+    /// The schema as Markdown: the variables, then each object type with its fields, for rule authors.
+    public var reference: String {
+        func cell(_ text: String) -> String { text.replacingOccurrences(of: "|", with: "\\|") }
+        var lines = ["| Variable | Type | Meaning |", "|---|---|---|"]
+        for variable in variables {
+            lines.append("| `\(variable.name)` | `\(variable.type)` | \(cell(variable.documentation)) |")
+        }
+        // Object types in the order a reader meets them: the variables' first, then what their fields refer to.
+        func objectNames(_ type: CELType) -> [String] {
+            switch type {
+            case .object(let name): return [name]
+            case .list(let element): return objectNames(element)
+            case .map(let key, let value): return objectNames(key) + objectNames(value)
+            default: return []
+            }
+        }
+        var order: [String] = []
+        var queue = variables.flatMap { objectNames($0.type) }
+        while !queue.isEmpty {
+            let name = queue.removeFirst()
+            guard let object = objects[name], !order.contains(name) else { continue }
+            order.append(name)
+            queue += object.fields.flatMap { objectNames($0.type) }
+        }
+        order += objects.keys.sorted().filter { !order.contains($0) }
+        for name in order {
+            guard let object = objects[name] else { continue }
+            lines += ["", "### \(name)", ""]
+            if !object.documentation.isEmpty { lines += [object.documentation, ""] }
+            lines += ["| Field | Type | Meaning |", "|---|---|---|"]
+            for field in object.fields {
+                lines.append("| `\(field.name)` | `\(field.type)` | \(cell(field.documentation)) |")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

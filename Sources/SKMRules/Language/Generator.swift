@@ -21,14 +21,21 @@ struct Generator {
     let types: [Int: CELType]
     let source: Source
     let checked: Bool
+    /// Whether the closures record evidence. A program gets one set of closures of each kind, so that evaluation
+    /// without evidence pays nothing for it.
+    let recording: Bool
     private(set) var problems: [(message: String, span: Span)] = []
 
-    init(schema: FactSchema, definitions: Definitions, types: [Int: CELType], source: Source, checked: Bool) {
+    init(
+        schema: FactSchema, definitions: Definitions, types: [Int: CELType], source: Source, checked: Bool,
+        recording: Bool
+    ) {
         self.schema = schema
         self.definitions = definitions
         self.types = types
         self.source = source
         self.checked = checked
+        self.recording = recording
     }
 
     private func text(of expression: Expression) -> String {
@@ -39,16 +46,109 @@ struct Generator {
     }
 
     /// Wraps `evaluator` so that, when evidence is recorded, its value is kept under the expression's text.
+    ///
+    /// Outside comprehension bodies every node runs at most once per evaluation (each parent calls each child at
+    /// most once), so nothing is recorded twice; inside them nothing is recorded.
     private func recorded(_ expression: Expression, _ evaluator: @escaping Evaluator) -> Evaluator {
-        let id = expression.id
+        guard recording else { return evaluator }
         let label = text(of: expression)
         return { frame in
             let value = evaluator(&frame)
-            if frame.recording, frame.comprehensionDepth == 0, !frame.recorded.contains(id) {
-                frame.recorded.insert(id)
+            if frame.recording, frame.comprehensionDepth == 0 {
                 frame.evidence.append(Evidence(expression: label, value: value))
             }
             return value
+        }
+    }
+
+    /// One step of a field path: the object type expected and the field's position in it.
+    private struct Hop {
+        var type: ObjectIdentifier
+        var position: Int
+    }
+
+    /// A chain of field selections from a fact (`request.client.ip`), read in one closure without a call per field.
+    private struct FieldPath {
+        var variable: Int
+        var hops: [Hop]
+        var fields: [String]
+        var fallbacks: [Value]
+
+        var evaluator: Evaluator {
+            let variable = variable
+            let hops = hops
+            let fields = fields
+            let fallbacks = fallbacks
+            if hops.count == 1 {
+                let type = hops[0].type
+                let position = hops[0].position
+                let field = fields[0]
+                let fallback = fallbacks[0]
+                return { frame in
+                    if case .object(let object) = frame.activation.values[variable],
+                        ObjectIdentifier(object.type) == type
+                    {
+                        return object.fields[position] ?? fallback
+                    }
+                    return Operations.select(frame.activation.values[variable], field, path: nil)
+                }
+            }
+            return { frame in
+                var value = frame.activation.values[variable]
+                for index in hops.indices {
+                    if case .object(let object) = value, ObjectIdentifier(object.type) == hops[index].type {
+                        value = object.fields[hops[index].position] ?? fallbacks[index]
+                    } else {
+                        // Unknowns, errors and maps take the general path.
+                        value = Operations.select(value, fields[index], path: nil)
+                    }
+                }
+                return value
+            }
+        }
+    }
+
+    /// The field path `expression` is, when it is one: selections on declared object types down to a fact.
+    private func fieldPath(_ expression: Expression, scope: [String]) -> FieldPath? {
+        var steps: [(type: ObjectType, position: Int, field: String)] = []
+        var node = expression
+        while case .select(let operand, let field, false) = node.kind {
+            guard case .object(let typeName)? = types[operand.id], let object = schema.objects[typeName],
+                let position = object.index(of: field)
+            else { return nil }
+            steps.append((object, position, field))
+            node = operand
+        }
+        guard case .identifier(let name) = node.kind, !scope.contains(name),
+            let variable = schema.index(ofVariable: name),
+            !steps.isEmpty
+        else { return nil }
+        steps.reverse()
+        return FieldPath(
+            variable: variable, hops: steps.map { Hop(type: ObjectIdentifier($0.type), position: $0.position) },
+            fields: steps.map(\.field),
+            fallbacks: steps.map { Operations.defaultValue($0.type.fields[$0.position].type) })
+    }
+
+    /// The value of a list or map made of literals only, computed once at compile time.
+    private static func constant(_ expression: Expression) -> Value? {
+        switch expression.kind {
+        case .literal(let value): return value
+        case .list(let elements):
+            var values: [Value] = []
+            for element in elements {
+                guard let value = constant(element) else { return nil }
+                values.append(value)
+            }
+            return .list(values)
+        case .map(let entries):
+            var pairs: [(Value, Value)] = []
+            for entry in entries {
+                guard let key = constant(entry.key), let value = constant(entry.value) else { return nil }
+                pairs.append((key, value))
+            }
+            return (try? MapValue(pairs)).map(Value.map)
+        default: return nil
         }
     }
 
@@ -64,16 +164,29 @@ struct Generator {
             if let index = schema.index(ofVariable: name) {
                 return { frame in frame.activation.values[index] }
             }
-            if let definition = definitions.definition(name) {
-                let body = definition.program.evaluator
+            if let index = definitions.index(of: name) {
+                let body = definitions.items[index].program.evaluator
+                let known = definitions.items.count
                 let evaluator: Evaluator = { frame in
-                    // A definition runs with its own comprehension variables and records no evidence of its own.
+                    // A definition depends on the facts alone, so its value is kept for the rest of the activation.
+                    if let cache = frame.cache, index < cache.values.count, let value = cache.values[index] {
+                        return value
+                    }
+                    // It runs with its own comprehension variables and records no evidence of its own.
                     let saved = frame.locals
                     frame.locals = []
                     frame.comprehensionDepth += 1
                     let value = body(&frame)
                     frame.comprehensionDepth -= 1
                     frame.locals = saved
+                    if let cache = frame.cache {
+                        if cache.values.count <= index {
+                            // Room for every definition at once, rather than growing one by one.
+                            cache.values.append(
+                                contentsOf: repeatElement(nil, count: max(index + 1, known) - cache.values.count))
+                        }
+                        cache.values[index] = value
+                    }
                     return value
                 }
                 return record ? recorded(expression, evaluator) : evaluator
@@ -86,10 +199,28 @@ struct Generator {
         case .select(let operand, let field, let testOnly):
             let base = generate(operand, scope: scope, record: false)
             if testOnly {
+                if case .object(let typeName)? = types[operand.id], let object = schema.objects[typeName],
+                    let position = object.index(of: field)
+                {
+                    let type = ObjectIdentifier(object)
+                    return recorded(expression) { frame in
+                        let value = base(&frame)
+                        guard case .object(let found) = value, ObjectIdentifier(found.type) == type else {
+                            return Operations.presence(value, field)
+                        }
+                        switch found.fields[position] {
+                        case nil: return .bool(false)
+                        case .unknown(let unknown)?: return .unknown(unknown)
+                        default: return .bool(true)
+                        }
+                    }
+                }
                 return recorded(expression) { frame in Operations.presence(base(&frame), field) }
             }
             var evaluator: Evaluator
-            if case .object(let typeName)? = types[operand.id], let object = schema.objects[typeName],
+            if let path = fieldPath(expression, scope: scope) {
+                evaluator = path.evaluator
+            } else if case .object(let typeName)? = types[operand.id], let object = schema.objects[typeName],
                 let position = object.index(of: field)
             {
                 let fallback = Operations.defaultValue(object.fields[position].type)
@@ -106,16 +237,18 @@ struct Generator {
             return record ? recorded(expression, evaluator) : evaluator
 
         case .list(let elements):
-            let items = elements.map { generate($0, scope: scope, record: record) }
+            if let constant = Self.constant(expression) { return { _ in constant } }
+            let items = OperandList(elements.map { Operand(generate($0, scope: scope, record: record)) })
             return { frame in
                 var values: [Value] = []
                 values.reserveCapacity(items.count)
-                for item in items { values.append(item(&frame)) }
+                for index in 0..<items.count { values.append(items[index](&frame)) }
                 if let exceptional = Operations.exceptional(values) { return exceptional }
                 return .list(values)
             }
 
         case .map(let entries):
+            if let constant = Self.constant(expression) { return { _ in constant } }
             let pairs = entries.map {
                 (generate($0.key, scope: scope, record: record), generate($0.value, scope: scope, record: record))
             }
@@ -152,7 +285,7 @@ struct Generator {
     {
         let range = generate(comprehension.range, scope: scope, record: true)
         let inner = scope + [comprehension.variable]
-        let body = comprehension.body.map { generate($0, scope: inner, record: false) }
+        let body = OperandList(comprehension.body.map { Operand(generate($0, scope: inner, record: false)) })
         let macro = comprehension.macro
         return { frame in
             let rangeValue = range(&frame)
@@ -250,10 +383,12 @@ struct Generator {
         record: Bool
     ) -> Evaluator {
         let childRecord = record
-        var all: [Evaluator] = []
-        if let target { all.append(generate(target, scope: scope, record: childRecord)) }
-        for argument in arguments { all.append(generate(argument, scope: scope, record: childRecord)) }
-        let operands = all
+        // Closures kept in a struct, not an array of closures: an array would hold them at the most general
+        // abstraction and every call would go through two reabstraction thunks.
+        var all: [Operand] = []
+        if let target { all.append(Operand(generate(target, scope: scope, record: childRecord))) }
+        for argument in arguments { all.append(Operand(generate(argument, scope: scope, record: childRecord))) }
+        let operands = OperandList(all)
 
         switch (function, operands.count) {
         case ("_&&_", 2), ("_||_", 2):
@@ -266,7 +401,7 @@ struct Generator {
                 let b = right(&frame)
                 if case .bool(let flag) = b, flag == decisive { return .bool(decisive) }
                 if case .bool = a, case .bool = b { return .bool(!decisive) }
-                if let exceptional = Operations.exceptional([a, b]) { return exceptional }
+                if let exceptional = Operations.exceptional(a, b) { return exceptional }
                 return Operations.noOverload(function, [a, b])
             }
         case ("!_", 1):
@@ -295,7 +430,8 @@ struct Generator {
         case ("_==_", 2), ("_!=_", 2), ("_<_", 2), ("_<=_", 2), ("_>_", 2), ("_>=_", 2):
             let left = operands[0]
             let right = operands[1]
-            return { frame in Operations.relation(function, left(&frame), right(&frame)) }
+            let relation = Operations.Relation(rawValue: function)!
+            return { frame in Operations.relation(relation, left(&frame), right(&frame)) }
         case ("_+_", 2), ("_-_", 2), ("_*_", 2), ("_/_", 2), ("_%_", 2):
             let left = operands[0]
             let right = operands[1]
@@ -329,7 +465,7 @@ struct Generator {
             return { frame in
                 let text = subject(&frame)
                 let patternValue = pattern(&frame)
-                if let exceptional = Operations.exceptional([text, patternValue]) { return exceptional }
+                if let exceptional = Operations.exceptional(text, patternValue) { return exceptional }
                 guard case .string(let string) = text, case .string(let source) = patternValue else {
                     return Operations.noOverload("matches", [text, patternValue])
                 }
@@ -343,17 +479,29 @@ struct Generator {
             break
         }
         if let implementation = Self.stringFunctions[function], operands.count == implementation.arity {
-            return { frame in
-                var values: [Value] = []
-                for operand in operands { values.append(operand(&frame)) }
-                if let exceptional = Operations.exceptional(values) { return exceptional }
-                return implementation.body(values) ?? Operations.noOverload(function, values)
+            switch implementation.body {
+            case .unary(let body):
+                let operand = operands[0]
+                return { frame in
+                    let value = operand(&frame)
+                    if value.isExceptional { return value }
+                    return body(value) ?? Operations.noOverload(function, [value])
+                }
+            case .binary(let body):
+                let first = operands[0]
+                let second = operands[1]
+                return { frame in
+                    let a = first(&frame)
+                    let b = second(&frame)
+                    if let exceptional = Operations.exceptional(a, b) { return exceptional }
+                    return body(a, b) ?? Operations.noOverload(function, [a, b])
+                }
             }
         }
         let described = target == nil ? "\(function)()" : "receiver \(function)()"
         return { frame in
             var values: [Value] = []
-            for operand in operands { values.append(operand(&frame)) }
+            for index in 0..<operands.count { values.append(operands[index](&frame)) }
             if let exceptional = Operations.exceptional(values), Library.overloads[function] != nil {
                 return exceptional
             }
@@ -361,26 +509,69 @@ struct Generator {
         }
     }
 
+    /// One compiled operand of a call.
+    struct Operand {
+        let run: Evaluator
+
+        init(_ run: @escaping Evaluator) {
+            self.run = run
+        }
+    }
+
+    /// The operands of a call; `operands[i]` is the closure itself, at its natural abstraction.
+    struct OperandList {
+        private let items: [Operand]
+
+        init(_ items: [Operand]) {
+            self.items = items
+        }
+
+        var count: Int { items.count }
+
+        subscript(index: Int) -> Evaluator { items[index].run }
+    }
+
     struct Implementation: Sendable {
-        var arity: Int
-        var body: @Sendable ([Value]) -> Value?
+        enum Body: Sendable {
+            case unary(@Sendable (Value) -> Value?)
+            case binary(@Sendable (Value, Value) -> Value?)
+        }
+
+        var body: Body
+
+        var arity: Int {
+            switch body {
+            case .unary: return 1
+            case .binary: return 2
+            }
+        }
+
+        init(arity: Int, _ body: @escaping @Sendable (Value) -> Value?) {
+            precondition(arity == 1)
+            self.body = .unary(body)
+        }
+
+        init(arity: Int, _ body: @escaping @Sendable (Value, Value) -> Value?) {
+            precondition(arity == 2)
+            self.body = .binary(body)
+        }
     }
 
     static let stringFunctions: [String: Implementation] = [
-        "contains": Implementation(arity: 2) { values in
-            guard case .string(let text) = values[0], case .string(let part) = values[1] else { return nil }
+        "contains": Implementation(arity: 2) { a, b in
+            guard case .string(let text) = a, case .string(let part) = b else { return nil }
             return .bool(part.isEmpty || text.unicodeScalars.elementsEqualSubsequence(part.unicodeScalars))
         },
-        "startsWith": Implementation(arity: 2) { values in
-            guard case .string(let text) = values[0], case .string(let prefix) = values[1] else { return nil }
+        "startsWith": Implementation(arity: 2) { a, b in
+            guard case .string(let text) = a, case .string(let prefix) = b else { return nil }
             return .bool(text.unicodeScalars.starts(with: prefix.unicodeScalars))
         },
-        "endsWith": Implementation(arity: 2) { values in
-            guard case .string(let text) = values[0], case .string(let suffix) = values[1] else { return nil }
+        "endsWith": Implementation(arity: 2) { a, b in
+            guard case .string(let text) = a, case .string(let suffix) = b else { return nil }
             return .bool(text.unicodeScalars.reversed().starts(with: suffix.unicodeScalars.reversed()))
         },
-        "lowerAscii": Implementation(arity: 1) { values in
-            guard case .string(let text) = values[0] else { return nil }
+        "lowerAscii": Implementation(arity: 1) { value in
+            guard case .string(let text) = value else { return nil }
             return .string(
                 String(
                     String.UnicodeScalarView(
@@ -388,8 +579,8 @@ struct Generator {
                             (65...90).contains(scalar.value) ? Unicode.Scalar(scalar.value + 32)! : scalar
                         })))
         },
-        "join": Implementation(arity: 2) { values in
-            guard case .list(let items) = values[0], case .string(let separator) = values[1] else { return nil }
+        "join": Implementation(arity: 2) { a, b in
+            guard case .list(let items) = a, case .string(let separator) = b else { return nil }
             var parts: [String] = []
             for item in items {
                 guard case .string(let text) = item else { return nil }
@@ -397,48 +588,48 @@ struct Generator {
             }
             return .string(parts.joined(separator: separator))
         },
-        "first": Implementation(arity: 1) { values in
-            guard case .list(let items) = values[0] else { return nil }
+        "first": Implementation(arity: 1) { value in
+            guard case .list(let items) = value else { return nil }
             return items.first ?? .error(EvaluationError("first() of an empty list"))
         },
-        "last": Implementation(arity: 1) { values in
-            guard case .list(let items) = values[0] else { return nil }
+        "last": Implementation(arity: 1) { value in
+            guard case .list(let items) = value else { return nil }
             return items.last ?? .error(EvaluationError("last() of an empty list"))
         },
-        "days": Implementation(arity: 1) { values in
-            guard case .duration(let duration) = values[0] else { return nil }
+        "days": Implementation(arity: 1) { value in
+            guard case .duration(let duration) = value else { return nil }
             return .int(duration.seconds / 86_400)
         },
-        "hours": Implementation(arity: 1) { values in
-            guard case .duration(let duration) = values[0] else { return nil }
+        "hours": Implementation(arity: 1) { value in
+            guard case .duration(let duration) = value else { return nil }
             return .int(duration.seconds / 3600)
         },
-        "ipInCidr": Implementation(arity: 2) { values in
-            guard case .string(let ip) = values[0], case .string(let cidr) = values[1] else { return nil }
+        "ipInCidr": Implementation(arity: 2) { a, b in
+            guard case .string(let ip) = a, case .string(let cidr) = b else { return nil }
             return .bool(Network.contains(cidr: cidr, ip: ip))
         },
-        "isIPv4": Implementation(arity: 1) { values in
-            guard case .string(let text) = values[0] else { return nil }
+        "isIPv4": Implementation(arity: 1) { value in
+            guard case .string(let text) = value else { return nil }
             return .bool(Network.ipv4(Substring(text)) != nil)
         },
-        "isPrivateIP": Implementation(arity: 1) { values in
-            guard case .string(let text) = values[0] else { return nil }
+        "isPrivateIP": Implementation(arity: 1) { value in
+            guard case .string(let text) = value else { return nil }
             return .bool(Network.isPrivate(text))
         },
-        "isCIDR": Implementation(arity: 1) { values in
-            guard case .string(let text) = values[0] else { return nil }
+        "isCIDR": Implementation(arity: 1) { value in
+            guard case .string(let text) = value else { return nil }
             return .bool(Network.canonicalCIDR(text) != nil)
         },
-        "canonicalCIDR": Implementation(arity: 1) { values in
-            guard case .string(let text) = values[0] else { return nil }
+        "canonicalCIDR": Implementation(arity: 1) { value in
+            guard case .string(let text) = value else { return nil }
             return .string(Network.canonicalCIDR(text) ?? "")
         },
-        "isMAC": Implementation(arity: 1) { values in
-            guard case .string(let text) = values[0] else { return nil }
+        "isMAC": Implementation(arity: 1) { value in
+            guard case .string(let text) = value else { return nil }
             return .bool(Network.normalizedMAC(text) != nil)
         },
-        "normalizeMAC": Implementation(arity: 1) { values in
-            guard case .string(let text) = values[0] else { return nil }
+        "normalizeMAC": Implementation(arity: 1) { value in
+            guard case .string(let text) = value else { return nil }
             return .string(Network.normalizedMAC(text) ?? "")
         },
     ]

@@ -2,36 +2,74 @@ import Foundation
 
 /// Address helpers behind `ipInCidr`, `isIPv4`, `isPrivateIP`, `isMAC` and `normalizeMAC`.
 enum Network {
+    /// Runs `body` on the UTF-8 bytes of `text` without copying them when the string is native.
+    private static func withBytes<R>(_ text: some StringProtocol, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
+        return Array(text.utf8).withUnsafeBufferPointer(body)
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+
+    /// A strict dotted quad at `start` (no leading zeros, octets to 255): its value and the index after it.
+    private static func dottedQuad(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> (UInt32, Int)? {
+        var index = start
+        var value: UInt32 = 0
+        for position in 0..<4 {
+            if position > 0 {
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ".") else { return nil }
+                index += 1
+            }
+            let first = index
+            var octet: UInt32 = 0
+            while index < bytes.count, index - first < 3, isDigit(bytes[index]) {
+                octet = octet * 10 + UInt32(bytes[index] - 0x30)
+                index += 1
+            }
+            let digits = index - first
+            guard digits > 0, digits == 1 || bytes[first] != 0x30, octet <= 255 else { return nil }
+            value = value << 8 | octet
+        }
+        return (value, index)
+    }
+
     /// A strict dotted quad as a 32-bit number.
     static func ipv4(_ text: Substring) -> UInt32? {
-        var value: UInt32 = 0
-        var octets = 0
-        for part in text.split(separator: ".", omittingEmptySubsequences: false) {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isNumber }),
-                !(part.count > 1 && part.first == "0"), let octet = UInt32(part), octet <= 255
-            else { return nil }
-            value = value << 8 | octet
-            octets += 1
+        withBytes(text) { bytes in
+            guard let (value, end) = dottedQuad(bytes, from: 0), end == bytes.count else { return nil }
+            return value
         }
-        return octets == 4 ? value : nil
     }
 
+    /// A dotted quad, also in its IPv4-mapped IPv6 form (`::ffff:10.0.3.7`), as peers are sometimes logged.
     static func ipv4(_ text: String) -> UInt32? {
-        var trimmed = Substring(text)
-        if trimmed.lowercased().hasPrefix("::ffff:") { trimmed = trimmed.dropFirst(7) }
-        return ipv4(trimmed)
+        withBytes(text) { bytes in
+            var start = 0
+            let mapped = Array("::ffff:".utf8)
+            if bytes.count > mapped.count,
+                (0..<mapped.count).allSatisfy({ bytes[$0] | (isDigit(bytes[$0]) ? 0 : 0x20) == mapped[$0] | 0x20 })
+            {
+                start = mapped.count
+            }
+            guard let (value, end) = dottedQuad(bytes, from: start), end == bytes.count else { return nil }
+            return value
+        }
     }
 
-    /// `a.b.c.d` or `a.b.c.d/n` as (network, prefix length).
+    /// `a.b.c.d` or `a.b.c.d/n` (n of one or two digits, at most 32) as (address, prefix length).
     static func cidr(_ text: String) -> (UInt32, Int)? {
-        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let address = ipv4(parts[0]) else { return nil }
-        var length = 32
-        if parts.count == 2 {
-            guard let parsed = Int(parts[1]), (0...32).contains(parsed) else { return nil }
-            length = parsed
+        withBytes(text) { bytes in
+            guard let (address, end) = dottedQuad(bytes, from: 0) else { return nil }
+            if end == bytes.count { return (address, 32) }
+            guard bytes[end] == UInt8(ascii: "/"), bytes.count - end - 1 >= 1, bytes.count - end - 1 <= 2 else {
+                return nil
+            }
+            var length = 0
+            for index in (end + 1)..<bytes.count {
+                guard isDigit(bytes[index]) else { return nil }
+                length = length * 10 + Int(bytes[index] - 0x30)
+            }
+            return length <= 32 ? (address, length) : nil
         }
-        return (address, length)
     }
 
     static func mask(_ length: Int) -> UInt32 { length == 0 ? 0 : UInt32.max << UInt32(32 - length) }
@@ -54,34 +92,35 @@ enum Network {
     /// `a.b.c.d` or `a.b.c.d/n` written the one way SKM stores it (`/32` dropped); `nil` when malformed or when bits
     /// below the prefix are set.
     static func canonicalCIDR(_ text: String) -> String? {
-        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let address = ipv4(parts[0]) else { return nil }
-        var length = 32
-        if parts.count == 2 {
-            guard parts[1].count <= 2, parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let parsed = Int(parts[1]),
-                (0...32).contains(parsed)
-            else { return nil }
-            length = parsed
-        }
-        guard address & mask(length) == address else { return nil }
-        return length == 32 ? String(parts[0]) : "\(parts[0])/\(length)"
+        guard let (address, length) = cidr(text), address & mask(length) == address else { return nil }
+        let quad = "\(address >> 24).\(address >> 16 & 0xFF).\(address >> 8 & 0xFF).\(address & 0xFF)"
+        return length == 32 ? quad : "\(quad)/\(length)"
     }
 
     /// Lower case with colons, or `nil` when not six two-digit hex groups separated by one of `:` or `-`.
     static func normalizedMAC(_ text: String) -> String? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let scalars = Array(trimmed.unicodeScalars)
-        guard scalars.count == 17 else { return nil }
-        let separator = scalars[2]
-        guard separator == ":" || separator == "-" else { return nil }
-        var groups: [String] = []
-        for group in 0..<6 {
-            let start = group * 3
-            if group < 5 && scalars[start + 2] != separator { return nil }
-            let pair = String(String.UnicodeScalarView(scalars[start..<(start + 2)]))
-            guard pair.allSatisfy(\.isHexDigit) else { return nil }
-            groups.append(pair.lowercased())
+        withBytes(text) { bytes -> String? in
+            var first = 0
+            var end = bytes.count
+            while first < end, bytes[first] == 0x20 || bytes[first] == 0x09 { first += 1 }
+            while end > first, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+            guard end - first == 17 else { return nil }
+            let separator = bytes[first + 2]
+            guard separator == UInt8(ascii: ":") || separator == UInt8(ascii: "-") else { return nil }
+            var output = [UInt8](repeating: UInt8(ascii: ":"), count: 17)
+            for offset in 0..<17 {
+                let byte = bytes[first + offset]
+                if offset % 3 == 2 {
+                    guard byte == separator else { return nil }
+                    continue
+                }
+                switch byte {
+                case 0x30...0x39, 0x61...0x66: output[offset] = byte
+                case 0x41...0x46: output[offset] = byte + 0x20
+                default: return nil
+                }
+            }
+            return String(decoding: output, as: UTF8.self)
         }
-        return groups.joined(separator: ":")
     }
 }

@@ -3,6 +3,27 @@ import Foundation
 /// The runtime behaviour of functions and operators, dispatching on values. Unknowns and errors propagate, unknown
 /// before error (as CEL merges them).
 enum Operations {
+    /// ``exceptional(_:)`` for two operands, without building an array when neither is exceptional.
+    @inline(__always)
+    static func exceptional(_ a: Value, _ b: Value) -> Value? {
+        guard a.isExceptional || b.isExceptional else { return nil }
+        let both: [Value] = [a, b]
+        return exceptional(both)
+    }
+
+    /// String equality as CEL has it: code point by code point, without Unicode normalisation (Swift's `==` would
+    /// call "é" and "e\u{301}" equal). Equal UTF-8 bytes are equal code points.
+    static func sameCodePoints(_ x: String, _ y: String) -> Bool {
+        guard x.utf8.count == y.utf8.count else { return false }
+        let compared = x.utf8.withContiguousStorageIfAvailable { a in
+            y.utf8.withContiguousStorageIfAvailable { b in
+                a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0
+            }
+        }
+        if let compared, let result = compared { return result }
+        return x.utf8.elementsEqual(y.utf8)
+    }
+
     /// The first unknown (all unknowns merged) or else the first error among `values`; `nil` when all are values.
     static func exceptional(_ values: [Value]) -> Value? {
         var unknown: Unknown?
@@ -35,7 +56,7 @@ enum Operations {
         case (.double(let x), .double(let y)): return x == y
         case (.int(let x), .double(let y)): return Double(x) == y && Int64(exactly: y) == x
         case (.double(let x), .int(let y)): return x == Double(y) && Int64(exactly: x) == y
-        case (.string(let x), .string(let y)): return x.unicodeScalars.elementsEqual(y.unicodeScalars)
+        case (.string(let x), .string(let y)): return sameCodePoints(x, y)
         case (.timestamp(let x), .timestamp(let y)): return x == y
         case (.duration(let x), .duration(let y)): return x == y
         case (.list(let x), .list(let y)):
@@ -68,8 +89,8 @@ enum Operations {
         case (.int(let x), .double(let y)): return y.isNaN ? nil : order(Double(x), y)
         case (.double(let x), .int(let y)): return x.isNaN ? nil : order(x, Double(y))
         case (.string(let x), .string(let y)):
-            return x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars)
-                ? -1 : (x.unicodeScalars.elementsEqual(y.unicodeScalars) ? 0 : 1)
+            // UTF-8 byte order is code-point order.
+            return x.utf8.lexicographicallyPrecedes(y.utf8) ? -1 : (x.utf8.elementsEqual(y.utf8) ? 0 : 1)
         case (.bool(let x), .bool(let y)): return order(x ? 1 : 0, y ? 1 : 0)
         case (.timestamp(let x), .timestamp(let y)): return order(x, y)
         case (.duration(let x), .duration(let y)): return order(x, y)
@@ -77,22 +98,37 @@ enum Operations {
         }
     }
 
+    /// The comparison operators, decided when an expression is compiled rather than on every evaluation.
+    enum Relation: String, Sendable {
+        case equal = "_==_"
+        case notEqual = "_!=_"
+        case less = "_<_"
+        case lessOrEqual = "_<=_"
+        case greater = "_>_"
+        case greaterOrEqual = "_>=_"
+    }
+
     static func relation(_ name: String, _ a: Value, _ b: Value) -> Value {
-        if let exceptional = exceptional([a, b]) { return exceptional }
-        switch name {
-        case "_==_": return .bool(equals(a, b))
-        case "_!=_": return .bool(!equals(a, b))
+        guard let relation = Relation(rawValue: name) else { return noOverload(name, [a, b]) }
+        return Self.relation(relation, a, b)
+    }
+
+    static func relation(_ relation: Relation, _ a: Value, _ b: Value) -> Value {
+        if let exceptional = exceptional(a, b) { return exceptional }
+        switch relation {
+        case .equal: return .bool(equals(a, b))
+        case .notEqual: return .bool(!equals(a, b))
         default: break
         }
         guard let order = compare(a, b) else {
             if case .double(let x) = a, x.isNaN { return .bool(false) }
             if case .double(let y) = b, y.isNaN { return .bool(false) }
-            return noOverload(name, [a, b])
+            return noOverload(relation.rawValue, [a, b])
         }
-        switch name {
-        case "_<_": return .bool(order < 0)
-        case "_<=_": return .bool(order <= 0)
-        case "_>_": return .bool(order > 0)
+        switch relation {
+        case .less: return .bool(order < 0)
+        case .lessOrEqual: return .bool(order <= 0)
+        case .greater: return .bool(order > 0)
         default: return .bool(order >= 0)
         }
     }
@@ -102,7 +138,7 @@ enum Operations {
     static func overflow() -> Value { .error(EvaluationError("return error for overflow")) }
 
     static func arithmetic(_ name: String, _ a: Value, _ b: Value) -> Value {
-        if let exceptional = exceptional([a, b]) { return exceptional }
+        if let exceptional = exceptional(a, b) { return exceptional }
         switch (name, a, b) {
         case ("_+_", .int(let x), .int(let y)):
             let (result, overflow) = x.addingReportingOverflow(y)
@@ -182,7 +218,7 @@ enum Operations {
     // MARK: - Containers
 
     static func index(_ container: Value, _ key: Value) -> Value {
-        if let exceptional = exceptional([container, key]) { return exceptional }
+        if let exceptional = exceptional(container, key) { return exceptional }
         switch (container, key) {
         case (.list(let items), .int(let position)):
             guard position >= 0, position < items.count else {
@@ -203,7 +239,7 @@ enum Operations {
     }
 
     static func contains(_ element: Value, _ container: Value) -> Value {
-        if let exceptional = exceptional([element, container]) { return exceptional }
+        if let exceptional = exceptional(element, container) { return exceptional }
         switch container {
         case .list(let items):
             var sawUnknown: Unknown?

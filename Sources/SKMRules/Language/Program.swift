@@ -32,36 +32,74 @@ public struct Evidence: Sendable {
     public var value: Value
 }
 
+/// The values of definitions already computed for one activation, so that a definition many checks use runs once
+/// per request. Valid for one activation only; not shared between threads.
+public final class DefinitionCache {
+    // Only ever touched by one evaluation at a time (the cache is not shared between threads), so the dynamic
+    // exclusivity check is pure cost here.
+    @exclusivity(unchecked) var values: [Value?] = []
+
+    public init() {}
+}
+
 /// Mutable evaluation state, threaded through the compiled closures.
 struct Frame {
     var activation: Activation
+    var cache: DefinitionCache?
     var locals: [Value] = []
     var recording: Bool
     var evidence: [Evidence] = []
-    var recorded: Set<Int> = []
     var comprehensionDepth = 0
 }
 
 typealias Evaluator = @Sendable (inout Frame) -> Value
 
 /// A compiled expression: parsed, type-checked against a schema, and turned into closures.
-public struct Program: Sendable {
+public final class Program: Sendable {
     public let source: Source
     public let expression: Expression
     /// The result type; `nil` for unchecked programs.
     public let resultType: CELType?
     let evaluator: Evaluator
+    let recordingEvaluator: Evaluator
 
-    /// The expression's value.
-    public func evaluate(_ activation: Activation) -> Value {
-        var frame = Frame(activation: activation, recording: false)
+    init(
+        source: Source, expression: Expression, resultType: CELType?, evaluator: @escaping Evaluator,
+        recordingEvaluator: @escaping Evaluator
+    ) {
+        self.source = source
+        self.expression = expression
+        self.resultType = resultType
+        self.evaluator = evaluator
+        self.recordingEvaluator = recordingEvaluator
+    }
+
+    /// The expression's value. `cache`, when given, keeps the definitions' values for further evaluations on the
+    /// same activation.
+    public func evaluate(_ activation: Activation, cache: DefinitionCache? = nil) -> Value {
+        var frame = Frame(activation: activation, cache: cache, recording: false)
         return evaluator(&frame)
     }
 
+    /// The value, in a frame kept across evaluations on one activation (no evidence): saves setting one up per
+    /// expression when a rule set runs many on the same request.
+    func evaluate(in frame: inout Frame) -> Value {
+        evaluator(&frame)
+    }
+
+    /// The value with its evidence, in a frame kept across evaluations on one activation.
+    func evaluateWithEvidence(in frame: inout Frame) -> (Value, [Evidence]) {
+        frame.recording = true
+        frame.evidence.removeAll(keepingCapacity: true)
+        let value = recordingEvaluator(&frame)
+        frame.recording = false
+        return (value, frame.evidence)
+    }
+
     /// The value, with the values of the sub-expressions it read.
-    public func evaluateWithEvidence(_ activation: Activation) -> (Value, [Evidence]) {
-        var frame = Frame(activation: activation, recording: true)
-        let value = evaluator(&frame)
+    public func evaluateWithEvidence(_ activation: Activation, cache: DefinitionCache? = nil) -> (Value, [Evidence]) {
+        var frame = Frame(activation: activation, cache: cache, recording: true)
+        let value = recordingEvaluator(&frame)
         return (value, frame.evidence)
     }
 }
@@ -81,6 +119,10 @@ public struct Definitions: Sendable {
 
     public func definition(_ name: String) -> Definition? {
         items.first { $0.name == name }
+    }
+
+    func index(of name: String) -> Int? {
+        items.firstIndex { $0.name == name }
     }
 
     /// Compiles `source` as definition `name`; it may refer to the definitions before it.
@@ -148,11 +190,17 @@ public enum Compiler {
             resultType = type
         }
         var generator = Generator(
-            schema: schema, definitions: definitions, types: types, source: source, checked: checked)
-        let evaluator = generator.generate(expression, scope: [], record: true)
+            schema: schema, definitions: definitions, types: types, source: source, checked: checked, recording: true)
+        let recordingEvaluator = generator.generate(expression, scope: [], record: true)
         if let problem = generator.problems.first {
             return .failure(Diagnostics([Diagnostic(problem.message, at: problem.span, in: source)]))
         }
-        return .success(Program(source: source, expression: expression, resultType: resultType, evaluator: evaluator))
+        var plain = Generator(
+            schema: schema, definitions: definitions, types: types, source: source, checked: checked, recording: false)
+        let evaluator = plain.generate(expression, scope: [], record: false)
+        return .success(
+            Program(
+                source: source, expression: expression, resultType: resultType, evaluator: evaluator,
+                recordingEvaluator: recordingEvaluator))
     }
 }

@@ -7,7 +7,7 @@ public enum Severity: String, Sendable, Hashable, Codable {
 }
 
 /// A compiled rule: the documented error it explains and the ordered checks that find the cause.
-public struct Rule: Sendable {
+public final class Rule: Sendable {
     public struct ErrorReference: Sendable, Hashable {
         public var message: String
         public var code: Int
@@ -30,14 +30,34 @@ public struct Rule: Sendable {
     public let checks: [Check]
     public let tests: [RuleTest]
 
+    init(
+        id: String, title: String, error: ErrorReference, order: Int, appliesTo: Set<String>, guide: String?,
+        severity: Severity, summary: String, references: [String], file: String, when: Program?, checks: [Check],
+        tests: [RuleTest]
+    ) {
+        self.id = id
+        self.title = title
+        self.error = error
+        self.order = order
+        self.appliesTo = appliesTo
+        self.guide = guide
+        self.severity = severity
+        self.summary = summary
+        self.references = references
+        self.file = file
+        self.when = when
+        self.checks = checks
+        self.tests = tests
+    }
+
     /// Whether the rule is about a request described by `tags`.
-    public func applies(to tags: Set<String>) -> Bool {
-        appliesTo.contains("any") || !appliesTo.isDisjoint(with: tags)
+    public func applies(to tags: [String]) -> Bool {
+        appliesTo.contains("any") || tags.contains { appliesTo.contains($0) }
     }
 }
 
 /// One check of a rule: an assertion that holds unless this is why the request failed.
-public struct Check: Sendable {
+public final class Check: Sendable {
     public let id: String
     public let title: String
     /// The decision-procedure position of this check (the rule's own unless the check says otherwise).
@@ -51,6 +71,22 @@ public struct Check: Sendable {
     public let explanation: Template
     public let fix: Template
     let event: Program?
+
+    init(
+        id: String, title: String, order: Int, severity: Severity, byElimination: Bool, when: Program?,
+        assertion: Program, explanation: Template, fix: Template, event: Program?
+    ) {
+        self.id = id
+        self.title = title
+        self.order = order
+        self.severity = severity
+        self.byElimination = byElimination
+        self.when = when
+        self.assertion = assertion
+        self.explanation = explanation
+        self.fix = fix
+        self.event = event
+    }
 
     public var assertionText: String { assertion.source.text }
 }
@@ -67,7 +103,7 @@ public struct RuleTest: Sendable {
 
     public let name: String
     public let facts: Activation
-    public let tags: Set<String>
+    public let tags: [String]
     public let expectation: Expectation
     let line: Int
     let column: Int

@@ -10,6 +10,15 @@ extension RuleSet {
         var loader = RuleLoader(configuration: configuration)
         return loader.load(paths)
     }
+
+    /// Every key a rule file may use: the rule's, a check's and a test's.
+    public static var ruleFileKeys: [String] {
+        var keys: [String] = []
+        for key in RuleLoader.ruleKeys + RuleLoader.checkKeys + RuleLoader.testKeys where !keys.contains(key) {
+            keys.append(key)
+        }
+        return keys
+    }
 }
 
 struct RuleLoader {

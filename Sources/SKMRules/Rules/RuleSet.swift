@@ -1,3 +1,11 @@
+/// One check of the replay, with the index of its rule.
+struct ReplayStep: Sendable {
+    let rule: Int
+    /// Not retained: the rule set that holds the steps holds the rules and their checks, and the replay walks a
+    /// few dozen steps per request, so reference counting would be a large share of its cost.
+    unowned(unsafe) let check: Check
+}
+
 /// A loaded, compiled set of rules: explains a logged error and replays the decision procedure on facts.
 public struct RuleSet: Sendable {
     /// What the caller tells the rule engine about its domain.
@@ -7,17 +15,22 @@ public struct RuleSet: Sendable {
         /// The error catalogue: code → message. A rule must name one of these.
         public var catalogue: [Int: String]
         /// The tags of a request (its operation and category) that `applies_to` matches, read from the facts.
-        public var tags: @Sendable (Activation) -> Set<String>
+        public var tags: @Sendable (Activation) -> [String]
         /// Category names `applies_to` may use besides operation names.
         public var knownTags: Set<String>
+        /// A string fact most guards test (`request.operation`), by its path. The replay indexes the checks by the
+        /// values their guards name, so that it skips, without evaluating them, checks whose guards are certainly
+        /// false. `nil`: no index.
+        public var discriminator: [String]?
 
         public init(
-            schema: FactSchema, catalogue: [Int: String], knownTags: Set<String>,
-            tags: @escaping @Sendable (Activation) -> Set<String>
+            schema: FactSchema, catalogue: [Int: String], knownTags: Set<String>, discriminator: [String]? = nil,
+            tags: @escaping @Sendable (Activation) -> [String]
         ) {
             self.schema = schema
             self.catalogue = catalogue
             self.knownTags = knownTags
+            self.discriminator = discriminator
             self.tags = tags
         }
     }
@@ -28,7 +41,13 @@ public struct RuleSet: Sendable {
     public let rules: [Rule]
     /// Every check of every rule, in decision order: (rule index, check index).
     let sequence: [(rule: Int, check: Int)]
+    /// The checks the replay runs (warnings never decide an answer), in decision order.
+    private let replay: [ReplayStep]
     private let byCode: [Int: [Int]]
+    /// Rules by the tags of their `applies_to`, and those that apply to any request.
+    private let byTag: [String: [Int]]
+    private let anyRequest: [Int]
+    private let index: GuardIndex?
 
     init(configuration: Configuration, definitions: Definitions, rules: [Rule]) {
         self.configuration = configuration
@@ -49,6 +68,25 @@ public struct RuleSet: Sendable {
         var byCode: [Int: [Int]] = [:]
         for (index, rule) in sorted.enumerated() { byCode[rule.error.code, default: []].append(index) }
         self.byCode = byCode
+        var byTag: [String: [Int]] = [:]
+        var anyRequest: [Int] = []
+        for (index, rule) in sorted.enumerated() {
+            if rule.appliesTo.contains("any") {
+                anyRequest.append(index)
+            } else {
+                for tag in rule.appliesTo { byTag[tag, default: []].append(index) }
+            }
+        }
+        self.byTag = byTag
+        self.anyRequest = anyRequest
+        let replay = sequence.compactMap { step -> ReplayStep? in
+            let check = sorted[step.rule].checks[step.check]
+            return check.severity == .error ? ReplayStep(rule: step.rule, check: check) : nil
+        }
+        self.replay = replay
+        index = configuration.discriminator.flatMap {
+            GuardIndex(path: $0, schema: configuration.schema, definitions: definitions, rules: sorted, steps: replay)
+        }
     }
 
     /// The rules that explain `code`.
@@ -60,28 +98,34 @@ public struct RuleSet: Sendable {
         rules.first { $0.id == id }
     }
 
-    /// Runs every check of `rule` on the facts, in the rule's order, with evidence.
-    public func evaluate(_ rule: Rule, facts: Activation, recordingEvidence: Bool = true) -> RuleOutcome {
-        let tags = configuration.tags(facts)
-        let applicable = guardValue(rule, facts: facts, tags: tags)
+    /// Runs every check of `rule` on the facts, in the rule's order, with evidence. Pass the same `cache` to every
+    /// call about one request, so that shared definitions are computed once.
+    public func evaluate(
+        _ rule: Rule, facts: Activation, recordingEvidence: Bool = true, cache: DefinitionCache = DefinitionCache()
+    ) -> RuleOutcome {
+        var frame = Frame(activation: facts, cache: cache, recording: false)
+        let applicable = guardValue(rule, applies: rule.applies(to: configuration.tags(facts)), frame: &frame)
         var outcomes: [CheckOutcome] = []
         outcomes.reserveCapacity(rule.checks.count)
         var causeFound = false
         for check in rule.checks {
-            let outcome = run(check, facts: facts, recordingEvidence: recordingEvidence, causeFound: causeFound)
+            let outcome = run(
+                check, facts: facts, recordingEvidence: recordingEvidence, causeFound: causeFound, frame: &frame)
             if outcome.status == .failed && check.severity == .error { causeFound = true }
             outcomes.append(outcome)
         }
         return RuleOutcome(rule: rule, applicable: applicable, checks: outcomes)
     }
 
-    func guardValue(_ rule: Rule, facts: Activation, tags: Set<String>) -> Value {
-        guard rule.applies(to: tags) else { return .bool(false) }
+    func guardValue(_ rule: Rule, applies: Bool, frame: inout Frame) -> Value {
+        guard applies else { return .bool(false) }
         guard let when = rule.when else { return .bool(true) }
-        return when.evaluate(facts)
+        return when.evaluate(in: &frame)
     }
 
-    private func run(_ check: Check, facts: Activation, recordingEvidence: Bool, causeFound: Bool) -> CheckOutcome {
+    private func run(
+        _ check: Check, facts: Activation, recordingEvidence: Bool, causeFound: Bool, frame: inout Frame
+    ) -> CheckOutcome {
         func outcome(
             _ status: CheckOutcome.Status, evidence: [Evidence] = [], unknown: Unknown? = nil, failure: String? = nil,
             event: Value? = nil
@@ -90,7 +134,7 @@ public struct RuleSet: Sendable {
                 check: check, status: status, evidence: evidence, unknown: unknown, failure: failure, event: event)
         }
         if let when = check.when {
-            switch when.evaluate(facts) {
+            switch when.evaluate(in: &frame) {
             case .bool(true): break
             case .bool(false): return outcome(.skipped)
             case .unknown(let unknown): return outcome(.unknown, unknown: unknown)
@@ -100,15 +144,16 @@ public struct RuleSet: Sendable {
         }
         if check.byElimination {
             // Unobservable: the cause only when nothing before it explained the failure.
-            return causeFound ? outcome(.skipped) : outcome(.failed, event: check.event?.evaluate(facts))
+            return causeFound ? outcome(.skipped) : outcome(.failed, event: check.event?.evaluate(in: &frame))
         }
         let (value, evidence) =
             recordingEvidence
-            ? check.assertion.evaluateWithEvidence(facts) : (check.assertion.evaluate(facts), [])
+            ? check.assertion.evaluateWithEvidence(in: &frame)
+            : (check.assertion.evaluate(in: &frame), [])
         switch value {
         case .bool(true): return outcome(.passed, evidence: evidence)
         case .bool(false):
-            let event = check.event.map { $0.evaluate(facts) }
+            let event = check.event?.evaluate(in: &frame)
             return outcome(.failed, evidence: evidence, event: event)
         case .unknown(let unknown): return outcome(.unknown, evidence: evidence, unknown: unknown)
         case .error(let error): return outcome(.error, evidence: evidence, failure: error.message)
@@ -119,51 +164,64 @@ public struct RuleSet: Sendable {
     /// Replays the decision procedure: every check of every applicable rule in decision order, and the first that
     /// fails is what the server should have answered. Checks that cannot be decided are noted and passed over.
     /// A check found by elimination counts only for the rule of `logged`.
-    public func predict(facts: Activation, logged code: Int?) -> Prediction {
-        let tags = configuration.tags(facts)
-        var guards: [Value?] = Array(repeating: nil, count: rules.count)
-        var unknowns: [Prediction.Step] = []
-        var unknownRules: Set<Int> = []
-        for (ruleIndex, checkIndex) in sequence {
-            let rule = rules[ruleIndex]
-            let check = rule.checks[checkIndex]
-            if check.severity == .warning { continue }
-            if guards[ruleIndex] == nil { guards[ruleIndex] = guardValue(rule, facts: facts, tags: tags) }
-            switch guards[ruleIndex]! {
-            case .bool(true): break
-            case .unknown(let unknown):
-                if !unknownRules.contains(ruleIndex) {
-                    unknownRules.insert(ruleIndex)
-                    unknowns.append(.init(rule: rule, check: check, unknown: unknown))
-                }
-                continue
-            default: continue
+    public func predict(facts: Activation, logged code: Int?, cache: DefinitionCache = DefinitionCache()) -> Prediction
+    {
+        // Per rule: 0 not applicable, 1 guard not evaluated yet, 2 guard true, 3 guard false, 4 guard unknown. Kept
+        // on the stack: the replay runs once per failed request and should allocate as little as it can.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, rules.count)) { guards in
+            guards.initialize(repeating: 0)
+            for index in anyRequest { guards[index] = 1 }
+            for tag in configuration.tags(facts) {
+                for index in byTag[tag] ?? [] { guards[index] = 1 }
             }
+            return replay(facts: facts, logged: code, cache: cache, guards: guards)
+        }
+    }
+
+    private func replay(
+        facts: Activation, logged code: Int?, cache: DefinitionCache, guards: UnsafeMutableBufferPointer<UInt8>
+    ) -> Prediction {
+        var frame = Frame(activation: facts, cache: cache, recording: false)
+        var unknowns: [Prediction.Step] = []
+        for step in index?.steps(for: facts) ?? replay {
+            let ruleIndex = step.rule
+            if guards[ruleIndex] == 1 {
+                let rule = rules[ruleIndex]
+                switch guardValue(rule, applies: true, frame: &frame) {
+                case .bool(true): guards[ruleIndex] = 2
+                case .unknown(let unknown):
+                    guards[ruleIndex] = 4
+                    unknowns.append(.init(rule: rule, check: step.check, unknown: unknown))
+                default: guards[ruleIndex] = 3
+                }
+            }
+            guard guards[ruleIndex] == 2 else { continue }
+            let check = step.check
             if let when = check.when {
-                switch when.evaluate(facts) {
+                switch when.evaluate(in: &frame) {
                 case .bool(true): break
                 case .unknown(let unknown):
-                    unknowns.append(.init(rule: rule, check: check, unknown: unknown))
+                    unknowns.append(.init(rule: rules[ruleIndex], check: check, unknown: unknown))
                     continue
                 default: continue
                 }
             }
             if check.byElimination {
-                if rule.error.code == code {
+                if rules[ruleIndex].error.code == code {
                     return Prediction(
-                        failure: .init(rule: rule, check: check, unknown: nil), byElimination: true,
+                        failure: .init(rule: rules[ruleIndex], check: check, unknown: nil), byElimination: true,
                         unknownsBefore: unknowns)
                 }
                 continue
             }
-            switch check.assertion.evaluate(facts) {
+            switch check.assertion.evaluate(in: &frame) {
             case .bool(true): continue
             case .bool(false):
                 return Prediction(
-                    failure: .init(rule: rule, check: check, unknown: nil), byElimination: false,
+                    failure: .init(rule: rules[ruleIndex], check: check, unknown: nil), byElimination: false,
                     unknownsBefore: unknowns)
             case .unknown(let unknown):
-                unknowns.append(.init(rule: rule, check: check, unknown: unknown))
+                unknowns.append(.init(rule: rules[ruleIndex], check: check, unknown: unknown))
             default:
                 continue
             }
@@ -172,7 +230,9 @@ public struct RuleSet: Sendable {
     }
 
     /// Renders a check's explanation and fix on the facts.
-    public func describe(_ outcome: CheckOutcome, facts: Activation) -> (explanation: String, fix: String) {
-        (outcome.check.explanation.render(facts), outcome.check.fix.render(facts))
+    public func describe(
+        _ outcome: CheckOutcome, facts: Activation, cache: DefinitionCache = DefinitionCache()
+    ) -> (explanation: String, fix: String) {
+        (outcome.check.explanation.render(facts, cache: cache), outcome.check.fix.render(facts, cache: cache))
     }
 }

@@ -67,12 +67,12 @@ public struct Template: Sendable {
     }
 
     /// The text with every hole's value written in (``Format/text(_:)``).
-    public func render(_ activation: Activation) -> String {
+    public func render(_ activation: Activation, cache: DefinitionCache? = nil) -> String {
         var output = ""
         for part in parts {
             switch part {
             case .text(let text): output += text
-            case .hole(let program): output += Format.text(program.evaluate(activation))
+            case .hole(let program): output += Format.text(program.evaluate(activation, cache: cache))
             }
         }
         return output

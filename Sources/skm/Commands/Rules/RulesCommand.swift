@@ -6,7 +6,10 @@ import SKMRules
 struct RulesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rules", abstract: "Check, test and read the rule files that explain failed requests.",
-        subcommands: [RulesLintCommand.self, RulesTestCommand.self, RulesListCommand.self, RulesShowCommand.self])
+        subcommands: [
+            RulesLintCommand.self, RulesTestCommand.self, RulesListCommand.self, RulesShowCommand.self,
+            RulesSchemaCommand.self,
+        ])
 }
 
 /// Where the rules are: files or directories, default `Rules/`.

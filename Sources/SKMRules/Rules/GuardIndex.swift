@@ -1,0 +1,133 @@
+/// Which checks can run at all for a request, by the value of one discriminating fact (SKM's `request.operation`).
+///
+/// Most guards start with `request.operation in [...]` or `request.operation == '...'`. Since `false && x` is false
+/// whatever `x` is (unknown and error included), such a guard is false for every other operation, and the check can
+/// be left out of the replay without being evaluated. The index only ever leaves out checks whose guard is certainly
+/// false; anything it cannot read is kept.
+struct GuardIndex: Sendable {
+    /// Steps for each value some guard names, and for every other value.
+    private let stepsByValue: [String: [ReplayStep]]
+    private let otherSteps: [ReplayStep]
+    /// The variable and the field positions leading to the discriminating fact.
+    private let variable: Int
+    private let positions: [Int]
+
+    init?(
+        path: [String], schema: FactSchema, definitions: Definitions, rules: [Rule], steps: [ReplayStep]
+    ) {
+        guard let first = path.first, let variable = schema.index(ofVariable: first) else { return nil }
+        var type = schema.variables[variable].type
+        var positions: [Int] = []
+        for field in path.dropFirst() {
+            guard case .object(let name) = type, let object = schema.objects[name],
+                let position = object.index(of: field)
+            else { return nil }
+            positions.append(position)
+            type = object.fields[position].type
+        }
+        guard type == .string else { return nil }
+        self.variable = variable
+        self.positions = positions
+
+        let analysis = Analysis(path: path, definitions: definitions)
+        let ruleRestrictions = rules.map { rule in rule.when.flatMap { analysis.restriction($0.expression) } }
+        var restrictions: [Set<String>?] = []
+        var named: Set<String> = []
+        for step in steps {
+            var restriction = ruleRestrictions[step.rule]
+            if let when = step.check.when, let found = analysis.restriction(when.expression) {
+                restriction = restriction.map { $0.intersection(found) } ?? found
+            }
+            restrictions.append(restriction)
+            named.formUnion(restriction ?? [])
+        }
+        var stepsByValue: [String: [ReplayStep]] = [:]
+        for value in named {
+            stepsByValue[value] = zip(steps, restrictions).filter { $0.1?.contains(value) ?? true }.map(\.0)
+        }
+        self.stepsByValue = stepsByValue
+        self.otherSteps = zip(steps, restrictions).filter { $0.1 == nil }.map(\.0)
+    }
+
+    /// The steps to replay for `facts`, or `nil` when the discriminating fact is not a plain value.
+    func steps(for facts: Activation) -> [ReplayStep]? {
+        var value = facts.values[variable]
+        for position in positions {
+            guard case .object(let object) = value, let field = object.fields[position] else { return nil }
+            value = field
+        }
+        guard case .string(let text) = value else { return nil }
+        return stepsByValue[text] ?? otherSteps
+    }
+
+    /// Reads guards for the values of the discriminating fact they can be true for.
+    private struct Analysis {
+        let path: [String]
+        let definitions: Definitions
+
+        /// The values of the fact for which `expression` may be true; `nil` when it may be true for any.
+        func restriction(_ expression: Expression, depth: Int = 0) -> Set<String>? {
+            guard depth < 32 else { return nil }
+            switch expression.kind {
+            case .call("_&&_", nil, let arguments) where arguments.count == 2:
+                let left = restriction(arguments[0], depth: depth + 1)
+                let right = restriction(arguments[1], depth: depth + 1)
+                switch (left, right) {
+                case (let l?, let r?): return l.intersection(r)
+                case (let l?, nil): return l
+                case (nil, let r?): return r
+                case (nil, nil): return nil
+                }
+            case .call("_||_", nil, let arguments) where arguments.count == 2:
+                guard let left = restriction(arguments[0], depth: depth + 1),
+                    let right = restriction(arguments[1], depth: depth + 1)
+                else { return nil }
+                return left.union(right)
+            case .call("_==_", nil, let arguments) where arguments.count == 2:
+                if isFact(arguments[0]), case .literal(.string(let text)) = arguments[1].kind { return [text] }
+                if isFact(arguments[1]), case .literal(.string(let text)) = arguments[0].kind { return [text] }
+                return nil
+            case .call("@in", nil, let arguments) where arguments.count == 2 && isFact(arguments[0]):
+                return constantStrings(arguments[1], depth: depth + 1)
+            case .identifier(let name):
+                return definitions.definition(name).flatMap { restriction($0.program.expression, depth: depth + 1) }
+            default:
+                return nil
+            }
+        }
+
+        /// Whether `expression` reads the discriminating fact itself (`request.operation`).
+        private func isFact(_ expression: Expression) -> Bool {
+            var node = expression
+            for field in path.dropFirst().reversed() {
+                guard case .select(let operand, field, false) = node.kind else { return false }
+                node = operand
+            }
+            if case .identifier(let name) = node.kind { return name == path[0] }
+            return false
+        }
+
+        /// The strings of a constant list, or the keys of a constant map, written out or through a definition.
+        private func constantStrings(_ expression: Expression, depth: Int) -> Set<String>? {
+            guard depth < 32 else { return nil }
+            var strings: Set<String> = []
+            switch expression.kind {
+            case .list(let elements):
+                for element in elements {
+                    guard case .literal(.string(let text)) = element.kind else { return nil }
+                    strings.insert(text)
+                }
+            case .map(let entries):
+                for entry in entries {
+                    guard case .literal(.string(let text)) = entry.key.kind else { return nil }
+                    strings.insert(text)
+                }
+            case .identifier(let name):
+                return definitions.definition(name).flatMap { constantStrings($0.program.expression, depth: depth + 1) }
+            default:
+                return nil
+            }
+            return strings
+        }
+    }
+}
