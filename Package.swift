@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "SKMServer", targets: ["SKMServer"]),
         .library(name: "SKMRules", targets: ["SKMRules"]),
         .library(name: "SKMAnalysis", targets: ["SKMAnalysis"]),
+        .library(name: "SKMReport", targets: ["SKMReport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -40,6 +41,11 @@ let package = Package(
             path: "Sources/COpenSSL",
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CAnalysisSupport",
+            path: "Sources/CAnalysisSupport",
+            providers: [.apt(["zlib1g-dev"])]
         ),
         .target(
             name: "SKMCore",
@@ -85,7 +91,12 @@ let package = Package(
         ),
         .target(
             name: "SKMAnalysis",
-            dependencies: ["SKMCore", "SKMRules"],
+            dependencies: ["SKMCore", "SKMRules", "CAnalysisSupport"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "SKMReport",
+            dependencies: ["SKMCore", "SKMRules", "SKMAnalysis"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -96,6 +107,7 @@ let package = Package(
                 "SKMServer",
                 "SKMRules",
                 "SKMAnalysis",
+                "SKMReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -156,6 +168,11 @@ let package = Package(
                 "SKMRules", "SKMAnalysis", "SKMCore", "SKMTestSupport", .product(name: "Yams", package: "Yams"),
             ],
             exclude: ["Conformance", "Fixtures"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SKMAnalysisTests",
+            dependencies: ["SKMAnalysis", "SKMReport", "SKMRules", "SKMCore", "SKMTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

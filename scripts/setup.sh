@@ -2,7 +2,7 @@
 # Installs what building and testing SKM needs beyond Swift itself, when it is missing. Safe to run again.
 set -euo pipefail
 
-packages=(libssl-dev libxml2-dev libsqlite3-dev pkg-config)
+packages=(libssl-dev libxml2-dev libsqlite3-dev zlib1g-dev pkg-config)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

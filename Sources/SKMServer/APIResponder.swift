@@ -28,7 +28,7 @@ struct APIResponder: HTTPResponder {
     func respond(to request: Hummingbird.Request, context: SKMRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         let time = engine.configuration.clock.now
-        let route = Route.match(method: request.method, path: request.uri.path)
+        let route = APIRoute.match(method: request.method.rawValue, path: request.uri.path)
         switch route {
         case .health:
             return json(status: 200, ["status": "UP"], requestID: nil)
@@ -88,7 +88,8 @@ struct APIResponder: HTTPResponder {
 
     // MARK: - Requests
 
-    func makeRequest(_ call: Route.APICall, _ request: Hummingbird.Request, size: BodySize) async -> SKMCore.Request {
+    func makeRequest(_ call: APIRoute.APICall, _ request: Hummingbird.Request, size: BodySize) async -> SKMCore.Request
+    {
         var query: [String: String] = [:]
         for (name, value) in request.uri.queryParameters where query[String(name)] == nil {
             query[String(name)] = String(value)
@@ -101,38 +102,17 @@ struct APIResponder: HTTPResponder {
     }
 
     func makeTokenRequest(_ request: Hummingbird.Request, size: BodySize) async -> SKMCore.Request {
-        var credentials = Credentials()
-        if let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("basic "),
-            let decoded = Data(
-                base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: CharacterSet.whitespaces)),
-            let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
-        {
-            credentials.userAccessKeyID = String(text[..<colon])
-            credentials.userAccessKeySecret = String(text[text.index(after: colon)...])
-        }
-        return SKMCore.Request(
+        SKMCore.Request(
             operation: .createToken, apiVersion: .v1_3, appkey: "",
             body: await body(of: request, form: true, size: size),
-            credentials: credentials)
+            credentials: Credentials(basicAuthorization: request.headers[.authorization]))
     }
 
     func credentials(_ headers: HTTPFields) -> Credentials {
-        var credentials = Credentials(
-            userAccessKeyID: headers[Self.userAccessKeyID], userAccessKeySecret: headers[Self.userAccessKeySecret])
-        let bearer =
-            headers[Self.nhnAuthorization]
-            ?? headers[.authorization].flatMap {
-                $0.lowercased().hasPrefix("bearer ") ? $0 : nil
-            }
-        if let bearer {
-            let token = bearer.lowercased().hasPrefix("bearer ") ? String(bearer.dropFirst(7)) : bearer
-            credentials.bearerToken = token.trimmingCharacters(in: .whitespaces)
-        }
-        return credentials
+        Credentials(headers: { name in HTTPField.Name(name).flatMap { headers[$0] } })
     }
 
-    /// The body as JSON (or a form for token creation). Problems are kept for the engine, which reports them only
-    /// after the appkey and credential checks, as the decision procedure orders.
+    /// The body as JSON (or a form for token creation), up to the size limit.
     func body(of request: Hummingbird.Request, form: Bool, size: BodySize) async -> SKMCore.RequestBody {
         let buffer: ByteBuffer
         do {
@@ -142,26 +122,7 @@ struct APIResponder: HTTPResponder {
             return .malformed("the body exceeds \(maxBodyBytes) bytes")
         }
         size.value = buffer.readableBytes
-        guard buffer.readableBytes > 0 else { return .none }
-        let bytes = buffer.readableBytesView
-        if form {
-            guard let text = String(bytes: bytes, encoding: .utf8) else { return .malformed("the form is not UTF-8") }
-            var object = JSONObject()
-            for pair in text.split(separator: "&") {
-                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let name = String(parts[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
-                let value =
-                    parts.count > 1
-                    ? String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" : ""
-                object[name] = .string(value)
-            }
-            return .json(.object(object))
-        }
-        do {
-            return .json(try JSONParser().parse(bytes))
-        } catch {
-            return .malformed(error.description)
-        }
+        return .parse(buffer.readableBytesView, form: form)
     }
 
     func headerBytes(_ headers: HTTPFields) -> Int {
@@ -194,7 +155,7 @@ struct APIResponder: HTTPResponder {
     // MARK: - Log
 
     func record(
-        _ request: SKMCore.Request?, route: Route, identity: ClientIdentity, outcome: Outcome, time: Date,
+        _ request: SKMCore.Request?, route: APIRoute, identity: ClientIdentity, outcome: Outcome, time: Date,
         requestID: String, method: String, path: String, seconds: Double, bodyBytes: Int?, headerBytes: Int
     ) -> RequestRecord {
         if let request {
@@ -203,20 +164,9 @@ struct APIResponder: HTTPResponder {
                 requestId: requestID, method: method, path: path, durationMs: seconds * 1000, bodyBytes: bodyBytes,
                 headerBytes: headerBytes)
         }
-        var apiVersion: String?
-        var appkey: String?
-        if case .notFound(let version, let key) = route {
-            apiVersion = version?.rawValue
-            appkey = key
-        }
-        let error = outcome.error ?? .internalError
         return RequestRecord(
-            time: time, requestId: requestID, method: method, path: path, apiVersion: apiVersion, appkey: appkey,
-            client: RequestRecord.Client(identity, authority: engine.authority), headerBytes: headerBytes,
-            response: .init(
-                httpStatus: error.httpStatus, resultCode: error.resultCode, resultMessage: error.resultMessage,
-                isSuccessful: false),
-            durationMs: seconds * 1000)
+            unrouted: route, client: identity, outcome: outcome, authority: engine.authority, time: time,
+            requestId: requestID, method: method, path: path, durationMs: seconds * 1000, headerBytes: headerBytes)
     }
 
     /// The size of the body read, filled in while reading it.

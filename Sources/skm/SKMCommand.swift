@@ -27,6 +27,8 @@ struct SKMCommand: AsyncParsableCommand {
             CallCommand.self,
             ServeCommand.self,
             RulesCommand.self,
+            AnalyzeCommand.self,
+            ExplainCommand.self,
         ]
     )
 

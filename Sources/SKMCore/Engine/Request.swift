@@ -1,3 +1,5 @@
+import Foundation
+
 /// One API request as the engine sees it: independent of HTTP, so the server, the CLI's `call` and the tests all
 /// drive the same decision procedure.
 public struct Request: Sendable {
@@ -126,4 +128,62 @@ public enum Payload: Sendable, Hashable {
     case bare(JSONValue)
     /// A file (a PKCS#12 download).
     case file(bytes: [UInt8], contentType: String, filename: String)
+}
+
+extension RequestBody {
+    /// The body of an HTTP request as the engine reads it: JSON, or for token creation a form
+    /// (`grant_type=client_credentials`) turned into an object. Problems are kept for the engine, which reports them
+    /// only after the appkey and credential checks, as the decision procedure orders.
+    public static func parse(_ bytes: some Collection<UInt8>, form: Bool) -> RequestBody {
+        guard !bytes.isEmpty else { return .none }
+        if form {
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                return .malformed("the form is not UTF-8")
+            }
+            var object = JSONObject()
+            for pair in text.split(separator: "&") {
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let name = String(parts[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+                let value =
+                    parts.count > 1
+                    ? String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" : ""
+                object[name] = .string(value)
+            }
+            return .json(.object(object))
+        }
+        do {
+            return .json(try JSONParser().parse(bytes))
+        } catch {
+            return .malformed(error.description)
+        }
+    }
+}
+
+extension Credentials {
+    /// The credentials of an API call's headers: a User Access Key (`X-TC-AUTHENTICATION-ID` and `-SECRET`) and a
+    /// bearer token (`X-NHN-AUTHORIZATION`, or `Authorization: Bearer …`). `header` looks a header up by name,
+    /// case-insensitively.
+    public init(headers header: (String) -> String?) {
+        self.init(
+            userAccessKeyID: header("X-TC-AUTHENTICATION-ID"), userAccessKeySecret: header("X-TC-AUTHENTICATION-SECRET")
+        )
+        let bearer =
+            header("X-NHN-AUTHORIZATION")
+            ?? header("Authorization").flatMap { $0.lowercased().hasPrefix("bearer ") ? $0 : nil }
+        if let bearer {
+            let token = bearer.lowercased().hasPrefix("bearer ") ? String(bearer.dropFirst(7)) : bearer
+            bearerToken = token.trimmingCharacters(in: .whitespaces)
+        }
+    }
+
+    /// The User Access Key of a token request's `Authorization: Basic id:secret` header.
+    public init(basicAuthorization authorization: String?) {
+        self.init()
+        guard let authorization, authorization.lowercased().hasPrefix("basic "),
+            let decoded = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+            let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        else { return }
+        userAccessKeyID = String(text[..<colon])
+        userAccessKeySecret = String(text[text.index(after: colon)...])
+    }
 }

@@ -219,6 +219,27 @@ extension RequestRecord {
             durationMs: durationMs)
     }
 
+    /// The record of a request the engine never saw: no route matched, or the headers were over the limit.
+    public init(
+        unrouted route: APIRoute, client identity: ClientIdentity, outcome: Outcome, authority: CertificateAuthority?,
+        time: Date, requestId: String, method: String, path: String, durationMs: Double, headerBytes: Int? = nil
+    ) {
+        var apiVersion: String?
+        var appkey: String?
+        if case .notFound(let version, let key) = route {
+            apiVersion = version?.rawValue
+            appkey = key
+        }
+        let error = outcome.error ?? .internalError
+        self.init(
+            time: time, requestId: requestId, method: method, path: path, apiVersion: apiVersion, appkey: appkey,
+            client: Client(identity, authority: authority), headerBytes: headerBytes,
+            response: Response(
+                httpStatus: error.httpStatus, resultCode: error.resultCode, resultMessage: error.resultMessage,
+                isSuccessful: false),
+            durationMs: durationMs)
+    }
+
     /// The body's shape: size, whether it is a JSON object, its members' names and types, and non-secret values.
     public static func body(of request: Request, bytes: Int?) -> Body? {
         switch request.body {
@@ -244,7 +265,8 @@ extension RequestRecord {
         }
     }
 
-    static func scheme(of credentials: Credentials, operation: Operation) -> String? {
+    /// How a request authenticated as a user: `bearer`, `uak`, `basic` (a token request), or `nil`.
+    public static func scheme(of credentials: Credentials, operation: Operation) -> String? {
         if credentials.bearerToken != nil { return "bearer" }
         if credentials.userAccessKeyID != nil { return operation == .createToken ? "basic" : "uak" }
         return nil
@@ -308,15 +330,21 @@ extension RequestRecord.Client {
 
 extension RequestRecord.CertificateObservation {
     public init(_ certificate: Certificate?, authority: CertificateAuthority?) {
+        self.init(certificate, issuer: authority?.certificate)
+    }
+
+    /// What a certificate shows, with `chainVerified` checked against the CA certificate `issuer` when one is given:
+    /// all an analyser holding only the public half of the CA can check.
+    public init(_ certificate: Certificate?, issuer: Certificate?) {
         guard let certificate else {
             self = .absent
             return
         }
         var verified: Bool?
-        if let authority {
+        if let issuer {
             verified =
-                certificate.issuer == authority.certificate.subject
-                && authority.certificate.publicKey.isValidSignature(certificate.signature, for: certificate)
+                certificate.issuer == issuer.subject
+                && issuer.publicKey.isValidSignature(certificate.signature, for: certificate)
         }
         self.init(
             present: true, subject: certificate.subject.description, issuer: certificate.issuer.description,

@@ -27,6 +27,7 @@ struct RuleLoader {
     var definitions = Definitions()
     var fixtures: [String: YAMLNode] = [:]
     var fixtureDirectories: [URL] = []
+    var digest: UInt64 = 0xcbf2_9ce4_8422_2325
 
     typealias Configuration = RuleSet.Configuration
 
@@ -90,13 +91,20 @@ struct RuleLoader {
                 Diagnostic(file: paths.first?.path ?? ".", line: 1, column: 1, message: "no rule files found"))
         }
         if diagnostics.contains(where: { $0.severity == .error }) { return .failure(Diagnostics(diagnostics)) }
-        return .success(RuleSet(configuration: configuration, definitions: definitions, rules: rules))
+        return .success(
+            RuleSet(
+                configuration: configuration, definitions: definitions, rules: rules,
+                digest: String(format: "%016llx", digest)))
     }
 
     mutating func readFile(_ file: URL) -> (String, YAMLNode)? {
         let data: Data
         do {
             data = try Data(contentsOf: file)
+            // FNV-1a over every file read, in load order: identifies the rule set a report came from.
+            for byte in Data(file.lastPathComponent.utf8) + data {
+                digest = (digest ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+            }
         } catch {
             diagnostics.append(
                 Diagnostic(file: file.path, line: 1, column: 1, message: "cannot read: \(error.localizedDescription)"))

@@ -36,6 +36,8 @@ public struct RuleSet: Sendable {
     }
 
     public let configuration: Configuration
+    /// A digest of the rule files the set was loaded from (names and contents), for reports to cite.
+    public let digest: String
     public let definitions: Definitions
     /// Rules in decision order.
     public let rules: [Rule]
@@ -49,7 +51,8 @@ public struct RuleSet: Sendable {
     private let anyRequest: [Int]
     private let index: GuardIndex?
 
-    init(configuration: Configuration, definitions: Definitions, rules: [Rule]) {
+    init(configuration: Configuration, definitions: Definitions, rules: [Rule], digest: String = "") {
+        self.digest = digest
         self.configuration = configuration
         self.definitions = definitions
         let sorted = rules.enumerated().sorted { ($0.element.order, $0.offset) < ($1.element.order, $1.offset) }.map(

@@ -1,0 +1,218 @@
+import Foundation
+import SKMCore
+import SKMRules
+import X509
+
+/// Which requests an analysis looks at.
+public struct AnalysisFilter: Sendable {
+    public var since: Date?
+    public var until: Date?
+    public var appkey: String?
+    public var keyId: String?
+    /// Catalogue codes of the failures to diagnose; empty for all.
+    public var errors: Set<Int> = []
+
+    public init(
+        since: Date? = nil, until: Date? = nil, appkey: String? = nil, keyId: String? = nil, errors: Set<Int> = []
+    ) {
+        self.since = since
+        self.until = until
+        self.appkey = appkey
+        self.keyId = keyId
+        self.errors = errors
+    }
+
+    func admits(time: Date?, appkey: String?, keyId: String?) -> Bool {
+        if let since, let time, time < since { return false }
+        if let until, let time, time > until { return false }
+        if let wanted = self.appkey, appkey != wanted { return false }
+        if let wanted = self.keyId, keyId != wanted { return false }
+        return true
+    }
+
+    func admits(_ request: CapturedRequest) -> Bool {
+        let record = request.record
+        guard admits(time: record.time, appkey: record.appkey, keyId: record.keyId) else { return false }
+        return errors.isEmpty || errors.contains(record.response.resultCode)
+    }
+}
+
+/// What was read from one input.
+public struct InputSummary: Sendable {
+    public var path: String
+    public var format: String
+    public var items = 0
+    public var problems = 0
+}
+
+/// The whole result of an analysis: the triage, and an account of the inputs.
+public struct AnalysisResult: Sendable {
+    public static let problemsKept = 200
+
+    public var triage = Triage()
+    public var inputs: [InputSummary] = []
+    /// The first ``problemsKept`` unreadable lines or entries; ``problemCount`` counts them all.
+    public var problems: [InputProblem] = []
+    public var problemCount = 0
+    /// Requests left out by the filter.
+    public var filteredOut = 0
+    public var firstTime: Date?
+    public var lastTime: Date?
+
+    public init() {}
+
+    mutating func note(_ time: Date?) {
+        guard let time else { return }
+        firstTime = min(firstTime ?? time, time)
+        lastTime = max(lastTime ?? time, time)
+    }
+}
+
+/// Reads captures, diagnoses every failed request and triages the findings, streaming: memory is bounded by the
+/// number of triage groups, not by the size of the logs.
+public struct Analyzer: Sendable {
+    public let diagnoser: Diagnoser
+    public var filter: AnalysisFilter
+    public var harReader: HARReader
+
+    public init(rules: RuleSet, snapshot: StateSnapshot, filter: AnalysisFilter = AnalysisFilter()) {
+        let timeline = StateTimeline(snapshot)
+        diagnoser = Diagnoser(rules: rules, facts: FactBuilder(timeline: timeline))
+        self.filter = filter
+        harReader = HARReader(
+            authority: snapshot.certificateAuthority.flatMap { try? Certificate(pemEncoded: $0.certificatePEM) })
+    }
+
+    /// Analyses every input in order; an input that cannot be read at all is reported by `unreadable` and skipped.
+    public func analyze(
+        _ paths: [String], progress: (String, Int) -> Void = { _, _ in },
+        unreadable: (InputError) -> Void = { _ in }
+    ) -> AnalysisResult {
+        var result = AnalysisResult()
+        for path in paths {
+            do {
+                try analyze(path, into: &result, progress: progress)
+            } catch {
+                unreadable(error)
+            }
+        }
+        return result
+    }
+
+    /// Analyses one input into `result`.
+    public func analyze(
+        _ path: String, into result: inout AnalysisResult, progress: (String, Int) -> Void = { _, _ in }
+    ) throws(InputError) {
+        let format = try Self.format(of: path)
+        var summary = InputSummary(path: path == "-" ? "<stdin>" : path, format: format.rawValue)
+        func consume(_ item: CaptureItem) {
+            summary.items += 1
+            if summary.items % 100_000 == 0 { progress(summary.path, summary.items) }
+            switch item {
+            case .success(let observation):
+                guard filter.admits(time: observation.time, appkey: observation.appkey, keyId: observation.keyId) else {
+                    result.filteredOut += 1
+                    return
+                }
+                result.note(observation.time)
+                result.triage.addSuccess(observation)
+            case .request(let request):
+                guard filter.admits(request) else {
+                    result.filteredOut += 1
+                    return
+                }
+                result.note(request.record.time)
+                result.triage.add(diagnoser.diagnose(request))
+            case .problem(let problem):
+                summary.problems += 1
+                result.problemCount += 1
+                if result.problems.count < AnalysisResult.problemsKept { result.problems.append(problem) }
+            }
+        }
+        switch format {
+        case .har:
+            let data: Data
+            do {
+                data = try Self.readAll(path)
+            } catch {
+                throw InputError(file: path, message: "cannot read: \(error.localizedDescription)")
+            }
+            try harReader.read(summary.path, data: data, consume: consume)
+        case .requestLog:
+            try RequestLogReader().read(path, consume: consume)
+        }
+        result.inputs.append(summary)
+    }
+
+    /// Finds one request by id in the inputs and diagnoses it, whether it failed or not.
+    public func explain(requestID: String, in paths: [String]) throws(InputError) -> Finding? {
+        for path in paths {
+            var found: CapturedRequest?
+            let format = try Self.format(of: path)
+            switch format {
+            case .har:
+                let data: Data
+                do {
+                    data = try Self.readAll(path)
+                } catch {
+                    throw InputError(file: path, message: "cannot read: \(error.localizedDescription)")
+                }
+                let reader = HARReader(
+                    clientIP: harReader.clientIP, clientCertificate: harReader.clientCertificate,
+                    authority: harReader.authority)
+                let entries = (try? JSONParser(invalidUTF8: .replace).parse(data))?["log"]?["entries"]?.arrayValue ?? []
+                for (index, entry) in entries.enumerated() {
+                    if case .success(let record) = reader.record(of: entry, index: index + 1),
+                        record.requestId == requestID
+                    {
+                        found = CapturedRequest(
+                            record: record, location: SourceLocation(file: path, unit: .entry, number: index + 1),
+                            clientAddressKnown: harReader.clientIP != nil,
+                            certificateKnown: harReader.clientCertificate != nil)
+                        break
+                    }
+                }
+            case .requestLog:
+                let marker = Array("\"requestId\":\"\(requestID)\"".utf8)
+                let reader = try LineReader(path: path)
+                defer { reader.close() }
+                try reader.forEachLine { line, number in
+                    guard found == nil, let line, FastFields.find(marker, in: line) != nil else { return }
+                    let location = SourceLocation(file: path, number: number)
+                    guard let value = try? JSONParser(invalidUTF8: .replace).parse(line),
+                        let record = try? RequestRecord(json: value)
+                    else { return }
+                    found = CapturedRequest(record: record, location: location)
+                }
+            }
+            if let found { return diagnoser.diagnose(found) }
+        }
+        return nil
+    }
+
+    public enum Format: String, Sendable {
+        case requestLog = "jsonl"
+        case har
+    }
+
+    /// HAR by extension or by content; anything else is read as the request log.
+    static func format(of path: String) throws(InputError) -> Format {
+        let lower = path.lowercased()
+        if lower.hasSuffix(".har") || lower.hasSuffix(".har.json") { return .har }
+        if lower.hasSuffix(".jsonl") || lower.hasSuffix(".gz") || lower.hasSuffix(".log") || path == "-" {
+            return .requestLog
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw InputError(
+                file: path, message: FileManager.default.fileExists(atPath: path) ? "cannot open" : "no such file")
+        }
+        defer { try? handle.close() }
+        let head = (try? handle.read(upToCount: 256)) ?? Data()
+        return HARReader.looksLikeHAR(head) ? .har : .requestLog
+    }
+
+    static func readAll(_ path: String) throws -> Data {
+        if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+        return try Data(contentsOf: URL(fileURLWithPath: path))
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import SKMCore
+
+/// Where an input item came from: a line of a request log, or an entry of a HAR capture.
+public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    public enum Unit: String, Sendable, Hashable {
+        case line
+        case entry
+    }
+
+    public var file: String
+    public var unit: Unit
+    /// 1-based.
+    public var number: Int
+
+    public init(file: String, unit: Unit = .line, number: Int) {
+        self.file = file
+        self.unit = unit
+        self.number = number
+    }
+
+    /// `requests.jsonl:17` or `capture.har: entry 3`.
+    public var description: String {
+        unit == .line ? "\(file):\(number)" : "\(file): entry \(number)"
+    }
+}
+
+/// One request as a capture recorded it, with what the capture could not observe.
+public struct CapturedRequest: Sendable {
+    public var record: RequestRecord
+    public var location: SourceLocation
+    /// A client-side capture (HAR) does not see the address the server saw; `false` until given on the command line.
+    public var clientAddressKnown: Bool
+    /// Nor the client certificate the TLS layer presented.
+    public var certificateKnown: Bool
+
+    public init(
+        record: RequestRecord, location: SourceLocation, clientAddressKnown: Bool = true, certificateKnown: Bool = true
+    ) {
+        self.record = record
+        self.location = location
+        self.clientAddressKnown = clientAddressKnown
+        self.certificateKnown = certificateKnown
+    }
+}
+
+/// A successful request, read without decoding the whole line: enough to count successes per key and to filter.
+public struct SuccessObservation: Sendable {
+    public var time: Date?
+    public var appkey: String?
+    public var keyId: String?
+    public var operation: String?
+
+    public init(time: Date?, appkey: String?, keyId: String?, operation: String?) {
+        self.time = time
+        self.appkey = appkey
+        self.keyId = keyId
+        self.operation = operation
+    }
+}
+
+/// An input line or entry that could not be read, and why. The rest of the input is still analysed.
+public struct InputProblem: Sendable, Hashable, CustomStringConvertible {
+    public var location: SourceLocation
+    public var message: String
+
+    public init(location: SourceLocation, message: String) {
+        self.location = location
+        self.message = message
+    }
+
+    public var description: String { "\(location): \(message)" }
+}
+
+/// What a reader hands over, item by item.
+public enum CaptureItem: Sendable {
+    /// A request to diagnose (a failure), or a success read in full because the fast path could not read it.
+    case request(CapturedRequest)
+    case success(SuccessObservation)
+    case problem(InputProblem)
+}
+
+/// An input that cannot be read at all (missing file, unreadable, not a capture).
+public struct InputError: Error, Sendable, CustomStringConvertible {
+    public var file: String
+    public var message: String
+
+    public init(file: String, message: String) {
+        self.file = file
+        self.message = message
+    }
+
+    public var description: String { "\(file): \(message)" }
+}

@@ -1,0 +1,204 @@
+import Foundation
+import SKMCore
+import X509
+
+/// Reads HAR 1.2 captures (browsers' developer tools, mitmproxy, Charles) into request records.
+///
+/// The URL, headers and body give the operation, appkey, key id, MAC header, the shape of user data (a captured
+/// ciphertext or signature gives its embedded version without any key) and, from the response body, the result.
+/// What a client-side capture cannot know (the address the server saw, the certificate TLS presented) is marked
+/// unknown unless given: `clientIP` and `clientCertificate`. Bodies are read for their shape only; no captured
+/// secret goes further than this reader.
+public struct HARReader: Sendable {
+    public static let maximumBytes = 1 << 30
+
+    /// The client address to assume for every entry (`--client-ip`).
+    public var clientIP: String?
+    /// The client certificate to assume for every entry (`--client-cert`), with the CA that should have issued it.
+    public var clientCertificate: Certificate?
+    public var authority: Certificate?
+
+    public init(clientIP: String? = nil, clientCertificate: Certificate? = nil, authority: Certificate? = nil) {
+        self.clientIP = clientIP
+        self.clientCertificate = clientCertificate
+        self.authority = authority
+    }
+
+    /// Whether `bytes` (the start of an input) look like a HAR document rather than JSON Lines.
+    public static func looksLikeHAR(_ bytes: some Collection<UInt8>) -> Bool {
+        var iterator = bytes.drop { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }.makeIterator()
+        guard iterator.next() == UInt8(ascii: "{") else { return false }
+        var rest: [UInt8] = []
+        while let byte = iterator.next(), rest.count < 16 {
+            if byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { continue }
+            rest.append(byte)
+        }
+        return rest.starts(with: Array(#""log""#.utf8))
+    }
+
+    public func read(_ path: String, data: Data, consume: (CaptureItem) -> Void) throws(InputError) {
+        guard data.count <= Self.maximumBytes else {
+            throw InputError(
+                file: path, message: "capture is \(data.count) bytes, over the limit of \(Self.maximumBytes)")
+        }
+        let document: JSONValue
+        do {
+            document = try JSONParser(maximumDepth: 128, invalidUTF8: .replace).parse(data)
+        } catch {
+            throw InputError(file: path, message: "not JSON: \(error)")
+        }
+        guard let entries = document["log"]?["entries"]?.arrayValue else {
+            throw InputError(file: path, message: "not a HAR capture: no log.entries")
+        }
+        for (index, entry) in entries.enumerated() {
+            let location = SourceLocation(file: path, unit: .entry, number: index + 1)
+            switch record(of: entry, index: index + 1) {
+            case .success(let record):
+                if record.response.isSuccessful {
+                    consume(
+                        .success(
+                            SuccessObservation(
+                                time: record.time, appkey: record.appkey, keyId: record.keyId,
+                                operation: record.operation)))
+                } else {
+                    consume(
+                        .request(
+                            CapturedRequest(
+                                record: record, location: location, clientAddressKnown: clientIP != nil,
+                                certificateKnown: clientCertificate != nil)))
+                }
+            case .failure(let problem):
+                consume(.problem(InputProblem(location: location, message: problem.message)))
+            }
+        }
+    }
+
+    struct Problem: Error {
+        var message: String
+    }
+
+    func record(of entry: JSONValue, index: Int) -> Result<RequestRecord, Problem> {
+        guard let request = entry["request"], let response = entry["response"] else {
+            return .failure(Problem(message: "entry has no request or response"))
+        }
+        guard let method = request["method"]?.stringValue?.uppercased(), let url = request["url"]?.stringValue,
+            let components = URLComponents(string: url)
+        else {
+            return .failure(Problem(message: "request.method or request.url is missing or not a URL"))
+        }
+        guard let started = entry["startedDateTime"]?.stringValue.flatMap(Self.parseTime) else {
+            return .failure(Problem(message: "startedDateTime is missing or not an ISO 8601 time"))
+        }
+        var headers: [(String, String)] = []
+        for header in request["headers"]?.arrayValue ?? [] {
+            guard let name = header["name"]?.stringValue, let value = header["value"]?.stringValue else { continue }
+            headers.append((name.lowercased(), value))
+        }
+        func header(_ name: String) -> String? { headers.first { $0.0 == name }?.1 }
+
+        let path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
+        var query: [String: String] = [:]
+        for item in components.queryItems ?? [] where query[item.name] == nil { query[item.name] = item.value ?? "" }
+
+        let bodyText = request["postData"]?["text"]?.stringValue
+        let bodyBytes = bodyText.map { $0.utf8.count }
+        let credentials = Credentials(headers: { header($0.lowercased()) })
+        var record = RequestRecord(
+            time: started, requestId: Self.requestID(response) ?? "har-\(index)", method: method, path: path,
+            response: Self.response(response))
+        record.query = query
+        record.headerBytes = headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 }
+        record.client = RequestRecord.Client(
+            ip: clientIP, peer: clientIP, forwardedFor: header("x-forwarded-for"),
+            macHeader: header("x-toast-client-mac-addr"), tls: components.scheme?.lowercased() == "https",
+            cert: clientCertificate.map { RequestRecord.CertificateObservation($0, issuer: authority) } ?? .absent)
+
+        switch APIRoute.match(method: method, path: path) {
+        case .api(let call):
+            let parsed = Request(
+                operation: call.operation, apiVersion: call.apiVersion, appkey: call.appkey, keyId: call.keyId,
+                keyStoreId: call.keyStoreId, authKind: call.authKind, resourceName: call.resourceName,
+                body: Self.body(bodyText, form: false), query: query, credentials: credentials)
+            fill(&record, from: parsed, bodyBytes: bodyBytes)
+        case .token:
+            let parsed = Request(
+                operation: .createToken, apiVersion: .v1_3, appkey: "", body: Self.body(bodyText, form: true),
+                credentials: Credentials(basicAuthorization: header("authorization")))
+            fill(&record, from: parsed, bodyBytes: bodyBytes)
+            record.apiVersion = nil
+            record.appkey = nil
+        case .notFound(let version, let appkey):
+            record.apiVersion = version?.rawValue
+            record.appkey = appkey
+            record.body = bodyBytes.map { RequestRecord.Body(bytes: $0, json: false) }
+        case .health, .metrics:
+            return .failure(Problem(message: "\(path) is not an SKM API call; skipped"))
+        }
+        return .success(record)
+    }
+
+    private func fill(_ record: inout RequestRecord, from request: Request, bodyBytes: Int?) {
+        let full = RequestRecord(
+            request: request, client: ClientIdentity(), outcome: Outcome(.success(.body(.null))), authority: nil,
+            time: record.time, requestId: record.requestId, method: record.method, path: record.path, durationMs: 0,
+            bodyBytes: bodyBytes, headerBytes: record.headerBytes)
+        record.apiVersion = full.apiVersion
+        record.operation = full.operation
+        record.appkey = full.appkey
+        record.keyId = full.keyId
+        record.keyStoreId = full.keyStoreId
+        record.keyStoreName = full.keyStoreName
+        record.authKind = full.authKind
+        record.requestedKeyVersion = full.requestedKeyVersion
+        record.authScheme = full.authScheme
+        record.userAccessKeyId = full.userAccessKeyId
+        record.inputs = full.inputs
+        record.body = full.body
+    }
+
+    static func body(_ text: String?, form: Bool) -> RequestBody {
+        guard let text else { return .none }
+        return .parse(Array(text.utf8), form: form)
+    }
+
+    /// The result, from the response envelope; a response without one is described by its HTTP status.
+    static func response(_ response: JSONValue) -> RequestRecord.Response {
+        let status = response["status"]?.intValue ?? 0
+        var text = response["content"]?["text"]?.stringValue
+        if response["content"]?["encoding"]?.stringValue == "base64", let encoded = text {
+            text = Data(base64Encoded: encoded).flatMap { String(data: $0, encoding: .utf8) }
+        }
+        if let text, let envelope = try? JSONParser(invalidUTF8: .replace).parse(text),
+            let header = envelope["header"], let code = header["resultCode"]?.intValue
+        {
+            let successful = header["isSuccessful"]?.boolValue ?? (code == 0)
+            return RequestRecord.Response(
+                httpStatus: status, resultCode: code,
+                resultMessage: header["resultMessage"]?.stringValue ?? (successful ? "success" : ""),
+                isSuccessful: successful, keyVersion: envelope["body"]?["keyVersion"]?.intValue)
+        }
+        let successful = (200..<300).contains(status)
+        return RequestRecord.Response(
+            httpStatus: status, resultCode: successful ? 0 : -1,
+            resultMessage: successful ? "success" : "HTTP \(status) without an SKM envelope",
+            isSuccessful: successful)
+    }
+
+    static func requestID(_ response: JSONValue) -> String? {
+        for header in response["headers"]?.arrayValue ?? []
+        where header["name"]?.stringValue?.lowercased() == "x-request-id" {
+            return header["value"]?.stringValue
+        }
+        return nil
+    }
+
+    /// HAR times are ISO 8601 with a zone offset and often milliseconds.
+    static func parseTime(_ text: String) -> Date? {
+        if let date = Timestamp.parse(text) { return date }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text)
+    }
+}

@@ -1,0 +1,102 @@
+import CAnalysisSupport
+import Foundation
+
+/// Reads a file, gzip-compressed or plain, or standard input (`-`), in large chunks and hands over its lines
+/// without copying them.
+struct LineReader {
+    /// Lines longer than this are reported and skipped, so that a file without newlines cannot exhaust memory.
+    static let maximumLineBytes = 8 << 20
+    static let chunkBytes = 4 << 20
+
+    let path: String
+    private let file: gzFile
+
+    init(path: String) throws(InputError) {
+        self.path = path
+        let opened: gzFile?
+        if path == "-" {
+            opened = gzdopen(dup(STDIN_FILENO), "rb")
+        } else {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw InputError(file: path, message: "no such file")
+            }
+            guard !isDirectory.boolValue else { throw InputError(file: path, message: "is a directory") }
+            opened = gzopen(path, "rb")
+        }
+        guard let opened else {
+            throw InputError(file: path, message: "cannot open: \(String(cString: strerror(errno)))")
+        }
+        file = opened
+        gzbuffer(file, 1 << 20)
+    }
+
+    func close() {
+        gzclose(file)
+    }
+
+    /// Calls `body` with each line (without its newline) and its 1-based number; an overlong line is passed as
+    /// `nil` so that the caller can report it.
+    func forEachLine(_ body: (UnsafeBufferPointer<UInt8>?, Int) -> Void) throws(InputError) {
+        var buffer = [UInt8](repeating: 0, count: Self.chunkBytes)
+        var filled = 0
+        var lineNumber = 0
+        var skippingOverlong = false
+        while true {
+            if filled == buffer.count {
+                // One line fills the whole buffer: grow up to the limit, then give up on that line.
+                if skippingOverlong {
+                    filled = 0
+                } else if buffer.count < Self.maximumLineBytes {
+                    buffer.append(contentsOf: repeatElement(0, count: buffer.count))
+                } else {
+                    lineNumber += 1
+                    body(nil, lineNumber)
+                    skippingOverlong = true
+                    filled = 0
+                }
+            }
+            let read = buffer.withUnsafeMutableBytes { raw in
+                gzread(file, raw.baseAddress! + filled, UInt32(raw.count - filled))
+            }
+            if read < 0 {
+                var code: Int32 = 0
+                let message = gzerror(file, &code).map { String(cString: $0) } ?? "read error"
+                throw InputError(file: path, message: "cannot read: \(message)")
+            }
+            let atEnd = read == 0
+            filled += Int(read)
+            let consumed = buffer.withUnsafeBufferPointer { all -> Int in
+                var start = 0
+                let base = all.baseAddress!
+                while start < filled {
+                    guard let newline = memchr(base + start, 0x0A, filled - start) else { break }
+                    let end = UnsafePointer<UInt8>(newline.assumingMemoryBound(to: UInt8.self)) - base
+                    if skippingOverlong {
+                        skippingOverlong = false
+                    } else {
+                        lineNumber += 1
+                        body(UnsafeBufferPointer(rebasing: all[start..<end]), lineNumber)
+                    }
+                    start = end + 1
+                }
+                if atEnd && start < filled {
+                    if !skippingOverlong {
+                        lineNumber += 1
+                        body(UnsafeBufferPointer(rebasing: all[start..<filled]), lineNumber)
+                    }
+                    return filled
+                }
+                return start
+            }
+            if consumed > 0 {
+                buffer.withUnsafeMutableBytes { raw in
+                    let base = raw.baseAddress!
+                    memmove(base, base + consumed, filled - consumed)
+                }
+                filled -= consumed
+            }
+            if atEnd { break }
+        }
+    }
+}

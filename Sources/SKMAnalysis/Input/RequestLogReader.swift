@@ -1,0 +1,130 @@
+import CAnalysisSupport
+import Foundation
+import SKMCore
+
+/// Reads the server's request log (JSON Lines, gzip or plain, or standard input) item by item.
+///
+/// Failed requests are decoded in full. Successful ones, the vast majority, are only counted: a line the server
+/// wrote with `"isSuccessful":true` gives its time, appkey, key and operation without being parsed. That byte
+/// sequence cannot occur inside a JSON string (its quotes would be escaped), so the shortcut never misreads a
+/// failure; any line it cannot read quickly is decoded in full.
+public struct RequestLogReader: Sendable {
+    public init() {}
+
+    /// Reads `path` (`-` for standard input) and hands each item to `consume`, in order.
+    public func read(_ path: String, consume: (CaptureItem) -> Void) throws(InputError) {
+        let reader = try LineReader(path: path)
+        defer { reader.close() }
+        let name = path == "-" ? "<stdin>" : path
+        try reader.forEachLine { line, number in
+            guard let line else {
+                consume(
+                    .problem(
+                        InputProblem(
+                            location: SourceLocation(file: name, number: number),
+                            message: "line longer than \(LineReader.maximumLineBytes) bytes; skipped")))
+                return
+            }
+            if let item = Self.item(line, location: SourceLocation(file: name, number: number)) { consume(item) }
+        }
+    }
+
+    /// The item one line holds; `nil` for a blank line.
+    static func item(_ raw: UnsafeBufferPointer<UInt8>, location: SourceLocation) -> CaptureItem? {
+        var start = 0
+        var end = raw.count
+        while start < end, raw[start] == 0x20 || raw[start] == 0x09 || raw[start] == 0x0D { start += 1 }
+        while end > start, raw[end - 1] == 0x20 || raw[end - 1] == 0x09 || raw[end - 1] == 0x0D { end -= 1 }
+        guard start < end else { return nil }
+        let line = UnsafeBufferPointer(rebasing: raw[start..<end])
+        guard line.first == UInt8(ascii: "{"), line.last == UInt8(ascii: "}") else {
+            return .problem(
+                InputProblem(
+                    location: location,
+                    message: line.first == UInt8(ascii: "{")
+                        ? "not a complete JSON object (truncated line?)" : "not a JSON object"))
+        }
+        if let success = FastFields.success(line) { return .success(success) }
+        let value: JSONValue
+        do {
+            value = try JSONParser(invalidUTF8: .replace).parse(line)
+        } catch {
+            return .problem(
+                InputProblem(location: location, message: "not JSON: column \(error.column): \(error.message)"))
+        }
+        let record: RequestRecord
+        do {
+            record = try RequestRecord(json: value)
+        } catch {
+            return .problem(InputProblem(location: location, message: "not a request record: \(error)"))
+        }
+        if record.response.isSuccessful {
+            return .success(
+                SuccessObservation(
+                    time: record.time, appkey: record.appkey, keyId: record.keyId, operation: record.operation))
+        }
+        return .request(CapturedRequest(record: record, location: location))
+    }
+}
+
+/// Reads a few top-level string members of a compact log line straight from its bytes.
+enum FastFields {
+    static let successMarker = Array(#""isSuccessful":true"#.utf8)
+    static let clientMarker = Array(#""client":{"#.utf8)
+    static let timeKey = Array(#""time":""#.utf8)
+    static let appkeyKey = Array(#""appkey":""#.utf8)
+    static let keyIdKey = Array(#""keyId":""#.utf8)
+    static let operationKey = Array(#""operation":""#.utf8)
+
+    /// A successful request's observation, or `nil` when the line is not one the shortcut can read.
+    static func success(_ line: UnsafeBufferPointer<UInt8>) -> SuccessObservation? {
+        guard find(successMarker, in: line) != nil else { return nil }
+        // The request's own members come before its client object; the query and body maps come after it.
+        guard let clientAt = find(clientMarker, in: line) else { return nil }
+        let head = UnsafeBufferPointer(rebasing: line[..<clientAt])
+        guard case .found(let timeText)? = stringValue(timeKey, in: head), let time = Timestamp.parse(timeText) else {
+            return nil
+        }
+        var observation = SuccessObservation(time: time, appkey: nil, keyId: nil, operation: nil)
+        for (key, path) in [(appkeyKey, \SuccessObservation.appkey), (keyIdKey, \.keyId), (operationKey, \.operation)] {
+            switch stringValue(key, in: head) {
+            case .found(let text)?: observation[keyPath: path] = text
+            case .escaped?: return nil
+            case nil: break
+            }
+        }
+        return observation
+    }
+
+    enum Lookup {
+        case found(String)
+        /// The value has escapes: leave it to the full decoder.
+        case escaped
+    }
+
+    static func stringValue(_ key: [UInt8], in bytes: UnsafeBufferPointer<UInt8>) -> Lookup? {
+        guard let at = find(key, in: bytes) else { return nil }
+        let start = at + key.count
+        var index = start
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "\""):
+                return .found(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+            case UInt8(ascii: "\\"):
+                return .escaped
+            default:
+                index += 1
+            }
+        }
+        return .escaped
+    }
+
+    /// The offset of `needle` in `haystack`.
+    static func find(_ needle: [UInt8], in haystack: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard let base = haystack.baseAddress, haystack.count >= needle.count else { return nil }
+        return needle.withUnsafeBytes { pattern -> Int? in
+            guard let found = memmem(base, haystack.count, pattern.baseAddress, pattern.count) else { return nil }
+            return UnsafeRawPointer(found) - UnsafeRawPointer(base)
+        }
+    }
+}

@@ -1,0 +1,217 @@
+import Foundation
+import SKMCore
+
+/// A key manager's state at any moment of its history: the snapshot's final state, rewound through the audit
+/// events that happened after that moment.
+///
+/// Every entity carries its creation stamp and every change is an audit event with the values before and after, so
+/// the state at time T is the final state with each change after T undone, newest first, and without the entities
+/// created after T. The event that set a status is kept, so that a finding can name who did what, and when.
+public struct StateTimeline: Sendable {
+    public let snapshot: StateSnapshot
+
+    private let appkeys: [String: Appkey]
+    private let accessKeys: [String: StateSnapshot.AccessKey]
+    private let stores: [Int: KeyStore]
+    private let storesByAppkey: [String: [Int]]
+    private let keys: [String: ManagedKey]
+    private let keysByStore: [Int: [String]]
+    private let versions: [String: [KeyVersion]]
+    private let entries: [Int: AuthEntry]
+    private let entriesByStore: [Int: [Int]]
+    /// Events by the entity they changed, in sequence order.
+    private let eventsByTarget: [TargetKey: [AuditEvent]]
+    /// Events about each appkey (anything in it), in sequence order.
+    private let eventsByAppkey: [String: [AuditEvent]]
+
+    enum TargetKey: Hashable, Sendable {
+        case appkey(String)
+        case accessKey(String)
+        case store(Int)
+        case key(String)
+        case version(String, Int)
+        case entry(Int)
+    }
+
+    public init(_ snapshot: StateSnapshot) {
+        self.snapshot = snapshot
+        appkeys = Dictionary(snapshot.appkeys.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        accessKeys = Dictionary(snapshot.userAccessKeys.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        stores = Dictionary(snapshot.keyStores.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        storesByAppkey = Dictionary(grouping: snapshot.keyStores.map { ($0.appkey, $0.id) }, by: \.0).mapValues {
+            $0.map(\.1)
+        }
+        keys = Dictionary(snapshot.keys.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        keysByStore = Dictionary(grouping: snapshot.keys.map { ($0.keyStoreId, $0.id) }, by: \.0).mapValues {
+            $0.map(\.1)
+        }
+        versions = Dictionary(grouping: snapshot.keyVersions, by: \.keyId).mapValues {
+            $0.sorted { $0.number < $1.number }
+        }
+        entries = Dictionary(snapshot.authEntries.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        entriesByStore = Dictionary(grouping: snapshot.authEntries.map { ($0.keyStoreId, $0.id) }, by: \.0).mapValues {
+            $0.map(\.1).sorted()
+        }
+        var byTarget: [TargetKey: [AuditEvent]] = [:]
+        var byAppkey: [String: [AuditEvent]] = [:]
+        for event in snapshot.events.sorted(by: { $0.sequence < $1.sequence }) {
+            byAppkey[event.appkey, default: []].append(event)
+            switch event.targetKind {
+            case .appkey: byTarget[.appkey(event.targetId), default: []].append(event)
+            case .userAccessKey: byTarget[.accessKey(event.targetId), default: []].append(event)
+            case .keyStore:
+                if let id = event.keyStoreId ?? Int(event.targetId) { byTarget[.store(id), default: []].append(event) }
+            case .key: byTarget[.key(event.keyId ?? event.targetId), default: []].append(event)
+            case .keyVersion:
+                guard let keyId = event.keyId, let number = event.keyVersion else { continue }
+                byTarget[.version(keyId, number), default: []].append(event)
+                // A rotation is recorded on the new version but moves the key's latest version.
+                if event.changes.contains(where: { $0.field == "latestVersion" }) {
+                    byTarget[.key(keyId), default: []].append(event)
+                }
+            case .authEntry:
+                if let id = Int(event.targetId) { byTarget[.entry(id), default: []].append(event) }
+            }
+        }
+        eventsByTarget = byTarget
+        eventsByAppkey = byAppkey
+    }
+
+    // MARK: - Entities at a time
+
+    /// An entity as it was at a time, with the event that last set its status (at or before that time).
+    public struct AtTime<Entity: Sendable>: Sendable {
+        public var entity: Entity
+        public var statusEvent: AuditEvent?
+    }
+
+    public func appkey(_ id: String, at time: Date) -> Appkey? {
+        guard let appkey = appkeys[id], appkey.created.at <= time else { return nil }
+        return appkey
+    }
+
+    public func accessKey(_ id: String, at time: Date) -> AtTime<StateSnapshot.AccessKey>? {
+        guard var key = accessKeys[id], key.created.at <= time else { return nil }
+        let statusEvent = rewind(.accessKey(id), to: time) { change in
+            if change.field == "status", let value = change.before.flatMap(EntryStatus.init(rawValue:)) {
+                key.status = value
+            }
+        }
+        return AtTime(entity: key, statusEvent: statusEvent)
+    }
+
+    public func store(_ id: Int, at time: Date) -> AtTime<KeyStore>? {
+        guard var store = stores[id], store.created.at <= time else { return nil }
+        let statusEvent = rewind(.store(id), to: time) { change in
+            let before = change.before
+            switch change.field {
+            case "status": if let value = before.flatMap(KeyStore.Status.init(rawValue:)) { store.status = value }
+            case "name": if let before { store.name = before }
+            case "description": store.description = before ?? ""
+            case "ip4AuthUse": if let before { store.ip4AuthUse = before == "Y" }
+            case "macAuthUse": if let before { store.macAuthUse = before == "Y" }
+            case "certificateAuthUse": if let before { store.certificateAuthUse = before == "Y" }
+            case "authMode": if let value = before.flatMap(AuthMode.init(rawValue:)) { store.authMode = value }
+            default: break
+            }
+        }
+        return AtTime(entity: store, statusEvent: statusEvent)
+    }
+
+    /// The key stores of an appkey at a time, deleted ones included.
+    public func stores(ofAppkey appkey: String, at time: Date) -> [KeyStore] {
+        (storesByAppkey[appkey] ?? []).compactMap { store($0, at: time)?.entity }
+    }
+
+    public func key(_ id: String, at time: Date) -> AtTime<ManagedKey>? {
+        guard var key = keys[id], key.created.at <= time else { return nil }
+        let statusEvent = rewind(.key(id), to: time) { change in
+            let before = change.before
+            switch change.field {
+            case "status": if let value = before.flatMap(KeyStatus.init(rawValue:)) { key.status = value }
+            case "deletionAt": key.deletionAt = before.flatMap(Timestamp.parse)
+            case "latestVersion": if let value = before.flatMap(Int.init) { key.latestVersion = value }
+            case "name": if let before { key.name = before }
+            case "autoRotationPeriod": if let value = before.flatMap(Int.init) { key.autoRotationPeriod = value }
+            default: break
+            }
+        }
+        return AtTime(entity: key, statusEvent: statusEvent)
+    }
+
+    /// The keys of a key store at a time.
+    public func keys(inStore id: Int, at time: Date) -> [ManagedKey] {
+        (keysByStore[id] ?? []).compactMap { key($0, at: time)?.entity }
+    }
+
+    /// A key's versions at a time, oldest first.
+    public func versions(ofKey id: String, at time: Date) -> [AtTime<KeyVersion>] {
+        (versions[id] ?? []).compactMap { version in
+            guard version.created.at <= time else { return nil }
+            var version = version
+            let statusEvent = rewind(.version(id, version.number), to: time) { change in
+                switch change.field {
+                case "status":
+                    if let value = change.before.flatMap(EntryStatus.init(rawValue:)) { version.status = value }
+                case "deletionAt": version.deletionAt = change.before.flatMap(Timestamp.parse)
+                default: break
+                }
+            }
+            return AtTime(entity: version, statusEvent: statusEvent)
+        }
+    }
+
+    public func entry(_ id: Int, at time: Date) -> AtTime<AuthEntry>? {
+        guard var entry = entries[id], entry.created.at <= time else { return nil }
+        let statusEvent = rewind(.entry(id), to: time) { change in
+            switch change.field {
+            case "status": if let value = change.before.flatMap(EntryStatus.init(rawValue:)) { entry.status = value }
+            case "deletionAt": entry.deletionAt = change.before.flatMap(Timestamp.parse)
+            default: break
+            }
+        }
+        return AtTime(entity: entry, statusEvent: statusEvent)
+    }
+
+    /// The client-authentication entries of a key store at a time, deleted ones included.
+    public func entries(ofStore id: Int, at time: Date) -> [AtTime<AuthEntry>] {
+        (entriesByStore[id] ?? []).compactMap { entry($0, at: time) }
+    }
+
+    /// Events about an appkey's entities at or before a time, the newest `limit`, oldest first.
+    public func events(ofAppkey appkey: String, upTo time: Date, limit: Int) -> [AuditEvent] {
+        guard let all = eventsByAppkey[appkey] else { return [] }
+        let end = all.partitioningIndex { $0.time > time }
+        return Array(all[max(0, end - limit)..<end])
+    }
+
+    /// Undoes, newest first, the changes of `target`'s events after `time`; returns the last event at or before
+    /// `time` that changed the status.
+    private func rewind(_ target: TargetKey, to time: Date, undo: (AuditEvent.Change) -> Void) -> AuditEvent? {
+        guard let events = eventsByTarget[target] else { return nil }
+        let boundary = events.partitioningIndex { $0.time > time }
+        for event in events[boundary...].reversed() {
+            for change in event.changes.reversed() { undo(change) }
+        }
+        return events[..<boundary].last { event in event.changes.contains { $0.field == "status" } }
+    }
+}
+
+extension RandomAccessCollection {
+    /// The index of the first element for which `belongs` holds, given that it holds for a suffix.
+    func partitioningIndex(where belongs: (Element) -> Bool) -> Index {
+        var low = startIndex
+        var count = self.count
+        while count > 0 {
+            let half = count / 2
+            let middle = index(low, offsetBy: half)
+            if belongs(self[middle]) {
+                count = half
+            } else {
+                low = index(after: middle)
+                count -= half + 1
+            }
+        }
+        return low
+    }
+}

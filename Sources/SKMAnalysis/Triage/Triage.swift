@@ -1,0 +1,106 @@
+import Foundation
+import SKMCore
+
+/// Findings grouped by fingerprint, with what support staff triage by: how many, since when, how sure.
+///
+/// Memory grows with the number of groups and keys, never with the number of requests: each group keeps its counts
+/// and its first few findings in full. Two triages merge, so logs can be analysed in parts (per node, per file) and
+/// combined.
+public struct Triage: Sendable {
+    /// Findings kept in full per group, and request ids listed per group.
+    public static let examplesPerGroup = 3
+    public static let requestIDsPerGroup = 20
+    /// Distinct clients and keys remembered per cause before only counting.
+    public static let distinctLimit = 10_000
+
+    public struct Group: Sendable {
+        public var fingerprint: Fingerprint
+        public var count = 0
+        public var firstSeen: Date
+        public var lastSeen: Date
+        public var verdicts: [Finding.Verdict: Int] = [:]
+        /// The first findings of the group, in full.
+        public var examples: [Finding] = []
+        public var requestIDs: [String] = []
+
+        /// The verdict most of the group's findings have.
+        public var verdict: Finding.Verdict {
+            verdicts.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? .unexplained
+        }
+    }
+
+    /// Successful requests per key: the context that tells an outage from a stray failure.
+    public struct KeyActivity: Sendable, Hashable {
+        public var appkey: String
+        public var keyId: String
+
+        public init(appkey: String, keyId: String) {
+            self.appkey = appkey
+            self.keyId = keyId
+        }
+    }
+
+    public private(set) var groups: [Fingerprint: Group] = [:]
+    public private(set) var successes: [KeyActivity: Int] = [:]
+    public private(set) var successCount = 0
+    public private(set) var failureCount = 0
+    /// Failures per minute (minutes since 1970) and result code: the timeline reports chart.
+    public private(set) var failuresPerMinute: [Int: [Int: Int]] = [:]
+
+    public init() {}
+
+    public mutating func add(_ finding: Finding) {
+        failureCount += 1
+        let fingerprint = finding.fingerprint
+        let time = finding.request.record.time
+        var group = groups[fingerprint] ?? Group(fingerprint: fingerprint, firstSeen: time, lastSeen: time)
+        group.count += 1
+        group.firstSeen = min(group.firstSeen, time)
+        group.lastSeen = max(group.lastSeen, time)
+        group.verdicts[finding.verdict, default: 0] += 1
+        if group.examples.count < Self.examplesPerGroup { group.examples.append(finding) }
+        if group.requestIDs.count < Self.requestIDsPerGroup {
+            group.requestIDs.append(finding.request.record.requestId)
+        }
+        groups[fingerprint] = group
+        let minute = Int((time.timeIntervalSince1970 / 60).rounded(.down))
+        failuresPerMinute[minute, default: [:]][finding.request.record.response.resultCode, default: 0] += 1
+    }
+
+    public mutating func addSuccess(_ observation: SuccessObservation) {
+        successCount += 1
+        guard let keyId = observation.keyId else { return }
+        successes[KeyActivity(appkey: observation.appkey ?? "", keyId: keyId), default: 0] += 1
+    }
+
+    /// Adds another triage's groups and counts to this one.
+    public mutating func merge(_ other: Triage) {
+        successCount += other.successCount
+        failureCount += other.failureCount
+        for (key, count) in other.successes { successes[key, default: 0] += count }
+        for (minute, counts) in other.failuresPerMinute {
+            for (code, count) in counts { failuresPerMinute[minute, default: [:]][code, default: 0] += count }
+        }
+        for (fingerprint, theirs) in other.groups {
+            guard var mine = groups[fingerprint] else {
+                groups[fingerprint] = theirs
+                continue
+            }
+            mine.count += theirs.count
+            mine.firstSeen = min(mine.firstSeen, theirs.firstSeen)
+            mine.lastSeen = max(mine.lastSeen, theirs.lastSeen)
+            for (verdict, count) in theirs.verdicts { mine.verdicts[verdict, default: 0] += count }
+            let examples = (mine.examples + theirs.examples).sorted { $0.request.record.time < $1.request.record.time }
+            mine.examples = Array(examples.prefix(Self.examplesPerGroup))
+            mine.requestIDs = Array((mine.requestIDs + theirs.requestIDs).prefix(Self.requestIDsPerGroup))
+            groups[fingerprint] = mine
+        }
+    }
+
+    /// Groups by impact: most findings first, then the earliest.
+    public var ranked: [Group] {
+        groups.values.sorted {
+            ($1.count, $0.firstSeen, $0.fingerprint) < ($0.count, $1.firstSeen, $1.fingerprint)
+        }
+    }
+}

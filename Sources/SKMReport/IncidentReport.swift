@@ -1,0 +1,185 @@
+import Foundation
+
+/// Everything an incident report says, in one model that every renderer (text, JSON, XML, HTML) reads.
+///
+/// All text in it is final: credentials are already masked and times formatted, so a renderer only has to escape
+/// what it writes for its own format. Strings that came from a capture are untrusted.
+public struct IncidentReport: Sendable {
+    public struct Tool: Sendable {
+        public var name: String
+        public var version: String
+    }
+
+    /// The rule set the findings came from.
+    public struct RuleSetInfo: Sendable {
+        public var rules: Int
+        public var checks: Int
+        /// A digest of the rule files, so that two reports can be told apart by the rules they used.
+        public var digest: String
+    }
+
+    /// Where the key manager's state came from.
+    public struct StateInfo: Sendable {
+        public var source: String
+        public var location: String?
+        public var generatedAt: Date
+        public var events: Int
+    }
+
+    public struct Input: Sendable {
+        public var path: String
+        public var format: String
+        public var items: Int
+        public var problems: Int
+    }
+
+    public struct Problem: Sendable {
+        public var location: String
+        public var message: String
+    }
+
+    public struct Summary: Sendable {
+        public var requests: Int
+        public var successes: Int
+        public var failures: Int
+        public var confirmed: Int
+        public var mismatches: Int
+        public var unexplained: Int
+        public var groups: Int
+        public var problems: Int
+        public var filteredOut: Int
+        public var firstTime: Date?
+        public var lastTime: Date?
+    }
+
+    /// A catalogue error.
+    public struct ErrorInfo: Sendable, Hashable {
+        public var code: Int
+        public var message: String
+        public var identifier: String
+    }
+
+    public struct ErrorCount: Sendable {
+        public var error: ErrorInfo
+        public var count: Int
+    }
+
+    /// Failures over time: one bucket per interval, counts per error code.
+    public struct Timeline: Sendable {
+        public var start: Date
+        public var bucketSeconds: Int
+        public var buckets: [[Int: Int]]
+    }
+
+    public struct Evidence: Sendable {
+        public var expression: String
+        public var value: String
+    }
+
+    public struct Missing: Sendable {
+        public var fact: String
+        public var settle: String
+    }
+
+    public struct CheckResult: Sendable {
+        public var id: String
+        public var title: String
+        /// passed, failed, unknown, skipped or error.
+        public var status: String
+        public var severity: String
+        public var assertion: String
+        public var evidence: [Evidence]
+        public var missing: [Missing]
+        public var failure: String?
+    }
+
+    public struct Event: Sendable {
+        public var time: Date?
+        public var actor: String
+        public var action: String
+        public var summary: String
+    }
+
+    /// One request, diagnosed in full.
+    public struct Finding: Sendable {
+        public var requestId: String
+        public var time: Date
+        public var location: String
+        public var method: String
+        public var path: String
+        public var operation: String?
+        public var client: String
+        public var verdict: String
+        public var explanation: String?
+        public var fix: String?
+        public var note: String?
+        public var event: Event?
+        public var checks: [CheckResult]
+        public var warnings: [CheckResult]
+        public var predicted: String?
+        public var missing: [Missing]
+        /// For unexplained and mismatched findings: a summary ready to paste into a support ticket.
+        public var escalation: String?
+    }
+
+    /// Findings with the same fingerprint.
+    public struct Group: Sendable {
+        public var id: String
+        public var rank: Int
+        public var count: Int
+        public var firstSeen: Date
+        public var lastSeen: Date
+        public var verdict: String
+        public var verdicts: [String: Int]
+        public var error: ErrorInfo?
+        public var resultCode: Int
+        public var ruleId: String?
+        public var ruleTitle: String?
+        public var guide: String?
+        public var checkId: String?
+        public var checkTitle: String?
+        public var appkey: String
+        public var keyId: String
+        public var client: String
+        public var explanation: String?
+        public var fix: String?
+        public var event: Event?
+        public var requestIds: [String]
+        public var examples: [Finding]
+    }
+
+    /// A cause across groups: how many requests, clients and keys it touched.
+    public struct Cause: Sendable {
+        public var ruleId: String
+        public var checkId: String
+        public var title: String
+        public var error: ErrorInfo?
+        public var count: Int
+        public var groups: Int
+        public var clients: Int
+        public var keys: Int
+    }
+
+    /// A key's successes and failures in the analysed requests.
+    public struct KeyActivity: Sendable {
+        public var appkey: String
+        public var keyId: String
+        public var successes: Int
+        public var failures: Int
+    }
+
+    public var tool: Tool
+    public var generatedAt: Date
+    public var ruleSet: RuleSetInfo
+    public var state: StateInfo
+    public var filters: [String]
+    public var redacted: Bool
+    public var summary: Summary
+    public var errors: [ErrorCount]
+    public var timeline: Timeline?
+    public var causes: [Cause]
+    public var groups: [Group]
+    public var keys: [KeyActivity]
+    public var inputs: [Input]
+    public var problems: [Problem]
+}

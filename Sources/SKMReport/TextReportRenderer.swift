@@ -1,0 +1,267 @@
+import Foundation
+import SKMCore
+
+/// The report for a terminal: a summary to read in ten seconds, then the biggest groups with their cause, fix and
+/// causing event. Colour only when asked (a TTY); every string from a capture is made inert first (control
+/// characters and bidirectional overrides are shown as `\u{…}`), so a hostile log cannot drive the terminal.
+public struct TextReportRenderer: Sendable {
+    public var color: Bool
+    /// Groups shown in detail; the rest appear in the table.
+    public var detailed: Int
+    /// Rows of the group table.
+    public var tableRows: Int
+
+    public init(color: Bool = false, detailed: Int = 5, tableRows: Int = 20) {
+        self.color = color
+        self.detailed = detailed
+        self.tableRows = tableRows
+    }
+
+    public func render(_ report: IncidentReport) -> String {
+        var out = ""
+        let summary = report.summary
+        out +=
+            bold("SKM incident analysis")
+            + dim(
+                "  rules \(report.ruleSet.rules)/\(report.ruleSet.checks) checks · \(report.ruleSet.digest.prefix(8))")
+            + "\n"
+        let inputs = report.inputs.map {
+            "\(safe($0.path)) (\(number($0.items)) \($0.format == "har" ? "entries" : "lines"))"
+        }
+        out += dim("inputs: ") + inputs.joined(separator: ", ") + "\n"
+        out +=
+            dim("state:  ")
+            + "\(safe(report.state.source)) snapshot of \(safe(report.state.location ?? "?")), taken \(Timestamp.rfc3339(report.state.generatedAt)), \(number(report.state.events)) audit events\n"
+        if let first = summary.firstTime, let last = summary.lastTime {
+            out += dim("time:   ") + "\(Timestamp.rfc3339(first)) → \(Timestamp.rfc3339(last))\n"
+        }
+        if !report.filters.isEmpty { out += dim("filter: ") + safe(report.filters.joined(separator: ", ")) + "\n" }
+        out += "\n"
+        out +=
+            "\(number(summary.requests)) requests: \(green(number(summary.successes))) succeeded, "
+            + "\(summary.failures > 0 ? red(number(summary.failures)) : number(summary.failures)) failed"
+        if summary.failures > 0 {
+            out +=
+                " in \(number(summary.groups)) group\(summary.groups == 1 ? "" : "s") — "
+                + "\(green(number(summary.confirmed))) confirmed, "
+                + "\(summary.mismatches > 0 ? red(number(summary.mismatches)) : "0") mismatch, "
+                + "\(summary.unexplained > 0 ? yellow(number(summary.unexplained)) : "0") unexplained"
+        }
+        out += "\n"
+        if summary.problems > 0 || summary.filteredOut > 0 {
+            var parts: [String] = []
+            if summary.problems > 0 { parts.append("\(number(summary.problems)) unreadable lines skipped") }
+            if summary.filteredOut > 0 { parts.append("\(number(summary.filteredOut)) requests filtered out") }
+            out += dim(parts.joined(separator: ", ")) + "\n"
+        }
+        guard summary.failures > 0 else {
+            out += "\nNo failed requests.\n"
+            return out + problems(report)
+        }
+        out += "\n" + bold("By error") + "\n"
+        for entry in report.errors {
+            out += "  \(pad(number(entry.count), 8, right: true))  \(entry.error.message) (\(entry.error.code))\n"
+        }
+
+        out += "\n" + bold("Groups, biggest first") + "\n"
+        out += dim("   #    COUNT  VERDICT      ERROR                        CAUSE") + "\n"
+        for group in report.groups.prefix(tableRows) {
+            let cause = group.checkId.map { "\($0): \(group.checkTitle ?? "")" } ?? "no documented cause"
+            out +=
+                "  \(pad(String(group.rank), 2, right: true))  \(pad(number(group.count), 7, right: true))  "
+                + verdict(group.verdict, width: 11) + "  "
+                + pad(group.error?.message ?? "code \(group.resultCode)", 27) + "  " + safe(cause) + "\n"
+        }
+        if report.groups.count > tableRows {
+            out += dim("  … \(report.groups.count - tableRows) more groups in the JSON and HTML reports") + "\n"
+        }
+
+        for group in report.groups.prefix(detailed) {
+            out += "\n" + detail(group)
+        }
+        if !report.keys.isEmpty {
+            out += "\n" + bold("Keys with failures") + dim(" (successes for context)") + "\n"
+            for key in report.keys.filter({ $0.failures > 0 }).prefix(10) {
+                out +=
+                    "  \(safe(key.keyId))  appkey \(safe(key.appkey))  \(red(number(key.failures))) failed, \(number(key.successes)) succeeded\n"
+            }
+        }
+        return out + problems(report)
+    }
+
+    func detail(_ group: IncidentReport.Group) -> String {
+        var out =
+            bold("#\(group.rank)") + "  \(number(group.count)) × \(group.error?.message ?? "code \(group.resultCode)")"
+            + (group.error.map { " (\($0.code))" } ?? "") + " · " + verdict(group.verdict, width: 0)
+            + dim(
+                " · \(Timestamp.rfc3339(group.firstSeen)) → \(Timestamp.rfc3339(group.lastSeen))") + "\n"
+        var scope: [String] = []
+        if !group.keyId.isEmpty { scope.append("key \(safe(group.keyId))") }
+        if !group.appkey.isEmpty { scope.append("appkey \(safe(group.appkey))") }
+        scope.append("client \(safe(group.client))")
+        out += "    " + dim(scope.joined(separator: " · ")) + "\n"
+        if let rule = group.ruleId {
+            out += "    " + dim("cause: \(rule) / \(group.checkId ?? "—")") + "\n"
+        }
+        if let explanation = group.explanation { out += wrap("Why: ", safe(explanation)) }
+        if let fix = group.fix { out += wrap("Fix: ", safe(fix)) }
+        if let event = group.event {
+            out += wrap("Event: ", safe("\(event.time.map(Timestamp.rfc3339) ?? "") \(event.summary)"))
+        }
+        if let example = group.examples.first, let escalation = example.escalation, group.verdict != "confirmed" {
+            out += "    " + dim("Escalation summary:") + "\n"
+            for line in escalation.split(separator: "\n") { out += "      " + safe(String(line)) + "\n" }
+        }
+        let ids = group.requestIds.prefix(5).map(safe).joined(separator: ", ")
+        out += "    " + dim("requests: \(ids)\(group.count > 5 ? ", …" : "")") + "\n"
+        return out
+    }
+
+    /// One finding in full: every check with its evidence.
+    public func render(_ finding: IncidentReport.Finding, error: IncidentReport.ErrorInfo?, httpStatus: Int) -> String {
+        var out =
+            bold("Request \(safe(finding.requestId))")
+            + dim("  \(safe(finding.location)) · \(Timestamp.rfc3339(finding.time))") + "\n"
+        out +=
+            "\(safe(finding.method)) \(safe(finding.path))" + (finding.operation.map { " (\(safe($0)))" } ?? "")
+            + " from \(safe(finding.client))\n"
+        out += "Answered: " + (error.map { "\($0.message) (\($0.code))" } ?? "no SKM result") + ", HTTP \(httpStatus)\n"
+        out += "Verdict: " + verdict(finding.verdict, width: 0) + "\n"
+        if let explanation = finding.explanation { out += wrap("Why: ", safe(explanation), indent: 0) }
+        if let fix = finding.fix { out += wrap("Fix: ", safe(fix), indent: 0) }
+        if let note = finding.note { out += wrap("Note: ", safe(note), indent: 0) }
+        if let event = finding.event {
+            out += wrap("Event: ", safe("\(event.time.map(Timestamp.rfc3339) ?? "") \(event.summary)"), indent: 0)
+        }
+        if !finding.checks.isEmpty {
+            out += "\n" + bold("Checks") + "\n"
+            for check in finding.checks + finding.warnings { out += self.check(check) }
+        }
+        if let predicted = finding.predicted { out += "\nReplay of the decision procedure: \(safe(predicted))\n" }
+        if !finding.missing.isEmpty {
+            out += "\n" + bold("Missing evidence") + "\n"
+            for missing in finding.missing { out += "  \(safe(missing.fact)): \(safe(missing.settle))\n" }
+        }
+        if let escalation = finding.escalation {
+            out += "\n" + bold("Escalation summary") + "\n"
+            for line in escalation.split(separator: "\n") { out += "  " + safe(String(line)) + "\n" }
+        }
+        return out
+    }
+
+    func check(_ check: IncidentReport.CheckResult) -> String {
+        let mark: String
+        switch check.status {
+        case "passed": mark = green("✓ passed ")
+        case "failed": mark = check.severity == "warning" ? yellow("! warning") : red("✗ failed ")
+        case "unknown": mark = yellow("? unknown")
+        case "error": mark = red("! error  ")
+        default: mark = dim("· skipped")
+        }
+        var out = "  \(mark)  \(safe(check.id))" + dim("  \(safe(check.title))") + "\n"
+        for evidence in check.evidence.prefix(12) {
+            out +=
+                "             " + dim(safe(String(evidence.expression.prefix(60)))) + " = "
+                + safe(String(evidence.value.prefix(200))) + "\n"
+        }
+        for missing in check.missing {
+            out += "             " + yellow("needs \(safe(missing.fact))") + dim(" (\(safe(missing.settle)))") + "\n"
+        }
+        if let failure = check.failure { out += "             " + red(safe(failure)) + "\n" }
+        return out
+    }
+
+    func problems(_ report: IncidentReport) -> String {
+        guard !report.problems.isEmpty else { return "" }
+        var out = "\n" + bold("Unreadable input") + dim(" (skipped; the rest was analysed)") + "\n"
+        for problem in report.problems.prefix(10) { out += "  \(safe(problem.location)): \(safe(problem.message))\n" }
+        if report.summary.problems > 10 { out += dim("  … \(report.summary.problems - 10) more") + "\n" }
+        return out
+    }
+
+    // MARK: - Formatting
+
+    func wrap(_ label: String, _ text: String, indent: Int = 4, width: Int = 110) -> String {
+        var lines: [String] = []
+        var line = String(repeating: " ", count: indent) + bold(label)
+        var length = indent + label.count
+        for word in text.split(separator: " ", omittingEmptySubsequences: true) {
+            if length + word.count + 1 > width, length > indent + label.count {
+                lines.append(line)
+                line = String(repeating: " ", count: indent + label.count)
+                length = indent + label.count
+            }
+            line += (length > indent + label.count ? " " : "") + word
+            length += word.count + 1
+        }
+        lines.append(line)
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    func number(_ value: Int) -> String {
+        let digits = String(value)
+        var out = ""
+        for (index, character) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { out += "," }
+            out.append(character)
+        }
+        return out
+    }
+
+    func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+        guard text.count < width else { return text }
+        let padding = String(repeating: " ", count: width - text.count)
+        return right ? padding + text : text + padding
+    }
+
+    func verdict(_ verdict: String, width: Int) -> String {
+        let text = pad(verdict, width)
+        switch verdict {
+        case "confirmed": return green(text)
+        case "mismatch": return red(text)
+        default: return yellow(text)
+        }
+    }
+
+    /// Untrusted text made inert for a terminal.
+    public func safe(_ text: String) -> String {
+        TerminalText.inert(text)
+    }
+
+    func bold(_ text: String) -> String { color ? "\u{1B}[1m\(text)\u{1B}[0m" : text }
+    func dim(_ text: String) -> String { color ? "\u{1B}[2m\(text)\u{1B}[0m" : text }
+    func red(_ text: String) -> String { color ? "\u{1B}[31m\(text)\u{1B}[0m" : text }
+    func green(_ text: String) -> String { color ? "\u{1B}[32m\(text)\u{1B}[0m" : text }
+    func yellow(_ text: String) -> String { color ? "\u{1B}[33m\(text)\u{1B}[0m" : text }
+}
+
+/// Makes text safe to print on a terminal.
+public enum TerminalText {
+    /// Control characters (C0, DEL, C1), line and paragraph separators, and bidirectional controls shown as
+    /// `\u{XXXX}`, so that escape sequences and reordering in a log line stay visible text.
+    public static func inert(_ text: String) -> String {
+        var needs = false
+        for scalar in text.unicodeScalars where isUnsafe(scalar) {
+            needs = true
+            break
+        }
+        guard needs else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if isUnsafe(scalar) {
+                out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x00...0x1F, 0x7F...0x9F: return true
+        case 0x200E, 0x200F, 0x061C, 0x202A...0x202E, 0x2066...0x2069, 0x2028, 0x2029: return true
+        default: return false
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import SKMAnalysis
+import SKMCore
+import SKMRules
+import X509
+
+/// What every analysis command needs: the key manager's state, the rules, and what a capture could not see.
+struct AnalysisOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("A state snapshot (skm snapshot export or fetch).", valueName: "file"))
+    var state: String?
+
+    @Option(name: .long, help: ArgumentHelp("Read the state from this SQLite database instead.", valueName: "path"))
+    var db: String?
+
+    @Option(name: .long, help: ArgumentHelp("The root key file, with --db.", valueName: "path"))
+    var rootKeyFile: String?
+
+    @Option(
+        name: .long, help: ArgumentHelp("Rule files or directory (default: Rules, or SKM_RULES).", valueName: "path"))
+    var rules: [String] = []
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("For HAR captures: the client address the server saw.", valueName: "ipv4"))
+    var clientIP: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("For HAR captures: the client certificate (PEM) the client presented.", valueName: "file"))
+    var clientCert: String?
+
+    @Flag(name: .long, help: "Show appkeys and User Access Key ids in full (they are masked by default).")
+    var noRedact = false
+
+    func validate() throws {
+        guard (state == nil) != (db == nil) else {
+            throw ValidationError("give the key manager's state with exactly one of --state FILE or --db PATH")
+        }
+        if let clientIP, IPv4Address(clientIP) == nil {
+            throw ValidationError("--client-ip '\(clientIP)' is not an IPv4 address")
+        }
+    }
+
+    /// The snapshot from --state, or exported from --db.
+    func loadSnapshot() async throws -> StateSnapshot {
+        if let state {
+            let data: Data
+            do {
+                data = try Data(contentsOf: URL(fileURLWithPath: state))
+            } catch {
+                throw CommandFailure.setup("\(state): cannot read: \(error.localizedDescription)")
+            }
+            do {
+                return try StateSnapshot.decode(data)
+            } catch let error as DecodingError {
+                throw CommandFailure.setup("\(state): not a state snapshot: \(Self.describe(error))")
+            } catch {
+                throw CommandFailure.setup("\(state): \(CommandFailure.describe(error))")
+            }
+        }
+        var installation = InstallationOptions()
+        installation.db = db
+        installation.rootKeyFile = rootKeyFile
+        let engine = try await installation.openEngine()
+        return try await engine.snapshot(location: installation.databasePath)
+    }
+
+    func loadRules() throws -> RuleSet {
+        try RulePaths(paths: rules).load()
+    }
+
+    /// The analyser for these options.
+    func analyzer(snapshot: StateSnapshot, rules: RuleSet, filter: AnalysisFilter = AnalysisFilter()) throws -> Analyzer
+    {
+        var analyzer = Analyzer(rules: rules, snapshot: snapshot, filter: filter)
+        analyzer.harReader.clientIP = clientIP
+        if let clientCert {
+            let text: String
+            do {
+                text = try String(contentsOfFile: clientCert, encoding: .utf8)
+            } catch {
+                throw CommandFailure.setup("\(clientCert): cannot read: \(error.localizedDescription)")
+            }
+            do {
+                analyzer.harReader.clientCertificate = try Certificate(pemEncoded: text)
+            } catch {
+                throw CommandFailure.setup("\(clientCert): not a PEM certificate")
+            }
+        }
+        return analyzer
+    }
+
+    /// A decoding error as the JSON path of the field and what is wrong with it.
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let components = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }
+            return components.isEmpty ? "the document" : "field '\(components.joined().drop { $0 == "." })'"
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "\(path(context)): missing '\(key.stringValue)'"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            return "\(path(context)): \(context.debugDescription)"
+        @unknown default: return String(describing: error)
+        }
+    }
+}

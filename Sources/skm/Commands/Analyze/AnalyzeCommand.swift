@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import SKMAnalysis
+import SKMCore
+import SKMReport
+
+struct AnalyzeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "Explain every failed request of captured logs, grouped for triage.",
+        discussion: """
+            Reads the server's request log (JSON Lines, .gz too, - for standard input) or HAR captures, rebuilds the \
+            key manager's state as it was at each request's time from the snapshot's audit events, and diagnoses each \
+            failed request with the rules: the cause, the evidence, the fix and the event that caused it.
+
+            Exit status: 0 no failed request, 1 failed requests found (and explained as far as the evidence goes), \
+            2 a rule-set or input error, 3 a usage error.
+            """)
+
+    @Argument(help: ArgumentHelp("Request logs or HAR captures; - for standard input.", valueName: "log"))
+    var logs: [String]
+
+    @OptionGroup var analysis: AnalysisOptions
+
+    @Option(name: .long, help: ArgumentHelp("Write the report as JSON to this file.", valueName: "file"))
+    var json: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only requests at or after this time (RFC 3339).", valueName: "time"))
+    var since: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only requests at or before this time (RFC 3339).", valueName: "time"))
+    var until: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only requests of this appkey.", valueName: "appkey"))
+    var appkey: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only requests about this key.", valueName: "key-id"))
+    var key: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Only failures with this error: a code (-1201), an identifier (INVALID_KEY_VERSION) or a message.",
+            valueName: "error"))
+    var error: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Groups to describe in detail on the terminal.", valueName: "n"))
+    var top = 5
+
+    @Option(name: .long, help: ArgumentHelp("Colour: auto, always or never.", valueName: "when"))
+    var color = "auto"
+
+    func validate() throws {
+        guard !logs.isEmpty else { throw ValidationError("give at least one log or capture (- for standard input)") }
+        guard ["auto", "always", "never"].contains(color) else {
+            throw ValidationError("--color must be auto, always or never")
+        }
+        _ = try filter()
+    }
+
+    func filter() throws -> AnalysisFilter {
+        var filter = AnalysisFilter(appkey: appkey, keyId: key)
+        for (name, value) in [("--since", since), ("--until", until)] {
+            guard let value else { continue }
+            guard let date = Timestamp.parse(value) ?? Timestamp.parse(value + "T00:00:00Z") else {
+                throw ValidationError("\(name) '\(value)' is not an RFC 3339 time (2026-09-21T14:00:00Z)")
+            }
+            if name == "--since" { filter.since = date } else { filter.until = date }
+        }
+        for text in error {
+            let found =
+                Int(text).flatMap { APIError(resultCode: $0) }
+                ?? APIError.allCases.first { $0.identifier == text.uppercased() } ?? APIError(resultMessage: text)
+            guard let found else {
+                throw ValidationError("--error '\(text)' is not a catalogue error (see docs/errors.md)")
+            }
+            filter.errors.insert(found.resultCode)
+        }
+        return filter
+    }
+
+    func run() async throws {
+        let rules = try analysis.loadRules()
+        let snapshot = try await analysis.loadSnapshot()
+        let analyzer = try analysis.analyzer(snapshot: snapshot, rules: rules, filter: try filter())
+        let interactive = isatty(STDERR_FILENO) == 1
+        let started = ContinuousClock.now
+        var unreadable: [InputError] = []
+        let result = analyzer.analyze(
+            logs,
+            progress: { path, items in
+                guard interactive else { return }
+                let seconds = (ContinuousClock.now - started).components.seconds
+                FileHandle.standardError.write(Data("\r\(path): \(items) lines read, \(seconds) s ".utf8))
+            },
+            unreadable: { unreadable.append($0) })
+        if interactive, (ContinuousClock.now - started) > .milliseconds(500) {
+            FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        }
+        for problem in unreadable { Terminal.error(TerminalText.inert(problem.description)) }
+
+        let report = IncidentReport(
+            analysis: result, rules: rules, snapshot: snapshot,
+            options: .init(
+                toolVersion: SKMCommand.configuration.version, generatedAt: Date(), redact: !analysis.noRedact,
+                filters: filterDescriptions()))
+        let useColor = color == "always" || (color == "auto" && isatty(STDOUT_FILENO) == 1)
+        print(TextReportRenderer(color: useColor, detailed: top).render(report), terminator: "")
+        if let json {
+            try write(JSONReportRenderer().render(report), to: json)
+        }
+        if !unreadable.isEmpty && result.inputs.isEmpty { throw CommandFailure(message: "", exitCode: 2) }
+        if !unreadable.isEmpty { throw CommandFailure(message: "", exitCode: 2) }
+        if result.triage.failureCount > 0 { throw CommandFailure(message: "", exitCode: 1) }
+    }
+
+    func filterDescriptions() -> [String] {
+        var parts: [String] = []
+        if let since { parts.append("since \(since)") }
+        if let until { parts.append("until \(until)") }
+        if let appkey { parts.append("appkey \(appkey)") }
+        if let key { parts.append("key \(key)") }
+        for error in error { parts.append("error \(error)") }
+        return parts
+    }
+
+    func write(_ bytes: [UInt8], to path: String) throws {
+        do {
+            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw CommandFailure.setup("\(path): cannot write: \(error.localizedDescription)")
+        }
+        Terminal.note("Wrote \(path)")
+    }
+}

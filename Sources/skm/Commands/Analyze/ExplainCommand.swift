@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import SKMAnalysis
+import SKMCore
+import SKMReport
+
+struct ExplainCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explain",
+        abstract: "Show one request's full diagnosis: every check with its evidence.")
+
+    @Argument(help: ArgumentHelp("Request logs or HAR captures to look in.", valueName: "log"))
+    var logs: [String]
+
+    @Option(name: .long, help: ArgumentHelp("The request id (X-Request-Id).", valueName: "id"))
+    var request: String
+
+    @OptionGroup var analysis: AnalysisOptions
+
+    @Flag(name: .long, help: "Print the finding as JSON.")
+    var json = false
+
+    @Option(name: .long, help: ArgumentHelp("Colour: auto, always or never.", valueName: "when"))
+    var color = "auto"
+
+    func run() async throws {
+        let rules = try analysis.loadRules()
+        let snapshot = try await analysis.loadSnapshot()
+        let analyzer = try analysis.analyzer(snapshot: snapshot, rules: rules)
+        let found: Finding?
+        do {
+            found = try analyzer.explain(requestID: request, in: logs)
+        } catch {
+            throw CommandFailure.setup(TerminalText.inert(error.description))
+        }
+        guard let found else {
+            throw CommandFailure.setup("no request '\(TerminalText.inert(request))' in \(logs.joined(separator: ", "))")
+        }
+        let finding = IncidentReport.finding(found, snapshot: snapshot, redact: !analysis.noRedact)
+        let response = found.request.record.response
+        if json {
+            var bytes = JSONWriter(indented: true).bytes(JSONReportRenderer().finding(finding))
+            bytes.append(0x0A)
+            FileHandle.standardOutput.write(Data(bytes))
+        } else {
+            let useColor = color == "always" || (color == "auto" && isatty(STDOUT_FILENO) == 1)
+            print(
+                TextReportRenderer(color: useColor).render(
+                    finding, error: response.isSuccessful ? nil : IncidentReport.errorInfo(response.resultCode),
+                    httpStatus: response.httpStatus), terminator: "")
+        }
+        if !response.isSuccessful { throw CommandFailure(message: "", exitCode: 1) }
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+import SKMCore
+import X509
+
+/// One HTTP request as a client sends it.
+public struct HTTPCall: Sendable {
+    public var method: String
+    public var path: String
+    public var query: [String: String]
+    public var headers: [(String, String)]
+    public var body: String?
+
+    public init(
+        _ method: String, _ path: String, query: [String: String] = [:], headers: [(String, String)] = [],
+        body: String? = nil
+    ) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+    }
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    }
+
+    /// A JSON body from members.
+    public static func json(_ members: [(String, JSONValue)]) -> String {
+        var object = JSONObject()
+        for (key, value) in members { object[key] = value }
+        return JSONWriter().string(.object(object))
+    }
+}
+
+/// Drives an engine with HTTP-shaped requests exactly as `skm serve` would (routing, body and credential parsing,
+/// the request-log record) and keeps what a capture would hold: the request log's lines and a HAR document.
+public final class TrafficRecorder: @unchecked Sendable {
+    public let engine: Engine
+    public let clock: ManualClock
+    public let host: String
+    public private(set) var records: [RequestRecord] = []
+    public private(set) var harEntries: [JSONValue] = []
+    private var counter = 0
+    private let lock = NSLock()
+
+    public init(engine: Engine, clock: ManualClock, host: String = "skm.example.internal") {
+        self.engine = engine
+        self.clock = clock
+        self.host = host
+    }
+
+    /// Sends `call` from `client`; returns the record and the response envelope.
+    @discardableResult
+    public func send(
+        _ call: HTTPCall, from client: ClientIdentity
+    ) async -> (record: RequestRecord, envelope: JSONValue) {
+        let time = clock.now
+        let requestID = lock.withLock {
+            counter += 1
+            return "req-\(String(counter).leftPadded(6))"
+        }
+        let headerBytes = call.headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 }
+        let route = APIRoute.match(method: call.method, path: call.path)
+        let bodyBytes = call.body.map { Array($0.utf8) } ?? []
+        var request: Request?
+        switch route {
+        case .api(let api):
+            request = Request(
+                operation: api.operation, apiVersion: api.apiVersion, appkey: api.appkey, keyId: api.keyId,
+                keyStoreId: api.keyStoreId, authKind: api.authKind, resourceName: api.resourceName,
+                body: .parse(bodyBytes, form: false), query: call.query,
+                credentials: Credentials(headers: { call.header($0) }))
+        case .token:
+            request = Request(
+                operation: .createToken, apiVersion: .v1_3, appkey: "", body: .parse(bodyBytes, form: true),
+                credentials: Credentials(basicAuthorization: call.header("Authorization")))
+        default:
+            request = nil
+        }
+        let outcome: Outcome
+        if let request {
+            outcome = await engine.execute(request, from: client)
+        } else {
+            outcome = .failure(Rejection(.urlNotFound, "no route for \(call.method) \(call.path)"))
+        }
+        let record: RequestRecord
+        if let request {
+            record = RequestRecord(
+                request: request, client: client, outcome: outcome, authority: engine.authority, time: time,
+                requestId: requestID, method: call.method, path: call.path, durationMs: 1.25,
+                bodyBytes: call.body == nil ? nil : bodyBytes.count, headerBytes: headerBytes)
+        } else {
+            record = RequestRecord(
+                unrouted: route, client: client, outcome: outcome, authority: engine.authority, time: time,
+                requestId: requestID, method: call.method, path: call.path, durationMs: 1.25, headerBytes: headerBytes)
+        }
+        let envelope = outcome.envelope
+        lock.withLock {
+            records.append(record)
+            harEntries.append(harEntry(call, time: time, requestID: requestID, outcome: outcome, envelope: envelope))
+        }
+        return (record, envelope)
+    }
+
+    /// The request log, one JSON line per request.
+    public var requestLog: Data {
+        Data(records.flatMap(\.jsonLine))
+    }
+
+    /// A HAR 1.2 document of every request, as a browser or proxy on the client's side would capture it.
+    public var har: Data {
+        let document: JSONValue = [
+            "log": [
+                "version": "1.2",
+                "creator": ["name": "skm fixture recorder", "version": "1"],
+                "entries": .array(harEntries),
+            ]
+        ]
+        var bytes = JSONWriter(indented: true).bytes(document)
+        bytes.append(0x0A)
+        return Data(bytes)
+    }
+
+    private func harEntry(
+        _ call: HTTPCall, time: Date, requestID: String, outcome: Outcome, envelope: JSONValue
+    ) -> JSONValue {
+        var url = "https://\(host)\(call.path)"
+        if !call.query.isEmpty {
+            url += "?" + call.query.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
+        }
+        var request: JSONObject = [
+            "method": .string(call.method), "url": .string(url), "httpVersion": "HTTP/1.1",
+            "headers": .array(
+                ([("Host", host)] + call.headers).map { ["name": .string($0.0), "value": .string($0.1)] }),
+            "queryString": .array(
+                call.query.sorted { $0.key < $1.key }.map { ["name": .string($0.key), "value": .string($0.value)] }),
+            "cookies": [], "headersSize": -1, "bodySize": .int(call.body?.utf8.count ?? 0),
+        ]
+        if let body = call.body {
+            request["postData"] = ["mimeType": "application/json", "text": .string(body)]
+        }
+        let text = JSONWriter().string(envelope)
+        let status = outcome.error?.httpStatus ?? 200
+        return [
+            "startedDateTime": .string(Timestamp.rfc3339(time)), "time": 1.25,
+            "request": .object(request),
+            "response": [
+                "status": .int(status), "statusText": .string(status == 200 ? "OK" : "Error"),
+                "httpVersion": "HTTP/1.1",
+                "headers": [
+                    ["name": "Content-Type", "value": "application/json;charset=UTF-8"],
+                    ["name": "X-Request-Id", "value": .string(requestID)],
+                ],
+                "cookies": [],
+                "content": ["size": .int(text.utf8.count), "mimeType": "application/json", "text": .string(text)],
+                "redirectURL": "", "headersSize": -1, "bodySize": .int(text.utf8.count),
+            ],
+            "cache": [:], "timings": ["send": 0, "wait": 1.25, "receive": 0],
+        ]
+    }
+}
+
+extension String {
+    func leftPadded(_ length: Int) -> String {
+        count >= length ? self : String(repeating: "0", count: length - count) + self
+    }
+}
