@@ -1,29 +1,24 @@
 #!/usr/bin/env bash
-# The quick start: builds skm, then creates an appkey, a key store and a key in a throwaway installation, and
-# encrypts and decrypts through the engine as a client would. Every command is printed before it runs.
+# The main job on a shipped fixture: builds skm and analyses the request log of an incident (key "orders" rotated,
+# then its old version deleted while a batch job still reads ciphertexts made under it) against the key manager's
+# state, printing the triage summary and writing the JSON report.
+#
+#   scripts/demo.sh [fixture name, default rotation-then-version-deleted]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build --product skm >&2
 
-skm() { .build/debug/skm "$@"; }
-step() { printf '\n\033[1m$ skm %s\033[0m\n' "$*"; skm "$@"; }
-
-workdir=$(mktemp -d)
-export SKM_DB="$workdir/skm.sqlite"
-echo "Installation in $workdir"
-
-step init
-step appkey create --name demo
-step keystore create --name payments --ip4-auth Y
-step auth add-ip --keystore payments 10.0.3.0/24
-printf '\n\033[1m$ KEY=$(skm key create --keystore payments --type symmetric --name orders --quiet)\033[0m\n'
-KEY=$(skm key create --keystore payments --type symmetric --name orders --quiet)
-echo "$KEY"
-printf '\n\033[1m$ skm call encrypt --key $KEY --field plaintext="hello, key manager" --ip 10.0.3.7\033[0m\n'
-encrypted=$(skm call encrypt --key "$KEY" --field plaintext="hello, key manager" --ip 10.0.3.7)
-echo "$encrypted"
-CIPHERTEXT=$(printf '%s' "$encrypted" | python3 -c 'import json,sys; print(json.load(sys.stdin)["body"]["ciphertext"])')
-step call decrypt --key "$KEY" --field ciphertext="$CIPHERTEXT" --ip 10.0.3.7
-printf '\nThe same call from an address the key store does not know:\n'
-step call decrypt --key "$KEY" --field ciphertext="$CIPHERTEXT" --ip 192.0.2.10 || true
+fixture=${1:-rotation-then-version-deleted}
+out=out/$fixture
+mkdir -p "$out"
+printf '\033[1m$ skm analyze Fixtures/%s/requests.jsonl --state Fixtures/%s/state.json --json %s/report.json\033[0m\n\n' \
+    "$fixture" "$fixture" "$out"
+status=0
+.build/debug/skm analyze "Fixtures/$fixture/requests.jsonl" --state "Fixtures/$fixture/state.json" \
+    --json "$out/report.json" || status=$?
+# Exit status 1 means failed requests were found and explained: what a demo of an incident should show.
+if [ "$status" -gt 1 ]; then exit "$status"; fi
+printf '\nOther incidents: %s\n' "$(ls Fixtures | tr '\n' ' ')"
+printf 'One request in full: .build/debug/skm explain Fixtures/%s/requests.jsonl --state Fixtures/%s/state.json --request <id>\n' \
+    "$fixture" "$fixture"

@@ -1,0 +1,267 @@
+import Foundation
+import SKMCore
+import SKMReport
+import SKMRules
+import SKMTestSupport
+import Testing
+
+@testable import SKMAnalysis
+
+/// A scratch directory for input files.
+struct Scratch {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("skm-input-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func write(_ name: String, _ data: Data) throws -> String {
+        let path = url.appendingPathComponent(name).path
+        try data.write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: url) }
+}
+
+extension Fixtures {
+    static func lines(_ scenario: IncidentScenario) throws -> [String] {
+        try String(contentsOf: folder(scenario).appendingPathComponent("requests.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+    }
+
+    static func analyze(
+        _ scenario: IncidentScenario, path: String, filter: AnalysisFilter = AnalysisFilter()
+    ) throws
+        -> AnalysisResult
+    {
+        var result = AnalysisResult()
+        try Analyzer(rules: rules, snapshot: try snapshot(scenario), filter: filter).analyze(path, into: &result)
+        return result
+    }
+}
+
+@Suite struct RequestLogInputTests {
+    @Test func damagedLinesAreReportedByLineAndTheRestIsAnalysed() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        var lines = try Fixtures.lines(.rotationThenVersionDeleted)
+        let total = lines.count
+        lines.insert("", at: 3)
+        lines.insert("this is not json", at: 5)
+        lines.insert(String(lines[10].prefix(80)), at: 8)
+        lines.insert(#"{"time":"2026-09-21T14:13:20Z","requestId":"x"}"#, at: 12)
+        lines.insert(#"{"time": 1, "oops": [}"#, at: 14)
+        let path = try scratch.write("requests.jsonl", Data(lines.joined(separator: "\n").utf8))
+        let result = try Fixtures.analyze(.rotationThenVersionDeleted, path: path)
+        #expect(result.problemCount == 4)
+        #expect(result.problems.map(\.location.number) == [6, 9, 13, 15])
+        #expect(result.problems[0].description.hasSuffix("requests.jsonl:6: not a JSON object"))
+        #expect(result.problems[1].message == "not a complete JSON object (truncated line?)")
+        #expect(result.problems[2].message == "not a request record: field 'response': is missing or not an object")
+        #expect(result.problems[3].message.hasPrefix("not JSON: column "))
+        #expect(result.triage.successCount + result.triage.failureCount == total)
+        #expect(result.triage.failureCount == 30)
+    }
+
+    @Test func invalidUTF8AndControlCharactersAreReadAndKeptInert() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let lines = try Fixtures.lines(.rotationThenVersionDeleted)
+        let failing = try #require(lines.first { $0.contains(#""isSuccessful":false"#) })
+        var bytes = Array(
+            failing.replacingOccurrences(of: "\"method\":\"POST\"", with: "\"method\":\"PO\\u001b[31mST\u{202E}\"").utf8
+        )
+        // An invalid UTF-8 byte inside the request id.
+        let id = try #require(bytes.firstRange(of: Array("req-".utf8)))
+        bytes.insert(0xFF, at: id.upperBound)
+        let path = try scratch.write("hostile.jsonl", Data(bytes + [0x0A]))
+        let result = try Fixtures.analyze(.rotationThenVersionDeleted, path: path)
+        #expect(result.problemCount == 0)
+        #expect(result.triage.failureCount == 1)
+        let finding = try #require(result.triage.ranked.first?.examples.first)
+        #expect(finding.request.record.requestId.contains("\u{FFFD}"))
+        let report = IncidentReport(
+            analysis: result, rules: Fixtures.rules, snapshot: try Fixtures.snapshot(.rotationThenVersionDeleted),
+            options: .init(toolVersion: "test", generatedAt: Date()))
+        let text = TextReportRenderer(color: false, detailed: 1).render(report)
+        #expect(!text.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x202E })
+        let explained = TextReportRenderer().render(
+            try #require(report.groups.first?.examples.first), error: nil, httpStatus: 400)
+        #expect(explained.contains("PO\\u{1B}[31mST\\u{202E}"))
+    }
+
+    @Test func gzipAndPlainGiveTheSameAnalysis() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let plain = Fixtures.folder(.mixedTraffic).appendingPathComponent("requests.jsonl").path
+        let compressed = scratch.url.appendingPathComponent("requests.jsonl.gz").path
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
+        gzip.arguments = ["-c", "gzip -c '\(plain)' > '\(compressed)'"]
+        try gzip.run()
+        gzip.waitUntilExit()
+        let a = try Fixtures.analyze(.mixedTraffic, path: plain)
+        let b = try Fixtures.analyze(.mixedTraffic, path: compressed)
+        #expect(a.triage.failureCount == b.triage.failureCount)
+        #expect(a.triage.successCount == b.triage.successCount)
+        #expect(Set(a.triage.groups.keys) == Set(b.triage.groups.keys))
+    }
+
+    @Test func theSuccessShortcutReadsWhatTheDecoderReads() throws {
+        var checked = 0
+        for scenario in IncidentScenario.all {
+            for line in try Fixtures.lines(scenario) {
+                let bytes = Array(line.utf8)
+                let fast = bytes.withUnsafeBufferPointer { FastFields.success($0) }
+                let record = try RequestRecord(json: try JSONParser().parse(line))
+                guard record.response.isSuccessful else {
+                    #expect(fast == nil)
+                    continue
+                }
+                let observation = try #require(fast)
+                #expect(observation.time == record.time)
+                #expect(observation.appkey == record.appkey)
+                #expect(observation.keyId == record.keyId)
+                #expect(observation.operation == record.operation)
+                checked += 1
+            }
+        }
+        #expect(checked > 500)
+    }
+
+    @Test func anOverlongLineIsReportedAndSkipped() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let lines = try Fixtures.lines(.mixedTraffic)
+        var data = Data((lines[0] + "\n").utf8)
+        data.append(Data(repeating: UInt8(ascii: "x"), count: LineReader.maximumLineBytes + 10))
+        data.append(Data(("\n" + lines[1...].joined(separator: "\n") + "\n").utf8))
+        let path = try scratch.write("long.jsonl", data)
+        let result = try Fixtures.analyze(.mixedTraffic, path: path)
+        #expect(result.problemCount == 1)
+        #expect(result.problems.first?.location.number == 2)
+        #expect(result.triage.successCount + result.triage.failureCount == lines.count)
+    }
+
+    @Test func filtersNarrowTheAnalysis() throws {
+        let path = Fixtures.folder(.mixedTraffic).appendingPathComponent("requests.jsonl").path
+        let all = try Fixtures.analyze(.mixedTraffic, path: path)
+        let onlyIPv4 = try Fixtures.analyze(
+            .mixedTraffic, path: path, filter: AnalysisFilter(errors: [APIError.ipv4AuthFailure.resultCode]))
+        #expect(onlyIPv4.triage.failureCount == 1)
+        let first = try #require(all.firstTime)
+        let early = try Fixtures.analyze(
+            .mixedTraffic, path: path, filter: AnalysisFilter(until: first.addingTimeInterval(600)))
+        #expect(
+            early.triage.successCount + early.triage.failureCount < all.triage.successCount + all.triage.failureCount)
+        #expect(early.filteredOut > 0)
+        let keyId = try #require(all.triage.ranked.first?.fingerprint.key)
+        let oneKey = try Fixtures.analyze(.mixedTraffic, path: path, filter: AnalysisFilter(keyId: keyId))
+        #expect(oneKey.triage.ranked.allSatisfy { $0.fingerprint.key == keyId })
+    }
+
+    @Test func analysingInPartsAndMergingEqualsAnalysingTheWhole() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let lines = try Fixtures.lines(.mixedTraffic)
+        let half = lines.count / 2
+        let first = try scratch.write("a.jsonl", Data(lines[..<half].joined(separator: "\n").utf8))
+        let second = try scratch.write("b.jsonl", Data(lines[half...].joined(separator: "\n").utf8))
+        let whole = Fixtures.folder(.mixedTraffic).appendingPathComponent("requests.jsonl").path
+        var merged = try Fixtures.analyze(.mixedTraffic, path: first).triage
+        merged.merge(try Fixtures.analyze(.mixedTraffic, path: second).triage)
+        let reference = try Fixtures.analyze(.mixedTraffic, path: whole).triage
+        #expect(merged.failureCount == reference.failureCount)
+        #expect(merged.successes == reference.successes)
+        #expect(merged.ranked.map(\.fingerprint) == reference.ranked.map(\.fingerprint))
+        #expect(merged.ranked.map(\.count) == reference.ranked.map(\.count))
+        #expect(merged.failuresPerMinute == reference.failuresPerMinute)
+    }
+}
+
+@Suite struct HARInputTests {
+    func entry(
+        url: String, method: String = "POST", body: String? = nil, status: Int = 200, response: String?
+    )
+        -> JSONValue
+    {
+        var request: JSONObject = ["method": .string(method), "url": .string(url), "headers": []]
+        if let body { request["postData"] = ["mimeType": "application/json", "text": .string(body)] }
+        var content: JSONObject = ["mimeType": "application/json"]
+        if let response { content["text"] = .string(response) }
+        return [
+            "startedDateTime": "2026-09-21T14:13:20.000+09:00", "request": .object(request),
+            "response": ["status": .int(status), "headers": [], "content": .object(content)],
+        ]
+    }
+
+    func read(_ entries: [JSONValue]) throws -> [CaptureItem] {
+        let document: JSONValue = ["log": ["version": "1.2", "entries": .array(entries)]]
+        var items: [CaptureItem] = []
+        try HARReader().read("t.har", data: Data(JSONWriter().bytes(document))) { items.append($0) }
+        return items
+    }
+
+    @Test func anEntryGivesOperationInputsAndResult() throws {
+        let blob = Data([0, 0, 0, 3] + [UInt8](repeating: 7, count: 44)).base64EncodedString()
+        let items = try read([
+            entry(
+                url:
+                    "https://skm.example/keymanager/v1.2/appkey/Pr0jectAppKey0001/symmetric-keys/0a1b2c3d4e5f60718293a4b5c6d7e8f9/decrypt",
+                body: #"{"ciphertext":"\#(blob)"}"#,
+                status: 400,
+                response:
+                    #"{"header":{"resultCode":-1201,"resultMessage":"Invalid Key Version","isSuccessful":false},"body":null}"#
+            )
+        ])
+        guard case .request(let captured) = try #require(items.first) else {
+            Issue.record("not a request: \(items)")
+            return
+        }
+        let record = captured.record
+        #expect(record.operation == "decrypt")
+        #expect(record.appkey == "Pr0jectAppKey0001")
+        #expect(record.inputs.first?.embeddedVersion == 3)
+        #expect(record.inputs.first?.decodedBytes == 48)
+        #expect(record.response.resultCode == -1201)
+        #expect(record.client.tls)
+        #expect(!captured.clientAddressKnown)
+        #expect(!captured.certificateKnown)
+        #expect(record.time == Date(timeIntervalSince1970: 1_790_000_000 - 9 * 3600))
+    }
+
+    @Test func brokenEntriesAreReportedByNumber() throws {
+        let items = try read([
+            ["request": ["method": "GET"]],
+            entry(url: "https://skm.example/health", method: "GET", response: #"{"status":"UP"}"#),
+            entry(
+                url: "https://skm.example/keymanager/v1.0/appkey/x/confirm", method: "GET", status: 502,
+                response: "<html>bad gateway</html>"),
+        ])
+        #expect(items.count == 3)
+        guard case .problem(let first) = items[0], case .problem(let second) = items[1],
+            case .request(let third) = items[2]
+        else {
+            Issue.record("unexpected items \(items)")
+            return
+        }
+        #expect(first.description == "t.har: entry 1: entry has no request or response")
+        #expect(second.message.contains("not an SKM API call"))
+        #expect(third.record.response.resultCode == -1)
+        let finding = Diagnoser(
+            rules: Fixtures.rules,
+            facts: FactBuilder(timeline: StateTimeline(try Fixtures.snapshot(.mixedTraffic)))
+        ).diagnose(third)
+        #expect(finding.verdict == .unexplained)
+        #expect(finding.note?.contains("no SKM result code") == true)
+    }
+
+    @Test func notAHARIsAnInputError() {
+        #expect(throws: InputError.self) { try HARReader().read("t.har", data: Data("[]".utf8)) { _ in } }
+        #expect(throws: InputError.self) { try HARReader().read("t.har", data: Data("{\"log\":".utf8)) { _ in } }
+        #expect(HARReader.looksLikeHAR(Array(#"  {"log": {"entries": []}}"#.utf8)))
+        #expect(!HARReader.looksLikeHAR(Array(#"{"time":"x"}"#.utf8)))
+    }
+}

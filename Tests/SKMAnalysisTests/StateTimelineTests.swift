@@ -1,0 +1,87 @@
+import Foundation
+import SKMAnalysis
+import SKMCore
+import SKMReport
+import SKMTestSupport
+import Testing
+
+@Suite struct StateTimelineTests {
+    /// A key scheduled for deletion and cancelled, a version purged, an entry removed, a store's settings changed:
+    /// each read back as it was before, between and after.
+    @Test func entitiesAreRewoundToEachMoment() async throws {
+        let workshop = try await Workshop(seed: 3)
+        let (appkey, _) = try await workshop.appkey("timeline")
+        let store = try await workshop.store(appkey, "s", ip4: true)
+        try await workshop.allow(appkey, store, .ipv4, "10.0.0.0/8")
+        let key = try await workshop.key(appkey, store, .symmetric, "k")
+        let created = workshop.clock.now
+        workshop.wait(3600)
+        _ = try await workshop.engine.rotateKey(appkey: appkey, keyId: key.id, actor: "cli:a")
+        let rotated = workshop.clock.now
+        workshop.wait(3600)
+        _ = try await workshop.engine.scheduleKeyDeletion(appkey: appkey, keyId: key.id, actor: "cli:b")
+        let scheduled = workshop.clock.now
+        workshop.wait(3600)
+        _ = try await workshop.engine.cancelKeyDeletion(appkey: appkey, keyId: key.id, actor: "cli:c")
+        _ = try await workshop.engine.scheduleVersionDeletion(appkey: appkey, keyId: key.id, version: 0, actor: "cli:d")
+        workshop.wait(8 * day)
+        _ = await workshop.engine.runDueWork()
+        _ = try await workshop.engine.scheduleAuthDeletion(
+            appkey: appkey, store: .id(store.id), kind: .ipv4, value: "10.0.0.0/8", actor: "cli:e")
+        _ = try await workshop.engine.updateKeyStore(
+            appkey: appkey, store: .id(store.id),
+            settings: KeyStoreSettings(name: "renamed", ip4AuthUse: true, macAuthUse: true, certificateAuthUse: false),
+            actor: "cli:f")
+        let end = workshop.clock.now
+        let timeline = StateTimeline(try await workshop.snapshot("timeline"))
+
+        #expect(timeline.key(key.id, at: created - 1) == nil)
+        #expect(timeline.key(key.id, at: created)?.entity.latestVersion == 0)
+        #expect(timeline.key(key.id, at: rotated)?.entity.latestVersion == 1)
+        let pending = try #require(timeline.key(key.id, at: scheduled))
+        #expect(pending.entity.status == .pendingDeletion)
+        #expect(pending.statusEvent?.actor == "cli:b")
+        #expect(pending.entity.deletionAt != nil)
+        let back = try #require(timeline.key(key.id, at: end))
+        #expect(back.entity.status == .active)
+        #expect(back.entity.deletionAt == nil)
+        #expect(back.statusEvent?.action == .keyCancelDeletion)
+
+        let versionsBefore = timeline.versions(ofKey: key.id, at: rotated)
+        #expect(versionsBefore.map(\.entity.status) == [.inService, .inService])
+        let versionsAfter = timeline.versions(ofKey: key.id, at: end)
+        #expect(versionsAfter.first?.entity.status == .deleted)
+        #expect(versionsAfter.first?.statusEvent?.actor == "system:purge")
+
+        #expect(timeline.entries(ofStore: store.id, at: scheduled).first?.entity.status == .inService)
+        #expect(timeline.entries(ofStore: store.id, at: end).first?.entity.status == .pendingDeletion)
+        #expect(timeline.store(store.id, at: scheduled)?.entity.name == "s")
+        #expect(timeline.store(store.id, at: scheduled)?.entity.macAuthUse == false)
+        #expect(timeline.store(store.id, at: end)?.entity.name == "renamed")
+        #expect(timeline.store(store.id, at: end)?.entity.macAuthUse == true)
+        #expect(timeline.events(ofAppkey: appkey, upTo: scheduled, limit: 2).last?.action == .keyScheduleDeletion)
+    }
+}
+
+@Suite struct RedactionTests {
+    @Test func credentialsAreMaskedEverywhereUnlessAsked() throws {
+        let path = Fixtures.folder(.wrongAppkeyAfterDeploy).appendingPathComponent("requests.jsonl").path
+        let snapshot = try Fixtures.snapshot(.wrongAppkeyAfterDeploy)
+        let result = try Fixtures.analyze(.wrongAppkeyAfterDeploy, path: path)
+        let appkey = try #require(snapshot.appkeys.first?.id)
+        let accessKey = try #require(snapshot.userAccessKeys.first?.id)
+        for redact in [true, false] {
+            let report = IncidentReport(
+                analysis: result, rules: Fixtures.rules, snapshot: snapshot,
+                options: .init(toolVersion: "test", generatedAt: Date(), redact: redact))
+            let json = String(decoding: JSONReportRenderer().render(report), as: UTF8.self)
+            let text = TextReportRenderer(detailed: 10).render(report)
+            for output in [json, text] {
+                #expect(output.contains(appkey) == !redact)
+                #expect(output.contains("St4gingBiLLing01") == !redact)
+                #expect(!output.contains(accessKey) || !redact)
+            }
+            #expect(json.contains(Redactor.mask(appkey)) == redact)
+        }
+    }
+}
