@@ -35,31 +35,34 @@ import Testing
         let end = workshop.clock.now
         let timeline = StateTimeline(try await workshop.snapshot("timeline"))
 
-        #expect(timeline.key(key.id, at: created - 1) == nil)
-        #expect(timeline.key(key.id, at: created)?.entity.latestVersion == 0)
-        #expect(timeline.key(key.id, at: rotated)?.entity.latestVersion == 1)
-        let pending = try #require(timeline.key(key.id, at: scheduled))
+        // A request stamped with the moment of a change found the state before it.
+        #expect(timeline.key(key.id, at: created) == nil)
+        #expect(timeline.key(key.id, at: created + 1)?.entity.latestVersion == 0)
+        #expect(timeline.key(key.id, at: rotated)?.entity.latestVersion == 0)
+        #expect(timeline.key(key.id, at: rotated + 1)?.entity.latestVersion == 1)
+        #expect(timeline.key(key.id, at: scheduled)?.entity.status == .active)
+        let pending = try #require(timeline.key(key.id, at: scheduled + 1))
         #expect(pending.entity.status == .pendingDeletion)
         #expect(pending.statusEvent?.actor == "cli:b")
         #expect(pending.entity.deletionAt != nil)
-        let back = try #require(timeline.key(key.id, at: end))
+        let back = try #require(timeline.key(key.id, at: end + 1))
         #expect(back.entity.status == .active)
         #expect(back.entity.deletionAt == nil)
         #expect(back.statusEvent?.action == .keyCancelDeletion)
 
-        let versionsBefore = timeline.versions(ofKey: key.id, at: rotated)
+        let versionsBefore = timeline.versions(ofKey: key.id, at: rotated + 1)
         #expect(versionsBefore.map(\.entity.status) == [.inService, .inService])
-        let versionsAfter = timeline.versions(ofKey: key.id, at: end)
+        let versionsAfter = timeline.versions(ofKey: key.id, at: end + 1)
         #expect(versionsAfter.first?.entity.status == .deleted)
         #expect(versionsAfter.first?.statusEvent?.actor == "system:purge")
 
         #expect(timeline.entries(ofStore: store.id, at: scheduled).first?.entity.status == .inService)
-        #expect(timeline.entries(ofStore: store.id, at: end).first?.entity.status == .pendingDeletion)
+        #expect(timeline.entries(ofStore: store.id, at: end + 1).first?.entity.status == .pendingDeletion)
         #expect(timeline.store(store.id, at: scheduled)?.entity.name == "s")
         #expect(timeline.store(store.id, at: scheduled)?.entity.macAuthUse == false)
-        #expect(timeline.store(store.id, at: end)?.entity.name == "renamed")
-        #expect(timeline.store(store.id, at: end)?.entity.macAuthUse == true)
-        #expect(timeline.events(ofAppkey: appkey, upTo: scheduled, limit: 2).last?.action == .keyScheduleDeletion)
+        #expect(timeline.store(store.id, at: end + 1)?.entity.name == "renamed")
+        #expect(timeline.store(store.id, at: end + 1)?.entity.macAuthUse == true)
+        #expect(timeline.events(ofAppkey: appkey, upTo: scheduled + 1, limit: 2).last?.action == .keyScheduleDeletion)
     }
 }
 

@@ -26,9 +26,9 @@ public final class Workshop: @unchecked Sendable {
     public let recorder: TrafficRecorder
     public var random: SeededGenerator
 
-    public init(seed: UInt64) async throws {
+    public init(seed: UInt64, storage: any Storage = InMemoryStorage()) async throws {
         clock = ManualClock(Date(timeIntervalSince1970: 1_790_000_000))
-        engine = try await makeEngine(clock: clock, seed: seed)
+        engine = try await makeEngine(storage: storage, clock: clock, seed: seed)
         recorder = TrafficRecorder(engine: engine, clock: clock)
         random = SeededGenerator(seed: seed)
     }

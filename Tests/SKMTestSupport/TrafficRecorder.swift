@@ -44,6 +44,9 @@ public final class TrafficRecorder: @unchecked Sendable {
     private var counter = 0
     private let lock = NSLock()
 
+    /// The server's limit on the size of a request's headers.
+    public static let maximumHeaderBytes = 16_384
+
     public init(engine: Engine, clock: ManualClock, host: String = "skm.example.internal") {
         self.engine = engine
         self.clock = clock
@@ -64,7 +67,8 @@ public final class TrafficRecorder: @unchecked Sendable {
         let route = APIRoute.match(method: call.method, path: call.path)
         let bodyBytes = call.body.map { Array($0.utf8) } ?? []
         var request: Request?
-        switch route {
+        let headersTooLarge = headerBytes > Self.maximumHeaderBytes
+        switch headersTooLarge ? .notFound(apiVersion: nil, appkey: nil) : route {
         case .api(let api):
             request = Request(
                 operation: api.operation, apiVersion: api.apiVersion, appkey: api.appkey, keyId: api.keyId,
@@ -81,6 +85,8 @@ public final class TrafficRecorder: @unchecked Sendable {
         let outcome: Outcome
         if let request {
             outcome = await engine.execute(request, from: client)
+        } else if headersTooLarge {
+            outcome = .failure(Rejection(.invalidRequest, "request headers exceed \(Self.maximumHeaderBytes) bytes"))
         } else {
             outcome = .failure(Rejection(.urlNotFound, "no route for \(call.method) \(call.path)"))
         }
@@ -92,7 +98,8 @@ public final class TrafficRecorder: @unchecked Sendable {
                 bodyBytes: call.body == nil ? nil : bodyBytes.count, headerBytes: headerBytes)
         } else {
             record = RequestRecord(
-                unrouted: route, client: client, outcome: outcome, authority: engine.authority, time: time,
+                unrouted: headersTooLarge ? .notFound(apiVersion: nil, appkey: nil) : route, client: client,
+                outcome: outcome, authority: engine.authority, time: time,
                 requestId: requestID, method: call.method, path: call.path, durationMs: 1.25, headerBytes: headerBytes)
         }
         let envelope = outcome.envelope

@@ -2,7 +2,11 @@ import Foundation
 import SKMCore
 
 /// A key manager's state at any moment of its history: the snapshot's final state, rewound through the audit
-/// events that happened after that moment.
+/// events that happened at or after that moment.
+///
+/// "The state at a request's time" is the state the request found: what happened before it. A change stamped with
+/// the request's own time is the request's own doing (the server stamps a request when it arrives and its changes
+/// when it makes them), so it is not part of the state the request was judged against.
 ///
 /// Every entity carries its creation stamp and every change is an audit event with the values before and after, so
 /// the state at time T is the final state with each change after T undone, newest first, and without the entities
@@ -86,12 +90,12 @@ public struct StateTimeline: Sendable {
     }
 
     public func appkey(_ id: String, at time: Date) -> Appkey? {
-        guard let appkey = appkeys[id], appkey.created.at <= time else { return nil }
+        guard let appkey = appkeys[id], appkey.created.at < time else { return nil }
         return appkey
     }
 
     public func accessKey(_ id: String, at time: Date) -> AtTime<StateSnapshot.AccessKey>? {
-        guard var key = accessKeys[id], key.created.at <= time else { return nil }
+        guard var key = accessKeys[id], key.created.at < time else { return nil }
         let statusEvent = rewind(.accessKey(id), to: time) { change in
             if change.field == "status", let value = change.before.flatMap(EntryStatus.init(rawValue:)) {
                 key.status = value
@@ -101,7 +105,7 @@ public struct StateTimeline: Sendable {
     }
 
     public func store(_ id: Int, at time: Date) -> AtTime<KeyStore>? {
-        guard var store = stores[id], store.created.at <= time else { return nil }
+        guard var store = stores[id], store.created.at < time else { return nil }
         let statusEvent = rewind(.store(id), to: time) { change in
             let before = change.before
             switch change.field {
@@ -124,7 +128,7 @@ public struct StateTimeline: Sendable {
     }
 
     public func key(_ id: String, at time: Date) -> AtTime<ManagedKey>? {
-        guard var key = keys[id], key.created.at <= time else { return nil }
+        guard var key = keys[id], key.created.at < time else { return nil }
         let statusEvent = rewind(.key(id), to: time) { change in
             let before = change.before
             switch change.field {
@@ -147,7 +151,7 @@ public struct StateTimeline: Sendable {
     /// A key's versions at a time, oldest first.
     public func versions(ofKey id: String, at time: Date) -> [AtTime<KeyVersion>] {
         (versions[id] ?? []).compactMap { version in
-            guard version.created.at <= time else { return nil }
+            guard version.created.at < time else { return nil }
             var version = version
             let statusEvent = rewind(.version(id, version.number), to: time) { change in
                 switch change.field {
@@ -162,7 +166,7 @@ public struct StateTimeline: Sendable {
     }
 
     public func entry(_ id: Int, at time: Date) -> AtTime<AuthEntry>? {
-        guard var entry = entries[id], entry.created.at <= time else { return nil }
+        guard var entry = entries[id], entry.created.at < time else { return nil }
         let statusEvent = rewind(.entry(id), to: time) { change in
             switch change.field {
             case "status": if let value = change.before.flatMap(EntryStatus.init(rawValue:)) { entry.status = value }
@@ -178,18 +182,18 @@ public struct StateTimeline: Sendable {
         (entriesByStore[id] ?? []).compactMap { entry($0, at: time) }
     }
 
-    /// Events about an appkey's entities at or before a time, the newest `limit`, oldest first.
+    /// Events about an appkey's entities before a time, the newest `limit`, oldest first.
     public func events(ofAppkey appkey: String, upTo time: Date, limit: Int) -> [AuditEvent] {
         guard let all = eventsByAppkey[appkey] else { return [] }
-        let end = all.partitioningIndex { $0.time > time }
+        let end = all.partitioningIndex { $0.time >= time }
         return Array(all[max(0, end - limit)..<end])
     }
 
-    /// Undoes, newest first, the changes of `target`'s events after `time`; returns the last event at or before
+    /// Undoes, newest first, the changes of `target`'s events at or after `time`; returns the last event before
     /// `time` that changed the status.
     private func rewind(_ target: TargetKey, to time: Date, undo: (AuditEvent.Change) -> Void) -> AuditEvent? {
         guard let events = eventsByTarget[target] else { return nil }
-        let boundary = events.partitioningIndex { $0.time > time }
+        let boundary = events.partitioningIndex { $0.time >= time }
         for event in events[boundary...].reversed() {
             for change in event.changes.reversed() { undo(change) }
         }
