@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product skm-benchmark >&2
-.build/release/skm-benchmark Rules "${1:-20000}"
+.build/release/skm-benchmark rules Rules "${1:-20000}"

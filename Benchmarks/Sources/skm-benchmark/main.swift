@@ -2,16 +2,25 @@ import Foundation
 import SKMAnalysis
 import SKMRules
 
-/// The per-request cost of the compiled rule set.
+/// Benchmarks of the rule engine and inputs for the analyser's.
 ///
-/// For one failed request per rule (the facts of the rule's first "fails" test, already built), the work the
+///     skm-benchmark rules [rules directory, default Rules] [rounds, default 20000]
+///     skm-benchmark generate-log TEMPLATE.jsonl LINES FAILURE-PERCENT OUT.jsonl
+///
+/// `rules`: the per-request cost of the compiled rule set. For one failed request per rule (the facts of the rule's first "fails" test, already built), the work the
 /// analyser does per failed request: replay the whole decision procedure (every check of every applicable rule),
 /// evaluate the logged error's rule with evidence, and render the cause's explanation and fix. Prints the median
 /// and the 90th and 99th percentiles over every timed request, and the median per rule.
 ///
-///     swift run -c release skm-benchmark [rules directory, default Rules] [rounds, default 20000]
+/// `generate-log`: a request log of LINES lines made from a template log (a fixture's), successes and failures
+/// drawn from the template's in the proportion asked, with fresh request ids and times moving forward.
 
-let arguments = CommandLine.arguments.dropFirst()
+var arguments = CommandLine.arguments.dropFirst()
+if arguments.first == "generate-log" {
+    generateLog(Array(arguments.dropFirst()))
+    exit(0)
+}
+if arguments.first == "rules" { arguments = arguments.dropFirst() }
 let directory = URL(fileURLWithPath: arguments.first ?? "Rules")
 let rounds = arguments.dropFirst().first.flatMap(Int.init) ?? 20_000
 
