@@ -88,3 +88,21 @@ import Testing
         }
     }
 }
+
+@Suite struct APISnapshotTests {
+    /// A snapshot read through the API has no versions: the analyser says what it lacks instead of guessing.
+    @Test func versionsAreUnknownWhenTheStateCameFromTheAPI() throws {
+        var snapshot = try Fixtures.snapshot(.rotationThenVersionDeleted)
+        snapshot.source = .init(kind: "api", location: "https://skm.example")
+        snapshot.keyVersions = []
+        snapshot.events = []
+        var result = AnalysisResult()
+        let path = Fixtures.folder(.rotationThenVersionDeleted).appendingPathComponent("requests.jsonl").path
+        try Analyzer(rules: Fixtures.rules, snapshot: snapshot).analyze(path, into: &result)
+        let group = try #require(result.triage.ranked.first)
+        #expect(group.verdict == .unexplained)
+        let finding = try #require(group.examples.first)
+        #expect(finding.missing.map(\.path) == ["version"])
+        #expect(finding.missing.first?.settle.contains("skm snapshot export") == true)
+    }
+}

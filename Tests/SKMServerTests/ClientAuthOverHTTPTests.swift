@@ -13,14 +13,14 @@ import X509
         let store = try await fixture.store("cidr")
         try await fixture.allow("127.0.0.0/29", in: store)
         let key = try await fixture.key(.symmetric, in: store)
-        func encrypt(from source: String) throws -> Curl.Answer {
-            try Curl.run([
+        func encrypt(from source: String) async throws -> Curl.Answer {
+            try await Curl.run([
                 "--interface", source, "-X", "POST", "-d", #"{"plaintext":"x"}"#,
                 server.url(server.api("symmetric-keys/\(key.id)/encrypt"), tls: false),
             ])
         }
-        #expect(try encrypt(from: "127.0.0.5").status == 200)
-        let outside = try encrypt(from: "127.0.0.9")
+        #expect(try await encrypt(from: "127.0.0.5").status == 200)
+        let outside = try await encrypt(from: "127.0.0.9")
         #expect(outside.status == 403)
         #expect(outside.body.contains("IPv4 Auth Failure"))
         try await server.stop()
@@ -125,7 +125,7 @@ import X509
         let plain = try await TestServer.start(fixture: world.server.fixture, plainHTTP: true)
         let store = try await plain.fixture.store("only-cert", ip4: false, certificate: true)
         let key = try await plain.fixture.key(.symmetric, in: store)
-        let answer = try Curl.run([
+        let answer = try await Curl.run([
             "-X", "POST", "-d", #"{"plaintext":"x"}"#,
             plain.url(plain.api("symmetric-keys/\(key.id)/encrypt"), tls: false),
         ])

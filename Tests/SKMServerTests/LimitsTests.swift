@@ -56,7 +56,7 @@ import Testing
             #expect(answer.json["header"]?["isSuccessful"] != nil, "\(name): no envelope")
         }
         // Headers beyond what the HTTP parser accepts: a bare 400 and a closed connection, still no 500.
-        let huge = try Curl.run([
+        let huge = try await Curl.run([
             "-k", "-H", "X-Padding: " + String(repeating: "p", count: 70_000), server.url(server.api("confirm")),
         ])
         #expect(huge.status == 400 || huge.status == 0)

@@ -15,11 +15,11 @@ import Testing
         )
     }
 
-    @Test func analyzePrintsTheTriageAndWritesJSON() throws {
+    @Test func analyzePrintsTheTriageAndWritesJSON() async throws {
         let cli = try CommandLine.fresh()
         let (log, state, _) = paths("rotation-then-version-deleted")
         let json = cli.directory.appendingPathComponent("report.json").path
-        let result = try cli.run(["analyze", log, "--state", state, "--rules", Self.rules, "--json", json])
+        let result = try await cli.run(["analyze", log, "--state", state, "--rules", Self.rules, "--json", json])
         #expect(result.status == 1, "\(result.error)")
         #expect(result.output.contains("30 × Invalid Key Version (-1201) · confirmed"))
         #expect(result.output.contains("keyVersion.purge by system:purge"))
@@ -29,62 +29,134 @@ import Testing
         #expect(report["groups"]?.arrayValue?.first?["check"]?.stringValue == "version-exists")
     }
 
-    @Test func standardInputAndHARWork() throws {
+    @Test func standardInputAndHARWork() async throws {
         let cli = try CommandLine.fresh()
         let (log, state, har) = paths("client-behind-nat")
-        let piped = try cli.run(
+        let piped = try await cli.run(
             ["analyze", "-", "--state", state, "--rules", Self.rules],
             input: try String(contentsOfFile: log, encoding: .utf8))
         #expect(piped.status == 1)
         #expect(piped.output.contains("address-not-behind-nat"))
-        let capture = try cli.run(["analyze", har, "--state", state, "--rules", Self.rules])
+        let capture = try await cli.run(["analyze", har, "--state", state, "--rules", Self.rules])
         #expect(capture.output.contains("unexplained"))
         #expect(capture.output.contains("--client-ip"))
-        let given = try cli.run(["analyze", har, "--state", state, "--rules", Self.rules, "--client-ip", "10.0.3.7"])
+        let given = try await cli.run([
+            "analyze", har, "--state", state, "--rules", Self.rules, "--client-ip", "10.0.3.7",
+        ])
         #expect(given.output.contains("60 confirmed"))
     }
 
-    @Test func explainShowsEveryCheck() throws {
+    @Test func explainShowsEveryCheck() async throws {
         let cli = try CommandLine.fresh()
         let (log, state, _) = paths("rotation-then-version-deleted")
-        let result = try cli.run(["explain", log, "--state", state, "--rules", Self.rules, "--request", "req-000071"])
+        let result = try await cli.run([
+            "explain", log, "--state", state, "--rules", Self.rules, "--request", "req-000071",
+        ])
         #expect(result.status == 1)
         #expect(result.output.contains("✗ failed   version-exists"))
         #expect(result.output.contains(#"version.status = "DELETED""#))
-        let missing = try cli.run(["explain", log, "--state", state, "--rules", Self.rules, "--request", "nope"])
+        let missing = try await cli.run(["explain", log, "--state", state, "--rules", Self.rules, "--request", "nope"])
         #expect(missing.status == 2)
         #expect(missing.error.contains("no request 'nope'"))
     }
 
-    @Test func exitStatusesFollowTheDesign() throws {
+    @Test func exitStatusesFollowTheDesign() async throws {
         let cli = try CommandLine.fresh()
         let (log, state, _) = paths("mixed-traffic")
         // Only successes left by the filter: nothing failed.
-        let clean = try cli.run([
+        let clean = try await cli.run([
             "analyze", log, "--state", state, "--rules", Self.rules, "--until", "2026-09-21T14:13:40Z",
         ])
         #expect(clean.status == 0, "\(clean.output)\(clean.error)")
         #expect(clean.output.contains("No failed requests."))
         // A missing log: an input error, reported by name.
-        let missingLog = try cli.run(["analyze", "/nonexistent.jsonl", "--state", state, "--rules", Self.rules])
+        let missingLog = try await cli.run(["analyze", "/nonexistent.jsonl", "--state", state, "--rules", Self.rules])
         #expect(missingLog.status == 2)
         #expect(missingLog.error.contains("/nonexistent.jsonl: no such file"))
         // A state file that is not a snapshot.
         let badState = cli.directory.appendingPathComponent("state.json")
         try Data(#"{"schema":"skm-state/1","appkeys":"no"}"#.utf8).write(to: badState)
-        let broken = try cli.run(["analyze", log, "--state", badState.path, "--rules", Self.rules])
+        let broken = try await cli.run(["analyze", log, "--state", badState.path, "--rules", Self.rules])
         #expect(broken.status == 2)
         #expect(broken.error.contains("not a state snapshot"))
         // A broken rule set is refused before anything is read.
         let rulesDirectory = cli.directory.appendingPathComponent("rules")
         try FileManager.default.createDirectory(at: rulesDirectory, withIntermediateDirectories: true)
         try Data("id: X\n".utf8).write(to: rulesDirectory.appendingPathComponent("x.yaml"))
-        let badRules = try cli.run(["analyze", log, "--state", state, "--rules", rulesDirectory.path])
+        let badRules = try await cli.run(["analyze", log, "--state", state, "--rules", rulesDirectory.path])
         #expect(badRules.status == 2)
         #expect(badRules.error.contains("the rule is missing 'title'"))
         // Usage errors.
-        #expect(try cli.run(["analyze", log]).status == 3)
-        #expect(try cli.run(["analyze", log, "--state", state, "--error", "Nonsense"]).status == 3)
-        #expect(try cli.run(["analyze", log, "--state", state, "--since", "yesterday"]).status == 3)
+        #expect(try await cli.run(["analyze", log]).status == 3)
+        #expect(try await cli.run(["analyze", log, "--state", state, "--error", "Nonsense"]).status == 3)
+        #expect(try await cli.run(["analyze", log, "--state", state, "--since", "yesterday"]).status == 3)
+    }
+}
+
+@Suite struct SnapshotFetchTests {
+    /// A snapshot read through a running server's APIs holds what the database export holds, less what the API does
+    /// not show (versions, fingerprints, events), and never a certificate password.
+    @Test func fetchReadsStoresKeysAndEntriesThroughTheAPI() async throws {
+        let cli = try CommandLine.fresh()
+        try await cli.run(["init"])
+        let created = try await cli.json(["appkey", "create", "--name", "remote"])
+        let appkey = try #require(created["appkey"]?.stringValue)
+        let uakId = try #require(created["userAccessKeyId"]?.stringValue)
+        let secret = try #require(created["userAccessKeySecret"]?.stringValue)
+        try await cli.run([
+            "keystore", "create", "--name", "payments", "--ip4-auth", "Y", "--cert-auth", "Y", "--auth-mode", "OR",
+        ])
+        try await cli.run(["auth", "add-ip", "--keystore", "payments", "10.0.3.0/24"])
+        try await cli.run(["auth", "add-mac", "--keystore", "payments", "aa:bb:cc:dd:ee:ff"])
+        try Data("cert-password".utf8).write(to: cli.directory.appendingPathComponent("password"))
+        try await cli.run([
+            "auth", "issue-cert", "--keystore", "payments", "--name", "app", "--password-file", "password",
+        ])
+        for name in ["orders", "archive"] {
+            try await cli.run(["key", "create", "--keystore", "payments", "--type", "symmetric", "--name", name])
+        }
+        let port = Int.random(in: 40000..<50000)
+        let process = Process()
+        process.executableURL = CommandLine.binary
+        process.arguments = ["serve", "--port", "\(port)", "--log-level", "error"]
+        process.currentDirectoryURL = cli.directory
+        process.environment = cli.environment
+        process.standardOutput = Pipe()
+        process.standardError = Pipe()
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        try await cli.run(["cert", "ca"]).output.write(
+            toFile: cli.directory.appendingPathComponent("ca.pem").path, atomically: true, encoding: .utf8)
+        var up = false
+        for _ in 0..<100 where !up {
+            up = try await cli.curl(["--cacert", "ca.pem", "https://127.0.0.1:\(port)/health"]).contains("UP")
+            if !up { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(up)
+        let fetched = try await cli.run(
+            [
+                "snapshot", "fetch", "--url", "https://127.0.0.1:\(port)", "--appkey", appkey, "--uak-id", uakId,
+                "--cacert", "ca.pem", "--out", "fetched.json",
+            ], environment: ["SKM_UAK_SECRET": secret])
+        #expect(fetched.status == 0, "\(fetched.error)")
+        let text = try String(contentsOf: cli.directory.appendingPathComponent("fetched.json"), encoding: .utf8)
+        #expect(!text.contains("cert-password"))
+        #expect(!text.contains(secret))
+        let snapshot = try StateSnapshot.decode(Data(text.utf8))
+        #expect(snapshot.source.kind == "api")
+        #expect(snapshot.keyStores.map(\.name) == ["payments"])
+        #expect(snapshot.keyStores.first?.authMode == .or)
+        #expect(Set(snapshot.keys.map(\.name)) == ["orders", "archive"])
+        #expect(Set(snapshot.authEntries.map(\.value)) == ["10.0.3.0/24", "aa:bb:cc:dd:ee:ff", "app"])
+        #expect(snapshot.keyVersions.isEmpty && snapshot.events.isEmpty)
+        let wrong = try await cli.run(
+            [
+                "snapshot", "fetch", "--url", "https://127.0.0.1:\(port)", "--appkey", appkey, "--uak-id", uakId,
+                "--cacert", "ca.pem",
+            ], environment: ["SKM_UAK_SECRET": "wrong"])
+        #expect(wrong.status == 2)
+        #expect(wrong.error.contains("Unauthorized"))
+        process.terminate()
+        process.waitUntilExit()
     }
 }

@@ -36,64 +36,99 @@ struct CommandLine: Sendable {
         return bundle.appendingPathComponent("skm")
     }
 
+    /// Runs `skm` without holding a thread of the concurrency pool while it waits: in-process servers of other
+    /// suites answer on that pool, and blocked threads could starve them.
     @discardableResult
-    func run(_ arguments: [String], input: String? = nil, environment extra: [String: String] = [:]) throws -> Result {
+    func run(
+        _ arguments: [String], input: String? = nil, environment extra: [String: String] = [:]
+    ) async throws
+        -> Result
+    {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments
         process.currentDirectoryURL = directory
         process.environment = environment.merging(extra) { $1 }
+        return try await Self.finish(process, input: input)
+    }
+
+    /// Standard error, read on another thread; the group's wait orders the write before the read.
+    final class Box: @unchecked Sendable {
+        var data = Data()
+    }
+
+    /// Runs a process off the concurrency pool and collects its output.
+    static func finish(_ process: Process, input: String? = nil) async throws -> Result {
         let output = Pipe()
         let error = Pipe()
         let inputPipe = Pipe()
         process.standardOutput = output
         process.standardError = error
         process.standardInput = inputPipe
-        try process.run()
-        if let input { inputPipe.fileHandleForWriting.write(Data(input.utf8)) }
-        try inputPipe.fileHandleForWriting.close()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-            error: String(decoding: errorData, as: UTF8.self))
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
+            DispatchQueue.global().async {
+                do {
+                    try process.run()
+                    // Feed standard input from another thread, so that a full output pipe cannot deadlock it.
+                    DispatchQueue.global().async {
+                        if let input { inputPipe.fileHandleForWriting.write(Data(input.utf8)) }
+                        try? inputPipe.fileHandleForWriting.close()
+                    }
+                    let errorData = Box()
+                    let group = DispatchGroup()
+                    group.enter()
+                    DispatchQueue.global().async {
+                        errorData.data = error.fileHandleForReading.readDataToEndOfFile()
+                        group.leave()
+                    }
+                    let outputData = output.fileHandleForReading.readDataToEndOfFile()
+                    group.wait()
+                    process.waitUntilExit()
+                    continuation.resume(
+                        returning: Result(
+                            status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+                            error: String(decoding: errorData.data, as: UTF8.self)))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
     }
 
-    func json(_ arguments: [String]) throws -> JSONValue {
-        let result = try run(arguments + ["--json"])
+    func json(_ arguments: [String]) async throws -> JSONValue {
+        let result = try await run(arguments + ["--json"])
         return try JSONParser().parse(result.output)
     }
 }
 
 @Suite struct CommandLineTests {
-    @Test func quickStartEncryptsAndDecrypts() throws {
+    @Test func quickStartEncryptsAndDecrypts() async throws {
         let cli = try CommandLine.fresh()
-        #expect(try cli.run(["init"]).status == 0)
+        #expect(try await cli.run(["init"]).status == 0)
         let rootKey = cli.directory.appendingPathComponent("data/root.key").path
         let permissions = try FileManager.default.attributesOfItem(atPath: rootKey)[.posixPermissions] as? Int
         #expect(permissions == 0o600)
-        let created = try cli.json(["appkey", "create", "--name", "demo"])
+        let created = try await cli.json(["appkey", "create", "--name", "demo"])
         let secret = try #require(created["userAccessKeySecret"]?.stringValue)
-        #expect(try cli.run(["keystore", "create", "--name", "payments", "--ip4-auth", "Y"]).status == 0)
-        #expect(try cli.run(["auth", "add-ip", "--keystore", "payments", "10.0.3.0/24"]).status == 0)
-        let key = try cli.run([
+        #expect(try await cli.run(["keystore", "create", "--name", "payments", "--ip4-auth", "Y"]).status == 0)
+        #expect(try await cli.run(["auth", "add-ip", "--keystore", "payments", "10.0.3.0/24"]).status == 0)
+        let key = try await cli.run([
             "key", "create", "--keystore", "payments", "--type", "symmetric", "--name", "orders", "-q",
         ])
         .output.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(ManagedKey.isWellFormedID(key))
 
-        let encrypted = try cli.run([
+        let encrypted = try await cli.run([
             "call", "encrypt", "--key", key, "--field", "plaintext=hello world", "--ip", "10.0.3.7",
         ])
         #expect(encrypted.status == 0)
         let ciphertext = try #require(try JSONParser().parse(encrypted.output)["body"]?["ciphertext"]?.stringValue)
-        let decrypted = try cli.run([
+        let decrypted = try await cli.run([
             "call", "decrypt", "--key", key, "--field", "ciphertext=\(ciphertext)", "--ip", "10.0.3.7",
         ])
         #expect(try JSONParser().parse(decrypted.output)["body"]?["plaintext"] == "hello world")
 
-        let refused = try cli.run([
+        let refused = try await cli.run([
             "call", "decrypt", "--key", key, "--field", "ciphertext=\(ciphertext)", "--ip", "10.0.4.7",
         ])
         #expect(refused.status == 1)
@@ -101,7 +136,7 @@ struct CommandLine: Sendable {
         #expect(refused.error.contains("10.0.4.7 is not registered"))
 
         // Nothing the commands printed or stored leaks the secret in an error or the snapshot.
-        let snapshot = try cli.run(["snapshot", "export"])
+        let snapshot = try await cli.run(["snapshot", "export"])
         #expect(snapshot.status == 0)
         #expect(!snapshot.output.contains(secret))
         #expect(!snapshot.output.contains("hello world"))
@@ -110,73 +145,75 @@ struct CommandLine: Sendable {
         #expect(parsed.events.contains { $0.action == .keyCreate && $0.actor == "cli:tester" })
     }
 
-    @Test func errorsNameWhatWasWrongAndExitNonZero() throws {
+    @Test func errorsNameWhatWasWrongAndExitNonZero() async throws {
         let cli = try CommandLine.fresh()
-        let uninitialised = try cli.run(["appkey", "list"])
+        let uninitialised = try await cli.run(["appkey", "list"])
         #expect(uninitialised.status == 2)
         #expect(uninitialised.error.contains("run `skm init`"))
-        try cli.run(["init"])
-        try cli.run(["appkey", "create", "--name", "demo"])
-        let badCIDR = try cli.run(["keystore", "create", "--name", "s"])
+        try await cli.run(["init"])
+        try await cli.run(["appkey", "create", "--name", "demo"])
+        let badCIDR = try await cli.run(["keystore", "create", "--name", "s"])
         #expect(badCIDR.status == 0)
-        let malformed = try cli.run(["auth", "add-ip", "--keystore", "s", "10.0.3.5/24"])
+        let malformed = try await cli.run(["auth", "add-ip", "--keystore", "s", "10.0.3.5/24"])
         #expect(malformed.status == 1)
         #expect(malformed.error.contains("did you mean 10.0.3.0/24?"))
-        let badPeriod = try cli.run([
+        let badPeriod = try await cli.run([
             "key", "create", "--keystore", "s", "--type", "symmetric", "--name", "k", "--rotation-period", "7",
         ])
         #expect(badPeriod.status == 1)
         #expect(badPeriod.error.contains("autoRotationPeriod"))
-        let usage = try cli.run(["key", "create", "--keystore", "s", "--type", "triangular", "--name", "k"])
+        let usage = try await cli.run(["key", "create", "--keystore", "s", "--type", "triangular", "--name", "k"])
         #expect(usage.status == 3)
-        let unknownKey = try cli.run(["key", "rotate", String(repeating: "0", count: 32)])
+        let unknownKey = try await cli.run(["key", "rotate", String(repeating: "0", count: 32)])
         #expect(unknownKey.status == 1)
         #expect(unknownKey.error.contains("Invalid Key ID"))
-        let wrongRoot = try cli.run(
+        let wrongRoot = try await cli.run(
             ["appkey", "list"], environment: ["SKM_ROOT_KEY": String(repeating: "cd", count: 32)])
         #expect(wrongRoot.status == 2)
         #expect(wrongRoot.error.contains("wrong root key"))
-        let badOperation = try cli.run(["call", "explode"])
+        let badOperation = try await cli.run(["call", "explode"])
         #expect(badOperation.status == 3)
     }
 
-    @Test func corruptDatabaseIsReportedNotCrashed() throws {
+    @Test func corruptDatabaseIsReportedNotCrashed() async throws {
         let cli = try CommandLine.fresh()
-        try cli.run(["init"])
+        try await cli.run(["init"])
         let path = cli.directory.appendingPathComponent("data/skm.sqlite")
         try? FileManager.default.removeItem(at: URL(fileURLWithPath: path.path + "-wal"))
         try? FileManager.default.removeItem(at: URL(fileURLWithPath: path.path + "-shm"))
         try Data(repeating: 0x5A, count: 8192).write(to: path)
-        let result = try cli.run(["appkey", "list"])
+        let result = try await cli.run(["appkey", "list"])
         #expect(result.status == 2)
         #expect(result.error.contains("skm.sqlite"))
     }
 
-    @Test func certificateIssueAndExportThroughTheCommandLine() throws {
+    @Test func certificateIssueAndExportThroughTheCommandLine() async throws {
         let cli = try CommandLine.fresh()
-        try cli.run(["init"])
-        try cli.run(["appkey", "create", "--name", "demo"])
-        try cli.run(["keystore", "create", "--name", "s", "--ip4-auth", "N", "--cert-auth", "Y"])
-        let issued = try cli.run(
+        try await cli.run(["init"])
+        try await cli.run(["appkey", "create", "--name", "demo"])
+        try await cli.run(["keystore", "create", "--name", "s", "--ip4-auth", "N", "--cert-auth", "Y"])
+        let issued = try await cli.run(
             ["auth", "issue-cert", "--keystore", "s", "--name", "app", "--password-file", "-", "--lifetime", "30"],
             input: "pa55word\n")
         #expect(issued.status == 0, "\(issued.error)")
-        let key = try cli.run(["key", "create", "--keystore", "s", "--type", "asymmetric", "--name", "signer", "-q"])
-            .output
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        let exported = try cli.run(["cert", "export", "--keystore", "s", "--name", "app", "--out", "app.p12"])
+        let key = try await cli.run([
+            "key", "create", "--keystore", "s", "--type", "asymmetric", "--name", "signer", "-q",
+        ])
+        .output
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+        let exported = try await cli.run(["cert", "export", "--keystore", "s", "--name", "app", "--out", "app.p12"])
         #expect(exported.status == 0, "\(exported.error)")
         let passwordFile = cli.directory.appendingPathComponent("pw")
         try Data("pa55word\n".utf8).write(to: passwordFile)
-        let signed = try cli.run([
+        let signed = try await cli.run([
             "call", "sign", "--key", key, "--field", "plaintext=data", "--cert", "app.p12", "--cert-password-file",
             passwordFile.path,
         ])
         #expect(signed.status == 0, "\(signed.error)")
-        let unsigned = try cli.run(["call", "sign", "--key", key, "--field", "plaintext=data"])
+        let unsigned = try await cli.run(["call", "sign", "--key", key, "--field", "plaintext=data"])
         #expect(unsigned.error.contains("Certificate Auth Failure"))
         // Expired by the time given with --at.
-        let later = try cli.run([
+        let later = try await cli.run([
             "call", "sign", "--key", key, "--field", "plaintext=data", "--cert", "app.p12",
             "--cert-password-file", passwordFile.path, "--at", Timestamp.rfc3339(Date() + 31 * 86_400),
         ])
@@ -187,9 +224,9 @@ struct CommandLine: Sendable {
 @Suite struct ServeCommandTests {
     @Test func sigtermShutsDownGracefullyAndFlushesTheLog() async throws {
         let cli = try CommandLine.fresh()
-        try cli.run(["init"])
-        try cli.run(["appkey", "create", "--name", "demo"])
-        let appkey = try #require(try cli.json(["appkey", "list"]).arrayValue?.first?["appkey"]?.stringValue)
+        try await cli.run(["init"])
+        try await cli.run(["appkey", "create", "--name", "demo"])
+        let appkey = try #require(try await cli.json(["appkey", "list"]).arrayValue?.first?["appkey"]?.stringValue)
         let port = Int.random(in: 30000..<40000)
         let log = cli.directory.appendingPathComponent("requests.jsonl").path
         let process = Process()
@@ -201,11 +238,11 @@ struct CommandLine: Sendable {
         process.standardError = Pipe()
         try process.run()
         defer { if process.isRunning { process.terminate() } }
-        try cli.run(["cert", "ca"]).output.write(
+        try await cli.run(["cert", "ca"]).output.write(
             toFile: cli.directory.appendingPathComponent("ca.pem").path, atomically: true, encoding: .utf8)
         var answered = false
         for _ in 0..<100 where !answered {
-            let result = try cli.curl([
+            let result = try await cli.curl([
                 "--cacert", "ca.pem", "https://127.0.0.1:\(port)/keymanager/v1.2/appkey/\(appkey)/confirm",
             ])
             answered = result.contains("\"isSuccessful\":true")
@@ -213,7 +250,7 @@ struct CommandLine: Sendable {
         }
         #expect(answered)
         for _ in 0..<5 {
-            _ = try cli.curl([
+            _ = try await cli.curl([
                 "--cacert", "ca.pem", "https://127.0.0.1:\(port)/keymanager/v1.2/appkey/\(appkey)/confirm",
             ])
         }
@@ -227,17 +264,11 @@ struct CommandLine: Sendable {
 }
 
 extension CommandLine {
-    func curl(_ arguments: [String]) throws -> String {
+    func curl(_ arguments: [String]) async throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["curl", "-s", "--max-time", "5"] + arguments
         process.currentDirectoryURL = directory
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = Pipe()
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        return try await Self.finish(process).output
     }
 }

@@ -15,9 +15,12 @@ public struct FactBuilder: Sendable {
     public var eventLimit = 50
 
     private let caCertificate: Certificate?
+    /// The state was read through the API (`skm snapshot fetch`): versions and certificate fingerprints are unknown.
+    private let fromAPI: Bool
 
     public init(timeline: StateTimeline) {
         self.timeline = timeline
+        fromAPI = timeline.snapshot.source.kind == "api"
         caCertificate = timeline.snapshot.certificateAuthority.flatMap {
             try? Certificate(pemEncoded: $0.certificatePEM)
         }
@@ -43,10 +46,19 @@ public struct FactBuilder: Sendable {
         values["store"] = .object(self.store(storeAtTime, time: time))
         let keyStoreName = key.flatMap { timeline.store($0.entity.keyStoreId, at: time)?.entity.name }
         values["key"] = .object(self.key(key, storeName: keyStoreName, primary: primary?.entity.number))
-        values["version"] = .object(
-            version(
-                number: versionNumber(record, operation: operation, primary: primary?.entity.number),
-                versions: versions))
+        if fromAPI {
+            values["version"] = .unknown(
+                Unknown(
+                    path: "version",
+                    settle:
+                        "key versions are not readable through the API: analyse with a snapshot from skm snapshot export"
+                ))
+        } else {
+            values["version"] = .object(
+                version(
+                    number: versionNumber(record, operation: operation, primary: primary?.entity.number),
+                    versions: versions))
+        }
         values["entry"] = .object(entry(record, store: storeAtTime?.entity, time: time))
         values["events"] = .list(
             (record.appkey.map { timeline.events(ofAppkey: $0, upTo: time, limit: eventLimit) } ?? []).map {
@@ -335,6 +347,13 @@ public struct FactBuilder: Sendable {
         if let certificate = entry.certificate {
             fields["sha256"] = .string(certificate.sha256)
             fields["notAfter"] = .timestamp(Self.time(certificate.notAfter))
+        } else if entry.kind == .certificate, fromAPI {
+            fields["sha256"] = .unknown(
+                Unknown(
+                    path: "store.certificates.sha256",
+                    settle:
+                        "certificate fingerprints are not readable through the API: analyse with a snapshot from skm snapshot export"
+                ))
         }
         if let statusEvent = found.statusEvent { fields["statusEvent"] = .object(event(statusEvent)) }
         return ObjectValue(type: SKMFacts.entry, values: fields)

@@ -2,6 +2,6 @@ import ArgumentParser
 
 struct SnapshotCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "snapshot", abstract: "Export the key manager's state for the analyser.",
-        subcommands: [SnapshotExportCommand.self])
+        commandName: "snapshot", abstract: "Export or fetch a key manager's state for the analyser.",
+        subcommands: [SnapshotExportCommand.self, SnapshotFetchCommand.self])
 }
