@@ -43,6 +43,12 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .systemLibrary(
+            name: "CLibXML2",
+            path: "Sources/CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+        .systemLibrary(
             name: "CAnalysisSupport",
             path: "Sources/CAnalysisSupport",
             providers: [.apt(["zlib1g-dev"])]
@@ -96,7 +102,10 @@ let package = Package(
         ),
         .target(
             name: "SKMReport",
-            dependencies: ["SKMCore", "SKMRules", "SKMAnalysis"],
+            dependencies: [
+                "SKMCore", "SKMRules", "SKMAnalysis", "CLibXML2",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The test command: format check, the whole test suite, then the API guide's curl examples and a short schemathesis
-# run against a live server. `.ci/run` runs exactly this. SKM_SKIP_FUZZ=1 leaves out the schemathesis run (it
-# installs schemathesis from PyPI on first use).
+# The test command: format check, the whole test suite, the rules' own tests, the HTML reports in a real browser,
+# then the API guide's curl examples and a short schemathesis run against a live server. `.ci/run` runs exactly
+# this. SKM_SKIP_FUZZ=1 leaves out the schemathesis run (it installs schemathesis from PyPI on first use).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -15,6 +15,9 @@ swift test
 echo "==> skm rules lint and test on the shipped rules"
 swift run --skip-build skm rules lint Rules/
 swift run --skip-build skm rules test Rules/
+
+echo "==> HTML reports in headless Chromium"
+scripts/browser-check.sh
 
 echo "==> the API guide's examples against skm serve"
 scripts/api-examples.sh

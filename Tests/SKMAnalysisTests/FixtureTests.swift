@@ -130,6 +130,9 @@ struct FixtureExpectation: Sendable, CustomTestStringConvertible {
         .init(
             scenario: .mixedTraffic, input: "requests.jsonl", rule: "SKM-INVALID-KEY-VERSION",
             check: "blob-not-encoded-twice", verdict: "confirmed", failures: 9),
+        .init(
+            scenario: .hostileLog, input: "requests.jsonl", rule: "SKM-MAC-AUTH-FAILURE", check: "header-well-formed",
+            verdict: "confirmed", failures: 4),
     ]
 }
 
@@ -147,19 +150,27 @@ struct FixtureExpectation: Sendable, CustomTestStringConvertible {
             report.summary.mismatches == 0, "\(report.groups.filter { $0.verdict == "mismatch" }.map(\.explanation))")
     }
 
-    /// The JSON report of every fixture input equals its golden copy; `SKM_RECORD_GOLDEN=1` re-records them.
+    /// The JSON, HTML and XML reports of every fixture input equal their golden copies; `SKM_RECORD_GOLDEN=1`
+    /// re-records them. Every XML report validates against the report schema.
     @Test(arguments: FixtureExpectation.all)
-    func theJSONReportMatchesItsGoldenCopy(_ expected: FixtureExpectation) throws {
+    func theReportsMatchTheirGoldenCopies(_ expected: FixtureExpectation) throws {
         let report = try Fixtures.report(expected.scenario, input: expected.input, clientIP: expected.clientIP)
-        let rendered = String(decoding: JSONReportRenderer().render(report), as: UTF8.self)
-        let golden = Fixtures.folder(expected.scenario).appendingPathComponent(expected.goldenName)
-        if ProcessInfo.processInfo.environment["SKM_RECORD_GOLDEN"] == "1" {
-            try Data(rendered.utf8).write(to: golden)
-            Issue.record("re-recorded \(expected.goldenName); run again without SKM_RECORD_GOLDEN")
-            return
+        let xml = try XMLReportRenderer().render(report)
+        #expect(XMLReportRenderer.validate(xml) == [])
+        let renditions: [(String, [UInt8])] = [
+            ("json", JSONReportRenderer().render(report)), ("html", HTMLReportRenderer().render(report)), ("xml", xml),
+        ]
+        for (suffix, bytes) in renditions {
+            let name = expected.goldenName.replacingOccurrences(of: ".json", with: ".\(suffix)")
+            let golden = Fixtures.folder(expected.scenario).appendingPathComponent(name)
+            if ProcessInfo.processInfo.environment["SKM_RECORD_GOLDEN"] == "1" {
+                try Data(bytes).write(to: golden)
+                Issue.record("re-recorded \(name); run again without SKM_RECORD_GOLDEN")
+                continue
+            }
+            let recorded = try Data(contentsOf: golden)
+            #expect(Data(bytes) == recorded, "\(name) differs: SKM_RECORD_GOLDEN=1 swift test re-records it")
         }
-        let recorded = try String(contentsOf: golden, encoding: .utf8)
-        #expect(rendered == recorded, "\(expected.goldenName) differs: SKM_RECORD_GOLDEN=1 swift test re-records it")
     }
 
     /// Recording a scenario again gives the same diagnosis as its committed fixture (identifiers and certificate

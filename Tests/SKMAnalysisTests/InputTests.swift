@@ -27,7 +27,8 @@ struct Scratch {
 
 extension Fixtures {
     static func lines(_ scenario: IncidentScenario) throws -> [String] {
-        try String(contentsOf: folder(scenario).appendingPathComponent("requests.jsonl"), encoding: .utf8)
+        // The hostile fixture holds invalid UTF-8 on purpose; read it as the analyser does, with replacement.
+        String(decoding: try Data(contentsOf: folder(scenario).appendingPathComponent("requests.jsonl")), as: UTF8.self)
             .split(separator: "\n").map(String.init)
     }
 

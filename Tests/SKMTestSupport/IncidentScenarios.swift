@@ -128,11 +128,13 @@ public struct IncidentScenario: Sendable {
     /// Whether a HAR capture of the traffic is part of the fixture.
     public var har: Bool
     public var run: @Sendable (Workshop) async throws -> Void
+    /// Changes made to the request log after it was written (bytes no server would write).
+    public var tamper: (@Sendable (Data) -> Data)? = nil
 
     /// The scenarios shipped under `Fixtures/`.
     public static let all: [IncidentScenario] = [
         rotationThenVersionDeleted, clientBehindNAT, expiredClientCertificate, proxyDropsMACHeader,
-        keyScheduledForDeletion, wrongAppkeyAfterDeploy, mixedTraffic,
+        keyScheduledForDeletion, wrongAppkeyAfterDeploy, mixedTraffic, hostileLog,
     ]
 
     /// Runs the scenario and returns its state snapshot, request log and (when it has one) HAR capture.
@@ -142,7 +144,8 @@ public struct IncidentScenario: Sendable {
         for byte in name.utf8 { seed = (seed ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
         let workshop = try await Workshop(seed: seed)
         try await run(workshop)
-        return (try await workshop.snapshot(name), workshop.recorder.requestLog, har ? workshop.recorder.har : nil)
+        let log = tamper.map { $0(workshop.recorder.requestLog) } ?? workshop.recorder.requestLog
+        return (try await workshop.snapshot(name), log, har ? workshop.recorder.har : nil)
     }
 
     // MARK: - The scenarios
@@ -402,4 +405,59 @@ public struct IncidentScenario: Sendable {
             }
         }
     }
+
+    /// What a hostile client puts in the fields a report quotes: markup, script, `javascript:` URLs, a
+    /// right-to-left override and invalid UTF-8. Reports must show all of it as text.
+    public static let hostileLog = IncidentScenario(
+        name: "hostile-log",
+        summary: """
+            Requests whose headers, paths and bodies carry markup and script (<script>, "><img onerror=…>, \
+            javascript: URLs), a U+202E override and invalid UTF-8. The analysis must go on and every report must \
+            show them as inert text.
+            """, har: false,
+        run: { workshop in
+            let (appkey, access) = try await workshop.appkey("hostile")
+            let store = try await workshop.store(appkey, "hostile", ip4: true, mac: true, mode: .and)
+            try await workshop.allow(appkey, store, .ipv4, "10.66.0.0/16")
+            try await workshop.allow(appkey, store, .mac, "aa:bb:cc:00:66:66")
+            let key = try await workshop.key(appkey, store, .symmetric, "target")
+            let script = "<script>document.documentElement.setAttribute('data-pwned','script')</script>"
+            let image = #""><img src=x onerror="document.documentElement.setAttribute('data-pwned','img')">"#
+            for index in 0..<10 {
+                await workshop.encrypt(
+                    appkey, key.id, "fine \(index)", from: .at("10.66.1.1", mac: "aa:bb:cc:00:66:66"))
+            }
+            await workshop.encrypt(appkey, key.id, "x", from: .at("10.66.1.1", mac: script))
+            await workshop.encrypt(
+                appkey, key.id, "x",
+                from: ClientIdentity(
+                    address: IPv4Address("10.66.1.2"), peerAddress: "10.66.1.2", forwardedFor: image,
+                    macHeader: "\u{202E}evil", tls: true))
+            await workshop.send(
+                HTTPCall("GET", "/keymanager/v1.2/appkey/\(appkey)/javascript:alert(1)//<b>bold</b>"),
+                from: .at("10.66.1.3"))
+            await workshop.send(
+                HTTPCall(
+                    "POST", Workshop.path(appkey, "keys/symmetric-keys/create"),
+                    headers: [
+                        ("X-TC-AUTHENTICATION-ID", access.accessKey.id), ("X-TC-AUTHENTICATION-SECRET", access.secret),
+                    ],
+                    body: HTTPCall.json([
+                        ("keyStoreName", .string("\u{202E}gnp.exe" + image)), ("name", .string(script)),
+                    ])),
+                from: .at("10.66.1.4"))
+        },
+        tamper: { log in
+            // One line gets invalid UTF-8 (a lone continuation byte and a truncated sequence) in its request id, and
+            // a request id that is markup.
+            var text = [UInt8](log)
+            if let range = text.firstRange(of: Array(#""requestId":"req-000011""#.utf8)) {
+                text.replaceSubrange(
+                    range, with: Array(#""requestId":"req-0000"#.utf8) + [0x80, 0xE2, 0x82] + Array("11\"".utf8))
+            }
+            if let range = text.firstRange(of: Array(#""requestId":"req-000012""#.utf8)) {
+                text.replaceSubrange(range, with: Array(#""requestId":"<img src=x onerror=alert(2)>""#.utf8))
+            }
+            return Data(text)
+        })
 }

@@ -52,9 +52,9 @@ public enum Format {
 }
 
 extension ObjectValue {
-    /// A short description: the object's `summary`, `id`, `name` or `value` field, whichever it has.
+    /// A short description: the object's `summary`, `value`, `name` or `id` field, whichever it has first.
     public var summary: String {
-        for name in ["summary", "id", "name", "value"] {
+        for name in ["summary", "value", "name", "id"] {
             if let value = self[name], !value.isExceptional { return Format.text(value) }
         }
         return type.name

@@ -25,6 +25,21 @@ struct AnalyzeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write the report as JSON to this file.", valueName: "file"))
     var json: String?
 
+    @Option(name: .long, help: ArgumentHelp("Write the report as one self-contained HTML page.", valueName: "file"))
+    var html: String?
+
+    @Option(
+        name: .long, help: ArgumentHelp("Write the report as XML (Schemas/incident-report.xsd).", valueName: "file"))
+    var xml: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Write report.html, report.xml and report.json into this directory.", valueName: "dir"))
+    var out: String?
+
+    @Flag(name: .customLong("validate"), help: "Check the XML report against its schema as it is written.")
+    var validateXML = false
+
     @Option(name: .long, help: ArgumentHelp("Only requests at or after this time (RFC 3339).", valueName: "time"))
     var since: String?
 
@@ -54,6 +69,9 @@ struct AnalyzeCommand: AsyncParsableCommand {
         guard !logs.isEmpty else { throw ValidationError("give at least one log or capture (- for standard input)") }
         guard ["auto", "always", "never"].contains(color) else {
             throw ValidationError("--color must be auto, always or never")
+        }
+        if validateXML && xml == nil && out == nil {
+            throw ValidationError("--validate checks the XML report: add --xml or --out")
         }
         _ = try filter()
     }
@@ -106,8 +124,36 @@ struct AnalyzeCommand: AsyncParsableCommand {
                 filters: filterDescriptions()))
         let useColor = color == "always" || (color == "auto" && isatty(STDOUT_FILENO) == 1)
         print(TextReportRenderer(color: useColor, detailed: top).render(report), terminator: "")
-        if let json {
-            try write(JSONReportRenderer().render(report), to: json)
+        var targets: (json: String?, html: String?, xml: String?) = (json, html, xml)
+        if let out {
+            do {
+                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            } catch {
+                throw CommandFailure.setup("\(out): cannot create: \(error.localizedDescription)")
+            }
+            let directory = URL(fileURLWithPath: out)
+            targets.json = targets.json ?? directory.appendingPathComponent("report.json").path
+            targets.html = targets.html ?? directory.appendingPathComponent("report.html").path
+            targets.xml = targets.xml ?? directory.appendingPathComponent("report.xml").path
+        }
+        if let path = targets.json { try write(JSONReportRenderer().render(report), to: path) }
+        if let path = targets.html { try write(HTMLReportRenderer().render(report), to: path) }
+        if let path = targets.xml {
+            let document: [UInt8]
+            do {
+                document = try XMLReportRenderer().render(report)
+            } catch {
+                throw CommandFailure.setup("cannot write the XML report: \(error)")
+            }
+            if validateXML {
+                let problems = XMLReportRenderer.validate(document)
+                guard problems.isEmpty else {
+                    throw CommandFailure.setup(
+                        "the XML report does not validate against its schema: \(problems.prefix(5).joined(separator: "; "))"
+                    )
+                }
+            }
+            try write(document, to: path)
         }
         if !unreadable.isEmpty && result.inputs.isEmpty { throw CommandFailure(message: "", exitCode: 2) }
         if !unreadable.isEmpty { throw CommandFailure(message: "", exitCode: 2) }

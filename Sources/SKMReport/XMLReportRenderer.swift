@@ -1,0 +1,311 @@
+import CLibXML2
+import Foundation
+import SKMCore
+
+/// The report as XML, written through libxml2's text writer and described by `Schemas/incident-report.xsd`
+/// (``IncidentReportSchema``).
+///
+/// libxml2 escapes markup; characters XML 1.0 cannot carry at all (control characters a hostile log may hold) are
+/// replaced with U+FFFD before they reach it, and the document counts them in `<sanitization>`, so it stays
+/// well-formed and says what was changed.
+public struct XMLReportRenderer: Sendable {
+    public init() {}
+
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    public func render(_ report: IncidentReport) throws(Failure) -> [UInt8] {
+        guard let buffer = xmlBufferCreate() else { throw Failure(description: "libxml2: cannot allocate a buffer") }
+        defer { xmlBufferFree(buffer) }
+        guard let handle = xmlNewTextWriterMemory(buffer, 0) else {
+            throw Failure(description: "libxml2: cannot create a writer")
+        }
+        var writer = Writer(handle: handle)
+        writer.write(report)
+        let ended = xmlTextWriterEndDocument(handle)
+        xmlFreeTextWriter(handle)
+        guard writer.ok, ended >= 0 else { throw Failure(description: "libxml2: the document could not be written") }
+        let length = Int(xmlBufferLength(buffer))
+        guard let content = xmlBufferContent(buffer) else { return [] }
+        return Array(UnsafeBufferPointer(start: content, count: length))
+    }
+
+    /// Problems found validating `document` against the report's XML Schema; empty when it is valid.
+    public static func validate(_ document: [UInt8], schema: String = IncidentReportSchema.xsd) -> [String] {
+        final class Sink {
+            var messages: [String] = []
+        }
+        let sink = Sink()
+        let context = Unmanaged.passUnretained(sink).toOpaque()
+        let collect: xmlStructuredErrorFunc = { userData, error in
+            guard let userData, let error else { return }
+            let sink = Unmanaged<Sink>.fromOpaque(userData).takeUnretainedValue()
+            let message =
+                error.pointee.message.map { String(cString: $0) }?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown error"
+            sink.messages.append("line \(error.pointee.line): \(message)")
+        }
+        let schemaBytes = Array(schema.utf8)
+        guard
+            let parserContext = schemaBytes.withUnsafeBufferPointer({ pointer in
+                pointer.withMemoryRebound(to: CChar.self) { xmlSchemaNewMemParserCtxt($0.baseAddress, Int32($0.count)) }
+            })
+        else { return ["the schema could not be read"] }
+        defer { xmlSchemaFreeParserCtxt(parserContext) }
+        xmlSchemaSetParserStructuredErrors(parserContext, collect, context)
+        guard let parsed = xmlSchemaParse(parserContext) else { return ["the schema is invalid"] + sink.messages }
+        defer { xmlSchemaFree(parsed) }
+        guard let validation = xmlSchemaNewValidCtxt(parsed) else { return ["cannot validate"] }
+        defer { xmlSchemaFreeValidCtxt(validation) }
+        xmlSchemaSetValidStructuredErrors(validation, collect, context)
+        let options = Int32(XML_PARSE_NONET.rawValue)
+        guard
+            let doc = document.withUnsafeBufferPointer({ pointer in
+                pointer.withMemoryRebound(to: CChar.self) {
+                    xmlReadMemory($0.baseAddress, Int32($0.count), "report.xml", "UTF-8", options)
+                }
+            })
+        else { return ["not well-formed XML"] + sink.messages }
+        defer { xmlFreeDoc(doc) }
+        let result = xmlSchemaValidateDoc(validation, doc)
+        withExtendedLifetime(sink) {}
+        if result != 0 && sink.messages.isEmpty { return ["invalid (libxml2 code \(result))"] }
+        return sink.messages
+    }
+}
+
+/// Walks the model into libxml2's writer.
+private struct Writer {
+    let handle: xmlTextWriterPtr
+    var ok = true
+    /// Characters XML cannot carry, replaced with U+FFFD.
+    var replaced = 0
+
+    init(handle: xmlTextWriterPtr) {
+        self.handle = handle
+        xmlTextWriterSetIndent(handle, 1)
+        xmlTextWriterSetIndentString(handle, "  ")
+        check(xmlTextWriterStartDocument(handle, "1.0", "UTF-8", nil))
+    }
+
+    mutating func check(_ result: Int32) {
+        if result < 0 { ok = false }
+    }
+
+    /// `text` with the characters XML 1.0 does not allow replaced.
+    mutating func clean(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { !Self.allowed($0) }) else { return text }
+        var output = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if Self.allowed(scalar) {
+                output.append(scalar)
+            } else {
+                output.append("\u{FFFD}")
+                replaced += 1
+            }
+        }
+        return String(output)
+    }
+
+    static func allowed(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x09, 0x0A, 0x0D, 0x20...0xD7FF, 0xE000...0xFFFD, 0x10000...0x10FFFF: return true
+        default: return false
+        }
+    }
+
+    mutating func start(_ name: String, _ attributes: [(String, String?)] = []) {
+        check(xmlTextWriterStartElement(handle, name))
+        for (key, value) in attributes {
+            guard let value else { continue }
+            check(xmlTextWriterWriteAttribute(handle, key, clean(value)))
+        }
+    }
+
+    mutating func end() {
+        check(xmlTextWriterEndElement(handle))
+    }
+
+    mutating func element(_ name: String, _ attributes: [(String, String?)] = [], text: String? = nil) {
+        start(name, attributes)
+        if let text { check(xmlTextWriterWriteString(handle, clean(text))) }
+        end()
+    }
+
+    mutating func optional(_ name: String, _ text: String?) {
+        if let text { element(name, text: text) }
+    }
+
+    func time(_ date: Date?) -> String? { date.map(Timestamp.rfc3339) }
+
+    mutating func write(_ report: IncidentReport) {
+        start(
+            "incidentReport",
+            [
+                ("schemaVersion", "1"), ("generatedAt", time(report.generatedAt)),
+                ("redacted", report.redacted ? "true" : "false"),
+            ])
+        element("tool", [("name", report.tool.name), ("version", report.tool.version)])
+        element(
+            "ruleSet",
+            [
+                ("rules", String(report.ruleSet.rules)), ("checks", String(report.ruleSet.checks)),
+                ("digest", report.ruleSet.digest),
+            ])
+        element(
+            "state",
+            [
+                ("source", report.state.source), ("location", report.state.location),
+                ("generatedAt", time(report.state.generatedAt)), ("events", String(report.state.events)),
+            ])
+        start("filters")
+        for filter in report.filters { element("filter", text: filter) }
+        end()
+        let summary = report.summary
+        element(
+            "summary",
+            [
+                ("requests", String(summary.requests)), ("successes", String(summary.successes)),
+                ("failures", String(summary.failures)), ("confirmed", String(summary.confirmed)),
+                ("mismatches", String(summary.mismatches)), ("unexplained", String(summary.unexplained)),
+                ("groups", String(summary.groups)), ("problems", String(summary.problems)),
+                ("filteredOut", String(summary.filteredOut)), ("firstTime", time(summary.firstTime)),
+                ("lastTime", time(summary.lastTime)),
+            ])
+        start("errors")
+        for entry in report.errors {
+            element("error", errorAttributes(entry.error) + [("count", String(entry.count))])
+        }
+        end()
+        if let timeline = report.timeline {
+            start("timeline", [("start", time(timeline.start)), ("bucketSeconds", String(timeline.bucketSeconds))])
+            for (index, bucket) in timeline.buckets.enumerated() {
+                start("bucket", [("index", String(index))])
+                for (code, count) in bucket.sorted(by: { $0.key > $1.key }) {
+                    element("count", [("code", String(code)), ("failures", String(count))])
+                }
+                end()
+            }
+            end()
+        }
+        start("causes")
+        for cause in report.causes {
+            element(
+                "cause",
+                [
+                    ("rule", cause.ruleId), ("check", cause.checkId), ("title", cause.title),
+                    ("code", cause.error.map { String($0.code) }), ("message", cause.error?.message),
+                    ("count", String(cause.count)), ("groups", String(cause.groups)),
+                    ("clients", String(cause.clients)), ("keys", String(cause.keys)),
+                ])
+        }
+        end()
+        start("groups")
+        for group in report.groups { write(group) }
+        end()
+        start("keys")
+        for key in report.keys {
+            element(
+                "key",
+                [
+                    ("appkey", key.appkey), ("keyId", key.keyId), ("successes", String(key.successes)),
+                    ("failures", String(key.failures)),
+                ])
+        }
+        end()
+        start("inputs")
+        for input in report.inputs {
+            element(
+                "input",
+                [
+                    ("path", input.path), ("format", input.format), ("items", String(input.items)),
+                    ("problems", String(input.problems)),
+                ])
+        }
+        end()
+        start("problems")
+        for problem in report.problems { element("problem", [("location", problem.location)], text: problem.message) }
+        end()
+        // Written last, once every string has been cleaned.
+        element("sanitization", [("replacedCharacters", String(replaced))])
+        end()
+    }
+
+    func errorAttributes(_ error: IncidentReport.ErrorInfo) -> [(String, String?)] {
+        [("code", String(error.code)), ("message", error.message), ("identifier", error.identifier)]
+    }
+
+    mutating func write(_ group: IncidentReport.Group) {
+        start(
+            "group",
+            [
+                ("id", group.id), ("rank", String(group.rank)), ("count", String(group.count)),
+                ("firstSeen", time(group.firstSeen)), ("lastSeen", time(group.lastSeen)), ("verdict", group.verdict),
+                ("resultCode", String(group.resultCode)), ("rule", group.ruleId), ("check", group.checkId),
+            ])
+        if let error = group.error { element("error", errorAttributes(error)) }
+        optional("ruleTitle", group.ruleTitle)
+        optional("guide", group.guide)
+        optional("checkTitle", group.checkTitle)
+        element("appkey", text: group.appkey)
+        element("keyId", text: group.keyId)
+        element("client", text: group.client)
+        start("verdicts")
+        for (name, count) in group.verdicts.sorted(by: { $0.key < $1.key }) {
+            element("verdict", [("name", name), ("count", String(count))])
+        }
+        end()
+        optional("explanation", group.explanation)
+        optional("fix", group.fix)
+        if let event = group.event { write(event) }
+        start("requestIds")
+        for id in group.requestIds { element("requestId", text: id) }
+        end()
+        start("examples")
+        for finding in group.examples { write(finding) }
+        end()
+        end()
+    }
+
+    mutating func write(_ event: IncidentReport.Event) {
+        start("event", [("time", time(event.time)), ("actor", event.actor), ("action", event.action)])
+        element("summary", text: event.summary)
+        end()
+    }
+
+    mutating func write(_ finding: IncidentReport.Finding) {
+        start(
+            "finding",
+            [
+                ("requestId", finding.requestId), ("time", time(finding.time)), ("location", finding.location),
+                ("method", finding.method), ("operation", finding.operation), ("client", finding.client),
+                ("verdict", finding.verdict),
+            ])
+        element("path", text: finding.path)
+        optional("explanation", finding.explanation)
+        optional("fix", finding.fix)
+        optional("note", finding.note)
+        if let event = finding.event { write(event) }
+        optional("predicted", finding.predicted)
+        start("checks")
+        for check in finding.checks { write(check, warning: false) }
+        for check in finding.warnings { write(check, warning: true) }
+        end()
+        for missing in finding.missing { element("missing", [("fact", missing.fact), ("settle", missing.settle)]) }
+        optional("escalation", finding.escalation)
+        end()
+    }
+
+    mutating func write(_ check: IncidentReport.CheckResult, warning: Bool) {
+        start("check", [("id", check.id), ("status", check.status), ("severity", check.severity)])
+        element("title", text: check.title)
+        element("assertion", text: check.assertion)
+        for evidence in check.evidence {
+            element("evidence", [("expression", evidence.expression)], text: evidence.value)
+        }
+        for missing in check.missing { element("missing", [("fact", missing.fact), ("settle", missing.settle)]) }
+        optional("failure", check.failure)
+        end()
+    }
+}

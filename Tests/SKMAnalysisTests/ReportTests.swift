@@ -1,0 +1,59 @@
+import Foundation
+import SKMAnalysis
+import SKMCore
+import SKMReport
+import SKMTestSupport
+import Testing
+
+@Suite struct ReportTests {
+    /// `Schemas/incident-report.xsd` is the schema the renderer validates against; `SKM_RECORD_GOLDEN=1` rewrites it.
+    @Test func theSchemaFileIsTheRenderersSchema() throws {
+        let file = packageRoot.appendingPathComponent("Schemas/incident-report.xsd")
+        if ProcessInfo.processInfo.environment["SKM_RECORD_GOLDEN"] == "1" {
+            try Data(IncidentReportSchema.xsd.utf8).write(to: file)
+            Issue.record("re-recorded Schemas/incident-report.xsd")
+            return
+        }
+        #expect(try String(contentsOf: file, encoding: .utf8) == IncidentReportSchema.xsd)
+    }
+
+    /// Characters XML cannot carry are replaced, counted, and the document stays valid; markup stays text.
+    @Test func hostileTextStaysWellFormedAndSaysWhatWasReplaced() throws {
+        let report = try Fixtures.report(.hostileLog, input: "requests.jsonl")
+        var tampered = report
+        tampered.groups[0].explanation = "bell \u{07} escape \u{1B}[31m nul \u{0} end"
+        let xml = try XMLReportRenderer().render(tampered)
+        #expect(XMLReportRenderer.validate(xml) == [])
+        let text = String(decoding: xml, as: UTF8.self)
+        #expect(text.contains(#"<sanitization replacedCharacters="3"/>"#))
+        #expect(text.contains("bell \u{FFFD} escape \u{FFFD}[31m nul \u{FFFD} end"))
+        #expect(!text.contains("<script>"))
+        #expect(text.contains("&lt;script&gt;"))
+    }
+
+    @Test func aDocumentThatBreaksTheSchemaIsCaught() throws {
+        let report = try Fixtures.report(.mixedTraffic, input: "requests.jsonl")
+        var text = String(decoding: try XMLReportRenderer().render(report), as: UTF8.self)
+        text = text.replacingOccurrences(of: #"verdict="confirmed""#, with: #"verdict="probably""#)
+        let problems = XMLReportRenderer.validate(Array(text.utf8))
+        #expect(problems.contains { $0.contains("probably") })
+        #expect(XMLReportRenderer.validate(Array("<incidentReport>".utf8)).first == "not well-formed XML")
+    }
+
+    /// The page allows only its own style and script, loads nothing, and shows log content as text.
+    @Test func theHTMLPageIsSelfContainedAndInert() throws {
+        let report = try Fixtures.report(.hostileLog, input: "requests.jsonl")
+        let page = String(decoding: HTMLReportRenderer().render(report), as: UTF8.self)
+        #expect(
+            page.contains(
+                "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'sha256-"))
+        #expect(page.components(separatedBy: "<script").count == 2, "exactly the page's own script")
+        #expect(!page.contains("<img"))
+        #expect(!page.contains("http://") && !page.contains("https://"))
+        #expect(!page.contains("style=\""), "inline style attributes would break the policy")
+        #expect(page.contains("&lt;script&gt;document.documentElement.setAttribute("))
+        #expect(page.contains("\\u{202E}gnp.exe"))
+        #expect(!page.unicodeScalars.contains { $0.value == 0x202E })
+        #expect(page.contains("id=\"group-"))
+    }
+}
