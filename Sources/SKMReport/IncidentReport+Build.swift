@@ -116,7 +116,9 @@ extension IncidentReport {
             KeyActivity(
                 appkey: redactor.credential(activity.appkey), keyId: activity.keyId,
                 successes: triage.successes[activity] ?? 0, failures: failuresByKey[activity] ?? 0)
-        }.sorted { ($1.failures, $1.successes, $0.keyId) < ($0.failures, $0.successes, $1.keyId) }
+        }.sorted {
+            ($1.failures, $1.successes, $0.keyId, $0.appkey) < ($0.failures, $0.successes, $1.keyId, $1.appkey)
+        }
 
         inputs = analysis.inputs.map {
             Input(path: $0.path, format: $0.format, items: $0.items, problems: $0.problems)

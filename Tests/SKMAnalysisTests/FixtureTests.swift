@@ -56,10 +56,25 @@ enum Fixtures {
         var report = IncidentReport(
             analysis: result, rules: rules, snapshot: snapshot,
             options: .init(toolVersion: "test", generatedAt: Date(timeIntervalSince1970: 0)))
+        // Golden copies must not depend on where the repository is checked out.
+        let root = packageRoot.path + "/"
         report.inputs = report.inputs.map {
             var input = $0
-            input.path = $0.path.replacingOccurrences(of: packageRoot.path + "/", with: "")
+            input.path = $0.path.replacingOccurrences(of: root, with: "")
             return input
+        }
+        for group in report.groups.indices {
+            for example in report.groups[group].examples.indices {
+                report.groups[group].examples[example].location =
+                    report.groups[group].examples[example].location.replacingOccurrences(of: root, with: "")
+                report.groups[group].examples[example].escalation =
+                    report.groups[group].examples[example].escalation?.replacingOccurrences(of: root, with: "")
+            }
+        }
+        report.problems = report.problems.map {
+            var problem = $0
+            problem.location = $0.location.replacingOccurrences(of: root, with: "")
+            return problem
         }
         return report
     }

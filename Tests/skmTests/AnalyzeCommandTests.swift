@@ -160,3 +160,28 @@ import Testing
         process.waitUntilExit()
     }
 }
+
+@Suite struct AnalyzeFromDatabaseTests {
+    /// Support staff given a database but not its root key can still export the state and analyse against it.
+    @Test func theDatabaseIsEnoughWithoutTheRootKey() async throws {
+        let cli = try CommandLine.fresh()
+        try await cli.run(["init"])
+        try await cli.run(["appkey", "create", "--name", "offline"])
+        try await cli.run(["keystore", "create", "--name", "payments", "--ip4-auth", "Y"])
+        let rootKey = cli.directory.appendingPathComponent("data/root.key")
+        try FileManager.default.removeItem(at: rootKey)
+        let exported = try await cli.run(["snapshot", "export", "--out", "state.json"])
+        #expect(exported.status == 0, "\(exported.error)")
+        let snapshot = try StateSnapshot.decode(Data(contentsOf: cli.directory.appendingPathComponent("state.json")))
+        #expect(snapshot.keyStores.map(\.name) == ["payments"])
+        #expect(snapshot.certificateAuthority != nil)
+        let log = cli.directory.appendingPathComponent("empty.jsonl")
+        try Data().write(to: log)
+        let analysed = try await cli.run([
+            "analyze", log.path, "--db", cli.directory.appendingPathComponent("data/skm.sqlite").path, "--rules",
+            AnalyzeCommandTests.rules,
+        ])
+        #expect(analysed.status == 0, "\(analysed.error)")
+        #expect(analysed.output.contains("No failed requests."))
+    }
+}

@@ -1,7 +1,6 @@
 import Foundation
 import SKMCore
 import SKMRules
-import X509
 
 /// Builds the facts rules read (``SKMFacts/schema``) for one captured request: what the capture recorded, and the
 /// key manager's state as it was at the request's time.
@@ -14,16 +13,12 @@ public struct FactBuilder: Sendable {
     /// How many audit events `events` holds at most (the newest before the request).
     public var eventLimit = 50
 
-    private let caCertificate: Certificate?
     /// The state was read through the API (`skm snapshot fetch`): versions and certificate fingerprints are unknown.
     private let fromAPI: Bool
 
     public init(timeline: StateTimeline) {
         self.timeline = timeline
         fromAPI = timeline.snapshot.source.kind == "api"
-        caCertificate = timeline.snapshot.certificateAuthority.flatMap {
-            try? Certificate(pemEncoded: $0.certificatePEM)
-        }
     }
 
     /// The facts for `captured`.
@@ -34,7 +29,7 @@ public struct FactBuilder: Sendable {
 
         // The key, its store, the version the request is about.
         let key = record.keyId.flatMap { timeline.key($0, at: time) }
-        let storeAtTime = store(for: record, operation: operation, key: key?.entity, time: time)
+        let storeAtTime = store(for: record, key: key?.entity, time: time)
         let versions = key.map { timeline.versions(ofKey: $0.entity.id, at: time) } ?? []
         let primary = versions.filter { $0.entity.status == .inService }.max { $0.entity.number < $1.entity.number }
 
@@ -230,7 +225,7 @@ public struct FactBuilder: Sendable {
 
     /// The key store a request is about, as the engine finds it.
     private func store(
-        for record: RequestRecord, operation: SKMCore.Operation?, key: ManagedKey?, time: Date
+        for record: RequestRecord, key: ManagedKey?, time: Date
     ) -> StateTimeline.AtTime<KeyStore>? {
         if let text = record.keyStoreId {
             guard let id = Int(text) else { return nil }

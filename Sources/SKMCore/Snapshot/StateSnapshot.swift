@@ -99,10 +99,30 @@ public struct StateSnapshot: Sendable, Codable, Equatable {
 extension Engine {
     /// The whole state as a snapshot.
     public func snapshot(location: String? = nil) async throws -> StateSnapshot {
+        try await StateSnapshot.export(from: storage, at: clock.now, location: location)
+    }
+}
+
+extension StateSnapshot {
+    /// The whole state of `storage` as a snapshot. Needs no root key: the snapshot holds no key material, and the
+    /// CA certificate is public, so support staff can export the state of a database they were given.
+    public static func export(
+        from storage: any Storage, at now: Date, location: String? = nil
+    ) async throws
+        -> StateSnapshot
+    {
         let state = try await storage.exportState()
+        var authority: Authority?
+        if let pem = try await storage.setting(Engine.authorityCertificateSetting) {
+            do {
+                authority = Authority(try Certificate(pemEncoded: String(decoding: pem, as: UTF8.self)))
+            } catch {
+                throw CoreError(.certificate, "the stored CA certificate does not load")
+            }
+        }
         return StateSnapshot(
-            generatedAt: clock.now, source: .init(kind: "database", location: location),
-            certificateAuthority: .init(authority.certificate), appkeys: state.appkeys,
+            generatedAt: now, source: .init(kind: "database", location: location), certificateAuthority: authority,
+            appkeys: state.appkeys,
             userAccessKeys: state.userAccessKeys.map {
                 .init(id: $0.id, appkey: $0.appkey, status: $0.status, created: $0.created)
             }, keyStores: state.keyStores, keys: state.keys, keyVersions: state.versions,

@@ -10,11 +10,10 @@ struct AnalysisOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("A state snapshot (skm snapshot export or fetch).", valueName: "file"))
     var state: String?
 
-    @Option(name: .long, help: ArgumentHelp("Read the state from this SQLite database instead.", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Read the state from this SQLite database instead (no root key needed).", valueName: "path"))
     var db: String?
-
-    @Option(name: .long, help: ArgumentHelp("The root key file, with --db.", valueName: "path"))
-    var rootKeyFile: String?
 
     @Option(
         name: .long, help: ArgumentHelp("Rule files or directory (default: Rules, or SKM_RULES).", valueName: "path"))
@@ -61,9 +60,8 @@ struct AnalysisOptions: ParsableArguments {
         }
         var installation = InstallationOptions()
         installation.db = db
-        installation.rootKeyFile = rootKeyFile
-        let engine = try await installation.openEngine()
-        return try await engine.snapshot(location: installation.databasePath)
+        let storage = try installation.openStorage()
+        return try await StateSnapshot.export(from: storage, at: Date(), location: installation.databasePath)
     }
 
     func loadRules() throws -> RuleSet {

@@ -155,7 +155,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
             }
             try write(document, to: path)
         }
-        if !unreadable.isEmpty && result.inputs.isEmpty { throw CommandFailure(message: "", exitCode: 2) }
+        // An input that could not be read at all makes the analysis incomplete: say so in the exit status.
         if !unreadable.isEmpty { throw CommandFailure(message: "", exitCode: 2) }
         if result.triage.failureCount > 0 { throw CommandFailure(message: "", exitCode: 1) }
     }

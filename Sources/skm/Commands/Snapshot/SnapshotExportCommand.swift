@@ -6,7 +6,10 @@ struct SnapshotExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write the whole state and its audit events as JSON (Schemas/state.schema.json).",
-        discussion: "No key material, secret value, password or UAK secret is included; User Access Keys by id only.")
+        discussion: """
+            No key material, secret value, password or UAK secret is included; User Access Keys by id only. Needs \
+            the database only, not the root key.
+            """)
 
     @OptionGroup var installation: InstallationOptions
 
@@ -14,8 +17,9 @@ struct SnapshotExportCommand: AsyncParsableCommand {
     var out: String?
 
     func run() async throws {
-        let engine = try await installation.openEngine()
-        let data = try await engine.snapshot(location: installation.databasePath).jsonData() + Data("\n".utf8)
+        let storage = try installation.openStorage()
+        let snapshot = try await StateSnapshot.export(from: storage, at: Date(), location: installation.databasePath)
+        let data = try snapshot.jsonData() + Data("\n".utf8)
         if let out {
             try data.write(to: URL(fileURLWithPath: out), options: .atomic)
             Terminal.note("Wrote \(out)")
