@@ -197,10 +197,13 @@ extension IncidentReport {
     }
 
     static func check(_ outcome: CheckOutcome, redactor: Redactor) -> CheckResult {
-        CheckResult(
+        // An expression written twice in an assertion is read twice; show it once.
+        var seen: Set<String> = []
+        let evidence = outcome.evidence.filter { seen.insert($0.expression).inserted }
+        return CheckResult(
             id: outcome.check.id, title: outcome.check.title, status: outcome.status.rawValue,
             severity: outcome.check.severity.rawValue, assertion: outcome.check.assertionText,
-            evidence: outcome.evidence.map {
+            evidence: evidence.map {
                 Evidence(expression: $0.expression, value: redactor.text(Format.literal($0.value)))
             },
             missing: (outcome.unknown?.facts ?? []).map { Missing(fact: $0.path, settle: $0.settle) },
