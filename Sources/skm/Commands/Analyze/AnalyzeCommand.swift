@@ -123,7 +123,8 @@ struct AnalyzeCommand: AsyncParsableCommand {
                 toolVersion: SKMCommand.configuration.version, generatedAt: Date(), redact: !analysis.noRedact,
                 filters: filterDescriptions()))
         let useColor = color == "always" || (color == "auto" && isatty(STDOUT_FILENO) == 1)
-        print(TextReportRenderer(color: useColor, detailed: top).render(report), terminator: "")
+        // Written unbuffered, so that the summary comes before the notes of files written (on standard error).
+        FileHandle.standardOutput.write(Data(TextReportRenderer(color: useColor, detailed: top).render(report).utf8))
         var targets: (json: String?, html: String?, xml: String?) = (json, html, xml)
         if let out {
             do {
