@@ -45,10 +45,12 @@ cat >"$work/schemathesis.toml" <<TOML
 TOML
 
 status=0
+# One worker: with two threads, hypothesis describing its strategies (CPython's ast, not thread-safe in 3.11) now and
+# then fails with "AST constructor recursion depth mismatch", a failure of the tool, not of the server.
 "$venv/bin/schemathesis" --config-file "$work/schemathesis.toml" run Schemas/openapi.yaml \
     --url "https://127.0.0.1:$port" --tls-verify "$work/ca.pem" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-    --max-examples "$examples" --seed 20261127 --workers 2 --request-timeout 10 \
+    --max-examples "$examples" --seed 20261127 --workers 1 --request-timeout 10 \
     -H "X-TC-AUTHENTICATION-ID: $SKM_FUZZ_UAK_ID" -H "X-TC-AUTHENTICATION-SECRET: $SKM_FUZZ_UAK_SECRET" \
     --suppress-health-check all || status=$?
 echo "requests answered: $(wc -l <"$work/requests.jsonl"); server errors logged: $(grep -c '"httpStatus":500' "$work/requests.jsonl" || true)"
