@@ -131,13 +131,7 @@ public struct Analyzer: Sendable {
         }
         switch format {
         case .har:
-            let data: Data
-            do {
-                data = try Self.readAll(path)
-            } catch {
-                throw InputError(file: path, message: "cannot read: \(error.localizedDescription)")
-            }
-            try harReader.read(summary.path, data: data, consume: consume)
+            try harReader.read(summary.path, data: try Self.contents(of: path), consume: consume)
         case .requestLog:
             try RequestLogReader().read(path, consume: consume)
         }
@@ -151,24 +145,12 @@ public struct Analyzer: Sendable {
             let format = try Self.format(of: path)
             switch format {
             case .har:
-                let data: Data
-                do {
-                    data = try Self.readAll(path)
-                } catch {
-                    throw InputError(file: path, message: "cannot read: \(error.localizedDescription)")
-                }
-                let reader = HARReader(
-                    clientIP: harReader.clientIP, clientCertificate: harReader.clientCertificate,
-                    authority: harReader.authority)
-                let entries = (try? JSONParser(invalidUTF8: .replace).parse(data))?["log"]?["entries"]?.arrayValue ?? []
+                let entries = try harReader.entries(path, data: try Self.contents(of: path))
                 for (index, entry) in entries.enumerated() {
-                    if case .success(let record) = reader.record(of: entry, index: index + 1),
-                        record.requestId == requestID
+                    if case .success(let request) = harReader.captured(entry, file: path, number: index + 1),
+                        request.record.requestId == requestID
                     {
-                        found = CapturedRequest(
-                            record: record, location: SourceLocation(file: path, unit: .entry, number: index + 1),
-                            clientAddressKnown: harReader.clientIP != nil,
-                            certificateKnown: harReader.clientCertificate != nil)
+                        found = request
                         break
                     }
                 }
@@ -211,8 +193,13 @@ public struct Analyzer: Sendable {
         return HARReader.looksLikeHAR(head) ? .har : .requestLog
     }
 
-    static func readAll(_ path: String) throws -> Data {
-        if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
-        return try Data(contentsOf: URL(fileURLWithPath: path))
+    /// A whole input (HAR documents are read at once), from a file or standard input.
+    static func contents(of path: String) throws(InputError) -> Data {
+        do {
+            if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+            return try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw InputError(file: path, message: "cannot read: \(error.localizedDescription)")
+        }
     }
 }

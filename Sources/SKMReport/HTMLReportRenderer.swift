@@ -197,15 +197,7 @@ private struct Body {
         return out
     }
 
-    func number(_ value: Int) -> String {
-        let digits = String(value)
-        var out = ""
-        for (index, character) in digits.enumerated() {
-            if index > 0, (digits.count - index) % 3 == 0 { out += "," }
-            out.append(character)
-        }
-        return out
-    }
+    func number(_ value: Int) -> String { grouped(value) }
 
     func verdictChip(_ verdict: String) -> String {
         "<span class=\"verdict \(escape(verdict))\">\(escape(verdict))</span>"
@@ -309,8 +301,8 @@ private struct Body {
                 let barHeight = plotHeight * Double(count) / Double(maximum)
                 y -= barHeight
                 svg +=
-                    "<rect x=\(attribute(format(x + 0.5))) y=\(attribute(format(y))) width=\(attribute(format(max(1, barWidth - 1)))) "
-                    + "height=\(attribute(format(barHeight))) fill=\"\(colors[entry.error.code] ?? "#888")\">"
+                    "<rect x=\"\(format(x + 0.5))\" y=\"\(format(y))\" width=\"\(format(max(1, barWidth - 1)))\" "
+                    + "height=\"\(format(barHeight))\" fill=\"\(colors[entry.error.code] ?? "#888")\">"
                     + "<title>\(escape(Timestamp.rfc3339(start))): \(count) × \(escape(entry.error.message))</title></rect>"
             }
         }
@@ -360,8 +352,6 @@ private struct Body {
         }
         return svg + "</svg><ul class=\"legend\"><li>Bars are coloured by error, as in the chart beside.</li></ul>"
     }
-
-    func attribute(_ value: String) -> String { "\"\(value)\"" }
 
     func format(_ value: Double) -> String { String(format: "%.1f", value) }
 

@@ -198,15 +198,7 @@ public struct TextReportRenderer: Sendable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    func number(_ value: Int) -> String {
-        let digits = String(value)
-        var out = ""
-        for (index, character) in digits.enumerated() {
-            if index > 0, (digits.count - index) % 3 == 0 { out += "," }
-            out.append(character)
-        }
-        return out
-    }
+    func number(_ value: Int) -> String { grouped(value) }
 
     func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
         guard text.count < width else { return text }
@@ -233,6 +225,17 @@ public struct TextReportRenderer: Sendable {
     func red(_ text: String) -> String { color ? "\u{1B}[31m\(text)\u{1B}[0m" : text }
     func green(_ text: String) -> String { color ? "\u{1B}[32m\(text)\u{1B}[0m" : text }
     func yellow(_ text: String) -> String { color ? "\u{1B}[33m\(text)\u{1B}[0m" : text }
+}
+
+/// `1,234,567`: a count with its digits grouped by thousands, as every rendering shows counts.
+func grouped(_ count: Int) -> String {
+    let digits = String(count)
+    var out = ""
+    for (index, character) in digits.enumerated() {
+        if index > 0, (digits.count - index) % 3 == 0 { out += "," }
+        out.append(character)
+    }
+    return out
 }
 
 /// Makes text safe to print on a terminal.

@@ -109,16 +109,9 @@ struct APIResponder: HTTPResponder {
     }
 
     func credentials(_ headers: HTTPFields) -> Credentials {
-        // The names Credentials asks for, looked up with prebuilt field names (this runs on every request).
-        Credentials(headers: { name in
-            switch name {
-            case "X-TC-AUTHENTICATION-ID": return headers[Self.userAccessKeyID]
-            case "X-TC-AUTHENTICATION-SECRET": return headers[Self.userAccessKeySecret]
-            case "X-NHN-AUTHORIZATION": return headers[Self.nhnAuthorization]
-            case "Authorization": return headers[.authorization]
-            default: return HTTPField.Name(name).flatMap { headers[$0] }
-            }
-        })
+        Credentials(
+            accessKeyIDHeader: headers[Self.userAccessKeyID], accessKeySecretHeader: headers[Self.userAccessKeySecret],
+            nhnAuthorizationHeader: headers[Self.nhnAuthorization], authorizationHeader: headers[.authorization])
     }
 
     /// The body as JSON (or a form for token creation), up to the size limit.

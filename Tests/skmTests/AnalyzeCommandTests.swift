@@ -115,24 +115,9 @@ import Testing
         for name in ["orders", "archive"] {
             try await cli.run(["key", "create", "--keystore", "payments", "--type", "symmetric", "--name", name])
         }
-        let port = Int.random(in: 40000..<50000)
-        let process = Process()
-        process.executableURL = CommandLine.binary
-        process.arguments = ["serve", "--port", "\(port)", "--log-level", "error"]
-        process.currentDirectoryURL = cli.directory
-        process.environment = cli.environment
-        process.standardOutput = Pipe()
-        process.standardError = Pipe()
-        try process.run()
+        let (process, port) = try await cli.serve(ports: 40000..<50000)
         defer { if process.isRunning { process.terminate() } }
-        try await cli.run(["cert", "ca"]).output.write(
-            toFile: cli.directory.appendingPathComponent("ca.pem").path, atomically: true, encoding: .utf8)
-        var up = false
-        for _ in 0..<100 where !up {
-            up = try await cli.curl(["--cacert", "ca.pem", "https://127.0.0.1:\(port)/health"]).contains("UP")
-            if !up { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        #expect(up)
+        #expect(try await cli.curl(["--cacert", "ca.pem", "https://127.0.0.1:\(port)/health"]).contains("UP"))
         let fetched = try await cli.run(
             [
                 "snapshot", "fetch", "--url", "https://127.0.0.1:\(port)", "--appkey", appkey, "--uak-id", uakId,

@@ -227,19 +227,9 @@ struct CommandLine: Sendable {
         try await cli.run(["init"])
         try await cli.run(["appkey", "create", "--name", "demo"])
         let appkey = try #require(try await cli.json(["appkey", "list"]).arrayValue?.first?["appkey"]?.stringValue)
-        let port = Int.random(in: 30000..<40000)
         let log = cli.directory.appendingPathComponent("requests.jsonl").path
-        let process = Process()
-        process.executableURL = CommandLine.binary
-        process.arguments = ["serve", "--port", "\(port)", "--request-log", log, "--log-level", "error"]
-        process.currentDirectoryURL = cli.directory
-        process.environment = cli.environment
-        process.standardOutput = Pipe()
-        process.standardError = Pipe()
-        try process.run()
+        let (process, port) = try await cli.serve(ports: 30000..<40000, arguments: ["--request-log", log])
         defer { if process.isRunning { process.terminate() } }
-        try await cli.run(["cert", "ca"]).output.write(
-            toFile: cli.directory.appendingPathComponent("ca.pem").path, atomically: true, encoding: .utf8)
         var answered = false
         for _ in 0..<100 where !answered {
             let result = try await cli.curl([
@@ -264,6 +254,27 @@ struct CommandLine: Sendable {
 }
 
 extension CommandLine {
+    /// Starts `skm serve` on a random loopback port in `ports`, writes the installation's CA to `ca.pem`, and waits
+    /// until `/health` answers. Terminate the process when done.
+    func serve(ports: Range<Int>, arguments extra: [String] = []) async throws -> (Process, Int) {
+        let port = Int.random(in: ports)
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = ["serve", "--port", "\(port)", "--log-level", "error"] + extra
+        process.currentDirectoryURL = directory
+        process.environment = environment
+        process.standardOutput = Pipe()
+        process.standardError = Pipe()
+        try process.run()
+        try await run(["cert", "ca"]).output.write(
+            toFile: directory.appendingPathComponent("ca.pem").path, atomically: true, encoding: .utf8)
+        for _ in 0..<100 {
+            if try await curl(["--cacert", "ca.pem", "https://127.0.0.1:\(port)/health"]).contains("UP") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return (process, port)
+    }
+
     func curl(_ arguments: [String]) async throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -60,7 +60,7 @@ public struct SuccessObservation: Sendable {
 }
 
 /// An input line or entry that could not be read, and why. The rest of the input is still analysed.
-public struct InputProblem: Sendable, Hashable, CustomStringConvertible {
+public struct InputProblem: Error, Sendable, Hashable, CustomStringConvertible {
     public var location: SourceLocation
     public var message: String
 

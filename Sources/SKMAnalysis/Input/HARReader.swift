@@ -37,6 +37,25 @@ public struct HARReader: Sendable {
     }
 
     public func read(_ path: String, data: Data, consume: (CaptureItem) -> Void) throws(InputError) {
+        for (index, entry) in try entries(path, data: data).enumerated() {
+            switch captured(entry, file: path, number: index + 1) {
+            case .success(let request) where request.record.response.isSuccessful:
+                let record = request.record
+                consume(
+                    .success(
+                        SuccessObservation(
+                            time: record.time, appkey: record.appkey, keyId: record.keyId, operation: record.operation))
+                )
+            case .success(let request):
+                consume(.request(request))
+            case .failure(let problem):
+                consume(.problem(problem))
+            }
+        }
+    }
+
+    /// The entries of a HAR document.
+    func entries(_ path: String, data: Data) throws(InputError) -> [JSONValue] {
         guard data.count <= Self.maximumBytes else {
             throw InputError(
                 file: path, message: "capture is \(data.count) bytes, over the limit of \(Self.maximumBytes)")
@@ -50,26 +69,20 @@ public struct HARReader: Sendable {
         guard let entries = document["log"]?["entries"]?.arrayValue else {
             throw InputError(file: path, message: "not a HAR capture: no log.entries")
         }
-        for (index, entry) in entries.enumerated() {
-            let location = SourceLocation(file: path, unit: .entry, number: index + 1)
-            switch record(of: entry, index: index + 1) {
-            case .success(let record):
-                if record.response.isSuccessful {
-                    consume(
-                        .success(
-                            SuccessObservation(
-                                time: record.time, appkey: record.appkey, keyId: record.keyId,
-                                operation: record.operation)))
-                } else {
-                    consume(
-                        .request(
-                            CapturedRequest(
-                                record: record, location: location, clientAddressKnown: clientIP != nil,
-                                certificateKnown: clientCertificate != nil)))
-                }
-            case .failure(let problem):
-                consume(.problem(InputProblem(location: location, message: problem.message)))
-            }
+        return entries
+    }
+
+    /// One entry as a captured request, with what this reader was told about the client.
+    func captured(_ entry: JSONValue, file: String, number: Int) -> Result<CapturedRequest, InputProblem> {
+        let location = SourceLocation(file: file, unit: .entry, number: number)
+        switch record(of: entry, index: number) {
+        case .success(let record):
+            return .success(
+                CapturedRequest(
+                    record: record, location: location, clientAddressKnown: clientIP != nil,
+                    certificateKnown: clientCertificate != nil))
+        case .failure(let problem):
+            return .failure(InputProblem(location: location, message: problem.message))
         }
     }
 

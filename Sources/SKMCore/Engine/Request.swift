@@ -161,19 +161,26 @@ extension RequestBody {
 
 extension Credentials {
     /// The credentials of an API call's headers: a User Access Key (`X-TC-AUTHENTICATION-ID` and `-SECRET`) and a
-    /// bearer token (`X-NHN-AUTHORIZATION`, or `Authorization: Bearer …`). `header` looks a header up by name,
-    /// case-insensitively.
-    public init(headers header: (String) -> String?) {
-        self.init(
-            userAccessKeyID: header("X-TC-AUTHENTICATION-ID"), userAccessKeySecret: header("X-TC-AUTHENTICATION-SECRET")
-        )
+    /// bearer token (`X-NHN-AUTHORIZATION`, or `Authorization: Bearer …`).
+    public init(
+        accessKeyIDHeader: String?, accessKeySecretHeader: String?, nhnAuthorizationHeader: String?,
+        authorizationHeader: String?
+    ) {
+        self.init(userAccessKeyID: accessKeyIDHeader, userAccessKeySecret: accessKeySecretHeader)
         let bearer =
-            header("X-NHN-AUTHORIZATION")
-            ?? header("Authorization").flatMap { $0.lowercased().hasPrefix("bearer ") ? $0 : nil }
+            nhnAuthorizationHeader ?? authorizationHeader.flatMap { $0.lowercased().hasPrefix("bearer ") ? $0 : nil }
         if let bearer {
             let token = bearer.lowercased().hasPrefix("bearer ") ? String(bearer.dropFirst(7)) : bearer
             bearerToken = token.trimmingCharacters(in: .whitespaces)
         }
+    }
+
+    /// The same, with `header` looking a header up by name, case-insensitively.
+    public init(headers header: (String) -> String?) {
+        self.init(
+            accessKeyIDHeader: header("X-TC-AUTHENTICATION-ID"),
+            accessKeySecretHeader: header("X-TC-AUTHENTICATION-SECRET"),
+            nhnAuthorizationHeader: header("X-NHN-AUTHORIZATION"), authorizationHeader: header("Authorization"))
     }
 
     /// The User Access Key of a token request's `Authorization: Basic id:secret` header.

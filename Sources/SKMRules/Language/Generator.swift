@@ -479,7 +479,7 @@ struct Generator {
             break
         }
         if let implementation = Self.stringFunctions[function], operands.count == implementation.arity {
-            switch implementation.body {
+            switch implementation {
             case .unary(let body):
                 let operand = operands[0]
                 return { frame in
@@ -531,46 +531,33 @@ struct Generator {
         subscript(index: Int) -> Evaluator { items[index].run }
     }
 
-    struct Implementation: Sendable {
-        enum Body: Sendable {
-            case unary(@Sendable (Value) -> Value?)
-            case binary(@Sendable (Value, Value) -> Value?)
-        }
-
-        var body: Body
+    /// A string or SKM function, by how many operands it takes.
+    enum Implementation: Sendable {
+        case unary(@Sendable (Value) -> Value?)
+        case binary(@Sendable (Value, Value) -> Value?)
 
         var arity: Int {
-            switch body {
+            switch self {
             case .unary: return 1
             case .binary: return 2
             }
         }
-
-        init(arity: Int, _ body: @escaping @Sendable (Value) -> Value?) {
-            precondition(arity == 1)
-            self.body = .unary(body)
-        }
-
-        init(arity: Int, _ body: @escaping @Sendable (Value, Value) -> Value?) {
-            precondition(arity == 2)
-            self.body = .binary(body)
-        }
     }
 
     static let stringFunctions: [String: Implementation] = [
-        "contains": Implementation(arity: 2) { a, b in
+        "contains": .binary { a, b in
             guard case .string(let text) = a, case .string(let part) = b else { return nil }
             return .bool(part.isEmpty || text.unicodeScalars.elementsEqualSubsequence(part.unicodeScalars))
         },
-        "startsWith": Implementation(arity: 2) { a, b in
+        "startsWith": .binary { a, b in
             guard case .string(let text) = a, case .string(let prefix) = b else { return nil }
             return .bool(text.unicodeScalars.starts(with: prefix.unicodeScalars))
         },
-        "endsWith": Implementation(arity: 2) { a, b in
+        "endsWith": .binary { a, b in
             guard case .string(let text) = a, case .string(let suffix) = b else { return nil }
             return .bool(text.unicodeScalars.reversed().starts(with: suffix.unicodeScalars.reversed()))
         },
-        "lowerAscii": Implementation(arity: 1) { value in
+        "lowerAscii": .unary { value in
             guard case .string(let text) = value else { return nil }
             return .string(
                 String(
@@ -579,7 +566,7 @@ struct Generator {
                             (65...90).contains(scalar.value) ? Unicode.Scalar(scalar.value + 32)! : scalar
                         })))
         },
-        "join": Implementation(arity: 2) { a, b in
+        "join": .binary { a, b in
             guard case .list(let items) = a, case .string(let separator) = b else { return nil }
             var parts: [String] = []
             for item in items {
@@ -588,47 +575,47 @@ struct Generator {
             }
             return .string(parts.joined(separator: separator))
         },
-        "first": Implementation(arity: 1) { value in
+        "first": .unary { value in
             guard case .list(let items) = value else { return nil }
             return items.first ?? .error(EvaluationError("first() of an empty list"))
         },
-        "last": Implementation(arity: 1) { value in
+        "last": .unary { value in
             guard case .list(let items) = value else { return nil }
             return items.last ?? .error(EvaluationError("last() of an empty list"))
         },
-        "days": Implementation(arity: 1) { value in
+        "days": .unary { value in
             guard case .duration(let duration) = value else { return nil }
             return .int(duration.seconds / 86_400)
         },
-        "hours": Implementation(arity: 1) { value in
+        "hours": .unary { value in
             guard case .duration(let duration) = value else { return nil }
             return .int(duration.seconds / 3600)
         },
-        "ipInCidr": Implementation(arity: 2) { a, b in
+        "ipInCidr": .binary { a, b in
             guard case .string(let ip) = a, case .string(let cidr) = b else { return nil }
             return .bool(Network.contains(cidr: cidr, ip: ip))
         },
-        "isIPv4": Implementation(arity: 1) { value in
+        "isIPv4": .unary { value in
             guard case .string(let text) = value else { return nil }
             return .bool(Network.ipv4(Substring(text)) != nil)
         },
-        "isPrivateIP": Implementation(arity: 1) { value in
+        "isPrivateIP": .unary { value in
             guard case .string(let text) = value else { return nil }
             return .bool(Network.isPrivate(text))
         },
-        "isCIDR": Implementation(arity: 1) { value in
+        "isCIDR": .unary { value in
             guard case .string(let text) = value else { return nil }
             return .bool(Network.canonicalCIDR(text) != nil)
         },
-        "canonicalCIDR": Implementation(arity: 1) { value in
+        "canonicalCIDR": .unary { value in
             guard case .string(let text) = value else { return nil }
             return .string(Network.canonicalCIDR(text) ?? "")
         },
-        "isMAC": Implementation(arity: 1) { value in
+        "isMAC": .unary { value in
             guard case .string(let text) = value else { return nil }
             return .bool(Network.normalizedMAC(text) != nil)
         },
-        "normalizeMAC": Implementation(arity: 1) { value in
+        "normalizeMAC": .unary { value in
             guard case .string(let text) = value else { return nil }
             return .string(Network.normalizedMAC(text) ?? "")
         },

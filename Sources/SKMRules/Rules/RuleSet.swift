@@ -41,8 +41,6 @@ public struct RuleSet: Sendable {
     public let definitions: Definitions
     /// Rules in decision order.
     public let rules: [Rule]
-    /// Every check of every rule, in decision order: (rule index, check index).
-    let sequence: [(rule: Int, check: Int)]
     /// The checks the replay runs (warnings never decide an answer), in decision order.
     private let replay: [ReplayStep]
     private let byCode: [Int: [Int]]
@@ -58,16 +56,17 @@ public struct RuleSet: Sendable {
         let sorted = rules.enumerated().sorted { ($0.element.order, $0.offset) < ($1.element.order, $1.offset) }.map(
             \.element)
         self.rules = sorted
-        var steps: [(rule: Int, check: Int, order: Int)] = []
+        // Every error check of every rule in decision order: by position, then rule, then the rule's own order.
+        // Warnings never decide an answer, so the replay leaves them out.
+        var steps: [(order: Int, rule: Int, check: Int)] = []
         for (ruleIndex, rule) in sorted.enumerated() {
-            for (checkIndex, check) in rule.checks.enumerated() {
-                steps.append((ruleIndex, checkIndex, check.order))
+            for (checkIndex, check) in rule.checks.enumerated() where check.severity == .error {
+                steps.append((check.order, ruleIndex, checkIndex))
             }
         }
-        sequence = steps.enumerated().sorted {
-            ($0.element.order, $0.element.rule, $0.element.check, $0.offset)
-                < ($1.element.order, $1.element.rule, $1.element.check, $1.offset)
-        }.map { ($0.element.rule, $0.element.check) }
+        let replay = steps.sorted { $0 < $1 }.map {
+            ReplayStep(rule: $0.rule, check: sorted[$0.rule].checks[$0.check])
+        }
         var byCode: [Int: [Int]] = [:]
         for (index, rule) in sorted.enumerated() { byCode[rule.error.code, default: []].append(index) }
         self.byCode = byCode
@@ -82,10 +81,6 @@ public struct RuleSet: Sendable {
         }
         self.byTag = byTag
         self.anyRequest = anyRequest
-        let replay = sequence.compactMap { step -> ReplayStep? in
-            let check = sorted[step.rule].checks[step.check]
-            return check.severity == .error ? ReplayStep(rule: step.rule, check: check) : nil
-        }
         self.replay = replay
         index = configuration.discriminator.flatMap {
             GuardIndex(path: $0, schema: configuration.schema, definitions: definitions, rules: sorted, steps: replay)
