@@ -135,6 +135,7 @@ let package = Package(
             name: "SKMTestSupport",
             dependencies: [
                 "SKMCore",
+                "SKMAnalysis",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
             ],

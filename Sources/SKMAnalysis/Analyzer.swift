@@ -145,11 +145,8 @@ public struct Analyzer: Sendable {
             let format = try Self.format(of: path)
             switch format {
             case .har:
-                let entries = try harReader.entries(path, data: try Self.contents(of: path))
-                for (index, entry) in entries.enumerated() {
-                    if case .success(let request) = harReader.captured(entry, file: path, number: index + 1),
-                        request.record.requestId == requestID
-                    {
+                for item in try harReader.requests(path, data: try Self.contents(of: path)) {
+                    if case .success(let request) = item, request.record.requestId == requestID {
                         found = request
                         break
                     }

@@ -100,6 +100,12 @@ public struct HTMLReportRenderer: Sendable {
         .why,.fix,.event,.note{margin:8px 0}
         .label{font-weight:600;margin-right:4px}
         .fix{background:#eef6f0;border-radius:6px;padding:8px 12px}
+        .hint{background:#fff7e6;border-radius:6px;padding:8px 12px}
+        .fixrow{display:grid;grid-template-columns:minmax(0,1fr) 250px;gap:12px;align-items:start;margin:8px 0}
+        .fixrow .fix{margin:0}
+        figure.sim{margin:0;font-size:12px;color:var(--muted)}
+        figure.sim svg{display:block;width:100%;height:auto;margin:0 0 4px}
+        @media (max-width:760px){.fixrow{grid-template-columns:1fr}}
         .event{background:var(--wash);border-radius:6px;padding:8px 12px;font-size:14px}
         details{margin:10px 0 0}
         summary{cursor:pointer;color:var(--accent);font-size:14px}
@@ -226,8 +232,7 @@ private struct Body {
             let share = Int((Double(top.count) * 100 / Double(summary.failures)).rounded())
             out +=
                 "<p class=\"headline\"><b>\(share) %</b> of the failures (\(number(top.count))) are "
-                + "<b>\(escape(top.error?.message ?? "not SKM errors"))</b>, failing the check "
-                + "“\(escape(top.title))”.</p>"
+                + "<b>\(escape(top.error?.message ?? "not SKM errors"))</b>: \(escape(top.title)).</p>"
             if let group = report.groups.first(where: {
                 ($0.ruleId ?? "UNEXPLAINED") == top.ruleId && ($0.checkId ?? "none") == top.checkId
             }),
@@ -388,7 +393,7 @@ private struct Body {
             "<h3>\(number(group.count)) × \(escape(group.error?.message ?? "no SKM result"))"
             + (group.error.map { " <span class=\"mono\">(\($0.code))</span>" } ?? "") + "</h3>"
         out += verdictChip(group.verdict)
-        if let title = group.checkTitle { out += "<span class=\"empty\">failed check: \(escape(title))</span>" }
+        if let title = group.checkTitle { out += "<span class=\"empty\">cause: \(escape(title))</span>" }
         out += "</header>\n<div class=\"meta\">"
         if !group.keyId.isEmpty { out += "<span>key <code>\(escape(group.keyId))</code></span>" }
         if !group.appkey.isEmpty { out += "<span>appkey <code>\(escape(group.appkey))</code></span>" }
@@ -405,7 +410,40 @@ private struct Body {
         if let explanation = group.explanation {
             out += "<p class=\"why\"><span class=\"label\">Why</span>\(escape(explanation))</p>\n"
         }
-        if let fix = group.fix { out += "<p class=\"fix\"><span class=\"label\">Fix</span>\(escape(fix))</p>\n" }
+        for hint in group.hints {
+            out +=
+                "<p class=\"hint\"><span class=\"label\">Likely because</span>\(escape(hint.explanation))"
+                + (hint.fix.map { " <b>\(escape($0))</b>" } ?? "")
+                + "<br><span class=\"empty\">An inference (\(escape(hint.title))), not a confirmed cause; it rests on "
+                + hint.evidence.prefix(6).map {
+                    "<code>\(escape($0.expression))</code> = \(escape(String($0.value.prefix(120))))"
+                }
+                .joined(separator: ", ") + ".</span></p>\n"
+        }
+        if let note = group.note {
+            out += "<p class=\"note\"><span class=\"label\">Not confirmed</span>\(escape(note))</p>\n"
+        }
+        if !group.missing.isEmpty {
+            out +=
+                "<p><span class=\"label\">What would settle it</span>"
+                + group.missing.map { "<code>\(escape($0.fact))</code>: \(escape($0.settle))" }.joined(separator: "; ")
+                + "</p>\n"
+        }
+        let fix = group.fix.map { "<p class=\"fix\"><span class=\"label\">Fix</span>\(escape($0))</p>" }
+        if let simulation = group.simulation {
+            out +=
+                "<div class=\"fixrow\">"
+                + (fix
+                    ?? "<p class=\"fix\"><span class=\"label\">Simulated change</span>\(escape(simulation.change))</p>")
+                + simulationFigure(simulation) + "</div>\n"
+        } else if let fix {
+            out += fix + "\n"
+        }
+        for alternative in group.alternatives {
+            out +=
+                "<div class=\"fixrow\"><p class=\"fix\"><span class=\"label\">Or</span>\(escape(alternative.change))</p>"
+                + simulationFigure(alternative) + "</div>\n"
+        }
         if let event = group.event {
             out += "<p class=\"event\"><span class=\"label\">Event</span>\(self.event(event))</p>\n"
         }
@@ -427,6 +465,28 @@ private struct Body {
         return out + "</article>\n"
     }
 
+    /// What a simulated fix does for a group: a bar of the requests that would pass, stay undecided or still fail,
+    /// with the sentence beside it.
+    func simulationFigure(_ simulation: IncidentReport.Simulation) -> String {
+        let total = Double(max(1, simulation.simulated))
+        let width = 240.0
+        var x = 0.0
+        var svg = "<svg viewBox=\"0 0 240 14\" role=\"img\" aria-label=\"\(escape(simulation.summary))\">"
+        let failing = simulation.stillFailing.reduce(0) { $0 + $1.count }
+        for (count, color, label) in [
+            (simulation.passed, "#1f7a4d", "would pass"), (simulation.undecided, "#9a6100", "cannot be decided"),
+            (failing, "#b3261e", "would still fail"),
+        ] where count > 0 {
+            let part = width * Double(count) / total
+            svg +=
+                "<rect x=\"\(format(x))\" y=\"0\" width=\"\(format(part))\" height=\"14\" fill=\"\(color)\">"
+                + "<title>\(number(count)) \(label)</title></rect>"
+            x += part
+        }
+        svg += "</svg>"
+        return "<figure class=\"sim\">\(svg)<figcaption>\(escape(simulation.summary))</figcaption></figure>"
+    }
+
     func event(_ event: IncidentReport.Event) -> String {
         (event.time.map { "<code>\(escape(Timestamp.rfc3339($0)))</code> " } ?? "") + escape(event.summary)
     }
@@ -444,13 +504,16 @@ private struct Body {
             + (finding.operation.map { "<span>operation <code>\(escape($0))</code></span>" } ?? "")
             + "<span>from <code>\(escape(finding.client))</code></span><span>\(escape(finding.location))</span></p>\n"
         if let note = finding.note { out += "<p class=\"note\"><span class=\"label\">Note</span>\(escape(note))</p>\n" }
+        if let simulation = finding.simulation {
+            out += "<p class=\"empty\">Simulated fix for this request: \(escape(simulation)).</p>\n"
+        }
         let checks = finding.checks + finding.warnings
         if !checks.isEmpty {
             out += "<table><thead><tr><th>Check</th><th>Result</th><th>Evidence</th></tr></thead><tbody>\n"
             for check in checks {
                 let status = check.severity == "warning" && check.status == "failed" ? "warning" : check.status
                 out +=
-                    "<tr><td>\(escape(check.title))<br><code>\(escape(check.id))</code></td>"
+                    "<tr><td>\(escape(check.status == "failed" ? check.failureTitle : check.title))<br><code>\(escape(check.id))</code></td>"
                     + "<td class=\"status \(escape(check.status))\">\(escape(status))</td><td><ul class=\"evidence\">"
                 for evidence in check.evidence.prefix(16) {
                     out +=

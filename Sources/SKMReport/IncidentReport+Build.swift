@@ -56,7 +56,7 @@ extension IncidentReport {
         var verdicts: [SKMAnalysis.Finding.Verdict: Int] = [:]
         var errorCounts: [Int: Int] = [:]
         for group in ranked {
-            for (verdict, count) in group.verdicts { verdicts[verdict, default: 0] += count }
+            verdicts[group.verdict, default: 0] += group.count
             errorCounts[group.fingerprint.code, default: 0] += group.count
         }
         summary = Summary(
@@ -75,13 +75,17 @@ extension IncidentReport {
         var causeKeys: [String: Set<String>] = [:]
         for group in ranked {
             let fingerprint = group.fingerprint
-            let key = "\(fingerprint.rule)/\(fingerprint.check)"
             let example = group.examples.first
+            let ruleID = fingerprint.rule ?? "UNEXPLAINED"
+            let checkID = fingerprint.check ?? (group.verdict == .unexplained ? "none" : "-")
+            let key = "\(ruleID)/\(checkID)"
             var cause =
                 causes[key]
                 ?? Cause(
-                    ruleId: fingerprint.rule, checkId: fingerprint.check,
-                    title: example?.cause?.check.title ?? example?.rule?.title ?? "No documented cause",
+                    ruleId: ruleID, checkId: checkID,
+                    title: example?.cause?.check.failure
+                        ?? example?.undecided.map { "Undecided: \($0.check.failure)" }
+                        ?? "No documented cause",
                     error: APIError(resultCode: fingerprint.code).map { Self.errorInfo($0.resultCode) }, count: 0,
                     groups: 0, clients: 0, keys: 0)
             cause.count += group.count
@@ -164,14 +168,64 @@ extension IncidentReport {
         return Group(
             id: fingerprint.identifier, rank: rank, count: group.count, firstSeen: group.firstSeen,
             lastSeen: group.lastSeen, verdict: group.verdict.rawValue,
-            verdicts: Dictionary(uniqueKeysWithValues: group.verdicts.map { ($0.key.rawValue, $0.value) }),
             error: APIError(resultCode: fingerprint.code).map { errorInfo($0.resultCode) },
             resultCode: fingerprint.code, ruleId: example?.rule?.id, ruleTitle: example?.rule?.title,
-            guide: example?.rule?.guide, checkId: example?.cause?.check.id, checkTitle: example?.cause?.check.title,
+            guide: example?.rule?.guide, checkId: example?.cause?.check.id, checkTitle: example?.cause?.check.failure,
             appkey: redactor.credential(fingerprint.appkey), keyId: fingerprint.key, client: fingerprint.client,
-            explanation: redactor.text(example?.explanation ?? example?.note),
-            fix: redactor.text(example?.fix), event: example.flatMap { event($0.event, redactor: redactor) },
+            explanation: redactor.text(example?.explanation), fix: redactor.text(example?.fix),
+            hints: (example?.hints ?? []).map { hint($0, redactor: redactor) }, note: redactor.text(example?.note),
+            missing: (example?.missing ?? []).map { Missing(fact: $0.path, settle: $0.settle) },
+            simulation: group.simulation.map { simulation($0, of: group.count, redactor: redactor) },
+            alternatives: group.alternatives.map {
+                simulation($0, of: group.count, redactor: redactor, alternative: true)
+            },
+            event: example.flatMap { event($0.event, redactor: redactor) },
             requestIds: group.requestIDs, examples: group.examples.map { finding($0, redactor: redactor) })
+    }
+
+    static func hint(_ hint: HintFinding, redactor: Redactor) -> Hint {
+        var seen: Set<String> = []
+        return Hint(
+            id: hint.hint.id, title: hint.hint.title, explanation: redactor.text(hint.explanation),
+            fix: redactor.text(hint.fix),
+            evidence: hint.evidence.filter { seen.insert($0.expression).inserted }.map {
+                Evidence(expression: $0.expression, value: redactor.text(Format.literal($0.value)))
+            })
+    }
+
+    /// A group's simulated fix, with its outcome in one sentence.
+    static func simulation(
+        _ tally: Triage.SimulationTally, of count: Int, redactor: Redactor, alternative: Bool = false
+    ) -> Simulation {
+        let failing = tally.stillFailing.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map {
+            Simulation.StillFailing(error: errorInfo($0.key.error.resultCode), check: $0.key.check, count: $0.value)
+        }
+        let change = redactor.text(tally.description)
+        let subject = change.prefix(1).uppercased() + change.dropFirst()
+        let requests = tally.simulated == 1 ? "this request" : "these \(grouped(tally.simulated)) requests"
+        var sentence: String
+        if tally.passed == tally.simulated {
+            sentence = "\(subject) makes \(tally.simulated == 1 ? "this request" : "all \(requests.dropFirst(6))") pass"
+        } else if tally.passed == 0 {
+            sentence = "\(subject) would not make any of \(requests) pass"
+        } else {
+            sentence = "\(subject) makes \(grouped(tally.passed)) of \(requests) pass"
+        }
+        var rest: [String] = []
+        for failure in failing {
+            rest.append(
+                "\(grouped(failure.count)) would still fail with \(failure.error.message) (\(Diagnoser.lowercasedFirst(failure.check)))"
+            )
+        }
+        if tally.undecided > 0 { rest.append("for \(grouped(tally.undecided)) the inputs cannot decide") }
+        if !rest.isEmpty { sentence += "; " + rest.joined(separator: "; ") }
+        sentence += "."
+        if alternative {
+            sentence = "Or, since any one factor suffices (OR mode): " + Diagnoser.lowercasedFirst(sentence)
+        }
+        return Simulation(
+            change: change, simulated: tally.simulated, passed: tally.passed, undecided: tally.undecided,
+            stillFailing: failing, summary: sentence)
     }
 
     static func finding(_ finding: SKMAnalysis.Finding, redactor: Redactor) -> Finding {
@@ -182,16 +236,28 @@ extension IncidentReport {
         let warnings = (finding.outcome?.warnings ?? []).map { check($0, redactor: redactor) }
         var predicted: String?
         if let step = finding.prediction.failure {
-            predicted = "\(step.rule.error.message) (\(step.rule.id) / \(step.check.id))"
+            predicted = "\(step.rule.error.message): \(step.check.failure) (\(step.rule.id) / \(step.check.id))"
         }
         let missing = finding.missing.map { Missing(fact: $0.path, settle: $0.settle) }
+        var simulated: String?
+        if let simulation = finding.simulation {
+            let change = redactor.text(simulation.description)
+            switch simulation.result {
+            case .passes: simulated = "\(change): passes"
+            case .undecided: simulated = "\(change): the inputs cannot decide"
+            case .fails(let error, let check):
+                simulated = "\(change): still fails with \(error.resultMessage) (\(Diagnoser.lowercasedFirst(check)))"
+            }
+        }
         var result = Finding(
             requestId: record.requestId, time: record.time, location: finding.request.location.description,
             method: record.method, path: redactor.text(record.path), operation: record.operation,
-            client: finding.client, verdict: finding.verdict.rawValue, explanation: redactor.text(finding.explanation),
-            fix: redactor.text(finding.fix), note: redactor.text(finding.note),
-            event: event(finding.event, redactor: redactor), checks: checks, warnings: warnings, predicted: predicted,
-            missing: missing, escalation: nil)
+            client: finding.client + (finding.request.clientAddressSource.map { " (from \($0))" } ?? ""),
+            verdict: finding.verdict.rawValue, cause: finding.cause?.check.failure,
+            explanation: redactor.text(finding.explanation), fix: redactor.text(finding.fix),
+            hints: finding.hints.map { hint($0, redactor: redactor) }, note: redactor.text(finding.note),
+            event: event(finding.event, redactor: redactor), simulation: simulated, checks: checks,
+            warnings: warnings, predicted: predicted, missing: missing, escalation: nil)
         if finding.verdict != .confirmed { result.escalation = escalation(result, record: record, redactor: redactor) }
         return result
     }
@@ -201,7 +267,8 @@ extension IncidentReport {
         var seen: Set<String> = []
         let evidence = outcome.evidence.filter { seen.insert($0.expression).inserted }
         return CheckResult(
-            id: outcome.check.id, title: outcome.check.title, status: outcome.status.rawValue,
+            id: outcome.check.id, title: outcome.check.title, failureTitle: outcome.check.failure,
+            status: outcome.status.rawValue,
             severity: outcome.check.severity.rawValue, assertion: outcome.check.assertionText,
             evidence: evidence.map {
                 Evidence(expression: $0.expression, value: redactor.text(Format.literal($0.value)))

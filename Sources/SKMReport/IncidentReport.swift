@@ -83,7 +83,10 @@ public struct IncidentReport: Sendable {
 
     public struct CheckResult: Sendable {
         public var id: String
+        /// What holds when the check passes.
         public var title: String
+        /// What failed, when it fails.
+        public var failureTitle: String
         /// passed, failed, unknown, skipped or error.
         public var status: String
         public var severity: String
@@ -100,6 +103,36 @@ public struct IncidentReport: Sendable {
         public var summary: String
     }
 
+    /// An inference that holds beside a cause ("likely because …"), with the evidence it rests on.
+    public struct Hint: Sendable {
+        public var id: String
+        public var title: String
+        public var explanation: String
+        public var fix: String?
+        public var evidence: [Evidence]
+    }
+
+    /// A fix that is a change of state, applied to the state at each request's time and the decision procedure
+    /// replayed.
+    public struct Simulation: Sendable {
+        public struct StillFailing: Sendable {
+            public var error: ErrorInfo
+            /// The check that would still stop the requests, by its failure title.
+            public var check: String
+            public var count: Int
+        }
+
+        /// The change ("registering 10.0.3.7 in key store 'payments'").
+        public var change: String
+        public var simulated: Int
+        public var passed: Int
+        /// Requests for which the inputs cannot decide the outcome.
+        public var undecided: Int
+        public var stillFailing: [StillFailing]
+        /// The outcome in one sentence, ready for a ticket.
+        public var summary: String
+    }
+
     /// One request, diagnosed in full.
     public struct Finding: Sendable {
         public var requestId: String
@@ -110,10 +143,15 @@ public struct IncidentReport: Sendable {
         public var operation: String?
         public var client: String
         public var verdict: String
+        /// The cause, by its failure title ("The key was deleted").
+        public var cause: String?
         public var explanation: String?
         public var fix: String?
+        public var hints: [Hint]
         public var note: String?
         public var event: Event?
+        /// What the group's fix would do for this request.
+        public var simulation: String?
         public var checks: [CheckResult]
         public var warnings: [CheckResult]
         public var predicted: String?
@@ -130,19 +168,28 @@ public struct IncidentReport: Sendable {
         public var firstSeen: Date
         public var lastSeen: Date
         public var verdict: String
-        public var verdicts: [String: Int]
         public var error: ErrorInfo?
         public var resultCode: Int
         public var ruleId: String?
         public var ruleTitle: String?
         public var guide: String?
         public var checkId: String?
+        /// The cause, by its failure title ("The key was deleted").
         public var checkTitle: String?
         public var appkey: String
         public var keyId: String
         public var client: String
         public var explanation: String?
         public var fix: String?
+        /// Inferences beside the cause ("likely because …").
+        public var hints: [Hint]
+        /// Why the verdict is not confirmed.
+        public var note: String?
+        /// What would settle an unexplained verdict.
+        public var missing: [Missing]
+        public var simulation: Simulation?
+        /// In OR mode, each other factor's fix simulated alone.
+        public var alternatives: [Simulation]
         public var event: Event?
         public var requestIds: [String]
         public var examples: [Finding]

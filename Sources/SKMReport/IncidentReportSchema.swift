@@ -67,9 +67,40 @@ public enum IncidentReportSchema {
             </xs:simpleContent>
           </xs:complexType>
 
+          <xs:complexType name="hint">
+            <xs:sequence>
+              <xs:element name="title" type="xs:string"/>
+              <xs:element name="explanation" type="xs:string"/>
+              <xs:element name="fix" type="xs:string" minOccurs="0"/>
+              <xs:element name="evidence" type="evidence" minOccurs="0" maxOccurs="unbounded"/>
+            </xs:sequence>
+            <xs:attribute name="id" type="xs:string" use="required"/>
+          </xs:complexType>
+
+          <xs:complexType name="simulation">
+            <xs:sequence>
+              <xs:element name="change" type="xs:string"/>
+              <xs:element name="stillFailing" minOccurs="0" maxOccurs="unbounded">
+                <xs:complexType>
+                  <xs:simpleContent>
+                    <xs:extension base="xs:string">
+                      <xs:attributeGroup ref="error"/>
+                      <xs:attribute name="count" type="xs:positiveInteger" use="required"/>
+                    </xs:extension>
+                  </xs:simpleContent>
+                </xs:complexType>
+              </xs:element>
+              <xs:element name="summary" type="xs:string"/>
+            </xs:sequence>
+            <xs:attribute name="simulated" type="xs:positiveInteger" use="required"/>
+            <xs:attribute name="passed" type="count" use="required"/>
+            <xs:attribute name="undecided" type="count" use="required"/>
+          </xs:complexType>
+
           <xs:complexType name="check">
             <xs:sequence>
               <xs:element name="title" type="xs:string"/>
+              <xs:element name="failureTitle" type="xs:string"/>
               <xs:element name="assertion" type="xs:string"/>
               <xs:element name="evidence" type="evidence" minOccurs="0" maxOccurs="unbounded"/>
               <xs:element name="missing" type="missing" minOccurs="0" maxOccurs="unbounded"/>
@@ -83,10 +114,13 @@ public enum IncidentReportSchema {
           <xs:complexType name="finding">
             <xs:sequence>
               <xs:element name="path" type="xs:string"/>
+              <xs:element name="cause" type="xs:string" minOccurs="0"/>
               <xs:element name="explanation" type="xs:string" minOccurs="0"/>
               <xs:element name="fix" type="xs:string" minOccurs="0"/>
+              <xs:element name="hint" type="hint" minOccurs="0" maxOccurs="unbounded"/>
               <xs:element name="note" type="xs:string" minOccurs="0"/>
               <xs:element name="event" type="event" minOccurs="0"/>
+              <xs:element name="simulation" type="xs:string" minOccurs="0"/>
               <xs:element name="predicted" type="xs:string" minOccurs="0"/>
               <xs:element name="checks">
                 <xs:complexType>
@@ -116,20 +150,13 @@ public enum IncidentReportSchema {
               <xs:element name="appkey" type="xs:string"/>
               <xs:element name="keyId" type="xs:string"/>
               <xs:element name="client" type="xs:string"/>
-              <xs:element name="verdicts">
-                <xs:complexType>
-                  <xs:sequence>
-                    <xs:element name="verdict" maxOccurs="unbounded">
-                      <xs:complexType>
-                        <xs:attribute name="name" type="verdict" use="required"/>
-                        <xs:attribute name="count" type="count" use="required"/>
-                      </xs:complexType>
-                    </xs:element>
-                  </xs:sequence>
-                </xs:complexType>
-              </xs:element>
               <xs:element name="explanation" type="xs:string" minOccurs="0"/>
               <xs:element name="fix" type="xs:string" minOccurs="0"/>
+              <xs:element name="hint" type="hint" minOccurs="0" maxOccurs="unbounded"/>
+              <xs:element name="note" type="xs:string" minOccurs="0"/>
+              <xs:element name="missing" type="missing" minOccurs="0" maxOccurs="unbounded"/>
+              <xs:element name="simulation" type="simulation" minOccurs="0"/>
+              <xs:element name="alternative" type="simulation" minOccurs="0" maxOccurs="unbounded"/>
               <xs:element name="event" type="event" minOccurs="0"/>
               <xs:element name="requestIds">
                 <xs:complexType>

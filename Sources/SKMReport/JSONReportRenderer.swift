@@ -94,15 +94,38 @@ public struct JSONReportRenderer: Sendable {
         [
             "id": .string(group.id), "rank": .int(group.rank), "count": .int(group.count),
             "firstSeen": time(group.firstSeen), "lastSeen": time(group.lastSeen), "verdict": .string(group.verdict),
-            "verdicts": object(group.verdicts.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }),
             "error": group.error.map(error) ?? .null, "resultCode": .int(group.resultCode),
             "rule": .optional(group.ruleId), "ruleTitle": .optional(group.ruleTitle), "guide": .optional(group.guide),
             "check": .optional(group.checkId), "checkTitle": .optional(group.checkTitle),
             "appkey": .string(group.appkey), "keyId": .string(group.keyId), "client": .string(group.client),
             "explanation": .optional(group.explanation), "fix": .optional(group.fix),
-            "event": group.event.map(event) ?? .null,
+            "hints": .array(group.hints.map(hint)), "note": .optional(group.note),
+            "missing": .array(group.missing.map(missing)), "simulation": group.simulation.map(simulation) ?? .null,
+            "alternatives": .array(group.alternatives.map(simulation)), "event": group.event.map(event) ?? .null,
             "requestIds": .array(group.requestIds.map(JSONValue.string)),
             "examples": .array(group.examples.map(finding)),
+        ]
+    }
+
+    func hint(_ hint: IncidentReport.Hint) -> JSONValue {
+        [
+            "id": .string(hint.id), "title": .string(hint.title), "explanation": .string(hint.explanation),
+            "fix": .optional(hint.fix),
+            "evidence": .array(
+                hint.evidence.map { ["expression": .string($0.expression), "value": .string($0.value)] }),
+        ]
+    }
+
+    func simulation(_ simulation: IncidentReport.Simulation) -> JSONValue {
+        [
+            "change": .string(simulation.change), "simulated": .int(simulation.simulated),
+            "passed": .int(simulation.passed), "undecided": .int(simulation.undecided),
+            "stillFailing": .array(
+                simulation.stillFailing.map {
+                    ["error": error($0.error), "check": .string($0.check), "count": .int($0.count)]
+                }
+            ),
+            "summary": .string(simulation.summary),
         ]
     }
 
@@ -118,9 +141,11 @@ public struct JSONReportRenderer: Sendable {
             "requestId": .string(finding.requestId), "time": time(finding.time), "location": .string(finding.location),
             "method": .string(finding.method), "path": .string(finding.path),
             "operation": .optional(finding.operation), "client": .string(finding.client),
-            "verdict": .string(finding.verdict), "explanation": .optional(finding.explanation),
-            "fix": .optional(finding.fix), "note": .optional(finding.note),
-            "event": finding.event.map(event) ?? .null, "checks": .array(finding.checks.map(check)),
+            "verdict": .string(finding.verdict), "cause": .optional(finding.cause),
+            "explanation": .optional(finding.explanation), "fix": .optional(finding.fix),
+            "hints": .array(finding.hints.map(hint)), "note": .optional(finding.note),
+            "event": finding.event.map(event) ?? .null, "simulation": .optional(finding.simulation),
+            "checks": .array(finding.checks.map(check)),
             "warnings": .array(finding.warnings.map(check)), "predicted": .optional(finding.predicted),
             "missing": .array(finding.missing.map(missing)), "escalation": .optional(finding.escalation),
         ]
@@ -128,7 +153,8 @@ public struct JSONReportRenderer: Sendable {
 
     func check(_ check: IncidentReport.CheckResult) -> JSONValue {
         [
-            "id": .string(check.id), "title": .string(check.title), "status": .string(check.status),
+            "id": .string(check.id), "title": .string(check.title), "failureTitle": .string(check.failureTitle),
+            "status": .string(check.status),
             "severity": .string(check.severity), "assertion": .string(check.assertion),
             "evidence": .array(
                 check.evidence.map { ["expression": .string($0.expression), "value": .string($0.value)] }),

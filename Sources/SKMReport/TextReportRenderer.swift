@@ -66,7 +66,7 @@ public struct TextReportRenderer: Sendable {
         out += "\n" + bold("Groups, biggest first") + "\n"
         out += dim("   #    COUNT  VERDICT      ERROR                        CAUSE") + "\n"
         for group in report.groups.prefix(tableRows) {
-            let cause = group.checkId.map { "\($0): \(group.checkTitle ?? "")" } ?? "no documented cause"
+            let cause = group.checkTitle ?? (group.verdict == "unexplained" ? "undecided" : "no documented cause")
             out +=
                 "  \(pad(String(group.rank), 2, right: true))  \(pad(number(group.count), 7, right: true))  "
                 + verdict(group.verdict, width: 11) + "  "
@@ -104,7 +104,13 @@ public struct TextReportRenderer: Sendable {
             out += "    " + dim("cause: \(rule) / \(group.checkId ?? "—")") + "\n"
         }
         if let explanation = group.explanation { out += wrap("Why: ", safe(explanation)) }
+        for hint in group.hints {
+            out += wrap("Likely because: ", safe(hint.explanation + (hint.fix.map { " " + $0 } ?? "")))
+        }
+        if let note = group.note { out += wrap("Not confirmed: ", safe(note)) }
         if let fix = group.fix { out += wrap("Fix: ", safe(fix)) }
+        if let simulation = group.simulation { out += wrap("Simulated: ", safe(simulation.summary)) }
+        for alternative in group.alternatives { out += wrap("Simulated: ", safe(alternative.summary)) }
         if let event = group.event {
             out += wrap("Event: ", safe("\(event.time.map(Timestamp.rfc3339) ?? "") \(event.summary)"))
         }
@@ -127,8 +133,13 @@ public struct TextReportRenderer: Sendable {
             + " from \(safe(finding.client))\n"
         out += "Answered: " + (error.map { "\($0.message) (\($0.code))" } ?? "no SKM result") + ", HTTP \(httpStatus)\n"
         out += "Verdict: " + verdict(finding.verdict, width: 0) + "\n"
+        if let cause = finding.cause { out += wrap("Cause: ", safe(cause), indent: 0) }
         if let explanation = finding.explanation { out += wrap("Why: ", safe(explanation), indent: 0) }
+        for hint in finding.hints {
+            out += wrap("Likely because: ", safe(hint.explanation + (hint.fix.map { " " + $0 } ?? "")), indent: 0)
+        }
         if let fix = finding.fix { out += wrap("Fix: ", safe(fix), indent: 0) }
+        if let simulation = finding.simulation { out += wrap("Simulated: ", safe(simulation), indent: 0) }
         if let note = finding.note { out += wrap("Note: ", safe(note), indent: 0) }
         if let event = finding.event {
             out += wrap("Event: ", safe("\(event.time.map(Timestamp.rfc3339) ?? "") \(event.summary)"), indent: 0)
@@ -158,7 +169,10 @@ public struct TextReportRenderer: Sendable {
         case "error": mark = red("! error  ")
         default: mark = dim("· skipped")
         }
-        var out = "  \(mark)  \(safe(check.id))" + dim("  \(safe(check.title))") + "\n"
+        var out =
+            "  \(mark)  \(safe(check.id))"
+            + dim("  \(safe(check.status == "failed" ? check.failureTitle : check.title))")
+            + "\n"
         for evidence in check.evidence.prefix(12) {
             out +=
                 "             " + dim(safe(String(evidence.expression.prefix(60)))) + " = "

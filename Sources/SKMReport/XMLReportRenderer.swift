@@ -251,13 +251,13 @@ private struct Writer {
         element("appkey", text: group.appkey)
         element("keyId", text: group.keyId)
         element("client", text: group.client)
-        start("verdicts")
-        for (name, count) in group.verdicts.sorted(by: { $0.key < $1.key }) {
-            element("verdict", [("name", name), ("count", String(count))])
-        }
-        end()
         optional("explanation", group.explanation)
         optional("fix", group.fix)
+        for hint in group.hints { write(hint) }
+        optional("note", group.note)
+        for missing in group.missing { element("missing", [("fact", missing.fact), ("settle", missing.settle)]) }
+        if let simulation = group.simulation { write(simulation, alternative: false) }
+        for alternative in group.alternatives { write(alternative, alternative: true) }
         if let event = group.event { write(event) }
         start("requestIds")
         for id in group.requestIds { element("requestId", text: id) }
@@ -265,6 +265,34 @@ private struct Writer {
         start("examples")
         for finding in group.examples { write(finding) }
         end()
+        end()
+    }
+
+    mutating func write(_ hint: IncidentReport.Hint) {
+        start("hint", [("id", hint.id)])
+        element("title", text: hint.title)
+        element("explanation", text: hint.explanation)
+        optional("fix", hint.fix)
+        for evidence in hint.evidence {
+            element("evidence", [("expression", evidence.expression)], text: evidence.value)
+        }
+        end()
+    }
+
+    mutating func write(_ simulation: IncidentReport.Simulation, alternative: Bool) {
+        start(
+            alternative ? "alternative" : "simulation",
+            [
+                ("simulated", String(simulation.simulated)), ("passed", String(simulation.passed)),
+                ("undecided", String(simulation.undecided)),
+            ])
+        element("change", text: simulation.change)
+        for failure in simulation.stillFailing {
+            element(
+                "stillFailing", errorAttributes(failure.error) + [("count", String(failure.count))], text: failure.check
+            )
+        }
+        element("summary", text: simulation.summary)
         end()
     }
 
@@ -283,10 +311,13 @@ private struct Writer {
                 ("verdict", finding.verdict),
             ])
         element("path", text: finding.path)
+        optional("cause", finding.cause)
         optional("explanation", finding.explanation)
         optional("fix", finding.fix)
+        for hint in finding.hints { write(hint) }
         optional("note", finding.note)
         if let event = finding.event { write(event) }
+        optional("simulation", finding.simulation)
         optional("predicted", finding.predicted)
         start("checks")
         for check in finding.checks { write(check, warning: false) }
@@ -300,6 +331,7 @@ private struct Writer {
     mutating func write(_ check: IncidentReport.CheckResult, warning: Bool) {
         start("check", [("id", check.id), ("status", check.status), ("severity", check.severity)])
         element("title", text: check.title)
+        element("failureTitle", text: check.failureTitle)
         element("assertion", text: check.assertion)
         for evidence in check.evidence {
             element("evidence", [("expression", evidence.expression)], text: evidence.value)

@@ -48,7 +48,7 @@ struct APIResponder: HTTPResponder {
         let bodySize = BodySize()
         if headerSize > maxHeaderBytes {
             engineRequest = nil
-            outcome = .failure(Rejection(.invalidRequest, "request headers exceed \(maxHeaderBytes) bytes"))
+            outcome = .failure(.headersTooLarge(headerSize, limit: maxHeaderBytes))
         } else {
             switch route {
             case .api(let call):
@@ -61,8 +61,7 @@ struct APIResponder: HTTPResponder {
                 outcome = await engine.execute(built, from: identity)
             default:
                 engineRequest = nil
-                outcome = .failure(
-                    Rejection(.urlNotFound, "no route for \(request.method) \(request.uri.path.prefix(200))"))
+                outcome = .failure(.unrouted(method: request.method.rawValue, path: request.uri.path))
             }
         }
         let seconds = Double((ContinuousClock.now - started) / .nanoseconds(1)) / 1e9
@@ -71,7 +70,9 @@ struct APIResponder: HTTPResponder {
             if rejection.error == .internalError {
                 logger.error("request \(requestID) failed: \(rejection.reason)")
             } else {
-                logger.debug("request \(requestID) refused: \(rejection.error.resultMessage): \(rejection.reason)")
+                logger.debug(
+                    "request \(requestID) refused: \(rejection.error.resultMessage) (\(rejection.check.id)): \(rejection.reason)"
+                )
             }
         }
         metrics.record(operation: operationName, resultCode: outcome.error?.resultCode ?? 0, seconds: seconds)
@@ -80,8 +81,8 @@ struct APIResponder: HTTPResponder {
                 record(
                     engineRequest, route: route, identity: identity, outcome: outcome, time: time, requestID: requestID,
                     method: request.method.rawValue, path: request.uri.path, seconds: seconds,
-                    bodyBytes: bodySize.value,
-                    headerBytes: headerSize))
+                    bodyBytes: bodySize.value, headerBytes: headerSize,
+                    clientDate: request.headers[.date].flatMap(Timestamp.parseHTTPDate)))
         }
         return render(outcome, requestID: requestID)
     }
@@ -121,7 +122,7 @@ struct APIResponder: HTTPResponder {
             buffer = try await request.body.collect(upTo: maxBodyBytes)
         } catch {
             size.value = maxBodyBytes + 1
-            return .malformed("the body exceeds \(maxBodyBytes) bytes")
+            return .oversized(maxBodyBytes)
         }
         size.value = buffer.readableBytes
         return .parse(buffer.readableBytesView, form: form)
@@ -158,17 +159,20 @@ struct APIResponder: HTTPResponder {
 
     func record(
         _ request: SKMCore.Request?, route: APIRoute, identity: ClientIdentity, outcome: Outcome, time: Date,
-        requestID: String, method: String, path: String, seconds: Double, bodyBytes: Int?, headerBytes: Int
+        requestID: String, method: String, path: String, seconds: Double, bodyBytes: Int?, headerBytes: Int,
+        clientDate: Date?
     ) -> RequestRecord {
         if let request {
             return RequestRecord(
                 request: request, client: identity, outcome: outcome, authority: engine.authority, time: time,
                 requestId: requestID, method: method, path: path, durationMs: seconds * 1000, bodyBytes: bodyBytes,
-                headerBytes: headerBytes)
+                headerBytes: headerBytes, token: request.credentials.bearerToken.flatMap(engine.inspectToken),
+                clientDate: clientDate)
         }
         return RequestRecord(
             unrouted: route, client: identity, outcome: outcome, authority: engine.authority, time: time,
-            requestId: requestID, method: method, path: path, durationMs: seconds * 1000, headerBytes: headerBytes)
+            requestId: requestID, method: method, path: path, durationMs: seconds * 1000, headerBytes: headerBytes,
+            clientDate: clientDate)
     }
 
     /// The size of the body read, filled in while reading it.

@@ -82,6 +82,8 @@ final class Universe: @unchecked Sendable {
     var certificatesByStore: [Int: [Certificate]] = [:]
     var strayCertificates: [Certificate] = []
     var bearerTokens: [String: String] = [:]
+    /// Tokens issued before the installation's clock moved on by days: expired by the time requests use them.
+    var expiredTokens: [String: String] = [:]
 
     var engine: Engine { workshop.engine }
 
@@ -172,20 +174,32 @@ final class Universe: @unchecked Sendable {
             _ = try await engine.scheduleKeyDeletion(appkey: info.appkey, keyId: info.key.id, actor: "cli:mlee")
             if chance(50) { toPurge.append((info.appkey, info.key.id, nil)) }
         }
-        for (storeId, ips) in ipsByStore where chance(40) {
+        // Drawn in a sorted order: dictionaries iterate in an order that changes from run to run.
+        for (storeId, ips) in ipsByStore.sorted(by: { $0.key < $1.key }) where chance(40) {
             let store = tenants.flatMap(\.stores).first { $0.id == storeId }!
             _ = try await engine.scheduleAuthDeletion(
                 appkey: store.appkey, store: .id(storeId), kind: .ipv4, value: Self.canonical(ips[0]), actor: actor)
         }
-        for (storeId, macs) in macsByStore where chance(40) {
+        for (storeId, macs) in macsByStore.sorted(by: { $0.key < $1.key }) where chance(40) {
             let store = tenants.flatMap(\.stores).first { $0.id == storeId }!
             _ = try await engine.scheduleAuthDeletion(
                 appkey: store.appkey, store: .id(storeId), kind: .mac, value: macs[0], actor: actor)
         }
-        for (storeId, _) in certificatesByStore where chance(50) {
+        for storeId in certificatesByStore.keys.sorted() where chance(50) {
             let store = tenants.flatMap(\.stores).first { $0.id == storeId }!
             _ = try await engine.scheduleAuthDeletion(
                 appkey: store.appkey, store: .id(storeId), kind: .certificate, value: "spare-\(storeId)", actor: actor)
+        }
+        // Certificate entries registered, then deleted at once: their certificates are presented all the same.
+        for storeId in certificatesByStore.keys.sorted() where chance(40) {
+            let store = tenants.flatMap(\.stores).first { $0.id == storeId }!
+            _ = try await engine.scheduleAuthDeletion(
+                appkey: store.appkey, store: .id(storeId), kind: .certificate, value: "svc-\(storeId)", actor: actor)
+            _ = try await engine.deleteAuthEntry(
+                appkey: store.appkey, store: .id(storeId), kind: .certificate, value: "svc-\(storeId)", actor: actor)
+        }
+        for tenant in tenants {
+            expiredTokens[tenant.appkey] = try await token(for: tenant)
         }
         workshop.wait(3 * 86_400)
         for (appkey, keyId, version) in toPurge {
@@ -206,15 +220,27 @@ final class Universe: @unchecked Sendable {
         strayCertificates.append(
             try mintCertificate(
                 from: engine.authority, name: "unregistered", notBefore: now - 86_400, notAfter: now + 99 * 86_400))
+        // A CA of the same name as this installation's (another installation), and a server certificate.
+        let namesake = try CertificateAuthority.create(commonName: "SKM Client CA", now: now - 86_400)
+        strayCertificates.append(
+            try mintCertificate(from: namesake, name: "namesake", notBefore: now - 86_400, notAfter: now + 99 * 86_400))
+        strayCertificates.append(
+            try mintCertificate(
+                from: engine.authority, name: "server", notBefore: now - 86_400, notAfter: now + 99 * 86_400,
+                usage: [.serverAuth]))
         for tenant in tenants {
-            let outcome = await engine.execute(
-                Request(
-                    operation: .createToken, appkey: "", body: .json(["grant_type": "client_credentials"]),
-                    credentials: Credentials(
-                        userAccessKeyID: tenant.accessKey.accessKey.id, userAccessKeySecret: tenant.accessKey.secret)),
-                from: .anonymous)
-            bearerTokens[tenant.appkey] = outcome.body?["access_token"]?.stringValue
+            bearerTokens[tenant.appkey] = try await token(for: tenant)
         }
+    }
+
+    private func token(for tenant: Tenant) async throws -> String? {
+        let outcome = await engine.execute(
+            Request(
+                operation: .createToken, appkey: "", body: .json(["grant_type": "client_credentials"]),
+                credentials: Credentials(
+                    userAccessKeyID: tenant.accessKey.accessKey.id, userAccessKeySecret: tenant.accessKey.secret)),
+            from: .anonymous)
+        return outcome.body?["access_token"]?.stringValue
     }
 
     static func canonical(_ address: String) -> String {
@@ -263,7 +289,9 @@ final class Universe: @unchecked Sendable {
             address = pick(["10.77.0.5", "192.168.200.1", "100.64.3.3"])
         }
         var client = ClientIdentity(address: IPv4Address(address), tls: true)
-        if !honest && chance(8) {
+        if !honest && chance(2) {
+            client = ClientIdentity(address: nil, peerAddress: "2001:db8::7", tls: true)
+        } else if !honest && chance(8) {
             client = ClientIdentity(
                 address: IPv4Address("10.9.9.9"), peerAddress: "10.9.9.9", forwardedFor: address, tls: true)
         }
@@ -388,7 +416,9 @@ struct RequestDraw {
             body = HTTPCall.json([("plaintext", .string(chance(3) ? String(repeating: "p", count: 33_000) : "hello"))])
         case .decrypt:
             action = "decrypt"
-            body = HTTPCall.json([("ciphertext", .string(blob().0))])
+            body = HTTPCall.json([
+                ("ciphertext", .string(chance(2) ? String(repeating: "A", count: 70_000) : blob().0))
+            ])
         case .createLocalKey:
             action = "create-local-key"
         case .getSymmetricKey:
@@ -409,11 +439,12 @@ struct RequestDraw {
             ])
         case .verifyStandard:
             action = "verify-standard"
-            let number = pick(Array(info.standardSignatures.keys) + [0])
+            let number = pick(info.standardSignatures.keys.sorted() + [0])
             let signature = info.standardSignatures[number] ?? ("AAAA", "bQ==")
             var keyVersion: JSONValue = .int(number)
             if chance(10) { keyVersion = .int(random(3...9)) }
             if chance(4) { keyVersion = "one" }
+            if chance(4) { keyVersion = chance(50) ? .int(-1) : .double(1.5) }
             body = HTTPCall.json([
                 ("plaintext", .string(signature.message)),
                 ("signature", .string(chance(90) ? signature.signature : "AAAA")),
@@ -430,6 +461,7 @@ struct RequestDraw {
             query["keyVersion"] = chance(85) ? String(random(0...4)) : pick(["-1", "abc", "99999999999999"])
         }
         if chance(3) { body = "{\"truncated\": " }
+        if chance(1) { body = "{\"plaintext\": \"" + String(repeating: "b", count: 270_000) + "\"}" }
         if chance(2), body != nil { body = "[1, 2, 3]" }
         var path = Workshop.path(
             appkey, operation == .getSecret ? "secrets/\(keyId)" : "\(kind)/\(keyId)/\(action)", version: version)
@@ -483,10 +515,16 @@ struct RequestDraw {
                 ("X-TC-AUTHENTICATION-ID", other.accessKey.accessKey.id),
                 ("X-TC-AUTHENTICATION-SECRET", other.accessKey.secret),
             ]
-        case 89...92:
+        case 89...91:
             headers += [("X-NHN-AUTHORIZATION", "Bearer " + (universe.bearerTokens[tenant.appkey] ?? "x"))]
-        case 93...95:
+        case 92:
+            headers += [("X-NHN-AUTHORIZATION", "Bearer " + (universe.expiredTokens[tenant.appkey] ?? "x"))]
+        case 93:
+            headers += [("X-NHN-AUTHORIZATION", "Bearer " + (universe.bearerTokens[other.appkey] ?? "x"))]
+        case 94:
             headers += [("X-NHN-AUTHORIZATION", "Bearer skm1.garbage")]
+        case 95:
+            headers += [("X-TC-AUTHENTICATION-ID", "NOSUCHKEY0000000000Z"), ("X-TC-AUTHENTICATION-SECRET", "x")]
         default:
             break
         }
@@ -513,17 +551,39 @@ struct RequestDraw {
         case 1:
             let type = pick(["symmetric-keys", "asymmetric-keys", "secrets"])
             var body: [(String, JSONValue)] = [("keyStoreName", .string(storeName)), ("name", .string(name))]
-            if type == "secrets" { body.append(("secretValue", chance(90) ? "v" : .int(3))) }
+            if type == "secrets" {
+                body.append(
+                    (
+                        "secretValue",
+                        chance(85) ? "v" : chance(50) ? .int(3) : .string(String(repeating: "s", count: 33_000))
+                    ))
+            }
+            if chance(6) {
+                body.append(("description", chance(50) ? .int(5) : .string(String(repeating: "d", count: 1_001))))
+            }
             if type != "secrets", chance(30) {
                 body.append(("autoRotationPeriod", .int(pick([0, 10, 30, 400, 5000]))))
             }
             // Asymmetric key creation costs an RSA key generation; keep it rare.
             return call(
                 "POST", "keys/\(type == "asymmetric-keys" && chance(70) ? "symmetric-keys" : type)/create", body)
-        case 2: return call("PUT", "keys/\(key.key.id)/delete")
+        case 2: return chance(80) ? call("PUT", "keys/\(key.key.id)/delete") : call("DELETE", "keys/\(key.key.id)")
         case 3: return call("PUT", "keys/\(key.key.id)/cancel-deletion")
         case 4: return call("POST", "keys/\(key.key.id)/rotate")
-        case 5: return call("PUT", "secrets/\(key.key.id)", [("secretValue", "new value")])
+        case 5:
+            return call(
+                "PUT", "secrets/\(key.key.id)",
+                [("secretValue", .string(chance(95) ? "new value" : String(repeating: "v", count: 33_000)))])
+        case 6 where chance(15):
+            // A certificate issued into the key store: name, password and lifetime, some out of range.
+            return call(
+                "POST", "auths/certificates",
+                [
+                    ("keyStoreName", .string(storeName)),
+                    ("name", .string(chance(80) ? "cert-\(random(1...99_999))" : "")),
+                    ("password", .string(chance(85) ? "fixture-only" : "")),
+                    ("lifeTime", .int(chance(85) ? 30 : pick([0, 4000]))),
+                ])
         case 6:
             let kind = pick(["ipv4s", "macs"])
             let value =
@@ -580,6 +640,9 @@ struct RequestDraw {
         let rules = Fixtures.rules
         var counts: [Int: Int] = [:]
         var mismatches: [String] = []
+        /// Per deciding check of the engine: how many refusals, and how many the analyser put down to that check.
+        var agreement: [DecisionCheck: (cases: Int, agreed: Int)] = [:]
+        var overflow = 0
         var total = 0
         var round: UInt64 = 0
         func done() -> Bool {
@@ -615,6 +678,7 @@ struct RequestDraw {
             let lines = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
             let records = try lines.map { try RequestRecord(json: try JSONParser().parse(String($0))) }
             #expect(records == universe.workshop.recorder.records)
+            let decisions = universe.workshop.recorder.decisions
             for (index, record) in records.enumerated() {
                 // Long stretches of pure computation: let the other tests' servers run.
                 if index % 50 == 0 { await Task.yield() }
@@ -626,15 +690,23 @@ struct RequestDraw {
                 let finding = diagnoser.diagnose(captured)
                 let predicted = finding.prediction.failure?.rule.error.code ?? 0
                 let confirmed = code == 0 || finding.verdict == .confirmed
-                if predicted != code || !confirmed, mismatches.count < 30 {
+                // The engine's deciding condition against the cause the analyser names from the log alone.
+                var sameCause = true
+                if let decided = decisions[index] {
+                    sameCause =
+                        finding.rule?.error.code == decided.error.resultCode && finding.cause?.check.id == decided.id
+                    agreement[decided, default: (0, 0)].cases += 1
+                    if sameCause { agreement[decided, default: (0, 0)].agreed += 1 }
+                }
+                if predicted != code || !confirmed || !sameCause, mismatches.count < 30 {
                     mismatches.append(
                         "seed \(seed) round \(round) \(record.requestId) \(record.method) \(record.path) "
                             + "engine=\(code) predicted=\(predicted) "
                             + "(\(finding.prediction.failure.map { "\($0.rule.id)/\($0.check.id)" } ?? "none")) "
-                            + "verdict=\(finding.verdict) cause=\(finding.cause?.check.id ?? "-") note=\(finding.note ?? "")"
-                    )
-                } else if predicted != code || !confirmed {
-                    mismatches.append("…")
+                            + "verdict=\(finding.verdict) cause=\(finding.cause?.check.id ?? "-") "
+                            + "engine=\(decisions[index].map(\.id) ?? "-") note=\(finding.note ?? "")")
+                } else if predicted != code || !confirmed || !sameCause {
+                    overflow += 1
                 }
             }
         }
@@ -643,8 +715,24 @@ struct RequestDraw {
         print(
             "differential: seed \(seed), \(round) installations, \(total) requests; success=\(counts[0, default: 0]) \(summary)"
         )
+        // The per-check agreement table: every deciding condition the corpus reached.
+        print("differential: cause-level agreement (engine's deciding check: refusals, analyser agreed)")
+        for (check, tally) in agreement.sorted(by: { $0.key.description < $1.key.description }) {
+            print(
+                "  \(check.description.padding(toLength: 58, withPad: " ", startingAt: 0)) \(tally.cases) \(tally.agreed)"
+            )
+        }
+        let unreached = DecisionCheck.apiChecks.filter { agreement[$0] == nil }.map(\.description).sorted()
+        print(
+            "differential: conditions the corpus did not reach: \(unreached.isEmpty ? "none" : unreached.joined(separator: ", "))"
+        )
+        // Every condition an API request can be refused for is reached, but a revoked User Access Key: the engine
+        // cannot revoke one yet.
+        #expect(unreached == ["UNAUTHORIZED/access-key-in-service"])
         #expect(
-            mismatches.isEmpty, "\(mismatches.count) disagreements:\n\(mismatches.prefix(30).joined(separator: "\n"))")
+            mismatches.isEmpty,
+            "\(mismatches.count + overflow) disagreements, the first:\n\(mismatches.prefix(30).joined(separator: "\n"))"
+        )
         #expect(done(), "fewer than \(wanted) cases for some error: \(summary)")
     }
 }

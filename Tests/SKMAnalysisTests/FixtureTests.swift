@@ -5,6 +5,7 @@ import SKMReport
 import SKMRules
 import SKMTestSupport
 import Testing
+import X509
 
 /// The incident fixtures under `Fixtures/`: recorded by driving the engine through each scenario
 /// (`SKM_RECORD_FIXTURES=1`), and analysed against golden reports (`SKM_RECORD_GOLDEN=1`).
@@ -18,12 +19,13 @@ enum Fixtures {
 
     /// Writes a scenario's state, log, capture and description.
     static func write(_ scenario: IncidentScenario) async throws {
-        let (snapshot, log, har) = try await scenario.record()
+        let (snapshot, log, har, attachments) = try await scenario.recordAll()
         let folder = folder(scenario)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try (try snapshot.jsonData() + Data("\n".utf8)).write(to: folder.appendingPathComponent("state.json"))
         try log.write(to: folder.appendingPathComponent("requests.jsonl"))
         if let har { try har.write(to: folder.appendingPathComponent("capture.har")) }
+        for (name, data) in attachments { try data.write(to: folder.appendingPathComponent(name)) }
         let readme = """
             # \(scenario.name)
 
@@ -46,10 +48,18 @@ enum Fixtures {
     }
 
     /// The analysis of a fixture input, as the JSON report with the run's own time taken out.
-    static func report(_ scenario: IncidentScenario, input: String, clientIP: String? = nil) throws -> IncidentReport {
+    static func report(
+        _ scenario: IncidentScenario, input: String, clientIP: String? = nil, clientCert: String? = nil
+    ) throws -> IncidentReport {
         let snapshot = try snapshot(scenario)
         var analyzer = Analyzer(rules: rules, snapshot: snapshot)
         analyzer.harReader.clientIP = clientIP
+        if clientCert == "none" {
+            analyzer.harReader.noClientCertificate = true
+        } else if let clientCert {
+            analyzer.harReader.clientCertificate = try Certificate(
+                pemEncoded: String(contentsOf: folder(scenario).appendingPathComponent(clientCert), encoding: .utf8))
+        }
         let path = folder(scenario).appendingPathComponent(input).path
         var result = AnalysisResult()
         try analyzer.analyze(path, into: &result)
@@ -96,80 +106,247 @@ enum Fixtures {
     }
 }
 
-/// What a support engineer must get from each fixture.
+/// One group a support engineer must find in a fixture's report, written by hand from the scenario.
+struct GroupExpectation: Sendable {
+    var rule: String
+    /// The cause's check; `nil` when the verdict is not confirmed.
+    var check: String?
+    var verdict: String
+    var count: Int
+    /// The hints that hold beside the cause.
+    var hints: [String] = []
+    /// The simulated fix: how many of the group's requests it makes pass, and of how many.
+    var simulation: (passed: Int, of: Int)? = nil
+    /// In OR mode, each alternative factor's simulated fix.
+    var alternatives: [(passed: Int, of: Int)] = []
+    /// The action of the event that caused it.
+    var event: String? = nil
+}
+
+/// What a support engineer must get from each fixture: every group, in rank order.
 struct FixtureExpectation: Sendable, CustomTestStringConvertible {
     var scenario: IncidentScenario
     var input: String
     var clientIP: String?
-    /// rule / check of the biggest group, its verdict, and the action of its causing event (if any).
-    var rule: String
-    var check: String?
-    var verdict: String
-    var event: String?
+    var clientCert: String?
     var failures: Int
+    var groups: [GroupExpectation]
 
-    var testDescription: String { "\(scenario.name)/\(input)\(clientIP.map { " --client-ip \($0)" } ?? "")" }
+    var testDescription: String {
+        "\(scenario.name)/\(input)" + (clientIP.map { " --client-ip \($0)" } ?? "")
+            + (clientCert.map { " --client-cert \($0)" } ?? "")
+    }
 
     var goldenName: String {
-        "expected-" + input.replacingOccurrences(of: ".", with: "-") + (clientIP == nil ? "" : "-client-ip") + ".json"
+        "expected-" + input.replacingOccurrences(of: ".", with: "-") + (clientIP == nil ? "" : "-client-ip")
+            + (clientCert == nil ? "" : "-client-cert") + ".json"
     }
 
     static let all: [FixtureExpectation] = [
         .init(
-            scenario: .rotationThenVersionDeleted, input: "requests.jsonl", rule: "SKM-INVALID-KEY-VERSION",
-            check: "version-exists", verdict: "confirmed", event: "keyVersion.purge", failures: 30),
+            scenario: .rotationThenVersionDeleted, input: "requests.jsonl", failures: 30,
+            groups: [
+                .init(
+                    rule: "SKM-INVALID-KEY-VERSION", check: "version-exists", verdict: "confirmed", count: 30,
+                    event: "keyVersion.purge")
+            ]),
+        // The capture does not hold the client's address; the address checks come before the version's, and the
+        // logged error says the server got past them.
         .init(
-            scenario: .rotationThenVersionDeleted, input: "capture.har", rule: "SKM-INVALID-KEY-VERSION",
-            check: "version-exists", verdict: "confirmed", event: "keyVersion.purge", failures: 30),
+            scenario: .rotationThenVersionDeleted, input: "capture.har", failures: 30,
+            groups: [
+                .init(
+                    rule: "SKM-INVALID-KEY-VERSION", check: "version-exists", verdict: "confirmed", count: 30,
+                    event: "keyVersion.purge")
+            ]),
+        // 10.0.3.7 and 10.0.3.8 (every third call) behind NAT; the registered addresses are public.
         .init(
-            scenario: .clientBehindNAT, input: "requests.jsonl", rule: "SKM-IPV4-AUTH-FAILURE",
-            check: "address-not-behind-nat", verdict: "confirmed", failures: 60),
+            scenario: .clientBehindNAT, input: "requests.jsonl", failures: 60,
+            groups: [
+                .init(
+                    rule: "SKM-IPV4-AUTH-FAILURE", check: "address-registered", verdict: "confirmed", count: 40,
+                    hints: ["behind-nat"], simulation: (40, 40)),
+                .init(
+                    rule: "SKM-IPV4-AUTH-FAILURE", check: "address-registered", verdict: "confirmed", count: 20,
+                    hints: ["behind-nat"], simulation: (20, 20)),
+            ]),
+        // The capture is 10.0.3.7's; its own GET …/confirm answer names the address the server saw.
         .init(
-            scenario: .clientBehindNAT, input: "capture.har", rule: "SKM-IPV4-AUTH-FAILURE", check: nil,
-            verdict: "unexplained", failures: 60),
+            scenario: .clientBehindNAT, input: "capture.har", failures: 40,
+            groups: [
+                .init(
+                    rule: "SKM-IPV4-AUTH-FAILURE", check: "address-registered", verdict: "confirmed", count: 40,
+                    hints: ["behind-nat"], simulation: (40, 40))
+            ]),
         .init(
-            scenario: .clientBehindNAT, input: "capture.har", clientIP: "10.0.3.7", rule: "SKM-IPV4-AUTH-FAILURE",
-            check: "address-not-behind-nat", verdict: "confirmed", failures: 60),
+            scenario: .clientBehindNAT, input: "capture.har", clientIP: "10.0.3.7", failures: 40,
+            groups: [
+                .init(
+                    rule: "SKM-IPV4-AUTH-FAILURE", check: "address-registered", verdict: "confirmed", count: 40,
+                    hints: ["behind-nat"], simulation: (40, 40))
+            ]),
         .init(
-            scenario: .expiredClientCertificate, input: "requests.jsonl", rule: "SKM-CERTIFICATE-EXPIRED",
-            check: "certificate-not-expired", verdict: "confirmed", failures: 51),
+            scenario: .expiredClientCertificate, input: "requests.jsonl", failures: 51,
+            groups: [
+                .init(
+                    rule: "SKM-CERTIFICATE-EXPIRED", check: "certificate-not-expired", verdict: "confirmed", count: 45),
+                .init(rule: "SKM-UNTRUSTED-CERTIFICATE", check: "issued-by-this-ca", verdict: "confirmed", count: 6),
+            ]),
+        // A client-side capture cannot see the certificate TLS presented: unexplained, and says how to settle it.
         .init(
-            scenario: .proxyDropsMACHeader, input: "requests.jsonl", rule: "SKM-MAC-AUTH-FAILURE",
-            check: "header-not-dropped-by-proxy", verdict: "confirmed", failures: 54),
+            scenario: .expiredClientCertificate, input: "capture.har", failures: 45,
+            groups: [.init(rule: "SKM-CERTIFICATE-EXPIRED", check: nil, verdict: "unexplained", count: 45)]),
+        // Given the certificate, the cause is confirmed; the capture's own times show the client's clock two days
+        // behind the server's Date.
         .init(
-            scenario: .keyScheduledForDeletion, input: "requests.jsonl", rule: "SKM-INVALID-KEY-ID",
-            check: "key-in-service", verdict: "confirmed", event: "key.scheduleDeletion", failures: 40),
+            scenario: .expiredClientCertificate, input: "capture.har", clientCert: "client-cert.pem", failures: 45,
+            groups: [
+                .init(
+                    rule: "SKM-CERTIFICATE-EXPIRED", check: "certificate-not-expired", verdict: "confirmed",
+                    count: 45, hints: ["client-clock-behind"])
+            ]),
+        // The proxy at 10.9.0.2 forwards two devices (X-Forwarded-For) without their header; one device sends dots.
         .init(
-            scenario: .wrongAppkeyAfterDeploy, input: "requests.jsonl", rule: "SKM-INVALID-APPKEY",
-            check: "key-of-another-appkey", verdict: "confirmed", failures: 50),
+            scenario: .proxyDropsMACHeader, input: "requests.jsonl", failures: 54,
+            groups: [
+                .init(
+                    rule: "SKM-MAC-AUTH-FAILURE", check: "header-present", verdict: "confirmed", count: 25,
+                    hints: ["proxy-drops-header"]),
+                .init(
+                    rule: "SKM-MAC-AUTH-FAILURE", check: "header-present", verdict: "confirmed", count: 25,
+                    hints: ["proxy-drops-header"]),
+                .init(rule: "SKM-MAC-AUTH-FAILURE", check: "header-well-formed", verdict: "confirmed", count: 4),
+            ]),
         .init(
-            scenario: .mixedTraffic, input: "requests.jsonl", rule: "SKM-INVALID-KEY-VERSION",
-            check: "blob-not-encoded-twice", verdict: "confirmed", failures: 9),
+            scenario: .keyScheduledForDeletion, input: "requests.jsonl", failures: 40,
+            groups: [
+                .init(
+                    rule: "SKM-INVALID-KEY-ID", check: "key-in-service", verdict: "confirmed", count: 20,
+                    simulation: (20, 20), event: "key.scheduleDeletion"),
+                .init(
+                    rule: "SKM-INVALID-KEY-STATUS", check: "key-in-service", verdict: "confirmed", count: 20,
+                    simulation: (20, 20), event: "key.scheduleDeletion"),
+            ]),
         .init(
-            scenario: .hostileLog, input: "requests.jsonl", rule: "SKM-MAC-AUTH-FAILURE", check: "header-well-formed",
-            verdict: "confirmed", failures: 4),
+            scenario: .wrongAppkeyAfterDeploy, input: "requests.jsonl", failures: 50,
+            groups: [
+                .init(
+                    rule: "SKM-INVALID-APPKEY", check: "appkey-exists", verdict: "confirmed", count: 45,
+                    hints: ["key-of-another-appkey"], simulation: (45, 45)),
+                .init(
+                    rule: "SKM-INVALID-APPKEY", check: "appkey-well-formed", verdict: "confirmed", count: 5,
+                    hints: ["key-of-another-appkey"]),
+            ]),
+        .init(
+            scenario: .mixedTraffic, input: "requests.jsonl", failures: 9,
+            groups: [
+                .init(rule: "SKM-INVALID-KEY-VERSION", check: "blob-not-encoded-twice", verdict: "confirmed", count: 1),
+                .init(rule: "SKM-INVALID-USER-DATA", check: "blob-complete", verdict: "confirmed", count: 1),
+                .init(rule: "SKM-INVALID-KEY-ID", check: "key-type-fits", verdict: "confirmed", count: 1),
+                .init(rule: "SKM-INVALID-REQUEST", check: "body-is-json", verdict: "confirmed", count: 1),
+                .init(rule: "SKM-URL-NOT-FOUND", check: "route-exists", verdict: "confirmed", count: 1),
+                .init(rule: "SKM-UNAUTHORIZED", check: "secret-valid", verdict: "confirmed", count: 1),
+                .init(rule: "SKM-INVALID-REQUEST", check: "plaintext-within-32kb", verdict: "confirmed", count: 1),
+                .init(rule: "SKM-INVALID-KEY-ID", check: "key-type-fits", verdict: "confirmed", count: 1),
+                .init(
+                    rule: "SKM-IPV4-AUTH-FAILURE", check: "address-registered", verdict: "confirmed", count: 1,
+                    simulation: (1, 1)),
+            ]),
+        .init(
+            scenario: .hostileLog, input: "requests.jsonl", failures: 4,
+            groups: [
+                .init(rule: "SKM-MAC-AUTH-FAILURE", check: "header-well-formed", verdict: "confirmed", count: 1),
+                .init(rule: "SKM-MAC-AUTH-FAILURE", check: "header-well-formed", verdict: "confirmed", count: 1),
+                .init(
+                    rule: "SKM-URL-NOT-FOUND", check: "route-exists", verdict: "confirmed", count: 1,
+                    hints: ["empty-path-segment"]),
+                .init(rule: "SKM-INVALID-REQUEST", check: "key-store-known", verdict: "confirmed", count: 1),
+            ]),
+        // Five causes from one host and one key: each its own group, each with its own words.
+        .init(
+            scenario: .releaseBreaksThreeWays, input: "requests.jsonl", failures: 48,
+            groups: [
+                .init(
+                    rule: "SKM-INVALID-KEY-VERSION", check: "version-exists", verdict: "confirmed", count: 18,
+                    event: "keyVersion.purge"),
+                .init(
+                    rule: "SKM-INVALID-KEY-VERSION-STATUS", check: "version-in-service", verdict: "confirmed",
+                    count: 12, simulation: (12, 12), event: "keyVersion.scheduleDeletion"),
+                .init(
+                    rule: "SKM-URL-NOT-FOUND", check: "route-exists", verdict: "confirmed", count: 6,
+                    hints: ["empty-path-segment"]),
+                .init(rule: "SKM-UNAUTHORIZED", check: "secret-valid", verdict: "confirmed", count: 6),
+                .init(rule: "SKM-UNAUTHORIZED", check: "token-authentic", verdict: "confirmed", count: 6),
+            ]),
+        // A state read through the API: what it cannot show stays unexplained, with what would settle it.
+        .init(
+            scenario: .stateFromTheAPI, input: "requests.jsonl", failures: 56,
+            groups: [
+                .init(rule: "SKM-INVALID-KEY-ID", check: nil, verdict: "unexplained", count: 12),
+                .init(rule: "SKM-INVALID-KEY-ID", check: nil, verdict: "unexplained", count: 12),
+                .init(
+                    rule: "SKM-INVALID-KEY-ID", check: "key-in-service", verdict: "confirmed", count: 12,
+                    simulation: (12, 12)),
+                .init(
+                    rule: "SKM-IPV4-AUTH-FAILURE", check: nil, verdict: "unexplained", count: 12,
+                    simulation: (12, 12)),
+                .init(rule: "SKM-UNAUTHORIZED", check: nil, verdict: "unexplained", count: 4),
+                .init(
+                    rule: "SKM-INVALID-APPKEY", check: "appkey-well-formed", verdict: "confirmed", count: 4,
+                    hints: ["key-of-another-appkey"]),
+            ]),
+        .init(
+            scenario: .tokenOfAnotherProject, input: "requests.jsonl", failures: 32,
+            groups: [
+                .init(rule: "SKM-UNAUTHORIZED", check: "access-key-of-this-appkey", verdict: "confirmed", count: 24),
+                .init(rule: "SKM-UNAUTHORIZED", check: "token-not-expired", verdict: "confirmed", count: 8),
+            ]),
+        // OR mode: registering the address, or the MAC address, alone lets the first host through; the second
+        // host sends no MAC header, so only its address helps.
+        .init(
+            scenario: .orModeNewHost, input: "requests.jsonl", failures: 50,
+            groups: [
+                .init(
+                    rule: "SKM-IPV4-AUTH-FAILURE", check: "address-registered", verdict: "confirmed", count: 40,
+                    simulation: (40, 40), alternatives: [(40, 40)]),
+                .init(
+                    rule: "SKM-IPV4-AUTH-FAILURE", check: "address-registered", verdict: "confirmed", count: 10,
+                    simulation: (10, 10)),
+            ]),
     ]
 }
 
 @Suite struct FixtureAnalysisTests {
     @Test(arguments: FixtureExpectation.all)
-    func theBiggestGroupNamesTheCause(_ expected: FixtureExpectation) throws {
-        let report = try Fixtures.report(expected.scenario, input: expected.input, clientIP: expected.clientIP)
+    func everyGroupIsTheExpectedOne(_ expected: FixtureExpectation) throws {
+        let report = try Fixtures.report(
+            expected.scenario, input: expected.input, clientIP: expected.clientIP, clientCert: expected.clientCert)
         #expect(report.summary.failures == expected.failures)
-        let top = try #require(report.groups.first)
-        #expect(top.ruleId == expected.rule)
-        #expect(top.checkId == expected.check)
-        #expect(top.verdict == expected.verdict)
-        #expect(top.event?.action == expected.event)
-        #expect(
-            report.summary.mismatches == 0, "\(report.groups.filter { $0.verdict == "mismatch" }.map(\.explanation))")
+        #expect(report.groups.count == expected.groups.count)
+        for (group, wanted) in zip(report.groups, expected.groups) {
+            let place = "group #\(group.rank)"
+            #expect(group.ruleId == wanted.rule, "\(place)")
+            #expect(group.checkId == wanted.check, "\(place)")
+            #expect(group.verdict == wanted.verdict, "\(place): \(group.note ?? "")")
+            #expect(group.count == wanted.count, "\(place)")
+            #expect(group.hints.map(\.id) == wanted.hints, "\(place)")
+            #expect(
+                group.simulation.map { "\($0.passed)/\($0.simulated)" }
+                    == wanted.simulation.map { "\($0.passed)/\($0.of)" }, "\(place)")
+            #expect(
+                group.alternatives.map { "\($0.passed)/\($0.simulated)" }
+                    == wanted.alternatives.map { "\($0.passed)/\($0.of)" }, "\(place)")
+            #expect(group.event?.action == wanted.event, "\(place)")
+        }
+        #expect(report.summary.mismatches == 0)
     }
 
     /// The JSON, HTML and XML reports of every fixture input equal their golden copies; `SKM_RECORD_GOLDEN=1`
     /// re-records them. Every XML report validates against the report schema.
     @Test(arguments: FixtureExpectation.all)
     func theReportsMatchTheirGoldenCopies(_ expected: FixtureExpectation) throws {
-        let report = try Fixtures.report(expected.scenario, input: expected.input, clientIP: expected.clientIP)
+        let report = try Fixtures.report(
+            expected.scenario, input: expected.input, clientIP: expected.clientIP, clientCert: expected.clientCert)
         let xml = try XMLReportRenderer().render(report)
         #expect(XMLReportRenderer.validate(xml) == [])
         let renditions: [(String, [UInt8])] = [
@@ -203,7 +380,10 @@ struct FixtureExpectation: Sendable, CustomTestStringConvertible {
         let committed = try Fixtures.report(scenario, input: "requests.jsonl")
         func causes(_ groups: [Triage.Group]) -> [String: Int] {
             groups.reduce(into: [:]) {
-                $0["\($1.fingerprint.rule)/\($1.fingerprint.check)/\($1.verdict)", default: 0] += $1.count
+                $0[
+                    "\($1.fingerprint.rule ?? "UNEXPLAINED")/\($1.fingerprint.check ?? "none")/\($1.verdict)",
+                    default: 0] +=
+                    $1.count
             }
         }
         let committedCauses = committed.groups.reduce(into: [String: Int]()) {

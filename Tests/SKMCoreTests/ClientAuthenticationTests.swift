@@ -104,21 +104,21 @@ import X509
         // Issued by this CA but never registered in this key store.
         let unregistered = try mintCertificate(
             from: authority, notBefore: referenceTime - day, notAfter: referenceTime + day)
-        #expect(await answer([unregistered])?.error == .certificateAuthFailure)
+        #expect(await answer([unregistered])?.check == .certificateRegistered)
         // Registered in another key store.
-        #expect(await answer([factors.certificate])?.error == .certificateAuthFailure)
+        #expect(await answer([factors.certificate])?.check == .certificateRegistered)
         // Not a client certificate.
         let server = try mintCertificate(
             from: authority, notBefore: referenceTime - day, notAfter: referenceTime + day, usage: [.serverAuth])
-        #expect(await answer([server])?.error == .untrustedCertificate)
+        #expect(await answer([server])?.check == .clientAuthenticationUsage)
         // Another CA with the same name: the signature gives it away.
         let impostor = try CertificateAuthority.create(commonName: "SKM Client CA", now: referenceTime - day)
         let forged = try mintCertificate(from: impostor, notBefore: referenceTime - day, notAfter: referenceTime + day)
-        #expect(await answer([forged])?.reason.contains("signature") == true)
+        #expect(await answer([forged])?.check == .signatureVerifies)
         // An untrusted certificate is reported as untrusted even when it has also expired.
         let oldForged = try mintCertificate(
             from: impostor, notBefore: referenceTime - 9 * day, notAfter: referenceTime - 8 * day)
-        #expect(await answer([oldForged])?.error == .untrustedCertificate)
+        #expect(await answer([oldForged])?.check == .signatureVerifies)
     }
 
     @Test func deletedCertificateNoLongerAuthenticates() async throws {

@@ -45,7 +45,7 @@ import Testing
         let fixture = try await Fixture.make()
         let key = try await fixture.key(.symmetric, in: try await fixture.store())
         await #expect(
-            throws: Rejection(.invalidKeyStatus, "key \(key.id) is ACTIVE; key.delete needs PENDING_DELETION")
+            throws: Rejection(.deletionNeedsPendingKey, "key \(key.id) is ACTIVE; key.delete needs PENDING_DELETION")
         ) {
             _ = try await fixture.engine.deleteKey(appkey: fixture.appkey, keyId: key.id, actor: "test")
         }

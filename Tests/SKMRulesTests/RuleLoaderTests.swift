@@ -38,6 +38,8 @@ let goodRule = """
         assert: has(request.client.macHeader)
         explain: "no header"
         fix: "send it"
+        title: The request has the header
+        failure: The request has no header
     """
 
 @Suite struct RuleLoaderTests {
@@ -133,7 +135,7 @@ let goodRule = """
         (
             goodRule + "\n  - id: x\n    assert: [true\n",
             """
-            Rules/a.yaml:12:13: error: YAML syntax: did not find expected ',' or ']' (while parsing a flow sequence that began here)
+            Rules/a.yaml:14:13: error: YAML syntax: did not find expected ',' or ']' (while parsing a flow sequence that began here)
                 assert: [true
                         ^
             """
@@ -234,7 +236,7 @@ let goodRule = """
         let text = goodRule + "\nsummary: &a x\nreferences: [*a]\n"
         let diagnostics = try RuleDirectory(["alias.yaml": text]).diagnostics()
         #expect(
-            diagnostics.first?.hasPrefix("Rules/alias.yaml:11:10: error: YAML anchors and aliases are not allowed")
+            diagnostics.first?.hasPrefix("Rules/alias.yaml:13:10: error: YAML anchors and aliases are not allowed")
                 == true)
 
         var laughs = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"

@@ -1,4 +1,5 @@
 import Foundation
+import SKMAnalysis
 import SKMCore
 import X509
 
@@ -25,6 +26,11 @@ public final class Workshop: @unchecked Sendable {
     public let clock: ManualClock
     public let recorder: TrafficRecorder
     public var random: SeededGenerator
+    /// When set, the scenario's state is read through the API with this appkey's User Access Key, as `skm snapshot
+    /// fetch` reads a hosted key manager's, instead of exported from the engine's storage.
+    public var stateThroughAPI: (appkey: String, accessKey: IssuedAccessKey)?
+    /// Files that come with the fixture besides the state and the captures (a client certificate, say).
+    public var attachments: [String: Data] = [:]
 
     public init(seed: UInt64, storage: any Storage = InMemoryStorage()) async throws {
         clock = ManualClock(Date(timeIntervalSince1970: 1_790_000_000))
@@ -115,6 +121,26 @@ public final class Workshop: @unchecked Sendable {
     }
 
     public func snapshot(_ name: String) async throws -> StateSnapshot {
+        if let (appkey, accessKey) = stateThroughAPI {
+            let engine = engine
+            let reader = APIStateReader(appkey: appkey, accessKeyID: accessKey.accessKey.id) { path, query in
+                guard case .api(let call) = APIRoute.match(method: "GET", path: path) else {
+                    throw APIStateReader.Failure(path: path, message: "no route")
+                }
+                let outcome = await engine.execute(
+                    Request(
+                        operation: call.operation, apiVersion: call.apiVersion, appkey: call.appkey,
+                        keyId: call.keyId, keyStoreId: call.keyStoreId, authKind: call.authKind, query: query,
+                        credentials: Credentials(
+                            userAccessKeyID: accessKey.accessKey.id, userAccessKeySecret: accessKey.secret)),
+                    from: .anonymous)
+                guard let body = outcome.body else {
+                    throw APIStateReader.Failure(path: path, message: outcome.error?.resultMessage ?? "no body")
+                }
+                return body
+            }
+            return try await reader.read(now: clock.now, location: "https://skm.example.internal (scenario \(name))")
+        }
         var snapshot = try await engine.snapshot(location: "scenario \(name)")
         snapshot.generatedAt = clock.now
         return snapshot
@@ -134,18 +160,27 @@ public struct IncidentScenario: Sendable {
     /// The scenarios shipped under `Fixtures/`.
     public static let all: [IncidentScenario] = [
         rotationThenVersionDeleted, clientBehindNAT, expiredClientCertificate, proxyDropsMACHeader,
-        keyScheduledForDeletion, wrongAppkeyAfterDeploy, mixedTraffic, hostileLog,
+        keyScheduledForDeletion, wrongAppkeyAfterDeploy, mixedTraffic, hostileLog, releaseBreaksThreeWays,
+        stateFromTheAPI, tokenOfAnotherProject, orModeNewHost,
     ]
 
     /// Runs the scenario and returns its state snapshot, request log and (when it has one) HAR capture.
     public func record() async throws -> (snapshot: StateSnapshot, log: Data, har: Data?) {
+        let recorded = try await recordAll()
+        return (recorded.snapshot, recorded.log, recorded.har)
+    }
+
+    /// The same, with the files that come with the fixture.
+    public func recordAll() async throws -> (
+        snapshot: StateSnapshot, log: Data, har: Data?, attachments: [String: Data]
+    ) {
         // A seed of its own per scenario, so that fixtures do not share identifiers.
         var seed: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in name.utf8 { seed = (seed ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
         let workshop = try await Workshop(seed: seed)
         try await run(workshop)
         let log = tamper.map { $0(workshop.recorder.requestLog) } ?? workshop.recorder.requestLog
-        return (try await workshop.snapshot(name), log, har ? workshop.recorder.har : nil)
+        return (try await workshop.snapshot(name), log, har ? workshop.recorder.har : nil, workshop.attachments)
     }
 
     // MARK: - The scenarios
@@ -197,12 +232,14 @@ public struct IncidentScenario: Sendable {
             """, har: true
     ) { workshop in
         let (appkey, _) = try await workshop.appkey("storefront")
+        // The capture comes from one web host: 61.100.12.10 before the network change, 10.0.3.7 after it.
+        workshop.recorder.harExcludedClients = ["61.100.12.11", "10.0.3.8"]
         let store = try await workshop.store(appkey, "web", ip4: true)
-        try await workshop.allow(appkey, store, .ipv4, "203.0.113.10")
-        try await workshop.allow(appkey, store, .ipv4, "203.0.113.11")
+        try await workshop.allow(appkey, store, .ipv4, "61.100.12.10")
+        try await workshop.allow(appkey, store, .ipv4, "61.100.12.11")
         let key = try await workshop.key(appkey, store, .symmetric, "carts")
         for index in 0..<40 {
-            let client = ClientIdentity.at(index % 2 == 0 ? "203.0.113.10" : "203.0.113.11")
+            let client = ClientIdentity.at(index % 2 == 0 ? "61.100.12.10" : "61.100.12.11")
             if let blob = await workshop.encrypt(appkey, key.id, "cart \(index)", from: client) {
                 await workshop.decrypt(appkey, key.id, blob, from: client)
             }
@@ -212,21 +249,29 @@ public struct IncidentScenario: Sendable {
             await workshop.encrypt(
                 appkey, key.id, "cart \(100 + index)", from: .at(index % 3 == 0 ? "10.0.3.8" : "10.0.3.7"))
         }
+        // Asked by support, the web tier calls GET …/confirm: the answer names the address SKM sees.
+        await workshop.send(
+            HTTPCall(
+                "GET", Workshop.path(appkey, "confirm", version: "v1.0"), headers: workshop.headers(.at("10.0.3.7"))),
+            from: .at("10.0.3.7"))
     }
 
     public static let expiredClientCertificate = IncidentScenario(
         name: "expired-client-certificate",
         summary: """
             The ledger service authenticates with a client certificate issued for 30 days. Nobody renews it; from \
-            day 31 its calls fail with Certificate Expired. A test host presents a certificate of another CA.
-            """, har: false
+            day 31 its calls fail with Certificate Expired, unnoticed because the service host's clock runs two days \
+            behind. A test host presents a certificate of another CA.
+            """, har: true
     ) { workshop in
+        workshop.recorder.clientClockOffset = -2 * day
         let (appkey, _) = try await workshop.appkey("ledger")
         let store = try await workshop.store(appkey, "ledger", certificate: true)
         let entry = try await workshop.engine.issueCertificate(
             appkey: appkey, store: .id(store.id), name: "ledger-service", password: "fixture-only", lifetimeDays: 30,
             actor: "cli:ops")
         let certificate = try Certificate(pemEncoded: entry.certificate!.pem)
+        workshop.attachments["client-cert.pem"] = Data(entry.certificate!.pem.utf8)
         let key = try await workshop.key(appkey, store, .symmetric, "entries")
         let service = ClientIdentity(
             address: IPv4Address("10.40.0.12"), tls: true, certificateChain: [certificate])
@@ -241,6 +286,8 @@ public struct IncidentScenario: Sendable {
             from: foreignAuthority, name: "ledger-test", notBefore: workshop.clock.now - day,
             notAfter: workshop.clock.now + 90 * day)
         let testHost = ClientIdentity(address: IPv4Address("10.40.9.3"), tls: true, certificateChain: [foreign])
+        // The capture comes from the ledger service's host; the test host is only in the server's log.
+        workshop.recorder.harExcludedClients.insert("10.40.9.3")
         for index in 0..<6 { await workshop.encrypt(appkey, key.id, "probe \(index)", from: testHost) }
     }
 
@@ -460,4 +507,200 @@ public struct IncidentScenario: Sendable {
             }
             return Data(text)
         })
+}
+
+extension IncidentScenario {
+    public static let releaseBreaksThreeWays = IncidentScenario(
+        name: "release-breaks-three-ways",
+        summary: """
+            A release of the reporting service breaks it three ways at once, from one host: its key id setting is \
+            empty (POST …/symmetric-keys//decrypt), its vault holds a stale User Access Key secret, and a sidecar \
+            sends a bearer token minted by the staging installation. Its archive decrypts also hit version 0 of \
+            key "exports", deleted a week earlier, and version 2, pending deletion. Each cause is its own group.
+            """, har: false
+    ) { workshop in
+        let (appkey, access) = try await workshop.appkey("reporting")
+        let store = try await workshop.store(appkey, "reports", ip4: true)
+        try await workshop.allow(appkey, store, .ipv4, "10.30.0.0/24")
+        let key = try await workshop.key(appkey, store, .symmetric, "exports")
+        let host = ClientIdentity.at("10.30.0.8")
+        var byVersion: [Int: [String]] = [:]
+        for version in 0...3 {
+            if version > 0 { _ = try await workshop.engine.rotateKey(appkey: appkey, keyId: key.id, actor: "cli:ops") }
+            for index in 0..<6 {
+                if let blob = await workshop.encrypt(appkey, key.id, "report \(version)-\(index)", from: host) {
+                    byVersion[version, default: []].append(blob)
+                }
+            }
+        }
+        _ = try await workshop.engine.scheduleVersionDeletion(
+            appkey: appkey, keyId: key.id, version: 0, actor: "cli:jkim")
+        workshop.wait(8 * day)
+        _ = await workshop.engine.runDueWork()
+        _ = try await workshop.engine.scheduleVersionDeletion(
+            appkey: appkey, keyId: key.id, version: 2, actor: "cli:jkim")
+        workshop.wait(3600)
+        // The staging installation's token: signed by another system key.
+        let staging = try await Workshop(seed: 77)
+        let (_, stagingAccess) = try await staging.appkey("reporting staging")
+        let minted = await staging.engine.execute(
+            Request(
+                operation: .createToken, appkey: "", body: .json(["grant_type": "client_credentials"]),
+                credentials: Credentials(
+                    userAccessKeyID: stagingAccess.accessKey.id, userAccessKeySecret: stagingAccess.secret)),
+            from: .anonymous)
+        let foreignToken = minted.body?["access_token"]?.stringValue ?? ""
+        for round in 0..<6 {
+            for blob in byVersion[0] ?? [] where round % 2 == 0 {
+                await workshop.decrypt(appkey, key.id, blob, from: host)
+            }
+            for blob in byVersion[2] ?? [] where round % 3 == 0 {
+                await workshop.decrypt(appkey, key.id, blob, from: host)
+            }
+            for blob in byVersion[3] ?? [] { await workshop.decrypt(appkey, key.id, blob, from: host) }
+            await workshop.send(
+                HTTPCall(
+                    "POST", Workshop.path(appkey, "symmetric-keys//decrypt"), headers: workshop.headers(host),
+                    body: HTTPCall.json([("ciphertext", .string(byVersion[3]?.first ?? ""))])),
+                from: host)
+            await workshop.send(
+                HTTPCall(
+                    "GET", Workshop.path(appkey, "keystores"),
+                    headers: [
+                        ("X-TC-AUTHENTICATION-ID", access.accessKey.id),
+                        ("X-TC-AUTHENTICATION-SECRET", "rotated-out-secret"),
+                    ]), from: host)
+            await workshop.send(
+                HTTPCall(
+                    "GET", Workshop.path(appkey, "keystores", version: "v1.3"),
+                    headers: [("X-NHN-AUTHORIZATION", "Bearer \(foreignToken)")]), from: host)
+        }
+    }
+
+    public static let stateFromTheAPI = IncidentScenario(
+        name: "state-from-the-api",
+        summary: """
+            A hosted key manager: the support engineer has the request log but reads the state only through the \
+            API (skm snapshot fetch), which shows neither deleted keys, deleted entries, other projects, key \
+            versions nor certificate fingerprints. Calls fail with a deleted key, another project's key and User \
+            Access Key, a client at 127.0.0.1 that is not registered, a key pending deletion and a truncated \
+            appkey: the analysis confirms what the API state decides and names what would settle the rest.
+            """, har: false
+    ) { workshop in
+        let (appkey, access) = try await workshop.appkey("payments")
+        let (other, otherAccess) = try await workshop.appkey("analytics")
+        let store = try await workshop.store(appkey, "payments", ip4: true)
+        try await workshop.allow(appkey, store, .ipv4, "10.40.0.0/24")
+        let local = try await workshop.store(appkey, "local-dev", ip4: true)
+        try await workshop.allow(appkey, local, .ipv4, "192.0.2.10")
+        let live = try await workshop.key(appkey, store, .symmetric, "orders")
+        let retired = try await workshop.key(appkey, store, .symmetric, "legacy-orders")
+        let leaving = try await workshop.key(appkey, store, .symmetric, "sessions")
+        let devKey = try await workshop.key(appkey, local, .symmetric, "dev")
+        let otherStore = try await workshop.store(other, "lake", ip4: true)
+        let foreign = try await workshop.key(other, otherStore, .symmetric, "lake")
+        let app = ClientIdentity.at("10.40.0.20")
+        var legacy: [String] = []
+        for index in 0..<8 {
+            if let blob = await workshop.encrypt(appkey, retired.id, "order \(index)", from: app) {
+                legacy.append(blob)
+            }
+            await workshop.encrypt(appkey, live.id, "order \(index)", from: app)
+        }
+        _ = try await workshop.engine.scheduleKeyDeletion(appkey: appkey, keyId: retired.id, actor: "cli:ops")
+        workshop.wait(8 * day)
+        _ = await workshop.engine.runDueWork()
+        _ = try await workshop.engine.scheduleKeyDeletion(appkey: appkey, keyId: leaving.id, actor: "cli:mlee")
+        workshop.wait(3600)
+        for index in 0..<12 {
+            await workshop.decrypt(appkey, retired.id, legacy[index % legacy.count], from: app)
+            await workshop.encrypt(appkey, foreign.id, "row \(index)", from: app)
+            await workshop.encrypt(appkey, leaving.id, "session \(index)", from: app)
+            await workshop.encrypt(appkey, devKey.id, "dev \(index)", from: .at("127.0.0.1"))
+            if index % 3 == 0 {
+                await workshop.send(
+                    HTTPCall(
+                        "GET", Workshop.path(appkey, "keystores"),
+                        headers: [
+                            ("X-TC-AUTHENTICATION-ID", otherAccess.accessKey.id),
+                            ("X-TC-AUTHENTICATION-SECRET", otherAccess.secret),
+                        ]), from: app)
+                await workshop.encrypt(String(appkey.dropLast()), live.id, "order", from: app)
+            }
+            await workshop.encrypt(appkey, live.id, "order \(100 + index)", from: app)
+        }
+        workshop.stateThroughAPI = (appkey, access)
+    }
+
+    public static let tokenOfAnotherProject = IncidentScenario(
+        name: "token-of-another-project",
+        summary: """
+            The analytics team's export job calls the payments project's management API with a bearer token issued \
+            to the analytics project's User Access Key, and keeps a token past its 24 hours: Unauthorized, for two \
+            causes the log tells apart because it records whom each token was issued to, never the token.
+            """, har: false
+    ) { workshop in
+        let (payments, _) = try await workshop.appkey("payments")
+        let (_, analyticsAccess) = try await workshop.appkey("analytics")
+        let store = try await workshop.store(payments, "payments", ip4: true)
+        try await workshop.allow(payments, store, .ipv4, "10.50.0.0/24")
+        let paymentsAccess = try await workshop.engine.createUserAccessKey(appkey: payments, actor: "cli:ops")
+        func token(_ access: IssuedAccessKey) async -> String {
+            let outcome = await workshop.engine.execute(
+                Request(
+                    operation: .createToken, appkey: "", body: .json(["grant_type": "client_credentials"]),
+                    credentials: Credentials(userAccessKeyID: access.accessKey.id, userAccessKeySecret: access.secret)),
+                from: .anonymous)
+            return outcome.body?["access_token"]?.stringValue ?? ""
+        }
+        let job = ClientIdentity.at("10.60.1.4")
+        let early = await token(paymentsAccess)
+        for _ in 0..<5 {
+            await workshop.send(
+                HTTPCall(
+                    "GET", Workshop.path(payments, "keystores", version: "v1.3"),
+                    headers: [("X-NHN-AUTHORIZATION", "Bearer \(early)")]), from: job)
+        }
+        workshop.wait(25 * 3600)
+        let analytics = await token(analyticsAccess)
+        for index in 0..<24 {
+            await workshop.send(
+                HTTPCall(
+                    "GET",
+                    Workshop.path(payments, index % 2 == 0 ? "keystores" : "keystores/\(store.id)", version: "v1.3"),
+                    headers: [("X-NHN-AUTHORIZATION", "Bearer \(analytics)")]), from: job)
+            if index % 3 == 0 {
+                await workshop.send(
+                    HTTPCall(
+                        "GET", Workshop.path(payments, "keystores", version: "v1.3"),
+                        headers: [("X-NHN-AUTHORIZATION", "Bearer \(early)")]), from: job)
+            }
+        }
+    }
+
+    public static let orModeNewHost = IncidentScenario(
+        name: "or-mode-new-host",
+        summary: """
+            Key store "edge" accepts a registered address or a registered MAC (OR mode). A new edge host comes up \
+            with an address and a MAC address neither of which is registered, and every call fails with IPv4 Auth \
+            Failure; a second new host sends no MAC header at all. The simulated fixes show that registering either \
+            the address or the MAC address alone lets the first host through, and only the address the second.
+            """, har: false
+    ) { workshop in
+        let (appkey, _) = try await workshop.appkey("edge")
+        let store = try await workshop.store(appkey, "edge", ip4: true, mac: true, mode: .or)
+        try await workshop.allow(appkey, store, .ipv4, "10.70.5.0/24")
+        try await workshop.allow(appkey, store, .mac, "02:42:ac:11:00:02")
+        let key = try await workshop.key(appkey, store, .symmetric, "tiles")
+        for index in 0..<20 {
+            await workshop.encrypt(appkey, key.id, "tile \(index)", from: .at("10.70.5.\(10 + index % 4)"))
+            await workshop.encrypt(appkey, key.id, "tile \(index)", from: .at("10.70.9.3", mac: "02:42:ac:11:00:02"))
+        }
+        workshop.wait(3600)
+        for index in 0..<40 {
+            await workshop.encrypt(
+                appkey, key.id, "tile \(100 + index)", from: .at("10.70.6.9", mac: "02:42:ac:11:00:07"))
+            if index % 4 == 0 { await workshop.encrypt(appkey, key.id, "tile \(200 + index)", from: .at("10.70.6.10")) }
+        }
+    }
 }

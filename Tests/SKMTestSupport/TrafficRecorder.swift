@@ -39,13 +39,21 @@ public final class TrafficRecorder: @unchecked Sendable {
     public let engine: Engine
     public let clock: ManualClock
     public let host: String
+    /// How far the client's clock is off the server's: a HAR capture's times are the client's.
+    public var clientClockOffset: TimeInterval = 0
+    /// Clients whose requests a client-side capture leaves out: a HAR is captured on one client's side.
+    public var harExcludedClients: Set<String> = []
     public private(set) var records: [RequestRecord] = []
+    /// What decided each refusal, in the order of `records` (`nil` for a success): what the engine knows and the
+    /// log does not record.
+    public private(set) var decisions: [DecisionCheck?] = []
     public private(set) var harEntries: [JSONValue] = []
     private var counter = 0
     private let lock = NSLock()
 
-    /// The server's limit on the size of a request's headers.
+    /// The server's limits on the size of a request's headers and body.
     public static let maximumHeaderBytes = 16_384
+    public static let maximumBodyBytes = 262_144
 
     public init(engine: Engine, clock: ManualClock, host: String = "skm.example.internal") {
         self.engine = engine
@@ -73,7 +81,8 @@ public final class TrafficRecorder: @unchecked Sendable {
             request = Request(
                 operation: api.operation, apiVersion: api.apiVersion, appkey: api.appkey, keyId: api.keyId,
                 keyStoreId: api.keyStoreId, authKind: api.authKind, resourceName: api.resourceName,
-                body: .parse(bodyBytes, form: false), query: call.query,
+                body: bodyBytes.count > Self.maximumBodyBytes
+                    ? .oversized(Self.maximumBodyBytes) : .parse(bodyBytes, form: false), query: call.query,
                 credentials: Credentials(headers: { call.header($0) }))
         case .token:
             request = Request(
@@ -86,26 +95,33 @@ public final class TrafficRecorder: @unchecked Sendable {
         if let request {
             outcome = await engine.execute(request, from: client)
         } else if headersTooLarge {
-            outcome = .failure(Rejection(.invalidRequest, "request headers exceed \(Self.maximumHeaderBytes) bytes"))
+            outcome = .failure(.headersTooLarge(headerBytes, limit: Self.maximumHeaderBytes))
         } else {
-            outcome = .failure(Rejection(.urlNotFound, "no route for \(call.method) \(call.path)"))
+            outcome = .failure(.unrouted(method: call.method, path: call.path))
         }
         let record: RequestRecord
         if let request {
             record = RequestRecord(
                 request: request, client: client, outcome: outcome, authority: engine.authority, time: time,
                 requestId: requestID, method: call.method, path: call.path, durationMs: 1.25,
-                bodyBytes: call.body == nil ? nil : bodyBytes.count, headerBytes: headerBytes)
+                bodyBytes: call.body == nil ? nil : bodyBytes.count, headerBytes: headerBytes,
+                token: request.credentials.bearerToken.flatMap(engine.inspectToken),
+                clientDate: call.header("Date").flatMap(Timestamp.parseHTTPDate))
         } else {
             record = RequestRecord(
                 unrouted: headersTooLarge ? .notFound(apiVersion: nil, appkey: nil) : route, client: client,
                 outcome: outcome, authority: engine.authority, time: time,
-                requestId: requestID, method: call.method, path: call.path, durationMs: 1.25, headerBytes: headerBytes)
+                requestId: requestID, method: call.method, path: call.path, durationMs: 1.25, headerBytes: headerBytes,
+                clientDate: call.header("Date").flatMap(Timestamp.parseHTTPDate))
         }
         let envelope = outcome.envelope
         lock.withLock {
             records.append(record)
-            harEntries.append(harEntry(call, time: time, requestID: requestID, outcome: outcome, envelope: envelope))
+            decisions.append(outcome.rejection?.check)
+            if !harExcludedClients.contains(client.peerAddress ?? "") {
+                harEntries.append(
+                    harEntry(call, time: time, requestID: requestID, outcome: outcome, envelope: envelope))
+            }
         }
         return (record, envelope)
     }
@@ -150,13 +166,14 @@ public final class TrafficRecorder: @unchecked Sendable {
         let text = JSONWriter().string(envelope)
         let status = outcome.error?.httpStatus ?? 200
         return [
-            "startedDateTime": .string(Timestamp.rfc3339(time)), "time": 1.25,
+            "startedDateTime": .string(Timestamp.rfc3339(time.addingTimeInterval(clientClockOffset))), "time": 1.25,
             "request": .object(request),
             "response": [
                 "status": .int(status), "statusText": .string(status == 200 ? "OK" : "Error"),
                 "httpVersion": "HTTP/1.1",
                 "headers": [
                     ["name": "Content-Type", "value": "application/json;charset=UTF-8"],
+                    ["name": "Date", "value": .string(Timestamp.httpDate(time))],
                     ["name": "X-Request-Id", "value": .string(requestID)],
                 ],
                 "cookies": [],

@@ -22,7 +22,8 @@ import Testing
         let result = try await cli.run(["analyze", log, "--state", state, "--rules", Self.rules, "--json", json])
         #expect(result.status == 1, "\(result.error)")
         #expect(result.output.contains("30 × Invalid Key Version (-1201) · confirmed"))
-        #expect(result.output.contains("keyVersion.purge by system:purge"))
+        #expect(result.output.contains("system:purge purged version 0 of key"))
+        #expect(result.output.contains("Cause") || result.output.contains("The version was deleted"))
         #expect(!result.output.contains("\u{1B}["), "no colour when not a terminal")
         let report = try JSONParser().parse(Data(contentsOf: URL(fileURLWithPath: json)))
         #expect(report["summary"]?["failures"]?.intValue == 30)
@@ -36,14 +37,28 @@ import Testing
             ["analyze", "-", "--state", state, "--rules", Self.rules],
             input: try String(contentsOfFile: log, encoding: .utf8))
         #expect(piped.status == 1)
-        #expect(piped.output.contains("address-not-behind-nat"))
+        #expect(piped.output.contains("The address is not registered in the key store"))
+        #expect(piped.output.contains("Likely because: The server saw the private address 10.0.3.7"))
+        #expect(piped.output.contains("Simulated: Registering 10.0.3.7 in key store 'web' makes all 40 requests pass."))
+        // The capture's own GET …/confirm answer names the address the server saw.
         let capture = try await cli.run(["analyze", har, "--state", state, "--rules", Self.rules])
-        #expect(capture.output.contains("unexplained"))
-        #expect(capture.output.contains("--client-ip"))
+        #expect(capture.output.contains("40 confirmed"))
         let given = try await cli.run([
             "analyze", har, "--state", state, "--rules", Self.rules, "--client-ip", "10.0.3.7",
         ])
-        #expect(given.output.contains("60 confirmed"))
+        #expect(given.output.contains("40 confirmed"))
+        // Without the address, the capture cannot decide, and says how to learn it.
+        let (_, rotationState, rotationHAR) = paths("expired-client-certificate")
+        let unknown = try await cli.run(["analyze", rotationHAR, "--state", rotationState, "--rules", Self.rules])
+        #expect(unknown.output.contains("45 unexplained"))
+        #expect(unknown.output.contains("--client-cert"))
+        let none = try await cli.run([
+            "analyze", rotationHAR, "--state", rotationState, "--rules", Self.rules, "--client-cert", "none",
+        ])
+        // Told that the client presented no certificate, the analysis holds the server to it, and says what to doubt.
+        #expect(none.status == 1)
+        #expect(none.output.contains("45 mismatch"), "\(none.output)")
+        #expect(none.output.contains("--client-cert none does not describe this client"))
     }
 
     @Test func explainShowsEveryCheck() async throws {

@@ -52,8 +52,8 @@ func explain(_ item: Case) -> Int {
     let outcome = rules.evaluate(item.rule, facts: item.facts)
     var produced = prediction.unknownsBefore.count + outcome.checks.count
     if let cause = outcome.cause {
-        let (explanation, fix) = rules.describe(cause, facts: item.facts)
-        produced += explanation.utf8.count + fix.utf8.count + cause.evidence.count
+        let (explanation, fix) = rules.describe(cause.check, facts: item.facts)
+        produced += explanation.text.utf8.count + fix.text.utf8.count + cause.evidence.count
     }
     return produced
 }
@@ -70,7 +70,9 @@ func phases(_ item: Case, _ clock: ContinuousClock) -> (Double, Double, Double) 
     let outcome = rules.evaluate(item.rule, facts: item.facts)
     let evaluated = clock.now
     var length = prediction.unknownsBefore.count
-    if let cause = outcome.cause { length += rules.describe(cause, facts: item.facts).explanation.utf8.count }
+    if let cause = outcome.cause {
+        length += rules.describe(cause.check, facts: item.facts).explanation.text.utf8.count
+    }
     let described = clock.now
     sink &+= length
     return (micro(predicted - start), micro(evaluated - predicted), micro(described - evaluated))

@@ -3,7 +3,13 @@ import SKMCore
 import SKMRules
 
 /// Turns a failed request into a ``Finding``: builds its facts, runs the logged error's rule with evidence, replays
-/// the decision procedure, and weighs the two.
+/// the decision procedure, weighs the two, and simulates the fix.
+///
+/// The verdict follows docs/analysis.md. *Confirmed*: the first check of the logged error's rule that does not pass
+/// fails on known facts, and the replay's first failing check is that same check. *Mismatch*: a check of another
+/// error fails on known facts before any check of the logged error could have failed. *Unexplained*: a check the
+/// decision depends on cannot be decided, an explanation would show a fact the inputs do not hold, or no documented
+/// cause fits. Unknown facts never produce *confirmed* or *mismatch*.
 public struct Diagnoser: Sendable {
     public let rules: RuleSet
     public let facts: FactBuilder
@@ -14,8 +20,7 @@ public struct Diagnoser: Sendable {
     }
 
     public func diagnose(_ request: CapturedRequest) -> Finding {
-        let activation = facts.facts(for: request)
-        return diagnose(request, facts: activation)
+        diagnose(request, facts: facts.facts(for: request))
     }
 
     public func diagnose(_ request: CapturedRequest, facts activation: Activation) -> Finding {
@@ -39,70 +44,170 @@ public struct Diagnoser: Sendable {
         let outcome = rules.evaluate(rule, facts: activation, cache: cache)
         finding.rule = rule
         finding.outcome = outcome
-        finding.missing = Self.missing(outcome: outcome, prediction: prediction)
+
+        // The rule's verdict: its first check that does not pass, in order. A check the inputs cannot decide comes
+        // first when it does: the cause may be that one.
+        var decisive: CheckOutcome?
+        let inDecisionOrder = outcome.checks.enumerated().sorted {
+            ($0.element.check.order, $0.offset) < ($1.element.check.order, $1.offset)
+        }.map(\.element)
+        for check in inDecisionOrder where check.check.severity == .error && outcome.applicable.boolValue == true {
+            if check.status == .failed || check.status == .unknown || check.status == .error {
+                decisive = check
+                break
+            }
+        }
+        if case .unknown(let unknown) = outcome.applicable {
+            finding.undecided = outcome.checks.first
+            finding.missing = unknown.facts
+            finding.note =
+                "The inputs cannot tell whether \(rule.title) applies to this request: they lack \(Self.describe(unknown.facts))."
+            simulate(&finding, facts: activation, remedyOf: outcome.checks.first { $0.status == .failed })
+            return finding
+        }
 
         let predicted = prediction.failure
-        if let cause = outcome.cause {
-            finding.cause = cause
-            let (explanation, fix) = rules.describe(cause, facts: activation, cache: cache)
-            finding.explanation = explanation
-            finding.fix = fix
-            if let event = cause.event, case .object = event { finding.event = event }
-            if let predicted, predicted.rule.error.code != observed.resultCode,
-                predicted.check.order < cause.check.order
-            {
-                finding.verdict = .mismatch
+        if let decisive, decisive.status != .failed {
+            finding.undecided = decisive
+            let facts = decisive.unknown?.facts ?? []
+            finding.missing = facts
+            if decisive.status == .error {
                 finding.note =
-                    "The check \"\(predicted.check.title)\" of \(predicted.rule.id) fails before this cause is reached, so the server should have answered \(predicted.rule.error.message): the state changed around the request, the snapshot is not of this server, or the server erred."
-            } else if case .bool(false) = outcome.applicable {
-                finding.verdict = .mismatch
-                finding.note =
-                    "The rule for \(observed.resultMessage) does not apply to this request as the state describes it."
+                    "The check \"\(decisive.check.title)\" could not be evaluated (\(decisive.failure ?? "error")): no cause can be named."
             } else {
-                finding.verdict = .confirmed
+                finding.note =
+                    "The inputs cannot decide whether the cause is that \(Self.lowercasedFirst(decisive.check.failure)): they lack \(Self.describe(facts))."
+            }
+            simulate(&finding, facts: activation, remedyOf: decisive)
+            return finding
+        }
+
+        guard let cause = decisive else {
+            // The rule does not apply, or every check of it passes, on known facts.
+            if case .bool(false) = outcome.applicable, let predicted {
+                finding.verdict = .mismatch
+                finding.note =
+                    "\(rule.title) does not apply to this request as the state describes it, and replaying the decision procedure says the server should have answered \(predicted.rule.error.message) (\"\(predicted.check.failure)\"): \(Self.reasons(request))."
+            } else if let predicted, predicted.rule.error.code != observed.resultCode, !predicted.check.byElimination {
+                finding.verdict = .mismatch
+                finding.note =
+                    "No check of \(rule.id) fails, and replaying the decision procedure says the server should have answered \(predicted.rule.error.message) (\"\(predicted.check.failure)\"): \(Self.reasons(request))."
+            } else {
+                finding.note =
+                    "Every check of \(rule.id) passes on the state at the request's time: no documented cause fits. Escalate with the summary."
             }
             return finding
         }
 
-        // The logged error is still possible when the capture cannot decide its rule's checks.
-        let undecided =
-            outcome.firstUnknown ?? unknownGuard(outcome)
-            ?? prediction.unknownsBefore.first { $0.rule.id == rule.id }.flatMap { step in
-                outcome.checks.first { $0.check.id == step.check.id }
-            }
-        if undecided == nil, let predicted, predicted.rule.error.code != observed.resultCode,
-            !predicted.check.byElimination
-        {
+        finding.cause = cause
+        if let event = cause.event, case .object = event { finding.event = event }
+        if let predicted, predicted.rule.error.code != observed.resultCode, predicted.check.order < cause.check.order {
             finding.verdict = .mismatch
             finding.note =
-                "No check of \(rule.id) fails, and replaying the decision procedure says the server should have answered \(predicted.rule.error.message) (the check \"\(predicted.check.title)\" fails)."
-        } else if let unknown = undecided {
-            finding.verdict = .unexplained
-            let facts = finding.missing.map { "\($0.path) (\($0.settle))" }.joined(separator: "; ")
-            finding.note =
-                "The capture cannot decide the check \"\(unknown.check.title)\": it lacks \(facts.isEmpty ? "a fact" : facts)."
-        } else {
-            finding.verdict = .unexplained
-            finding.note =
-                "Every check of \(rule.id) passes on the state at the request's time: no documented cause fits. Escalate with the summary."
+                "\"\(predicted.check.failure)\" (\(predicted.rule.id)) comes before this cause in the decision procedure, so the server should have answered \(predicted.rule.error.message): \(Self.reasons(request))."
+            return finding
         }
+        if case .bool(false) = outcome.applicable {
+            finding.verdict = .mismatch
+            finding.note = "\(rule.title) does not apply to this request as the state describes it."
+            return finding
+        }
+        guard let predicted, predicted.rule === rule, predicted.check === cause.check else {
+            finding.note =
+                "\"\(cause.check.failure)\" fails, but replaying the decision procedure does not reach it (\(prediction.failure.map { "it stops at \"\($0.check.failure)\"" } ?? "it finds nothing failing")): no cause can be confirmed."
+            return finding
+        }
+
+        // Confirmed, if the words for it can be said with facts the inputs hold.
+        let (explanation, fix) = rules.describe(cause.check, facts: activation)
+        let problems = explanation.problems + fix.problems
+        guard problems.isEmpty else {
+            finding.missing = problems.flatMap(\.facts)
+            finding.note =
+                "The cause is that \(Self.lowercasedFirst(cause.check.failure)), but explaining it needs what the inputs do not hold: \(problems.map(\.description).joined(separator: "; "))."
+            return finding
+        }
+        finding.verdict = .confirmed
+        finding.explanation = explanation.text
+        finding.fix = fix.text
+        for hint in rules.hints(of: rule, about: cause.check, facts: activation) where hint.holds.boolValue == true {
+            let text = hint.hint.explanation.render(activation)
+            let hintFix = hint.hint.fix?.render(activation)
+            // A hint whose words need a missing fact is not shown: it is an inference, never worth a gap.
+            guard text.isComplete, hintFix?.isComplete ?? true else { continue }
+            finding.hints.append(
+                HintFinding(hint: hint.hint, explanation: text.text, fix: hintFix?.text, evidence: hint.evidence))
+        }
+        simulate(&finding, facts: activation, remedyOf: cause)
         return finding
     }
 
-    private func unknownGuard(_ outcome: RuleOutcome) -> CheckOutcome? {
-        guard case .unknown = outcome.applicable else { return nil }
-        return outcome.checks.first
+    // MARK: - Fix simulation
+
+    /// Applies the remedy of `check` (and, in OR mode, each other failing factor's) to the state at the request's
+    /// time, and replays the decision procedure.
+    private func simulate(_ finding: inout Finding, facts activation: Activation, remedyOf check: CheckOutcome?) {
+        guard let check, let remedy = rules.remedy(of: check.check, facts: activation),
+            let change = StateChange(remedy)
+        else { return }
+        let after = check.check.order
+        finding.simulation = simulate(finding.request, change, checkedAfter: after)
+        guard Self.clientAuthentication.contains(finding.observed ?? .internalError),
+            case .object(let store) = activation.values[SKMFacts.storeVariable],
+            store["authMode"]?.stringValue == "OR"
+        else { return }
+        for rule in rules.rules where rule !== finding.rule {
+            guard let error = APIError(resultCode: rule.error.code), Self.clientAuthentication.contains(error) else {
+                continue
+            }
+            let outcome = rules.evaluate(rule, facts: activation, recordingEvidence: false)
+            guard outcome.applicable.boolValue == true, let other = outcome.cause,
+                let remedy = rules.remedy(of: other.check, facts: activation), let alternative = StateChange(remedy),
+                alternative != change
+            else { continue }
+            finding.alternatives.append(simulate(finding.request, alternative, checkedAfter: after))
+        }
     }
 
-    /// The facts that would settle what the rule or the replay could not decide.
-    static func missing(outcome: RuleOutcome, prediction: Prediction) -> [Unknown.Fact] {
-        var facts: [Unknown.Fact] = []
-        func add(_ unknown: Unknown?) {
-            for fact in unknown?.facts ?? [] where !facts.contains(fact) { facts.append(fact) }
+    /// The decision procedure's answer to `request` with `change` applied. Checks ordered before `after` that the
+    /// inputs cannot decide count as passed: the server got past them when it answered the logged error.
+    func simulate(_ request: CapturedRequest, _ change: StateChange, checkedAfter after: Int) -> Simulation {
+        let changed = facts.facts(for: request, applying: change)
+        let prediction = rules.predict(facts: changed, logged: nil)
+        let description = change.description(in: facts.timeline)
+        if let failure = prediction.failure, let error = APIError(resultCode: failure.rule.error.code) {
+            return Simulation(
+                change: change, description: description, result: .fails(error, check: failure.check.failure))
         }
-        if case .unknown(let unknown) = outcome.applicable { add(unknown) }
-        for check in outcome.checks where check.status == .unknown { add(check.unknown) }
-        for step in prediction.unknownsBefore { add(step.unknown) }
-        return facts
+        if prediction.unknownsBefore.contains(where: { $0.check.order > after }) {
+            return Simulation(change: change, description: description, result: .undecided)
+        }
+        return Simulation(change: change, description: description, result: .passes)
+    }
+
+    static let clientAuthentication: Set<APIError> = [
+        .ipv4AuthFailure, .macAuthFailure, .certificateAuthFailure, .certificateExpired, .certificateNotYetValid,
+        .untrustedCertificate,
+    ]
+
+    // MARK: - Words
+
+    /// What can make known facts disagree with the server's answer, what the command line asserted included.
+    static func reasons(_ request: CapturedRequest) -> String {
+        var reasons = ["the state changed around the request", "the snapshot is not of this server"]
+        for assumption in request.assumptions { reasons.append("\(assumption) does not describe this client") }
+        return reasons.joined(separator: ", ") + ", or the server erred"
+    }
+
+    static func describe(_ facts: [Unknown.Fact]) -> String {
+        facts.isEmpty ? "a fact" : facts.map { "\($0.path) (\($0.settle))" }.joined(separator: "; ")
+    }
+
+    public static func lowercasedFirst(_ text: String) -> String {
+        guard let first = text.first else { return text }
+        // "The key was deleted" reads as "the key was deleted" inside a sentence; names and acronyms stay.
+        let second = text.dropFirst().first
+        if second?.isUppercase == true { return text }
+        return first.lowercased() + text.dropFirst()
     }
 }

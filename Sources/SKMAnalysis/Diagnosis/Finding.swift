@@ -4,14 +4,17 @@ import SKMRules
 
 /// What the analyser concluded about one failed request.
 public struct Finding: Sendable {
-    /// How the diagnosis relates to what the server answered (DESIGN §9).
+    /// How sure the diagnosis is (DESIGN §9, docs/analysis.md).
     public enum Verdict: String, Sendable, Hashable, CaseIterable, Comparable {
-        /// The rules find a cause for the logged error, and replaying the decision procedure gives the same error.
+        /// The documented check that decides the logged error fails on facts the inputs hold, every check before it
+        /// passes, and replaying the decision procedure reaches the same check.
         case confirmed
-        /// The state says the server should have answered differently: it changed around the request, the
-        /// snapshot is not of this server, or there is a bug. Escalate.
+        /// Known facts say the server should have answered differently: a check of another error fails before any
+        /// check of the logged one can. The state changed around the request, the snapshot is not of this server,
+        /// or there is a bug. Escalate.
         case mismatch
-        /// No rule finds a cause, or the capture lacks what would decide it.
+        /// The inputs cannot decide the cause (a fact is unknown; the finding names it and what supplies it), or no
+        /// documented cause fits.
         case unexplained
 
         public static func < (lhs: Verdict, rhs: Verdict) -> Bool {
@@ -25,11 +28,15 @@ public struct Finding: Sendable {
     /// The rule that explains the logged error, and what each of its checks said.
     public var rule: Rule?
     public var outcome: RuleOutcome?
-    /// The first failing check of that rule: the diagnosed cause.
+    /// The first check of that rule that fails, every check before it passing: the diagnosed cause.
     public var cause: CheckOutcome?
-    /// The cause's explanation and fix, rendered on the facts.
+    /// The first check of that rule the inputs could not decide, when that is why the verdict is not confirmed.
+    public var undecided: CheckOutcome?
+    /// The cause's explanation and fix, rendered on the facts; `nil` unless every hole showed a fact.
     public var explanation: String?
     public var fix: String?
+    /// Inferences that hold beside the cause ("likely because …").
+    public var hints: [HintFinding] = []
     /// The audit event the cause names (who did what, when), when there is one.
     public var event: Value?
     /// What replaying the whole decision procedure says the server should have answered.
@@ -37,8 +44,13 @@ public struct Finding: Sendable {
     public var verdict: Verdict
     /// Why the verdict is not *confirmed*, in a sentence.
     public var note: String?
-    /// Facts the capture lacked that would settle the diagnosis, with how to learn them.
+    /// Facts the inputs lacked that would settle the diagnosis, with how to learn them.
     public var missing: [Unknown.Fact]
+    /// The fix, when it is a change of state, applied to the state at the request's time and the decision procedure
+    /// replayed: would the request have passed?
+    public var simulation: Simulation?
+    /// In OR mode, the other factors' fixes, each simulated alone: any one of them may suffice.
+    public var alternatives: [Simulation] = []
 
     /// The identity of the client, for grouping: its address, else its MAC header, else its certificate.
     public var client: String {
@@ -50,33 +62,67 @@ public struct Finding: Sendable {
             ?? "unknown"
     }
 
-    /// The fingerprint triage groups by: rule, failed check, appkey, key and client.
+    /// What triage groups by: two findings share a group only when they render the same explanation and fix, with
+    /// the same verdict, hints and simulated fix, for the same appkey, key and client.
     public var fingerprint: Fingerprint {
         Fingerprint(
-            rule: rule?.id ?? "UNEXPLAINED", check: cause?.check.id ?? (verdict == .unexplained ? "none" : "-"),
+            rule: rule?.id, check: cause?.check.id, code: request.record.response.resultCode, verdict: verdict,
             appkey: request.record.appkey ?? "", key: request.record.keyId ?? "", client: client,
-            code: request.record.response.resultCode)
+            text: [explanation ?? "", fix ?? "", note ?? ""] + hints.map { $0.explanation + "|" + ($0.fix ?? "") }
+                + ([simulation] + alternatives.map { $0 }).map { $0?.description ?? "" })
     }
 }
 
-/// What makes two findings the same problem.
+/// A hint that holds beside a cause, rendered.
+public struct HintFinding: Sendable {
+    public var hint: Hint
+    public var explanation: String
+    public var fix: String?
+    public var evidence: [Evidence]
+}
+
+/// A fix simulated on one request: the change, and what the decision procedure answers with it.
+public struct Simulation: Sendable, Hashable {
+    public enum Result: Sendable, Hashable {
+        /// Every check the inputs can decide passes.
+        case passes
+        /// A check still fails: the request would get this error.
+        case fails(APIError, check: String)
+        /// No check fails, but some the inputs cannot decide stand in the way.
+        case undecided
+    }
+
+    public var change: StateChange
+    /// The change in words ("registering 10.0.3.7 in key store 'payments'").
+    public var description: String
+    public var result: Result
+}
+
+/// What makes two findings the same problem: the same cause and the same words for it.
 public struct Fingerprint: Sendable, Hashable, Comparable {
-    public var rule: String
-    public var check: String
+    public var rule: String?
+    public var check: String?
+    public var code: Int
+    public var verdict: Finding.Verdict
     public var appkey: String
     public var key: String
     public var client: String
-    public var code: Int
+    /// The rendered explanation, fix, note, hints and simulated fixes: one group, one explanation.
+    public var text: [String]
 
     public static func < (lhs: Fingerprint, rhs: Fingerprint) -> Bool {
-        (lhs.rule, lhs.check, lhs.appkey, lhs.key, lhs.client, lhs.code)
-            < (rhs.rule, rhs.check, rhs.appkey, rhs.key, rhs.client, rhs.code)
+        let left = (lhs.rule ?? "", lhs.check ?? "", lhs.appkey, lhs.key, lhs.client, lhs.code)
+        let right = (rhs.rule ?? "", rhs.check ?? "", rhs.appkey, rhs.key, rhs.client, rhs.code)
+        if left != right { return left < right }
+        if lhs.verdict != rhs.verdict { return lhs.verdict < rhs.verdict }
+        return lhs.text.lexicographicallyPrecedes(rhs.text)
     }
 
     /// A short stable identifier for links and tickets.
     public var identifier: String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in "\(rule)|\(check)|\(appkey)|\(key)|\(client)|\(code)".utf8 {
+        let parts = [rule ?? "", check ?? "", appkey, key, client, String(code), verdict.rawValue] + text
+        for byte in parts.joined(separator: "|").utf8 {
             hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
         }
         return String(hash, radix: 16).leftPadded(to: 16)

@@ -6,14 +6,19 @@ import SKMRules
 /// key manager's state as it was at the request's time.
 ///
 /// Facts are observations, never verdicts. Which entity a request is about follows the engine: a data call's key
-/// store is its key's, a management call's is the one its path or body names. What the capture could not observe
-/// is unknown, with the option that would settle it.
+/// store is its key's, a management call's is the one its path or body names. What the inputs could not observe
+/// is unknown, with what would settle it.
+///
+/// A state read through the API (`skm snapshot fetch`) is the live state of one appkey when it was fetched, without
+/// history: deleted keys, entries and key stores, other appkeys and their User Access Keys, key versions and
+/// certificate fingerprints are not in it, and a status changed after the request is not the one the request met.
+/// All of that is unknown here, never taken for a fact.
 public struct FactBuilder: Sendable {
     public let timeline: StateTimeline
     /// How many audit events `events` holds at most (the newest before the request).
     public var eventLimit = 50
 
-    /// The state was read through the API (`skm snapshot fetch`): versions and certificate fingerprints are unknown.
+    /// The state was read through the API: what it does not list is unknown, not absent.
     private let fromAPI: Bool
 
     public init(timeline: StateTimeline) {
@@ -21,45 +26,55 @@ public struct FactBuilder: Sendable {
         fromAPI = timeline.snapshot.source.kind == "api"
     }
 
-    /// The facts for `captured`.
-    public func facts(for captured: CapturedRequest) -> Activation {
+    static let fromExport =
+        "analyse with a snapshot from skm snapshot export, which holds the deleted entities and the audit log"
+
+    /// The facts for `captured`, with `change` applied to the state (and the request) first when one is given.
+    public func facts(for captured: CapturedRequest, applying change: StateChange? = nil) -> Activation {
+        var captured = captured
+        switch change {
+        case .useAppkey(let appkey)?: captured.record.appkey = appkey
+        case .useKeyVersion(let version)?:
+            captured.record.query["keyVersion"] = String(version)
+            captured.record.requestedKeyVersion = version
+        default: break
+        }
         let record = captured.record
         let time = record.time
         let operation = record.operation.flatMap(SKMCore.Operation.init(rawValue:))
 
         // The key, its store, the version the request is about.
-        let key = record.keyId.flatMap { timeline.key($0, at: time) }
+        let key = record.keyId.flatMap { timeline.key($0, at: time) }.map { apply(change, to: $0) }
         let storeAtTime = store(for: record, key: key?.entity, time: time)
-        let versions = key.map { timeline.versions(ofKey: $0.entity.id, at: time) } ?? []
+        let versions = key.map { timeline.versions(ofKey: $0.entity.id, at: time).map { apply(change, to: $0) } } ?? []
         let primary = versions.filter { $0.entity.status == .inService }.max { $0.entity.number < $1.entity.number }
 
         var values: [String: Value] = [:]
         values["request"] = .object(request(captured, operation: operation))
-        values["certificate"] = certificate(captured, time: time)
-        values["appkey"] = .object(appkey(record.appkey, time: time))
-        values["accessKey"] = .object(accessKey(record.userAccessKeyId, time: time))
-        values["store"] = .object(self.store(storeAtTime, time: time))
+        values["certificate"] = certificate(captured, time: time, change: change)
+        values["appkey"] = appkey(record.appkey, time: time)
+        values["accessKey"] = accessKey(record, time: time)
+        values["store"] = store(storeAtTime, reference: record, time: time, change: change)
         let keyStoreName = key.flatMap { timeline.store($0.entity.keyStoreId, at: time)?.entity.name }
-        values["key"] = .object(self.key(key, storeName: keyStoreName, primary: primary?.entity.number))
+        values["key"] = self.key(
+            key, id: record.keyId, storeName: keyStoreName, primary: primary?.entity.number, time: time)
         if fromAPI {
             values["version"] = .unknown(
                 Unknown(
                     path: "version",
-                    settle:
-                        "key versions are not readable through the API: analyse with a snapshot from skm snapshot export"
-                ))
+                    settle: "key versions are not readable through the API: " + Self.fromExport))
         } else {
             values["version"] = .object(
                 version(
                     number: versionNumber(record, operation: operation, primary: primary?.entity.number),
                     versions: versions))
         }
-        values["entry"] = .object(entry(record, store: storeAtTime?.entity, time: time))
+        values["entry"] = entry(record, operation: operation, store: storeAtTime?.entity, time: time, change: change)
         values["events"] = .list(
             (record.appkey.map { timeline.events(ofAppkey: $0, upTo: time, limit: eventLimit) } ?? []).map {
                 .object(event($0))
             })
-        values["ca"] = .object(authority())
+        values["ca"] = authority()
         return Activation(schema: SKMFacts.schema, values: values)
     }
 
@@ -69,6 +84,23 @@ public struct FactBuilder: Sendable {
         let record = captured.record
         var fields: [String: Value] = [:]
         fields["time"] = .timestamp(Self.time(record.time))
+        if captured.serverTimeKnown {
+            fields["serverTime"] = .timestamp(Self.time(record.time))
+        } else {
+            fields["serverTime"] = .unknown(
+                Unknown(
+                    path: "request.serverTime",
+                    settle:
+                        "the capture holds only the client's clock: capture the response's Date header too, or analyse the server's request log"
+                ))
+        }
+        if let clientTime = record.clientDate ?? captured.clientTime {
+            fields["clientTime"] = .timestamp(Self.time(clientTime))
+            if captured.serverTimeKnown {
+                let offset = clientTime.timeIntervalSince(record.time).rounded()
+                fields["clientClockOffset"] = .duration(CELDuration(seconds: Int64(offset)))
+            }
+        }
         fields["id"] = .string(record.requestId)
         fields["method"] = .string(record.method)
         fields["path"] = .string(record.path)
@@ -83,17 +115,22 @@ public struct FactBuilder: Sendable {
             fields["availableVersions"] = .list(available.map(Value.string))
             fields["availableInVersion"] = .bool(record.apiVersion.map(available.contains) ?? false)
             if let type = operation.requiredKeyType { fields["requiredKeyType"] = .string(type.rawValue) }
+            fields["otherMethods"] = .list([])
         } else {
             fields["category"] = .string("unknown")
             fields["routeExists"] = .bool(false)
             fields["availableInVersion"] = .bool(false)
             fields["availableVersions"] = .list([])
+            fields["otherMethods"] = .list(Self.otherMethods(record).map(Value.string))
         }
         if let appkey = record.appkey {
             fields["appkey"] = .string(appkey)
-            fields["appkeyWellFormed"] = .bool(Appkey.isWellFormed(appkey))
+            let wellFormed = Appkey.isWellFormed(appkey)
+            fields["appkeyWellFormed"] = .bool(wellFormed)
+            if !wellFormed { fields["appkeyProblem"] = .string(Self.appkeyProblem(appkey)) }
         } else {
             fields["appkeyWellFormed"] = .bool(false)
+            fields["appkeyProblem"] = .string("the path has no appkey")
         }
         if let keyId = record.keyId {
             fields["keyId"] = .string(keyId)
@@ -102,10 +139,23 @@ public struct FactBuilder: Sendable {
         if let value = record.keyStoreId { fields["keyStoreId"] = .string(value) }
         if let value = record.keyStoreName { fields["keyStoreName"] = .string(value) }
         if let value = record.authKind { fields["authKind"] = .string(value) }
+        if let value = record.resourceName { fields["resourceName"] = .string(value) }
         if let value = record.requestedKeyVersion { fields["requestedKeyVersion"] = .int(Int64(value)) }
         fields["query"] = .map(Self.stringMap(record.query))
         fields["authScheme"] = .string(record.authScheme ?? "none")
         if let value = record.userAccessKeyId { fields["userAccessKeyId"] = .string(value) }
+        if let token = record.token {
+            var tokenFields: [String: Value] = ["authentic": .bool(token.authentic)]
+            if let value = token.accessKeyId { tokenFields["accessKeyId"] = .string(value) }
+            if let value = token.expiresAt { tokenFields["expiresAt"] = .timestamp(Self.time(value)) }
+            fields["token"] = .object(ObjectValue(type: SKMFacts.token, values: tokenFields))
+        } else if record.authScheme == "bearer" {
+            // A client-side capture holds the token but cannot check its signature: only the key manager can.
+            fields["token"] = .unknown(
+                Unknown(
+                    path: "request.token",
+                    settle: "only the key manager can check a token's signature: analyse its request log"))
+        }
         fields["client"] = .object(client(captured))
         let inputs = record.inputs.map { input($0) }
         fields["inputs"] = .list(inputs.map(Value.object))
@@ -139,6 +189,33 @@ public struct FactBuilder: Sendable {
         return ObjectValue(type: SKMFacts.request, values: fields)
     }
 
+    /// The methods that would name an operation with the request's path.
+    static func otherMethods(_ record: RequestRecord) -> [String] {
+        ["GET", "POST", "PUT", "DELETE"].filter { method in
+            guard method != record.method.uppercased() else { return false }
+            if case .api = APIRoute.match(method: method, path: record.path) { return true }
+            if case .token = APIRoute.match(method: method, path: record.path) { return true }
+            return false
+        }
+    }
+
+    /// What makes an appkey malformed, in words that do not repeat it (reports mask appkeys).
+    static func appkeyProblem(_ appkey: String) -> String {
+        let characters = Array(appkey.unicodeScalars)
+        if characters.isEmpty { return "it is empty" }
+        if let index = characters.firstIndex(where: {
+            !($0.isASCII && $0.properties.isAlphabetic) && !("0"..."9").contains($0)
+        }) {
+            let scalar = characters[index]
+            let shown =
+                scalar.value >= 0x21 && scalar.value < 0x7F
+                ? "'\(scalar)'" : "U+" + String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)
+            return "character \(index + 1) of \(characters.count) is \(shown), not a letter or digit"
+        }
+        return
+            "it has \(characters.count) characters; an appkey has 16 letters and digits (\(characters.count < 16 ? "cut short?" : "something added?"))"
+    }
+
     private func client(_ captured: CapturedRequest) -> ObjectValue {
         let client = captured.record.client
         var fields: [String: Value] = ["tls": .bool(client.tls)]
@@ -146,7 +223,8 @@ public struct FactBuilder: Sendable {
             if let ip = client.ip { fields["ip"] = .string(ip) }
             if let peer = client.peer { fields["peer"] = .string(peer) }
         } else {
-            let settle = "give the address the server saw with --client-ip"
+            let settle =
+                "give the address the server saw with --client-ip, or capture a GET …/confirm answer in the same session"
             fields["ip"] = .unknown(Unknown(path: "request.client.ip", settle: settle))
             fields["peer"] = .unknown(Unknown(path: "request.client.peer", settle: settle))
         }
@@ -167,10 +245,12 @@ public struct FactBuilder: Sendable {
         return ObjectValue(type: SKMFacts.input, values: fields)
     }
 
-    private func certificate(_ captured: CapturedRequest, time: Date) -> Value {
+    private func certificate(_ captured: CapturedRequest, time: Date, change: StateChange?) -> Value {
         guard captured.certificateKnown else {
             return .unknown(
-                Unknown(path: "certificate", settle: "give the client's certificate with --client-cert"))
+                Unknown(
+                    path: "certificate",
+                    settle: "give the client's certificate with --client-cert FILE, or --client-cert none"))
         }
         let observed = captured.record.client.cert
         var fields: [String: Value] = ["present": .bool(observed.present)]
@@ -182,13 +262,23 @@ public struct FactBuilder: Sendable {
         if let value = observed.notBefore { fields["notBefore"] = .timestamp(Self.time(value)) }
         if let value = observed.notAfter { fields["notAfter"] = .timestamp(Self.time(value)) }
         if let value = observed.chainVerified { fields["chainVerified"] = .bool(value) }
-        if let sha256 = observed.sha256, let appkey = captured.record.appkey {
-            let names = timeline.stores(ofAppkey: appkey, at: time).filter { $0.status == .active }.filter { store in
+        if fromAPI {
+            fields["registeredStores"] = .unknown(
+                Unknown(
+                    path: "certificate.registeredStores",
+                    settle: "certificate fingerprints are not readable through the API: " + Self.fromExport))
+        } else if let sha256 = observed.sha256, let appkey = captured.record.appkey {
+            var names = timeline.stores(ofAppkey: appkey, at: time).filter { $0.status == .active }.filter { store in
                 timeline.entries(ofStore: store.id, at: time).contains {
                     $0.entity.kind == .certificate && $0.entity.status != .deleted
                         && $0.entity.certificate?.sha256 == sha256
                 }
             }.map(\.name)
+            if case .registerCertificate(let storeID, let registered)? = change, registered == sha256,
+                let name = timeline.store(storeID, at: time)?.entity.name, !names.contains(name)
+            {
+                names.append(name)
+            }
             fields["registeredStores"] = .list(names.map(Value.string))
         } else {
             fields["registeredStores"] = .list([])
@@ -198,29 +288,47 @@ public struct FactBuilder: Sendable {
 
     // MARK: - State
 
-    private func appkey(_ id: String?, time: Date) -> ObjectValue {
+    private func appkey(_ id: String?, time: Date) -> Value {
         guard let id, let appkey = timeline.appkey(id, at: time) else {
-            return ObjectValue(type: SKMFacts.appkey, values: ["exists": .bool(false)])
+            if fromAPI, let id, !timeline.holds(appkey: id) {
+                return .unknown(
+                    Unknown(
+                        path: "appkey.exists",
+                        settle:
+                            "the state was fetched for another appkey: fetch it with a User Access Key of this one, or "
+                            + Self.fromExport))
+            }
+            return .object(ObjectValue(type: SKMFacts.appkey, values: ["exists": .bool(false)]))
         }
         let names = timeline.stores(ofAppkey: id, at: time).filter { $0.status == .active }.map(\.name)
-        return ObjectValue(
-            type: SKMFacts.appkey,
-            values: [
-                "exists": .bool(true), "id": .string(appkey.id), "name": .string(appkey.name),
-                "created": .timestamp(Self.time(appkey.created.at)), "storeNames": .list(names.map(Value.string)),
-            ])
+        return .object(
+            ObjectValue(
+                type: SKMFacts.appkey,
+                values: [
+                    "exists": .bool(true), "id": .string(appkey.id), "name": .string(appkey.name),
+                    "created": .timestamp(Self.time(appkey.created.at)), "storeNames": .list(names.map(Value.string)),
+                ]))
     }
 
-    private func accessKey(_ id: String?, time: Date) -> ObjectValue {
+    /// The User Access Key a request presented: its id, or the one its bearer token was issued to.
+    private func accessKey(_ record: RequestRecord, time: Date) -> Value {
+        let id = record.token.flatMap { $0.authentic ? $0.accessKeyId : nil } ?? record.userAccessKeyId
         guard let id, let found = timeline.accessKey(id, at: time) else {
-            return ObjectValue(type: SKMFacts.accessKey, values: ["exists": .bool(false)])
+            if fromAPI, let id, !timeline.holds(accessKey: id) {
+                return .unknown(
+                    Unknown(
+                        path: "accessKey.exists",
+                        settle: "the API shows no User Access Key but the one that fetched the state: "
+                            + Self.fromExport))
+            }
+            return .object(ObjectValue(type: SKMFacts.accessKey, values: ["exists": .bool(false)]))
         }
-        return ObjectValue(
-            type: SKMFacts.accessKey,
-            values: [
-                "exists": .bool(true), "id": .string(found.entity.id), "appkey": .string(found.entity.appkey),
-                "status": .string(found.entity.status.rawValue),
-            ])
+        var fields: [String: Value] = [
+            "exists": .bool(true), "id": .string(found.entity.id), "appkey": .string(found.entity.appkey),
+            "status": .string(found.entity.status.rawValue),
+        ]
+        if let statusEvent = found.statusEvent { fields["statusEvent"] = .object(event(statusEvent)) }
+        return .object(ObjectValue(type: SKMFacts.accessKey, values: fields))
     }
 
     /// The key store a request is about, as the engine finds it.
@@ -240,42 +348,125 @@ public struct FactBuilder: Sendable {
         return nil
     }
 
-    private func store(_ found: StateTimeline.AtTime<KeyStore>?, time: Date) -> ObjectValue {
+    /// Whether a state read through the API may show a newer status than the one at `time`.
+    private func changedSince(_ stamp: Stamp, _ time: Date) -> Bool {
+        fromAPI && stamp.at >= time
+    }
+
+    private func unknownSince(_ path: String) -> Value {
+        .unknown(
+            Unknown(
+                path: path,
+                settle: "it changed after the request and the API shows only its state now: " + Self.fromExport))
+    }
+
+    private func store(
+        _ found: StateTimeline.AtTime<KeyStore>?, reference record: RequestRecord, time: Date, change: StateChange?
+    ) -> Value {
         guard let store = found?.entity else {
-            return ObjectValue(type: SKMFacts.store, values: ["exists": .bool(false)])
+            let named = record.keyStoreId != nil || record.keyStoreName != nil
+            if fromAPI, named || (record.keyId.map { !timeline.holds(key: $0) } ?? false) {
+                return .unknown(
+                    Unknown(
+                        path: "store.exists",
+                        settle: "the API lists only the live key stores of one appkey: " + Self.fromExport))
+            }
+            return .object(ObjectValue(type: SKMFacts.store, values: ["exists": .bool(false)]))
         }
-        let entries = timeline.entries(ofStore: store.id, at: time)
+        let entries = timeline.entries(ofStore: store.id, at: time).map { apply(change, to: $0) }
         func list(_ kind: AuthKind) -> Value {
-            .list(entries.filter { $0.entity.kind == kind }.map { .object(entry($0)) })
+            var items: [Value] = entries.filter { $0.entity.kind == kind }.map { entryValue($0, time: time) }
+            switch (change, kind) {
+            case (.registerAddress(let id, let value)?, .ipv4) where id == store.id,
+                (.registerMAC(let id, let value)?, .mac) where id == store.id:
+                items.append(.object(simulatedEntry(kind: kind, value: value, time: time)))
+            case (.registerCertificate(let id, let sha256)?, .certificate) where id == store.id:
+                var entry = simulatedEntry(kind: kind, value: "(the presented certificate)", time: time)
+                entry = ObjectValue(
+                    type: SKMFacts.entry,
+                    fields: SKMFacts.entry.fields.indices.map { index in
+                        SKMFacts.entry.fields[index].name == "sha256" ? .string(sha256) : entry.fields[index]
+                    })
+                items.append(.object(entry))
+            default:
+                break
+            }
+            if fromAPI {
+                // Entries deleted before the state was fetched are not listed: the list is not all there was.
+                items.append(
+                    .unknown(
+                        Unknown(
+                            path: "store.\(kind == .ipv4 ? "ipv4s" : kind == .mac ? "macs" : "certificates")",
+                            settle: "entries deleted before the state was fetched are not listed by the API: "
+                                + Self.fromExport)))
+            }
+            return .list(items)
         }
-        let live = timeline.keys(inStore: store.id, at: time).filter { $0.status != .deleted }.count
-        return ObjectValue(
-            type: SKMFacts.store,
+        let settingsChanged = changedSince(store.lastChange, time)
+        func setting(_ name: String, _ value: Value) -> Value {
+            settingsChanged ? unknownSince("store.\(name)") : value
+        }
+        let live: Value =
+            fromAPI
+            ? .unknown(
+                Unknown(path: "store.liveKeys", settle: "the API does not show deleted keys: " + Self.fromExport))
+            : .int(Int64(timeline.keys(inStore: store.id, at: time).filter { $0.status != .deleted }.count))
+        return .object(
+            ObjectValue(
+                type: SKMFacts.store,
+                values: [
+                    "exists": .bool(true), "id": .int(Int64(store.id)), "name": setting("name", .string(store.name)),
+                    "appkey": .string(store.appkey), "status": .string(store.status.rawValue),
+                    "ip4AuthUse": setting("ip4AuthUse", .bool(store.ip4AuthUse)),
+                    "macAuthUse": setting("macAuthUse", .bool(store.macAuthUse)),
+                    "certificateAuthUse": setting("certificateAuthUse", .bool(store.certificateAuthUse)),
+                    "authMode": setting("authMode", .string(store.authMode.rawValue)),
+                    "ipv4s": list(.ipv4), "macs": list(.mac), "certificates": list(.certificate), "liveKeys": live,
+                ]))
+    }
+
+    private func simulatedEntry(kind: AuthKind, value: String, time: Date) -> ObjectValue {
+        ObjectValue(
+            type: SKMFacts.entry,
             values: [
-                "exists": .bool(true), "id": .int(Int64(store.id)), "name": .string(store.name),
-                "appkey": .string(store.appkey), "status": .string(store.status.rawValue),
-                "ip4AuthUse": .bool(store.ip4AuthUse), "macAuthUse": .bool(store.macAuthUse),
-                "certificateAuthUse": .bool(store.certificateAuthUse), "authMode": .string(store.authMode.rawValue),
-                "ipv4s": list(.ipv4), "macs": list(.mac), "certificates": list(.certificate),
-                "liveKeys": .int(Int64(live)),
+                "exists": .bool(true), "id": .int(-1), "kind": .string(kind.rawValue), "value": .string(value),
+                "status": .string(EntryStatus.inService.rawValue), "created": .timestamp(Self.time(time)),
             ])
     }
 
-    private func key(_ found: StateTimeline.AtTime<ManagedKey>?, storeName: String?, primary: Int?) -> ObjectValue {
-        guard let found else { return ObjectValue(type: SKMFacts.key, values: ["exists": .bool(false)]) }
+    private func key(
+        _ found: StateTimeline.AtTime<ManagedKey>?, id: String?, storeName: String?, primary: Int?, time: Date
+    ) -> Value {
+        guard let found else {
+            if fromAPI, let id, !timeline.holds(key: id) {
+                return .unknown(
+                    Unknown(
+                        path: "key.exists",
+                        settle:
+                            "the API lists only the live keys of one appkey, so a deleted key or another appkey's key is not in this state: "
+                            + Self.fromExport))
+            }
+            return .object(ObjectValue(type: SKMFacts.key, values: ["exists": .bool(false)]))
+        }
         let key = found.entity
+        let statusChanged = changedSince(key.lastChange, time)
         var fields: [String: Value] = [
             "exists": .bool(true), "id": .string(key.id), "appkey": .string(key.appkey),
             "keyStoreId": .int(Int64(key.keyStoreId)), "name": .string(key.name), "type": .string(key.type.rawValue),
-            "status": .string(key.status.rawValue), "latestVersion": .int(Int64(key.latestVersion)),
+            "status": statusChanged ? unknownSince("key.status") : .string(key.status.rawValue),
+            "latestVersion": .int(Int64(key.latestVersion)),
             "autoRotationPeriod": .int(Int64(key.autoRotationPeriod)),
             "created": .timestamp(Self.time(key.created.at)),
         ]
         if let storeName { fields["storeName"] = .string(storeName) }
         if let primary { fields["primaryVersion"] = .int(Int64(primary)) }
-        if let deletion = key.deletionAt { fields["deletionAt"] = .timestamp(Self.time(deletion)) }
+        if statusChanged {
+            fields["deletionAt"] = unknownSince("key.deletionAt")
+        } else if let deletion = key.deletionAt {
+            fields["deletionAt"] = .timestamp(Self.time(deletion))
+        }
         if let statusEvent = found.statusEvent { fields["statusEvent"] = .object(event(statusEvent)) }
-        return ObjectValue(type: SKMFacts.key, values: fields)
+        return .object(ObjectValue(type: SKMFacts.key, values: fields))
     }
 
     /// The version number a request is about, as the engine picks it.
@@ -311,10 +502,14 @@ public struct FactBuilder: Sendable {
     }
 
     /// The registered entry an auth-entry request names: in its key store, of its kind, with its value.
-    private func entry(_ record: RequestRecord, store: KeyStore?, time: Date) -> ObjectValue {
-        let absent = ObjectValue(type: SKMFacts.entry, values: ["exists": .bool(false)])
+    private func entry(
+        _ record: RequestRecord, operation: SKMCore.Operation?, store: KeyStore?, time: Date, change: StateChange?
+    ) -> Value {
+        let absent = Value.object(ObjectValue(type: SKMFacts.entry, values: ["exists": .bool(false)]))
         guard let store, let kindText = record.authKind, let kind = AuthKind(rawValue: kindText) else { return absent }
-        let raw = kind == .certificate ? record.body?.values["name"] : record.body?.values["value"]
+        let raw =
+            operation == .downloadCertificate
+            ? record.resourceName : kind == .certificate ? record.body?.values["name"] : record.body?.values["value"]
         guard let raw else { return absent }
         let value: String
         switch kind {
@@ -324,21 +519,33 @@ public struct FactBuilder: Sendable {
         }
         let candidates = timeline.entries(ofStore: store.id, at: time).filter {
             $0.entity.kind == kind && $0.entity.value == value
-        }
+        }.map { apply(change, to: $0) }
         guard let found = candidates.first(where: { $0.entity.status != .deleted }) ?? candidates.last else {
+            if fromAPI {
+                return .unknown(
+                    Unknown(
+                        path: "entry.exists",
+                        settle: "the API does not list deleted entries: " + Self.fromExport))
+            }
             return absent
         }
-        return entry(found)
+        return entryValue(found, time: time)
     }
 
-    private func entry(_ found: StateTimeline.AtTime<AuthEntry>) -> ObjectValue {
+    private func entryValue(_ found: StateTimeline.AtTime<AuthEntry>, time: Date) -> Value {
         let entry = found.entity
+        let statusChanged = changedSince(entry.lastChange, time)
         var fields: [String: Value] = [
             "exists": .bool(true), "id": .int(Int64(entry.id)), "kind": .string(entry.kind.rawValue),
-            "value": .string(entry.value), "status": .string(entry.status.rawValue),
+            "value": .string(entry.value),
+            "status": statusChanged ? unknownSince("entry.status") : .string(entry.status.rawValue),
             "created": .timestamp(Self.time(entry.created.at)),
         ]
-        if let deletion = entry.deletionAt { fields["deletionAt"] = .timestamp(Self.time(deletion)) }
+        if statusChanged {
+            fields["deletionAt"] = unknownSince("entry.deletionAt")
+        } else if let deletion = entry.deletionAt {
+            fields["deletionAt"] = .timestamp(Self.time(deletion))
+        }
         if let certificate = entry.certificate {
             fields["sha256"] = .string(certificate.sha256)
             fields["notAfter"] = .timestamp(Self.time(certificate.notAfter))
@@ -346,12 +553,54 @@ public struct FactBuilder: Sendable {
             fields["sha256"] = .unknown(
                 Unknown(
                     path: "store.certificates.sha256",
-                    settle:
-                        "certificate fingerprints are not readable through the API: analyse with a snapshot from skm snapshot export"
-                ))
+                    settle: "certificate fingerprints are not readable through the API: " + Self.fromExport))
         }
         if let statusEvent = found.statusEvent { fields["statusEvent"] = .object(event(statusEvent)) }
-        return ObjectValue(type: SKMFacts.entry, values: fields)
+        return .object(ObjectValue(type: SKMFacts.entry, values: fields))
+    }
+
+    // MARK: - Applying a change
+
+    private func apply(
+        _ change: StateChange?, to found: StateTimeline.AtTime<AuthEntry>
+    ) -> StateTimeline.AtTime<AuthEntry> {
+        guard case .cancelEntryDeletion(let id)? = change, found.entity.id == id,
+            found.entity.status == .pendingDeletion
+        else { return found }
+        var changed = found
+        changed.entity.status = .inService
+        changed.entity.deletionAt = nil
+        changed.entity.lastChange = Stamp(user: "simulation", at: .distantPast)
+        return changed
+    }
+
+    private func apply(
+        _ change: StateChange?, to found: StateTimeline.AtTime<ManagedKey>
+    )
+        -> StateTimeline.AtTime<ManagedKey>
+    {
+        guard case .cancelKeyDeletion(let id)? = change, found.entity.id == id,
+            found.entity.status == .pendingDeletion
+        else { return found }
+        var changed = found
+        changed.entity.status = .active
+        changed.entity.deletionAt = nil
+        changed.entity.lastChange = Stamp(user: "simulation", at: .distantPast)
+        return changed
+    }
+
+    private func apply(
+        _ change: StateChange?, to found: StateTimeline.AtTime<KeyVersion>
+    )
+        -> StateTimeline.AtTime<KeyVersion>
+    {
+        guard case .cancelVersionDeletion(let key, let number)? = change, found.entity.keyId == key,
+            found.entity.number == number, found.entity.status == .pendingDeletion
+        else { return found }
+        var changed = found
+        changed.entity.status = .inService
+        changed.entity.deletionAt = nil
+        return changed
     }
 
     func event(_ event: AuditEvent) -> ObjectValue {
@@ -367,13 +616,19 @@ public struct FactBuilder: Sendable {
         return ObjectValue(type: SKMFacts.event, values: fields)
     }
 
-    private func authority() -> ObjectValue {
+    private func authority() -> Value {
         guard let authority = timeline.snapshot.certificateAuthority else {
-            return ObjectValue(type: SKMFacts.authority, values: [:])
+            return .unknown(
+                Unknown(
+                    path: "ca",
+                    settle:
+                        "the state does not hold the key manager's CA certificate: analyse with a snapshot from skm snapshot export"
+                ))
         }
-        return ObjectValue(
-            type: SKMFacts.authority,
-            values: ["subject": .string(authority.subject), "sha256": .string(authority.sha256)])
+        return .object(
+            ObjectValue(
+                type: SKMFacts.authority,
+                values: ["subject": .string(authority.subject), "sha256": .string(authority.sha256)]))
     }
 
     // MARK: - Values

@@ -59,10 +59,24 @@ public enum SKMFacts {
             .init("keyVersion", .int, "The key version a successful data call used."),
         ])
 
+    public static let token = ObjectType(
+        name: "Token", documentation: "What a bearer token showed, as the request log records it: never the token.",
+        fields: [
+            .init("authentic", .bool, "Whether this key manager signed it (it was neither forged nor altered)."),
+            .init("accessKeyId", .string, "The User Access Key it was issued to, when authentic."),
+            .init("expiresAt", .timestamp, "When it expires, when authentic."),
+        ])
+
     public static let request = ObjectType(
         name: "Request", documentation: "The request, as the log or capture recorded it.",
         fields: [
-            .init("time", .timestamp, "When the server received it."), .init("id", .string, "The request id."),
+            .init("time", .timestamp, "When the request arrived: the server's time when the capture holds it."),
+            .init(
+                "serverTime", .timestamp,
+                "The server's time of the request; unknown when a capture holds only the client's clock."),
+            .init("clientTime", .timestamp, "The client's clock: its Date header, or a client-side capture's time."),
+            .init("clientClockOffset", .duration, "clientTime − serverTime, when both are known."),
+            .init("id", .string, "The request id."),
             .init("method", .string, "GET, POST, PUT or DELETE."),
             .init("path", .string, "The path, without the query."),
             .init("pathVersion", .string, "The version segment of the path, verbatim."),
@@ -70,20 +84,24 @@ public enum SKMFacts {
             .init("operation", .string, "The operation the route names; absent when no route matched."),
             .init("category", .string, "data, management, confirm, token or unknown."),
             .init("routeExists", .bool, "Whether method and path name an SKM operation."),
+            .init("otherMethods", .list(.string), "Methods that would name an operation with this path."),
             .init("availableInVersion", .bool, "Whether the operation exists in apiVersion."),
             .init("availableVersions", .list(.string), "The API versions that carry the operation."),
             .init("appkey", .string, "The appkey segment of the path."),
             .init("appkeyWellFormed", .bool, "16 ASCII letters or digits."),
+            .init("appkeyProblem", .string, "What makes the appkey malformed, without repeating it."),
             .init("keyId", .string, "The key id segment of the path."),
             .init("keyIdWellFormed", .bool, "32 lower-case hexadecimal digits."),
             .init("requiredKeyType", .string, "The key type the operation needs."),
             .init("keyStoreId", .string, "The key store id segment of the path, verbatim."),
             .init("keyStoreName", .string, "The key store a management body names."),
             .init("authKind", .string, "IPV4, MAC or CERTIFICATE, for auth-entry operations."),
+            .init("resourceName", .string, "A resource the path names (the certificate of a download)."),
             .init("requestedKeyVersion", .int, "The keyVersion the request named."),
             .init("query", .map(.string, .string), "Query parameters."),
             .init("authScheme", .string, "uak, bearer, basic or none."),
             .init("userAccessKeyId", .string, "The User Access Key id the request presented."),
+            .init("token", .object("Token"), "The bearer token, as the log records it."),
             .init("client", .object("Client"), "What the server saw of the client."),
             .init("input", .object("Input"), "The ciphertext or signature."),
             .init("plaintext", .object("Input"), "The plaintext or data to sign: its shape only."),
@@ -117,7 +135,8 @@ public enum SKMFacts {
         name: "AccessKey", documentation: "The User Access Key the request named.",
         fields: [
             .init("exists", .bool), .init("id", .string), .init("appkey", .string, "The appkey it belongs to."),
-            .init("status", .string, "ACTIVE or REVOKED."),
+            .init("status", .string, "IN_SERVICE or REVOKED."),
+            .init("statusEvent", .object("Event"), "The event that set the status."),
         ])
 
     public static let entry = ObjectType(
@@ -194,8 +213,8 @@ public enum SKMFacts {
             .init("ca", .object("CA"), "The installation's client CA."),
         ],
         objects: [
-            event, client, input, body, response, request, certificate, appkey, accessKey, entry, store, key, version,
-            authority,
+            event, client, input, body, response, token, request, certificate, appkey, accessKey, entry, store, key,
+            version, authority,
         ])
 
     /// Operation categories and names `applies_to` may use.
@@ -209,6 +228,7 @@ public enum SKMFacts {
     /// The rule engine's configuration for SKM.
     public static let configuration = RuleSet.Configuration(
         schema: schema, catalogue: catalogue, knownTags: knownTags, discriminator: ["request", "operation"],
+        remedies: StateChange.remedyKinds,
         tags: { activation in
             guard case .object(let request) = activation.values[requestVariable] else { return ["unknown"] }
             var tags: [String] = []
@@ -223,6 +243,7 @@ public enum SKMFacts {
         })
 
     private static let requestVariable = schema.index(ofVariable: "request")!
+    static let storeVariable = schema.index(ofVariable: "store")!
     private static let operationField = request.index(of: "operation")!
     private static let categoryField = request.index(of: "category")!
 

@@ -33,14 +33,27 @@ public struct CapturedRequest: Sendable {
     public var clientAddressKnown: Bool
     /// Nor the client certificate the TLS layer presented.
     public var certificateKnown: Bool
+    /// Whether `record.time` is the server's clock (a request log, or a capture with the response's `Date`); a
+    /// client-side capture without it has only the client's clock.
+    public var serverTimeKnown: Bool
+    /// The client's clock when it sent the request, when a capture holds it besides the server's time.
+    public var clientTime: Date?
+    /// Where the client's address came from when it is not the server's own log ("the /confirm answer of entry 3").
+    public var clientAddressSource: String?
+    /// What the command line asserted about the client instead of the capture (`--client-ip 10.0.3.7`).
+    public var assumptions: [String] = []
 
     public init(
-        record: RequestRecord, location: SourceLocation, clientAddressKnown: Bool = true, certificateKnown: Bool = true
+        record: RequestRecord, location: SourceLocation, clientAddressKnown: Bool = true, certificateKnown: Bool = true,
+        serverTimeKnown: Bool = true, clientTime: Date? = nil, clientAddressSource: String? = nil
     ) {
         self.record = record
         self.location = location
         self.clientAddressKnown = clientAddressKnown
         self.certificateKnown = certificateKnown
+        self.serverTimeKnown = serverTimeKnown
+        self.clientTime = clientTime
+        self.clientAddressSource = clientAddressSource
     }
 }
 

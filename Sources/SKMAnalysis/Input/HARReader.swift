@@ -7,21 +7,35 @@ import X509
 /// The URL, headers and body give the operation, appkey, key id, MAC header, the shape of user data (a captured
 /// ciphertext or signature gives its embedded version without any key) and, from the response body, the result.
 /// What a client-side capture cannot know (the address the server saw, the certificate TLS presented) is marked
-/// unknown unless given: `clientIP` and `clientCertificate`. Bodies are read for their shape only; no captured
-/// secret goes further than this reader.
+/// unknown unless given: `clientIP` and `clientCertificate`, or answered by a `GET …/confirm` in the same capture,
+/// which echoes the address the server saw and whether a certificate came with it. The response's `Date` header
+/// gives the server's time; without it the capture has only the client's clock. Bodies are read for their shape
+/// only; no captured secret goes further than this reader.
 public struct HARReader: Sendable {
     public static let maximumBytes = 1 << 30
+    /// How far in time a captured `/confirm` answer speaks for the other requests of the capture.
+    public static let confirmationWindow: TimeInterval = 3600
 
     /// The client address to assume for every entry (`--client-ip`).
     public var clientIP: String?
     /// The client certificate to assume for every entry (`--client-cert`), with the CA that should have issued it.
     public var clientCertificate: Certificate?
+    /// The client presented no certificate (`--client-cert none`).
+    public var noClientCertificate = false
     public var authority: Certificate?
 
     public init(clientIP: String? = nil, clientCertificate: Certificate? = nil, authority: Certificate? = nil) {
         self.clientIP = clientIP
         self.clientCertificate = clientCertificate
         self.authority = authority
+    }
+
+    /// What a captured `GET …/confirm` answer said the server observed.
+    struct Confirmation {
+        var entry: Int
+        var time: Date
+        var clientIP: String?
+        var sentCertificate: Bool?
     }
 
     /// Whether `bytes` (the start of an input) look like a HAR document rather than JSON Lines.
@@ -37,8 +51,8 @@ public struct HARReader: Sendable {
     }
 
     public func read(_ path: String, data: Data, consume: (CaptureItem) -> Void) throws(InputError) {
-        for (index, entry) in try entries(path, data: data).enumerated() {
-            switch captured(entry, file: path, number: index + 1) {
+        for item in try requests(path, data: data) {
+            switch item {
             case .success(let request) where request.record.response.isSuccessful:
                 let record = request.record
                 consume(
@@ -72,25 +86,89 @@ public struct HARReader: Sendable {
         return entries
     }
 
-    /// One entry as a captured request, with what this reader was told about the client.
-    func captured(_ entry: JSONValue, file: String, number: Int) -> Result<CapturedRequest, InputProblem> {
-        let location = SourceLocation(file: file, unit: .entry, number: number)
-        switch record(of: entry, index: number) {
-        case .success(let record):
-            return .success(
-                CapturedRequest(
-                    record: record, location: location, clientAddressKnown: clientIP != nil,
-                    certificateKnown: clientCertificate != nil))
-        case .failure(let problem):
-            return .failure(InputProblem(location: location, message: problem.message))
+    /// Every entry as a captured request, with what this reader was told about the client and what the capture's
+    /// own `/confirm` answers say of it.
+    func requests(_ path: String, data: Data) throws(InputError) -> [Result<CapturedRequest, InputProblem>] {
+        let entries = try entries(path, data: data)
+        let records = entries.enumerated().map { record(of: $1, index: $0 + 1) }
+        var confirmations: [Confirmation] = []
+        for (index, result) in records.enumerated() {
+            guard case .success(let timed) = result, timed.record.operation == SKMCore.Operation.confirm.rawValue,
+                timed.record.response.isSuccessful, let body = Self.responseBody(entries[index]["response"])
+            else { continue }
+            let ip = body["clientIp"]?.stringValue.flatMap { IPv4Address($0)?.description }
+            let certificate = body["clientSentCertificate"]?.boolValue ?? body["clientSentCerfificate"]?.boolValue
+            confirmations.append(
+                Confirmation(entry: index + 1, time: timed.record.time, clientIP: ip, sentCertificate: certificate))
         }
+        return records.enumerated().map { index, result in
+            let location = SourceLocation(file: path, unit: .entry, number: index + 1)
+            switch result {
+            case .success(let timed):
+                return .success(captured(timed, location: location, confirmations: confirmations))
+            case .failure(let problem):
+                return .failure(InputProblem(location: location, message: problem.message))
+            }
+        }
+    }
+
+    /// One entry as a captured request: the client's address and certificate from the command line, else from the
+    /// `/confirm` answer nearest in time.
+    func captured(_ timed: TimedRecord, location: SourceLocation, confirmations: [Confirmation]) -> CapturedRequest {
+        var record = timed.record
+        var captured = CapturedRequest(
+            record: record, location: location, clientAddressKnown: clientIP != nil,
+            certificateKnown: clientCertificate != nil || noClientCertificate, serverTimeKnown: timed.serverTime,
+            clientTime: timed.clientTime)
+        // Addresses change: an answer counts for the requests within an hour of it.
+        let nearest = confirmations.filter { abs($0.time.timeIntervalSince(record.time)) <= Self.confirmationWindow }
+            .min { abs($0.time.timeIntervalSince(record.time)) < abs($1.time.timeIntervalSince(record.time)) }
+        if clientIP == nil, let nearest, let ip = nearest.clientIP {
+            record.client.ip = ip
+            record.client.peer = ip
+            captured.clientAddressKnown = true
+            captured.clientAddressSource =
+                "the GET …/confirm answer of entry \(nearest.entry) (\(Timestamp.rfc3339(nearest.time)))"
+        }
+        if let clientIP { captured.assumptions.append("--client-ip \(clientIP)") }
+        if noClientCertificate {
+            captured.assumptions.append("--client-cert none")
+        } else if clientCertificate != nil {
+            captured.assumptions.append("--client-cert")
+        }
+        if !captured.certificateKnown, let nearest, nearest.sentCertificate == false {
+            record.client.cert = .absent
+            captured.certificateKnown = true
+        }
+        captured.record = record
+        return captured
+    }
+
+    /// A record with where its times came from.
+    struct TimedRecord {
+        var record: RequestRecord
+        /// Whether `record.time` is the server's (the response's `Date`).
+        var serverTime: Bool
+        /// The client's time (`startedDateTime`) when the server's is known too.
+        var clientTime: Date?
+    }
+
+    static func responseBody(_ response: JSONValue?) -> JSONValue? {
+        guard var text = response?["content"]?["text"]?.stringValue else { return nil }
+        if response?["content"]?["encoding"]?.stringValue == "base64" {
+            guard let decoded = Data(base64Encoded: text).flatMap({ String(data: $0, encoding: .utf8) }) else {
+                return nil
+            }
+            text = decoded
+        }
+        return (try? JSONParser(invalidUTF8: .replace).parse(text))?["body"]
     }
 
     struct Problem: Error {
         var message: String
     }
 
-    func record(of entry: JSONValue, index: Int) -> Result<RequestRecord, Problem> {
+    func record(of entry: JSONValue, index: Int) -> Result<TimedRecord, Problem> {
         guard let request = entry["request"], let response = entry["response"] else {
             return .failure(Problem(message: "entry has no request or response"))
         }
@@ -101,6 +179,11 @@ public struct HARReader: Sendable {
         }
         guard let started = entry["startedDateTime"]?.stringValue.flatMap(Self.parseTime) else {
             return .failure(Problem(message: "startedDateTime is missing or not an ISO 8601 time"))
+        }
+        // The response's Date header is the server's clock (to the second); startedDateTime is the client's.
+        var serverDate: Date?
+        for header in response["headers"]?.arrayValue ?? [] where header["name"]?.stringValue?.lowercased() == "date" {
+            serverDate = header["value"]?.stringValue.flatMap(Timestamp.parseHTTPDate)
         }
         var headers: [(String, String)] = []
         for header in request["headers"]?.arrayValue ?? [] {
@@ -117,14 +200,18 @@ public struct HARReader: Sendable {
         let bodyBytes = bodyText.map { $0.utf8.count }
         let credentials = Credentials(headers: { header($0.lowercased()) })
         var record = RequestRecord(
-            time: started, requestId: Self.requestID(response) ?? "har-\(index)", method: method, path: path,
-            response: Self.response(response))
+            time: serverDate ?? started, requestId: Self.requestID(response) ?? "har-\(index)", method: method,
+            path: path, response: Self.response(response))
+        record.clientDate = header("date").flatMap(Timestamp.parseHTTPDate)
         record.query = query
         record.headerBytes = headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 }
         record.client = RequestRecord.Client(
             ip: clientIP, peer: clientIP, forwardedFor: header("x-forwarded-for"),
             macHeader: header("x-toast-client-mac-addr"), tls: components.scheme?.lowercased() == "https",
             cert: clientCertificate.map { RequestRecord.CertificateObservation($0, issuer: authority) } ?? .absent)
+        let timed = { (record: RequestRecord) in
+            TimedRecord(record: record, serverTime: serverDate != nil, clientTime: serverDate == nil ? nil : started)
+        }
 
         switch APIRoute.match(method: method, path: path) {
         case .api(let call):
@@ -140,6 +227,7 @@ public struct HARReader: Sendable {
             fill(&record, from: parsed, bodyBytes: bodyBytes)
             record.apiVersion = nil
             record.appkey = nil
+            return .success(timed(record))
         case .notFound(let version, let appkey):
             record.apiVersion = version?.rawValue
             record.appkey = appkey
@@ -147,7 +235,7 @@ public struct HARReader: Sendable {
         case .health, .metrics:
             return .failure(Problem(message: "\(path) is not an SKM API call; skipped"))
         }
-        return .success(record)
+        return .success(timed(record))
     }
 
     private func fill(_ record: inout RequestRecord, from request: Request, bodyBytes: Int?) {
@@ -162,6 +250,7 @@ public struct HARReader: Sendable {
         record.keyStoreId = full.keyStoreId
         record.keyStoreName = full.keyStoreName
         record.authKind = full.authKind
+        record.resourceName = full.resourceName
         record.requestedKeyVersion = full.requestedKeyVersion
         record.authScheme = full.authScheme
         record.userAccessKeyId = full.userAccessKeyId

@@ -81,6 +81,15 @@ public struct StateTimeline: Sendable {
         eventsByAppkey = byAppkey
     }
 
+    // MARK: - What the snapshot holds at all
+
+    /// Whether the snapshot has an appkey, User Access Key, key store or key of this id, at any time. A snapshot
+    /// read through the API holds only what is live in the appkey it was fetched for, so its "no" is not a fact.
+    public func holds(appkey id: String) -> Bool { appkeys[id] != nil }
+    public func holds(accessKey id: String) -> Bool { accessKeys[id] != nil }
+    public func holds(store id: Int) -> Bool { stores[id] != nil }
+    public func holds(key id: String) -> Bool { keys[id] != nil }
+
     // MARK: - Entities at a time
 
     /// An entity as it was at a time, with the event that last set its status (at or before that time).

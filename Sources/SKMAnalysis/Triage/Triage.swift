@@ -1,7 +1,8 @@
 import Foundation
 import SKMCore
 
-/// Findings grouped by fingerprint, with what support staff triage by: how many, since when, how sure.
+/// Findings grouped by fingerprint, with what support staff triage by: how many, since when, how sure, and what
+/// the fix would do.
 ///
 /// Memory grows with the number of groups and keys, never with the number of requests: each group keeps its counts
 /// and its first few findings in full. Two triages merge, so logs can be analysed in parts (per node, per file) and
@@ -13,20 +14,60 @@ public struct Triage: Sendable {
     /// Distinct clients and keys remembered per cause before only counting.
     public static let distinctLimit = 10_000
 
+    /// What a simulated fix did across a group's requests.
+    public struct SimulationTally: Sendable, Hashable {
+        public var change: StateChange
+        public var description: String
+        public var simulated = 0
+        public var passed = 0
+        public var undecided = 0
+        /// Requests that would still fail, by error and the check that would stop them.
+        public var stillFailing: [Failure: Int] = [:]
+
+        public struct Failure: Sendable, Hashable, Comparable {
+            public var error: APIError
+            public var check: String
+
+            public static func < (lhs: Failure, rhs: Failure) -> Bool {
+                (lhs.error.rawValue, lhs.check) < (rhs.error.rawValue, rhs.check)
+            }
+        }
+
+        init(_ simulation: Simulation) {
+            change = simulation.change
+            description = simulation.description
+        }
+
+        mutating func add(_ simulation: Simulation) {
+            simulated += 1
+            switch simulation.result {
+            case .passes: passed += 1
+            case .undecided: undecided += 1
+            case .fails(let error, let check): stillFailing[Failure(error: error, check: check), default: 0] += 1
+            }
+        }
+
+        mutating func merge(_ other: SimulationTally) {
+            simulated += other.simulated
+            passed += other.passed
+            undecided += other.undecided
+            for (failure, count) in other.stillFailing { stillFailing[failure, default: 0] += count }
+        }
+    }
+
     public struct Group: Sendable {
         public var fingerprint: Fingerprint
         public var count = 0
         public var firstSeen: Date
         public var lastSeen: Date
-        public var verdicts: [Finding.Verdict: Int] = [:]
-        /// The first findings of the group, in full.
+        /// The first findings of the group, in full; every finding of a group renders the same explanation.
         public var examples: [Finding] = []
         public var requestIDs: [String] = []
+        /// The fix simulated on every request of the group, and in OR mode each alternative factor's.
+        public var simulation: SimulationTally?
+        public var alternatives: [SimulationTally] = []
 
-        /// The verdict most of the group's findings have.
-        public var verdict: Finding.Verdict {
-            verdicts.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? .unexplained
-        }
+        public var verdict: Finding.Verdict { fingerprint.verdict }
     }
 
     /// Successful requests per key: the context that tells an outage from a stray failure.
@@ -57,10 +98,23 @@ public struct Triage: Sendable {
         group.count += 1
         group.firstSeen = min(group.firstSeen, time)
         group.lastSeen = max(group.lastSeen, time)
-        group.verdicts[finding.verdict, default: 0] += 1
         if group.examples.count < Self.examplesPerGroup { group.examples.append(finding) }
         if group.requestIDs.count < Self.requestIDsPerGroup {
             group.requestIDs.append(finding.request.record.requestId)
+        }
+        if let simulation = finding.simulation {
+            var tally = group.simulation ?? SimulationTally(simulation)
+            tally.add(simulation)
+            group.simulation = tally
+        }
+        for alternative in finding.alternatives {
+            if let index = group.alternatives.firstIndex(where: { $0.change == alternative.change }) {
+                group.alternatives[index].add(alternative)
+            } else {
+                var tally = SimulationTally(alternative)
+                tally.add(alternative)
+                group.alternatives.append(tally)
+            }
         }
         groups[fingerprint] = group
         let minute = Int((time.timeIntervalSince1970 / 60).rounded(.down))
@@ -89,10 +143,23 @@ public struct Triage: Sendable {
             mine.count += theirs.count
             mine.firstSeen = min(mine.firstSeen, theirs.firstSeen)
             mine.lastSeen = max(mine.lastSeen, theirs.lastSeen)
-            for (verdict, count) in theirs.verdicts { mine.verdicts[verdict, default: 0] += count }
             let examples = (mine.examples + theirs.examples).sorted { $0.request.record.time < $1.request.record.time }
             mine.examples = Array(examples.prefix(Self.examplesPerGroup))
             mine.requestIDs = Array((mine.requestIDs + theirs.requestIDs).prefix(Self.requestIDsPerGroup))
+            if let simulation = theirs.simulation {
+                if mine.simulation == nil {
+                    mine.simulation = simulation
+                } else {
+                    mine.simulation?.merge(simulation)
+                }
+            }
+            for alternative in theirs.alternatives {
+                if let index = mine.alternatives.firstIndex(where: { $0.change == alternative.change }) {
+                    mine.alternatives[index].merge(alternative)
+                } else {
+                    mine.alternatives.append(alternative)
+                }
+            }
             groups[fingerprint] = mine
         }
     }

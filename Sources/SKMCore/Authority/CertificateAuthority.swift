@@ -139,15 +139,12 @@ public struct CertificateAuthority: Sendable {
     /// Whether the certificate is registered in a key store is the caller's question.
     public func check(_ chain: [Certificate], at now: Date) -> CertificateCheck {
         guard let leaf = chain.first else { return .absent }
-        guard leaf.issuer == certificate.subject else {
-            return .untrusted("issued by \(leaf.issuer), not by this key manager's CA (\(certificate.subject))")
-        }
+        guard leaf.issuer == certificate.subject else { return .untrusted(.otherIssuer) }
         guard certificate.publicKey.isValidSignature(leaf.signature, for: leaf) else {
-            return .untrusted(
-                "its signature does not verify with this key manager's CA key (another CA of the same name?)")
+            return .untrusted(.badSignature)
         }
         if let usage = try? leaf.extensions.extendedKeyUsage, !usage.contains(.clientAuth) {
-            return .untrusted("it is not a client-authentication certificate (no clientAuth extended key usage)")
+            return .untrusted(.notForClientAuthentication)
         }
         if now < leaf.notValidBefore { return .notYetValid(notBefore: leaf.notValidBefore) }
         if now > leaf.notValidAfter { return .expired(notAfter: leaf.notValidAfter) }
@@ -163,9 +160,29 @@ public struct CertificateAuthority: Sendable {
 
 /// The result of checking a presented client certificate: a value, never a throw.
 public enum CertificateCheck: Sendable, Hashable {
+    /// Why a certificate is not trusted.
+    public enum Distrust: Sendable, Hashable, CustomStringConvertible {
+        /// Its issuer is not this key manager's CA.
+        case otherIssuer
+        /// It names this CA but the CA's key did not sign it.
+        case badSignature
+        /// It has an extended key usage without client authentication.
+        case notForClientAuthentication
+
+        public var description: String {
+            switch self {
+            case .otherIssuer: return "issued by another CA than this key manager's"
+            case .badSignature:
+                return "not signed by this key manager's CA key (another CA of the same name?)"
+            case .notForClientAuthentication:
+                return "not a client-authentication certificate (no clientAuth extended key usage)"
+            }
+        }
+    }
+
     case valid
     case absent
-    case untrusted(String)
+    case untrusted(Distrust)
     case notYetValid(notBefore: Date)
     case expired(notAfter: Date)
 }

@@ -1,43 +1,64 @@
-/// A request the engine refused: exactly one catalogue error, plus a reason for operators.
+/// A request the engine refused: exactly one catalogue error, the condition of the decision procedure that decided
+/// it, and a reason for operators.
 ///
 /// The reason names what was wrong ("key 0a1b… is PENDING_DELETION") and never carries a secret, key byte,
-/// plaintext or ciphertext. It is shown by the CLI and written to the operator log; it is never sent to API
-/// clients, who get only the catalogue message.
+/// plaintext or ciphertext. The reason and the deciding check are shown by the CLI and written to the operator log;
+/// they are never sent to API clients, who get only the catalogue message.
 public struct Rejection: Error, Sendable, Hashable, CustomStringConvertible {
-    public var error: APIError
+    /// The condition that failed; it determines the error.
+    public var check: DecisionCheck
     public var reason: String
     /// The request field the rejection is about, when there is one (`plaintext`, `keyStoreName`, …).
     public var field: String?
     public var file: String
     public var line: UInt
 
-    public init(_ error: APIError, _ reason: String, field: String? = nil, file: String = #fileID, line: UInt = #line) {
-        self.error = error
+    public init(
+        _ check: DecisionCheck, _ reason: String, field: String? = nil, file: String = #fileID, line: UInt = #line
+    ) {
+        self.check = check
         self.reason = reason
         self.field = field
         self.file = file
         self.line = line
     }
 
+    /// The catalogue error the client is answered with.
+    public var error: APIError { check.error }
+
     public var description: String { "\(error.resultMessage): \(reason)" }
 
     public static func == (lhs: Rejection, rhs: Rejection) -> Bool {
-        lhs.error == rhs.error && lhs.reason == rhs.reason && lhs.field == rhs.field
+        lhs.check == rhs.check && lhs.reason == rhs.reason && lhs.field == rhs.field
     }
 
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(error)
+        hasher.combine(check)
         hasher.combine(reason)
         hasher.combine(field)
     }
 }
 
 extension Rejection {
+    /// Invalid Request about one body or query member.
     static func invalidField(
-        _ field: String, _ problem: String, file: String = #fileID, line: UInt = #line
-    )
-        -> Rejection
-    {
-        Rejection(.invalidRequest, "field '\(field)' \(problem)", field: field, file: file, line: line)
+        _ check: DecisionCheck, _ field: String, _ problem: String, file: String = #fileID, line: UInt = #line
+    ) -> Rejection {
+        Rejection(check, "field '\(field)' \(problem)", field: field, file: file, line: line)
+    }
+
+    /// The answer to a request no route matched: URL NOT FOUND, for an API version SKM does not have or for a path
+    /// and method no operation answers.
+    public static func unrouted(method: String, path: String) -> Rejection {
+        let segments = APIRoute.segments(of: path)
+        if segments.count >= 2, segments[0] == "keymanager", APIVersion(rawValue: segments[1]) == nil {
+            return Rejection(.apiVersionKnown, "'\(segments[1].prefix(32))' is not an SKM API version")
+        }
+        return Rejection(.routeExists, "no route for \(method.prefix(16)) \(path.prefix(200))")
+    }
+
+    /// The answer to a request whose headers are over the server's limit.
+    public static func headersTooLarge(_ bytes: Int, limit: Int) -> Rejection {
+        Rejection(.headersWithinLimit, "request headers are \(bytes) bytes, over the limit of \(limit)")
     }
 }

@@ -48,58 +48,79 @@ public struct ClientAuthenticator: Sendable {
     private func checkAddress(_ client: ClientIdentity, _ entries: [AuthEntry]) -> Verdict {
         guard let address = client.address else {
             let seen = client.peerAddress.map { "'\($0)'" } ?? "no address"
-            return .failed(Rejection(.ipv4AuthFailure, "the client's address (\(seen)) is not an IPv4 address"))
+            return .failed(Rejection(.addressObserved, "the client's address (\(seen)) is not an IPv4 address"))
         }
         let matching = entries.filter { IPv4Network($0.value)?.contains(address) == true }
         if let entry = matching.first(where: { $0.status == .inService }) { return .passed(entryId: entry.id) }
-        if let pending = matching.first(where: { $0.status == .pendingDeletion }) {
+        // The server judged the proxy's own address: X-Forwarded-For came from a peer it does not trust.
+        if client.forwardedFor != nil, client.peerAddress == address.description {
             return .failed(
-                Rejection(.ipv4AuthFailure, "\(address) matches \(pending.value), which is pending deletion"))
+                Rejection(
+                    .notThroughUntrustedProxy,
+                    "\(address) is an untrusted proxy's address (X-Forwarded-For was not believed) and is not registered"
+                ))
         }
-        return .failed(Rejection(.ipv4AuthFailure, "\(address) is not registered in the key store"))
+        let live = matching.filter { $0.status != .deleted }
+        if let pending = live.first {
+            return .failed(
+                Rejection(.addressInService, "\(address) matches \(pending.value), which is pending deletion"))
+        }
+        if let deleted = matching.last {
+            return .failed(
+                Rejection(.addressNotDeleted, "\(address) matched \(deleted.value), whose entry was deleted"))
+        }
+        return .failed(Rejection(.addressRegistered, "\(address) is not registered in the key store"))
     }
 
     private func checkMAC(_ client: ClientIdentity, _ entries: [AuthEntry]) -> Verdict {
         guard let header = client.macHeader else {
-            return .failed(Rejection(.macAuthFailure, "the request has no X-TOAST-CLIENT-MAC-ADDR header"))
+            return .failed(Rejection(.macHeaderPresent, "the request has no X-TOAST-CLIENT-MAC-ADDR header"))
         }
         guard let mac = MACAddress(header) else {
-            return .failed(Rejection(.macAuthFailure, "the X-TOAST-CLIENT-MAC-ADDR header is not a MAC address"))
+            return .failed(Rejection(.macHeaderWellFormed, "the X-TOAST-CLIENT-MAC-ADDR header is not a MAC address"))
         }
         let matching = entries.filter { MACAddress($0.value) == mac }
         if let entry = matching.first(where: { $0.status == .inService }) { return .passed(entryId: entry.id) }
         if matching.contains(where: { $0.status == .pendingDeletion }) {
-            return .failed(Rejection(.macAuthFailure, "MAC \(mac) is registered but pending deletion"))
+            return .failed(Rejection(.macInService, "MAC \(mac) is registered but pending deletion"))
         }
-        return .failed(Rejection(.macAuthFailure, "MAC \(mac) is not registered in the key store"))
+        if !matching.isEmpty {
+            return .failed(Rejection(.macNotDeleted, "MAC \(mac) was registered, and its entry was deleted"))
+        }
+        return .failed(Rejection(.macRegistered, "MAC \(mac) is not registered in the key store"))
     }
 
     private func checkCertificate(_ client: ClientIdentity, _ entries: [AuthEntry], at now: Date) -> Verdict {
         switch authority.check(client.certificateChain, at: now) {
         case .absent:
             let why = client.tls ? "no client certificate was presented" : "the request did not come over TLS"
-            return .failed(Rejection(.certificateAuthFailure, why))
-        case .untrusted(let reason):
-            return .failed(Rejection(.untrustedCertificate, "the client certificate is \(reason)"))
+            return .failed(Rejection(.certificatePresented, why))
+        case .untrusted(let why):
+            let check: DecisionCheck
+            switch why {
+            case .otherIssuer: check = .issuedByThisCA
+            case .badSignature: check = .signatureVerifies
+            case .notForClientAuthentication: check = .clientAuthenticationUsage
+            }
+            return .failed(Rejection(check, "the client certificate is \(why)"))
         case .notYetValid(let notBefore):
             return .failed(
-                Rejection(
-                    .certificateNotYetValid, "the client certificate is valid from \(Timestamp.rfc3339(notBefore))"))
+                Rejection(.certificateStarted, "the client certificate is valid from \(Timestamp.rfc3339(notBefore))"))
         case .expired(let notAfter):
             return .failed(
-                Rejection(.certificateExpired, "the client certificate expired at \(Timestamp.rfc3339(notAfter))"))
+                Rejection(.certificateNotExpired, "the client certificate expired at \(Timestamp.rfc3339(notAfter))"))
         case .valid:
             break
         }
         let fingerprint = client.certificateChain[0].sha256Fingerprint
         let matching = entries.filter { $0.certificate?.sha256 == fingerprint }
         if let entry = matching.first(where: { $0.status == .inService }) { return .passed(entryId: entry.id) }
-        if let entry = matching.first {
-            return .failed(
-                Rejection(
-                    .certificateAuthFailure,
-                    "certificate '\(entry.value)' is \(entry.status.displayName.lowercased()) in the key store"))
+        if let entry = matching.first(where: { $0.status == .pendingDeletion }) {
+            return .failed(Rejection(.certificateInService, "certificate '\(entry.value)' is pending deletion"))
         }
-        return .failed(Rejection(.certificateAuthFailure, "the certificate is not registered in the key store"))
+        if let entry = matching.last {
+            return .failed(Rejection(.certificateNotDeleted, "certificate '\(entry.value)' was deleted"))
+        }
+        return .failed(Rejection(.certificateRegistered, "the certificate is not registered in the key store"))
     }
 }

@@ -63,16 +63,63 @@ public struct AuditEvent: Sendable, Hashable, Codable {
         changes.first(where: { $0.field == field })?.after
     }
 
-    /// One line for people: "key.scheduleDeletion by cli:ops on KEY 0a1b… (status ACTIVE → PENDING_DELETION)".
+    /// One line for people, statuses as the console names them: "cli:ops scheduled the deletion of key 0a1b…
+    /// (In Service → Pending Deletion)".
     public var summary: String {
-        let changeText = changes.filter { $0.before != nil }.map {
-            "\($0.field) \($0.before ?? "∅") → \($0.after ?? "∅")"
+        let key = keyId ?? targetId
+        let entry = after("value").map { "'\($0)'" } ?? "#\(targetId)"
+        let version = keyVersion.map(String.init) ?? "?"
+        let what: String
+        switch action {
+        case .appkeyCreate: what = "created appkey \(targetId)"
+        case .userAccessKeyCreate: what = "created User Access Key \(targetId)"
+        case .keyStoreCreate: what = "created key store #\(targetId)"
+        case .keyStoreUpdate: what = "changed key store #\(targetId)"
+        case .keyStoreDelete: what = "deleted key store #\(targetId)"
+        case .keyCreate: what = "created key \(key)"
+        case .keyRotate: what = "rotated key \(key) to version \(version)"
+        case .keyScheduleDeletion: what = "scheduled the deletion of key \(key)"
+        case .keyCancelDeletion: what = "cancelled the deletion of key \(key)"
+        case .keyDelete: what = "deleted key \(key)"
+        case .keyPurge: what = "purged key \(key) at the end of its deletion delay"
+        case .secretUpdate: what = "changed the value of secret \(key)"
+        case .versionScheduleDeletion: what = "scheduled the deletion of version \(version) of key \(key)"
+        case .versionCancelDeletion: what = "cancelled the deletion of version \(version) of key \(key)"
+        case .versionDelete: what = "deleted version \(version) of key \(key)"
+        case .versionPurge: what = "purged version \(version) of key \(key) at the end of its deletion delay"
+        case .authAdd: what = "registered \(after("kind").map(Self.kindName) ?? "entry") \(entry)"
+        case .authScheduleDeletion: what = "scheduled the deletion of entry #\(targetId)"
+        case .authCancelDeletion: what = "cancelled the deletion of entry #\(targetId)"
+        case .authDelete: what = "deleted entry #\(targetId)"
+        case .authPurge: what = "purged entry #\(targetId) at the end of its deletion delay"
         }
-        let target =
-            keyVersion.map { "\(targetKind.rawValue) \(keyId ?? targetId) v\($0)" }
-            ?? "\(targetKind.rawValue) \(targetId)"
-        return "\(action.rawValue) by \(actor) on \(target)"
-            + (changeText.isEmpty ? "" : " (\(changeText.joined(separator: ", ")))")
+        let status = changes.first { $0.field == "status" && $0.before != nil }.map {
+            " (\(Self.statusName($0.before)) → \(Self.statusName($0.after)))"
+        }
+        return
+            "\(actor) \(what)\(keyStoreId.map { action.rawValue.hasPrefix("auth.") ? " of key store #\($0)" : "" } ?? "")"
+            + (status ?? "")
+    }
+
+    /// A status as SKM's console shows it ("In Service"); other values as they are.
+    static func statusName(_ raw: String?) -> String {
+        switch raw {
+        case "ACTIVE", "IN_SERVICE": return "In Service"
+        case "PENDING_DELETION": return "Pending Deletion"
+        case "DELETED": return "Deleted"
+        case "REVOKED": return "Revoked"
+        case nil: return "none"
+        case let other?: return other
+        }
+    }
+
+    static func kindName(_ raw: String) -> String {
+        switch raw {
+        case "IPV4": return "IPv4 address"
+        case "MAC": return "MAC address"
+        case "CERTIFICATE": return "certificate"
+        default: return raw
+        }
     }
 }
 

@@ -36,13 +36,16 @@ public struct KeyStoreSettings: Sendable, Hashable {
         self.authMode = authMode
     }
 
+    /// The name and the factors: what the request's own form decides (step 4, before the state is read).
     func validate() throws(Rejection) {
         try Engine.validateName(name, field: "name")
-        try Engine.validateDescription(description)
+        try validateFactors()
+    }
+
+    func validateFactors() throws(Rejection) {
         guard ip4AuthUse || macAuthUse || certificateAuthUse else {
             throw Rejection(
-                .invalidRequest,
-                "at least one of ip4AuthUse, macAuthUse and certificateAuthUse must be \"Y\"",
+                .keyStoreFlagsValid, "at least one of ip4AuthUse, macAuthUse and certificateAuthUse must be \"Y\"",
                 field: "ip4AuthUse")
         }
     }
@@ -70,26 +73,27 @@ extension Engine {
 
     static func validateName(_ name: String, field: String) throws(Rejection) {
         guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw Rejection.invalidField(field, "must not be empty")
+            throw Rejection.invalidField(.nameValid, field, "must not be empty")
         }
         guard name.count <= Limits.nameCharacters else {
-            throw Rejection.invalidField(field, "is longer than \(Limits.nameCharacters) characters")
+            throw Rejection.invalidField(.nameValid, field, "is longer than \(Limits.nameCharacters) characters")
         }
         guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw Rejection.invalidField(field, "must not contain control characters")
+            throw Rejection.invalidField(.nameValid, field, "must not contain control characters")
         }
     }
 
     static func validateDescription(_ text: String) throws(Rejection) {
         guard text.count <= Limits.descriptionCharacters else {
-            throw Rejection.invalidField("description", "is longer than \(Limits.descriptionCharacters) characters")
+            throw Rejection.invalidField(
+                .otherwiseMalformed, "description", "is longer than \(Limits.descriptionCharacters) characters")
         }
     }
 
     static func validateRotationPeriod(_ days: Int) throws(Rejection) {
         guard days == 0 || (Limits.minimumRotationPeriod...Limits.maximumRotationPeriod).contains(days) else {
             throw Rejection.invalidField(
-                "autoRotationPeriod",
+                .rotationPeriodValid, "autoRotationPeriod",
                 "is \(days); use 0 (off) or \(Limits.minimumRotationPeriod) to \(Limits.maximumRotationPeriod) days")
         }
     }
@@ -148,8 +152,11 @@ extension Engine {
     }
 
     func existingAppkey(_ id: String) async throws -> Appkey {
-        guard Appkey.isWellFormed(id), let appkey = try await storage.appkey(id: id) else {
-            throw Rejection(.invalidAppkey, "no appkey '\(id.prefix(32))'")
+        guard Appkey.isWellFormed(id) else {
+            throw Rejection(.appkeyWellFormed, "'\(id.prefix(32))' is not an appkey")
+        }
+        guard let appkey = try await storage.appkey(id: id) else {
+            throw Rejection(.appkeyExists, "no appkey '\(id)'")
         }
         return appkey
     }
@@ -159,6 +166,8 @@ extension Engine {
     public func createKeyStore(appkey: String, settings: KeyStoreSettings, actor: String) async throws -> KeyStore {
         try settings.validate()
         _ = try await existingAppkey(appkey)
+        try await checkNameFree(settings.name, appkey: appkey, except: nil)
+        try Self.validateDescription(settings.description)
         let id = try await storage.nextIdentifier(for: .keyStore)
         let now = clock.now
         let store = KeyStore(
@@ -166,7 +175,7 @@ extension Engine {
             ip4AuthUse: settings.ip4AuthUse, macAuthUse: settings.macAuthUse,
             certificateAuthUse: settings.certificateAuthUse, authMode: settings.authMode,
             created: Stamp(user: actor, at: now), lastChange: Stamp(user: actor, at: now))
-        try await retrying {
+        try await retrying(duplicate: .keyStoreNameFree) {
             try await storage.commit(
                 ChangeSet([
                     .insert(.keyStore(store)),
@@ -185,8 +194,10 @@ extension Engine {
         async throws -> KeyStore
     {
         try settings.validate()
-        return try await retrying {
+        return try await retrying(duplicate: .keyStoreNameFree) {
             let before = try await liveStore(appkey: appkey, reference)
+            try await checkNameFree(settings.name, appkey: appkey, except: before.id)
+            try Self.validateDescription(settings.description)
             var after = before
             after.name = settings.name
             after.description = settings.description
@@ -221,7 +232,7 @@ extension Engine {
             let live = try await storage.keys(keyStoreId: store.id).filter { $0.status != .deleted }
             guard live.isEmpty else {
                 throw Rejection(
-                    .invalidRequest,
+                    .keyStoreEmpty,
                     "key store '\(store.name)' still holds \(live.count) key(s); delete them first")
             }
             let now = clock.now
@@ -262,9 +273,17 @@ extension Engine {
             store = try await storage.keyStores(appkey: appkey).first { $0.name == name && $0.status == .active }
         }
         guard let store, store.appkey == appkey, store.status == .active else {
-            throw Rejection(.invalidRequest, "no key store \(reference) in this appkey", field: "keyStoreName")
+            throw Rejection(.keyStoreKnown, "no key store \(reference) in this appkey", field: "keyStoreName")
         }
         return store
+    }
+
+    /// Refuses a key-store name another live key store of the appkey has.
+    private func checkNameFree(_ name: String, appkey: String, except id: Int?) async throws {
+        let taken = try await storage.keyStores(appkey: appkey).contains {
+            $0.status == .active && $0.name == name && $0.id != id
+        }
+        if taken { throw Rejection(.keyStoreNameFree, "a key store named '\(name)' exists in this appkey") }
     }
 
     // MARK: - Keys
@@ -274,27 +293,29 @@ extension Engine {
         appkey: String, store reference: KeyStoreReference, type: KeyType, name: String, description: String = "",
         autoRotationPeriod: Int = 0, secretValue: String? = nil, actor: String
     ) async throws -> ManagedKey {
+        if type == .secret {
+            guard let secretValue else { throw Rejection.invalidField(.requiredMembers, "secretValue", "is required") }
+            guard secretValue.utf8.count <= Limits.textBytes else {
+                throw Rejection.invalidField(
+                    .secretWithin32KB, "secretValue", "is over the limit of \(Limits.textBytes) bytes")
+            }
+        }
         try Self.validateName(name, field: "name")
+        if type == .secret {
+            guard autoRotationPeriod == 0 else {
+                throw Rejection.invalidField(.otherwiseMalformed, "autoRotationPeriod", "must be 0 for a secret")
+            }
+        } else {
+            try Self.validateRotationPeriod(autoRotationPeriod)
+        }
+        let store = try await liveStore(appkey: appkey, reference)
         try Self.validateDescription(description)
         let material: Data
         switch type {
-        case .secret:
-            guard let secretValue else { throw Rejection.invalidField("secretValue", "is required") }
-            guard secretValue.utf8.count <= Limits.textBytes else {
-                throw Rejection.invalidField("secretValue", "is over the limit of \(Limits.textBytes) bytes")
-            }
-            guard autoRotationPeriod == 0 else {
-                throw Rejection.invalidField("autoRotationPeriod", "must be 0 for a secret")
-            }
-            material = Data(secretValue.utf8)
-        case .symmetric:
-            try Self.validateRotationPeriod(autoRotationPeriod)
-            material = KeyMaterial.generateSymmetric()
-        case .asymmetric:
-            try Self.validateRotationPeriod(autoRotationPeriod)
-            material = try KeyMaterial.generateAsymmetric()
+        case .secret: material = Data((secretValue ?? "").utf8)
+        case .symmetric: material = KeyMaterial.generateSymmetric()
+        case .asymmetric: material = try KeyMaterial.generateAsymmetric()
         }
-        let store = try await liveStore(appkey: appkey, reference)
         let now = clock.now
         let stamp = Stamp(user: actor, at: now)
         let key = ManagedKey(
@@ -328,11 +349,12 @@ extension Engine {
 
     /// A key of `appkey` that has not been deleted; Invalid Key ID otherwise.
     func ownedKey(appkey: String, keyId: String) async throws -> ManagedKey {
-        guard ManagedKey.isWellFormedID(keyId), let key = try await storage.key(id: keyId) else {
-            throw Rejection(.invalidKeyID, "no key '\(keyId.prefix(64))'")
+        guard ManagedKey.isWellFormedID(keyId) else {
+            throw Rejection(.keyIDWellFormed, "'\(keyId.prefix(64))' is not a key id")
         }
-        guard key.appkey == appkey else { throw Rejection(.invalidKeyID, "key \(keyId) belongs to another appkey") }
-        guard key.status != .deleted else { throw Rejection(.invalidKeyID, "key \(keyId) was deleted") }
+        guard let key = try await storage.key(id: keyId) else { throw Rejection(.keyExists, "no key '\(keyId)'") }
+        guard key.appkey == appkey else { throw Rejection(.keyOfThisAppkey, "key \(keyId) belongs to another appkey") }
+        guard key.status != .deleted else { throw Rejection(.keyNotDeleted, "key \(keyId) was deleted") }
         return key
     }
 
@@ -340,9 +362,10 @@ extension Engine {
     public func rotateKey(appkey: String, keyId: String, actor: String) async throws -> KeyVersion {
         try await retrying {
             var key = try await ownedKey(appkey: appkey, keyId: keyId)
-            guard key.type.isVersioned else { throw Rejection(.invalidKeyID, "a secret has no versions to rotate") }
+            guard key.type.isVersioned else { throw Rejection(.keyHasVersions, "a secret has no versions to rotate") }
             guard key.status == .active else {
-                throw Rejection(.invalidKeyStatus, "key \(keyId) is \(key.status.rawValue); only ACTIVE keys rotate")
+                throw Rejection(
+                    .rotationNeedsActiveKey, "key \(keyId) is \(key.status.rawValue); only ACTIVE keys rotate")
             }
             return try await rotate(&key, actor: actor, action: .keyRotate)
         }
@@ -401,9 +424,14 @@ extension Engine {
         try await retrying {
             let key = try await ownedKey(appkey: appkey, keyId: keyId)
             guard key.status == expected else {
+                let check: DecisionCheck
+                switch target {
+                case .pendingDeletion: check = .scheduledDeletionNeedsActiveKey
+                case .active: check = .cancellationNeedsPendingKey
+                case .deleted: check = .deletionNeedsPendingKey
+                }
                 throw Rejection(
-                    .invalidKeyStatus,
-                    "key \(keyId) is \(key.status.rawValue); \(action.rawValue) needs \(expected.rawValue)")
+                    check, "key \(keyId) is \(key.status.rawValue); \(action.rawValue) needs \(expected.rawValue)")
             }
             return try await transition(key, to: target, action: action, actor: actor)
         }
@@ -444,13 +472,14 @@ extension Engine {
     /// Replaces a secret's value.
     public func updateSecret(appkey: String, keyId: String, value: String, actor: String) async throws -> ManagedKey {
         guard value.utf8.count <= Limits.textBytes else {
-            throw Rejection.invalidField("secretValue", "is over the limit of \(Limits.textBytes) bytes")
+            throw Rejection.invalidField(
+                .secretWithin32KB, "secretValue", "is over the limit of \(Limits.textBytes) bytes")
         }
         return try await retrying {
             var key = try await ownedKey(appkey: appkey, keyId: keyId)
-            guard key.type == .secret else { throw Rejection(.invalidKeyID, "key \(keyId) is not a secret") }
+            guard key.type == .secret else { throw Rejection(.keyTypeFits, "key \(keyId) is not a secret") }
             guard key.status == .active else {
-                throw Rejection(.invalidKeyID, "key \(keyId) is \(key.status.rawValue)")
+                throw Rejection(.keyInServiceForUse, "key \(keyId) is \(key.status.rawValue)")
             }
             let now = clock.now
             key.lastChange = Stamp(user: actor, at: now)
@@ -505,19 +534,21 @@ extension Engine {
     ) async throws -> KeyVersion {
         try await retrying {
             let key = try await ownedKey(appkey: appkey, keyId: keyId)
-            guard key.type.isVersioned else { throw Rejection(.invalidKeyID, "a secret has no versions") }
+            guard key.type.isVersioned else { throw Rejection(.keyHasVersions, "a secret has no versions") }
             let versions = try await storage.versions(keyId: keyId)
             guard let version = versions.first(where: { $0.number == number }), version.status != .deleted else {
-                throw Rejection(.invalidKeyVersion, "key \(keyId) has no version \(number)")
+                throw Rejection(
+                    number > key.latestVersion ? .versionNotNewerThanKey : .versionExists,
+                    "key \(keyId) has no version \(number)")
             }
             guard version.status == expected else {
                 throw Rejection(
-                    .invalidKeyVersionStatus,
+                    .versionStatusFits,
                     "version \(number) is \(version.status.rawValue); \(action.rawValue) needs \(expected.rawValue)")
             }
             if target == .pendingDeletion, versions.primary?.number == number {
                 throw Rejection(
-                    .invalidKeyVersionStatus,
+                    .versionNotPrimary,
                     "version \(number) is the primary version of key \(keyId); rotate the key before deleting it")
             }
             return try await transition(version, of: key, to: target, action: action, actor: actor)
@@ -563,14 +594,15 @@ extension Engine {
         actor: String
     ) async throws -> AuthEntry {
         let canonical = try Self.canonicalAuthValue(kind: kind, value)
-        try Self.validateDescription(description)
         let store = try await liveStore(appkey: appkey, reference)
+        try await checkEntryFree(kind, canonical, in: store)
+        try Self.validateDescription(description)
         let id = try await storage.nextIdentifier(for: .authEntry)
         let now = clock.now
         let entry = AuthEntry(
             id: id, appkey: appkey, keyStoreId: store.id, kind: kind, value: canonical, description: description,
             status: .inService, created: Stamp(user: actor, at: now), lastChange: Stamp(user: actor, at: now))
-        try await retrying {
+        try await retrying(duplicate: .authValueFree) {
             try await storage.commit(
                 ChangeSet([
                     .insert(.authEntry(entry)),
@@ -590,12 +622,14 @@ extension Engine {
         case .ipv4:
             switch IPv4Network.parse(trimmed) {
             case .success(let network): return network.description
-            case .failure(let failure): throw Rejection.invalidField("value", "'\(trimmed.prefix(64))': \(failure)")
+            case .failure(let failure):
+                throw Rejection.invalidField(.authValueWellFormed, "value", "'\(trimmed.prefix(64))': \(failure)")
             }
         case .mac:
             guard let mac = MACAddress(trimmed) else {
                 throw Rejection.invalidField(
-                    "value", "'\(trimmed.prefix(64))' is not a MAC address (expected aa:bb:cc:dd:ee:ff)")
+                    .authValueWellFormed, "value",
+                    "'\(trimmed.prefix(64))' is not a MAC address (expected aa:bb:cc:dd:ee:ff)")
             }
             return mac.description
         case .certificate:
@@ -610,17 +644,19 @@ extension Engine {
         description: String = "", actor: String
     ) async throws -> AuthEntry {
         try Self.validateName(name, field: "name")
-        try Self.validateDescription(description)
         guard !password.isEmpty, password.utf8.count <= Limits.passwordBytes else {
-            throw Rejection.invalidField("password", "must be 1 to \(Limits.passwordBytes) bytes")
+            throw Rejection.invalidField(
+                .certificateParametersValid, "password", "must be 1 to \(Limits.passwordBytes) bytes")
         }
         guard Limits.certificateLifetimeDays.contains(lifetimeDays) else {
             throw Rejection.invalidField(
-                "lifeTime",
+                .certificateParametersValid, "lifeTime",
                 "is \(lifetimeDays) days, outside \(Limits.certificateLifetimeDays.lowerBound)…\(Limits.certificateLifetimeDays.upperBound)"
             )
         }
         let store = try await liveStore(appkey: appkey, reference)
+        try await checkEntryFree(.certificate, name, in: store)
+        try Self.validateDescription(description)
         let id = try await storage.nextIdentifier(for: .authEntry)
         let now = clock.now
         let issued = try authority.issueClientCertificate(
@@ -630,7 +666,7 @@ extension Engine {
             id: id, appkey: appkey, keyStoreId: store.id, kind: .certificate, value: name, description: description,
             status: .inService, certificate: summary, created: Stamp(user: actor, at: now),
             lastChange: Stamp(user: actor, at: now))
-        try await retrying {
+        try await retrying(duplicate: .authValueFree) {
             try await storage.commit(
                 ChangeSet([
                     .insert(.authEntry(entry)),
@@ -659,18 +695,28 @@ extension Engine {
     ) async throws
         -> AuthEntry
     {
-        let canonical = try Self.canonicalAuthValue(kind: kind, value)
         let store = try await liveStore(appkey: appkey, reference)
+        let canonical = (try? Self.canonicalAuthValue(kind: kind, value)) ?? value
         guard
             let entry = try await storage.authEntries(keyStoreId: store.id).first(where: {
                 $0.kind == kind && $0.value == canonical && $0.status != .deleted
             })
         else {
             throw Rejection(
-                .invalidRequest, "no \(kind.displayName) entry '\(canonical)' in key store '\(store.name)'",
+                .entryExists, "no \(kind.displayName) entry '\(canonical.prefix(64))' in key store '\(store.name)'",
                 field: kind == .certificate ? "name" : "value")
         }
         return entry
+    }
+
+    /// Refuses a value a live entry of the key store already has.
+    private func checkEntryFree(_ kind: AuthKind, _ value: String, in store: KeyStore) async throws {
+        let taken = try await storage.authEntries(keyStoreId: store.id).contains {
+            $0.kind == kind && $0.value == value && $0.status != .deleted
+        }
+        if taken {
+            throw Rejection(.authValueFree, "\(kind.displayName) '\(value)' is already registered in '\(store.name)'")
+        }
     }
 
     public func scheduleAuthDeletion(
@@ -706,7 +752,7 @@ extension Engine {
             let entry = try await liveEntry(appkey: appkey, store: store, kind: kind, value: value)
             guard entry.status == expected else {
                 throw Rejection(
-                    .invalidRequest,
+                    .entryStatusFits,
                     "\(kind.displayName) entry '\(entry.value)' is \(entry.status.rawValue); \(action.rawValue) needs \(expected.rawValue)"
                 )
             }
@@ -759,7 +805,7 @@ extension Engine {
     {
         let entry = try await liveEntry(appkey: appkey, store: store, kind: .certificate, value: name)
         guard entry.status == .inService, let summary = entry.certificate else {
-            throw Rejection(.invalidRequest, "certificate '\(name)' is \(entry.status.rawValue)", field: "name")
+            throw Rejection(.entryStatusFits, "certificate '\(name)' is \(entry.status.rawValue)", field: "name")
         }
         guard let sealedKey = try await storage.sealedItem(.certificateKey(entryId: entry.id)) else {
             throw CoreError(.storage, "the private key of certificate '\(name)' is missing")
@@ -767,7 +813,8 @@ extension Engine {
         let chosen: String
         if let password {
             guard !password.isEmpty, password.utf8.count <= Limits.passwordBytes else {
-                throw Rejection.invalidField("password", "must be 1 to \(Limits.passwordBytes) bytes")
+                throw Rejection.invalidField(
+                    .certificateParametersValid, "password", "must be 1 to \(Limits.passwordBytes) bytes")
             }
             chosen = password
         } else {

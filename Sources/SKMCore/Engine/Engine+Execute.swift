@@ -11,9 +11,9 @@ extension Engine {
         } catch let rejection as Rejection {
             return .failure(rejection)
         } catch let error as StorageError where error.code == .duplicate {
-            return .failure(Rejection(.invalidRequest, error.reason))
+            return .failure(Rejection(.otherwiseMalformed, error.reason))
         } catch {
-            return .failure(Rejection(.internalError, String(describing: error)))
+            return .failure(Rejection(.serverFailed, String(describing: error)))
         }
     }
 
@@ -21,7 +21,8 @@ extension Engine {
         let operation = request.operation
         // 1. The route exists in this API version.
         guard operation.availableVersions.contains(request.apiVersion) else {
-            throw Rejection(.urlNotFound, "\(operation.rawValue) is not part of API \(request.apiVersion.rawValue)")
+            throw Rejection(
+                .operationInVersion, "\(operation.rawValue) is not part of API \(request.apiVersion.rawValue)")
         }
         if operation == .createToken { return try await createToken(request) }
         // 2. The appkey exists.
@@ -71,40 +72,48 @@ extension Engine {
         var parameters = DataParameters()
         switch operation {
         case .encrypt:
-            parameters.plaintext = try fields.string("plaintext", maxBytes: Limits.textBytes)
+            parameters.plaintext = try fields.string("plaintext", maxBytes: Limits.textBytes, or: .plaintextWithin32KB)
         case .decrypt:
-            parameters.blob = try fields.string("ciphertext", maxBytes: Limits.blobCharacters)
+            parameters.blob = try fields.string("ciphertext", maxBytes: Limits.blobCharacters, or: .blobWithinLimit)
         case .sign:
-            parameters.plaintext = try fields.string("plaintext", maxBytes: Limits.legacySignBytes)
+            parameters.plaintext = try fields.string(
+                "plaintext", maxBytes: Limits.legacySignBytes, or: .plaintextWithin245Bytes)
         case .verify:
-            parameters.plaintext = try fields.string("plaintext", maxBytes: Limits.legacySignBytes)
-            parameters.blob = try fields.string("signature", maxBytes: Limits.blobCharacters)
+            parameters.plaintext = try fields.string(
+                "plaintext", maxBytes: Limits.legacySignBytes, or: .plaintextWithin245Bytes)
+            parameters.blob = try fields.string("signature", maxBytes: Limits.blobCharacters, or: .blobWithinLimit)
         case .signStandard, .verifyStandard:
-            let encoded = try fields.string("plaintext", maxBytes: Limits.standardSignBytes * 4 / 3 + 4)
+            let encoded = fields.string("plaintext")
             guard let message = StrictBase64.decode(encoded) else {
-                throw Rejection.invalidField("plaintext", "must be Base64")
+                throw Rejection.invalidField(.standardPlaintextBase64, "plaintext", "must be Base64")
             }
             guard message.count <= Limits.standardSignBytes else {
                 throw Rejection.invalidField(
-                    "plaintext", "decodes to \(message.count) bytes, over the limit of \(Limits.standardSignBytes)")
+                    .standardPlaintextBase64, "plaintext",
+                    "decodes to \(message.count) bytes, over the limit of \(Limits.standardSignBytes)")
             }
             parameters.message = message
-            let algorithm = try fields.string("algorithm", maxCharacters: 64)
-            guard let padding = KeyMaterial.SignaturePadding(rawValue: algorithm) else {
-                throw Rejection.invalidField("algorithm", "must be RSASSA-PSS or RSASSA-PKCS1-v1_5")
+            if operation == .verifyStandard {
+                parameters.blob = try fields.string(
+                    "signature", maxBytes: Limits.blobCharacters, or: .blobWithinLimit)
+            }
+            guard let padding = KeyMaterial.SignaturePadding(rawValue: fields.string("algorithm")) else {
+                throw Rejection.invalidField(.algorithmKnown, "algorithm", "must be RSASSA-PSS or RSASSA-PKCS1-v1_5")
             }
             parameters.padding = padding
             if operation == .verifyStandard {
-                parameters.blob = try fields.string("signature", maxBytes: Limits.blobCharacters)
-                parameters.keyVersion = try fields.integer("keyVersion", in: 0...Int(Int32.max))
+                parameters.keyVersion = try fields.integer(
+                    "keyVersion", in: 0...Int(Int32.max), or: .bodyKeyVersionValid)
             }
         case .getSymmetricKey:
             // v1.0 has no per-version query; the parameter is ignored there as SKM ignores it.
             if request.apiVersion >= .v1_1 {
-                parameters.keyVersion = try fields.queryInteger("keyVersion", in: 0...Int(Int32.max))
+                parameters.keyVersion = try fields.queryInteger(
+                    "keyVersion", in: 0...Int(Int32.max), or: .queryKeyVersionValid)
             }
         case .getPrivateKey, .getPublicKey:
-            parameters.keyVersion = try fields.queryInteger("keyVersion", in: 0...Int(Int32.max))
+            parameters.keyVersion = try fields.queryInteger(
+                "keyVersion", in: 0...Int(Int32.max), or: .queryKeyVersionValid)
         default:
             break
         }
@@ -117,24 +126,27 @@ extension Engine {
         let parameters = try validateDataCall(request)
         // 5. The key: of this appkey, not deleted, of the right type.
         let keyId = request.keyId ?? ""
-        guard ManagedKey.isWellFormedID(keyId), let context = try await storage.keyContext(keyId: keyId) else {
-            throw Rejection(.invalidKeyID, "no key '\(keyId.prefix(64))'")
+        guard ManagedKey.isWellFormedID(keyId) else {
+            throw Rejection(.keyIDWellFormed, "'\(keyId.prefix(64))' is not a key id")
+        }
+        guard let context = try await storage.keyContext(keyId: keyId) else {
+            throw Rejection(.keyExists, "no key '\(keyId)'")
         }
         let key = context.key
         guard key.appkey == request.appkey else {
-            throw Rejection(.invalidKeyID, "key \(keyId) belongs to another appkey")
+            throw Rejection(.keyOfThisAppkey, "key \(keyId) belongs to another appkey")
         }
-        guard key.status != .deleted else { throw Rejection(.invalidKeyID, "key \(keyId) was deleted") }
+        guard key.status != .deleted else { throw Rejection(.keyNotDeleted, "key \(keyId) was deleted") }
         guard let required = operation.requiredKeyType, key.type == required else {
             throw Rejection(
-                .invalidKeyID,
+                .keyTypeFits,
                 "key \(keyId) is a \(key.type.rawValue); \(operation.rawValue) needs a \(operation.requiredKeyType?.rawValue ?? "?")"
             )
         }
         // 6. Client authentication of the key's store.
         if operation.usesClientAuthentication {
             guard let store = context.store else {
-                throw Rejection(.internalError, "key \(keyId) refers to missing key store \(key.keyStoreId)")
+                throw Rejection(.serverFailed, "key \(keyId) refers to missing key store \(key.keyStoreId)")
             }
             if let failure = authenticator.authenticate(
                 client, store: store, entries: context.authEntries, at: clock.now)
@@ -144,7 +156,7 @@ extension Engine {
         }
         // 7. The key is In Service.
         guard key.status == .active else {
-            throw Rejection(operation.inactiveKeyError, "key \(keyId) is \(key.status.rawValue)")
+            throw Rejection(operation.inactiveKeyCheck, "key \(keyId) is \(key.status.rawValue)")
         }
         // 8. Versions and user data.
         var outcome = try perform(operation, parameters, context)
@@ -159,22 +171,27 @@ extension Engine {
     }
 
     /// A version by number for decrypt/verify and `keyVersion` queries: exists (not deleted), then In Service.
-    private func usableVersion(_ number: Int, in context: KeyContext) throws(Rejection) -> (KeyVersion, Data) {
+    /// A version by number for decrypt/verify and `keyVersion` queries: exists (not deleted), then In Service.
+    /// `encodedTwice` tells that the number came out of a blob that was Base64-encoded twice.
+    private func usableVersion(
+        _ number: Int, in context: KeyContext, encodedTwice: Bool = false
+    ) throws(Rejection) -> (KeyVersion, Data) {
         guard let version = context.versions.first(where: { $0.number == number }), version.status != .deleted else {
-            throw Rejection(
-                .invalidKeyVersion,
-                "key \(context.key.id) has no version \(number) (latest is \(context.key.latestVersion))")
+            let why = "key \(context.key.id) has no version \(number) (latest is \(context.key.latestVersion))"
+            if encodedTwice { throw Rejection(.blobNotEncodedTwice, why + "; the blob was Base64-encoded twice") }
+            if number > context.key.latestVersion { throw Rejection(.versionNotNewerThanKey, why) }
+            throw Rejection(.versionExists, why)
         }
         guard version.status == .inService else {
             throw Rejection(
-                .invalidKeyVersionStatus, "version \(number) of key \(context.key.id) is \(version.status.rawValue)")
+                .versionInService, "version \(number) of key \(context.key.id) is \(version.status.rawValue)")
         }
         return (version, try material(of: version.number, in: context))
     }
 
     private func primaryVersion(in context: KeyContext) throws(Rejection) -> (KeyVersion, Data) {
         guard let version = context.versions.primary else {
-            throw Rejection(.invalidKeyVersionStatus, "key \(context.key.id) has no version In Service")
+            throw Rejection(.versionInService, "key \(context.key.id) has no version In Service")
         }
         return (version, try material(of: version.number, in: context))
     }
@@ -182,12 +199,12 @@ extension Engine {
     private func material(of number: Int, in context: KeyContext) throws(Rejection) -> Data {
         let label = SealContext.keyMaterial(keyId: context.key.id, version: number)
         guard let sealed = context.sealedMaterial[number] else {
-            throw Rejection(.internalError, "material of \(label.label) is missing")
+            throw Rejection(.serverFailed, "material of \(label.label) is missing")
         }
         do {
             return try vault.open(sealed, for: label)
         } catch {
-            throw Rejection(.internalError, error.reason)
+            throw Rejection(.serverFailed, error.reason)
         }
     }
 
@@ -226,14 +243,17 @@ extension Engine {
             let blob: CiphertextBlob
             switch CiphertextBlob.parse(base64: parameters.blob ?? "") {
             case .success(let parsed): blob = parsed
-            case .failure(let problem): throw Rejection(.invalidUserData, "the ciphertext \(problem)")
+            case .failure(.notBase64): throw Rejection(.blobIsBase64, "the ciphertext is not valid Base64")
+            case .failure(let problem): throw Rejection(.blobComplete, "the ciphertext \(problem)")
             }
-            let (version, key) = try usableVersion(Int(blob.version), in: context)
+            let (version, key) = try usableVersion(
+                Int(blob.version), in: context,
+                encodedTwice: StrictBase64.decodesToBase64Text(parameters.blob ?? ""))
             guard let plaintext = KeyMaterial.decrypt(blob, material: key, keyId: keyId),
                 let text = String(data: plaintext, encoding: .utf8)
             else {
                 throw Rejection(
-                    .invalidUserData,
+                    .dataAuthenticates,
                     "the ciphertext does not authenticate under version \(version.number) of key \(keyId) (damaged, truncated or made with another key)"
                 )
             }
@@ -262,9 +282,12 @@ extension Engine {
             let blob: SignatureBlob
             switch SignatureBlob.parse(base64: parameters.blob ?? "") {
             case .success(let parsed): blob = parsed
-            case .failure(let problem): throw Rejection(.invalidUserData, "the signature \(problem)")
+            case .failure(.notBase64): throw Rejection(.blobIsBase64, "the signature is not valid Base64")
+            case .failure(let problem): throw Rejection(.blobComplete, "the signature \(problem)")
             }
-            let (version, key) = try usableVersion(Int(blob.version), in: context)
+            let (version, key) = try usableVersion(
+                Int(blob.version), in: context,
+                encodedTwice: StrictBase64.decodesToBase64Text(parameters.blob ?? ""))
             let valid = try KeyMaterial.verify(
                 blob.signature, for: Data((parameters.plaintext ?? "").utf8), material: key, padding: .pkcs1v15)
             return Outcome(
@@ -287,11 +310,12 @@ extension Engine {
             return Outcome(.success(.body(.object(body))), keyVersion: version.number)
 
         case .verifyStandard:
-            guard let signature = StrictBase64.decode(parameters.blob ?? ""),
-                signature.count == SignatureBlob.signatureLength
-            else {
+            guard let signature = StrictBase64.decode(parameters.blob ?? "") else {
+                throw Rejection(.blobIsBase64, "the signature is not valid Base64")
+            }
+            guard signature.count == SignatureBlob.signatureLength else {
                 throw Rejection(
-                    .invalidUserData,
+                    .blobComplete,
                     "the signature must be Base64 of \(SignatureBlob.signatureLength) bytes (an RSA-2048 signature)")
             }
             let (version, key) = try usableVersion(parameters.keyVersion ?? 0, in: context)
@@ -316,7 +340,7 @@ extension Engine {
                     ])), keyVersion: version.number)
 
         default:
-            throw Rejection(.internalError, "\(operation.rawValue) is not a data call")
+            throw Rejection(.serverFailed, "\(operation.rawValue) is not a data call")
         }
     }
 
@@ -324,49 +348,69 @@ extension Engine {
 
     /// Step 3: a User Access Key of this appkey (id and secret), or an unexpired bearer token issued for one.
     /// Returns the actor name recorded in audit events.
+    ///
+    /// The order (exists, in service, of this appkey, then the secret) is the order of the rule for Unauthorized;
+    /// clients get the same answer whichever fails, so the order tells nothing to a caller without the secret.
     func authenticate(_ credentials: Credentials, appkey: String) async throws -> String {
         if let token = credentials.bearerToken {
-            let accessKeyID = try verifyToken(token)
-            guard let accessKey = try await storage.userAccessKey(id: accessKeyID), accessKey.appkey == appkey,
-                accessKey.status == .inService
-            else {
-                throw Rejection(.unauthorized, "the bearer token's User Access Key is not valid for this appkey")
+            let claims = try verifyToken(token)
+            let accessKey = try await usableAccessKey(claims.accessKeyID)
+            guard accessKey.appkey == appkey else {
+                throw Rejection(
+                    .accessKeyOfThisAppkey,
+                    "the bearer token was issued to User Access Key \(accessKey.id) of another appkey")
             }
             return "uak:\(accessKey.id)"
         }
-        guard let id = credentials.userAccessKeyID, let secret = credentials.userAccessKeySecret else {
-            throw Rejection(.unauthorized, "no User Access Key or bearer token")
+        guard let id = credentials.userAccessKeyID else {
+            throw Rejection(.credentialsPresent, "no User Access Key or bearer token")
         }
-        let accessKey = try await verifyAccessKey(id: id, secret: secret)
+        let accessKey = try await usableAccessKey(id)
         guard accessKey.appkey == appkey else {
-            throw Rejection(.unauthorized, "User Access Key \(id) belongs to another appkey")
+            throw Rejection(.accessKeyOfThisAppkey, "User Access Key \(id) belongs to another appkey")
         }
+        try checkSecret(credentials.userAccessKeySecret, of: accessKey)
         return "uak:\(accessKey.id)"
     }
 
-    func verifyAccessKey(id: String, secret: String) async throws -> UserAccessKey {
-        guard id.utf8.count <= 64, let accessKey = try await storage.userAccessKey(id: id),
-            accessKey.status == .inService
-        else {
-            throw Rejection(.unauthorized, "no User Access Key '\(id.prefix(64))'")
+    /// A User Access Key that exists and is in service.
+    func usableAccessKey(_ id: String) async throws -> UserAccessKey {
+        guard id.utf8.count <= 64, let accessKey = try await storage.userAccessKey(id: id) else {
+            throw Rejection(.accessKeyExists, "no User Access Key '\(id.prefix(64))'")
+        }
+        guard accessKey.status == .inService else {
+            throw Rejection(.accessKeyInService, "User Access Key \(id) is \(accessKey.status.rawValue)")
+        }
+        return accessKey
+    }
+
+    func checkSecret(_ secret: String?, of accessKey: UserAccessKey) throws(Rejection) {
+        guard let secret else {
+            throw Rejection(.secretValid, "no secret was sent with User Access Key \(accessKey.id)")
         }
         let digest = Self.digest(secret: secret, salt: accessKey.salt)
         guard ConstantTime.equal(digest, accessKey.secretDigest) else {
-            throw Rejection(.unauthorized, "wrong secret for User Access Key \(id)")
+            throw Rejection(.secretValid, "wrong secret for User Access Key \(accessKey.id)")
         }
+    }
+
+    /// A User Access Key in service whose secret is `secret`.
+    func verifyAccessKey(id: String, secret: String) async throws -> UserAccessKey {
+        let accessKey = try await usableAccessKey(id)
+        try checkSecret(secret, of: accessKey)
         return accessKey
     }
 
     /// `POST /oauth2/token/create`: Basic authorization with a User Access Key, `grant_type=client_credentials`.
     private func createToken(_ request: Request) async throws -> Outcome {
-        guard let id = request.credentials.userAccessKeyID, let secret = request.credentials.userAccessKeySecret else {
-            throw Rejection(.unauthorized, "token creation needs Basic authorization with a User Access Key")
+        guard let id = request.credentials.userAccessKeyID else {
+            throw Rejection(.credentialsPresent, "token creation needs Basic authorization with a User Access Key")
         }
-        let accessKey = try await verifyAccessKey(id: id, secret: secret)
+        let accessKey = try await usableAccessKey(id)
+        try checkSecret(request.credentials.userAccessKeySecret, of: accessKey)
         let fields = try RequestFields(request, needsBody: true)
-        let grant = try fields.string("grant_type", maxCharacters: 64)
-        guard grant == "client_credentials" else {
-            throw Rejection.invalidField("grant_type", "must be client_credentials")
+        guard fields.string("grant_type") == "client_credentials" else {
+            throw Rejection.invalidField(.grantTypeClientCredentials, "grant_type", "must be client_credentials")
         }
         let lifetime = Int(configuration.tokenLifetime)
         let token = issueToken(
@@ -384,29 +428,52 @@ extension Engine {
         return "skm1.\(payload.base64URLEncoded).\(Data(mac).base64URLEncoded)"
     }
 
-    func verifyToken(_ token: String) throws(Rejection) -> String {
+    /// What a bearer token says of itself, and whether this installation issued it; `nil` when it is not a token
+    /// of this format at all. Nothing here is secret: the request log records it (never the token).
+    public func inspectToken(_ token: String) -> TokenObservation? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "skm1", let payload = Data(base64URLEncoded: String(parts[1])),
             let mac = Data(base64URLEncoded: String(parts[2]))
-        else {
-            throw Rejection(.unauthorized, "the bearer token is malformed")
-        }
-        guard
-            HMAC<SHA256>.isValidAuthenticationCode(
-                mac, authenticating: payload, using: vault.derivedKey(purpose: "token"))
-        else {
-            throw Rejection(.unauthorized, "the bearer token was not issued by this key manager")
-        }
+        else { return nil }
+        let authentic = HMAC<SHA256>.isValidAuthenticationCode(
+            mac, authenticating: payload, using: vault.derivedKey(purpose: "token"))
         let text = String(decoding: payload, as: UTF8.self)
-        guard let dot = text.lastIndex(of: "."), let expiry = Int64(text[text.index(after: dot)...]) else {
-            throw Rejection(.unauthorized, "the bearer token is malformed")
+        guard let dot = text.lastIndex(of: "."), let expiry = Int64(text[text.index(after: dot)...]),
+            let expires = Timestamp.date(secondsSince1970: expiry)
+        else { return TokenObservation(authentic: false, accessKeyId: nil, expiresAt: nil) }
+        let accessKey = String(text[..<dot])
+        guard authentic else {
+            // Claims of a token this installation did not sign are not evidence of anything.
+            return TokenObservation(authentic: false, accessKeyId: nil, expiresAt: nil)
         }
-        guard Double(expiry) > clock.now.timeIntervalSince1970 else {
-            throw Rejection(
-                .unauthorized,
-                "the bearer token expired at \(Timestamp.rfc3339(Date(timeIntervalSince1970: Double(expiry))))")
+        return TokenObservation(authentic: true, accessKeyId: accessKey, expiresAt: expires)
+    }
+
+    /// The claims of a token this installation issued that has not expired.
+    func verifyToken(_ token: String) throws(Rejection) -> (accessKeyID: String, expires: Date) {
+        guard let observed = inspectToken(token), observed.authentic, let accessKey = observed.accessKeyId,
+            let expires = observed.expiresAt
+        else {
+            throw Rejection(.tokenAuthentic, "the bearer token was not issued by this key manager, or was altered")
         }
-        return String(text[..<dot])
+        guard expires > clock.now else {
+            throw Rejection(.tokenNotExpired, "the bearer token expired at \(Timestamp.rfc3339(expires))")
+        }
+        return (accessKey, expires)
+    }
+}
+
+/// What the request log records of a bearer token: whether this installation signed it and, when it did, the User
+/// Access Key it was issued to and when it expires. Never the token itself.
+public struct TokenObservation: Sendable, Hashable {
+    public var authentic: Bool
+    public var accessKeyId: String?
+    public var expiresAt: Date?
+
+    public init(authentic: Bool, accessKeyId: String? = nil, expiresAt: Date? = nil) {
+        self.authentic = authentic
+        self.accessKeyId = accessKeyId
+        self.expiresAt = expiresAt
     }
 }
 

@@ -7,33 +7,30 @@ extension Engine {
         switch request.operation {
         case .createSecret, .createSymmetricKey, .createAsymmetricKey:
             let fields = try RequestFields(request, needsBody: true)
-            let storeName = try fields.string("keyStoreName", maxCharacters: Limits.nameCharacters)
-            let name = try fields.name("name")
-            let description =
-                try fields.optionalString("description", maxCharacters: Limits.descriptionCharacters) ?? ""
             let type: KeyType
             var secretValue: String?
             var period = 0
             switch request.operation {
             case .createSecret:
                 type = .secret
-                secretValue = try fields.string("secretValue", maxBytes: Limits.textBytes)
-            case .createSymmetricKey:
-                type = .symmetric
-                period = try fields.optionalInteger("autoRotationPeriod") ?? 0
-            default:
-                type = .asymmetric
-                period = try fields.optionalInteger("autoRotationPeriod") ?? 0
+                secretValue = try fields.string("secretValue", maxBytes: Limits.textBytes, or: .secretWithin32KB)
+            case .createSymmetricKey: type = .symmetric
+            default: type = .asymmetric
             }
-            if type != .secret { try Self.validateRotationPeriod(period) }
+            try Self.validateName(fields.string("name"), field: "name")
+            if type != .secret {
+                period = try fields.optionalInteger("autoRotationPeriod", or: .rotationPeriodValid) ?? 0
+                try Self.validateRotationPeriod(period)
+            }
             let key = try await createKey(
-                appkey: appkey, store: .name(storeName), type: type, name: name, description: description,
-                autoRotationPeriod: period, secretValue: secretValue, actor: actor)
+                appkey: appkey, store: .name(fields.string("keyStoreName")), type: type, name: fields.string("name"),
+                description: fields.optionalString("description") ?? "", autoRotationPeriod: period,
+                secretValue: secretValue, actor: actor)
             return Outcome(.success(.body(["keyId": .string(key.id), "keyStatus": .string(key.status.rawValue)])))
 
         case .putSecret:
             let fields = try RequestFields(request, needsBody: true)
-            let value = try fields.string("secretValue", maxBytes: Limits.textBytes)
+            let value = try fields.string("secretValue", maxBytes: Limits.textBytes, or: .secretWithin32KB)
             let key = try await updateSecret(appkey: appkey, keyId: request.keyId ?? "", value: value, actor: actor)
             var body = Self.keyJSON(key)
             body["secretValue"] = .string(value)
@@ -63,31 +60,30 @@ extension Engine {
         case .addAuth:
             let kind = try authKind(of: request)
             let fields = try RequestFields(request, needsBody: true)
-            let storeName = try fields.string("keyStoreName", maxCharacters: Limits.nameCharacters)
-            let description =
-                try fields.optionalString("description", maxCharacters: Limits.descriptionCharacters) ?? ""
+            let storeName = fields.string("keyStoreName")
+            let description = fields.optionalString("description") ?? ""
             if kind == .certificate {
-                let name = try fields.name("name")
-                let password = try fields.string("password", maxBytes: Limits.passwordBytes)
-                let lifetime = try fields.integer("lifeTime", in: Limits.certificateLifetimeDays)
+                let name = fields.string("name")
+                try Self.validateName(name, field: "name")
+                let lifetime = try fields.integer(
+                    "lifeTime", in: Limits.certificateLifetimeDays, or: .certificateParametersValid)
                 let entry = try await issueCertificate(
-                    appkey: appkey, store: .name(storeName), name: name, password: password, lifetimeDays: lifetime,
-                    description: description, actor: actor)
+                    appkey: appkey, store: .name(storeName), name: name, password: fields.string("password"),
+                    lifetimeDays: lifetime, description: description, actor: actor)
                 return Outcome(
                     .success(.body(["name": .string(entry.value), "description": .string(entry.description)])))
             }
-            let value = try fields.string("value", maxCharacters: 64)
             let entry = try await addAuthEntry(
-                appkey: appkey, store: .name(storeName), kind: kind, value: value, description: description,
-                actor: actor)
+                appkey: appkey, store: .name(storeName), kind: kind, value: fields.string("value"),
+                description: description, actor: actor)
             return Outcome(.success(.body(["value": .string(entry.value), "description": .string(entry.description)])))
 
         case .scheduleAuthDeletion, .deleteAuth, .cancelAuthDeletion:
             let kind = try authKind(of: request)
             let fields = try RequestFields(request, needsBody: true)
-            let storeName = try fields.string("keyStoreName", maxCharacters: Limits.nameCharacters)
+            let storeName = fields.string("keyStoreName")
             let field = kind == .certificate ? "name" : "value"
-            let value = try fields.string(field, maxCharacters: Limits.nameCharacters)
+            let value = fields.string(field)
             let entry: AuthEntry
             switch request.operation {
             case .scheduleAuthDeletion:
@@ -114,9 +110,9 @@ extension Engine {
             return Outcome(.success(.body(.object(Self.keyStoreJSON(store)))))
 
         case .updateKeyStore:
+            let id = try keyStoreID(request)
             let settings = try keyStoreSettings(request)
-            _ = try await updateKeyStore(
-                appkey: appkey, store: .id(try keyStoreID(request)), settings: settings, actor: actor)
+            _ = try await updateKeyStore(appkey: appkey, store: .id(id), settings: settings, actor: actor)
             return Outcome(.success(.body(.null)))
 
         case .deleteKeyStore:
@@ -125,7 +121,7 @@ extension Engine {
 
         case .listKeyStores:
             let fields = try RequestFields(request, needsBody: false)
-            let detail = try fields.queryFlag("detail")
+            let detail = try fields.queryFlag("detail", or: .listParametersValid)
             let stores = try await storage.keyStores(appkey: appkey).filter { $0.status == .active }
             if detail {
                 return Outcome(.success(.body(["keyStoreList": .array(stores.map { .object(Self.keyStoreJSON($0)) })])))
@@ -137,14 +133,17 @@ extension Engine {
             return Outcome(.success(.body(.object(Self.keyStoreJSON(store)))))
 
         case .listKeys:
+            let id = try keyStoreID(request)
             let fields = try RequestFields(request, needsBody: false)
-            let detail = try fields.queryFlag("detail")
-            let pageNumber = try fields.queryInteger("pageNumber", in: 1...Int(Int32.max)) ?? 1
-            let pageSize = try fields.queryInteger("pageSize", in: 10...100) ?? 10
+            let pageSize =
+                try fields.queryInteger("pageSize", in: 10...100, or: .listParametersValid) ?? 10
+            let pageNumber =
+                try fields.queryInteger("pageNumber", in: 1...Int(Int32.max), or: .listParametersValid) ?? 1
             var type: KeyType?
             if let text = request.query["type"] {
                 guard let parsed = KeyType(rawValue: text) else {
-                    throw Rejection.invalidField("type", "must be SECRET, SYMMETRIC_KEY or ASYMMETRIC_KEY")
+                    throw Rejection.invalidField(
+                        .listParametersValid, "type", "must be SECRET, SYMMETRIC_KEY or ASYMMETRIC_KEY")
                 }
                 type = parsed
             }
@@ -153,14 +152,16 @@ extension Engine {
                 switch status.lowercased() {
                 case "active": wanted = [.active]
                 case "inactive": wanted = [.pendingDeletion]
-                default: throw Rejection.invalidField("status", "must be active or inactive")
+                default: throw Rejection.invalidField(.listParametersValid, "status", "must be active or inactive")
                 }
             }
             let name = request.query["name"]
             if let name, name.count > Limits.nameCharacters {
-                throw Rejection.invalidField("name", "is longer than \(Limits.nameCharacters) characters")
+                throw Rejection.invalidField(
+                    .listParametersValid, "name", "is longer than \(Limits.nameCharacters) characters")
             }
-            let store = try await liveStore(appkey: appkey, .id(try keyStoreID(request)))
+            let detail = try fields.queryFlag("detail", or: .listParametersValid)
+            let store = try await liveStore(appkey: appkey, .id(id))
             let keys = try await storage.keys(keyStoreId: store.id).filter {
                 wanted.contains($0.status) && (type == nil || $0.type == type)
                     && (name == nil || $0.name.contains(name!))
@@ -175,7 +176,7 @@ extension Engine {
             let store = try await liveStore(appkey: appkey, .id(try keyStoreID(request)))
             let key = try await ownedKey(appkey: appkey, keyId: request.keyId ?? "")
             guard key.keyStoreId == store.id else {
-                throw Rejection(.invalidKeyID, "key \(key.id) is not in key store \(store.id)")
+                throw Rejection(.keyInStore, "key \(key.id) is not in key store \(store.id)")
             }
             return Outcome(.success(.body(.object(Self.keyJSON(key)))))
 
@@ -212,42 +213,44 @@ extension Engine {
                 .success(.file(bytes: bytes, contentType: "application/x-pkcs12", filename: "\(filename).p12")))
 
         default:
-            throw Rejection(.internalError, "\(request.operation.rawValue) is not a management call")
+            throw Rejection(.serverFailed, "\(request.operation.rawValue) is not a management call")
         }
     }
 
     private func authKind(of request: Request) throws(Rejection) -> AuthKind {
-        guard let kind = request.authKind else { throw Rejection(.urlNotFound, "no authentication kind in the path") }
+        guard let kind = request.authKind else { throw Rejection(.routeExists, "no authentication kind in the path") }
         return kind
     }
 
+    /// The key store id of the path: an optional sign and 1 to 18 digits, above 0.
     private func keyStoreID(_ request: Request) throws(Rejection) -> Int {
-        guard let text = request.keyStoreId, let id = Int(text), id > 0 else {
+        guard let text = request.keyStoreId, let id = RequestFields.wholeNumber(text, maximumDigits: 18), id > 0 else {
             throw Rejection(
-                .invalidRequest, "'\((request.keyStoreId ?? "").prefix(32))' is not a key store id", field: "keyStoreId"
-            )
+                .keyStoreIDValid, "'\((request.keyStoreId ?? "").prefix(32))' is not a key store id",
+                field: "keyStoreId")
         }
         return id
     }
 
+    /// A key store's settings from the body: a name, Y/N flags with at least one Y, and AND or OR.
     private func keyStoreSettings(_ request: Request) throws(Rejection) -> KeyStoreSettings {
         let fields = try RequestFields(request, needsBody: true)
-        let name = try fields.name("name")
-        let description = try fields.optionalString("description", maxCharacters: Limits.descriptionCharacters) ?? ""
+        let name = fields.string("name")
+        try Self.validateName(name, field: "name")
         let ip4 = try fields.flag("ip4AuthUse")
         let mac = try fields.flag("macAuthUse")
         let certificate = try fields.flag("certificateAuthUse")
         var mode = AuthMode.and
-        if let text = try fields.optionalString("authMode") {
+        if let text = fields.optionalString("authMode") {
             guard let parsed = AuthMode(rawValue: text) else {
-                throw Rejection.invalidField("authMode", "must be AND or OR")
+                throw Rejection.invalidField(.keyStoreFlagsValid, "authMode", "must be AND or OR")
             }
             mode = parsed
         }
         let settings = KeyStoreSettings(
-            name: name, description: description, ip4AuthUse: ip4, macAuthUse: mac, certificateAuthUse: certificate,
-            authMode: mode)
-        try settings.validate()
+            name: name, description: fields.optionalString("description") ?? "", ip4AuthUse: ip4, macAuthUse: mac,
+            certificateAuthUse: certificate, authMode: mode)
+        try settings.validateFactors()
         return settings
     }
 

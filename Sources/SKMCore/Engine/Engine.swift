@@ -93,8 +93,9 @@ public struct Engine: Sendable {
         }
     }
 
-    /// Runs `body` again when storage reports a concurrent change to a row it read, up to a few times.
-    func retrying<T>(_ body: () async throws -> T) async throws -> T {
+    /// Runs `body` again when storage reports a concurrent change to a row it read, up to a few times. A unique
+    /// constraint storage enforces (a name or value taken meanwhile) is refused as `duplicate`.
+    func retrying<T>(duplicate: DecisionCheck = .otherwiseMalformed, _ body: () async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             do {
@@ -102,7 +103,7 @@ public struct Engine: Sendable {
             } catch let error as StorageError where error.code == .conflict && attempt < 5 {
                 attempt += 1
             } catch let error as StorageError where error.code == .duplicate {
-                throw Rejection(.invalidRequest, error.reason)
+                throw Rejection(duplicate, error.reason)
             }
         }
     }

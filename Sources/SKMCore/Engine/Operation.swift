@@ -88,10 +88,10 @@ public enum Operation: String, Sendable, Hashable, Codable, CaseIterable {
 
     /// Decrypt and verify answer "Invalid Key Status" for a key that is not In Service; every other data call
     /// answers "Invalid Key ID".
-    public var inactiveKeyError: APIError {
+    public var inactiveKeyCheck: DecisionCheck {
         switch self {
-        case .decrypt, .verify, .verifyStandard: return .invalidKeyStatus
-        default: return .invalidKeyID
+        case .decrypt, .verify, .verifyStandard: return .keyInServiceForData
+        default: return .keyInServiceForUse
         }
     }
 

@@ -42,6 +42,8 @@ public enum RequestBody: Sendable, Hashable {
     case none
     case json(JSONValue)
     case malformed(String)
+    /// Longer than the server reads (the limit, in bytes); the rest was not read.
+    case oversized(Int)
 }
 
 /// Credentials a management call may carry.

@@ -18,9 +18,19 @@ extension RequestRecord {
         line.string("keyStoreId", keyStoreId)
         line.string("keyStoreName", keyStoreName)
         line.string("authKind", authKind)
+        line.string("resourceName", resourceName)
         line.int("requestedKeyVersion", requestedKeyVersion)
         line.string("authScheme", authScheme)
         line.string("userAccessKeyId", userAccessKeyId)
+        if let token {
+            line.key("token")
+            line.open()
+            line.bool("authentic", token.authentic)
+            line.string("accessKeyId", token.accessKeyId)
+            line.string("expiresAt", token.expiresAt.map(Timestamp.rfc3339))
+            line.close()
+        }
+        line.string("clientDate", clientDate.map(Timestamp.rfc3339))
         line.key("client")
         line.open()
         line.bool("tls", client.tls)
@@ -207,6 +217,13 @@ extension RequestRecord {
                 json: try optionalBool(bodyObject, "json", "body.json") ?? false,
                 fields: (bodyObject["fields"]?.arrayValue ?? []).compactMap(\.stringValue), values: values)
         }
+        var token: TokenObservation?
+        if let tokenObject = object["token"]?.objectValue {
+            token = TokenObservation(
+                authentic: try optionalBool(tokenObject, "authentic", "token.authentic") ?? false,
+                accessKeyId: try optionalString(tokenObject, "accessKeyId", "token.accessKeyId"),
+                expiresAt: try optionalDate(tokenObject, "expiresAt", "token.expiresAt"))
+        }
         var query: [String: String] = [:]
         for member in object["query"]?.objectValue?.members ?? [] {
             if let text = member.value.stringValue { query[member.key] = text }
@@ -221,9 +238,11 @@ extension RequestRecord {
             keyStoreId: try optionalString(object, "keyStoreId", "keyStoreId"),
             keyStoreName: try optionalString(object, "keyStoreName", "keyStoreName"),
             authKind: try optionalString(object, "authKind", "authKind"),
+            resourceName: try optionalString(object, "resourceName", "resourceName"),
             requestedKeyVersion: try optionalInt(object, "requestedKeyVersion", "requestedKeyVersion"),
             authScheme: try optionalString(object, "authScheme", "authScheme"),
-            userAccessKeyId: try optionalString(object, "userAccessKeyId", "userAccessKeyId"), client: client,
+            userAccessKeyId: try optionalString(object, "userAccessKeyId", "userAccessKeyId"), token: token,
+            clientDate: try optionalDate(object, "clientDate", "clientDate"), client: client,
             inputs: inputs, body: body, query: query,
             headerBytes: try optionalInt(object, "headerBytes", "headerBytes"),
             response: Response(

@@ -20,11 +20,17 @@ public struct RequestRecord: Sendable, Hashable {
     public var keyStoreId: String?
     public var keyStoreName: String?
     public var authKind: String?
+    /// A resource the path names besides the key store (the certificate of a download).
+    public var resourceName: String?
     /// The `keyVersion` the request named (query or body), if any.
     public var requestedKeyVersion: Int?
     /// How the request authenticated as a user: `uak`, `bearer`, `basic`, or `nil`.
     public var authScheme: String?
     public var userAccessKeyId: String?
+    /// What a bearer token showed: whether this installation signed it, and the User Access Key it was issued to.
+    public var token: TokenObservation?
+    /// The request's `Date` header: the client's clock, when it sent one.
+    public var clientDate: Date?
     public var client: Client
     public var inputs: [Input]
     /// The shape of the body; `nil` when there was none.
@@ -160,8 +166,9 @@ public struct RequestRecord: Sendable, Hashable {
         time: Date, requestId: String, method: String, path: String, apiVersion: String? = nil,
         operation: String? = nil,
         appkey: String? = nil, keyId: String? = nil, keyStoreId: String? = nil, keyStoreName: String? = nil,
-        authKind: String? = nil, requestedKeyVersion: Int? = nil, authScheme: String? = nil,
-        userAccessKeyId: String? = nil, client: Client = Client(), inputs: [Input] = [], body: Body? = nil,
+        authKind: String? = nil, resourceName: String? = nil, requestedKeyVersion: Int? = nil,
+        authScheme: String? = nil, userAccessKeyId: String? = nil, token: TokenObservation? = nil,
+        clientDate: Date? = nil, client: Client = Client(), inputs: [Input] = [], body: Body? = nil,
         query: [String: String] = [:], headerBytes: Int? = nil, response: Response, durationMs: Double = 0
     ) {
         self.time = time
@@ -175,9 +182,12 @@ public struct RequestRecord: Sendable, Hashable {
         self.keyStoreId = keyStoreId
         self.keyStoreName = keyStoreName
         self.authKind = authKind
+        self.resourceName = resourceName
         self.requestedKeyVersion = requestedKeyVersion
         self.authScheme = authScheme
         self.userAccessKeyId = userAccessKeyId
+        self.token = token
+        self.clientDate = clientDate
         self.client = client
         self.inputs = inputs
         self.body = body
@@ -189,11 +199,12 @@ public struct RequestRecord: Sendable, Hashable {
 }
 
 extension RequestRecord {
-    /// The record of an engine call, as the server writes it.
+    /// The record of an engine call, as the server writes it. `token` is what the engine's ``Engine/inspectToken(_:)``
+    /// found in the request's bearer token; `clientDate` the request's `Date` header.
     public init(
         request: Request, client identity: ClientIdentity, outcome: Outcome, authority: CertificateAuthority?,
         time: Date, requestId: String, method: String, path: String, durationMs: Double, bodyBytes: Int? = nil,
-        headerBytes: Int? = nil
+        headerBytes: Int? = nil, token: TokenObservation? = nil, clientDate: Date? = nil
     ) {
         let error = outcome.error
         var keyStoreName: String?
@@ -206,10 +217,12 @@ extension RequestRecord {
             time: time, requestId: requestId, method: method, path: path, apiVersion: request.apiVersion.rawValue,
             operation: request.operation.rawValue, appkey: request.appkey.isEmpty ? nil : request.appkey,
             keyId: request.keyId, keyStoreId: request.keyStoreId, keyStoreName: keyStoreName,
-            authKind: request.authKind?.rawValue, requestedKeyVersion: requestedVersion,
+            authKind: request.authKind?.rawValue, resourceName: request.resourceName,
+            requestedKeyVersion: requestedVersion,
             authScheme: Self.scheme(of: request.credentials, operation: request.operation),
             userAccessKeyId: request.credentials.bearerToken == nil ? request.credentials.userAccessKeyID : nil,
-            client: Client(identity, authority: authority),
+            token: request.credentials.bearerToken == nil ? nil : token ?? TokenObservation(authentic: false),
+            clientDate: clientDate, client: Client(identity, authority: authority),
             inputs: Self.inputs(of: request), body: Self.body(of: request, bytes: bodyBytes), query: request.query,
             headerBytes: headerBytes,
             response: Response(
@@ -222,7 +235,8 @@ extension RequestRecord {
     /// The record of a request the engine never saw: no route matched, or the headers were over the limit.
     public init(
         unrouted route: APIRoute, client identity: ClientIdentity, outcome: Outcome, authority: CertificateAuthority?,
-        time: Date, requestId: String, method: String, path: String, durationMs: Double, headerBytes: Int? = nil
+        time: Date, requestId: String, method: String, path: String, durationMs: Double, headerBytes: Int? = nil,
+        clientDate: Date? = nil
     ) {
         var apiVersion: String?
         var appkey: String?
@@ -233,7 +247,7 @@ extension RequestRecord {
         let error = outcome.error ?? .internalError
         self.init(
             time: time, requestId: requestId, method: method, path: path, apiVersion: apiVersion, appkey: appkey,
-            client: Client(identity, authority: authority), headerBytes: headerBytes,
+            clientDate: clientDate, client: Client(identity, authority: authority), headerBytes: headerBytes,
             response: Response(
                 httpStatus: error.httpStatus, resultCode: error.resultCode, resultMessage: error.resultMessage,
                 isSuccessful: false),
@@ -247,6 +261,8 @@ extension RequestRecord {
             return bytes.map { Body(bytes: $0, json: false) }
         case .malformed:
             return Body(bytes: bytes ?? 0, json: false)
+        case .oversized(let limit):
+            return Body(bytes: bytes ?? limit + 1, json: false)
         case .json(let value):
             guard let object = value.objectValue else { return Body(bytes: bytes ?? 0, json: false) }
             var values: [String: String] = [:]

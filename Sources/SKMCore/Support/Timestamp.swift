@@ -10,6 +10,12 @@ public enum Timestamp {
         format(date, zone: true)
     }
 
+    /// A time from seconds since 1970, when it falls in the years 0001 to 9999 that every format here can write.
+    public static func date(secondsSince1970 seconds: Int64) -> Date? {
+        guard (-62_135_596_800...253_402_300_799).contains(seconds) else { return nil }
+        return Date(timeIntervalSince1970: Double(seconds))
+    }
+
     /// `2026-11-27T15:24:50.123` (UTC, no zone), the form SKM's API uses.
     public static func api(_ date: Date) -> String {
         format(date, zone: false)
@@ -107,6 +113,38 @@ public enum Timestamp {
         let days = days(fromCivil: year, month, day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
         return Date(timeIntervalSince1970: Double(seconds) + fraction)
+    }
+
+    /// Parses an HTTP `Date` header in its preferred form (RFC 9110 IMF-fixdate): `Sun, 06 Nov 1994 08:49:37 GMT`.
+    public static func parseHTTPDate(_ text: String) -> Date? {
+        let parts = text.split(separator: " ")
+        guard parts.count == 6, parts[0].hasSuffix(","), parts[5] == "GMT", parts[1].count == 2,
+            let day = Int64(parts[1]), let year = Int64(parts[3]), parts[3].count == 4,
+            let month = monthNames.firstIndex(of: String(parts[2])).map({ Int64($0) + 1 })
+        else { return nil }
+        let clock = parts[4].split(separator: ":")
+        guard clock.count == 3, clock.allSatisfy({ $0.count == 2 }), let hour = Int64(clock[0]),
+            let minute = Int64(clock[1]), let second = Int64(clock[2]), (1...31).contains(day), hour < 24,
+            minute < 60, second < 61
+        else { return nil }
+        let seconds = days(fromCivil: year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
+        return Date(timeIntervalSince1970: Double(seconds))
+    }
+
+    private static let monthNames = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+
+    /// `Sun, 06 Nov 1994 08:49:37 GMT`: a time as an HTTP `Date` header writes it.
+    public static func httpDate(_ date: Date) -> String {
+        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let (year, month, day) = civil(fromDays: days)
+        let rest = seconds - days * 86_400
+        let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][Int(((days % 7) + 7) % 7)]
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return
+            "\(weekday), \(two(day)) \(monthNames[Int(month) - 1]) \(year) \(two(rest / 3600)):\(two(rest % 3600 / 60)):\(two(rest % 60)) GMT"
     }
 
     // Howard Hinnant's civil-from-days and days-from-civil algorithms.

@@ -73,34 +73,46 @@ struct Generator {
         var hops: [Hop]
         var fields: [String]
         var fallbacks: [Value]
+        /// The dotted path of each step (`request.client.ip`), for strict evaluation's errors.
+        var paths: [String]
 
         var evaluator: Evaluator {
             let variable = variable
             let hops = hops
             let fields = fields
             let fallbacks = fallbacks
+            let paths = paths
             if hops.count == 1 {
                 let type = hops[0].type
                 let position = hops[0].position
                 let field = fields[0]
                 let fallback = fallbacks[0]
+                let path = paths[0]
                 return { frame in
                     if case .object(let object) = frame.activation.values[variable],
                         ObjectIdentifier(object.type) == type
                     {
-                        return object.fields[position] ?? fallback
+                        if let value = object.fields[position] { return value }
+                        return frame.strict
+                            ? .error(EvaluationError("\(path) has no value", absentField: path)) : fallback
                     }
-                    return Operations.select(frame.activation.values[variable], field, path: nil)
+                    return Operations.select(frame.activation.values[variable], field, path: nil, strict: frame.strict)
                 }
             }
             return { frame in
                 var value = frame.activation.values[variable]
                 for index in hops.indices {
                     if case .object(let object) = value, ObjectIdentifier(object.type) == hops[index].type {
-                        value = object.fields[hops[index].position] ?? fallbacks[index]
+                        if let found = object.fields[hops[index].position] {
+                            value = found
+                        } else if frame.strict {
+                            return .error(EvaluationError("\(paths[index]) has no value", absentField: paths[index]))
+                        } else {
+                            value = fallbacks[index]
+                        }
                     } else {
                         // Unknowns, errors and maps take the general path.
-                        value = Operations.select(value, fields[index], path: nil)
+                        value = Operations.select(value, fields[index], path: nil, strict: frame.strict)
                     }
                 }
                 return value
@@ -124,10 +136,16 @@ struct Generator {
             !steps.isEmpty
         else { return nil }
         steps.reverse()
+        var paths: [String] = []
+        var prefix = name
+        for step in steps {
+            prefix += "." + step.field
+            paths.append(prefix)
+        }
         return FieldPath(
             variable: variable, hops: steps.map { Hop(type: ObjectIdentifier($0.type), position: $0.position) },
             fields: steps.map(\.field),
-            fallbacks: steps.map { Operations.defaultValue($0.type.fields[$0.position].type) })
+            fallbacks: steps.map { Operations.defaultValue($0.type.fields[$0.position].type) }, paths: paths)
     }
 
     /// The value of a list or map made of literals only, computed once at compile time.
@@ -224,15 +242,17 @@ struct Generator {
                 let position = object.index(of: field)
             {
                 let fallback = Operations.defaultValue(object.fields[position].type)
+                let typeName = object.name
                 evaluator = { frame in
                     let value = base(&frame)
                     if case .object(let found) = value, found.type === object {
-                        return found.fields[position] ?? fallback
+                        if let present = found.fields[position] { return present }
+                        return frame.strict ? .error(EvaluationError.absent(field, of: typeName)) : fallback
                     }
-                    return Operations.select(value, field, path: nil)
+                    return Operations.select(value, field, path: nil, strict: frame.strict)
                 }
             } else {
-                evaluator = { frame in Operations.select(base(&frame), field, path: nil) }
+                evaluator = { frame in Operations.select(base(&frame), field, path: nil, strict: frame.strict) }
             }
             return record ? recorded(expression, evaluator) : evaluator
 
@@ -602,6 +622,10 @@ struct Generator {
         "isPrivateIP": .unary { value in
             guard case .string(let text) = value else { return nil }
             return .bool(Network.isPrivate(text))
+        },
+        "ipKind": .unary { value in
+            guard case .string(let text) = value else { return nil }
+            return .string(Network.kind(text))
         },
         "isCIDR": .unary { value in
             guard case .string(let text) = value else { return nil }

@@ -89,6 +89,23 @@ enum Network {
         return privateRanges.contains { address & mask($0.1) == $0.0 }
     }
 
+    /// The special-purpose ranges of RFC 6890 an address can fall in, most specific first.
+    static let kinds: [(network: UInt32, length: Int, kind: String)] = [
+        (0x0000_0000, 8, "unspecified"), (0x0A00_0000, 8, "private"), (0x6440_0000, 10, "shared"),
+        (0x7F00_0000, 8, "loopback"), (0xA9FE_0000, 16, "link-local"), (0xAC10_0000, 12, "private"),
+        (0xC000_0200, 24, "documentation"), (0xC0A8_0000, 16, "private"), (0xC612_0000, 15, "benchmarking"),
+        (0xC633_6400, 24, "documentation"), (0xCB00_7100, 24, "documentation"), (0xE000_0000, 4, "multicast"),
+        (0xF000_0000, 4, "reserved"),
+    ]
+
+    /// What kind of address an address (or a CIDR's network) is: `public`, `private` (RFC 1918), `shared`
+    /// (carrier-grade NAT), `loopback`, `link-local`, `documentation`, `benchmarking`, `multicast`, `reserved`,
+    /// `unspecified`; `invalid` when it is not IPv4.
+    static func kind(_ text: String) -> String {
+        guard let (address, _) = cidr(text) ?? ipv4(text).map({ ($0, 32) }) else { return "invalid" }
+        return kinds.first { address & mask($0.length) == $0.network }?.kind ?? "public"
+    }
+
     /// `a.b.c.d` or `a.b.c.d/n` written the one way SKM stores it (`/32` dropped); `nil` when malformed or when bits
     /// below the prefix are set.
     static func canonicalCIDR(_ text: String) -> String? {

@@ -267,13 +267,15 @@ enum Operations {
     }
 
     /// `operand.field` on objects and maps.
-    static func select(_ operand: Value, _ field: String, path: String?) -> Value {
+    static func select(_ operand: Value, _ field: String, path: String?, strict: Bool = false) -> Value {
         switch operand {
         case .object(let object):
             guard let position = object.type.index(of: field) else {
                 return .error(EvaluationError("no such field '\(field)' on \(object.type.name)"))
             }
-            return object.fields[position] ?? defaultValue(object.type.fields[position].type)
+            if let value = object.fields[position] { return value }
+            if strict { return .error(EvaluationError.absent(field, of: object.type.name)) }
+            return defaultValue(object.type.fields[position].type)
         case .map(let map):
             return map.value(for: .string(field)) ?? .error(EvaluationError("no such key: '\(field)'"))
         case .unknown, .error:

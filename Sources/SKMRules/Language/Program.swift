@@ -50,6 +50,9 @@ struct Frame {
     var recording: Bool
     var evidence: [Evidence] = []
     var comprehensionDepth = 0
+    /// Reading a field that has no value is an error naming the field, instead of the field type's default: how
+    /// explanation templates are rendered, so that "Key  is ;" never reaches a report.
+    var strict = false
 }
 
 typealias Evaluator = @Sendable (inout Frame) -> Value
@@ -78,6 +81,14 @@ public final class Program: Sendable {
     /// same activation.
     public func evaluate(_ activation: Activation, cache: DefinitionCache? = nil) -> Value {
         var frame = Frame(activation: activation, cache: cache, recording: false)
+        return evaluator(&frame)
+    }
+
+    /// The value, with every read of an absent field an error that names it (``EvaluationError/absentField``).
+    /// Definitions are computed afresh: a cache shared with ordinary evaluation would mix the two readings.
+    public func evaluateStrictly(_ activation: Activation) -> Value {
+        var frame = Frame(activation: activation, cache: DefinitionCache(), recording: false)
+        frame.strict = true
         return evaluator(&frame)
     }
 

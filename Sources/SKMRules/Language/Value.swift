@@ -102,9 +102,17 @@ public struct Unknown: Sendable, Hashable {
 /// Why evaluation failed.
 public struct EvaluationError: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String
+    /// The field read without a value, under strict evaluation (`deletionAt` of a `Key`).
+    public var absentField: String?
 
-    public init(_ message: String) {
+    public init(_ message: String, absentField: String? = nil) {
         self.message = message
+        self.absentField = absentField
+    }
+
+    /// The error strict evaluation gives for reading `field` of `type` when it has no value.
+    static func absent(_ field: String, of type: String) -> EvaluationError {
+        EvaluationError("\(type).\(field) has no value", absentField: "\(type).\(field)")
     }
 
     public var description: String { message }

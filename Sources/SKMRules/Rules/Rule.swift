@@ -28,12 +28,14 @@ public final class Rule: Sendable {
     public let file: String
     let when: Program?
     public let checks: [Check]
+    /// Inferences shown beside a cause ("likely because …"); they never decide a verdict.
+    public let hints: [Hint]
     public let tests: [RuleTest]
 
     init(
         id: String, title: String, error: ErrorReference, order: Int, appliesTo: Set<String>, guide: String?,
         severity: Severity, summary: String, references: [String], file: String, when: Program?, checks: [Check],
-        tests: [RuleTest]
+        hints: [Hint] = [], tests: [RuleTest]
     ) {
         self.id = id
         self.title = title
@@ -47,6 +49,7 @@ public final class Rule: Sendable {
         self.file = file
         self.when = when
         self.checks = checks
+        self.hints = hints
         self.tests = tests
     }
 
@@ -59,7 +62,10 @@ public final class Rule: Sendable {
 /// One check of a rule: an assertion that holds unless this is why the request failed.
 public final class Check: Sendable {
     public let id: String
+    /// What holds when the check passes ("The key was not deleted").
     public let title: String
+    /// What failed when it does ("The key was deleted"): the name of the cause wherever a failure is shown.
+    public let failure: String
     /// The decision-procedure position of this check (the rule's own unless the check says otherwise).
     public let order: Int
     public let severity: Severity
@@ -71,13 +77,17 @@ public final class Check: Sendable {
     public let explanation: Template
     public let fix: Template
     let event: Program?
+    /// The change of state (or of the request) the fix asks for, for fix simulation; `nil` when the fix is not one.
+    public let remedy: RemedyTemplate?
 
     init(
-        id: String, title: String, order: Int, severity: Severity, byElimination: Bool, when: Program?,
-        assertion: Program, explanation: Template, fix: Template, event: Program?
+        id: String, title: String, failure: String, order: Int, severity: Severity, byElimination: Bool,
+        when: Program?, assertion: Program, explanation: Template, fix: Template, event: Program?,
+        remedy: RemedyTemplate? = nil
     ) {
         self.id = id
         self.title = title
+        self.failure = failure
         self.order = order
         self.severity = severity
         self.byElimination = byElimination
@@ -86,15 +96,74 @@ public final class Check: Sendable {
         self.explanation = explanation
         self.fix = fix
         self.event = event
+        self.remedy = remedy
     }
 
     public var assertionText: String { assertion.source.text }
 }
 
+/// An inference about why a cause came about (a NAT, a proxy that drops a header, a skewed clock): shown beside the
+/// cause as "likely because …" with its evidence when it holds, and never a cause or a verdict by itself.
+public final class Hint: Sendable {
+    public let id: String
+    /// What the hint says when it holds ("The client reaches SKM through NAT").
+    public let title: String
+    /// The causes (check ids of the rule) it is about; empty for any cause of the rule.
+    public let about: Set<String>
+    let holds: Program
+    /// The facts the inference rests on, by path.
+    public let needs: [String]
+    public let explanation: Template
+    public let fix: Template?
+
+    init(
+        id: String, title: String, about: Set<String>, holds: Program, needs: [String], explanation: Template,
+        fix: Template?
+    ) {
+        self.id = id
+        self.title = title
+        self.about = about
+        self.holds = holds
+        self.needs = needs
+        self.explanation = explanation
+        self.fix = fix
+    }
+
+    public var conditionText: String { holds.source.text }
+}
+
+/// What a hint said about one request.
+public struct HintOutcome: Sendable {
+    public let hint: Hint
+    /// `true` when the inference holds; `false` or unknown otherwise.
+    public let holds: Value
+    public let evidence: [Evidence]
+}
+
+/// A check's remedy as its rule file declares it: a kind the domain knows, and an expression per argument.
+public struct RemedyTemplate: Sendable {
+    public let kind: String
+    /// When the remedy applies; always when `nil`.
+    let when: Program?
+    let arguments: [(name: String, program: Program)]
+}
+
+/// A remedy evaluated on one request's facts: the kind and the value of each argument.
+public struct Remedy: Sendable {
+    public let kind: String
+    public let arguments: [String: Value]
+
+    public init(kind: String, arguments: [String: Value]) {
+        self.kind = kind
+        self.arguments = arguments
+    }
+}
+
 /// A test embedded in a rule file: facts, and which check should fail on them.
 public struct RuleTest: Sendable {
     public enum Expectation: Sendable, Hashable {
-        case fails(String)
+        /// The check fails first; `hint`, when given, holds beside it.
+        case fails(String, hint: String? = nil)
         case warns(String)
         case unknown(String)
         case passes

@@ -14,7 +14,8 @@ extension RuleSet {
     /// Every key a rule file may use: the rule's, a check's and a test's.
     public static var ruleFileKeys: [String] {
         var keys: [String] = []
-        for key in RuleLoader.ruleKeys + RuleLoader.checkKeys + RuleLoader.testKeys where !keys.contains(key) {
+        for key in RuleLoader.ruleKeys + RuleLoader.checkKeys + RuleLoader.hintKeys + RuleLoader.testKeys
+        where !keys.contains(key) {
             keys.append(key)
         }
         return keys
@@ -37,11 +38,13 @@ struct RuleLoader {
 
     static let ruleKeys = [
         "id", "title", "error", "order", "applies_to", "guide", "severity", "summary", "references", "when", "checks",
-        "tests",
+        "hints", "tests",
     ]
     static let checkKeys = [
-        "id", "title", "order", "when", "assert", "explain", "fix", "severity", "by_elimination", "event",
+        "id", "title", "failure", "order", "when", "assert", "explain", "fix", "severity", "by_elimination", "event",
+        "remedy",
     ]
+    static let hintKeys = ["id", "title", "about", "holds", "needs", "explain", "fix"]
     static let testKeys = ["name", "base", "facts", "set", "expect"]
     static let expectKeys = ["fails", "warns", "unknown", "passes", "not_applicable"]
 
@@ -260,11 +263,28 @@ struct RuleLoader {
             }
         }
 
+        var hints: [Hint] = []
+        var hintIDs: [String: YAMLNode] = [:]
+        if let hintsNode = reader.value("hints") {
+            if case .sequence(let items) = hintsNode.kind {
+                for item in items {
+                    guard let hint = loadHint(item, file: file, text: text, checks: checkIDs, &reader) else { continue }
+                    if hintIDs[hint.id] != nil || checkIDs[hint.id] != nil {
+                        reader.diagnostics.append(reader.diagnostic("duplicate id '\(hint.id)'", at: item))
+                    }
+                    hintIDs[hint.id] = item
+                    hints.append(hint)
+                }
+            } else {
+                reader.diagnostics.append(reader.diagnostic("'hints' must be a list", at: hintsNode))
+            }
+        }
+
         var tests: [RuleTest] = []
         if let testsNode = reader.value("tests") {
             if case .sequence(let items) = testsNode.kind {
                 for item in items {
-                    if let test = loadTest(item, file: file, text: text, checks: checkIDs, &reader) {
+                    if let test = loadTest(item, file: file, text: text, checks: checkIDs, hints: hintIDs, &reader) {
                         tests.append(test)
                     }
                 }
@@ -281,8 +301,141 @@ struct RuleLoader {
             guide: reader.string("guide", required: false)?.0, severity: severity,
             summary: reader.string("summary", required: false)?.0 ?? "",
             references: (reader.strings("references", required: false) ?? []).map(\.0), file: file.path, when: when,
-            checks: checks, tests: tests)
+            checks: checks, hints: hints, tests: tests)
+        reader.diagnostics += renderingProblems(rule, text: text)
         return (rule, idNode, reader)
+    }
+
+    /// Renders, on each test's facts, the explanation and fix of the check it makes fail and of the hint it expects:
+    /// a hole that would show nothing or an unknown is refused here, where the rule file can still be fixed.
+    func renderingProblems(_ rule: Rule, text: String) -> [Diagnostic] {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        var found: [Diagnostic] = []
+        let set = RuleSet(configuration: configuration, definitions: definitions, rules: [rule])
+        for test in rule.tests {
+            guard case .fails(let id, let hintID) = test.expectation else { continue }
+            let outcome = set.evaluate(rule, facts: test.facts, recordingEvidence: false)
+            guard let cause = outcome.cause, cause.check.id == id else { continue }
+            var renderings = [("explanation of '\(id)'", cause.check.explanation.render(test.facts))]
+            renderings.append(("fix of '\(id)'", cause.check.fix.render(test.facts)))
+            if let hintID, let hint = rule.hints.first(where: { $0.id == hintID }) {
+                renderings.append(("explanation of hint '\(hintID)'", hint.explanation.render(test.facts)))
+                if let fix = hint.fix { renderings.append(("fix of hint '\(hintID)'", fix.render(test.facts))) }
+            }
+            for (what, rendering) in renderings {
+                for problem in rendering.problems {
+                    let sourceLine = test.line - 1 < lines.count ? String(lines[test.line - 1]) : nil
+                    found.append(
+                        Diagnostic(
+                            file: rule.file, line: test.line, column: test.column,
+                            message: "on the facts of test '\(test.name)', the \(what) \(problem)",
+                            sourceLine: sourceLine))
+                }
+            }
+        }
+        return found
+    }
+
+    mutating func loadHint(
+        _ node: YAMLNode, file: URL, text: String, checks: [String: YAMLNode], _ outer: inout MappingReader
+    ) -> Hint? {
+        var reader = MappingReader(node, file: file.path, fileText: text, context: "a hint", allowed: Self.hintKeys)
+        defer { outer.diagnostics += reader.diagnostics }
+        let id = reader.string("id")
+        if let (value, idNode) = id, value.range(of: #"^[a-z][a-z0-9-]*$"#, options: .regularExpression) == nil {
+            reader.diagnostics.append(
+                reader.diagnostic("hint id '\(value)' must be lower case letters, digits and '-'", at: idNode))
+        }
+        let title = reader.string("title")
+        var about: Set<String> = []
+        for (name, nameNode) in reader.strings("about", required: false) ?? [] {
+            guard checks[name] != nil else {
+                var message = "no check '\(name)' in this rule"
+                if let guess = suggestion(for: name, among: checks.keys) { message += "; did you mean '\(guess)'?" }
+                reader.diagnostics.append(reader.diagnostic(message, at: nameNode))
+                continue
+            }
+            about.insert(name)
+        }
+        var needs: [String] = []
+        for (path, pathNode) in reader.strings("needs") ?? [] {
+            if let problem = factPathProblem(path) {
+                reader.diagnostics.append(reader.diagnostic(problem, at: pathNode))
+            } else {
+                needs.append(path)
+            }
+        }
+        var holds: Program?
+        if let (_, holdsNode) = reader.string("holds") {
+            holds = compile(reader.source(of: holdsNode), expecting: .bool, &reader)
+        }
+        let explanation = reader.string("explain").flatMap { template($0.1, &reader) }
+        let fix = reader.string("fix", required: false).flatMap { template($0.1, &reader) }
+        guard let (idValue, _) = id, let (titleValue, _) = title, let holds, let explanation, !needs.isEmpty else {
+            return nil
+        }
+        return Hint(
+            id: idValue, title: titleValue, about: about, holds: holds, needs: needs, explanation: explanation, fix: fix
+        )
+    }
+
+    /// Why `path` names no fact of the schema (`request.client.ip`), or `nil` when it does.
+    func factPathProblem(_ path: String) -> String? {
+        let parts = path.split(separator: ".").map(String.init)
+        guard let first = parts.first, let variable = configuration.schema.variable(first) else {
+            return "'\(path)' does not start with a fact variable"
+        }
+        var type = variable.type
+        for part in parts.dropFirst() {
+            if case .list(let element) = type { type = element }
+            guard case .object(let name) = type, let object = configuration.schema.objects[name],
+                let field = object.field(part)
+            else { return "'\(path)' is not a fact: no field '\(part)' there" }
+            type = field.type
+        }
+        return nil
+    }
+
+    mutating func loadRemedy(
+        _ node: YAMLNode, file: URL, text: String, _ outer: inout MappingReader
+    )
+        -> RemedyTemplate?
+    {
+        guard case .mapping(let entries) = node.kind else {
+            outer.diagnostics.append(outer.diagnostic("'remedy' must be a mapping with a 'kind'", at: node))
+            return nil
+        }
+        let names = entries.compactMap { $0.key.scalar }.filter { $0 != "when" }
+        guard let kindEntry = entries.first(where: { $0.key.scalar == "kind" }), let kind = kindEntry.value.scalar
+        else {
+            outer.diagnostics.append(outer.diagnostic("'remedy' needs a 'kind'", at: node))
+            return nil
+        }
+        guard let parameters = configuration.remedies[kind] else {
+            var message = "unknown remedy kind '\(kind)'"
+            if let guess = suggestion(for: kind, among: configuration.remedies.keys) {
+                message += "; did you mean '\(guess)'?"
+            }
+            outer.diagnostics.append(outer.diagnostic(message, at: kindEntry.value))
+            return nil
+        }
+        var reader = MappingReader(
+            node, file: file.path, fileText: text, context: "remedy '\(kind)'",
+            allowed: ["kind", "when"] + parameters.map(\.name))
+        defer { outer.diagnostics += reader.diagnostics }
+        var when: Program?
+        if let (_, whenNode) = reader.string("when", required: false) {
+            when = compile(reader.source(of: whenNode), expecting: .bool, &reader)
+        }
+        var arguments: [(String, Program)] = []
+        for (name, type) in parameters {
+            guard let (_, argumentNode) = reader.string(name) else { continue }
+            if let program = compile(reader.source(of: argumentNode), expecting: type, &reader) {
+                arguments.append((name, program))
+            }
+        }
+        guard arguments.count == parameters.count, names.count == parameters.count + 1 else { return nil }
+        return RemedyTemplate(kind: kind, when: when, arguments: arguments)
     }
 
     mutating func readSeverity(_ reader: inout MappingReader, _ name: String) -> Severity? {
@@ -352,15 +505,24 @@ struct RuleLoader {
         let fix = reader.string("fix").flatMap { template($0.1, &reader) }
         let severity = readSeverity(&reader, "severity") ?? .error
         let order = reader.integer("order", required: false)?.0 ?? ruleOrder
-        guard let (idValue, _) = id, let assertion, let explanation, let fix else { return nil }
+        let title = reader.string("title")
+        let failure = reader.string("failure")
+        var remedy: RemedyTemplate?
+        if let remedyNode = reader.value("remedy") {
+            remedy = loadRemedy(remedyNode, file: file, text: text, &reader)
+        }
+        guard let (idValue, _) = id, let assertion, let explanation, let fix, let (titleValue, _) = title,
+            let (failureValue, _) = failure
+        else { return nil }
         return Check(
-            id: idValue, title: reader.string("title", required: false)?.0 ?? idValue, order: order,
-            severity: severity, byElimination: byElimination, when: when, assertion: assertion,
-            explanation: explanation, fix: fix, event: event)
+            id: idValue, title: titleValue, failure: failureValue, order: order, severity: severity,
+            byElimination: byElimination, when: when, assertion: assertion, explanation: explanation, fix: fix,
+            event: event, remedy: remedy)
     }
 
     mutating func loadTest(
-        _ node: YAMLNode, file: URL, text: String, checks: [String: YAMLNode], _ outer: inout MappingReader
+        _ node: YAMLNode, file: URL, text: String, checks: [String: YAMLNode], hints: [String: YAMLNode],
+        _ outer: inout MappingReader
     )
         -> RuleTest?
     {
@@ -412,9 +574,19 @@ struct RuleLoader {
 
         guard let expectNode = reader.required("expect") else { return nil }
         var expect = MappingReader(
-            expectNode, file: file.path, fileText: text, context: "'expect'", allowed: Self.expectKeys)
+            expectNode, file: file.path, fileText: text, context: "'expect'", allowed: Self.expectKeys + ["hint"])
         defer { reader.diagnostics += expect.diagnostics }
         var expectation: RuleTest.Expectation?
+        var expectedHint: String?
+        if let (hint, hintNode) = expect.string("hint", required: false) {
+            if hints[hint] == nil {
+                var message = "no hint '\(hint)' in this rule"
+                if let guess = suggestion(for: hint, among: hints.keys) { message += "; did you mean '\(guess)'?" }
+                expect.diagnostics.append(expect.diagnostic(message, at: hintNode))
+            } else {
+                expectedHint = hint
+            }
+        }
         for key in Self.expectKeys {
             guard let (value, valueNode) = expect.string(key, required: false) else { continue }
             if expectation != nil {
@@ -439,7 +611,16 @@ struct RuleLoader {
                     expect.diagnostics.append(expect.diagnostic(message, at: valueNode))
                     continue
                 }
-                expectation = key == "fails" ? .fails(value) : key == "warns" ? .warns(value) : .unknown(value)
+                expectation =
+                    key == "fails"
+                    ? .fails(value, hint: expectedHint) : key == "warns" ? .warns(value) : .unknown(value)
+            }
+        }
+        if expectedHint != nil, let hintNode = expect.value("hint") {
+            if case .fails? = expectation {
+            } else {
+                expect.diagnostics.append(
+                    expect.diagnostic("'hint' goes with 'fails': the cause it explains", at: hintNode))
             }
         }
         guard let expectation else {

@@ -22,15 +22,19 @@ public struct RuleSet: Sendable {
         /// values their guards name, so that it skips, without evaluating them, checks whose guards are certainly
         /// false. `nil`: no index.
         public var discriminator: [String]?
+        /// The remedies a check may declare for fix simulation: each kind with its arguments' names and types.
+        public var remedies: [String: [(name: String, type: CELType)]]
 
         public init(
             schema: FactSchema, catalogue: [Int: String], knownTags: Set<String>, discriminator: [String]? = nil,
+            remedies: [String: [(name: String, type: CELType)]] = [:],
             tags: @escaping @Sendable (Activation) -> [String]
         ) {
             self.schema = schema
             self.catalogue = catalogue
             self.knownTags = knownTags
             self.discriminator = discriminator
+            self.remedies = remedies
             self.tags = tags
         }
     }
@@ -227,10 +231,33 @@ public struct RuleSet: Sendable {
         return Prediction(failure: nil, byElimination: false, unknownsBefore: unknowns)
     }
 
-    /// Renders a check's explanation and fix on the facts.
+    /// Renders a check's explanation and fix on the facts, strictly (``Template/render(_:)``).
     public func describe(
-        _ outcome: CheckOutcome, facts: Activation, cache: DefinitionCache = DefinitionCache()
-    ) -> (explanation: String, fix: String) {
-        (outcome.check.explanation.render(facts, cache: cache), outcome.check.fix.render(facts, cache: cache))
+        _ check: Check, facts: Activation
+    ) -> (explanation: Template.Rendering, fix: Template.Rendering) {
+        (check.explanation.render(facts), check.fix.render(facts))
+    }
+
+    /// The hints of `rule` about `cause`, each with whether it holds on the facts and the evidence it read.
+    public func hints(of rule: Rule, about cause: Check, facts: Activation) -> [HintOutcome] {
+        rule.hints.filter { $0.about.isEmpty || $0.about.contains(cause.id) }.map { hint in
+            var frame = Frame(activation: facts, cache: DefinitionCache(), recording: false)
+            let (value, evidence) = hint.holds.evaluateWithEvidence(in: &frame)
+            return HintOutcome(hint: hint, holds: value, evidence: evidence)
+        }
+    }
+
+    /// The remedy a check declares, evaluated on the facts; `nil` when it declares none or an argument cannot be
+    /// computed (an unknown or failing fact: nothing to simulate with).
+    public func remedy(of check: Check, facts: Activation) -> Remedy? {
+        guard let template = check.remedy else { return nil }
+        if let when = template.when, when.evaluateStrictly(facts).boolValue != true { return nil }
+        var arguments: [String: Value] = [:]
+        for (name, program) in template.arguments {
+            let value = program.evaluateStrictly(facts)
+            if value.isUnknown || value.isError { return nil }
+            arguments[name] = value
+        }
+        return Remedy(kind: template.kind, arguments: arguments)
     }
 }

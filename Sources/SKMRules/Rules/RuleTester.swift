@@ -26,9 +26,23 @@ extension RuleSet {
             var exercised: Set<String> = []
             for test in rule.tests {
                 let outcome = evaluate(rule, facts: test.facts, recordingEvidence: true)
-                let problem = Self.mismatch(outcome, test.expectation)
+                var problem = Self.mismatch(outcome, test.expectation)
                 switch test.expectation {
-                case .fails(let id), .warns(let id): exercised.insert(id)
+                case .fails(let id, let hint):
+                    exercised.insert(id)
+                    if let hint {
+                        exercised.insert(hint)
+                        if problem == nil, let cause = outcome.cause {
+                            let held = hints(of: rule, about: cause.check, facts: test.facts).first {
+                                $0.hint.id == hint
+                            }
+                            if held?.holds.boolValue != true {
+                                problem =
+                                    "expected hint \(hint) to hold beside \(id); it is \(held.map { Format.text($0.holds) } ?? "not about that cause")"
+                            }
+                        }
+                    }
+                case .warns(let id): exercised.insert(id)
                 default: break
                 }
                 if let problem {
@@ -40,6 +54,9 @@ extension RuleSet {
             }
             for check in rule.checks where !exercised.contains(check.id) {
                 report.untestedChecks.append("\(rule.id) › \(check.id)")
+            }
+            for hint in rule.hints where !exercised.contains(hint.id) {
+                report.untestedChecks.append("\(rule.id) › hint \(hint.id)")
             }
         }
         return report
@@ -64,7 +81,7 @@ extension RuleSet {
                 !outcome.checks.contains(where: { $0.status == .error })
             else { return "expected every check to pass; \(describe())" }
             return nil
-        case .fails(let id):
+        case .fails(let id, _):
             guard applicable, outcome.cause?.check.id == id else {
                 return "expected \(id) to fail first; \(describe())"
             }

@@ -4,7 +4,9 @@ import Foundation
 public struct Template: Sendable {
     enum Part: Sendable {
         case text(String)
-        case hole(Program)
+        /// A hole, and whether it may render as nothing: a conditional (`a ? b : ''`), directly or through a
+        /// definition, chooses its empty branch on purpose.
+        case hole(Program, allowsEmpty: Bool)
     }
 
     let parts: [Part]
@@ -47,7 +49,14 @@ public struct Template: Sendable {
                         name: source.name, text: inner, line: line, column: column, fileText: source.fileText,
                         continuationColumn: source.continuationColumn)
                     switch Compiler.compile(hole, schema: schema, definitions: definitions) {
-                    case .success(let program): parts.append(.hole(program))
+                    case .success(let program):
+                        var allowsEmpty = isConditional(program.expression)
+                        if case .identifier(let name) = program.expression.kind,
+                            let definition = definitions.definition(name)
+                        {
+                            allowsEmpty = isConditional(definition.program.expression)
+                        }
+                        parts.append(.hole(program, allowsEmpty: allowsEmpty))
                     case .failure(let found): diagnostics += found.items
                     }
                 }
@@ -66,15 +75,82 @@ public struct Template: Sendable {
         return .success(Template(parts: parts, source: source.text))
     }
 
-    /// The text with every hole's value written in (``Format/text(_:)``).
-    public func render(_ activation: Activation, cache: DefinitionCache? = nil) -> String {
+    /// What went wrong in one hole: the text that would have shown instead of a fact.
+    public enum HoleProblem: Sendable, Hashable, CustomStringConvertible {
+        /// The hole reads facts the inputs do not hold.
+        case unknown(Unknown)
+        /// The hole reads a field that has no value (`key.deletionAt` of a key never scheduled for deletion).
+        case absent(hole: String, field: String)
+        /// The hole renders as nothing (an empty string or list) though it is not a conditional.
+        case empty(hole: String)
+        /// The hole's expression failed.
+        case failed(hole: String, message: String)
+
+        public var description: String {
+            switch self {
+            case .unknown(let unknown):
+                return "needs " + unknown.facts.map { "\($0.path) (\($0.settle))" }.joined(separator: "; ")
+            case .absent(let hole, let field): return "{{\(hole)}} reads \(field), which has no value"
+            case .empty(let hole): return "{{\(hole)}} renders as nothing"
+            case .failed(let hole, let message): return "{{\(hole)}} fails: \(message)"
+            }
+        }
+
+        /// The facts that would fill the hole, with how to learn them.
+        public var facts: [Unknown.Fact] {
+            switch self {
+            case .unknown(let unknown): return unknown.facts
+            case .absent(_, let field):
+                return [Unknown.Fact(path: field, settle: "the inputs do not record it for this request")]
+            case .empty, .failed: return []
+            }
+        }
+    }
+
+    /// A rendered template: the text, and every hole that could not show a fact.
+    public struct Rendering: Sendable, Hashable {
+        public var text: String
+        public var problems: [HoleProblem]
+
+        public var isComplete: Bool { problems.isEmpty }
+    }
+
+    /// The text with every hole's value written in (``Format/text(_:)``). Holes are evaluated strictly: a field
+    /// without a value, an unknown fact, a failure, or an empty result of anything but a conditional is a problem,
+    /// and the caller must not show the text as it stands.
+    public func render(_ activation: Activation) -> Rendering {
         var output = ""
+        var problems: [HoleProblem] = []
         for part in parts {
             switch part {
             case .text(let text): output += text
-            case .hole(let program): output += Format.text(program.evaluate(activation, cache: cache))
+            case .hole(let program, let allowsEmpty):
+                let value = program.evaluateStrictly(activation)
+                let hole = program.source.text
+                switch value {
+                case .unknown(let unknown):
+                    problems.append(.unknown(unknown))
+                case .error(let error):
+                    if let field = error.absentField {
+                        problems.append(.absent(hole: hole, field: field))
+                    } else {
+                        problems.append(.failed(hole: hole, message: error.message))
+                    }
+                case .string(let text) where text.isEmpty && !allowsEmpty:
+                    problems.append(.empty(hole: hole))
+                case .list(let items) where items.isEmpty && !allowsEmpty:
+                    problems.append(.empty(hole: hole))
+                default:
+                    output += Format.text(value)
+                }
             }
         }
-        return output
+        return Rendering(text: output, problems: problems)
+    }
+
+    /// Whether an expression is a choice (`a ? b : c`), whose empty branch is meant.
+    static func isConditional(_ expression: Expression) -> Bool {
+        if case .call("_?_:_", nil, _) = expression.kind { return true }
+        return false
     }
 }

@@ -126,7 +126,8 @@ struct CallCommand: AsyncParsableCommand {
         }
         printJSON(outcome.envelope)
         if let rejection = outcome.rejection {
-            throw CommandFailure.refused("\(rejection.error.resultMessage): \(rejection.reason)")
+            throw CommandFailure.refused(
+                "\(rejection.error.resultMessage): \(rejection.reason) [decided by \(rejection.check.id)]")
         }
     }
 

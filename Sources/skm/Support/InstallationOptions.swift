@@ -86,7 +86,7 @@ func keyStoreReference(_ text: String) -> KeyStoreReference {
 func appkeyOwning(key keyId: String, given: String?, engine: Engine) async throws -> String {
     if let given { return given }
     guard ManagedKey.isWellFormedID(keyId), let key = try await engine.storage.key(id: keyId) else {
-        throw Rejection(.invalidKeyID, "no key '\(keyId.prefix(64))'")
+        throw Rejection(.keyExists, "no key '\(keyId.prefix(64))'")
     }
     return key.appkey
 }

@@ -26,7 +26,9 @@ struct AnalysisOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("For HAR captures: the client certificate (PEM) the client presented.", valueName: "file"))
+        help: ArgumentHelp(
+            "For HAR captures: the client certificate (PEM) the client presented, or 'none' when it presented none.",
+            valueName: "file|none"))
     var clientCert: String?
 
     @Flag(name: .long, help: "Show appkeys and User Access Key ids in full (they are masked by default).")
@@ -73,7 +75,9 @@ struct AnalysisOptions: ParsableArguments {
     {
         var analyzer = Analyzer(rules: rules, snapshot: snapshot, filter: filter)
         analyzer.harReader.clientIP = clientIP
-        if let clientCert {
+        if clientCert == "none" {
+            analyzer.harReader.noClientCertificate = true
+        } else if let clientCert {
             let text: String
             do {
                 text = try String(contentsOfFile: clientCert, encoding: .utf8)

@@ -28,7 +28,7 @@ struct AuthListCommand: AsyncParsableCommand {
         case .name(let name): store = stores.first { $0.name == name && $0.status == .active }
         }
         guard let store else {
-            throw Rejection(.invalidRequest, "no key store \(keyStoreReference(keystore)) in this appkey")
+            throw Rejection(.keyStoreKnown, "no key store \(keyStoreReference(keystore)) in this appkey")
         }
         let entries = try await engine.storage.authEntries(keyStoreId: store.id).filter {
             (kind == nil || $0.kind == kind?.kind) && (all || $0.status != .deleted)

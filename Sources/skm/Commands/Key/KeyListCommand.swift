@@ -24,7 +24,7 @@ struct KeyListCommand: AsyncParsableCommand {
             case .name(let name): stores = stores.filter { $0.name == name }
             }
             guard !stores.isEmpty else {
-                throw Rejection(.invalidRequest, "no key store \(keyStoreReference(keystore))")
+                throw Rejection(.keyStoreKnown, "no key store \(keyStoreReference(keystore))")
             }
         }
         var keys: [ManagedKey] = []

@@ -13,7 +13,7 @@ struct KeyShowCommand: AsyncParsableCommand {
         let appkey = try await appkeyOwning(key: target.key, given: target.appkey, engine: engine)
         guard ManagedKey.isWellFormedID(target.key), let key = try await engine.storage.key(id: target.key),
             key.appkey == appkey
-        else { throw Rejection(.invalidKeyID, "no key '\(target.key.prefix(64))' in this appkey") }
+        else { throw Rejection(.keyExists, "no key '\(target.key.prefix(64))' in this appkey") }
         try printKey(key, versions: try await engine.storage.versions(keyId: key.id), json: output.json)
     }
 }

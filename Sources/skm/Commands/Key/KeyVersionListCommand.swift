@@ -12,7 +12,7 @@ struct KeyVersionListCommand: AsyncParsableCommand {
         let engine = try await installation.openEngine()
         let appkey = try await appkeyOwning(key: target.key, given: target.appkey, engine: engine)
         guard let key = try await engine.storage.key(id: target.key), key.appkey == appkey else {
-            throw Rejection(.invalidKeyID, "no key '\(target.key.prefix(64))' in this appkey")
+            throw Rejection(.keyExists, "no key '\(target.key.prefix(64))' in this appkey")
         }
         let versions = try await engine.storage.versions(keyId: key.id)
         if output.json { try printJSON(versions) } else { printVersions(versions) }

@@ -21,7 +21,7 @@ struct KeyStoreShowCommand: AsyncParsableCommand {
         case .name(let name): store = stores.first { $0.name == name && $0.status == .active }
         }
         guard let store else {
-            throw Rejection(.invalidRequest, "no key store \(keyStoreReference(keystore)) in this appkey")
+            throw Rejection(.keyStoreKnown, "no key store \(keyStoreReference(keystore)) in this appkey")
         }
         try printKeyStore(store, json: output.json)
     }
