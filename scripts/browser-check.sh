@@ -103,7 +103,7 @@ class Walker(HTMLParser):
                 problems.append(f"<{tag} {name}={value[:80]!r}> points outside the page")
 walker = Walker()
 walker.feed(open(dom_path, errors="replace").read())
-allowed = {"html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "p", "main", "section",
+allowed = {"html", "head", "figure", "figcaption", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "p", "main", "section",
            "div", "b", "span", "ol", "ul", "li", "a", "svg", "title", "line", "text", "rect", "input", "article",
            "code", "details", "summary", "table", "thead", "tbody", "tr", "th", "td", "br", "pre", "footer", "script"}
 for tag in walker.tags:

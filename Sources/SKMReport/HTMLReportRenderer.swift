@@ -117,7 +117,7 @@ public struct HTMLReportRenderer: Sendable {
         .status.passed{color:var(--ok)}
         .status.failed,.status.error{color:var(--bad)}
         .status.unknown{color:var(--warn)}
-        .status.skipped{color:var(--muted)}
+        .status.skipped,.status.not-reached{color:var(--muted)}
         .evidence{margin:0;padding:0;list-style:none}
         .evidence li{font-family:var(--mono);font-size:12px;overflow-wrap:anywhere}
         .evidence b{font-weight:400;color:var(--muted)}

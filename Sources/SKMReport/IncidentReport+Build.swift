@@ -84,7 +84,9 @@ extension IncidentReport {
                 ?? Cause(
                     ruleId: ruleID, checkId: checkID,
                     title: example?.cause?.check.failure
-                        ?? example?.undecided.map { "Undecided: \($0.check.failure)" }
+                        ?? example?.undecided.map {
+                            "cause not decided (perhaps: \(Diagnoser.lowercasedFirst($0.check.failure)))"
+                        }
                         ?? "No documented cause",
                     error: APIError(resultCode: fingerprint.code).map { Self.errorInfo($0.resultCode) }, count: 0,
                     groups: 0, clients: 0, keys: 0)
@@ -230,8 +232,17 @@ extension IncidentReport {
 
     static func finding(_ finding: SKMAnalysis.Finding, redactor: Redactor) -> Finding {
         let record = finding.request.record
-        let checks = (finding.outcome?.checks ?? []).filter { $0.check.severity == .error }.map {
-            check($0, redactor: redactor)
+        // The checks after the one that decided were evaluated for the evidence, but the server never reached them.
+        let decided = (finding.cause ?? finding.undecided)?.check
+        var reached = true
+        let checks = (finding.outcome?.checks ?? []).filter { $0.check.severity == .error }.map { outcome in
+            var result = check(outcome, redactor: redactor)
+            if !reached {
+                result.status = "not-reached"
+                result.missing = []
+            }
+            if outcome.check === decided { reached = false }
+            return result
         }
         let warnings = (finding.outcome?.warnings ?? []).map { check($0, redactor: redactor) }
         var predicted: String?

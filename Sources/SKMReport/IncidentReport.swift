@@ -87,7 +87,7 @@ public struct IncidentReport: Sendable {
         public var title: String
         /// What failed, when it fails.
         public var failureTitle: String
-        /// passed, failed, unknown, skipped or error.
+        /// passed, failed, unknown, skipped (its guard is false), error, or not-reached (after the deciding check).
         public var status: String
         public var severity: String
         public var assertion: String

@@ -21,6 +21,7 @@ public enum IncidentReportSchema {
               <xs:enumeration value="unknown"/>
               <xs:enumeration value="skipped"/>
               <xs:enumeration value="error"/>
+              <xs:enumeration value="not-reached"/>
             </xs:restriction>
           </xs:simpleType>
 

@@ -3,7 +3,7 @@ import SKMCore
 
 /// The report as JSON: the model, field for field, with RFC 3339 times.
 public struct JSONReportRenderer: Sendable {
-    public static let schema = "skm-incident-report/1"
+    public static let schema = "skm-incident-report/2"
 
     public init() {}
 

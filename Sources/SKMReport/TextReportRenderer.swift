@@ -108,6 +108,7 @@ public struct TextReportRenderer: Sendable {
             out += wrap("Likely because: ", safe(hint.explanation + (hint.fix.map { " " + $0 } ?? "")))
         }
         if let note = group.note { out += wrap("Not confirmed: ", safe(note)) }
+        for missing in group.missing { out += wrap("To settle it: ", safe("\(missing.fact): \(missing.settle)")) }
         if let fix = group.fix { out += wrap("Fix: ", safe(fix)) }
         if let simulation = group.simulation { out += wrap("Simulated: ", safe(simulation.summary)) }
         for alternative in group.alternatives { out += wrap("Simulated: ", safe(alternative.summary)) }
@@ -167,6 +168,7 @@ public struct TextReportRenderer: Sendable {
         case "failed": mark = check.severity == "warning" ? yellow("! warning") : red("✗ failed ")
         case "unknown": mark = yellow("? unknown")
         case "error": mark = red("! error  ")
+        case "not-reached": mark = dim("· not reached")
         default: mark = dim("· skipped")
         }
         var out =

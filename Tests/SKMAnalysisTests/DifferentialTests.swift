@@ -643,6 +643,8 @@ struct RequestDraw {
         /// Per deciding check of the engine: how many refusals, and how many the analyser put down to that check.
         var agreement: [DecisionCheck: (cases: Int, agreed: Int)] = [:]
         var overflow = 0
+        var holes: [String] = []
+        var groupsWithTwoTexts = 0
         var total = 0
         var round: UInt64 = 0
         func done() -> Bool {
@@ -679,6 +681,7 @@ struct RequestDraw {
             let records = try lines.map { try RequestRecord(json: try JSONParser().parse(String($0))) }
             #expect(records == universe.workshop.recorder.records)
             let decisions = universe.workshop.recorder.decisions
+            var triage = Triage()
             for (index, record) in records.enumerated() {
                 // Long stretches of pure computation: let the other tests' servers run.
                 if index % 50 == 0 { await Task.yield() }
@@ -688,6 +691,15 @@ struct RequestDraw {
                 let captured = CapturedRequest(
                     record: record, location: SourceLocation(file: "round \(round)", number: index + 1))
                 let finding = diagnoser.diagnose(captured)
+                if code != 0 {
+                    // One group, one explanation: every request of a group renders its group's words.
+                    triage.add(finding)
+                    let example = try #require(triage.groups[finding.fingerprint]?.examples.first)
+                    if Self.words(example) != Self.words(finding) { groupsWithTwoTexts += 1 }
+                    for text in Self.words(finding) where holes.count < 20 {
+                        holes += HoleScan.defects(text).map { "\(record.requestId): \($0)" }
+                    }
+                }
                 let predicted = finding.prediction.failure?.rule.error.code ?? 0
                 let confirmed = code == 0 || finding.verdict == .confirmed
                 // The engine's deciding condition against the cause the analyser names from the log alone.
@@ -734,5 +746,14 @@ struct RequestDraw {
             "\(mismatches.count + overflow) disagreements, the first:\n\(mismatches.prefix(30).joined(separator: "\n"))"
         )
         #expect(done(), "fewer than \(wanted) cases for some error: \(summary)")
+        #expect(groupsWithTwoTexts == 0, "requests whose words differ from their group's")
+        #expect(holes.isEmpty, "\(holes.joined(separator: "\n"))")
+    }
+
+    /// Everything a finding says in words: what one group must say alike for all its requests.
+    static func words(_ finding: Finding) -> [String] {
+        [finding.explanation ?? "", finding.fix ?? "", finding.note ?? ""]
+            + finding.hints.map { $0.explanation + ($0.fix ?? "") }
+            + ([finding.simulation] + finding.alternatives).map { $0?.description ?? "" }
     }
 }

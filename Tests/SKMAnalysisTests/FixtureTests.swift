@@ -349,6 +349,8 @@ struct FixtureExpectation: Sendable, CustomTestStringConvertible {
             expected.scenario, input: expected.input, clientIP: expected.clientIP, clientCert: expected.clientCert)
         let xml = try XMLReportRenderer().render(report)
         #expect(XMLReportRenderer.validate(xml) == [])
+        let json = JSONReportRenderer().render(report)
+        #expect(try schemaViolations(of: [Data(json)], schema: "incident-report.schema.json") == [])
         let renditions: [(String, [UInt8])] = [
             ("json", JSONReportRenderer().render(report)), ("html", HTMLReportRenderer().render(report)), ("xml", xml),
         ]

@@ -184,7 +184,8 @@ extension Fixtures {
 
 @Suite struct HARInputTests {
     func entry(
-        url: String, method: String = "POST", body: String? = nil, status: Int = 200, response: String?
+        url: String, method: String = "POST", body: String? = nil, status: Int = 200, response: String?,
+        started: String = "2026-09-21T14:13:20.000+09:00", responseHeaders: [(String, String)] = []
     )
         -> JSONValue
     {
@@ -192,17 +193,92 @@ extension Fixtures {
         if let body { request["postData"] = ["mimeType": "application/json", "text": .string(body)] }
         var content: JSONObject = ["mimeType": "application/json"]
         if let response { content["text"] = .string(response) }
+        let headers = JSONValue.array(responseHeaders.map { ["name": .string($0.0), "value": .string($0.1)] })
         return [
-            "startedDateTime": "2026-09-21T14:13:20.000+09:00", "request": .object(request),
-            "response": ["status": .int(status), "headers": [], "content": .object(content)],
+            "startedDateTime": .string(started), "request": .object(request),
+            "response": ["status": .int(status), "headers": headers, "content": .object(content)],
         ]
     }
 
-    func read(_ entries: [JSONValue]) throws -> [CaptureItem] {
+    func read(_ entries: [JSONValue], reader: HARReader = HARReader()) throws -> [CaptureItem] {
         let document: JSONValue = ["log": ["version": "1.2", "entries": .array(entries)]]
         var items: [CaptureItem] = []
-        try HARReader().read("t.har", data: Data(JSONWriter().bytes(document))) { items.append($0) }
+        try reader.read("t.har", data: Data(JSONWriter().bytes(document))) { items.append($0) }
         return items
+    }
+
+    static let encryptURL =
+        "https://skm.example/keymanager/v1.2/appkey/Pr0jectAppKey0001/symmetric-keys/0a1b2c3d4e5f60718293a4b5c6d7e8f9/encrypt"
+    static let ipv4Failure =
+        #"{"header":{"resultCode":-1300,"resultMessage":"IPv4 Auth Failure","isSuccessful":false},"body":null}"#
+
+    func requests(_ items: [CaptureItem]) -> [CapturedRequest] {
+        items.compactMap { if case .request(let request) = $0 { return request } else { return nil } }
+    }
+
+    /// A GET …/confirm answer in the capture names the address the server saw, and whether a certificate came,
+    /// for the capture's requests within an hour of it.
+    @Test func aConfirmAnswerNamesTheAddressTheServerSaw() throws {
+        let confirm = entry(
+            url: "https://skm.example/keymanager/v1.0/appkey/Pr0jectAppKey0001/confirm", method: "GET",
+            response:
+                #"{"header":{"resultCode":0,"resultMessage":"success","isSuccessful":true},"body":{"clientIp":"10.0.3.7","clientMacHeader":null,"clientSentCertificate":false}}"#,
+            started: "2026-09-21T14:20:00.000Z")
+        let near = entry(
+            url: Self.encryptURL, body: #"{"plaintext":"x"}"#, status: 403, response: Self.ipv4Failure,
+            started: "2026-09-21T14:13:20.000Z")
+        let far = entry(
+            url: Self.encryptURL, body: #"{"plaintext":"x"}"#, status: 403, response: Self.ipv4Failure,
+            started: "2026-09-21T18:13:20.000Z")
+        let captured = requests(try read([confirm, near, far]))
+        #expect(captured.count == 2)
+        #expect(captured[0].clientAddressKnown)
+        #expect(captured[0].record.client.ip == "10.0.3.7")
+        #expect(captured[0].clientAddressSource?.contains("entry 1") == true)
+        #expect(captured[0].certificateKnown && !captured[0].record.client.cert.present)
+        #expect(!captured[1].clientAddressKnown, "four hours later the address may have changed")
+        #expect(!captured[1].certificateKnown)
+    }
+
+    /// The response's Date header is the server's clock; startedDateTime is the client's.
+    @Test func theResponsesDateIsTheServersTime() throws {
+        let items = try read([
+            entry(
+                url: Self.encryptURL, body: #"{"plaintext":"x"}"#, status: 403, response: Self.ipv4Failure,
+                started: "2026-09-19T14:13:20.000Z", responseHeaders: [("Date", "Mon, 21 Sep 2026 14:13:20 GMT")])
+        ])
+        let captured = try #require(requests(items).first)
+        #expect(captured.serverTimeKnown)
+        #expect(captured.record.time == Date(timeIntervalSince1970: 1_790_000_000))
+        #expect(captured.clientTime == Date(timeIntervalSince1970: 1_790_000_000 - 2 * 86_400))
+        let facts = FactBuilder(timeline: StateTimeline(try Fixtures.snapshot(.mixedTraffic))).facts(for: captured)
+        guard case .object(let request) = facts.values[SKMFacts.schema.index(ofVariable: "request")!],
+            case .duration(let offset)? = request["clientClockOffset"]
+        else {
+            Issue.record("no clock offset in \(facts)")
+            return
+        }
+        #expect(offset.seconds == -2 * 86_400)
+        let withoutDate = requests(
+            try read([
+                entry(url: Self.encryptURL, body: #"{"plaintext":"x"}"#, status: 403, response: Self.ipv4Failure)
+            ]))
+        #expect(withoutDate.first?.serverTimeKnown == false)
+    }
+
+    /// `--client-cert none`: the client presented no certificate, which the analysis holds it to and says so.
+    @Test func noClientCertificateIsGivenNotGuessed() throws {
+        var reader = HARReader()
+        reader.noClientCertificate = true
+        let captured = try #require(
+            requests(
+                try read(
+                    [entry(url: Self.encryptURL, body: #"{"plaintext":"x"}"#, status: 403, response: Self.ipv4Failure)],
+                    reader: reader)
+            ).first)
+        #expect(captured.certificateKnown)
+        #expect(!captured.record.client.cert.present)
+        #expect(captured.assumptions == ["--client-cert none"])
     }
 
     @Test func anEntryGivesOperationInputsAndResult() throws {

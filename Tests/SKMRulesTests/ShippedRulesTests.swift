@@ -104,3 +104,40 @@ extension Rule.ErrorReference {
         #expect(compared > 3000)
     }
 }
+
+@Suite struct DecisionCheckTests {
+    /// Every condition the engine refuses an API request for has a check of the same id in the rule file of its
+    /// error, and every check that is not a warning is such a condition: the engine and the rules name causes alike.
+    @Test func theEnginesConditionsAreTheRulesChecks() throws {
+        let rules = try ShippedRules.load()
+        var named: Set<String> = []
+        for check in DecisionCheck.apiChecks {
+            let rule = try #require(rules.rules(explaining: check.error.resultCode).first)
+            #expect(rule.checks.contains { $0.id == check.id }, "\(rule.id) has no check '\(check.id)'")
+            named.insert("\(check.error.resultCode)/\(check.id)")
+        }
+        for rule in rules.rules {
+            for check in rule.checks where check.severity == .error {
+                #expect(
+                    named.contains("\(rule.error.code)/\(check.id)"), "the engine never decides \(rule.id)/\(check.id)")
+            }
+        }
+    }
+
+    /// Causes and hints are told apart in the rule files: no shipped check infers intent.
+    @Test func inferencesAreHintsNotCauses() throws {
+        let rules = try ShippedRules.load()
+        let hints = rules.rules.flatMap { $0.hints.map(\.id) }
+        #expect(
+            Set(hints) == [
+                "behind-nat", "proxy-drops-header", "key-of-another-appkey", "client-clock-behind",
+                "client-clock-ahead",
+                "other-method", "empty-path-segment",
+            ])
+        for rule in rules.rules {
+            for check in rule.checks {
+                #expect(!check.failure.isEmpty && check.failure != check.title, "\(rule.id)/\(check.id)")
+            }
+        }
+    }
+}

@@ -54,6 +54,20 @@ import Testing
             .POST, server.url(server.api("auths/certificates")),
             json: ["keyStoreName": "cert", "name": "second", "password": "CERT-PASSWORD-CANARY-4410", "lifeTime": 30],
             headers: uak)
+        // A token: the log records whom it was issued to and whether this installation signed it, never the token.
+        let basic = Data("\(fixture.accessKeyID):\(fixture.accessKeySecret)".utf8).base64EncodedString()
+        let minted = try await client.send(
+            .POST, server.url("/oauth2/token/create"), raw: "grant_type=client_credentials",
+            headers: [("Authorization", "Basic \(basic)"), ("Content-Type", "application/x-www-form-urlencoded")])
+        let token = try #require(minted.json["access_token"]?.stringValue)
+        canaries.append(token)
+        _ = try await client.send(
+            .GET, server.url(server.api("keystores")),
+            headers: [("X-NHN-AUTHORIZATION", "Bearer \(token)"), ("Date", "Mon, 21 Sep 2026 14:13:20 GMT")])
+        let forged = String(token.dropLast(6)) + "AAAAAA"
+        canaries.append(forged)
+        _ = try await client.send(
+            .GET, server.url(server.api("keystores")), headers: [("X-NHN-AUTHORIZATION", "Bearer \(forged)")])
         let tampered = String(ciphertext.dropLast(4)) + "AAA="
         _ = try await world.decrypt(client, tampered)
         _ = try await world.decrypt(client, Data(ciphertext.utf8).base64EncodedString())
@@ -65,7 +79,7 @@ import Testing
             #expect(!text.contains(canary), "the request log holds a secret")
         }
         let lines = text.split(separator: "\n").map { Data($0.utf8) }
-        #expect(lines.count == 12)
+        #expect(lines.count == 15)
         #expect(try schemaViolations(of: lines, schema: "request-log.schema.json") == [])
 
         let records = try server.logLines().map { try RequestRecord(json: $0) }
@@ -83,8 +97,14 @@ import Testing
             records.compactMap(\.operation) == [
                 "encrypt", "decrypt", "createLocalKey", "getSymmetricKey", "sign", "verify", "getPrivateKey",
                 "getSecret",
-                "putSecret", "addAuth", "decrypt", "decrypt",
+                "putSecret", "addAuth", "createToken", "listKeyStores", "listKeyStores", "decrypt", "decrypt",
             ])
+        let bearer = records.filter { $0.authScheme == "bearer" }
+        #expect(bearer.map { $0.token?.authentic } == [true, false])
+        #expect(bearer.first?.token?.accessKeyId == fixture.accessKeyID)
+        #expect(bearer.first?.token?.expiresAt != nil)
+        #expect(bearer.last?.token?.accessKeyId == nil, "an unsigned token's claims are not evidence")
+        #expect(bearer.first?.clientDate == Date(timeIntervalSince1970: 1_790_000_000))
         #expect(zip(records, records.dropFirst()).allSatisfy { $0.time <= $1.time })
     }
 

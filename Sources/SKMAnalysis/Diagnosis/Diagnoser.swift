@@ -199,8 +199,9 @@ public struct Diagnoser: Sendable {
         return reasons.joined(separator: ", ") + ", or the server erred"
     }
 
+    /// The facts by name; what settles each is in the finding's `missing`.
     static func describe(_ facts: [Unknown.Fact]) -> String {
-        facts.isEmpty ? "a fact" : facts.map { "\($0.path) (\($0.settle))" }.joined(separator: "; ")
+        facts.isEmpty ? "a fact" : facts.map(\.path).joined(separator: ", ")
     }
 
     public static func lowercasedFirst(_ text: String) -> String {

@@ -1,0 +1,103 @@
+import Foundation
+import SKMAnalysis
+import SKMCore
+import SKMReport
+import SKMRules
+import SKMTestSupport
+import Testing
+
+/// What rendered text must never show: the marks a template hole leaves when it has nothing to show.
+enum HoleScan {
+    static let marks = [
+        "{{", "}}", "unknown (", "error: ", "1970-01-01", "''", "\"\"", "()", "( )", " .", " ,", " ;", "  ", "(none)",
+    ]
+
+    /// The marks found in `text`, each with the text around it.
+    static func defects(_ text: String?) -> [String] {
+        guard let text else { return [] }
+        return marks.compactMap { mark in
+            guard let range = text.range(of: mark) else { return nil }
+            let start = text.index(range.lowerBound, offsetBy: -30, limitedBy: text.startIndex) ?? text.startIndex
+            let end = text.index(range.upperBound, offsetBy: 30, limitedBy: text.endIndex) ?? text.endIndex
+            return "'\(mark)' in …\(text[start..<end])…"
+        }
+    }
+
+    /// Every sentence a report says about its findings.
+    static func prose(_ report: IncidentReport) -> [String] {
+        var texts: [String] = []
+        for group in report.groups {
+            texts += [group.explanation, group.fix, group.note, group.checkTitle].compactMap { $0 }
+            texts += group.hints.flatMap { [$0.explanation, $0.fix].compactMap { $0 } }
+            texts += ([group.simulation] + group.alternatives).compactMap { $0?.summary }
+            for finding in group.examples {
+                texts += [finding.cause, finding.explanation, finding.fix, finding.note, finding.simulation]
+                    .compactMap { $0 }
+            }
+        }
+        return texts
+    }
+}
+
+@Suite struct VerdictTests {
+    /// No report of any fixture shows a hole that failed to render: an explanation needs every fact it names.
+    @Test(arguments: FixtureExpectation.all)
+    func noReportShowsAnEmptyOrUnknownHole(_ expected: FixtureExpectation) throws {
+        let report = try Fixtures.report(
+            expected.scenario, input: expected.input, clientIP: expected.clientIP, clientCert: expected.clientCert)
+        for text in HoleScan.prose(report) {
+            #expect(HoleScan.defects(text) == [], "\(text)")
+        }
+    }
+
+    /// A state read through the API never confirms a cause the database would not, and never says mismatch: what
+    /// it cannot show is unknown. Every scenario's failures are analysed with the database's state and with the
+    /// state fetched through the API by each of its appkeys.
+    @Test(arguments: IncidentScenario.all)
+    func anAPIStateNeverConfirmsWhatTheDatabaseWouldNot(_ scenario: IncidentScenario) async throws {
+        var seed: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in scenario.name.utf8 { seed = (seed ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        let workshop = try await Workshop(seed: seed)
+        try await scenario.run(workshop)
+        workshop.stateThroughAPI = nil
+        let database = try await workshop.snapshot(scenario.name)
+        let exported = Diagnoser(rules: Fixtures.rules, facts: FactBuilder(timeline: StateTimeline(database)))
+        var compared = 0
+        for appkey in try await workshop.engine.storage.appkeys() {
+            let access = try await workshop.engine.createUserAccessKey(appkey: appkey.id, actor: "cli:support")
+            workshop.stateThroughAPI = (appkey.id, access)
+            let fetched = try await workshop.snapshot(scenario.name)
+            let throughAPI = Diagnoser(rules: Fixtures.rules, facts: FactBuilder(timeline: StateTimeline(fetched)))
+            for (index, record) in workshop.recorder.records.enumerated()
+            where !record.response.isSuccessful {
+                let captured = CapturedRequest(record: record, location: SourceLocation(file: "log", number: index + 1))
+                let fromAPI = throughAPI.diagnose(captured)
+                let fromDatabase = exported.diagnose(captured)
+                compared += 1
+                #expect(fromAPI.verdict != .mismatch, "\(record.requestId): \(fromAPI.note ?? "")")
+                if fromAPI.verdict == .confirmed {
+                    #expect(fromDatabase.verdict == .confirmed, "\(record.requestId)")
+                    #expect(fromAPI.cause?.check.id == fromDatabase.cause?.check.id, "\(record.requestId)")
+                    #expect(fromAPI.rule?.id == fromDatabase.rule?.id)
+                }
+                if fromAPI.verdict == .unexplained { #expect(!fromAPI.missing.isEmpty || fromAPI.note != nil) }
+            }
+            workshop.stateThroughAPI = nil
+        }
+        #expect(compared > 0)
+    }
+
+    /// The state-from-the-api incident's unexplained groups name what would settle them.
+    @Test func unexplainedFindingsNameWhatWouldSettleThem() throws {
+        let report = try Fixtures.report(.stateFromTheAPI, input: "requests.jsonl")
+        let unexplained = report.groups.filter { $0.verdict == "unexplained" }
+        #expect(unexplained.count == 4)
+        for group in unexplained {
+            #expect(!group.missing.isEmpty, "\(group.note ?? "")")
+            #expect(group.missing.allSatisfy { $0.settle.contains("skm snapshot export") })
+            #expect(group.explanation == nil && group.fix == nil, "no cause's words for an undecided cause")
+        }
+        #expect(
+            Set(unexplained.flatMap { $0.missing.map(\.fact) }) == ["key.exists", "store.ipv4s", "accessKey.exists"])
+    }
+}
