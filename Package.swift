@@ -8,6 +8,18 @@ let strictSettings: [SwiftSetting] = [
     .unsafeFlags(["-warnings-as-errors"]),
 ]
 
+/// The libFuzzer harnesses (Sources/Fuzz): one static library each, linked into a fuzzer by scripts/fuzz.sh after a
+/// build with `-sanitize=fuzzer,address` (libFuzzer brings its own `main`, so they cannot be executables).
+let fuzzHarnesses: [(name: String, dependencies: [Target.Dependency])] = [
+    ("RequestBody", ["FuzzSupport", "SKMCore"]),
+    ("TokenForm", ["FuzzSupport", "SKMCore"]),
+    ("RequestLog", ["SKMAnalysis", "SKMCore"]),
+    ("HAR", ["SKMAnalysis"]),
+    ("RuleYAML", ["SKMAnalysis", "SKMRules"]),
+    ("Condition", ["SKMAnalysis", "SKMRules"]),
+    ("Certificate", ["SKMCore", .product(name: "X509", package: "swift-certificates")]),
+]
+
 let package = Package(
     name: "SKM",
     platforms: [.macOS(.v14)],
@@ -19,7 +31,7 @@ let package = Package(
         .library(name: "SKMRules", targets: ["SKMRules"]),
         .library(name: "SKMAnalysis", targets: ["SKMAnalysis"]),
         .library(name: "SKMReport", targets: ["SKMReport"]),
-    ],
+    ] + fuzzHarnesses.map { .library(name: "Fuzz\($0.name)", type: .static, targets: ["Fuzz\($0.name)"]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
@@ -30,6 +42,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.34.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
@@ -82,6 +95,9 @@ let package = Package(
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -193,5 +209,12 @@ let package = Package(
             dependencies: ["skm", "SKMCore", "SKMTestSupport"],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "FuzzSupport", dependencies: ["SKMCore"], path: "Sources/Fuzz/Support", swiftSettings: strictSettings),
     ]
+        + fuzzHarnesses.map {
+            .target(
+                name: "Fuzz\($0.name)", dependencies: $0.dependencies, path: "Sources/Fuzz/\($0.name)",
+                swiftSettings: strictSettings)
+        }
 )

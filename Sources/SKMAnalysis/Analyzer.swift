@@ -54,6 +54,8 @@ public struct AnalysisResult: Sendable {
     /// The first ``problemsKept`` unreadable lines or entries; ``problemCount`` counts them all.
     public var problems: [InputProblem] = []
     public var problemCount = 0
+    /// The places where an input is damaged (cut off): the analysis of that input is incomplete.
+    public var damaged: [InputProblem] = []
     /// Requests left out by the filter.
     public var filteredOut = 0
     public var firstTime: Date?
@@ -126,6 +128,7 @@ public struct Analyzer: Sendable {
             case .problem(let problem):
                 summary.problems += 1
                 result.problemCount += 1
+                if problem.damage { result.damaged.append(problem) }
                 if result.problems.count < AnalysisResult.problemsKept { result.problems.append(problem) }
             }
         }
@@ -190,11 +193,28 @@ public struct Analyzer: Sendable {
         return HARReader.looksLikeHAR(head) ? .har : .requestLog
     }
 
-    /// A whole input (HAR documents are read at once), from a file or standard input.
+    /// A HAR input's bytes: a file is mapped, not read, once its size is known to be within the limit; standard
+    /// input is read up to the limit and refused beyond it.
     static func contents(of path: String) throws(InputError) -> Data {
+        let limit = HARReader.maximumBytes
         do {
-            if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
-            return try Data(contentsOf: URL(fileURLWithPath: path))
+            if path == "-" {
+                var data = Data()
+                while let chunk = try FileHandle.standardInput.read(upToCount: 1 << 20), !chunk.isEmpty {
+                    data.append(chunk)
+                    guard data.count <= limit else {
+                        throw InputError(file: "<stdin>", message: "capture is over the limit of \(limit) bytes")
+                    }
+                }
+                return data
+            }
+            let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+            guard size <= limit else {
+                throw InputError(file: path, message: "capture is \(size) bytes, over the limit of \(limit)")
+            }
+            return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        } catch let error as InputError {
+            throw error
         } catch {
             throw InputError(file: path, message: "cannot read: \(error.localizedDescription)")
         }

@@ -77,7 +77,7 @@ struct APIResponder: HTTPResponder {
         }
         metrics.record(operation: operationName, resultCode: outcome.error?.resultCode ?? 0, seconds: seconds)
         if let log {
-            log.append(
+            await log.append(
                 record(
                     engineRequest, route: route, identity: identity, outcome: outcome, time: time, requestID: requestID,
                     method: request.method.rawValue, path: request.uri.path, seconds: seconds,
@@ -85,6 +85,28 @@ struct APIResponder: HTTPResponder {
                     clientDate: request.headers[.date].flatMap(Timestamp.parseHTTPDate)))
         }
         return render(outcome, requestID: requestID)
+    }
+
+    /// The answer to a request the HTTP parser refused, logged like any other: the status, the JSON envelope and the
+    /// request id. `method` and `path` come from the raw request line, when it could be read.
+    func answerRefusedByParser(
+        _ rejection: Rejection, problem: String, method: String, path: String, peer: String?
+    ) -> (status: Int, body: [UInt8], requestID: String) {
+        let requestID = Self.newRequestID()
+        let outcome = Outcome.failure(rejection)
+        logger.debug("request \(requestID) refused by the HTTP parser: \(rejection.reason)")
+        metrics.record(operation: "unknown", resultCode: rejection.error.resultCode, seconds: 0)
+        if let log {
+            var record = RequestRecord(
+                unrouted: .notFound(apiVersion: nil, appkey: nil),
+                client: ClientIdentity(
+                    address: peer.flatMap { IPv4Address(peer: $0) }, peerAddress: peer, tls: identities.tls),
+                outcome: outcome, authority: engine.authority, time: engine.configuration.clock.now,
+                requestId: requestID, method: method, path: path, durationMs: 0)
+            record.httpProblem = problem
+            Task { await log.append(record) }
+        }
+        return (rejection.error.httpStatus, JSONWriter().bytes(outcome.envelope), requestID)
     }
 
     // MARK: - Requests
@@ -167,7 +189,7 @@ struct APIResponder: HTTPResponder {
                 request: request, client: identity, outcome: outcome, authority: engine.authority, time: time,
                 requestId: requestID, method: method, path: path, durationMs: seconds * 1000, bodyBytes: bodyBytes,
                 headerBytes: headerBytes, token: request.credentials.bearerToken.flatMap(engine.inspectToken),
-                clientDate: clientDate)
+                clientDate: clientDate, credentialsRequired: engine.credentialsRequirement(of: request))
         }
         return RequestRecord(
             unrouted: route, client: identity, outcome: outcome, authority: engine.authority, time: time,

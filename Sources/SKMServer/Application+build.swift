@@ -17,7 +17,9 @@ import X509
 public func buildApplication(_ configuration: ServerConfiguration) async throws -> some ApplicationProtocol {
     let logger = configuration.logger
     let metrics = Metrics()
-    let log = try configuration.requestLogPath.map { try RequestLogWriter(path: $0, logger: logger) }
+    let log = try configuration.requestLogPath.map {
+        try RequestLogWriter(path: $0, sync: configuration.requestLogSync, logger: logger)
+    }
     func responder(tls: Bool) -> APIResponder {
         APIResponder(
             engine: configuration.engine,
@@ -25,35 +27,48 @@ public func buildApplication(_ configuration: ServerConfiguration) async throws 
             maxBodyBytes: configuration.maxBodyBytes, maxHeaderBytes: configuration.maxHeaderBytes, log: log,
             metrics: metrics, logger: logger)
     }
-    let http1 = HTTP1Channel.Configuration(
-        idleTimeout: .seconds(120),
-        httpDecoderConfiguration: .init(
-            maxHeaderFieldSize: 64 * 1024, maxHeaderListSize: 64 * 1024, maxHeaderFieldCount: 200))
+    func http1(tls: Bool) -> HTTP1Channel.Configuration {
+        let answering = responder(tls: tls)
+        return HTTP1Channel.Configuration(
+            additionalChannelHandlers: [
+                HTTPProblemHandler(requestLine: RequestLineRecorder()) { rejection, problem, method, path, peer in
+                    answering.answerRefusedByParser(
+                        rejection, problem: problem, method: method, path: path, peer: peer)
+                }
+            ],
+            idleTimeout: .seconds(120),
+            httpDecoderConfiguration: .init(
+                maxHeaderFieldSize: 64 * 1024, maxHeaderListSize: 64 * 1024, maxHeaderFieldCount: 200))
+    }
 
     var services: [any Service] = []
     if let log { services.append(log) }
     services.append(DueWorkService(engine: configuration.engine, interval: configuration.jobInterval, logger: logger))
+    services.append(
+        UsageFlushService(engine: configuration.engine, interval: configuration.usageFlushInterval, logger: logger))
 
     let server: HTTPServerBuilder
     let usesTLS: Bool
     switch configuration.tls {
     case .none:
-        server = .http1(configuration: http1)
+        server = .http1(configuration: http1(tls: false))
         usesTLS = false
     case .installation(let hosts):
         let identity = try await configuration.engine.serverIdentity(hosts: hosts)
-        server = try .tls(.http1(configuration: http1), configuration: tlsConfiguration(identity, configuration))
+        server = try .tls(
+            .http1(configuration: http1(tls: true)), configuration: tlsConfiguration(identity, configuration))
         usesTLS = true
     case .files(let chainPath, let keyPath):
         server = try .tls(
-            .http1(configuration: http1), configuration: tlsConfiguration(files: chainPath, keyPath, configuration))
+            .http1(configuration: http1(tls: true)),
+            configuration: tlsConfiguration(files: chainPath, keyPath, configuration))
         usesTLS = true
     }
 
     if let plainPort = configuration.plainHTTPPort {
         services.append(
             Application(
-                responder: responder(tls: false), server: .http1(configuration: http1),
+                responder: responder(tls: false), server: .http1(configuration: http1(tls: false)),
                 configuration: .init(address: .hostname(configuration.host, port: plainPort), serverName: "SKM"),
                 onServerRunning: { channel in
                     await configuration.onListening?(channel.localAddress?.port ?? plainPort, false)

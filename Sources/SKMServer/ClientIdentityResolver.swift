@@ -48,12 +48,25 @@ struct ClientIdentityResolver: Sendable {
 
 /// The certificate each TLS connection presented, read from the TLS handler once per connection (it cannot change
 /// during a connection) and forgotten when the connection closes.
+///
+/// Entries are found by the channel's identity and hold the channel weakly: a channel allocated where a closed one
+/// was has the same identity, and must never be taken for it, so an entry counts only while it still refers to this
+/// very channel.
 final class PeerCertificates: Sendable {
-    private let chains = Mutex<[ObjectIdentifier: [Certificate]]>([:])
+    private struct Entry {
+        weak var channel: (any Channel)?
+        var chain: [Certificate]
+    }
+
+    private let chains = Mutex<[ObjectIdentifier: Entry]>([:])
 
     func chain(of channel: any Channel) async -> [Certificate] {
         let id = ObjectIdentifier(channel)
-        if let known = chains.withLock({ $0[id] }) { return known }
+        let known = chains.withLock { chains -> [Certificate]? in
+            guard let entry = chains[id] else { return nil }
+            return entry.channel === channel ? entry.chain : nil
+        }
+        if let known { return known }
         var chain: [Certificate] = []
         if let certificate = try? await channel.nioSSL_peerCertificate().get(),
             let parsed = try? Certificate(derEncoded: try certificate.toDERBytes())
@@ -61,16 +74,24 @@ final class PeerCertificates: Sendable {
             chain = [parsed]
         }
         let isNew = chains.withLock { chains in
-            defer { chains[id] = chain }
-            return chains[id] == nil
+            defer { chains[id] = Entry(channel: channel, chain: chain) }
+            return chains[id]?.channel !== channel
         }
         if isNew {
-            channel.closeFuture.whenComplete { [weak self] _ in self?.forget(id) }
+            channel.closeFuture.whenComplete { [weak self, weak channel] _ in self?.forget(id, closed: channel) }
         }
         return chain
     }
 
-    private func forget(_ id: ObjectIdentifier) {
-        _ = chains.withLock { $0.removeValue(forKey: id) }
+    /// Forgets the entry of a closed channel; an entry a newer channel has put in its place stays.
+    private func forget(_ id: ObjectIdentifier, closed: (any Channel)?) {
+        chains.withLock { chains in
+            if let entry = chains[id], entry.channel == nil || entry.channel === closed {
+                chains.removeValue(forKey: id)
+            }
+        }
     }
+
+    /// How many connections have an entry (for tests).
+    var count: Int { chains.withLock { $0.count } }
 }

@@ -19,6 +19,9 @@ struct DueWorkService: Service {
                         "purgedVersions": "\(report.purgedVersions)", "purgedEntries": "\(report.purgedEntries)",
                     ])
             }
+            // A run cut short by shutdown (the server could not start, or is stopping) is not a failure to report:
+            // the real cause, if any, is reported where it happened.
+            if Task.isCancelled || Task.isShuttingDownGracefully { break }
             for failure in report.failures {
                 logger.error("background job failed: \(failure)")
             }

@@ -1,22 +1,37 @@
 import Foundation
 import Logging
+import NIOPosix
 import SKMCore
 import ServiceLifecycle
 import Synchronization
 
-/// Appends request records to a JSON Lines file: buffered, flushed at least every second and when the service
-/// shuts down, and synced to disk on shutdown. The file is created owner-readable only (0600).
+/// Appends request records to a JSON Lines file, created owner-readable only (0600).
+///
+/// How long an answered request may stay off the disk is the ``Sync`` mode's to say: with `.always` a record is
+/// written and synced before its answer leaves (concurrent requests share one sync); with `.interval` records are
+/// buffered, then written and synced at each tick, so a crash of the process or the machine loses at most the
+/// records of the last interval. Shutdown writes and syncs everything.
 public final class RequestLogWriter: Service, Sendable {
+    /// When records reach the disk.
+    public enum Sync: Sendable, Equatable {
+        /// Before the request's answer is sent.
+        case always
+        /// At least this often.
+        case interval(Duration)
+    }
+
     private let descriptor: Int32
     private let buffer = Mutex<[UInt8]>([])
     private let writeLock = Mutex(())
     private let logger: Logger
     public let path: String
+    public let sync: Sync
     /// A buffer this large is written at once rather than at the next tick.
     static let highWater = 1 << 20
 
-    public init(path: String, logger: Logger) throws {
+    public init(path: String, sync: Sync = .interval(.seconds(1)), logger: Logger) throws {
         self.path = path
+        self.sync = sync
         self.logger = logger
         let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
@@ -29,23 +44,34 @@ public final class RequestLogWriter: Service, Sendable {
         close(descriptor)
     }
 
-    /// Adds one record to the buffer.
-    public func append(_ record: RequestRecord) {
+    /// Adds one record; with `.always`, returns once it is on disk.
+    public func append(_ record: RequestRecord) async {
         let line = record.jsonLine
         let full = buffer.withLock { buffer -> Bool in
             buffer.append(contentsOf: line)
             return buffer.count >= Self.highWater
         }
-        if full { flush() }
+        if sync == .always {
+            // The write and the sync block a thread: run them off the concurrency pool.
+            do {
+                try await NIOThreadPool.singleton.runIfActive { self.flush(sync: true) }
+            } catch {
+                flush(sync: true)
+            }
+        } else if full {
+            flush(sync: false)
+        }
     }
 
-    /// Writes everything buffered so far.
-    public func flush() {
+    /// Writes everything buffered so far and, when `sync`, waits until it is on disk. A caller that finds the buffer
+    /// empty was served by the flush before it, which held the lock until its own sync had finished.
+    public func flush(sync: Bool) {
         writeLock.withLock { _ in
             let chunk = buffer.withLock { buffer -> [UInt8] in
                 defer { buffer.removeAll(keepingCapacity: true) }
                 return buffer
             }
+            guard !chunk.isEmpty else { return }
             var offset = 0
             while offset < chunk.count {
                 let written = chunk.withUnsafeBytes { bytes in
@@ -58,17 +84,24 @@ public final class RequestLogWriter: Service, Sendable {
                 }
                 offset += written
             }
+            if sync, fsync(descriptor) != 0 {
+                logger.error("request log \(path): sync failed: \(String(cString: strerror(errno)))")
+            }
         }
     }
 
     public func run() async throws {
+        let interval: Duration
+        switch sync {
+        case .always: interval = .seconds(1)
+        case .interval(let every): interval = every
+        }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await cancelWhenGracefulShutdown {
-                try await Task.sleep(for: .seconds(1))
+                try await Task.sleep(for: interval)
             }
-            flush()
+            flush(sync: true)
         }
-        flush()
-        fsync(descriptor)
+        flush(sync: true)
     }
 }

@@ -29,6 +29,10 @@ public struct ServerConfiguration: Sendable {
     public var maxHeaderBytes: Int
     /// Where the request log is appended; `nil` keeps no log.
     public var requestLogPath: String?
+    /// When request-log records reach the disk.
+    public var requestLogSync: RequestLogWriter.Sync
+    /// How often the last use of keys and entries (`lastAccessDatetime`) is written.
+    public var usageFlushInterval: Duration
     /// How often automatic rotation and the deletion purge run.
     public var jobInterval: Duration
     public var logger: Logger
@@ -39,7 +43,9 @@ public struct ServerConfiguration: Sendable {
         engine: Engine, host: String = "127.0.0.1", port: Int = 8443,
         tls: TLS = .installation(hosts: ["localhost", "127.0.0.1"]),
         plainHTTPPort: Int? = nil, trustedProxies: [IPv4Network] = [], maxBodyBytes: Int = 256 * 1024,
-        maxHeaderBytes: Int = 16 * 1024, requestLogPath: String? = nil, jobInterval: Duration = .seconds(60),
+        maxHeaderBytes: Int = 16 * 1024, requestLogPath: String? = nil,
+        requestLogSync: RequestLogWriter.Sync = .interval(.seconds(1)), usageFlushInterval: Duration = .seconds(60),
+        jobInterval: Duration = .seconds(60),
         logger: Logger = Logger(label: "skm.server"),
         onListening: (@Sendable (_ port: Int, _ tls: Bool) async -> Void)? = nil
     ) {
@@ -52,6 +58,8 @@ public struct ServerConfiguration: Sendable {
         self.maxBodyBytes = maxBodyBytes
         self.maxHeaderBytes = maxHeaderBytes
         self.requestLogPath = requestLogPath
+        self.requestLogSync = requestLogSync
+        self.usageFlushInterval = usageFlushInterval
         self.jobInterval = jobInterval
         self.logger = logger
         self.onListening = onListening

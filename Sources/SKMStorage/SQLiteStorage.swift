@@ -11,21 +11,41 @@ public final class SQLiteStorage: Storage {
     /// `PRAGMA application_id` of an SKM database ("SKM1"), so that another application's file is refused.
     static let applicationID: Int32 = 0x534B_4D31
 
-    let pool: DatabasePool
+    let pool: any DatabaseWriter
     public let path: String
+    /// Whether this storage only reads: every commit fails.
+    public let readOnly: Bool
 
-    /// Opens (creating when absent) the database at `path` and brings its schema up to date.
-    public init(path: String) throws {
+    /// Opens (creating when absent, owner-readable only) the database at `path` and brings its schema up to date.
+    /// With `readOnly`, opens an existing database without writing to it in any way: no schema change, no
+    /// application id, every commit refused (what analysing a copy of a customer's database needs).
+    public init(path: String, readOnly: Bool = false) throws {
         self.path = path
+        self.readOnly = readOnly
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+        configuration.readonly = readOnly
+        if !readOnly {
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
         }
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-            try Self.checkApplication(pool, path: path)
-            try Self.migrator.migrate(pool)
+            if readOnly {
+                guard FileManager.default.fileExists(atPath: path) else {
+                    throw StorageError(.unusable, "no database at \(path)")
+                }
+                let queue = try DatabaseQueue(path: path, configuration: configuration)
+                try Self.checkReadable(queue, path: path)
+                pool = queue
+            } else {
+                // SQLite gives the -wal and -shm files the database file's permissions: create it 0600 first.
+                try Self.createPrivately(path)
+                let pool = try DatabasePool(path: path, configuration: configuration)
+                try Self.checkApplication(pool, path: path)
+                try Self.migrator.migrate(pool)
+                self.pool = pool
+            }
         } catch let error as StorageError {
             throw error
         } catch let error as DatabaseError {
@@ -33,6 +53,32 @@ public final class SQLiteStorage: Storage {
                 .unusable, "\(path) is not a usable SKM database: \(error.message ?? "\(error.resultCode)")")
         } catch {
             throw StorageError(.unusable, "cannot open \(path): \(error)")
+        }
+    }
+
+    /// Creates an empty file at `path`, readable and writable by its owner only, unless one exists.
+    private static func createPrivately(_ path: String) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if descriptor >= 0 {
+            close(descriptor)
+        } else if errno != EEXIST {
+            throw StorageError(.unusable, "cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// A read-only database must already be an SKM database with its schema up to date: nothing may be changed.
+    private static func checkReadable(_ queue: DatabaseQueue, path: String) throws {
+        try queue.read { db in
+            let identifier = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+            guard identifier == applicationID else {
+                throw StorageError(.unusable, "\(path) is not an SKM database")
+            }
+            guard try migrator.hasCompletedMigrations(db) else {
+                throw StorageError(
+                    .unusable,
+                    "\(path) has an older schema; open it once with `skm keystore list --db …` (which updates it), "
+                        + "or analyse a state snapshot exported from it")
+            }
         }
     }
 
@@ -264,6 +310,7 @@ public final class SQLiteStorage: Storage {
     }
 
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        if readOnly { throw StorageError(.unusable, "\(path) was opened read-only") }
         do {
             return try await pool.write(body)
         } catch let error as DatabaseError {

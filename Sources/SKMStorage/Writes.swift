@@ -24,6 +24,27 @@ enum Writes {
                 sql:
                     "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                 arguments: [name, data])
+        case .requireKeyStoreRevision(let id, let revision):
+            guard
+                let stored = try Int.fetchOne(db, sql: "SELECT revision FROM key_stores WHERE id = ?", arguments: [id])
+            else { throw StorageError(.missing, "key store \(id) does not exist") }
+            guard stored == revision else { throw StorageError(.conflict, "key store \(id) changed concurrently") }
+        case .recordAccess(let keys, let entries):
+            for (id, time) in keys.sorted(by: { $0.key < $1.key }) {
+                try db.execute(
+                    sql: "UPDATE managed_keys SET last_access_at = MAX(COALESCE(last_access_at, 0), ?) WHERE id = ?",
+                    arguments: [ms(time), id])
+            }
+            for (id, time) in entries.sorted(by: { $0.key < $1.key }) {
+                try db.execute(
+                    sql: "UPDATE auth_entries SET last_access_at = MAX(COALESCE(last_access_at, 0), ?) WHERE id = ?",
+                    arguments: [ms(time), id])
+            }
+        case .requireNoLiveKeys(let id):
+            let live = try Bool.fetchOne(
+                db, sql: "SELECT 1 FROM managed_keys WHERE key_store_id = ? AND status <> 'DELETED' LIMIT 1",
+                arguments: [id])
+            if live == true { throw StorageError(.conflict, "key store \(id) gained a key concurrently") }
         case .appendEvent(let event):
             try db.execute(
                 sql: """
@@ -108,19 +129,24 @@ enum Writes {
         ]
     }
 
-    static func keyValues(_ row: ManagedKey) -> StatementArguments {
-        [
+    /// A key's columns. An update leaves `last_access_at` alone: only ``ChangeSet/Mutation/recordAccess(keys:entries:)``
+    /// moves it, so that a change made from an older read never takes a later use back.
+    static func keyValues(_ row: ManagedKey, withLastAccess: Bool = true) -> StatementArguments {
+        var values: StatementArguments = [
             row.name, row.description, row.status.rawValue, row.autoRotationPeriod, ms(row.nextRotationAt),
             ms(row.deletionAt), row.latestVersion, row.created.user, ms(row.created.at), row.lastChange.user,
-            ms(row.lastChange.at), ms(row.lastAccessAt),
+            ms(row.lastChange.at),
         ]
+        if withLastAccess { values += [ms(row.lastAccessAt)] }
+        return values
     }
 
-    static func entryValues(_ row: AuthEntry) -> StatementArguments {
-        [
+    static func entryValues(_ row: AuthEntry, withLastAccess: Bool = true) -> StatementArguments {
+        var values: StatementArguments = [
             row.description, row.status.rawValue, ms(row.deletionAt), row.lastChange.user, ms(row.lastChange.at),
-            ms(row.lastAccessAt),
         ]
+        if withLastAccess { values += [ms(row.lastAccessAt)] }
+        return values
     }
 
     static func update(_ record: ChangeSet.Record, _ db: Database) throws {
@@ -153,10 +179,10 @@ enum Writes {
                 sql: """
                     UPDATE managed_keys SET name = ?, description = ?, status = ?, auto_rotation_period = ?,
                     next_rotation_at = ?, deletion_at = ?, latest_version = ?, created_by = ?, created_at = ?,
-                    changed_by = ?, changed_at = ?, last_access_at = ?, revision = revision + 1
+                    changed_by = ?, changed_at = ?, revision = revision + 1
                     WHERE id = ? AND revision = ?
                     """,
-                arguments: keyValues(row) + [row.id, row.revision])
+                arguments: keyValues(row, withLastAccess: false) + [row.id, row.revision])
         case .keyVersion(let row):
             (table, identity, identityArguments, revision) = (
                 "key_versions", "key_id = ? AND number = ?", [row.keyId, row.number], row.revision
@@ -175,9 +201,9 @@ enum Writes {
             try db.execute(
                 sql: """
                     UPDATE auth_entries SET description = ?, status = ?, deletion_at = ?, changed_by = ?, changed_at = ?,
-                    last_access_at = ?, revision = revision + 1 WHERE id = ? AND revision = ?
+                    revision = revision + 1 WHERE id = ? AND revision = ?
                     """,
-                arguments: entryValues(row) + [row.id, row.revision])
+                arguments: entryValues(row, withLastAccess: false) + [row.id, row.revision])
         }
         guard db.changesCount == 0 else { return }
         let exists =

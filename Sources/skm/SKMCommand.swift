@@ -19,6 +19,7 @@ struct SKMCommand: AsyncParsableCommand {
         subcommands: [
             InitCommand.self,
             AppkeyCommand.self,
+            AccessKeyCommand.self,
             KeyStoreCommand.self,
             KeyCommand.self,
             AuthCommand.self,

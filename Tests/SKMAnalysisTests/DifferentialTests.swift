@@ -58,6 +58,11 @@ final class Universe: @unchecked Sendable {
         var appkey: String
         var accessKey: IssuedAccessKey
         var stores: [KeyStore] = []
+        /// User Access Keys the requests revoke and rotate (never the one they authenticate with).
+        var spareAccessKeyIds: [String] = []
+        /// A User Access Key revoked before the requests, and a token issued from it before it was.
+        var revokedAccessKey: IssuedAccessKey?
+        var revokedToken: String?
     }
 
     struct KeyInfo {
@@ -88,7 +93,8 @@ final class Universe: @unchecked Sendable {
     var engine: Engine { workshop.engine }
 
     init(seed: UInt64) async throws {
-        workshop = try await Workshop(seed: seed, storage: storage)
+        // Every other installation asks for credentials on the v1.0 reads, as `skm serve` can be told to.
+        workshop = try await Workshop(seed: seed, storage: storage, v1_0ReadsNeedCredentials: seed % 2 == 1)
     }
 
     func random(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &workshop.random) }
@@ -231,14 +237,54 @@ final class Universe: @unchecked Sendable {
         for tenant in tenants {
             bearerTokens[tenant.appkey] = try await token(for: tenant)
         }
+        // A key left in service in a deleted key store, as the race between deleting a store and creating a key in
+        // it once left them: written past the engine, which no longer allows it.
+        if let tenant = tenants.first {
+            let store = try await workshop.store(tenant.appkey, "orphanage", ip4: true)
+            try await workshop.allow(tenant.appkey, store, .ipv4, "10.1.0.0/16")
+            ipsByStore[store.id] = ["10.1.0.0/16"]
+            let key = try await workshop.key(tenant.appkey, store, .symmetric, "orphan")
+            var info = KeyInfo(key: key, store: store, appkey: tenant.appkey)
+            try await makeBlobs(&info, version: 0)
+            keys.append(info)
+            var deleted = try #require(try await engine.storage.keyStore(id: store.id))
+            deleted.status = .deleted
+            deleted.lastChange = Stamp(user: "cli:ops", at: workshop.clock.now)
+            try await engine.storage.commit(
+                ChangeSet([
+                    .update(.keyStore(deleted)),
+                    .appendEvent(
+                        AuditEvent(
+                            time: workshop.clock.now, actor: "cli:ops", action: .keyStoreDelete, appkey: tenant.appkey,
+                            targetKind: .keyStore, targetId: String(store.id), keyStoreId: store.id,
+                            changes: [AuditEvent.Change(field: "status", before: "ACTIVE", after: "DELETED")])),
+                ]))
+        }
+        // Spare User Access Keys for the requests to revoke and rotate, and one revoked with a token still about.
+        for index in tenants.indices {
+            let appkey = tenants[index].appkey
+            for _ in 0..<2 {
+                tenants[index].spareAccessKeyIds.append(
+                    try await engine.createUserAccessKey(appkey: appkey, actor: actor).accessKey.id)
+            }
+            let revoked = try await engine.createUserAccessKey(appkey: appkey, actor: actor)
+            tenants[index].revokedToken = try await token(with: revoked)
+            workshop.wait(60)
+            _ = try await engine.revokeUserAccessKey(appkey: appkey, id: revoked.accessKey.id, actor: "cli:sec")
+            tenants[index].revokedAccessKey = revoked
+        }
     }
 
     private func token(for tenant: Tenant) async throws -> String? {
+        try await token(with: tenant.accessKey)
+    }
+
+    private func token(with accessKey: IssuedAccessKey) async throws -> String? {
         let outcome = await engine.execute(
             Request(
                 operation: .createToken, appkey: "", body: .json(["grant_type": "client_credentials"]),
                 credentials: Credentials(
-                    userAccessKeyID: tenant.accessKey.accessKey.id, userAccessKeySecret: tenant.accessKey.secret)),
+                    userAccessKeyID: accessKey.accessKey.id, userAccessKeySecret: accessKey.secret)),
             from: .anonymous)
         return outcome.body?["access_token"]?.stringValue
     }
@@ -525,6 +571,14 @@ struct RequestDraw {
             headers += [("X-NHN-AUTHORIZATION", "Bearer skm1.garbage")]
         case 95:
             headers += [("X-TC-AUTHENTICATION-ID", "NOSUCHKEY0000000000Z"), ("X-TC-AUTHENTICATION-SECRET", "x")]
+        case 96:
+            if let revoked = tenant.revokedAccessKey {
+                headers += [
+                    ("X-TC-AUTHENTICATION-ID", revoked.accessKey.id), ("X-TC-AUTHENTICATION-SECRET", revoked.secret),
+                ]
+            }
+        case 97:
+            headers += [("X-NHN-AUTHORIZATION", "Bearer " + (tenant.revokedToken ?? "x"))]
         default:
             break
         }
@@ -547,7 +601,9 @@ struct RequestDraw {
             )
         }
         let name = chance(85) ? "made-\(random(1...99_999))" : pick(["", "   ", String(repeating: "n", count: 120)])
-        switch random(1...15) {
+        // The reads exist in v1.0 too, where the appkey alone may authorise them.
+        let readVersion = chance(20) ? "v1.0" : "v1.2"
+        switch random(1...16) {
         case 1:
             let type = pick(["symmetric-keys", "asymmetric-keys", "secrets"])
             var body: [(String, JSONValue)] = [("keyStoreName", .string(storeName)), ("name", .string(name))]
@@ -617,15 +673,33 @@ struct RequestDraw {
             return call(
                 chance(70) ? "POST" : "PUT", chance(70) ? "keystores" : "keystores/\(storeId)", version: "v1.3", body)
         case 10: return call("DELETE", "keystores/\(storeId)", version: "v1.3")
-        case 11: return call("GET", "keystores/\(storeId)")
+        case 11: return call("GET", "keystores/\(storeId)", version: readVersion)
         case 12:
             var query: [String: String] = [:]
             if chance(30) { query["pageSize"] = pick(["10", "5", "x", "100"]) }
             if chance(20) { query["type"] = pick(["SECRET", "BAD"]) }
-            return call("GET", "keystores/\(storeId)/keys", query: query)
-        case 13: return call("GET", "keystores/\(storeId)/keys/\(key.key.id)")
-        case 14: return call("GET", "keystores/\(storeId)/\(pick(["ips", "macs", "certificates", "other"]))")
-        default: return call("GET", "keystores", query: chance(30) ? ["detail": pick(["true", "false", "yes"])] : [:])
+            return call("GET", "keystores/\(storeId)/keys", version: readVersion, query: query)
+        case 13: return call("GET", "keystores/\(storeId)/keys/\(key.key.id)", version: readVersion)
+        case 14:
+            return call(
+                "GET", "keystores/\(storeId)/\(pick(["ips", "macs", "certificates", "other"]))", version: readVersion)
+        case 16:
+            // User Access Keys: list, add, and revoke or rotate a spare, a revoked, another appkey's or no key.
+            let target = pick(
+                tenant.spareAccessKeyIds + [
+                    tenant.revokedAccessKey?.accessKey.id ?? "NOSUCHKEY0000000000Z", other.accessKey.accessKey.id,
+                    "NOSUCHKEY0000000000Z",
+                ])
+            switch random(1...4) {
+            case 1: return call("GET", "user-access-keys", version: pick(["v1.2", "v1.3", "v1.0"]))
+            case 2: return call("POST", "user-access-keys")
+            case 3: return call("PUT", "user-access-keys/\(target)/revoke")
+            default: return call("POST", "user-access-keys/\(target)/rotate", version: "v1.3")
+            }
+        default:
+            return call(
+                "GET", "keystores", version: readVersion,
+                query: chance(30) ? ["detail": pick(["true", "false", "yes"])] : [:])
         }
     }
 }
@@ -740,7 +814,9 @@ struct RequestDraw {
         )
         // Every condition an API request can be refused for is reached, but a revoked User Access Key: the engine
         // cannot revoke one yet.
-        #expect(unreached == ["UNAUTHORIZED/access-key-in-service"])
+        // The HTTP parser's refusals never reach the engine: the corpus a real server writes covers them
+        // (ServerCorpusTests).
+        #expect(unreached == ["INVALID_REQUEST/http-well-formed"])
         #expect(
             mismatches.isEmpty,
             "\(mismatches.count + overflow) disagreements, the first:\n\(mismatches.prefix(30).joined(separator: "\n"))"

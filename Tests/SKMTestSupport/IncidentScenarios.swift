@@ -32,9 +32,12 @@ public final class Workshop: @unchecked Sendable {
     /// Files that come with the fixture besides the state and the captures (a client certificate, say).
     public var attachments: [String: Data] = [:]
 
-    public init(seed: UInt64, storage: any Storage = InMemoryStorage()) async throws {
+    public init(
+        seed: UInt64, storage: any Storage = InMemoryStorage(), v1_0ReadsNeedCredentials: Bool = false
+    ) async throws {
         clock = ManualClock(Date(timeIntervalSince1970: 1_790_000_000))
-        engine = try await makeEngine(storage: storage, clock: clock, seed: seed)
+        engine = try await makeEngine(
+            storage: storage, clock: clock, seed: seed, v1_0ReadsNeedCredentials: v1_0ReadsNeedCredentials)
         recorder = TrafficRecorder(engine: engine, clock: clock)
         random = SeededGenerator(seed: seed)
     }

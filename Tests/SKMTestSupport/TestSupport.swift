@@ -13,11 +13,14 @@ public let testRootKey = try! RootKey(encoded: String(repeating: "ab", count: 32
 
 /// An engine over `storage` with a clock the test moves and repeatable identifiers.
 public func makeEngine(
-    storage: any Storage = InMemoryStorage(), clock: ManualClock = ManualClock(referenceTime), seed: UInt64 = 1
+    storage: any Storage = InMemoryStorage(), clock: ManualClock = ManualClock(referenceTime), seed: UInt64 = 1,
+    v1_0ReadsNeedCredentials: Bool = false
 ) async throws -> Engine {
     try await Engine.initialize(
         storage: storage, rootKey: testRootKey,
-        configuration: .init(clock: clock.clock, identifiers: SeededIdentifierSource(seed: seed)))
+        configuration: .init(
+            clock: clock.clock, identifiers: SeededIdentifierSource(seed: seed),
+            v1_0ReadsNeedCredentials: v1_0ReadsNeedCredentials))
 }
 
 /// A small installation: one appkey with a UAK, and key stores and keys made on demand.

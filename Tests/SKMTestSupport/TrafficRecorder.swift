@@ -106,7 +106,8 @@ public final class TrafficRecorder: @unchecked Sendable {
                 requestId: requestID, method: call.method, path: call.path, durationMs: 1.25,
                 bodyBytes: call.body == nil ? nil : bodyBytes.count, headerBytes: headerBytes,
                 token: request.credentials.bearerToken.flatMap(engine.inspectToken),
-                clientDate: call.header("Date").flatMap(Timestamp.parseHTTPDate))
+                clientDate: call.header("Date").flatMap(Timestamp.parseHTTPDate),
+                credentialsRequired: engine.credentialsRequirement(of: request))
         } else {
             record = RequestRecord(
                 unrouted: headersTooLarge ? .notFound(apiVersion: nil, appkey: nil) : route, client: client,

@@ -134,6 +134,9 @@ struct CommandLine: Sendable {
         #expect(refused.status == 1)
         #expect(try JSONParser().parse(refused.output)["header"]?["resultMessage"] == "IPv4 Auth Failure")
         #expect(refused.error.contains("10.0.4.7 is not registered"))
+        // The condition that decided it, which clients never see, is named for the operator.
+        #expect(refused.error.contains("[decided by address-registered]"))
+        #expect(!refused.output.contains("address-registered"))
 
         // Nothing the commands printed or stored leaks the secret in an error or the snapshot.
         let snapshot = try await cli.run(["snapshot", "export"])
@@ -152,8 +155,11 @@ struct CommandLine: Sendable {
         #expect(uninitialised.error.contains("run `skm init`"))
         try await cli.run(["init"])
         try await cli.run(["appkey", "create", "--name", "demo"])
-        let badCIDR = try await cli.run(["keystore", "create", "--name", "s"])
-        #expect(badCIDR.status == 0)
+        // No factor named: nothing is turned on behind the user's back.
+        let noFactor = try await cli.run(["keystore", "create", "--name", "s"])
+        #expect(noFactor.status == 3)
+        #expect(noFactor.error.contains("turn on at least one factor"))
+        #expect(try await cli.run(["keystore", "create", "--name", "s", "--ip4-auth", "Y"]).status == 0)
         let malformed = try await cli.run(["auth", "add-ip", "--keystore", "s", "10.0.3.5/24"])
         #expect(malformed.status == 1)
         #expect(malformed.error.contains("did you mean 10.0.3.0/24?"))

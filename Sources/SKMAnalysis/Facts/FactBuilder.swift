@@ -53,11 +53,16 @@ public struct FactBuilder: Sendable {
         values["request"] = .object(request(captured, operation: operation))
         values["certificate"] = certificate(captured, time: time, change: change)
         values["appkey"] = appkey(record.appkey, time: time)
-        values["accessKey"] = accessKey(record, time: time)
+        let presented = record.token.flatMap { $0.authentic ? $0.accessKeyId : nil } ?? record.userAccessKeyId
+        values["accessKey"] = accessKey(presented, time: time)
+        if operation == .revokeAccessKey || operation == .rotateAccessKey {
+            values["namedAccessKey"] = accessKey(record.resourceName ?? "", variable: "namedAccessKey", time: time)
+        } else {
+            values["namedAccessKey"] = .object(ObjectValue(type: SKMFacts.accessKey, values: ["exists": .bool(false)]))
+        }
         values["store"] = store(storeAtTime, reference: record, time: time, change: change)
-        let keyStoreName = key.flatMap { timeline.store($0.entity.keyStoreId, at: time)?.entity.name }
-        values["key"] = self.key(
-            key, id: record.keyId, storeName: keyStoreName, primary: primary?.entity.number, time: time)
+        let keyStore = key.flatMap { timeline.store($0.entity.keyStoreId, at: time) }
+        values["key"] = self.key(key, store: keyStore, id: record.keyId, primary: primary?.entity.number, time: time)
         if fromAPI {
             values["version"] = .unknown(
                 Unknown(
@@ -142,7 +147,9 @@ public struct FactBuilder: Sendable {
         if let value = record.resourceName { fields["resourceName"] = .string(value) }
         if let value = record.requestedKeyVersion { fields["requestedKeyVersion"] = .int(Int64(value)) }
         fields["query"] = .map(Self.stringMap(record.query))
+        if let value = record.httpProblem { fields["httpProblem"] = .string(value) }
         fields["authScheme"] = .string(record.authScheme ?? "none")
+        fields["credentialsRequired"] = credentialsRequired(record, operation: operation)
         if let value = record.userAccessKeyId { fields["userAccessKeyId"] = .string(value) }
         if let token = record.token {
             var tokenFields: [String: Value] = ["authentic": .bool(token.authentic)]
@@ -242,6 +249,7 @@ public struct FactBuilder: Sendable {
         if let value = input.decodedBytes { fields["decodedBytes"] = .int(Int64(value)) }
         if let value = input.embeddedVersion { fields["embeddedVersion"] = .int(Int64(value)) }
         if let value = input.innerBase64 { fields["innerBase64"] = .bool(value) }
+        if let value = input.controlCharacters { fields["controlCharacters"] = .bool(value) }
         return ObjectValue(type: SKMFacts.input, values: fields)
     }
 
@@ -310,14 +318,30 @@ public struct FactBuilder: Sendable {
                 ]))
     }
 
-    /// The User Access Key a request presented: its id, or the one its bearer token was issued to.
-    private func accessKey(_ record: RequestRecord, time: Date) -> Value {
-        let id = record.token.flatMap { $0.authentic ? $0.accessKeyId : nil } ?? record.userAccessKeyId
+    /// Whether the key manager asked this request for a User Access Key or token: management and token calls do,
+    /// except the v1.0 reads, which the API guide serves on the appkey alone and the server's request log says of.
+    private func credentialsRequired(_ record: RequestRecord, operation: SKMCore.Operation?) -> Value {
+        guard let operation, operation.category == .management || operation.category == .token else {
+            return .bool(false)
+        }
+        guard record.apiVersion == APIVersion.v1_0.rawValue, operation.isSettingsRead else { return .bool(true) }
+        if let recorded = record.credentialsRequired { return .bool(recorded) }
+        return .unknown(
+            Unknown(
+                path: "request.credentialsRequired",
+                settle:
+                    "v1.0 reads need credentials only when the server is started with --v1-0-reads-need-credentials: "
+                    + "analyse the server's request log, which records it"))
+    }
+
+    /// A User Access Key as it was at `time`: the one a request presented (its id, or the one its bearer token was
+    /// issued to), or the one its path names.
+    private func accessKey(_ id: String?, variable: String = "accessKey", time: Date) -> Value {
         guard let id, let found = timeline.accessKey(id, at: time) else {
             if fromAPI, let id, !timeline.holds(accessKey: id) {
                 return .unknown(
                     Unknown(
-                        path: "accessKey.exists",
+                        path: "\(variable).exists",
                         settle: "the API shows no User Access Key but the one that fetched the state: "
                             + Self.fromExport))
             }
@@ -435,7 +459,8 @@ public struct FactBuilder: Sendable {
     }
 
     private func key(
-        _ found: StateTimeline.AtTime<ManagedKey>?, id: String?, storeName: String?, primary: Int?, time: Date
+        _ found: StateTimeline.AtTime<ManagedKey>?, store: StateTimeline.AtTime<KeyStore>?, id: String?,
+        primary: Int?, time: Date
     ) -> Value {
         guard let found else {
             if fromAPI, let id, !timeline.holds(key: id) {
@@ -458,7 +483,11 @@ public struct FactBuilder: Sendable {
             "autoRotationPeriod": .int(Int64(key.autoRotationPeriod)),
             "created": .timestamp(Self.time(key.created.at)),
         ]
-        if let storeName { fields["storeName"] = .string(storeName) }
+        if let store = store?.entity {
+            fields["storeName"] = .string(store.name)
+            fields["storeStatus"] =
+                changedSince(store.lastChange, time) ? unknownSince("key.storeStatus") : .string(store.status.rawValue)
+        }
         if let primary { fields["primaryVersion"] = .int(Int64(primary)) }
         if statusChanged {
             fields["deletionAt"] = unknownSince("key.deletionAt")
@@ -555,6 +584,9 @@ public struct FactBuilder: Sendable {
                     path: "store.certificates.sha256",
                     settle: "certificate fingerprints are not readable through the API: " + Self.fromExport))
         }
+        // The recorded last use is the latest ever; it says when the entry was last used before the request only
+        // when it is earlier than the request.
+        if let used = entry.lastAccessAt, used < time { fields["lastUsedBefore"] = .timestamp(Self.time(used)) }
         if let statusEvent = found.statusEvent { fields["statusEvent"] = .object(event(statusEvent)) }
         return .object(ObjectValue(type: SKMFacts.entry, values: fields))
     }

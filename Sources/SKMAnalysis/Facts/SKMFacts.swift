@@ -41,6 +41,7 @@ public enum SKMFacts {
             .init("decodedBytes", .int, "Length once Base64-decoded."),
             .init("embeddedVersion", .int, "The key version in a blob's first four bytes."),
             .init("innerBase64", .bool, "The decoded bytes are Base64 text again: encoded twice."),
+            .init("controlCharacters", .bool, "For a certificate password: it holds a control character."),
         ])
 
     public static let body = ObjectType(
@@ -96,10 +97,19 @@ public enum SKMFacts {
             .init("keyStoreId", .string, "The key store id segment of the path, verbatim."),
             .init("keyStoreName", .string, "The key store a management body names."),
             .init("authKind", .string, "IPV4, MAC or CERTIFICATE, for auth-entry operations."),
-            .init("resourceName", .string, "A resource the path names (the certificate of a download)."),
+            .init(
+                "resourceName", .string,
+                "A resource the path names (the certificate of a download, the User Access Key revoked or rotated)."),
             .init("requestedKeyVersion", .int, "The keyVersion the request named."),
             .init("query", .map(.string, .string), "Query parameters."),
+            .init(
+                "httpProblem", .string,
+                "Why the HTTP parser refused the request before routing: headers-too-large or malformed-http."),
             .init("authScheme", .string, "uak, bearer, basic or none."),
+            .init(
+                "credentialsRequired", .bool,
+                "Whether the key manager asks this request for a User Access Key or token: management and token calls"
+                    + " do, except the v1.0 reads unless the server requires it."),
             .init("userAccessKeyId", .string, "The User Access Key id the request presented."),
             .init("token", .object("Token"), "The bearer token, as the log records it."),
             .init("client", .object("Client"), "What the server saw of the client."),
@@ -132,7 +142,7 @@ public enum SKMFacts {
         ])
 
     public static let accessKey = ObjectType(
-        name: "AccessKey", documentation: "The User Access Key the request named.",
+        name: "AccessKey", documentation: "A User Access Key, as it was at the request's time.",
         fields: [
             .init("exists", .bool), .init("id", .string), .init("appkey", .string, "The appkey it belongs to."),
             .init("status", .string, "IN_SERVICE or REVOKED."),
@@ -148,6 +158,10 @@ public enum SKMFacts {
             .init("deletionAt", .timestamp, "When a pending deletion takes effect."),
             .init("sha256", .string, "A certificate entry's fingerprint."),
             .init("notAfter", .timestamp, "A certificate entry's expiry."),
+            .init(
+                "lastUsedBefore", .timestamp,
+                "The last use the key manager recorded before the request's time, when it recorded none after it"
+                    + " (uses are written once a minute)."),
             .init("statusEvent", .object("Event"), "The event that set the status."),
         ])
 
@@ -170,7 +184,9 @@ public enum SKMFacts {
         fields: [
             .init("exists", .bool, "Whether a key with this id existed (in any appkey) at the request's time."),
             .init("id", .string), .init("appkey", .string, "The appkey it belongs to."), .init("keyStoreId", .int),
-            .init("storeName", .string), .init("name", .string), .init("type", .string, "SYMMETRIC or ASYMMETRIC."),
+            .init("storeName", .string),
+            .init("storeStatus", .string, "ACTIVE or DELETED: the status of its key store at the request's time."),
+            .init("name", .string), .init("type", .string, "SYMMETRIC or ASYMMETRIC."),
             .init("status", .string, "ACTIVE, DEACTIVATED, PENDING_DELETION or DELETED."),
             .init("latestVersion", .int, "The highest version number."),
             .init("primaryVersion", .int, "The version new encryptions use."),
@@ -203,6 +219,9 @@ public enum SKMFacts {
             .init("certificate", .object("Certificate"), "The client certificate presented over TLS."),
             .init("appkey", .object("Appkey"), "The appkey of the path."),
             .init("accessKey", .object("AccessKey"), "The User Access Key a management call presented."),
+            .init(
+                "namedAccessKey", .object("AccessKey"),
+                "The User Access Key the path names (revoking or rotating one); absent otherwise."),
             .init("store", .object("Store"), "The key store concerned."),
             .init("key", .object("Key"), "The key of the path."),
             .init("version", .object("Version"), "The key version concerned."),

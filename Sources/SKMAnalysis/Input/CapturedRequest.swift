@@ -76,10 +76,14 @@ public struct SuccessObservation: Sendable {
 public struct InputProblem: Error, Sendable, Hashable, CustomStringConvertible {
     public var location: SourceLocation
     public var message: String
+    /// The input itself is damaged here (a truncated file): what follows could not be read, so the analysis is
+    /// incomplete, which the command line's exit status says.
+    public var damage: Bool
 
-    public init(location: SourceLocation, message: String) {
+    public init(location: SourceLocation, message: String, damage: Bool = false) {
         self.location = location
         self.message = message
+        self.damage = damage
     }
 
     public var description: String { "\(location): \(message)" }

@@ -68,38 +68,55 @@ public struct HARReader: Sendable {
         }
     }
 
-    /// The entries of a HAR document.
-    func entries(_ path: String, data: Data) throws(InputError) -> [JSONValue] {
+    /// Every entry as a captured request, with what this reader was told about the client and what the capture's
+    /// own `/confirm` answers say of it.
+    ///
+    /// The entries are found and parsed one at a time (``HAREntryScanner``): only the records stay in memory, never
+    /// the document's tree. `data` may be a mapping of the file.
+    func requests(_ path: String, data: Data) throws(InputError) -> [Result<CapturedRequest, InputProblem>] {
         guard data.count <= Self.maximumBytes else {
             throw InputError(
                 file: path, message: "capture is \(data.count) bytes, over the limit of \(Self.maximumBytes)")
         }
-        let document: JSONValue
-        do {
-            document = try JSONParser(maximumDepth: 128, invalidUTF8: .replace).parse(data)
-        } catch {
-            throw InputError(file: path, message: "not JSON: \(error)")
-        }
-        guard let entries = document["log"]?["entries"]?.arrayValue else {
-            throw InputError(file: path, message: "not a HAR capture: no log.entries")
-        }
-        return entries
-    }
-
-    /// Every entry as a captured request, with what this reader was told about the client and what the capture's
-    /// own `/confirm` answers say of it.
-    func requests(_ path: String, data: Data) throws(InputError) -> [Result<CapturedRequest, InputProblem>] {
-        let entries = try entries(path, data: data)
-        let records = entries.enumerated().map { record(of: $1, index: $0 + 1) }
+        var records: [Result<TimedRecord, Problem>] = []
         var confirmations: [Confirmation] = []
-        for (index, result) in records.enumerated() {
-            guard case .success(let timed) = result, timed.record.operation == SKMCore.Operation.confirm.rawValue,
-                timed.record.response.isSuccessful, let body = Self.responseBody(entries[index]["response"])
-            else { continue }
-            let ip = body["clientIp"]?.stringValue.flatMap { IPv4Address($0)?.description }
-            let certificate = body["clientSentCertificate"]?.boolValue ?? body["clientSentCerfificate"]?.boolValue
-            confirmations.append(
-                Confirmation(entry: index + 1, time: timed.record.time, clientIP: ip, sentCertificate: certificate))
+        let scanned = data.withUnsafeBytes { raw -> Result<Void, HAREntryScanner.Failure> in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            do throws(HAREntryScanner.Failure) {
+                try HAREntryScanner(bytes: bytes).forEachEntry { slice in
+                    let number = records.count + 1
+                    let entry: JSONValue
+                    do {
+                        entry = try JSONParser(maximumDepth: 128, invalidUTF8: .replace).parse(slice)
+                    } catch {
+                        records.append(.failure(Problem(message: "entry is not JSON: \(error)")))
+                        return
+                    }
+                    let result = record(of: entry, index: number)
+                    records.append(result)
+                    guard case .success(let timed) = result,
+                        timed.record.operation == SKMCore.Operation.confirm.rawValue,
+                        timed.record.response.isSuccessful, let body = Self.responseBody(entry["response"])
+                    else { return }
+                    let ip = body["clientIp"]?.stringValue.flatMap { IPv4Address($0)?.description }
+                    let certificate =
+                        body["clientSentCertificate"]?.boolValue ?? body["clientSentCerfificate"]?.boolValue
+                    confirmations.append(
+                        Confirmation(entry: number, time: timed.record.time, clientIP: ip, sentCertificate: certificate)
+                    )
+                }
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch scanned {
+        case .success: break
+        case .failure(.noEntries): throw InputError(file: path, message: "not a HAR capture: no log.entries")
+        case .failure(.notJSON(let why)):
+            guard !records.isEmpty else { throw InputError(file: path, message: "not JSON: \(why)") }
+            // The entries before the damage are kept; the damage is reported after them.
+            records.append(.failure(Problem(message: "the capture is damaged here: \(why)", damage: true)))
         }
         return records.enumerated().map { index, result in
             let location = SourceLocation(file: path, unit: .entry, number: index + 1)
@@ -107,7 +124,7 @@ public struct HARReader: Sendable {
             case .success(let timed):
                 return .success(captured(timed, location: location, confirmations: confirmations))
             case .failure(let problem):
-                return .failure(InputProblem(location: location, message: problem.message))
+                return .failure(InputProblem(location: location, message: problem.message, damage: problem.damage))
             }
         }
     }
@@ -166,6 +183,8 @@ public struct HARReader: Sendable {
 
     struct Problem: Error {
         var message: String
+        /// The capture itself is damaged (cut off): what follows could not be read.
+        var damage = false
     }
 
     func record(of entry: JSONValue, index: Int) -> Result<TimedRecord, Problem> {

@@ -35,9 +35,18 @@ struct LineReader {
         gzclose(file)
     }
 
+    /// How a read ended.
+    enum Ending: Equatable {
+        /// At the end of the file (of its last gzip stream).
+        case complete
+        /// In the middle of a gzip stream: the file was cut off after `lines` lines.
+        case truncated(lines: Int)
+    }
+
     /// Calls `body` with each line (without its newline) and its 1-based number; an overlong line is passed as
-    /// `nil` so that the caller can report it.
-    func forEachLine(_ body: (UnsafeBufferPointer<UInt8>?, Int) -> Void) throws(InputError) {
+    /// `nil` so that the caller can report it. Returns how the file ended.
+    @discardableResult
+    func forEachLine(_ body: (UnsafeBufferPointer<UInt8>?, Int) -> Void) throws(InputError) -> Ending {
         var buffer = [UInt8](repeating: 0, count: Self.chunkBytes)
         var filled = 0
         var lineNumber = 0
@@ -98,5 +107,9 @@ struct LineReader {
             }
             if atEnd { break }
         }
+        // zlib returns what it could inflate and then end of file; Z_BUF_ERROR says the stream stopped mid-way.
+        var code: Int32 = 0
+        _ = gzerror(file, &code)
+        return code == Z_BUF_ERROR ? .truncated(lines: lineNumber) : .complete
     }
 }

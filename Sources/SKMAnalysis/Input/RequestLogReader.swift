@@ -16,7 +16,7 @@ public struct RequestLogReader: Sendable {
         let reader = try LineReader(path: path)
         defer { reader.close() }
         let name = path == "-" ? "<stdin>" : path
-        try reader.forEachLine { line, number in
+        let ending = try reader.forEachLine { line, number in
             guard let line else {
                 consume(
                     .problem(
@@ -27,10 +27,20 @@ public struct RequestLogReader: Sendable {
             }
             if let item = Self.item(line, location: SourceLocation(file: name, number: number)) { consume(item) }
         }
+        if case .truncated(let lines) = ending {
+            consume(
+                .problem(
+                    InputProblem(
+                        location: SourceLocation(file: name, number: lines + 1),
+                        message:
+                            "the gzip stream is cut off here: the file is truncated; the \(lines) lines before the cut "
+                            + "were read, what followed is lost",
+                        damage: true)))
+        }
     }
 
     /// The item one line holds; `nil` for a blank line.
-    static func item(_ raw: UnsafeBufferPointer<UInt8>, location: SourceLocation) -> CaptureItem? {
+    public static func item(_ raw: UnsafeBufferPointer<UInt8>, location: SourceLocation) -> CaptureItem? {
         var start = 0
         var end = raw.count
         while start < end, raw[start] == 0x20 || raw[start] == 0x09 || raw[start] == 0x0D { start += 1 }

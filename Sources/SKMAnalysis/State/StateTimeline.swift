@@ -106,7 +106,7 @@ public struct StateTimeline: Sendable {
     public func accessKey(_ id: String, at time: Date) -> AtTime<StateSnapshot.AccessKey>? {
         guard var key = accessKeys[id], key.created.at < time else { return nil }
         let statusEvent = rewind(.accessKey(id), to: time) { change in
-            if change.field == "status", let value = change.before.flatMap(EntryStatus.init(rawValue:)) {
+            if change.field == "status", let value = change.before.flatMap(AccessKeyStatus.init(rawValue:)) {
                 key.status = value
             }
         }

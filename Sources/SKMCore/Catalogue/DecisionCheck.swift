@@ -44,6 +44,7 @@ extension DecisionCheck {
 
     // MARK: 4. Invalid Request
 
+    public static let httpWellFormed = DecisionCheck(.invalidRequest, "http-well-formed")
     public static let headersWithinLimit = DecisionCheck(.invalidRequest, "headers-within-limit")
     public static let bodyWithinLimit = DecisionCheck(.invalidRequest, "body-within-limit")
     public static let bodyIsJSON = DecisionCheck(.invalidRequest, "body-is-json")
@@ -69,6 +70,8 @@ extension DecisionCheck {
     public static let certificateParametersValid = DecisionCheck(.invalidRequest, "certificate-parameters-valid")
     public static let entryExists = DecisionCheck(.invalidRequest, "entry-exists")
     public static let entryStatusFits = DecisionCheck(.invalidRequest, "entry-status-fits")
+    public static let accessKeyKnown = DecisionCheck(.invalidRequest, "access-key-known")
+    public static let accessKeyRevocable = DecisionCheck(.invalidRequest, "access-key-revocable")
     public static let listParametersValid = DecisionCheck(.invalidRequest, "list-parameters-valid")
     public static let grantTypeClientCredentials = DecisionCheck(.invalidRequest, "grant-type-client-credentials")
     /// A limit the request log does not show (a description over 1000 characters, a value of the wrong range).
@@ -80,6 +83,7 @@ extension DecisionCheck {
     public static let keyExists = DecisionCheck(.invalidKeyID, "key-exists")
     public static let keyOfThisAppkey = DecisionCheck(.invalidKeyID, "key-of-this-appkey")
     public static let keyNotDeleted = DecisionCheck(.invalidKeyID, "key-not-deleted")
+    public static let keyStoreNotDeleted = DecisionCheck(.invalidKeyID, "key-store-not-deleted")
     public static let keyTypeFits = DecisionCheck(.invalidKeyID, "key-type-fits")
     public static let keyHasVersions = DecisionCheck(.invalidKeyID, "key-has-versions")
     public static let keyInStore = DecisionCheck(.invalidKeyID, "key-in-store")
@@ -146,12 +150,15 @@ extension DecisionCheck {
     public static let apiChecks: [DecisionCheck] = [
         apiVersionKnown, routeExists, operationInVersion, appkeyWellFormed, appkeyExists, credentialsPresent,
         tokenAuthentic, tokenNotExpired, accessKeyExists, accessKeyInService, accessKeyOfThisAppkey, secretValid,
-        headersWithinLimit, bodyWithinLimit, bodyIsJSON, requiredMembers, optionalMembersTyped, plaintextWithin32KB,
+        httpWellFormed, headersWithinLimit, bodyWithinLimit, bodyIsJSON, requiredMembers, optionalMembersTyped,
+        plaintextWithin32KB,
         plaintextWithin245Bytes, standardPlaintextBase64, secretWithin32KB, blobWithinLimit, algorithmKnown,
         bodyKeyVersionValid, queryKeyVersionValid, keyStoreIDValid, nameValid, rotationPeriodValid,
         keyStoreFlagsValid, keyStoreKnown, keyStoreNameFree, keyStoreEmpty, authValueWellFormed, authValueFree,
-        certificateParametersValid, entryExists, entryStatusFits, listParametersValid, grantTypeClientCredentials,
-        otherwiseMalformed, keyIDWellFormed, keyExists, keyOfThisAppkey, keyNotDeleted, keyTypeFits, keyHasVersions,
+        certificateParametersValid, entryExists, entryStatusFits, accessKeyKnown, accessKeyRevocable,
+        listParametersValid, grantTypeClientCredentials,
+        otherwiseMalformed, keyIDWellFormed, keyExists, keyOfThisAppkey, keyNotDeleted, keyStoreNotDeleted, keyTypeFits,
+        keyHasVersions,
         keyInStore, keyInServiceForUse, addressObserved, notThroughUntrustedProxy, addressNotDeleted,
         addressRegistered, addressInService, macHeaderPresent, macHeaderWellFormed, macNotDeleted, macRegistered,
         macInService, certificatePresented, issuedByThisCA, signatureVerifies, clientAuthenticationUsage,

@@ -19,21 +19,25 @@ public struct ClientAuthenticator: Sendable {
         case failed(Rejection)
     }
 
-    /// Checks `client` against `store` and its `entries` at `now`; `nil` when the client passes.
+    /// Checks `client` against `store` and its `entries` at `now`: the ids of the entries that let it in, or the
+    /// rejection.
     public func authenticate(
         _ client: ClientIdentity, store: KeyStore, entries: [AuthEntry], at now: Date
-    ) -> Rejection? {
+    ) -> Result<[Int], Rejection> {
         var firstFailure: Rejection?
+        var passed: [Int] = []
         for factor in store.enabledFactors {
             switch check(factor, client, entries: entries, at: now) {
-            case .passed:
-                if store.authMode == .or { return nil }
+            case .passed(let entryId):
+                passed.append(entryId)
+                if store.authMode == .or { return .success(passed) }
             case .failed(let rejection):
-                if store.authMode == .and { return rejection }
+                if store.authMode == .and { return .failure(rejection) }
                 if firstFailure == nil { firstFailure = rejection }
             }
         }
-        return firstFailure
+        if let firstFailure { return .failure(firstFailure) }
+        return .success(passed)
     }
 
     public func check(_ factor: AuthKind, _ client: ClientIdentity, entries: [AuthEntry], at now: Date) -> Verdict {

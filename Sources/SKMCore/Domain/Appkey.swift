@@ -23,7 +23,7 @@ public struct Appkey: Sendable, Hashable, Codable {
 public struct UserAccessKey: Sendable, Hashable, Codable {
     public var id: String
     public var appkey: String
-    public var status: EntryStatus
+    public var status: AccessKeyStatus
     public var created: Stamp
     public var revision: Int
     /// SHA-256 of salt ‖ secret. Never exported.
@@ -31,7 +31,7 @@ public struct UserAccessKey: Sendable, Hashable, Codable {
     public var salt: Data
 
     public init(
-        id: String, appkey: String, status: EntryStatus, created: Stamp, secretDigest: Data, salt: Data,
+        id: String, appkey: String, status: AccessKeyStatus, created: Stamp, secretDigest: Data, salt: Data,
         revision: Int = 0
     ) {
         self.id = id
@@ -51,7 +51,7 @@ public struct UserAccessKey: Sendable, Hashable, Codable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decode(String.self, forKey: .id)
         appkey = try container.decode(String.self, forKey: .appkey)
-        status = try container.decode(EntryStatus.self, forKey: .status)
+        status = try container.decode(AccessKeyStatus.self, forKey: .status)
         created = try container.decode(Stamp.self, forKey: .created)
         secretDigest = Data()
         salt = Data()

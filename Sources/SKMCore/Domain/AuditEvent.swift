@@ -73,6 +73,10 @@ public struct AuditEvent: Sendable, Hashable, Codable {
         switch action {
         case .appkeyCreate: what = "created appkey \(targetId)"
         case .userAccessKeyCreate: what = "created User Access Key \(targetId)"
+        case .userAccessKeyRevoke: what = "revoked User Access Key \(targetId)"
+        case .userAccessKeyRotate:
+            what =
+                "rotated User Access Key \(targetId)" + (after("replacedBy").map { ", replacing it with \($0)" } ?? "")
         case .keyStoreCreate: what = "created key store #\(targetId)"
         case .keyStoreUpdate: what = "changed key store #\(targetId)"
         case .keyStoreDelete: what = "deleted key store #\(targetId)"
@@ -127,6 +131,8 @@ public struct AuditEvent: Sendable, Hashable, Codable {
 public enum AuditAction: String, Sendable, Hashable, Codable, CaseIterable {
     case appkeyCreate = "appkey.create"
     case userAccessKeyCreate = "userAccessKey.create"
+    case userAccessKeyRevoke = "userAccessKey.revoke"
+    case userAccessKeyRotate = "userAccessKey.rotate"
     case keyStoreCreate = "keyStore.create"
     case keyStoreUpdate = "keyStore.update"
     case keyStoreDelete = "keyStore.delete"

@@ -31,6 +31,19 @@ public enum EntryStatus: String, Sendable, Hashable, Codable, CaseIterable {
     }
 }
 
+/// Status of a User Access Key: in service until revoked, revoked for ever (its tokens stop with it).
+public enum AccessKeyStatus: String, Sendable, Hashable, Codable, CaseIterable {
+    case inService = "IN_SERVICE"
+    case revoked = "REVOKED"
+
+    public var displayName: String {
+        switch self {
+        case .inService: return "In Service"
+        case .revoked: return "Revoked"
+        }
+    }
+}
+
 /// Who changed something, and when.
 public struct Stamp: Sendable, Hashable, Codable {
     public var user: String

@@ -168,6 +168,19 @@ public enum APIRoute: Sendable, Equatable {
             parameters.keyStoreId = rest[1]
             parameters.keyId = rest[3]
             return (.getKey, parameters)
+        case (_, 1) where rest[0] == "user-access-keys":
+            switch method {
+            case "GET": return (.listAccessKeys, parameters)
+            case "POST": return (.createAccessKey, parameters)
+            default: return nil
+            }
+        case (_, 3) where rest[0] == "user-access-keys":
+            parameters.resourceName = rest[1]
+            switch (method, rest[2]) {
+            case ("PUT", "revoke"): return (.revokeAccessKey, parameters)
+            case ("POST", "rotate"): return (.rotateAccessKey, parameters)
+            default: return nil
+            }
         case ("GET", 5) where rest[0] == "keystores" && rest[2] == "certificates" && rest[4] == "pkcs12":
             parameters.keyStoreId = rest[1]
             parameters.authKind = .certificate

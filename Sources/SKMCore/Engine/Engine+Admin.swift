@@ -129,6 +129,69 @@ extension Engine {
         return accessKey
     }
 
+    /// The User Access Keys of an appkey, revoked ones included, oldest first.
+    public func userAccessKeys(appkey: String) async throws -> [UserAccessKey] {
+        _ = try await existingAppkey(appkey)
+        return try await storage.userAccessKeys(appkey: appkey).sorted {
+            ($0.created.at, $0.id) < ($1.created.at, $1.id)
+        }
+    }
+
+    /// Revokes a User Access Key of `appkey`: its secret and every token issued from it stop working at once.
+    public func revokeUserAccessKey(appkey: String, id: String, actor: String) async throws -> UserAccessKey {
+        _ = try await existingAppkey(appkey)
+        return try await retrying {
+            var key = try await revocableAccessKey(appkey: appkey, id: id)
+            let now = clock.now
+            key.status = .revoked
+            try await storage.commit(
+                ChangeSet([
+                    .update(.userAccessKey(key)),
+                    event(
+                        .userAccessKeyRevoke, actor: actor, appkey: appkey, target: .userAccessKey, id: key.id,
+                        changes: [.change("status", AccessKeyStatus.inService.rawValue, key.status.rawValue)],
+                        at: now),
+                ]))
+            key.revision += 1
+            return key
+        }
+    }
+
+    /// Replaces a User Access Key of `appkey` with a new one, in one step: the new key is in service and the old one
+    /// (with its tokens) revoked.
+    public func rotateUserAccessKey(appkey: String, id: String, actor: String) async throws -> IssuedAccessKey {
+        _ = try await existingAppkey(appkey)
+        return try await retrying {
+            var old = try await revocableAccessKey(appkey: appkey, id: id)
+            let now = clock.now
+            let (issued, mutations) = newAccessKey(appkey: appkey, actor: actor, at: now)
+            old.status = .revoked
+            try await storage.commit(
+                ChangeSet(
+                    mutations + [
+                        .update(.userAccessKey(old)),
+                        event(
+                            .userAccessKeyRotate, actor: actor, appkey: appkey, target: .userAccessKey, id: old.id,
+                            changes: [
+                                .change("status", AccessKeyStatus.inService.rawValue, old.status.rawValue),
+                                .set("replacedBy", issued.accessKey.id),
+                            ], at: now),
+                    ]))
+            return issued
+        }
+    }
+
+    /// A User Access Key of `appkey` in service: what revoking and rotating need.
+    private func revocableAccessKey(appkey: String, id: String) async throws -> UserAccessKey {
+        guard id.utf8.count <= 64, let key = try await storage.userAccessKey(id: id), key.appkey == appkey else {
+            throw Rejection(.accessKeyKnown, "no User Access Key '\(id.prefix(64))' in this appkey")
+        }
+        guard key.status == .inService else {
+            throw Rejection(.accessKeyRevocable, "User Access Key \(id) is already \(key.status.rawValue)")
+        }
+        return key
+    }
+
     private func newAccessKey(appkey: String, actor: String, at now: Date) -> (IssuedAccessKey, [ChangeSet.Mutation]) {
         let secret = SystemIdentifierSource().randomString(length: 32, alphabet: Self.alphanumerics)
         let salt = Data(SystemIdentifierSource().randomBytes(count: 16))
@@ -240,6 +303,7 @@ extension Engine {
             store.lastChange = Stamp(user: actor, at: now)
             try await storage.commit(
                 ChangeSet([
+                    .requireNoLiveKeys(keyStoreId: store.id),
                     .update(.keyStore(store)),
                     event(
                         .keyStoreDelete, actor: actor, appkey: appkey, target: .keyStore, id: String(store.id),
@@ -261,6 +325,11 @@ extension Engine {
             ("authMode", before?.authMode.rawValue, after.authMode.rawValue),
         ]
         return fields.filter { $0.1 != $0.2 }.map { AuditEvent.Change(field: $0.0, before: $0.1, after: $0.2) }
+    }
+
+    /// An active key store of `appkey`, by id or name; Invalid Request (key-store-known) when there is none.
+    public func liveKeyStore(appkey: String, _ reference: KeyStoreReference) async throws -> KeyStore {
+        try await liveStore(appkey: appkey, reference)
     }
 
     /// An active key store of `appkey`; Invalid Request when there is none.
@@ -310,6 +379,7 @@ extension Engine {
         }
         let store = try await liveStore(appkey: appkey, reference)
         try Self.validateDescription(description)
+        let storeId = store.id
         let material: Data
         switch type {
         case .secret: material = Data((secretValue ?? "").utf8)
@@ -343,7 +413,12 @@ extension Engine {
                     .set("name", name), .set("type", type.rawValue), .set("status", KeyStatus.active.rawValue),
                     .set("autoRotationPeriod", String(autoRotationPeriod)),
                 ], at: now))
-        try await retrying { try await storage.commit(changes) }
+        try await retrying {
+            // The store is read again on a retry: a deletion that won the race is then refused as key-store-known.
+            let current = try await liveStore(appkey: appkey, .id(storeId))
+            try await storage.commit(
+                ChangeSet([.requireKeyStoreRevision(id: current.id, revision: current.revision)] + changes.mutations))
+        }
         return key
     }
 
@@ -355,6 +430,9 @@ extension Engine {
         guard let key = try await storage.key(id: keyId) else { throw Rejection(.keyExists, "no key '\(keyId)'") }
         guard key.appkey == appkey else { throw Rejection(.keyOfThisAppkey, "key \(keyId) belongs to another appkey") }
         guard key.status != .deleted else { throw Rejection(.keyNotDeleted, "key \(keyId) was deleted") }
+        guard try await storage.keyStore(id: key.keyStoreId)?.status != .deleted else {
+            throw Rejection(.keyStoreNotDeleted, "the key store of key \(keyId) was deleted")
+        }
         return key
     }
 
@@ -603,8 +681,10 @@ extension Engine {
             id: id, appkey: appkey, keyStoreId: store.id, kind: kind, value: canonical, description: description,
             status: .inService, created: Stamp(user: actor, at: now), lastChange: Stamp(user: actor, at: now))
         try await retrying(duplicate: .authValueFree) {
+            let current = try await liveStore(appkey: appkey, .id(entry.keyStoreId))
             try await storage.commit(
                 ChangeSet([
+                    .requireKeyStoreRevision(id: current.id, revision: current.revision),
                     .insert(.authEntry(entry)),
                     event(
                         .authAdd, actor: actor, appkey: appkey, target: .authEntry, id: String(id),
@@ -648,6 +728,12 @@ extension Engine {
             throw Rejection.invalidField(
                 .certificateParametersValid, "password", "must be 1 to \(Limits.passwordBytes) bytes")
         }
+        // PKCS#12 passwords are C strings: a NUL would cut the password short, and other control characters cannot
+        // be typed reliably where the certificate is opened.
+        guard !password.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw Rejection.invalidField(
+                .certificateParametersValid, "password", "contains a control character; use printable characters")
+        }
         guard Limits.certificateLifetimeDays.contains(lifetimeDays) else {
             throw Rejection.invalidField(
                 .certificateParametersValid, "lifeTime",
@@ -667,8 +753,10 @@ extension Engine {
             status: .inService, certificate: summary, created: Stamp(user: actor, at: now),
             lastChange: Stamp(user: actor, at: now))
         try await retrying(duplicate: .authValueFree) {
+            let current = try await liveStore(appkey: appkey, .id(entry.keyStoreId))
             try await storage.commit(
                 ChangeSet([
+                    .requireKeyStoreRevision(id: current.id, revision: current.revision),
                     .insert(.authEntry(entry)),
                     .putSealed(
                         .certificateKey(entryId: id),
@@ -847,6 +935,8 @@ extension Engine {
         let work: DueWork
         do {
             work = try await storage.dueWork(at: clock.now)
+        } catch is CancellationError {
+            return report
         } catch {
             report.failures.append("cannot read due work: \(error)")
             return report

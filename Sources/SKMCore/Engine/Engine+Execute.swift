@@ -31,7 +31,11 @@ extension Engine {
         case .confirm:
             return Outcome(.success(.body(confirmation(of: client))))
         case .management:
-            // 3. A valid User Access Key or bearer token of this appkey.
+            // 3. A valid User Access Key or bearer token of this appkey (v1.0 reads: the appkey alone, unless the
+            // server is told otherwise).
+            guard credentialsRequirement(of: request) != false else {
+                return try await manage(request, actor: "appkey")
+            }
             let actor = try await authenticate(request.credentials, appkey: appkey.id)
             return try await manage(request, actor: actor)
         case .data:
@@ -39,6 +43,13 @@ extension Engine {
         case .token:
             return try await createToken(request)
         }
+    }
+
+    /// For the v1.0 reads, whether step 3 applies (the request log records it, for the analyser); `nil` for every
+    /// other operation, whose need for credentials never varies.
+    public func credentialsRequirement(of request: Request) -> Bool? {
+        guard request.apiVersion == .v1_0, request.operation.isSettingsRead else { return nil }
+        return configuration.v1_0ReadsNeedCredentials
     }
 
     /// What `GET …/confirm` echoes: the address, MAC header and certificate the server observed.
@@ -137,6 +148,9 @@ extension Engine {
             throw Rejection(.keyOfThisAppkey, "key \(keyId) belongs to another appkey")
         }
         guard key.status != .deleted else { throw Rejection(.keyNotDeleted, "key \(keyId) was deleted") }
+        guard context.store?.status != .deleted else {
+            throw Rejection(.keyStoreNotDeleted, "the key store of key \(keyId) was deleted")
+        }
         guard let required = operation.requiredKeyType, key.type == required else {
             throw Rejection(
                 .keyTypeFits,
@@ -144,15 +158,14 @@ extension Engine {
             )
         }
         // 6. Client authentication of the key's store.
+        var entriesUsed: [Int] = []
         if operation.usesClientAuthentication {
             guard let store = context.store else {
                 throw Rejection(.serverFailed, "key \(keyId) refers to missing key store \(key.keyStoreId)")
             }
-            if let failure = authenticator.authenticate(
-                client, store: store, entries: context.authEntries, at: clock.now)
-            {
-                throw failure
-            }
+            entriesUsed = try authenticator.authenticate(
+                client, store: store, entries: context.authEntries, at: clock.now
+            ).get()
         }
         // 7. The key is In Service.
         guard key.status == .active else {
@@ -167,10 +180,10 @@ extension Engine {
             body["keyVersion"] = nil
             outcome.result = .success(.body(.object(body)))
         }
+        if outcome.error == nil { usage.noteUse(key: key.id, entries: entriesUsed, at: clock.now) }
         return outcome
     }
 
-    /// A version by number for decrypt/verify and `keyVersion` queries: exists (not deleted), then In Service.
     /// A version by number for decrypt/verify and `keyVersion` queries: exists (not deleted), then In Service.
     /// `encodedTwice` tells that the number came out of a blob that was Base64-encoded twice.
     private func usableVersion(

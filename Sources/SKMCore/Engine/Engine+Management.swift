@@ -212,6 +212,24 @@ extension Engine {
             return Outcome(
                 .success(.file(bytes: bytes, contentType: "application/x-pkcs12", filename: "\(filename).p12")))
 
+        case .listAccessKeys:
+            let keys = try await userAccessKeys(appkey: appkey)
+            return Outcome(.success(.body(["userAccessKeyList": .array(keys.map { .object(Self.accessKeyJSON($0)) })])))
+
+        case .createAccessKey:
+            let issued = try await createUserAccessKey(appkey: appkey, actor: actor)
+            return Outcome(.success(.body(.object(Self.issuedAccessKeyJSON(issued)))))
+
+        case .revokeAccessKey:
+            let key = try await revokeUserAccessKey(appkey: appkey, id: request.resourceName ?? "", actor: actor)
+            return Outcome(.success(.body(.object(Self.accessKeyJSON(key)))))
+
+        case .rotateAccessKey:
+            let issued = try await rotateUserAccessKey(appkey: appkey, id: request.resourceName ?? "", actor: actor)
+            var body = Self.issuedAccessKeyJSON(issued)
+            body["replacedUserAccessKeyId"] = .string(request.resourceName ?? "")
+            return Outcome(.success(.body(.object(body))))
+
         default:
             throw Rejection(.serverFailed, "\(request.operation.rawValue) is not a management call")
         }
@@ -252,6 +270,20 @@ extension Engine {
             certificateAuthUse: certificate, authMode: mode)
         try settings.validateFactors()
         return settings
+    }
+
+    static func accessKeyJSON(_ key: UserAccessKey) -> JSONObject {
+        [
+            "userAccessKeyId": .string(key.id), "status": .string(key.status.rawValue),
+            "createdBy": .string(key.created.user), "creationDatetime": .string(Timestamp.api(key.created.at)),
+        ]
+    }
+
+    /// A new User Access Key with its secret: the only answer that ever carries one.
+    static func issuedAccessKeyJSON(_ issued: IssuedAccessKey) -> JSONObject {
+        var body = accessKeyJSON(issued.accessKey)
+        body["secretAccessKey"] = .string(issued.secret)
+        return body
     }
 
     static func keyStoreJSON(_ store: KeyStore) -> JSONObject {

@@ -15,15 +15,20 @@ public struct Engine: Sendable {
         public var deletionDelay: TimeInterval
         /// How long a bearer token lives.
         public var tokenLifetime: TimeInterval
+        /// Whether the v1.0 reads (key stores, keys, auth entries) need a User Access Key or token as later versions
+        /// do. Off by default: the v1.0 API guide serves them on the appkey alone.
+        public var v1_0ReadsNeedCredentials: Bool
 
         public init(
             clock: Clock = .system, identifiers: any IdentifierSource = SystemIdentifierSource(),
-            deletionDelay: TimeInterval = 7 * 86_400, tokenLifetime: TimeInterval = 86_400
+            deletionDelay: TimeInterval = 7 * 86_400, tokenLifetime: TimeInterval = 86_400,
+            v1_0ReadsNeedCredentials: Bool = false
         ) {
             self.clock = clock
             self.identifiers = identifiers
             self.deletionDelay = deletionDelay
             self.tokenLifetime = tokenLifetime
+            self.v1_0ReadsNeedCredentials = v1_0ReadsNeedCredentials
         }
     }
 
@@ -32,6 +37,7 @@ public struct Engine: Sendable {
     let vault: KeyVault
     public let authority: CertificateAuthority
     let authenticator: ClientAuthenticator
+    let usage = UsageLog()
 
     var clock: Clock { configuration.clock }
 

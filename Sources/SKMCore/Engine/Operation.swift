@@ -46,6 +46,10 @@ public enum Operation: String, Sendable, Hashable, Codable, CaseIterable {
     case getKey
     case listAuth
     case downloadCertificate
+    case listAccessKeys
+    case createAccessKey
+    case revokeAccessKey
+    case rotateAccessKey
     case createToken
 
     /// How the engine authorises the operation (DESIGN §6).
@@ -115,7 +119,8 @@ public enum Operation: String, Sendable, Hashable, Codable, CaseIterable {
         case .createSecret, .createSymmetricKey, .createAsymmetricKey, .scheduleKeyDeletion, .deleteKey:
             return [.v1_0, .v1_2, .v1_3]
         case .putSecret, .cancelKeyDeletion, .rotateKey, .addAuth, .scheduleAuthDeletion, .deleteAuth,
-            .cancelAuthDeletion, .downloadCertificate:
+            .cancelAuthDeletion, .downloadCertificate, .listAccessKeys, .createAccessKey, .revokeAccessKey,
+            .rotateAccessKey:
             return [.v1_2, .v1_3]
         case .signStandard, .verifyStandard, .createKeyStore, .updateKeyStore, .deleteKeyStore:
             return [.v1_3]
@@ -124,10 +129,21 @@ public enum Operation: String, Sendable, Hashable, Codable, CaseIterable {
         }
     }
 
+    /// Whether the operation only reads the key manager's settings (key stores, keys, entries): the reads v1.0 serves
+    /// on the appkey alone.
+    public var isSettingsRead: Bool {
+        switch self {
+        case .listKeyStores, .getKeyStore, .listKeys, .getKey, .listAuth: return true
+        default: return false
+        }
+    }
+
     /// Whether the operation is this implementation's addition to SKM's API.
     public var isExtension: Bool {
         switch self {
-        case .cancelKeyDeletion, .rotateKey, .cancelAuthDeletion, .downloadCertificate: return true
+        case .cancelKeyDeletion, .rotateKey, .cancelAuthDeletion, .downloadCertificate, .listAccessKeys,
+            .createAccessKey, .revokeAccessKey, .rotateAccessKey:
+            return true
         default: return false
         }
     }

@@ -22,6 +22,7 @@ extension RequestRecord {
         line.int("requestedKeyVersion", requestedKeyVersion)
         line.string("authScheme", authScheme)
         line.string("userAccessKeyId", userAccessKeyId)
+        line.bool("credentialsRequired", credentialsRequired)
         if let token {
             line.key("token")
             line.open()
@@ -62,6 +63,7 @@ extension RequestRecord {
             line.int("decodedBytes", input.decodedBytes)
             line.int("embeddedVersion", input.embeddedVersion)
             line.bool("innerBase64", input.innerBase64)
+            line.bool("controlCharacters", input.controlCharacters)
             line.close()
         }
         line.bytes.append(UInt8(ascii: "]"))
@@ -90,6 +92,7 @@ extension RequestRecord {
             line.map(query)
         }
         line.int("headerBytes", headerBytes)
+        line.string("httpProblem", httpProblem)
         line.key("response")
         line.open()
         line.int("httpStatus", response.httpStatus)
@@ -203,7 +206,9 @@ extension RequestRecord {
                         base64Valid: try optionalBool(input, "base64Valid", "\(path).base64Valid"),
                         decodedBytes: try optionalInt(input, "decodedBytes", "\(path).decodedBytes"),
                         embeddedVersion: try optionalInt(input, "embeddedVersion", "\(path).embeddedVersion"),
-                        innerBase64: try optionalBool(input, "innerBase64", "\(path).innerBase64")))
+                        innerBase64: try optionalBool(input, "innerBase64", "\(path).innerBase64"),
+                        controlCharacters: try optionalBool(
+                            input, "controlCharacters", "\(path).controlCharacters")))
             }
         }
         var body: Body?
@@ -241,7 +246,8 @@ extension RequestRecord {
             resourceName: try optionalString(object, "resourceName", "resourceName"),
             requestedKeyVersion: try optionalInt(object, "requestedKeyVersion", "requestedKeyVersion"),
             authScheme: try optionalString(object, "authScheme", "authScheme"),
-            userAccessKeyId: try optionalString(object, "userAccessKeyId", "userAccessKeyId"), token: token,
+            userAccessKeyId: try optionalString(object, "userAccessKeyId", "userAccessKeyId"),
+            credentialsRequired: try optionalBool(object, "credentialsRequired", "credentialsRequired"), token: token,
             clientDate: try optionalDate(object, "clientDate", "clientDate"), client: client,
             inputs: inputs, body: body, query: query,
             headerBytes: try optionalInt(object, "headerBytes", "headerBytes"),
@@ -254,6 +260,7 @@ extension RequestRecord {
                 if case .double(let number) = value { return number }
                 return value.intValue.map(Double.init)
             }) ?? 0)
+        httpProblem = try optionalString(object, "httpProblem", "httpProblem")
     }
 }
 

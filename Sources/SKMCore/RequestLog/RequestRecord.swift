@@ -27,6 +27,9 @@ public struct RequestRecord: Sendable, Hashable {
     /// How the request authenticated as a user: `uak`, `bearer`, `basic`, or `nil`.
     public var authScheme: String?
     public var userAccessKeyId: String?
+    /// For the v1.0 reads, which the API guide serves on the appkey alone: whether this server required credentials
+    /// all the same (`skm serve --v1-0-reads-need-credentials`). `nil` for every other operation.
+    public var credentialsRequired: Bool?
     /// What a bearer token showed: whether this installation signed it, and the User Access Key it was issued to.
     public var token: TokenObservation?
     /// The request's `Date` header: the client's clock, when it sent one.
@@ -39,6 +42,9 @@ public struct RequestRecord: Sendable, Hashable {
     public var query: [String: String]
     /// The total size of the request headers.
     public var headerBytes: Int?
+    /// Why the HTTP parser refused the request before it could be routed: `headers-too-large` (over 64 KB or 200
+    /// fields) or `malformed-http` (a byte a header may not hold, a broken request line). `nil` for parsed requests.
+    public var httpProblem: String?
     public var response: Response
     public var durationMs: Double
 
@@ -131,10 +137,12 @@ public struct RequestRecord: Sendable, Hashable {
         public var embeddedVersion: Int?
         /// Whether the decoded bytes are themselves Base64 text (the value was encoded twice).
         public var innerBase64: Bool?
+        /// For a certificate password: whether it holds a control character (NUL, a line break, …).
+        public var controlCharacters: Bool?
 
         public init(
             field: String, bytes: Int, base64Valid: Bool? = nil, decodedBytes: Int? = nil, embeddedVersion: Int? = nil,
-            innerBase64: Bool? = nil
+            innerBase64: Bool? = nil, controlCharacters: Bool? = nil
         ) {
             self.field = field
             self.bytes = bytes
@@ -142,6 +150,7 @@ public struct RequestRecord: Sendable, Hashable {
             self.decodedBytes = decodedBytes
             self.embeddedVersion = embeddedVersion
             self.innerBase64 = innerBase64
+            self.controlCharacters = controlCharacters
         }
     }
 
@@ -167,8 +176,9 @@ public struct RequestRecord: Sendable, Hashable {
         operation: String? = nil,
         appkey: String? = nil, keyId: String? = nil, keyStoreId: String? = nil, keyStoreName: String? = nil,
         authKind: String? = nil, resourceName: String? = nil, requestedKeyVersion: Int? = nil,
-        authScheme: String? = nil, userAccessKeyId: String? = nil, token: TokenObservation? = nil,
-        clientDate: Date? = nil, client: Client = Client(), inputs: [Input] = [], body: Body? = nil,
+        authScheme: String? = nil, userAccessKeyId: String? = nil, credentialsRequired: Bool? = nil,
+        token: TokenObservation? = nil, clientDate: Date? = nil, client: Client = Client(), inputs: [Input] = [],
+        body: Body? = nil,
         query: [String: String] = [:], headerBytes: Int? = nil, response: Response, durationMs: Double = 0
     ) {
         self.time = time
@@ -186,6 +196,7 @@ public struct RequestRecord: Sendable, Hashable {
         self.requestedKeyVersion = requestedKeyVersion
         self.authScheme = authScheme
         self.userAccessKeyId = userAccessKeyId
+        self.credentialsRequired = credentialsRequired
         self.token = token
         self.clientDate = clientDate
         self.client = client
@@ -200,11 +211,13 @@ public struct RequestRecord: Sendable, Hashable {
 
 extension RequestRecord {
     /// The record of an engine call, as the server writes it. `token` is what the engine's ``Engine/inspectToken(_:)``
-    /// found in the request's bearer token; `clientDate` the request's `Date` header.
+    /// found in the request's bearer token; `clientDate` the request's `Date` header; `credentialsRequired` what
+    /// ``Engine/credentialsRequirement(of:)`` says of the request.
     public init(
         request: Request, client identity: ClientIdentity, outcome: Outcome, authority: CertificateAuthority?,
         time: Date, requestId: String, method: String, path: String, durationMs: Double, bodyBytes: Int? = nil,
-        headerBytes: Int? = nil, token: TokenObservation? = nil, clientDate: Date? = nil
+        headerBytes: Int? = nil, token: TokenObservation? = nil, clientDate: Date? = nil,
+        credentialsRequired: Bool? = nil
     ) {
         let error = outcome.error
         var keyStoreName: String?
@@ -221,6 +234,7 @@ extension RequestRecord {
             requestedKeyVersion: requestedVersion,
             authScheme: Self.scheme(of: request.credentials, operation: request.operation),
             userAccessKeyId: request.credentials.bearerToken == nil ? request.credentials.userAccessKeyID : nil,
+            credentialsRequired: credentialsRequired,
             token: request.credentials.bearerToken == nil ? nil : token ?? TokenObservation(authentic: false),
             clientDate: clientDate, client: Client(identity, authority: authority),
             inputs: Self.inputs(of: request), body: Self.body(of: request, bytes: bodyBytes), query: request.query,
@@ -304,7 +318,12 @@ extension RequestRecord {
                         layout: request.operation == .verify ? .legacySignature : .rawSignature))
             case "plaintext" where request.operation == .signStandard || request.operation == .verifyStandard:
                 inputs.append(blobInput(field: member.key, text: text, layout: .raw))
-            case "plaintext", "secretValue", "password":
+            case "password":
+                inputs.append(
+                    Input(
+                        field: member.key, bytes: text.utf8.count,
+                        controlCharacters: text.unicodeScalars.contains { $0.properties.generalCategory == .control }))
+            case "plaintext", "secretValue":
                 inputs.append(Input(field: member.key, bytes: text.utf8.count))
             default:
                 continue

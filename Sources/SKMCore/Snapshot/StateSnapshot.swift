@@ -40,10 +40,10 @@ public struct StateSnapshot: Sendable, Codable, Equatable {
     public struct AccessKey: Sendable, Codable, Equatable {
         public var id: String
         public var appkey: String
-        public var status: EntryStatus
+        public var status: AccessKeyStatus
         public var created: Stamp
 
-        public init(id: String, appkey: String, status: EntryStatus, created: Stamp) {
+        public init(id: String, appkey: String, status: AccessKeyStatus, created: Stamp) {
             self.id = id
             self.appkey = appkey
             self.status = status

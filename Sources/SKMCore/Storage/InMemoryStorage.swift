@@ -134,6 +134,22 @@ public actor InMemoryStorage: Storage {
             case .deleteSealedItems(let prefix):
                 for label in sealed.keys where label.hasPrefix(prefix) { sealed[label] = nil }
             case .putSetting(let name, let data): settings[name] = data
+            case .requireKeyStoreRevision(let id, let revision):
+                guard let store = keyStores[id] else { throw StorageError(.missing, "key store \(id) does not exist") }
+                guard store.revision == revision else {
+                    throw StorageError(.conflict, "key store \(id) changed concurrently")
+                }
+            case .recordAccess(let keyTimes, let entryTimes):
+                for (id, time) in keyTimes where keys[id] != nil {
+                    keys[id]!.lastAccessAt = max(keys[id]!.lastAccessAt ?? time, time)
+                }
+                for (id, time) in entryTimes where authEntries[id] != nil {
+                    authEntries[id]!.lastAccessAt = max(authEntries[id]!.lastAccessAt ?? time, time)
+                }
+            case .requireNoLiveKeys(let id):
+                if keys.values.contains(where: { $0.keyStoreId == id && $0.status != .deleted }) {
+                    throw StorageError(.conflict, "key store \(id) gained a key concurrently")
+                }
             case .appendEvent(var event):
                 event.sequence = (events.last?.sequence ?? 0) + 1
                 events.append(event)
@@ -188,6 +204,7 @@ public actor InMemoryStorage: Storage {
             case .key(var row):
                 try check(keys[row.id]?.revision, row.revision, "key \(row.id)")
                 row.revision += 1
+                row.lastAccessAt = keys[row.id]?.lastAccessAt
                 keys[row.id] = row
             case .keyVersion(var row):
                 try check(
@@ -199,6 +216,7 @@ public actor InMemoryStorage: Storage {
                 try check(authEntries[row.id]?.revision, row.revision, "auth entry \(row.id)")
                 try checkEntryValue(row)
                 row.revision += 1
+                row.lastAccessAt = authEntries[row.id]?.lastAccessAt
                 authEntries[row.id] = row
             }
         }

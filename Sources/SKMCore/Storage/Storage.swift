@@ -129,6 +129,15 @@ public struct ChangeSet: Sendable {
         case deleteSealedItems(prefix: String)
         case putSetting(String, Data)
         case appendEvent(AuditEvent)
+        /// Checks, in the same transaction, that the key store is still at `revision`: what a change made *in* a key
+        /// store (a key, an entry) requires, so that it conflicts with the store's deletion instead of outliving it.
+        case requireKeyStoreRevision(id: Int, revision: Int)
+        /// Checks, in the same transaction, that the key store holds no key In Service or Pending Deletion: what
+        /// deleting it requires, so that a key created meanwhile makes the deletion conflict.
+        case requireNoLiveKeys(keyStoreId: Int)
+        /// Moves the last use of keys and auth entries forward (never back), without counting as a change: no
+        /// revision moves, no event is written. Rows that no longer exist are skipped.
+        case recordAccess(keys: [String: Date], entries: [Int: Date])
     }
 
     public var mutations: [Mutation]

@@ -114,6 +114,8 @@ struct CallCommand: AsyncParsableCommand {
             authKind: authKind?.kind, resourceName: name, body: try requestBody(), query: try queryParameters(),
             credentials: try credentials())
         let outcome = await engine.execute(request, from: try client())
+        // The last use of the key and entries (lastAccessDatetime), as the server would record it.
+        _ = try? await engine.flushUsage()
         if case .success(.file(let bytes, _, let filename)) = outcome.result {
             let path = out ?? filename
             guard

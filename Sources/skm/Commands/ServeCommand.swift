@@ -15,9 +15,12 @@ struct ServeCommand: AsyncParsableCommand {
             plain HTTP instead (certificate authentication then always fails, with that reason).
 
             Every API request is appended to the request log (default requests.jsonl next to the database) as one \
-            JSON object, flushed at least every second and on shutdown. Automatic rotation and the 7-day deletion \
-            purge run every --job-interval seconds. SIGTERM or SIGINT shut down gracefully: requests in flight finish \
-            and the log is flushed.
+            JSON object. With --request-log-sync interval (the default) records are written and synced to disk every \
+            second, so a crash of the process or the machine loses at most the last second's records; with always, \
+            each record is on disk before its answer is sent (concurrent requests share a sync). The last use of keys \
+            and entries (lastAccessDatetime) is written once a minute. Automatic rotation and the 7-day deletion \
+            purge run every --job-interval seconds. SIGTERM or SIGINT shut down gracefully: requests in flight finish, \
+            then the log and the last uses are written.
             """)
 
     @OptionGroup var installation: InstallationOptions
@@ -58,6 +61,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Keep no request log.")
     var noRequestLog = false
 
+    @Option(
+        name: .customLong("request-log-sync"),
+        help: ArgumentHelp(
+            "When records reach the disk: every second (interval), or before each answer (always).",
+            valueName: "interval|always"))
+    var requestLogSync: RequestLogSyncArgument = .interval
+
+    @Flag(
+        name: .customLong("v1-0-reads-need-credentials"),
+        help: """
+            Ask for a User Access Key or token on the v1.0 reads (key stores, keys, auth entries), as later versions \
+            do. Off by default: the v1.0 API guide serves them on the appkey alone.
+            """)
+    var v1_0ReadsNeedCredentials = false
+
     @Option(help: "Seconds between runs of automatic rotation and the deletion purge.")
     var jobInterval = 60
 
@@ -95,12 +113,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = PrintableLogHandler(StreamLogHandler.standardError(label: label))
             handler.logLevel = level
             return handler
         }
         let storage = CachingStorage(try installation.openStorage(), lifetime: .milliseconds(Int(cacheSeconds * 1000)))
-        let engine = try await Engine.open(storage: storage, rootKey: try installation.rootKey())
+        let engine = try await Engine.open(
+            storage: storage, rootKey: try installation.rootKey(),
+            configuration: .init(v1_0ReadsNeedCredentials: v1_0ReadsNeedCredentials))
         let tls: ServerConfiguration.TLS
         if insecureHTTP {
             tls = .none
@@ -120,7 +140,9 @@ struct ServeCommand: AsyncParsableCommand {
         let host = self.host
         let configuration = ServerConfiguration(
             engine: engine, host: host, port: port, tls: tls, plainHTTPPort: plainHTTPPort, trustedProxies: proxies,
-            maxBodyBytes: maxBodyBytes, requestLogPath: logPath, jobInterval: .seconds(jobInterval),
+            maxBodyBytes: maxBodyBytes, requestLogPath: logPath,
+            requestLogSync: requestLogSync == .always ? .always : .interval(.seconds(1)),
+            jobInterval: .seconds(jobInterval),
             logger: Logger(label: "skm"),
             onListening: { port, tls in
                 Terminal.note("Listening on \(tls ? "https" : "http")://\(host):\(port)")
@@ -129,4 +151,9 @@ struct ServeCommand: AsyncParsableCommand {
         let application = try await buildApplication(configuration)
         try await application.runService()
     }
+}
+
+/// `--request-log-sync`.
+enum RequestLogSyncArgument: String, ExpressibleByArgument, CaseIterable {
+    case interval, always
 }

@@ -34,10 +34,10 @@ struct CommandFailure: Error {
 /// Writing to the terminal.
 enum Terminal {
     static func error(_ message: String) {
-        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("error: \(PrintableText.escaped(message, keepingLineBreaks: true))\n".utf8))
     }
 
     static func note(_ message: String) {
-        FileHandle.standardError.write(Data("\(message)\n".utf8))
+        FileHandle.standardError.write(Data("\(PrintableText.escaped(message, keepingLineBreaks: true))\n".utf8))
     }
 }

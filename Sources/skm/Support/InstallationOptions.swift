@@ -38,11 +38,11 @@ struct InstallationOptions: ParsableArguments {
         return try RootKey(contentsOf: URL(fileURLWithPath: rootKeyPath))
     }
 
-    func openStorage() throws -> SQLiteStorage {
+    func openStorage(readOnly: Bool = false) throws -> SQLiteStorage {
         guard FileManager.default.fileExists(atPath: databasePath) else {
             throw CommandFailure.setup("no database at \(databasePath): run `skm init` or pass --db")
         }
-        return try SQLiteStorage(path: databasePath)
+        return try SQLiteStorage(path: databasePath, readOnly: readOnly)
     }
 
     /// The engine of an initialised installation.

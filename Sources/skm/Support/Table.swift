@@ -43,16 +43,7 @@ struct Table {
 
     /// Control characters (including escape sequences) and bidirectional overrides are shown, not obeyed.
     static func printable(_ text: String) -> String {
-        var output = ""
-        for scalar in text.unicodeScalars {
-            switch scalar.value {
-            case 0..<0x20, 0x7F, 0x80..<0xA0, 0x202A...0x202E, 0x2066...0x2069:
-                output += "\\u{\(String(scalar.value, radix: 16))}"
-            default:
-                output.unicodeScalars.append(scalar)
-            }
-        }
-        return output
+        PrintableText.escaped(text)
     }
 }
 

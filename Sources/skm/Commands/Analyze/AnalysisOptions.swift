@@ -62,7 +62,8 @@ struct AnalysisOptions: ParsableArguments {
         }
         var installation = InstallationOptions()
         installation.db = db
-        let storage = try installation.openStorage()
+        // Analysing never changes the database it reads: no migration, no write of any kind.
+        let storage = try installation.openStorage(readOnly: true)
         return try await StateSnapshot.export(from: storage, at: Date(), location: installation.databasePath)
     }
 

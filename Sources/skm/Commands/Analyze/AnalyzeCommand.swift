@@ -116,6 +116,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
         }
         for problem in unreadable { Terminal.error(TerminalText.inert(problem.description)) }
+        for damage in result.damaged { Terminal.error(TerminalText.inert(damage.description)) }
 
         let report = IncidentReport(
             analysis: result, rules: rules, snapshot: snapshot,
@@ -157,7 +158,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
             try write(document, to: path)
         }
         // An input that could not be read at all makes the analysis incomplete: say so in the exit status.
-        if !unreadable.isEmpty { throw CommandFailure(message: "", exitCode: 2) }
+        if !unreadable.isEmpty || !result.damaged.isEmpty { throw CommandFailure(message: "", exitCode: 2) }
         if result.triage.failureCount > 0 { throw CommandFailure(message: "", exitCode: 1) }
     }
 

@@ -37,11 +37,12 @@ struct AuthListCommand: AsyncParsableCommand {
             try printJSON(entries)
             return
         }
-        var table = Table("ID", "KIND", "VALUE", "STATUS", "EXPIRES", "DELETION")
+        var table = Table("ID", "KIND", "VALUE", "STATUS", "EXPIRES", "DELETION", "LAST USED")
         for entry in entries {
             table.add(
                 String(entry.id), entry.kind.rawValue, entry.value, entry.status.rawValue,
-                entry.certificate.map { display($0.notAfter) } ?? "—", display(entry.deletionAt))
+                entry.certificate.map { display($0.notAfter) } ?? "—", display(entry.deletionAt),
+                display(entry.lastAccessAt))
         }
         table.print()
     }

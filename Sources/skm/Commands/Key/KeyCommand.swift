@@ -58,6 +58,7 @@ func printKey(_ key: ManagedKey, versions: [KeyVersion], json: Bool) throws {
     details.add("description", key.description)
     details.add("created", "\(display(key.created.at)) by \(key.created.user)")
     details.add("last change", "\(display(key.lastChange.at)) by \(key.lastChange.user)")
+    details.add("last used", key.lastAccessAt.map { display($0) } ?? "never (written once a minute)")
     details.print()
     if key.type.isVersioned {
         print("")

@@ -10,7 +10,7 @@ struct KeyStoreCommand: AsyncParsableCommand {
         ])
 }
 
-/// The settings of `keystore create` and `keystore update`.
+/// The settings of `keystore create`: every factor off unless named, and at least one must be.
 struct KeyStoreSettingsOptions: ParsableArguments {
     @Option(help: "The key store's name (unique in the appkey).")
     var name: String
@@ -21,7 +21,7 @@ struct KeyStoreSettingsOptions: ParsableArguments {
     @Option(
         name: .customLong("ip4-auth"),
         help: ArgumentHelp("Require a registered IPv4 address or CIDR.", valueName: "Y|N"))
-    var ip4Auth: YesNo = .yes
+    var ip4Auth: YesNo = .no
 
     @Option(
         name: .customLong("mac-auth"), help: ArgumentHelp("Require a registered MAC address header.", valueName: "Y|N"))
@@ -37,10 +37,62 @@ struct KeyStoreSettingsOptions: ParsableArguments {
         help: ArgumentHelp("AND: every enabled factor; OR: any one.", valueName: "AND|OR"))
     var authMode: AuthModeArgument = .and
 
+    func validate() throws {
+        guard ip4Auth.flag || macAuth.flag || certificateAuth.flag else {
+            throw ValidationError("turn on at least one factor: --ip4-auth Y, --mac-auth Y or --cert-auth Y")
+        }
+    }
+
     var settings: KeyStoreSettings {
         KeyStoreSettings(
             name: name, description: description, ip4AuthUse: ip4Auth.flag, macAuthUse: macAuth.flag,
             certificateAuthUse: certificateAuth.flag, authMode: authMode.mode)
+    }
+}
+
+/// The changes of `keystore update`: only what is named changes; the rest keeps its current value.
+struct KeyStoreChangeOptions: ParsableArguments {
+    @Option(help: "A new name (unique in the appkey).")
+    var name: String?
+
+    @Option(help: "A new description.")
+    var description: String?
+
+    @Option(
+        name: .customLong("ip4-auth"),
+        help: ArgumentHelp("Turn IPv4 authentication on or off.", valueName: "Y|N"))
+    var ip4Auth: YesNo?
+
+    @Option(name: .customLong("mac-auth"), help: ArgumentHelp("Turn MAC authentication on or off.", valueName: "Y|N"))
+    var macAuth: YesNo?
+
+    @Option(
+        name: .customLong("cert-auth"),
+        help: ArgumentHelp("Turn certificate authentication on or off.", valueName: "Y|N"))
+    var certificateAuth: YesNo?
+
+    @Option(
+        name: .customLong("auth-mode"),
+        help: ArgumentHelp("AND: every enabled factor; OR: any one.", valueName: "AND|OR"))
+    var authMode: AuthModeArgument?
+
+    func validate() throws {
+        guard
+            name != nil || description != nil || ip4Auth != nil || macAuth != nil || certificateAuth != nil
+                || authMode != nil
+        else {
+            throw ValidationError(
+                "name what to change: --name, --description, --ip4-auth, --mac-auth, --cert-auth or --auth-mode")
+        }
+    }
+
+    /// `store`'s settings with the named changes.
+    func applied(to store: KeyStore) -> KeyStoreSettings {
+        KeyStoreSettings(
+            name: name ?? store.name, description: description ?? store.description,
+            ip4AuthUse: ip4Auth?.flag ?? store.ip4AuthUse, macAuthUse: macAuth?.flag ?? store.macAuthUse,
+            certificateAuthUse: certificateAuth?.flag ?? store.certificateAuthUse,
+            authMode: authMode?.mode ?? store.authMode)
     }
 }
 

@@ -4,11 +4,15 @@ import SKMCore
 struct KeyStoreUpdateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "update",
-        abstract: "Replace a key store's settings (every setting; omitted ones take their default).")
+        abstract: "Change a key store's settings: only those named change.",
+        discussion: """
+            Every setting not named keeps its current value: `skm keystore update payments --mac-auth Y` turns MAC \
+            authentication on and leaves IPv4, certificates, the mode, the name and the description as they are.
+            """)
 
     @OptionGroup var installation: InstallationOptions
     @OptionGroup var appkey: AppkeyOption
-    @OptionGroup var settings: KeyStoreSettingsOptions
+    @OptionGroup var changes: KeyStoreChangeOptions
     @OptionGroup var output: OutputOptions
 
     @Argument(help: "The key store's id or current name.")
@@ -16,9 +20,10 @@ struct KeyStoreUpdateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let engine = try await installation.openEngine()
+        let appkeyID = try await resolveAppkey(appkey.appkey, engine: engine)
+        let current = try await engine.liveKeyStore(appkey: appkeyID, keyStoreReference(keystore))
         let store = try await engine.updateKeyStore(
-            appkey: try await resolveAppkey(appkey.appkey, engine: engine), store: keyStoreReference(keystore),
-            settings: settings.settings, actor: commandLineActor)
+            appkey: appkeyID, store: .id(current.id), settings: changes.applied(to: current), actor: commandLineActor)
         try printKeyStore(store, json: output.json)
     }
 }

@@ -42,6 +42,11 @@ struct SnapshotFetchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Where to write the snapshot (default: standard output).", valueName: "path"))
     var out: String?
 
+    @Flag(
+        name: .customLong("allow-plain-http"),
+        help: "Accept an http:// URL, which sends the User Access Key secret unencrypted (a local server only).")
+    var allowPlainHTTP = false
+
     func secret() throws -> String {
         if let uakSecretFile {
             do {
@@ -60,6 +65,11 @@ struct SnapshotFetchCommand: AsyncParsableCommand {
     func run() async throws {
         guard let base = URL(string: url), base.scheme == "https" || base.scheme == "http", base.host != nil else {
             throw CommandFailure.usage("--url '\(url)' is not an http(s) URL")
+        }
+        if base.scheme == "http", !allowPlainHTTP {
+            throw CommandFailure.usage(
+                "--url '\(url)' is plain HTTP, which would send the User Access Key secret unencrypted: use https://, "
+                    + "or add --allow-plain-http for a server on this machine")
         }
         let secret = try secret()
         var tls = TLSConfiguration.makeClientConfiguration()

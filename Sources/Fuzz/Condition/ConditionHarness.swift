@@ -1,0 +1,20 @@
+import SKMAnalysis
+import SKMRules
+
+/// Fuzzes the condition language: the text is compiled against the shipped fact schema and, when it compiles, run
+/// against facts that are all unknown; compiled without the type checker, it is run against no facts at all (the
+/// literals, operators and functions alone).
+private let schema = SKMFacts.schema
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzCondition(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
+    let source = Source(name: "fuzz", text: text)
+    if case .success(let program) = Compiler.compile(source, schema: schema) {
+        _ = program.evaluateWithEvidence(Activation(schema: schema, values: [:]))
+    }
+    if case .success(let program) = Compiler.compile(source, schema: schema, checked: false) {
+        _ = program.evaluate(Activation(schema: schema, values: [:]))
+    }
+    return 0
+}

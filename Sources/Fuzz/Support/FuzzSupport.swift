@@ -1,0 +1,115 @@
+import Dispatch
+import Foundation
+import SKMCore
+
+/// An installation to send requests into: built once, in memory.
+public struct FuzzInstallation: @unchecked Sendable {
+    public let engine: Engine
+    public let client: ClientIdentity
+    /// One request per operation, with credentials and path parameters that name what exists.
+    public let calls: [Request]
+    public let accessKey: IssuedAccessKey
+
+    public static func make() -> FuzzInstallation {
+        wait {
+            let storage = FrozenStorage()
+            let engine = try! await Engine.initialize(
+                storage: storage, rootKey: try! RootKey(encoded: String(repeating: "ab", count: 32)))
+            let (appkey, access) = try! await engine.createAppkey(name: "fuzz", actor: "cli:fuzz")
+            let store = try! await engine.createKeyStore(
+                appkey: appkey.id,
+                settings: KeyStoreSettings(
+                    name: "fuzz", ip4AuthUse: true, macAuthUse: false, certificateAuthUse: false), actor: "cli:fuzz")
+            _ = try! await engine.addAuthEntry(
+                appkey: appkey.id, store: .id(store.id), kind: .ipv4, value: "127.0.0.0/8", actor: "cli:fuzz")
+            let symmetric = try! await engine.createKey(
+                appkey: appkey.id, store: .id(store.id), type: .symmetric, name: "aes", actor: "cli:fuzz")
+            let asymmetric = try! await engine.createKey(
+                appkey: appkey.id, store: .id(store.id), type: .asymmetric, name: "rsa", actor: "cli:fuzz")
+            let secret = try! await engine.createKey(
+                appkey: appkey.id, store: .id(store.id), type: .secret, name: "secret", secretValue: "s",
+                actor: "cli:fuzz")
+            let credentials = Credentials(userAccessKeyID: access.accessKey.id, userAccessKeySecret: access.secret)
+            var calls: [Request] = []
+            for operation in Operation.allCases {
+                let keyId: String
+                switch operation.requiredKeyType {
+                case .asymmetric?: keyId = asymmetric.id
+                case .secret?: keyId = secret.id
+                default: keyId = symmetric.id
+                }
+                for version in operation.availableVersions.sorted(by: { $0.rawValue < $1.rawValue }).suffix(1) {
+                    calls.append(
+                        Request(
+                            operation: operation, apiVersion: version, appkey: appkey.id, keyId: keyId,
+                            keyStoreId: String(store.id), authKind: .ipv4, resourceName: access.accessKey.id,
+                            credentials: credentials))
+                }
+            }
+            storage.freeze()
+            return FuzzInstallation(
+                engine: engine, client: ClientIdentity(address: IPv4Address("127.0.0.1"), tls: true), calls: calls,
+                accessKey: access)
+        }
+    }
+
+    /// Runs `body` to completion from synchronous code (the fuzzer's thread is not part of the concurrency pool).
+    public static func wait<T>(_ body: @escaping @Sendable () async -> T) -> T {
+        let box = Box<T>()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            box.value = await body()
+            done.signal()
+        }
+        done.wait()
+        return box.value!
+    }
+
+    final class Box<T>: @unchecked Sendable {
+        var value: T?
+    }
+}
+
+/// In-memory storage that refuses every commit once frozen.
+public final class FrozenStorage: Storage, @unchecked Sendable {
+    public let base = InMemoryStorage()
+
+    public init() {}
+    private var frozen = false
+
+    public func freeze() { frozen = true }
+
+    public struct Frozen: Error {}
+
+    public func commit(_ changes: ChangeSet) async throws {
+        if frozen { throw Frozen() }
+        try await base.commit(changes)
+    }
+
+    public func setting(_ name: String) async throws -> Data? { await base.setting(name) }
+    public func nextIdentifier(for sequence: IdentifierSequence) async throws -> Int {
+        await base.nextIdentifier(for: sequence)
+    }
+    public func appkey(id: String) async throws -> Appkey? { await base.appkey(id: id) }
+    public func appkeys() async throws -> [Appkey] { await base.appkeys() }
+    public func userAccessKey(id: String) async throws -> UserAccessKey? { await base.userAccessKey(id: id) }
+    public func userAccessKeys(appkey: String) async throws -> [UserAccessKey] {
+        await base.userAccessKeys(appkey: appkey)
+    }
+    public func keyStore(id: Int) async throws -> KeyStore? { await base.keyStore(id: id) }
+    public func keyStores(appkey: String) async throws -> [KeyStore] { await base.keyStores(appkey: appkey) }
+    public func key(id: String) async throws -> ManagedKey? { await base.key(id: id) }
+    public func keys(keyStoreId: Int) async throws -> [ManagedKey] { await base.keys(keyStoreId: keyStoreId) }
+    public func versions(keyId: String) async throws -> [KeyVersion] { await base.versions(keyId: keyId) }
+    public func authEntry(id: Int) async throws -> AuthEntry? { await base.authEntry(id: id) }
+    public func authEntries(keyStoreId: Int) async throws -> [AuthEntry] {
+        await base.authEntries(keyStoreId: keyStoreId)
+    }
+    public func sealedItem(_ context: SealContext) async throws -> Data? { await base.sealedItem(context) }
+    public func keyContext(keyId: String) async throws -> KeyContext? { await base.keyContext(keyId: keyId) }
+    public func events(after sequence: Int, limit: Int) async throws -> [AuditEvent] {
+        await base.events(after: sequence, limit: limit)
+    }
+    public func dueWork(at now: Date) async throws -> DueWork { await base.dueWork(at: now) }
+    public func exportState() async throws -> StoredState { await base.exportState() }
+}

@@ -1,0 +1,50 @@
+import Logging
+import SKMCore
+
+/// A log handler that escapes control characters in every message and metadata value before another handler
+/// writes them: request paths are percent-decoded, and a `%0a` or `%1b` in one must not forge a line or reach the
+/// operator's terminal as an escape sequence.
+public struct PrintableLogHandler: LogHandler {
+    public var base: any LogHandler
+
+    public init(_ base: any LogHandler) {
+        self.base = base
+    }
+
+    public var logLevel: Logger.Level {
+        get { base.logLevel }
+        set { base.logLevel = newValue }
+    }
+
+    public var metadata: Logger.Metadata {
+        get { base.metadata }
+        set { base.metadata = newValue }
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { base[metadataKey: key] }
+        set { base[metadataKey: key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var event = event
+        event.message = "\(PrintableText.escaped(event.message.description))"
+        event.metadata = event.metadata.map(Self.escaped)
+        base.log(event: event)
+    }
+
+    static func escaped(_ metadata: Logger.Metadata) -> Logger.Metadata {
+        metadata.reduce(into: [:]) { result, pair in
+            result[PrintableText.escaped(pair.key)] = escaped(pair.value)
+        }
+    }
+
+    static func escaped(_ value: Logger.Metadata.Value) -> Logger.Metadata.Value {
+        switch value {
+        case .string(let text): return .string(PrintableText.escaped(text))
+        case .stringConvertible(let item): return .string(PrintableText.escaped(item.description))
+        case .array(let items): return .array(items.map(escaped))
+        case .dictionary(let dictionary): return .dictionary(escaped(dictionary))
+        }
+    }
+}
