@@ -38,25 +38,40 @@ for _ in $(seq 100); do curl -s --cacert "$work/ca.pem" "https://127.0.0.1:$port
 BASE="https://127.0.0.1:$port"
 
 failures=0
-# example NAME EXPECTATION-PYTHON CURL-ARGS...: runs curl, then checks the JSON answer with a Python expression over
-# `r` (the parsed answer) and `b` (its body).
+# example NAME EXPECTATION-PYTHON CURL-ARGS...: runs curl, then checks the HTTP status (200), the envelope (a
+# "header" saying success) and the JSON answer with a Python expression over `r` (the parsed answer) and `b` (its
+# body). Each call is noted, to be found in the request log afterwards.
 example() {
     local name=$1 check=$2
     shift 2
-    local answer
-    answer=$(curl -s --cacert "$work/ca.pem" "$@") || true
-    if python3 -c '
+    note_call "$@"
+    local answer status
+    answer=$(curl -s --cacert "$work/ca.pem" -w '\n%{http_code}' "$@") || true
+    status=${answer##*$'\n'}
+    answer=${answer%$'\n'*}
+    if [ "$status" = "200" ] && python3 -c '
 import json, sys
 r = json.loads(sys.argv[1]); b = r.get("body")
-h = r.get("header", {"isSuccessful": True, "resultCode": 0})
-ok = h["isSuccessful"] and h["resultCode"] == 0 and eval(sys.argv[2])
+h = r["header"]
+ok = h["isSuccessful"] is True and h["resultCode"] == 0 and h["resultMessage"] == "success" and eval(sys.argv[2])
 sys.exit(0 if ok else 1)' "$answer" "$check" 2>/dev/null; then
         printf 'PASS  %s\n' "$name"
     else
-        printf 'FAIL  %s\n      %s\n' "$name" "$answer"
+        printf 'FAIL  %s (HTTP %s)\n      %s\n' "$name" "$status" "$answer"
         failures=$((failures + 1))
     fi
     LAST=$answer
+}
+# note_call CURL-ARGS...: the method and path a call sends, in order.
+note_call() {
+    local method=GET url="" previous=""
+    for argument in "$@"; do
+        [ "$previous" = "-X" ] && method=$argument
+        case "$argument" in https://*) url=$argument ;; esac
+        previous=$argument
+    done
+    url=${url#"$BASE"}
+    printf '%s %s\n' "$method" "${url%%\?*}" >>"$work/calls.txt"
 }
 json() { python3 -c 'import json,sys; v=json.loads(sys.argv[1]); [v:=v[p] for p in sys.argv[2].split(".")]; print(v)' "$LAST" "$1"; }
 
@@ -107,6 +122,7 @@ example "POST auths/certificates" 'b == {"name": "Certificate Name #1", "descrip
     -d '{"keyStoreName": "Store #1", "name": "Certificate Name #1", "password": "Password", "lifeTime": 365, "description": "Description #1"}'
 example "PUT auths/macs/delete" 'b["value"] == "aa:aa:aa:aa:aa:aa" and b["deletionDateTime"]' \
     -X PUT "$V12/auths/macs/delete" "${UAK[@]}" "${JSON[@]}" -d '{"keyStoreName": "Store #1", "value": "aa:aa:aa:aa:aa:aa"}'
+note_call -X POST "$BASE/oauth2/token/create"
 TOKEN_ANSWER=$(curl -s --cacert "$work/ca.pem" -X POST "$BASE/oauth2/token/create" -u "$UAK_ID:$UAK_SECRET" \
     -H "Content-Type: application/x-www-form-urlencoded" -d "grant_type=client_credentials")
 TOKEN=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("access_token",""))' "$TOKEN_ANSWER")
@@ -123,8 +139,32 @@ example "GET keystores/{keyStoreId}/certificates?value=" 'b["certificateList"][0
     -X GET "$V12/keystores/1/certificates?value=Certificate%20Name%20%231" "${UAK[@]}"
 
 kill "$server"; wait "$server" 2>/dev/null || true; server=""
-lines=$(wc -l <"$work/requests.jsonl")
-echo "request log: $lines lines"
+# Every call is in the request log, in order, as a success; nothing else is.
+if python3 - "$work/calls.txt" "$work/requests.jsonl" <<'PYTHON'
+import json, sys, urllib.parse
+calls = [line.split(" ", 1) for line in open(sys.argv[1]).read().splitlines()]
+lines = [json.loads(line) for line in open(sys.argv[2])]
+problems = []
+if len(lines) != len(calls):
+    problems.append(f"{len(calls)} calls, {len(lines)} log lines")
+for index, ((method, path), line) in enumerate(zip(calls, lines)):
+    logged = (line["method"], line["path"])
+    if logged != (method, urllib.parse.unquote(path)) and logged != (method, path):
+        problems.append(f"call {index + 1}: {method} {path}, logged as {logged[0]} {logged[1]}")
+    if not line["response"]["isSuccessful"] or line["response"]["httpStatus"] != 200:
+        problems.append(f"call {index + 1}: logged as {line['response']}")
+if len({line["requestId"] for line in lines}) != len(lines):
+    problems.append("request ids repeat")
+for problem in problems:
+    print("      " + problem)
+sys.exit(1 if problems else 0)
+PYTHON
+then
+    echo "PASS  the request log holds every call, in order, each a success ($(wc -l <"$work/requests.jsonl") lines)"
+else
+    echo "FAIL  the request log does not match the calls"
+    failures=$((failures + 1))
+fi
 if [ "$failures" -gt 0 ]; then
     echo "$failures example(s) failed"
     exit 1

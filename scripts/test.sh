@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: format check, the whole test suite, the rules' own tests, the HTML reports in a real browser,
-# then the API guide's curl examples and a short schemathesis run against a live server. `.ci/run` runs exactly
-# this. SKM_SKIP_FUZZ=1 leaves out the schemathesis run (it installs schemathesis from PyPI on first use).
+# then the API guide's curl examples, a short schemathesis run against a live server and a short run of every
+# libFuzzer harness. `.ci/run` runs exactly this. SKM_SKIP_FUZZ=1 leaves out schemathesis (which installs from PyPI
+# on first use) and the libFuzzer runs, and says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -25,4 +26,8 @@ scripts/api-examples.sh
 if [ "${SKM_SKIP_FUZZ:-0}" != "1" ]; then
     echo "==> schemathesis against Schemas/openapi.yaml"
     scripts/api-fuzz.sh 15
+    echo "==> libFuzzer: every harness for 10 seconds"
+    scripts/fuzz.sh 10
+else
+    echo "==> SKM_SKIP_FUZZ=1: skipping the schemathesis run and the libFuzzer harnesses"
 fi

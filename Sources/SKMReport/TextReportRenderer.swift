@@ -50,7 +50,11 @@ public struct TextReportRenderer: Sendable {
         out += "\n"
         if summary.problems > 0 || summary.filteredOut > 0 {
             var parts: [String] = []
-            if summary.problems > 0 { parts.append("\(number(summary.problems)) unreadable lines skipped") }
+            if summary.problems > 0 {
+                parts.append(
+                    "\(number(summary.problems)) \(summary.problems == 1 ? "problem" : "problems") in the inputs (listed below)"
+                )
+            }
             if summary.filteredOut > 0 { parts.append("\(number(summary.filteredOut)) requests filtered out") }
             out += dim(parts.joined(separator: ", ")) + "\n"
         }

@@ -94,7 +94,9 @@ struct APIResponder: HTTPResponder {
     ) -> (status: Int, body: [UInt8], requestID: String) {
         let requestID = Self.newRequestID()
         let outcome = Outcome.failure(rejection)
-        logger.debug("request \(requestID) refused by the HTTP parser: \(rejection.reason)")
+        logger.debug(
+            "request \(requestID) refused: \(rejection.error.resultMessage) (\(rejection.check.id)): \(rejection.reason)"
+        )
         metrics.record(operation: "unknown", resultCode: rejection.error.resultCode, seconds: 0)
         if let log {
             var record = RequestRecord(

@@ -62,17 +62,27 @@ final class PeerCertificates: Sendable {
 
     func chain(of channel: any Channel) async -> [Certificate] {
         let id = ObjectIdentifier(channel)
-        let known = chains.withLock { chains -> [Certificate]? in
-            guard let entry = chains[id] else { return nil }
-            return entry.channel === channel ? entry.chain : nil
-        }
-        if let known { return known }
+        if let known = cached(under: id, for: channel) { return known }
         var chain: [Certificate] = []
         if let certificate = try? await channel.nioSSL_peerCertificate().get(),
             let parsed = try? Certificate(derEncoded: try certificate.toDERBytes())
         {
             chain = [parsed]
         }
+        remember(chain, under: id, for: channel)
+        return chain
+    }
+
+    /// The chain kept under `id`, if it was kept for this very channel.
+    func cached(under id: ObjectIdentifier, for channel: any Channel) -> [Certificate]? {
+        chains.withLock { chains in
+            guard let entry = chains[id], entry.channel === channel else { return nil }
+            return entry.chain
+        }
+    }
+
+    /// Keeps `chain` for `channel` under `id` (its identity), until the channel closes.
+    func remember(_ chain: [Certificate], under id: ObjectIdentifier, for channel: any Channel) {
         let isNew = chains.withLock { chains in
             defer { chains[id] = Entry(channel: channel, chain: chain) }
             return chains[id]?.channel !== channel
@@ -80,7 +90,6 @@ final class PeerCertificates: Sendable {
         if isNew {
             channel.closeFuture.whenComplete { [weak self, weak channel] _ in self?.forget(id, closed: channel) }
         }
-        return chain
     }
 
     /// Forgets the entry of a closed channel; an entry a newer channel has put in its place stays.

@@ -3,10 +3,13 @@ import SKMCore
 import ServiceLifecycle
 
 /// Runs automatic rotation and the deletion purge at a fixed interval, until graceful shutdown.
-struct DueWorkService: Service {
+struct DueWorkService: Service, CustomStringConvertible {
     let engine: Engine
     let interval: Duration
     let logger: Logger
+
+    /// How service lifecycle's log names it (not the engine it holds).
+    var description: String { "automatic rotation and deletion purge" }
 
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {

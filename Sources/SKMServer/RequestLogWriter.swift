@@ -11,7 +11,7 @@ import Synchronization
 /// written and synced before its answer leaves (concurrent requests share one sync); with `.interval` records are
 /// buffered, then written and synced at each tick, so a crash of the process or the machine loses at most the
 /// records of the last interval. Shutdown writes and syncs everything.
-public final class RequestLogWriter: Service, Sendable {
+public final class RequestLogWriter: Service, Sendable, CustomStringConvertible {
     /// When records reach the disk.
     public enum Sync: Sendable, Equatable {
         /// Before the request's answer is sent.
@@ -26,6 +26,8 @@ public final class RequestLogWriter: Service, Sendable {
     private let logger: Logger
     public let path: String
     public let sync: Sync
+    public var description: String { "request log writer" }
+
     /// A buffer this large is written at once rather than at the next tick.
     static let highWater = 1 << 20
 

@@ -4,10 +4,13 @@ import ServiceLifecycle
 
 /// Writes the last use of keys and client-authentication entries (`lastAccessDatetime`) at a fixed interval, and a
 /// last time on shutdown, after the listener has stopped taking requests.
-struct UsageFlushService: Service {
+struct UsageFlushService: Service, CustomStringConvertible {
     let engine: Engine
     let interval: Duration
     let logger: Logger
+
+    /// How service lifecycle's log names it (not the engine it holds).
+    var description: String { "last-use recorder" }
 
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {

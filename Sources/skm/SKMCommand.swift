@@ -56,6 +56,10 @@ struct SKMCommand: AsyncParsableCommand {
             Foundation.exit(exit.rawValue)
         } catch let error as ValidationError {
             exitForParseError(error)
+        } catch  where exitCode(for: error) == .success {
+            // Help asked for: `skm help <command>` and `--help` come back as errors from the command they name.
+            print(fullMessage(for: error))
+            Foundation.exit(0)
         } catch {
             Terminal.error(CommandFailure.describe(error))
             Foundation.exit(CommandFailure.exitCode(for: error))

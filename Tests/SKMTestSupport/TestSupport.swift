@@ -31,9 +31,12 @@ public struct Fixture: Sendable {
     public let accessKeyID: String
     public let accessKeySecret: String
 
-    public static func make(storage: any Storage = InMemoryStorage(), seed: UInt64 = 1) async throws -> Fixture {
+    public static func make(
+        storage: any Storage = InMemoryStorage(), seed: UInt64 = 1, v1_0ReadsNeedCredentials: Bool = false
+    ) async throws -> Fixture {
         let clock = ManualClock(referenceTime)
-        let engine = try await makeEngine(storage: storage, clock: clock, seed: seed)
+        let engine = try await makeEngine(
+            storage: storage, clock: clock, seed: seed, v1_0ReadsNeedCredentials: v1_0ReadsNeedCredentials)
         let (appkey, access) = try await engine.createAppkey(name: "test project", actor: "test")
         return Fixture(
             engine: engine, clock: clock, appkey: appkey.id, accessKeyID: access.accessKey.id,

@@ -162,26 +162,140 @@ import Testing
 }
 
 @Suite struct AnalyzeFromDatabaseTests {
-    /// Support staff given a database but not its root key can still export the state and analyse against it.
-    @Test func theDatabaseIsEnoughWithoutTheRootKey() async throws {
+    /// Support staff given a database but not its root key can still analyse a log against it, and analysing never
+    /// changes the database: not a byte, not a migration.
+    @Test func theDatabaseIsEnoughWithoutTheRootKeyAndStaysUntouched() async throws {
         let cli = try CommandLine.fresh()
         try await cli.run(["init"])
-        try await cli.run(["appkey", "create", "--name", "offline"])
+        let created = try await cli.json(["appkey", "create", "--name", "offline"])
+        let appkey = try #require(created["appkey"]?.stringValue)
         try await cli.run(["keystore", "create", "--name", "payments", "--ip4-auth", "Y"])
-        let rootKey = cli.directory.appendingPathComponent("data/root.key")
-        try FileManager.default.removeItem(at: rootKey)
-        let exported = try await cli.run(["snapshot", "export", "--out", "state.json"])
-        #expect(exported.status == 0, "\(exported.error)")
-        let snapshot = try StateSnapshot.decode(Data(contentsOf: cli.directory.appendingPathComponent("state.json")))
-        #expect(snapshot.keyStores.map(\.name) == ["payments"])
-        #expect(snapshot.certificateAuthority != nil)
-        let log = cli.directory.appendingPathComponent("empty.jsonl")
-        try Data().write(to: log)
-        let analysed = try await cli.run([
-            "analyze", log.path, "--db", cli.directory.appendingPathComponent("data/skm.sqlite").path, "--rules",
-            AnalyzeCommandTests.rules,
+        try await cli.run(["auth", "add-ip", "--keystore", "payments", "10.0.3.0/24"])
+        let key = try #require(
+            try await cli.json(["key", "create", "--keystore", "payments", "--type", "symmetric", "--name", "k"])[
+                "key"]?["id"]?.stringValue)
+        // A refused encryption from an unregistered address, as the server logs it.
+        let refused = try await cli.run([
+            "call", "encrypt", "--key", key, "--ip", "10.0.4.7", "--field", "plaintext=hi",
         ])
-        #expect(analysed.status == 0, "\(analysed.error)")
-        #expect(analysed.output.contains("No failed requests."))
+        #expect(refused.status == 1)
+        let record = RequestRecord(
+            time: Date(), requestId: "r-1", method: "POST",
+            path: "/keymanager/v1.2/appkey/\(appkey)/symmetric-keys/\(key)/encrypt", apiVersion: "v1.2",
+            operation: "encrypt", appkey: appkey, keyId: key,
+            client: RequestRecord.Client(ip: "10.0.4.7", peer: "10.0.4.7", tls: true),
+            inputs: [RequestRecord.Input(field: "plaintext", bytes: 2)],
+            body: RequestRecord.Body(bytes: 18, json: true, fields: ["plaintext:string"]),
+            response: RequestRecord.Response(
+                httpStatus: 403, resultCode: -1103, resultMessage: "IPV4 Auth Failure", isSuccessful: false))
+        let log = cli.directory.appendingPathComponent("requests.jsonl")
+        try Data(record.jsonLine).write(to: log)
+        try FileManager.default.removeItem(at: cli.directory.appendingPathComponent("data/root.key"))
+        let database = cli.directory.appendingPathComponent("data/skm.sqlite")
+        for suffix in ["-wal", "-shm"] {
+            try? FileManager.default.removeItem(atPath: database.path + suffix)
+        }
+        let before = try Data(contentsOf: database)
+        let analysed = try await cli.run([
+            "analyze", log.path, "--db", database.path, "--rules", AnalyzeCommandTests.rules,
+        ])
+        #expect(analysed.status == 1, "\(analysed.error)")
+        #expect(analysed.output.contains("IPv4 Auth Failure") || analysed.output.contains("IPV4 Auth Failure"))
+        #expect(analysed.output.contains("confirmed"))
+        #expect(analysed.output.contains("10.0.4.7"))
+        #expect(try Data(contentsOf: database) == before, "analysing changed the database file")
+        // A database with an older schema is refused rather than migrated.
+        let older = cli.directory.appendingPathComponent("older.sqlite")
+        try before.write(to: older)
+        let sqlite = Process()
+        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        sqlite.arguments = [
+            "python3", "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('delete from grdb_migrations'); c.commit()",
+            older.path,
+        ]
+        try sqlite.run()
+        sqlite.waitUntilExit()
+        let olderBytes = try Data(contentsOf: older)
+        let refusedOlder = try await cli.run([
+            "analyze", log.path, "--db", older.path, "--rules", AnalyzeCommandTests.rules,
+        ])
+        #expect(refusedOlder.status == 2)
+        #expect(refusedOlder.error.contains("older schema"))
+        #expect(try Data(contentsOf: older) == olderBytes)
+    }
+}
+
+@Suite struct DamagedInputTests {
+    @Test func aTruncatedGzipIsReportedAsDamageAndExitsTwo() async throws {
+        let cli = try CommandLine.fresh()
+        let state = AnalyzeCommandTests.fixtures.appendingPathComponent("rotation-then-version-deleted/state.json").path
+        let source = AnalyzeCommandTests.fixtures.appendingPathComponent("rotation-then-version-deleted/requests.jsonl")
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        gzip.arguments = ["gzip", "-c", source.path]
+        let pipe = Pipe()
+        gzip.standardOutput = pipe
+        try gzip.run()
+        let compressed = pipe.fileHandleForReading.readDataToEndOfFile()
+        gzip.waitUntilExit()
+        let whole = cli.directory.appendingPathComponent("whole.jsonl.gz")
+        try compressed.write(to: whole)
+        let complete = try await cli.run([
+            "analyze", whole.path, "--state", state, "--rules", AnalyzeCommandTests.rules,
+        ])
+        #expect(complete.status == 1)
+        let cut = cli.directory.appendingPathComponent("cut.jsonl.gz")
+        try compressed.prefix(compressed.count * 2 / 3).write(to: cut)
+        let damaged = try await cli.run(["analyze", cut.path, "--state", state, "--rules", AnalyzeCommandTests.rules])
+        #expect(damaged.status == 2)
+        #expect(damaged.error.contains("cut off") && damaged.error.contains("truncated"), "\(damaged.error)")
+        // What came before the cut was analysed all the same.
+        #expect(damaged.output.contains("63 requests"), "\(damaged.output)")
+    }
+
+    @Test func anOversizedHARIsRefusedBeforeItIsRead() async throws {
+        let cli = try CommandLine.fresh()
+        let har = cli.directory.appendingPathComponent("huge.har")
+        #expect(FileManager.default.createFile(atPath: har.path, contents: Data("{\"log\":{\"entries\":[".utf8)))
+        let handle = try FileHandle(forWritingTo: har)
+        try handle.truncate(atOffset: (1 << 30) + 1)  // sparse: nothing is written
+        try handle.close()
+        let state = AnalyzeCommandTests.fixtures.appendingPathComponent("client-behind-nat/state.json").path
+        let started = ContinuousClock.now
+        let result = try await cli.run(["analyze", har.path, "--state", state, "--rules", AnalyzeCommandTests.rules])
+        #expect(result.status == 2)
+        #expect(result.error.contains("over the limit"), "\(result.error)")
+        #expect(ContinuousClock.now - started < .seconds(5), "the file was read before its size was checked")
+    }
+
+    @Test func aCaptureCutOffMidwayKeepsItsEntriesAndReportsTheDamage() async throws {
+        let cli = try CommandLine.fresh()
+        let source = AnalyzeCommandTests.fixtures.appendingPathComponent("client-behind-nat/capture.har")
+        let bytes = try Data(contentsOf: source)
+        let cut = cli.directory.appendingPathComponent("cut.har")
+        try bytes.prefix(bytes.count / 2).write(to: cut)
+        let state = AnalyzeCommandTests.fixtures.appendingPathComponent("client-behind-nat/state.json").path
+        let result = try await cli.run(["analyze", cut.path, "--state", state, "--rules", AnalyzeCommandTests.rules])
+        #expect(result.status == 2)
+        #expect(result.error.contains("damaged") && result.error.contains("cut off"), "\(result.error)")
+        // The entries before the damage were analysed.
+        #expect(result.output.contains("39 requests"), "\(result.output)")
+    }
+
+    @Test func snapshotFetchRefusesPlainHTTPUnlessAsked() async throws {
+        let cli = try CommandLine.fresh()
+        let refused = try await cli.run(
+            ["snapshot", "fetch", "--url", "http://127.0.0.1:9", "--appkey", "A", "--uak-id", "B"],
+            environment: ["SKM_UAK_SECRET": "not-sent"])
+        #expect(refused.status == 3)
+        #expect(refused.error.contains("unencrypted"))
+        let allowed = try await cli.run(
+            [
+                "snapshot", "fetch", "--url", "http://127.0.0.1:9", "--appkey", "A", "--uak-id", "B",
+                "--allow-plain-http",
+            ],
+            environment: ["SKM_UAK_SECRET": "not-sent"])
+        #expect(allowed.status == 2, "the connection fails, after the scheme was accepted: \(allowed.error)")
     }
 }

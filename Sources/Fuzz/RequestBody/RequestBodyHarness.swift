@@ -7,6 +7,16 @@ import SKMCore
 /// storage refuses every change after it is built, so that each input meets the same state.
 private let installation = FuzzInstallation.make()
 
+/// Builds the installation before the first input, so that what it keeps is not taken for a leak of that input.
+@_cdecl("LLVMFuzzerInitialize")
+public func initialize(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
+) -> CInt {
+    _ = installation
+    return 0
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRequestBody(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }

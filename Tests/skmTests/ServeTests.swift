@@ -1,0 +1,165 @@
+import Foundation
+import SKMCore
+import Testing
+
+/// `skm serve` as operators run it: a real process on a loopback port, driven with curl and raw sockets, killed or
+/// stopped, and its files read back.
+@Suite(.serialized) struct ServeTests {
+    /// An installation with an appkey, its User Access Key and a key store `s` that lets 127.0.0.1 in.
+    struct Installation {
+        var cli: CommandLine
+        var appkey: String
+        var accessKeyId: String
+        var secret: String
+    }
+
+    static func installation() async throws -> Installation {
+        let cli = try CommandLine.fresh()
+        try await cli.run(["init"])
+        let created = try await cli.json(["appkey", "create", "--name", "serve"])
+        let appkey = try #require(created["appkey"]?.stringValue)
+        try await cli.run(["keystore", "create", "--name", "s", "--ip4-auth", "Y"])
+        try await cli.run(["auth", "add-ip", "--keystore", "s", "127.0.0.1"])
+        return Installation(
+            cli: cli, appkey: appkey, accessKeyId: try #require(created["userAccessKeyId"]?.stringValue),
+            secret: try #require(created["userAccessKeySecret"]?.stringValue))
+    }
+
+    /// Creates a key through the API; the request id of an acknowledged creation, `nil` otherwise.
+    static func create(_ installation: Installation, port: Int, name: String) async throws -> String? {
+        let output = try await installation.cli.curl([
+            "--cacert", "ca.pem", "-X", "POST", "-H", "Content-Type: application/json",
+            "-H", "X-TC-AUTHENTICATION-ID: \(installation.accessKeyId)",
+            "-H", "X-TC-AUTHENTICATION-SECRET: \(installation.secret)",
+            "-d", #"{"keyStoreName":"s","name":"\#(name)"}"#, "-w", "\n%header{x-request-id}",
+            "https://127.0.0.1:\(port)/keymanager/v1.2/appkey/\(installation.appkey)/keys/symmetric-keys/create",
+        ])
+        guard output.contains("\"isSuccessful\":true") else { return nil }
+        return output.split(separator: "\n").last.map(String.init)
+    }
+
+    static func logLines(_ path: String) throws -> [JSONValue] {
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        return try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
+            try JSONParser().parse(String($0))
+        }
+    }
+
+    /// Sends creations from three clients at once for `seconds`, then kills the server with SIGKILL. Returns each
+    /// acknowledged creation's request id with when its answer arrived.
+    static func createsThenKill(
+        _ installation: Installation, process: Process, port: Int, seconds: Double
+    ) async throws -> (acknowledged: [(id: String, at: ContinuousClock.Instant)], killedAt: ContinuousClock.Instant) {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        let acknowledged = try await withThrowingTaskGroup(of: [(String, ContinuousClock.Instant)].self) { group in
+            for client in 0..<3 {
+                group.addTask {
+                    var done: [(String, ContinuousClock.Instant)] = []
+                    var index = 0
+                    while ContinuousClock.now < deadline {
+                        index += 1
+                        if let id = try await create(installation, port: port, name: "k\(client)-\(index)") {
+                            done.append((id, ContinuousClock.now))
+                        }
+                    }
+                    return done
+                }
+            }
+            var all: [(String, ContinuousClock.Instant)] = []
+            for try await part in group { all += part }
+            return all
+        }
+        kill(process.processIdentifier, SIGKILL)
+        let killedAt = ContinuousClock.now
+        process.waitUntilExit()
+        return (acknowledged.map { (id: $0.0, at: $0.1) }, killedAt)
+    }
+
+    @Test func killNineLosesNoAcknowledgedWriteWhenTheLogSyncsAlways() async throws {
+        let installation = try await Self.installation()
+        let log = installation.cli.directory.appendingPathComponent("requests.jsonl").path
+        let (process, port) = try await installation.cli.serve(
+            ports: 40000..<45000, arguments: ["--request-log", log, "--request-log-sync", "always"])
+        defer { if process.isRunning { process.terminate() } }
+        let (acknowledged, _) = try await Self.createsThenKill(installation, process: process, port: port, seconds: 2)
+        #expect(acknowledged.count >= 20, "only \(acknowledged.count) creations were acknowledged")
+        // Every acknowledged creation is in the database and in the log.
+        let keys = try await installation.cli.json(["key", "list"]).arrayValue ?? []
+        #expect(keys.count == acknowledged.count)
+        let logged = Set(try Self.logLines(log).compactMap { $0["requestId"]?.stringValue })
+        let missing = acknowledged.filter { !logged.contains($0.id) }
+        #expect(missing.isEmpty, "\(missing.count) acknowledged requests are not in the log")
+    }
+
+    @Test func killNineLosesAtMostTheLastSecondByDefault() async throws {
+        let installation = try await Self.installation()
+        let log = installation.cli.directory.appendingPathComponent("requests.jsonl").path
+        let (process, port) = try await installation.cli.serve(ports: 45000..<50000, arguments: ["--request-log", log])
+        defer { if process.isRunning { process.terminate() } }
+        let (acknowledged, killedAt) = try await Self.createsThenKill(
+            installation, process: process, port: port, seconds: 3)
+        #expect(acknowledged.count >= 20)
+        let keys = try await installation.cli.json(["key", "list"]).arrayValue ?? []
+        #expect(keys.count == acknowledged.count, "the database lost acknowledged creations")
+        let logged = Set(try Self.logLines(log).compactMap { $0["requestId"]?.stringValue })
+        // The documented window is one second; a write that was due just before the kill may still be running.
+        for (id, at) in acknowledged where !logged.contains(id) {
+            #expect(
+                killedAt - at <= .milliseconds(1500),
+                "request \(id), answered \(killedAt - at) before the kill, is lost")
+        }
+        // And most of the run is there.
+        #expect(logged.count * 2 >= acknowledged.count)
+    }
+
+    @Test func sigtermFinishesRequestsInFlightAndLogsEveryAnsweredOne() async throws {
+        let installation = try await Self.installation()
+        let log = installation.cli.directory.appendingPathComponent("requests.jsonl").path
+        let (process, port) = try await installation.cli.serve(ports: 50000..<55000, arguments: ["--request-log", log])
+        defer { if process.isRunning { process.terminate() } }
+        // Creations in flight while SIGTERM arrives: each answered one must be logged, and nothing else.
+        let answered = try await withThrowingTaskGroup(of: String?.self) { group in
+            for index in 0..<12 {
+                group.addTask { try await Self.create(installation, port: port, name: "t\(index)") }
+            }
+            try await Task.sleep(for: .milliseconds(150))
+            process.terminate()  // SIGTERM
+            var ids: [String] = []
+            for try await id in group { if let id { ids.append(id) } }
+            return ids
+        }
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(!answered.isEmpty, "no creation was answered before the shutdown")
+        let lines = try Self.logLines(log)
+        let logged = lines.compactMap { $0["requestId"]?.stringValue }
+        #expect(Set(logged).isSuperset(of: answered), "answered requests missing from the log")
+        #expect(lines.count == logged.count)
+        #expect(lines.allSatisfy { $0["operation"]?.stringValue == "createSymmetricKey" })
+        let keys = try await installation.cli.json(["key", "list"]).arrayValue ?? []
+        #expect(keys.count == lines.filter { $0["response"]?["isSuccessful"]?.boolValue == true }.count)
+    }
+
+    @Test func theDatabaseAndItsJournalAreOwnerOnly() async throws {
+        let cli = try CommandLine.fresh()
+        // The directory exists already, readable by others: the files in it must still be private.
+        let data = cli.directory.appendingPathComponent("data")
+        try FileManager.default.createDirectory(
+            at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        try await cli.run(["init"])
+        try await cli.run(["appkey", "create", "--name", "modes"])
+        let log = cli.directory.appendingPathComponent("requests.jsonl").path
+        let (process, _) = try await cli.serve(ports: 55000..<58000, arguments: ["--request-log", log])
+        defer { if process.isRunning { process.terminate() } }
+        for name in ["skm.sqlite", "skm.sqlite-wal", "skm.sqlite-shm"] {
+            let path = data.appendingPathComponent(name).path
+            guard FileManager.default.fileExists(atPath: path) else { continue }
+            let mode = try #require(
+                try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)
+            #expect(mode.intValue & 0o077 == 0, "\(name) is \(String(mode.intValue, radix: 8))")
+        }
+        #expect(FileManager.default.fileExists(atPath: data.appendingPathComponent("skm.sqlite-wal").path))
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
