@@ -160,6 +160,12 @@ func escape(_ text: String) -> String {
     return output
 }
 
+/// A multi-line summary for a `<pre>`: each line escaped, the line breaks kept (the summary escapes any break inside
+/// a value itself).
+func escalationLines(_ text: String) -> String {
+    text.split(separator: "\n", omittingEmptySubsequences: false).map { escape(String($0)) }.joined(separator: "\n")
+}
+
 /// The page's body.
 private struct Body {
     let report: IncidentReport
@@ -233,30 +239,37 @@ private struct Body {
             out +=
                 "<p class=\"headline\"><b>\(share) %</b> of the failures (\(number(top.count))) are "
                 + "<b>\(escape(top.error?.message ?? "not SKM errors"))</b>: \(escape(top.title)).</p>"
-            if let group = report.groups.first(where: {
-                ($0.ruleId ?? "UNEXPLAINED") == top.ruleId && ($0.checkId ?? "none") == top.checkId
-            }),
+            if top.groups == 1, let group = report.groups.first(where: { $0.id == top.groupIds.first }),
                 let explanation = group.explanation
             {
                 out += "<p>\(escape(explanation))</p>"
             }
             out += "<ol class=\"causes\">"
             for cause in report.causes.prefix(5) {
-                let group = report.groups.first {
-                    ($0.ruleId ?? "UNEXPLAINED") == cause.ruleId && ($0.checkId ?? "none") == cause.checkId
-                }
+                let group = report.groups.first { $0.id == cause.groupIds.first }
                 let link = group.map { " <a href=\"#group-\(escape($0.id))\">details</a>" } ?? ""
+                // One group: its fix is the cause's. Several (other clients, other keys): each has its own fix.
+                var fix = ""
+                if let text = group?.fix {
+                    fix =
+                        cause.groups == 1
+                        ? ". Fix: \(escape(text))"
+                        : ". \(cause.groups) groups, each with its own fix; the largest: \(escape(text))"
+                }
                 out +=
                     "<li><b>\(number(cause.count))</b> × \(escape(cause.error?.message ?? "no SKM result")) — "
                     + "\(escape(cause.title)) <span class=\"mono\">(\(escape(cause.ruleId)) / \(escape(cause.checkId)))</span>, "
                     + "\(cause.clients) client\(cause.clients == 1 ? "" : "s"), \(cause.keys) key\(cause.keys == 1 ? "" : "s")"
-                    + (group?.fix.map { ". Fix: \(escape($0))" } ?? "") + link + "</li>"
+                    + fix + link + "</li>"
             }
             out += "</ol>"
         }
         if summary.problems > 0 || summary.filteredOut > 0 {
             var parts: [String] = []
-            if summary.problems > 0 { parts.append("\(number(summary.problems)) unreadable lines were skipped") }
+            if summary.problems > 0 {
+                parts.append(
+                    "\(number(summary.problems)) \(summary.problems == 1 ? "problem" : "problems") in the inputs")
+            }
             if summary.filteredOut > 0 { parts.append("\(number(summary.filteredOut)) requests were filtered out") }
             out += "<p class=\"empty\">\(parts.joined(separator: "; ")) (see <a href=\"#inputs\">inputs</a>).</p>"
         }
@@ -344,7 +357,7 @@ private struct Body {
             let y = 6 + Double(index) * rowHeight
             let barWidth = (width - labelWidth - 60) * Double(group.count) / Double(maximum)
             let label =
-                "#\(group.rank) \(group.error?.message ?? "code \(group.resultCode)") · \(group.checkId ?? "no cause")"
+                "#\(group.rank) \(group.error?.message ?? "code \(group.resultCode)") · \(group.causeWords)"
             let short = label.count > 40 ? String(label.prefix(39)) + "…" : label
             svg +=
                 "<a href=\"#group-\(escape(group.id))\"><text x=\"0\" y=\"\(format(y + 14))\" font-size=\"11.5\" fill=\"#1d2330\">"
@@ -393,7 +406,7 @@ private struct Body {
             "<h3>\(number(group.count)) × \(escape(group.error?.message ?? "no SKM result"))"
             + (group.error.map { " <span class=\"mono\">(\($0.code))</span>" } ?? "") + "</h3>"
         out += verdictChip(group.verdict)
-        if let title = group.checkTitle { out += "<span class=\"empty\">cause: \(escape(title))</span>" }
+        out += "<span class=\"empty\">cause: \(escape(group.causeWords))</span>"
         out += "</header>\n<div class=\"meta\">"
         if !group.keyId.isEmpty { out += "<span>key <code>\(escape(group.keyId))</code></span>" }
         if !group.appkey.isEmpty { out += "<span>appkey <code>\(escape(group.appkey))</code></span>" }
@@ -540,7 +553,7 @@ private struct Body {
         if let escalation = finding.escalation {
             out +=
                 "<p><span class=\"label\">Escalation summary</span>(ready to paste into a ticket)</p>"
-                + "<pre>\(escape(escalation))</pre>\n"
+                + "<pre>\(escalationLines(escalation))</pre>\n"
         }
         return out
     }

@@ -77,21 +77,27 @@ extension IncidentReport {
             let fingerprint = group.fingerprint
             let example = group.examples.first
             let ruleID = fingerprint.rule ?? "UNEXPLAINED"
-            let checkID = fingerprint.check ?? (group.verdict == .unexplained ? "none" : "-")
+            // A group without a cause is named by what its verdict says, never by a guess.
+            let (checkID, title): (String, String)
+            if let check = fingerprint.check {
+                (checkID, title) = (check, example?.cause?.check.failure ?? check)
+            } else if group.verdict == .mismatch {
+                (checkID, title) = ("mismatch", "mismatch: the inputs point to another error than the one answered")
+            } else if example?.undecided != nil {
+                (checkID, title) = ("undecided", "undecided: the inputs cannot tell which check failed")
+            } else {
+                (checkID, title) = ("no-documented-cause", "no documented cause fits")
+            }
             let key = "\(ruleID)/\(checkID)"
             var cause =
                 causes[key]
                 ?? Cause(
-                    ruleId: ruleID, checkId: checkID,
-                    title: example?.cause?.check.failure
-                        ?? example?.undecided.map {
-                            "cause not decided (perhaps: \(Diagnoser.lowercasedFirst($0.check.failure)))"
-                        }
-                        ?? "No documented cause",
+                    ruleId: ruleID, checkId: checkID, title: title,
                     error: APIError(resultCode: fingerprint.code).map { Self.errorInfo($0.resultCode) }, count: 0,
                     groups: 0, clients: 0, keys: 0)
             cause.count += group.count
             cause.groups += 1
+            cause.groupIds.append(fingerprint.identifier)
             causes[key] = cause
             if causeClients[key, default: []].count < Triage.distinctLimit {
                 causeClients[key, default: []].insert(fingerprint.client)
@@ -235,9 +241,18 @@ extension IncidentReport {
         // The checks after the one that decided were evaluated for the evidence, but the server never reached them.
         let decided = (finding.cause ?? finding.undecided)?.check
         var reached = true
+        // A rule that does not apply to the request (its guard is false) has no check that counts.
+        let applies =
+            finding.outcome.map { outcome -> Bool in
+                if case .bool(false) = outcome.applicable { return false }
+                return true
+            } ?? false
         let checks = (finding.outcome?.checks ?? []).filter { $0.check.severity == .error }.map { outcome in
             var result = check(outcome, redactor: redactor)
-            if !reached {
+            if !applies {
+                result.status = "skipped"
+                result.missing = []
+            } else if !reached {
                 result.status = "not-reached"
                 result.missing = []
             }
@@ -245,9 +260,16 @@ extension IncidentReport {
             return result
         }
         let warnings = (finding.outcome?.warnings ?? []).map { check($0, redactor: redactor) }
+        // What the replay says: a failure only when every check before it could be decided.
         var predicted: String?
-        if let step = finding.prediction.failure {
+        if let first = finding.prediction.unknownsBefore.first {
+            predicted =
+                "undecided: it cannot get past \"\(first.check.title)\" (\(first.rule.id) / \(first.check.id)), which the "
+                + "inputs cannot decide"
+        } else if let step = finding.prediction.failure {
             predicted = "\(step.rule.error.message): \(step.check.failure) (\(step.rule.id) / \(step.check.id))"
+        } else {
+            predicted = "success: no check fails"
         }
         let missing = finding.missing.map { Missing(fact: $0.path, settle: $0.settle) }
         var simulated: String?
@@ -269,7 +291,10 @@ extension IncidentReport {
             hints: finding.hints.map { hint($0, redactor: redactor) }, note: redactor.text(finding.note),
             event: event(finding.event, redactor: redactor), simulation: simulated, checks: checks,
             warnings: warnings, predicted: predicted, missing: missing, escalation: nil)
-        if finding.verdict != .confirmed { result.escalation = escalation(result, record: record, redactor: redactor) }
+        if finding.verdict != .confirmed {
+            result.escalation = escalation(
+                result, record: record, assumptions: finding.request.assumptions, redactor: redactor)
+        }
         return result
     }
 
@@ -302,7 +327,9 @@ extension IncidentReport {
     }
 
     /// A plain-text summary of a finding the rules could not confirm, ready to paste into a support ticket.
-    static func escalation(_ finding: Finding, record: RequestRecord, redactor: Redactor) -> String {
+    static func escalation(
+        _ finding: Finding, record: RequestRecord, assumptions: [String] = [], redactor: Redactor
+    ) -> String {
         var lines = [
             "SKM request \(finding.requestId) at \(Timestamp.rfc3339(finding.time)) failed with \(record.response.resultMessage) (resultCode \(record.response.resultCode), HTTP \(record.response.httpStatus)).",
             "Request: \(finding.method) \(finding.path)"
@@ -311,7 +338,10 @@ extension IncidentReport {
                 + (record.client.cert.present ? ", certificate \(record.client.cert.sha256?.prefix(16) ?? "?")" : ""),
             "Analysis: \(finding.verdict). \(finding.note ?? "")",
         ]
-        if let predicted = finding.predicted { lines.append("Replaying the decision procedure gives: \(predicted).") }
+        if !assumptions.isEmpty {
+            lines.append("Asserted on the command line: \(assumptions.joined(separator: ", ")).")
+        }
+        if let predicted = finding.predicted { lines.append("Replaying the decision procedure: \(predicted).") }
         let decided = finding.checks.filter { $0.status != "skipped" }.map { "\($0.id)=\($0.status)" }
         if !decided.isEmpty { lines.append("Checks: \(decided.joined(separator: ", ")).") }
         if !finding.missing.isEmpty {
@@ -319,6 +349,7 @@ extension IncidentReport {
                 "Missing evidence: \(finding.missing.map { "\($0.fact) (\($0.settle))" }.joined(separator: "; ")).")
         }
         lines.append("Source: \(finding.location).")
-        return lines.map { redactor.text($0) }.joined(separator: "\n")
+        // One line per item: a line break inside a value (a hostile path) is shown, never taken as a new line.
+        return lines.map { PrintableText.escaped(redactor.text($0)) }.joined(separator: "\n")
     }
 }

@@ -205,6 +205,8 @@ public struct IncidentReport: Sendable {
         public var groups: Int
         public var clients: Int
         public var keys: Int
+        /// The ids of its groups in the report, largest first (for links; not part of the documents).
+        public var groupIds: [String] = []
     }
 
     /// A key's successes and failures in the analysed requests.
@@ -229,4 +231,15 @@ public struct IncidentReport: Sendable {
     public var keys: [KeyActivity]
     public var inputs: [Input]
     public var problems: [Problem]
+}
+
+extension IncidentReport.Group {
+    /// What the group's cause is called in every output: the check's failure, or what the verdict says when no check
+    /// is the cause (the same words the summary uses).
+    public var causeWords: String {
+        if let title = checkTitle { return title }
+        if verdict == "mismatch" { return "mismatch: the inputs point to another error than the one answered" }
+        if !missing.isEmpty { return "undecided: the inputs cannot tell which check failed" }
+        return "no documented cause fits"
+    }
 }

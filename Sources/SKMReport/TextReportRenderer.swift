@@ -70,7 +70,7 @@ public struct TextReportRenderer: Sendable {
         out += "\n" + bold("Groups, biggest first") + "\n"
         out += dim("   #    COUNT  VERDICT      ERROR                        CAUSE") + "\n"
         for group in report.groups.prefix(tableRows) {
-            let cause = group.checkTitle ?? (group.verdict == "unexplained" ? "undecided" : "no documented cause")
+            let cause = group.causeWords
             out +=
                 "  \(pad(String(group.rank), 2, right: true))  \(pad(number(group.count), 7, right: true))  "
                 + verdict(group.verdict, width: 11) + "  "
@@ -82,6 +82,14 @@ public struct TextReportRenderer: Sendable {
 
         for group in report.groups.prefix(detailed) {
             out += "\n" + detail(group)
+        }
+        if report.groups.count > detailed {
+            let shown = min(report.groups.count, tableRows)
+            out +=
+                "\n"
+                + dim(
+                    "Groups #\(detailed + 1)–#\(shown) are in the table only: --top \(shown) describes them, and the JSON and HTML reports describe every group."
+                ) + "\n"
         }
         if !report.keys.isEmpty {
             out += "\n" + bold("Keys with failures") + dim(" (successes for context)") + "\n"
@@ -105,7 +113,8 @@ public struct TextReportRenderer: Sendable {
         scope.append("client \(safe(group.client))")
         out += "    " + dim(scope.joined(separator: " · ")) + "\n"
         if let rule = group.ruleId {
-            out += "    " + dim("cause: \(rule) / \(group.checkId ?? "—")") + "\n"
+            let cause = group.checkId.map { "\(rule) / \($0)" } ?? "\(group.causeWords) (\(rule))"
+            out += "    " + dim("cause: \(cause)") + "\n"
         }
         if let explanation = group.explanation { out += wrap("Why: ", safe(explanation)) }
         for hint in group.hints {
@@ -180,9 +189,14 @@ public struct TextReportRenderer: Sendable {
             + dim("  \(safe(check.status == "failed" ? check.failureTitle : check.title))")
             + "\n"
         for evidence in check.evidence.prefix(12) {
-            out +=
-                "             " + dim(safe(String(evidence.expression.prefix(60)))) + " = "
-                + safe(String(evidence.value.prefix(200))) + "\n"
+            // The whole expression: cut, it would read as another one. A long one puts its value on the next line.
+            let expression = safe(evidence.expression)
+            let value = safe(String(evidence.value.prefix(200)))
+            if expression.count > 60 {
+                out += "             " + dim(expression) + "\n" + "               = " + value + "\n"
+            } else {
+                out += "             " + dim(expression) + " = " + value + "\n"
+            }
         }
         for missing in check.missing {
             out += "             " + yellow("needs \(safe(missing.fact))") + dim(" (\(safe(missing.settle)))") + "\n"

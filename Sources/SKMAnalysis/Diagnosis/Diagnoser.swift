@@ -61,7 +61,7 @@ public struct Diagnoser: Sendable {
             finding.undecided = outcome.checks.first
             finding.missing = unknown.facts
             finding.note =
-                "The inputs cannot tell whether \(rule.title) applies to this request: they lack \(Self.describe(unknown.facts))."
+                "The inputs cannot tell whether \(rule.title) applies to this request: they do not show \(Self.describe(unknown.facts))."
             simulate(&finding, facts: activation, remedyOf: outcome.checks.first { $0.status == .failed })
             return finding
         }
@@ -76,7 +76,7 @@ public struct Diagnoser: Sendable {
                     "The check \"\(decisive.check.title)\" could not be evaluated (\(decisive.failure ?? "error")): no cause can be named."
             } else {
                 finding.note =
-                    "The inputs cannot decide whether the cause is that \(Self.lowercasedFirst(decisive.check.failure)): they lack \(Self.describe(facts))."
+                    "The inputs cannot decide whether the cause is that \(Self.lowercasedFirst(decisive.check.failure)): they do not show \(Self.describe(facts))."
             }
             simulate(&finding, facts: activation, remedyOf: decisive)
             return finding
@@ -87,14 +87,17 @@ public struct Diagnoser: Sendable {
             if case .bool(false) = outcome.applicable, let predicted {
                 finding.verdict = .mismatch
                 finding.note =
-                    "\(rule.title) does not apply to this request as the state describes it, and replaying the decision procedure says the server should have answered \(predicted.rule.error.message) (\"\(predicted.check.failure)\"): \(Self.reasons(request))."
+                    "\(rule.title) does not apply to this request as the inputs describe it, and replaying the decision procedure says the server should have answered \(predicted.rule.error.message) (\"\(predicted.check.failure)\"): \(Self.reasons(request))."
             } else if let predicted, predicted.rule.error.code != observed.resultCode, !predicted.check.byElimination {
                 finding.verdict = .mismatch
                 finding.note =
                     "No check of \(rule.id) fails, and replaying the decision procedure says the server should have answered \(predicted.rule.error.message) (\"\(predicted.check.failure)\"): \(Self.reasons(request))."
+            } else if !request.assumptions.isEmpty {
+                finding.note =
+                    "Every check of \(rule.title) passes on the inputs as given, so what the command line asserted may not describe this client (\(request.assumptions.joined(separator: ", ")))\(request.contradictions.isEmpty ? "" : ": " + request.contradictions.joined(separator: "; ")). Settle that first; if the assertion holds, escalate with the summary."
             } else {
                 finding.note =
-                    "Every check of \(rule.id) passes on the state at the request's time: no documented cause fits. Escalate with the summary."
+                    "Every check of \(rule.title) passes on the state at the request's time: no documented cause fits. Escalate with the summary."
             }
             return finding
         }
@@ -109,7 +112,8 @@ public struct Diagnoser: Sendable {
         }
         if case .bool(false) = outcome.applicable {
             finding.verdict = .mismatch
-            finding.note = "\(rule.title) does not apply to this request as the state describes it."
+            finding.note =
+                "\(rule.title) does not apply to this request as the inputs describe it: \(Self.reasons(request))."
             return finding
         }
         guard let predicted, predicted.rule === rule, predicted.check === cause.check else {
@@ -125,6 +129,13 @@ public struct Diagnoser: Sendable {
             finding.missing = problems.flatMap(\.facts)
             finding.note =
                 "The cause is that \(Self.lowercasedFirst(cause.check.failure)), but explaining it needs what the inputs do not hold: \(problems.map(\.description).joined(separator: "; "))."
+            return finding
+        }
+        // What the command line asserted and the capture contradicts cannot carry a confirmed verdict.
+        guard request.contradictions.isEmpty else {
+            finding.note =
+                "The cause would be that \(Self.lowercasedFirst(cause.check.failure)), but the inputs contradict each "
+                + "other: \(request.contradictions.joined(separator: "; ")). Settle which is true before acting on it."
             return finding
         }
         finding.verdict = .confirmed
@@ -192,16 +203,49 @@ public struct Diagnoser: Sendable {
 
     // MARK: - Words
 
-    /// What can make known facts disagree with the server's answer, what the command line asserted included.
+    /// What can make known facts disagree with the server's answer: first what the command line asserted (the
+    /// likeliest, and the capture may say so), then the state, then the server.
     static func reasons(_ request: CapturedRequest) -> String {
-        var reasons = ["the state changed around the request", "the snapshot is not of this server"]
+        var reasons: [String] = request.contradictions
         for assumption in request.assumptions { reasons.append("\(assumption) does not describe this client") }
+        reasons += ["the state changed around the request", "the snapshot is not of this server"]
         return reasons.joined(separator: ", ") + ", or the server erred"
     }
 
-    /// The facts by name; what settles each is in the finding's `missing`.
+    /// The facts in words; what settles each is in the finding's `missing`.
     static func describe(_ facts: [Unknown.Fact]) -> String {
-        facts.isEmpty ? "a fact" : facts.map(\.path).joined(separator: ", ")
+        var phrases: [String] = []
+        for fact in facts {
+            let phrase = Self.phrase(fact.path)
+            if !phrases.contains(phrase) { phrases.append(phrase) }
+        }
+        switch phrases.count {
+        case 0: return "a fact the decision needs"
+        case 1: return phrases[0]
+        default: return phrases.dropLast().joined(separator: ", ") + " and " + phrases.last!
+        }
+    }
+
+    /// A fact's path as a reader says it.
+    static func phrase(_ path: String) -> String {
+        let glossary: [(prefix: String, phrase: String)] = [
+            ("request.client.ip", "the address the server saw"),
+            ("request.client.mac", "the MAC header the server received"),
+            ("request.token", "whether this key manager issued the bearer token"),
+            ("request.credentialsRequired", "whether the server asked for credentials on v1.0 reads"),
+            ("request.serverTime", "the server's time"), ("request.client", "what the server saw of the client"),
+            ("certificate", "the client certificate the client presented"),
+            ("store.ipv4s", "the key store's IPv4 entries"), ("store.macs", "the key store's MAC entries"),
+            ("store.certificates", "the key store's certificate entries"), ("store", "the key store"),
+            ("key.status", "the key's status at the request's time"), ("key", "the key the request names"),
+            ("version", "the key's versions"), ("entry", "the registered entry the request names"),
+            ("namedAccessKey", "the User Access Key the path names"), ("accessKey", "the User Access Key"),
+            ("appkey", "the appkey"), ("events", "the audit events"), ("ca", "the installation's client CA"),
+        ]
+        for (prefix, phrase) in glossary where path == prefix || path.hasPrefix(prefix + ".") {
+            return phrase
+        }
+        return path
     }
 
     public static func lowercasedFirst(_ text: String) -> String {

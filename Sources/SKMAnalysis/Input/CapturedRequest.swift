@@ -42,6 +42,10 @@ public struct CapturedRequest: Sendable {
     public var clientAddressSource: String?
     /// What the command line asserted about the client instead of the capture (`--client-ip 10.0.3.7`).
     public var assumptions: [String] = []
+    /// Where the capture itself contradicts what the command line asserted (a `/confirm` answer that saw another
+    /// address than `--client-ip`, or a certificate where `--client-cert none` says there was none): a verdict
+    /// resting on the assertion cannot be confirmed.
+    public var contradictions: [String] = []
 
     public init(
         record: RequestRecord, location: SourceLocation, clientAddressKnown: Bool = true, certificateKnown: Bool = true,

@@ -147,11 +147,29 @@ public struct HARReader: Sendable {
             captured.clientAddressSource =
                 "the GET …/confirm answer of entry \(nearest.entry) (\(Timestamp.rfc3339(nearest.time)))"
         }
-        if let clientIP { captured.assumptions.append("--client-ip \(clientIP)") }
+        if let clientIP {
+            captured.assumptions.append("--client-ip \(clientIP)")
+            captured.clientAddressSource = "--client-ip"
+            if let nearest, let seen = nearest.clientIP, seen != IPv4Address(clientIP)?.description {
+                captured.contradictions.append(
+                    "--client-ip says the server saw \(clientIP), but the capture's own GET …/confirm answer of entry "
+                        + "\(nearest.entry) (\(Timestamp.rfc3339(nearest.time))) says it saw \(seen)")
+            }
+        }
         if noClientCertificate {
             captured.assumptions.append("--client-cert none")
+            if let nearest, nearest.sentCertificate == true {
+                captured.contradictions.append(
+                    "--client-cert none says the client presented no certificate, but the capture's own GET …/confirm "
+                        + "answer of entry \(nearest.entry) says it sent one")
+            }
         } else if clientCertificate != nil {
             captured.assumptions.append("--client-cert")
+            if let nearest, nearest.sentCertificate == false {
+                captured.contradictions.append(
+                    "--client-cert gives a certificate, but the capture's own GET …/confirm answer of entry "
+                        + "\(nearest.entry) says the client sent none")
+            }
         }
         if !captured.certificateKnown, let nearest, nearest.sentCertificate == false {
             record.client.cert = .absent
