@@ -27,3 +27,13 @@ CIPHERTEXT=$(printf '%s' "$encrypted" | python3 -c 'import json,sys; print(json.
 step call decrypt --key "$KEY" --field ciphertext="$CIPHERTEXT" --ip 10.0.3.7
 printf '\nThe same call from an address the key store does not know:\n'
 step call decrypt --key "$KEY" --field ciphertext="$CIPHERTEXT" --ip 192.0.2.10 || true
+
+printf '\nUser Access Keys: add one, rotate it (a new one in service, the old one revoked), revoke the new one:\n'
+printf '\n\033[1m$ AKID=$(skm access-key add --json | …userAccessKeyId)\033[0m\n'
+AKID=$(skm access-key add --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["userAccessKeyId"])')
+echo "$AKID"
+printf '\n\033[1m$ NEW=$(skm access-key rotate $AKID --json | …userAccessKeyId)\033[0m\n'
+NEW=$(skm access-key rotate "$AKID" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["userAccessKeyId"])')
+echo "$NEW"
+step access-key revoke "$NEW"
+step access-key list

@@ -98,7 +98,13 @@ public struct Analyzer: Sendable {
                 unreadable(error)
             }
         }
+        finish(&result)
         return result
+    }
+
+    /// What needs every input read first: each group replayed against the state as it is now.
+    public func finish(_ result: inout AnalysisResult) {
+        result.triage.annotateStateNow(with: diagnoser)
     }
 
     /// Analyses one input into `result`.

@@ -20,9 +20,15 @@ public struct HTMLReportRenderer: Sendable {
             "default-src 'none'; style-src 'sha256-\(styleHash)'; script-src 'sha256-\(scriptHash)'; "
             + "img-src 'none'; base-uri 'none'; form-action 'none'"
         let failures = report.summary.failures
-        let title =
-            "SKM incident report: \(failures) failed request\(failures == 1 ? "" : "s")"
-            + (report.summary.firstTime.map { ", \(Self.day($0))" } ?? "")
+        // Dated by the failures, not by the first request of the log.
+        let firstFailure = report.groups.map(\.firstSeen).min()
+        let lastFailure = report.groups.map(\.lastSeen).max()
+        var days = ""
+        if let first = firstFailure, let last = lastFailure {
+            days =
+                Self.day(first) == Self.day(last) ? ", \(Self.day(first))" : ", \(Self.day(first)) to \(Self.day(last))"
+        }
+        let title = "SKM incident report: \(failures) failed request\(failures == 1 ? "" : "s")" + days
         let page = """
             <!DOCTYPE html>
             <html lang="en">
@@ -441,6 +447,9 @@ private struct Body {
                 "<p><span class=\"label\">What would settle it</span>"
                 + group.missing.map { "<code>\(escape($0.fact))</code>: \(escape($0.settle))" }.joined(separator: "; ")
                 + "</p>\n"
+        }
+        if let now = group.now {
+            out += "<p class=\"note\"><span class=\"label\">Now</span>\(escape(now))</p>\n"
         }
         let fix = group.fix.map { "<p class=\"fix\"><span class=\"label\">Fix</span>\(escape($0))</p>" }
         if let simulation = group.simulation {

@@ -188,7 +188,20 @@ extension IncidentReport {
                 simulation($0, of: group.count, redactor: redactor, alternative: true)
             },
             event: example.flatMap { event($0.event, redactor: redactor) },
+            now: group.now.map { now($0, redactor: redactor) },
             requestIds: group.requestIDs, examples: group.examples.map { finding($0, redactor: redactor) })
+    }
+
+    /// "Against the state of T (the snapshot), these requests would succeed: … changed since."
+    static func now(_ now: StateNow, redactor: Redactor) -> String {
+        var sentence =
+            "Against the state of \(Timestamp.rfc3339(now.time)) (the snapshot), these requests would succeed"
+        if let event = now.since {
+            sentence += ": since the last of them, \(event.summary) (\(Timestamp.rfc3339(event.time)))"
+        } else {
+            sentence += ": the state changed since the last of them"
+        }
+        return redactor.text(sentence + ".")
     }
 
     static func hint(_ hint: HintFinding, redactor: Redactor) -> Hint {

@@ -191,6 +191,8 @@ public struct IncidentReport: Sendable {
         /// In OR mode, each other factor's fix simulated alone.
         public var alternatives: [Simulation]
         public var event: Event?
+        /// Against the state as it is now the group's requests would succeed: since when, and the latest change.
+        public var now: String? = nil
         public var requestIds: [String]
         public var examples: [Finding]
     }

@@ -159,6 +159,7 @@ public enum IncidentReportSchema {
               <xs:element name="simulation" type="simulation" minOccurs="0"/>
               <xs:element name="alternative" type="simulation" minOccurs="0" maxOccurs="unbounded"/>
               <xs:element name="event" type="event" minOccurs="0"/>
+              <xs:element name="now" type="xs:string" minOccurs="0"/>
               <xs:element name="requestIds">
                 <xs:complexType>
                   <xs:sequence>

@@ -102,6 +102,7 @@ public struct JSONReportRenderer: Sendable {
             "hints": .array(group.hints.map(hint)), "note": .optional(group.note),
             "missing": .array(group.missing.map(missing)), "simulation": group.simulation.map(simulation) ?? .null,
             "alternatives": .array(group.alternatives.map(simulation)), "event": group.event.map(event) ?? .null,
+            "now": .optional(group.now),
             "requestIds": .array(group.requestIds.map(JSONValue.string)),
             "examples": .array(group.examples.map(finding)),
         ]

@@ -121,6 +121,7 @@ public struct TextReportRenderer: Sendable {
             out += wrap("Likely because: ", safe(hint.explanation + (hint.fix.map { " " + $0 } ?? "")))
         }
         if let note = group.note { out += wrap("Not confirmed: ", safe(note)) }
+        if let now = group.now { out += wrap("Now: ", safe(now)) }
         for missing in group.missing { out += wrap("To settle it: ", safe("\(missing.fact): \(missing.settle)")) }
         if let fix = group.fix { out += wrap("Fix: ", safe(fix)) }
         if let simulation = group.simulation { out += wrap("Simulated: ", safe(simulation.summary)) }

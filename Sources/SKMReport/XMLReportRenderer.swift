@@ -259,6 +259,7 @@ private struct Writer {
         if let simulation = group.simulation { write(simulation, alternative: false) }
         for alternative in group.alternatives { write(alternative, alternative: true) }
         if let event = group.event { write(event) }
+        optional("now", group.now)
         start("requestIds")
         for id in group.requestIds { element("requestId", text: id) }
         end()

@@ -67,7 +67,9 @@ struct SKMCommand: AsyncParsableCommand {
     }
 
     private static func exitForParseError(_ error: any Error) -> Never {
-        let message = fullMessage(for: error)
+        // argument-parser's messages start with "Error: "; the line already says "error:".
+        var message = fullMessage(for: error)
+        if message.hasPrefix("Error: ") { message.removeFirst("Error: ".count) }
         let code = exitCode(for: error)
         if code == .success {
             print(message)

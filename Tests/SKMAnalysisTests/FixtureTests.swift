@@ -39,8 +39,33 @@ enum Fixtures {
             skm analyze Fixtures/\(scenario.name)/requests.jsonl --state Fixtures/\(scenario.name)/state.json
             ```
 
-            """
+            """ + (har == nil ? "" : Self.harReadme(scenario, attachments: attachments.keys.sorted()))
         try Data(readme.utf8).write(to: folder.appendingPathComponent("README.md"))
+    }
+
+    /// How to analyse a fixture's HAR capture, and with what it cannot see.
+    static func harReadme(_ scenario: IncidentScenario, attachments: [String]) -> String {
+        var text = """
+            The client's own HAR capture of the same traffic:
+
+            ```sh
+            skm analyze Fixtures/\(scenario.name)/capture.har --state Fixtures/\(scenario.name)/state.json
+            ```
+
+            A capture cannot see the address the server saw or the certificate TLS presented: a `GET …/confirm` \
+            answer in it tells them, or `--client-ip ADDRESS`, `--client-cert FILE` or `--client-cert none` \
+            asserts them (docs/analysis.md).
+
+            """
+        for name in attachments where name.hasSuffix(".pem") {
+            text += """
+
+                `\(name)` is the certificate the client presented: \
+                `--client-cert Fixtures/\(scenario.name)/\(name)`.
+
+                """
+        }
+        return text
     }
 
     static func snapshot(_ scenario: IncidentScenario) throws -> StateSnapshot {
@@ -63,6 +88,7 @@ enum Fixtures {
         let path = folder(scenario).appendingPathComponent(input).path
         var result = AnalysisResult()
         try analyzer.analyze(path, into: &result)
+        analyzer.finish(&result)
         var report = IncidentReport(
             analysis: result, rules: rules, snapshot: snapshot,
             options: .init(toolVersion: "test", generatedAt: Date(timeIntervalSince1970: 0)))

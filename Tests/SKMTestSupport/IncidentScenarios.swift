@@ -519,7 +519,8 @@ extension IncidentScenario {
             A release of the reporting service breaks it three ways at once, from one host: its key id setting is \
             empty (POST …/symmetric-keys//decrypt), its vault holds a stale User Access Key secret, and a sidecar \
             sends a bearer token minted by the staging installation. Its archive decrypts also hit version 0 of \
-            key "exports", deleted a week earlier, and version 2, pending deletion. Each cause is its own group.
+            key "exports", whose deletion was scheduled a week earlier and took effect an hour before, and version \
+            2, pending deletion. Each cause is its own group.
             """, har: false
     ) { workshop in
         let (appkey, access) = try await workshop.appkey("reporting")

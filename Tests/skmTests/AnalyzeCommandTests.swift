@@ -305,3 +305,48 @@ import Testing
         #expect(allowed.status == 2, "the connection fails, after the scheme was accepted: \(allowed.error)")
     }
 }
+
+@Suite struct AnalysisWordsTests {
+    /// A cause dealt with since the incident is said so, rather than its fix recommended again.
+    @Test func aCauseFixedSinceIsSaidSo() async throws {
+        let cli = try CommandLine.fresh()
+        let folder = AnalyzeCommandTests.fixtures.appendingPathComponent("key-scheduled-for-deletion")
+        let result = try await cli.run([
+            "analyze", folder.appendingPathComponent("requests.jsonl").path, "--state",
+            folder.appendingPathComponent("state.json").path, "--rules", AnalyzeCommandTests.rules, "--color", "never",
+        ])
+        #expect(result.status == 1)
+        #expect(result.output.contains("Now: Against the state of"), "\(result.output)")
+        #expect(result.output.contains("cancelled the deletion of key"))
+    }
+
+    @Test func explainingASuccessSaysThereIsNothingToExplain() async throws {
+        let cli = try CommandLine.fresh()
+        let folder = AnalyzeCommandTests.fixtures.appendingPathComponent("rotation-then-version-deleted")
+        let result = try await cli.run([
+            "explain", folder.appendingPathComponent("requests.jsonl").path, "--state",
+            folder.appendingPathComponent("state.json").path, "--rules", AnalyzeCommandTests.rules, "--request",
+            "req-000001",
+        ])
+        #expect(result.status == 0)
+        #expect(result.output.contains("succeeded") && result.output.contains("nothing to explain"))
+        #expect(!result.output.contains("Verdict"))
+    }
+
+    @Test func usageErrorsSayErrorOnce() async throws {
+        let result = try await CommandLine.fresh().run(["analyze", "x.jsonl", "--error"])
+        #expect(result.status == 3)
+        #expect(result.error.hasPrefix("error: ") && !result.error.contains("Error: "), "\(result.error)")
+    }
+
+    @Test func anUnreadableOnlyInputGivesNoReport() async throws {
+        let result = try await CommandLine.fresh().run([
+            "analyze", "nosuch.jsonl", "--state",
+            AnalyzeCommandTests.fixtures.appendingPathComponent("mixed-traffic/state.json").path, "--rules",
+            AnalyzeCommandTests.rules,
+        ])
+        #expect(result.status == 2)
+        #expect(result.output.isEmpty, "\(result.output)")
+        #expect(result.error.contains("no such file"))
+    }
+}

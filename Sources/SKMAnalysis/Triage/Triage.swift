@@ -66,6 +66,8 @@ public struct Triage: Sendable {
         /// The fix simulated on every request of the group, and in OR mode each alternative factor's.
         public var simulation: SimulationTally?
         public var alternatives: [SimulationTally] = []
+        /// Against the state as it is now, the group's requests would succeed: what changed since.
+        public var now: StateNow?
 
         public var verdict: Finding.Verdict { fingerprint.verdict }
     }
@@ -119,6 +121,14 @@ public struct Triage: Sendable {
         groups[fingerprint] = group
         let minute = Int((time.timeIntervalSince1970 / 60).rounded(.down))
         failuresPerMinute[minute, default: [:]][finding.request.record.response.resultCode, default: 0] += 1
+    }
+
+    /// Replays each group's last example against the state now (``Diagnoser/stateNow(of:lastSeen:)``).
+    public mutating func annotateStateNow(with diagnoser: Diagnoser) {
+        for (fingerprint, group) in groups {
+            guard let example = group.examples.last else { continue }
+            groups[fingerprint]?.now = diagnoser.stateNow(of: example.request, lastSeen: group.lastSeen)
+        }
     }
 
     public mutating func addSuccess(_ observation: SuccessObservation) {

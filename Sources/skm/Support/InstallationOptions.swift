@@ -5,7 +5,9 @@ import SKMStorage
 
 /// Where the installation lives: the database and the root key.
 struct InstallationOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The SQLite database.", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The SQLite database (default: SKM_DB, else .skm/skm.sqlite).", valueName: "path"))
     var db: String?
 
     @Option(name: .long, help: ArgumentHelp("The root key file (ignored when SKM_ROOT_KEY is set).", valueName: "path"))

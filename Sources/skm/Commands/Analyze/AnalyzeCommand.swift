@@ -55,7 +55,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Only failures with this error: a code (-1201), an identifier (INVALID_KEY_VERSION) or a message.",
+            "Only failures with this error: a code (--error=-1201; a negative number needs the =), an identifier (INVALID_KEY_VERSION) or a message.",
             valueName: "error"))
     var error: [String] = []
 
@@ -117,6 +117,8 @@ struct AnalyzeCommand: AsyncParsableCommand {
         }
         for problem in unreadable { Terminal.error(TerminalText.inert(problem.description)) }
         for damage in result.damaged { Terminal.error(TerminalText.inert(damage.description)) }
+        // Nothing could be read at all: there is no analysis to report.
+        if result.inputs.isEmpty, !unreadable.isEmpty { throw CommandFailure(message: "", exitCode: 2) }
 
         let report = IncidentReport(
             analysis: result, rules: rules, snapshot: snapshot,

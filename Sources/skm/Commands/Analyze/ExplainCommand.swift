@@ -36,8 +36,23 @@ struct ExplainCommand: AsyncParsableCommand {
         guard let found else {
             throw CommandFailure.setup("no request '\(TerminalText.inert(request))' in \(logs.joined(separator: ", "))")
         }
-        let finding = IncidentReport.finding(found, snapshot: snapshot, redact: !analysis.noRedact)
         let response = found.request.record.response
+        if response.isSuccessful {
+            // Nothing failed: nothing to explain, and no verdict to give.
+            let record = found.request.record
+            if json {
+                printJSON([
+                    "requestId": .string(record.requestId), "succeeded": true, "httpStatus": .int(response.httpStatus),
+                ])
+            } else {
+                print(
+                    "Request \(TerminalText.inert(record.requestId)) (\(TerminalText.inert(record.method)) "
+                        + "\(TerminalText.inert(record.path))) succeeded, HTTP \(response.httpStatus): nothing to explain."
+                )
+            }
+            return
+        }
+        let finding = IncidentReport.finding(found, snapshot: snapshot, redact: !analysis.noRedact)
         if json {
             var bytes = JSONWriter(indented: true).bytes(JSONReportRenderer().finding(finding))
             bytes.append(0x0A)

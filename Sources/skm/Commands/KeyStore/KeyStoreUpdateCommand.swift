@@ -22,8 +22,14 @@ struct KeyStoreUpdateCommand: AsyncParsableCommand {
         let engine = try await installation.openEngine()
         let appkeyID = try await resolveAppkey(appkey.appkey, engine: engine)
         let current = try await engine.liveKeyStore(appkey: appkeyID, keyStoreReference(keystore))
+        let settings = changes.applied(to: current)
+        guard settings.ip4AuthUse || settings.macAuthUse || settings.certificateAuthUse else {
+            throw CommandFailure.usage(
+                "that would turn off every factor of key store '\(current.name)': keep one of --ip4-auth, --mac-auth "
+                    + "or --cert-auth at Y")
+        }
         let store = try await engine.updateKeyStore(
-            appkey: appkeyID, store: .id(current.id), settings: changes.applied(to: current), actor: commandLineActor)
+            appkey: appkeyID, store: .id(current.id), settings: settings, actor: commandLineActor)
         try printKeyStore(store, json: output.json)
     }
 }
