@@ -24,6 +24,15 @@ enum ShippedRules {
         #expect(rules.rules.count == 16)
     }
 
+    /// Explanations name operations in words: every operation has its words.
+    @Test func everyOperationHasAName() throws {
+        let text = try String(
+            contentsOf: ShippedRules.directory.appendingPathComponent("definitions.yaml"), encoding: .utf8)
+        for operation in SKMCore.Operation.allCases {
+            #expect(text.contains("'\(operation.rawValue)': '"), "operationNames lacks \(operation.rawValue)")
+        }
+    }
+
     @Test func embeddedTestsPassAndEveryCheckIsMadeToFail() throws {
         let report = try ShippedRules.load().runTests()
         for failure in report.failures { Issue.record("\(failure)") }
