@@ -190,6 +190,8 @@ public struct Analyzer: Sendable {
         if lower.hasSuffix(".jsonl") || lower.hasSuffix(".gz") || lower.hasSuffix(".log") || path == "-" {
             return .requestLog
         }
+        // A pipe or a device cannot be read twice: what is sniffed would be lost. It is read as a request log.
+        guard isRegularFile(path) else { return .requestLog }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw InputError(
                 file: path, message: FileManager.default.fileExists(atPath: path) ? "cannot open" : "no such file")
@@ -199,17 +201,27 @@ public struct Analyzer: Sendable {
         return HARReader.looksLikeHAR(head) ? .har : .requestLog
     }
 
+    /// Whether `path` is a regular file (not a pipe, a device or a directory).
+    static func isRegularFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
+
     /// A HAR input's bytes: a file is mapped, not read, once its size is known to be within the limit; standard
-    /// input is read up to the limit and refused beyond it.
+    /// input and pipes are read up to the limit and refused beyond it.
     static func contents(of path: String) throws(InputError) -> Data {
         let limit = HARReader.maximumBytes
         do {
-            if path == "-" {
+            if path == "-" || !isRegularFile(path) {
+                let handle =
+                    path == "-" ? FileHandle.standardInput : try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
                 var data = Data()
-                while let chunk = try FileHandle.standardInput.read(upToCount: 1 << 20), !chunk.isEmpty {
+                while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
                     data.append(chunk)
                     guard data.count <= limit else {
-                        throw InputError(file: "<stdin>", message: "capture is over the limit of \(limit) bytes")
+                        throw InputError(
+                            file: path == "-" ? "<stdin>" : path, message: "capture is over the limit of \(limit) bytes"
+                        )
                     }
                 }
                 return data

@@ -188,7 +188,7 @@ extension IncidentReport {
                 simulation($0, of: group.count, redactor: redactor, alternative: true)
             },
             event: example.flatMap { event($0.event, redactor: redactor) },
-            now: group.now.map { now($0, redactor: redactor) },
+            now: group.now.map { now($0, redactor: redactor) }, undecided: example?.undecided != nil,
             requestIds: group.requestIDs, examples: group.examples.map { finding($0, redactor: redactor) })
     }
 

@@ -193,6 +193,9 @@ public struct IncidentReport: Sendable {
         public var event: Event?
         /// Against the state as it is now the group's requests would succeed: since when, and the latest change.
         public var now: String? = nil
+        /// The inputs cannot decide the cause (a fact missing, a change while the request ran); not in the documents,
+        /// where `missing` and `note` say it.
+        public var undecided: Bool = false
         public var requestIds: [String]
         public var examples: [Finding]
     }
@@ -241,7 +244,7 @@ extension IncidentReport.Group {
     public var causeWords: String {
         if let title = checkTitle { return title }
         if verdict == "mismatch" { return "mismatch: the inputs point to another error than the one answered" }
-        if !missing.isEmpty { return "undecided: the inputs cannot tell which check failed" }
+        if undecided || !missing.isEmpty { return "undecided: the inputs cannot tell which check failed" }
         return "no documented cause fits"
     }
 }

@@ -91,7 +91,7 @@ struct APIResponder: HTTPResponder {
     /// request id. `method` and `path` come from the raw request line, when it could be read.
     func answerRefusedByParser(
         _ rejection: Rejection, problem: String, method: String, path: String, peer: String?
-    ) -> (status: Int, body: [UInt8], requestID: String) {
+    ) async -> (status: Int, body: [UInt8], requestID: String) {
         let requestID = Self.newRequestID()
         let outcome = Outcome.failure(rejection)
         logger.debug(
@@ -106,7 +106,7 @@ struct APIResponder: HTTPResponder {
                 outcome: outcome, authority: engine.authority, time: engine.configuration.clock.now,
                 requestId: requestID, method: method, path: path, durationMs: 0)
             record.httpProblem = problem
-            Task { await log.append(record) }
+            await log.append(record)
         }
         return (rejection.error.httpStatus, JSONWriter().bytes(outcome.envelope), requestID)
     }

@@ -32,7 +32,7 @@ public func buildApplication(_ configuration: ServerConfiguration) async throws 
         return HTTP1Channel.Configuration(
             additionalChannelHandlers: [
                 HTTPProblemHandler(requestLine: RequestLineRecorder()) { rejection, problem, method, path, peer in
-                    answering.answerRefusedByParser(
+                    await answering.answerRefusedByParser(
                         rejection, problem: problem, method: method, path: path, peer: peer)
                 }
             ],

@@ -56,6 +56,14 @@ public final class SQLiteStorage: Storage {
         }
     }
 
+    /// Copies every committed page from the write-ahead log into the database file and empties the log, so that
+    /// after a clean shutdown the database file alone holds everything (an operator who copies only `skm.sqlite`
+    /// loses nothing).
+    public func checkpoint() throws {
+        guard !readOnly else { return }
+        try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+    }
+
     /// Creates an empty file at `path`, readable and writable by its owner only, unless one exists.
     private static func createPrivately(_ path: String) throws {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -292,7 +300,16 @@ public final class SQLiteStorage: Storage {
 
     public func commit(_ changes: ChangeSet) async throws {
         guard !changes.isEmpty else { return }
+        let acting = changes.actingAccessKeys
         try await write { db in
+            for id in acting {
+                let status = try String.fetchOne(
+                    db, sql: "SELECT status FROM user_access_keys WHERE id = ?", arguments: [id])
+                guard status == AccessKeyStatus.inService.rawValue else {
+                    throw StorageError(
+                        .actorRevoked, "User Access Key \(id) was revoked before the change was committed")
+                }
+            }
             for mutation in changes.mutations {
                 try Writes.apply(mutation, db)
             }

@@ -40,6 +40,12 @@ enum Writes {
                     sql: "UPDATE auth_entries SET last_access_at = MAX(COALESCE(last_access_at, 0), ?) WHERE id = ?",
                     arguments: [ms(time), id])
             }
+        case .requireLiveEntries(let id, let ids):
+            let live = Set(
+                try Int.fetchAll(
+                    db, sql: "SELECT id FROM auth_entries WHERE key_store_id = ? AND status <> 'DELETED'",
+                    arguments: [id]))
+            if live != ids { throw StorageError(.conflict, "key store \(id) gained an entry concurrently") }
         case .requireNoLiveKeys(let id):
             let live = try Bool.fetchOne(
                 db, sql: "SELECT 1 FROM managed_keys WHERE key_store_id = ? AND status <> 'DELETED' LIMIT 1",

@@ -87,6 +87,31 @@ enum HoleScan {
         #expect(compared > 0)
     }
 
+    /// A request that ran while the state changed may have been decided on either state: never confirmed, and the
+    /// note says which change and what the arrival's state would mean. One that ended before the change is.
+    @Test func aChangeWhileTheRequestRanLeavesTheCauseOpen() async throws {
+        let workshop = try await Workshop(seed: 7)
+        try await IncidentScenario.keyScheduledForDeletion.run(workshop)
+        let snapshot = try await workshop.snapshot("race")
+        let diagnoser = Diagnoser(rules: Fixtures.rules, facts: FactBuilder(timeline: StateTimeline(snapshot)))
+        let records = workshop.recorder.records
+        let lastFailure = try #require(records.lastIndex { !$0.response.isSuccessful })
+        let cancelledAt = try #require(snapshot.events.last { $0.action == .keyCancelDeletion }?.time)
+        var record = records[lastFailure]
+        record.time = cancelledAt.addingTimeInterval(-1)
+        record.durationMs = 5
+        let before = diagnoser.diagnose(
+            CapturedRequest(record: record, location: SourceLocation(file: "log", number: 1)))
+        #expect(before.verdict == .confirmed, "\(before.note ?? "")")
+        record.time = cancelledAt.addingTimeInterval(-0.002)
+        let during = diagnoser.diagnose(
+            CapturedRequest(record: record, location: SourceLocation(file: "log", number: 1)))
+        #expect(during.verdict == .unexplained)
+        #expect(during.cause == nil)
+        #expect(during.note?.contains("The state changed while the request ran") == true, "\(during.note ?? "")")
+        #expect(during.note?.contains(String(before.cause?.check.failure.dropFirst().prefix(15) ?? "?")) == true)
+    }
+
     /// The state-from-the-api incident's unexplained groups name what would settle them.
     @Test func unexplainedFindingsNameWhatWouldSettleThem() throws {
         let report = try Fixtures.report(.stateFromTheAPI, input: "requests.jsonl")

@@ -148,6 +148,30 @@ import Testing
         try await open.stop()
         #expect(try open.logLines().first?["credentialsRequired"] == false)
 
+        // An answer on the appkey alone withholds the certificate password and which User Access Key acted.
+        let withheld = try await TestServer.start()
+        let store = try await withheld.fixture.store("s")
+        let reader = try withheld.client()
+        let credentials = Self.uak(withheld.fixture.accessKeyID, withheld.fixture.accessKeySecret)
+        let issued = try await reader.send(
+            .POST, withheld.url(withheld.api("auths/certificates")),
+            json: ["keyStoreName": "s", "name": "c", "password": "pw-never-shown", "lifeTime": 30],
+            headers: credentials)
+        #expect(issued.json["header"]?["isSuccessful"] == true, "\(issued.json)")
+        let path = "keystores/\(store.id)/certificates?value=c"
+        let anonymous = try await reader.send(.GET, withheld.url(withheld.api(path, version: "v1.0")))
+        let text = String(decoding: anonymous.body, as: UTF8.self)
+        #expect(anonymous.json["header"]?["isSuccessful"] == true, "\(text)")
+        #expect(!text.contains("pw-never-shown") && !text.contains(withheld.fixture.accessKeyID), "\(text)")
+        #expect(text.contains("\"password\":null") && text.contains("\"creationUser\":\"uak\""), "\(text)")
+        // A later version, which needs credentials, shows both.
+        let authorised = try await reader.send(
+            .GET, withheld.url(withheld.api(path, version: "v1.2")), headers: credentials)
+        let full = String(decoding: authorised.body, as: UTF8.self)
+        #expect(full.contains("pw-never-shown") && full.contains("uak:\(withheld.fixture.accessKeyID)"), "\(full)")
+        try await reader.shutdown()
+        try await withheld.stop()
+
         let strictFixture = try await Fixture.make(v1_0ReadsNeedCredentials: true)
         let strict = try await TestServer.start(fixture: strictFixture)
         let strictClient = try strict.client()
@@ -186,6 +210,23 @@ import Testing
         #expect(shown.json["body"]?["lastAccessDatetime"] == .string(Timestamp.api(referenceTime)))
         try await reader.shutdown()
         try await reopened.stop()
+    }
+
+    /// A secret sent in the id header (the two swapped) is refused, and the log keeps its length, never the text.
+    @Test func aSecretSentAsTheIdIsNeverLogged() async throws {
+        let server = try await TestServer.start()
+        let client = try server.client()
+        let secret = server.fixture.accessKeySecret
+        let answer = try await client.send(
+            .GET, server.url(server.api("keystores")), headers: Self.uak(secret, server.fixture.accessKeyID))
+        #expect(answer.resultMessage == "Unauthorized")
+        try await client.shutdown()
+        try await server.stop()
+        let text = try String(contentsOfFile: server.logPath, encoding: .utf8)
+        #expect(!text.contains(secret))
+        let line = try #require(try server.logLines().last)
+        #expect(line["userAccessKeyId"] == nil || line["userAccessKeyId"] == .null)
+        #expect(line["userAccessKeyIdBytes"]?.intValue == secret.utf8.count, "\(line)")
     }
 
     @Test func aCertificatePasswordWithANulIsRefused() async throws {

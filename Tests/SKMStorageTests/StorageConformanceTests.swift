@@ -197,6 +197,49 @@ func temporaryDatabasePath() -> String {
         #expect(due.keysToRotate.isEmpty)
     }
 
+    /// Deleting a key store deletes its entries with it, certificate material included, in one commit.
+    @Test(arguments: StorageKind.allCases)
+    func deletingAKeyStoreDeletesItsEntries(_ kind: StorageKind) async throws {
+        let fixture = try await Fixture.make(storage: try kind.make())
+        let engine = fixture.engine
+        let store = try await fixture.store("payments", certificate: true, mode: .or)
+        try await fixture.allow("10.0.0.0/8", in: store)
+        let certificate = try await engine.issueCertificate(
+            appkey: fixture.appkey, store: .id(store.id), name: "app", password: "pw", lifetimeDays: 30,
+            actor: "test")
+        #expect(try await engine.storage.sealedItem(.certificatePassword(entryId: certificate.id)) != nil)
+        _ = try await engine.deleteKeyStore(appkey: fixture.appkey, store: .id(store.id), actor: "test")
+        let entries = try await engine.storage.authEntries(keyStoreId: store.id)
+        #expect(entries.count == 2)
+        #expect(entries.allSatisfy { $0.status == .deleted }, "\(entries.map(\.status))")
+        #expect(try await engine.storage.sealedItem(.certificatePassword(entryId: certificate.id)) == nil)
+        let deletions = try await engine.storage.events(after: 0, limit: 100).filter { $0.action == .authDelete }
+        #expect(deletions.count == 2)
+    }
+
+    /// A change made by a User Access Key revoked after it authenticated is refused by the commit itself.
+    @Test(arguments: StorageKind.allCases)
+    func aRevokedKeyCannotCommit(_ kind: StorageKind) async throws {
+        let fixture = try await Fixture.make(storage: try kind.make())
+        let engine = fixture.engine
+        let spare = try await engine.createUserAccessKey(appkey: fixture.appkey, actor: "test")
+        _ = try await engine.revokeUserAccessKey(appkey: fixture.appkey, id: spare.accessKey.id, actor: "test")
+        await #expect {
+            _ = try await engine.createKeyStore(
+                appkey: fixture.appkey,
+                settings: KeyStoreSettings(
+                    name: "late", ip4AuthUse: true, macAuthUse: false, certificateAuthUse: false, authMode: .and),
+                actor: "uak:\(spare.accessKey.id)")
+        } throws: { ($0 as? Rejection)?.error == .unauthorized }
+        #expect(try await engine.storage.keyStores(appkey: fixture.appkey).isEmpty)
+        // The key in service still can.
+        _ = try await engine.createKeyStore(
+            appkey: fixture.appkey,
+            settings: KeyStoreSettings(
+                name: "ok", ip4AuthUse: true, macAuthUse: false, certificateAuthUse: false, authMode: .and),
+            actor: "uak:\(fixture.accessKeyID)")
+    }
+
     /// The same scripted history through the engine leaves the same state in every implementation.
     @Test func engineHistoryIsTheSameOnEveryStorage() async throws {
         var states: [StoredState] = []

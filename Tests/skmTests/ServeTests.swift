@@ -94,6 +94,33 @@ import Testing
         #expect(missing.isEmpty, "\(missing.count) acknowledged requests are not in the log")
     }
 
+    /// A valid request and a malformed one sent together on one connection: two answers, in order, and with
+    /// `always` both are in the log before the answer leaves, so a SIGKILL right after loses neither.
+    @Test func pipelinedRequestsAreAnsweredInOrderAndAParserRefusalIsLoggedBeforeItIsSent() async throws {
+        let installation = try await Self.installation()
+        let cli = installation.cli
+        let log = cli.directory.appendingPathComponent("requests.jsonl").path
+        let plainPort = Int.random(in: 52000..<54000)
+        let (process, _) = try await cli.serve(
+            ports: 54000..<56000,
+            arguments: ["--request-log", log, "--request-log-sync", "always", "--plain-http-port", "\(plainPort)"])
+        defer { if process.isRunning { process.terminate() } }
+        let confirm = "/keymanager/v1.2/appkey/\(installation.appkey)/confirm"
+        let answer = try await ServerCorpusTests.raw(
+            cli, port: plainPort,
+            "GET \(confirm) HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nGET /health HTTP/1.1\\r\\nHost: x\\r\\nX-A: a\\0b\\r\\n\\r\\n"
+        )
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(answer.components(separatedBy: "HTTP/1.1 ").count == 3, "two answers: \(answer)")
+        let first = try #require(answer.range(of: "\"clientIp\""))
+        let second = try #require(answer.range(of: "\"resultMessage\":\"Invalid Request\""))
+        #expect(first.lowerBound < second.lowerBound, "the answers came out of order: \(answer)")
+        let lines = try Self.logLines(log)
+        #expect(lines.count == 2, "\(lines)")
+        #expect(lines.last?["response"]?["resultMessage"] == "Invalid Request")
+    }
+
     @Test func killNineLosesAtMostTheLastSecondByDefault() async throws {
         let installation = try await Self.installation()
         let log = installation.cli.directory.appendingPathComponent("requests.jsonl").path
@@ -139,6 +166,10 @@ import Testing
         #expect(Set(logged).isSuperset(of: answered), "answered requests missing from the log")
         #expect(lines.count == logged.count)
         #expect(lines.allSatisfy { $0["operation"]?.stringValue == "createSymmetricKey" })
+        // The write-ahead log was folded into the database file: the file alone holds everything.
+        let wal = installation.cli.directory.appendingPathComponent("data/skm.sqlite-wal").path
+        let walBytes = (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) ?? 0
+        #expect(walBytes == 0, "\(walBytes) bytes left in the write-ahead log")
         let keys = try await installation.cli.json(["key", "list"]).arrayValue ?? []
         #expect(keys.count == lines.filter { $0["response"]?["isSuccessful"]?.boolValue == true }.count)
     }

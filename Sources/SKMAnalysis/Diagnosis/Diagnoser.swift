@@ -131,11 +131,31 @@ public struct Diagnoser: Sendable {
                 "The cause is that \(Self.lowercasedFirst(cause.check.failure)), but explaining it needs what the inputs do not hold: \(problems.map(\.description).joined(separator: "; "))."
             return finding
         }
+        // The state the server decided on is the state at some moment while the request ran, not only at its
+        // arrival: a change in that time (a race with another call) leaves the cause open.
+        if let appkey = request.record.appkey {
+            let start = request.record.time
+            let end = start.addingTimeInterval(max(request.record.durationMs, 1) / 1000)
+            if let change = facts.timeline.events(ofAppkey: appkey, from: start, through: end).first {
+                finding.note =
+                    "The state changed while the request ran (\(change.summary), \(Timestamp.rfc3339(change.time)), "
+                    + "within its \(Self.milliseconds(request.record.durationMs))): the server may have decided on "
+                    + "either state, so the cause cannot be confirmed. Replayed on the state at its arrival, it is that "
+                    + "\(Self.lowercasedFirst(cause.check.failure))."
+                finding.cause = nil
+                finding.undecided = cause
+                finding.event = nil
+                return finding
+            }
+        }
         // What the command line asserted and the capture contradicts cannot carry a confirmed verdict.
         guard request.contradictions.isEmpty else {
             finding.note =
                 "The cause would be that \(Self.lowercasedFirst(cause.check.failure)), but the inputs contradict each "
                 + "other: \(request.contradictions.joined(separator: "; ")). Settle which is true before acting on it."
+            finding.cause = nil
+            finding.undecided = cause
+            finding.event = nil
             return finding
         }
         finding.verdict = .confirmed
@@ -246,6 +266,10 @@ public struct Diagnoser: Sendable {
             return phrase
         }
         return path
+    }
+
+    static func milliseconds(_ value: Double) -> String {
+        value < 10 ? String(format: "%.1f ms", value) : "\(Int(value.rounded())) ms"
     }
 
     public static func lowercasedFirst(_ text: String) -> String {

@@ -151,6 +151,7 @@ public struct FactBuilder: Sendable {
         fields["authScheme"] = .string(record.authScheme ?? "none")
         fields["credentialsRequired"] = credentialsRequired(record, operation: operation)
         if let value = record.userAccessKeyId { fields["userAccessKeyId"] = .string(value) }
+        if let value = record.userAccessKeyIdBytes { fields["userAccessKeyIdBytes"] = .int(Int64(value)) }
         if let token = record.token {
             var tokenFields: [String: Value] = ["authentic": .bool(token.authentic)]
             if let value = token.accessKeyId { tokenFields["accessKeyId"] = .string(value) }

@@ -111,6 +111,10 @@ public enum SKMFacts {
                 "Whether the key manager asks this request for a User Access Key or token: management and token calls"
                     + " do, except the v1.0 reads unless the server requires it."),
             .init("userAccessKeyId", .string, "The User Access Key id the request presented."),
+            .init(
+                "userAccessKeyIdBytes", .int,
+                "When the id header held something that is not an id (a secret or token in the wrong place): its length."
+            ),
             .init("token", .object("Token"), "The bearer token, as the log records it."),
             .init("client", .object("Client"), "What the server saw of the client."),
             .init("input", .object("Input"), "The ciphertext or signature."),

@@ -51,7 +51,7 @@ public struct HARReader: Sendable {
     }
 
     public func read(_ path: String, data: Data, consume: (CaptureItem) -> Void) throws(InputError) {
-        for item in try requests(path, data: data) {
+        try forEachRequest(path, data: data) { item in
             switch item {
             case .success(let request) where request.record.response.isSuccessful:
                 let record = request.record
@@ -68,42 +68,73 @@ public struct HARReader: Sendable {
         }
     }
 
-    /// Every entry as a captured request, with what this reader was told about the client and what the capture's
-    /// own `/confirm` answers say of it.
-    ///
-    /// The entries are found and parsed one at a time (``HAREntryScanner``): only the records stay in memory, never
-    /// the document's tree. `data` may be a mapping of the file.
+    /// Every entry as a captured request (for finding one by id; ``read(_:data:consume:)`` streams them).
     func requests(_ path: String, data: Data) throws(InputError) -> [Result<CapturedRequest, InputProblem>] {
+        var all: [Result<CapturedRequest, InputProblem>] = []
+        try forEachRequest(path, data: data) { all.append($0) }
+        return all
+    }
+
+    /// Hands over every entry as a captured request, in order, with what this reader was told about the client and
+    /// what the capture's own `/confirm` answers say of it.
+    ///
+    /// Two passes over the bytes (`data` may be a mapping of the file), each finding and parsing the entries one at a
+    /// time (``HAREntryScanner``): the first keeps only the `/confirm` answers, the second hands each entry over as
+    /// soon as it is read. Memory follows the largest entry and the number of `/confirm` answers, not the capture.
+    func forEachRequest(
+        _ path: String, data: Data, _ body: (Result<CapturedRequest, InputProblem>) -> Void
+    ) throws(InputError) {
         guard data.count <= Self.maximumBytes else {
             throw InputError(
                 file: path, message: "capture is \(data.count) bytes, over the limit of \(Self.maximumBytes)")
         }
-        var records: [Result<TimedRecord, Problem>] = []
+        func parse(_ slice: UnsafeBufferPointer<UInt8>) -> JSONValue? {
+            try? JSONParser(maximumDepth: 128, invalidUTF8: .replace).parse(slice)
+        }
+        // Pass 1: the /confirm answers, by time.
         var confirmations: [Confirmation] = []
-        let scanned = data.withUnsafeBytes { raw -> Result<Void, HAREntryScanner.Failure> in
-            let bytes = raw.bindMemory(to: UInt8.self)
+        var number = 0
+        _ = data.withUnsafeBytes { raw -> Result<Void, HAREntryScanner.Failure> in
             do throws(HAREntryScanner.Failure) {
-                try HAREntryScanner(bytes: bytes).forEachEntry { slice in
-                    let number = records.count + 1
+                try HAREntryScanner(bytes: raw.bindMemory(to: UInt8.self)).forEachEntry { slice in
+                    number += 1
+                    guard let entry = parse(slice), case .success(let timed) = record(of: entry, index: number),
+                        timed.record.operation == SKMCore.Operation.confirm.rawValue,
+                        timed.record.response.isSuccessful, let answer = Self.responseBody(entry["response"])
+                    else { return }
+                    let ip = answer["clientIp"]?.stringValue.flatMap { IPv4Address($0)?.description }
+                    let certificate =
+                        answer["clientSentCertificate"]?.boolValue ?? answer["clientSentCerfificate"]?.boolValue
+                    confirmations.append(
+                        Confirmation(entry: number, time: timed.record.time, clientIP: ip, sentCertificate: certificate)
+                    )
+                }
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        confirmations.sort { ($0.time, $0.entry) < ($1.time, $1.entry) }
+        // Pass 2: every entry, handed over at once.
+        number = 0
+        let scanned = data.withUnsafeBytes { raw -> Result<Void, HAREntryScanner.Failure> in
+            do throws(HAREntryScanner.Failure) {
+                try HAREntryScanner(bytes: raw.bindMemory(to: UInt8.self)).forEachEntry { slice in
+                    number += 1
+                    let location = SourceLocation(file: path, unit: .entry, number: number)
                     let entry: JSONValue
                     do {
                         entry = try JSONParser(maximumDepth: 128, invalidUTF8: .replace).parse(slice)
                     } catch {
-                        records.append(.failure(Problem(message: "entry is not JSON: \(error)")))
+                        body(.failure(InputProblem(location: location, message: "entry is not JSON: \(error)")))
                         return
                     }
-                    let result = record(of: entry, index: number)
-                    records.append(result)
-                    guard case .success(let timed) = result,
-                        timed.record.operation == SKMCore.Operation.confirm.rawValue,
-                        timed.record.response.isSuccessful, let body = Self.responseBody(entry["response"])
-                    else { return }
-                    let ip = body["clientIp"]?.stringValue.flatMap { IPv4Address($0)?.description }
-                    let certificate =
-                        body["clientSentCertificate"]?.boolValue ?? body["clientSentCerfificate"]?.boolValue
-                    confirmations.append(
-                        Confirmation(entry: number, time: timed.record.time, clientIP: ip, sentCertificate: certificate)
-                    )
+                    switch record(of: entry, index: number) {
+                    case .success(let timed):
+                        body(.success(captured(timed, location: location, confirmations: confirmations)))
+                    case .failure(let problem):
+                        body(.failure(InputProblem(location: location, message: problem.message)))
+                    }
                 }
                 return .success(())
             } catch {
@@ -114,19 +145,33 @@ public struct HARReader: Sendable {
         case .success: break
         case .failure(.noEntries): throw InputError(file: path, message: "not a HAR capture: no log.entries")
         case .failure(.notJSON(let why)):
-            guard !records.isEmpty else { throw InputError(file: path, message: "not JSON: \(why)") }
-            // The entries before the damage are kept; the damage is reported after them.
-            records.append(.failure(Problem(message: "the capture is damaged here: \(why)", damage: true)))
+            guard number > 0 else { throw InputError(file: path, message: "not JSON: \(why)") }
+            // The entries before the damage were handed over; the damage is reported after them.
+            body(
+                .failure(
+                    InputProblem(
+                        location: SourceLocation(file: path, unit: .entry, number: number + 1),
+                        message: "the capture is damaged here: \(why)", damage: true)))
         }
-        return records.enumerated().map { index, result in
-            let location = SourceLocation(file: path, unit: .entry, number: index + 1)
-            switch result {
-            case .success(let timed):
-                return .success(captured(timed, location: location, confirmations: confirmations))
-            case .failure(let problem):
-                return .failure(InputProblem(location: location, message: problem.message, damage: problem.damage))
-            }
+    }
+
+    /// The `/confirm` answer nearest in time to `time`, within the window; `sorted` is ordered by time.
+    static func nearest(to time: Date, in sorted: [Confirmation]) -> Confirmation? {
+        guard !sorted.isEmpty else { return nil }
+        var low = 0
+        var high = sorted.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sorted[middle].time < time { low = middle + 1 } else { high = middle }
         }
+        let candidates = [low - 1, low].filter { $0 >= 0 && $0 < sorted.count }.map { sorted[$0] }
+        guard
+            let best = candidates.min(by: {
+                abs($0.time.timeIntervalSince(time)) < abs($1.time.timeIntervalSince(time))
+            }),
+            abs(best.time.timeIntervalSince(time)) <= confirmationWindow
+        else { return nil }
+        return best
     }
 
     /// One entry as a captured request: the client's address and certificate from the command line, else from the
@@ -138,8 +183,7 @@ public struct HARReader: Sendable {
             certificateKnown: clientCertificate != nil || noClientCertificate, serverTimeKnown: timed.serverTime,
             clientTime: timed.clientTime)
         // Addresses change: an answer counts for the requests within an hour of it.
-        let nearest = confirmations.filter { abs($0.time.timeIntervalSince(record.time)) <= Self.confirmationWindow }
-            .min { abs($0.time.timeIntervalSince(record.time)) < abs($1.time.timeIntervalSince(record.time)) }
+        let nearest = Self.nearest(to: record.time, in: confirmations)
         if clientIP == nil, let nearest, let ip = nearest.clientIP {
             record.client.ip = ip
             record.client.peer = ip
@@ -201,8 +245,6 @@ public struct HARReader: Sendable {
 
     struct Problem: Error {
         var message: String
-        /// The capture itself is damaged (cut off): what follows could not be read.
-        var damage = false
     }
 
     func record(of entry: JSONValue, index: Int) -> Result<TimedRecord, Problem> {
@@ -291,6 +333,7 @@ public struct HARReader: Sendable {
         record.requestedKeyVersion = full.requestedKeyVersion
         record.authScheme = full.authScheme
         record.userAccessKeyId = full.userAccessKeyId
+        record.userAccessKeyIdBytes = full.userAccessKeyIdBytes
         record.inputs = full.inputs
         record.body = full.body
     }

@@ -192,6 +192,14 @@ public struct StateTimeline: Sendable {
     }
 
     /// Events about an appkey's entities before a time, the newest `limit`, oldest first.
+    /// The appkey's events from `start` (included) to `end` (included), in order.
+    public func events(ofAppkey appkey: String, from start: Date, through end: Date) -> [AuditEvent] {
+        guard let all = eventsByAppkey[appkey] else { return [] }
+        let first = all.partitioningIndex { $0.time >= start }
+        let last = all.partitioningIndex { $0.time > end }
+        return first < last ? Array(all[first..<last]) : []
+    }
+
     public func events(ofAppkey appkey: String, upTo time: Date, limit: Int) -> [AuditEvent] {
         guard let all = eventsByAppkey[appkey] else { return [] }
         let end = all.partitioningIndex { $0.time >= time }

@@ -13,6 +13,10 @@ public enum PKCS12 {
         certificate: Certificate, privateKey: P256.Signing.PrivateKey, chain: [Certificate], password: String,
         friendlyName: String
     ) throws(CoreError) -> [UInt8] {
+        // OpenSSL reads the password as a C string: one with a NUL would protect the file with what precedes it.
+        guard !password.isEmpty, !password.utf8.contains(0) else {
+            throw failure("a PKCS#12 password must be non-empty and hold no NUL")
+        }
         guard let x509 = parseX509(certificate.derBytes) else { throw failure("cannot load the certificate") }
         defer { X509_free(x509) }
         let keyDER = [UInt8](privateKey.derRepresentation)

@@ -47,6 +47,12 @@ public struct UserAccessKey: Sendable, Hashable, Codable {
         case id, appkey, status, created
     }
 
+    /// Whether `text` has the shape of a User Access Key id: 20 capital letters and digits. A value of another shape
+    /// in the id header is most likely a secret or a token sent in the wrong place, and is never written anywhere.
+    public static func isWellFormedID(_ text: String) -> Bool {
+        text.utf8.count == 20 && text.utf8.allSatisfy { (0x41...0x5A).contains($0) || (0x30...0x39).contains($0) }
+    }
+
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decode(String.self, forKey: .id)

@@ -301,14 +301,23 @@ extension Engine {
             let now = clock.now
             store.status = .deleted
             store.lastChange = Stamp(user: actor, at: now)
-            try await storage.commit(
-                ChangeSet([
-                    .requireNoLiveKeys(keyStoreId: store.id),
-                    .update(.keyStore(store)),
-                    event(
-                        .keyStoreDelete, actor: actor, appkey: appkey, target: .keyStore, id: String(store.id),
-                        keyStoreId: store.id, changes: [.change("status", "ACTIVE", "DELETED")], at: now),
-                ]))
+            // Its entries go with it, in the same transaction: an entry registered meanwhile makes it conflict.
+            let entries = try await storage.authEntries(keyStoreId: store.id).filter { $0.status != .deleted }
+            var changes = ChangeSet([
+                .requireNoLiveKeys(keyStoreId: store.id),
+                .requireLiveEntries(keyStoreId: store.id, ids: Set(entries.map(\.id))),
+                .update(.keyStore(store)),
+                event(
+                    .keyStoreDelete, actor: actor, appkey: appkey, target: .keyStore, id: String(store.id),
+                    keyStoreId: store.id, changes: [.change("status", "ACTIVE", "DELETED")], at: now),
+            ])
+            for entry in entries {
+                changes.mutations +=
+                    transitionChanges(
+                        entry, to: .deleted, action: .authDelete, actor: actor, at: now
+                    ).1.mutations
+            }
+            try await storage.commit(changes)
             store.revision += 1
             return store
         }
@@ -724,16 +733,7 @@ extension Engine {
         description: String = "", actor: String
     ) async throws -> AuthEntry {
         try Self.validateName(name, field: "name")
-        guard !password.isEmpty, password.utf8.count <= Limits.passwordBytes else {
-            throw Rejection.invalidField(
-                .certificateParametersValid, "password", "must be 1 to \(Limits.passwordBytes) bytes")
-        }
-        // PKCS#12 passwords are C strings: a NUL would cut the password short, and other control characters cannot
-        // be typed reliably where the certificate is opened.
-        guard !password.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw Rejection.invalidField(
-                .certificateParametersValid, "password", "contains a control character; use printable characters")
-        }
+        try Self.validateCertificatePassword(password)
         guard Limits.certificateLifetimeDays.contains(lifetimeDays) else {
             throw Rejection.invalidField(
                 .certificateParametersValid, "lifeTime",
@@ -853,8 +853,18 @@ extension Engine {
     )
         async throws -> AuthEntry
     {
+        var (entry, changes) = transitionChanges(entry, to: target, action: action, actor: actor, at: clock.now)
+        try await storage.commit(changes)
+        entry.revision += 1
+        return entry
+    }
+
+    /// The entry moved to `target`, and the changes that record it (a certificate's sealed key and password go with
+    /// a deletion).
+    func transitionChanges(
+        _ entry: AuthEntry, to target: EntryStatus, action: AuditAction, actor: String, at now: Date
+    ) -> (AuthEntry, ChangeSet) {
         var entry = entry
-        let now = clock.now
         let before = entry.status
         let beforeDeletion = entry.deletionAt
         entry.status = target
@@ -879,9 +889,7 @@ extension Engine {
             changes.append(.deleteSealed(.certificateKey(entryId: entry.id)))
             changes.append(.deleteSealed(.certificatePassword(entryId: entry.id)))
         }
-        try await storage.commit(changes)
-        entry.revision += 1
-        return entry
+        return (entry, changes)
     }
 
     /// A PKCS#12 file with an issued certificate, its key and the CA certificate, protected by `password`, or by
@@ -900,10 +908,7 @@ extension Engine {
         }
         let chosen: String
         if let password {
-            guard !password.isEmpty, password.utf8.count <= Limits.passwordBytes else {
-                throw Rejection.invalidField(
-                    .certificateParametersValid, "password", "must be 1 to \(Limits.passwordBytes) bytes")
-            }
+            try Self.validateCertificatePassword(password)
             chosen = password
         } else {
             guard let sealed = try await storage.sealedItem(.certificatePassword(entryId: entry.id)) else {
@@ -918,6 +923,20 @@ extension Engine {
         return try PKCS12.export(
             certificate: certificate, privateKey: key, chain: [authority.certificate], password: chosen,
             friendlyName: name)
+    }
+
+    /// A PKCS#12 password: 1 to 1024 bytes, no control character. PKCS#12 passwords are C strings, so a NUL would
+    /// cut the password short (even to nothing); other control characters cannot be typed reliably where the
+    /// certificate is opened.
+    static func validateCertificatePassword(_ password: String) throws(Rejection) {
+        guard !password.isEmpty, password.utf8.count <= Limits.passwordBytes else {
+            throw Rejection.invalidField(
+                .certificateParametersValid, "password", "must be 1 to \(Limits.passwordBytes) bytes")
+        }
+        guard !password.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw Rejection.invalidField(
+                .certificateParametersValid, "password", "contains a control character; use printable characters")
+        }
     }
 
     /// The password chosen when a certificate was issued (SKM shows it in certificate details).

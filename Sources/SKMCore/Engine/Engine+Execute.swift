@@ -12,6 +12,8 @@ extension Engine {
             return .failure(rejection)
         } catch let error as StorageError where error.code == .duplicate {
             return .failure(Rejection(.otherwiseMalformed, error.reason))
+        } catch let error as StorageError where error.code == .actorRevoked {
+            return .failure(Rejection(.accessKeyInService, error.reason))
         } catch {
             return .failure(Rejection(.serverFailed, String(describing: error)))
         }
@@ -34,7 +36,11 @@ extension Engine {
             // 3. A valid User Access Key or bearer token of this appkey (v1.0 reads: the appkey alone, unless the
             // server is told otherwise).
             guard credentialsRequirement(of: request) != false else {
-                return try await manage(request, actor: "appkey")
+                var outcome = try await manage(request, actor: "appkey")
+                if case .success(.body(let body)) = outcome.result {
+                    outcome.result = .success(.body(Self.withoutCredentials(body)))
+                }
+                return outcome
             }
             let actor = try await authenticate(request.credentials, appkey: appkey.id)
             return try await manage(request, actor: actor)
@@ -42,6 +48,26 @@ extension Engine {
             return try await performDataCall(request, client)
         case .token:
             return try await createToken(request)
+        }
+    }
+
+    /// An answer for a caller that showed no credentials: certificate passwords withheld (`null`), and User Access
+    /// Key ids in creation and change stamps reduced to `uak` (an id is half a credential).
+    static func withoutCredentials(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .object(let object):
+            return .object(
+                JSONObject(
+                    object.members.map { member in
+                        if member.key == "password" { return JSONObject.Member(key: member.key, value: .null) }
+                        return JSONObject.Member(key: member.key, value: withoutCredentials(member.value))
+                    }))
+        case .array(let items):
+            return .array(items.map(withoutCredentials))
+        case .string(let text) where text.hasPrefix("uak:"):
+            return .string("uak")
+        default:
+            return value
         }
     }
 
@@ -388,8 +414,13 @@ extension Engine {
 
     /// A User Access Key that exists and is in service.
     func usableAccessKey(_ id: String) async throws -> UserAccessKey {
-        guard id.utf8.count <= 64, let accessKey = try await storage.userAccessKey(id: id) else {
-            throw Rejection(.accessKeyExists, "no User Access Key '\(id.prefix(64))'")
+        // Not even the shape of an id: most likely the secret or a token in the wrong header, so never echoed.
+        guard UserAccessKey.isWellFormedID(id) else {
+            throw Rejection(
+                .accessKeyExists, "the User Access Key id sent is not an id (\(id.utf8.count) characters; not shown)")
+        }
+        guard let accessKey = try await storage.userAccessKey(id: id) else {
+            throw Rejection(.accessKeyExists, "no User Access Key '\(id)'")
         }
         guard accessKey.status == .inService else {
             throw Rejection(.accessKeyInService, "User Access Key \(id) is \(accessKey.status.rawValue)")

@@ -110,6 +110,8 @@ public struct Engine: Sendable {
                 attempt += 1
             } catch let error as StorageError where error.code == .duplicate {
                 throw Rejection(duplicate, error.reason)
+            } catch let error as StorageError where error.code == .actorRevoked {
+                throw Rejection(.accessKeyInService, error.reason)
             }
         }
     }

@@ -22,6 +22,7 @@ extension RequestRecord {
         line.int("requestedKeyVersion", requestedKeyVersion)
         line.string("authScheme", authScheme)
         line.string("userAccessKeyId", userAccessKeyId)
+        line.int("userAccessKeyIdBytes", userAccessKeyIdBytes)
         line.bool("credentialsRequired", credentialsRequired)
         if let token {
             line.key("token")
@@ -261,6 +262,7 @@ extension RequestRecord {
                 return value.intValue.map(Double.init)
             }) ?? 0)
         httpProblem = try optionalString(object, "httpProblem", "httpProblem")
+        userAccessKeyIdBytes = try optionalInt(object, "userAccessKeyIdBytes", "userAccessKeyIdBytes")
     }
 }
 

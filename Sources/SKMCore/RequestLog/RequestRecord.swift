@@ -27,6 +27,9 @@ public struct RequestRecord: Sendable, Hashable {
     /// How the request authenticated as a user: `uak`, `bearer`, `basic`, or `nil`.
     public var authScheme: String?
     public var userAccessKeyId: String?
+    /// When the User Access Key id header held something that is not an id (a secret or a token sent in the wrong
+    /// place, most likely): its length, and never the value.
+    public var userAccessKeyIdBytes: Int?
     /// For the v1.0 reads, which the API guide serves on the appkey alone: whether this server required credentials
     /// all the same (`skm serve --v1-0-reads-need-credentials`). `nil` for every other operation.
     public var credentialsRequired: Bool?
@@ -233,7 +236,8 @@ extension RequestRecord {
             authKind: request.authKind?.rawValue, resourceName: request.resourceName,
             requestedKeyVersion: requestedVersion,
             authScheme: Self.scheme(of: request.credentials, operation: request.operation),
-            userAccessKeyId: request.credentials.bearerToken == nil ? request.credentials.userAccessKeyID : nil,
+            userAccessKeyId: request.credentials.bearerToken == nil
+                ? request.credentials.userAccessKeyID.flatMap { UserAccessKey.isWellFormedID($0) ? $0 : nil } : nil,
             credentialsRequired: credentialsRequired,
             token: request.credentials.bearerToken == nil ? nil : token ?? TokenObservation(authentic: false),
             clientDate: clientDate, client: Client(identity, authority: authority),
@@ -244,6 +248,11 @@ extension RequestRecord {
                 resultMessage: error?.resultMessage ?? "success", isSuccessful: error == nil,
                 keyVersion: outcome.keyVersion),
             durationMs: durationMs)
+        if request.credentials.bearerToken == nil, let id = request.credentials.userAccessKeyID,
+            !UserAccessKey.isWellFormedID(id)
+        {
+            userAccessKeyIdBytes = id.utf8.count
+        }
     }
 
     /// The record of a request the engine never saw: no route matched, or the headers were over the limit.

@@ -100,6 +100,9 @@ public actor InMemoryStorage: Storage {
             appkeys: appkeyRows, userAccessKeys: userAccessKeyRows, keyStores: keyStoreRows, keys: keyRows,
             versions: versionRows, authEntries: authEntryRows, sealed: sealedItems, settings: settings,
             events: eventRows)
+        for id in changes.actingAccessKeys where userAccessKeyRows[id]?.status != .inService {
+            throw StorageError(.actorRevoked, "User Access Key \(id) was revoked before the change was committed")
+        }
         for mutation in changes.mutations {
             try copy.apply(mutation)
         }
@@ -146,6 +149,9 @@ public actor InMemoryStorage: Storage {
                 for (id, time) in entryTimes where authEntries[id] != nil {
                     authEntries[id]!.lastAccessAt = max(authEntries[id]!.lastAccessAt ?? time, time)
                 }
+            case .requireLiveEntries(let id, let ids):
+                let live = Set(authEntries.values.filter { $0.keyStoreId == id && $0.status != .deleted }.map(\.id))
+                if live != ids { throw StorageError(.conflict, "key store \(id) gained an entry concurrently") }
             case .requireNoLiveKeys(let id):
                 if keys.values.contains(where: { $0.keyStoreId == id && $0.status != .deleted }) {
                     throw StorageError(.conflict, "key store \(id) gained a key concurrently")

@@ -135,12 +135,25 @@ public struct ChangeSet: Sendable {
         /// Checks, in the same transaction, that the key store holds no key In Service or Pending Deletion: what
         /// deleting it requires, so that a key created meanwhile makes the deletion conflict.
         case requireNoLiveKeys(keyStoreId: Int)
+        /// Checks, in the same transaction, that the key store's entries not deleted are exactly `ids`: what deleting
+        /// it with its entries requires, so that an entry registered meanwhile makes the deletion conflict.
+        case requireLiveEntries(keyStoreId: Int, ids: Set<Int>)
         /// Moves the last use of keys and auth entries forward (never back), without counting as a change: no
         /// revision moves, no event is written. Rows that no longer exist are skipped.
         case recordAccess(keys: [String: Date], entries: [Int: Date])
     }
 
     public var mutations: [Mutation]
+
+    /// The User Access Keys whose calls make these changes (their events' actors `uak:<id>`): each must still be in
+    /// service when the changes commit, so that a revocation stops the calls already under way too.
+    public var actingAccessKeys: Set<String> {
+        var ids: Set<String> = []
+        for case .appendEvent(let event) in mutations where event.actor.hasPrefix("uak:") {
+            ids.insert(String(event.actor.dropFirst(4)))
+        }
+        return ids
+    }
 
     public init(_ mutations: [Mutation] = []) {
         self.mutations = mutations
@@ -164,6 +177,8 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
         case missing
         /// The database is not usable (corrupt, wrong schema, unreadable).
         case unusable
+        /// The User Access Key making the change was revoked before the change was committed.
+        case actorRevoked
     }
 
     public var code: Code

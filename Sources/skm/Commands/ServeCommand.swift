@@ -117,7 +117,8 @@ struct ServeCommand: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
-        let storage = CachingStorage(try installation.openStorage(), lifetime: .milliseconds(Int(cacheSeconds * 1000)))
+        let database = try installation.openStorage()
+        let storage = CachingStorage(database, lifetime: .milliseconds(Int(cacheSeconds * 1000)))
         let engine = try await Engine.open(
             storage: storage, rootKey: try installation.rootKey(),
             configuration: .init(v1_0ReadsNeedCredentials: v1_0ReadsNeedCredentials))
@@ -150,6 +151,12 @@ struct ServeCommand: AsyncParsableCommand {
         if let logPath { Terminal.note("Request log: \(logPath)") }
         let application = try await buildApplication(configuration)
         try await application.runService()
+        // Everything is written; leave it all in the database file.
+        do {
+            try database.checkpoint()
+        } catch {
+            Terminal.note("The write-ahead log was not folded into \(database.path): \(error)")
+        }
     }
 }
 

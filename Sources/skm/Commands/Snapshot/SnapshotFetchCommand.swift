@@ -80,7 +80,10 @@ struct SnapshotFetchCommand: AsyncParsableCommand {
                 throw CommandFailure.setup("\(cacert): not a PEM certificate")
             }
         }
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        // Redirects are not followed: one could take the secret header to another host, or to plain HTTP.
+        let client = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: .init(tlsConfiguration: tls, redirectConfiguration: .disallow))
         let root = url.hasSuffix("/") ? String(url.dropLast()) : url
         let (appkey, uakId) = (self.appkey, self.uakId)
         let reader = APIStateReader(appkey: appkey, accessKeyID: uakId, version: apiVersion) { path, query in
@@ -95,6 +98,15 @@ struct SnapshotFetchCommand: AsyncParsableCommand {
             request.headers.add(name: "X-TC-AUTHENTICATION-ID", value: uakId)
             request.headers.add(name: "X-TC-AUTHENTICATION-SECRET", value: secret)
             let response = try await client.execute(request, timeout: .seconds(30))
+            if (300..<400).contains(Int(response.status.code)) {
+                let target = response.headers.first(name: "Location") ?? "?"
+                throw APIStateReader.Failure(
+                    path: path,
+                    message:
+                        "the server answered with a redirect (HTTP \(response.status.code)) to \(target.prefix(200)), "
+                        + "which is not followed: the credentials would go with it. Give that URL as --url if it is the service"
+                )
+            }
             let body = try await response.body.collect(upTo: 64 << 20)
             let envelope = try JSONParser(invalidUTF8: .replace).parse(body.readableBytesView)
             guard envelope["header"]?["isSuccessful"]?.boolValue == true else {
