@@ -1,12 +1,16 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
 /// Settings every first-party target shares: Swift 6 language mode (strict concurrency) is implied by the tools
-/// version; warnings are errors so that a warning never lands.
+/// version; warnings are errors so that a warning never lands (a package that depends on SKM ignores this).
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
-    .unsafeFlags(["-warnings-as-errors"]),
+    .treatAllWarnings(as: .error),
 ]
+
+/// The fuzz harnesses are declared only when `SKM_FUZZ=1` (scripts/fuzz.sh sets it): an ordinary build neither
+/// builds them nor offers them as products.
+let fuzzing = Context.environment["SKM_FUZZ"] == "1"
 
 /// The libFuzzer harnesses (Sources/Fuzz): one static library each, linked into a fuzzer by scripts/fuzz.sh after a
 /// build with `-sanitize=fuzzer,address` (libFuzzer brings its own `main`, so they cannot be executables).
@@ -25,13 +29,13 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "skm", targets: ["skm"]),
-        .library(name: "SKMCore", targets: ["SKMCore"]),
-        .library(name: "SKMStorage", targets: ["SKMStorage"]),
-        .library(name: "SKMServer", targets: ["SKMServer"]),
-        .library(name: "SKMRules", targets: ["SKMRules"]),
-        .library(name: "SKMAnalysis", targets: ["SKMAnalysis"]),
-        .library(name: "SKMReport", targets: ["SKMReport"]),
-    ] + fuzzHarnesses.map { .library(name: "Fuzz\($0.name)", type: .static, targets: ["Fuzz\($0.name)"]) },
+        .library(
+            name: "SKM",
+            targets: ["SKMPrimitives", "SKMCore", "SKMStorage", "SKMServer", "SKMRules", "SKMAnalysis", "SKMReport"]
+        ),
+    ]
+        + (fuzzing
+            ? fuzzHarnesses.map { .library(name: "Fuzz\($0.name)", type: .static, targets: ["Fuzz\($0.name)"]) } : []),
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
@@ -66,9 +70,11 @@ let package = Package(
             path: "Sources/CAnalysisSupport",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .target(name: "SKMPrimitives", swiftSettings: strictSettings),
         .target(
             name: "SKMCore",
             dependencies: [
+                "SKMPrimitives",
                 "COpenSSL",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -88,8 +94,8 @@ let package = Package(
         .target(
             name: "SKMServer",
             dependencies: [
+                "SKMPrimitives",
                 "SKMCore",
-                "SKMStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -108,25 +114,34 @@ let package = Package(
         ),
         .target(
             name: "SKMRules",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["SKMPrimitives", .product(name: "Yams", package: "Yams")],
             swiftSettings: strictSettings
         ),
         .target(
             name: "SKMAnalysis",
-            dependencies: ["SKMCore", "SKMRules", "CAnalysisSupport"],
+            dependencies: [
+                "SKMPrimitives", "SKMCore", "SKMRules", "CAnalysisSupport",
+                .product(name: "X509", package: "swift-certificates"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
             name: "SKMReport",
             dependencies: [
-                "SKMCore", "SKMRules", "SKMAnalysis", "CLibXML2",
+                "SKMPrimitives", "SKMCore", "SKMRules", "SKMAnalysis", "CLibXML2",
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            // Compiled into the binary: nothing is looked up at run time.
+            resources: [
+                .embedInCode("Resources/report.css"), .embedInCode("Resources/report.js"),
+                .embedInCode("Resources/incident-report.xsd"),
             ],
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "skm",
             dependencies: [
+                "SKMPrimitives",
                 "SKMCore",
                 "SKMStorage",
                 "SKMServer",
@@ -138,18 +153,20 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "X509", package: "swift-certificates"),
             ],
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "skm-benchmark",
-            dependencies: ["SKMRules", "SKMAnalysis"],
+            dependencies: ["SKMCore", "SKMRules", "SKMAnalysis"],
             path: "Benchmarks/Sources/skm-benchmark",
             swiftSettings: strictSettings
         ),
         .target(
             name: "SKMTestSupport",
             dependencies: [
+                "SKMPrimitives",
                 "SKMCore",
                 "SKMAnalysis",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -161,6 +178,7 @@ let package = Package(
         .testTarget(
             name: "SKMCoreTests",
             dependencies: [
+                "SKMPrimitives",
                 "SKMCore",
                 "SKMTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -177,6 +195,7 @@ let package = Package(
         .testTarget(
             name: "SKMServerTests",
             dependencies: [
+                "SKMPrimitives",
                 "SKMCore",
                 "SKMStorage",
                 "SKMServer",
@@ -189,6 +208,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -202,20 +222,28 @@ let package = Package(
         ),
         .testTarget(
             name: "SKMAnalysisTests",
-            dependencies: ["SKMAnalysis", "SKMReport", "SKMRules", "SKMCore", "SKMTestSupport"],
+            dependencies: [
+                "SKMPrimitives", "SKMAnalysis", "SKMReport", "SKMRules", "SKMCore", "SKMTestSupport",
+                .product(name: "X509", package: "swift-certificates"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "skmTests",
-            dependencies: ["skm", "SKMCore", "SKMTestSupport"],
+            // `skm` is built for the tests to run; they import none of its code.
+            dependencies: ["skm", "SKMPrimitives", "SKMCore"],
             swiftSettings: strictSettings
         ),
-        .target(
-            name: "FuzzSupport", dependencies: ["SKMCore"], path: "Sources/Fuzz/Support", swiftSettings: strictSettings),
     ]
-        + fuzzHarnesses.map {
-            .target(
-                name: "Fuzz\($0.name)", dependencies: $0.dependencies, path: "Sources/Fuzz/\($0.name)",
-                swiftSettings: strictSettings)
-        }
+        + (fuzzing
+            ? [
+                .target(
+                    name: "FuzzSupport", dependencies: ["SKMCore"], path: "Sources/Fuzz/Support",
+                    swiftSettings: strictSettings)
+            ]
+                + fuzzHarnesses.map {
+                    .target(
+                        name: "Fuzz\($0.name)", dependencies: $0.dependencies, path: "Sources/Fuzz/\($0.name)",
+                        swiftSettings: strictSettings)
+                } : [])
 )

@@ -9,6 +9,8 @@
 # Targets: RequestBody TokenForm RequestLog HAR RuleYAML Condition Certificate (all by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The harnesses are declared in Package.swift only when this is set.
+export SKM_FUZZ=1
 
 seconds="${1:-60}"
 shift || true
@@ -24,8 +26,15 @@ mkdir -p "$scratch/bin" "$scratch/corpus" "$scratch/crashes" "$scratch/logs"
 # with libFuzzer's main. A scratch path of its own keeps the normal build intact.
 for target in "${targets[@]}"; do
     echo "==> building Fuzz$target"
-    swift build --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address --product "Fuzz$target" 2>&1 \
-        | grep -E "error|warning: |Build of product" | grep -v "swift-distributed-tracing" || true
+    # A failed build stops here: a fuzzer left from an earlier build must never stand in for this one.
+    rm -f "$scratch/bin/fuzz-$target"
+    if ! swift build --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address --product "Fuzz$target" \
+        > "$scratch/logs/build-$target.txt" 2>&1; then
+        grep -E "error" "$scratch/logs/build-$target.txt" | head -20
+        echo "Fuzz$target did not build (log: $scratch/logs/build-$target.txt)" >&2
+        exit 1
+    fi
+    grep -E "Build of product" "$scratch/logs/build-$target.txt" || true
     swiftc -sanitize=fuzzer,address "$scratch/debug/libFuzz$target.a" -lz -lxml2 -lssl -lcrypto -lsqlite3 \
         -o "$scratch/bin/fuzz-$target" 2>&1 | grep -v "Cannot export local symbol" || true
     test -x "$scratch/bin/fuzz-$target"

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import SKMCore
+import SKMPrimitives
 
 /// The report as one self-contained HTML page: inline CSS, inline SVG charts, a little inline script for the filter
 /// box, and nothing loaded from anywhere.
@@ -13,7 +14,7 @@ public struct HTMLReportRenderer: Sendable {
     public init() {}
 
     public func render(_ report: IncidentReport) -> [UInt8] {
-        let body = Body(report: report).html
+        let body = HTMLBody(report: report).html
         let styleHash = Data(SHA256.hash(data: Data(Self.style.utf8))).base64EncodedString()
         let scriptHash = Data(SHA256.hash(data: Data(Self.script.utf8))).base64EncodedString()
         let policy =
@@ -57,95 +58,9 @@ public struct HTMLReportRenderer: Sendable {
 
     // MARK: - Style and script
 
-    static let style = """
-        :root{--ink:#1d2330;--muted:#5d6677;--line:#dde2ea;--paper:#fff;--wash:#f5f7fa;--accent:#2456a6;\
-        --ok:#1f7a4d;--bad:#b3261e;--warn:#9a6100;--mono:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
-        *{box-sizing:border-box}
-        body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;color:var(--ink);\
-        background:var(--wash)}
-        header.top{background:var(--ink);color:#fff;padding:18px 28px}
-        header.top h1{margin:0;font-size:20px;font-weight:600;letter-spacing:.2px}
-        header.top p{margin:4px 0 0;color:#c5ccd8;font-size:13px}
-        main{max-width:1120px;margin:0 auto;padding:20px 24px 48px}
-        section{margin:0 0 28px}
-        h2{font-size:17px;margin:0 0 12px;font-weight:600}
-        h3{font-size:16px;margin:0;font-weight:600}
-        a{color:var(--accent)}
-        .card{background:var(--paper);border:1px solid var(--line);border-radius:8px;padding:18px 20px}
-        .numbers{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px;margin:0 0 16px}
-        .number{background:var(--paper);border:1px solid var(--line);border-radius:8px;padding:12px 14px}
-        .number b{display:block;font-size:26px;line-height:1.2}
-        .number span{color:var(--muted);font-size:13px}
-        .number.bad b{color:var(--bad)}
-        .headline{font-size:17px;margin:0 0 10px}
-        .causes{margin:0;padding-left:20px}
-        .causes li{margin:4px 0}
-        .verdict{display:inline-block;border-radius:10px;padding:0 9px;font-size:12px;font-weight:600;\
-        vertical-align:middle;border:1px solid currentColor}
-        .verdict.confirmed{color:var(--ok)}
-        .verdict.mismatch{color:var(--bad)}
-        .verdict.unexplained{color:var(--warn)}
-        .charts{display:grid;grid-template-columns:1fr 1fr;gap:16px}
-        .charts svg.chart{width:100%;height:auto;display:block}
-        .legend{display:flex;flex-wrap:wrap;gap:6px 14px;margin:8px 0 0;padding:0;list-style:none;font-size:12px;\
-        color:var(--muted)}
-        .legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px;vertical-align:-1px}
-        .filter{margin:0 0 12px}
-        .filter input{width:100%;max-width:420px;padding:7px 10px;border:1px solid var(--line);border-radius:6px;\
-        font:inherit}
-        article.group{background:var(--paper);border:1px solid var(--line);border-left:4px solid var(--line);\
-        border-radius:8px;padding:16px 20px;margin:0 0 14px}
-        article.group.confirmed{border-left-color:var(--ok)}
-        article.group.mismatch{border-left-color:var(--bad)}
-        article.group.unexplained{border-left-color:var(--warn)}
-        .group header{display:flex;flex-wrap:wrap;gap:8px 12px;align-items:baseline}
-        .group .rank{color:var(--muted);text-decoration:none;font-weight:600}
-        .meta{display:flex;flex-wrap:wrap;gap:4px 18px;margin:6px 0 10px;color:var(--muted);font-size:13px}
-        .meta code{color:var(--ink)}
-        code,.mono{font-family:var(--mono);font-size:13px}
-        .why,.fix,.event,.note{margin:8px 0}
-        .label{font-weight:600;margin-right:4px}
-        .fix{background:#eef6f0;border-radius:6px;padding:8px 12px}
-        .hint{background:#fff7e6;border-radius:6px;padding:8px 12px}
-        .fixrow{display:grid;grid-template-columns:minmax(0,1fr) 250px;gap:12px;align-items:start;margin:8px 0}
-        .fixrow .fix{margin:0}
-        figure.sim{margin:0;font-size:12px;color:var(--muted)}
-        figure.sim svg{display:block;width:100%;height:auto;margin:0 0 4px}
-        @media (max-width:760px){.fixrow{grid-template-columns:1fr}}
-        .event{background:var(--wash);border-radius:6px;padding:8px 12px;font-size:14px}
-        details{margin:10px 0 0}
-        summary{cursor:pointer;color:var(--accent);font-size:14px}
-        table{border-collapse:collapse;width:100%;font-size:13px;margin:8px 0 0}
-        th,td{text-align:left;padding:6px 8px;border-top:1px solid var(--line);vertical-align:top}
-        th{color:var(--muted);font-weight:600;border-top:0}
-        td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-        .status{font-weight:600;white-space:nowrap}
-        .status.passed{color:var(--ok)}
-        .status.failed,.status.error{color:var(--bad)}
-        .status.unknown{color:var(--warn)}
-        .status.skipped,.status.not-reached{color:var(--muted)}
-        .evidence{margin:0;padding:0;list-style:none}
-        .evidence li{font-family:var(--mono);font-size:12px;overflow-wrap:anywhere}
-        .evidence b{font-weight:400;color:var(--muted)}
-        pre{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--wash);border-radius:6px;padding:10px 12px;\
-        font:12px/1.5 var(--mono);margin:8px 0 0}
-        .ids{display:flex;flex-wrap:wrap;gap:4px 12px;font-family:var(--mono);font-size:12px}
-        .empty{color:var(--muted)}
-        footer{color:var(--muted);font-size:12px;max-width:1120px;margin:0 auto;padding:0 24px 32px}
-        @media (max-width:760px){.charts{grid-template-columns:1fr}}
-        @media print{body{background:#fff}header.top{background:#fff;color:#000;border-bottom:2px solid #000}\
-        header.top p{color:#333}.filter{display:none}article.group{break-inside:avoid}a{color:inherit}}
-        """
-
-    static let script = """
-        (function(){var box=document.getElementById('filter');if(!box)return;box.hidden=false;\
-        var input=box.querySelector('input');var groups=document.querySelectorAll('article.group');\
-        var count=document.getElementById('filter-count');\
-        input.addEventListener('input',function(){var q=input.value.trim().toLowerCase();var shown=0;\
-        groups.forEach(function(g){var hit=!q||g.textContent.toLowerCase().indexOf(q)>=0;g.hidden=!hit;if(hit)shown++;});\
-        count.textContent=q?shown+' of '+groups.length+' groups':'';});\
-        window.addEventListener('beforeprint',function(){document.querySelectorAll('details').forEach(function(d){d.open=true;});});})();
-        """
+    /// The page's style and script, from `Resources/` (their hashes are the policy's).
+    static let style = String(decoding: PackageResources.report_css, as: UTF8.self)
+    static let script = String(decoding: PackageResources.report_js, as: UTF8.self)
 }
 
 /// Escapes text for HTML (element content and quoted attributes), with control characters and bidirectional
@@ -173,7 +88,7 @@ func escalationLines(_ text: String) -> String {
 }
 
 /// The page's body.
-private struct Body {
+struct HTMLBody {
     let report: IncidentReport
 
     static let palette = ["#2456a6", "#b3261e", "#1f7a4d", "#9a6100", "#6b3fa0", "#00838f", "#c2185b", "#5d4037"]
@@ -284,113 +199,6 @@ private struct Body {
         }
         return out + "</div>\n</section>\n"
     }
-
-    // MARK: - Charts
-
-    func chartsSection() -> String {
-        "<section id=\"charts\">\n<h2>Failures over time and by group</h2>\n<div class=\"charts\">"
-            + "<div class=\"card\">\(timelineChart())</div><div class=\"card\">\(groupsChart())</div>"
-            + "</div>\n</section>\n"
-    }
-
-    func timelineChart() -> String {
-        guard let timeline = report.timeline, !timeline.buckets.isEmpty else { return "" }
-        let width = 520.0
-        let height = 200.0
-        let left = 36.0
-        let bottom = 26.0
-        let top = 10.0
-        let plotWidth = width - left - 8
-        let plotHeight = height - top - bottom
-        let totals = timeline.buckets.map { $0.values.reduce(0, +) }
-        let maximum = max(1, totals.max() ?? 1)
-        let barWidth = plotWidth / Double(timeline.buckets.count)
-        let colors = self.colors
-        var svg =
-            "<svg class=\"chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-labelledby=\"timeline-title\">"
-        svg +=
-            "<title id=\"timeline-title\">Failed requests per \(describe(seconds: timeline.bucketSeconds)), by error</title>"
-        svg +=
-            "<line x1=\"\(left)\" y1=\"\(top + plotHeight)\" x2=\"\(width - 8)\" y2=\"\(top + plotHeight)\" stroke=\"#dde2ea\"/>"
-        svg +=
-            "<text x=\"\(left - 6)\" y=\"\(top + 10)\" font-size=\"11\" text-anchor=\"end\" fill=\"#5d6677\">\(maximum)</text>"
-        svg +=
-            "<text x=\"\(left - 6)\" y=\"\(top + plotHeight)\" font-size=\"11\" text-anchor=\"end\" fill=\"#5d6677\">0</text>"
-        for (index, bucket) in timeline.buckets.enumerated() {
-            var y = top + plotHeight
-            let x = left + Double(index) * barWidth
-            let start = timeline.start.addingTimeInterval(Double(index * timeline.bucketSeconds))
-            for entry in report.errors {
-                guard let count = bucket[entry.error.code], count > 0 else { continue }
-                let barHeight = plotHeight * Double(count) / Double(maximum)
-                y -= barHeight
-                svg +=
-                    "<rect x=\"\(format(x + 0.5))\" y=\"\(format(y))\" width=\"\(format(max(1, barWidth - 1)))\" "
-                    + "height=\"\(format(barHeight))\" fill=\"\(colors[entry.error.code] ?? "#888")\">"
-                    + "<title>\(escape(Timestamp.rfc3339(start))): \(count) × \(escape(entry.error.message))</title></rect>"
-            }
-        }
-        let end = timeline.start.addingTimeInterval(Double(timeline.buckets.count * timeline.bucketSeconds))
-        svg +=
-            "<text x=\"\(left)\" y=\"\(height - 8)\" font-size=\"11\" fill=\"#5d6677\">\(escape(shortTime(timeline.start)))</text>"
-        svg +=
-            "<text x=\"\(width - 8)\" y=\"\(height - 8)\" font-size=\"11\" text-anchor=\"end\" fill=\"#5d6677\">\(escape(shortTime(end)))</text>"
-        svg += "</svg><ul class=\"legend\">"
-        for entry in report.errors {
-            svg +=
-                "<li>\(legendSwatch(colors[entry.error.code] ?? "#888"))\(escape(entry.error.message)) (\(number(entry.count)))</li>"
-        }
-        return svg + "</ul>"
-    }
-
-    /// A legend swatch as inline SVG (no style attributes: the page's policy allows only its own style sheet).
-    func legendSwatch(_ color: String) -> String {
-        "<svg width=\"10\" height=\"10\" aria-hidden=\"true\"><rect width=\"10\" height=\"10\" rx=\"2\" fill=\"\(color)\"/></svg> "
-    }
-
-    func groupsChart() -> String {
-        let groups = Array(report.groups.prefix(10))
-        guard let maximum = groups.map(\.count).max(), maximum > 0 else { return "" }
-        let rowHeight = 22.0
-        let width = 520.0
-        let labelWidth = 250.0
-        let height = Double(groups.count) * rowHeight + 14
-        let colors = self.colors
-        var svg =
-            "<svg class=\"chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-labelledby=\"groups-title\">"
-        svg += "<title id=\"groups-title\">The biggest groups of failed requests</title>"
-        for (index, group) in groups.enumerated() {
-            let y = 6 + Double(index) * rowHeight
-            let barWidth = (width - labelWidth - 60) * Double(group.count) / Double(maximum)
-            let label =
-                "#\(group.rank) \(group.error?.message ?? "code \(group.resultCode)") · \(group.causeWords)"
-            let short = label.count > 40 ? String(label.prefix(39)) + "…" : label
-            svg +=
-                "<a href=\"#group-\(escape(group.id))\"><text x=\"0\" y=\"\(format(y + 14))\" font-size=\"11.5\" fill=\"#1d2330\">"
-                + "\(escape(short))<title>\(escape(label))</title></text></a>"
-            svg +=
-                "<rect x=\"\(labelWidth)\" y=\"\(format(y + 3))\" width=\"\(format(max(2, barWidth)))\" height=\"14\" rx=\"2\" "
-                + "fill=\"\(colors[group.resultCode] ?? "#888")\"/>"
-            svg +=
-                "<text x=\"\(format(labelWidth + max(2, barWidth) + 6))\" y=\"\(format(y + 14))\" font-size=\"11.5\" fill=\"#5d6677\">\(number(group.count))</text>"
-        }
-        return svg + "</svg><ul class=\"legend\"><li>Bars are coloured by error, as in the chart beside.</li></ul>"
-    }
-
-    func format(_ value: Double) -> String { String(format: "%.1f", value) }
-
-    func shortTime(_ date: Date) -> String {
-        let text = Timestamp.rfc3339(date)
-        return String(text.prefix(16)).replacingOccurrences(of: "T", with: " ") + "Z"
-    }
-
-    func describe(seconds: Int) -> String {
-        if seconds % 86_400 == 0 { return seconds == 86_400 ? "day" : "\(seconds / 86_400) days" }
-        if seconds % 3600 == 0 { return seconds == 3600 ? "hour" : "\(seconds / 3600) hours" }
-        return seconds == 60 ? "minute" : "\(seconds / 60) minutes"
-    }
-
-    // MARK: - Groups
 
     func groupsSection() -> String {
         var out = "<section id=\"groups\">\n<h2>Groups, biggest first</h2>\n"
@@ -515,9 +323,7 @@ private struct Body {
 
     /// A stable, safe id for a request: the request id itself is untrusted text.
     func anchor(_ requestID: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in requestID.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        return String(hash, radix: 16)
+        String(FNV1a.hash(requestID.utf8), radix: 16)
     }
 
     func finding(_ finding: IncidentReport.Finding) -> String {

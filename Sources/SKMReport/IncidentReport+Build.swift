@@ -1,6 +1,7 @@
 import Foundation
 import SKMAnalysis
 import SKMCore
+import SKMPrimitives
 import SKMRules
 
 extension IncidentReport {

@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMPrimitives
 
 /// The report as JSON: the model, field for field, with RFC 3339 times.
 public struct JSONReportRenderer: Sendable {

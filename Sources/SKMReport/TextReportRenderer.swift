@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMPrimitives
 
 /// The report for a terminal: a summary to read in ten seconds, then the biggest groups with their cause, fix and
 /// causing event. Colour only when asked (a TTY); every string from a capture is made inert first (control

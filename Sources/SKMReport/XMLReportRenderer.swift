@@ -1,6 +1,7 @@
 import CLibXML2
 import Foundation
 import SKMCore
+import SKMPrimitives
 
 /// The report as XML, written through libxml2's text writer and described by `Schemas/incident-report.xsd`
 /// (``IncidentReportSchema``).

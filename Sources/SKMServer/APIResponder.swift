@@ -5,6 +5,7 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import SKMCore
+import SKMPrimitives
 import Synchronization
 
 /// Answers every HTTP request: routes it, builds the engine request and the client identity, renders the envelope,

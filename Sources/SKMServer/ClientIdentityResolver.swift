@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import NIOSSL
 import SKMCore
+import SKMPrimitives
 import Synchronization
 import X509
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOSSL
 import SKMCore
+import SKMPrimitives
 
 /// Everything `buildApplication(_:)` needs: the engine, where to listen, TLS, limits and the request log.
 public struct ServerConfiguration: Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMPrimitives
 import Testing
 
 @Suite struct JSONTests {

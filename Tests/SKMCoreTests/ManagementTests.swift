@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMPrimitives
 import SKMTestSupport
 import Testing
 

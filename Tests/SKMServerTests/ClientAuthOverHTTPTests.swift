@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import NIOHTTP1
 import SKMCore
+import SKMPrimitives
 import SKMTestSupport
 import Testing
 import X509

@@ -3,6 +3,7 @@ import NIOCore
 import NIOEmbedded
 import NIOHTTP1
 import SKMCore
+import SKMPrimitives
 import SKMStorage
 import SKMTestSupport
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import NIOHTTP1
 import SKMCore
+import SKMPrimitives
 import SKMTestSupport
 import Testing
 

@@ -6,6 +6,7 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import SKMCore
+import SKMPrimitives
 import SKMServer
 import SKMStorage
 import SKMTestSupport

@@ -1,6 +1,7 @@
 import Foundation
 import SKMAnalysis
 import SKMCore
+import SKMPrimitives
 import X509
 
 /// A small deterministic random source for traffic patterns (SplitMix64).

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import SKMCore
+import SKMPrimitives
 import X509
 
 /// The time every test starts from: 2026-09-21T14:13:20Z.

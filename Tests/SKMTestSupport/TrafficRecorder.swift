@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMPrimitives
 import X509
 
 /// One HTTP request as a client sends it.

@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMPrimitives
 import Testing
 
 /// Runs the built `skm` binary in a fresh installation directory.

@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMPrimitives
 import SKMRules
 
 /// Turns a failed request into a ``Finding``: builds its facts, runs the logged error's rule with evidence, replays

@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMPrimitives
 import SKMRules
 
 /// What the analyser concluded about one failed request.
@@ -120,12 +121,8 @@ public struct Fingerprint: Sendable, Hashable, Comparable {
 
     /// A short stable identifier for links and tickets.
     public var identifier: String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         let parts = [rule ?? "", check ?? "", appkey, key, client, String(code), verdict.rawValue] + text
-        for byte in parts.joined(separator: "|").utf8 {
-            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
-        }
-        return String(hash, radix: 16).leftPadded(to: 16)
+        return String(FNV1a.hash(parts.joined(separator: "|").utf8), radix: 16).leftPadded(to: 16)
     }
 }
 

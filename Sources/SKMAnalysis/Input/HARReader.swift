@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMPrimitives
 import X509
 
 /// Reads HAR 1.2 captures (browsers' developer tools, mitmproxy, Charles) into request records.

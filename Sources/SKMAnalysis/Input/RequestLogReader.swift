@@ -1,6 +1,7 @@
 import CAnalysisSupport
 import Foundation
 import SKMCore
+import SKMPrimitives
 
 /// Reads the server's request log (JSON Lines, gzip or plain, or standard input) item by item.
 ///

@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMPrimitives
 
 /// Builds a state snapshot from an SKM's read APIs (this one's, or NHN Cloud's with a User Access Key), for logs of
 /// a service the support engineer does not host.

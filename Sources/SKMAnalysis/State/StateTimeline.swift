@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMPrimitives
 
 /// A key manager's state at any moment of its history: the snapshot's final state, rewound through the audit
 /// events that happened at or after that moment.

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SKMPrimitives
 import SwiftASN1
 import X509
 

@@ -1,4 +1,5 @@
 import Foundation
+import SKMPrimitives
 import X509
 
 /// Step 6 of the decision procedure: a key store's client authentication.

@@ -1,3 +1,4 @@
+import SKMPrimitives
 import X509
 
 /// What the server observed about the client that sent a request.

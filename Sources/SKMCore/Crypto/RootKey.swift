@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SKMPrimitives
 
 /// The key that wraps the system key. It comes from outside the database: `SKM_ROOT_KEY` or a key file.
 public struct RootKey: Sendable {

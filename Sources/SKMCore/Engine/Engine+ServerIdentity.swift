@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SKMPrimitives
 import X509
 
 /// The certificate and key the server presents over TLS.

@@ -1,4 +1,5 @@
 import Foundation
+import SKMPrimitives
 
 extension RequestRecord {
     /// One log line, newline included: written straight into bytes, since the server writes one per request.

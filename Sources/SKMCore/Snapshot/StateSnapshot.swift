@@ -1,4 +1,5 @@
 import Foundation
+import SKMPrimitives
 import X509
 
 /// The whole state of a key manager at one moment, without key material, secrets or UAK secrets, with its audit

@@ -24,7 +24,7 @@ struct Generator {
     /// Whether the closures record evidence. A program gets one set of closures of each kind, so that evaluation
     /// without evidence pays nothing for it.
     let recording: Bool
-    private(set) var problems: [(message: String, span: Span)] = []
+    var problems: [(message: String, span: Span)] = []
 
     init(
         schema: FactSchema, definitions: Definitions, types: [Int: CELType], source: Source, checked: Bool,
@@ -38,7 +38,7 @@ struct Generator {
         self.recording = recording
     }
 
-    private func text(of expression: Expression) -> String {
+    func text(of expression: Expression) -> String {
         let bytes = Array(source.text.utf8)
         let start = min(expression.span.start, bytes.count)
         let end = min(max(expression.span.end, start), bytes.count)
@@ -49,7 +49,7 @@ struct Generator {
     ///
     /// Outside comprehension bodies every node runs at most once per evaluation (each parent calls each child at
     /// most once), so nothing is recorded twice; inside them nothing is recorded.
-    private func recorded(_ expression: Expression, _ evaluator: @escaping Evaluator) -> Evaluator {
+    func recorded(_ expression: Expression, _ evaluator: @escaping Evaluator) -> Evaluator {
         guard recording else { return evaluator }
         let label = text(of: expression)
         return { frame in
@@ -149,7 +149,7 @@ struct Generator {
     }
 
     /// The value of a list or map made of literals only, computed once at compile time.
-    private static func constant(_ expression: Expression) -> Value? {
+    static func constant(_ expression: Expression) -> Value? {
         switch expression.kind {
         case .literal(let value): return value
         case .list(let elements):
@@ -396,265 +396,5 @@ struct Generator {
                 return error ?? .list(mapped)
             }
         }
-    }
-
-    private mutating func generateCall(
-        _ function: String, target: Expression?, arguments: [Expression], expression: Expression, scope: [String],
-        record: Bool
-    ) -> Evaluator {
-        let childRecord = record
-        // Closures kept in a struct, not an array of closures: an array would hold them at the most general
-        // abstraction and every call would go through two reabstraction thunks.
-        var all: [Operand] = []
-        if let target { all.append(Operand(generate(target, scope: scope, record: childRecord))) }
-        for argument in arguments { all.append(Operand(generate(argument, scope: scope, record: childRecord))) }
-        let operands = OperandList(all)
-
-        switch (function, operands.count) {
-        case ("_&&_", 2), ("_||_", 2):
-            let decisive = function == "_||_"
-            let left = operands[0]
-            let right = operands[1]
-            return { frame in
-                let a = left(&frame)
-                if case .bool(let flag) = a, flag == decisive { return .bool(decisive) }
-                let b = right(&frame)
-                if case .bool(let flag) = b, flag == decisive { return .bool(decisive) }
-                if case .bool = a, case .bool = b { return .bool(!decisive) }
-                if let exceptional = Operations.exceptional(a, b) { return exceptional }
-                return Operations.noOverload(function, [a, b])
-            }
-        case ("!_", 1):
-            let operand = operands[0]
-            return { frame in
-                let value = operand(&frame)
-                if case .bool(let flag) = value { return .bool(!flag) }
-                if value.isExceptional { return value }
-                return Operations.noOverload("!_", [value])
-            }
-        case ("-_", 1):
-            let operand = operands[0]
-            return { frame in Operations.negate(operand(&frame)) }
-        case ("_?_:_", 3):
-            let condition = operands[0]
-            let whenTrue = operands[1]
-            let whenFalse = operands[2]
-            return { frame in
-                switch condition(&frame) {
-                case .bool(true): return whenTrue(&frame)
-                case .bool(false): return whenFalse(&frame)
-                case let value where value.isExceptional: return value
-                case let value: return Operations.noOverload("_?_:_", [value])
-                }
-            }
-        case ("_==_", 2), ("_!=_", 2), ("_<_", 2), ("_<=_", 2), ("_>_", 2), ("_>=_", 2):
-            let left = operands[0]
-            let right = operands[1]
-            let relation = Operations.Relation(rawValue: function)!
-            return { frame in Operations.relation(relation, left(&frame), right(&frame)) }
-        case ("_+_", 2), ("_-_", 2), ("_*_", 2), ("_/_", 2), ("_%_", 2):
-            let left = operands[0]
-            let right = operands[1]
-            return { frame in Operations.arithmetic(function, left(&frame), right(&frame)) }
-        case ("@in", 2):
-            let element = operands[0]
-            let container = operands[1]
-            return { frame in Operations.contains(element(&frame), container(&frame)) }
-        case ("_[_]", 2):
-            let container = operands[0]
-            let key = operands[1]
-            return { frame in Operations.index(container(&frame), key(&frame)) }
-        case ("size", 1):
-            let operand = operands[0]
-            return { frame in Operations.size(operand(&frame)) }
-        case ("int", 1), ("double", 1), ("string", 1), ("timestamp", 1), ("duration", 1):
-            let operand = operands[0]
-            return { frame in Operations.convert(function, operand(&frame)) }
-        case ("matches", 2):
-            var compiled: CompiledRegex?
-            if case .literal(.string(let pattern)) = arguments.last?.kind {
-                do {
-                    compiled = try CompiledRegex(pattern)
-                } catch {
-                    problems.append(("invalid regular expression: \(error)", arguments.last!.span))
-                }
-            }
-            let subject = operands[0]
-            let pattern = operands[1]
-            let literal = compiled
-            return { frame in
-                let text = subject(&frame)
-                let patternValue = pattern(&frame)
-                if let exceptional = Operations.exceptional(text, patternValue) { return exceptional }
-                guard case .string(let string) = text, case .string(let source) = patternValue else {
-                    return Operations.noOverload("matches", [text, patternValue])
-                }
-                if let literal { return .bool(literal.matches(string)) }
-                guard let regex = try? CompiledRegex(source) else {
-                    return .error(EvaluationError("invalid regular expression '\(source)'"))
-                }
-                return .bool(regex.matches(string))
-            }
-        default:
-            break
-        }
-        if let implementation = Self.stringFunctions[function], operands.count == implementation.arity {
-            switch implementation {
-            case .unary(let body):
-                let operand = operands[0]
-                return { frame in
-                    let value = operand(&frame)
-                    if value.isExceptional { return value }
-                    return body(value) ?? Operations.noOverload(function, [value])
-                }
-            case .binary(let body):
-                let first = operands[0]
-                let second = operands[1]
-                return { frame in
-                    let a = first(&frame)
-                    let b = second(&frame)
-                    if let exceptional = Operations.exceptional(a, b) { return exceptional }
-                    return body(a, b) ?? Operations.noOverload(function, [a, b])
-                }
-            }
-        }
-        let described = target == nil ? "\(function)()" : "receiver \(function)()"
-        return { frame in
-            var values: [Value] = []
-            for index in 0..<operands.count { values.append(operands[index](&frame)) }
-            if let exceptional = Operations.exceptional(values), Library.overloads[function] != nil {
-                return exceptional
-            }
-            return .error(EvaluationError("unbound function \(described)"))
-        }
-    }
-
-    /// One compiled operand of a call.
-    struct Operand {
-        let run: Evaluator
-
-        init(_ run: @escaping Evaluator) {
-            self.run = run
-        }
-    }
-
-    /// The operands of a call; `operands[i]` is the closure itself, at its natural abstraction.
-    struct OperandList {
-        private let items: [Operand]
-
-        init(_ items: [Operand]) {
-            self.items = items
-        }
-
-        var count: Int { items.count }
-
-        subscript(index: Int) -> Evaluator { items[index].run }
-    }
-
-    /// A string or SKM function, by how many operands it takes.
-    enum Implementation: Sendable {
-        case unary(@Sendable (Value) -> Value?)
-        case binary(@Sendable (Value, Value) -> Value?)
-
-        var arity: Int {
-            switch self {
-            case .unary: return 1
-            case .binary: return 2
-            }
-        }
-    }
-
-    static let stringFunctions: [String: Implementation] = [
-        "contains": .binary { a, b in
-            guard case .string(let text) = a, case .string(let part) = b else { return nil }
-            return .bool(part.isEmpty || text.unicodeScalars.elementsEqualSubsequence(part.unicodeScalars))
-        },
-        "startsWith": .binary { a, b in
-            guard case .string(let text) = a, case .string(let prefix) = b else { return nil }
-            return .bool(text.unicodeScalars.starts(with: prefix.unicodeScalars))
-        },
-        "endsWith": .binary { a, b in
-            guard case .string(let text) = a, case .string(let suffix) = b else { return nil }
-            return .bool(text.unicodeScalars.reversed().starts(with: suffix.unicodeScalars.reversed()))
-        },
-        "lowerAscii": .unary { value in
-            guard case .string(let text) = value else { return nil }
-            return .string(
-                String(
-                    String.UnicodeScalarView(
-                        text.unicodeScalars.map { scalar in
-                            (65...90).contains(scalar.value) ? Unicode.Scalar(scalar.value + 32)! : scalar
-                        })))
-        },
-        "join": .binary { a, b in
-            guard case .list(let items) = a, case .string(let separator) = b else { return nil }
-            var parts: [String] = []
-            for item in items {
-                guard case .string(let text) = item else { return nil }
-                parts.append(text)
-            }
-            return .string(parts.joined(separator: separator))
-        },
-        "first": .unary { value in
-            guard case .list(let items) = value else { return nil }
-            return items.first ?? .error(EvaluationError("first() of an empty list"))
-        },
-        "last": .unary { value in
-            guard case .list(let items) = value else { return nil }
-            return items.last ?? .error(EvaluationError("last() of an empty list"))
-        },
-        "days": .unary { value in
-            guard case .duration(let duration) = value else { return nil }
-            return .int(duration.seconds / 86_400)
-        },
-        "hours": .unary { value in
-            guard case .duration(let duration) = value else { return nil }
-            return .int(duration.seconds / 3600)
-        },
-        "ipInCidr": .binary { a, b in
-            guard case .string(let ip) = a, case .string(let cidr) = b else { return nil }
-            return .bool(Network.contains(cidr: cidr, ip: ip))
-        },
-        "isIPv4": .unary { value in
-            guard case .string(let text) = value else { return nil }
-            return .bool(Network.ipv4(Substring(text)) != nil)
-        },
-        "isPrivateIP": .unary { value in
-            guard case .string(let text) = value else { return nil }
-            return .bool(Network.isPrivate(text))
-        },
-        "ipKind": .unary { value in
-            guard case .string(let text) = value else { return nil }
-            return .string(Network.kind(text))
-        },
-        "isCIDR": .unary { value in
-            guard case .string(let text) = value else { return nil }
-            return .bool(Network.canonicalCIDR(text) != nil)
-        },
-        "canonicalCIDR": .unary { value in
-            guard case .string(let text) = value else { return nil }
-            return .string(Network.canonicalCIDR(text) ?? "")
-        },
-        "isMAC": .unary { value in
-            guard case .string(let text) = value else { return nil }
-            return .bool(Network.normalizedMAC(text) != nil)
-        },
-        "normalizeMAC": .unary { value in
-            guard case .string(let text) = value else { return nil }
-            return .string(Network.normalizedMAC(text) ?? "")
-        },
-    ]
-}
-
-extension String.UnicodeScalarView {
-    /// Whether `part` occurs as a contiguous run of scalars.
-    func elementsEqualSubsequence(_ part: String.UnicodeScalarView) -> Bool {
-        let haystack = Array(self)
-        let needle = Array(part)
-        guard needle.count <= haystack.count else { return false }
-        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
-            if haystack[start..<(start + needle.count)].elementsEqual(needle) { return true }
-        }
-        return false
     }
 }

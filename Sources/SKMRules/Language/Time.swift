@@ -1,56 +1,12 @@
+import SKMPrimitives
+
 /// RFC 3339 timestamps and Go-style durations, as CEL's `timestamp()` and `duration()` read and write them.
 extension CELTime {
     /// Parses `2009-02-13T23:31:30Z`, with up to nine fraction digits and `Z` or `±hh:mm`.
     public init?(rfc3339 text: String) {
-        let bytes = Array(text.utf8)
-        guard bytes.count >= 20 else { return nil }
-        func number(_ range: Range<Int>) -> Int64? {
-            var value: Int64 = 0
-            for index in range {
-                guard index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 else { return nil }
-                value = value * 10 + Int64(bytes[index] - 0x30)
-            }
-            return value
-        }
-        guard bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
-            bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"),
-            bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
-            let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
-            year >= 1, (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60
+        guard let fields = RFC3339.parse(text, .strict),
+            let checked = CELTime.checked(seconds: fields.seconds, nanos: Int32(fields.nanoseconds))
         else { return nil }
-        var index = 19
-        var nanos: Int64 = 0
-        if bytes[index] == UInt8(ascii: ".") {
-            index += 1
-            var digits = 0
-            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
-                guard digits < 9 else { return nil }
-                nanos = nanos * 10 + Int64(bytes[index] - 0x30)
-                digits += 1
-                index += 1
-            }
-            guard digits > 0 else { return nil }
-            for _ in digits..<9 { nanos *= 10 }
-        }
-        guard index < bytes.count else { return nil }
-        var offset: Int64 = 0
-        switch bytes[index] {
-        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
-            index += 1
-        case UInt8(ascii: "+"), UInt8(ascii: "-"):
-            guard bytes.count == index + 6, bytes[index + 3] == UInt8(ascii: ":"),
-                let hours = number((index + 1)..<(index + 3)), let minutes = number((index + 4)..<(index + 6))
-            else { return nil }
-            offset = (hours * 3600 + minutes * 60) * (bytes[index] == UInt8(ascii: "+") ? 1 : -1)
-            index += 6
-        default:
-            return nil
-        }
-        guard index == bytes.count else { return nil }
-        let seconds =
-            Self.days(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second - offset
-        guard let checked = CELTime.checked(seconds: seconds, nanos: Int32(nanos)) else { return nil }
         self = checked
     }
 
@@ -62,7 +18,7 @@ extension CELTime {
             rest += 86_400
             days -= 1
         }
-        let (year, month, day) = Self.civil(days: days)
+        let (year, month, day) = CivilDate.civil(fromDays: days)
         func pad(_ value: Int64, _ width: Int) -> String {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text
@@ -75,27 +31,6 @@ extension CELTime {
             text += "." + fraction
         }
         return text + "Z"
-    }
-
-    static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    static func civil(days value: Int64) -> (Int64, Int64, Int64) {
-        let z = value + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SKMCore
+import SKMPrimitives
 import X509
 
 struct CallCommand: AsyncParsableCommand {

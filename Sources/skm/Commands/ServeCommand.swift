@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SKMCore
+import SKMPrimitives
 import SKMServer
 
 struct ServeCommand: AsyncParsableCommand {

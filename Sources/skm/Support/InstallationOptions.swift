@@ -84,6 +84,20 @@ func keyStoreReference(_ text: String) -> KeyStoreReference {
     return .name(text)
 }
 
+/// A key store named on the command line, deleted ones included when named by id (a name finds the live one).
+func shownKeyStore(_ text: String, appkey: String, engine: Engine) async throws -> KeyStore {
+    let stores = try await engine.storage.keyStores(appkey: appkey)
+    let store: KeyStore?
+    switch keyStoreReference(text) {
+    case .id(let id): store = stores.first { $0.id == id }
+    case .name(let name): store = stores.first { $0.name == name && $0.status == .active }
+    }
+    guard let store else {
+        throw Rejection(.keyStoreKnown, "no key store \(keyStoreReference(text)) in this appkey")
+    }
+    return store
+}
+
 /// The appkey that owns a key, for commands that name only the key.
 func appkeyOwning(key keyId: String, given: String?, engine: Engine) async throws -> String {
     if let given { return given }

@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMPrimitives
 
 /// A plain-text table for terminal output.
 struct Table {

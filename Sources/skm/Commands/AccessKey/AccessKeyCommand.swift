@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SKMCore
+import SKMPrimitives
 
 struct AccessKeyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

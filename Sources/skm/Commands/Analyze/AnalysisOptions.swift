@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SKMAnalysis
 import SKMCore
+import SKMPrimitives
 import SKMRules
 import X509
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SKMAnalysis
 import SKMCore
+import SKMPrimitives
 import SKMReport
 
 struct AnalyzeCommand: AsyncParsableCommand {

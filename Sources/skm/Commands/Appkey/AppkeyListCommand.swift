@@ -1,5 +1,6 @@
 import ArgumentParser
 import SKMCore
+import SKMPrimitives
 
 struct AppkeyListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,13 +1,15 @@
 import ArgumentParser
 import SKMCore
+import SKMPrimitives
 
 struct AuthCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "auth",
         abstract: "Register the IPv4 addresses, MAC addresses and certificates a key store accepts.",
         subcommands: [
-            AuthAddIPCommand.self, AuthAddMACCommand.self, AuthIssueCertCommand.self, AuthListCommand.self,
-            AuthDeleteCommand.self, AuthCancelDeletionCommand.self, AuthPurgeCommand.self,
+            AuthAddCommand<RegisteredAddress>.self, AuthAddCommand<RegisteredMAC>.self, AuthIssueCertCommand.self,
+            AuthListCommand.self, AuthStepCommand<ScheduleEntryDeletion>.self,
+            AuthStepCommand<CancelEntryDeletion>.self, AuthStepCommand<PurgeEntry>.self,
         ])
 }
 

@@ -21,15 +21,7 @@ struct AuthListCommand: AsyncParsableCommand {
     func run() async throws {
         let engine = try await installation.openEngine()
         let appkeyID = try await resolveAppkey(appkey.appkey, engine: engine)
-        let stores = try await engine.storage.keyStores(appkey: appkeyID)
-        let store: KeyStore?
-        switch keyStoreReference(keystore) {
-        case .id(let id): store = stores.first { $0.id == id }
-        case .name(let name): store = stores.first { $0.name == name && $0.status == .active }
-        }
-        guard let store else {
-            throw Rejection(.keyStoreKnown, "no key store \(keyStoreReference(keystore)) in this appkey")
-        }
+        let store = try await shownKeyStore(keystore, appkey: appkeyID, engine: engine)
         let entries = try await engine.storage.authEntries(keyStoreId: store.id).filter {
             (kind == nil || $0.kind == kind?.kind) && (all || $0.status != .deleted)
         }

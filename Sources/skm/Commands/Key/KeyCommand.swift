@@ -1,13 +1,15 @@
 import ArgumentParser
 import Foundation
 import SKMCore
+import SKMPrimitives
 
 struct KeyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "key", abstract: "Manage secrets, symmetric and asymmetric keys.",
         subcommands: [
             KeyCreateCommand.self, KeyListCommand.self, KeyShowCommand.self, KeyRotateCommand.self,
-            KeyDeleteCommand.self, KeyCancelDeletionCommand.self, KeyPurgeCommand.self, KeyVersionCommand.self,
+            KeyStepCommand<ScheduleKeyDeletion>.self, KeyStepCommand<CancelKeyDeletion>.self,
+            KeyStepCommand<PurgeKey>.self, KeyVersionCommand.self,
         ])
 }
 

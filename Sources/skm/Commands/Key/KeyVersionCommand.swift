@@ -5,8 +5,8 @@ struct KeyVersionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "version", abstract: "List and delete single key versions.",
         subcommands: [
-            KeyVersionListCommand.self, KeyVersionDeleteCommand.self, KeyVersionCancelDeletionCommand.self,
-            KeyVersionPurgeCommand.self,
+            KeyVersionListCommand.self, KeyVersionStepCommand<ScheduleVersionDeletion>.self,
+            KeyVersionStepCommand<CancelVersionDeletion>.self, KeyVersionStepCommand<PurgeVersion>.self,
         ])
 }
 

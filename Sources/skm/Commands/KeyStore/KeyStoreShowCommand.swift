@@ -14,15 +14,7 @@ struct KeyStoreShowCommand: AsyncParsableCommand {
     func run() async throws {
         let engine = try await installation.openEngine()
         let appkeyID = try await resolveAppkey(appkey.appkey, engine: engine)
-        let stores = try await engine.storage.keyStores(appkey: appkeyID)
-        let store: KeyStore?
-        switch keyStoreReference(keystore) {
-        case .id(let id): store = stores.first { $0.id == id }
-        case .name(let name): store = stores.first { $0.name == name && $0.status == .active }
-        }
-        guard let store else {
-            throw Rejection(.keyStoreKnown, "no key store \(keyStoreReference(keystore)) in this appkey")
-        }
+        let store = try await shownKeyStore(keystore, appkey: appkeyID, engine: engine)
         try printKeyStore(store, json: output.json)
     }
 }

@@ -29,7 +29,7 @@ public enum Timestamp {
             milliseconds += 86_400_000
             days -= 1
         }
-        let (year, month, day) = civil(fromDays: days)
+        let (year, month, day) = CivilDate.civil(fromDays: days)
         let hour = milliseconds / 3_600_000
         let minute = milliseconds / 60_000 % 60
         let second = milliseconds / 1000 % 60
@@ -64,55 +64,8 @@ public enum Timestamp {
 
     /// Parses RFC 3339 (`Z` or `±hh:mm`, any number of fraction digits) and SKM's zone-less form (taken as UTC).
     public static func parse(_ text: String) -> Date? {
-        var bytes = Array(text.utf8)
-        guard bytes.count >= 19 else { return nil }
-        func number(_ range: Range<Int>) -> Int64? {
-            var value: Int64 = 0
-            for index in range {
-                let byte = bytes[index]
-                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-                value = value * 10 + Int64(byte - UInt8(ascii: "0"))
-            }
-            return value
-        }
-        guard bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
-            bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t") || bytes[10] == UInt8(ascii: " "),
-            bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
-            let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
-            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
-        else { return nil }
-        var index = 19
-        var fraction = 0.0
-        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
-            index += 1
-            var scale = 0.1
-            let start = index
-            while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
-                fraction += Double(bytes[index] - UInt8(ascii: "0")) * scale
-                scale /= 10
-                index += 1
-            }
-            guard index > start else { return nil }
-        }
-        var offsetSeconds: Int64 = 0
-        if index < bytes.count {
-            let marker = bytes[index]
-            if marker == UInt8(ascii: "Z") || marker == UInt8(ascii: "z") {
-                index += 1
-            } else if marker == UInt8(ascii: "+") || marker == UInt8(ascii: "-") {
-                guard bytes.count == index + 6, bytes[index + 3] == UInt8(ascii: ":"),
-                    let hours = number((index + 1)..<(index + 3)), let minutes = number((index + 4)..<(index + 6))
-                else { return nil }
-                offsetSeconds = (hours * 3600 + minutes * 60) * (marker == UInt8(ascii: "+") ? 1 : -1)
-                index += 6
-            }
-        }
-        guard index == bytes.count else { return nil }
-        bytes.removeAll()
-        let days = days(fromCivil: year, month, day)
-        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
-        return Date(timeIntervalSince1970: Double(seconds) + fraction)
+        guard let fields = RFC3339.parse(text, .lenient) else { return nil }
+        return Date(timeIntervalSince1970: Double(fields.seconds) + fields.fractionOfASecond)
     }
 
     /// Parses an HTTP `Date` header in its preferred form (RFC 9110 IMF-fixdate): `Sun, 06 Nov 1994 08:49:37 GMT`.
@@ -127,7 +80,7 @@ public enum Timestamp {
             let minute = Int64(clock[1]), let second = Int64(clock[2]), (1...31).contains(day), hour < 24,
             minute < 60, second < 61
         else { return nil }
-        let seconds = days(fromCivil: year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
+        let seconds = CivilDate.days(fromCivil: year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
         return Date(timeIntervalSince1970: Double(seconds))
     }
 
@@ -139,33 +92,11 @@ public enum Timestamp {
     public static func httpDate(_ date: Date) -> String {
         let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let (year, month, day) = civil(fromDays: days)
+        let (year, month, day) = CivilDate.civil(fromDays: days)
         let rest = seconds - days * 86_400
         let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][Int(((days % 7) + 7) % 7)]
         func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
         return
             "\(weekday), \(two(day)) \(monthNames[Int(month) - 1]) \(year) \(two(rest / 3600)):\(two(rest % 3600 / 60)):\(two(rest % 60)) GMT"
-    }
-
-    // Howard Hinnant's civil-from-days and days-from-civil algorithms.
-    static func civil(fromDays value: Int64) -> (Int64, Int64, Int64) {
-        let z = value + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-
-    static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
     }
 }

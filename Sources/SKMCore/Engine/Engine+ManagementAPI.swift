@@ -1,5 +1,8 @@
 import Foundation
+import SKMPrimitives
 
+/// The management API: each operation's request fields turned into an engine call, and its answer into the API's
+/// JSON.
 extension Engine {
     /// Management calls, after their credential check: they skip client authentication (steps 6–8).
     func manage(_ request: Request, actor: String) async throws -> Outcome {

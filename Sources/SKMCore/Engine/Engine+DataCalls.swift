@@ -1,94 +1,8 @@
 import Crypto
 import Foundation
 
+/// Data calls: encrypt, decrypt, sign, verify, and reading keys and secrets, with the key and version checks.
 extension Engine {
-    /// Answers an API request from `client` with a result or exactly one catalogue error, following the decision
-    /// procedure of DESIGN §6. Never throws: a storage failure becomes Internal Error, with its reason kept for
-    /// operators only.
-    public func execute(_ request: Request, from client: ClientIdentity) async -> Outcome {
-        do {
-            return try await decide(request, client)
-        } catch let rejection as Rejection {
-            return .failure(rejection)
-        } catch let error as StorageError where error.code == .duplicate {
-            return .failure(Rejection(.otherwiseMalformed, error.reason))
-        } catch let error as StorageError where error.code == .actorRevoked {
-            return .failure(Rejection(.accessKeyInService, error.reason))
-        } catch {
-            return .failure(Rejection(.serverFailed, String(describing: error)))
-        }
-    }
-
-    private func decide(_ request: Request, _ client: ClientIdentity) async throws -> Outcome {
-        let operation = request.operation
-        // 1. The route exists in this API version.
-        guard operation.availableVersions.contains(request.apiVersion) else {
-            throw Rejection(
-                .operationInVersion, "\(operation.rawValue) is not part of API \(request.apiVersion.rawValue)")
-        }
-        if operation == .createToken { return try await createToken(request) }
-        // 2. The appkey exists.
-        let appkey = try await existingAppkey(request.appkey)
-        switch operation.category {
-        case .confirm:
-            return Outcome(.success(.body(confirmation(of: client))))
-        case .management:
-            // 3. A valid User Access Key or bearer token of this appkey (v1.0 reads: the appkey alone, unless the
-            // server is told otherwise).
-            guard credentialsRequirement(of: request) != false else {
-                var outcome = try await manage(request, actor: "appkey")
-                if case .success(.body(let body)) = outcome.result {
-                    outcome.result = .success(.body(Self.withoutCredentials(body)))
-                }
-                return outcome
-            }
-            let actor = try await authenticate(request.credentials, appkey: appkey.id)
-            return try await manage(request, actor: actor)
-        case .data:
-            return try await performDataCall(request, client)
-        case .token:
-            return try await createToken(request)
-        }
-    }
-
-    /// An answer for a caller that showed no credentials: certificate passwords withheld (`null`), and User Access
-    /// Key ids in creation and change stamps reduced to `uak` (an id is half a credential).
-    static func withoutCredentials(_ value: JSONValue) -> JSONValue {
-        switch value {
-        case .object(let object):
-            return .object(
-                JSONObject(
-                    object.members.map { member in
-                        if member.key == "password" { return JSONObject.Member(key: member.key, value: .null) }
-                        return JSONObject.Member(key: member.key, value: withoutCredentials(member.value))
-                    }))
-        case .array(let items):
-            return .array(items.map(withoutCredentials))
-        case .string(let text) where text.hasPrefix("uak:"):
-            return .string("uak")
-        default:
-            return value
-        }
-    }
-
-    /// For the v1.0 reads, whether step 3 applies (the request log records it, for the analyser); `nil` for every
-    /// other operation, whose need for credentials never varies.
-    public func credentialsRequirement(of request: Request) -> Bool? {
-        guard request.apiVersion == .v1_0, request.operation.isSettingsRead else { return nil }
-        return configuration.v1_0ReadsNeedCredentials
-    }
-
-    /// What `GET …/confirm` echoes: the address, MAC header and certificate the server observed.
-    func confirmation(of client: ClientIdentity) -> JSONValue {
-        [
-            "clientIp": .optional(client.address?.description ?? client.peerAddress),
-            "clientMacHeader": .optional(client.macHeader),
-            "clientSentCertificate": .bool(!client.certificateChain.isEmpty),
-        ]
-    }
-
-    // MARK: - Data calls
-
     /// The validated fields of a data call (step 4).
     struct DataParameters {
         var plaintext: String?
@@ -157,7 +71,7 @@ extension Engine {
         return parameters
     }
 
-    private func performDataCall(_ request: Request, _ client: ClientIdentity) async throws -> Outcome {
+    func performDataCall(_ request: Request, _ client: ClientIdentity) async throws -> Outcome {
         let operation = request.operation
         // 4. Body and parameters.
         let parameters = try validateDataCall(request)
@@ -212,7 +126,7 @@ extension Engine {
 
     /// A version by number for decrypt/verify and `keyVersion` queries: exists (not deleted), then In Service.
     /// `encodedTwice` tells that the number came out of a blob that was Base64-encoded twice.
-    private func usableVersion(
+    func usableVersion(
         _ number: Int, in context: KeyContext, encodedTwice: Bool = false
     ) throws(Rejection) -> (KeyVersion, Data) {
         guard let version = context.versions.first(where: { $0.number == number }), version.status != .deleted else {
@@ -228,14 +142,14 @@ extension Engine {
         return (version, try material(of: version.number, in: context))
     }
 
-    private func primaryVersion(in context: KeyContext) throws(Rejection) -> (KeyVersion, Data) {
+    func primaryVersion(in context: KeyContext) throws(Rejection) -> (KeyVersion, Data) {
         guard let version = context.versions.primary else {
             throw Rejection(.versionInService, "key \(context.key.id) has no version In Service")
         }
         return (version, try material(of: version.number, in: context))
     }
 
-    private func material(of number: Int, in context: KeyContext) throws(Rejection) -> Data {
+    func material(of number: Int, in context: KeyContext) throws(Rejection) -> Data {
         let label = SealContext.keyMaterial(keyId: context.key.id, version: number)
         guard let sealed = context.sealedMaterial[number] else {
             throw Rejection(.serverFailed, "material of \(label.label) is missing")
@@ -247,7 +161,7 @@ extension Engine {
         }
     }
 
-    private func perform(
+    func perform(
         _ operation: Operation, _ parameters: DataParameters, _ context: KeyContext
     ) throws
         -> Outcome
@@ -381,164 +295,5 @@ extension Engine {
         default:
             throw Rejection(.serverFailed, "\(operation.rawValue) is not a data call")
         }
-    }
-
-    // MARK: - Credentials
-
-    /// Step 3: a User Access Key of this appkey (id and secret), or an unexpired bearer token issued for one.
-    /// Returns the actor name recorded in audit events.
-    ///
-    /// The order (exists, in service, of this appkey, then the secret) is the order of the rule for Unauthorized;
-    /// clients get the same answer whichever fails, so the order tells nothing to a caller without the secret.
-    func authenticate(_ credentials: Credentials, appkey: String) async throws -> String {
-        if let token = credentials.bearerToken {
-            let claims = try verifyToken(token)
-            let accessKey = try await usableAccessKey(claims.accessKeyID)
-            guard accessKey.appkey == appkey else {
-                throw Rejection(
-                    .accessKeyOfThisAppkey,
-                    "the bearer token was issued to User Access Key \(accessKey.id) of another appkey")
-            }
-            return "uak:\(accessKey.id)"
-        }
-        guard let id = credentials.userAccessKeyID else {
-            throw Rejection(.credentialsPresent, "no User Access Key or bearer token")
-        }
-        let accessKey = try await usableAccessKey(id)
-        guard accessKey.appkey == appkey else {
-            throw Rejection(.accessKeyOfThisAppkey, "User Access Key \(id) belongs to another appkey")
-        }
-        try checkSecret(credentials.userAccessKeySecret, of: accessKey)
-        return "uak:\(accessKey.id)"
-    }
-
-    /// A User Access Key that exists and is in service.
-    func usableAccessKey(_ id: String) async throws -> UserAccessKey {
-        // Not even the shape of an id: most likely the secret or a token in the wrong header, so never echoed.
-        guard UserAccessKey.isWellFormedID(id) else {
-            throw Rejection(
-                .accessKeyExists, "the User Access Key id sent is not an id (\(id.utf8.count) characters; not shown)")
-        }
-        guard let accessKey = try await storage.userAccessKey(id: id) else {
-            throw Rejection(.accessKeyExists, "no User Access Key '\(id)'")
-        }
-        guard accessKey.status == .inService else {
-            throw Rejection(.accessKeyInService, "User Access Key \(id) is \(accessKey.status.rawValue)")
-        }
-        return accessKey
-    }
-
-    func checkSecret(_ secret: String?, of accessKey: UserAccessKey) throws(Rejection) {
-        guard let secret else {
-            throw Rejection(.secretValid, "no secret was sent with User Access Key \(accessKey.id)")
-        }
-        let digest = Self.digest(secret: secret, salt: accessKey.salt)
-        guard ConstantTime.equal(digest, accessKey.secretDigest) else {
-            throw Rejection(.secretValid, "wrong secret for User Access Key \(accessKey.id)")
-        }
-    }
-
-    /// A User Access Key in service whose secret is `secret`.
-    func verifyAccessKey(id: String, secret: String) async throws -> UserAccessKey {
-        let accessKey = try await usableAccessKey(id)
-        try checkSecret(secret, of: accessKey)
-        return accessKey
-    }
-
-    /// `POST /oauth2/token/create`: Basic authorization with a User Access Key, `grant_type=client_credentials`.
-    private func createToken(_ request: Request) async throws -> Outcome {
-        guard let id = request.credentials.userAccessKeyID else {
-            throw Rejection(.credentialsPresent, "token creation needs Basic authorization with a User Access Key")
-        }
-        let accessKey = try await usableAccessKey(id)
-        try checkSecret(request.credentials.userAccessKeySecret, of: accessKey)
-        let fields = try RequestFields(request, needsBody: true)
-        guard fields.string("grant_type") == "client_credentials" else {
-            throw Rejection.invalidField(.grantTypeClientCredentials, "grant_type", "must be client_credentials")
-        }
-        let lifetime = Int(configuration.tokenLifetime)
-        let token = issueToken(
-            accessKeyID: accessKey.id, expires: clock.now.addingTimeInterval(configuration.tokenLifetime))
-        return Outcome(
-            .success(
-                .bare(["access_token": .string(token), "token_type": "Bearer", "expires_in": .int(lifetime)])))
-    }
-
-    /// A stateless token: `skm1.<base64url(uak.expiry)>.<base64url(HMAC-SHA-256)>` under a key derived from the
-    /// system key, so every server on the same database accepts it.
-    func issueToken(accessKeyID: String, expires: Date) -> String {
-        let payload = Data("\(accessKeyID).\(Int64(expires.timeIntervalSince1970))".utf8)
-        let mac = HMAC<SHA256>.authenticationCode(for: payload, using: vault.derivedKey(purpose: "token"))
-        return "skm1.\(payload.base64URLEncoded).\(Data(mac).base64URLEncoded)"
-    }
-
-    /// What a bearer token says of itself, and whether this installation issued it; `nil` when it is not a token
-    /// of this format at all. Nothing here is secret: the request log records it (never the token).
-    public func inspectToken(_ token: String) -> TokenObservation? {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "skm1", let payload = Data(base64URLEncoded: String(parts[1])),
-            let mac = Data(base64URLEncoded: String(parts[2]))
-        else { return nil }
-        let authentic = HMAC<SHA256>.isValidAuthenticationCode(
-            mac, authenticating: payload, using: vault.derivedKey(purpose: "token"))
-        let text = String(decoding: payload, as: UTF8.self)
-        guard let dot = text.lastIndex(of: "."), let expiry = Int64(text[text.index(after: dot)...]),
-            let expires = Timestamp.date(secondsSince1970: expiry)
-        else { return TokenObservation(authentic: false, accessKeyId: nil, expiresAt: nil) }
-        let accessKey = String(text[..<dot])
-        guard authentic else {
-            // Claims of a token this installation did not sign are not evidence of anything.
-            return TokenObservation(authentic: false, accessKeyId: nil, expiresAt: nil)
-        }
-        return TokenObservation(authentic: true, accessKeyId: accessKey, expiresAt: expires)
-    }
-
-    /// The claims of a token this installation issued that has not expired.
-    func verifyToken(_ token: String) throws(Rejection) -> (accessKeyID: String, expires: Date) {
-        guard let observed = inspectToken(token), observed.authentic, let accessKey = observed.accessKeyId,
-            let expires = observed.expiresAt
-        else {
-            throw Rejection(.tokenAuthentic, "the bearer token was not issued by this key manager, or was altered")
-        }
-        guard expires > clock.now else {
-            throw Rejection(.tokenNotExpired, "the bearer token expired at \(Timestamp.rfc3339(expires))")
-        }
-        return (accessKey, expires)
-    }
-}
-
-/// What the request log records of a bearer token: whether this installation signed it and, when it did, the User
-/// Access Key it was issued to and when it expires. Never the token itself.
-public struct TokenObservation: Sendable, Hashable {
-    public var authentic: Bool
-    public var accessKeyId: String?
-    public var expiresAt: Date?
-
-    public init(authentic: Bool, accessKeyId: String? = nil, expiresAt: Date? = nil) {
-        self.authentic = authentic
-        self.accessKeyId = accessKeyId
-        self.expiresAt = expiresAt
-    }
-}
-
-enum ConstantTime {
-    static func equal(_ lhs: Data, _ rhs: Data) -> Bool {
-        guard lhs.count == rhs.count else { return false }
-        var difference: UInt8 = 0
-        for (left, right) in zip(lhs, rhs) { difference |= left ^ right }
-        return difference == 0
-    }
-}
-
-extension Data {
-    var base64URLEncoded: String {
-        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    init?(base64URLEncoded text: String) {
-        var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while standard.utf8.count % 4 != 0 { standard += "=" }
-        self.init(base64Encoded: standard)
     }
 }

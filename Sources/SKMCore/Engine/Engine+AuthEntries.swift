@@ -1,0 +1,263 @@
+import Crypto
+import Foundation
+import SKMPrimitives
+import X509
+
+/// The client authentication entries of a key store: IPv4 addresses, MAC addresses and issued certificates.
+extension Engine {
+    /// Registers an IPv4 address or CIDR, or a MAC address.
+    public func addAuthEntry(
+        appkey: String, store reference: KeyStoreReference, kind: AuthKind, value: String, description: String = "",
+        actor: String
+    ) async throws -> AuthEntry {
+        let canonical = try Self.canonicalAuthValue(kind: kind, value)
+        let store = try await liveStore(appkey: appkey, reference)
+        try await checkEntryFree(kind, canonical, in: store)
+        try Self.validateDescription(description)
+        let id = try await storage.nextIdentifier(for: .authEntry)
+        let now = clock.now
+        let entry = AuthEntry(
+            id: id, appkey: appkey, keyStoreId: store.id, kind: kind, value: canonical, description: description,
+            status: .inService, created: Stamp(user: actor, at: now), lastChange: Stamp(user: actor, at: now))
+        try await retrying(duplicate: .authValueFree) {
+            let current = try await liveStore(appkey: appkey, .id(entry.keyStoreId))
+            try await storage.commit(
+                ChangeSet([
+                    .requireKeyStoreRevision(id: current.id, revision: current.revision),
+                    .insert(.authEntry(entry)),
+                    event(
+                        .authAdd, actor: actor, appkey: appkey, target: .authEntry, id: String(id),
+                        keyStoreId: store.id,
+                        changes: [.set("kind", kind.rawValue), .set("value", canonical), .set("status", "IN_SERVICE")],
+                        at: now),
+                ]))
+        }
+        return entry
+    }
+
+    static func canonicalAuthValue(kind: AuthKind, _ value: String) throws(Rejection) -> String {
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        switch kind {
+        case .ipv4:
+            switch IPv4Network.parse(trimmed) {
+            case .success(let network): return network.description
+            case .failure(let failure):
+                throw Rejection.invalidField(.authValueWellFormed, "value", "'\(trimmed.prefix(64))': \(failure)")
+            }
+        case .mac:
+            guard let mac = MACAddress(trimmed) else {
+                throw Rejection.invalidField(
+                    .authValueWellFormed, "value",
+                    "'\(trimmed.prefix(64))' is not a MAC address (expected aa:bb:cc:dd:ee:ff)")
+            }
+            return mac.description
+        case .certificate:
+            try validateName(trimmed, field: "name")
+            return trimmed
+        }
+    }
+
+    /// Issues a client certificate from the installation's CA and registers it in a key store.
+    public func issueCertificate(
+        appkey: String, store reference: KeyStoreReference, name: String, password: String, lifetimeDays: Int,
+        description: String = "", actor: String
+    ) async throws -> AuthEntry {
+        try Self.validateName(name, field: "name")
+        try Self.validateCertificatePassword(password)
+        guard Limits.certificateLifetimeDays.contains(lifetimeDays) else {
+            throw Rejection.invalidField(
+                .certificateParametersValid, "lifeTime",
+                "is \(lifetimeDays) days, outside \(Limits.certificateLifetimeDays.lowerBound)…\(Limits.certificateLifetimeDays.upperBound)"
+            )
+        }
+        let store = try await liveStore(appkey: appkey, reference)
+        try await checkEntryFree(.certificate, name, in: store)
+        try Self.validateDescription(description)
+        let id = try await storage.nextIdentifier(for: .authEntry)
+        let now = clock.now
+        let issued = try authority.issueClientCertificate(
+            commonName: name, organizationalUnit: store.name, now: now, lifetimeDays: lifetimeDays)
+        let summary = issued.certificate.issuedSummary
+        let entry = AuthEntry(
+            id: id, appkey: appkey, keyStoreId: store.id, kind: .certificate, value: name, description: description,
+            status: .inService, certificate: summary, created: Stamp(user: actor, at: now),
+            lastChange: Stamp(user: actor, at: now))
+        try await retrying(duplicate: .authValueFree) {
+            let current = try await liveStore(appkey: appkey, .id(entry.keyStoreId))
+            try await storage.commit(
+                ChangeSet([
+                    .requireKeyStoreRevision(id: current.id, revision: current.revision),
+                    .insert(.authEntry(entry)),
+                    .putSealed(
+                        .certificateKey(entryId: id),
+                        try vault.seal(issued.privateKey.rawRepresentation, for: .certificateKey(entryId: id))),
+                    .putSealed(
+                        .certificatePassword(entryId: id),
+                        try vault.seal(Data(password.utf8), for: .certificatePassword(entryId: id))),
+                    event(
+                        .authAdd, actor: actor, appkey: appkey, target: .authEntry, id: String(id),
+                        keyStoreId: store.id,
+                        changes: [
+                            .set("kind", AuthKind.certificate.rawValue), .set("value", name),
+                            .set("status", "IN_SERVICE"),
+                            .set("sha256", summary.sha256), .set("notAfter", Timestamp.rfc3339(summary.notAfter)),
+                        ], at: now),
+                ]))
+        }
+        return entry
+    }
+
+    /// The live (not deleted) entry of `kind` with `value` in a key store.
+    func liveEntry(
+        appkey: String, store reference: KeyStoreReference, kind: AuthKind, value: String
+    ) async throws
+        -> AuthEntry
+    {
+        let store = try await liveStore(appkey: appkey, reference)
+        let canonical = (try? Self.canonicalAuthValue(kind: kind, value)) ?? value
+        guard
+            let entry = try await storage.authEntries(keyStoreId: store.id).first(where: {
+                $0.kind == kind && $0.value == canonical && $0.status != .deleted
+            })
+        else {
+            throw Rejection(
+                .entryExists, "no \(kind.displayName) entry '\(canonical.prefix(64))' in key store '\(store.name)'",
+                field: kind == .certificate ? "name" : "value")
+        }
+        return entry
+    }
+
+    /// Refuses a value a live entry of the key store already has.
+    func checkEntryFree(_ kind: AuthKind, _ value: String, in store: KeyStore) async throws {
+        let taken = try await storage.authEntries(keyStoreId: store.id).contains {
+            $0.kind == kind && $0.value == value && $0.status != .deleted
+        }
+        if taken {
+            throw Rejection(.authValueFree, "\(kind.displayName) '\(value)' is already registered in '\(store.name)'")
+        }
+    }
+
+    public func scheduleAuthDeletion(
+        appkey: String, store: KeyStoreReference, kind: AuthKind, value: String, actor: String
+    ) async throws -> AuthEntry {
+        try await changeEntryStatus(
+            appkey: appkey, store: store, kind: kind, value: value, from: .inService, to: .pendingDeletion,
+            action: .authScheduleDeletion, actor: actor)
+    }
+
+    public func cancelAuthDeletion(
+        appkey: String, store: KeyStoreReference, kind: AuthKind, value: String, actor: String
+    ) async throws -> AuthEntry {
+        try await changeEntryStatus(
+            appkey: appkey, store: store, kind: kind, value: value, from: .pendingDeletion, to: .inService,
+            action: .authCancelDeletion, actor: actor)
+    }
+
+    /// Deletes an entry pending deletion at once; a tombstone remains.
+    public func deleteAuthEntry(
+        appkey: String, store: KeyStoreReference, kind: AuthKind, value: String, actor: String
+    ) async throws -> AuthEntry {
+        try await changeEntryStatus(
+            appkey: appkey, store: store, kind: kind, value: value, from: .pendingDeletion, to: .deleted,
+            action: .authDelete, actor: actor)
+    }
+
+    func changeEntryStatus(
+        appkey: String, store: KeyStoreReference, kind: AuthKind, value: String, from expected: EntryStatus,
+        to target: EntryStatus, action: AuditAction, actor: String
+    ) async throws -> AuthEntry {
+        try await retrying {
+            let entry = try await liveEntry(appkey: appkey, store: store, kind: kind, value: value)
+            guard entry.status == expected else {
+                throw Rejection(
+                    .entryStatusFits,
+                    "\(kind.displayName) entry '\(entry.value)' is \(entry.status.rawValue); \(action.rawValue) needs \(expected.rawValue)"
+                )
+            }
+            return try await transition(entry, to: target, action: action, actor: actor)
+        }
+    }
+
+    func transition(
+        _ entry: AuthEntry, to target: EntryStatus, action: AuditAction, actor: String
+    )
+        async throws -> AuthEntry
+    {
+        var (entry, changes) = transitionChanges(entry, to: target, action: action, actor: actor, at: clock.now)
+        try await storage.commit(changes)
+        entry.revision += 1
+        return entry
+    }
+
+    /// The entry moved to `target`, and the changes that record it (a certificate's sealed key and password go with
+    /// a deletion).
+    func transitionChanges(
+        _ entry: AuthEntry, to target: EntryStatus, action: AuditAction, actor: String, at now: Date
+    ) -> (AuthEntry, ChangeSet) {
+        let (entry, fields) = moved(entry, to: target, actor: actor, at: now)
+        var changes = ChangeSet([
+            .update(.authEntry(entry)),
+            event(
+                action, actor: actor, appkey: entry.appkey, target: .authEntry, id: String(entry.id),
+                keyStoreId: entry.keyStoreId, changes: fields, at: now),
+        ])
+        if target == .deleted {
+            changes.append(.deleteSealed(.certificateKey(entryId: entry.id)))
+            changes.append(.deleteSealed(.certificatePassword(entryId: entry.id)))
+        }
+        return (entry, changes)
+    }
+
+    /// A PKCS#12 file with an issued certificate, its key and the CA certificate, protected by `password`, or by
+    /// the password chosen when the certificate was issued when `password` is `nil`.
+    public func exportCertificate(
+        appkey: String, store: KeyStoreReference, name: String, password: String? = nil
+    )
+        async throws -> [UInt8]
+    {
+        let entry = try await liveEntry(appkey: appkey, store: store, kind: .certificate, value: name)
+        guard entry.status == .inService, let summary = entry.certificate else {
+            throw Rejection(.entryStatusFits, "certificate '\(name)' is \(entry.status.rawValue)", field: "name")
+        }
+        guard let sealedKey = try await storage.sealedItem(.certificateKey(entryId: entry.id)) else {
+            throw CoreError(.storage, "the private key of certificate '\(name)' is missing")
+        }
+        let chosen: String
+        if let password {
+            try Self.validateCertificatePassword(password)
+            chosen = password
+        } else {
+            guard let sealed = try await storage.sealedItem(.certificatePassword(entryId: entry.id)) else {
+                throw CoreError(.storage, "the password of certificate '\(name)' is missing")
+            }
+            chosen = String(
+                decoding: try vault.open(sealed, for: .certificatePassword(entryId: entry.id)), as: UTF8.self)
+        }
+        let key = try P256.Signing.PrivateKey(
+            rawRepresentation: try vault.open(sealedKey, for: .certificateKey(entryId: entry.id)))
+        let certificate = try Certificate.parseChain(Data(summary.pem.utf8))[0]
+        return try PKCS12.export(
+            certificate: certificate, privateKey: key, chain: [authority.certificate], password: chosen,
+            friendlyName: name)
+    }
+
+    /// A PKCS#12 password: 1 to 1024 bytes, no control character. PKCS#12 passwords are C strings, so a NUL would
+    /// cut the password short (even to nothing); other control characters cannot be typed reliably where the
+    /// certificate is opened.
+    static func validateCertificatePassword(_ password: String) throws(Rejection) {
+        guard !password.isEmpty, password.utf8.count <= Limits.passwordBytes else {
+            throw Rejection.invalidField(
+                .certificateParametersValid, "password", "must be 1 to \(Limits.passwordBytes) bytes")
+        }
+        guard !password.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw Rejection.invalidField(
+                .certificateParametersValid, "password", "contains a control character; use printable characters")
+        }
+    }
+
+    /// The password chosen when a certificate was issued (SKM shows it in certificate details).
+    func certificatePassword(entryId: Int) async throws -> String? {
+        guard let sealed = try await storage.sealedItem(.certificatePassword(entryId: entryId)) else { return nil }
+        return String(decoding: try vault.open(sealed, for: .certificatePassword(entryId: entryId)), as: UTF8.self)
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+
+/// The string and SKM functions rules call (`contains`, `ipInCidr`, `normalizeMAC`, …), by name.
+extension Generator {
+    /// A string or SKM function, by how many operands it takes.
+    enum Implementation: Sendable {
+        case unary(@Sendable (Value) -> Value?)
+        case binary(@Sendable (Value, Value) -> Value?)
+
+        var arity: Int {
+            switch self {
+            case .unary: return 1
+            case .binary: return 2
+            }
+        }
+    }
+
+    static let stringFunctions: [String: Implementation] = [
+        "contains": .binary { a, b in
+            guard case .string(let text) = a, case .string(let part) = b else { return nil }
+            return .bool(part.isEmpty || text.unicodeScalars.elementsEqualSubsequence(part.unicodeScalars))
+        },
+        "startsWith": .binary { a, b in
+            guard case .string(let text) = a, case .string(let prefix) = b else { return nil }
+            return .bool(text.unicodeScalars.starts(with: prefix.unicodeScalars))
+        },
+        "endsWith": .binary { a, b in
+            guard case .string(let text) = a, case .string(let suffix) = b else { return nil }
+            return .bool(text.unicodeScalars.reversed().starts(with: suffix.unicodeScalars.reversed()))
+        },
+        "lowerAscii": .unary { value in
+            guard case .string(let text) = value else { return nil }
+            return .string(
+                String(
+                    String.UnicodeScalarView(
+                        text.unicodeScalars.map { scalar in
+                            (65...90).contains(scalar.value) ? Unicode.Scalar(scalar.value + 32)! : scalar
+                        })))
+        },
+        "join": .binary { a, b in
+            guard case .list(let items) = a, case .string(let separator) = b else { return nil }
+            var parts: [String] = []
+            for item in items {
+                guard case .string(let text) = item else { return nil }
+                parts.append(text)
+            }
+            return .string(parts.joined(separator: separator))
+        },
+        "first": .unary { value in
+            guard case .list(let items) = value else { return nil }
+            return items.first ?? .error(EvaluationError("first() of an empty list"))
+        },
+        "last": .unary { value in
+            guard case .list(let items) = value else { return nil }
+            return items.last ?? .error(EvaluationError("last() of an empty list"))
+        },
+        "days": .unary { value in
+            guard case .duration(let duration) = value else { return nil }
+            return .int(duration.seconds / 86_400)
+        },
+        "hours": .unary { value in
+            guard case .duration(let duration) = value else { return nil }
+            return .int(duration.seconds / 3600)
+        },
+        "ipInCidr": .binary { a, b in
+            guard case .string(let ip) = a, case .string(let cidr) = b else { return nil }
+            return .bool(Network.contains(cidr: cidr, ip: ip))
+        },
+        "isIPv4": .unary { value in
+            guard case .string(let text) = value else { return nil }
+            return .bool(Network.ipv4(Substring(text)) != nil)
+        },
+        "isPrivateIP": .unary { value in
+            guard case .string(let text) = value else { return nil }
+            return .bool(Network.isPrivate(text))
+        },
+        "ipKind": .unary { value in
+            guard case .string(let text) = value else { return nil }
+            return .string(Network.kind(text))
+        },
+        "isCIDR": .unary { value in
+            guard case .string(let text) = value else { return nil }
+            return .bool(Network.canonicalCIDR(text) != nil)
+        },
+        "canonicalCIDR": .unary { value in
+            guard case .string(let text) = value else { return nil }
+            return .string(Network.canonicalCIDR(text) ?? "")
+        },
+        "isMAC": .unary { value in
+            guard case .string(let text) = value else { return nil }
+            return .bool(Network.normalizedMAC(text) != nil)
+        },
+        "normalizeMAC": .unary { value in
+            guard case .string(let text) = value else { return nil }
+            return .string(Network.normalizedMAC(text) ?? "")
+        },
+    ]
+}
+
+extension String.UnicodeScalarView {
+    /// Whether `part` occurs as a contiguous run of scalars.
+    func elementsEqualSubsequence(_ part: String.UnicodeScalarView) -> Bool {
+        let haystack = Array(self)
+        let needle = Array(part)
+        guard needle.count <= haystack.count else { return false }
+        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
+            if haystack[start..<(start + needle.count)].elementsEqual(needle) { return true }
+        }
+        return false
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+
+/// Calls: the operators (`_&&_`, `_+_`, comparisons, `in`, indexing) and the functions of the library.
+extension Generator {
+    mutating func generateCall(
+        _ function: String, target: Expression?, arguments: [Expression], expression: Expression, scope: [String],
+        record: Bool
+    ) -> Evaluator {
+        let childRecord = record
+        // Closures kept in a struct, not an array of closures: an array would hold them at the most general
+        // abstraction and every call would go through two reabstraction thunks.
+        var all: [Operand] = []
+        if let target { all.append(Operand(generate(target, scope: scope, record: childRecord))) }
+        for argument in arguments { all.append(Operand(generate(argument, scope: scope, record: childRecord))) }
+        let operands = OperandList(all)
+
+        switch (function, operands.count) {
+        case ("_&&_", 2), ("_||_", 2):
+            let decisive = function == "_||_"
+            let left = operands[0]
+            let right = operands[1]
+            return { frame in
+                let a = left(&frame)
+                if case .bool(let flag) = a, flag == decisive { return .bool(decisive) }
+                let b = right(&frame)
+                if case .bool(let flag) = b, flag == decisive { return .bool(decisive) }
+                if case .bool = a, case .bool = b { return .bool(!decisive) }
+                if let exceptional = Operations.exceptional(a, b) { return exceptional }
+                return Operations.noOverload(function, [a, b])
+            }
+        case ("!_", 1):
+            let operand = operands[0]
+            return { frame in
+                let value = operand(&frame)
+                if case .bool(let flag) = value { return .bool(!flag) }
+                if value.isExceptional { return value }
+                return Operations.noOverload("!_", [value])
+            }
+        case ("-_", 1):
+            let operand = operands[0]
+            return { frame in Operations.negate(operand(&frame)) }
+        case ("_?_:_", 3):
+            let condition = operands[0]
+            let whenTrue = operands[1]
+            let whenFalse = operands[2]
+            return { frame in
+                switch condition(&frame) {
+                case .bool(true): return whenTrue(&frame)
+                case .bool(false): return whenFalse(&frame)
+                case let value where value.isExceptional: return value
+                case let value: return Operations.noOverload("_?_:_", [value])
+                }
+            }
+        case ("_==_", 2), ("_!=_", 2), ("_<_", 2), ("_<=_", 2), ("_>_", 2), ("_>=_", 2):
+            let left = operands[0]
+            let right = operands[1]
+            let relation = Operations.Relation(rawValue: function)!
+            return { frame in Operations.relation(relation, left(&frame), right(&frame)) }
+        case ("_+_", 2), ("_-_", 2), ("_*_", 2), ("_/_", 2), ("_%_", 2):
+            let left = operands[0]
+            let right = operands[1]
+            return { frame in Operations.arithmetic(function, left(&frame), right(&frame)) }
+        case ("@in", 2):
+            let element = operands[0]
+            let container = operands[1]
+            return { frame in Operations.contains(element(&frame), container(&frame)) }
+        case ("_[_]", 2):
+            let container = operands[0]
+            let key = operands[1]
+            return { frame in Operations.index(container(&frame), key(&frame)) }
+        case ("size", 1):
+            let operand = operands[0]
+            return { frame in Operations.size(operand(&frame)) }
+        case ("int", 1), ("double", 1), ("string", 1), ("timestamp", 1), ("duration", 1):
+            let operand = operands[0]
+            return { frame in Operations.convert(function, operand(&frame)) }
+        case ("matches", 2):
+            var compiled: CompiledRegex?
+            if case .literal(.string(let pattern)) = arguments.last?.kind {
+                do {
+                    compiled = try CompiledRegex(pattern)
+                } catch {
+                    problems.append(("invalid regular expression: \(error)", arguments.last!.span))
+                }
+            }
+            let subject = operands[0]
+            let pattern = operands[1]
+            let literal = compiled
+            return { frame in
+                let text = subject(&frame)
+                let patternValue = pattern(&frame)
+                if let exceptional = Operations.exceptional(text, patternValue) { return exceptional }
+                guard case .string(let string) = text, case .string(let source) = patternValue else {
+                    return Operations.noOverload("matches", [text, patternValue])
+                }
+                if let literal { return .bool(literal.matches(string)) }
+                guard let regex = try? CompiledRegex(source) else {
+                    return .error(EvaluationError("invalid regular expression '\(source)'"))
+                }
+                return .bool(regex.matches(string))
+            }
+        default:
+            break
+        }
+        if let implementation = Self.stringFunctions[function], operands.count == implementation.arity {
+            switch implementation {
+            case .unary(let body):
+                let operand = operands[0]
+                return { frame in
+                    let value = operand(&frame)
+                    if value.isExceptional { return value }
+                    return body(value) ?? Operations.noOverload(function, [value])
+                }
+            case .binary(let body):
+                let first = operands[0]
+                let second = operands[1]
+                return { frame in
+                    let a = first(&frame)
+                    let b = second(&frame)
+                    if let exceptional = Operations.exceptional(a, b) { return exceptional }
+                    return body(a, b) ?? Operations.noOverload(function, [a, b])
+                }
+            }
+        }
+        let described = target == nil ? "\(function)()" : "receiver \(function)()"
+        return { frame in
+            var values: [Value] = []
+            for index in 0..<operands.count { values.append(operands[index](&frame)) }
+            if let exceptional = Operations.exceptional(values), Library.overloads[function] != nil {
+                return exceptional
+            }
+            return .error(EvaluationError("unbound function \(described)"))
+        }
+    }
+
+    /// One compiled operand of a call.
+    struct Operand {
+        let run: Evaluator
+
+        init(_ run: @escaping Evaluator) {
+            self.run = run
+        }
+    }
+
+    /// The operands of a call; `operands[i]` is the closure itself, at its natural abstraction.
+    struct OperandList {
+        private let items: [Operand]
+
+        init(_ items: [Operand]) {
+            self.items = items
+        }
+
+        var count: Int { items.count }
+
+        subscript(index: Int) -> Evaluator { items[index].run }
+    }
+}
