@@ -21,7 +21,7 @@ let fuzzHarnesses: [(name: String, dependencies: [Target.Dependency])] = [
     ("HAR", ["SKMAnalysis"]),
     ("RuleYAML", ["SKMAnalysis", "SKMRules"]),
     ("Condition", ["SKMAnalysis", "SKMRules"]),
-    ("Certificate", ["SKMCore", .product(name: "X509", package: "swift-certificates")]),
+    ("Certificate", ["SKMPrimitives", "SKMCore", .product(name: "X509", package: "swift-certificates")]),
 ]
 
 let package = Package(
@@ -238,7 +238,7 @@ let package = Package(
         + (fuzzing
             ? [
                 .target(
-                    name: "FuzzSupport", dependencies: ["SKMCore"], path: "Sources/Fuzz/Support",
+                    name: "FuzzSupport", dependencies: ["SKMPrimitives", "SKMCore"], path: "Sources/Fuzz/Support",
                     swiftSettings: strictSettings)
             ]
                 + fuzzHarnesses.map {

@@ -27,7 +27,8 @@ mkdir -p "$scratch/bin" "$scratch/corpus" "$scratch/crashes" "$scratch/logs"
 for target in "${targets[@]}"; do
     echo "==> building Fuzz$target"
     # A failed build stops here: a fuzzer left from an earlier build must never stand in for this one.
-    rm -f "$scratch/bin/fuzz-$target"
+    # The archive too: `ar` keeps the objects of deleted sources, which then fail the link.
+    rm -f "$scratch/bin/fuzz-$target" "$scratch/debug/libFuzz$target.a"
     if ! swift build --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address --product "Fuzz$target" \
         > "$scratch/logs/build-$target.txt" 2>&1; then
         grep -E "error" "$scratch/logs/build-$target.txt" | head -20

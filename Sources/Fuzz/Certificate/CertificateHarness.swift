@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMPrimitives
 import X509
 
 /// Fuzzes the certificates `skm analyze --client-cert` reads: the bytes as PEM and as DER, and a certificate that

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import SKMCore
+import SKMPrimitives
 
 /// An installation to send requests into: built once, in memory.
 public struct FuzzInstallation: @unchecked Sendable {

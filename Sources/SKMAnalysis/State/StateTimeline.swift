@@ -71,7 +71,7 @@ public struct StateTimeline: Sendable {
                 guard let keyId = event.keyId, let number = event.keyVersion else { continue }
                 byTarget[.version(keyId, number), default: []].append(event)
                 // A rotation is recorded on the new version but moves the key's latest version.
-                if event.changes.contains(where: { $0.field == "latestVersion" }) {
+                if event.changes.contains(where: { $0.known == .latestVersion }) {
                     byTarget[.key(keyId), default: []].append(event)
                 }
             case .authEntry:
@@ -106,9 +106,14 @@ public struct StateTimeline: Sendable {
 
     public func accessKey(_ id: String, at time: Date) -> AtTime<StateSnapshot.AccessKey>? {
         guard var key = accessKeys[id], key.created.at < time else { return nil }
-        let statusEvent = rewind(.accessKey(id), to: time) { change in
-            if change.field == "status", let value = change.before.flatMap(AccessKeyStatus.init(rawValue:)) {
-                key.status = value
+        let statusEvent = rewind(.accessKey(id), to: time) { field, before in
+            switch field {
+            case .status: if let value = before.flatMap(AccessKeyStatus.init(rawValue:)) { key.status = value }
+            // Set once, when the key is made or replaced: nothing to rewind.
+            case .name, .replacedBy: break
+            case .description, .type, .kind, .value, .deletionAt, .latestVersion, .autoRotationPeriod, .ip4AuthUse,
+                .macAuthUse, .certificateAuthUse, .authMode, .sha256, .notAfter:
+                break
             }
         }
         return AtTime(entity: key, statusEvent: statusEvent)
@@ -116,17 +121,19 @@ public struct StateTimeline: Sendable {
 
     public func store(_ id: Int, at time: Date) -> AtTime<KeyStore>? {
         guard var store = stores[id], store.created.at < time else { return nil }
-        let statusEvent = rewind(.store(id), to: time) { change in
-            let before = change.before
-            switch change.field {
-            case "status": if let value = before.flatMap(KeyStore.Status.init(rawValue:)) { store.status = value }
-            case "name": if let before { store.name = before }
-            case "description": store.description = before ?? ""
-            case "ip4AuthUse": if let before { store.ip4AuthUse = before == "Y" }
-            case "macAuthUse": if let before { store.macAuthUse = before == "Y" }
-            case "certificateAuthUse": if let before { store.certificateAuthUse = before == "Y" }
-            case "authMode": if let value = before.flatMap(AuthMode.init(rawValue:)) { store.authMode = value }
-            default: break
+        let statusEvent = rewind(.store(id), to: time) { field, before in
+            switch field {
+            case .status: if let value = before.flatMap(KeyStore.Status.init(rawValue:)) { store.status = value }
+            case .name: if let before { store.name = before }
+            case .description: store.description = before ?? ""
+            case .ip4AuthUse: if let before { store.ip4AuthUse = before == "Y" }
+            case .macAuthUse: if let before { store.macAuthUse = before == "Y" }
+            case .certificateAuthUse: if let before { store.certificateAuthUse = before == "Y" }
+            case .authMode: if let value = before.flatMap(AuthMode.init(rawValue:)) { store.authMode = value }
+            // Not fields of a key store.
+            case .type, .kind, .value, .deletionAt, .latestVersion, .autoRotationPeriod, .sha256, .notAfter,
+                .replacedBy:
+                break
             }
         }
         return AtTime(entity: store, statusEvent: statusEvent)
@@ -139,15 +146,19 @@ public struct StateTimeline: Sendable {
 
     public func key(_ id: String, at time: Date) -> AtTime<ManagedKey>? {
         guard var key = keys[id], key.created.at < time else { return nil }
-        let statusEvent = rewind(.key(id), to: time) { change in
-            let before = change.before
-            switch change.field {
-            case "status": if let value = before.flatMap(KeyStatus.init(rawValue:)) { key.status = value }
-            case "deletionAt": key.deletionAt = before.flatMap(Timestamp.parse)
-            case "latestVersion": if let value = before.flatMap(Int.init) { key.latestVersion = value }
-            case "name": if let before { key.name = before }
-            case "autoRotationPeriod": if let value = before.flatMap(Int.init) { key.autoRotationPeriod = value }
-            default: break
+        let statusEvent = rewind(.key(id), to: time) { field, before in
+            switch field {
+            case .status: if let value = before.flatMap(KeyStatus.init(rawValue:)) { key.status = value }
+            case .deletionAt: key.deletionAt = before.flatMap(Timestamp.parse)
+            case .latestVersion: if let value = before.flatMap(Int.init) { key.latestVersion = value }
+            case .name: if let before { key.name = before }
+            case .autoRotationPeriod: if let value = before.flatMap(Int.init) { key.autoRotationPeriod = value }
+            // Set once, when the key is made.
+            case .type: break
+            // Not fields of a key.
+            case .description, .kind, .value, .ip4AuthUse, .macAuthUse, .certificateAuthUse, .authMode, .sha256,
+                .notAfter, .replacedBy:
+                break
             }
         }
         return AtTime(entity: key, statusEvent: statusEvent)
@@ -163,12 +174,16 @@ public struct StateTimeline: Sendable {
         (versions[id] ?? []).compactMap { version in
             guard version.created.at < time else { return nil }
             var version = version
-            let statusEvent = rewind(.version(id, version.number), to: time) { change in
-                switch change.field {
-                case "status":
-                    if let value = change.before.flatMap(EntryStatus.init(rawValue:)) { version.status = value }
-                case "deletionAt": version.deletionAt = change.before.flatMap(Timestamp.parse)
-                default: break
+            let statusEvent = rewind(.version(id, version.number), to: time) { field, before in
+                switch field {
+                case .status: if let value = before.flatMap(EntryStatus.init(rawValue:)) { version.status = value }
+                case .deletionAt: version.deletionAt = before.flatMap(Timestamp.parse)
+                // A rotation's event: the key's latest version moved, not this version.
+                case .latestVersion: break
+                // Not fields of a version.
+                case .name, .description, .type, .kind, .value, .autoRotationPeriod, .ip4AuthUse, .macAuthUse,
+                    .certificateAuthUse, .authMode, .sha256, .notAfter, .replacedBy:
+                    break
                 }
             }
             return AtTime(entity: version, statusEvent: statusEvent)
@@ -177,11 +192,16 @@ public struct StateTimeline: Sendable {
 
     public func entry(_ id: Int, at time: Date) -> AtTime<AuthEntry>? {
         guard var entry = entries[id], entry.created.at < time else { return nil }
-        let statusEvent = rewind(.entry(id), to: time) { change in
-            switch change.field {
-            case "status": if let value = change.before.flatMap(EntryStatus.init(rawValue:)) { entry.status = value }
-            case "deletionAt": entry.deletionAt = change.before.flatMap(Timestamp.parse)
-            default: break
+        let statusEvent = rewind(.entry(id), to: time) { field, before in
+            switch field {
+            case .status: if let value = before.flatMap(EntryStatus.init(rawValue:)) { entry.status = value }
+            case .deletionAt: entry.deletionAt = before.flatMap(Timestamp.parse)
+            // Set once, when the entry is registered or the certificate issued.
+            case .kind, .value, .sha256, .notAfter: break
+            // Not fields of an entry.
+            case .name, .description, .type, .latestVersion, .autoRotationPeriod, .ip4AuthUse, .macAuthUse,
+                .certificateAuthUse, .authMode, .replacedBy:
+                break
             }
         }
         return AtTime(entity: entry, statusEvent: statusEvent)
@@ -209,13 +229,18 @@ public struct StateTimeline: Sendable {
 
     /// Undoes, newest first, the changes of `target`'s events at or after `time`; returns the last event before
     /// `time` that changed the status.
-    private func rewind(_ target: TargetKey, to time: Date, undo: (AuditEvent.Change) -> Void) -> AuditEvent? {
+    private func rewind(
+        _ target: TargetKey, to time: Date, undo: (_ field: AuditField, _ before: String?) -> Void
+    ) -> AuditEvent? {
         guard let events = eventsByTarget[target] else { return nil }
         let boundary = events.partitioningIndex { $0.time >= time }
         for event in events[boundary...].reversed() {
-            for change in event.changes.reversed() { undo(change) }
+            // A field this version does not know (from a newer key manager) cannot be rewound; it is passed over.
+            for change in event.changes.reversed() {
+                if let field = change.known { undo(field, change.before) }
+            }
         }
-        return events[..<boundary].last { event in event.changes.contains { $0.field == "status" } }
+        return events[..<boundary].last { event in event.changes.contains { $0.known == .status } }
     }
 }
 

@@ -16,6 +16,9 @@ public struct AuditEvent: Sendable, Hashable, Codable {
     }
 
     /// One field's change. `nil` means the field had no value (before a creation, after a removal).
+    ///
+    /// The field is stored by name; ``known`` is the field it names, `nil` for a name this version does not write
+    /// (from a newer or foreign key manager), which the analyser can only pass over.
     public struct Change: Sendable, Hashable, Codable {
         public var field: String
         public var before: String?
@@ -26,6 +29,12 @@ public struct AuditEvent: Sendable, Hashable, Codable {
             self.before = before
             self.after = after
         }
+
+        public init(_ field: AuditField, before: String?, after: String?) {
+            self.init(field: field.rawValue, before: before, after: after)
+        }
+
+        public var known: AuditField? { AuditField(rawValue: field) }
     }
 
     /// Assigned by storage, increasing; 0 before the event is stored.
@@ -59,15 +68,15 @@ public struct AuditEvent: Sendable, Hashable, Codable {
     }
 
     /// The value a field took in this event, if it changed.
-    public func after(_ field: String) -> String? {
-        changes.first(where: { $0.field == field })?.after
+    public func after(_ field: AuditField) -> String? {
+        changes.first(where: { $0.known == field })?.after
     }
 
     /// One line for people, statuses as the console names them: "cli:ops scheduled the deletion of key 0a1b…
     /// (In Service → Pending Deletion)".
     public var summary: String {
         let key = keyId ?? targetId
-        let entry = after("value").map { "'\($0)'" } ?? "#\(targetId)"
+        let entry = after(.value).map { "'\($0)'" } ?? "#\(targetId)"
         let version = keyVersion.map(String.init) ?? "?"
         let what: String
         switch action {
@@ -76,7 +85,7 @@ public struct AuditEvent: Sendable, Hashable, Codable {
         case .userAccessKeyRevoke: what = "revoked User Access Key \(targetId)"
         case .userAccessKeyRotate:
             what =
-                "rotated User Access Key \(targetId)" + (after("replacedBy").map { ", replacing it with \($0)" } ?? "")
+                "rotated User Access Key \(targetId)" + (after(.replacedBy).map { ", replacing it with \($0)" } ?? "")
         case .keyStoreCreate: what = "created key store #\(targetId)"
         case .keyStoreUpdate: what = "changed key store #\(targetId)"
         case .keyStoreDelete: what = "deleted key store #\(targetId)"
@@ -91,13 +100,13 @@ public struct AuditEvent: Sendable, Hashable, Codable {
         case .versionCancelDeletion: what = "cancelled the deletion of version \(version) of key \(key)"
         case .versionDelete: what = "deleted version \(version) of key \(key)"
         case .versionPurge: what = "purged version \(version) of key \(key), its deletion delay over"
-        case .authAdd: what = "registered \(after("kind").map(Self.kindName) ?? "entry") \(entry)"
+        case .authAdd: what = "registered \(after(.kind).map(Self.kindName) ?? "entry") \(entry)"
         case .authScheduleDeletion: what = "scheduled the deletion of entry #\(targetId)"
         case .authCancelDeletion: what = "cancelled the deletion of entry #\(targetId)"
         case .authDelete: what = "deleted entry #\(targetId)"
         case .authPurge: what = "purged entry #\(targetId), its deletion delay over"
         }
-        let status = changes.first { $0.field == "status" && $0.before != nil }.map {
+        let status = changes.first { $0.known == .status && $0.before != nil }.map {
             " (\(Self.statusName($0.before)) → \(Self.statusName($0.after)))"
         }
         return
@@ -152,4 +161,12 @@ public enum AuditAction: String, Sendable, Hashable, Codable, CaseIterable {
     case authCancelDeletion = "auth.cancelDeletion"
     case authDelete = "auth.delete"
     case authPurge = "auth.purge"
+}
+
+/// Every field an audit event records a change of. The engine writes them; `StateTimeline` rewinds each one (its
+/// switches name every case, so a new field cannot be written without deciding how it is rewound).
+public enum AuditField: String, Sendable, Hashable, CaseIterable {
+    case name, description, type, kind, value, status, deletionAt, latestVersion, autoRotationPeriod
+    case ip4AuthUse, macAuthUse, certificateAuthUse, authMode
+    case sha256, notAfter, replacedBy
 }

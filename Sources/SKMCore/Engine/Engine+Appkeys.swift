@@ -25,7 +25,7 @@ extension Engine {
                         .insert(.appkey(appkey)),
                         event(
                             .appkeyCreate, actor: actor, appkey: appkey.id, target: .appkey, id: appkey.id,
-                            changes: [.set("name", name)], at: now),
+                            changes: [.set(.name, name)], at: now),
                     ] + mutations))
         }
         return (appkey, accessKey)
@@ -59,7 +59,7 @@ extension Engine {
                     .update(.userAccessKey(key)),
                     event(
                         .userAccessKeyRevoke, actor: actor, appkey: appkey, target: .userAccessKey, id: key.id,
-                        changes: [.change("status", AccessKeyStatus.inService.rawValue, key.status.rawValue)],
+                        changes: [.change(.status, AccessKeyStatus.inService.rawValue, key.status.rawValue)],
                         at: now),
                 ]))
             key.revision += 1
@@ -83,8 +83,8 @@ extension Engine {
                         event(
                             .userAccessKeyRotate, actor: actor, appkey: appkey, target: .userAccessKey, id: old.id,
                             changes: [
-                                .change("status", AccessKeyStatus.inService.rawValue, old.status.rawValue),
-                                .set("replacedBy", issued.accessKey.id),
+                                .change(.status, AccessKeyStatus.inService.rawValue, old.status.rawValue),
+                                .set(.replacedBy, issued.accessKey.id),
                             ], at: now),
                     ]))
             return issued
@@ -115,7 +115,7 @@ extension Engine {
                 .insert(.userAccessKey(key)),
                 event(
                     .userAccessKeyCreate, actor: actor, appkey: appkey, target: .userAccessKey, id: key.id,
-                    changes: [.set("status", key.status.rawValue)], at: now),
+                    changes: [.set(.status, key.status.rawValue)], at: now),
             ]
         )
     }

@@ -28,7 +28,7 @@ extension Engine {
                     event(
                         .authAdd, actor: actor, appkey: appkey, target: .authEntry, id: String(id),
                         keyStoreId: store.id,
-                        changes: [.set("kind", kind.rawValue), .set("value", canonical), .set("status", "IN_SERVICE")],
+                        changes: [.set(.kind, kind.rawValue), .set(.value, canonical), .set(.status, "IN_SERVICE")],
                         at: now),
                 ]))
         }
@@ -98,9 +98,9 @@ extension Engine {
                         .authAdd, actor: actor, appkey: appkey, target: .authEntry, id: String(id),
                         keyStoreId: store.id,
                         changes: [
-                            .set("kind", AuthKind.certificate.rawValue), .set("value", name),
-                            .set("status", "IN_SERVICE"),
-                            .set("sha256", summary.sha256), .set("notAfter", Timestamp.rfc3339(summary.notAfter)),
+                            .set(.kind, AuthKind.certificate.rawValue), .set(.value, name),
+                            .set(.status, "IN_SERVICE"),
+                            .set(.sha256, summary.sha256), .set(.notAfter, Timestamp.rfc3339(summary.notAfter)),
                         ], at: now),
                 ]))
         }

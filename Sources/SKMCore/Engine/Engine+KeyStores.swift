@@ -136,7 +136,7 @@ extension Engine {
                 .update(.keyStore(store)),
                 event(
                     .keyStoreDelete, actor: actor, appkey: appkey, target: .keyStore, id: String(store.id),
-                    keyStoreId: store.id, changes: [.change("status", "ACTIVE", "DELETED")], at: now),
+                    keyStoreId: store.id, changes: [.change(.status, "ACTIVE", "DELETED")], at: now),
             ])
             for entry in entries {
                 changes.mutations +=
@@ -152,15 +152,15 @@ extension Engine {
 
     static func storeFields(_ before: KeyStore?, _ after: KeyStore) -> [AuditEvent.Change] {
         func yn(_ flag: Bool?) -> String? { flag.map { $0 ? "Y" : "N" } }
-        let fields: [(String, String?, String?)] = [
-            ("name", before?.name, after.name),
-            ("description", before?.description, after.description),
-            ("ip4AuthUse", yn(before?.ip4AuthUse), yn(after.ip4AuthUse)),
-            ("macAuthUse", yn(before?.macAuthUse), yn(after.macAuthUse)),
-            ("certificateAuthUse", yn(before?.certificateAuthUse), yn(after.certificateAuthUse)),
-            ("authMode", before?.authMode.rawValue, after.authMode.rawValue),
+        let fields: [(AuditField, String?, String?)] = [
+            (.name, before?.name, after.name),
+            (.description, before?.description, after.description),
+            (.ip4AuthUse, yn(before?.ip4AuthUse), yn(after.ip4AuthUse)),
+            (.macAuthUse, yn(before?.macAuthUse), yn(after.macAuthUse)),
+            (.certificateAuthUse, yn(before?.certificateAuthUse), yn(after.certificateAuthUse)),
+            (.authMode, before?.authMode.rawValue, after.authMode.rawValue),
         ]
-        return fields.filter { $0.1 != $0.2 }.map { AuditEvent.Change(field: $0.0, before: $0.1, after: $0.2) }
+        return fields.filter { $0.1 != $0.2 }.map { AuditEvent.Change($0.0, before: $0.1, after: $0.2) }
     }
 
     /// An active key store of `appkey`, by id or name; Invalid Request (key-store-known) when there is none.

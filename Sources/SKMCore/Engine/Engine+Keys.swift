@@ -57,8 +57,8 @@ extension Engine {
                 .keyCreate, actor: actor, appkey: appkey, target: .key, id: key.id, keyStoreId: store.id, keyId: key.id,
                 keyVersion: type.isVersioned ? 0 : nil,
                 changes: [
-                    .set("name", name), .set("type", type.rawValue), .set("status", KeyStatus.active.rawValue),
-                    .set("autoRotationPeriod", String(autoRotationPeriod)),
+                    .set(.name, name), .set(.type, type.rawValue), .set(.status, KeyStatus.active.rawValue),
+                    .set(.autoRotationPeriod, String(autoRotationPeriod)),
                 ], at: now))
         try await retrying {
             // The store is read again on a retry: a deletion that won the race is then refused as key-store-known.
@@ -117,7 +117,7 @@ extension Engine {
                 event(
                     action, actor: actor, appkey: key.appkey, target: .keyVersion, id: "\(key.id)/\(version.number)",
                     keyStoreId: key.keyStoreId, keyId: key.id, keyVersion: version.number,
-                    changes: [.change("latestVersion", String(previous), String(version.number))], at: now),
+                    changes: [.change(.latestVersion, String(previous), String(version.number))], at: now),
             ]))
         key.revision += 1
         return version

@@ -49,8 +49,8 @@ extension Engine {
         return (
             item,
             [
-                .change("status", before.status.rawValue, target.rawValue),
-                .change("deletionAt", before.deletionAt.map(Timestamp.rfc3339), item.deletionAt.map(Timestamp.rfc3339)),
+                .change(.status, before.status.rawValue, target.rawValue),
+                .change(.deletionAt, before.deletionAt.map(Timestamp.rfc3339), item.deletionAt.map(Timestamp.rfc3339)),
             ]
         )
     }

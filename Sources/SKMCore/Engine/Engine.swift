@@ -129,11 +129,11 @@ public struct Engine: Sendable {
 }
 
 extension AuditEvent.Change {
-    static func set(_ field: String, _ value: String?) -> AuditEvent.Change {
-        AuditEvent.Change(field: field, before: nil, after: value)
+    static func set(_ field: AuditField, _ value: String?) -> AuditEvent.Change {
+        AuditEvent.Change(field, before: nil, after: value)
     }
 
-    static func change(_ field: String, _ before: String?, _ after: String?) -> AuditEvent.Change {
-        AuditEvent.Change(field: field, before: before, after: after)
+    static func change(_ field: AuditField, _ before: String?, _ after: String?) -> AuditEvent.Change {
+        AuditEvent.Change(field, before: before, after: after)
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A runtime value of the condition language.
 ///
 /// Besides CEL's values there are two outcomes that are not values: ``unknown`` (a fact the capture does not hold,
@@ -182,9 +184,13 @@ public final class ObjectValue: Sendable {
         self.fields = fields
     }
 
-    /// An object of `type` built from named values; undeclared names are ignored.
+    /// An object of `type` built from named values. A name the type does not declare is a mistake in the code that
+    /// builds the object; debug builds note it (``UndeclaredFields``) so that a test catches it, and it is dropped.
     public convenience init(type: ObjectType, values: [String: Value]) {
         self.init(type: type, fields: type.fields.map { values[$0.name] })
+        #if DEBUG
+            for name in values.keys where type.index(of: name) == nil { UndeclaredFields.note("\(type.name).\(name)") }
+        #endif
     }
 
     public subscript(name: String) -> Value? {
@@ -252,4 +258,18 @@ public struct CELDuration: Sendable, Hashable, Comparable {
 
     /// Seconds as a floating-point number.
     public var totalSeconds: Double { Double(seconds) + Double(nanos) / 1e9 }
+}
+
+/// The field names given to ``ObjectValue/init(type:values:)`` that their type does not declare (`Type.field`), as
+/// debug builds note them: the schema and the code that builds facts must never drift apart.
+public enum UndeclaredFields {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var names: Set<String> = []
+
+    static func note(_ name: String) {
+        lock.withLock { _ = names.insert(name) }
+    }
+
+    /// Every name noted so far in this process.
+    public static var noted: Set<String> { lock.withLock { names } }
 }
