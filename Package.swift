@@ -15,9 +15,9 @@ let fuzzing = Context.environment["SKM_FUZZ"] == "1"
 /// The libFuzzer harnesses (Sources/Fuzz): one static library each, linked into a fuzzer by scripts/fuzz.sh after a
 /// build with `-sanitize=fuzzer,address` (libFuzzer brings its own `main`, so they cannot be executables).
 let fuzzHarnesses: [(name: String, dependencies: [Target.Dependency])] = [
-    ("RequestBody", ["FuzzSupport", "SKMCore"]),
-    ("TokenForm", ["FuzzSupport", "SKMCore"]),
-    ("RequestLog", ["SKMAnalysis", "SKMCore"]),
+    ("RequestBody", ["FuzzSupport", "SKMCore", "SKMWire"]),
+    ("TokenForm", ["FuzzSupport", "SKMCore", "SKMWire"]),
+    ("RequestLog", ["SKMAnalysis", "SKMCore", "SKMWire"]),
     ("HAR", ["SKMAnalysis"]),
     ("RuleYAML", ["SKMAnalysis", "SKMRules"]),
     ("Condition", ["SKMAnalysis", "SKMRules"]),
@@ -31,7 +31,10 @@ let package = Package(
         .executable(name: "skm", targets: ["skm"]),
         .library(
             name: "SKM",
-            targets: ["SKMPrimitives", "SKMCore", "SKMStorage", "SKMServer", "SKMRules", "SKMAnalysis", "SKMReport"]
+            targets: [
+                "SKMPrimitives", "SKMCore", "SKMWire", "SKMStorage", "SKMServer", "SKMRules", "SKMAnalysis",
+                "SKMReport",
+            ]
         ),
     ]
         + (fuzzing
@@ -84,6 +87,13 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "SKMWire",
+            dependencies: [
+                "SKMPrimitives", "SKMCore", .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "SKMStorage",
             dependencies: [
                 "SKMCore",
@@ -96,6 +106,7 @@ let package = Package(
             dependencies: [
                 "SKMPrimitives",
                 "SKMCore",
+                "SKMWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -120,7 +131,7 @@ let package = Package(
         .target(
             name: "SKMAnalysis",
             dependencies: [
-                "SKMPrimitives", "SKMCore", "SKMRules", "CAnalysisSupport",
+                "SKMPrimitives", "SKMCore", "SKMWire", "SKMRules", "CAnalysisSupport",
                 .product(name: "X509", package: "swift-certificates"),
             ],
             swiftSettings: strictSettings
@@ -128,7 +139,7 @@ let package = Package(
         .target(
             name: "SKMReport",
             dependencies: [
-                "SKMPrimitives", "SKMCore", "SKMRules", "SKMAnalysis", "CLibXML2",
+                "SKMPrimitives", "SKMCore", "SKMWire", "SKMRules", "SKMAnalysis", "CLibXML2",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             // Compiled into the binary: nothing is looked up at run time.
@@ -143,6 +154,8 @@ let package = Package(
             dependencies: [
                 "SKMPrimitives",
                 "SKMCore",
+                "SKMWire",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 "SKMStorage",
                 "SKMServer",
                 "SKMRules",
@@ -159,7 +172,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "skm-benchmark",
-            dependencies: ["SKMCore", "SKMRules", "SKMAnalysis"],
+            dependencies: ["SKMCore", "SKMWire", "SKMRules", "SKMAnalysis"],
             path: "Benchmarks/Sources/skm-benchmark",
             swiftSettings: strictSettings
         ),
@@ -168,6 +181,7 @@ let package = Package(
             dependencies: [
                 "SKMPrimitives",
                 "SKMCore",
+                "SKMWire",
                 "SKMAnalysis",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -180,6 +194,7 @@ let package = Package(
             dependencies: [
                 "SKMPrimitives",
                 "SKMCore",
+                "SKMWire",
                 "SKMTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -197,6 +212,7 @@ let package = Package(
             dependencies: [
                 "SKMPrimitives",
                 "SKMCore",
+                "SKMWire",
                 "SKMStorage",
                 "SKMServer",
                 "SKMTestSupport",
@@ -223,7 +239,7 @@ let package = Package(
         .testTarget(
             name: "SKMAnalysisTests",
             dependencies: [
-                "SKMPrimitives", "SKMAnalysis", "SKMReport", "SKMRules", "SKMCore", "SKMTestSupport",
+                "SKMPrimitives", "SKMWire", "SKMAnalysis", "SKMReport", "SKMRules", "SKMCore", "SKMTestSupport",
                 .product(name: "X509", package: "swift-certificates"),
             ],
             swiftSettings: strictSettings
@@ -231,7 +247,7 @@ let package = Package(
         .testTarget(
             name: "skmTests",
             // `skm` is built for the tests to run; they import none of its code.
-            dependencies: ["skm", "SKMPrimitives", "SKMCore"],
+            dependencies: ["skm", "SKMPrimitives", "SKMCore", "SKMWire"],
             swiftSettings: strictSettings
         ),
     ]

@@ -1,6 +1,7 @@
 import Foundation
 import SKMCore
 import SKMRules
+import SKMWire
 import X509
 
 /// Which requests an analysis looks at.

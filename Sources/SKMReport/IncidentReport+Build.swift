@@ -3,6 +3,7 @@ import SKMAnalysis
 import SKMCore
 import SKMPrimitives
 import SKMRules
+import SKMWire
 
 extension IncidentReport {
     /// What to put in a report besides the analysis itself.

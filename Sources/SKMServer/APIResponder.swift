@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import SKMCore
 import SKMPrimitives
+import SKMWire
 import Synchronization
 
 /// Answers every HTTP request: routes it, builds the engine request and the client identity, renders the envelope,
@@ -20,11 +21,6 @@ struct APIResponder: HTTPResponder {
     let log: RequestLogWriter?
     let metrics: Metrics
     let logger: Logger
-
-    static let userAccessKeyID = HTTPField.Name("X-TC-AUTHENTICATION-ID")!
-    static let userAccessKeySecret = HTTPField.Name("X-TC-AUTHENTICATION-SECRET")!
-    static let nhnAuthorization = HTTPField.Name("X-NHN-AUTHORIZATION")!
-    static let requestIDHeader = HTTPField.Name("X-Request-Id")!
 
     func respond(to request: Hummingbird.Request, context: SKMRequestContext) async throws -> Response {
         let started = ContinuousClock.now
@@ -136,8 +132,8 @@ struct APIResponder: HTTPResponder {
 
     func credentials(_ headers: HTTPFields) -> Credentials {
         Credentials(
-            accessKeyIDHeader: headers[Self.userAccessKeyID], accessKeySecretHeader: headers[Self.userAccessKeySecret],
-            nhnAuthorizationHeader: headers[Self.nhnAuthorization], authorizationHeader: headers[.authorization])
+            accessKeyIDHeader: headers[.userAccessKeyID], accessKeySecretHeader: headers[.userAccessKeySecret],
+            nhnAuthorizationHeader: headers[.nhnAuthorization], authorizationHeader: headers[.authorization])
     }
 
     /// The body as JSON (or a form for token creation), up to the size limit.
@@ -164,7 +160,7 @@ struct APIResponder: HTTPResponder {
             var headers = HTTPFields()
             headers[.contentType] = contentType
             headers[.contentDisposition] = "attachment; filename=\"\(filename)\""
-            headers[Self.requestIDHeader] = requestID
+            headers[.requestID] = requestID
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
         return json(status: outcome.error?.httpStatus ?? 200, outcome.envelope, requestID: requestID)
@@ -173,7 +169,7 @@ struct APIResponder: HTTPResponder {
     func json(status: Int, _ value: JSONValue, requestID: String?) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json;charset=UTF-8"
-        if let requestID { headers[Self.requestIDHeader] = requestID }
+        if let requestID { headers[.requestID] = requestID }
         let bytes = JSONWriter().bytes(value)
         return Response(
             status: HTTPResponse.Status(code: status), headers: headers,

@@ -14,20 +14,18 @@ struct ClientIdentityResolver: Sendable {
     let tls: Bool
     let peerCertificates = PeerCertificates()
 
-    static let macHeader = HTTPField.Name("X-TOAST-CLIENT-MAC-ADDR")!
-    static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
-
     func identity(of request: Hummingbird.Request, on channel: any Channel) async -> ClientIdentity {
         let peer = channel.remoteAddress?.ipAddress
         let peerAddress = peer.flatMap { IPv4Address(peer: $0) }
-        let forwardedFor = request.headers[Self.forwardedFor]
+        let forwardedFor = request.headers[.forwardedFor]
         var address = peerAddress
         if let peerAddress, let forwardedFor, isTrusted(peerAddress) {
             address = clientAddress(forwardedFor: forwardedFor)
         }
         let chain = tls ? await peerCertificates.chain(of: channel) : []
         return ClientIdentity(
-            address: address, peerAddress: peer, forwardedFor: forwardedFor, macHeader: request.headers[Self.macHeader],
+            address: address, peerAddress: peer, forwardedFor: forwardedFor,
+            macHeader: request.headers[.clientMACAddress],
             tls: tls, certificateChain: chain)
     }
 

@@ -159,7 +159,7 @@ final class HTTPProblemHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 fields[.contentType] = "application/json;charset=UTF-8"
                 fields[.contentLength] = String(body.count)
                 fields[.connection] = "close"
-                fields[HTTPField.Name("X-Request-Id")!] = requestID
+                fields[.requestID] = requestID
                 let head = HTTPResponsePart.head(HTTPResponse(status: .init(code: status), headerFields: fields))
                 context.write(NIOAny(head), promise: nil)
                 context.write(NIOAny(HTTPResponsePart.body(ByteBuffer(bytes: body))), promise: nil)

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOPosix
 import SKMCore
+import SKMWire
 import ServiceLifecycle
 import Synchronization
 

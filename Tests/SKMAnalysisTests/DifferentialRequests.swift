@@ -52,7 +52,7 @@ struct RequestDraw {
     }
 
     func dataCall() throws -> (HTTPCall, ClientIdentity) {
-        let operations: [SKMCore.Operation] = [
+        let operations: [APIOperation] = [
             .encrypt, .decrypt, .decrypt, .createLocalKey, .getSymmetricKey, .sign, .verify, .signStandard,
             .verifyStandard, .getPrivateKey, .getPublicKey, .getSecret,
         ]

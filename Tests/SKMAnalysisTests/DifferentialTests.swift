@@ -3,6 +3,7 @@ import SKMCore
 import SKMPrimitives
 import SKMRules
 import SKMTestSupport
+import SKMWire
 import Testing
 import X509
 

@@ -4,6 +4,7 @@ import SKMCore
 import SKMPrimitives
 import SKMRules
 import SKMTestSupport
+import SKMWire
 import Testing
 
 /// The fact schema and the code that builds facts cannot drift apart: a name the builder writes that the schema

@@ -3,6 +3,7 @@ import SKMCore
 import SKMReport
 import SKMRules
 import SKMTestSupport
+import SKMWire
 import Testing
 
 @testable import SKMAnalysis

@@ -2,6 +2,7 @@ import Foundation
 import SKMAnalysis
 import SKMCore
 import SKMTestSupport
+import SKMWire
 import Testing
 
 /// A simulated fix is a promise about the engine: making the change and sending the same request again must give

@@ -1,6 +1,7 @@
 import Foundation
 import SKMCore
 import SKMTestSupport
+import SKMWire
 import Testing
 import X509
 

@@ -2,6 +2,7 @@ import Foundation
 import SKMCore
 import SKMPrimitives
 import SKMTestSupport
+import SKMWire
 import Testing
 
 @Suite struct ManagementTests {

@@ -28,7 +28,7 @@ enum ShippedRules {
     @Test func everyOperationHasAName() throws {
         let text = try String(
             contentsOf: ShippedRules.directory.appendingPathComponent("definitions.yaml"), encoding: .utf8)
-        for operation in SKMCore.Operation.allCases {
+        for operation in APIOperation.allCases {
             #expect(text.contains("'\(operation.rawValue)': '"), "operationNames lacks \(operation.rawValue)")
         }
     }
@@ -84,7 +84,7 @@ extension Rule.ErrorReference {
         var plain = SKMFacts.configuration
         plain.discriminator = nil
         let unindexed = try RuleSet.load(paths: [ShippedRules.directory], configuration: plain).get()
-        let operations = SKMCore.Operation.allCases.map(\.rawValue) + ["noSuchOperation"]
+        let operations = APIOperation.allCases.map(\.rawValue) + ["noSuchOperation"]
         let requestIndex = try #require(SKMFacts.schema.index(ofVariable: "request"))
         let operationField = try #require(SKMFacts.request.index(of: "operation"))
         var compared = 0

@@ -2,6 +2,7 @@ import Foundation
 import NIOHTTP1
 import SKMCore
 import SKMTestSupport
+import SKMWire
 import Testing
 
 @Suite struct RequestLogTests {

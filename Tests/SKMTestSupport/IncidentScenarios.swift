@@ -2,6 +2,7 @@ import Foundation
 import SKMAnalysis
 import SKMCore
 import SKMPrimitives
+import SKMWire
 import X509
 
 /// A small deterministic random source for traffic patterns (SplitMix64).

@@ -76,7 +76,7 @@ public struct Fixture: Sendable {
 
     /// Runs a data call.
     public func call(
-        _ operation: SKMCore.Operation, key: String?, body: JSONValue? = nil, query: [String: String] = [:],
+        _ operation: APIOperation, key: String?, body: JSONValue? = nil, query: [String: String] = [:],
         version: APIVersion = .v1_3, from client: ClientIdentity = .local
     ) async -> Outcome {
         await engine.execute(
@@ -88,7 +88,7 @@ public struct Fixture: Sendable {
 
     /// Runs a management call with this fixture's User Access Key.
     public func manage(
-        _ operation: SKMCore.Operation, key: String? = nil, store: String? = nil, kind: AuthKind? = nil,
+        _ operation: APIOperation, key: String? = nil, store: String? = nil, kind: AuthKind? = nil,
         body: JSONValue? = nil, query: [String: String] = [:], version: APIVersion = .v1_3,
         credentials: Credentials? = nil
     ) async -> Outcome {

@@ -1,6 +1,7 @@
 import Foundation
 import SKMCore
 import SKMPrimitives
+import SKMWire
 import X509
 
 /// One HTTP request as a client sends it.

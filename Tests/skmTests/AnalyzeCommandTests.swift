@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMWire
 import Testing
 
 @Suite struct AnalyzeCommandTests {

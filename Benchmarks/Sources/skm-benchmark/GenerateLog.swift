@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMWire
 
 /// Writes a large request log from a template: see `main.swift`.
 func generateLog(_ arguments: [String]) {

@@ -1,6 +1,7 @@
 import Foundation
 import SKMCore
 import SKMPrimitives
+import SKMWire
 import X509
 
 /// Fuzzes the certificates `skm analyze --client-cert` reads: the bytes as PEM and as DER, and a certificate that

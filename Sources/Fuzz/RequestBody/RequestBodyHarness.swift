@@ -1,5 +1,6 @@
 import FuzzSupport
 import SKMCore
+import SKMWire
 
 /// Fuzzes request bodies: the first byte picks an operation (data and management calls alike), the rest is parsed
 /// as the server parses a body and sent to an installation with an appkey, a User Access Key, a key store and keys,

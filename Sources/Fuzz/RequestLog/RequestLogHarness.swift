@@ -1,5 +1,6 @@
 import SKMAnalysis
 import SKMCore
+import SKMWire
 
 /// Fuzzes request-log lines: each line is read as the analyser reads the log (the fast path for successes and the
 /// full decoding), and a record that decodes must come back equal from the line the server would write for it.

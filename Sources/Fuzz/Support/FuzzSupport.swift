@@ -32,7 +32,7 @@ public struct FuzzInstallation: @unchecked Sendable {
                 actor: "cli:fuzz")
             let credentials = Credentials(userAccessKeyID: access.accessKey.id, userAccessKeySecret: access.secret)
             var calls: [Request] = []
-            for operation in Operation.allCases {
+            for operation in APIOperation.allCases {
                 let keyId: String
                 switch operation.requiredKeyType {
                 case .asymmetric?: keyId = asymmetric.id

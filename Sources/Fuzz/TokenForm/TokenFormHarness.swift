@@ -1,6 +1,7 @@
 import Foundation
 import FuzzSupport
 import SKMCore
+import SKMWire
 
 /// Fuzzes the token endpoint's form bodies (`grant_type=client_credentials`) and its Basic authorization: the first
 /// byte says whether the bytes are the body or the authorization header's credentials.

@@ -2,10 +2,11 @@ import Foundation
 import SKMCore
 import SKMPrimitives
 import SKMRules
+import SKMWire
 
 /// The facts of the request itself: what the log or capture recorded, the client, its certificate.
 extension FactBuilder {
-    func request(_ captured: CapturedRequest, operation: SKMCore.Operation?) -> ObjectValue {
+    func request(_ captured: CapturedRequest, operation: APIOperation?) -> ObjectValue {
         let record = captured.record
         var fields: [String: Value] = [:]
         fields["time"] = .timestamp(Self.time(record.time))

@@ -2,6 +2,7 @@ import Foundation
 import SKMCore
 import SKMPrimitives
 import SKMRules
+import SKMWire
 
 /// Builds the facts rules read (``SKMFacts/schema``) for one captured request: what the capture recorded, and the
 /// key manager's state as it was at the request's time.
@@ -42,7 +43,7 @@ public struct FactBuilder: Sendable {
         }
         let record = captured.record
         let time = record.time
-        let operation = record.operation.flatMap(SKMCore.Operation.init(rawValue:))
+        let operation = record.operation.flatMap(APIOperation.init(rawValue:))
 
         // The key, its store, the version the request is about.
         let key = record.keyId.flatMap { timeline.key($0, at: time) }.map { apply(change, to: $0) }
@@ -110,7 +111,7 @@ public struct FactBuilder: Sendable {
 
     /// Whether the key manager asked this request for a User Access Key or token: management and token calls do,
     /// except the v1.0 reads, which the API guide serves on the appkey alone and the server's request log says of.
-    func credentialsRequired(_ record: RequestRecord, operation: SKMCore.Operation?) -> Value {
+    func credentialsRequired(_ record: RequestRecord, operation: APIOperation?) -> Value {
         guard let operation, operation.category == .management || operation.category == .token else {
             return .bool(false)
         }
@@ -289,7 +290,7 @@ public struct FactBuilder: Sendable {
     }
 
     /// The version number a request is about, as the engine picks it.
-    private func versionNumber(_ record: RequestRecord, operation: SKMCore.Operation?, primary: Int?) -> Int? {
+    private func versionNumber(_ record: RequestRecord, operation: APIOperation?, primary: Int?) -> Int? {
         switch operation {
         case .decrypt?, .verify?:
             return record.inputs.first { $0.field == "ciphertext" || $0.field == "signature" }?.embeddedVersion
@@ -322,7 +323,7 @@ public struct FactBuilder: Sendable {
 
     /// The registered entry an auth-entry request names: in its key store, of its kind, with its value.
     private func entry(
-        _ record: RequestRecord, operation: SKMCore.Operation?, store: KeyStore?, time: Date, change: StateChange?
+        _ record: RequestRecord, operation: APIOperation?, store: KeyStore?, time: Date, change: StateChange?
     ) -> Value {
         let absent = Value.object(ObjectValue(type: SKMFacts.entry, values: ["exists": .bool(false)]))
         guard let store, let kindText = record.authKind, let kind = AuthKind(rawValue: kindText) else { return absent }

@@ -242,7 +242,7 @@ public enum SKMFacts {
 
     /// Operation categories and names `applies_to` may use.
     public static let knownTags: Set<String> =
-        Set(SKMCore.Operation.allCases.map(\.rawValue)).union(["data", "management", "confirm", "token", "unknown"])
+        Set(APIOperation.allCases.map(\.rawValue)).union(["data", "management", "confirm", "token", "unknown"])
 
     /// The catalogue: code → message.
     public static let catalogue: [Int: String] = Dictionary(

@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMWire
 
 /// Where an input item came from: a line of a request log, or an entry of a HAR capture.
 public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {

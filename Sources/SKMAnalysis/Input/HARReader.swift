@@ -1,6 +1,8 @@
 import Foundation
+import HTTPTypes
 import SKMCore
 import SKMPrimitives
+import SKMWire
 import X509
 
 /// Reads HAR 1.2 captures (browsers' developer tools, mitmproxy, Charles) into request records.
@@ -100,7 +102,7 @@ public struct HARReader: Sendable {
                 try HAREntryScanner(bytes: raw.bindMemory(to: UInt8.self)).forEachEntry { slice in
                     number += 1
                     guard let entry = parse(slice), case .success(let timed) = record(of: entry, index: number),
-                        timed.record.operation == SKMCore.Operation.confirm.rawValue,
+                        timed.record.operation == APIOperation.confirm.rawValue,
                         timed.record.response.isSuccessful, let answer = Self.responseBody(entry["response"])
                     else { return }
                     let ip = answer["clientIp"]?.stringValue.flatMap { IPv4Address($0)?.description }
@@ -286,8 +288,9 @@ public struct HARReader: Sendable {
         record.query = query
         record.headerBytes = headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 }
         record.client = RequestRecord.Client(
-            ip: clientIP, peer: clientIP, forwardedFor: header("x-forwarded-for"),
-            macHeader: header("x-toast-client-mac-addr"), tls: components.scheme?.lowercased() == "https",
+            ip: clientIP, peer: clientIP, forwardedFor: header(HTTPField.Name.forwardedFor.canonicalName),
+            macHeader: header(HTTPField.Name.clientMACAddress.canonicalName),
+            tls: components.scheme?.lowercased() == "https",
             cert: clientCertificate.map { RequestRecord.CertificateObservation($0, issuer: authority) } ?? .absent)
         let timed = { (record: RequestRecord) in
             TimedRecord(record: record, serverTime: serverDate != nil, clientTime: serverDate == nil ? nil : started)
@@ -303,7 +306,7 @@ public struct HARReader: Sendable {
         case .token:
             let parsed = Request(
                 operation: .createToken, apiVersion: .v1_3, appkey: "", body: Self.body(bodyText, form: true),
-                credentials: Credentials(basicAuthorization: header("authorization")))
+                credentials: Credentials(basicAuthorization: header(HTTPField.Name.authorization.canonicalName)))
             fill(&record, from: parsed, bodyBytes: bodyBytes)
             record.apiVersion = nil
             record.appkey = nil
@@ -369,7 +372,7 @@ public struct HARReader: Sendable {
 
     static func requestID(_ response: JSONValue) -> String? {
         for header in response["headers"]?.arrayValue ?? []
-        where header["name"]?.stringValue?.lowercased() == "x-request-id" {
+        where header["name"]?.stringValue?.lowercased() == HTTPField.Name.requestID.canonicalName {
             return header["value"]?.stringValue
         }
         return nil

@@ -2,6 +2,7 @@ import CAnalysisSupport
 import Foundation
 import SKMCore
 import SKMPrimitives
+import SKMWire
 
 /// Reads the server's request log (JSON Lines, gzip or plain, or standard input) item by item.
 ///

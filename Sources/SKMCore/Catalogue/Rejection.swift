@@ -47,16 +47,6 @@ extension Rejection {
         Rejection(check, "field '\(field)' \(problem)", field: field, file: file, line: line)
     }
 
-    /// The answer to a request no route matched: URL NOT FOUND, for an API version SKM does not have or for a path
-    /// and method no operation answers.
-    public static func unrouted(method: String, path: String) -> Rejection {
-        let segments = APIRoute.segments(of: path)
-        if segments.count >= 2, segments[0] == "keymanager", APIVersion(rawValue: segments[1]) == nil {
-            return Rejection(.apiVersionKnown, "'\(segments[1].prefix(32))' is not an SKM API version")
-        }
-        return Rejection(.routeExists, "no route for \(method.prefix(16)) \(path.prefix(200))")
-    }
-
     /// The answer to a request whose headers are over the server's limit.
     public static func headersTooLarge(_ bytes: Int, limit: Int) -> Rejection {
         Rejection(.headersWithinLimit, "request headers are \(bytes) bytes, over the limit of \(limit)")

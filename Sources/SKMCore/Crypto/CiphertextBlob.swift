@@ -131,7 +131,8 @@ public enum StrictBase64 {
 }
 
 extension UInt32 {
-    init(bigEndian bytes: [UInt8]) {
+    /// The number four big-endian bytes spell.
+    public init(bigEndian bytes: [UInt8]) {
         self = UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3])
     }
 

@@ -162,7 +162,7 @@ extension Engine {
     }
 
     func perform(
-        _ operation: Operation, _ parameters: DataParameters, _ context: KeyContext
+        _ operation: APIOperation, _ parameters: DataParameters, _ context: KeyContext
     ) throws
         -> Outcome
     {

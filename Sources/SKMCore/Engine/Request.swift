@@ -3,7 +3,7 @@ import Foundation
 /// One API request as the engine sees it: independent of HTTP, so the server, the CLI's `call` and the tests all
 /// drive the same decision procedure.
 public struct Request: Sendable {
-    public var operation: Operation
+    public var operation: APIOperation
     public var apiVersion: APIVersion
     public var appkey: String
     /// The key id from the path.
@@ -19,7 +19,7 @@ public struct Request: Sendable {
     public var credentials: Credentials
 
     public init(
-        operation: Operation, apiVersion: APIVersion = .v1_3, appkey: String, keyId: String? = nil,
+        operation: APIOperation, apiVersion: APIVersion = .v1_3, appkey: String, keyId: String? = nil,
         keyStoreId: String? = nil, authKind: AuthKind? = nil, resourceName: String? = nil, body: RequestBody = .none,
         query: [String: String] = [:], credentials: Credentials = Credentials()
     ) {
@@ -98,28 +98,6 @@ public struct Outcome: Sendable {
         }
         return nil
     }
-
-    /// The response envelope as the server sends it: `{"header": {...}, "body": ...}`.
-    public var envelope: JSONValue {
-        switch result {
-        case .success(.body(let body)):
-            return ["header": Self.header(code: 0, message: "success", successful: true), "body": body]
-        case .success(.bare(let body)):
-            return body
-        case .success(.file):
-            return ["header": Self.header(code: 0, message: "success", successful: true), "body": .null]
-        case .failure(let rejection):
-            return [
-                "header": Self.header(
-                    code: rejection.error.resultCode, message: rejection.error.resultMessage, successful: false),
-                "body": .null,
-            ]
-        }
-    }
-
-    static func header(code: Int, message: String, successful: Bool) -> JSONValue {
-        ["resultCode": .int(code), "resultMessage": .string(message), "isSuccessful": .bool(successful)]
-    }
 }
 
 /// A successful answer.
@@ -130,69 +108,4 @@ public enum Payload: Sendable, Hashable {
     case bare(JSONValue)
     /// A file (a PKCS#12 download).
     case file(bytes: [UInt8], contentType: String, filename: String)
-}
-
-extension RequestBody {
-    /// The body of an HTTP request as the engine reads it: JSON, or for token creation a form
-    /// (`grant_type=client_credentials`) turned into an object. Problems are kept for the engine, which reports them
-    /// only after the appkey and credential checks, as the decision procedure orders.
-    public static func parse(_ bytes: some Collection<UInt8>, form: Bool) -> RequestBody {
-        guard !bytes.isEmpty else { return .none }
-        if form {
-            guard let text = String(validating: bytes, as: UTF8.self) else {
-                return .malformed("the form is not UTF-8")
-            }
-            var object = JSONObject()
-            for pair in text.split(separator: "&") {
-                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let name = String(parts[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
-                let value =
-                    parts.count > 1
-                    ? String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" : ""
-                object[name] = .string(value)
-            }
-            return .json(.object(object))
-        }
-        do {
-            return .json(try JSONParser().parse(bytes))
-        } catch {
-            return .malformed(error.description)
-        }
-    }
-}
-
-extension Credentials {
-    /// The credentials of an API call's headers: a User Access Key (`X-TC-AUTHENTICATION-ID` and `-SECRET`) and a
-    /// bearer token (`X-NHN-AUTHORIZATION`, or `Authorization: Bearer …`).
-    public init(
-        accessKeyIDHeader: String?, accessKeySecretHeader: String?, nhnAuthorizationHeader: String?,
-        authorizationHeader: String?
-    ) {
-        self.init(userAccessKeyID: accessKeyIDHeader, userAccessKeySecret: accessKeySecretHeader)
-        let bearer =
-            nhnAuthorizationHeader ?? authorizationHeader.flatMap { $0.lowercased().hasPrefix("bearer ") ? $0 : nil }
-        if let bearer {
-            let token = bearer.lowercased().hasPrefix("bearer ") ? String(bearer.dropFirst(7)) : bearer
-            bearerToken = token.trimmingCharacters(in: .whitespaces)
-        }
-    }
-
-    /// The same, with `header` looking a header up by name, case-insensitively.
-    public init(headers header: (String) -> String?) {
-        self.init(
-            accessKeyIDHeader: header("X-TC-AUTHENTICATION-ID"),
-            accessKeySecretHeader: header("X-TC-AUTHENTICATION-SECRET"),
-            nhnAuthorizationHeader: header("X-NHN-AUTHORIZATION"), authorizationHeader: header("Authorization"))
-    }
-
-    /// The User Access Key of a token request's `Authorization: Basic id:secret` header.
-    public init(basicAuthorization authorization: String?) {
-        self.init()
-        guard let authorization, authorization.lowercased().hasPrefix("basic "),
-            let decoded = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-            let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
-        else { return }
-        userAccessKeyID = String(text[..<colon])
-        userAccessKeySecret = String(text[text.index(after: colon)...])
-    }
 }

@@ -27,7 +27,7 @@ public enum Limits {
 /// The members (name and JSON type) a request body must have, per operation and, for auth-entry operations, per kind
 /// of entry: the first thing step 4 checks. The rule files hold the same table (`requiredBodyFields`).
 enum BodyShape {
-    static func requiredMembers(_ operation: Operation, kind: AuthKind?) -> [(name: String, type: String)] {
+    static func requiredMembers(_ operation: APIOperation, kind: AuthKind?) -> [(name: String, type: String)] {
         switch operation {
         case .encrypt, .sign: return [("plaintext", "string")]
         case .decrypt: return [("ciphertext", "string")]

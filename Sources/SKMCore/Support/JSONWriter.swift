@@ -61,7 +61,7 @@ public struct JSONWriter: Sendable {
         }
     }
 
-    static func format(_ number: Double) -> String {
+    public static func format(_ number: Double) -> String {
         guard number.isFinite else { return "null" }
         if number.rounded() == number && abs(number) < 1e15 {
             return String(Int(number)) + ".0"

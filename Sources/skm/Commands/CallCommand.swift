@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SKMCore
 import SKMPrimitives
+import SKMWire
 import X509
 
 struct CallCommand: AsyncParsableCommand {
@@ -19,7 +20,7 @@ struct CallCommand: AsyncParsableCommand {
               skm call decrypt --key 0a1b… --field ciphertext=AAAAA… --ip 10.0.3.7 --mac aa:bb:cc:dd:ee:ff
               skm call get-symmetric-key --key 0a1b… --query keyVersion=0 --cert client.pem
 
-            Operations: \(Operation.allCases.map(\.commandName).joined(separator: ", ")).
+            Operations: \(APIOperation.allCases.map(\.commandName).joined(separator: ", ")).
             """)
 
     @OptionGroup var installation: InstallationOptions
@@ -88,7 +89,7 @@ struct CallCommand: AsyncParsableCommand {
     var out: String?
 
     func run() async throws {
-        guard let operation = Operation(commandName: operation) else {
+        guard let operation = APIOperation(commandName: operation) else {
             throw CommandFailure.usage("unknown operation '\(operation)'; see `skm call --help` for the list")
         }
         guard let version = APIVersion(rawValue: apiVersion) else {
@@ -216,7 +217,7 @@ struct CallCommand: AsyncParsableCommand {
     }
 }
 
-extension SKMCore.Operation {
+extension APIOperation {
     /// The kebab-case name used on the command line (`create-local-key`).
     var commandName: String {
         var output = ""

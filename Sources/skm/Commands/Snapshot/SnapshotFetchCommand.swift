@@ -1,11 +1,13 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
+import HTTPTypes
 import NIOCore
 import NIOSSL
 import SKMAnalysis
 import SKMCore
 import SKMReport
+import SKMWire
 
 struct SnapshotFetchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -95,8 +97,8 @@ struct SnapshotFetchCommand: AsyncParsableCommand {
             }
             var request = HTTPClientRequest(url: components.string!)
             request.method = .GET
-            request.headers.add(name: "X-TC-AUTHENTICATION-ID", value: uakId)
-            request.headers.add(name: "X-TC-AUTHENTICATION-SECRET", value: secret)
+            request.headers.add(name: HTTPField.Name.userAccessKeyID.rawName, value: uakId)
+            request.headers.add(name: HTTPField.Name.userAccessKeySecret.rawName, value: secret)
             let response = try await client.execute(request, timeout: .seconds(30))
             if (300..<400).contains(Int(response.status.code)) {
                 let target = response.headers.first(name: "Location") ?? "?"

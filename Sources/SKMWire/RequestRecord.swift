@@ -1,4 +1,5 @@
 import Foundation
+import SKMCore
 import X509
 
 /// One line of the request log: what the server observed about one request and what it answered.
@@ -305,7 +306,7 @@ extension RequestRecord {
     }
 
     /// How a request authenticated as a user: `bearer`, `uak`, `basic` (a token request), or `nil`.
-    public static func scheme(of credentials: Credentials, operation: Operation) -> String? {
+    public static func scheme(of credentials: Credentials, operation: APIOperation) -> String? {
         if credentials.bearerToken != nil { return "bearer" }
         if credentials.userAccessKeyID != nil { return operation == .createToken ? "basic" : "uak" }
         return nil

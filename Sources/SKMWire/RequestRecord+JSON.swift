@@ -1,4 +1,5 @@
 import Foundation
+import SKMCore
 import SKMPrimitives
 
 extension RequestRecord {

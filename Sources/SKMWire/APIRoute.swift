@@ -1,4 +1,5 @@
 import Foundation
+import SKMCore
 
 /// What a method and path name: an SKM API operation with its path parameters, or one of the server's own
 /// endpoints. The server routes with it, and the analyser reads captured URLs with it.
@@ -12,7 +13,7 @@ public enum APIRoute: Sendable, Equatable {
 
     /// An SKM API operation and the parameters its path carries.
     public struct APICall: Sendable, Equatable {
-        public var operation: Operation
+        public var operation: APIOperation
         public var apiVersion: APIVersion
         public var appkey: String
         public var keyId: String?
@@ -81,7 +82,7 @@ public enum APIRoute: Sendable, Equatable {
     }
 
     // swiftlint:disable:next cyclomatic_complexity
-    static func operation(method: String, _ rest: [String]) -> (Operation, Parameters)? {
+    static func operation(method: String, _ rest: [String]) -> (APIOperation, Parameters)? {
         var parameters = Parameters()
         switch (method, rest.count) {
         case ("GET", 1) where rest[0] == "confirm":

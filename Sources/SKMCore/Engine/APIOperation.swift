@@ -12,7 +12,7 @@ public enum APIVersion: String, Sendable, Hashable, Codable, CaseIterable, Compa
 
 /// Every operation of the SKM API, plus this implementation's additions (rotate, cancel deletion, certificate
 /// download, token creation). The raw value is the name the request log and the rule files use.
-public enum Operation: String, Sendable, Hashable, Codable, CaseIterable {
+public enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
     case confirm
     case getSecret
     case putSecret
