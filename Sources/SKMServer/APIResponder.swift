@@ -40,7 +40,7 @@ struct APIResponder: HTTPResponder {
         let requestID = Self.newRequestID()
         let identity = await identities.identity(of: request, on: context.channel)
         let outcome: Outcome
-        let engineRequest: SKMCore.Request?
+        let engineRequest: APIRequest?
         let headerSize = headerBytes(request.headers)
         let bodySize = BodySize()
         if headerSize > maxHeaderBytes {
@@ -110,21 +110,20 @@ struct APIResponder: HTTPResponder {
 
     // MARK: - Requests
 
-    func makeRequest(_ call: APIRoute.APICall, _ request: Hummingbird.Request, size: BodySize) async -> SKMCore.Request
-    {
+    func makeRequest(_ call: APIRoute.APICall, _ request: Hummingbird.Request, size: BodySize) async -> APIRequest {
         var query: [String: String] = [:]
         for (name, value) in request.uri.queryParameters where query[String(name)] == nil {
             query[String(name)] = String(value)
         }
-        return SKMCore.Request(
+        return APIRequest(
             operation: call.operation, apiVersion: call.apiVersion, appkey: call.appkey, keyId: call.keyId,
             keyStoreId: call.keyStoreId, authKind: call.authKind, resourceName: call.resourceName,
             body: await body(of: request, form: false, size: size), query: query,
             credentials: credentials(request.headers))
     }
 
-    func makeTokenRequest(_ request: Hummingbird.Request, size: BodySize) async -> SKMCore.Request {
-        SKMCore.Request(
+    func makeTokenRequest(_ request: Hummingbird.Request, size: BodySize) async -> APIRequest {
+        APIRequest(
             operation: .createToken, apiVersion: .v1_3, appkey: "",
             body: await body(of: request, form: true, size: size),
             credentials: Credentials(basicAuthorization: request.headers[.authorization]))
@@ -179,7 +178,7 @@ struct APIResponder: HTTPResponder {
     // MARK: - Log
 
     func record(
-        _ request: SKMCore.Request?, route: APIRoute, identity: ClientIdentity, outcome: Outcome, time: Date,
+        _ request: APIRequest?, route: APIRoute, identity: ClientIdentity, outcome: Outcome, time: Date,
         requestID: String, method: String, path: String, seconds: Double, bodyBytes: Int?, headerBytes: Int,
         clientDate: Date?
     ) -> RequestRecord {

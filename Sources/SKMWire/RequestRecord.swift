@@ -14,7 +14,7 @@ public struct RequestRecord: Sendable, Hashable {
     public var method: String
     public var path: String
     public var apiVersion: String?
-    /// The ``Operation`` raw value; `nil` when no route matched.
+    /// The ``APIOperation`` raw value; `nil` when no route matched.
     public var operation: String?
     public var appkey: String?
     public var keyId: String?
@@ -218,7 +218,7 @@ extension RequestRecord {
     /// found in the request's bearer token; `clientDate` the request's `Date` header; `credentialsRequired` what
     /// ``Engine/credentialsRequirement(of:)`` says of the request.
     public init(
-        request: Request, client identity: ClientIdentity, outcome: Outcome, authority: CertificateAuthority?,
+        request: APIRequest, client identity: ClientIdentity, outcome: Outcome, authority: CertificateAuthority?,
         time: Date, requestId: String, method: String, path: String, durationMs: Double, bodyBytes: Int? = nil,
         headerBytes: Int? = nil, token: TokenObservation? = nil, clientDate: Date? = nil,
         credentialsRequired: Bool? = nil
@@ -279,7 +279,7 @@ extension RequestRecord {
     }
 
     /// The body's shape: size, whether it is a JSON object, its members' names and types, and non-secret values.
-    public static func body(of request: Request, bytes: Int?) -> Body? {
+    public static func body(of request: APIRequest, bytes: Int?) -> Body? {
         switch request.body {
         case .none:
             return bytes.map { Body(bytes: $0, json: false) }
@@ -313,7 +313,7 @@ extension RequestRecord {
     }
 
     /// The shapes of a request's user-data fields.
-    public static func inputs(of request: Request) -> [Input] {
+    public static func inputs(of request: APIRequest) -> [Input] {
         guard case .json(let body) = request.body, let object = body.objectValue else { return [] }
         var inputs: [Input] = []
         for member in object.members {

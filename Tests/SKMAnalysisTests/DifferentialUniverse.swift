@@ -282,7 +282,7 @@ final class Universe: @unchecked Sendable {
 
     private func token(with accessKey: IssuedAccessKey) async throws -> String? {
         let outcome = await engine.execute(
-            Request(
+            APIRequest(
                 operation: .createToken, appkey: "", body: .json(["grant_type": "client_credentials"]),
                 credentials: Credentials(
                     userAccessKeyID: accessKey.accessKey.id, userAccessKeySecret: accessKey.secret)),
@@ -300,7 +300,7 @@ final class Universe: @unchecked Sendable {
             let plaintext = "message \(version)-\(index)"
             if info.key.type == .symmetric {
                 let outcome = await engine.execute(
-                    Request(
+                    APIRequest(
                         operation: .encrypt, apiVersion: .v1_2, appkey: info.appkey, keyId: info.key.id,
                         body: .json(["plaintext": .string(plaintext)])), from: client)
                 if let blob = outcome.string("ciphertext") {
@@ -308,13 +308,13 @@ final class Universe: @unchecked Sendable {
                 }
             } else {
                 let outcome = await engine.execute(
-                    Request(
+                    APIRequest(
                         operation: .sign, apiVersion: .v1_2, appkey: info.appkey, keyId: info.key.id,
                         body: .json(["plaintext": .string(plaintext)])), from: client)
                 if let blob = outcome.string("signature") { info.blobs[version, default: []].append((blob, plaintext)) }
                 let message = Data(plaintext.utf8).base64EncodedString()
                 let standard = await engine.execute(
-                    Request(
+                    APIRequest(
                         operation: .signStandard, apiVersion: .v1_3, appkey: info.appkey, keyId: info.key.id,
                         body: .json(["plaintext": .string(message), "algorithm": "RSASSA-PSS"])), from: client)
                 if let signature = standard.string("signature") {

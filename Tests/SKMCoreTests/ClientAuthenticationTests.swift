@@ -148,7 +148,7 @@ import X509
     @Test func confirmEchoesWhatTheServerObserved() async throws {
         let fixture = try await Fixture.make()
         let outcome = await fixture.engine.execute(
-            Request(operation: .confirm, appkey: fixture.appkey), from: .at("10.9.8.7", mac: "AA:BB:CC:DD:EE:FF"))
+            APIRequest(operation: .confirm, appkey: fixture.appkey), from: .at("10.9.8.7", mac: "AA:BB:CC:DD:EE:FF"))
         #expect(
             outcome.body == [
                 "clientIp": "10.9.8.7", "clientMacHeader": "AA:BB:CC:DD:EE:FF", "clientSentCertificate": false,

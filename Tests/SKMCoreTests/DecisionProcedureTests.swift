@@ -90,7 +90,7 @@ struct CatalogueCase: Sendable, CustomTestStringConvertible {
         },
         CatalogueCase(name: "unknown appkey", expected: .invalidAppkey) { world in
             await world.fixture.engine.execute(
-                Request(
+                APIRequest(
                     operation: .encrypt, appkey: "AAAAAAAAAAAAAAAA", keyId: world.symmetric.id,
                     body: .json(["plaintext": "x"])), from: world.client)
         },
@@ -172,7 +172,7 @@ struct CatalogueCase: Sendable, CustomTestStringConvertible {
                 storage: FailingStorage(base: world.fixture.engine.storage), rootKey: testRootKey,
                 configuration: world.fixture.engine.configuration)
             return await engine.execute(
-                Request(
+                APIRequest(
                     operation: .encrypt, appkey: world.fixture.appkey, keyId: world.symmetric.id,
                     body: .json(["plaintext": "x"])),
                 from: world.client)

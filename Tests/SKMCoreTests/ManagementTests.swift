@@ -116,7 +116,7 @@ import Testing
         let macs = await fixture.manage(.listAuth, store: String(store.id), kind: .mac)
         #expect(macs.body == ["macList": []])
         let download = await fixture.engine.execute(
-            Request(
+            APIRequest(
                 operation: .downloadCertificate, appkey: fixture.appkey, keyStoreId: String(store.id),
                 resourceName: "Certificate Name #1", credentials: fixture.credentials), from: .local)
         guard case .success(.file(let bytes, let type, let filename)) = download.result else {
@@ -131,7 +131,7 @@ import Testing
     @Test func bearerTokensAuthoriseUntilTheyExpire() async throws {
         let fixture = try await Fixture.make()
         let issued = await fixture.engine.execute(
-            Request(
+            APIRequest(
                 operation: .createToken, appkey: "", body: .json(["grant_type": "client_credentials"]),
                 credentials: fixture.credentials), from: .local)
         let token = try #require(issued.string("access_token"))
@@ -153,10 +153,10 @@ import Testing
         let (other, _) = try await fixture.engine.createAppkey(name: "other", actor: "test")
         fixture.clock.set(referenceTime)
         let foreign = await fixture.engine.execute(
-            Request(operation: .listKeyStores, appkey: other.id, credentials: bearer), from: .local)
+            APIRequest(operation: .listKeyStores, appkey: other.id, credentials: bearer), from: .local)
         #expect(foreign.error == .unauthorized)
         let badGrant = await fixture.engine.execute(
-            Request(
+            APIRequest(
                 operation: .createToken, appkey: "", body: .json(["grant_type": "password"]),
                 credentials: fixture.credentials),
             from: .local)

@@ -66,7 +66,8 @@ import Testing
         }
         let engine = try await Engine.open(storage: try SQLiteStorage(path: path), rootKey: testRootKey)
         let outcome = await engine.execute(
-            Request(operation: .encrypt, appkey: appkey, keyId: keyId, body: .json(["plaintext": "x"])), from: .local)
+            APIRequest(operation: .encrypt, appkey: appkey, keyId: keyId, body: .json(["plaintext": "x"])), from: .local
+        )
         #expect(outcome.error == nil)
         await #expect {
             _ = try await Engine.open(storage: try SQLiteStorage(path: path), rootKey: RootKey.generate())

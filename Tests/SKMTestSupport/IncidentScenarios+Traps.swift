@@ -97,7 +97,7 @@ extension IncidentScenario {
         let staging = try await Workshop(seed: 77)
         let (_, stagingAccess) = try await staging.appkey("reporting staging")
         let minted = await staging.engine.execute(
-            Request(
+            APIRequest(
                 operation: .createToken, appkey: "", body: .json(["grant_type": "client_credentials"]),
                 credentials: Credentials(
                     userAccessKeyID: stagingAccess.accessKey.id, userAccessKeySecret: stagingAccess.secret)),
@@ -200,7 +200,7 @@ extension IncidentScenario {
         let paymentsAccess = try await workshop.engine.createUserAccessKey(appkey: payments, actor: "cli:ops")
         func token(_ access: IssuedAccessKey) async -> String {
             let outcome = await workshop.engine.execute(
-                Request(
+                APIRequest(
                     operation: .createToken, appkey: "", body: .json(["grant_type": "client_credentials"]),
                     credentials: Credentials(userAccessKeyID: access.accessKey.id, userAccessKeySecret: access.secret)),
                 from: .anonymous)

@@ -133,7 +133,7 @@ public final class Workshop: @unchecked Sendable {
                     throw APIStateReader.Failure(path: path, message: "no route")
                 }
                 let outcome = await engine.execute(
-                    Request(
+                    APIRequest(
                         operation: call.operation, apiVersion: call.apiVersion, appkey: call.appkey,
                         keyId: call.keyId, keyStoreId: call.keyStoreId, authKind: call.authKind, query: query,
                         credentials: Credentials(

@@ -80,7 +80,7 @@ public struct Fixture: Sendable {
         version: APIVersion = .v1_3, from client: ClientIdentity = .local
     ) async -> Outcome {
         await engine.execute(
-            Request(
+            APIRequest(
                 operation: operation, apiVersion: version, appkey: appkey, keyId: key,
                 body: body.map(RequestBody.json) ?? .none, query: query),
             from: client)
@@ -93,7 +93,7 @@ public struct Fixture: Sendable {
         credentials: Credentials? = nil
     ) async -> Outcome {
         await engine.execute(
-            Request(
+            APIRequest(
                 operation: operation, apiVersion: version, appkey: appkey, keyId: key, keyStoreId: store,
                 authKind: kind, body: body.map(RequestBody.json) ?? .none, query: query,
                 credentials: credentials ?? self.credentials),

@@ -76,18 +76,18 @@ public final class TrafficRecorder: @unchecked Sendable {
         let headerBytes = call.headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 }
         let route = APIRoute.match(method: call.method, path: call.path)
         let bodyBytes = call.body.map { Array($0.utf8) } ?? []
-        var request: Request?
+        var request: APIRequest?
         let headersTooLarge = headerBytes > Self.maximumHeaderBytes
         switch headersTooLarge ? .notFound(apiVersion: nil, appkey: nil) : route {
         case .api(let api):
-            request = Request(
+            request = APIRequest(
                 operation: api.operation, apiVersion: api.apiVersion, appkey: api.appkey, keyId: api.keyId,
                 keyStoreId: api.keyStoreId, authKind: api.authKind, resourceName: api.resourceName,
                 body: bodyBytes.count > Self.maximumBodyBytes
                     ? .oversized(Self.maximumBodyBytes) : .parse(bodyBytes, form: false), query: call.query,
                 credentials: Credentials(headers: { call.header($0) }))
         case .token:
-            request = Request(
+            request = APIRequest(
                 operation: .createToken, apiVersion: .v1_3, appkey: "", body: .parse(bodyBytes, form: true),
                 credentials: Credentials(basicAuthorization: call.header("Authorization")))
         default:

@@ -8,7 +8,7 @@ public struct FuzzInstallation: @unchecked Sendable {
     public let engine: Engine
     public let client: ClientIdentity
     /// One request per operation, with credentials and path parameters that name what exists.
-    public let calls: [Request]
+    public let calls: [APIRequest]
     public let accessKey: IssuedAccessKey
 
     public static func make() -> FuzzInstallation {
@@ -31,7 +31,7 @@ public struct FuzzInstallation: @unchecked Sendable {
                 appkey: appkey.id, store: .id(store.id), type: .secret, name: "secret", secretValue: "s",
                 actor: "cli:fuzz")
             let credentials = Credentials(userAccessKeyID: access.accessKey.id, userAccessKeySecret: access.secret)
-            var calls: [Request] = []
+            var calls: [APIRequest] = []
             for operation in APIOperation.allCases {
                 let keyId: String
                 switch operation.requiredKeyType {
@@ -41,7 +41,7 @@ public struct FuzzInstallation: @unchecked Sendable {
                 }
                 for version in operation.availableVersions.sorted(by: { $0.rawValue < $1.rawValue }).suffix(1) {
                     calls.append(
-                        Request(
+                        APIRequest(
                             operation: operation, apiVersion: version, appkey: appkey.id, keyId: keyId,
                             keyStoreId: String(store.id), authKind: .ipv4, resourceName: access.accessKey.id,
                             credentials: credentials))

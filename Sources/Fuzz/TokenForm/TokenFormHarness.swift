@@ -30,7 +30,7 @@ public func fuzzTokenForm(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         authorization = "Basic " + Data(bytes).base64EncodedString()
         if data[0] & 2 == 0 { authorization = String(decoding: bytes, as: UTF8.self) }
     }
-    let request = Request(
+    let request = APIRequest(
         operation: .createToken, apiVersion: .v1_3, appkey: "", body: body,
         credentials: Credentials(basicAuthorization: authorization))
     let outcome = FuzzInstallation.wait { await installation.engine.execute(request, from: installation.client) }

@@ -298,13 +298,13 @@ public struct HARReader: Sendable {
 
         switch APIRoute.match(method: method, path: path) {
         case .api(let call):
-            let parsed = Request(
+            let parsed = APIRequest(
                 operation: call.operation, apiVersion: call.apiVersion, appkey: call.appkey, keyId: call.keyId,
                 keyStoreId: call.keyStoreId, authKind: call.authKind, resourceName: call.resourceName,
                 body: Self.body(bodyText, form: false), query: query, credentials: credentials)
             fill(&record, from: parsed, bodyBytes: bodyBytes)
         case .token:
-            let parsed = Request(
+            let parsed = APIRequest(
                 operation: .createToken, apiVersion: .v1_3, appkey: "", body: Self.body(bodyText, form: true),
                 credentials: Credentials(basicAuthorization: header(HTTPField.Name.authorization.canonicalName)))
             fill(&record, from: parsed, bodyBytes: bodyBytes)
@@ -321,7 +321,7 @@ public struct HARReader: Sendable {
         return .success(timed(record))
     }
 
-    private func fill(_ record: inout RequestRecord, from request: Request, bodyBytes: Int?) {
+    private func fill(_ record: inout RequestRecord, from request: APIRequest, bodyBytes: Int?) {
         let full = RequestRecord(
             request: request, client: ClientIdentity(), outcome: Outcome(.success(.body(.null))), authority: nil,
             time: record.time, requestId: record.requestId, method: record.method, path: record.path, durationMs: 0,

@@ -65,7 +65,7 @@ extension Engine {
     }
 
     /// `POST /oauth2/token/create`: Basic authorization with a User Access Key, `grant_type=client_credentials`.
-    func createToken(_ request: Request) async throws -> Outcome {
+    func createToken(_ request: APIRequest) async throws -> Outcome {
         guard let id = request.credentials.userAccessKeyID else {
             throw Rejection(.credentialsPresent, "token creation needs Basic authorization with a User Access Key")
         }

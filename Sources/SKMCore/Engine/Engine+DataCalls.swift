@@ -12,7 +12,7 @@ extension Engine {
         var keyVersion: Int?
     }
 
-    func validateDataCall(_ request: Request) throws(Rejection) -> DataParameters {
+    func validateDataCall(_ request: APIRequest) throws(Rejection) -> DataParameters {
         let operation = request.operation
         let needsBody: Bool
         switch operation {
@@ -71,7 +71,7 @@ extension Engine {
         return parameters
     }
 
-    func performDataCall(_ request: Request, _ client: ClientIdentity) async throws -> Outcome {
+    func performDataCall(_ request: APIRequest, _ client: ClientIdentity) async throws -> Outcome {
         let operation = request.operation
         // 4. Body and parameters.
         let parameters = try validateDataCall(request)

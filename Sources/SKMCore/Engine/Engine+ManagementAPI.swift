@@ -5,7 +5,7 @@ import SKMPrimitives
 /// JSON.
 extension Engine {
     /// Management calls, after their credential check: they skip client authentication (steps 6–8).
-    func manage(_ request: Request, actor: String) async throws -> Outcome {
+    func manage(_ request: APIRequest, actor: String) async throws -> Outcome {
         let appkey = request.appkey
         switch request.operation {
         case .createSecret, .createSymmetricKey, .createAsymmetricKey:
@@ -238,13 +238,13 @@ extension Engine {
         }
     }
 
-    private func authKind(of request: Request) throws(Rejection) -> AuthKind {
+    private func authKind(of request: APIRequest) throws(Rejection) -> AuthKind {
         guard let kind = request.authKind else { throw Rejection(.routeExists, "no authentication kind in the path") }
         return kind
     }
 
     /// The key store id of the path: an optional sign and 1 to 18 digits, above 0.
-    private func keyStoreID(_ request: Request) throws(Rejection) -> Int {
+    private func keyStoreID(_ request: APIRequest) throws(Rejection) -> Int {
         guard let text = request.keyStoreId, let id = RequestFields.wholeNumber(text, maximumDigits: 18), id > 0 else {
             throw Rejection(
                 .keyStoreIDValid, "'\((request.keyStoreId ?? "").prefix(32))' is not a key store id",
@@ -254,7 +254,7 @@ extension Engine {
     }
 
     /// A key store's settings from the body: a name, Y/N flags with at least one Y, and AND or OR.
-    private func keyStoreSettings(_ request: Request) throws(Rejection) -> KeyStoreSettings {
+    private func keyStoreSettings(_ request: APIRequest) throws(Rejection) -> KeyStoreSettings {
         let fields = try RequestFields(request, needsBody: true)
         let name = fields.string("name")
         try Self.validateName(name, field: "name")

@@ -9,7 +9,7 @@ import X509
 /// what the console and the CLI use; management API calls reach them after their credential check.
 public struct Engine: Sendable {
     public struct Configuration: Sendable {
-        public var clock: Clock
+        public var clock: EngineClock
         public var identifiers: any IdentifierSource
         /// How long a scheduled deletion waits before it takes effect.
         public var deletionDelay: TimeInterval
@@ -20,7 +20,7 @@ public struct Engine: Sendable {
         public var v1_0ReadsNeedCredentials: Bool
 
         public init(
-            clock: Clock = .system, identifiers: any IdentifierSource = SystemIdentifierSource(),
+            clock: EngineClock = .system, identifiers: any IdentifierSource = SystemIdentifierSource(),
             deletionDelay: TimeInterval = 7 * 86_400, tokenLifetime: TimeInterval = 86_400,
             v1_0ReadsNeedCredentials: Bool = false
         ) {
@@ -39,7 +39,7 @@ public struct Engine: Sendable {
     let authenticator: ClientAuthenticator
     let usage = UsageLog()
 
-    var clock: Clock { configuration.clock }
+    var clock: EngineClock { configuration.clock }
 
     static let systemKeySetting = "system_key"
     static let authorityCertificateSetting = "ca_certificate"

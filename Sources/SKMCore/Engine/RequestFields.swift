@@ -73,7 +73,7 @@ struct RequestFields {
     let query: [String: String]
 
     /// The body, checked for size and form when the operation needs one, and for the members it must have.
-    init(_ request: Request, needsBody: Bool) throws(Rejection) {
+    init(_ request: APIRequest, needsBody: Bool) throws(Rejection) {
         query = request.query
         switch request.body {
         case .none:

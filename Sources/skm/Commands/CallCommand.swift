@@ -95,7 +95,7 @@ struct CallCommand: AsyncParsableCommand {
         guard let version = APIVersion(rawValue: apiVersion) else {
             throw CommandFailure.usage("--api-version must be v1.0, v1.1, v1.2 or v1.3")
         }
-        var clock = SKMCore.Clock.system
+        var clock = EngineClock.system
         if let at {
             guard let date = Timestamp.parse(at) else {
                 throw CommandFailure.usage("--at '\(at)' is not an RFC 3339 time")
@@ -111,7 +111,7 @@ struct CallCommand: AsyncParsableCommand {
         } else {
             appkeyID = try await resolveAppkey(nil, engine: engine)
         }
-        let request = Request(
+        let request = APIRequest(
             operation: operation, apiVersion: version, appkey: appkeyID, keyId: key, keyStoreId: keyStoreId,
             authKind: authKind?.kind, resourceName: name, body: try requestBody(), query: try queryParameters(),
             credentials: try credentials())

@@ -48,7 +48,7 @@ struct InstallationOptions: ParsableArguments {
     }
 
     /// The engine of an initialised installation.
-    func openEngine(clock: SKMCore.Clock = .system) async throws -> Engine {
+    func openEngine(clock: EngineClock = .system) async throws -> Engine {
         let storage = try openStorage()
         return try await Engine.open(storage: storage, rootKey: try rootKey(), configuration: .init(clock: clock))
     }

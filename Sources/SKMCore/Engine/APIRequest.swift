@@ -2,7 +2,7 @@ import Foundation
 
 /// One API request as the engine sees it: independent of HTTP, so the server, the CLI's `call` and the tests all
 /// drive the same decision procedure.
-public struct Request: Sendable {
+public struct APIRequest: Sendable {
     public var operation: APIOperation
     public var apiVersion: APIVersion
     public var appkey: String

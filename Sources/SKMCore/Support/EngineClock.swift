@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 /// The source of the current time. Everything that depends on time takes one, so that tests can pin it.
-public struct Clock: Sendable {
+public struct EngineClock: Sendable {
     private let read: @Sendable () -> Date
 
     public init(_ read: @escaping @Sendable () -> Date) {
@@ -13,11 +13,11 @@ public struct Clock: Sendable {
     public var now: Date { read().truncatedToMilliseconds }
 
     /// The wall clock.
-    public static let system = Clock { Date() }
+    public static let system = EngineClock { Date() }
 
     /// A clock that always answers `date`.
-    public static func fixed(_ date: Date) -> Clock {
-        Clock { date }
+    public static func fixed(_ date: Date) -> EngineClock {
+        EngineClock { date }
     }
 }
 
@@ -55,8 +55,8 @@ public final class ManualClock: Sendable {
         current.withLock { $0 = date }
     }
 
-    /// A ``Clock`` that reads this one.
-    public var clock: Clock {
-        Clock { [self] in self.now }
+    /// An ``EngineClock`` that reads this one.
+    public var clock: EngineClock {
+        EngineClock { [self] in self.now }
     }
 }
