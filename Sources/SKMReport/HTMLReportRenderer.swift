@@ -132,8 +132,8 @@ struct HTMLBody {
 
     func number(_ value: Int) -> String { grouped(value) }
 
-    func verdictChip(_ verdict: String) -> String {
-        "<span class=\"verdict \(escape(verdict))\">\(escape(verdict))</span>"
+    func verdictChip(_ verdict: Verdict) -> String {
+        "<span class=\"verdict \(verdict.rawValue)\">\(verdict.rawValue)</span>"
     }
 
     func summarySection() -> String {
@@ -214,7 +214,7 @@ struct HTMLBody {
     }
 
     func group(_ group: IncidentReport.Group) -> String {
-        var out = "<article class=\"group \(escape(group.verdict))\" id=\"group-\(escape(group.id))\">\n<header>"
+        var out = "<article class=\"group \(group.verdict.rawValue)\" id=\"group-\(escape(group.id))\">\n<header>"
         out += "<a class=\"rank\" href=\"#group-\(escape(group.id))\">#\(group.rank)</a>"
         out +=
             "<h3>\(number(group.count)) × \(escape(group.error?.message ?? "no SKM result"))"

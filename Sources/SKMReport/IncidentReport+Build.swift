@@ -177,7 +177,7 @@ extension IncidentReport {
         let example = group.examples.first
         return Group(
             id: fingerprint.identifier, rank: rank, count: group.count, firstSeen: group.firstSeen,
-            lastSeen: group.lastSeen, verdict: group.verdict.rawValue,
+            lastSeen: group.lastSeen, verdict: group.verdict,
             error: APIError(resultCode: fingerprint.code).map { errorInfo($0.resultCode) },
             resultCode: fingerprint.code, ruleId: example?.rule?.id, ruleTitle: example?.rule?.title,
             guide: example?.rule?.guide, checkId: example?.cause?.check.id, checkTitle: example?.cause?.check.failure,
@@ -301,7 +301,7 @@ extension IncidentReport {
             requestId: record.requestId, time: record.time, location: finding.request.location.description,
             method: record.method, path: redactor.text(record.path), operation: record.operation,
             client: finding.client + (finding.request.clientAddressSource.map { " (from \($0))" } ?? ""),
-            verdict: finding.verdict.rawValue, cause: finding.cause?.check.failure,
+            verdict: finding.verdict, cause: finding.cause?.check.failure,
             explanation: redactor.text(finding.explanation), fix: redactor.text(finding.fix),
             hints: finding.hints.map { hint($0, redactor: redactor) }, note: redactor.text(finding.note),
             event: event(finding.event, redactor: redactor), simulation: simulated, checks: checks,

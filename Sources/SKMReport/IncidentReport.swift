@@ -1,4 +1,8 @@
 import Foundation
+import SKMAnalysis
+
+/// A verdict, as the analysis decided it: `confirmed`, `mismatch` or `unexplained`.
+public typealias Verdict = SKMAnalysis.Finding.Verdict
 
 /// Everything an incident report says, in one model that every renderer (text, JSON, XML, HTML) reads.
 ///
@@ -142,7 +146,7 @@ public struct IncidentReport: Sendable {
         public var path: String
         public var operation: String?
         public var client: String
-        public var verdict: String
+        public var verdict: Verdict
         /// The cause, by its failure title ("The key was deleted").
         public var cause: String?
         public var explanation: String?
@@ -167,7 +171,7 @@ public struct IncidentReport: Sendable {
         public var count: Int
         public var firstSeen: Date
         public var lastSeen: Date
-        public var verdict: String
+        public var verdict: Verdict
         public var error: ErrorInfo?
         public var resultCode: Int
         public var ruleId: String?
@@ -243,7 +247,7 @@ extension IncidentReport.Group {
     /// is the cause (the same words the summary uses).
     public var causeWords: String {
         if let title = checkTitle { return title }
-        if verdict == "mismatch" { return "mismatch: the inputs point to another error than the one answered" }
+        if verdict == .mismatch { return "mismatch: the inputs point to another error than the one answered" }
         if undecided || !missing.isEmpty { return "undecided: the inputs cannot tell which check failed" }
         return "no documented cause fits"
     }

@@ -94,7 +94,8 @@ public struct JSONReportRenderer: Sendable {
     func group(_ group: IncidentReport.Group) -> JSONValue {
         [
             "id": .string(group.id), "rank": .int(group.rank), "count": .int(group.count),
-            "firstSeen": time(group.firstSeen), "lastSeen": time(group.lastSeen), "verdict": .string(group.verdict),
+            "firstSeen": time(group.firstSeen), "lastSeen": time(group.lastSeen),
+            "verdict": .string(group.verdict.rawValue),
             "error": group.error.map(error) ?? .null, "resultCode": .int(group.resultCode),
             "rule": .optional(group.ruleId), "ruleTitle": .optional(group.ruleTitle), "guide": .optional(group.guide),
             "check": .optional(group.checkId), "checkTitle": .optional(group.checkTitle),
@@ -143,7 +144,7 @@ public struct JSONReportRenderer: Sendable {
             "requestId": .string(finding.requestId), "time": time(finding.time), "location": .string(finding.location),
             "method": .string(finding.method), "path": .string(finding.path),
             "operation": .optional(finding.operation), "client": .string(finding.client),
-            "verdict": .string(finding.verdict), "cause": .optional(finding.cause),
+            "verdict": .string(finding.verdict.rawValue), "cause": .optional(finding.cause),
             "explanation": .optional(finding.explanation), "fix": .optional(finding.fix),
             "hints": .array(finding.hints.map(hint)), "note": .optional(finding.note),
             "event": finding.event.map(event) ?? .null, "simulation": .optional(finding.simulation),

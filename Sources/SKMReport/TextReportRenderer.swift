@@ -130,7 +130,7 @@ public struct TextReportRenderer: Sendable {
         if let event = group.event {
             out += wrap("Event: ", safe("\(event.time.map(Timestamp.rfc3339) ?? "") \(event.summary)"))
         }
-        if let example = group.examples.first, let escalation = example.escalation, group.verdict != "confirmed" {
+        if let example = group.examples.first, let escalation = example.escalation, group.verdict != .confirmed {
             out += "    " + dim("Escalation summary:") + "\n"
             for line in escalation.split(separator: "\n") { out += "      " + safe(String(line)) + "\n" }
         }
@@ -242,12 +242,12 @@ public struct TextReportRenderer: Sendable {
         return right ? padding + text : text + padding
     }
 
-    func verdict(_ verdict: String, width: Int) -> String {
-        let text = pad(verdict, width)
+    func verdict(_ verdict: Verdict, width: Int) -> String {
+        let text = pad(verdict.rawValue, width)
         switch verdict {
-        case "confirmed": return green(text)
-        case "mismatch": return red(text)
-        default: return yellow(text)
+        case .confirmed: return green(text)
+        case .mismatch: return red(text)
+        case .unexplained: return yellow(text)
         }
     }
 

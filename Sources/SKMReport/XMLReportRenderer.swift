@@ -242,7 +242,8 @@ private struct Writer {
             "group",
             [
                 ("id", group.id), ("rank", String(group.rank)), ("count", String(group.count)),
-                ("firstSeen", time(group.firstSeen)), ("lastSeen", time(group.lastSeen)), ("verdict", group.verdict),
+                ("firstSeen", time(group.firstSeen)), ("lastSeen", time(group.lastSeen)),
+                ("verdict", group.verdict.rawValue),
                 ("resultCode", String(group.resultCode)), ("rule", group.ruleId), ("check", group.checkId),
             ])
         if let error = group.error { element("error", errorAttributes(error)) }
@@ -310,7 +311,7 @@ private struct Writer {
             [
                 ("requestId", finding.requestId), ("time", time(finding.time)), ("location", finding.location),
                 ("method", finding.method), ("operation", finding.operation), ("client", finding.client),
-                ("verdict", finding.verdict),
+                ("verdict", finding.verdict.rawValue),
             ])
         element("path", text: finding.path)
         optional("cause", finding.cause)

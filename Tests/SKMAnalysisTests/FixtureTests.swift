@@ -353,7 +353,7 @@ struct FixtureExpectation: Sendable, CustomTestStringConvertible {
             let place = "group #\(group.rank)"
             #expect(group.ruleId == wanted.rule, "\(place)")
             #expect(group.checkId == wanted.check, "\(place)")
-            #expect(group.verdict == wanted.verdict, "\(place): \(group.note ?? "")")
+            #expect(group.verdict.rawValue == wanted.verdict, "\(place): \(group.note ?? "")")
             #expect(group.count == wanted.count, "\(place)")
             #expect(group.hints.map(\.id) == wanted.hints, "\(place)")
             #expect(

@@ -115,7 +115,7 @@ enum HoleScan {
     /// The state-from-the-api incident's unexplained groups name what would settle them.
     @Test func unexplainedFindingsNameWhatWouldSettleThem() throws {
         let report = try Fixtures.report(.stateFromTheAPI, input: "requests.jsonl")
-        let unexplained = report.groups.filter { $0.verdict == "unexplained" }
+        let unexplained = report.groups.filter { $0.verdict == .unexplained }
         #expect(unexplained.count == 4)
         for group in unexplained {
             #expect(!group.missing.isEmpty, "\(group.note ?? "")")
