@@ -49,11 +49,11 @@ struct APIResponder: HTTPResponder {
         } else {
             switch route {
             case .api(let call):
-                let built = await makeRequest(call, request, size: bodySize)
+                let built = try await makeRequest(call, request, size: bodySize)
                 engineRequest = built
                 outcome = await engine.execute(built, from: identity)
             case .token:
-                let built = await makeTokenRequest(request, size: bodySize)
+                let built = try await makeTokenRequest(request, size: bodySize)
                 engineRequest = built
                 outcome = await engine.execute(built, from: identity)
             default:
@@ -110,7 +110,14 @@ struct APIResponder: HTTPResponder {
 
     // MARK: - Requests
 
-    func makeRequest(_ call: APIRoute.APICall, _ request: Hummingbird.Request, size: BodySize) async -> APIRequest {
+    /// The engine's request; throws when the body was cut off, so that nothing runs on part of it (the HTTP parser's
+    /// refusal answers it).
+    func makeRequest(
+        _ call: APIRoute.APICall, _ request: Hummingbird.Request, size: BodySize
+    ) async throws -> APIRequest {
+        guard let body = await body(of: request, form: false, size: size) else {
+            throw HTTPProblemHandler.IncompleteRequest()
+        }
         var query: [String: String] = [:]
         for (name, value) in request.uri.queryParameters where query[String(name)] == nil {
             query[String(name)] = String(value)
@@ -118,14 +125,17 @@ struct APIResponder: HTTPResponder {
         return APIRequest(
             operation: call.operation, apiVersion: call.apiVersion, appkey: call.appkey, keyId: call.keyId,
             keyStoreId: call.keyStoreId, authKind: call.authKind, resourceName: call.resourceName,
-            body: await body(of: request, form: false, size: size), query: query,
+            body: body, query: query,
             credentials: credentials(request.headers))
     }
 
-    func makeTokenRequest(_ request: Hummingbird.Request, size: BodySize) async -> APIRequest {
-        APIRequest(
+    func makeTokenRequest(_ request: Hummingbird.Request, size: BodySize) async throws -> APIRequest {
+        guard let body = await body(of: request, form: true, size: size) else {
+            throw HTTPProblemHandler.IncompleteRequest()
+        }
+        return APIRequest(
             operation: .createToken, apiVersion: .v1_3, appkey: "",
-            body: await body(of: request, form: true, size: size),
+            body: body,
             credentials: Credentials(basicAuthorization: request.headers[.authorization]))
     }
 
@@ -136,13 +146,17 @@ struct APIResponder: HTTPResponder {
     }
 
     /// The body as JSON (or a form for token creation), up to the size limit.
-    func body(of request: Hummingbird.Request, form: Bool, size: BodySize) async -> SKMCore.RequestBody {
+    func body(of request: Hummingbird.Request, form: Bool, size: BodySize) async -> SKMCore.RequestBody? {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: maxBodyBytes)
-        } catch {
+        } catch is NIOTooManyBytesError {
             size.value = maxBodyBytes + 1
             return .oversized(maxBodyBytes)
+        } catch {
+            // Cut off (the parser refused the rest, or the connection closed): never run on part of a body.
+            size.value = nil
+            return nil
         }
         size.value = buffer.readableBytes
         return .parse(buffer.readableBytesView, form: form)

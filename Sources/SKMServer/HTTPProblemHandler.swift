@@ -9,16 +9,26 @@ import Synchronization
 
 /// The request line of the request being read on a connection, kept from the raw bytes before the HTTP decoder sees
 /// them: when the decoder refuses the request, the method and path are all that can be said of it.
+///
+/// Only a line shaped like a request line (`METHOD SP target SP HTTP/x.y`, the method an upper-case token) is kept:
+/// a header line can never be, so no header (a secret among them) is ever taken for the request line, whatever the
+/// bytes' timing. When the refused request's line went by unseen (it came in one packet with the request before),
+/// method and path are left empty.
 final class RequestLineRecorder: ChannelInboundHandler, RemovableChannelHandler, Sendable {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
-    /// The longest request line kept; the rest is cut.
+    /// The longest line examined; a longer one is not a request line SKM could have answered.
     static let limit = 8 * 1024
 
     private struct State {
-        var bytes: [UInt8] = []
-        var complete = false
+        var line: [UInt8] = []
+        /// Whether the bytes so far are the start of a line.
+        var atLineStart = true
+        /// Whether the line being read is still a candidate (not over the limit).
+        var candidate = true
+        var found: (method: String, path: String)?
+        var armed = true
     }
 
     private let state = Mutex(State())
@@ -26,13 +36,26 @@ final class RequestLineRecorder: ChannelInboundHandler, RemovableChannelHandler,
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         state.withLock { state in
-            guard !state.complete else { return }
+            guard state.armed else { return }
             for byte in buffer.readableBytesView {
-                if byte == UInt8(ascii: "\n") || state.bytes.count >= Self.limit {
-                    state.complete = true
-                    break
+                if byte == UInt8(ascii: "\n") {
+                    if state.candidate, let parsed = Self.requestLine(state.line) {
+                        state.found = parsed
+                        state.armed = false
+                        state.line = []
+                        return
+                    }
+                    state.line = []
+                    state.candidate = true
+                    continue
                 }
-                state.bytes.append(byte)
+                guard state.candidate else { continue }
+                if state.line.count >= Self.limit {
+                    state.candidate = false
+                    state.line = []
+                } else {
+                    state.line.append(byte)
+                }
             }
         }
         context.fireChannelRead(data)
@@ -43,15 +66,30 @@ final class RequestLineRecorder: ChannelInboundHandler, RemovableChannelHandler,
         state.withLock { $0 = State() }
     }
 
-    /// The method and path (without query) of the request line read so far, if it has them.
+    /// The method and path (without query, fragment or user information) of the refused request's line, when it was
+    /// seen.
     var methodAndPath: (method: String, path: String) {
-        let text = state.withLock { String(decoding: $0.bytes, as: UTF8.self) }
-        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(
-            separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
-        guard parts.count >= 2 else { return ("", "") }
-        let target = parts[1]
-        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? target
-        return (String(parts[0].prefix(16)), String(path.prefix(2048)))
+        state.withLock { $0.found } ?? ("", "")
+    }
+
+    /// `METHOD SP target SP HTTP/d.d`, the method of upper-case letters: its method and the target's path.
+    static func requestLine(_ bytes: [UInt8]) -> (method: String, path: String)? {
+        var line = bytes[...]
+        if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+        let parts = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+        guard parts.count == 3, (1...16).contains(parts[0].count),
+            parts[0].allSatisfy({ $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }),
+            parts[2].count == 8, parts[2].starts(with: Array("HTTP/".utf8))
+        else { return nil }
+        var target = String(decoding: parts[1], as: UTF8.self)
+        // Absolute form (`http://user:password@host/path`): the path only.
+        if let scheme = target.range(of: "://") {
+            let rest = target[scheme.upperBound...]
+            target = rest.firstIndex(of: "/").map { String(rest[$0...]) } ?? "/"
+        }
+        let path = target.split(whereSeparator: { $0 == "?" || $0 == "#" }).first.map(String.init) ?? ""
+        guard path.hasPrefix("/") else { return nil }
+        return (String(decoding: parts[0], as: UTF8.self), String(path.prefix(2048)))
     }
 }
 
@@ -78,9 +116,22 @@ final class HTTPProblemHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let answer: Answer
     /// Requests read whose answer has not ended yet.
     private var unanswered = 0
+    /// Whether the last request's head was read and its end not yet: its body is still arriving.
+    private var incomplete = false
+    /// Whether the request being read was cut off: its processing is stopped and its answer is the refusal.
+    private var aborted = false
+    /// Whether the cut-off request's body is still to be ended in an error: after the refusal is sent, so that
+    /// stopping its processing cannot close the connection before the client has the answer.
+    private var abortPending = false
+    /// The end of the client's input, held back while the cut-off request's refusal is being sent: passed on, it
+    /// would end that request's body as if it were whole.
+    private var heldInputClosed = false
     /// A refusal waiting for the answers before it.
     private var deferred: (Rejection, String)?
     private var refused = false
+
+    /// What the body of a request the parser refused, or the connection cut, ends with: the request is not run.
+    struct IncompleteRequest: Error {}
 
     init(requestLine: RequestLineRecorder, answer: @escaping Answer) {
         self.requestLine = requestLine
@@ -98,20 +149,60 @@ final class HTTPProblemHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head: unanswered += 1
-        case .end: requestLine.reset()
+        case .head:
+            unanswered += 1
+            incomplete = true
+        case .end:
+            incomplete = false
+            requestLine.reset()
         case .body: break
         }
         context.fireChannelRead(data)
     }
 
+    /// A connection closed in the middle of a request's body: the body must not end as if it were whole, or the
+    /// request would run on part of it.
+    func channelInactive(context: ChannelHandlerContext) {
+        if (incomplete && !aborted) || abortPending {
+            aborted = true
+            abortPending = false
+            context.fireErrorCaught(IncompleteRequest())
+        }
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // (The decoder has seen the end of input first: a body cut short is already a parser refusal by now.)
+        if case ChannelEvent.inputClosed = event {
+            if abortPending {
+                heldInputClosed = true
+                return
+            }
+            if incomplete, !aborted {
+                aborted = true
+                context.fireErrorCaught(IncompleteRequest())
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let isEnd: Bool
         if case .end = unwrapOutboundIn(data) { isEnd = true } else { isEnd = false }
+        // After the refusal, and for a cut-off request (whose answer is the refusal), nothing else is sent.
+        if refused || (aborted && unanswered <= 1) {
+            promise?.fail(ChannelError.outputClosed)
+            if isEnd, !refused, let (rejection, problem) = deferred {
+                deferred = nil
+                refuse(context: context, rejection, problem: problem)
+            }
+            return
+        }
         context.write(data, promise: promise)
         guard isEnd else { return }
         unanswered = max(0, unanswered - 1)
-        if unanswered == 0, let (rejection, problem) = deferred {
+        let waitingFor = aborted ? 1 : 0
+        if unanswered <= waitingFor, let (rejection, problem) = deferred {
             deferred = nil
             refuse(context: context, rejection, problem: problem)
         }
@@ -136,7 +227,20 @@ final class HTTPProblemHandler: ChannelDuplexHandler, RemovableChannelHandler {
             problem = "malformed-http"
             rejection = Rejection(.httpWellFormed, "the HTTP parser refused the request: \(parserError)")
         }
-        if unanswered > 0 {
+        // A request answered already (it did not wait for its body) whose body then breaks: no second answer; the
+        // connection ends.
+        if incomplete, unanswered == 0 {
+            refused = true
+            closeAfterAnswer(context.channel)
+            return
+        }
+        // A request whose head was read and whose body the parser refused is not run: its body ends in an error,
+        // and its answer is the refusal, after the answers of the requests before it.
+        if incomplete, !aborted {
+            aborted = true
+            abortPending = true
+        }
+        if unanswered > (aborted ? 1 : 0) {
             deferred = (rejection, problem)
         } else {
             refuse(context: context, rejection, problem: problem)
@@ -150,6 +254,7 @@ final class HTTPProblemHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let peer = context.channel.remoteAddress?.ipAddress
         let loop = context.eventLoop
         let bound = NIOLoopBound(context, eventLoop: loop)
+        let boundSelf = NIOLoopBound(self, eventLoop: loop)
         let answer = self.answer
         Task {
             let (status, body, requestID) = await answer(rejection, problem, method, path, peer)
@@ -165,6 +270,15 @@ final class HTTPProblemHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 context.write(NIOAny(HTTPResponsePart.body(ByteBuffer(bytes: body))), promise: nil)
                 let channel = context.channel
                 context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil))).whenComplete { _ in
+                    let handler = boundSelf.value
+                    if handler.abortPending {
+                        handler.abortPending = false
+                        bound.value.fireErrorCaught(IncompleteRequest())
+                    }
+                    if handler.heldInputClosed {
+                        handler.heldInputClosed = false
+                        bound.value.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+                    }
                     closeAfterAnswer(channel)
                 }
             }

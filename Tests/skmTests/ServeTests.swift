@@ -121,6 +121,64 @@ import Testing
         #expect(lines.last?["response"]?["resultMessage"] == "Invalid Request")
     }
 
+    /// What the parser refuses mid-request is never run and never logs a header: a refused request's line is only
+    /// ever a request line (a secret header that arrives after a pipelined request ended stays out of the log), and
+    /// a body cut by a bad chunk or by the client closing gets one Invalid Request and no encryption.
+    @Test func aCutOffRequestIsNeverRunAndNoHeaderIsTakenForItsLine() async throws {
+        let installation = try await Self.installation()
+        let cli = installation.cli
+        let key = try #require(
+            try await cli.json(["key", "create", "--keystore", "s", "--type", "symmetric", "--name", "k"])["key"]?[
+                "id"]?.stringValue)
+        let log = cli.directory.appendingPathComponent("requests.jsonl").path
+        let plainPort = Int.random(in: 56000..<57000)
+        let (process, _) = try await cli.serve(
+            ports: 57000..<58000,
+            arguments: ["--request-log", log, "--request-log-sync", "always", "--plain-http-port", "\(plainPort)"])
+        defer { if process.isRunning { process.terminate() } }
+        let script = """
+            import socket, sys, time
+            port, appkey, key, uak, secret = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+            def talk(chunks, shut=False):
+                s = socket.create_connection(("127.0.0.1", port)); s.settimeout(5)
+                for c in chunks:
+                    s.sendall(c); time.sleep(0.4)
+                if shut: s.shutdown(socket.SHUT_WR)
+                out = b""
+                try:
+                    while True:
+                        b = s.recv(65536)
+                        if not b: break
+                        out += b
+                except Exception: pass
+                s.close()
+                return out.count(b"HTTP/1.1 ")
+            confirm = ("GET /keymanager/v1.2/appkey/%s/confirm HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n" % appkey).encode()
+            second = ("GET /keymanager/v1.2/appkey/%s/keystores HTTP/1.1\\r\\nHost: x\\r\\nX-TC-AUTHENTICATION-ID: %s\\r\\n" % (appkey, uak)).encode()
+            rest = ("X-TC-AUTHENTICATION-SECRET: %s\\r\\nX-Bad: \\x00\\r\\n\\r\\n" % secret).encode()
+            print(talk([confirm + second, rest]))
+            encrypt = ("POST /keymanager/v1.2/appkey/%s/symmetric-keys/%s/encrypt HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\n" % (appkey, key)).encode()
+            body = b'{"plaintext":"hi"}'
+            print(talk([encrypt + b"Transfer-Encoding: chunked\\r\\n\\r\\n" + b"%x\\r\\n" % len(body) + body + b"\\r\\nzz\\r\\n"]))
+            print(talk([encrypt + b"Content-Length: 100\\r\\n\\r\\n" + body], shut=True))
+            """
+        let run = Process()
+        run.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        run.arguments = [
+            "python3", "-c", script, String(plainPort), installation.appkey, key, installation.accessKeyId,
+            installation.secret,
+        ]
+        let answers = try await CommandLine.finish(run)
+        #expect(answers.output.split(separator: "\n") == ["2", "1", "1"], "\(answers.output) \(answers.error)")
+        try await Task.sleep(for: .milliseconds(500))
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(!text.contains(installation.secret), "a secret header reached the request log")
+        let lines = try Self.logLines(log)
+        #expect(lines.count == 4, "\(lines)")
+        #expect(!lines.contains { $0["operation"]?.stringValue == "encrypt" }, "a cut-off encrypt ran")
+        #expect(lines.filter { $0["httpProblem"] != nil }.count == 3)
+    }
+
     @Test func killNineLosesAtMostTheLastSecondByDefault() async throws {
         let installation = try await Self.installation()
         let log = installation.cli.directory.appendingPathComponent("requests.jsonl").path
