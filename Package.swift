@@ -21,7 +21,7 @@ let fuzzHarnesses: [(name: String, dependencies: [Target.Dependency])] = [
     ("HAR", ["SKMAnalysis"]),
     ("RuleYAML", ["SKMAnalysis", "SKMRules"]),
     ("Condition", ["SKMAnalysis", "SKMRules"]),
-    ("Certificate", ["SKMPrimitives", "SKMCore", .product(name: "X509", package: "swift-certificates")]),
+    ("Certificate", ["SKMPrimitives", "SKMCore", "SKMWire", .product(name: "X509", package: "swift-certificates")]),
 ]
 
 let package = Package(

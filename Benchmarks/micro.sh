@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Micro-benchmarks of the analyser's inner loops with package-benchmark (Benchmarks/Micro, a package of its own):
 # reading a request-log line, building a failed request's facts, explaining a failed request with the rules.
-# Prints wall clock, throughput and allocations per benchmark; extra arguments go to `swift package benchmark`
+# Prints wall clock and throughput per benchmark; extra arguments go to `swift package benchmark`
 # (for example `--format markdown`, or `baseline update` / `baseline compare`).
 #
 #   Benchmarks/micro.sh [benchmark options]

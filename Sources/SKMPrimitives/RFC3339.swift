@@ -85,7 +85,8 @@ public enum RFC3339 {
                 index += 1
             case UInt8(ascii: "+"), UInt8(ascii: "-"):
                 guard bytes.count == index + 6, bytes[index + 3] == UInt8(ascii: ":"),
-                    let hours = number((index + 1)..<(index + 3)), let minutes = number((index + 4)..<(index + 6))
+                    let hours = number((index + 1)..<(index + 3)), let minutes = number((index + 4)..<(index + 6)),
+                    hours < 24, minutes < 60
                 else { return nil }
                 offset = (hours * 3600 + minutes * 60) * (bytes[index] == UInt8(ascii: "+") ? 1 : -1)
                 index += 6
@@ -95,7 +96,7 @@ public enum RFC3339 {
         } else if !leniency.zoneless {
             return nil
         }
-        guard index == bytes.count else { return nil }
+        guard index == bytes.count, day <= CivilDate.daysIn(month: month, of: year) else { return nil }
         let days = CivilDate.days(fromCivil: year, month, day)
         return Fields(seconds: days * 86_400 + hour * 3600 + minute * 60 + second - offset, fraction: fraction)
     }

@@ -146,7 +146,8 @@ struct HTMLBody {
         out +=
             "<div class=\"number\(summary.failures > 0 ? " bad" : "")\"><b>\(number(summary.failures))</b>"
             + "<span>failed · \(share)</span></div>"
-        out += "<div class=\"number\"><b>\(number(summary.groups))</b><span>groups</span></div>"
+        out +=
+            "<div class=\"number\"><b>\(number(summary.groups))</b><span>group\(summary.groups == 1 ? "" : "s")</span></div>"
         out += "<div class=\"number\"><b>\(number(summary.confirmed))</b><span>confirmed</span></div>"
         out +=
             "<div class=\"number\(summary.mismatches > 0 ? " bad" : "")\"><b>\(number(summary.mismatches))</b>"

@@ -89,7 +89,10 @@ public struct TextReportRenderer: Sendable {
             out +=
                 "\n"
                 + dim(
-                    "Groups #\(detailed + 1)–#\(shown) are in the table only: --top \(shown) describes them, and the JSON and HTML reports describe every group."
+                    (detailed + 1 == shown
+                        ? "Group #\(shown) is in the table only: --top \(shown) describes it"
+                        : "Groups #\(detailed + 1)–#\(shown) are in the table only: --top \(shown) describes them")
+                        + ", and the JSON and HTML reports describe every group."
                 ) + "\n"
         }
         if !report.keys.isEmpty {

@@ -112,6 +112,26 @@ enum HoleScan {
         #expect(during.note?.contains(String(before.cause?.check.failure.dropFirst().prefix(15) ?? "?")) == true)
     }
 
+    /// An address the key manager could not have read is not evidence: a log whose client.ip is not an IPv4 address
+    /// (a space, brackets, leading zeros, IPv6) never confirms "the address is not registered".
+    @Test(arguments: ["10.70.5.10 ", "[10.70.5.10]", "010.70.5.10", "10.70.5.10/8", "2001:db8::1", "10.70.5.10\u{0}"])
+    func anAddressTheServerCouldNotHaveReadIsNotEvidence(_ written: String) async throws {
+        let workshop = try await Workshop(seed: 21)
+        try await IncidentScenario.clientBehindNAT.run(workshop)
+        let snapshot = try await workshop.snapshot("address")
+        let diagnoser = Diagnoser(rules: Fixtures.rules, facts: FactBuilder(timeline: StateTimeline(snapshot)))
+        let failed = try #require(workshop.recorder.records.first { !$0.response.isSuccessful })
+        let honest = diagnoser.diagnose(
+            CapturedRequest(record: failed, location: SourceLocation(file: "log", number: 1)))
+        #expect(honest.verdict == .confirmed, "\(honest.note ?? "")")
+        var record = failed
+        record.client.ip = written
+        record.client.peer = written
+        let finding = diagnoser.diagnose(
+            CapturedRequest(record: record, location: SourceLocation(file: "log", number: 1)))
+        #expect(finding.verdict != .confirmed, "\(written.debugDescription): \(finding.cause?.check.id ?? "-")")
+    }
+
     /// The state-from-the-api incident's unexplained groups name what would settle them.
     @Test func unexplainedFindingsNameWhatWouldSettleThem() throws {
         let report = try Fixtures.report(.stateFromTheAPI, input: "requests.jsonl")

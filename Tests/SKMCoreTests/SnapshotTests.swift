@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMPrimitives
 import SKMTestSupport
 import Testing
 
@@ -45,6 +46,33 @@ import Testing
         #expect(
             decoded.authEntries.first { $0.kind == .certificate }?.certificate
                 == snapshot.authEntries.first { $0.kind == .certificate }?.certificate)
+    }
+
+    /// Events the analyser could not rewind are refused, each named: an unknown field, a status it cannot read, a
+    /// status change with nothing to go back to, a date before the thing existed, an impossible date.
+    @Test func eventsThatCannotBeRewoundAreRefused() async throws {
+        let snapshot = try await richSnapshot()
+        let deletion = try #require(snapshot.events.lastIndex { $0.action == .authScheduleDeletion })
+        func refused(_ change: (inout StateSnapshot) -> Void) throws -> String {
+            var broken = snapshot
+            change(&broken)
+            do {
+                _ = try StateSnapshot.decode(try broken.jsonData())
+                return ""
+            } catch {
+                return String(describing: error)
+            }
+        }
+        #expect(try refused { $0.events[deletion].changes[0].field = "Status" }.contains("unknown field 'Status'"))
+        #expect(try refused { $0.events[deletion].changes[0].before = "in_service" }.contains("is not a status"))
+        #expect(try refused { $0.events[deletion].changes[0].before = nil }.contains("needs the status"))
+        #expect(
+            try refused { $0.events[deletion].time = Date(timeIntervalSince1970: 0) }.contains("before its AUTH_ENTRY"))
+        let text = String(decoding: try snapshot.jsonData(), as: UTF8.self)
+        let stamp = Timestamp.rfc3339(snapshot.events[deletion].time)
+        let impossible = text.replacingOccurrences(of: stamp, with: String(stamp.prefix(5)) + "02-30T10:00:00.000Z")
+        #expect(throws: (any Error).self) { _ = try StateSnapshot.decode(Data(impossible.utf8)) }
+        #expect(try StateSnapshot.decode(try snapshot.jsonData()).events == snapshot.events)
     }
 
     @Test func aBrokenSnapshotNamesTheField() throws {

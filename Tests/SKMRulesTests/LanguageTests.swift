@@ -70,6 +70,15 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
         #expect(try evaluate("isMAC('aa:bb:cc:dd:ee:ff') && !isMAC('aa:bb:cc:dd:ee')").boolValue == true)
         #expect(
             try evaluate("days(timestamp('2026-01-10T00:00:00Z') - timestamp('2026-01-03T12:00:00Z'))").intValue == 6)
+        // A name with a quote and a command in it stays one shell word.
+        #expect(try evaluate(#"shellQuote("ops'; touch x; echo '")"#).stringValue == #"'ops'\''; touch x; echo '\'''"#)
+        // Impossible times are not times.
+        for text in ["timestamp('2026-09-31T00:00:00Z')", "timestamp('2026-09-21T00:00:00+24:00')"] {
+            guard case .error = try evaluate(text) else {
+                Issue.record("\(text) was read as a time")
+                continue
+            }
+        }
     }
 
     @Test func evidenceRecordsTheFactsACheckRead() throws {

@@ -149,7 +149,21 @@ extension FactBuilder {
         let client = captured.record.client
         var fields: [String: Value] = ["tls": .bool(client.tls)]
         if captured.clientAddressKnown {
-            if let ip = client.ip { fields["ip"] = .string(ip) }
+            // The address checked is a fact only as the key manager reads one (a dotted quad, or IPv4-mapped):
+            // anything else in the log is not evidence of which address was checked. The peer is kept as written:
+            // that it is not IPv4 (an IPv6 peer) is itself what a refusal can be about.
+            if let text = client.ip {
+                if let address = IPv4Address(mapped: text) {
+                    fields["ip"] = .string(address.description)
+                } else {
+                    fields["ip"] = .unknown(
+                        Unknown(
+                            path: "request.client.ip",
+                            settle:
+                                "the log's client.ip '\(text.prefix(64))' is not an IPv4 address; give the address the server saw with --client-ip"
+                        ))
+                }
+            }
             if let peer = client.peer { fields["peer"] = .string(peer) }
         } else {
             let settle =

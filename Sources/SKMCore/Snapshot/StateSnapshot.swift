@@ -93,6 +93,7 @@ public struct StateSnapshot: Sendable, Codable, Equatable {
         guard snapshot.schema == currentSchema else {
             throw CoreError(.storage, "unsupported snapshot schema '\(snapshot.schema)' (expected \(currentSchema))")
         }
+        try snapshot.validateEvents()
         return snapshot
     }
 }

@@ -5,7 +5,7 @@ import Synchronization
 /// of every data call.
 ///
 /// Every commit through this storage empties the cache, so this process always reads its own writes. Changes made by
-/// another process (the command line, another server on the same PostgreSQL database) are seen once an entry is
+/// another process (the command line, another server on the same database) are seen once an entry is
 /// older than `lifetime`. A read that raced with a commit is not cached.
 public final class CachingStorage: Storage {
     private struct Entry<Value> {

@@ -1,12 +1,12 @@
 import Foundation
 
-/// Where the key manager keeps its state. Implementations: ``InMemoryStorage`` (tests), `SQLiteStorage` and
-/// `PostgresStorage` (SKMStorage).
+/// Where the key manager keeps its state. Implementations: ``InMemoryStorage`` (tests) and `SQLiteStorage`
+/// (SKMStorage).
 ///
 /// Reads are individually consistent. Writes go through ``commit(_:)``, which applies a ``ChangeSet`` atomically
 /// or not at all: every update names the revision it was computed from, and a row that moved on in the meantime
 /// fails the whole commit with ``StorageError/Code/conflict`` so the caller can re-read and retry. That keeps
-/// rotation and status changes atomic on one SQLite file and across several servers on one PostgreSQL database.
+/// rotation and status changes atomic on one SQLite file, whichever processes share it.
 public protocol Storage: Sendable {
     /// A named installation setting (the wrapped system key, the CA certificate, …).
     func setting(_ name: String) async throws -> Data?

@@ -90,6 +90,11 @@ extension Generator {
             guard case .string(let text) = value else { return nil }
             return .bool(Network.normalizedMAC(text) != nil)
         },
+        // One shell word, whatever the text: for commands a fix shows, where a name may hold quotes or `;`.
+        "shellQuote": .unary { value in
+            guard case .string(let text) = value else { return nil }
+            return .string("'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'")
+        },
         "normalizeMAC": .unary { value in
             guard case .string(let text) = value else { return nil }
             return .string(Network.normalizedMAC(text) ?? "")

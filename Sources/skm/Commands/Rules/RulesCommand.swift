@@ -31,6 +31,14 @@ struct RulePaths: ParsableArguments {
 
     /// The loaded rule set; a broken set prints every diagnostic and exits with 2.
     func load() throws -> RuleSet {
+        if paths.isEmpty, ProcessInfo.processInfo.environment["SKM_RULES"] == nil,
+            !FileManager.default.fileExists(atPath: "Rules")
+        {
+            throw CommandFailure(
+                message:
+                    "no Rules folder in \(FileManager.default.currentDirectoryPath): name the rules (skm analyze --rules PATH, skm rules … PATH) or set SKM_RULES=PATH",
+                exitCode: 2)
+        }
         switch SKMFacts.loadRules(urls) {
         case .success(let rules): return rules
         case .failure(let diagnostics):

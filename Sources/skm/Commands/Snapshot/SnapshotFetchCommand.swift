@@ -109,7 +109,12 @@ struct SnapshotFetchCommand: AsyncParsableCommand {
                         + "which is not followed: the credentials would go with it. Give that URL as --url if it is the service"
                 )
             }
-            let body = try await response.body.collect(upTo: 64 << 20)
+            let body: ByteBuffer
+            do {
+                body = try await response.body.collect(upTo: 64 << 20)
+            } catch is NIOTooManyBytesError {
+                throw APIStateReader.Failure(path: path, message: "the answer is over 64 MB, more than a state can be")
+            }
             let envelope = try JSONParser(invalidUTF8: .replace).parse(body.readableBytesView)
             guard envelope["header"]?["isSuccessful"]?.boolValue == true else {
                 let message = envelope["header"]?["resultMessage"]?.stringValue ?? "HTTP \(response.status.code)"
@@ -123,8 +128,9 @@ struct SnapshotFetchCommand: AsyncParsableCommand {
             try await client.shutdown()
         } catch {
             try? await client.shutdown()
-            throw CommandFailure.setup(
-                "cannot read the state from \(root): \(TerminalText.inert(String(describing: error)))")
+            // What the server sent back may echo the credentials (a redirect's target, a message): never shown.
+            let said = String(describing: error).replacingOccurrences(of: secret, with: "[secret]")
+            throw CommandFailure.setup("cannot read the state from \(root): \(TerminalText.inert(said))")
         }
         let data = try snapshot.jsonData() + Data("\n".utf8)
         if let out {
