@@ -27,14 +27,16 @@ public func buildApplication(_ configuration: ServerConfiguration) async throws 
             maxBodyBytes: configuration.maxBodyBytes, maxHeaderBytes: configuration.maxHeaderBytes, log: log,
             metrics: metrics, logger: logger)
     }
+    let connections = ConnectionLimit(maximum: configuration.maxConnections)
     func http1(tls: Bool) -> HTTP1Channel.Configuration {
         let answering = responder(tls: tls)
         return HTTP1Channel.Configuration(
             additionalChannelHandlers: [
+                ConnectionLimitHandler(limit: connections),
                 HTTPProblemHandler(requestLine: RequestLineRecorder()) { rejection, problem, method, path, peer in
                     await answering.answerRefusedByParser(
                         rejection, problem: problem, method: method, path: path, peer: peer)
-                }
+                },
             ],
             idleTimeout: .seconds(120),
             httpDecoderConfiguration: .init(

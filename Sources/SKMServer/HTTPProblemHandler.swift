@@ -133,6 +133,11 @@ final class HTTPProblemHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// What the body of a request the parser refused, or the connection cut, ends with: the request is not run.
     struct IncompleteRequest: Error {}
 
+    /// How long a request may take to arrive once its head is read: a client that trickles its body holds the
+    /// connection and the memory of what it sent only this long.
+    static let bodyDeadline: TimeAmount = .seconds(30)
+    private var deadline: Scheduled<Void>?
+
     init(requestLine: RequestLineRecorder, answer: @escaping Answer) {
         self.requestLine = requestLine
         self.answer = answer
@@ -152,8 +157,15 @@ final class HTTPProblemHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .head:
             unanswered += 1
             incomplete = true
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            deadline = context.eventLoop.scheduleTask(in: Self.bodyDeadline) {
+                handler.value.bodyTimedOut(context: bound.value)
+            }
         case .end:
             incomplete = false
+            deadline?.cancel()
+            deadline = nil
             requestLine.reset()
         case .body: break
         }
@@ -163,6 +175,8 @@ final class HTTPProblemHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// A connection closed in the middle of a request's body: the body must not end as if it were whole, or the
     /// request would run on part of it.
     func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        deadline = nil
         if (incomplete && !aborted) || abortPending {
             aborted = true
             abortPending = false
@@ -244,6 +258,23 @@ final class HTTPProblemHandler: ChannelDuplexHandler, RemovableChannelHandler {
             deferred = (rejection, problem)
         } else {
             refuse(context: context, rejection, problem: problem)
+        }
+    }
+
+    /// A body still arriving at the deadline: refused like one the parser cut (logged as `malformed-http`: it never
+    /// arrived whole), and never run.
+    private func bodyTimedOut(context: ChannelHandlerContext) {
+        deadline = nil
+        guard incomplete, !aborted, !refused, deferred == nil else { return }
+        aborted = true
+        abortPending = true
+        let rejection = Rejection(
+            .httpWellFormed,
+            "the request's body did not arrive within \(Self.bodyDeadline.nanoseconds / 1_000_000_000) s")
+        if unanswered > 1 {
+            deferred = (rejection, "malformed-http")
+        } else {
+            refuse(context: context, rejection, problem: "malformed-http")
         }
     }
 

@@ -28,6 +28,8 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// The largest total size of request headers; more is Invalid Request.
     public var maxHeaderBytes: Int
+    /// The most connections open at once, over both listeners; a connection beyond it is closed at once.
+    public var maxConnections: Int
     /// Where the request log is appended; `nil` keeps no log.
     public var requestLogPath: String?
     /// When request-log records reach the disk.
@@ -44,7 +46,7 @@ public struct ServerConfiguration: Sendable {
         engine: Engine, host: String = "127.0.0.1", port: Int = 8443,
         tls: TLS = .installation(hosts: ["localhost", "127.0.0.1"]),
         plainHTTPPort: Int? = nil, trustedProxies: [IPv4Network] = [], maxBodyBytes: Int = 256 * 1024,
-        maxHeaderBytes: Int = 16 * 1024, requestLogPath: String? = nil,
+        maxHeaderBytes: Int = 16 * 1024, maxConnections: Int = 4096, requestLogPath: String? = nil,
         requestLogSync: RequestLogWriter.Sync = .interval(.seconds(1)), usageFlushInterval: Duration = .seconds(60),
         jobInterval: Duration = .seconds(60),
         logger: Logger = Logger(label: "skm.server"),
@@ -58,6 +60,7 @@ public struct ServerConfiguration: Sendable {
         self.trustedProxies = trustedProxies
         self.maxBodyBytes = maxBodyBytes
         self.maxHeaderBytes = maxHeaderBytes
+        self.maxConnections = maxConnections
         self.requestLogPath = requestLogPath
         self.requestLogSync = requestLogSync
         self.usageFlushInterval = usageFlushInterval

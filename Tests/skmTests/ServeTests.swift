@@ -179,6 +179,65 @@ import Testing
         #expect(lines.filter { $0["httpProblem"] != nil }.count == 3)
     }
 
+    /// No number of slow or idle clients takes the server: past --max-connections a connection is closed at once
+    /// (and one place freed lets the next in), and a body still trickling in after 30 s is refused and never run.
+    @Test func slowAndIdleClientsAreBounded() async throws {
+        let installation = try await Self.installation()
+        let cli = installation.cli
+        let key = try #require(
+            try await cli.json(["key", "create", "--keystore", "s", "--type", "symmetric", "--name", "k"])["key"]?[
+                "id"]?.stringValue)
+        let log = cli.directory.appendingPathComponent("requests.jsonl").path
+        let plainPort = Int.random(in: 51000..<52000)
+        let (process, _) = try await cli.serve(
+            ports: 52000..<53000,
+            arguments: [
+                "--request-log", log, "--request-log-sync", "always", "--plain-http-port", "\(plainPort)",
+                "--max-connections", "4",
+            ])
+        defer { if process.isRunning { process.terminate() } }
+        let script = """
+            import socket, sys, time
+            port, appkey, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+            def health():
+                s = socket.create_connection(("127.0.0.1", port)); s.settimeout(5)
+                try:
+                    s.sendall(b"GET /health HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"); d = s.recv(100)
+                except Exception: d = b""
+                s.close(); return b"200" in d
+            trickle = socket.create_connection(("127.0.0.1", port)); trickle.settimeout(45)
+            trickle.sendall(("POST /keymanager/v1.2/appkey/%s/symmetric-keys/%s/encrypt HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nContent-Length: 100\\r\\n\\r\\n{" % (appkey, key)).encode())
+            idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+            time.sleep(0.5)
+            print("full", health())
+            idle[0].close(); time.sleep(0.5)
+            print("freed", health())
+            started = time.time(); answer = b""
+            while True:
+                time.sleep(4)
+                try: trickle.sendall(b" ")
+                except Exception: break
+                try:
+                    trickle.settimeout(0.1); answer += trickle.recv(1000)
+                except Exception: pass
+                if answer or time.time() - started > 40: break
+            trickle.settimeout(5)
+            try: answer += trickle.recv(1000)
+            except Exception: pass
+            print("trickle", b"400" in answer, round(time.time() - started) < 35)
+            """
+        let run = Process()
+        run.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        run.arguments = ["python3", "-c", script, String(plainPort), installation.appkey, key]
+        let result = try await CommandLine.finish(run)
+        #expect(
+            result.output.split(separator: "\n") == ["full False", "freed True", "trickle True True"],
+            "\(result.output) \(result.error)")
+        let lines = try Self.logLines(log)
+        #expect(!lines.contains { $0["operation"]?.stringValue == "encrypt" }, "the trickled encrypt ran")
+        #expect(lines.contains { $0["httpProblem"]?.stringValue == "malformed-http" })
+    }
+
     @Test func killNineLosesAtMostTheLastSecondByDefault() async throws {
         let installation = try await Self.installation()
         let log = installation.cli.directory.appendingPathComponent("requests.jsonl").path

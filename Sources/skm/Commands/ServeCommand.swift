@@ -83,6 +83,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The largest request body in bytes.")
     var maxBodyBytes = 256 * 1024
 
+    @Option(help: "The most connections open at once; one more is closed at once.")
+    var maxConnections = 4096
+
     @Option(
         help:
             "Seconds a cached key or appkey is trusted before it is read again; changes made by other processes (the command line) take effect within this time."
@@ -142,7 +145,7 @@ struct ServeCommand: AsyncParsableCommand {
         let host = self.host
         let configuration = ServerConfiguration(
             engine: engine, host: host, port: port, tls: tls, plainHTTPPort: plainHTTPPort, trustedProxies: proxies,
-            maxBodyBytes: maxBodyBytes, requestLogPath: logPath,
+            maxBodyBytes: maxBodyBytes, maxConnections: maxConnections, requestLogPath: logPath,
             requestLogSync: requestLogSync == .always ? .always : .interval(.seconds(1)),
             jobInterval: .seconds(jobInterval),
             logger: Logger(label: "skm"),
