@@ -117,8 +117,9 @@ public struct TextReportRenderer: Sendable {
         scope.append("client \(safe(group.client))")
         out += "    " + dim(scope.joined(separator: " · ")) + "\n"
         if let rule = group.ruleId {
-            let cause = group.checkId.map { "\(rule) / \($0)" } ?? "\(group.causeWords) (\(rule))"
-            out += "    " + dim("cause: \(cause)") + "\n"
+            // The cause in words; the rule and the check that failed (named for what should have held) beside it.
+            let failed = group.checkId.map { " · failed check \(rule) / \($0)" } ?? " · rule \(rule)"
+            out += "    " + dim("cause: \(group.causeWords)\(failed)") + "\n"
         }
         if let explanation = group.explanation { out += wrap("Why: ", safe(explanation)) }
         for hint in group.hints {
