@@ -280,31 +280,9 @@ func grouped(_ count: Int) -> String {
 
 /// Makes text safe to print on a terminal.
 public enum TerminalText {
-    /// Control characters (C0, DEL, C1), line and paragraph separators, and bidirectional controls shown as
-    /// `\u{XXXX}`, so that escape sequences and reordering in a log line stay visible text.
+    /// ``PrintableText/escaped(_:keepingLineBreaks:uppercase:)``, in upper case: escape sequences, reordering and
+    /// invisible characters in a log line stay visible text.
     public static func inert(_ text: String) -> String {
-        var needs = false
-        for scalar in text.unicodeScalars where isUnsafe(scalar) {
-            needs = true
-            break
-        }
-        guard needs else { return text }
-        var out = ""
-        for scalar in text.unicodeScalars {
-            if isUnsafe(scalar) {
-                out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
-
-    static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.value {
-        case 0x00...0x1F, 0x7F...0x9F: return true
-        case 0x200E, 0x200F, 0x061C, 0x202A...0x202E, 0x2066...0x2069, 0x2028, 0x2029: return true
-        default: return false
-        }
+        PrintableText.escaped(text, uppercase: true)
     }
 }

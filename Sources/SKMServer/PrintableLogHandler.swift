@@ -1,5 +1,6 @@
 import Logging
 import SKMCore
+import SKMPrimitives
 
 /// A log handler that escapes control characters in every message and metadata value before another handler
 /// writes them: request paths are percent-decoded, and a `%0a` or `%1b` in one must not forge a line or reach the

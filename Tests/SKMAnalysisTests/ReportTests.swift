@@ -31,6 +31,14 @@ import Testing
         #expect(text.contains("&lt;script&gt;"))
     }
 
+    /// What would show as nothing or as a plain space is shown as its code, in the terminal and on the page alike:
+    /// a MAC header starting with a non-breaking space, a key id with a zero-width space in it.
+    @Test func invisibleCharactersAreShown() {
+        let text = "\u{A0}aa:bb\u{200B}cc\u{FEFF}\u{AD}\u{2009}"
+        #expect(TerminalText.inert(text) == #"\u{A0}aa:bb\u{200B}cc\u{FEFF}\u{AD}\u{2009}"#)
+        #expect(TerminalText.inert("plain text, ünïcode and 한국어") == "plain text, ünïcode and 한국어")
+    }
+
     @Test func aDocumentThatBreaksTheSchemaIsCaught() throws {
         let report = try Fixtures.report(.mixedTraffic, input: "requests.jsonl")
         var text = String(decoding: try XMLReportRenderer().render(report), as: UTF8.self)

@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMPrimitives
 
 /// A command's failure with the exit status it means.
 struct CommandFailure: Error {
