@@ -26,6 +26,7 @@ struct APIResponder: HTTPResponder {
         let started = ContinuousClock.now
         let time = engine.configuration.clock.now
         let route = APIRoute.match(method: request.method.rawValue, path: request.uri.path)
+        let loggedPath = APIRoute.loggedPath(request.uri.path)
         switch route {
         case .health:
             return json(status: 200, ["status": "UP"], requestID: nil)
@@ -57,8 +58,12 @@ struct APIResponder: HTTPResponder {
                 engineRequest = built
                 outcome = await engine.execute(built, from: identity)
             default:
+                // Read (and bound) the body even here: a request cut off mid-body gets the parser's refusal only.
+                guard await body(of: request, form: false, size: bodySize) != nil else {
+                    throw HTTPProblemHandler.IncompleteRequest()
+                }
                 engineRequest = nil
-                outcome = .failure(.unrouted(method: request.method.rawValue, path: request.uri.path))
+                outcome = .failure(.unrouted(method: request.method.rawValue, path: loggedPath))
             }
         }
         let seconds = Double((ContinuousClock.now - started) / .nanoseconds(1)) / 1e9
@@ -77,7 +82,7 @@ struct APIResponder: HTTPResponder {
             await log.append(
                 record(
                     engineRequest, route: route, identity: identity, outcome: outcome, time: time, requestID: requestID,
-                    method: request.method.rawValue, path: request.uri.path, seconds: seconds,
+                    method: request.method.rawValue, path: loggedPath, seconds: seconds,
                     bodyBytes: bodySize.value, headerBytes: headerSize,
                     clientDate: request.headers[.date].flatMap(Timestamp.parseHTTPDate)))
         }

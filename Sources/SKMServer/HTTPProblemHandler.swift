@@ -29,13 +29,27 @@ final class RequestLineRecorder: ChannelInboundHandler, RemovableChannelHandler,
         var candidate = true
         var found: (method: String, path: String)?
         var armed = true
+        /// Whether a request's first byte has come and its head not yet.
+        var started = false
+        var headDeadline: Scheduled<Void>?
     }
+
+    /// How long a request's head may take to arrive once its first byte has: a client that trickles its headers
+    /// holds a connection only this long (an idle connection between requests is the idle timeout's).
+    static let headDeadline: TimeAmount = .seconds(30)
 
     private let state = Mutex(State())
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
+        let channel = context.channel
         state.withLock { state in
+            if !state.started, buffer.readableBytes > 0 {
+                state.started = true
+                state.headDeadline = context.eventLoop.scheduleTask(in: Self.headDeadline) {
+                    channel.close(promise: nil)
+                }
+            }
             guard state.armed else { return }
             for byte in buffer.readableBytesView {
                 if byte == UInt8(ascii: "\n") {
@@ -63,7 +77,23 @@ final class RequestLineRecorder: ChannelInboundHandler, RemovableChannelHandler,
 
     /// The next bytes begin a new request.
     func reset() {
-        state.withLock { $0 = State() }
+        state.withLock { state in
+            state.headDeadline?.cancel()
+            state = State()
+        }
+    }
+
+    /// The head was read whole: its deadline is over.
+    func headArrived() {
+        state.withLock { state in
+            state.headDeadline?.cancel()
+            state.headDeadline = nil
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        headArrived()
+        context.fireChannelInactive()
     }
 
     /// The method and path (without query, fragment or user information) of the refused request's line, when it was
@@ -155,6 +185,7 @@ final class HTTPProblemHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head:
+            requestLine.headArrived()
             unanswered += 1
             incomplete = true
             let handler = NIOLoopBound(self, eventLoop: context.eventLoop)

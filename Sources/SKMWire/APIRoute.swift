@@ -4,6 +4,21 @@ import SKMCore
 /// What a method and path name: an SKM API operation with its path parameters, or one of the server's own
 /// endpoints. The server routes with it, and the analyser reads captured URLs with it.
 public enum APIRoute: Sendable, Equatable {
+    /// A request's path as the request log and operator messages may show it: no fragment, and no user
+    /// information (`user:password@`) whatever form the target came in (`//user:password@host/path`,
+    /// `user:password@host:443`).
+    public static func loggedPath(_ path: String) -> String {
+        var path = Substring(path)
+        if let fragment = path.firstIndex(of: "#") { path = path[..<fragment] }
+        if path.hasPrefix("//") {
+            let rest = path.dropFirst(2)
+            path = rest.firstIndex(of: "/").map { rest[$0...] } ?? "/"
+        } else if !path.hasPrefix("/"), let at = path.lastIndex(of: "@") {
+            path = path[path.index(after: at)...]
+        }
+        return String(path)
+    }
+
     case api(APICall)
     case token
     case health

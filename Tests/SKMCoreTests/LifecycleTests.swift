@@ -45,7 +45,9 @@ import Testing
         let fixture = try await Fixture.make()
         let key = try await fixture.key(.symmetric, in: try await fixture.store())
         await #expect(
-            throws: Rejection(.deletionNeedsPendingKey, "key \(key.id) is ACTIVE; key.delete needs PENDING_DELETION")
+            throws: Rejection(
+                .deletionNeedsPendingKey,
+                "key \(key.id) is In Service; deleting it now (purge) needs it Pending Deletion")
         ) {
             _ = try await fixture.engine.deleteKey(appkey: fixture.appkey, keyId: key.id, actor: "test")
         }

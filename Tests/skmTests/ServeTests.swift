@@ -238,6 +238,31 @@ import Testing
         #expect(lines.contains { $0["httpProblem"]?.stringValue == "malformed-http" })
     }
 
+    /// A cut-off request on a path no operation answers gets the parser's refusal alone (no 404 logged that was never
+    /// sent), and no fragment or user information of a target reaches the log.
+    @Test func unroutedCutOffRequestsAndTargetsWithCredentialsAreLoggedOnceAndClean() async throws {
+        let installation = try await Self.installation()
+        let cli = installation.cli
+        let log = cli.directory.appendingPathComponent("requests.jsonl").path
+        let plainPort = Int.random(in: 49000..<50000)
+        let (process, _) = try await cli.serve(
+            ports: 50000..<51000,
+            arguments: ["--request-log", log, "--request-log-sync", "always", "--plain-http-port", "\(plainPort)"])
+        defer { if process.isRunning { process.terminate() } }
+        let cut = try await ServerCorpusTests.raw(
+            cli, port: plainPort, "GET /nope HTTP/1.1\\r\\nHost: x\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\nzz\\r\\n")
+        #expect(cut.components(separatedBy: "HTTP/1.1 ").count == 2, "one answer: \(cut)")
+        for target in ["/health#FRAGMENTMARK", "//admin:hunter2@host/health", "admin:hunter2@127.0.0.1:443"] {
+            _ = try await ServerCorpusTests.raw(
+                cli, port: plainPort, "GET \(target) HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n")
+        }
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(!text.contains("hunter2") && !text.contains("FRAGMENTMARK"), "\(text)")
+        let lines = try Self.logLines(log)
+        let nope = lines.filter { $0["path"]?.stringValue == "/nope" }
+        #expect(nope.count == 1 && nope.first?["httpProblem"]?.stringValue == "malformed-http", "\(nope)")
+    }
+
     @Test func killNineLosesAtMostTheLastSecondByDefault() async throws {
         let installation = try await Self.installation()
         let log = installation.cli.directory.appendingPathComponent("requests.jsonl").path

@@ -171,7 +171,7 @@ extension Engine {
             guard entry.status == expected else {
                 throw Rejection(
                     .entryStatusFits,
-                    "\(kind.displayName) entry '\(entry.value)' is \(entry.status.rawValue); \(action.rawValue) needs \(expected.rawValue)"
+                    "\(kind.displayName) entry '\(entry.value)' is \(entry.status.displayName); \(Self.doing(action)) needs it \(expected.displayName)"
                 )
             }
             return try await transition(entry, to: target, action: action, actor: actor)

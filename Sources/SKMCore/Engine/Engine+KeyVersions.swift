@@ -48,7 +48,8 @@ extension Engine {
             guard version.status == expected else {
                 throw Rejection(
                     .versionStatusFits,
-                    "version \(number) is \(version.status.rawValue); \(action.rawValue) needs \(expected.rawValue)")
+                    "version \(number) is \(version.status.displayName); \(Self.doing(action)) needs it \(expected.displayName)"
+                )
             }
             if target == .pendingDeletion, versions.primary?.number == number {
                 throw Rejection(

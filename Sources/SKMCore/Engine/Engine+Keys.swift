@@ -156,7 +156,8 @@ extension Engine {
                 case .deleted: check = .deletionNeedsPendingKey
                 }
                 throw Rejection(
-                    check, "key \(keyId) is \(key.status.rawValue); \(action.rawValue) needs \(expected.rawValue)")
+                    check,
+                    "key \(keyId) is \(key.status.displayName); \(Self.doing(action)) needs it \(expected.displayName)")
             }
             return try await transition(key, to: target, action: action, actor: actor)
         }

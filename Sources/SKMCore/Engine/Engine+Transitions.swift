@@ -33,6 +33,16 @@ extension AuthEntry: DeletionLifecycle {
 }
 
 extension Engine {
+    /// A deletion step in words, for refusals people read: "scheduling the deletion", "deleting it now".
+    static func doing(_ action: AuditAction) -> String {
+        switch action {
+        case .keyScheduleDeletion, .versionScheduleDeletion, .authScheduleDeletion: return "scheduling its deletion"
+        case .keyCancelDeletion, .versionCancelDeletion, .authCancelDeletion: return "cancelling its deletion"
+        case .keyDelete, .versionDelete, .authDelete: return "deleting it now (purge)"
+        default: return action.rawValue
+        }
+    }
+
     /// `item` moved to `target` by `actor` at `now`, with the audit changes that record the move.
     func moved<Item: DeletionLifecycle>(
         _ item: Item, to target: Item.Status, actor: String, at now: Date
