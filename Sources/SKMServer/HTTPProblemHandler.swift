@@ -297,6 +297,12 @@ final class HTTPProblemHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func bodyTimedOut(context: ChannelHandlerContext) {
         deadline = nil
         guard incomplete, !aborted, !refused, deferred == nil else { return }
+        // Answered already without its body (a health check, headers over the limit): no second answer.
+        if unanswered == 0 {
+            refused = true
+            closeAfterAnswer(context.channel)
+            return
+        }
         aborted = true
         abortPending = true
         let rejection = Rejection(
