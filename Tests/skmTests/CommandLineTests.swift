@@ -103,6 +103,19 @@ struct CommandLine: Sendable {
 }
 
 @Suite struct CommandLineTests {
+    /// A value given on the command line is quoted in an error as text: a line break in it is shown as its code, so
+    /// the error stays one line.
+    @Test func aLineBreakInAnArgumentIsShownNotWritten() async throws {
+        let cli = try CommandLine.fresh()
+        try await cli.run(["init"])
+        try await cli.run(["appkey", "create", "--name", "lines"])
+        try await cli.run(["keystore", "create", "--name", "s", "--ip4-auth", "Y"])
+        let result = try await cli.run(["auth", "delete", "--keystore", "s", "--kind", "ip", "127.0.0.1\nforged"])
+        #expect(result.status == 1)
+        #expect(result.error.contains("127.0.0.1\\u{a}forged"), "\(result.error)")
+        #expect(!result.error.split(separator: "\n").contains { $0.hasPrefix("forged") })
+    }
+
     @Test func quickStartEncryptsAndDecrypts() async throws {
         let cli = try CommandLine.fresh()
         #expect(try await cli.run(["init"]).status == 0)

@@ -24,9 +24,11 @@ struct CommandFailure: Error {
     /// One line naming what was wrong, never a secret.
     static func describe(_ error: any Error) -> String {
         switch error {
-        case let rejection as Rejection: return "\(rejection.error.resultMessage): \(rejection.reason)"
-        case let error as CoreError: return error.reason
-        case let error as StorageError: return error.reason
+        // Reasons quote what was given (a value, a name): a line break in it is shown, never written.
+        case let rejection as Rejection:
+            return "\(rejection.error.resultMessage): \(PrintableText.escaped(rejection.reason))"
+        case let error as CoreError: return PrintableText.escaped(error.reason)
+        case let error as StorageError: return PrintableText.escaped(error.reason)
         default: return String(describing: error)
         }
     }
