@@ -114,6 +114,10 @@ struct CommandLine: Sendable {
         #expect(result.status == 1)
         #expect(result.error.contains("127.0.0.1\\u{a}forged"), "\(result.error)")
         #expect(!result.error.split(separator: "\n").contains { $0.hasPrefix("forged") })
+        // An appkey named but unknown is said to be unknown, not the key store in it.
+        let unknown = try await cli.run(["auth", "list", "--keystore", "s", "--appkey", "NoSuchAppkey0000"])
+        #expect(unknown.status == 3)
+        #expect(unknown.error.contains("no appkey 'NoSuchAppkey0000'"), "\(unknown.error)")
     }
 
     @Test func quickStartEncryptsAndDecrypts() async throws {

@@ -69,7 +69,13 @@ var commandLineActor: String {
 
 /// Resolves the appkey: the one given, or the only one in the installation.
 func resolveAppkey(_ given: String?, engine: Engine) async throws -> String {
-    if let given { return given }
+    if let given {
+        // Named but unknown: say so, rather than that the key store or key is not in it.
+        guard try await engine.storage.appkey(id: given) != nil else {
+            throw CommandFailure.usage("no appkey '\(given.prefix(64))' in this installation (skm appkey list)")
+        }
+        return given
+    }
     let appkeys = try await engine.storage.appkeys()
     switch appkeys.count {
     case 1: return appkeys[0].id
@@ -100,7 +106,7 @@ func shownKeyStore(_ text: String, appkey: String, engine: Engine) async throws 
 
 /// The appkey that owns a key, for commands that name only the key.
 func appkeyOwning(key keyId: String, given: String?, engine: Engine) async throws -> String {
-    if let given { return given }
+    if let given { return try await resolveAppkey(given, engine: engine) }
     guard ManagedKey.isWellFormedID(keyId), let key = try await engine.storage.key(id: keyId) else {
         throw Rejection(.keyExists, "no key '\(keyId.prefix(64))'")
     }
