@@ -23,8 +23,6 @@ final class ConnectionLimit: Sendable {
     func release() {
         open.withLock { $0 = max(0, $0 - 1) }
     }
-
-    var count: Int { open.withLock { $0 } }
 }
 
 /// Holds one place of a ``ConnectionLimit`` for as long as its connection is set up.

@@ -28,7 +28,6 @@ final class RequestLineRecorder: ChannelInboundHandler, RemovableChannelHandler,
         /// Whether the line being read is still a candidate (not over the limit).
         var candidate = true
         var found: (method: String, path: String)?
-        var armed = true
         /// Whether a request's first byte has come and its head not yet.
         var started = false
         var headDeadline: Scheduled<Void>?
@@ -50,12 +49,11 @@ final class RequestLineRecorder: ChannelInboundHandler, RemovableChannelHandler,
                     channel.close(promise: nil)
                 }
             }
-            guard state.armed else { return }
+            guard state.found == nil else { return }
             for byte in buffer.readableBytesView {
                 if byte == UInt8(ascii: "\n") {
                     if state.candidate, let parsed = Self.requestLine(state.line) {
                         state.found = parsed
-                        state.armed = false
                         state.line = []
                         return
                     }
@@ -272,15 +270,18 @@ final class HTTPProblemHandler: ChannelDuplexHandler, RemovableChannelHandler {
             problem = "malformed-http"
             rejection = Rejection(.httpWellFormed, "the HTTP parser refused the request: \(parserError)")
         }
-        // A request answered already (it did not wait for its body) whose body then breaks: no second answer; the
-        // connection ends.
+        refuseInTurn(context: context, rejection, problem: problem)
+    }
+
+    /// Refuses the request being read, after the answers of the requests before it. One whose head was read is cut
+    /// off: it is not run (its body ends in an error) and its answer is the refusal; one answered already, without
+    /// waiting for its body, gets no second answer: the connection just ends.
+    private func refuseInTurn(context: ChannelHandlerContext, _ rejection: Rejection, problem: String) {
         if incomplete, unanswered == 0 {
             refused = true
             closeAfterAnswer(context.channel)
             return
         }
-        // A request whose head was read and whose body the parser refused is not run: its body ends in an error,
-        // and its answer is the refusal, after the answers of the requests before it.
         if incomplete, !aborted {
             aborted = true
             abortPending = true
@@ -297,22 +298,10 @@ final class HTTPProblemHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func bodyTimedOut(context: ChannelHandlerContext) {
         deadline = nil
         guard incomplete, !aborted, !refused, deferred == nil else { return }
-        // Answered already without its body (a health check, headers over the limit): no second answer.
-        if unanswered == 0 {
-            refused = true
-            closeAfterAnswer(context.channel)
-            return
-        }
-        aborted = true
-        abortPending = true
         let rejection = Rejection(
             .httpWellFormed,
             "the request's body did not arrive within \(Self.bodyDeadline.nanoseconds / 1_000_000_000) s")
-        if unanswered > 1 {
-            deferred = (rejection, "malformed-http")
-        } else {
-            refuse(context: context, rejection, problem: "malformed-http")
-        }
+        refuseInTurn(context: context, rejection, problem: "malformed-http")
     }
 
     /// Logs the refusal, then writes its answer and closes the connection, on the channel's event loop.
