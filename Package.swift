@@ -12,6 +12,11 @@ let strictSettings: [SwiftSetting] = [
 /// builds them nor offers them as products.
 let fuzzing = Context.environment["SKM_FUZZ"] == "1"
 
+/// The package-benchmark micro-benchmarks (Benchmarks/SKMMicro) are declared only when `SKM_BENCHMARK=1`
+/// (Benchmarks/micro.sh sets it): an ordinary build neither resolves nor builds the benchmark tooling. They live in
+/// this package so that they measure its `package` API, which no other package can see.
+let benchmarking = Context.environment["SKM_BENCHMARK"] == "1"
+
 /// The libFuzzer harnesses (Sources/Fuzz): one static library each, linked into a fuzzer by scripts/fuzz.sh after a
 /// build with `-sanitize=fuzzer,address` (libFuzzer brings its own `main`, so they cannot be executables).
 let fuzzHarnesses: [(name: String, dependencies: [Target.Dependency])] = [
@@ -56,7 +61,10 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
-    ],
+    ]
+        // No interposer: with Swift 6.3 on Linux the malloc interposer needs a runtime this machine does not build, and
+        // the benchmarks measure time, not allocations.
+        + (benchmarking ? [.package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: [])] : []),
     targets: [
         .systemLibrary(
             name: "COpenSSL",
@@ -266,4 +274,17 @@ let package = Package(
                         name: "Fuzz\($0.name)", dependencies: $0.dependencies, path: "Sources/Fuzz/\($0.name)",
                         swiftSettings: strictSettings)
                 } : [])
+        + (benchmarking
+            ? [
+                .executableTarget(
+                    name: "SKMMicro",
+                    dependencies: [
+                        "SKMCore", "SKMWire", "SKMRules", "SKMAnalysis",
+                        .product(name: "Benchmark", package: "benchmark"),
+                    ],
+                    path: "Benchmarks/SKMMicro",
+                    swiftSettings: strictSettings,
+                    plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+                )
+            ] : [])
 )

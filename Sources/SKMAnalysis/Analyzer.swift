@@ -5,15 +5,15 @@ import SKMWire
 import X509
 
 /// Which requests an analysis looks at.
-public struct AnalysisFilter: Sendable {
-    public var since: Date?
-    public var until: Date?
-    public var appkey: String?
-    public var keyId: String?
+package struct AnalysisFilter: Sendable {
+    package var since: Date?
+    package var until: Date?
+    package var appkey: String?
+    package var keyId: String?
     /// Catalogue codes of the failures to diagnose; empty for all.
-    public var errors: Set<Int> = []
+    package var errors: Set<Int> = []
 
-    public init(
+    package init(
         since: Date? = nil, until: Date? = nil, appkey: String? = nil, keyId: String? = nil, errors: Set<Int> = []
     ) {
         self.since = since
@@ -39,30 +39,30 @@ public struct AnalysisFilter: Sendable {
 }
 
 /// What was read from one input.
-public struct InputSummary: Sendable {
-    public var path: String
-    public var format: String
-    public var items = 0
-    public var problems = 0
+package struct InputSummary: Sendable {
+    package var path: String
+    package var format: String
+    package var items = 0
+    package var problems = 0
 }
 
 /// The whole result of an analysis: the triage, and an account of the inputs.
-public struct AnalysisResult: Sendable {
-    public static let problemsKept = 200
+package struct AnalysisResult: Sendable {
+    package static let problemsKept = 200
 
-    public var triage = Triage()
-    public var inputs: [InputSummary] = []
+    package var triage = Triage()
+    package var inputs: [InputSummary] = []
     /// The first ``problemsKept`` unreadable lines or entries; ``problemCount`` counts them all.
-    public var problems: [InputProblem] = []
-    public var problemCount = 0
+    package var problems: [InputProblem] = []
+    package var problemCount = 0
     /// The places where an input is damaged (cut off): the analysis of that input is incomplete.
-    public var damaged: [InputProblem] = []
+    package var damaged: [InputProblem] = []
     /// Requests left out by the filter.
-    public var filteredOut = 0
-    public var firstTime: Date?
-    public var lastTime: Date?
+    package var filteredOut = 0
+    package var firstTime: Date?
+    package var lastTime: Date?
 
-    public init() {}
+    package init() {}
 
     mutating func note(_ time: Date?) {
         guard let time else { return }
@@ -73,12 +73,12 @@ public struct AnalysisResult: Sendable {
 
 /// Reads captures, diagnoses every failed request and triages the findings, streaming: memory is bounded by the
 /// number of triage groups, not by the size of the logs.
-public struct Analyzer: Sendable {
-    public let diagnoser: Diagnoser
-    public var filter: AnalysisFilter
-    public var harReader: HARReader
+package struct Analyzer: Sendable {
+    package let diagnoser: Diagnoser
+    package var filter: AnalysisFilter
+    package var harReader: HARReader
 
-    public init(rules: RuleSet, snapshot: StateSnapshot, filter: AnalysisFilter = AnalysisFilter()) {
+    package init(rules: RuleSet, snapshot: StateSnapshot, filter: AnalysisFilter = AnalysisFilter()) {
         let timeline = StateTimeline(snapshot)
         diagnoser = Diagnoser(rules: rules, facts: FactBuilder(timeline: timeline))
         self.filter = filter
@@ -87,7 +87,7 @@ public struct Analyzer: Sendable {
     }
 
     /// Analyses every input in order; an input that cannot be read at all is reported by `unreadable` and skipped.
-    public func analyze(
+    package func analyze(
         _ paths: [String], progress: (String, Int) -> Void = { _, _ in },
         unreadable: (InputError) -> Void = { _ in }
     ) -> AnalysisResult {
@@ -104,12 +104,12 @@ public struct Analyzer: Sendable {
     }
 
     /// What needs every input read first: each group replayed against the state as it is now.
-    public func finish(_ result: inout AnalysisResult) {
+    package func finish(_ result: inout AnalysisResult) {
         result.triage.annotateStateNow(with: diagnoser)
     }
 
     /// Analyses one input into `result`.
-    public func analyze(
+    package func analyze(
         _ path: String, into result: inout AnalysisResult, progress: (String, Int) -> Void = { _, _ in }
     ) throws(InputError) {
         let format = try Self.format(of: path)
@@ -139,47 +139,36 @@ public struct Analyzer: Sendable {
                 if result.problems.count < AnalysisResult.problemsKept { result.problems.append(problem) }
             }
         }
-        switch format {
-        case .har:
-            try harReader.read(summary.path, data: try Self.contents(of: path), consume: consume)
-        case .requestLog:
-            try RequestLogReader().read(path, consume: consume)
-        }
+        try read(path, format: format, consume: consume)
         result.inputs.append(summary)
     }
 
     /// Finds one request by id in the inputs and diagnoses it, whether it failed or not.
-    public func explain(requestID: String, in paths: [String]) throws(InputError) -> Finding? {
+    package func explain(requestID: String, in paths: [String]) throws(InputError) -> Finding? {
         for path in paths {
             var found: CapturedRequest?
-            let format = try Self.format(of: path)
-            switch format {
-            case .har:
-                for item in try harReader.requests(path, data: try Self.contents(of: path)) {
-                    if case .success(let request) = item, request.record.requestId == requestID {
-                        found = request
-                        break
-                    }
-                }
-            case .requestLog:
-                let marker = Array("\"requestId\":\"\(requestID)\"".utf8)
-                let reader = try LineReader(path: path)
-                defer { reader.close() }
-                try reader.forEachLine { line, number in
-                    guard found == nil, let line, FastFields.find(marker, in: line) != nil else { return }
-                    let location = SourceLocation(file: path, number: number)
-                    guard let value = try? JSONParser(invalidUTF8: .replace).parse(line),
-                        let record = try? RequestRecord(json: value)
-                    else { return }
-                    found = CapturedRequest(record: record, location: location)
-                }
+            try read(path, format: try Self.format(of: path), requestID: requestID) { item in
+                if found == nil, case .request(let request) = item { found = request }
             }
             if let found { return diagnoser.diagnose(found) }
         }
         return nil
     }
 
-    public enum Format: String, Sendable {
+    /// The one loop over an input's items, for analysing it and for finding one request in it.
+    private func read(
+        _ path: String, format: Format, requestID: String? = nil, consume: (CaptureItem) -> Void
+    ) throws(InputError) {
+        switch format {
+        case .har:
+            let name = path == "-" ? "<stdin>" : path
+            try harReader.read(name, data: try Self.contents(of: path), requestID: requestID, consume: consume)
+        case .requestLog:
+            try RequestLogReader(requestID: requestID).read(path, consume: consume)
+        }
+    }
+
+    package enum Format: String, Sendable {
         case requestLog = "jsonl"
         case har
     }
@@ -194,8 +183,8 @@ public struct Analyzer: Sendable {
         // A pipe or a device cannot be read twice: what is sniffed would be lost. It is read as a request log.
         guard isRegularFile(path) else { return .requestLog }
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw InputError(
-                file: path, message: FileManager.default.fileExists(atPath: path) ? "cannot open" : "no such file")
+            let exists = FileManager.default.fileExists(atPath: path)
+            throw InputError(exists ? .unreadable : .missing, path: path, exists ? "cannot open" : "no such file")
         }
         defer { try? handle.close() }
         let head = (try? handle.read(upToCount: 256)) ?? Data()
@@ -221,21 +210,21 @@ public struct Analyzer: Sendable {
                     data.append(chunk)
                     guard data.count <= limit else {
                         throw InputError(
-                            file: path == "-" ? "<stdin>" : path, message: "capture is over the limit of \(limit) bytes"
-                        )
+                            .tooLarge, path: path == "-" ? "<stdin>" : path,
+                            "capture is over the limit of \(limit) bytes")
                     }
                 }
                 return data
             }
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
             guard size <= limit else {
-                throw InputError(file: path, message: "capture is \(size) bytes, over the limit of \(limit)")
+                throw InputError(.tooLarge, path: path, "capture is \(size) bytes, over the limit of \(limit)")
             }
             return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch let error as InputError {
             throw error
         } catch {
-            throw InputError(file: path, message: "cannot read: \(error.localizedDescription)")
+            throw InputError(.unreadable, path: path, "cannot read: \(error.localizedDescription)")
         }
     }
 }

@@ -1,7 +1,7 @@
 /// Days since 1970-01-01 and proleptic Gregorian dates, both ways, for any year (Howard Hinnant's algorithms).
-public enum CivilDate {
+package enum CivilDate {
     /// The year, month (1–12) and day (1–31) of day `value` since 1970-01-01.
-    public static func civil(fromDays value: Int64) -> (year: Int64, month: Int64, day: Int64) {
+    package static func civil(fromDays value: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let z = value + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
@@ -14,7 +14,7 @@ public enum CivilDate {
     }
 
     /// The day since 1970-01-01 of a date.
-    public static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
+    package static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -24,7 +24,7 @@ public enum CivilDate {
     }
 
     /// How many days `month` (1–12) has in `year`.
-    public static func daysIn(month: Int64, of year: Int64) -> Int64 {
+    package static func daysIn(month: Int64, of year: Int64) -> Int64 {
         switch month {
         case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
         case 4, 6, 9, 11: return 30

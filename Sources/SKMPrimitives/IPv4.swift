@@ -1,13 +1,13 @@
 /// An IPv4 address.
-public struct IPv4Address: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var value: UInt32
+package struct IPv4Address: Sendable, Hashable, Comparable, CustomStringConvertible {
+    package var value: UInt32
 
-    public init(_ value: UInt32) {
+    package init(_ value: UInt32) {
         self.value = value
     }
 
     /// Parses dotted-quad notation strictly: four decimal octets 0–255, no leading zeros, nothing else.
-    public init?(_ text: some StringProtocol) {
+    package init?(_ text: some StringProtocol) {
         guard
             let value = Self.withBytes(
                 text,
@@ -21,7 +21,7 @@ public struct IPv4Address: Sendable, Hashable, Comparable, CustomStringConvertib
 
     /// A dotted quad, or the same in its IPv4-mapped IPv6 form (`::ffff:10.0.3.7`, any case), as peers are
     /// sometimes logged.
-    public init?(mapped text: some StringProtocol) {
+    package init?(mapped text: some StringProtocol) {
         guard
             let value = Self.withBytes(
                 text,
@@ -42,7 +42,7 @@ public struct IPv4Address: Sendable, Hashable, Comparable, CustomStringConvertib
 
     /// Parses an address as a socket reports it: dotted quad, or an IPv4-mapped IPv6 address (`::ffff:10.0.0.1`),
     /// possibly in brackets.
-    public init?(peer text: String) {
+    package init?(peer text: String) {
         var trimmed = Substring(text)
         if trimmed.hasPrefix("[") && trimmed.hasSuffix("]") { trimmed = trimmed.dropFirst().dropLast() }
         self.init(mapped: trimmed)
@@ -80,15 +80,15 @@ public struct IPv4Address: Sendable, Hashable, Comparable, CustomStringConvertib
         return (value, index)
     }
 
-    public var description: String {
+    package var description: String {
         "\(value >> 24).\(value >> 16 & 0xFF).\(value >> 8 & 0xFF).\(value & 0xFF)"
     }
 
-    public static func < (lhs: IPv4Address, rhs: IPv4Address) -> Bool { lhs.value < rhs.value }
+    package static func < (lhs: IPv4Address, rhs: IPv4Address) -> Bool { lhs.value < rhs.value }
 
     /// RFC 1918 private ranges, carrier-grade NAT (100.64/10) and loopback: addresses a NAT or an internal route
     /// shows instead of the client's public one.
-    public var isPrivate: Bool {
+    package var isPrivate: Bool {
         IPv4Network.privateRanges.contains { $0.contains(self) }
     }
 
@@ -103,47 +103,59 @@ public struct IPv4Address: Sendable, Hashable, Comparable, CustomStringConvertib
 
     /// What kind of address this is: `public`, `private` (RFC 1918), `shared` (carrier-grade NAT), `loopback`,
     /// `link-local`, `documentation`, `benchmarking`, `multicast`, `reserved` or `unspecified`.
-    public var kind: String {
+    package var kind: String {
         Self.kinds.first { value & IPv4Network.mask($0.length) == $0.network }?.kind ?? "public"
     }
 }
 
 /// An IPv4 network in CIDR notation; a single address is a /32.
-public struct IPv4Network: Sendable, Hashable, CustomStringConvertible {
-    public var address: IPv4Address
-    public var prefixLength: Int
+package struct IPv4Network: Sendable, Hashable, CustomStringConvertible {
+    package var address: IPv4Address
+    package var prefixLength: Int
 
-    public init(address: IPv4Address, prefixLength: Int) {
+    package init(address: IPv4Address, prefixLength: Int) {
         precondition((0...32).contains(prefixLength))
         self.prefixLength = prefixLength
         self.address = IPv4Address(address.value & Self.mask(prefixLength))
     }
 
     /// The problem with a CIDR text, for messages that name it.
-    public enum ParseFailure: Error, Sendable, Hashable, CustomStringConvertible {
-        case malformedAddress(String)
-        case malformedPrefix(String)
-        case hostBitsSet(canonical: String)
+    package struct ParseError: CodedError, Sendable {
+        package enum Code: String, Hashable, Sendable, CustomStringConvertible {
+            case malformedAddress, malformedPrefix, hostBitsSet
+            package var description: String { rawValue }
+        }
 
-        public var description: String {
-            switch self {
-            case .malformedAddress(let text): return "'\(text)' is not an IPv4 address (expected a.b.c.d)"
-            case .malformedPrefix(let text): return "'\(text)' is not a prefix length from 0 to 32"
-            case .hostBitsSet(let canonical): return "has host bits set; did you mean \(canonical)?"
-            }
+        package var code: Code
+        package var reason: String
+        package var file: String
+        package var line: UInt
+
+        package init(_ code: Code, _ reason: String, file: String = #fileID, line: UInt = #line) {
+            (self.code, self.reason, self.file, self.line) = (code, reason, file, line)
+        }
+
+        package static func malformedAddress(_ text: some StringProtocol, line: UInt = #line) -> Self {
+            Self(.malformedAddress, "'\(text)' is not an IPv4 address (expected a.b.c.d)", line: line)
+        }
+        package static func malformedPrefix(_ text: some StringProtocol, line: UInt = #line) -> Self {
+            Self(.malformedPrefix, "'\(text)' is not a prefix length from 0 to 32", line: line)
+        }
+        package static func hostBitsSet(canonical: String, line: UInt = #line) -> Self {
+            Self(.hostBitsSet, "has host bits set; did you mean \(canonical)?", line: line)
         }
     }
 
     /// Parses `a.b.c.d` or `a.b.c.d/n`. Host bits below the prefix are refused, so a typo cannot silently widen or
     /// move a registration.
-    public static func parse(_ text: String) -> Result<IPv4Network, ParseFailure> {
+    package static func parse(_ text: String) -> Result<IPv4Network, ParseError> {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let address = IPv4Address(parts[0]) else { return .failure(.malformedAddress(String(parts[0]))) }
+        guard let address = IPv4Address(parts[0]) else { return .failure(.malformedAddress(parts[0])) }
         var length = 32
         if parts.count == 2 {
             guard let parsed = Int(parts[1]), (0...32).contains(parsed), !parts[1].hasPrefix("+"),
                 parts[1].count <= 2
-            else { return .failure(.malformedPrefix(String(parts[1]))) }
+            else { return .failure(.malformedPrefix(parts[1])) }
             length = parsed
         }
         let network = IPv4Network(address: address, prefixLength: length)
@@ -151,14 +163,14 @@ public struct IPv4Network: Sendable, Hashable, CustomStringConvertible {
         return .success(network)
     }
 
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         guard case .success(let network) = Self.parse(text) else { return nil }
         self = network
     }
 
     /// `a.b.c.d` or `a.b.c.d/n` (n of one or two digits, at most 32) as written, host bits and all: what a rule
     /// compares, where a registration's typo must still be seen for what it is.
-    public static func written(_ text: some StringProtocol) -> (address: IPv4Address, prefixLength: Int)? {
+    package static func written(_ text: some StringProtocol) -> (address: IPv4Address, prefixLength: Int)? {
         IPv4Address.withBytes(text) { bytes -> (IPv4Address, Int)? in
             guard let (address, end) = IPv4Address.dottedQuad(bytes, from: 0) else { return nil }
             if end == bytes.count { return (IPv4Address(address), 32) }
@@ -174,15 +186,15 @@ public struct IPv4Network: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public static func mask(_ length: Int) -> UInt32 {
+    package static func mask(_ length: Int) -> UInt32 {
         length == 0 ? 0 : UInt32.max << UInt32(32 - length)
     }
 
-    public func contains(_ candidate: IPv4Address) -> Bool {
+    package func contains(_ candidate: IPv4Address) -> Bool {
         candidate.value & Self.mask(prefixLength) == address.value
     }
 
-    public var description: String {
+    package var description: String {
         prefixLength == 32 ? address.description : "\(address)/\(prefixLength)"
     }
 

@@ -2,10 +2,10 @@
 ///
 /// Matching ignores case and accepts `:` or `-` between the six octets, and spaces or tabs around them (a header
 /// value's optional whitespace); the canonical form is lower case with colons (`aa:bb:cc:dd:ee:ff`).
-public struct MACAddress: Sendable, Hashable, CustomStringConvertible {
-    public var octets: [UInt8]
+package struct MACAddress: Sendable, Hashable, CustomStringConvertible {
+    package var octets: [UInt8]
 
-    public init?(_ text: some StringProtocol) {
+    package init?(_ text: some StringProtocol) {
         let bytes = Array(text.utf8)
         var first = 0
         var end = bytes.count
@@ -25,7 +25,7 @@ public struct MACAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The value of one hexadecimal digit, either case.
-    public static func hexValue(_ byte: UInt8) -> UInt8? {
+    package static func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
@@ -34,7 +34,7 @@ public struct MACAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         let digits = Array("0123456789abcdef".utf8)
         var output: [UInt8] = []
         for (index, octet) in octets.enumerated() {

@@ -4,10 +4,10 @@
 /// `\u{…}` escapes, so that a value cannot forge a line, move the cursor, reorder what a reader sees, or hide.
 ///
 /// The one definition for every output: operator logs, terminal reports, HTML.
-public enum PrintableText {
+package enum PrintableText {
     /// `text` with every such character escaped; `keepingLineBreaks` leaves `\n` and `\t` as they are (for messages
     /// of several lines the program writes itself); `uppercase` writes the hexadecimal digits in upper case.
-    public static func escaped(_ text: String, keepingLineBreaks: Bool = false, uppercase: Bool = false) -> String {
+    package static func escaped(_ text: String, keepingLineBreaks: Bool = false, uppercase: Bool = false) -> String {
         guard text.unicodeScalars.contains(where: needsEscape) else { return text }
         var output = ""
         output.reserveCapacity(text.utf8.count + 16)
@@ -21,7 +21,7 @@ public enum PrintableText {
         return output
     }
 
-    public static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+    package static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         // Controls, and the line and paragraph separators.
         case 0..<0x20, 0x7F, 0x80..<0xA0, 0x2028, 0x2029: return true

@@ -1,41 +1,41 @@
 /// The one reader of RFC 3339 timestamps (`2026-11-27T15:24:50.123Z`), for the request log, snapshots and the rule
 /// language alike; each says how strict it is.
-public enum RFC3339 {
+package enum RFC3339 {
     /// What a reader accepts beyond the strict form (`T`, a zone, seconds below 60, years from 1).
-    public struct Leniency: Sendable, Hashable {
+    package struct Leniency: Sendable, Hashable {
         /// A space between date and time, and no zone (taken as UTC): SKM's API writes times that way.
-        public var zoneless: Bool
+        package var zoneless: Bool
         /// A leap second (`:60`).
-        public var leapSecond: Bool
+        package var leapSecond: Bool
         /// The most fraction digits read; more is refused.
-        public var fractionDigits: Int
+        package var fractionDigits: Int
 
-        public init(zoneless: Bool, leapSecond: Bool, fractionDigits: Int) {
+        package init(zoneless: Bool, leapSecond: Bool, fractionDigits: Int) {
             self.zoneless = zoneless
             self.leapSecond = leapSecond
             self.fractionDigits = fractionDigits
         }
 
         /// RFC 3339 as CEL's `timestamp()` reads it: a zone, up to nine fraction digits, no leap second.
-        public static let strict = Leniency(zoneless: false, leapSecond: false, fractionDigits: 9)
+        package static let strict = Leniency(zoneless: false, leapSecond: false, fractionDigits: 9)
         /// Logs and snapshots: also SKM's zone-less form, any number of fraction digits.
-        public static let lenient = Leniency(zoneless: true, leapSecond: true, fractionDigits: .max)
+        package static let lenient = Leniency(zoneless: true, leapSecond: true, fractionDigits: .max)
     }
 
     /// A timestamp read: whole seconds since 1970 (UTC) and the fraction's digits as written.
-    public struct Fields: Sendable, Hashable {
-        public var seconds: Int64
-        public var fraction: [UInt8]
+    package struct Fields: Sendable, Hashable {
+        package var seconds: Int64
+        package var fraction: [UInt8]
 
         /// The fraction in nanoseconds (digits past the ninth dropped).
-        public var nanoseconds: Int64 {
+        package var nanoseconds: Int64 {
             var nanos: Int64 = 0
             for index in 0..<9 { nanos = nanos * 10 + Int64(index < fraction.count ? fraction[index] : 0) }
             return nanos
         }
 
         /// The fraction as a number of seconds below one.
-        public var fractionOfASecond: Double {
+        package var fractionOfASecond: Double {
             var value = 0.0
             var scale = 0.1
             for digit in fraction {
@@ -46,7 +46,7 @@ public enum RFC3339 {
         }
     }
 
-    public static func parse(_ text: String, _ leniency: Leniency) -> Fields? {
+    package static func parse(_ text: String, _ leniency: Leniency) -> Fields? {
         let bytes = Array(text.utf8)
         guard bytes.count >= 19 else { return nil }
         func number(_ range: Range<Int>) -> Int64? {

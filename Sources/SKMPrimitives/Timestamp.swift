@@ -4,20 +4,20 @@ import Foundation
 ///
 /// Snapshots and the request log use RFC 3339 with milliseconds and `Z`. The SKM API shows times the way NHN's
 /// service does, `yyyy-MM-dd'T'HH:mm:ss.SSS` without a zone; this implementation always means UTC by it.
-public enum Timestamp {
+package enum Timestamp {
     /// `2026-11-27T15:24:50.123Z`
-    public static func rfc3339(_ date: Date) -> String {
+    package static func rfc3339(_ date: Date) -> String {
         format(date, zone: true)
     }
 
     /// A time from seconds since 1970, when it falls in the years 0001 to 9999 that every format here can write.
-    public static func date(secondsSince1970 seconds: Int64) -> Date? {
+    package static func date(secondsSince1970 seconds: Int64) -> Date? {
         guard (-62_135_596_800...253_402_300_799).contains(seconds) else { return nil }
         return Date(timeIntervalSince1970: Double(seconds))
     }
 
     /// `2026-11-27T15:24:50.123` (UTC, no zone), the form SKM's API uses.
-    public static func api(_ date: Date) -> String {
+    package static func api(_ date: Date) -> String {
         format(date, zone: false)
     }
 
@@ -63,13 +63,13 @@ public enum Timestamp {
     }
 
     /// Parses RFC 3339 (`Z` or `±hh:mm`, any number of fraction digits) and SKM's zone-less form (taken as UTC).
-    public static func parse(_ text: String) -> Date? {
+    package static func parse(_ text: String) -> Date? {
         guard let fields = RFC3339.parse(text, .lenient) else { return nil }
         return Date(timeIntervalSince1970: Double(fields.seconds) + fields.fractionOfASecond)
     }
 
     /// Parses an HTTP `Date` header in its preferred form (RFC 9110 IMF-fixdate): `Sun, 06 Nov 1994 08:49:37 GMT`.
-    public static func parseHTTPDate(_ text: String) -> Date? {
+    package static func parseHTTPDate(_ text: String) -> Date? {
         let parts = text.split(separator: " ")
         guard parts.count == 6, parts[0].hasSuffix(","), parts[5] == "GMT", parts[1].count == 2,
             let day = Int64(parts[1]), let year = Int64(parts[3]), parts[3].count == 4,
@@ -89,7 +89,7 @@ public enum Timestamp {
     ]
 
     /// `Sun, 06 Nov 1994 08:49:37 GMT`: a time as an HTTP `Date` header writes it.
-    public static func httpDate(_ date: Date) -> String {
+    package static func httpDate(_ date: Date) -> String {
         let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let (year, month, day) = CivilDate.civil(fromDays: days)

@@ -10,10 +10,10 @@ import SKMPrimitives
 /// even a mistake in escaping could not load or run anything. Every string from a capture is escaped, and control
 /// characters and bidirectional overrides are shown as `\u{…}`. Without JavaScript the page is complete (the filter
 /// box stays hidden); printed, every section is expanded.
-public struct HTMLReportRenderer: Sendable {
-    public init() {}
+package struct HTMLReportRenderer: Sendable {
+    package init() {}
 
-    public func render(_ report: IncidentReport) -> [UInt8] {
+    package func render(_ report: IncidentReport) -> [UInt8] {
         let body = HTMLBody(report: report).html
         let styleHash = Data(SHA256.hash(data: Data(Self.style.utf8))).base64EncodedString()
         let scriptHash = Data(SHA256.hash(data: Data(Self.script.utf8))).base64EncodedString()
@@ -319,7 +319,7 @@ struct HTMLBody {
     }
 
     func event(_ event: IncidentReport.Event) -> String {
-        (event.time.map { "<code>\(escape(Timestamp.rfc3339($0)))</code> " } ?? "") + escape(event.summary)
+        "<code>\(escape(Timestamp.rfc3339(event.time)))</code> " + escape(event.summary)
     }
 
     /// A stable, safe id for a request: the request id itself is untrusted text.

@@ -7,17 +7,17 @@ import SKMWire
 
 extension IncidentReport {
     /// What to put in a report besides the analysis itself.
-    public struct Options: Sendable {
-        public var toolVersion: String
-        public var generatedAt: Date
+    package struct Options: Sendable {
+        package var toolVersion: String
+        package var generatedAt: Date
         /// Mask appkeys and User Access Key ids.
-        public var redact: Bool
+        package var redact: Bool
         /// How the analysis was filtered, for the record (`since 2026-09-21T00:00:00Z`, …).
-        public var filters: [String]
+        package var filters: [String]
         /// Groups listed in full; the rest are counted.
-        public var maximumGroups: Int
+        package var maximumGroups: Int
 
-        public init(
+        package init(
             toolVersion: String, generatedAt: Date, redact: Bool = true, filters: [String] = [],
             maximumGroups: Int = 200
         ) {
@@ -30,7 +30,7 @@ extension IncidentReport {
     }
 
     /// Builds the report of an analysis.
-    public init(analysis: AnalysisResult, rules: RuleSet, snapshot: StateSnapshot, options: Options) {
+    package init(analysis: AnalysisResult, rules: RuleSet, snapshot: StateSnapshot, options: Options) {
         var redactor = Redactor(enabled: options.redact)
         for appkey in snapshot.appkeys { redactor.add(appkey.id) }
         for accessKey in snapshot.userAccessKeys { redactor.add(accessKey.id) }
@@ -141,7 +141,7 @@ extension IncidentReport {
     }
 
     /// One finding in report form, credentials of the state and of the request masked when `redact` is set.
-    public static func finding(_ finding: SKMAnalysis.Finding, snapshot: StateSnapshot, redact: Bool) -> Finding {
+    package static func finding(_ finding: SKMAnalysis.Finding, snapshot: StateSnapshot, redact: Bool) -> Finding {
         var redactor = Redactor(enabled: redact)
         for appkey in snapshot.appkeys { redactor.add(appkey.id) }
         for accessKey in snapshot.userAccessKeys { redactor.add(accessKey.id) }
@@ -150,7 +150,7 @@ extension IncidentReport {
         return Self.finding(finding, redactor: redactor)
     }
 
-    public static func errorInfo(_ code: Int) -> ErrorInfo {
+    package static func errorInfo(_ code: Int) -> ErrorInfo {
         guard let error = APIError(resultCode: code) else {
             return ErrorInfo(code: code, message: "no SKM result", identifier: "NO_RESULT")
         }
@@ -328,17 +328,12 @@ extension IncidentReport {
             failure: outcome.failure)
     }
 
-    static func event(_ value: Value?, redactor: Redactor) -> Event? {
-        guard case .object(let object)? = value else { return nil }
-        var time: Date?
-        if case .timestamp(let stamp)? = object["time"] {
-            time = Date(timeIntervalSince1970: Double(stamp.seconds) + Double(stamp.nanos) / 1e9)
+    static func event(_ event: AuditEvent?, redactor: Redactor) -> Event? {
+        event.map {
+            Event(
+                time: $0.time, actor: redactor.text($0.actor), action: $0.action.rawValue,
+                summary: redactor.text($0.summary))
         }
-        func text(_ name: String) -> String {
-            if case .string(let value)? = object[name] { return redactor.text(value) }
-            return ""
-        }
-        return Event(time: time, actor: text("actor"), action: text("action"), summary: text("summary"))
     }
 
     /// A plain-text summary of a finding the rules could not confirm, ready to paste into a support ticket.

@@ -3,18 +3,18 @@ import SKMCore
 import SKMPrimitives
 
 /// The report as JSON: the model, field for field, with RFC 3339 times.
-public struct JSONReportRenderer: Sendable {
-    public static let schema = "skm-incident-report/2"
+package struct JSONReportRenderer: Sendable {
+    package static let schema = "skm-incident-report/2"
 
-    public init() {}
+    package init() {}
 
-    public func render(_ report: IncidentReport) -> [UInt8] {
+    package func render(_ report: IncidentReport) -> [UInt8] {
         var bytes = JSONWriter(indented: true).bytes(value(report))
         bytes.append(0x0A)
         return bytes
     }
 
-    public func value(_ report: IncidentReport) -> JSONValue {
+    package func value(_ report: IncidentReport) -> JSONValue {
         var object: JSONObject = [
             "schema": .string(Self.schema),
             "tool": ["name": .string(report.tool.name), "version": .string(report.tool.version)],
@@ -134,12 +134,12 @@ public struct JSONReportRenderer: Sendable {
 
     func event(_ event: IncidentReport.Event) -> JSONValue {
         [
-            "time": event.time.map(time) ?? .null, "actor": .string(event.actor), "action": .string(event.action),
+            "time": time(event.time), "actor": .string(event.actor), "action": .string(event.action),
             "summary": .string(event.summary),
         ]
     }
 
-    public func finding(_ finding: IncidentReport.Finding) -> JSONValue {
+    package func finding(_ finding: IncidentReport.Finding) -> JSONValue {
         [
             "requestId": .string(finding.requestId), "time": time(finding.time), "location": .string(finding.location),
             "method": .string(finding.method), "path": .string(finding.path),

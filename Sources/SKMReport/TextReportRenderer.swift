@@ -5,20 +5,20 @@ import SKMPrimitives
 /// The report for a terminal: a summary to read in ten seconds, then the biggest groups with their cause, fix and
 /// causing event. Colour only when asked (a TTY); every string from a capture is made inert first (control
 /// characters and bidirectional overrides are shown as `\u{…}`), so a hostile log cannot drive the terminal.
-public struct TextReportRenderer: Sendable {
-    public var color: Bool
+package struct TextReportRenderer: Sendable {
+    package var color: Bool
     /// Groups shown in detail; the rest appear in the table.
-    public var detailed: Int
+    package var detailed: Int
     /// Rows of the group table.
-    public var tableRows: Int
+    package var tableRows: Int
 
-    public init(color: Bool = false, detailed: Int = 5, tableRows: Int = 20) {
+    package init(color: Bool = false, detailed: Int = 5, tableRows: Int = 20) {
         self.color = color
         self.detailed = detailed
         self.tableRows = tableRows
     }
 
-    public func render(_ report: IncidentReport) -> String {
+    package func render(_ report: IncidentReport) -> String {
         var out = ""
         let summary = report.summary
         out +=
@@ -132,7 +132,7 @@ public struct TextReportRenderer: Sendable {
         if let simulation = group.simulation { out += wrap("Simulated: ", safe(simulation.summary)) }
         for alternative in group.alternatives { out += wrap("Simulated: ", safe(alternative.summary)) }
         if let event = group.event {
-            out += wrap("Event: ", safe("\(event.time.map(Timestamp.rfc3339) ?? "") \(event.summary)"))
+            out += wrap("Event: ", safe("\(Timestamp.rfc3339(event.time)) \(event.summary)"))
         }
         if let example = group.examples.first, let escalation = example.escalation, group.verdict != .confirmed {
             out += "    " + dim("Escalation summary:") + "\n"
@@ -144,7 +144,8 @@ public struct TextReportRenderer: Sendable {
     }
 
     /// One finding in full: every check with its evidence.
-    public func render(_ finding: IncidentReport.Finding, error: IncidentReport.ErrorInfo?, httpStatus: Int) -> String {
+    package func render(_ finding: IncidentReport.Finding, error: IncidentReport.ErrorInfo?, httpStatus: Int) -> String
+    {
         var out =
             bold("Request \(safe(finding.requestId))")
             + dim("  \(safe(finding.location)) · \(Timestamp.rfc3339(finding.time))") + "\n"
@@ -162,7 +163,7 @@ public struct TextReportRenderer: Sendable {
         if let simulation = finding.simulation { out += wrap("Simulated: ", safe(simulation), indent: 0) }
         if let note = finding.note { out += wrap("Note: ", safe(note), indent: 0) }
         if let event = finding.event {
-            out += wrap("Event: ", safe("\(event.time.map(Timestamp.rfc3339) ?? "") \(event.summary)"), indent: 0)
+            out += wrap("Event: ", safe("\(Timestamp.rfc3339(event.time)) \(event.summary)"), indent: 0)
         }
         if !finding.checks.isEmpty {
             out += "\n" + bold("Checks") + "\n"
@@ -256,7 +257,7 @@ public struct TextReportRenderer: Sendable {
     }
 
     /// Untrusted text made inert for a terminal.
-    public func safe(_ text: String) -> String {
+    package func safe(_ text: String) -> String {
         TerminalText.inert(text)
     }
 
@@ -279,10 +280,10 @@ func grouped(_ count: Int) -> String {
 }
 
 /// Makes text safe to print on a terminal.
-public enum TerminalText {
+package enum TerminalText {
     /// ``PrintableText/escaped(_:keepingLineBreaks:uppercase:)``, in upper case: escape sequences, reordering and
     /// invisible characters in a log line stay visible text.
-    public static func inert(_ text: String) -> String {
+    package static func inert(_ text: String) -> String {
         PrintableText.escaped(text, uppercase: true)
     }
 }

@@ -9,31 +9,27 @@ import SKMPrimitives
 /// libxml2 escapes markup; characters XML 1.0 cannot carry at all (control characters a hostile log may hold) are
 /// replaced with U+FFFD before they reach it, and the document counts them in `<sanitization>`, so it stays
 /// well-formed and says what was changed.
-public struct XMLReportRenderer: Sendable {
-    public init() {}
+package struct XMLReportRenderer: Sendable {
+    package init() {}
 
-    public struct Failure: Error, Sendable, CustomStringConvertible {
-        public var description: String
-    }
-
-    public func render(_ report: IncidentReport) throws(Failure) -> [UInt8] {
-        guard let buffer = xmlBufferCreate() else { throw Failure(description: "libxml2: cannot allocate a buffer") }
+    package func render(_ report: IncidentReport) throws(ReportError) -> [UInt8] {
+        guard let buffer = xmlBufferCreate() else { throw ReportError(.xmlWriter, "libxml2: cannot allocate a buffer") }
         defer { xmlBufferFree(buffer) }
         guard let handle = xmlNewTextWriterMemory(buffer, 0) else {
-            throw Failure(description: "libxml2: cannot create a writer")
+            throw ReportError(.xmlWriter, "libxml2: cannot create a writer")
         }
         var writer = Writer(handle: handle)
         writer.write(report)
         let ended = xmlTextWriterEndDocument(handle)
         xmlFreeTextWriter(handle)
-        guard writer.ok, ended >= 0 else { throw Failure(description: "libxml2: the document could not be written") }
+        guard writer.ok, ended >= 0 else { throw ReportError(.xmlWriter, "libxml2: the document could not be written") }
         let length = Int(xmlBufferLength(buffer))
         guard let content = xmlBufferContent(buffer) else { return [] }
         return Array(UnsafeBufferPointer(start: content, count: length))
     }
 
     /// Problems found validating `document` against the report's XML Schema; empty when it is valid.
-    public static func validate(_ document: [UInt8], schema: String = IncidentReportSchema.xsd) -> [String] {
+    package static func validate(_ document: [UInt8], schema: String = IncidentReportSchema.xsd) -> [String] {
         final class Sink {
             var messages: [String] = []
         }

@@ -14,7 +14,7 @@ import X509
 /// writer and the background jobs, all run as services of one application with graceful shutdown.
 ///
 /// `skm serve` and the tests both call this.
-public func buildApplication(_ configuration: ServerConfiguration) async throws -> some ApplicationProtocol {
+package func buildApplication(_ configuration: ServerConfiguration) async throws -> some ApplicationProtocol {
     let logger = configuration.logger
     let metrics = Metrics()
     let log = try configuration.requestLogPath.map {
@@ -122,13 +122,13 @@ func tlsConfiguration(
 {
     do {
         let chain = try NIOSSLCertificate.fromPEMFile(chainPath)
-        guard !chain.isEmpty else { throw ServerError("\(chainPath) holds no certificate") }
+        guard !chain.isEmpty else { throw ServerError(.tls, "\(chainPath) holds no certificate") }
         let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
         return try clientCertificateChannelConfiguration(
             certificateChain: chain, privateKey: key, authority: configuration.engine.authority.certificate)
     } catch let error as ServerError {
         throw error
     } catch {
-        throw ServerError("cannot load the TLS certificate \(chainPath) or key \(keyPath): \(error)")
+        throw ServerError(.tls, "cannot load the TLS certificate \(chainPath) or key \(keyPath): \(error)")
     }
 }

@@ -4,11 +4,11 @@ import Prometheus
 /// The server's metrics, through swift-metrics into a Prometheus registry of the server's own (never the process-wide
 /// metrics system, so that several servers in one process count apart): requests by operation and result code, and a
 /// latency histogram per operation, exposed at `/metrics` in the Prometheus text format.
-public final class Metrics: Sendable {
+package final class Metrics: Sendable {
     private let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
 
-    public init() {
+    package init() {
         registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [
@@ -20,7 +20,7 @@ public final class Metrics: Sendable {
     }
 
     /// Records one answered request.
-    public func record(operation: String, resultCode: Int, seconds: Double) {
+    package func record(operation: String, resultCode: Int, seconds: Double) {
         Counter(
             label: "skm_requests_total", dimensions: [("operation", operation), ("result_code", String(resultCode))],
             factory: factory
@@ -30,7 +30,7 @@ public final class Metrics: Sendable {
     }
 
     /// The Prometheus text exposition format.
-    public func render() -> String {
+    package func render() -> String {
         registry.emitToString()
     }
 }

@@ -5,29 +5,29 @@ import SKMPrimitives
 /// A log handler that escapes control characters in every message and metadata value before another handler
 /// writes them: request paths are percent-decoded, and a `%0a` or `%1b` in one must not forge a line or reach the
 /// operator's terminal as an escape sequence.
-public struct PrintableLogHandler: LogHandler {
-    public var base: any LogHandler
+package struct PrintableLogHandler: LogHandler {
+    package var base: any LogHandler
 
-    public init(_ base: any LogHandler) {
+    package init(_ base: any LogHandler) {
         self.base = base
     }
 
-    public var logLevel: Logger.Level {
+    package var logLevel: Logger.Level {
         get { base.logLevel }
         set { base.logLevel = newValue }
     }
 
-    public var metadata: Logger.Metadata {
+    package var metadata: Logger.Metadata {
         get { base.metadata }
         set { base.metadata = newValue }
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { base[metadataKey: key] }
         set { base[metadataKey: key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         var event = event
         event.message = "\(PrintableText.escaped(event.message.description))"
         event.metadata = event.metadata.map(Self.escaped)

@@ -12,9 +12,9 @@ import Synchronization
 /// written and synced before its answer leaves (concurrent requests share one sync); with `.interval` records are
 /// buffered, then written and synced at each tick, so a crash of the process or the machine loses at most the
 /// records of the last interval. Shutdown writes and syncs everything.
-public final class RequestLogWriter: Service, Sendable, CustomStringConvertible {
+package final class RequestLogWriter: Service, Sendable, CustomStringConvertible {
     /// When records reach the disk.
-    public enum Sync: Sendable, Equatable {
+    package enum Sync: Sendable, Equatable {
         /// Before the request's answer is sent.
         case always
         /// At least this often.
@@ -25,20 +25,20 @@ public final class RequestLogWriter: Service, Sendable, CustomStringConvertible 
     private let buffer = Mutex<[UInt8]>([])
     private let writeLock = Mutex(())
     private let logger: Logger
-    public let path: String
-    public let sync: Sync
-    public var description: String { "request log writer" }
+    package let path: String
+    package let sync: Sync
+    package var description: String { "request log writer" }
 
     /// A buffer this large is written at once rather than at the next tick.
     static let highWater = 1 << 20
 
-    public init(path: String, sync: Sync = .interval(.seconds(1)), logger: Logger) throws {
+    package init(path: String, sync: Sync = .interval(.seconds(1)), logger: Logger) throws {
         self.path = path
         self.sync = sync
         self.logger = logger
         let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            throw ServerError("cannot open the request log \(path): \(String(cString: strerror(errno)))")
+            throw ServerError(.requestLog, "cannot open the request log \(path): \(String(cString: strerror(errno)))")
         }
         self.descriptor = descriptor
     }
@@ -48,7 +48,7 @@ public final class RequestLogWriter: Service, Sendable, CustomStringConvertible 
     }
 
     /// Adds one record; with `.always`, returns once it is on disk.
-    public func append(_ record: RequestRecord) async {
+    package func append(_ record: RequestRecord) async {
         let line = record.jsonLine
         let full = buffer.withLock { buffer -> Bool in
             buffer.append(contentsOf: line)
@@ -68,7 +68,7 @@ public final class RequestLogWriter: Service, Sendable, CustomStringConvertible 
 
     /// Writes everything buffered so far and, when `sync`, waits until it is on disk. A caller that finds the buffer
     /// empty was served by the flush before it, which held the lock until its own sync had finished.
-    public func flush(sync: Bool) {
+    package func flush(sync: Bool) {
         writeLock.withLock { _ in
             let chunk = buffer.withLock { buffer -> [UInt8] in
                 defer { buffer.removeAll(keepingCapacity: true) }
@@ -93,7 +93,7 @@ public final class RequestLogWriter: Service, Sendable, CustomStringConvertible 
         }
     }
 
-    public func run() async throws {
+    package func run() async throws {
         let interval: Duration
         switch sync {
         case .always: interval = .seconds(1)

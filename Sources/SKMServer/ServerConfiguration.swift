@@ -5,9 +5,9 @@ import SKMCore
 import SKMPrimitives
 
 /// Everything `buildApplication(_:)` needs: the engine, where to listen, TLS, limits and the request log.
-public struct ServerConfiguration: Sendable {
+package struct ServerConfiguration: Sendable {
     /// How the server gets its TLS certificate.
-    public enum TLS: Sendable {
+    package enum TLS: Sendable {
         /// Plain HTTP: for local use only; certificate authentication then fails with an explanation.
         case none
         /// A certificate the installation's CA issues for these host names and addresses (on first start, kept).
@@ -16,33 +16,33 @@ public struct ServerConfiguration: Sendable {
         case files(certificateChain: String, privateKey: String)
     }
 
-    public var engine: Engine
-    public var host: String
-    public var port: Int
-    public var tls: TLS
+    package var engine: Engine
+    package var host: String
+    package var port: Int
+    package var tls: TLS
     /// A second, plain-HTTP listener on the same host, for local tools; `nil` for none.
-    public var plainHTTPPort: Int?
+    package var plainHTTPPort: Int?
     /// Peers whose `X-Forwarded-For` header is believed.
-    public var trustedProxies: [IPv4Network]
+    package var trustedProxies: [IPv4Network]
     /// The largest request body read; a larger one is Invalid Request.
-    public var maxBodyBytes: Int
+    package var maxBodyBytes: Int
     /// The largest total size of request headers; more is Invalid Request.
-    public var maxHeaderBytes: Int
+    package var maxHeaderBytes: Int
     /// The most connections open at once, over both listeners; a connection beyond it is closed at once.
-    public var maxConnections: Int
+    package var maxConnections: Int
     /// Where the request log is appended; `nil` keeps no log.
-    public var requestLogPath: String?
+    package var requestLogPath: String?
     /// When request-log records reach the disk.
-    public var requestLogSync: RequestLogWriter.Sync
+    package var requestLogSync: RequestLogWriter.Sync
     /// How often the last use of keys and entries (`lastAccessDatetime`) is written.
-    public var usageFlushInterval: Duration
+    package var usageFlushInterval: Duration
     /// How often automatic rotation and the deletion purge run.
-    public var jobInterval: Duration
-    public var logger: Logger
+    package var jobInterval: Duration
+    package var logger: Logger
     /// Called with each listener's bound port once it accepts connections (port 0 binds any free port).
-    public var onListening: (@Sendable (_ port: Int, _ tls: Bool) async -> Void)?
+    package var onListening: (@Sendable (_ port: Int, _ tls: Bool) async -> Void)?
 
-    public init(
+    package init(
         engine: Engine, host: String = "127.0.0.1", port: Int = 8443,
         tls: TLS = .installation(hosts: ["localhost", "127.0.0.1"]),
         plainHTTPPort: Int? = nil, trustedProxies: [IPv4Network] = [], maxBodyBytes: Int = 256 * 1024,
@@ -71,12 +71,24 @@ public struct ServerConfiguration: Sendable {
 }
 
 /// A server setup problem, named for operators.
-public struct ServerError: Error, Sendable, CustomStringConvertible {
-    public var reason: String
+package struct ServerError: CodedError, Sendable {
+    package enum Code: String, Hashable, Sendable, CustomStringConvertible {
+        /// The TLS certificate chain or its key cannot be used.
+        case tls
+        /// The request log cannot be opened.
+        case requestLog
+        /// The server did not come up.
+        case startup
 
-    public init(_ reason: String) {
-        self.reason = reason
+        package var description: String { rawValue }
     }
 
-    public var description: String { reason }
+    package var code: Code
+    package var reason: String
+    package var file: String
+    package var line: UInt
+
+    package init(_ code: Code, _ reason: String, file: String = #fileID, line: UInt = #line) {
+        (self.code, self.reason, self.file, self.line) = (code, reason, file, line)
+    }
 }

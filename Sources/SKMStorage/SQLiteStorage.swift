@@ -7,19 +7,19 @@ import SKMCore
 ///
 /// Every ``commit(_:)`` is one SQLite transaction. Updates carry the revision they were computed from; a row that
 /// moved on fails the whole transaction with a conflict, which the engine answers by re-reading and retrying.
-public final class SQLiteStorage: Storage {
+package final class SQLiteStorage: Storage {
     /// `PRAGMA application_id` of an SKM database ("SKM1"), so that another application's file is refused.
     static let applicationID: Int32 = 0x534B_4D31
 
     let pool: any DatabaseWriter
-    public let path: String
+    package let path: String
     /// Whether this storage only reads: every commit fails.
-    public let readOnly: Bool
+    package let readOnly: Bool
 
     /// Opens (creating when absent, owner-readable only) the database at `path` and brings its schema up to date.
     /// With `readOnly`, opens an existing database without writing to it in any way: no schema change, no
     /// application id, every commit refused (what analysing a copy of a customer's database needs).
-    public init(path: String, readOnly: Bool = false) throws {
+    package init(path: String, readOnly: Bool = false) throws {
         self.path = path
         self.readOnly = readOnly
         var configuration = Configuration()
@@ -59,7 +59,7 @@ public final class SQLiteStorage: Storage {
     /// Copies every committed page from the write-ahead log into the database file and empties the log, so that
     /// after a clean shutdown the database file alone holds everything (an operator who copies only `skm.sqlite`
     /// loses nothing).
-    public func checkpoint() throws {
+    package func checkpoint() throws {
         guard !readOnly else { return }
         try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
     }
@@ -113,13 +113,13 @@ public final class SQLiteStorage: Storage {
 
     // MARK: - Reads
 
-    public func setting(_ name: String) async throws -> Data? {
+    package func setting(_ name: String) async throws -> Data? {
         try await read { db in
             try Data.fetchOne(db, sql: "SELECT value FROM settings WHERE name = ?", arguments: [name])
         }
     }
 
-    public func nextIdentifier(for sequence: IdentifierSequence) async throws -> Int {
+    package func nextIdentifier(for sequence: IdentifierSequence) async throws -> Int {
         try await write { db in
             try Int.fetchOne(
                 db,
@@ -130,24 +130,24 @@ public final class SQLiteStorage: Storage {
         }
     }
 
-    public func appkey(id: String) async throws -> Appkey? {
+    package func appkey(id: String) async throws -> Appkey? {
         try await read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM appkeys WHERE id = ?", arguments: [id]).map(Rows.appkey)
         }
     }
 
-    public func appkeys() async throws -> [Appkey] {
+    package func appkeys() async throws -> [Appkey] {
         try await read { db in try Row.fetchAll(db, sql: "SELECT * FROM appkeys ORDER BY id").map(Rows.appkey) }
     }
 
-    public func userAccessKey(id: String) async throws -> UserAccessKey? {
+    package func userAccessKey(id: String) async throws -> UserAccessKey? {
         try await read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM user_access_keys WHERE id = ?", arguments: [id]).map(
                 Rows.userAccessKey)
         }
     }
 
-    public func userAccessKeys(appkey: String) async throws -> [UserAccessKey] {
+    package func userAccessKeys(appkey: String) async throws -> [UserAccessKey] {
         try await read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM user_access_keys WHERE appkey = ? ORDER BY id", arguments: [appkey]
@@ -156,26 +156,26 @@ public final class SQLiteStorage: Storage {
         }
     }
 
-    public func keyStore(id: Int) async throws -> KeyStore? {
+    package func keyStore(id: Int) async throws -> KeyStore? {
         try await read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM key_stores WHERE id = ?", arguments: [id]).map(Rows.keyStore)
         }
     }
 
-    public func keyStores(appkey: String) async throws -> [KeyStore] {
+    package func keyStores(appkey: String) async throws -> [KeyStore] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM key_stores WHERE appkey = ? ORDER BY id", arguments: [appkey])
                 .map(Rows.keyStore)
         }
     }
 
-    public func key(id: String) async throws -> ManagedKey? {
+    package func key(id: String) async throws -> ManagedKey? {
         try await read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM managed_keys WHERE id = ?", arguments: [id]).map(Rows.key)
         }
     }
 
-    public func keys(keyStoreId: Int) async throws -> [ManagedKey] {
+    package func keys(keyStoreId: Int) async throws -> [ManagedKey] {
         try await read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM managed_keys WHERE key_store_id = ? ORDER BY created_at, id",
@@ -184,7 +184,7 @@ public final class SQLiteStorage: Storage {
         }
     }
 
-    public func versions(keyId: String) async throws -> [KeyVersion] {
+    package func versions(keyId: String) async throws -> [KeyVersion] {
         try await read { db in try Self.versions(db, keyId: keyId) }
     }
 
@@ -193,13 +193,13 @@ public final class SQLiteStorage: Storage {
             .map(Rows.version)
     }
 
-    public func authEntry(id: Int) async throws -> AuthEntry? {
+    package func authEntry(id: Int) async throws -> AuthEntry? {
         try await read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM auth_entries WHERE id = ?", arguments: [id]).map(Rows.authEntry)
         }
     }
 
-    public func authEntries(keyStoreId: Int) async throws -> [AuthEntry] {
+    package func authEntries(keyStoreId: Int) async throws -> [AuthEntry] {
         try await read { db in try Self.authEntries(db, keyStoreId: keyStoreId) }
     }
 
@@ -210,13 +210,13 @@ public final class SQLiteStorage: Storage {
         .map(Rows.authEntry)
     }
 
-    public func sealedItem(_ context: SealContext) async throws -> Data? {
+    package func sealedItem(_ context: SealContext) async throws -> Data? {
         try await read { db in
             try Data.fetchOne(db, sql: "SELECT data FROM sealed_items WHERE label = ?", arguments: [context.label])
         }
     }
 
-    public func keyContext(keyId: String) async throws -> KeyContext? {
+    package func keyContext(keyId: String) async throws -> KeyContext? {
         try await read { db in
             guard
                 let key = try Row.fetchOne(db, sql: "SELECT * FROM managed_keys WHERE id = ?", arguments: [keyId]).map(
@@ -239,7 +239,7 @@ public final class SQLiteStorage: Storage {
         }
     }
 
-    public func events(after sequence: Int, limit: Int) async throws -> [AuditEvent] {
+    package func events(after sequence: Int, limit: Int) async throws -> [AuditEvent] {
         try await read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?",
@@ -248,7 +248,7 @@ public final class SQLiteStorage: Storage {
         }
     }
 
-    public func dueWork(at now: Date) async throws -> DueWork {
+    package func dueWork(at now: Date) async throws -> DueWork {
         let cutoff = now.millisecondsSince1970
         return try await read { db in
             DueWork(
@@ -280,7 +280,7 @@ public final class SQLiteStorage: Storage {
         }
     }
 
-    public func exportState() async throws -> StoredState {
+    package func exportState() async throws -> StoredState {
         try await read { db in
             var state = StoredState()
             state.appkeys = try Row.fetchAll(db, sql: "SELECT * FROM appkeys ORDER BY id").map(Rows.appkey)
@@ -298,7 +298,7 @@ public final class SQLiteStorage: Storage {
 
     // MARK: - Writes
 
-    public func commit(_ changes: ChangeSet) async throws {
+    package func commit(_ changes: ChangeSet) async throws {
         guard !changes.isEmpty else { return }
         let acting = changes.actingAccessKeys
         try await write { db in

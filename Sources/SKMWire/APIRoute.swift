@@ -3,11 +3,11 @@ import SKMCore
 
 /// What a method and path name: an SKM API operation with its path parameters, or one of the server's own
 /// endpoints. The server routes with it, and the analyser reads captured URLs with it.
-public enum APIRoute: Sendable, Equatable {
+package enum APIRoute: Sendable, Equatable {
     /// A request's path as the request log and operator messages may show it: no fragment, and no user
     /// information (`user:password@`) whatever form the target came in (`//user:password@host/path`,
     /// `user:password@host:443`).
-    public static func loggedPath(_ path: String) -> String {
+    package static func loggedPath(_ path: String) -> String {
         var path = Substring(path)
         if let fragment = path.firstIndex(of: "#") { path = path[..<fragment] }
         if path.hasPrefix("//") {
@@ -27,18 +27,18 @@ public enum APIRoute: Sendable, Equatable {
     case notFound(apiVersion: APIVersion?, appkey: String?)
 
     /// An SKM API operation and the parameters its path carries.
-    public struct APICall: Sendable, Equatable {
-        public var operation: APIOperation
-        public var apiVersion: APIVersion
-        public var appkey: String
-        public var keyId: String?
-        public var keyStoreId: String?
-        public var authKind: AuthKind?
-        public var resourceName: String?
+    package struct APICall: Sendable, Equatable {
+        package var operation: APIOperation
+        package var apiVersion: APIVersion
+        package var appkey: String
+        package var keyId: String?
+        package var keyStoreId: String?
+        package var authKind: AuthKind?
+        package var resourceName: String?
     }
 
     /// Matches `method` (`GET`, `POST`, …) and `path` (without query) against the SKM API.
-    public static func match(method: String, path: String) -> APIRoute {
+    package static func match(method: String, path: String) -> APIRoute {
         let segments = Self.segments(of: path)
         if segments == ["health"] { return method == "GET" ? .health : .notFound(apiVersion: nil, appkey: nil) }
         if segments == ["metrics"] { return method == "GET" ? .metrics : .notFound(apiVersion: nil, appkey: nil) }
@@ -65,7 +65,7 @@ public enum APIRoute: Sendable, Equatable {
 
     /// The path's non-empty segments, percent-decoded. Decoding goes through Foundation only when a segment has a
     /// `%`, which keeps the common case fast.
-    public static func segments(of path: String) -> [String] {
+    package static func segments(of path: String) -> [String] {
         var segments: [String] = []
         segments.reserveCapacity(8)
         for part in path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {

@@ -3,7 +3,7 @@ import SKMCore
 /// The JSON envelope every answer of the SKM API is sent in.
 extension Outcome {
     /// The response envelope as the server sends it: `{"header": {...}, "body": ...}`.
-    public var envelope: JSONValue {
+    package var envelope: JSONValue {
         switch result {
         case .success(.body(let body)):
             return ["header": Self.header(code: 0, message: "success", successful: true), "body": body]

@@ -5,15 +5,15 @@ import SKMCore
 /// command line all name headers through these.
 extension HTTPField.Name {
     /// A User Access Key's id (v1.2 management calls).
-    public static let userAccessKeyID = HTTPField.Name("X-TC-AUTHENTICATION-ID")!
+    package static let userAccessKeyID = HTTPField.Name("X-TC-AUTHENTICATION-ID")!
     /// A User Access Key's secret.
-    public static let userAccessKeySecret = HTTPField.Name("X-TC-AUTHENTICATION-SECRET")!
+    package static let userAccessKeySecret = HTTPField.Name("X-TC-AUTHENTICATION-SECRET")!
     /// `Bearer <token>` (v1.3 management calls).
-    public static let nhnAuthorization = HTTPField.Name("X-NHN-AUTHORIZATION")!
+    package static let nhnAuthorization = HTTPField.Name("X-NHN-AUTHORIZATION")!
     /// The client's MAC address, for key stores that authenticate by it.
-    public static let clientMACAddress = HTTPField.Name("X-TOAST-CLIENT-MAC-ADDR")!
+    package static let clientMACAddress = HTTPField.Name("X-TOAST-CLIENT-MAC-ADDR")!
     /// The client's address as a proxy saw it; believed only from trusted proxies.
-    public static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
+    package static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
     /// The id of the request, in every answer and in the request log.
-    public static let requestID = HTTPField.Name("X-Request-Id")!
+    package static let requestID = HTTPField.Name("X-Request-Id")!
 }

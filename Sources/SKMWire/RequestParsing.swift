@@ -6,7 +6,7 @@ extension RequestBody {
     /// The body of an HTTP request as the engine reads it: JSON, or for token creation a form
     /// (`grant_type=client_credentials`) turned into an object. Problems are kept for the engine, which reports them
     /// only after the appkey and credential checks, as the decision procedure orders.
-    public static func parse(_ bytes: some Collection<UInt8>, form: Bool) -> RequestBody {
+    package static func parse(_ bytes: some Collection<UInt8>, form: Bool) -> RequestBody {
         guard !bytes.isEmpty else { return .none }
         if form {
             guard let text = String(validating: bytes, as: UTF8.self) else {
@@ -34,7 +34,7 @@ extension RequestBody {
 extension Credentials {
     /// The credentials of an API call's headers: a User Access Key (`X-TC-AUTHENTICATION-ID` and `-SECRET`) and a
     /// bearer token (`X-NHN-AUTHORIZATION`, or `Authorization: Bearer …`).
-    public init(
+    package init(
         accessKeyIDHeader: String?, accessKeySecretHeader: String?, nhnAuthorizationHeader: String?,
         authorizationHeader: String?
     ) {
@@ -48,7 +48,7 @@ extension Credentials {
     }
 
     /// The same, with `header` looking a header up by name, case-insensitively.
-    public init(headers header: (String) -> String?) {
+    package init(headers header: (String) -> String?) {
         self.init(
             accessKeyIDHeader: header(HTTPField.Name.userAccessKeyID.rawName),
             accessKeySecretHeader: header(HTTPField.Name.userAccessKeySecret.rawName),
@@ -57,7 +57,7 @@ extension Credentials {
     }
 
     /// The User Access Key of a token request's `Authorization: Basic id:secret` header.
-    public init(basicAuthorization authorization: String?) {
+    package init(basicAuthorization authorization: String?) {
         self.init()
         guard let authorization, authorization.lowercased().hasPrefix("basic "),
             let decoded = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),

@@ -5,7 +5,7 @@ import SKMPrimitives
 extension RequestRecord {
     /// One log line, newline included: written straight into bytes, since the server writes one per request.
     /// Absent values are left out.
-    public var jsonLine: [UInt8] {
+    package var jsonLine: [UInt8] {
         var line = LineWriter()
         line.bytes.reserveCapacity(640)
         line.open()
@@ -112,69 +112,62 @@ extension RequestRecord {
     }
 
     /// The line as a JSON value.
-    public var json: JSONValue {
+    package var json: JSONValue {
         // The writer above produces valid JSON by construction.
         (try? JSONParser().parse(jsonLine.dropLast())) ?? .null
     }
 
-    /// Why a log line is not a request record: the JSON path of the field and what is wrong with it.
-    public struct DecodingFailure: Error, Sendable, Hashable, CustomStringConvertible {
-        public var field: String
-        public var problem: String
-        public var description: String { "field '\(field)': \(problem)" }
-    }
-
     /// Reads a record from a parsed log line. Unknown members are ignored; required ones must be present and typed.
-    public init(json value: JSONValue) throws(DecodingFailure) {
+    package init(json value: JSONValue) throws(RecordError) {
         guard let object = value.objectValue else {
-            throw DecodingFailure(field: "$", problem: "a log line must be a JSON object, not \(value.typeName)")
+            throw RecordError(.wrongType, field: "$", "a log line must be a JSON object, not \(value.typeName)")
         }
-        func string(_ object: JSONObject, _ name: String, _ path: String) throws(DecodingFailure) -> String {
-            guard let member = object[name] else { throw DecodingFailure(field: path, problem: "is missing") }
+        func string(_ object: JSONObject, _ name: String, _ path: String) throws(RecordError) -> String {
+            guard let member = object[name] else { throw RecordError(.missing, field: path, "is missing") }
             guard let text = member.stringValue else {
-                throw DecodingFailure(field: path, problem: "must be a string, not \(member.typeName)")
+                throw RecordError(.wrongType, field: path, "must be a string, not \(member.typeName)")
             }
             return text
         }
-        func optionalString(_ object: JSONObject, _ name: String, _ path: String) throws(DecodingFailure) -> String? {
+        func optionalString(_ object: JSONObject, _ name: String, _ path: String) throws(RecordError) -> String? {
             guard let member = object[name], !member.isNull else { return nil }
             guard let text = member.stringValue else {
-                throw DecodingFailure(field: path, problem: "must be a string, not \(member.typeName)")
+                throw RecordError(.wrongType, field: path, "must be a string, not \(member.typeName)")
             }
             return text
         }
-        func optionalInt(_ object: JSONObject, _ name: String, _ path: String) throws(DecodingFailure) -> Int? {
+        func optionalInt(_ object: JSONObject, _ name: String, _ path: String) throws(RecordError) -> Int? {
             guard let member = object[name], !member.isNull else { return nil }
             guard let number = member.intValue else {
-                throw DecodingFailure(field: path, problem: "must be an integer, not \(member.typeName)")
+                throw RecordError(.wrongType, field: path, "must be an integer, not \(member.typeName)")
             }
             return number
         }
-        func optionalBool(_ object: JSONObject, _ name: String, _ path: String) throws(DecodingFailure) -> Bool? {
+        func optionalBool(_ object: JSONObject, _ name: String, _ path: String) throws(RecordError) -> Bool? {
             guard let member = object[name], !member.isNull else { return nil }
             guard let flag = member.boolValue else {
-                throw DecodingFailure(field: path, problem: "must be true or false, not \(member.typeName)")
+                throw RecordError(.wrongType, field: path, "must be true or false, not \(member.typeName)")
             }
             return flag
         }
-        func optionalDate(_ object: JSONObject, _ name: String, _ path: String) throws(DecodingFailure) -> Date? {
+        func optionalDate(_ object: JSONObject, _ name: String, _ path: String) throws(RecordError) -> Date? {
             guard let text = try optionalString(object, name, path) else { return nil }
             guard let date = Timestamp.parse(text) else {
-                throw DecodingFailure(field: path, problem: "is not an RFC 3339 time")
+                throw RecordError(.invalid, field: path, "is not an RFC 3339 time")
             }
             return date
         }
         guard let time = Timestamp.parse(try string(object, "time", "time")) else {
-            throw DecodingFailure(field: "time", problem: "is not an RFC 3339 time")
+            throw RecordError(.invalid, field: "time", "is not an RFC 3339 time")
         }
         guard let responseObject = object["response"]?.objectValue else {
-            throw DecodingFailure(field: "response", problem: "is missing or not an object")
+            throw RecordError(.invalid, field: "response", "is missing or not an object")
         }
         guard let httpStatus = try optionalInt(responseObject, "httpStatus", "response.httpStatus"),
             let resultCode = try optionalInt(responseObject, "resultCode", "response.resultCode"),
             let isSuccessful = try optionalBool(responseObject, "isSuccessful", "response.isSuccessful")
         else {
-            throw DecodingFailure(field: "response", problem: "needs httpStatus, resultCode and isSuccessful")
+            throw RecordError(.invalid, field: "response", "needs httpStatus, resultCode and isSuccessful")
         }
         var client = Client()
         if let clientObject = object["client"]?.objectValue {
@@ -200,7 +193,7 @@ extension RequestRecord {
             for (index, item) in items.enumerated() {
                 let path = "inputs[\(index)]"
                 guard let input = item.objectValue else {
-                    throw DecodingFailure(field: path, problem: "must be an object")
+                    throw RecordError(.wrongType, field: path, "must be an object")
                 }
                 inputs.append(
                     Input(
@@ -322,4 +315,31 @@ private struct LineWriter {
         key(name)
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
+}
+
+/// Why a log line is not a request record: the JSON path of the field and what is wrong with it.
+package struct RecordError: CodedError, Sendable {
+    package enum Code: String, Hashable, Sendable, CustomStringConvertible {
+        /// A required member is absent.
+        case missing
+        /// A member has the wrong JSON type.
+        case wrongType
+        /// A member is typed right but its value is not valid (a time that is not RFC 3339, …).
+        case invalid
+
+        package var description: String { rawValue }
+    }
+
+    package var code: Code
+    /// The field's JSON path (`response.resultCode`, `$` for the line itself).
+    package var field: String
+    package var reason: String
+    package var file: String
+    package var line: UInt
+
+    package init(_ code: Code, field: String, _ reason: String, file: String = #fileID, line: UInt = #line) {
+        (self.code, self.field, self.reason, self.file, self.line) = (code, field, reason, file, line)
+    }
+
+    package var description: String { "field '\(field)': \(reason)" }
 }

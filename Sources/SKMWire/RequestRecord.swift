@@ -8,61 +8,61 @@ import X509
 /// and neither is any plaintext, ciphertext, signature, secret value, UAK secret, token, password or key byte.
 /// Inputs are described by their shape (length, Base64 validity, the version a blob carries). Described by
 /// `Schemas/request-log.schema.json`.
-public struct RequestRecord: Sendable, Hashable {
-    public var time: Date
-    public var requestId: String
-    public var method: String
-    public var path: String
-    public var apiVersion: String?
+package struct RequestRecord: Sendable, Hashable {
+    package var time: Date
+    package var requestId: String
+    package var method: String
+    package var path: String
+    package var apiVersion: String?
     /// The ``APIOperation`` raw value; `nil` when no route matched.
-    public var operation: String?
-    public var appkey: String?
-    public var keyId: String?
-    public var keyStoreId: String?
-    public var keyStoreName: String?
-    public var authKind: String?
+    package var operation: String?
+    package var appkey: String?
+    package var keyId: String?
+    package var keyStoreId: String?
+    package var keyStoreName: String?
+    package var authKind: String?
     /// A resource the path names besides the key store (the certificate of a download).
-    public var resourceName: String?
+    package var resourceName: String?
     /// The `keyVersion` the request named (query or body), if any.
-    public var requestedKeyVersion: Int?
+    package var requestedKeyVersion: Int?
     /// How the request authenticated as a user: `uak`, `bearer`, `basic`, or `nil`.
-    public var authScheme: String?
-    public var userAccessKeyId: String?
+    package var authScheme: String?
+    package var userAccessKeyId: String?
     /// When the User Access Key id header held something that is not an id (a secret or a token sent in the wrong
     /// place, most likely): its length, and never the value.
-    public var userAccessKeyIdBytes: Int?
+    package var userAccessKeyIdBytes: Int?
     /// For the v1.0 reads, which the API guide serves on the appkey alone: whether this server required credentials
     /// all the same (`skm serve --v1-0-reads-need-credentials`). `nil` for every other operation.
-    public var credentialsRequired: Bool?
+    package var credentialsRequired: Bool?
     /// What a bearer token showed: whether this installation signed it, and the User Access Key it was issued to.
-    public var token: TokenObservation?
+    package var token: TokenObservation?
     /// The request's `Date` header: the client's clock, when it sent one.
-    public var clientDate: Date?
-    public var client: Client
-    public var inputs: [Input]
+    package var clientDate: Date?
+    package var client: Client
+    package var inputs: [Input]
     /// The shape of the body; `nil` when there was none.
-    public var body: Body?
+    package var body: Body?
     /// Query parameters.
-    public var query: [String: String]
+    package var query: [String: String]
     /// The total size of the request headers.
-    public var headerBytes: Int?
+    package var headerBytes: Int?
     /// Why the HTTP parser refused the request before it could be routed: `headers-too-large` (over 64 KB or 200
     /// fields) or `malformed-http` (a byte a header may not hold, a broken request line). `nil` for parsed requests.
-    public var httpProblem: String?
-    public var response: Response
-    public var durationMs: Double
+    package var httpProblem: String?
+    package var response: Response
+    package var durationMs: Double
 
     /// The shape of a request body, and the values of its non-secret members.
-    public struct Body: Sendable, Hashable {
-        public var bytes: Int
+    package struct Body: Sendable, Hashable {
+        package var bytes: Int
         /// Whether the body is a JSON object.
-        public var json: Bool
+        package var json: Bool
         /// Top-level members as `name:type` (`plaintext:string`, `keyVersion:number`).
-        public var fields: [String]
+        package var fields: [String]
         /// Values of members that are never secret (`keyStoreName`, `value`, `autoRotationPeriod`, …).
-        public var values: [String: String]
+        package var values: [String: String]
 
-        public init(bytes: Int, json: Bool, fields: [String] = [], values: [String: String] = [:]) {
+        package init(bytes: Int, json: Bool, fields: [String] = [], values: [String: String] = [:]) {
             self.bytes = bytes
             self.json = json
             self.fields = fields
@@ -70,23 +70,23 @@ public struct RequestRecord: Sendable, Hashable {
         }
 
         /// The members whose values may be logged: names, addresses and settings, never user data or credentials.
-        public static let loggedValues: Set<String> = [
+        package static let loggedValues: Set<String> = [
             "keyStoreName", "name", "value", "autoRotationPeriod", "lifeTime", "ip4AuthUse", "macAuthUse",
             "certificateAuthUse", "authMode", "algorithm", "keyVersion", "grant_type",
         ]
     }
 
-    public struct Client: Sendable, Hashable {
+    package struct Client: Sendable, Hashable {
         /// The address client authentication used.
-        public var ip: String?
+        package var ip: String?
         /// The TCP peer, as the socket reported it.
-        public var peer: String?
-        public var forwardedFor: String?
-        public var macHeader: String?
-        public var tls: Bool
-        public var cert: CertificateObservation
+        package var peer: String?
+        package var forwardedFor: String?
+        package var macHeader: String?
+        package var tls: Bool
+        package var cert: CertificateObservation
 
-        public init(
+        package init(
             ip: String? = nil, peer: String? = nil, forwardedFor: String? = nil, macHeader: String? = nil,
             tls: Bool = false, cert: CertificateObservation = .absent
         ) {
@@ -100,20 +100,20 @@ public struct RequestRecord: Sendable, Hashable {
     }
 
     /// What the client's certificate looked like; public data only.
-    public struct CertificateObservation: Sendable, Hashable {
-        public var present: Bool
-        public var subject: String?
-        public var issuer: String?
-        public var serial: String?
-        public var sha256: String?
-        public var notBefore: Date?
-        public var notAfter: Date?
+    package struct CertificateObservation: Sendable, Hashable {
+        package var present: Bool
+        package var subject: String?
+        package var issuer: String?
+        package var serial: String?
+        package var sha256: String?
+        package var notBefore: Date?
+        package var notAfter: Date?
         /// Whether it is signed by this installation's CA.
-        public var chainVerified: Bool?
+        package var chainVerified: Bool?
 
-        public static let absent = CertificateObservation(present: false)
+        package static let absent = CertificateObservation(present: false)
 
-        public init(
+        package init(
             present: Bool, subject: String? = nil, issuer: String? = nil, serial: String? = nil, sha256: String? = nil,
             notBefore: Date? = nil, notAfter: Date? = nil, chainVerified: Bool? = nil
         ) {
@@ -129,22 +129,22 @@ public struct RequestRecord: Sendable, Hashable {
     }
 
     /// The shape of one request field that carries user data; never its content.
-    public struct Input: Sendable, Hashable {
-        public var field: String
+    package struct Input: Sendable, Hashable {
+        package var field: String
         /// UTF-8 length of the value as sent.
-        public var bytes: Int
+        package var bytes: Int
         /// For fields that must be Base64: whether the value is strict Base64.
-        public var base64Valid: Bool?
+        package var base64Valid: Bool?
         /// Length after Base64 decoding.
-        public var decodedBytes: Int?
+        package var decodedBytes: Int?
         /// The key version a ciphertext or legacy signature carries in its first four bytes.
-        public var embeddedVersion: Int?
+        package var embeddedVersion: Int?
         /// Whether the decoded bytes are themselves Base64 text (the value was encoded twice).
-        public var innerBase64: Bool?
+        package var innerBase64: Bool?
         /// For a certificate password: whether it holds a control character (NUL, a line break, …).
-        public var controlCharacters: Bool?
+        package var controlCharacters: Bool?
 
-        public init(
+        package init(
             field: String, bytes: Int, base64Valid: Bool? = nil, decodedBytes: Int? = nil, embeddedVersion: Int? = nil,
             innerBase64: Bool? = nil, controlCharacters: Bool? = nil
         ) {
@@ -158,15 +158,16 @@ public struct RequestRecord: Sendable, Hashable {
         }
     }
 
-    public struct Response: Sendable, Hashable {
-        public var httpStatus: Int
-        public var resultCode: Int
-        public var resultMessage: String
-        public var isSuccessful: Bool
-        public var keyVersion: Int?
+    package struct Response: Sendable, Hashable {
+        package var httpStatus: Int
+        package var resultCode: Int
+        package var resultMessage: String
+        package var isSuccessful: Bool
+        package var keyVersion: Int?
 
-        public init(httpStatus: Int, resultCode: Int, resultMessage: String, isSuccessful: Bool, keyVersion: Int? = nil)
-        {
+        package init(
+            httpStatus: Int, resultCode: Int, resultMessage: String, isSuccessful: Bool, keyVersion: Int? = nil
+        ) {
             self.httpStatus = httpStatus
             self.resultCode = resultCode
             self.resultMessage = resultMessage
@@ -175,7 +176,7 @@ public struct RequestRecord: Sendable, Hashable {
         }
     }
 
-    public init(
+    package init(
         time: Date, requestId: String, method: String, path: String, apiVersion: String? = nil,
         operation: String? = nil,
         appkey: String? = nil, keyId: String? = nil, keyStoreId: String? = nil, keyStoreName: String? = nil,
@@ -217,7 +218,7 @@ extension RequestRecord {
     /// The record of an engine call, as the server writes it. `token` is what the engine's ``Engine/inspectToken(_:)``
     /// found in the request's bearer token; `clientDate` the request's `Date` header; `credentialsRequired` what
     /// ``Engine/credentialsRequirement(of:)`` says of the request.
-    public init(
+    package init(
         request: APIRequest, client identity: ClientIdentity, outcome: Outcome, authority: CertificateAuthority?,
         time: Date, requestId: String, method: String, path: String, durationMs: Double, bodyBytes: Int? = nil,
         headerBytes: Int? = nil, token: TokenObservation? = nil, clientDate: Date? = nil,
@@ -257,7 +258,7 @@ extension RequestRecord {
     }
 
     /// The record of a request the engine never saw: no route matched, or the headers were over the limit.
-    public init(
+    package init(
         unrouted route: APIRoute, client identity: ClientIdentity, outcome: Outcome, authority: CertificateAuthority?,
         time: Date, requestId: String, method: String, path: String, durationMs: Double, headerBytes: Int? = nil,
         clientDate: Date? = nil
@@ -279,7 +280,7 @@ extension RequestRecord {
     }
 
     /// The body's shape: size, whether it is a JSON object, its members' names and types, and non-secret values.
-    public static func body(of request: APIRequest, bytes: Int?) -> Body? {
+    package static func body(of request: APIRequest, bytes: Int?) -> Body? {
         switch request.body {
         case .none:
             return bytes.map { Body(bytes: $0, json: false) }
@@ -306,14 +307,14 @@ extension RequestRecord {
     }
 
     /// How a request authenticated as a user: `bearer`, `uak`, `basic` (a token request), or `nil`.
-    public static func scheme(of credentials: Credentials, operation: APIOperation) -> String? {
+    package static func scheme(of credentials: Credentials, operation: APIOperation) -> String? {
         if credentials.bearerToken != nil { return "bearer" }
         if credentials.userAccessKeyID != nil { return operation == .createToken ? "basic" : "uak" }
         return nil
     }
 
     /// The shapes of a request's user-data fields.
-    public static func inputs(of request: APIRequest) -> [Input] {
+    package static func inputs(of request: APIRequest) -> [Input] {
         guard case .json(let body) = request.body, let object = body.objectValue else { return [] }
         var inputs: [Input] = []
         for member in object.members {
@@ -365,7 +366,7 @@ extension RequestRecord {
 }
 
 extension RequestRecord.Client {
-    public init(_ identity: ClientIdentity, authority: CertificateAuthority?) {
+    package init(_ identity: ClientIdentity, authority: CertificateAuthority?) {
         self.init(
             ip: identity.address?.description, peer: identity.peerAddress, forwardedFor: identity.forwardedFor,
             macHeader: identity.macHeader, tls: identity.tls,
@@ -374,13 +375,13 @@ extension RequestRecord.Client {
 }
 
 extension RequestRecord.CertificateObservation {
-    public init(_ certificate: Certificate?, authority: CertificateAuthority?) {
+    package init(_ certificate: Certificate?, authority: CertificateAuthority?) {
         self.init(certificate, issuer: authority?.certificate)
     }
 
     /// What a certificate shows, with `chainVerified` checked against the CA certificate `issuer` when one is given:
     /// all an analyser holding only the public half of the CA can check.
-    public init(_ certificate: Certificate?, issuer: Certificate?) {
+    package init(_ certificate: Certificate?, issuer: Certificate?) {
         guard let certificate else {
             self = .absent
             return

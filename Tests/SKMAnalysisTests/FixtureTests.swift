@@ -423,5 +423,5 @@ struct FixtureExpectation: Sendable, CustomTestStringConvertible {
 }
 
 extension IncidentScenario: CustomTestStringConvertible {
-    public var testDescription: String { name }
+    package var testDescription: String { name }
 }

@@ -35,13 +35,13 @@ import Testing
         #expect {
             _ = try JSONParser().parse(text)
         } throws: { error in
-            (error as? JSONParser.Failure)?.description == message
+            (error as? JSONError)?.description == message
         }
     }
 
     @Test func deepNestingIsRefusedNotACrash() {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
-        #expect(throws: JSONParser.Failure.self) { _ = try JSONParser().parse(deep) }
+        #expect(throws: JSONError.self) { _ = try JSONParser().parse(deep) }
         #expect(throws: Never.self) {
             _ = try JSONParser(maximumDepth: 100).parse(
                 String(repeating: "[", count: 100) + String(repeating: "]", count: 100))
@@ -50,7 +50,7 @@ import Testing
 
     @Test func invalidUTF8IsRejectedOrReplaced() throws {
         let bytes: [UInt8] = [0x22, 0x61, 0xFF, 0x62, 0x22]
-        #expect(throws: JSONParser.Failure.self) { _ = try JSONParser().parse(bytes) }
+        #expect(throws: JSONError.self) { _ = try JSONParser().parse(bytes) }
         #expect(try JSONParser(invalidUTF8: .replace).parse(bytes) == .string("a\u{FFFD}b"))
     }
 

@@ -124,7 +124,7 @@ func run(_ test: ConformanceCase) -> ConformanceOutcome {
     for (name, typeText) in test.typeEnvironment.sorted(by: { $0.key < $1.key }) {
         switch CELType.parse(typeText) {
         case .success(let type): variables.append(.init(name, type))
-        case .failure(let error): return .refused(error.message)
+        case .failure(let error): return .refused(error.reason)
         }
     }
     let schema = FactSchema(variables: variables)

@@ -54,7 +54,7 @@ final class TestServer: Sendable {
         let task = Task { try await group.run() }
         let deadline = ContinuousClock.now + .seconds(20)
         while ports.get(tls: true) == nil || (plainHTTP && ports.get(tls: false) == nil) {
-            guard ContinuousClock.now < deadline else { throw ServerError("the test server did not start") }
+            guard ContinuousClock.now < deadline else { throw ServerError(.startup, "the test server did not start") }
             try await Task.sleep(for: .milliseconds(10))
         }
         return TestServer(

@@ -9,7 +9,7 @@ import X509
 extension IncidentScenario {
     /// What a hostile client puts in the fields a report quotes: markup, script, `javascript:` URLs, a
     /// right-to-left override and invalid UTF-8. Reports must show all of it as text.
-    public static let hostileLog = IncidentScenario(
+    package static let hostileLog = IncidentScenario(
         name: "hostile-log",
         summary: """
             Requests whose headers, paths and bodies carry markup and script (<script>, "><img onerror=…>, \
@@ -62,7 +62,7 @@ extension IncidentScenario {
             return Data(text)
         })
 
-    public static let releaseBreaksThreeWays = IncidentScenario(
+    package static let releaseBreaksThreeWays = IncidentScenario(
         name: "release-breaks-three-ways",
         summary: """
             A release of the reporting service breaks it three ways at once, from one host: its key id setting is \
@@ -130,7 +130,7 @@ extension IncidentScenario {
         }
     }
 
-    public static let stateFromTheAPI = IncidentScenario(
+    package static let stateFromTheAPI = IncidentScenario(
         name: "state-from-the-api",
         summary: """
             A hosted key manager: the support engineer has the request log but reads the state only through the \
@@ -185,7 +185,7 @@ extension IncidentScenario {
         workshop.stateThroughAPI = (appkey, access)
     }
 
-    public static let tokenOfAnotherProject = IncidentScenario(
+    package static let tokenOfAnotherProject = IncidentScenario(
         name: "token-of-another-project",
         summary: """
             The analytics team's export job calls the payments project's management API with a bearer token issued \
@@ -231,7 +231,7 @@ extension IncidentScenario {
         }
     }
 
-    public static let orModeNewHost = IncidentScenario(
+    package static let orModeNewHost = IncidentScenario(
         name: "or-mode-new-host",
         summary: """
             Key store "edge" accepts a registered address or a registered MAC (OR mode). A new edge host comes up \

@@ -6,14 +6,14 @@ import SKMWire
 import X509
 
 /// A small deterministic random source for traffic patterns (SplitMix64).
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
+package struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    public init(seed: UInt64) {
+    package init(seed: UInt64) {
         state = seed
     }
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -23,18 +23,18 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 }
 
 /// An installation and a recorder for one scripted incident.
-public final class Workshop: @unchecked Sendable {
-    public let engine: Engine
-    public let clock: ManualClock
-    public let recorder: TrafficRecorder
-    public var random: SeededGenerator
+package final class Workshop: @unchecked Sendable {
+    package let engine: Engine
+    package let clock: ManualClock
+    package let recorder: TrafficRecorder
+    package var random: SeededGenerator
     /// When set, the scenario's state is read through the API with this appkey's User Access Key, as `skm snapshot
     /// fetch` reads a hosted key manager's, instead of exported from the engine's storage.
-    public var stateThroughAPI: (appkey: String, accessKey: IssuedAccessKey)?
+    package var stateThroughAPI: (appkey: String, accessKey: IssuedAccessKey)?
     /// Files that come with the fixture besides the state and the captures (a client certificate, say).
-    public var attachments: [String: Data] = [:]
+    package var attachments: [String: Data] = [:]
 
-    public init(
+    package init(
         seed: UInt64, storage: any Storage = InMemoryStorage(), v1_0ReadsNeedCredentials: Bool = false
     ) async throws {
         clock = ManualClock(Date(timeIntervalSince1970: 1_790_000_000))
@@ -45,21 +45,21 @@ public final class Workshop: @unchecked Sendable {
     }
 
     /// Moves the clock on by `seconds`.
-    public func wait(_ seconds: TimeInterval) {
+    package func wait(_ seconds: TimeInterval) {
         clock.advance(by: seconds)
     }
 
     /// Moves the clock on by a random few seconds, as traffic does.
-    public func tick() {
+    package func tick() {
         clock.advance(by: Double(Int.random(in: 1...40, using: &random)))
     }
 
-    public func appkey(_ name: String) async throws -> (appkey: String, accessKey: IssuedAccessKey) {
+    package func appkey(_ name: String) async throws -> (appkey: String, accessKey: IssuedAccessKey) {
         let (appkey, accessKey) = try await engine.createAppkey(name: name, actor: "cli:ops")
         return (appkey.id, accessKey)
     }
 
-    public func store(
+    package func store(
         _ appkey: String, _ name: String, ip4: Bool = false, mac: Bool = false, certificate: Bool = false,
         mode: AuthMode = .and
     ) async throws -> KeyStore {
@@ -70,12 +70,12 @@ public final class Workshop: @unchecked Sendable {
             actor: "cli:ops")
     }
 
-    public func allow(_ appkey: String, _ store: KeyStore, _ kind: AuthKind, _ value: String) async throws {
+    package func allow(_ appkey: String, _ store: KeyStore, _ kind: AuthKind, _ value: String) async throws {
         _ = try await engine.addAuthEntry(
             appkey: appkey, store: .id(store.id), kind: kind, value: value, actor: "cli:ops")
     }
 
-    public func key(
+    package func key(
         _ appkey: String, _ store: KeyStore, _ type: KeyType, _ name: String, secret: String? = nil
     ) async throws -> ManagedKey {
         try await engine.createKey(
@@ -84,12 +84,12 @@ public final class Workshop: @unchecked Sendable {
 
     // MARK: - Calls
 
-    public static func path(_ appkey: String, _ rest: String, version: String = "v1.2") -> String {
+    package static func path(_ appkey: String, _ rest: String, version: String = "v1.2") -> String {
         "/keymanager/\(version)/appkey/\(appkey)/\(rest)"
     }
 
     @discardableResult
-    public func send(
+    package func send(
         _ call: HTTPCall, from client: ClientIdentity
     ) async -> (record: RequestRecord, envelope: JSONValue) {
         tick()
@@ -98,7 +98,7 @@ public final class Workshop: @unchecked Sendable {
 
     /// Encrypts and returns the ciphertext (nil on failure).
     @discardableResult
-    public func encrypt(
+    package func encrypt(
         _ appkey: String, _ key: String, _ plaintext: String, from client: ClientIdentity
     ) async
         -> String?
@@ -110,7 +110,7 @@ public final class Workshop: @unchecked Sendable {
         return envelope["body"]?["ciphertext"]?.stringValue
     }
 
-    public func decrypt(_ appkey: String, _ key: String, _ ciphertext: String, from client: ClientIdentity) async {
+    package func decrypt(_ appkey: String, _ key: String, _ ciphertext: String, from client: ClientIdentity) async {
         await send(
             HTTPCall(
                 "POST", Self.path(appkey, "symmetric-keys/\(key)/decrypt"),
@@ -118,19 +118,19 @@ public final class Workshop: @unchecked Sendable {
     }
 
     /// The headers a client sends: JSON, and its MAC header when it has one.
-    public func headers(_ client: ClientIdentity) -> [(String, String)] {
+    package func headers(_ client: ClientIdentity) -> [(String, String)] {
         var headers = [("Content-Type", "application/json"), ("User-Agent", "orders-service/4.2")]
         if let mac = client.macHeader { headers.append(("X-TOAST-CLIENT-MAC-ADDR", mac)) }
         if let forwarded = client.forwardedFor { headers.append(("X-Forwarded-For", forwarded)) }
         return headers
     }
 
-    public func snapshot(_ name: String) async throws -> StateSnapshot {
+    package func snapshot(_ name: String) async throws -> StateSnapshot {
         if let (appkey, accessKey) = stateThroughAPI {
             let engine = engine
             let reader = APIStateReader(appkey: appkey, accessKeyID: accessKey.accessKey.id) { path, query in
                 guard case .api(let call) = APIRoute.match(method: "GET", path: path) else {
-                    throw APIStateReader.Failure(path: path, message: "no route")
+                    throw StateFetchError(.refused, path: path, "no route")
                 }
                 let outcome = await engine.execute(
                     APIRequest(
@@ -140,7 +140,7 @@ public final class Workshop: @unchecked Sendable {
                             userAccessKeyID: accessKey.accessKey.id, userAccessKeySecret: accessKey.secret)),
                     from: .anonymous)
                 guard let body = outcome.body else {
-                    throw APIStateReader.Failure(path: path, message: outcome.error?.resultMessage ?? "no body")
+                    throw StateFetchError(.refused, path: path, outcome.error?.resultMessage ?? "no body")
                 }
                 return body
             }
@@ -153,30 +153,30 @@ public final class Workshop: @unchecked Sendable {
 }
 
 /// A scripted incident: an installation, what happened to it, and the traffic a support engineer receives.
-public struct IncidentScenario: Sendable {
-    public var name: String
-    public var summary: String
+package struct IncidentScenario: Sendable {
+    package var name: String
+    package var summary: String
     /// Whether a HAR capture of the traffic is part of the fixture.
-    public var har: Bool
-    public var run: @Sendable (Workshop) async throws -> Void
+    package var har: Bool
+    package var run: @Sendable (Workshop) async throws -> Void
     /// Changes made to the request log after it was written (bytes no server would write).
-    public var tamper: (@Sendable (Data) -> Data)? = nil
+    package var tamper: (@Sendable (Data) -> Data)? = nil
 
     /// The scenarios shipped under `Fixtures/`.
-    public static let all: [IncidentScenario] = [
+    package static let all: [IncidentScenario] = [
         rotationThenVersionDeleted, clientBehindNAT, expiredClientCertificate, proxyDropsMACHeader,
         keyScheduledForDeletion, wrongAppkeyAfterDeploy, mixedTraffic, hostileLog, releaseBreaksThreeWays,
         stateFromTheAPI, tokenOfAnotherProject, orModeNewHost,
     ]
 
     /// Runs the scenario and returns its state snapshot, request log and (when it has one) HAR capture.
-    public func record() async throws -> (snapshot: StateSnapshot, log: Data, har: Data?) {
+    package func record() async throws -> (snapshot: StateSnapshot, log: Data, har: Data?) {
         let recorded = try await recordAll()
         return (recorded.snapshot, recorded.log, recorded.har)
     }
 
     /// The same, with the files that come with the fixture.
-    public func recordAll() async throws -> (
+    package func recordAll() async throws -> (
         snapshot: StateSnapshot, log: Data, har: Data?, attachments: [String: Data]
     ) {
         // A seed of its own per scenario, so that fixtures do not share identifiers.
@@ -190,7 +190,7 @@ public struct IncidentScenario: Sendable {
 
     // MARK: - The scenarios
 
-    public static let rotationThenVersionDeleted = IncidentScenario(
+    package static let rotationThenVersionDeleted = IncidentScenario(
         name: "rotation-then-version-deleted",
         summary: """
             Key "orders" is rotated; two weeks later an operator deletes its old version 0. A nightly batch job that \
@@ -229,7 +229,7 @@ public struct IncidentScenario: Sendable {
         }
     }
 
-    public static let clientBehindNAT = IncidentScenario(
+    package static let clientBehindNAT = IncidentScenario(
         name: "client-behind-nat",
         summary: """
             The web tier's public addresses are registered. After a network change its traffic reaches SKM from a \
@@ -261,7 +261,7 @@ public struct IncidentScenario: Sendable {
             from: .at("10.0.3.7"))
     }
 
-    public static let expiredClientCertificate = IncidentScenario(
+    package static let expiredClientCertificate = IncidentScenario(
         name: "expired-client-certificate",
         summary: """
             The ledger service authenticates with a client certificate issued for 30 days. Nobody renews it; from \
@@ -296,7 +296,7 @@ public struct IncidentScenario: Sendable {
         for index in 0..<6 { await workshop.encrypt(appkey, key.id, "probe \(index)", from: testHost) }
     }
 
-    public static let proxyDropsMACHeader = IncidentScenario(
+    package static let proxyDropsMACHeader = IncidentScenario(
         name: "proxy-drops-mac-header",
         summary: """
             Devices authenticate with their MAC address. A new reverse proxy in front of SKM does not forward the \
@@ -326,7 +326,7 @@ public struct IncidentScenario: Sendable {
         }
     }
 
-    public static let keyScheduledForDeletion = IncidentScenario(
+    package static let keyScheduledForDeletion = IncidentScenario(
         name: "key-scheduled-for-deletion",
         summary: """
             While cleaning up, an operator schedules key "sessions" for deletion though the session service still \
@@ -358,7 +358,7 @@ public struct IncidentScenario: Sendable {
         for index in 0..<20 { await workshop.decrypt(appkey, key.id, tokens[index % tokens.count], from: service) }
     }
 
-    public static let wrongAppkeyAfterDeploy = IncidentScenario(
+    package static let wrongAppkeyAfterDeploy = IncidentScenario(
         name: "wrong-appkey-after-deploy",
         summary: """
             A deploy ships the staging configuration to production: the billing service calls with the staging \
@@ -380,7 +380,7 @@ public struct IncidentScenario: Sendable {
         }
     }
 
-    public static let mixedTraffic = IncidentScenario(
+    package static let mixedTraffic = IncidentScenario(
         name: "mixed-traffic",
         summary: """
             A day of ordinary traffic across two projects: most calls succeed; a handful fail for assorted reasons \

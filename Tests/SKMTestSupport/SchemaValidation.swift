@@ -1,14 +1,14 @@
 import Foundation
 
 /// The package's root folder, found from this file's path.
-public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+package let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
 /// Validates JSON documents against a schema in `Schemas/` with Python's `jsonschema` (Draft 2020-12), the
 /// reference validator. Returns one message per invalid document; empty when all are valid.
 ///
 /// `.ci/run` makes sure the `jsonschema` package is present.
-public func schemaViolations(of documents: [Data], schema name: String) throws -> [String] {
+package func schemaViolations(of documents: [Data], schema name: String) throws -> [String] {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("skm-schema-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }

@@ -5,15 +5,15 @@ import SKMPrimitives
 import X509
 
 /// The time every test starts from: 2026-09-21T14:13:20Z.
-public let referenceTime = Date(timeIntervalSince1970: 1_790_000_000)
+package let referenceTime = Date(timeIntervalSince1970: 1_790_000_000)
 
-public let day: TimeInterval = 86_400
+package let day: TimeInterval = 86_400
 
 /// A root key fixed for tests.
-public let testRootKey = try! RootKey(encoded: String(repeating: "ab", count: 32))
+package let testRootKey = try! RootKey(encoded: String(repeating: "ab", count: 32))
 
 /// An engine over `storage` with a clock the test moves and repeatable identifiers.
-public func makeEngine(
+package func makeEngine(
     storage: any Storage = InMemoryStorage(), clock: ManualClock = ManualClock(referenceTime), seed: UInt64 = 1,
     v1_0ReadsNeedCredentials: Bool = false
 ) async throws -> Engine {
@@ -25,14 +25,14 @@ public func makeEngine(
 }
 
 /// A small installation: one appkey with a UAK, and key stores and keys made on demand.
-public struct Fixture: Sendable {
-    public let engine: Engine
-    public let clock: ManualClock
-    public let appkey: String
-    public let accessKeyID: String
-    public let accessKeySecret: String
+package struct Fixture: Sendable {
+    package let engine: Engine
+    package let clock: ManualClock
+    package let appkey: String
+    package let accessKeyID: String
+    package let accessKeySecret: String
 
-    public static func make(
+    package static func make(
         storage: any Storage = InMemoryStorage(), seed: UInt64 = 1, v1_0ReadsNeedCredentials: Bool = false
     ) async throws -> Fixture {
         let clock = ManualClock(referenceTime)
@@ -44,12 +44,12 @@ public struct Fixture: Sendable {
             accessKeySecret: access.secret)
     }
 
-    public var credentials: Credentials {
+    package var credentials: Credentials {
         Credentials(userAccessKeyID: accessKeyID, userAccessKeySecret: accessKeySecret)
     }
 
     /// A key store; by default IPv4 only, AND mode.
-    public func store(
+    package func store(
         _ name: String = "store", ip4: Bool = true, mac: Bool = false, certificate: Bool = false,
         mode: AuthMode = .and
     ) async throws -> KeyStore {
@@ -60,7 +60,7 @@ public struct Fixture: Sendable {
             actor: "test")
     }
 
-    public func key(
+    package func key(
         _ type: KeyType, in store: KeyStore, name: String = "key", period: Int = 0, secret: String? = nil
     )
         async throws -> ManagedKey
@@ -70,12 +70,12 @@ public struct Fixture: Sendable {
             secretValue: type == .secret ? (secret ?? "s3cr3t") : nil, actor: "test")
     }
 
-    public func allow(_ value: String, in store: KeyStore, kind: AuthKind = .ipv4) async throws {
+    package func allow(_ value: String, in store: KeyStore, kind: AuthKind = .ipv4) async throws {
         _ = try await engine.addAuthEntry(appkey: appkey, store: .id(store.id), kind: kind, value: value, actor: "test")
     }
 
     /// Runs a data call.
-    public func call(
+    package func call(
         _ operation: APIOperation, key: String?, body: JSONValue? = nil, query: [String: String] = [:],
         version: APIVersion = .v1_3, from client: ClientIdentity = .local
     ) async -> Outcome {
@@ -87,7 +87,7 @@ public struct Fixture: Sendable {
     }
 
     /// Runs a management call with this fixture's User Access Key.
-    public func manage(
+    package func manage(
         _ operation: APIOperation, key: String? = nil, store: String? = nil, kind: AuthKind? = nil,
         body: JSONValue? = nil, query: [String: String] = [:], version: APIVersion = .v1_3,
         credentials: Credentials? = nil
@@ -103,15 +103,15 @@ public struct Fixture: Sendable {
 
 extension ClientIdentity {
     /// A client at 127.0.0.1 with nothing else.
-    public static let local = ClientIdentity(address: IPv4Address("127.0.0.1"))
+    package static let local = ClientIdentity(address: IPv4Address("127.0.0.1"))
 
-    public static func at(_ address: String, mac: String? = nil, chain: [Certificate] = []) -> ClientIdentity {
+    package static func at(_ address: String, mac: String? = nil, chain: [Certificate] = []) -> ClientIdentity {
         ClientIdentity(address: IPv4Address(address), macHeader: mac, tls: !chain.isEmpty, certificateChain: chain)
     }
 }
 
 /// A certificate signed by `authority` with the given validity, for client-auth tests.
-public func mintCertificate(
+package func mintCertificate(
     from authority: CertificateAuthority, name: String = "client", notBefore: Date, notAfter: Date,
     usage: [ExtendedKeyUsage.Usage] = [.clientAuth]
 ) throws -> Certificate {
@@ -123,5 +123,5 @@ public func mintCertificate(
 
 extension Outcome {
     /// The body member `name` of a success, as a string.
-    public func string(_ name: String) -> String? { body?[name]?.stringValue }
+    package func string(_ name: String) -> String? { body?[name]?.stringValue }
 }

@@ -5,14 +5,14 @@ import SKMWire
 import X509
 
 /// One HTTP request as a client sends it.
-public struct HTTPCall: Sendable {
-    public var method: String
-    public var path: String
-    public var query: [String: String]
-    public var headers: [(String, String)]
-    public var body: String?
+package struct HTTPCall: Sendable {
+    package var method: String
+    package var path: String
+    package var query: [String: String]
+    package var headers: [(String, String)]
+    package var body: String?
 
-    public init(
+    package init(
         _ method: String, _ path: String, query: [String: String] = [:], headers: [(String, String)] = [],
         body: String? = nil
     ) {
@@ -23,12 +23,12 @@ public struct HTTPCall: Sendable {
         self.body = body
     }
 
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         headers.first { $0.0.lowercased() == name.lowercased() }?.1
     }
 
     /// A JSON body from members.
-    public static func json(_ members: [(String, JSONValue)]) -> String {
+    package static func json(_ members: [(String, JSONValue)]) -> String {
         var object = JSONObject()
         for (key, value) in members { object[key] = value }
         return JSONWriter().string(.object(object))
@@ -37,27 +37,27 @@ public struct HTTPCall: Sendable {
 
 /// Drives an engine with HTTP-shaped requests exactly as `skm serve` would (routing, body and credential parsing,
 /// the request-log record) and keeps what a capture would hold: the request log's lines and a HAR document.
-public final class TrafficRecorder: @unchecked Sendable {
-    public let engine: Engine
-    public let clock: ManualClock
-    public let host: String
+package final class TrafficRecorder: @unchecked Sendable {
+    package let engine: Engine
+    package let clock: ManualClock
+    package let host: String
     /// How far the client's clock is off the server's: a HAR capture's times are the client's.
-    public var clientClockOffset: TimeInterval = 0
+    package var clientClockOffset: TimeInterval = 0
     /// Clients whose requests a client-side capture leaves out: a HAR is captured on one client's side.
-    public var harExcludedClients: Set<String> = []
-    public private(set) var records: [RequestRecord] = []
+    package var harExcludedClients: Set<String> = []
+    package private(set) var records: [RequestRecord] = []
     /// What decided each refusal, in the order of `records` (`nil` for a success): what the engine knows and the
     /// log does not record.
-    public private(set) var decisions: [DecisionCheck?] = []
-    public private(set) var harEntries: [JSONValue] = []
+    package private(set) var decisions: [DecisionCheck?] = []
+    package private(set) var harEntries: [JSONValue] = []
     private var counter = 0
     private let lock = NSLock()
 
     /// The server's limits on the size of a request's headers and body.
-    public static let maximumHeaderBytes = 16_384
-    public static let maximumBodyBytes = 262_144
+    package static let maximumHeaderBytes = 16_384
+    package static let maximumBodyBytes = 262_144
 
-    public init(engine: Engine, clock: ManualClock, host: String = "skm.example.internal") {
+    package init(engine: Engine, clock: ManualClock, host: String = "skm.example.internal") {
         self.engine = engine
         self.clock = clock
         self.host = host
@@ -65,7 +65,7 @@ public final class TrafficRecorder: @unchecked Sendable {
 
     /// Sends `call` from `client`; returns the record and the response envelope.
     @discardableResult
-    public func send(
+    package func send(
         _ call: HTTPCall, from client: ClientIdentity
     ) async -> (record: RequestRecord, envelope: JSONValue) {
         let time = clock.now
@@ -130,12 +130,12 @@ public final class TrafficRecorder: @unchecked Sendable {
     }
 
     /// The request log, one JSON line per request.
-    public var requestLog: Data {
+    package var requestLog: Data {
         Data(records.flatMap(\.jsonLine))
     }
 
     /// A HAR 1.2 document of every request, as a browser or proxy on the client's side would capture it.
-    public var har: Data {
+    package var har: Data {
         let document: JSONValue = [
             "log": [
                 "version": "1.2",

@@ -11,7 +11,7 @@ private let authority = try! CertificateAuthority.create(
 
 /// Sets up the harness's fixed parts before the first input, so that what they keep is not taken for a leak.
 @_cdecl("LLVMFuzzerInitialize")
-public func initialize(
+package func initialize(
     _ argc: UnsafeMutablePointer<CInt>,
     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
 ) -> CInt {
@@ -20,7 +20,7 @@ public func initialize(
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzCertificate(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+package func fuzzCertificate(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     var certificates: [Certificate] = []
     if let certificate = try? Certificate(derEncoded: bytes) { certificates.append(certificate) }

@@ -8,7 +8,7 @@ private let schema = SKMFacts.schema
 
 /// Sets up the harness's fixed parts before the first input, so that what they keep is not taken for a leak.
 @_cdecl("LLVMFuzzerInitialize")
-public func initialize(
+package func initialize(
     _ argc: UnsafeMutablePointer<CInt>,
     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
 ) -> CInt {
@@ -17,7 +17,7 @@ public func initialize(
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzCondition(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+package func fuzzCondition(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
     let source = Source(name: "fuzz", text: text)
     if case .success(let program) = Compiler.compile(source, schema: schema) {

@@ -10,7 +10,7 @@ private let installation = FuzzInstallation.make()
 
 /// Builds the installation before the first input, so that what it keeps is not taken for a leak of that input.
 @_cdecl("LLVMFuzzerInitialize")
-public func initialize(
+package func initialize(
     _ argc: UnsafeMutablePointer<CInt>,
     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
 ) -> CInt {
@@ -19,7 +19,7 @@ public func initialize(
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzRequestBody(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+package func fuzzRequestBody(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     var request = installation.calls[Int(data[0]) % installation.calls.count]
     request.body = RequestBody.parse(UnsafeBufferPointer(start: data + 1, count: size - 1), form: false)

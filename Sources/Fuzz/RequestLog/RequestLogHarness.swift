@@ -5,7 +5,7 @@ import SKMWire
 /// Fuzzes request-log lines: each line is read as the analyser reads the log (the fast path for successes and the
 /// full decoding), and a record that decodes must come back equal from the line the server would write for it.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzRequestLog(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+package func fuzzRequestLog(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = UnsafeBufferPointer(start: data, count: size)
     _ = RequestLogReader.item(bytes, location: SourceLocation(file: "fuzz.jsonl", number: 1))
     guard let value = try? JSONParser(invalidUTF8: .replace).parse(bytes),

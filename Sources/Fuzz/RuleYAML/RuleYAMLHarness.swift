@@ -13,7 +13,7 @@ private let directory: URL = {
 
 /// Sets up the harness's fixed parts before the first input, so that what they keep is not taken for a leak.
 @_cdecl("LLVMFuzzerInitialize")
-public func initialize(
+package func initialize(
     _ argc: UnsafeMutablePointer<CInt>,
     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
 ) -> CInt {
@@ -22,7 +22,7 @@ public func initialize(
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzRuleYAML(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+package func fuzzRuleYAML(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let file = directory.appendingPathComponent("rule.yaml")
     guard (try? Data(bytes: data, count: size).write(to: file)) != nil else { return 0 }
     _ = RuleSet.load(paths: [file], configuration: SKMFacts.configuration)

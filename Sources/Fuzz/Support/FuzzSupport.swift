@@ -4,14 +4,14 @@ import SKMCore
 import SKMPrimitives
 
 /// An installation to send requests into: built once, in memory.
-public struct FuzzInstallation: @unchecked Sendable {
-    public let engine: Engine
-    public let client: ClientIdentity
+package struct FuzzInstallation: @unchecked Sendable {
+    package let engine: Engine
+    package let client: ClientIdentity
     /// One request per operation, with credentials and path parameters that name what exists.
-    public let calls: [APIRequest]
-    public let accessKey: IssuedAccessKey
+    package let calls: [APIRequest]
+    package let accessKey: IssuedAccessKey
 
-    public static func make() -> FuzzInstallation {
+    package static func make() -> FuzzInstallation {
         wait {
             let storage = FrozenStorage()
             let engine = try! await Engine.initialize(
@@ -55,7 +55,7 @@ public struct FuzzInstallation: @unchecked Sendable {
     }
 
     /// Runs `body` to completion from synchronous code (the fuzzer's thread is not part of the concurrency pool).
-    public static func wait<T>(_ body: @escaping @Sendable () async -> T) -> T {
+    package static func wait<T>(_ body: @escaping @Sendable () async -> T) -> T {
         let box = Box<T>()
         let done = DispatchSemaphore(value: 0)
         Task {
@@ -72,45 +72,45 @@ public struct FuzzInstallation: @unchecked Sendable {
 }
 
 /// In-memory storage that refuses every commit once frozen.
-public final class FrozenStorage: Storage, @unchecked Sendable {
-    public let base = InMemoryStorage()
+package final class FrozenStorage: Storage, @unchecked Sendable {
+    package let base = InMemoryStorage()
 
-    public init() {}
+    package init() {}
     private var frozen = false
 
-    public func freeze() { frozen = true }
+    package func freeze() { frozen = true }
 
-    public struct Frozen: Error {}
+    package struct Frozen: Error {}
 
-    public func commit(_ changes: ChangeSet) async throws {
+    package func commit(_ changes: ChangeSet) async throws {
         if frozen { throw Frozen() }
         try await base.commit(changes)
     }
 
-    public func setting(_ name: String) async throws -> Data? { await base.setting(name) }
-    public func nextIdentifier(for sequence: IdentifierSequence) async throws -> Int {
+    package func setting(_ name: String) async throws -> Data? { await base.setting(name) }
+    package func nextIdentifier(for sequence: IdentifierSequence) async throws -> Int {
         await base.nextIdentifier(for: sequence)
     }
-    public func appkey(id: String) async throws -> Appkey? { await base.appkey(id: id) }
-    public func appkeys() async throws -> [Appkey] { await base.appkeys() }
-    public func userAccessKey(id: String) async throws -> UserAccessKey? { await base.userAccessKey(id: id) }
-    public func userAccessKeys(appkey: String) async throws -> [UserAccessKey] {
+    package func appkey(id: String) async throws -> Appkey? { await base.appkey(id: id) }
+    package func appkeys() async throws -> [Appkey] { await base.appkeys() }
+    package func userAccessKey(id: String) async throws -> UserAccessKey? { await base.userAccessKey(id: id) }
+    package func userAccessKeys(appkey: String) async throws -> [UserAccessKey] {
         await base.userAccessKeys(appkey: appkey)
     }
-    public func keyStore(id: Int) async throws -> KeyStore? { await base.keyStore(id: id) }
-    public func keyStores(appkey: String) async throws -> [KeyStore] { await base.keyStores(appkey: appkey) }
-    public func key(id: String) async throws -> ManagedKey? { await base.key(id: id) }
-    public func keys(keyStoreId: Int) async throws -> [ManagedKey] { await base.keys(keyStoreId: keyStoreId) }
-    public func versions(keyId: String) async throws -> [KeyVersion] { await base.versions(keyId: keyId) }
-    public func authEntry(id: Int) async throws -> AuthEntry? { await base.authEntry(id: id) }
-    public func authEntries(keyStoreId: Int) async throws -> [AuthEntry] {
+    package func keyStore(id: Int) async throws -> KeyStore? { await base.keyStore(id: id) }
+    package func keyStores(appkey: String) async throws -> [KeyStore] { await base.keyStores(appkey: appkey) }
+    package func key(id: String) async throws -> ManagedKey? { await base.key(id: id) }
+    package func keys(keyStoreId: Int) async throws -> [ManagedKey] { await base.keys(keyStoreId: keyStoreId) }
+    package func versions(keyId: String) async throws -> [KeyVersion] { await base.versions(keyId: keyId) }
+    package func authEntry(id: Int) async throws -> AuthEntry? { await base.authEntry(id: id) }
+    package func authEntries(keyStoreId: Int) async throws -> [AuthEntry] {
         await base.authEntries(keyStoreId: keyStoreId)
     }
-    public func sealedItem(_ context: SealContext) async throws -> Data? { await base.sealedItem(context) }
-    public func keyContext(keyId: String) async throws -> KeyContext? { await base.keyContext(keyId: keyId) }
-    public func events(after sequence: Int, limit: Int) async throws -> [AuditEvent] {
+    package func sealedItem(_ context: SealContext) async throws -> Data? { await base.sealedItem(context) }
+    package func keyContext(keyId: String) async throws -> KeyContext? { await base.keyContext(keyId: keyId) }
+    package func events(after sequence: Int, limit: Int) async throws -> [AuditEvent] {
         await base.events(after: sequence, limit: limit)
     }
-    public func dueWork(at now: Date) async throws -> DueWork { await base.dueWork(at: now) }
-    public func exportState() async throws -> StoredState { await base.exportState() }
+    package func dueWork(at now: Date) async throws -> DueWork { await base.dueWork(at: now) }
+    package func exportState() async throws -> StoredState { await base.exportState() }
 }

@@ -9,7 +9,7 @@ private let installation = FuzzInstallation.make()
 
 /// Builds the installation before the first input, so that what it keeps is not taken for a leak of that input.
 @_cdecl("LLVMFuzzerInitialize")
-public func initialize(
+package func initialize(
     _ argc: UnsafeMutablePointer<CInt>,
     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
 ) -> CInt {
@@ -18,7 +18,7 @@ public func initialize(
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTokenForm(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+package func fuzzTokenForm(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let bytes = UnsafeBufferPointer(start: data + 1, count: size - 1)
     let valid = Data("\(installation.accessKey.accessKey.id):\(installation.accessKey.secret)".utf8)

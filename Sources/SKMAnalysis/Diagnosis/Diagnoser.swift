@@ -11,20 +11,20 @@ import SKMRules
 /// error fails on known facts before any check of the logged error could have failed. *Unexplained*: a check the
 /// decision depends on cannot be decided, an explanation would show a fact the inputs do not hold, or no documented
 /// cause fits. Unknown facts never produce *confirmed* or *mismatch*.
-public struct Diagnoser: Sendable {
-    public let rules: RuleSet
-    public let facts: FactBuilder
+package struct Diagnoser: Sendable {
+    package let rules: RuleSet
+    package let facts: FactBuilder
 
-    public init(rules: RuleSet, facts: FactBuilder) {
+    package init(rules: RuleSet, facts: FactBuilder) {
         self.rules = rules
         self.facts = facts
     }
 
-    public func diagnose(_ request: CapturedRequest) -> Finding {
+    package func diagnose(_ request: CapturedRequest) -> Finding {
         diagnose(request, facts: facts.facts(for: request))
     }
 
-    public func diagnose(_ request: CapturedRequest, facts activation: Activation) -> Finding {
+    package func diagnose(_ request: CapturedRequest, facts activation: Activation) -> Finding {
         let cache = DefinitionCache()
         let code = request.record.response.resultCode
         let observed = APIError(resultCode: code)
@@ -104,7 +104,10 @@ public struct Diagnoser: Sendable {
         }
 
         finding.cause = cause
-        if let event = cause.event, case .object = event { finding.event = event }
+        // The rule names the event by its fact; the finding carries the event itself, found by its sequence number.
+        if case .object(let named)? = cause.event, case .int(let sequence)? = named["sequence"] {
+            finding.event = facts.timeline.event(sequence: Int(sequence))
+        }
         if let predicted, predicted.rule.error.code != observed.resultCode, predicted.check.order < cause.check.order {
             finding.verdict = .mismatch
             finding.note =
@@ -273,7 +276,7 @@ public struct Diagnoser: Sendable {
         value < 10 ? String(format: "%.1f ms", value) : "\(Int(value.rounded())) ms"
     }
 
-    public static func lowercasedFirst(_ text: String) -> String {
+    package static func lowercasedFirst(_ text: String) -> String {
         guard let first = text.first else { return text }
         // "The key was deleted" reads as "the key was deleted" inside a sentence; names and acronyms stay.
         let second = text.dropFirst().first

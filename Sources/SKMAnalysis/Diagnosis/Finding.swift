@@ -4,9 +4,9 @@ import SKMPrimitives
 import SKMRules
 
 /// What the analyser concluded about one failed request.
-public struct Finding: Sendable {
+package struct Finding: Sendable {
     /// How sure the diagnosis is (DESIGN §9, docs/analysis.md).
-    public enum Verdict: String, Sendable, Hashable, CaseIterable, Comparable {
+    package enum Verdict: String, Sendable, Hashable, CaseIterable, Comparable {
         /// The documented check that decides the logged error fails on facts the inputs hold, every check before it
         /// passes, and replaying the decision procedure reaches the same check.
         case confirmed
@@ -18,43 +18,43 @@ public struct Finding: Sendable {
         /// documented cause fits.
         case unexplained
 
-        public static func < (lhs: Verdict, rhs: Verdict) -> Bool {
+        package static func < (lhs: Verdict, rhs: Verdict) -> Bool {
             allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
         }
     }
 
-    public var request: CapturedRequest
+    package var request: CapturedRequest
     /// The logged error; `nil` when the response carried no catalogue code.
-    public var observed: APIError?
+    package var observed: APIError?
     /// The rule that explains the logged error, and what each of its checks said.
-    public var rule: Rule?
-    public var outcome: RuleOutcome?
+    package var rule: Rule?
+    package var outcome: RuleOutcome?
     /// The first check of that rule that fails, every check before it passing: the diagnosed cause.
-    public var cause: CheckOutcome?
+    package var cause: CheckOutcome?
     /// The first check of that rule the inputs could not decide, when that is why the verdict is not confirmed.
-    public var undecided: CheckOutcome?
+    package var undecided: CheckOutcome?
     /// The cause's explanation and fix, rendered on the facts; `nil` unless every hole showed a fact.
-    public var explanation: String?
-    public var fix: String?
+    package var explanation: String?
+    package var fix: String?
     /// Inferences that hold beside the cause ("likely because …").
-    public var hints: [HintFinding] = []
-    /// The audit event the cause names (who did what, when), when there is one.
-    public var event: Value?
+    package var hints: [HintFinding] = []
+    /// The audit event the cause names (who did what, when), when there is one: the event itself, from the state.
+    package var event: AuditEvent?
     /// What replaying the whole decision procedure says the server should have answered.
-    public var prediction: Prediction
-    public var verdict: Verdict
+    package var prediction: Prediction
+    package var verdict: Verdict
     /// Why the verdict is not *confirmed*, in a sentence.
-    public var note: String?
+    package var note: String?
     /// Facts the inputs lacked that would settle the diagnosis, with how to learn them.
-    public var missing: [Unknown.Fact]
+    package var missing: [Unknown.Fact]
     /// The fix, when it is a change of state, applied to the state at the request's time and the decision procedure
     /// replayed: would the request have passed?
-    public var simulation: Simulation?
+    package var simulation: Simulation?
     /// In OR mode, the other factors' fixes, each simulated alone: any one of them may suffice.
-    public var alternatives: [Simulation] = []
+    package var alternatives: [Simulation] = []
 
     /// The identity of the client, for grouping: its address, else its MAC header, else its certificate.
-    public var client: String {
+    package var client: String {
         let observed = request.record.client
         if !request.clientAddressKnown { return "unknown" }
         return observed.ip ?? observed.peer ?? observed.macHeader ?? observed.cert.sha256.map {
@@ -65,7 +65,7 @@ public struct Finding: Sendable {
 
     /// What triage groups by: two findings share a group only when they render the same explanation and fix, with
     /// the same verdict, hints and simulated fix, for the same appkey, key and client.
-    public var fingerprint: Fingerprint {
+    package var fingerprint: Fingerprint {
         Fingerprint(
             rule: rule?.id, check: cause?.check.id, code: request.record.response.resultCode, verdict: verdict,
             appkey: request.record.appkey ?? "", key: request.record.keyId ?? "", client: client,
@@ -75,16 +75,16 @@ public struct Finding: Sendable {
 }
 
 /// A hint that holds beside a cause, rendered.
-public struct HintFinding: Sendable {
-    public var hint: Hint
-    public var explanation: String
-    public var fix: String?
-    public var evidence: [Evidence]
+package struct HintFinding: Sendable {
+    package var hint: Hint
+    package var explanation: String
+    package var fix: String?
+    package var evidence: [Evidence]
 }
 
 /// A fix simulated on one request: the change, and what the decision procedure answers with it.
-public struct Simulation: Sendable, Hashable {
-    public enum Result: Sendable, Hashable {
+package struct Simulation: Sendable, Hashable {
+    package enum Result: Sendable, Hashable {
         /// Every check the inputs can decide passes.
         case passes
         /// A check still fails: the request would get this error.
@@ -93,25 +93,25 @@ public struct Simulation: Sendable, Hashable {
         case undecided
     }
 
-    public var change: StateChange
+    package var change: StateChange
     /// The change in words ("registering 10.0.3.7 in key store 'payments'").
-    public var description: String
-    public var result: Result
+    package var description: String
+    package var result: Result
 }
 
 /// What makes two findings the same problem: the same cause and the same words for it.
-public struct Fingerprint: Sendable, Hashable, Comparable {
-    public var rule: String?
-    public var check: String?
-    public var code: Int
-    public var verdict: Finding.Verdict
-    public var appkey: String
-    public var key: String
-    public var client: String
+package struct Fingerprint: Sendable, Hashable, Comparable {
+    package var rule: String?
+    package var check: String?
+    package var code: Int
+    package var verdict: Finding.Verdict
+    package var appkey: String
+    package var key: String
+    package var client: String
     /// The rendered explanation, fix, note, hints and simulated fixes: one group, one explanation.
-    public var text: [String]
+    package var text: [String]
 
-    public static func < (lhs: Fingerprint, rhs: Fingerprint) -> Bool {
+    package static func < (lhs: Fingerprint, rhs: Fingerprint) -> Bool {
         let left = (lhs.rule ?? "", lhs.check ?? "", lhs.appkey, lhs.key, lhs.client, lhs.code)
         let right = (rhs.rule ?? "", rhs.check ?? "", rhs.appkey, rhs.key, rhs.client, rhs.code)
         if left != right { return left < right }
@@ -120,7 +120,7 @@ public struct Fingerprint: Sendable, Hashable, Comparable {
     }
 
     /// A short stable identifier for links and tickets.
-    public var identifier: String {
+    package var identifier: String {
         let parts = [rule ?? "", check ?? "", appkey, key, client, String(code), verdict.rawValue] + text
         return String(FNV1a.hash(parts.joined(separator: "|").utf8), radix: 16).leftPadded(to: 16)
     }

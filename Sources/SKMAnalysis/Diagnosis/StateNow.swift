@@ -5,18 +5,18 @@ import SKMRules
 /// What a group's requests would meet against the state as it is now (when the snapshot was taken), and the latest
 /// change since the group's last request that touched its key or key store: a cause dealt with since the incident
 /// is said so, rather than a fix recommended again.
-public struct StateNow: Sendable {
+package struct StateNow: Sendable {
     /// When the state is from: the snapshot's time. Against it, the group's requests would succeed.
-    public var time: Date
+    package var time: Date
     /// The latest change since the group's last request to its key, key store or appkey.
-    public var since: AuditEvent?
+    package var since: AuditEvent?
 }
 
 extension Diagnoser {
     /// The decision procedure replayed for `request` against the snapshot's state, when the request would succeed
     /// there; `nil` when it would still fail (the cause holds, or time has brought another: an expired token, an
     /// expired certificate) or the state now cannot decide it.
-    public func stateNow(of request: CapturedRequest, lastSeen: Date) -> StateNow? {
+    package func stateNow(of request: CapturedRequest, lastSeen: Date) -> StateNow? {
         let snapshotTime = facts.timeline.snapshot.generatedAt
         guard snapshotTime > lastSeen else { return nil }
         var now = request

@@ -15,15 +15,15 @@ import SKMWire
 /// history: deleted keys, entries and key stores, other appkeys and their User Access Keys, key versions and
 /// certificate fingerprints are not in it, and a status changed after the request is not the one the request met.
 /// All of that is unknown here, never taken for a fact.
-public struct FactBuilder: Sendable {
-    public let timeline: StateTimeline
+package struct FactBuilder: Sendable {
+    package let timeline: StateTimeline
     /// How many audit events `events` holds at most (the newest before the request).
-    public var eventLimit = 50
+    package var eventLimit = 50
 
     /// The state was read through the API: what it does not list is unknown, not absent.
     let fromAPI: Bool
 
-    public init(timeline: StateTimeline) {
+    package init(timeline: StateTimeline) {
         self.timeline = timeline
         fromAPI = timeline.snapshot.source.kind == "api"
     }
@@ -32,7 +32,7 @@ public struct FactBuilder: Sendable {
         "analyse with a snapshot from skm snapshot export, which holds the deleted entities and the audit log"
 
     /// The facts for `captured`, with `change` applied to the state (and the request) first when one is given.
-    public func facts(for captured: CapturedRequest, applying change: StateChange? = nil) -> Activation {
+    package func facts(for captured: CapturedRequest, applying change: StateChange? = nil) -> Activation {
         var captured = captured
         switch change {
         case .useAppkey(let appkey)?: captured.record.appkey = appkey

@@ -7,8 +7,8 @@ import SKMRules
 /// Every fact is an observation: what the request log or HAR capture recorded, and what the key manager's state
 /// was at the request's time (rebuilt from audit events). Nothing here is a verdict; deciding which check failed is
 /// the rules' job. A fact the capture does not hold is unknown, with what would settle it.
-public enum SKMFacts {
-    public static let event = ObjectType(
+package enum SKMFacts {
+    package static let event = ObjectType(
         name: "Event", documentation: "An audit event: a state change.",
         fields: [
             .init("sequence", .int, "Position in the audit log."), .init("time", .timestamp),
@@ -21,7 +21,7 @@ public enum SKMFacts {
             .init("summary", .string, "One line for people."),
         ])
 
-    public static let client = ObjectType(
+    package static let client = ObjectType(
         name: "Client", documentation: "What the server saw of the client.",
         fields: [
             .init("ip", .string, "The IPv4 address client authentication used."),
@@ -32,7 +32,7 @@ public enum SKMFacts {
             .init("tls", .bool, "Whether the request came over TLS."),
         ])
 
-    public static let input = ObjectType(
+    package static let input = ObjectType(
         name: "Input", documentation: "The shape of a user-data field: never its content.",
         fields: [
             .init("field", .string, "The body member: plaintext, ciphertext, signature, secretValue …"),
@@ -44,7 +44,7 @@ public enum SKMFacts {
             .init("controlCharacters", .bool, "For a certificate password: it holds a control character."),
         ])
 
-    public static let body = ObjectType(
+    package static let body = ObjectType(
         name: "Body", documentation: "The shape of the request body.",
         fields: [
             .init("bytes", .int, "Length as sent."), .init("json", .bool, "Whether the body is a JSON object."),
@@ -52,7 +52,7 @@ public enum SKMFacts {
             .init("values", .map(.string, .string), "The values of non-secret members (keyStoreName, value, …)."),
         ])
 
-    public static let response = ObjectType(
+    package static let response = ObjectType(
         name: "Response", documentation: "What the server answered.",
         fields: [
             .init("httpStatus", .int), .init("resultCode", .int, "header.resultCode: 0, or a catalogue code."),
@@ -60,7 +60,7 @@ public enum SKMFacts {
             .init("keyVersion", .int, "The key version a successful data call used."),
         ])
 
-    public static let token = ObjectType(
+    package static let token = ObjectType(
         name: "Token", documentation: "What a bearer token showed, as the request log records it: never the token.",
         fields: [
             .init("authentic", .bool, "Whether this key manager signed it (it was neither forged nor altered)."),
@@ -68,7 +68,7 @@ public enum SKMFacts {
             .init("expiresAt", .timestamp, "When it expires, when authentic."),
         ])
 
-    public static let request = ObjectType(
+    package static let request = ObjectType(
         name: "Request", documentation: "The request, as the log or capture recorded it.",
         fields: [
             .init("time", .timestamp, "When the request arrived: the server's time when the capture holds it."),
@@ -126,7 +126,7 @@ public enum SKMFacts {
             .init("error", .string, "The logged error's identifier (INVALID_KEY_VERSION …), or SUCCESS."),
         ])
 
-    public static let certificate = ObjectType(
+    package static let certificate = ObjectType(
         name: "Certificate", documentation: "The client certificate presented over TLS.",
         fields: [
             .init("present", .bool, "Whether the client presented one."), .init("subject", .string, "Subject DN."),
@@ -137,7 +137,7 @@ public enum SKMFacts {
             .init("registeredStores", .list(.string), "Key stores (of the appkey) where it is registered and live."),
         ])
 
-    public static let appkey = ObjectType(
+    package static let appkey = ObjectType(
         name: "Appkey",
         fields: [
             .init("exists", .bool, "Whether the appkey existed at the request's time."), .init("id", .string),
@@ -145,7 +145,7 @@ public enum SKMFacts {
             .init("storeNames", .list(.string), "Names of its key stores in service."),
         ])
 
-    public static let accessKey = ObjectType(
+    package static let accessKey = ObjectType(
         name: "AccessKey", documentation: "A User Access Key, as it was at the request's time.",
         fields: [
             .init("exists", .bool), .init("id", .string), .init("appkey", .string, "The appkey it belongs to."),
@@ -153,7 +153,7 @@ public enum SKMFacts {
             .init("statusEvent", .object("Event"), "The event that set the status."),
         ])
 
-    public static let entry = ObjectType(
+    package static let entry = ObjectType(
         name: "Entry", documentation: "A registered IPv4 address or CIDR, MAC address or certificate.",
         fields: [
             .init("exists", .bool), .init("id", .int), .init("kind", .string, "IPV4, MAC or CERTIFICATE."),
@@ -169,7 +169,7 @@ public enum SKMFacts {
             .init("statusEvent", .object("Event"), "The event that set the status."),
         ])
 
-    public static let store = ObjectType(
+    package static let store = ObjectType(
         name: "Store", documentation: "The key store of the key (data calls) or named by the request (management).",
         fields: [
             .init("exists", .bool), .init("id", .int), .init("name", .string),
@@ -183,7 +183,7 @@ public enum SKMFacts {
             .init("liveKeys", .int, "Keys in service or pending deletion."),
         ])
 
-    public static let key = ObjectType(
+    package static let key = ObjectType(
         name: "Key", documentation: "The key named by the request, as it was at the request's time.",
         fields: [
             .init("exists", .bool, "Whether a key with this id existed (in any appkey) at the request's time."),
@@ -199,7 +199,7 @@ public enum SKMFacts {
             .init("statusEvent", .object("Event"), "The event that set the status."),
         ])
 
-    public static let version = ObjectType(
+    package static let version = ObjectType(
         name: "Version",
         documentation:
             "The key version the request is about: the one a blob names, the keyVersion asked for, or the primary.",
@@ -210,14 +210,14 @@ public enum SKMFacts {
             .init("statusEvent", .object("Event"), "The event that set the status."),
         ])
 
-    public static let authority = ObjectType(
+    package static let authority = ObjectType(
         name: "CA", documentation: "The installation's client CA.",
         fields: [
             .init("subject", .string, "Subject DN."), .init("sha256", .string, "Fingerprint of the CA certificate."),
         ])
 
     /// The schema rules are checked against.
-    public static let schema = FactSchema(
+    package static let schema = FactSchema(
         variables: [
             .init("request", .object("Request"), "The request, as the log or capture recorded it."),
             .init("certificate", .object("Certificate"), "The client certificate presented over TLS."),
@@ -241,15 +241,15 @@ public enum SKMFacts {
         ])
 
     /// Operation categories and names `applies_to` may use.
-    public static let knownTags: Set<String> =
+    package static let knownTags: Set<String> =
         Set(APIOperation.allCases.map(\.rawValue)).union(["data", "management", "confirm", "token", "unknown"])
 
     /// The catalogue: code → message.
-    public static let catalogue: [Int: String] = Dictionary(
+    package static let catalogue: [Int: String] = Dictionary(
         uniqueKeysWithValues: APIError.allCases.map { ($0.resultCode, $0.resultMessage) })
 
     /// The rule engine's configuration for SKM.
-    public static let configuration = RuleSet.Configuration(
+    package static let configuration = RuleSet.Configuration(
         schema: schema, catalogue: catalogue, knownTags: knownTags, discriminator: ["request", "operation"],
         remedies: StateChange.remedyKinds,
         tags: { activation in
@@ -271,7 +271,7 @@ public enum SKMFacts {
     private static let categoryField = request.index(of: "category")!
 
     /// Loads rule files against the SKM fact schema.
-    public static func loadRules(_ paths: [URL]) -> Result<RuleSet, Diagnostics> {
+    package static func loadRules(_ paths: [URL]) -> Result<RuleSet, Diagnostics> {
         RuleSet.load(paths: paths, configuration: configuration)
     }
 }

@@ -1,54 +1,55 @@
 import Foundation
 import SKMCore
+import SKMPrimitives
 import SKMWire
 
 /// Where an input item came from: a line of a request log, or an entry of a HAR capture.
-public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
-    public enum Unit: String, Sendable, Hashable {
+package struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    package enum Unit: String, Sendable, Hashable {
         case line
         case entry
     }
 
-    public var file: String
-    public var unit: Unit
+    package var file: String
+    package var unit: Unit
     /// 1-based.
-    public var number: Int
+    package var number: Int
 
-    public init(file: String, unit: Unit = .line, number: Int) {
+    package init(file: String, unit: Unit = .line, number: Int) {
         self.file = file
         self.unit = unit
         self.number = number
     }
 
     /// `requests.jsonl:17` or `capture.har: entry 3`.
-    public var description: String {
+    package var description: String {
         unit == .line ? "\(file):\(number)" : "\(file): entry \(number)"
     }
 }
 
 /// One request as a capture recorded it, with what the capture could not observe.
-public struct CapturedRequest: Sendable {
-    public var record: RequestRecord
-    public var location: SourceLocation
+package struct CapturedRequest: Sendable {
+    package var record: RequestRecord
+    package var location: SourceLocation
     /// A client-side capture (HAR) does not see the address the server saw; `false` until given on the command line.
-    public var clientAddressKnown: Bool
+    package var clientAddressKnown: Bool
     /// Nor the client certificate the TLS layer presented.
-    public var certificateKnown: Bool
+    package var certificateKnown: Bool
     /// Whether `record.time` is the server's clock (a request log, or a capture with the response's `Date`); a
     /// client-side capture without it has only the client's clock.
-    public var serverTimeKnown: Bool
+    package var serverTimeKnown: Bool
     /// The client's clock when it sent the request, when a capture holds it besides the server's time.
-    public var clientTime: Date?
+    package var clientTime: Date?
     /// Where the client's address came from when it is not the server's own log ("the /confirm answer of entry 3").
-    public var clientAddressSource: String?
+    package var clientAddressSource: String?
     /// What the command line asserted about the client instead of the capture (`--client-ip 10.0.3.7`).
-    public var assumptions: [String] = []
+    package var assumptions: [String] = []
     /// Where the capture itself contradicts what the command line asserted (a `/confirm` answer that saw another
     /// address than `--client-ip`, or a certificate where `--client-cert none` says there was none): a verdict
     /// resting on the assertion cannot be confirmed.
-    public var contradictions: [String] = []
+    package var contradictions: [String] = []
 
-    public init(
+    package init(
         record: RequestRecord, location: SourceLocation, clientAddressKnown: Bool = true, certificateKnown: Bool = true,
         serverTimeKnown: Bool = true, clientTime: Date? = nil, clientAddressSource: String? = nil
     ) {
@@ -63,13 +64,13 @@ public struct CapturedRequest: Sendable {
 }
 
 /// A successful request, read without decoding the whole line: enough to count successes per key and to filter.
-public struct SuccessObservation: Sendable {
-    public var time: Date?
-    public var appkey: String?
-    public var keyId: String?
-    public var operation: String?
+package struct SuccessObservation: Sendable {
+    package var time: Date?
+    package var appkey: String?
+    package var keyId: String?
+    package var operation: String?
 
-    public init(time: Date?, appkey: String?, keyId: String?, operation: String?) {
+    package init(time: Date?, appkey: String?, keyId: String?, operation: String?) {
         self.time = time
         self.appkey = appkey
         self.keyId = keyId
@@ -78,24 +79,25 @@ public struct SuccessObservation: Sendable {
 }
 
 /// An input line or entry that could not be read, and why. The rest of the input is still analysed.
-public struct InputProblem: Error, Sendable, Hashable, CustomStringConvertible {
-    public var location: SourceLocation
-    public var message: String
+/// A value, not an error that is thrown: it is an `Error` only to be the failure of a reader's `Result`.
+package struct InputProblem: Error, Sendable, Hashable, CustomStringConvertible {
+    package var location: SourceLocation
+    package var message: String
     /// The input itself is damaged here (a truncated file): what follows could not be read, so the analysis is
     /// incomplete, which the command line's exit status says.
-    public var damage: Bool
+    package var damage: Bool
 
-    public init(location: SourceLocation, message: String, damage: Bool = false) {
+    package init(location: SourceLocation, message: String, damage: Bool = false) {
         self.location = location
         self.message = message
         self.damage = damage
     }
 
-    public var description: String { "\(location): \(message)" }
+    package var description: String { "\(location): \(message)" }
 }
 
 /// What a reader hands over, item by item.
-public enum CaptureItem: Sendable {
+package enum CaptureItem: Sendable {
     /// A request to diagnose (a failure), or a success read in full because the fast path could not read it.
     case request(CapturedRequest)
     case success(SuccessObservation)
@@ -103,14 +105,30 @@ public enum CaptureItem: Sendable {
 }
 
 /// An input that cannot be read at all (missing file, unreadable, not a capture).
-public struct InputError: Error, Sendable, CustomStringConvertible {
-    public var file: String
-    public var message: String
+package struct InputError: CodedError, Sendable {
+    package enum Code: String, Hashable, Sendable, CustomStringConvertible {
+        /// No such file.
+        case missing
+        /// It exists but cannot be opened or read (a directory, no permission, an I/O error).
+        case unreadable
+        /// Over the size a capture of this format may have.
+        case tooLarge
+        /// Not a capture of any format SKM reads.
+        case notACapture
 
-    public init(file: String, message: String) {
-        self.file = file
-        self.message = message
+        package var description: String { rawValue }
     }
 
-    public var description: String { "\(file): \(message)" }
+    package var code: Code
+    /// The input as it was given (`<stdin>` for standard input).
+    package var path: String
+    package var reason: String
+    package var file: String
+    package var line: UInt
+
+    package init(_ code: Code, path: String, _ reason: String, file: String = #fileID, line: UInt = #line) {
+        (self.code, self.path, self.reason, self.file, self.line) = (code, path, reason, file, line)
+    }
+
+    package var description: String { "\(path): \(reason)" }
 }

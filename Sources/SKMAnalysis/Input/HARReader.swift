@@ -14,20 +14,20 @@ import X509
 /// which echoes the address the server saw and whether a certificate came with it. The response's `Date` header
 /// gives the server's time; without it the capture has only the client's clock. Bodies are read for their shape
 /// only; no captured secret goes further than this reader.
-public struct HARReader: Sendable {
-    public static let maximumBytes = 1 << 30
+package struct HARReader: Sendable {
+    package static let maximumBytes = 1 << 30
     /// How far in time a captured `/confirm` answer speaks for the other requests of the capture.
-    public static let confirmationWindow: TimeInterval = 3600
+    package static let confirmationWindow: TimeInterval = 3600
 
     /// The client address to assume for every entry (`--client-ip`).
-    public var clientIP: String?
+    package var clientIP: String?
     /// The client certificate to assume for every entry (`--client-cert`), with the CA that should have issued it.
-    public var clientCertificate: Certificate?
+    package var clientCertificate: Certificate?
     /// The client presented no certificate (`--client-cert none`).
-    public var noClientCertificate = false
-    public var authority: Certificate?
+    package var noClientCertificate = false
+    package var authority: Certificate?
 
-    public init(clientIP: String? = nil, clientCertificate: Certificate? = nil, authority: Certificate? = nil) {
+    package init(clientIP: String? = nil, clientCertificate: Certificate? = nil, authority: Certificate? = nil) {
         self.clientIP = clientIP
         self.clientCertificate = clientCertificate
         self.authority = authority
@@ -42,7 +42,7 @@ public struct HARReader: Sendable {
     }
 
     /// Whether `bytes` (the start of an input) look like a HAR document rather than JSON Lines.
-    public static func looksLikeHAR(_ bytes: some Collection<UInt8>) -> Bool {
+    package static func looksLikeHAR(_ bytes: some Collection<UInt8>) -> Bool {
         var iterator = bytes.drop { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }.makeIterator()
         guard iterator.next() == UInt8(ascii: "{") else { return false }
         var rest: [UInt8] = []
@@ -53,9 +53,17 @@ public struct HARReader: Sendable {
         return rest.starts(with: Array(#""log""#.utf8))
     }
 
-    public func read(_ path: String, data: Data, consume: (CaptureItem) -> Void) throws(InputError) {
+    /// Reads the entries of `data` and hands each to `consume`, in order: failures in full, successes counted. With
+    /// `requestID`, only the entries of that request id, in full whatever their outcome (for explaining one request).
+    package func read(
+        _ path: String, data: Data, requestID: String? = nil, consume: (CaptureItem) -> Void
+    ) throws(InputError) {
         try forEachRequest(path, data: data) { item in
             switch item {
+            case .success(let request) where requestID != nil:
+                if request.record.requestId == requestID { consume(.request(request)) }
+            case .failure where requestID != nil:
+                break
             case .success(let request) where request.record.response.isSuccessful:
                 let record = request.record
                 consume(
@@ -71,13 +79,6 @@ public struct HARReader: Sendable {
         }
     }
 
-    /// Every entry as a captured request (for finding one by id; ``read(_:data:consume:)`` streams them).
-    func requests(_ path: String, data: Data) throws(InputError) -> [Result<CapturedRequest, InputProblem>] {
-        var all: [Result<CapturedRequest, InputProblem>] = []
-        try forEachRequest(path, data: data) { all.append($0) }
-        return all
-    }
-
     /// Hands over every entry as a captured request, in order, with what this reader was told about the client and
     /// what the capture's own `/confirm` answers say of it.
     ///
@@ -89,7 +90,7 @@ public struct HARReader: Sendable {
     ) throws(InputError) {
         guard data.count <= Self.maximumBytes else {
             throw InputError(
-                file: path, message: "capture is \(data.count) bytes, over the limit of \(Self.maximumBytes)")
+                .tooLarge, path: path, "capture is \(data.count) bytes, over the limit of \(Self.maximumBytes)")
         }
         func parse(_ slice: UnsafeBufferPointer<UInt8>) -> JSONValue? {
             try? JSONParser(maximumDepth: 128, invalidUTF8: .replace).parse(slice)
@@ -146,9 +147,9 @@ public struct HARReader: Sendable {
         }
         switch scanned {
         case .success: break
-        case .failure(.noEntries): throw InputError(file: path, message: "not a HAR capture: no log.entries")
+        case .failure(.noEntries): throw InputError(.notACapture, path: path, "not a HAR capture: no log.entries")
         case .failure(.notJSON(let why)):
-            guard number > 0 else { throw InputError(file: path, message: "not JSON: \(why)") }
+            guard number > 0 else { throw InputError(.notACapture, path: path, "not JSON: \(why)") }
             // The entries before the damage were handed over; the damage is reported after them.
             body(
                 .failure(

@@ -19,13 +19,13 @@ struct LineReader {
         } else {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                throw InputError(file: path, message: "no such file")
+                throw InputError(.missing, path: path, "no such file")
             }
-            guard !isDirectory.boolValue else { throw InputError(file: path, message: "is a directory") }
+            guard !isDirectory.boolValue else { throw InputError(.unreadable, path: path, "is a directory") }
             opened = gzopen(path, "rb")
         }
         guard let opened else {
-            throw InputError(file: path, message: "cannot open: \(String(cString: strerror(errno)))")
+            throw InputError(.unreadable, path: path, "cannot open: \(String(cString: strerror(errno)))")
         }
         file = opened
         gzbuffer(file, 1 << 20)
@@ -71,7 +71,7 @@ struct LineReader {
             if read < 0 {
                 var code: Int32 = 0
                 let message = gzerror(file, &code).map { String(cString: $0) } ?? "read error"
-                throw InputError(file: path, message: "cannot read: \(message)")
+                throw InputError(.unreadable, path: path, "cannot read: \(message)")
             }
             let atEnd = read == 0
             filled += Int(read)

@@ -10,14 +10,21 @@ import SKMWire
 /// wrote with `"isSuccessful":true` gives its time, appkey, key and operation without being parsed. That byte
 /// sequence cannot occur inside a JSON string (its quotes would be escaped), so the shortcut never misreads a
 /// failure; any line it cannot read quickly is decoded in full.
-public struct RequestLogReader: Sendable {
-    public init() {}
+package struct RequestLogReader: Sendable {
+    /// Only the line of this request id, read in full whatever its outcome (for explaining one request): lines
+    /// without the id's bytes are skipped unparsed.
+    package var requestID: String?
+
+    package init(requestID: String? = nil) {
+        self.requestID = requestID
+    }
 
     /// Reads `path` (`-` for standard input) and hands each item to `consume`, in order.
-    public func read(_ path: String, consume: (CaptureItem) -> Void) throws(InputError) {
+    package func read(_ path: String, consume: (CaptureItem) -> Void) throws(InputError) {
         let reader = try LineReader(path: path)
         defer { reader.close() }
         let name = path == "-" ? "<stdin>" : path
+        let marker = requestID.map { Array("\"requestId\":\"\($0)\"".utf8) }
         let ending = try reader.forEachLine { line, number in
             guard let line else {
                 consume(
@@ -27,7 +34,9 @@ public struct RequestLogReader: Sendable {
                             message: "line longer than \(LineReader.maximumLineBytes) bytes; skipped")))
                 return
             }
-            if let item = Self.item(line, location: SourceLocation(file: name, number: number)) { consume(item) }
+            if let marker, FastFields.find(marker, in: line) == nil { return }
+            let location = SourceLocation(file: name, number: number)
+            if let item = Self.item(line, location: location, full: marker != nil) { consume(item) }
         }
         if case .truncated(let lines) = ending {
             consume(
@@ -41,8 +50,11 @@ public struct RequestLogReader: Sendable {
         }
     }
 
-    /// The item one line holds; `nil` for a blank line.
-    public static func item(_ raw: UnsafeBufferPointer<UInt8>, location: SourceLocation) -> CaptureItem? {
+    /// The item one line holds; `nil` for a blank line. With `full`, a successful request is read in full too and
+    /// handed over as a request.
+    package static func item(
+        _ raw: UnsafeBufferPointer<UInt8>, location: SourceLocation, full: Bool = false
+    ) -> CaptureItem? {
         var start = 0
         var end = raw.count
         while start < end, raw[start] == 0x20 || raw[start] == 0x09 || raw[start] == 0x0D { start += 1 }
@@ -56,13 +68,13 @@ public struct RequestLogReader: Sendable {
                     message: line.first == UInt8(ascii: "{")
                         ? "not a complete JSON object (truncated line?)" : "not a JSON object"))
         }
-        if let success = FastFields.success(line) { return .success(success) }
+        if !full, let success = FastFields.success(line) { return .success(success) }
         let value: JSONValue
         do {
             value = try JSONParser(invalidUTF8: .replace).parse(line)
         } catch {
             return .problem(
-                InputProblem(location: location, message: "not JSON: column \(error.column): \(error.message)"))
+                InputProblem(location: location, message: "not JSON: column \(error.position.column): \(error.reason)"))
         }
         let record: RequestRecord
         do {
@@ -70,7 +82,7 @@ public struct RequestLogReader: Sendable {
         } catch {
             return .problem(InputProblem(location: location, message: "not a request record: \(error)"))
         }
-        if record.response.isSuccessful {
+        if record.response.isSuccessful, !full {
             return .success(
                 SuccessObservation(
                     time: record.time, appkey: record.appkey, keyId: record.keyId, operation: record.operation))

@@ -4,7 +4,7 @@ import SKMRules
 
 /// A fix that is a change of the key manager's state (or of what the client sends), as a rule's `remedy` declares
 /// it: what fix simulation applies to the state at a request's time before replaying the decision procedure.
-public enum StateChange: Sendable, Hashable {
+package enum StateChange: Sendable, Hashable {
     /// Register an IPv4 address or CIDR in a key store.
     case registerAddress(store: Int, value: String)
     /// Register a MAC address in a key store.
@@ -23,7 +23,7 @@ public enum StateChange: Sendable, Hashable {
     case useKeyVersion(Int)
 
     /// The remedy kinds rule files may declare, with their arguments: the rule engine checks `remedy:` against them.
-    public static let remedyKinds: [String: [(name: String, type: CELType)]] = [
+    package static let remedyKinds: [String: [(name: String, type: CELType)]] = [
         "registerAddress": [("store", .int), ("value", .string)],
         "registerMAC": [("store", .int), ("value", .string)],
         "registerCertificate": [("store", .int), ("sha256", .string)],
@@ -35,7 +35,7 @@ public enum StateChange: Sendable, Hashable {
     ]
 
     /// The change a remedy evaluated on a request's facts names; `nil` when an argument has the wrong shape.
-    public init?(_ remedy: Remedy) {
+    package init?(_ remedy: Remedy) {
         func int(_ name: String) -> Int? { remedy.arguments[name]?.intValue.map { Int($0) } }
         func string(_ name: String) -> String? { remedy.arguments[name]?.stringValue }
         switch remedy.kind {
@@ -69,7 +69,7 @@ public enum StateChange: Sendable, Hashable {
     }
 
     /// The change in words, as a fix ("registering 10.0.3.7 in key store 'payments'"), with names from `timeline`.
-    public func description(in timeline: StateTimeline) -> String {
+    package func description(in timeline: StateTimeline) -> String {
         func store(_ id: Int) -> String {
             timeline.snapshot.keyStores.first { $0.id == id }.map { "key store '\($0.name)'" } ?? "key store #\(id)"
         }
@@ -92,7 +92,7 @@ public enum StateChange: Sendable, Hashable {
     }
 
     /// Whether the change is to what the client sends rather than to the key manager's state.
-    public var changesTheRequest: Bool {
+    package var changesTheRequest: Bool {
         switch self {
         case .useAppkey, .useKeyVersion: return true
         default: return false

@@ -9,34 +9,22 @@ import SKMPrimitives
 /// fingerprints of registered certificates, or the audit log. A snapshot made this way says so (`source.kind` is
 /// `api`), and the analyser treats what it lacks as unknown rather than guessing. The transport is the caller's:
 /// `get` performs one authenticated GET of a path with a query and returns the response's `body`.
-public struct APIStateReader: Sendable {
-    public typealias Get = @Sendable (_ path: String, _ query: [String: String]) async throws -> JSONValue
+package struct APIStateReader: Sendable {
+    package typealias Get = @Sendable (_ path: String, _ query: [String: String]) async throws -> JSONValue
 
-    public let appkey: String
-    public let accessKeyID: String
-    public let version: String
+    package let appkey: String
+    package let accessKeyID: String
+    package let version: String
     let get: Get
 
-    public init(appkey: String, accessKeyID: String, version: String = "v1.2", get: @escaping Get) {
+    package init(appkey: String, accessKeyID: String, version: String = "v1.2", get: @escaping Get) {
         self.appkey = appkey
         self.accessKeyID = accessKeyID
         self.version = version
         self.get = get
     }
 
-    /// Why an answer could not be read.
-    public struct Failure: Error, Sendable, CustomStringConvertible {
-        public var path: String
-        public var message: String
-        public var description: String { "\(path): \(message)" }
-
-        public init(path: String, message: String) {
-            self.path = path
-            self.message = message
-        }
-    }
-
-    public func read(now: Date, location: String) async throws -> StateSnapshot {
+    package func read(now: Date, location: String) async throws -> StateSnapshot {
         let unknownStamp = Stamp(user: "unknown", at: Date(timeIntervalSince1970: 0))
         var snapshot = StateSnapshot(
             generatedAt: now, source: .init(kind: "api", location: location), certificateAuthority: nil,
@@ -45,12 +33,12 @@ public struct APIStateReader: Sendable {
         let storesPath = path("keystores")
         let listing = try await get(storesPath, ["detail": "true"])
         guard let stores = listing["keyStoreList"]?.arrayValue else {
-            throw Failure(path: storesPath, message: "no keyStoreList in the answer")
+            throw StateFetchError(.malformed, path: storesPath, "no keyStoreList in the answer")
         }
         var entryID = 0
         for item in stores {
             guard let id = item["keyStoreId"]?.intValue, let name = item["name"]?.stringValue else {
-                throw Failure(path: storesPath, message: "a key store without keyStoreId or name")
+                throw StateFetchError(.malformed, path: storesPath, "a key store without keyStoreId or name")
             }
             let store = KeyStore(
                 id: id, appkey: appkey, name: name, description: item["description"]?.stringValue ?? "",
@@ -92,7 +80,7 @@ public struct APIStateReader: Sendable {
                     let type = item["keyType"]?.stringValue.flatMap(KeyType.init),
                     let status = item["keyStatus"]?.stringValue.flatMap(KeyStatus.init)
                 else {
-                    throw Failure(path: keysPath, message: "a key without keyId, keyType or keyStatus")
+                    throw StateFetchError(.malformed, path: keysPath, "a key without keyId, keyType or keyStatus")
                 }
                 keys.append(
                     ManagedKey(
@@ -135,4 +123,33 @@ public struct APIStateReader: Sendable {
     static func time(_ text: String) -> Date? {
         Timestamp.parse(text) ?? Timestamp.parse(text + "Z")
     }
+}
+
+/// Why the key manager's state could not be read through its API: the path asked, and what went wrong.
+package struct StateFetchError: CodedError, Sendable {
+    package enum Code: String, Hashable, Sendable, CustomStringConvertible {
+        /// The server refused the call (its resultMessage and HTTP status are the reason).
+        case refused
+        /// The answer is not what the API documents.
+        case malformed
+        /// The answer is larger than any state can be.
+        case tooLarge
+        /// The server redirected; the credentials are not sent after a redirect.
+        case redirected
+
+        package var description: String { rawValue }
+    }
+
+    package var code: Code
+    /// The API path asked (`/keymanager/v1.2/appkey/…/keystores`).
+    package var path: String
+    package var reason: String
+    package var file: String
+    package var line: UInt
+
+    package init(_ code: Code, path: String, _ reason: String, file: String = #fileID, line: UInt = #line) {
+        (self.code, self.path, self.reason, self.file, self.line) = (code, path, reason, file, line)
+    }
+
+    package var description: String { "\(path): \(reason)" }
 }

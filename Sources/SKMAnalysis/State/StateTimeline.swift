@@ -12,8 +12,8 @@ import SKMPrimitives
 /// Every entity carries its creation stamp and every change is an audit event with the values before and after, so
 /// the state at time T is the final state with each change after T undone, newest first, and without the entities
 /// created after T. The event that set a status is kept, so that a finding can name who did what, and when.
-public struct StateTimeline: Sendable {
-    public let snapshot: StateSnapshot
+package struct StateTimeline: Sendable {
+    package let snapshot: StateSnapshot
 
     private let appkeys: [String: Appkey]
     private let accessKeys: [String: StateSnapshot.AccessKey]
@@ -28,6 +28,8 @@ public struct StateTimeline: Sendable {
     private let eventsByTarget: [TargetKey: [AuditEvent]]
     /// Events about each appkey (anything in it), in sequence order.
     private let eventsByAppkey: [String: [AuditEvent]]
+    /// Every event, in sequence order.
+    private let eventsInOrder: [AuditEvent]
 
     enum TargetKey: Hashable, Sendable {
         case appkey(String)
@@ -38,7 +40,7 @@ public struct StateTimeline: Sendable {
         case entry(Int)
     }
 
-    public init(_ snapshot: StateSnapshot) {
+    package init(_ snapshot: StateSnapshot) {
         self.snapshot = snapshot
         appkeys = Dictionary(snapshot.appkeys.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         accessKeys = Dictionary(snapshot.userAccessKeys.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
@@ -59,7 +61,8 @@ public struct StateTimeline: Sendable {
         }
         var byTarget: [TargetKey: [AuditEvent]] = [:]
         var byAppkey: [String: [AuditEvent]] = [:]
-        for event in snapshot.events.sorted(by: { $0.sequence < $1.sequence }) {
+        eventsInOrder = snapshot.events.sorted(by: { $0.sequence < $1.sequence })
+        for event in eventsInOrder {
             byAppkey[event.appkey, default: []].append(event)
             switch event.targetKind {
             case .appkey: byTarget[.appkey(event.targetId), default: []].append(event)
@@ -86,25 +89,31 @@ public struct StateTimeline: Sendable {
 
     /// Whether the snapshot has an appkey, User Access Key, key store or key of this id, at any time. A snapshot
     /// read through the API holds only what is live in the appkey it was fetched for, so its "no" is not a fact.
-    public func holds(appkey id: String) -> Bool { appkeys[id] != nil }
-    public func holds(accessKey id: String) -> Bool { accessKeys[id] != nil }
-    public func holds(store id: Int) -> Bool { stores[id] != nil }
-    public func holds(key id: String) -> Bool { keys[id] != nil }
+    package func holds(appkey id: String) -> Bool { appkeys[id] != nil }
+    package func holds(accessKey id: String) -> Bool { accessKeys[id] != nil }
+    package func holds(store id: Int) -> Bool { stores[id] != nil }
+    package func holds(key id: String) -> Bool { keys[id] != nil }
+
+    /// The audit event with this sequence number.
+    package func event(sequence: Int) -> AuditEvent? {
+        let index = eventsInOrder.partitioningIndex { $0.sequence >= sequence }
+        return index < eventsInOrder.endIndex && eventsInOrder[index].sequence == sequence ? eventsInOrder[index] : nil
+    }
 
     // MARK: - Entities at a time
 
     /// An entity as it was at a time, with the event that last set its status (at or before that time).
-    public struct AtTime<Entity: Sendable>: Sendable {
-        public var entity: Entity
-        public var statusEvent: AuditEvent?
+    package struct AtTime<Entity: Sendable>: Sendable {
+        package var entity: Entity
+        package var statusEvent: AuditEvent?
     }
 
-    public func appkey(_ id: String, at time: Date) -> Appkey? {
+    package func appkey(_ id: String, at time: Date) -> Appkey? {
         guard let appkey = appkeys[id], appkey.created.at < time else { return nil }
         return appkey
     }
 
-    public func accessKey(_ id: String, at time: Date) -> AtTime<StateSnapshot.AccessKey>? {
+    package func accessKey(_ id: String, at time: Date) -> AtTime<StateSnapshot.AccessKey>? {
         guard var key = accessKeys[id], key.created.at < time else { return nil }
         let statusEvent = rewind(.accessKey(id), to: time) { field, before in
             switch field {
@@ -119,7 +128,7 @@ public struct StateTimeline: Sendable {
         return AtTime(entity: key, statusEvent: statusEvent)
     }
 
-    public func store(_ id: Int, at time: Date) -> AtTime<KeyStore>? {
+    package func store(_ id: Int, at time: Date) -> AtTime<KeyStore>? {
         guard var store = stores[id], store.created.at < time else { return nil }
         let statusEvent = rewind(.store(id), to: time) { field, before in
             switch field {
@@ -140,11 +149,11 @@ public struct StateTimeline: Sendable {
     }
 
     /// The key stores of an appkey at a time, deleted ones included.
-    public func stores(ofAppkey appkey: String, at time: Date) -> [KeyStore] {
+    package func stores(ofAppkey appkey: String, at time: Date) -> [KeyStore] {
         (storesByAppkey[appkey] ?? []).compactMap { store($0, at: time)?.entity }
     }
 
-    public func key(_ id: String, at time: Date) -> AtTime<ManagedKey>? {
+    package func key(_ id: String, at time: Date) -> AtTime<ManagedKey>? {
         guard var key = keys[id], key.created.at < time else { return nil }
         let statusEvent = rewind(.key(id), to: time) { field, before in
             switch field {
@@ -165,12 +174,12 @@ public struct StateTimeline: Sendable {
     }
 
     /// The keys of a key store at a time.
-    public func keys(inStore id: Int, at time: Date) -> [ManagedKey] {
+    package func keys(inStore id: Int, at time: Date) -> [ManagedKey] {
         (keysByStore[id] ?? []).compactMap { key($0, at: time)?.entity }
     }
 
     /// A key's versions at a time, oldest first.
-    public func versions(ofKey id: String, at time: Date) -> [AtTime<KeyVersion>] {
+    package func versions(ofKey id: String, at time: Date) -> [AtTime<KeyVersion>] {
         (versions[id] ?? []).compactMap { version in
             guard version.created.at < time else { return nil }
             var version = version
@@ -190,7 +199,7 @@ public struct StateTimeline: Sendable {
         }
     }
 
-    public func entry(_ id: Int, at time: Date) -> AtTime<AuthEntry>? {
+    package func entry(_ id: Int, at time: Date) -> AtTime<AuthEntry>? {
         guard var entry = entries[id], entry.created.at < time else { return nil }
         let statusEvent = rewind(.entry(id), to: time) { field, before in
             switch field {
@@ -208,20 +217,20 @@ public struct StateTimeline: Sendable {
     }
 
     /// The client-authentication entries of a key store at a time, deleted ones included.
-    public func entries(ofStore id: Int, at time: Date) -> [AtTime<AuthEntry>] {
+    package func entries(ofStore id: Int, at time: Date) -> [AtTime<AuthEntry>] {
         (entriesByStore[id] ?? []).compactMap { entry($0, at: time) }
     }
 
     /// Events about an appkey's entities before a time, the newest `limit`, oldest first.
     /// The appkey's events from `start` (included) to `end` (included), in order.
-    public func events(ofAppkey appkey: String, from start: Date, through end: Date) -> [AuditEvent] {
+    package func events(ofAppkey appkey: String, from start: Date, through end: Date) -> [AuditEvent] {
         guard let all = eventsByAppkey[appkey] else { return [] }
         let first = all.partitioningIndex { $0.time >= start }
         let last = all.partitioningIndex { $0.time > end }
         return first < last ? Array(all[first..<last]) : []
     }
 
-    public func events(ofAppkey appkey: String, upTo time: Date, limit: Int) -> [AuditEvent] {
+    package func events(ofAppkey appkey: String, upTo time: Date, limit: Int) -> [AuditEvent] {
         guard let all = eventsByAppkey[appkey] else { return [] }
         let end = all.partitioningIndex { $0.time >= time }
         return Array(all[max(0, end - limit)..<end])

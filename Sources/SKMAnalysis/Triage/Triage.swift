@@ -7,28 +7,28 @@ import SKMCore
 /// Memory grows with the number of groups and keys, never with the number of requests: each group keeps its counts
 /// and its first few findings in full. Two triages merge, so logs can be analysed in parts (per node, per file) and
 /// combined.
-public struct Triage: Sendable {
+package struct Triage: Sendable {
     /// Findings kept in full per group, and request ids listed per group.
-    public static let examplesPerGroup = 3
-    public static let requestIDsPerGroup = 20
+    package static let examplesPerGroup = 3
+    package static let requestIDsPerGroup = 20
     /// Distinct clients and keys remembered per cause before only counting.
-    public static let distinctLimit = 10_000
+    package static let distinctLimit = 10_000
 
     /// What a simulated fix did across a group's requests.
-    public struct SimulationTally: Sendable, Hashable {
-        public var change: StateChange
-        public var description: String
-        public var simulated = 0
-        public var passed = 0
-        public var undecided = 0
+    package struct SimulationTally: Sendable, Hashable {
+        package var change: StateChange
+        package var description: String
+        package var simulated = 0
+        package var passed = 0
+        package var undecided = 0
         /// Requests that would still fail, by error and the check that would stop them.
-        public var stillFailing: [Failure: Int] = [:]
+        package var stillFailing: [Failure: Int] = [:]
 
-        public struct Failure: Sendable, Hashable, Comparable {
-            public var error: APIError
-            public var check: String
+        package struct Failure: Sendable, Hashable, Comparable {
+            package var error: APIError
+            package var check: String
 
-            public static func < (lhs: Failure, rhs: Failure) -> Bool {
+            package static func < (lhs: Failure, rhs: Failure) -> Bool {
                 (lhs.error.rawValue, lhs.check) < (rhs.error.rawValue, rhs.check)
             }
         }
@@ -55,44 +55,44 @@ public struct Triage: Sendable {
         }
     }
 
-    public struct Group: Sendable {
-        public var fingerprint: Fingerprint
-        public var count = 0
-        public var firstSeen: Date
-        public var lastSeen: Date
+    package struct Group: Sendable {
+        package var fingerprint: Fingerprint
+        package var count = 0
+        package var firstSeen: Date
+        package var lastSeen: Date
         /// The first findings of the group, in full; every finding of a group renders the same explanation.
-        public var examples: [Finding] = []
-        public var requestIDs: [String] = []
+        package var examples: [Finding] = []
+        package var requestIDs: [String] = []
         /// The fix simulated on every request of the group, and in OR mode each alternative factor's.
-        public var simulation: SimulationTally?
-        public var alternatives: [SimulationTally] = []
+        package var simulation: SimulationTally?
+        package var alternatives: [SimulationTally] = []
         /// Against the state as it is now, the group's requests would succeed: what changed since.
-        public var now: StateNow?
+        package var now: StateNow?
 
-        public var verdict: Finding.Verdict { fingerprint.verdict }
+        package var verdict: Finding.Verdict { fingerprint.verdict }
     }
 
     /// Successful requests per key: the context that tells an outage from a stray failure.
-    public struct KeyActivity: Sendable, Hashable {
-        public var appkey: String
-        public var keyId: String
+    package struct KeyActivity: Sendable, Hashable {
+        package var appkey: String
+        package var keyId: String
 
-        public init(appkey: String, keyId: String) {
+        package init(appkey: String, keyId: String) {
             self.appkey = appkey
             self.keyId = keyId
         }
     }
 
-    public private(set) var groups: [Fingerprint: Group] = [:]
-    public private(set) var successes: [KeyActivity: Int] = [:]
-    public private(set) var successCount = 0
-    public private(set) var failureCount = 0
+    package private(set) var groups: [Fingerprint: Group] = [:]
+    package private(set) var successes: [KeyActivity: Int] = [:]
+    package private(set) var successCount = 0
+    package private(set) var failureCount = 0
     /// Failures per minute (minutes since 1970) and result code: the timeline reports chart.
-    public private(set) var failuresPerMinute: [Int: [Int: Int]] = [:]
+    package private(set) var failuresPerMinute: [Int: [Int: Int]] = [:]
 
-    public init() {}
+    package init() {}
 
-    public mutating func add(_ finding: Finding) {
+    package mutating func add(_ finding: Finding) {
         failureCount += 1
         let fingerprint = finding.fingerprint
         let time = finding.request.record.time
@@ -124,21 +124,21 @@ public struct Triage: Sendable {
     }
 
     /// Replays each group's last example against the state now (``Diagnoser/stateNow(of:lastSeen:)``).
-    public mutating func annotateStateNow(with diagnoser: Diagnoser) {
+    package mutating func annotateStateNow(with diagnoser: Diagnoser) {
         for (fingerprint, group) in groups {
             guard let example = group.examples.last else { continue }
             groups[fingerprint]?.now = diagnoser.stateNow(of: example.request, lastSeen: group.lastSeen)
         }
     }
 
-    public mutating func addSuccess(_ observation: SuccessObservation) {
+    package mutating func addSuccess(_ observation: SuccessObservation) {
         successCount += 1
         guard let keyId = observation.keyId else { return }
         successes[KeyActivity(appkey: observation.appkey ?? "", keyId: keyId), default: 0] += 1
     }
 
     /// Adds another triage's groups and counts to this one.
-    public mutating func merge(_ other: Triage) {
+    package mutating func merge(_ other: Triage) {
         successCount += other.successCount
         failureCount += other.failureCount
         for (key, count) in other.successes { successes[key, default: 0] += count }
@@ -175,7 +175,7 @@ public struct Triage: Sendable {
     }
 
     /// Groups by impact: most findings first, then the earliest.
-    public var ranked: [Group] {
+    package var ranked: [Group] {
         groups.values.sorted {
             ($1.count, $0.firstSeen, $0.fingerprint) < ($0.count, $1.firstSeen, $1.fingerprint)
         }

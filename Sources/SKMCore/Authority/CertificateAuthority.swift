@@ -6,17 +6,17 @@ import X509
 
 /// The installation's own certificate authority: it issues the client certificates key stores register, and it is
 /// the only issuer client-certificate authentication trusts.
-public struct CertificateAuthority: Sendable {
-    public let certificate: Certificate
+package struct CertificateAuthority: Sendable {
+    package let certificate: Certificate
     let privateKey: P256.Signing.PrivateKey
 
-    public init(certificate: Certificate, privateKey: P256.Signing.PrivateKey) {
+    package init(certificate: Certificate, privateKey: P256.Signing.PrivateKey) {
         self.certificate = certificate
         self.privateKey = privateKey
     }
 
     /// A new CA with a fresh P-256 key, valid for `validityDays` from `now`.
-    public static func create(
+    package static func create(
         commonName: String, now: Date, validityDays: Int = 3650
     ) throws(CoreError)
         -> CertificateAuthority
@@ -51,13 +51,13 @@ public struct CertificateAuthority: Sendable {
     }
 
     /// A certificate and its private key, freshly issued.
-    public struct Issued: Sendable {
-        public var certificate: Certificate
-        public var privateKey: P256.Signing.PrivateKey
+    package struct Issued: Sendable {
+        package var certificate: Certificate
+        package var privateKey: P256.Signing.PrivateKey
     }
 
     /// Issues a client certificate (EKU clientAuth) named `commonName`, valid from `now` for `lifetimeDays`.
-    public func issueClientCertificate(
+    package func issueClientCertificate(
         commonName: String, organizationalUnit: String, now: Date, lifetimeDays: Int
     ) throws(CoreError) -> Issued {
         let notBefore = now.truncatedToSeconds
@@ -74,7 +74,7 @@ public struct CertificateAuthority: Sendable {
     }
 
     /// Issues a TLS server certificate for `hosts` (DNS names or IP addresses).
-    public func issueServerCertificate(
+    package func issueServerCertificate(
         hosts: [String], now: Date, lifetimeDays: Int = 825
     ) throws(CoreError)
         -> Issued
@@ -99,7 +99,7 @@ public struct CertificateAuthority: Sendable {
     }
 
     /// Signs a certificate with arbitrary validity; tests use it to mint expired and not-yet-valid certificates.
-    public func issue(
+    package func issue(
         subject: () throws -> DistinguishedName, notBefore: Date, notAfter: Date,
         usage: [ExtendedKeyUsage.Usage], names: [GeneralName]
     ) throws(CoreError) -> Issued {
@@ -138,7 +138,7 @@ public struct CertificateAuthority: Sendable {
     /// Checks a presented chain (leaf first) the way client authentication does, in its order: presented, issued by
     /// this CA with a valid signature and for client authentication, not before its start, not after its end.
     /// Whether the certificate is registered in a key store is the caller's question.
-    public func check(_ chain: [Certificate], at now: Date) -> CertificateCheck {
+    package func check(_ chain: [Certificate], at now: Date) -> CertificateCheck {
         guard let leaf = chain.first else { return .absent }
         guard leaf.issuer == certificate.subject else { return .untrusted(.otherIssuer) }
         guard certificate.publicKey.isValidSignature(leaf.signature, for: leaf) else {
@@ -160,9 +160,9 @@ public struct CertificateAuthority: Sendable {
 }
 
 /// The result of checking a presented client certificate: a value, never a throw.
-public enum CertificateCheck: Sendable, Hashable {
+package enum CertificateCheck: Sendable, Hashable {
     /// Why a certificate is not trusted.
-    public enum Distrust: Sendable, Hashable, CustomStringConvertible {
+    package enum Distrust: Sendable, Hashable, CustomStringConvertible {
         /// Its issuer is not this key manager's CA.
         case otherIssuer
         /// It names this CA but the CA's key did not sign it.
@@ -170,7 +170,7 @@ public enum CertificateCheck: Sendable, Hashable {
         /// It has an extended key usage without client authentication.
         case notForClientAuthentication
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .otherIssuer: return "issued by another CA than this key manager's"
             case .badSignature:
@@ -190,36 +190,36 @@ public enum CertificateCheck: Sendable, Hashable {
 
 extension Certificate {
     /// The DER encoding.
-    public var derBytes: [UInt8] {
+    package var derBytes: [UInt8] {
         var serializer = DER.Serializer()
         try! serializer.serialize(self)  // Serialising an already-parsed or built certificate cannot fail.
         return serializer.serializedBytes
     }
 
     /// SHA-256 of the DER encoding, lower-case hexadecimal.
-    public var sha256Fingerprint: String {
+    package var sha256Fingerprint: String {
         SHA256.hash(data: derBytes).hexString
     }
 
     /// The serial number, lower-case hexadecimal.
-    public var serialNumberHex: String {
+    package var serialNumberHex: String {
         serialNumber.bytes.hexString
     }
 
     /// PEM text.
-    public var pemString: String {
+    package var pemString: String {
         (try? serializeAsPEM().pemString) ?? ""
     }
 
     /// What the key manager keeps of a certificate it issued.
-    public var issuedSummary: IssuedCertificate {
+    package var issuedSummary: IssuedCertificate {
         IssuedCertificate(
             serialNumber: serialNumberHex, sha256: sha256Fingerprint, subject: subject.description,
             issuer: issuer.description, notBefore: notValidBefore, notAfter: notValidAfter, pem: pemString)
     }
 
     /// Parses PEM (one or more certificates) or DER.
-    public static func parseChain(_ data: Data) throws(CoreError) -> [Certificate] {
+    package static func parseChain(_ data: Data) throws(CoreError) -> [Certificate] {
         if let text = String(data: data, encoding: .utf8), text.contains("-----BEGIN") {
             do {
                 let documents = try PEMDocument.parseMultiple(pemString: text)

@@ -6,10 +6,10 @@ import X509
 /// PKCS#12 files for issued client certificates, written by OpenSSL so that Java's `KeyStore`, Python's
 /// `cryptography` and `openssl pkcs12` read them (AES-256-CBC with PBKDF2 and an HMAC-SHA-256 MAC: OpenSSL 3's
 /// defaults).
-public enum PKCS12 {
+package enum PKCS12 {
     /// Builds a PKCS#12 file holding `certificate`, its `privateKey` and the issuing `chain`, protected by
     /// `password`.
-    public static func export(
+    package static func export(
         certificate: Certificate, privateKey: P256.Signing.PrivateKey, chain: [Certificate], password: String,
         friendlyName: String
     ) throws(CoreError) -> [UInt8] {
@@ -51,7 +51,7 @@ public enum PKCS12 {
     }
 
     /// Reads the certificates (leaf first) out of a PKCS#12 file. A wrong password is an error.
-    public static func certificates(in data: [UInt8], password: String) throws(CoreError) -> [Certificate] {
+    package static func certificates(in data: [UInt8], password: String) throws(CoreError) -> [Certificate] {
         let bundle: OpaquePointer? = data.withUnsafeBufferPointer { buffer in
             var pointer: UnsafePointer<UInt8>? = buffer.baseAddress
             return d2i_PKCS12(nil, &pointer, buffer.count)

@@ -2,7 +2,7 @@
 ///
 /// The messages are the documented strings of NHN Cloud's Secure Key Manager, verbatim. The numeric result codes
 /// and HTTP statuses are **this implementation's own**: NHN does not publish its codes.
-public enum APIError: Int, CaseIterable, Sendable, Hashable, Codable {
+package enum APIError: Int, CaseIterable, Sendable, Hashable, Codable {
     case urlNotFound = -1000
     case invalidRequest = -1001
     case unauthorized = -1002
@@ -21,10 +21,10 @@ public enum APIError: Int, CaseIterable, Sendable, Hashable, Codable {
     case internalError = -1900
 
     /// The `resultCode` of the response envelope.
-    public var resultCode: Int { rawValue }
+    package var resultCode: Int { rawValue }
 
     /// The `resultMessage` of the response envelope, as SKM documents it.
-    public var resultMessage: String {
+    package var resultMessage: String {
         switch self {
         case .urlNotFound: return "URL NOT FOUND"
         case .invalidRequest: return "Invalid Request"
@@ -46,7 +46,7 @@ public enum APIError: Int, CaseIterable, Sendable, Hashable, Codable {
     }
 
     /// The HTTP status the server answers with.
-    public var httpStatus: Int {
+    package var httpStatus: Int {
         switch self {
         case .urlNotFound: return 404
         case .invalidRequest: return 400
@@ -65,7 +65,7 @@ public enum APIError: Int, CaseIterable, Sendable, Hashable, Codable {
     }
 
     /// A stable identifier for rule files and reports, e.g. `INVALID_KEY_VERSION`.
-    public var identifier: String {
+    package var identifier: String {
         switch self {
         case .urlNotFound: return "URL_NOT_FOUND"
         case .invalidRequest: return "INVALID_REQUEST"
@@ -86,13 +86,13 @@ public enum APIError: Int, CaseIterable, Sendable, Hashable, Codable {
         }
     }
 
-    public init?(resultCode: Int) {
+    package init?(resultCode: Int) {
         self.init(rawValue: resultCode)
     }
 
     /// Finds the catalogue entry for a logged message; case and surrounding space are ignored, since SKM's own
     /// documents vary ("Invalid Key Id", "ipv4 auth failure").
-    public init?(resultMessage: String) {
+    package init?(resultMessage: String) {
         let wanted = resultMessage.trimmingCharacters(in: .whitespaces).lowercased()
         guard let match = APIError.allCases.first(where: { $0.resultMessage.lowercased() == wanted }) else {
             return nil
@@ -102,5 +102,5 @@ public enum APIError: Int, CaseIterable, Sendable, Hashable, Codable {
 }
 
 extension APIError: CustomStringConvertible {
-    public var description: String { "\(resultMessage) (\(resultCode))" }
+    package var description: String { "\(resultMessage) (\(resultCode))" }
 }

@@ -1,19 +1,23 @@
+import SKMPrimitives
+
 /// A request the engine refused: exactly one catalogue error, the condition of the decision procedure that decided
 /// it, and a reason for operators.
 ///
 /// The reason names what was wrong ("key 0a1b… is PENDING_DELETION") and never carries a secret, key byte,
 /// plaintext or ciphertext. The reason and the deciding check are shown by the CLI and written to the operator log;
 /// they are never sent to API clients, who get only the catalogue message.
-public struct Rejection: Error, Sendable, Hashable, CustomStringConvertible {
+///
+/// Two rejections are equal when the same condition decided them (the ``code``), whatever their reasons say.
+package struct Rejection: CodedError, Sendable {
     /// The condition that failed; it determines the error.
-    public var check: DecisionCheck
-    public var reason: String
+    package var check: DecisionCheck
+    package var reason: String
     /// The request field the rejection is about, when there is one (`plaintext`, `keyStoreName`, …).
-    public var field: String?
-    public var file: String
-    public var line: UInt
+    package var field: String?
+    package var file: String
+    package var line: UInt
 
-    public init(
+    package init(
         _ check: DecisionCheck, _ reason: String, field: String? = nil, file: String = #fileID, line: UInt = #line
     ) {
         self.check = check
@@ -23,20 +27,13 @@ public struct Rejection: Error, Sendable, Hashable, CustomStringConvertible {
         self.line = line
     }
 
+    /// The condition that decided the refusal.
+    package var code: DecisionCheck { check }
+
     /// The catalogue error the client is answered with.
-    public var error: APIError { check.error }
+    package var error: APIError { check.error }
 
-    public var description: String { "\(error.resultMessage): \(reason)" }
-
-    public static func == (lhs: Rejection, rhs: Rejection) -> Bool {
-        lhs.check == rhs.check && lhs.reason == rhs.reason && lhs.field == rhs.field
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(check)
-        hasher.combine(reason)
-        hasher.combine(field)
-    }
+    package var description: String { "\(error.resultMessage): \(reason)" }
 }
 
 extension Rejection {
@@ -48,7 +45,7 @@ extension Rejection {
     }
 
     /// The answer to a request whose headers are over the server's limit.
-    public static func headersTooLarge(_ bytes: Int, limit: Int) -> Rejection {
+    package static func headersTooLarge(_ bytes: Int, limit: Int) -> Rejection {
         Rejection(.headersWithinLimit, "request headers are \(bytes) bytes, over the limit of \(limit)")
     }
 }

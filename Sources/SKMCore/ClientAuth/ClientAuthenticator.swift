@@ -7,22 +7,22 @@ import X509
 /// Factors are checked in the order IPv4, MAC, certificate. In AND mode every enabled factor must pass and the
 /// first that fails is the answer; in OR mode one passing factor is enough, and when none passes the first
 /// enabled factor's failure is the answer.
-public struct ClientAuthenticator: Sendable {
-    public let authority: CertificateAuthority
+package struct ClientAuthenticator: Sendable {
+    package let authority: CertificateAuthority
 
-    public init(authority: CertificateAuthority) {
+    package init(authority: CertificateAuthority) {
         self.authority = authority
     }
 
     /// One factor's verdict.
-    public enum Verdict: Sendable, Hashable {
+    package enum Verdict: Sendable, Hashable {
         case passed(entryId: Int)
         case failed(Rejection)
     }
 
     /// Checks `client` against `store` and its `entries` at `now`: the ids of the entries that let it in, or the
     /// rejection.
-    public func authenticate(
+    package func authenticate(
         _ client: ClientIdentity, store: KeyStore, entries: [AuthEntry], at now: Date
     ) -> Result<[Int], Rejection> {
         var firstFailure: Rejection?
@@ -41,7 +41,7 @@ public struct ClientAuthenticator: Sendable {
         return .success(passed)
     }
 
-    public func check(_ factor: AuthKind, _ client: ClientIdentity, entries: [AuthEntry], at now: Date) -> Verdict {
+    package func check(_ factor: AuthKind, _ client: ClientIdentity, entries: [AuthEntry], at now: Date) -> Verdict {
         let candidates = entries.filter { $0.kind == factor }
         switch factor {
         case .ipv4: return checkAddress(client, candidates)

@@ -2,22 +2,22 @@ import SKMPrimitives
 import X509
 
 /// What the server observed about the client that sent a request.
-public struct ClientIdentity: Sendable {
+package struct ClientIdentity: Sendable {
     /// The address client authentication uses: the TCP peer, or the `X-Forwarded-For` client when the peer is a
     /// trusted proxy. `nil` when it is not an IPv4 address.
-    public var address: IPv4Address?
+    package var address: IPv4Address?
     /// The TCP peer address as the socket reported it.
-    public var peerAddress: String?
+    package var peerAddress: String?
     /// The `X-Forwarded-For` header, verbatim.
-    public var forwardedFor: String?
+    package var forwardedFor: String?
     /// The `X-TOAST-CLIENT-MAC-ADDR` header, verbatim; `nil` when absent.
-    public var macHeader: String?
+    package var macHeader: String?
     /// Whether the request came over TLS.
-    public var tls: Bool
+    package var tls: Bool
     /// The certificate chain presented in the TLS handshake, leaf first; empty when none.
-    public var certificateChain: [Certificate]
+    package var certificateChain: [Certificate]
 
-    public init(
+    package init(
         address: IPv4Address? = nil, peerAddress: String? = nil, forwardedFor: String? = nil, macHeader: String? = nil,
         tls: Bool = false, certificateChain: [Certificate] = []
     ) {
@@ -30,5 +30,5 @@ public struct ClientIdentity: Sendable {
     }
 
     /// An identity that presents nothing at all.
-    public static let anonymous = ClientIdentity()
+    package static let anonymous = ClientIdentity()
 }

@@ -1,47 +1,40 @@
 import Foundation
+import SKMPrimitives
 
 /// SKM's ciphertext: Base64 of `version (UInt32 BE) ‖ nonce (12) ‖ ciphertext ‖ tag (16)`, AES-256-GCM with the
 /// key id as associated data.
 ///
 /// The version can be read out of a blob without any key, which is what lets the analyser tell "this version was
 /// deleted" from "this data is damaged".
-public struct CiphertextBlob: Sendable, Hashable {
-    public static let headerLength = 4
-    public static let nonceLength = 12
-    public static let tagLength = 16
+package struct CiphertextBlob: Sendable, Hashable {
+    package static let headerLength = 4
+    package static let nonceLength = 12
+    package static let tagLength = 16
     /// The smallest well-formed blob: a version, a nonce and a tag around empty ciphertext.
-    public static let minimumLength = headerLength + nonceLength + tagLength
+    package static let minimumLength = headerLength + nonceLength + tagLength
 
-    public var version: UInt32
-    public var nonce: Data
-    public var ciphertext: Data
-    public var tag: Data
+    package var version: UInt32
+    package var nonce: Data
+    package var ciphertext: Data
+    package var tag: Data
 
-    public init(version: UInt32, nonce: Data, ciphertext: Data, tag: Data) {
+    package init(version: UInt32, nonce: Data, ciphertext: Data, tag: Data) {
         self.version = version
         self.nonce = nonce
         self.ciphertext = ciphertext
         self.tag = tag
     }
 
-    /// Why a text is not a ciphertext blob.
-    public enum Problem: Error, Sendable, Hashable, CustomStringConvertible {
-        case notBase64
-        case tooShort(bytes: Int)
-
-        public var description: String {
-            switch self {
-            case .notBase64: return "is not valid Base64"
-            case .tooShort(let bytes):
-                return
-                    "decodes to \(bytes) bytes, fewer than the \(CiphertextBlob.minimumLength) of the shortest ciphertext"
-            }
+    package static func parse(base64 text: String) -> Result<CiphertextBlob, BlobError> {
+        guard let data = StrictBase64.decode(text) else {
+            return .failure(BlobError(.notBase64, "is not valid Base64"))
         }
-    }
-
-    public static func parse(base64 text: String) -> Result<CiphertextBlob, Problem> {
-        guard let data = StrictBase64.decode(text) else { return .failure(.notBase64) }
-        guard data.count >= minimumLength else { return .failure(.tooShort(bytes: data.count)) }
+        guard data.count >= minimumLength else {
+            return .failure(
+                BlobError(
+                    .tooShort,
+                    "decodes to \(data.count) bytes, fewer than the \(minimumLength) of the shortest ciphertext"))
+        }
         let bytes = [UInt8](data)
         let version = UInt32(bigEndian: bytes)
         let nonce = Data(bytes[4..<16])
@@ -50,7 +43,7 @@ public struct CiphertextBlob: Sendable, Hashable {
         return .success(CiphertextBlob(version: version, nonce: nonce, ciphertext: ciphertext, tag: tag))
     }
 
-    public var serialized: Data {
+    package var serialized: Data {
         var data = Data(capacity: Self.minimumLength + ciphertext.count)
         data.append(contentsOf: version.bigEndianBytes)
         data.append(nonce)
@@ -59,50 +52,44 @@ public struct CiphertextBlob: Sendable, Hashable {
         return data
     }
 
-    public var base64: String { serialized.base64EncodedString() }
+    package var base64: String { serialized.base64EncodedString() }
 }
 
 /// SKM's legacy signature: Base64 of `version (UInt32 BE) ‖ RSASSA-PKCS1-v1_5-SHA256 signature`.
-public struct SignatureBlob: Sendable, Hashable {
-    public static let signatureLength = 256
+package struct SignatureBlob: Sendable, Hashable {
+    package static let signatureLength = 256
 
-    public var version: UInt32
-    public var signature: Data
+    package var version: UInt32
+    package var signature: Data
 
-    public init(version: UInt32, signature: Data) {
+    package init(version: UInt32, signature: Data) {
         self.version = version
         self.signature = signature
     }
 
-    public enum Problem: Error, Sendable, Hashable, CustomStringConvertible {
-        case notBase64
-        case wrongLength(bytes: Int)
-
-        public var description: String {
-            switch self {
-            case .notBase64: return "is not valid Base64"
-            case .wrongLength(let bytes):
-                return
-                    "decodes to \(bytes) bytes, not the \(4 + SignatureBlob.signatureLength) of a version and an RSA-2048 signature"
-            }
+    package static func parse(base64 text: String) -> Result<SignatureBlob, BlobError> {
+        guard let data = StrictBase64.decode(text) else {
+            return .failure(BlobError(.notBase64, "is not valid Base64"))
         }
-    }
-
-    public static func parse(base64 text: String) -> Result<SignatureBlob, Problem> {
-        guard let data = StrictBase64.decode(text) else { return .failure(.notBase64) }
-        guard data.count == 4 + signatureLength else { return .failure(.wrongLength(bytes: data.count)) }
+        guard data.count == 4 + signatureLength else {
+            return .failure(
+                BlobError(
+                    .wrongLength,
+                    "decodes to \(data.count) bytes, not the \(4 + signatureLength) of a version and an RSA-2048 signature"
+                ))
+        }
         let bytes = [UInt8](data)
         return .success(SignatureBlob(version: UInt32(bigEndian: bytes), signature: Data(bytes[4...])))
     }
 
-    public var base64: String {
+    package var base64: String {
         (Data(version.bigEndianBytes) + signature).base64EncodedString()
     }
 }
 
 /// Base64 as RFC 4648 §4 defines it, padding required, no whitespace: a blob either is Base64 or it is not.
-public enum StrictBase64 {
-    public static func decode(_ text: String) -> Data? {
+package enum StrictBase64 {
+    package static func decode(_ text: String) -> Data? {
         let bytes = text.utf8
         guard bytes.count % 4 == 0 else { return nil }
         var padding = 0
@@ -122,7 +109,7 @@ public enum StrictBase64 {
     }
 
     /// Whether `text` is Base64 whose decoded bytes are themselves Base64 text of a blob: the "encoded twice" mistake.
-    public static func decodesToBase64Text(_ text: String) -> Bool {
+    package static func decodesToBase64Text(_ text: String) -> Bool {
         guard let once = decode(text), once.count >= 8, let inner = String(data: once, encoding: .utf8) else {
             return false
         }
@@ -132,7 +119,7 @@ public enum StrictBase64 {
 
 extension UInt32 {
     /// The number four big-endian bytes spell.
-    public init(bigEndian bytes: [UInt8]) {
+    package init(bigEndian bytes: [UInt8]) {
         self = UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3])
     }
 
@@ -142,8 +129,25 @@ extension UInt32 {
 }
 
 /// SKM's rendering of key bytes: `0x00, 0x20, 0x41, …`.
-public enum HexList {
-    public static func render(_ bytes: some Sequence<UInt8>) -> String {
+package enum HexList {
+    package static func render(_ bytes: some Sequence<UInt8>) -> String {
         bytes.map { "0x" + [$0].hexString }.joined(separator: ", ")
+    }
+}
+
+/// Why a text is not a ciphertext or signature blob. The reason describes the text's shape, never its bytes.
+package struct BlobError: CodedError, Sendable {
+    package enum Code: String, Hashable, Sendable, CustomStringConvertible {
+        case notBase64, tooShort, wrongLength
+        package var description: String { rawValue }
+    }
+
+    package var code: Code
+    package var reason: String
+    package var file: String
+    package var line: UInt
+
+    package init(_ code: Code, _ reason: String, file: String = #fileID, line: UInt = #line) {
+        (self.code, self.reason, self.file, self.line) = (code, reason, file, line)
     }
 }

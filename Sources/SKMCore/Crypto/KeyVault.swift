@@ -4,13 +4,13 @@ import Foundation
 /// Seals key material, secrets and the CA key under the system key; the system key itself is wrapped by the root
 /// key. Every sealed item is bound to its place (``SealContext``) so that sealed bytes cannot be moved to another
 /// key or version.
-public struct KeyVault: Sendable {
+package struct KeyVault: Sendable {
     private let systemKey: SymmetricKey
     private static let systemKeyContext = Data("skm/system-key/v1".utf8)
     private static let formatVersion: UInt8 = 1
 
     /// Creates a new system key and returns it wrapped under `rootKey`, to be stored.
-    public static func create(wrappingWith rootKey: RootKey) throws(CoreError) -> (vault: KeyVault, wrapped: Data) {
+    package static func create(wrappingWith rootKey: RootKey) throws(CoreError) -> (vault: KeyVault, wrapped: Data) {
         let systemKey = SymmetricKey(size: .bits256)
         do {
             let box = try systemKey.withUnsafeBytes {
@@ -26,7 +26,7 @@ public struct KeyVault: Sendable {
     }
 
     /// Unwraps a stored system key. Fails when `rootKey` is not the key it was wrapped with.
-    public init(unwrapping wrapped: Data, with rootKey: RootKey) throws(CoreError) {
+    package init(unwrapping wrapped: Data, with rootKey: RootKey) throws(CoreError) {
         guard wrapped.first == Self.formatVersion else {
             throw CoreError(.invalidRootKey, "the stored system key has an unknown format")
         }
@@ -48,7 +48,7 @@ public struct KeyVault: Sendable {
     }
 
     /// Seals `plaintext` for `context`.
-    public func seal(_ plaintext: some DataProtocol, for context: SealContext) throws(CoreError) -> Data {
+    package func seal(_ plaintext: some DataProtocol, for context: SealContext) throws(CoreError) -> Data {
         do {
             let box = try AES.GCM.seal(plaintext, using: systemKey, authenticating: Data(context.label.utf8))
             guard let combined = box.combined else { throw CoreError(.crypto, "sealing failed") }
@@ -61,7 +61,7 @@ public struct KeyVault: Sendable {
     }
 
     /// Opens what ``seal(_:for:)`` sealed for the same `context`.
-    public func open(_ sealed: Data, for context: SealContext) throws(CoreError) -> Data {
+    package func open(_ sealed: Data, for context: SealContext) throws(CoreError) -> Data {
         guard sealed.first == Self.formatVersion else {
             throw CoreError(.crypto, "sealed item for \(context.label) has an unknown format")
         }
@@ -74,38 +74,38 @@ public struct KeyVault: Sendable {
     }
 
     /// A key derived from the system key for one purpose (bearer-token MACs, …).
-    public func derivedKey(purpose: String) -> SymmetricKey {
+    package func derivedKey(purpose: String) -> SymmetricKey {
         HKDF<SHA256>.deriveKey(
             inputKeyMaterial: systemKey, info: Data("skm/derived/\(purpose)".utf8), outputByteCount: 32)
     }
 }
 
 /// Where a sealed item belongs. Sealing binds the item to this label.
-public struct SealContext: Sendable, Hashable {
-    public var label: String
+package struct SealContext: Sendable, Hashable {
+    package var label: String
 
-    public init(label: String) {
+    package init(label: String) {
         self.label = label
     }
 
     /// The material of one key version (AES key bytes, RSA private key, or a secret's value).
-    public static func keyMaterial(keyId: String, version: Int) -> SealContext {
+    package static func keyMaterial(keyId: String, version: Int) -> SealContext {
         SealContext(label: "key/\(keyId)/\(version)")
     }
 
     /// The private key of an issued client certificate.
-    public static func certificateKey(entryId: Int) -> SealContext {
+    package static func certificateKey(entryId: Int) -> SealContext {
         SealContext(label: "auth/\(entryId)/private-key")
     }
 
     /// The PKCS#12 password chosen when a certificate was issued.
-    public static func certificatePassword(entryId: Int) -> SealContext {
+    package static func certificatePassword(entryId: Int) -> SealContext {
         SealContext(label: "auth/\(entryId)/password")
     }
 
     /// The installation's CA private key.
-    public static let authorityKey = SealContext(label: "ca/private-key")
+    package static let authorityKey = SealContext(label: "ca/private-key")
 
     /// The server's TLS private key, when the installation issued one.
-    public static let serverKey = SealContext(label: "server/private-key")
+    package static let serverKey = SealContext(label: "server/private-key")
 }

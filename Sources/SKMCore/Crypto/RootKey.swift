@@ -3,16 +3,16 @@ import Foundation
 import SKMPrimitives
 
 /// The key that wraps the system key. It comes from outside the database: `SKM_ROOT_KEY` or a key file.
-public struct RootKey: Sendable {
+package struct RootKey: Sendable {
     let key: SymmetricKey
 
     /// A new random root key.
-    public static func generate() -> RootKey {
+    package static func generate() -> RootKey {
         RootKey(key: SymmetricKey(size: .bits256))
     }
 
     /// Parses 32 bytes written as Base64 (44 characters) or hexadecimal (64 digits); surrounding space is ignored.
-    public init(encoded text: String) throws(CoreError) {
+    package init(encoded text: String) throws(CoreError) {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.utf8.count == 64, let bytes = [UInt8](hex: trimmed) {
             key = SymmetricKey(data: bytes)
@@ -31,7 +31,7 @@ public struct RootKey: Sendable {
     }
 
     /// Reads a key file written by ``write(to:)``.
-    public init(contentsOf url: URL) throws(CoreError) {
+    package init(contentsOf url: URL) throws(CoreError) {
         let text: String
         do {
             text = try String(contentsOf: url, encoding: .utf8)
@@ -46,12 +46,12 @@ public struct RootKey: Sendable {
     }
 
     /// The Base64 form, for a key file or `SKM_ROOT_KEY`.
-    public var base64: String {
+    package var base64: String {
         key.withUnsafeBytes { Data($0).base64EncodedString() }
     }
 
     /// Writes the key to a new file readable by its owner only (mode 0600). Refuses to overwrite.
-    public func write(to url: URL) throws(CoreError) {
+    package func write(to url: URL) throws(CoreError) {
         let path = url.path
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else {
@@ -69,7 +69,7 @@ public struct RootKey: Sendable {
 
 extension Array where Element == UInt8 {
     /// Decodes hexadecimal text of even length; `nil` when it is anything else.
-    public init?(hex text: String) {
+    package init?(hex text: String) {
         let bytes = Array(text.utf8)
         guard bytes.count % 2 == 0 else { return nil }
         var output: [UInt8] = []

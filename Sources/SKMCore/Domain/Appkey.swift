@@ -2,35 +2,35 @@ import struct Foundation.Data
 import struct Foundation.Date
 
 /// A project's appkey: the 16-character identifier in every API path, owner of key stores.
-public struct Appkey: Sendable, Hashable, Codable {
-    public var id: String
-    public var name: String
-    public var created: Stamp
+package struct Appkey: Sendable, Hashable, Codable {
+    package var id: String
+    package var name: String
+    package var created: Stamp
 
-    public init(id: String, name: String, created: Stamp) {
+    package init(id: String, name: String, created: Stamp) {
         self.id = id
         self.name = name
         self.created = created
     }
 
     /// Whether `text` has the shape of an appkey (16 ASCII letters or digits).
-    public static func isWellFormed(_ text: String) -> Bool {
+    package static func isWellFormed(_ text: String) -> Bool {
         text.utf8.count == 16 && text.utf8.allSatisfy { $0.isASCIIAlphanumeric }
     }
 }
 
 /// A User Access Key: authenticates management calls for one appkey. Only a salted digest of the secret is kept.
-public struct UserAccessKey: Sendable, Hashable, Codable {
-    public var id: String
-    public var appkey: String
-    public var status: AccessKeyStatus
-    public var created: Stamp
-    public var revision: Int
+package struct UserAccessKey: Sendable, Hashable, Codable {
+    package var id: String
+    package var appkey: String
+    package var status: AccessKeyStatus
+    package var created: Stamp
+    package var revision: Int
     /// SHA-256 of salt ‖ secret. Never exported.
-    public var secretDigest: Data
-    public var salt: Data
+    package var secretDigest: Data
+    package var salt: Data
 
-    public init(
+    package init(
         id: String, appkey: String, status: AccessKeyStatus, created: Stamp, secretDigest: Data, salt: Data,
         revision: Int = 0
     ) {
@@ -49,11 +49,11 @@ public struct UserAccessKey: Sendable, Hashable, Codable {
 
     /// Whether `text` has the shape of a User Access Key id: 20 capital letters and digits. A value of another shape
     /// in the id header is most likely a secret or a token sent in the wrong place, and is never written anywhere.
-    public static func isWellFormedID(_ text: String) -> Bool {
+    package static func isWellFormedID(_ text: String) -> Bool {
         text.utf8.count == 20 && text.utf8.allSatisfy { (0x41...0x5A).contains($0) || (0x30...0x39).contains($0) }
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decode(String.self, forKey: .id)
         appkey = try container.decode(String.self, forKey: .appkey)

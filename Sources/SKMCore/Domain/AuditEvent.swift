@@ -4,9 +4,9 @@ import struct Foundation.Date
 ///
 /// The analyser replays these to rebuild the state as it was when a request failed, and names the event that made
 /// it fail. Events never carry a secret, a key byte or a password.
-public struct AuditEvent: Sendable, Hashable, Codable {
+package struct AuditEvent: Sendable, Hashable, Codable {
     /// What kind of thing changed.
-    public enum TargetKind: String, Sendable, Hashable, Codable, CaseIterable {
+    package enum TargetKind: String, Sendable, Hashable, Codable, CaseIterable {
         case appkey = "APPKEY"
         case userAccessKey = "USER_ACCESS_KEY"
         case keyStore = "KEY_STORE"
@@ -19,38 +19,38 @@ public struct AuditEvent: Sendable, Hashable, Codable {
     ///
     /// The field is stored by name; ``known`` is the field it names, `nil` for a name this version does not write
     /// (from a newer or foreign key manager), which the analyser can only pass over.
-    public struct Change: Sendable, Hashable, Codable {
-        public var field: String
-        public var before: String?
-        public var after: String?
+    package struct Change: Sendable, Hashable, Codable {
+        package var field: String
+        package var before: String?
+        package var after: String?
 
-        public init(field: String, before: String?, after: String?) {
+        package init(field: String, before: String?, after: String?) {
             self.field = field
             self.before = before
             self.after = after
         }
 
-        public init(_ field: AuditField, before: String?, after: String?) {
+        package init(_ field: AuditField, before: String?, after: String?) {
             self.init(field: field.rawValue, before: before, after: after)
         }
 
-        public var known: AuditField? { AuditField(rawValue: field) }
+        package var known: AuditField? { AuditField(rawValue: field) }
     }
 
     /// Assigned by storage, increasing; 0 before the event is stored.
-    public var sequence: Int
-    public var time: Date
-    public var actor: String
-    public var action: AuditAction
-    public var appkey: String
-    public var targetKind: TargetKind
-    public var targetId: String
-    public var keyStoreId: Int?
-    public var keyId: String?
-    public var keyVersion: Int?
-    public var changes: [Change]
+    package var sequence: Int
+    package var time: Date
+    package var actor: String
+    package var action: AuditAction
+    package var appkey: String
+    package var targetKind: TargetKind
+    package var targetId: String
+    package var keyStoreId: Int?
+    package var keyId: String?
+    package var keyVersion: Int?
+    package var changes: [Change]
 
-    public init(
+    package init(
         sequence: Int = 0, time: Date, actor: String, action: AuditAction, appkey: String, targetKind: TargetKind,
         targetId: String, keyStoreId: Int? = nil, keyId: String? = nil, keyVersion: Int? = nil, changes: [Change]
     ) {
@@ -68,13 +68,13 @@ public struct AuditEvent: Sendable, Hashable, Codable {
     }
 
     /// The value a field took in this event, if it changed.
-    public func after(_ field: AuditField) -> String? {
+    package func after(_ field: AuditField) -> String? {
         changes.first(where: { $0.known == field })?.after
     }
 
     /// One line for people, statuses as the console names them: "cli:ops scheduled the deletion of key 0a1b…
     /// (In Service → Pending Deletion)".
-    public var summary: String {
+    package var summary: String {
         let key = keyId ?? targetId
         let entry = after(.value).map { "'\($0)'" } ?? "#\(targetId)"
         let version = keyVersion.map(String.init) ?? "?"
@@ -137,7 +137,7 @@ public struct AuditEvent: Sendable, Hashable, Codable {
 }
 
 /// Every kind of state change the key manager records.
-public enum AuditAction: String, Sendable, Hashable, Codable, CaseIterable {
+package enum AuditAction: String, Sendable, Hashable, Codable, CaseIterable {
     case appkeyCreate = "appkey.create"
     case userAccessKeyCreate = "userAccessKey.create"
     case userAccessKeyRevoke = "userAccessKey.revoke"
@@ -165,7 +165,7 @@ public enum AuditAction: String, Sendable, Hashable, Codable, CaseIterable {
 
 /// Every field an audit event records a change of. The engine writes them; `StateTimeline` rewinds each one (its
 /// switches name every case, so a new field cannot be written without deciding how it is rewound).
-public enum AuditField: String, Sendable, Hashable, CaseIterable {
+package enum AuditField: String, Sendable, Hashable, CaseIterable {
     case name, description, type, kind, value, status, deletionAt, latestVersion, autoRotationPeriod
     case ip4AuthUse, macAuthUse, certificateAuthUse, authMode
     case sha256, notAfter, replacedBy

@@ -1,12 +1,12 @@
 import struct Foundation.Date
 
 /// The three client-authentication factors a key store can require.
-public enum AuthKind: String, Sendable, Hashable, Codable, CaseIterable {
+package enum AuthKind: String, Sendable, Hashable, Codable, CaseIterable {
     case ipv4 = "IPV4"
     case mac = "MAC"
     case certificate = "CERTIFICATE"
 
-    public var displayName: String {
+    package var displayName: String {
         switch self {
         case .ipv4: return "IPv4"
         case .mac: return "MAC"
@@ -17,18 +17,18 @@ public enum AuthKind: String, Sendable, Hashable, Codable, CaseIterable {
 
 /// What the key manager keeps about a client certificate it issued. The public certificate only; the private key
 /// and the PKCS#12 password are sealed separately.
-public struct IssuedCertificate: Sendable, Hashable, Codable {
+package struct IssuedCertificate: Sendable, Hashable, Codable {
     /// Serial number, lower-case hexadecimal.
-    public var serialNumber: String
+    package var serialNumber: String
     /// SHA-256 of the DER encoding, lower-case hexadecimal.
-    public var sha256: String
-    public var subject: String
-    public var issuer: String
-    public var notBefore: Date
-    public var notAfter: Date
-    public var pem: String
+    package var sha256: String
+    package var subject: String
+    package var issuer: String
+    package var notBefore: Date
+    package var notAfter: Date
+    package var pem: String
 
-    public init(
+    package init(
         serialNumber: String, sha256: String, subject: String, issuer: String, notBefore: Date, notAfter: Date,
         pem: String
     ) {
@@ -43,23 +43,23 @@ public struct IssuedCertificate: Sendable, Hashable, Codable {
 }
 
 /// A registered IPv4 address or CIDR, MAC address or issued certificate of a key store.
-public struct AuthEntry: Sendable, Hashable, Codable {
-    public var id: Int
-    public var appkey: String
-    public var keyStoreId: Int
-    public var kind: AuthKind
+package struct AuthEntry: Sendable, Hashable, Codable {
+    package var id: Int
+    package var appkey: String
+    package var keyStoreId: Int
+    package var kind: AuthKind
     /// Canonical form: `10.0.0.1`, `10.0.3.0/24`, `aa:bb:cc:dd:ee:ff`, or the certificate's name.
-    public var value: String
-    public var description: String
-    public var status: EntryStatus
-    public var certificate: IssuedCertificate?
-    public var deletionAt: Date?
-    public var created: Stamp
-    public var lastChange: Stamp
-    public var lastAccessAt: Date?
-    public var revision: Int
+    package var value: String
+    package var description: String
+    package var status: EntryStatus
+    package var certificate: IssuedCertificate?
+    package var deletionAt: Date?
+    package var created: Stamp
+    package var lastChange: Stamp
+    package var lastAccessAt: Date?
+    package var revision: Int
 
-    public init(
+    package init(
         id: Int, appkey: String, keyStoreId: Int, kind: AuthKind, value: String, description: String,
         status: EntryStatus, certificate: IssuedCertificate? = nil, deletionAt: Date? = nil, created: Stamp,
         lastChange: Stamp, lastAccessAt: Date? = nil, revision: Int = 0
@@ -84,7 +84,7 @@ public struct AuthEntry: Sendable, Hashable, Codable {
             lastChange, lastAccessAt
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decode(Int.self, forKey: .id)
         appkey = try container.decode(String.self, forKey: .appkey)

@@ -1,7 +1,7 @@
 import struct Foundation.Date
 
 /// How a key store combines its enabled client-authentication factors.
-public enum AuthMode: String, Sendable, Hashable, Codable, CaseIterable {
+package enum AuthMode: String, Sendable, Hashable, Codable, CaseIterable {
     /// Every enabled factor must pass (SKM's default).
     case and = "AND"
     /// One enabled factor is enough.
@@ -9,26 +9,26 @@ public enum AuthMode: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 /// A key store: the unit that holds keys and decides how clients authenticate.
-public struct KeyStore: Sendable, Hashable, Codable {
-    public enum Status: String, Sendable, Hashable, Codable {
+package struct KeyStore: Sendable, Hashable, Codable {
+    package enum Status: String, Sendable, Hashable, Codable {
         case active = "ACTIVE"
         case deleted = "DELETED"
     }
 
-    public var id: Int
-    public var appkey: String
-    public var name: String
-    public var description: String
-    public var ip4AuthUse: Bool
-    public var macAuthUse: Bool
-    public var certificateAuthUse: Bool
-    public var authMode: AuthMode
-    public var status: Status
-    public var created: Stamp
-    public var lastChange: Stamp
-    public var revision: Int
+    package var id: Int
+    package var appkey: String
+    package var name: String
+    package var description: String
+    package var ip4AuthUse: Bool
+    package var macAuthUse: Bool
+    package var certificateAuthUse: Bool
+    package var authMode: AuthMode
+    package var status: Status
+    package var created: Stamp
+    package var lastChange: Stamp
+    package var revision: Int
 
-    public init(
+    package init(
         id: Int, appkey: String, name: String, description: String, ip4AuthUse: Bool, macAuthUse: Bool,
         certificateAuthUse: Bool, authMode: AuthMode, status: Status = .active, created: Stamp, lastChange: Stamp,
         revision: Int = 0
@@ -48,7 +48,7 @@ public struct KeyStore: Sendable, Hashable, Codable {
     }
 
     /// The enabled factors, in the order the engine checks them.
-    public var enabledFactors: [AuthKind] {
+    package var enabledFactors: [AuthKind] {
         var factors: [AuthKind] = []
         if ip4AuthUse { factors.append(.ipv4) }
         if macAuthUse { factors.append(.mac) }
@@ -61,7 +61,7 @@ public struct KeyStore: Sendable, Hashable, Codable {
             lastChange
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decode(Int.self, forKey: .id)
         appkey = try container.decode(String.self, forKey: .appkey)

@@ -1,7 +1,7 @@
 import struct Foundation.Date
 
 /// What a key holds.
-public enum KeyType: String, Sendable, Hashable, Codable, CaseIterable {
+package enum KeyType: String, Sendable, Hashable, Codable, CaseIterable {
     /// Confidential data: a string of up to 32 KB.
     case secret = "SECRET"
     /// AES-256 (GCM).
@@ -10,31 +10,31 @@ public enum KeyType: String, Sendable, Hashable, Codable, CaseIterable {
     case asymmetric = "ASYMMETRIC_KEY"
 
     /// Whether the type has versions and rotates.
-    public var isVersioned: Bool { self != .secret }
+    package var isVersioned: Bool { self != .secret }
 }
 
 /// A key of a key store: a secret, an AES-256 key or an RSA-2048 key pair, with its status and rotation.
-public struct ManagedKey: Sendable, Hashable, Codable {
-    public var id: String
-    public var appkey: String
-    public var keyStoreId: Int
-    public var name: String
-    public var description: String
-    public var type: KeyType
-    public var status: KeyStatus
+package struct ManagedKey: Sendable, Hashable, Codable {
+    package var id: String
+    package var appkey: String
+    package var keyStoreId: Int
+    package var name: String
+    package var description: String
+    package var type: KeyType
+    package var status: KeyStatus
     /// Days between automatic rotations; 0 turns automatic rotation off.
-    public var autoRotationPeriod: Int
-    public var nextRotationAt: Date?
+    package var autoRotationPeriod: Int
+    package var nextRotationAt: Date?
     /// When a pending deletion takes effect, or when the key was deleted.
-    public var deletionAt: Date?
+    package var deletionAt: Date?
     /// The highest version number ever created (versions count from 0).
-    public var latestVersion: Int
-    public var created: Stamp
-    public var lastChange: Stamp
-    public var lastAccessAt: Date?
-    public var revision: Int
+    package var latestVersion: Int
+    package var created: Stamp
+    package var lastChange: Stamp
+    package var lastAccessAt: Date?
+    package var revision: Int
 
-    public init(
+    package init(
         id: String, appkey: String, keyStoreId: Int, name: String, description: String, type: KeyType,
         status: KeyStatus, autoRotationPeriod: Int, nextRotationAt: Date?, deletionAt: Date?, latestVersion: Int,
         created: Stamp, lastChange: Stamp, lastAccessAt: Date? = nil, revision: Int = 0
@@ -57,7 +57,7 @@ public struct ManagedKey: Sendable, Hashable, Codable {
     }
 
     /// Whether `text` has the shape of a key id: 32 lower-case hexadecimal digits.
-    public static func isWellFormedID(_ text: String) -> Bool {
+    package static func isWellFormedID(_ text: String) -> Bool {
         text.utf8.count == 32 && text.utf8.allSatisfy { $0.isLowerHexDigit }
     }
 
@@ -66,7 +66,7 @@ public struct ManagedKey: Sendable, Hashable, Codable {
             deletionAt, latestVersion, created, lastChange, lastAccessAt
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decode(String.self, forKey: .id)
         appkey = try container.decode(String.self, forKey: .appkey)
@@ -87,16 +87,16 @@ public struct ManagedKey: Sendable, Hashable, Codable {
 }
 
 /// One version of a symmetric or asymmetric key. The newest In Service version is the primary one.
-public struct KeyVersion: Sendable, Hashable, Codable {
-    public var keyId: String
-    public var number: Int
-    public var status: EntryStatus
-    public var created: Stamp
-    public var lastChange: Stamp
-    public var deletionAt: Date?
-    public var revision: Int
+package struct KeyVersion: Sendable, Hashable, Codable {
+    package var keyId: String
+    package var number: Int
+    package var status: EntryStatus
+    package var created: Stamp
+    package var lastChange: Stamp
+    package var deletionAt: Date?
+    package var revision: Int
 
-    public init(
+    package init(
         keyId: String, number: Int, status: EntryStatus, created: Stamp, lastChange: Stamp, deletionAt: Date? = nil,
         revision: Int = 0
     ) {
@@ -113,7 +113,7 @@ public struct KeyVersion: Sendable, Hashable, Codable {
         case keyId, number, status, created, lastChange, deletionAt
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         keyId = try container.decode(String.self, forKey: .keyId)
         number = try container.decode(Int.self, forKey: .number)
@@ -127,7 +127,7 @@ public struct KeyVersion: Sendable, Hashable, Codable {
 
 extension Array where Element == KeyVersion {
     /// The newest version that is In Service: what encrypt and sign use.
-    public var primary: KeyVersion? {
+    package var primary: KeyVersion? {
         filter { $0.status == .inService }.max(by: { $0.number < $1.number })
     }
 }

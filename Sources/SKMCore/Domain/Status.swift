@@ -1,13 +1,13 @@
 import struct Foundation.Date
 
 /// The life cycle of a key: In Service, then 7 days of pending deletion, then a tombstone.
-public enum KeyStatus: String, Sendable, Hashable, Codable, CaseIterable {
+package enum KeyStatus: String, Sendable, Hashable, Codable, CaseIterable {
     case active = "ACTIVE"
     case pendingDeletion = "PENDING_DELETION"
     case deleted = "DELETED"
 
     /// How SKM's console names the status.
-    public var displayName: String {
+    package var displayName: String {
         switch self {
         case .active: return "In Service"
         case .pendingDeletion: return "Pending Deletion"
@@ -17,12 +17,12 @@ public enum KeyStatus: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 /// The life cycle of a key version or a client-auth entry.
-public enum EntryStatus: String, Sendable, Hashable, Codable, CaseIterable {
+package enum EntryStatus: String, Sendable, Hashable, Codable, CaseIterable {
     case inService = "IN_SERVICE"
     case pendingDeletion = "PENDING_DELETION"
     case deleted = "DELETED"
 
-    public var displayName: String {
+    package var displayName: String {
         switch self {
         case .inService: return "In Service"
         case .pendingDeletion: return "Pending Deletion"
@@ -32,11 +32,11 @@ public enum EntryStatus: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 /// Status of a User Access Key: in service until revoked, revoked for ever (its tokens stop with it).
-public enum AccessKeyStatus: String, Sendable, Hashable, Codable, CaseIterable {
+package enum AccessKeyStatus: String, Sendable, Hashable, Codable, CaseIterable {
     case inService = "IN_SERVICE"
     case revoked = "REVOKED"
 
-    public var displayName: String {
+    package var displayName: String {
         switch self {
         case .inService: return "In Service"
         case .revoked: return "Revoked"
@@ -45,11 +45,11 @@ public enum AccessKeyStatus: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 /// Who changed something, and when.
-public struct Stamp: Sendable, Hashable, Codable {
-    public var user: String
-    public var at: Date
+package struct Stamp: Sendable, Hashable, Codable {
+    package var user: String
+    package var at: Date
 
-    public init(user: String, at: Date) {
+    package init(user: String, at: Date) {
         self.user = user
         self.at = at
     }

@@ -1,18 +1,18 @@
 /// The SKM API versions in request paths.
-public enum APIVersion: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
+package enum APIVersion: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
     case v1_0 = "v1.0"
     case v1_1 = "v1.1"
     case v1_2 = "v1.2"
     case v1_3 = "v1.3"
 
-    public static func < (lhs: APIVersion, rhs: APIVersion) -> Bool {
+    package static func < (lhs: APIVersion, rhs: APIVersion) -> Bool {
         lhs.rawValue < rhs.rawValue
     }
 }
 
 /// Every operation of the SKM API, plus this implementation's additions (rotate, cancel deletion, certificate
 /// download, token creation). The raw value is the name the request log and the rule files use.
-public enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
+package enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
     case confirm
     case getSecret
     case putSecret
@@ -53,7 +53,7 @@ public enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
     case createToken
 
     /// How the engine authorises the operation (DESIGN §6).
-    public enum Category: String, Sendable, Hashable, Codable {
+    package enum Category: String, Sendable, Hashable, Codable {
         /// Echoes what the server observed; stops after the appkey check.
         case confirm
         /// Uses a key; checked against the key store's client authentication.
@@ -64,7 +64,7 @@ public enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
         case token
     }
 
-    public var category: Category {
+    package var category: Category {
         switch self {
         case .confirm: return .confirm
         case .getSecret, .encrypt, .decrypt, .createLocalKey, .getSymmetricKey, .sign, .verify, .signStandard,
@@ -76,7 +76,7 @@ public enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
     }
 
     /// The key type a data operation (or secret update) needs.
-    public var requiredKeyType: KeyType? {
+    package var requiredKeyType: KeyType? {
         switch self {
         case .getSecret, .putSecret: return .secret
         case .encrypt, .decrypt, .createLocalKey, .getSymmetricKey: return .symmetric
@@ -86,13 +86,13 @@ public enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
     }
 
     /// Whether the key store's client authentication applies. SKM documents the public key as readable without it.
-    public var usesClientAuthentication: Bool {
+    package var usesClientAuthentication: Bool {
         category == .data && self != .getPublicKey
     }
 
     /// Decrypt and verify answer "Invalid Key Status" for a key that is not In Service; every other data call
     /// answers "Invalid Key ID".
-    public var inactiveKeyCheck: DecisionCheck {
+    package var inactiveKeyCheck: DecisionCheck {
         switch self {
         case .decrypt, .verify, .verifyStandard: return .keyInServiceForData
         default: return .keyInServiceForUse
@@ -101,7 +101,7 @@ public enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
 
     /// Whether the operation reads a version out of a blob or a `keyVersion` parameter (and so can fail with the
     /// version errors).
-    public var checksVersions: Bool {
+    package var checksVersions: Bool {
         switch self {
         case .decrypt, .verify, .verifyStandard, .getSymmetricKey, .getPrivateKey, .getPublicKey: return true
         default: return false
@@ -109,7 +109,7 @@ public enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
     }
 
     /// The API versions whose paths carry the operation.
-    public var availableVersions: Set<APIVersion> {
+    package var availableVersions: Set<APIVersion> {
         switch self {
         case .confirm, .getSecret, .encrypt, .decrypt, .createLocalKey, .sign, .verify, .getPrivateKey, .getPublicKey,
             .listKeyStores, .getKeyStore, .listKeys, .getKey, .listAuth:
@@ -131,7 +131,7 @@ public enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
 
     /// Whether the operation only reads the key manager's settings (key stores, keys, entries): the reads v1.0 serves
     /// on the appkey alone.
-    public var isSettingsRead: Bool {
+    package var isSettingsRead: Bool {
         switch self {
         case .listKeyStores, .getKeyStore, .listKeys, .getKey, .listAuth: return true
         default: return false
@@ -139,7 +139,7 @@ public enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
     }
 
     /// Whether the operation is this implementation's addition to SKM's API.
-    public var isExtension: Bool {
+    package var isExtension: Bool {
         switch self {
         case .cancelKeyDeletion, .rotateKey, .cancelAuthDeletion, .downloadCertificate, .listAccessKeys,
             .createAccessKey, .revokeAccessKey, .rotateAccessKey:

@@ -2,23 +2,23 @@ import Foundation
 
 /// One API request as the engine sees it: independent of HTTP, so the server, the CLI's `call` and the tests all
 /// drive the same decision procedure.
-public struct APIRequest: Sendable {
-    public var operation: APIOperation
-    public var apiVersion: APIVersion
-    public var appkey: String
+package struct APIRequest: Sendable {
+    package var operation: APIOperation
+    package var apiVersion: APIVersion
+    package var appkey: String
     /// The key id from the path.
-    public var keyId: String?
+    package var keyId: String?
     /// The key store id from the path, as text (validated by the engine).
-    public var keyStoreId: String?
+    package var keyStoreId: String?
     /// Which client-auth factor an auth-entry operation is about.
-    public var authKind: AuthKind?
+    package var authKind: AuthKind?
     /// A named resource from the path (the certificate of a download).
-    public var resourceName: String?
-    public var body: RequestBody
-    public var query: [String: String]
-    public var credentials: Credentials
+    package var resourceName: String?
+    package var body: RequestBody
+    package var query: [String: String]
+    package var credentials: Credentials
 
-    public init(
+    package init(
         operation: APIOperation, apiVersion: APIVersion = .v1_3, appkey: String, keyId: String? = nil,
         keyStoreId: String? = nil, authKind: AuthKind? = nil, resourceName: String? = nil, body: RequestBody = .none,
         query: [String: String] = [:], credentials: Credentials = Credentials()
@@ -38,7 +38,7 @@ public struct APIRequest: Sendable {
 
 /// A request body: absent, a parsed JSON value, or something that did not parse (kept for the Invalid Request
 /// answer, which must come after the appkey and credential checks).
-public enum RequestBody: Sendable, Hashable {
+package enum RequestBody: Sendable, Hashable {
     case none
     case json(JSONValue)
     case malformed(String)
@@ -47,49 +47,49 @@ public enum RequestBody: Sendable, Hashable {
 }
 
 /// Credentials a management call may carry.
-public struct Credentials: Sendable, Hashable {
+package struct Credentials: Sendable, Hashable {
     /// v1.2 `X-TC-AUTHENTICATION-ID`, or the user part of token creation's Basic authorization.
-    public var userAccessKeyID: String?
+    package var userAccessKeyID: String?
     /// v1.2 `X-TC-AUTHENTICATION-SECRET`, or the password part of Basic authorization.
-    public var userAccessKeySecret: String?
+    package var userAccessKeySecret: String?
     /// v1.3 `X-NHN-AUTHORIZATION: Bearer …`.
-    public var bearerToken: String?
+    package var bearerToken: String?
 
-    public init(userAccessKeyID: String? = nil, userAccessKeySecret: String? = nil, bearerToken: String? = nil) {
+    package init(userAccessKeyID: String? = nil, userAccessKeySecret: String? = nil, bearerToken: String? = nil) {
         self.userAccessKeyID = userAccessKeyID
         self.userAccessKeySecret = userAccessKeySecret
         self.bearerToken = bearerToken
     }
 
-    public var isEmpty: Bool {
+    package var isEmpty: Bool {
         userAccessKeyID == nil && userAccessKeySecret == nil && bearerToken == nil
     }
 }
 
 /// What the engine answered.
-public struct Outcome: Sendable {
-    public var result: Result<Payload, Rejection>
+package struct Outcome: Sendable {
+    package var result: Result<Payload, Rejection>
     /// The key version the call used or reported, for the response and the request log.
-    public var keyVersion: Int?
+    package var keyVersion: Int?
 
-    public init(_ result: Result<Payload, Rejection>, keyVersion: Int? = nil) {
+    package init(_ result: Result<Payload, Rejection>, keyVersion: Int? = nil) {
         self.result = result
         self.keyVersion = keyVersion
     }
 
-    public static func failure(_ rejection: Rejection) -> Outcome {
+    package static func failure(_ rejection: Rejection) -> Outcome {
         Outcome(.failure(rejection))
     }
 
-    public var rejection: Rejection? {
+    package var rejection: Rejection? {
         if case .failure(let rejection) = result { return rejection }
         return nil
     }
 
-    public var error: APIError? { rejection?.error }
+    package var error: APIError? { rejection?.error }
 
     /// The body of a successful JSON answer.
-    public var body: JSONValue? {
+    package var body: JSONValue? {
         if case .success(let payload) = result {
             switch payload {
             case .body(let value), .bare(let value): return value
@@ -101,7 +101,7 @@ public struct Outcome: Sendable {
 }
 
 /// A successful answer.
-public enum Payload: Sendable, Hashable {
+package enum Payload: Sendable, Hashable {
     /// A body inside the SKM envelope (`.null` for `"body": null`).
     case body(JSONValue)
     /// A JSON document without the envelope (the OAuth token answer).

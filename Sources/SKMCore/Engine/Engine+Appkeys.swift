@@ -3,15 +3,16 @@ import Foundation
 import X509
 
 /// A new User Access Key; the secret is shown once and never stored.
-public struct IssuedAccessKey: Sendable {
-    public var accessKey: UserAccessKey
-    public var secret: String
+package struct IssuedAccessKey: Sendable {
+    package var accessKey: UserAccessKey
+    package var secret: String
 }
 
 /// Appkeys and their User Access Keys.
 extension Engine {
     /// Creates an appkey and its first User Access Key.
-    public func createAppkey(name: String, actor: String) async throws -> (appkey: Appkey, accessKey: IssuedAccessKey) {
+    package func createAppkey(name: String, actor: String) async throws -> (appkey: Appkey, accessKey: IssuedAccessKey)
+    {
         try Self.validateName(name, field: "name")
         let now = clock.now
         let appkey = Appkey(
@@ -32,7 +33,7 @@ extension Engine {
     }
 
     /// Adds a User Access Key to an appkey.
-    public func createUserAccessKey(appkey: String, actor: String) async throws -> IssuedAccessKey {
+    package func createUserAccessKey(appkey: String, actor: String) async throws -> IssuedAccessKey {
         _ = try await existingAppkey(appkey)
         let (accessKey, mutations) = newAccessKey(appkey: appkey, actor: actor, at: clock.now)
         try await retrying { try await storage.commit(ChangeSet(mutations)) }
@@ -40,7 +41,7 @@ extension Engine {
     }
 
     /// The User Access Keys of an appkey, revoked ones included, oldest first.
-    public func userAccessKeys(appkey: String) async throws -> [UserAccessKey] {
+    package func userAccessKeys(appkey: String) async throws -> [UserAccessKey] {
         _ = try await existingAppkey(appkey)
         return try await storage.userAccessKeys(appkey: appkey).sorted {
             ($0.created.at, $0.id) < ($1.created.at, $1.id)
@@ -48,7 +49,7 @@ extension Engine {
     }
 
     /// Revokes a User Access Key of `appkey`: its secret and every token issued from it stop working at once.
-    public func revokeUserAccessKey(appkey: String, id: String, actor: String) async throws -> UserAccessKey {
+    package func revokeUserAccessKey(appkey: String, id: String, actor: String) async throws -> UserAccessKey {
         _ = try await existingAppkey(appkey)
         return try await retrying {
             var key = try await revocableAccessKey(appkey: appkey, id: id)
@@ -69,7 +70,7 @@ extension Engine {
 
     /// Replaces a User Access Key of `appkey` with a new one, in one step: the new key is in service and the old one
     /// (with its tokens) revoked.
-    public func rotateUserAccessKey(appkey: String, id: String, actor: String) async throws -> IssuedAccessKey {
+    package func rotateUserAccessKey(appkey: String, id: String, actor: String) async throws -> IssuedAccessKey {
         _ = try await existingAppkey(appkey)
         return try await retrying {
             var old = try await revocableAccessKey(appkey: appkey, id: id)

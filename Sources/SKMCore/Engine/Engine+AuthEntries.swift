@@ -6,7 +6,7 @@ import X509
 /// The client authentication entries of a key store: IPv4 addresses, MAC addresses and issued certificates.
 extension Engine {
     /// Registers an IPv4 address or CIDR, or a MAC address.
-    public func addAuthEntry(
+    package func addAuthEntry(
         appkey: String, store reference: KeyStoreReference, kind: AuthKind, value: String, description: String = "",
         actor: String
     ) async throws -> AuthEntry {
@@ -58,7 +58,7 @@ extension Engine {
     }
 
     /// Issues a client certificate from the installation's CA and registers it in a key store.
-    public func issueCertificate(
+    package func issueCertificate(
         appkey: String, store reference: KeyStoreReference, name: String, password: String, lifetimeDays: Int,
         description: String = "", actor: String
     ) async throws -> AuthEntry {
@@ -137,7 +137,7 @@ extension Engine {
         }
     }
 
-    public func scheduleAuthDeletion(
+    package func scheduleAuthDeletion(
         appkey: String, store: KeyStoreReference, kind: AuthKind, value: String, actor: String
     ) async throws -> AuthEntry {
         try await changeEntryStatus(
@@ -145,7 +145,7 @@ extension Engine {
             action: .authScheduleDeletion, actor: actor)
     }
 
-    public func cancelAuthDeletion(
+    package func cancelAuthDeletion(
         appkey: String, store: KeyStoreReference, kind: AuthKind, value: String, actor: String
     ) async throws -> AuthEntry {
         try await changeEntryStatus(
@@ -154,7 +154,7 @@ extension Engine {
     }
 
     /// Deletes an entry pending deletion at once; a tombstone remains.
-    public func deleteAuthEntry(
+    package func deleteAuthEntry(
         appkey: String, store: KeyStoreReference, kind: AuthKind, value: String, actor: String
     ) async throws -> AuthEntry {
         try await changeEntryStatus(
@@ -210,7 +210,7 @@ extension Engine {
 
     /// A PKCS#12 file with an issued certificate, its key and the CA certificate, protected by `password`, or by
     /// the password chosen when the certificate was issued when `password` is `nil`.
-    public func exportCertificate(
+    package func exportCertificate(
         appkey: String, store: KeyStoreReference, name: String, password: String? = nil
     )
         async throws -> [UInt8]

@@ -93,7 +93,7 @@ extension Engine {
 
     /// What a bearer token says of itself, and whether this installation issued it; `nil` when it is not a token
     /// of this format at all. Nothing here is secret: the request log records it (never the token).
-    public func inspectToken(_ token: String) -> TokenObservation? {
+    package func inspectToken(_ token: String) -> TokenObservation? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "skm1", let payload = Data(base64URLEncoded: String(parts[1])),
             let mac = Data(base64URLEncoded: String(parts[2]))
@@ -128,12 +128,12 @@ extension Engine {
 
 /// What the request log records of a bearer token: whether this installation signed it and, when it did, the User
 /// Access Key it was issued to and when it expires. Never the token itself.
-public struct TokenObservation: Sendable, Hashable {
-    public var authentic: Bool
-    public var accessKeyId: String?
-    public var expiresAt: Date?
+package struct TokenObservation: Sendable, Hashable {
+    package var authentic: Bool
+    package var accessKeyId: String?
+    package var expiresAt: Date?
 
-    public init(authentic: Bool, accessKeyId: String? = nil, expiresAt: Date? = nil) {
+    package init(authentic: Bool, accessKeyId: String? = nil, expiresAt: Date? = nil) {
         self.authentic = authentic
         self.accessKeyId = accessKeyId
         self.expiresAt = expiresAt

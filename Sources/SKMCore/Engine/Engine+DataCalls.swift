@@ -196,7 +196,8 @@ extension Engine {
             let blob: CiphertextBlob
             switch CiphertextBlob.parse(base64: parameters.blob ?? "") {
             case .success(let parsed): blob = parsed
-            case .failure(.notBase64): throw Rejection(.blobIsBase64, "the ciphertext is not valid Base64")
+            case .failure(let problem) where problem.code == .notBase64:
+                throw Rejection(.blobIsBase64, "the ciphertext is not valid Base64")
             case .failure(let problem): throw Rejection(.blobComplete, "the ciphertext \(problem)")
             }
             let (version, key) = try usableVersion(
@@ -235,7 +236,8 @@ extension Engine {
             let blob: SignatureBlob
             switch SignatureBlob.parse(base64: parameters.blob ?? "") {
             case .success(let parsed): blob = parsed
-            case .failure(.notBase64): throw Rejection(.blobIsBase64, "the signature is not valid Base64")
+            case .failure(let problem) where problem.code == .notBase64:
+                throw Rejection(.blobIsBase64, "the signature is not valid Base64")
             case .failure(let problem): throw Rejection(.blobComplete, "the signature \(problem)")
             }
             let (version, key) = try usableVersion(

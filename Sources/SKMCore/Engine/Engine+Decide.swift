@@ -5,7 +5,7 @@ extension Engine {
     /// Answers an API request from `client` with a result or exactly one catalogue error, following the decision
     /// procedure of DESIGN §6. Never throws: a storage failure becomes Internal Error, with its reason kept for
     /// operators only.
-    public func execute(_ request: APIRequest, from client: ClientIdentity) async -> Outcome {
+    package func execute(_ request: APIRequest, from client: ClientIdentity) async -> Outcome {
         do {
             return try await decide(request, client)
         } catch let rejection as Rejection {
@@ -73,7 +73,7 @@ extension Engine {
 
     /// For the v1.0 reads, whether step 3 applies (the request log records it, for the analyser); `nil` for every
     /// other operation, whose need for credentials never varies.
-    public func credentialsRequirement(of request: APIRequest) -> Bool? {
+    package func credentialsRequirement(of request: APIRequest) -> Bool? {
         guard request.apiVersion == .v1_0, request.operation.isSettingsRead else { return nil }
         return configuration.v1_0ReadsNeedCredentials
     }

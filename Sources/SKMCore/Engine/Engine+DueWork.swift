@@ -3,20 +3,20 @@ import Foundation
 import X509
 
 /// What a run of the background jobs did.
-public struct DueWorkReport: Sendable, Hashable {
-    public var purgedKeys = 0
-    public var purgedVersions = 0
-    public var purgedEntries = 0
-    public var rotatedKeys = 0
-    public var failures: [String] = []
+package struct DueWorkReport: Sendable, Hashable {
+    package var purgedKeys = 0
+    package var purgedVersions = 0
+    package var purgedEntries = 0
+    package var rotatedKeys = 0
+    package var failures: [String] = []
 
-    public var total: Int { purgedKeys + purgedVersions + purgedEntries + rotatedKeys }
+    package var total: Int { purgedKeys + purgedVersions + purgedEntries + rotatedKeys }
 }
 
 extension Engine {
     /// Carries out what fell due at the clock's current time: deletions whose 7 days passed, and automatic
     /// rotations. One failure does not stop the rest; it is reported.
-    public func runDueWork() async -> DueWorkReport {
+    package func runDueWork() async -> DueWorkReport {
         var report = DueWorkReport()
         let work: DueWork
         do {

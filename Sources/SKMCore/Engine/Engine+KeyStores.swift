@@ -3,11 +3,11 @@ import Foundation
 import X509
 
 /// How an administrative call names a key store.
-public enum KeyStoreReference: Sendable, Hashable, CustomStringConvertible {
+package enum KeyStoreReference: Sendable, Hashable, CustomStringConvertible {
     case id(Int)
     case name(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .id(let id): return "#\(id)"
         case .name(let name): return "'\(name)'"
@@ -16,15 +16,15 @@ public enum KeyStoreReference: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// The settings of a key store, as created or fully replaced.
-public struct KeyStoreSettings: Sendable, Hashable {
-    public var name: String
-    public var description: String
-    public var ip4AuthUse: Bool
-    public var macAuthUse: Bool
-    public var certificateAuthUse: Bool
-    public var authMode: AuthMode
+package struct KeyStoreSettings: Sendable, Hashable {
+    package var name: String
+    package var description: String
+    package var ip4AuthUse: Bool
+    package var macAuthUse: Bool
+    package var certificateAuthUse: Bool
+    package var authMode: AuthMode
 
-    public init(
+    package init(
         name: String, description: String = "", ip4AuthUse: Bool, macAuthUse: Bool, certificateAuthUse: Bool,
         authMode: AuthMode = .and
     ) {
@@ -53,7 +53,7 @@ public struct KeyStoreSettings: Sendable, Hashable {
 
 /// Key stores: creation, settings, deletion.
 extension Engine {
-    public func createKeyStore(appkey: String, settings: KeyStoreSettings, actor: String) async throws -> KeyStore {
+    package func createKeyStore(appkey: String, settings: KeyStoreSettings, actor: String) async throws -> KeyStore {
         try settings.validate()
         _ = try await existingAppkey(appkey)
         try await checkNameFree(settings.name, appkey: appkey, except: nil)
@@ -78,7 +78,7 @@ extension Engine {
     }
 
     /// Replaces a key store's settings (SKM's PUT is a full replace).
-    public func updateKeyStore(
+    package func updateKeyStore(
         appkey: String, store reference: KeyStoreReference, settings: KeyStoreSettings, actor: String
     )
         async throws -> KeyStore
@@ -112,7 +112,7 @@ extension Engine {
     }
 
     /// Deletes (deactivates) a key store that holds no key in service or pending deletion.
-    public func deleteKeyStore(
+    package func deleteKeyStore(
         appkey: String, store reference: KeyStoreReference, actor: String
     ) async throws
         -> KeyStore
@@ -164,7 +164,7 @@ extension Engine {
     }
 
     /// An active key store of `appkey`, by id or name; Invalid Request (key-store-known) when there is none.
-    public func liveKeyStore(appkey: String, _ reference: KeyStoreReference) async throws -> KeyStore {
+    package func liveKeyStore(appkey: String, _ reference: KeyStoreReference) async throws -> KeyStore {
         try await liveStore(appkey: appkey, reference)
     }
 

@@ -5,7 +5,7 @@ import X509
 /// One version of a key and its deletion lifecycle.
 extension Engine {
     /// Schedules one version for deletion. The primary version cannot be deleted: rotate first.
-    public func scheduleVersionDeletion(
+    package func scheduleVersionDeletion(
         appkey: String, keyId: String, version: Int, actor: String
     ) async throws
         -> KeyVersion
@@ -15,7 +15,7 @@ extension Engine {
             action: .versionScheduleDeletion, actor: actor)
     }
 
-    public func cancelVersionDeletion(
+    package func cancelVersionDeletion(
         appkey: String, keyId: String, version: Int, actor: String
     ) async throws
         -> KeyVersion
@@ -26,7 +26,7 @@ extension Engine {
     }
 
     /// Deletes a version pending deletion at once, destroying its material.
-    public func deleteVersion(appkey: String, keyId: String, version: Int, actor: String) async throws -> KeyVersion {
+    package func deleteVersion(appkey: String, keyId: String, version: Int, actor: String) async throws -> KeyVersion {
         try await changeVersionStatus(
             appkey: appkey, keyId: keyId, number: version, from: .pendingDeletion, to: .deleted,
             action: .versionDelete, actor: actor)

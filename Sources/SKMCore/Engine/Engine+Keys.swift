@@ -5,7 +5,7 @@ import X509
 /// Keys: creation, rotation, secrets, and their deletion lifecycle.
 extension Engine {
     /// Creates a key. A secret takes its value; symmetric and asymmetric keys get fresh material as version 0.
-    public func createKey(
+    package func createKey(
         appkey: String, store reference: KeyStoreReference, type: KeyType, name: String, description: String = "",
         autoRotationPeriod: Int = 0, secretValue: String? = nil, actor: String
     ) async throws -> ManagedKey {
@@ -84,7 +84,7 @@ extension Engine {
     }
 
     /// Creates a new version of an In Service key; it becomes the primary version.
-    public func rotateKey(appkey: String, keyId: String, actor: String) async throws -> KeyVersion {
+    package func rotateKey(appkey: String, keyId: String, actor: String) async throws -> KeyVersion {
         try await retrying {
             var key = try await ownedKey(appkey: appkey, keyId: keyId)
             guard key.type.isVersioned else { throw Rejection(.keyHasVersions, "a secret has no versions to rotate") }
@@ -124,20 +124,20 @@ extension Engine {
     }
 
     /// Schedules an In Service key for deletion after the deletion delay (7 days).
-    public func scheduleKeyDeletion(appkey: String, keyId: String, actor: String) async throws -> ManagedKey {
+    package func scheduleKeyDeletion(appkey: String, keyId: String, actor: String) async throws -> ManagedKey {
         try await changeKeyStatus(
             appkey: appkey, keyId: keyId, from: .active, to: .pendingDeletion, action: .keyScheduleDeletion,
             actor: actor)
     }
 
     /// Returns a key pending deletion to service.
-    public func cancelKeyDeletion(appkey: String, keyId: String, actor: String) async throws -> ManagedKey {
+    package func cancelKeyDeletion(appkey: String, keyId: String, actor: String) async throws -> ManagedKey {
         try await changeKeyStatus(
             appkey: appkey, keyId: keyId, from: .pendingDeletion, to: .active, action: .keyCancelDeletion, actor: actor)
     }
 
     /// Deletes a key pending deletion at once; its material is destroyed and a tombstone remains.
-    public func deleteKey(appkey: String, keyId: String, actor: String) async throws -> ManagedKey {
+    package func deleteKey(appkey: String, keyId: String, actor: String) async throws -> ManagedKey {
         try await changeKeyStatus(
             appkey: appkey, keyId: keyId, from: .pendingDeletion, to: .deleted, action: .keyDelete, actor: actor)
     }
@@ -181,7 +181,7 @@ extension Engine {
     }
 
     /// Replaces a secret's value.
-    public func updateSecret(appkey: String, keyId: String, value: String, actor: String) async throws -> ManagedKey {
+    package func updateSecret(appkey: String, keyId: String, value: String, actor: String) async throws -> ManagedKey {
         guard value.utf8.count <= Limits.textBytes else {
             throw Rejection.invalidField(
                 .secretWithin32KB, "secretValue", "is over the limit of \(Limits.textBytes) bytes")

@@ -4,11 +4,11 @@ import SKMPrimitives
 import X509
 
 /// The certificate and key the server presents over TLS.
-public struct ServerIdentity: Sendable {
-    public var certificate: Certificate
-    public var privateKey: P256.Signing.PrivateKey
+package struct ServerIdentity: Sendable {
+    package var certificate: Certificate
+    package var privateKey: P256.Signing.PrivateKey
     /// Certificates to send after the leaf (the issuing CA).
-    public var chain: [Certificate]
+    package var chain: [Certificate]
 }
 
 extension Engine {
@@ -16,7 +16,7 @@ extension Engine {
 
     /// The server certificate the installation's CA issued for `hosts`: issued on first use, and issued again when
     /// the stored one does not name every host or expires within 30 days.
-    public func serverIdentity(hosts: [String]) async throws -> ServerIdentity {
+    package func serverIdentity(hosts: [String]) async throws -> ServerIdentity {
         let now = clock.now
         if let pem = try await storage.setting(Self.serverCertificateSetting),
             let sealed = try await storage.sealedItem(.serverKey),

@@ -4,7 +4,7 @@ import SKMPrimitives
 /// What moves through the deletion lifecycle (in service → pending deletion → deleted, or back to service): a key, a
 /// key version, an auth entry. One rule for all three: pending deletion sets the deletion date the delay ahead, a
 /// deletion sets it to now, a return to service clears it.
-public protocol DeletionLifecycle {
+package protocol DeletionLifecycle {
     associatedtype Status: RawRepresentable<String> & Equatable
     static var inService: Status { get }
     static var pendingDeletion: Status { get }
@@ -15,21 +15,21 @@ public protocol DeletionLifecycle {
 }
 
 extension ManagedKey: DeletionLifecycle {
-    public static var inService: KeyStatus { .active }
-    public static var pendingDeletion: KeyStatus { .pendingDeletion }
-    public static var deleted: KeyStatus { .deleted }
+    package static var inService: KeyStatus { .active }
+    package static var pendingDeletion: KeyStatus { .pendingDeletion }
+    package static var deleted: KeyStatus { .deleted }
 }
 
 extension KeyVersion: DeletionLifecycle {
-    public static var inService: EntryStatus { .inService }
-    public static var pendingDeletion: EntryStatus { .pendingDeletion }
-    public static var deleted: EntryStatus { .deleted }
+    package static var inService: EntryStatus { .inService }
+    package static var pendingDeletion: EntryStatus { .pendingDeletion }
+    package static var deleted: EntryStatus { .deleted }
 }
 
 extension AuthEntry: DeletionLifecycle {
-    public static var inService: EntryStatus { .inService }
-    public static var pendingDeletion: EntryStatus { .pendingDeletion }
-    public static var deleted: EntryStatus { .deleted }
+    package static var inService: EntryStatus { .inService }
+    package static var pendingDeletion: EntryStatus { .pendingDeletion }
+    package static var deleted: EntryStatus { .deleted }
 }
 
 extension Engine {

@@ -7,19 +7,19 @@ import X509
 /// ``execute(_:from:)`` answers an API request from a client with a result or exactly one catalogue error,
 /// following the decision procedure of DESIGN §6. The administrative calls (`createKeyStore`, `rotateKey`, …) are
 /// what the console and the CLI use; management API calls reach them after their credential check.
-public struct Engine: Sendable {
-    public struct Configuration: Sendable {
-        public var clock: EngineClock
-        public var identifiers: any IdentifierSource
+package struct Engine: Sendable {
+    package struct Configuration: Sendable {
+        package var clock: EngineClock
+        package var identifiers: any IdentifierSource
         /// How long a scheduled deletion waits before it takes effect.
-        public var deletionDelay: TimeInterval
+        package var deletionDelay: TimeInterval
         /// How long a bearer token lives.
-        public var tokenLifetime: TimeInterval
+        package var tokenLifetime: TimeInterval
         /// Whether the v1.0 reads (key stores, keys, auth entries) need a User Access Key or token as later versions
         /// do. Off by default: the v1.0 API guide serves them on the appkey alone.
-        public var v1_0ReadsNeedCredentials: Bool
+        package var v1_0ReadsNeedCredentials: Bool
 
-        public init(
+        package init(
             clock: EngineClock = .system, identifiers: any IdentifierSource = SystemIdentifierSource(),
             deletionDelay: TimeInterval = 7 * 86_400, tokenLifetime: TimeInterval = 86_400,
             v1_0ReadsNeedCredentials: Bool = false
@@ -32,10 +32,10 @@ public struct Engine: Sendable {
         }
     }
 
-    public let storage: any Storage
-    public let configuration: Configuration
+    package let storage: any Storage
+    package let configuration: Configuration
     let vault: KeyVault
-    public let authority: CertificateAuthority
+    package let authority: CertificateAuthority
     let authenticator: ClientAuthenticator
     let usage = UsageLog()
 
@@ -53,7 +53,7 @@ public struct Engine: Sendable {
     }
 
     /// Sets up a new installation in empty `storage`: a system key wrapped by `rootKey` and a CA.
-    public static func initialize(
+    package static func initialize(
         storage: any Storage, rootKey: RootKey, configuration: Configuration = Configuration(),
         authorityName: String = "SKM Client CA"
     ) async throws -> Engine {
@@ -74,7 +74,7 @@ public struct Engine: Sendable {
 
     /// Opens an initialised installation. Fails with a clear reason when `rootKey` is not the one it was set up
     /// with, or when the database was never initialised.
-    public static func open(
+    package static func open(
         storage: any Storage, rootKey: RootKey, configuration: Configuration = Configuration()
     ) async throws -> Engine {
         guard let wrapped = try await storage.setting(systemKeySetting) else {

@@ -1,27 +1,27 @@
 import Foundation
 
 /// Limits of step 4 of the decision procedure.
-public enum Limits {
+package enum Limits {
     /// Secrets and encrypt plaintexts: 32 KB of UTF-8 text.
-    public static let textBytes = 32 * 1024
+    package static let textBytes = 32 * 1024
     /// Legacy sign/verify plaintexts: the RSA-2048 PKCS#1 v1.5 block limit.
-    public static let legacySignBytes = 245
+    package static let legacySignBytes = 245
     /// sign-standard/verify-standard messages, after Base64 decoding.
-    public static let standardSignBytes = 64 * 1024
+    package static let standardSignBytes = 64 * 1024
     /// Ciphertexts and signatures submitted for decrypt/verify.
-    public static let blobCharacters = 64 * 1024
+    package static let blobCharacters = 64 * 1024
     /// Names of keys, key stores and certificates.
-    public static let nameCharacters = 100
+    package static let nameCharacters = 100
     /// Descriptions.
-    public static let descriptionCharacters = 1000
+    package static let descriptionCharacters = 1000
     /// PKCS#12 passwords.
-    public static let passwordBytes = 1024
+    package static let passwordBytes = 1024
     /// Certificate lifetimes in days.
-    public static let certificateLifetimeDays = 1...3650
+    package static let certificateLifetimeDays = 1...3650
     /// The smallest automatic rotation period other than 0 (off), in days.
-    public static let minimumRotationPeriod = 30
+    package static let minimumRotationPeriod = 30
     /// The largest automatic rotation period, in days.
-    public static let maximumRotationPeriod = 3650
+    package static let maximumRotationPeriod = 3650
 }
 
 /// The members (name and JSON type) a request body must have, per operation and, for auth-entry operations, per kind

@@ -46,7 +46,7 @@ extension Engine {
     /// Writes the last uses noted since the previous flush, in one transaction; returns how many objects it wrote.
     /// What a failed write took is kept for the next flush.
     @discardableResult
-    public func flushUsage() async throws -> Int {
+    package func flushUsage() async throws -> Int {
         guard let (keys, entries) = usage.take() else { return 0 }
         do {
             try await storage.commit(ChangeSet([.recordAccess(keys: keys, entries: entries)]))

@@ -4,31 +4,31 @@ import X509
 
 /// The whole state of a key manager at one moment, without key material, secrets or UAK secrets, with its audit
 /// events: what the analyser reads. Described by `Schemas/state.schema.json`.
-public struct StateSnapshot: Sendable, Codable, Equatable {
-    public static let currentSchema = "skm-state/1"
+package struct StateSnapshot: Sendable, Codable, Equatable {
+    package static let currentSchema = "skm-state/1"
 
     /// Where the snapshot came from.
-    public struct Source: Sendable, Codable, Equatable {
+    package struct Source: Sendable, Codable, Equatable {
         /// `database` (from `skm snapshot export`) or `api` (from `skm snapshot fetch`).
-        public var kind: String
+        package var kind: String
         /// The database path or the base URL; never a credential.
-        public var location: String?
+        package var location: String?
 
-        public init(kind: String, location: String? = nil) {
+        package init(kind: String, location: String? = nil) {
             self.kind = kind
             self.location = location
         }
     }
 
     /// The public half of the installation's CA.
-    public struct Authority: Sendable, Codable, Equatable {
-        public var subject: String
-        public var sha256: String
-        public var notBefore: Date
-        public var notAfter: Date
-        public var certificatePEM: String
+    package struct Authority: Sendable, Codable, Equatable {
+        package var subject: String
+        package var sha256: String
+        package var notBefore: Date
+        package var notAfter: Date
+        package var certificatePEM: String
 
-        public init(_ certificate: Certificate) {
+        package init(_ certificate: Certificate) {
             subject = certificate.subject.description
             sha256 = certificate.sha256Fingerprint
             notBefore = certificate.notValidBefore
@@ -38,13 +38,13 @@ public struct StateSnapshot: Sendable, Codable, Equatable {
     }
 
     /// A User Access Key, id only.
-    public struct AccessKey: Sendable, Codable, Equatable {
-        public var id: String
-        public var appkey: String
-        public var status: AccessKeyStatus
-        public var created: Stamp
+    package struct AccessKey: Sendable, Codable, Equatable {
+        package var id: String
+        package var appkey: String
+        package var status: AccessKeyStatus
+        package var created: Stamp
 
-        public init(id: String, appkey: String, status: AccessKeyStatus, created: Stamp) {
+        package init(id: String, appkey: String, status: AccessKeyStatus, created: Stamp) {
             self.id = id
             self.appkey = appkey
             self.status = status
@@ -52,19 +52,19 @@ public struct StateSnapshot: Sendable, Codable, Equatable {
         }
     }
 
-    public var schema: String
-    public var generatedAt: Date
-    public var source: Source
-    public var certificateAuthority: Authority?
-    public var appkeys: [Appkey]
-    public var userAccessKeys: [AccessKey]
-    public var keyStores: [KeyStore]
-    public var keys: [ManagedKey]
-    public var keyVersions: [KeyVersion]
-    public var authEntries: [AuthEntry]
-    public var events: [AuditEvent]
+    package var schema: String
+    package var generatedAt: Date
+    package var source: Source
+    package var certificateAuthority: Authority?
+    package var appkeys: [Appkey]
+    package var userAccessKeys: [AccessKey]
+    package var keyStores: [KeyStore]
+    package var keys: [ManagedKey]
+    package var keyVersions: [KeyVersion]
+    package var authEntries: [AuthEntry]
+    package var events: [AuditEvent]
 
-    public init(
+    package init(
         generatedAt: Date, source: Source, certificateAuthority: Authority?, appkeys: [Appkey] = [],
         userAccessKeys: [AccessKey] = [], keyStores: [KeyStore] = [], keys: [ManagedKey] = [],
         keyVersions: [KeyVersion] = [], authEntries: [AuthEntry] = [], events: [AuditEvent] = []
@@ -83,12 +83,12 @@ public struct StateSnapshot: Sendable, Codable, Equatable {
     }
 
     /// Encodes as indented JSON with sorted keys and RFC 3339 times, so that snapshots diff well.
-    public func jsonData() throws -> Data {
+    package func jsonData() throws -> Data {
         try StateCoding.encoder().encode(self)
     }
 
     /// Decodes a snapshot; errors name the JSON path of the field that is wrong.
-    public static func decode(_ data: Data) throws -> StateSnapshot {
+    package static func decode(_ data: Data) throws -> StateSnapshot {
         let snapshot = try StateCoding.decoder().decode(StateSnapshot.self, from: data)
         guard snapshot.schema == currentSchema else {
             throw CoreError(.storage, "unsupported snapshot schema '\(snapshot.schema)' (expected \(currentSchema))")
@@ -100,7 +100,7 @@ public struct StateSnapshot: Sendable, Codable, Equatable {
 
 extension Engine {
     /// The whole state as a snapshot.
-    public func snapshot(location: String? = nil) async throws -> StateSnapshot {
+    package func snapshot(location: String? = nil) async throws -> StateSnapshot {
         try await StateSnapshot.export(from: storage, at: clock.now, location: location)
     }
 }
@@ -108,7 +108,7 @@ extension Engine {
 extension StateSnapshot {
     /// The whole state of `storage` as a snapshot. Needs no root key: the snapshot holds no key material, and the
     /// CA certificate is public, so support staff can export the state of a database they were given.
-    public static func export(
+    package static func export(
         from storage: any Storage, at now: Date, location: String? = nil
     ) async throws
         -> StateSnapshot
@@ -133,8 +133,8 @@ extension StateSnapshot {
 }
 
 /// The JSON coding of state values (snapshots, `--json` output): sorted keys, RFC 3339 times with milliseconds.
-public enum StateCoding {
-    public static func encoder(indented: Bool = true) -> JSONEncoder {
+package enum StateCoding {
+    package static func encoder(indented: Bool = true) -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = indented ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys]
         encoder.dateEncodingStrategy = .custom { date, encoder in
@@ -144,7 +144,7 @@ public enum StateCoding {
         return encoder
     }
 
-    public static func decoder() -> JSONDecoder {
+    package static func decoder() -> JSONDecoder {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()

@@ -7,7 +7,7 @@ import Synchronization
 /// Every commit through this storage empties the cache, so this process always reads its own writes. Changes made by
 /// another process (the command line, another server on the same database) are seen once an entry is
 /// older than `lifetime`. A read that raced with a commit is not cached.
-public final class CachingStorage: Storage {
+package final class CachingStorage: Storage {
     private struct Entry<Value> {
         var value: Value
         var expires: ContinuousClock.Instant
@@ -19,20 +19,20 @@ public final class CachingStorage: Storage {
         var contexts: [String: Entry<KeyContext?>] = [:]
     }
 
-    public let base: any Storage
-    public let lifetime: Duration
+    package let base: any Storage
+    package let lifetime: Duration
     /// At most this many entries of each kind; more empties that kind (unknown ids cannot grow memory without bound).
-    public let capacity: Int
+    package let capacity: Int
     private let state = Mutex(State())
 
-    public init(_ base: any Storage, lifetime: Duration = .seconds(1), capacity: Int = 50_000) {
+    package init(_ base: any Storage, lifetime: Duration = .seconds(1), capacity: Int = 50_000) {
         self.base = base
         self.lifetime = lifetime
         self.capacity = capacity
     }
 
     /// Forgets everything cached.
-    public func invalidate() {
+    package func invalidate() {
         state.withLock { state in
             state.generation += 1
             state.appkeys.removeAll(keepingCapacity: true)
@@ -40,7 +40,7 @@ public final class CachingStorage: Storage {
         }
     }
 
-    public func appkey(id: String) async throws -> Appkey? {
+    package func appkey(id: String) async throws -> Appkey? {
         let now = ContinuousClock.now
         let (cached, generation) = state.withLock { state in
             (state.appkeys[id].flatMap { $0.expires > now ? $0 : nil }, state.generation)
@@ -55,7 +55,7 @@ public final class CachingStorage: Storage {
         return value
     }
 
-    public func keyContext(keyId: String) async throws -> KeyContext? {
+    package func keyContext(keyId: String) async throws -> KeyContext? {
         let now = ContinuousClock.now
         let (cached, generation) = state.withLock { state in
             (state.contexts[keyId].flatMap { $0.expires > now ? $0 : nil }, state.generation)
@@ -70,33 +70,33 @@ public final class CachingStorage: Storage {
         return value
     }
 
-    public func commit(_ changes: ChangeSet) async throws {
+    package func commit(_ changes: ChangeSet) async throws {
         defer { invalidate() }
         try await base.commit(changes)
     }
 
-    public func setting(_ name: String) async throws -> Data? { try await base.setting(name) }
-    public func nextIdentifier(for sequence: IdentifierSequence) async throws -> Int {
+    package func setting(_ name: String) async throws -> Data? { try await base.setting(name) }
+    package func nextIdentifier(for sequence: IdentifierSequence) async throws -> Int {
         try await base.nextIdentifier(for: sequence)
     }
-    public func appkeys() async throws -> [Appkey] { try await base.appkeys() }
-    public func userAccessKey(id: String) async throws -> UserAccessKey? { try await base.userAccessKey(id: id) }
-    public func userAccessKeys(appkey: String) async throws -> [UserAccessKey] {
+    package func appkeys() async throws -> [Appkey] { try await base.appkeys() }
+    package func userAccessKey(id: String) async throws -> UserAccessKey? { try await base.userAccessKey(id: id) }
+    package func userAccessKeys(appkey: String) async throws -> [UserAccessKey] {
         try await base.userAccessKeys(appkey: appkey)
     }
-    public func keyStore(id: Int) async throws -> KeyStore? { try await base.keyStore(id: id) }
-    public func keyStores(appkey: String) async throws -> [KeyStore] { try await base.keyStores(appkey: appkey) }
-    public func key(id: String) async throws -> ManagedKey? { try await base.key(id: id) }
-    public func keys(keyStoreId: Int) async throws -> [ManagedKey] { try await base.keys(keyStoreId: keyStoreId) }
-    public func versions(keyId: String) async throws -> [KeyVersion] { try await base.versions(keyId: keyId) }
-    public func authEntry(id: Int) async throws -> AuthEntry? { try await base.authEntry(id: id) }
-    public func authEntries(keyStoreId: Int) async throws -> [AuthEntry] {
+    package func keyStore(id: Int) async throws -> KeyStore? { try await base.keyStore(id: id) }
+    package func keyStores(appkey: String) async throws -> [KeyStore] { try await base.keyStores(appkey: appkey) }
+    package func key(id: String) async throws -> ManagedKey? { try await base.key(id: id) }
+    package func keys(keyStoreId: Int) async throws -> [ManagedKey] { try await base.keys(keyStoreId: keyStoreId) }
+    package func versions(keyId: String) async throws -> [KeyVersion] { try await base.versions(keyId: keyId) }
+    package func authEntry(id: Int) async throws -> AuthEntry? { try await base.authEntry(id: id) }
+    package func authEntries(keyStoreId: Int) async throws -> [AuthEntry] {
         try await base.authEntries(keyStoreId: keyStoreId)
     }
-    public func sealedItem(_ context: SealContext) async throws -> Data? { try await base.sealedItem(context) }
-    public func events(after sequence: Int, limit: Int) async throws -> [AuditEvent] {
+    package func sealedItem(_ context: SealContext) async throws -> Data? { try await base.sealedItem(context) }
+    package func events(after sequence: Int, limit: Int) async throws -> [AuditEvent] {
         try await base.events(after: sequence, limit: limit)
     }
-    public func dueWork(at now: Date) async throws -> DueWork { try await base.dueWork(at: now) }
-    public func exportState() async throws -> StoredState { try await base.exportState() }
+    package func dueWork(at now: Date) async throws -> DueWork { try await base.dueWork(at: now) }
+    package func exportState() async throws -> StoredState { try await base.exportState() }
 }

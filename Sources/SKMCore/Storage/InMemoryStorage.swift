@@ -2,7 +2,7 @@ import Foundation
 
 /// Storage in memory, for tests and for analysing a snapshot. Same behaviour as the SQL implementations,
 /// checked by the same conformance suite.
-public actor InMemoryStorage: Storage {
+package actor InMemoryStorage: Storage {
     private var settings: [String: Data] = [:]
     private var sequences: [IdentifierSequence: Int] = [:]
     private var appkeyRows: [String: Appkey] = [:]
@@ -14,40 +14,40 @@ public actor InMemoryStorage: Storage {
     private var sealedItems: [String: Data] = [:]
     private var eventRows: [AuditEvent] = []
 
-    public init() {}
+    package init() {}
 
-    public func setting(_ name: String) -> Data? { settings[name] }
+    package func setting(_ name: String) -> Data? { settings[name] }
 
-    public func nextIdentifier(for sequence: IdentifierSequence) -> Int {
+    package func nextIdentifier(for sequence: IdentifierSequence) -> Int {
         let next = (sequences[sequence] ?? 0) + 1
         sequences[sequence] = next
         return next
     }
 
-    public func appkey(id: String) -> Appkey? { appkeyRows[id] }
-    public func appkeys() -> [Appkey] { appkeyRows.values.sorted { $0.id < $1.id } }
-    public func userAccessKey(id: String) -> UserAccessKey? { userAccessKeyRows[id] }
-    public func userAccessKeys(appkey: String) -> [UserAccessKey] {
+    package func appkey(id: String) -> Appkey? { appkeyRows[id] }
+    package func appkeys() -> [Appkey] { appkeyRows.values.sorted { $0.id < $1.id } }
+    package func userAccessKey(id: String) -> UserAccessKey? { userAccessKeyRows[id] }
+    package func userAccessKeys(appkey: String) -> [UserAccessKey] {
         userAccessKeyRows.values.filter { $0.appkey == appkey }.sorted { $0.id < $1.id }
     }
-    public func keyStore(id: Int) -> KeyStore? { keyStoreRows[id] }
-    public func keyStores(appkey: String) -> [KeyStore] {
+    package func keyStore(id: Int) -> KeyStore? { keyStoreRows[id] }
+    package func keyStores(appkey: String) -> [KeyStore] {
         keyStoreRows.values.filter { $0.appkey == appkey }.sorted { $0.id < $1.id }
     }
-    public func key(id: String) -> ManagedKey? { keyRows[id] }
-    public func keys(keyStoreId: Int) -> [ManagedKey] {
+    package func key(id: String) -> ManagedKey? { keyRows[id] }
+    package func keys(keyStoreId: Int) -> [ManagedKey] {
         keyRows.values.filter { $0.keyStoreId == keyStoreId }.sorted { ($0.created.at, $0.id) < ($1.created.at, $1.id) }
     }
-    public func versions(keyId: String) -> [KeyVersion] {
+    package func versions(keyId: String) -> [KeyVersion] {
         (versionRows[keyId] ?? [:]).values.sorted { $0.number < $1.number }
     }
-    public func authEntry(id: Int) -> AuthEntry? { authEntryRows[id] }
-    public func authEntries(keyStoreId: Int) -> [AuthEntry] {
+    package func authEntry(id: Int) -> AuthEntry? { authEntryRows[id] }
+    package func authEntries(keyStoreId: Int) -> [AuthEntry] {
         authEntryRows.values.filter { $0.keyStoreId == keyStoreId }.sorted { $0.id < $1.id }
     }
-    public func sealedItem(_ context: SealContext) -> Data? { sealedItems[context.label] }
+    package func sealedItem(_ context: SealContext) -> Data? { sealedItems[context.label] }
 
-    public func keyContext(keyId: String) -> KeyContext? {
+    package func keyContext(keyId: String) -> KeyContext? {
         guard let key = keyRows[keyId] else { return nil }
         let versions = versions(keyId: keyId)
         var material: [Int: Data] = [:]
@@ -61,11 +61,11 @@ public actor InMemoryStorage: Storage {
             authEntries: authEntries(keyStoreId: key.keyStoreId), sealedMaterial: material)
     }
 
-    public func events(after sequence: Int, limit: Int) -> [AuditEvent] {
+    package func events(after sequence: Int, limit: Int) -> [AuditEvent] {
         Array(eventRows.lazy.filter { $0.sequence > sequence }.prefix(limit))
     }
 
-    public func dueWork(at now: Date) -> DueWork {
+    package func dueWork(at now: Date) -> DueWork {
         DueWork(
             keysToPurge: keyRows.values.filter {
                 $0.status == .pendingDeletion && ($0.deletionAt ?? .distantFuture) <= now
@@ -82,7 +82,7 @@ public actor InMemoryStorage: Storage {
             }.sorted { $0.id < $1.id })
     }
 
-    public func exportState() -> StoredState {
+    package func exportState() -> StoredState {
         var state = StoredState()
         state.appkeys = appkeys()
         state.userAccessKeys = userAccessKeyRows.values.sorted { $0.id < $1.id }
@@ -94,7 +94,7 @@ public actor InMemoryStorage: Storage {
         return state
     }
 
-    public func commit(_ changes: ChangeSet) throws {
+    package func commit(_ changes: ChangeSet) throws {
         // Work on copies; publish only when every mutation applied, so a failed commit leaves nothing behind.
         var copy = Tables(
             appkeys: appkeyRows, userAccessKeys: userAccessKeyRows, keyStores: keyStoreRows, keys: keyRows,

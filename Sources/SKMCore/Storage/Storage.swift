@@ -1,4 +1,5 @@
 import Foundation
+import SKMPrimitives
 
 /// Where the key manager keeps its state. Implementations: ``InMemoryStorage`` (tests) and `SQLiteStorage`
 /// (SKMStorage).
@@ -7,7 +8,7 @@ import Foundation
 /// or not at all: every update names the revision it was computed from, and a row that moved on in the meantime
 /// fails the whole commit with ``StorageError/Code/conflict`` so the caller can re-read and retry. That keeps
 /// rotation and status changes atomic on one SQLite file, whichever processes share it.
-public protocol Storage: Sendable {
+package protocol Storage: Sendable {
     /// A named installation setting (the wrapped system key, the CA certificate, …).
     func setting(_ name: String) async throws -> Data?
 
@@ -45,21 +46,21 @@ public protocol Storage: Sendable {
 }
 
 /// Named number sequences.
-public enum IdentifierSequence: String, Sendable, CaseIterable {
+package enum IdentifierSequence: String, Sendable, CaseIterable {
     case keyStore = "key_store"
     case authEntry = "auth_entry"
 }
 
 /// One key and everything around it.
-public struct KeyContext: Sendable {
-    public var key: ManagedKey
-    public var store: KeyStore?
-    public var versions: [KeyVersion]
-    public var authEntries: [AuthEntry]
+package struct KeyContext: Sendable {
+    package var key: ManagedKey
+    package var store: KeyStore?
+    package var versions: [KeyVersion]
+    package var authEntries: [AuthEntry]
     /// Sealed material by version number, for versions whose material has not been destroyed.
-    public var sealedMaterial: [Int: Data]
+    package var sealedMaterial: [Int: Data]
 
-    public init(
+    package init(
         key: ManagedKey, store: KeyStore?, versions: [KeyVersion], authEntries: [AuthEntry],
         sealedMaterial: [Int: Data]
     ) {
@@ -72,13 +73,13 @@ public struct KeyContext: Sendable {
 }
 
 /// The background jobs' work list.
-public struct DueWork: Sendable, Equatable {
-    public var keysToPurge: [ManagedKey] = []
-    public var versionsToPurge: [KeyVersion] = []
-    public var entriesToPurge: [AuthEntry] = []
-    public var keysToRotate: [ManagedKey] = []
+package struct DueWork: Sendable, Equatable {
+    package var keysToPurge: [ManagedKey] = []
+    package var versionsToPurge: [KeyVersion] = []
+    package var entriesToPurge: [AuthEntry] = []
+    package var keysToRotate: [ManagedKey] = []
 
-    public init(
+    package init(
         keysToPurge: [ManagedKey] = [], versionsToPurge: [KeyVersion] = [], entriesToPurge: [AuthEntry] = [],
         keysToRotate: [ManagedKey] = []
     ) {
@@ -88,28 +89,28 @@ public struct DueWork: Sendable, Equatable {
         self.keysToRotate = keysToRotate
     }
 
-    public var isEmpty: Bool {
+    package var isEmpty: Bool {
         keysToPurge.isEmpty && versionsToPurge.isEmpty && entriesToPurge.isEmpty && keysToRotate.isEmpty
     }
 }
 
 /// All rows, as stored.
-public struct StoredState: Sendable, Equatable {
-    public var appkeys: [Appkey] = []
-    public var userAccessKeys: [UserAccessKey] = []
-    public var keyStores: [KeyStore] = []
-    public var keys: [ManagedKey] = []
-    public var versions: [KeyVersion] = []
-    public var authEntries: [AuthEntry] = []
-    public var events: [AuditEvent] = []
+package struct StoredState: Sendable, Equatable {
+    package var appkeys: [Appkey] = []
+    package var userAccessKeys: [UserAccessKey] = []
+    package var keyStores: [KeyStore] = []
+    package var keys: [ManagedKey] = []
+    package var versions: [KeyVersion] = []
+    package var authEntries: [AuthEntry] = []
+    package var events: [AuditEvent] = []
 
-    public init() {}
+    package init() {}
 }
 
 /// A set of writes applied together.
-public struct ChangeSet: Sendable {
+package struct ChangeSet: Sendable {
     /// A row: inserted new, or replacing the stored row whose revision equals the record's `revision`.
-    public enum Record: Sendable {
+    package enum Record: Sendable {
         case appkey(Appkey)
         case userAccessKey(UserAccessKey)
         case keyStore(KeyStore)
@@ -118,7 +119,7 @@ public struct ChangeSet: Sendable {
         case authEntry(AuthEntry)
     }
 
-    public enum Mutation: Sendable {
+    package enum Mutation: Sendable {
         case insert(Record)
         /// Replaces the row with the same identity if its stored revision equals the record's; the stored revision
         /// becomes `revision + 1`.
@@ -143,11 +144,11 @@ public struct ChangeSet: Sendable {
         case recordAccess(keys: [String: Date], entries: [Int: Date])
     }
 
-    public var mutations: [Mutation]
+    package var mutations: [Mutation]
 
     /// The User Access Keys whose calls make these changes (their events' actors `uak:<id>`): each must still be in
     /// service when the changes commit, so that a revocation stops the calls already under way too.
-    public var actingAccessKeys: Set<String> {
+    package var actingAccessKeys: Set<String> {
         var ids: Set<String> = []
         for case .appendEvent(let event) in mutations where event.actor.hasPrefix("uak:") {
             ids.insert(String(event.actor.dropFirst(4)))
@@ -155,20 +156,20 @@ public struct ChangeSet: Sendable {
         return ids
     }
 
-    public init(_ mutations: [Mutation] = []) {
+    package init(_ mutations: [Mutation] = []) {
         self.mutations = mutations
     }
 
-    public mutating func append(_ mutation: Mutation) {
+    package mutating func append(_ mutation: Mutation) {
         mutations.append(mutation)
     }
 
-    public var isEmpty: Bool { mutations.isEmpty }
+    package var isEmpty: Bool { mutations.isEmpty }
 }
 
 /// A storage failure.
-public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
-    public enum Code: String, Sendable, Hashable {
+package struct StorageError: CodedError, Sendable {
+    package enum Code: String, Sendable, Hashable, CustomStringConvertible {
         /// A row changed since it was read; re-read and retry.
         case conflict
         /// A uniqueness rule was broken (a key store name, a registered value).
@@ -179,15 +180,16 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
         case unusable
         /// The User Access Key making the change was revoked before the change was committed.
         case actorRevoked
+
+        package var description: String { rawValue }
     }
 
-    public var code: Code
-    public var reason: String
+    package var code: Code
+    package var reason: String
+    package var file: String
+    package var line: UInt
 
-    public init(_ code: Code, _ reason: String) {
-        self.code = code
-        self.reason = reason
+    package init(_ code: Code, _ reason: String, file: String = #fileID, line: UInt = #line) {
+        (self.code, self.reason, self.file, self.line) = (code, reason, file, line)
     }
-
-    public var description: String { reason }
 }

@@ -4,13 +4,13 @@ import Synchronization
 ///
 /// Identifiers are not secrets, so tests and fixture generators may use a seeded source to make them repeatable.
 /// Secrets and key material never come from here: they always use the system's cryptographic generator.
-public protocol IdentifierSource: Sendable {
+package protocol IdentifierSource: Sendable {
     func randomBytes(count: Int) -> [UInt8]
 }
 
 extension IdentifierSource {
     /// `length` characters drawn uniformly from `alphabet`.
-    public func randomString(length: Int, alphabet: String) -> String {
+    package func randomString(length: Int, alphabet: String) -> String {
         let symbols = Array(alphabet)
         precondition(!symbols.isEmpty && symbols.count <= 256)
         let limit = 256 - 256 % symbols.count
@@ -26,30 +26,30 @@ extension IdentifierSource {
     }
 
     /// Lower-case hexadecimal of `count` random bytes.
-    public func randomHex(bytes count: Int) -> String {
+    package func randomHex(bytes count: Int) -> String {
         randomBytes(count: count).hexString
     }
 }
 
 /// Identifiers from the system's cryptographic random generator.
-public struct SystemIdentifierSource: IdentifierSource {
-    public init() {}
+package struct SystemIdentifierSource: IdentifierSource {
+    package init() {}
 
-    public func randomBytes(count: Int) -> [UInt8] {
+    package func randomBytes(count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
         return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
     }
 }
 
 /// Repeatable identifiers from a seed (SplitMix64), for tests and regenerable fixtures.
-public final class SeededIdentifierSource: IdentifierSource {
+package final class SeededIdentifierSource: IdentifierSource {
     private let state: Mutex<UInt64>
 
-    public init(seed: UInt64) {
+    package init(seed: UInt64) {
         state = Mutex(seed)
     }
 
-    public func randomBytes(count: Int) -> [UInt8] {
+    package func randomBytes(count: Int) -> [UInt8] {
         state.withLock { state in
             var bytes: [UInt8] = []
             bytes.reserveCapacity(count + 8)
@@ -68,7 +68,7 @@ public final class SeededIdentifierSource: IdentifierSource {
 
 extension Sequence where Element == UInt8 {
     /// Lower-case hexadecimal, two digits per byte.
-    public var hexString: String {
+    package var hexString: String {
         let digits = Array("0123456789abcdef".utf8)
         var output: [UInt8] = []
         for byte in self {

@@ -1,44 +1,36 @@
+import SKMPrimitives
+
 /// A strict RFC 8259 JSON parser over UTF-8 bytes that reports where the input went wrong.
 ///
 /// Used for request bodies, request-log lines and snapshots. It bounds nesting depth so that hostile input cannot
 /// exhaust the stack, and it can either refuse or repair invalid UTF-8 inside strings.
-public struct JSONParser: Sendable {
-    /// Where and why the input is not JSON. Line and column are 1-based; the column counts bytes.
-    public struct Failure: Error, Sendable, Hashable, CustomStringConvertible {
-        public var message: String
-        public var offset: Int
-        public var line: Int
-        public var column: Int
-
-        public var description: String { "line \(line), column \(column): \(message)" }
-    }
-
+package struct JSONParser: Sendable {
     /// How invalid UTF-8 inside a string is treated.
-    public enum InvalidUTF8: Sendable {
+    package enum InvalidUTF8: Sendable {
         /// Reject the document.
         case reject
         /// Replace each invalid sequence with U+FFFD and carry on.
         case replace
     }
 
-    public var maximumDepth: Int
-    public var invalidUTF8: InvalidUTF8
+    package var maximumDepth: Int
+    package var invalidUTF8: InvalidUTF8
 
-    public init(maximumDepth: Int = 64, invalidUTF8: InvalidUTF8 = .reject) {
+    package init(maximumDepth: Int = 64, invalidUTF8: InvalidUTF8 = .reject) {
         self.maximumDepth = maximumDepth
         self.invalidUTF8 = invalidUTF8
     }
 
-    public func parse(_ text: String) throws(Failure) -> JSONValue {
+    package func parse(_ text: String) throws(JSONError) -> JSONValue {
         try parse(Array(text.utf8))
     }
 
-    public func parse(_ bytes: some Collection<UInt8>) throws(Failure) -> JSONValue {
+    package func parse(_ bytes: some Collection<UInt8>) throws(JSONError) -> JSONValue {
         let array = Array(bytes)
-        return try array.withUnsafeBufferPointer { buffer throws(Failure) in try parse(buffer) }
+        return try array.withUnsafeBufferPointer { buffer throws(JSONError) in try parse(buffer) }
     }
 
-    public func parse(_ buffer: UnsafeBufferPointer<UInt8>) throws(Failure) -> JSONValue {
+    package func parse(_ buffer: UnsafeBufferPointer<UInt8>) throws(JSONError) -> JSONValue {
         var reader = Reader(bytes: buffer, maximumDepth: maximumDepth, invalidUTF8: invalidUTF8)
         reader.skipWhitespace()
         let value = try reader.readValue(depth: 0)
@@ -62,7 +54,10 @@ private struct Reader {
         self.invalidUTF8 = invalidUTF8
     }
 
-    func failure(_ message: String, at offset: Int? = nil) -> JSONParser.Failure {
+    func failure(
+        _ message: String, at offset: Int? = nil, code: JSONError.Code = .syntax, file: String = #fileID,
+        line sourceLine: UInt = #line
+    ) -> JSONError {
         let offset = min(offset ?? index, bytes.count)
         var line = 1
         var lineStart = 0
@@ -70,7 +65,9 @@ private struct Reader {
             line += 1
             lineStart = position + 1
         }
-        return JSONParser.Failure(message: message, offset: offset, line: line, column: offset - lineStart + 1)
+        return JSONError(
+            code, message, at: .init(offset: offset, line: line, column: offset - lineStart + 1), file: file,
+            line: sourceLine)
     }
 
     func describeCurrent() -> String {
@@ -89,8 +86,8 @@ private struct Reader {
         }
     }
 
-    mutating func readValue(depth: Int) throws(JSONParser.Failure) -> JSONValue {
-        guard index < bytes.count else { throw failure("unexpected end of input, expected a value") }
+    mutating func readValue(depth: Int) throws(JSONError) -> JSONValue {
+        guard index < bytes.count else { throw failure("unexpected end of input, expected a value", code: .truncated) }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try readObject(depth: depth + 1)
         case UInt8(ascii: "["): return try readArray(depth: depth + 1)
@@ -103,7 +100,7 @@ private struct Reader {
         }
     }
 
-    mutating func expectLiteral(_ literal: StaticString) throws(JSONParser.Failure) {
+    mutating func expectLiteral(_ literal: StaticString) throws(JSONError) {
         let start = index
         let count = literal.utf8CodeUnitCount
         guard bytes.count - index >= count else { throw failure("invalid literal", at: start) }
@@ -114,8 +111,8 @@ private struct Reader {
         index += count
     }
 
-    mutating func readObject(depth: Int) throws(JSONParser.Failure) -> JSONValue {
-        guard depth <= maximumDepth else { throw failure("nesting deeper than \(maximumDepth) levels") }
+    mutating func readObject(depth: Int) throws(JSONError) -> JSONValue {
+        guard depth <= maximumDepth else { throw failure("nesting deeper than \(maximumDepth) levels", code: .tooDeep) }
         index += 1
         var members: [JSONObject.Member] = []
         skipWhitespace()
@@ -138,7 +135,9 @@ private struct Reader {
             let value = try readValue(depth: depth)
             members.append(JSONObject.Member(key: key, value: value))
             skipWhitespace()
-            guard index < bytes.count else { throw failure("unexpected end of input inside an object") }
+            guard index < bytes.count else {
+                throw failure("unexpected end of input inside an object", code: .truncated)
+            }
             if bytes[index] == UInt8(ascii: ",") {
                 index += 1
                 continue
@@ -151,8 +150,8 @@ private struct Reader {
         }
     }
 
-    mutating func readArray(depth: Int) throws(JSONParser.Failure) -> JSONValue {
-        guard depth <= maximumDepth else { throw failure("nesting deeper than \(maximumDepth) levels") }
+    mutating func readArray(depth: Int) throws(JSONError) -> JSONValue {
+        guard depth <= maximumDepth else { throw failure("nesting deeper than \(maximumDepth) levels", code: .tooDeep) }
         index += 1
         var elements: [JSONValue] = []
         skipWhitespace()
@@ -164,7 +163,9 @@ private struct Reader {
             skipWhitespace()
             elements.append(try readValue(depth: depth))
             skipWhitespace()
-            guard index < bytes.count else { throw failure("unexpected end of input inside an array") }
+            guard index < bytes.count else {
+                throw failure("unexpected end of input inside an array", code: .truncated)
+            }
             if bytes[index] == UInt8(ascii: ",") {
                 index += 1
                 continue
@@ -177,7 +178,7 @@ private struct Reader {
         }
     }
 
-    mutating func readNumber() throws(JSONParser.Failure) -> JSONValue {
+    mutating func readNumber() throws(JSONError) -> JSONValue {
         let start = index
         var isInteger = true
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
@@ -211,7 +212,7 @@ private struct Reader {
 
     func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
-    mutating func readString() throws(JSONParser.Failure) -> String {
+    mutating func readString() throws(JSONError) -> String {
         let start = index
         index += 1
         // Fast path: no escapes and plain ASCII or valid UTF-8 up to the closing quote.
@@ -228,7 +229,7 @@ private struct Reader {
             scan += 1
         }
         if !sawEscapeOrHighBit {
-            guard scan < bytes.count else { throw failure("unterminated string", at: start) }
+            guard scan < bytes.count else { throw failure("unterminated string", at: start, code: .truncated) }
             let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<scan]), as: UTF8.self)
             index = scan + 1
             return value
@@ -238,7 +239,7 @@ private struct Reader {
         output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<scan]))
         index = scan
         while true {
-            guard index < bytes.count else { throw failure("unterminated string", at: start) }
+            guard index < bytes.count else { throw failure("unterminated string", at: start, code: .truncated) }
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""):
@@ -261,13 +262,13 @@ private struct Reader {
                     output.append(contentsOf: [0xEF, 0xBF, 0xBD])
                     index += 1
                 } else {
-                    throw failure("invalid UTF-8 in a string")
+                    throw failure("invalid UTF-8 in a string", code: .encoding)
                 }
             }
         }
     }
 
-    mutating func readEscape(into output: inout [UInt8]) throws(JSONParser.Failure) {
+    mutating func readEscape(into output: inout [UInt8]) throws(JSONError) {
         guard index < bytes.count else { throw failure("unterminated escape sequence") }
         let byte = bytes[index]
         index += 1
@@ -292,15 +293,17 @@ private struct Reader {
                         appendScalar(0xFFFD, to: &output)
                         scalar = (0xD800...0xDFFF).contains(low) ? 0xFFFD : low
                     } else {
-                        throw failure("unpaired surrogate in \\u escape")
+                        throw failure("unpaired surrogate in \\u escape", code: .encoding)
                     }
                 } else if invalidUTF8 == .replace {
                     scalar = 0xFFFD
                 } else {
-                    throw failure("unpaired surrogate in \\u escape")
+                    throw failure("unpaired surrogate in \\u escape", code: .encoding)
                 }
             } else if (0xDC00...0xDFFF).contains(scalar) {
-                guard invalidUTF8 == .replace else { throw failure("unpaired surrogate in \\u escape") }
+                guard invalidUTF8 == .replace else {
+                    throw failure("unpaired surrogate in \\u escape", code: .encoding)
+                }
                 scalar = 0xFFFD
             }
             appendScalar(scalar, to: &output)
@@ -309,7 +312,7 @@ private struct Reader {
         }
     }
 
-    mutating func readHex4() throws(JSONParser.Failure) -> UInt32 {
+    mutating func readHex4() throws(JSONError) -> UInt32 {
         guard bytes.count - index >= 4 else { throw failure("incomplete \\u escape") }
         var value: UInt32 = 0
         for _ in 0..<4 {
@@ -353,4 +356,39 @@ private struct Reader {
         guard value >= minimum, value <= 0x10FFFF, !(0xD800...0xDFFF).contains(value) else { return 0 }
         return length
     }
+}
+
+/// Where and why a text is not JSON. The position is in the input (1-based line and column; the column counts bytes);
+/// ``file`` and ``line`` are where in SKM the error was raised.
+package struct JSONError: CodedError, Sendable {
+    package enum Code: String, Hashable, Sendable, CustomStringConvertible {
+        /// Not JSON's grammar.
+        case syntax
+        /// The input ends inside a value.
+        case truncated
+        /// Nested deeper than the parser allows.
+        case tooDeep
+        /// Invalid UTF-8, or a lone surrogate.
+        case encoding
+
+        package var description: String { rawValue }
+    }
+
+    package struct Position: Sendable, Hashable {
+        package var offset: Int
+        package var line: Int
+        package var column: Int
+    }
+
+    package var code: Code
+    package var reason: String
+    package var position: Position
+    package var file: String
+    package var line: UInt
+
+    package init(_ code: Code, _ reason: String, at position: Position, file: String = #fileID, line: UInt = #line) {
+        (self.code, self.reason, self.position, self.file, self.line) = (code, reason, position, file, line)
+    }
+
+    package var description: String { "line \(position.line), column \(position.column): \(reason)" }
 }

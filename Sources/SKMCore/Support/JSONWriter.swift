@@ -1,26 +1,26 @@
 /// Serialises ``JSONValue`` to compact or indented UTF-8, member order preserved.
-public struct JSONWriter: Sendable {
-    public var indented: Bool
+package struct JSONWriter: Sendable {
+    package var indented: Bool
     /// Escape `<`, `>` and `&` as `\u003c`…, so that the output can sit inside an HTML `<script>` element.
-    public var escapesHTML: Bool
+    package var escapesHTML: Bool
 
-    public init(indented: Bool = false, escapesHTML: Bool = false) {
+    package init(indented: Bool = false, escapesHTML: Bool = false) {
         self.indented = indented
         self.escapesHTML = escapesHTML
     }
 
-    public func string(_ value: JSONValue) -> String {
+    package func string(_ value: JSONValue) -> String {
         String(decoding: bytes(value), as: UTF8.self)
     }
 
-    public func bytes(_ value: JSONValue) -> [UInt8] {
+    package func bytes(_ value: JSONValue) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(256)
         write(value, to: &output)
         return output
     }
 
-    public func write(_ value: JSONValue, to output: inout [UInt8]) {
+    package func write(_ value: JSONValue, to output: inout [UInt8]) {
         write(value, depth: 0, to: &output)
     }
 
@@ -61,7 +61,7 @@ public struct JSONWriter: Sendable {
         }
     }
 
-    public static func format(_ number: Double) -> String {
+    package static func format(_ number: Double) -> String {
         guard number.isFinite else { return "null" }
         if number.rounded() == number && abs(number) < 1e15 {
             return String(Int(number)) + ".0"
@@ -69,7 +69,7 @@ public struct JSONWriter: Sendable {
         return String(number)
     }
 
-    public func writeString(_ text: String, to output: inout [UInt8]) {
+    package func writeString(_ text: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {
@@ -98,5 +98,5 @@ public struct JSONWriter: Sendable {
 }
 
 extension JSONValue: CustomStringConvertible {
-    public var description: String { JSONWriter().string(self) }
+    package var description: String { JSONWriter().string(self) }
 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// A static type of the condition language: CEL's types without `uint`, `bytes` and `dyn`, plus the object types a
 /// fact schema declares.
-public indirect enum CELType: Sendable, Hashable, CustomStringConvertible {
+package indirect enum CELType: Sendable, Hashable, CustomStringConvertible {
     case int
     case double
     case string
@@ -16,7 +16,7 @@ public indirect enum CELType: Sendable, Hashable, CustomStringConvertible {
     /// A type still to be found out (the elements of `[]`, a type parameter of an overload). Never written by users.
     case parameter(Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .int: return "int"
         case .double: return "double"
@@ -34,7 +34,7 @@ public indirect enum CELType: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses the type names of the conformance files and of fact schemas: `int`, `list(string)`,
     /// `map(string, int)`, or a declared object type. `uint`, `bytes` and `dyn` are refused.
-    public static func parse(_ text: String, objects: Set<String> = []) -> Result<CELType, EvaluationError> {
+    package static func parse(_ text: String, objects: Set<String> = []) -> Result<CELType, EvaluationError> {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         switch trimmed {
         case "int": return .success(.int)
@@ -45,7 +45,8 @@ public indirect enum CELType: Sendable, Hashable, CustomStringConvertible {
         case "timestamp", "google.protobuf.Timestamp": return .success(.timestamp)
         case "duration", "google.protobuf.Duration": return .success(.duration)
         case "uint", "bytes", "dyn":
-            return .failure(EvaluationError("unsupported: type \(trimmed) is not part of SKM's condition language"))
+            return .failure(
+                EvaluationError(.unsupported, "unsupported: type \(trimmed) is not part of SKM's condition language"))
         default: break
         }
         if trimmed.hasPrefix("list("), trimmed.hasSuffix(")") {
@@ -68,30 +69,30 @@ public indirect enum CELType: Sendable, Hashable, CustomStringConvertible {
             }
         }
         if objects.contains(trimmed) { return .success(.object(trimmed)) }
-        return .failure(EvaluationError("unknown type '\(trimmed)'"))
+        return .failure(EvaluationError(.unsupported, "unknown type '\(trimmed)'"))
     }
 }
 
 /// An object type of a fact schema: named, typed fields.
-public final class ObjectType: Sendable {
-    public struct Field: Sendable {
-        public var name: String
-        public var type: CELType
-        public var documentation: String
+package final class ObjectType: Sendable {
+    package struct Field: Sendable {
+        package var name: String
+        package var type: CELType
+        package var documentation: String
 
-        public init(_ name: String, _ type: CELType, _ documentation: String = "") {
+        package init(_ name: String, _ type: CELType, _ documentation: String = "") {
             self.name = name
             self.type = type
             self.documentation = documentation
         }
     }
 
-    public let name: String
-    public let documentation: String
-    public let fields: [Field]
+    package let name: String
+    package let documentation: String
+    package let fields: [Field]
     private let positions: [String: Int]
 
-    public init(name: String, documentation: String = "", fields: [Field]) {
+    package init(name: String, documentation: String = "", fields: [Field]) {
         self.name = name
         self.documentation = documentation
         self.fields = fields
@@ -100,47 +101,47 @@ public final class ObjectType: Sendable {
         self.positions = positions
     }
 
-    public func index(of field: String) -> Int? { positions[field] }
+    package func index(of field: String) -> Int? { positions[field] }
 
-    public func field(_ name: String) -> Field? { positions[name].map { fields[$0] } }
+    package func field(_ name: String) -> Field? { positions[name].map { fields[$0] } }
 }
 
 /// What an expression may refer to: variables with their types, and the object types behind them.
 ///
 /// The caller declares it; the analyser declares `request`, `client`, `appkey`, `store`, `key`, `version`,
 /// `certificate` and `events`.
-public struct FactSchema: Sendable {
-    public struct Variable: Sendable {
-        public var name: String
-        public var type: CELType
-        public var documentation: String
+package struct FactSchema: Sendable {
+    package struct Variable: Sendable {
+        package var name: String
+        package var type: CELType
+        package var documentation: String
 
-        public init(_ name: String, _ type: CELType, _ documentation: String = "") {
+        package init(_ name: String, _ type: CELType, _ documentation: String = "") {
             self.name = name
             self.type = type
             self.documentation = documentation
         }
     }
 
-    public private(set) var variables: [Variable]
-    public private(set) var objects: [String: ObjectType]
+    package private(set) var variables: [Variable]
+    package private(set) var objects: [String: ObjectType]
 
-    public init(variables: [Variable] = [], objects: [ObjectType] = []) {
+    package init(variables: [Variable] = [], objects: [ObjectType] = []) {
         self.variables = variables
         self.objects = [:]
         for object in objects { self.objects[object.name] = object }
     }
 
-    public func variable(_ name: String) -> Variable? {
+    package func variable(_ name: String) -> Variable? {
         variables.first { $0.name == name }
     }
 
-    public func index(ofVariable name: String) -> Int? {
+    package func index(ofVariable name: String) -> Int? {
         variables.firstIndex { $0.name == name }
     }
 
     /// The schema with one more variable (rule-level `variables`, shared definitions).
-    public func adding(_ variable: Variable) -> FactSchema {
+    package func adding(_ variable: Variable) -> FactSchema {
         var copy = self
         copy.variables.append(variable)
         return copy
@@ -149,7 +150,7 @@ public struct FactSchema: Sendable {
 
 extension FactSchema {
     /// The schema as Markdown: the variables, then each object type with its fields, for rule authors.
-    public var reference: String {
+    package var reference: String {
         func cell(_ text: String) -> String { text.replacingOccurrences(of: "|", with: "\\|") }
         var lines = ["| Variable | Type | Meaning |", "|---|---|---|"]
         for variable in variables {

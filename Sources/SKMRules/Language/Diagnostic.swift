@@ -1,19 +1,19 @@
 /// A problem found in a rule file or an expression: where, what, and the line with a caret under the place.
-public struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
-    public enum Severity: String, Sendable, Hashable {
+package struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
+    package enum Severity: String, Sendable, Hashable {
         case error
         case warning
     }
 
-    public var file: String
-    public var line: Int
-    public var column: Int
-    public var severity: Severity
-    public var message: String
+    package var file: String
+    package var line: Int
+    package var column: Int
+    package var severity: Severity
+    package var message: String
     /// The text of the offending line, when known.
-    public var sourceLine: String?
+    package var sourceLine: String?
 
-    public init(
+    package init(
         file: String, line: Int, column: Int, severity: Severity = .error, message: String, sourceLine: String? = nil
     ) {
         self.file = file
@@ -25,7 +25,7 @@ public struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A diagnostic at `span` of `source`.
-    public init(_ message: String, at span: Span, in source: Source, severity: Severity = .error) {
+    package init(_ message: String, at span: Span, in source: Source, severity: Severity = .error) {
         let (line, column) = source.position(of: span.start)
         let fileText = source.fileText ?? source.text
         let lines = fileText.split(separator: "\n", omittingEmptySubsequences: false)
@@ -35,7 +35,7 @@ public struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `file:line:col: error: message`, then the source line and a caret under the column.
-    public var description: String {
+    package var description: String {
         var text = "\(file):\(line):\(column): \(severity.rawValue): \(message)"
         if let sourceLine {
             let shown = sourceLine.replacingTabs
@@ -55,16 +55,16 @@ extension String {
 }
 
 /// Every diagnostic of a failed load, in file order.
-public struct Diagnostics: Error, Sendable, CustomStringConvertible {
-    public var items: [Diagnostic]
+package struct Diagnostics: Error, Sendable, CustomStringConvertible {
+    package var items: [Diagnostic]
 
-    public init(_ items: [Diagnostic]) {
+    package init(_ items: [Diagnostic]) {
         self.items = items
     }
 
-    public var errors: [Diagnostic] { items.filter { $0.severity == .error } }
+    package var errors: [Diagnostic] { items.filter { $0.severity == .error } }
 
-    public var description: String {
+    package var description: String {
         items.map(\.description).joined(separator: "\n")
             + "\n\(errors.count) error\(errors.count == 1 ? "" : "s")"
     }

@@ -1,6 +1,6 @@
 /// A parsed expression: a tree of nodes, each with an id and the span of source it came from.
-public final class Expression: Sendable {
-    public enum Kind: Sendable {
+package final class Expression: Sendable {
+    package enum Kind: Sendable {
         case literal(Value)
         case identifier(String)
         /// `operand.field`; `testOnly` for `has(operand.field)`.
@@ -13,23 +13,23 @@ public final class Expression: Sendable {
         case comprehension(Comprehension)
     }
 
-    public enum Macro: String, Sendable {
+    package enum Macro: String, Sendable {
         case all, exists
         case existsOne = "exists_one"
         case map, filter
     }
 
-    public struct Comprehension: Sendable {
-        public var macro: Macro
-        public var range: Expression
-        public var variable: String
+    package struct Comprehension: Sendable {
+        package var macro: Macro
+        package var range: Expression
+        package var variable: String
         /// `[predicate]`, or for `map` `[transform]` or `[filter, transform]`.
-        public var body: [Expression]
+        package var body: [Expression]
     }
 
-    public let id: Int
-    public let span: Span
-    public let kind: Kind
+    package let id: Int
+    package let span: Span
+    package let kind: Kind
 
     init(id: Int, span: Span, kind: Kind) {
         self.id = id

@@ -1,9 +1,9 @@
 import Foundation
 
 /// How values read in evidence and in explanation templates.
-public enum Format {
+package enum Format {
     /// Plain text: strings as they are, lists comma-separated, times in RFC 3339, unknowns named.
-    public static func text(_ value: Value) -> String {
+    package static func text(_ value: Value) -> String {
         switch value {
         case .null: return "null"
         case .bool(let flag): return flag ? "true" : "false"
@@ -17,12 +17,12 @@ public enum Format {
         case .duration(let duration): return humanDuration(duration)
         case .object(let object): return object.summary
         case .unknown(let unknown): return "unknown (" + unknown.facts.map(\.path).joined(separator: ", ") + ")"
-        case .error(let error): return "error: \(error.message)"
+        case .error(let error): return "error: \(error.reason)"
         }
     }
 
     /// Like ``text(_:)``, with strings quoted: for values inside lists and evidence.
-    public static func literal(_ value: Value) -> String {
+    package static func literal(_ value: Value) -> String {
         switch value {
         case .string(let text): return "\"" + text.replacingOccurrences(of: "\"", with: "\\\"") + "\""
         case .list(let items): return "[" + items.map(literal).joined(separator: ", ") + "]"
@@ -53,7 +53,7 @@ public enum Format {
 
 extension ObjectValue {
     /// A short description: the object's `summary`, `value`, `name` or `id` field, whichever it has first.
-    public var summary: String {
+    package var summary: String {
         for name in ["summary", "value", "name", "id"] {
             if let value = self[name], !value.isExceptional { return Format.text(value) }
         }

@@ -48,11 +48,11 @@ extension Generator {
         },
         "first": .unary { value in
             guard case .list(let items) = value else { return nil }
-            return items.first ?? .error(EvaluationError("first() of an empty list"))
+            return items.first ?? .error(EvaluationError(.outOfRange, "first() of an empty list"))
         },
         "last": .unary { value in
             guard case .list(let items) = value else { return nil }
-            return items.last ?? .error(EvaluationError("last() of an empty list"))
+            return items.last ?? .error(EvaluationError(.outOfRange, "last() of an empty list"))
         },
         "days": .unary { value in
             guard case .duration(let duration) = value else { return nil }

@@ -95,7 +95,7 @@ extension Generator {
                 }
                 if let literal { return .bool(literal.matches(string)) }
                 guard let regex = try? CompiledRegex(source) else {
-                    return .error(EvaluationError("invalid regular expression '\(source)'"))
+                    return .error(EvaluationError(.invalidArgument, "invalid regular expression '\(source)'"))
                 }
                 return .bool(regex.matches(string))
             }
@@ -129,7 +129,7 @@ extension Generator {
             if let exceptional = Operations.exceptional(values), Library.overloads[function] != nil {
                 return exceptional
             }
-            return .error(EvaluationError("unbound function \(described)"))
+            return .error(EvaluationError(.unbound, "unbound function \(described)"))
         }
     }
 

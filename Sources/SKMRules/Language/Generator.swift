@@ -94,7 +94,7 @@ struct Generator {
                     {
                         if let value = object.fields[position] { return value }
                         return frame.strict
-                            ? .error(EvaluationError("\(path) has no value", absentField: path)) : fallback
+                            ? .error(EvaluationError(.absent, "\(path) has no value", absentField: path)) : fallback
                     }
                     return Operations.select(frame.activation.values[variable], field, path: nil, strict: frame.strict)
                 }
@@ -106,7 +106,8 @@ struct Generator {
                         if let found = object.fields[hops[index].position] {
                             value = found
                         } else if frame.strict {
-                            return .error(EvaluationError("\(paths[index]) has no value", absentField: paths[index]))
+                            return .error(
+                                EvaluationError(.absent, "\(paths[index]) has no value", absentField: paths[index]))
                         } else {
                             value = fallbacks[index]
                         }
@@ -211,7 +212,7 @@ struct Generator {
             }
             return { frame in
                 frame.activation.named[name]
-                    ?? .error(EvaluationError("undeclared reference to '\(name)' (in container '')"))
+                    ?? .error(EvaluationError(.unbound, "undeclared reference to '\(name)' (in container '')"))
             }
 
         case .select(let operand, let field, let testOnly):
@@ -290,7 +291,7 @@ struct Generator {
             if let what = Library.unsupported[function] {
                 problems.append(
                     ("unsupported: \(function)() — \(what) is not part of SKM's condition language", expression.span))
-                return { _ in .error(EvaluationError("unsupported")) }
+                return { _ in .error(EvaluationError(.unsupported, "unsupported")) }
             }
             let evaluator = generateCall(
                 function, target: target, arguments: arguments, expression: expression, scope: scope, record: record)

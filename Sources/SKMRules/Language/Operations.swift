@@ -42,7 +42,9 @@ enum Operations {
     static func noOverload(_ name: String, _ values: [Value]) -> Value {
         let shown = Library.operatorNames[name] ?? name
         return .error(
-            EvaluationError("no such overload: \(shown) applied to (\(values.map(\.typeName).joined(separator: ", ")))")
+            EvaluationError(
+                .noSuchOverload,
+                "no such overload: \(shown) applied to (\(values.map(\.typeName).joined(separator: ", ")))")
         )
     }
 
@@ -135,7 +137,7 @@ enum Operations {
 
     // MARK: - Arithmetic
 
-    static func overflow() -> Value { .error(EvaluationError("return error for overflow")) }
+    static func overflow() -> Value { .error(EvaluationError(.overflow, "return error for overflow")) }
 
     static func arithmetic(_ name: String, _ a: Value, _ b: Value) -> Value {
         if let exceptional = exceptional(a, b) { return exceptional }
@@ -150,11 +152,11 @@ enum Operations {
             let (result, overflow) = x.multipliedReportingOverflow(by: y)
             return overflow ? self.overflow() : .int(result)
         case ("_/_", .int(let x), .int(let y)):
-            if y == 0 { return .error(EvaluationError("division by zero")) }
+            if y == 0 { return .error(EvaluationError(.divisionByZero, "division by zero")) }
             let (result, overflow) = x.dividedReportingOverflow(by: y)
             return overflow ? self.overflow() : .int(result)
         case ("_%_", .int(let x), .int(let y)):
-            if y == 0 { return .error(EvaluationError("modulus by zero")) }
+            if y == 0 { return .error(EvaluationError(.divisionByZero, "modulus by zero")) }
             let (result, overflow) = x.remainderReportingOverflow(dividingBy: y)
             return overflow ? self.overflow() : .int(result)
         case ("_+_", .double(let x), .double(let y)): return .double(x + y)
@@ -183,7 +185,7 @@ enum Operations {
         }
     }
 
-    static func range() -> Value { .error(EvaluationError("range")) }
+    static func range() -> Value { .error(EvaluationError(.outOfRange, "range")) }
 
     static func durationValue(seconds: Int64, nanos: Int64) -> Value {
         guard let duration = CELDuration.checked(seconds: seconds, nanos: nanos) else { return range() }
@@ -222,17 +224,19 @@ enum Operations {
         switch (container, key) {
         case (.list(let items), .int(let position)):
             guard position >= 0, position < items.count else {
-                return .error(EvaluationError("index out of range: \(position)"))
+                return .error(EvaluationError(.outOfRange, "index out of range: \(position)"))
             }
             return items[Int(position)]
         case (.list(let items), .double(let position)):
             guard let exact = Int64(exactly: position), exact >= 0, exact < items.count else {
-                return .error(EvaluationError("invalid list index: \(position)"))
+                return .error(EvaluationError(.invalidArgument, "invalid list index: \(position)"))
             }
             return items[Int(exact)]
         case (.map(let map), _):
-            guard MapKey(key) != nil else { return .error(EvaluationError("unsupported key type \(key.typeName)")) }
-            return map.value(for: key) ?? .error(EvaluationError("no such key: \(render(key))"))
+            guard MapKey(key) != nil else {
+                return .error(EvaluationError(.invalidArgument, "unsupported key type \(key.typeName)"))
+            }
+            return map.value(for: key) ?? .error(EvaluationError(.noSuchKey, "no such key: \(render(key))"))
         default:
             return noOverload("_[_]", [container, key])
         }
@@ -271,19 +275,19 @@ enum Operations {
         switch operand {
         case .object(let object):
             guard let position = object.type.index(of: field) else {
-                return .error(EvaluationError("no such field '\(field)' on \(object.type.name)"))
+                return .error(EvaluationError(.noSuchField, "no such field '\(field)' on \(object.type.name)"))
             }
             if let value = object.fields[position] { return value }
             if strict { return .error(EvaluationError.absent(field, of: object.type.name)) }
             return defaultValue(object.type.fields[position].type)
         case .map(let map):
-            return map.value(for: .string(field)) ?? .error(EvaluationError("no such key: '\(field)'"))
+            return map.value(for: .string(field)) ?? .error(EvaluationError(.noSuchKey, "no such key: '\(field)'"))
         case .unknown, .error:
             return operand
         case .int:
-            return .error(EvaluationError("type 'int64_type' does not support field selection"))
+            return .error(EvaluationError(.noSuchField, "type 'int64_type' does not support field selection"))
         default:
-            return .error(EvaluationError("type '\(operand.typeName)' does not support field selection"))
+            return .error(EvaluationError(.noSuchField, "type '\(operand.typeName)' does not support field selection"))
         }
     }
 
@@ -292,7 +296,7 @@ enum Operations {
         switch operand {
         case .object(let object):
             guard let position = object.type.index(of: field) else {
-                return .error(EvaluationError("no such field '\(field)' on \(object.type.name)"))
+                return .error(EvaluationError(.noSuchField, "no such field '\(field)' on \(object.type.name)"))
             }
             switch object.fields[position] {
             case nil: return .bool(false)
@@ -301,7 +305,8 @@ enum Operations {
             }
         case .map(let map): return .bool(map.value(for: .string(field)) != nil)
         case .unknown, .error: return operand
-        default: return .error(EvaluationError("type '\(operand.typeName)' does not support field selection"))
+        default:
+            return .error(EvaluationError(.noSuchField, "type '\(operand.typeName)' does not support field selection"))
         }
     }
 
@@ -333,14 +338,16 @@ enum Operations {
             }
             return .int(Int64(number))
         case ("int", .string(let text)):
-            guard let number = Int64(text) else { return .error(EvaluationError("cannot convert '\(text)' to int")) }
+            guard let number = Int64(text) else {
+                return .error(EvaluationError(.conversion, "cannot convert '\(text)' to int"))
+            }
             return .int(number)
         case ("int", .timestamp(let time)): return .int(time.seconds)
         case ("double", .double): return value
         case ("double", .int(let number)): return .double(Double(number))
         case ("double", .string(let text)):
             guard !text.lowercased().hasPrefix("0x"), let number = Double(text) else {
-                return .error(EvaluationError("cannot convert '\(text)' to double"))
+                return .error(EvaluationError(.conversion, "cannot convert '\(text)' to double"))
             }
             return .double(number)
         case ("string", .string): return value

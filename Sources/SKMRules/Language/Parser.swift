@@ -1,22 +1,22 @@
 /// Parses CEL source into an ``Expression``. Recursive descent with CEL's precedence; the nesting depth is bounded
 /// so that a pathological expression gets a diagnostic, not a stack overflow.
-public struct Parser {
+package struct Parser {
     /// The deepest nesting of parentheses, calls, lists, maps, unary operators and conditionals accepted.
-    public static let maximumNesting = 100
+    package static let maximumNesting = 100
     /// The longest expression accepted, in bytes.
-    public static let maximumLength = 16 * 1024
+    package static let maximumLength = 16 * 1024
     /// The most nodes an expression may have.
-    public static let maximumNodes = 5000
+    package static let maximumNodes = 5000
 
     private var tokens: [Token] = []
     private var position = 0
     private var nextID = 1
     private var nesting = 0
 
-    public init() {}
+    package init() {}
 
     /// Parses `source`; failures are reported as one diagnostic at the offending place.
-    public static func parse(_ source: Source) -> Result<Expression, Diagnostic> {
+    package static func parse(_ source: Source) -> Result<Expression, Diagnostic> {
         var parser = Parser()
         return parser.run(source)
     }

@@ -1,11 +1,11 @@
 /// The values an expression is evaluated against: one per schema variable, plus names the schema does not declare
 /// (for unchecked expressions).
-public struct Activation: Sendable {
-    public var values: [Value]
-    public var named: [String: Value]
+package struct Activation: Sendable {
+    package var values: [Value]
+    package var named: [String: Value]
 
     /// Values by variable name; a declared variable without a value is unknown.
-    public init(schema: FactSchema, values: [String: Value]) {
+    package init(schema: FactSchema, values: [String: Value]) {
         self.values = schema.variables.map { variable in
             values[variable.name] ?? .unknown(Unknown(path: variable.name, settle: "provide \(variable.name)"))
         }
@@ -14,32 +14,32 @@ public struct Activation: Sendable {
         self.named = named
     }
 
-    public init(values: [Value], named: [String: Value] = [:]) {
+    package init(values: [Value], named: [String: Value] = [:]) {
         self.values = values
         self.named = named
     }
 
     /// Sets a variable by its index in the schema.
-    public mutating func set(_ index: Int, _ value: Value) {
+    package mutating func set(_ index: Int, _ value: Value) {
         values[index] = value
     }
 }
 
 /// The value of one sub-expression, recorded while a check ran: the evidence a finding shows.
-public struct Evidence: Sendable {
+package struct Evidence: Sendable {
     /// The sub-expression's source text.
-    public var expression: String
-    public var value: Value
+    package var expression: String
+    package var value: Value
 }
 
 /// The values of definitions already computed for one activation, so that a definition many checks use runs once
 /// per request. Valid for one activation only; not shared between threads.
-public final class DefinitionCache {
+package final class DefinitionCache {
     // Only ever touched by one evaluation at a time (the cache is not shared between threads), so the dynamic
     // exclusivity check is pure cost here.
     @exclusivity(unchecked) var values: [Value?] = []
 
-    public init() {}
+    package init() {}
 }
 
 /// Mutable evaluation state, threaded through the compiled closures.
@@ -58,11 +58,11 @@ struct Frame {
 typealias Evaluator = @Sendable (inout Frame) -> Value
 
 /// A compiled expression: parsed, type-checked against a schema, and turned into closures.
-public final class Program: Sendable {
-    public let source: Source
-    public let expression: Expression
+package final class Program: Sendable {
+    package let source: Source
+    package let expression: Expression
     /// The result type; `nil` for unchecked programs.
-    public let resultType: CELType?
+    package let resultType: CELType?
     let evaluator: Evaluator
     let recordingEvaluator: Evaluator
 
@@ -79,14 +79,14 @@ public final class Program: Sendable {
 
     /// The expression's value. `cache`, when given, keeps the definitions' values for further evaluations on the
     /// same activation.
-    public func evaluate(_ activation: Activation, cache: DefinitionCache? = nil) -> Value {
+    package func evaluate(_ activation: Activation, cache: DefinitionCache? = nil) -> Value {
         var frame = Frame(activation: activation, cache: cache, recording: false)
         return evaluator(&frame)
     }
 
     /// The value, with every read of an absent field an error that names it (``EvaluationError/absentField``).
     /// Definitions are computed afresh: a cache shared with ordinary evaluation would mix the two readings.
-    public func evaluateStrictly(_ activation: Activation) -> Value {
+    package func evaluateStrictly(_ activation: Activation) -> Value {
         var frame = Frame(activation: activation, cache: DefinitionCache(), recording: false)
         frame.strict = true
         return evaluator(&frame)
@@ -108,7 +108,7 @@ public final class Program: Sendable {
     }
 
     /// The value, with the values of the sub-expressions it read.
-    public func evaluateWithEvidence(_ activation: Activation, cache: DefinitionCache? = nil) -> (Value, [Evidence]) {
+    package func evaluateWithEvidence(_ activation: Activation, cache: DefinitionCache? = nil) -> (Value, [Evidence]) {
         var frame = Frame(activation: activation, cache: cache, recording: true)
         let value = recordingEvaluator(&frame)
         return (value, frame.evidence)
@@ -116,19 +116,19 @@ public final class Program: Sendable {
 }
 
 /// Named expressions that other expressions refer to by name (`anyFactorPasses`), compiled once.
-public struct Definitions: Sendable {
-    public struct Definition: Sendable {
-        public var name: String
-        public var type: CELType
-        public var program: Program
-        public var documentation: String
+package struct Definitions: Sendable {
+    package struct Definition: Sendable {
+        package var name: String
+        package var type: CELType
+        package var program: Program
+        package var documentation: String
     }
 
-    public private(set) var items: [Definition] = []
+    package private(set) var items: [Definition] = []
 
-    public init() {}
+    package init() {}
 
-    public func definition(_ name: String) -> Definition? {
+    package func definition(_ name: String) -> Definition? {
         items.first { $0.name == name }
     }
 
@@ -137,7 +137,7 @@ public struct Definitions: Sendable {
     }
 
     /// Compiles `source` as definition `name`; it may refer to the definitions before it.
-    public mutating func add(
+    package mutating func add(
         name: String, source: Source, schema: FactSchema, documentation: String = ""
     )
         -> Result<Void, Diagnostics>
@@ -155,13 +155,13 @@ public struct Definitions: Sendable {
 }
 
 /// Turns source into a ``Program``.
-public enum Compiler {
+package enum Compiler {
     /// The deepest expression tree accepted (a chain of 300 `||` is that deep).
-    public static let maximumDepth = 300
+    package static let maximumDepth = 300
 
     /// Parses, checks (unless `checked` is false) and compiles `source` against `schema`. When `expecting` is given
     /// the result must have that type (a check's assertion must be a bool).
-    public static func compile(
+    package static func compile(
         _ source: Source, schema: FactSchema, definitions: Definitions = Definitions(), checked: Bool = true,
         expecting: CELType? = nil
     ) -> Result<Program, Diagnostics> {

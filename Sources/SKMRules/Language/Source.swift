@@ -1,17 +1,17 @@
 /// Text with a name, for diagnostics that point at a line and column.
-public struct Source: Sendable {
-    public var name: String
-    public var text: String
+package struct Source: Sendable {
+    package var name: String
+    package var text: String
     /// Where `text` starts in the file it came from (1-based), so that an expression inside a YAML value is
     /// reported at its place in the file.
-    public var line: Int
-    public var column: Int
+    package var line: Int
+    package var column: Int
     /// The file's full text, to show the offending line; `text` when the expression is the whole file.
-    public var fileText: String?
+    package var fileText: String?
     /// The column where lines after the first start (a YAML block scalar's indentation).
-    public var continuationColumn: Int
+    package var continuationColumn: Int
 
-    public init(
+    package init(
         name: String = "<expression>", text: String, line: Int = 1, column: Int = 1, fileText: String? = nil,
         continuationColumn: Int = 1
     ) {
@@ -24,7 +24,7 @@ public struct Source: Sendable {
     }
 
     /// The file position of a UTF-8 offset into `text`.
-    public func position(of offset: Int) -> (line: Int, column: Int) {
+    package func position(of offset: Int) -> (line: Int, column: Int) {
         var line = self.line
         var column = self.column
         var index = 0
@@ -43,14 +43,14 @@ public struct Source: Sendable {
 }
 
 /// A byte range in a ``Source``.
-public struct Span: Sendable, Hashable {
-    public var start: Int
-    public var end: Int
+package struct Span: Sendable, Hashable {
+    package var start: Int
+    package var end: Int
 
-    public init(_ start: Int, _ end: Int) {
+    package init(_ start: Int, _ end: Int) {
         self.start = start
         self.end = end
     }
 
-    public static let none = Span(0, 0)
+    package static let none = Span(0, 0)
 }

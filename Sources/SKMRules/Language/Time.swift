@@ -3,7 +3,7 @@ import SKMPrimitives
 /// RFC 3339 timestamps and Go-style durations, as CEL's `timestamp()` and `duration()` read and write them.
 extension CELTime {
     /// Parses `2009-02-13T23:31:30Z`, with up to nine fraction digits and `Z` or `±hh:mm`.
-    public init?(rfc3339 text: String) {
+    package init?(rfc3339 text: String) {
         guard let fields = RFC3339.parse(text, .strict),
             let checked = CELTime.checked(seconds: fields.seconds, nanos: Int32(fields.nanoseconds))
         else { return nil }
@@ -11,7 +11,7 @@ extension CELTime {
     }
 
     /// RFC 3339 in UTC; the fraction has as many digits as it needs.
-    public var rfc3339: String {
+    package var rfc3339: String {
         var days = seconds / 86_400
         var rest = seconds % 86_400
         if rest < 0 {
@@ -36,7 +36,7 @@ extension CELTime {
 
 extension CELDuration {
     /// Parses Go-style durations: `1.5h`, `-999999999ns`, `300s`, `1h30m`; units h, m, s, ms, us, µs, ns.
-    public init?(text: String) {
+    package init?(text: String) {
         var scalars = Array(text.unicodeScalars)
         var negative = false
         if let sign = scalars.first, sign == "-" || sign == "+" {
@@ -118,7 +118,7 @@ extension CELDuration {
     }
 
     /// `1000000s`, `1.5s`, `-0.000000001s`: seconds with as many fraction digits as needed.
-    public var text: String {
+    package var text: String {
         if nanos == 0 { return "\(seconds)s" }
         let negative = seconds < 0 || nanos < 0
         var fraction = String(abs(Int64(nanos)))

@@ -1,11 +1,12 @@
 import Foundation
+import SKMPrimitives
 
 /// A runtime value of the condition language.
 ///
 /// Besides CEL's values there are two outcomes that are not values: ``unknown`` (a fact the capture does not hold,
 /// with what would settle it) and ``error`` (the expression failed, e.g. division by zero). `&&` and `||` absorb
 /// both as CEL does.
-public enum Value: Sendable {
+package enum Value: Sendable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -19,12 +20,12 @@ public enum Value: Sendable {
     case unknown(Unknown)
     case error(EvaluationError)
 
-    public var isUnknown: Bool {
+    package var isUnknown: Bool {
         if case .unknown = self { return true }
         return false
     }
 
-    public var isError: Bool {
+    package var isError: Bool {
         if case .error = self { return true }
         return false
     }
@@ -37,23 +38,23 @@ public enum Value: Sendable {
         }
     }
 
-    public var boolValue: Bool? {
+    package var boolValue: Bool? {
         if case .bool(let flag) = self { return flag }
         return nil
     }
 
-    public var stringValue: String? {
+    package var stringValue: String? {
         if case .string(let text) = self { return text }
         return nil
     }
 
-    public var intValue: Int64? {
+    package var intValue: Int64? {
         if case .int(let number) = self { return number }
         return nil
     }
 
     /// The runtime type's name, for error messages.
-    public var typeName: String {
+    package var typeName: String {
         switch self {
         case .null: return "null_type"
         case .bool: return "bool"
@@ -72,25 +73,25 @@ public enum Value: Sendable {
 }
 
 /// Facts the capture does not hold, with what would settle each.
-public struct Unknown: Sendable, Hashable {
+package struct Unknown: Sendable, Hashable {
     /// Each entry: the fact (`request.client.ip`) and how to learn it (`give --client-ip`).
-    public var facts: [Fact]
+    package var facts: [Fact]
 
-    public struct Fact: Sendable, Hashable {
-        public var path: String
-        public var settle: String
+    package struct Fact: Sendable, Hashable {
+        package var path: String
+        package var settle: String
 
-        public init(path: String, settle: String) {
+        package init(path: String, settle: String) {
             self.path = path
             self.settle = settle
         }
     }
 
-    public init(_ facts: [Fact]) {
+    package init(_ facts: [Fact]) {
         self.facts = facts
     }
 
-    public init(path: String, settle: String) {
+    package init(path: String, settle: String) {
         self.facts = [Fact(path: path, settle: settle)]
     }
 
@@ -101,56 +102,70 @@ public struct Unknown: Sendable, Hashable {
     }
 }
 
-/// Why evaluation failed.
-public struct EvaluationError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var message: String
-    /// The field read without a value, under strict evaluation (`deletionAt` of a `Key`).
-    public var absentField: String?
+/// Why evaluation failed. The reasons follow cel-go's, so that a rule author finds them in its documentation.
+package struct EvaluationError: CodedError, Sendable {
+    package enum Code: String, Hashable, Sendable, CustomStringConvertible {
+        /// A field read without a value under strict evaluation (``absentField`` names it).
+        case absent
+        case noSuchOverload, overflow, divisionByZero, outOfRange, invalidArgument, noSuchKey, noSuchField, conversion
+        /// A name or function the program does not know.
+        case unbound
+        /// A construct SKM's condition language does not support.
+        case unsupported
 
-    public init(_ message: String, absentField: String? = nil) {
-        self.message = message
-        self.absentField = absentField
+        package var description: String { rawValue }
+    }
+
+    package var code: Code
+    package var reason: String
+    /// The field read without a value, under strict evaluation (`deletionAt` of a `Key`).
+    package var absentField: String?
+    package var file: String
+    package var line: UInt
+
+    package init(
+        _ code: Code, _ reason: String, absentField: String? = nil, file: String = #fileID, line: UInt = #line
+    ) {
+        (self.code, self.reason, self.absentField, self.file, self.line) = (code, reason, absentField, file, line)
     }
 
     /// The error strict evaluation gives for reading `field` of `type` when it has no value.
-    static func absent(_ field: String, of type: String) -> EvaluationError {
-        EvaluationError("\(type).\(field) has no value", absentField: "\(type).\(field)")
+    static func absent(_ field: String, of type: String, line: UInt = #line) -> EvaluationError {
+        EvaluationError(.absent, "\(type).\(field) has no value", absentField: "\(type).\(field)", line: line)
     }
-
-    public var description: String { message }
 }
 
 /// A map value: insertion-ordered entries with a key index. Keys are ints, strings or bools.
-public struct MapValue: Sendable {
-    public private(set) var entries: [(key: Value, value: Value)]
+package struct MapValue: Sendable {
+    package private(set) var entries: [(key: Value, value: Value)]
     private var index: [MapKey: Int]
 
-    public init() {
+    package init() {
         entries = []
         index = [:]
     }
 
     /// Builds a map; a repeated or unsupported key is an error.
-    public init(_ pairs: [(Value, Value)]) throws(EvaluationError) {
+    package init(_ pairs: [(Value, Value)]) throws(EvaluationError) {
         self.init()
         for (key, value) in pairs {
             guard let mapKey = MapKey(key) else {
-                throw EvaluationError("unsupported key type \(key.typeName)")
+                throw EvaluationError(.invalidArgument, "unsupported key type \(key.typeName)")
             }
-            guard index[mapKey] == nil else { throw EvaluationError("Failed with repeated key") }
+            guard index[mapKey] == nil else { throw EvaluationError(.invalidArgument, "Failed with repeated key") }
             index[mapKey] = entries.count
             entries.append((key, value))
         }
     }
 
-    public var count: Int { entries.count }
+    package var count: Int { entries.count }
 
-    public func value(for key: Value) -> Value? {
+    package func value(for key: Value) -> Value? {
         guard let mapKey = MapKey(key), let position = index[mapKey] else { return nil }
         return entries[position].value
     }
 
-    public var keys: [Value] { entries.map(\.key) }
+    package var keys: [Value] { entries.map(\.key) }
 }
 
 /// A hashable map key. Numeric keys compare by value (`1` and `1.0` are the same key).
@@ -173,12 +188,12 @@ enum MapKey: Hashable {
 }
 
 /// A fact object: the values of the fields its type declares. A field may be absent (never set) or unknown.
-public final class ObjectValue: Sendable {
-    public let type: ObjectType
+package final class ObjectValue: Sendable {
+    package let type: ObjectType
     /// One per declared field, in declaration order; `nil` when absent.
-    public let fields: [Value?]
+    package let fields: [Value?]
 
-    public init(type: ObjectType, fields: [Value?]) {
+    package init(type: ObjectType, fields: [Value?]) {
         precondition(fields.count == type.fields.count)
         self.type = type
         self.fields = fields
@@ -186,27 +201,27 @@ public final class ObjectValue: Sendable {
 
     /// An object of `type` built from named values. A name the type does not declare is a mistake in the code that
     /// builds the object; debug builds note it (``UndeclaredFields``) so that a test catches it, and it is dropped.
-    public convenience init(type: ObjectType, values: [String: Value]) {
+    package convenience init(type: ObjectType, values: [String: Value]) {
         self.init(type: type, fields: type.fields.map { values[$0.name] })
         #if DEBUG
             for name in values.keys where type.index(of: name) == nil { UndeclaredFields.note("\(type.name).\(name)") }
         #endif
     }
 
-    public subscript(name: String) -> Value? {
+    package subscript(name: String) -> Value? {
         type.index(of: name).flatMap { fields[$0] }
     }
 }
 
 /// A point in time with nanosecond precision, years 0001 to 9999 (CEL's `google.protobuf.Timestamp`).
-public struct CELTime: Sendable, Hashable, Comparable {
-    public var seconds: Int64
-    public var nanos: Int32
+package struct CELTime: Sendable, Hashable, Comparable {
+    package var seconds: Int64
+    package var nanos: Int32
 
-    public static let minimumSeconds: Int64 = -62_135_596_800  // 0001-01-01T00:00:00Z
-    public static let maximumSeconds: Int64 = 253_402_300_799  // 9999-12-31T23:59:59Z
+    package static let minimumSeconds: Int64 = -62_135_596_800  // 0001-01-01T00:00:00Z
+    package static let maximumSeconds: Int64 = 253_402_300_799  // 9999-12-31T23:59:59Z
 
-    public init(seconds: Int64, nanos: Int32 = 0) {
+    package init(seconds: Int64, nanos: Int32 = 0) {
         self.seconds = seconds
         self.nanos = nanos
     }
@@ -217,20 +232,20 @@ public struct CELTime: Sendable, Hashable, Comparable {
         return CELTime(seconds: seconds, nanos: nanos)
     }
 
-    public static func < (lhs: CELTime, rhs: CELTime) -> Bool {
+    package static func < (lhs: CELTime, rhs: CELTime) -> Bool {
         (lhs.seconds, lhs.nanos) < (rhs.seconds, rhs.nanos)
     }
 }
 
 /// A signed span of time with nanosecond precision, up to about ±10000 years (CEL's `google.protobuf.Duration`).
-public struct CELDuration: Sendable, Hashable, Comparable {
-    public var seconds: Int64
+package struct CELDuration: Sendable, Hashable, Comparable {
+    package var seconds: Int64
     /// Same sign as `seconds` (or zero), magnitude below 10⁹.
-    public var nanos: Int32
+    package var nanos: Int32
 
-    public static let maximumSeconds: Int64 = 315_576_000_000
+    package static let maximumSeconds: Int64 = 315_576_000_000
 
-    public init(seconds: Int64, nanos: Int32 = 0) {
+    package init(seconds: Int64, nanos: Int32 = 0) {
         self.seconds = seconds
         self.nanos = nanos
     }
@@ -252,17 +267,17 @@ public struct CELDuration: Sendable, Hashable, Comparable {
         return CELDuration(seconds: seconds, nanos: Int32(nanos))
     }
 
-    public static func < (lhs: CELDuration, rhs: CELDuration) -> Bool {
+    package static func < (lhs: CELDuration, rhs: CELDuration) -> Bool {
         (lhs.seconds, lhs.nanos) < (rhs.seconds, rhs.nanos)
     }
 
     /// Seconds as a floating-point number.
-    public var totalSeconds: Double { Double(seconds) + Double(nanos) / 1e9 }
+    package var totalSeconds: Double { Double(seconds) + Double(nanos) / 1e9 }
 }
 
 /// The field names given to ``ObjectValue/init(type:values:)`` that their type does not declare (`Type.field`), as
 /// debug builds note them: the schema and the code that builds facts must never drift apart.
-public enum UndeclaredFields {
+package enum UndeclaredFields {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var names: Set<String> = []
 
@@ -271,5 +286,5 @@ public enum UndeclaredFields {
     }
 
     /// Every name noted so far in this process.
-    public static var noted: Set<String> { lock.withLock { names } }
+    package static var noted: Set<String> { lock.withLock { names } }
 }

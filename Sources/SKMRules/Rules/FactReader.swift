@@ -85,7 +85,7 @@ struct FactReader {
             do throws(EvaluationError) {
                 return .map(try MapValue(pairs))
             } catch {
-                problem("\(path): \(error.message)", node)
+                problem("\(path): \(error.reason)", node)
                 return nil
             }
         case (_, .scalar(let text, let style, _)):

@@ -7,13 +7,13 @@ extension RuleSet {
     ///
     /// Every problem in every file is collected; a set with any error is refused as a whole, so nothing is
     /// half-loaded.
-    public static func load(paths: [URL], configuration: Configuration) -> Result<RuleSet, Diagnostics> {
+    package static func load(paths: [URL], configuration: Configuration) -> Result<RuleSet, Diagnostics> {
         var loader = RuleLoader(configuration: configuration)
         return loader.load(paths)
     }
 
     /// Every key a rule file may use: the rule's, a check's and a test's.
-    public static var ruleFileKeys: [String] {
+    package static var ruleFileKeys: [String] {
         var keys: [String] = []
         for key in RuleLoader.ruleKeys + RuleLoader.checkKeys + RuleLoader.hintKeys + RuleLoader.testKeys
         where !keys.contains(key) {

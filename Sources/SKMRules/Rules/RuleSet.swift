@@ -7,25 +7,25 @@ struct ReplayStep: Sendable {
 }
 
 /// A loaded, compiled set of rules: explains a logged error and replays the decision procedure on facts.
-public struct RuleSet: Sendable {
+package struct RuleSet: Sendable {
     /// What the caller tells the rule engine about its domain.
-    public struct Configuration: Sendable {
+    package struct Configuration: Sendable {
         /// The facts rules may refer to.
-        public var schema: FactSchema
+        package var schema: FactSchema
         /// The error catalogue: code → message. A rule must name one of these.
-        public var catalogue: [Int: String]
+        package var catalogue: [Int: String]
         /// The tags of a request (its operation and category) that `applies_to` matches, read from the facts.
-        public var tags: @Sendable (Activation) -> [String]
+        package var tags: @Sendable (Activation) -> [String]
         /// Category names `applies_to` may use besides operation names.
-        public var knownTags: Set<String>
+        package var knownTags: Set<String>
         /// A string fact most guards test (`request.operation`), by its path. The replay indexes the checks by the
         /// values their guards name, so that it skips, without evaluating them, checks whose guards are certainly
         /// false. `nil`: no index.
-        public var discriminator: [String]?
+        package var discriminator: [String]?
         /// The remedies a check may declare for fix simulation: each kind with its arguments' names and types.
-        public var remedies: [String: [(name: String, type: CELType)]]
+        package var remedies: [String: [(name: String, type: CELType)]]
 
-        public init(
+        package init(
             schema: FactSchema, catalogue: [Int: String], knownTags: Set<String>, discriminator: [String]? = nil,
             remedies: [String: [(name: String, type: CELType)]] = [:],
             tags: @escaping @Sendable (Activation) -> [String]
@@ -39,12 +39,12 @@ public struct RuleSet: Sendable {
         }
     }
 
-    public let configuration: Configuration
+    package let configuration: Configuration
     /// A digest of the rule files the set was loaded from (names and contents), for reports to cite.
-    public let digest: String
-    public let definitions: Definitions
+    package let digest: String
+    package let definitions: Definitions
     /// Rules in decision order.
-    public let rules: [Rule]
+    package let rules: [Rule]
     /// The checks the replay runs (warnings never decide an answer), in decision order.
     private let replay: [ReplayStep]
     private let byCode: [Int: [Int]]
@@ -92,17 +92,17 @@ public struct RuleSet: Sendable {
     }
 
     /// The rules that explain `code`.
-    public func rules(explaining code: Int) -> [Rule] {
+    package func rules(explaining code: Int) -> [Rule] {
         (byCode[code] ?? []).map { rules[$0] }
     }
 
-    public func rule(id: String) -> Rule? {
+    package func rule(id: String) -> Rule? {
         rules.first { $0.id == id }
     }
 
     /// Runs every check of `rule` on the facts, in the rule's order, with evidence. Pass the same `cache` to every
     /// call about one request, so that shared definitions are computed once.
-    public func evaluate(
+    package func evaluate(
         _ rule: Rule, facts: Activation, recordingEvidence: Bool = true, cache: DefinitionCache = DefinitionCache()
     ) -> RuleOutcome {
         var frame = Frame(activation: facts, cache: cache, recording: false)
@@ -140,7 +140,7 @@ public struct RuleSet: Sendable {
             case .bool(true): break
             case .bool(false): return outcome(.skipped)
             case .unknown(let unknown): return outcome(.unknown, unknown: unknown)
-            case .error(let error): return outcome(.error, failure: error.message)
+            case .error(let error): return outcome(.error, failure: error.reason)
             default: return outcome(.error, failure: "the check's guard is not a bool")
             }
         }
@@ -158,7 +158,7 @@ public struct RuleSet: Sendable {
             let event = check.event?.evaluate(in: &frame)
             return outcome(.failed, evidence: evidence, event: event)
         case .unknown(let unknown): return outcome(.unknown, evidence: evidence, unknown: unknown)
-        case .error(let error): return outcome(.error, evidence: evidence, failure: error.message)
+        case .error(let error): return outcome(.error, evidence: evidence, failure: error.reason)
         default: return outcome(.error, evidence: evidence, failure: "the assertion is not a bool")
         }
     }
@@ -166,7 +166,7 @@ public struct RuleSet: Sendable {
     /// Replays the decision procedure: every check of every applicable rule in decision order, and the first that
     /// fails is what the server should have answered. Checks that cannot be decided are noted and passed over.
     /// A check found by elimination counts only for the rule of `logged`.
-    public func predict(facts: Activation, logged code: Int?, cache: DefinitionCache = DefinitionCache()) -> Prediction
+    package func predict(facts: Activation, logged code: Int?, cache: DefinitionCache = DefinitionCache()) -> Prediction
     {
         // Per rule: 0 not applicable, 1 guard not evaluated yet, 2 guard true, 3 guard false, 4 guard unknown. Kept
         // on the stack: the replay runs once per failed request and should allocate as little as it can.
@@ -232,14 +232,14 @@ public struct RuleSet: Sendable {
     }
 
     /// Renders a check's explanation and fix on the facts, strictly (``Template/render(_:)``).
-    public func describe(
+    package func describe(
         _ check: Check, facts: Activation
     ) -> (explanation: Template.Rendering, fix: Template.Rendering) {
         (check.explanation.render(facts), check.fix.render(facts))
     }
 
     /// The hints of `rule` about `cause`, each with whether it holds on the facts and the evidence it read.
-    public func hints(of rule: Rule, about cause: Check, facts: Activation) -> [HintOutcome] {
+    package func hints(of rule: Rule, about cause: Check, facts: Activation) -> [HintOutcome] {
         rule.hints.filter { $0.about.isEmpty || $0.about.contains(cause.id) }.map { hint in
             var frame = Frame(activation: facts, cache: DefinitionCache(), recording: false)
             let (value, evidence) = hint.holds.evaluateWithEvidence(in: &frame)
@@ -249,7 +249,7 @@ public struct RuleSet: Sendable {
 
     /// The remedy a check declares, evaluated on the facts; `nil` when it declares none or an argument cannot be
     /// computed (an unknown or failing fact: nothing to simulate with).
-    public func remedy(of check: Check, facts: Activation) -> Remedy? {
+    package func remedy(of check: Check, facts: Activation) -> Remedy? {
         guard let template = check.remedy else { return nil }
         if let when = template.when, when.evaluateStrictly(facts).boolValue != true { return nil }
         var arguments: [String: Value] = [:]

@@ -1,26 +1,26 @@
 /// Runs the tests embedded in rule files, and checks that every check of every rule is made to fail by one.
-public struct RuleTestReport: Sendable {
-    public struct Failure: Sendable, CustomStringConvertible {
-        public var rule: String
-        public var test: String
-        public var file: String
-        public var line: Int
-        public var message: String
+package struct RuleTestReport: Sendable {
+    package struct Failure: Sendable, CustomStringConvertible {
+        package var rule: String
+        package var test: String
+        package var file: String
+        package var line: Int
+        package var message: String
 
-        public var description: String { "\(file):\(line): \(rule) › \(test): \(message)" }
+        package var description: String { "\(file):\(line): \(rule) › \(test): \(message)" }
     }
 
-    public var passed = 0
-    public var failures: [Failure] = []
+    package var passed = 0
+    package var failures: [Failure] = []
     /// Checks no test makes fail ("rule › check").
-    public var untestedChecks: [String] = []
+    package var untestedChecks: [String] = []
 
-    public var succeeded: Bool { failures.isEmpty && untestedChecks.isEmpty }
+    package var succeeded: Bool { failures.isEmpty && untestedChecks.isEmpty }
 }
 
 extension RuleSet {
     /// Runs every rule's tests.
-    public func runTests() -> RuleTestReport {
+    package func runTests() -> RuleTestReport {
         var report = RuleTestReport()
         for rule in rules {
             var exercised: Set<String> = []

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Text with `{{expression}}` holes, as rule explanations and fixes are written.
-public struct Template: Sendable {
+package struct Template: Sendable {
     enum Part: Sendable {
         case text(String)
         /// A hole, and whether it may render as nothing: a conditional (`a ? b : ''`), directly or through a
@@ -10,10 +10,10 @@ public struct Template: Sendable {
     }
 
     let parts: [Part]
-    public let source: String
+    package let source: String
 
     /// Parses and compiles the holes of `source`; every problem is reported at its place.
-    public static func compile(
+    package static func compile(
         _ source: Source, schema: FactSchema, definitions: Definitions
     ) -> Result<
         Template, Diagnostics
@@ -76,7 +76,7 @@ public struct Template: Sendable {
     }
 
     /// What went wrong in one hole: the text that would have shown instead of a fact.
-    public enum HoleProblem: Sendable, Hashable, CustomStringConvertible {
+    package enum HoleProblem: Sendable, Hashable, CustomStringConvertible {
         /// The hole reads facts the inputs do not hold.
         case unknown(Unknown)
         /// The hole reads a field that has no value (`key.deletionAt` of a key never scheduled for deletion).
@@ -86,7 +86,7 @@ public struct Template: Sendable {
         /// The hole's expression failed.
         case failed(hole: String, message: String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .unknown(let unknown):
                 return "needs " + unknown.facts.map { "\($0.path) (\($0.settle))" }.joined(separator: "; ")
@@ -97,7 +97,7 @@ public struct Template: Sendable {
         }
 
         /// The facts that would fill the hole, with how to learn them.
-        public var facts: [Unknown.Fact] {
+        package var facts: [Unknown.Fact] {
             switch self {
             case .unknown(let unknown): return unknown.facts
             case .absent(_, let field):
@@ -108,17 +108,17 @@ public struct Template: Sendable {
     }
 
     /// A rendered template: the text, and every hole that could not show a fact.
-    public struct Rendering: Sendable, Hashable {
-        public var text: String
-        public var problems: [HoleProblem]
+    package struct Rendering: Sendable, Hashable {
+        package var text: String
+        package var problems: [HoleProblem]
 
-        public var isComplete: Bool { problems.isEmpty }
+        package var isComplete: Bool { problems.isEmpty }
     }
 
     /// The text with every hole's value written in (``Format/text(_:)``). Holes are evaluated strictly: a field
     /// without a value, an unknown fact, a failure, or an empty result of anything but a conditional is a problem,
     /// and the caller must not show the text as it stands.
-    public func render(_ activation: Activation) -> Rendering {
+    package func render(_ activation: Activation) -> Rendering {
         var output = ""
         var problems: [HoleProblem] = []
         for part in parts {
@@ -134,7 +134,7 @@ public struct Template: Sendable {
                     if let field = error.absentField {
                         problems.append(.absent(hole: hole, field: field))
                     } else {
-                        problems.append(.failed(hole: hole, message: error.message))
+                        problems.append(.failed(hole: hole, message: error.reason))
                     }
                 case .string(let text) where text.isEmpty && !allowsEmpty:
                     problems.append(.empty(hole: hole))

@@ -148,7 +148,7 @@ struct CallCommand: AsyncParsableCommand {
                     return .json(.object(try adding(fields, to: object)))
                 }
                 return .json(value)
-            } catch let failure as JSONParser.Failure {
+            } catch let failure as JSONError {
                 throw CommandFailure.usage("--body: \(failure)")
             }
         }
