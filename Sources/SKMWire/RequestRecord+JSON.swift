@@ -111,12 +111,6 @@ extension RequestRecord {
         return line.bytes
     }
 
-    /// The line as a JSON value.
-    package var json: JSONValue {
-        // The writer above produces valid JSON by construction.
-        (try? JSONParser().parse(jsonLine.dropLast())) ?? .null
-    }
-
     /// Reads a record from a parsed log line. Unknown members are ignored; required ones must be present and typed.
     package init(json value: JSONValue) throws(RecordError) {
         guard let object = value.objectValue else {

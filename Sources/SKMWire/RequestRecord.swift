@@ -225,36 +225,44 @@ extension RequestRecord {
         credentialsRequired: Bool? = nil
     ) {
         let error = outcome.error
-        var keyStoreName: String?
-        if case .json(let body) = request.body { keyStoreName = body["keyStoreName"]?.stringValue }
-        var requestedVersion = request.query["keyVersion"].flatMap { Int($0) }
-        if request.operation == .verifyStandard, case .json(let body) = request.body {
-            requestedVersion = body["keyVersion"]?.intValue
-        }
         self.init(
-            time: time, requestId: requestId, method: method, path: path, apiVersion: request.apiVersion.rawValue,
-            operation: request.operation.rawValue, appkey: request.appkey.isEmpty ? nil : request.appkey,
-            keyId: request.keyId, keyStoreId: request.keyStoreId, keyStoreName: keyStoreName,
-            authKind: request.authKind?.rawValue, resourceName: request.resourceName,
-            requestedKeyVersion: requestedVersion,
-            authScheme: Self.scheme(of: request.credentials, operation: request.operation),
-            userAccessKeyId: request.credentials.bearerToken == nil
-                ? request.credentials.userAccessKeyID.flatMap { UserAccessKey.isWellFormedID($0) ? $0 : nil } : nil,
-            credentialsRequired: credentialsRequired,
-            token: request.credentials.bearerToken == nil ? nil : token ?? TokenObservation(authentic: false),
-            clientDate: clientDate, client: Client(identity, authority: authority),
-            inputs: Self.inputs(of: request), body: Self.body(of: request, bytes: bodyBytes), query: request.query,
-            headerBytes: headerBytes,
+            time: time, requestId: requestId, method: method, path: path, credentialsRequired: credentialsRequired,
+            clientDate: clientDate, client: Client(identity, authority: authority), headerBytes: headerBytes,
             response: Response(
                 httpStatus: error?.httpStatus ?? 200, resultCode: error?.resultCode ?? 0,
                 resultMessage: error?.resultMessage ?? "success", isSuccessful: error == nil,
                 keyVersion: outcome.keyVersion),
             durationMs: durationMs)
-        if request.credentials.bearerToken == nil, let id = request.credentials.userAccessKeyID,
-            !UserAccessKey.isWellFormedID(id)
-        {
-            userAccessKeyIdBytes = id.utf8.count
+        describe(request, bodyBytes: bodyBytes)
+        query = request.query
+        if request.credentials.bearerToken != nil { self.token = token ?? TokenObservation(authentic: false) }
+    }
+
+    /// Fills in what the request itself says (its route, the resource it names, how it authenticates, its inputs and
+    /// body), for the server's record and for a request read back from a capture alike.
+    package mutating func describe(_ request: APIRequest, bodyBytes: Int?) {
+        apiVersion = request.apiVersion.rawValue
+        operation = request.operation.rawValue
+        appkey = request.appkey.isEmpty ? nil : request.appkey
+        keyId = request.keyId
+        keyStoreId = request.keyStoreId
+        keyStoreName = nil
+        if case .json(let body) = request.body { keyStoreName = body["keyStoreName"]?.stringValue }
+        requestedKeyVersion = request.query["keyVersion"].flatMap { Int($0) }
+        if request.operation == .verifyStandard, case .json(let body) = request.body {
+            requestedKeyVersion = body["keyVersion"]?.intValue
         }
+        authKind = request.authKind?.rawValue
+        resourceName = request.resourceName
+        authScheme = Self.scheme(of: request.credentials, operation: request.operation)
+        userAccessKeyId = nil
+        userAccessKeyIdBytes = nil
+        if request.credentials.bearerToken == nil, let id = request.credentials.userAccessKeyID {
+            // A malformed id may be a secret pasted in the wrong header: only its length is kept.
+            if UserAccessKey.isWellFormedID(id) { userAccessKeyId = id } else { userAccessKeyIdBytes = id.utf8.count }
+        }
+        inputs = Self.inputs(of: request)
+        body = Self.body(of: request, bytes: bodyBytes)
     }
 
     /// The record of a request the engine never saw: no route matched, or the headers were over the limit.

@@ -303,12 +303,12 @@ package struct HARReader: Sendable {
                 operation: call.operation, apiVersion: call.apiVersion, appkey: call.appkey, keyId: call.keyId,
                 keyStoreId: call.keyStoreId, authKind: call.authKind, resourceName: call.resourceName,
                 body: Self.body(bodyText, form: false), query: query, credentials: credentials)
-            fill(&record, from: parsed, bodyBytes: bodyBytes)
+            record.describe(parsed, bodyBytes: bodyBytes)
         case .token:
             let parsed = APIRequest(
                 operation: .createToken, apiVersion: .v1_3, appkey: "", body: Self.body(bodyText, form: true),
                 credentials: Credentials(basicAuthorization: header(HTTPField.Name.authorization.canonicalName)))
-            fill(&record, from: parsed, bodyBytes: bodyBytes)
+            record.describe(parsed, bodyBytes: bodyBytes)
             record.apiVersion = nil
             record.appkey = nil
             return .success(timed(record))
@@ -320,27 +320,6 @@ package struct HARReader: Sendable {
             return .failure(Problem(message: "\(path) is not an SKM API call; skipped"))
         }
         return .success(timed(record))
-    }
-
-    private func fill(_ record: inout RequestRecord, from request: APIRequest, bodyBytes: Int?) {
-        let full = RequestRecord(
-            request: request, client: ClientIdentity(), outcome: Outcome(.success(.body(.null))), authority: nil,
-            time: record.time, requestId: record.requestId, method: record.method, path: record.path, durationMs: 0,
-            bodyBytes: bodyBytes, headerBytes: record.headerBytes)
-        record.apiVersion = full.apiVersion
-        record.operation = full.operation
-        record.appkey = full.appkey
-        record.keyId = full.keyId
-        record.keyStoreId = full.keyStoreId
-        record.keyStoreName = full.keyStoreName
-        record.authKind = full.authKind
-        record.resourceName = full.resourceName
-        record.requestedKeyVersion = full.requestedKeyVersion
-        record.authScheme = full.authScheme
-        record.userAccessKeyId = full.userAccessKeyId
-        record.userAccessKeyIdBytes = full.userAccessKeyIdBytes
-        record.inputs = full.inputs
-        record.body = full.body
     }
 
     static func body(_ text: String?, form: Bool) -> RequestBody {
