@@ -61,6 +61,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ]
         // No interposer: with Swift 6.3 on Linux the malloc interposer needs a runtime this machine does not build, and
         // the benchmarks measure time, not allocations.
@@ -153,12 +154,16 @@ let package = Package(
             dependencies: [
                 "SKMPrimitives", "SKMCore", "SKMWire", "SKMRules", "SKMAnalysis", "CLibXML2",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
             // Compiled into the binary: nothing is looked up at run time.
             resources: [
                 .embedInCode("Resources/report.css"), .embedInCode("Resources/report.js"),
                 .embedInCode("Resources/incident-report.xsd"),
-            ],
+            ]
+                + ["report", "summary", "charts", "groups", "group", "simulation", "finding", "keys", "inputs"].map {
+                    .embedInCode("Resources/\($0).mustache")
+                },
             swiftSettings: strictSettings
         ),
         .executableTarget(

@@ -265,10 +265,10 @@ extension IncidentReport {
         let checks = (finding.outcome?.checks ?? []).filter { $0.check.severity == .error }.map { outcome in
             var result = check(outcome, redactor: redactor)
             if !applies {
-                result.status = "skipped"
+                result.status = .skipped
                 result.missing = []
             } else if !reached {
-                result.status = "not-reached"
+                result.status = .notReached
                 result.missing = []
             }
             if outcome.check === decided { reached = false }
@@ -319,8 +319,8 @@ extension IncidentReport {
         let evidence = outcome.evidence.filter { seen.insert($0.expression).inserted }
         return CheckResult(
             id: outcome.check.id, title: outcome.check.title, failureTitle: outcome.check.failure,
-            status: outcome.status.rawValue,
-            severity: outcome.check.severity.rawValue, assertion: outcome.check.assertionText,
+            status: IncidentReport.CheckStatus(outcome.status),
+            severity: outcome.check.severity, assertion: outcome.check.assertionText,
             evidence: evidence.map {
                 Evidence(expression: $0.expression, value: redactor.text(Format.literal($0.value)))
             },
@@ -352,7 +352,7 @@ extension IncidentReport {
             lines.append("Asserted on the command line: \(assumptions.joined(separator: ", ")).")
         }
         if let predicted = finding.predicted { lines.append("Replaying the decision procedure: \(predicted).") }
-        let decided = finding.checks.filter { $0.status != "skipped" }.map { "\($0.id)=\($0.status)" }
+        let decided = finding.checks.filter { $0.status != .skipped }.map { "\($0.id)=\($0.status.rawValue)" }
         if !decided.isEmpty { lines.append("Checks: \(decided.joined(separator: ", ")).") }
         if !finding.missing.isEmpty {
             lines.append(

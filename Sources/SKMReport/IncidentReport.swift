@@ -1,5 +1,6 @@
 import Foundation
 import SKMAnalysis
+import SKMRules
 
 /// A verdict, as the analysis decided it: `confirmed`, `mismatch` or `unexplained`.
 package typealias Verdict = SKMAnalysis.Finding.Verdict
@@ -85,15 +86,32 @@ package struct IncidentReport: Sendable {
         package var settle: String
     }
 
+    /// What a check said, as a report tells it: a rule's own statuses, and `not-reached` for a check after the
+    /// deciding one.
+    package enum CheckStatus: String, Sendable, Hashable {
+        /// `skipped` when its guard is false.
+        case passed, failed, unknown, skipped, error
+        case notReached = "not-reached"
+
+        init(_ status: CheckOutcome.Status) {
+            switch status {
+            case .passed: self = .passed
+            case .failed: self = .failed
+            case .unknown: self = .unknown
+            case .skipped: self = .skipped
+            case .error: self = .error
+            }
+        }
+    }
+
     package struct CheckResult: Sendable {
         package var id: String
         /// What holds when the check passes.
         package var title: String
         /// What failed, when it fails.
         package var failureTitle: String
-        /// passed, failed, unknown, skipped (its guard is false), error, or not-reached (after the deciding check).
-        package var status: String
-        package var severity: String
+        package var status: CheckStatus
+        package var severity: Severity
         package var assertion: String
         package var evidence: [Evidence]
         package var missing: [Missing]

@@ -157,8 +157,8 @@ package struct JSONReportRenderer: Sendable {
     func check(_ check: IncidentReport.CheckResult) -> JSONValue {
         [
             "id": .string(check.id), "title": .string(check.title), "failureTitle": .string(check.failureTitle),
-            "status": .string(check.status),
-            "severity": .string(check.severity), "assertion": .string(check.assertion),
+            "status": .string(check.status.rawValue),
+            "severity": .string(check.severity.rawValue), "assertion": .string(check.assertion),
             "evidence": .array(
                 check.evidence.map { ["expression": .string($0.expression), "value": .string($0.value)] }),
             "missing": .array(check.missing.map(missing)), "failure": .optional(check.failure),

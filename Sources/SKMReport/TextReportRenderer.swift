@@ -184,16 +184,16 @@ package struct TextReportRenderer: Sendable {
     func check(_ check: IncidentReport.CheckResult) -> String {
         let mark: String
         switch check.status {
-        case "passed": mark = green("✓ passed ")
-        case "failed": mark = check.severity == "warning" ? yellow("! warning") : red("✗ failed ")
-        case "unknown": mark = yellow("? unknown")
-        case "error": mark = red("! error  ")
-        case "not-reached": mark = dim("· not reached")
-        default: mark = dim("· skipped")
+        case .passed: mark = green("✓ passed ")
+        case .failed: mark = check.severity == .warning ? yellow("! warning") : red("✗ failed ")
+        case .unknown: mark = yellow("? unknown")
+        case .error: mark = red("! error  ")
+        case .notReached: mark = dim("· not reached")
+        case .skipped: mark = dim("· skipped")
         }
         var out =
             "  \(mark)  \(safe(check.id))"
-            + dim("  \(safe(check.status == "failed" ? check.failureTitle : check.title))")
+            + dim("  \(safe(check.status == .failed ? check.failureTitle : check.title))")
             + "\n"
         for evidence in check.evidence.prefix(12) {
             // The whole expression: cut, it would read as another one. A long one puts its value on the next line.

@@ -328,7 +328,7 @@ private struct Writer {
     }
 
     mutating func write(_ check: IncidentReport.CheckResult, warning: Bool) {
-        start("check", [("id", check.id), ("status", check.status), ("severity", check.severity)])
+        start("check", [("id", check.id), ("status", check.status.rawValue), ("severity", check.severity.rawValue)])
         element("title", text: check.title)
         element("failureTitle", text: check.failureTitle)
         element("assertion", text: check.assertion)

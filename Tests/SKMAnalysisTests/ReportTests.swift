@@ -54,7 +54,8 @@ import Testing
         let page = String(decoding: HTMLReportRenderer().render(report), as: UTF8.self)
         #expect(
             page.contains(
-                "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'sha256-"))
+                "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src &#39;none&#39;; style-src &#39;sha256-"
+            ))
         #expect(page.components(separatedBy: "<script").count == 2, "exactly the page's own script")
         #expect(!page.contains("<img"))
         #expect(!page.contains("http://") && !page.contains("https://"))
@@ -63,5 +64,18 @@ import Testing
         #expect(page.contains("\\u{202E}gnp.exe"))
         #expect(!page.unicodeScalars.contains { $0.value == 0x202E })
         #expect(page.contains("id=\"group-"))
+    }
+
+    /// The page's templates insert nothing unescaped but the page's own style and script.
+    @Test func theTemplatesEscapeEveryValue() throws {
+        var raw: [String] = []
+        for (name, bytes) in HTMLReportRenderer.templateSources {
+            let text = String(decoding: bytes, as: UTF8.self)
+            for match in text.matches(of: /\{\{\{\s*(\w+)\s*\}\}\}|\{\{&\s*(\w+)\s*\}\}/) {
+                raw.append("\(name): \(match.output.1 ?? match.output.2 ?? "?")")
+            }
+            #expect(HTMLReportRenderer.templates.getTemplate(named: name) != nil, "\(name).mustache")
+        }
+        #expect(raw.sorted() == ["report: script", "report: style"])
     }
 }
