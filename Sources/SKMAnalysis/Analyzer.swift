@@ -184,7 +184,7 @@ package struct Analyzer: Sendable {
         guard isRegularFile(path) else { return .requestLog }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             let exists = FileManager.default.fileExists(atPath: path)
-            throw InputError(exists ? .unreadable : .missing, path: path, exists ? "cannot open" : "no such file")
+            throw InputError(exists ? .unreadable : .missing, subject: path, exists ? "cannot open" : "no such file")
         }
         defer { try? handle.close() }
         let head = (try? handle.read(upToCount: 256)) ?? Data()
@@ -210,7 +210,7 @@ package struct Analyzer: Sendable {
                     data.append(chunk)
                     guard data.count <= limit else {
                         throw InputError(
-                            .tooLarge, path: path == "-" ? "<stdin>" : path,
+                            .tooLarge, subject: path == "-" ? "<stdin>" : path,
                             "capture is over the limit of \(limit) bytes")
                     }
                 }
@@ -218,13 +218,13 @@ package struct Analyzer: Sendable {
             }
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
             guard size <= limit else {
-                throw InputError(.tooLarge, path: path, "capture is \(size) bytes, over the limit of \(limit)")
+                throw InputError(.tooLarge, subject: path, "capture is \(size) bytes, over the limit of \(limit)")
             }
             return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch let error as InputError {
             throw error
         } catch {
-            throw InputError(.unreadable, path: path, "cannot read: \(error.localizedDescription)")
+            throw InputError(.unreadable, subject: path, "cannot read: \(error.localizedDescription)")
         }
     }
 }

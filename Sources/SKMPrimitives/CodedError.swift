@@ -17,3 +17,20 @@ extension CodedError {
     package func hash(into hasher: inout Hasher) { hasher.combine(code) }
     package var description: String { reason }
 }
+
+/// An error of the shared shape whose only context is what it is about (an input's path, a record's field): most of
+/// SKM's errors are this type with a `Code` of their module's (`CoreError`, `StorageError`, `InputError`, …).
+package struct CodedFailure<Code: Hashable & Sendable & CustomStringConvertible>: CodedError, Sendable {
+    package var code: Code
+    /// What the error is about, when the reason does not say it (`requests.jsonl`, `field 'response'`).
+    package var subject: String?
+    package var reason: String
+    package var file: String
+    package var line: UInt
+
+    package init(_ code: Code, subject: String? = nil, _ reason: String, file: String = #fileID, line: UInt = #line) {
+        (self.code, self.subject, self.reason, self.file, self.line) = (code, subject, reason, file, line)
+    }
+
+    package var description: String { subject.map { "\($0): \(reason)" } ?? reason }
+}

@@ -120,31 +120,7 @@ package struct IPv4Network: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The problem with a CIDR text, for messages that name it.
-    package struct ParseError: CodedError, Sendable {
-        package enum Code: String, Hashable, Sendable, CustomStringConvertible {
-            case malformedAddress, malformedPrefix, hostBitsSet
-            package var description: String { rawValue }
-        }
-
-        package var code: Code
-        package var reason: String
-        package var file: String
-        package var line: UInt
-
-        package init(_ code: Code, _ reason: String, file: String = #fileID, line: UInt = #line) {
-            (self.code, self.reason, self.file, self.line) = (code, reason, file, line)
-        }
-
-        package static func malformedAddress(_ text: some StringProtocol, line: UInt = #line) -> Self {
-            Self(.malformedAddress, "'\(text)' is not an IPv4 address (expected a.b.c.d)", line: line)
-        }
-        package static func malformedPrefix(_ text: some StringProtocol, line: UInt = #line) -> Self {
-            Self(.malformedPrefix, "'\(text)' is not a prefix length from 0 to 32", line: line)
-        }
-        package static func hostBitsSet(canonical: String, line: UInt = #line) -> Self {
-            Self(.hostBitsSet, "has host bits set; did you mean \(canonical)?", line: line)
-        }
-    }
+    package typealias ParseError = CodedFailure<IPv4ParseErrorCode>
 
     /// Parses `a.b.c.d` or `a.b.c.d/n`. Host bits below the prefix are refused, so a typo cannot silently widen or
     /// move a registration.
@@ -202,4 +178,22 @@ package struct IPv4Network: Sendable, Hashable, CustomStringConvertible {
         IPv4Network("10.0.0.0/8")!, IPv4Network("172.16.0.0/12")!, IPv4Network("192.168.0.0/16")!,
         IPv4Network("100.64.0.0/10")!, IPv4Network("127.0.0.0/8")!,
     ]
+}
+
+/// What kind of ``IPv4Network/ParseError`` it is.
+package enum IPv4ParseErrorCode: String, Hashable, Sendable, CustomStringConvertible {
+    case malformedAddress, malformedPrefix, hostBitsSet
+    package var description: String { rawValue }
+}
+
+extension CodedFailure where Code == IPv4ParseErrorCode {
+    package static func malformedAddress(_ text: some StringProtocol, line: UInt = #line) -> Self {
+        Self(.malformedAddress, "'\(text)' is not an IPv4 address (expected a.b.c.d)", line: line)
+    }
+    package static func malformedPrefix(_ text: some StringProtocol, line: UInt = #line) -> Self {
+        Self(.malformedPrefix, "'\(text)' is not a prefix length from 0 to 32", line: line)
+    }
+    package static func hostBitsSet(canonical: String, line: UInt = #line) -> Self {
+        Self(.hostBitsSet, "has host bits set; did you mean \(canonical)?", line: line)
+    }
 }

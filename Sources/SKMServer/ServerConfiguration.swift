@@ -71,24 +71,15 @@ package struct ServerConfiguration: Sendable {
 }
 
 /// A server setup problem, named for operators.
-package struct ServerError: CodedError, Sendable {
-    package enum Code: String, Hashable, Sendable, CustomStringConvertible {
-        /// The TLS certificate chain or its key cannot be used.
-        case tls
-        /// The request log cannot be opened.
-        case requestLog
-        /// The server did not come up.
-        case startup
+package typealias ServerError = CodedFailure<ServerErrorCode>
 
-        package var description: String { rawValue }
-    }
+package enum ServerErrorCode: String, Hashable, Sendable, CustomStringConvertible {
+    /// The TLS certificate chain or its key cannot be used.
+    case tls
+    /// The request log cannot be opened.
+    case requestLog
+    /// The server did not come up.
+    case startup
 
-    package var code: Code
-    package var reason: String
-    package var file: String
-    package var line: UInt
-
-    package init(_ code: Code, _ reason: String, file: String = #fileID, line: UInt = #line) {
-        (self.code, self.reason, self.file, self.line) = (code, reason, file, line)
-    }
+    package var description: String { rawValue }
 }

@@ -311,29 +311,23 @@ private struct LineWriter {
     }
 }
 
-/// Why a log line is not a request record: the JSON path of the field and what is wrong with it.
-package struct RecordError: CodedError, Sendable {
-    package enum Code: String, Hashable, Sendable, CustomStringConvertible {
-        /// A required member is absent.
-        case missing
-        /// A member has the wrong JSON type.
-        case wrongType
-        /// A member is typed right but its value is not valid (a time that is not RFC 3339, …).
-        case invalid
+/// Why a log line is not a request record; its subject names the field by its JSON path (`field 'response.resultCode'`,
+/// `$` for the line itself).
+package typealias RecordError = CodedFailure<RecordErrorCode>
 
-        package var description: String { rawValue }
+package enum RecordErrorCode: String, Hashable, Sendable, CustomStringConvertible {
+    /// A required member is absent.
+    case missing
+    /// A member has the wrong JSON type.
+    case wrongType
+    /// A member is typed right but its value is not valid (a time that is not RFC 3339, …).
+    case invalid
+
+    package var description: String { rawValue }
+}
+
+extension CodedFailure where Code == RecordErrorCode {
+    init(_ code: Code, field: String, _ reason: String, file: String = #fileID, line: UInt = #line) {
+        self.init(code, subject: "field '\(field)'", reason, file: file, line: line)
     }
-
-    package var code: Code
-    /// The field's JSON path (`response.resultCode`, `$` for the line itself).
-    package var field: String
-    package var reason: String
-    package var file: String
-    package var line: UInt
-
-    package init(_ code: Code, field: String, _ reason: String, file: String = #fileID, line: UInt = #line) {
-        (self.code, self.field, self.reason, self.file, self.line) = (code, field, reason, file, line)
-    }
-
-    package var description: String { "field '\(field)': \(reason)" }
 }

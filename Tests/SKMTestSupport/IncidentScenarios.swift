@@ -130,7 +130,7 @@ package final class Workshop: @unchecked Sendable {
             let engine = engine
             let reader = APIStateReader(appkey: appkey, accessKeyID: accessKey.accessKey.id) { path, query in
                 guard case .api(let call) = APIRoute.match(method: "GET", path: path) else {
-                    throw StateFetchError(.refused, path: path, "no route")
+                    throw StateFetchError(.refused, subject: path, "no route")
                 }
                 let outcome = await engine.execute(
                     APIRequest(
@@ -140,7 +140,7 @@ package final class Workshop: @unchecked Sendable {
                             userAccessKeyID: accessKey.accessKey.id, userAccessKeySecret: accessKey.secret)),
                     from: .anonymous)
                 guard let body = outcome.body else {
-                    throw StateFetchError(.refused, path: path, outcome.error?.resultMessage ?? "no body")
+                    throw StateFetchError(.refused, subject: path, outcome.error?.resultMessage ?? "no body")
                 }
                 return body
             }

@@ -104,31 +104,19 @@ package enum CaptureItem: Sendable {
     case problem(InputProblem)
 }
 
-/// An input that cannot be read at all (missing file, unreadable, not a capture).
-package struct InputError: CodedError, Sendable {
-    package enum Code: String, Hashable, Sendable, CustomStringConvertible {
-        /// No such file.
-        case missing
-        /// It exists but cannot be opened or read (a directory, no permission, an I/O error).
-        case unreadable
-        /// Over the size a capture of this format may have.
-        case tooLarge
-        /// Not a capture of any format SKM reads.
-        case notACapture
+/// An input that cannot be read at all (missing file, unreadable, not a capture); its subject is the input as it was
+/// given (`<stdin>` for standard input).
+package typealias InputError = CodedFailure<InputErrorCode>
 
-        package var description: String { rawValue }
-    }
+package enum InputErrorCode: String, Hashable, Sendable, CustomStringConvertible {
+    /// No such file.
+    case missing
+    /// It exists but cannot be opened or read (a directory, no permission, an I/O error).
+    case unreadable
+    /// Over the size a capture of this format may have.
+    case tooLarge
+    /// Not a capture of any format SKM reads.
+    case notACapture
 
-    package var code: Code
-    /// The input as it was given (`<stdin>` for standard input).
-    package var path: String
-    package var reason: String
-    package var file: String
-    package var line: UInt
-
-    package init(_ code: Code, path: String, _ reason: String, file: String = #fileID, line: UInt = #line) {
-        (self.code, self.path, self.reason, self.file, self.line) = (code, path, reason, file, line)
-    }
-
-    package var description: String { "\(path): \(reason)" }
+    package var description: String { rawValue }
 }

@@ -90,7 +90,7 @@ package struct HARReader: Sendable {
     ) throws(InputError) {
         guard data.count <= Self.maximumBytes else {
             throw InputError(
-                .tooLarge, path: path, "capture is \(data.count) bytes, over the limit of \(Self.maximumBytes)")
+                .tooLarge, subject: path, "capture is \(data.count) bytes, over the limit of \(Self.maximumBytes)")
         }
         func parse(_ slice: UnsafeBufferPointer<UInt8>) -> JSONValue? {
             try? JSONParser(maximumDepth: 128, invalidUTF8: .replace).parse(slice)
@@ -147,9 +147,9 @@ package struct HARReader: Sendable {
         }
         switch scanned {
         case .success: break
-        case .failure(.noEntries): throw InputError(.notACapture, path: path, "not a HAR capture: no log.entries")
+        case .failure(.noEntries): throw InputError(.notACapture, subject: path, "not a HAR capture: no log.entries")
         case .failure(.notJSON(let why)):
-            guard number > 0 else { throw InputError(.notACapture, path: path, "not JSON: \(why)") }
+            guard number > 0 else { throw InputError(.notACapture, subject: path, "not JSON: \(why)") }
             // The entries before the damage were handed over; the damage is reported after them.
             body(
                 .failure(

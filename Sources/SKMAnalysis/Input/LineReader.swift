@@ -19,13 +19,13 @@ struct LineReader {
         } else {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                throw InputError(.missing, path: path, "no such file")
+                throw InputError(.missing, subject: path, "no such file")
             }
-            guard !isDirectory.boolValue else { throw InputError(.unreadable, path: path, "is a directory") }
+            guard !isDirectory.boolValue else { throw InputError(.unreadable, subject: path, "is a directory") }
             opened = gzopen(path, "rb")
         }
         guard let opened else {
-            throw InputError(.unreadable, path: path, "cannot open: \(String(cString: strerror(errno)))")
+            throw InputError(.unreadable, subject: path, "cannot open: \(String(cString: strerror(errno)))")
         }
         file = opened
         gzbuffer(file, 1 << 20)
@@ -71,7 +71,7 @@ struct LineReader {
             if read < 0 {
                 var code: Int32 = 0
                 let message = gzerror(file, &code).map { String(cString: $0) } ?? "read error"
-                throw InputError(.unreadable, path: path, "cannot read: \(message)")
+                throw InputError(.unreadable, subject: path, "cannot read: \(message)")
             }
             let atEnd = read == 0
             filled += Int(read)

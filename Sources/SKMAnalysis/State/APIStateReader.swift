@@ -33,12 +33,12 @@ package struct APIStateReader: Sendable {
         let storesPath = path("keystores")
         let listing = try await get(storesPath, ["detail": "true"])
         guard let stores = listing["keyStoreList"]?.arrayValue else {
-            throw StateFetchError(.malformed, path: storesPath, "no keyStoreList in the answer")
+            throw StateFetchError(.malformed, subject: storesPath, "no keyStoreList in the answer")
         }
         var entryID = 0
         for item in stores {
             guard let id = item["keyStoreId"]?.intValue, let name = item["name"]?.stringValue else {
-                throw StateFetchError(.malformed, path: storesPath, "a key store without keyStoreId or name")
+                throw StateFetchError(.malformed, subject: storesPath, "a key store without keyStoreId or name")
             }
             let store = KeyStore(
                 id: id, appkey: appkey, name: name, description: item["description"]?.stringValue ?? "",
@@ -80,7 +80,7 @@ package struct APIStateReader: Sendable {
                     let type = item["keyType"]?.stringValue.flatMap(KeyType.init),
                     let status = item["keyStatus"]?.stringValue.flatMap(KeyStatus.init)
                 else {
-                    throw StateFetchError(.malformed, path: keysPath, "a key without keyId, keyType or keyStatus")
+                    throw StateFetchError(.malformed, subject: keysPath, "a key without keyId, keyType or keyStatus")
                 }
                 keys.append(
                     ManagedKey(
@@ -125,31 +125,18 @@ package struct APIStateReader: Sendable {
     }
 }
 
-/// Why the key manager's state could not be read through its API: the path asked, and what went wrong.
-package struct StateFetchError: CodedError, Sendable {
-    package enum Code: String, Hashable, Sendable, CustomStringConvertible {
-        /// The server refused the call (its resultMessage and HTTP status are the reason).
-        case refused
-        /// The answer is not what the API documents.
-        case malformed
-        /// The answer is larger than any state can be.
-        case tooLarge
-        /// The server redirected; the credentials are not sent after a redirect.
-        case redirected
+/// Why the key manager's state could not be read through its API; its subject is the API path asked.
+package typealias StateFetchError = CodedFailure<StateFetchErrorCode>
 
-        package var description: String { rawValue }
-    }
+package enum StateFetchErrorCode: String, Hashable, Sendable, CustomStringConvertible {
+    /// The server refused the call (its resultMessage and HTTP status are the reason).
+    case refused
+    /// The answer is not what the API documents.
+    case malformed
+    /// The answer is larger than any state can be.
+    case tooLarge
+    /// The server redirected; the credentials are not sent after a redirect.
+    case redirected
 
-    package var code: Code
-    /// The API path asked (`/keymanager/v1.2/appkey/…/keystores`).
-    package var path: String
-    package var reason: String
-    package var file: String
-    package var line: UInt
-
-    package init(_ code: Code, path: String, _ reason: String, file: String = #fileID, line: UInt = #line) {
-        (self.code, self.path, self.reason, self.file, self.line) = (code, path, reason, file, line)
-    }
-
-    package var description: String { "\(path): \(reason)" }
+    package var description: String { rawValue }
 }

@@ -2,30 +2,19 @@ import SKMPrimitives
 
 /// An error of the key manager's machinery (root key, sealing, certificates, files), as opposed to a refused
 /// request (``Rejection``). The reason is for operators and never carries key bytes or secrets.
-package struct CoreError: CodedError, Sendable {
-    package struct Code: Sendable, Hashable, CustomStringConvertible {
-        let name: String
+package typealias CoreError = CodedFailure<CoreErrorCode>
 
-        package static let invalidRootKey = Code(name: "invalidRootKey")
-        package static let notInitialized = Code(name: "notInitialized")
-        package static let alreadyInitialized = Code(name: "alreadyInitialized")
-        package static let crypto = Code(name: "crypto")
-        package static let certificate = Code(name: "certificate")
-        package static let io = Code(name: "io")
-        package static let storage = Code(name: "storage")
+/// What kind of ``CoreError`` it is.
+package struct CoreErrorCode: Sendable, Hashable, CustomStringConvertible {
+    let name: String
 
-        package var description: String { name }
-    }
+    package static let invalidRootKey = CoreErrorCode(name: "invalidRootKey")
+    package static let notInitialized = CoreErrorCode(name: "notInitialized")
+    package static let alreadyInitialized = CoreErrorCode(name: "alreadyInitialized")
+    package static let crypto = CoreErrorCode(name: "crypto")
+    package static let certificate = CoreErrorCode(name: "certificate")
+    package static let io = CoreErrorCode(name: "io")
+    package static let storage = CoreErrorCode(name: "storage")
 
-    package var code: Code
-    package var reason: String
-    package var file: String
-    package var line: UInt
-
-    package init(_ code: Code, _ reason: String, file: String = #fileID, line: UInt = #line) {
-        self.code = code
-        self.reason = reason
-        self.file = file
-        self.line = line
-    }
+    package var description: String { name }
 }

@@ -136,18 +136,9 @@ package enum HexList {
 }
 
 /// Why a text is not a ciphertext or signature blob. The reason describes the text's shape, never its bytes.
-package struct BlobError: CodedError, Sendable {
-    package enum Code: String, Hashable, Sendable, CustomStringConvertible {
-        case notBase64, tooShort, wrongLength
-        package var description: String { rawValue }
-    }
+package typealias BlobError = CodedFailure<BlobErrorCode>
 
-    package var code: Code
-    package var reason: String
-    package var file: String
-    package var line: UInt
-
-    package init(_ code: Code, _ reason: String, file: String = #fileID, line: UInt = #line) {
-        (self.code, self.reason, self.file, self.line) = (code, reason, file, line)
-    }
+package enum BlobErrorCode: String, Hashable, Sendable, CustomStringConvertible {
+    case notBase64, tooShort, wrongLength
+    package var description: String { rawValue }
 }

@@ -168,28 +168,20 @@ package struct ChangeSet: Sendable {
 }
 
 /// A storage failure.
-package struct StorageError: CodedError, Sendable {
-    package enum Code: String, Sendable, Hashable, CustomStringConvertible {
-        /// A row changed since it was read; re-read and retry.
-        case conflict
-        /// A uniqueness rule was broken (a key store name, a registered value).
-        case duplicate
-        /// A row the change refers to does not exist.
-        case missing
-        /// The database is not usable (corrupt, wrong schema, unreadable).
-        case unusable
-        /// The User Access Key making the change was revoked before the change was committed.
-        case actorRevoked
+package typealias StorageError = CodedFailure<StorageErrorCode>
 
-        package var description: String { rawValue }
-    }
+/// What kind of ``StorageError`` it is.
+package enum StorageErrorCode: String, Sendable, Hashable, CustomStringConvertible {
+    /// A row changed since it was read; re-read and retry.
+    case conflict
+    /// A uniqueness rule was broken (a key store name, a registered value).
+    case duplicate
+    /// A row the change refers to does not exist.
+    case missing
+    /// The database is not usable (corrupt, wrong schema, unreadable).
+    case unusable
+    /// The User Access Key making the change was revoked before the change was committed.
+    case actorRevoked
 
-    package var code: Code
-    package var reason: String
-    package var file: String
-    package var line: UInt
-
-    package init(_ code: Code, _ reason: String, file: String = #fileID, line: UInt = #line) {
-        (self.code, self.reason, self.file, self.line) = (code, reason, file, line)
-    }
+    package var description: String { rawValue }
 }

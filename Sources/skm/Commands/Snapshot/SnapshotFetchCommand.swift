@@ -103,7 +103,7 @@ struct SnapshotFetchCommand: AsyncParsableCommand {
             if (300..<400).contains(Int(response.status.code)) {
                 let target = response.headers.first(name: "Location") ?? "?"
                 throw StateFetchError(
-                    .redirected, path: path,
+                    .redirected, subject: path,
                     "the server answered with a redirect (HTTP \(response.status.code)) to \(target.prefix(200)), "
                         + "which is not followed: the credentials would go with it. Give that URL as --url if it is the service"
                 )
@@ -112,12 +112,12 @@ struct SnapshotFetchCommand: AsyncParsableCommand {
             do {
                 body = try await response.body.collect(upTo: 64 << 20)
             } catch is NIOTooManyBytesError {
-                throw StateFetchError(.tooLarge, path: path, "the answer is over 64 MB, more than a state can be")
+                throw StateFetchError(.tooLarge, subject: path, "the answer is over 64 MB, more than a state can be")
             }
             let envelope = try JSONParser(invalidUTF8: .replace).parse(body.readableBytesView)
             guard envelope["header"]?["isSuccessful"]?.boolValue == true else {
                 let message = envelope["header"]?["resultMessage"]?.stringValue ?? "HTTP \(response.status.code)"
-                throw StateFetchError(.refused, path: path, "\(message) (\(response.status.code))")
+                throw StateFetchError(.refused, subject: path, "\(message) (\(response.status.code))")
             }
             return envelope["body"] ?? .null
         }
