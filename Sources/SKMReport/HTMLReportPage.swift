@@ -242,7 +242,8 @@ struct HTMLReportPage {
     }
 }
 
-/// Untrusted text made visible: control characters, bidirectional overrides and invisible formatting become codes.
-func shown(_ text: String) -> String { TerminalText.inert(text) }
+/// Untrusted text made visible: control characters, bidirectional overrides and invisible formatting become codes,
+/// and a value longer than a report shows is cut with a count of the rest.
+func shown(_ text: String) -> String { TerminalText.shown(text) }
 
 func shown(_ text: String?) -> [String] { text.map { [shown($0)] } ?? [] }

@@ -44,6 +44,8 @@ package struct HTMLReportRenderer: Sendable {
     /// The templates, parsed once. They are compiled into SKM and parsed by a test, so a parse failure here is a
     /// build defect, not a run-time condition.
     package static let templates: MustacheLibrary = {
+        // Each template selects this escaping on its first line, `{{% CONTENT_TYPE: SKM-HTML}}`.
+        MustacheContentTypes.register(ScalarHTMLEscaping(), named: "SKM-HTML")
         var library = MustacheLibrary()
         for (name, bytes) in templateSources {
             do {
@@ -54,4 +56,28 @@ package struct HTMLReportRenderer: Sendable {
         }
         return library
     }()
+}
+
+/// HTML escaping by Unicode scalar. The template engine's own escaping compares whole characters (grapheme clusters),
+/// so a `<` joined to a prepended or combining mark (U+0600 before it, U+0301 after it) would pass unescaped while a
+/// browser still reads a `<`; this escapes every `&`, `<`, `>`, `"` and `'` scalar whatever surrounds it.
+struct ScalarHTMLEscaping: MustacheContentType {
+    func escapeText(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) else {
+            return text
+        }
+        var output = ""
+        output.reserveCapacity(text.utf8.count + 16)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": output += "&amp;"
+            case "<": output += "&lt;"
+            case ">": output += "&gt;"
+            case "\"": output += "&quot;"
+            case "'": output += "&#39;"
+            default: output.unicodeScalars.append(scalar)
+            }
+        }
+        return output
+    }
 }

@@ -258,7 +258,7 @@ package struct TextReportRenderer: Sendable {
 
     /// Untrusted text made inert for a terminal.
     package func safe(_ text: String) -> String {
-        TerminalText.inert(text)
+        TerminalText.shown(text)
     }
 
     func bold(_ text: String) -> String { color ? "\u{1B}[1m\(text)\u{1B}[0m" : text }
@@ -285,5 +285,15 @@ package enum TerminalText {
     /// invisible characters in a log line stay visible text.
     package static func inert(_ text: String) -> String {
         PrintableText.escaped(text, uppercase: true)
+    }
+
+    /// The most of one value a report shows: a value from a capture can be megabytes long.
+    package static let longest = 2000
+
+    /// ``inert(_:)``, cut at ``longest`` characters with a count of what was left out.
+    package static func shown(_ text: String) -> String {
+        let visible = inert(text)
+        guard visible.utf8.count > longest, visible.count > longest else { return visible }
+        return String(visible.prefix(longest)) + "… (\(visible.count - longest) more characters)"
     }
 }

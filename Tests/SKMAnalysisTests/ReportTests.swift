@@ -36,6 +36,16 @@ import Testing
     @Test func invisibleCharactersAreShown() {
         let text = "\u{A0}aa:bb\u{200B}cc\u{FEFF}\u{AD}\u{2009}"
         #expect(TerminalText.inert(text) == #"\u{A0}aa:bb\u{200B}cc\u{FEFF}\u{AD}\u{2009}"#)
+        // Tag characters, variation selectors, the combining grapheme joiner, Hangul fillers, the blank Braille
+        // pattern, prepended concatenation marks: all would make a key id look like another.
+        let lookalike = "36a3\u{E0041}\u{FE0F}\u{34F}\u{3164}\u{2800}\u{600}\u{110BD}a4"
+        #expect(TerminalText.inert(lookalike) == #"36a3\u{E0041}\u{FE0F}\u{34F}\u{3164}\u{2800}\u{600}\u{110BD}a4"#)
+        // Accents and other scripts are text, not hidden.
+        #expect(TerminalText.inert("café 한국 ñ") == "café 한국 ñ")
+        // Text that reads like an escape cannot pass for one.
+        #expect(TerminalText.inert(#"A\u{202E}B"#) == #"A\\u{202E}B"#)
+        #expect(TerminalText.inert("A\u{202E}B") == #"A\u{202E}B"#)
+        #expect(TerminalText.inert(#"C:\temp\x"#) == #"C:\temp\x"#)
         #expect(TerminalText.inert("plain text, ünïcode and 한국어") == "plain text, ünïcode and 한국어")
     }
 
@@ -75,7 +85,26 @@ import Testing
                 raw.append("\(name): \(match.output.1 ?? match.output.2 ?? "?")")
             }
             #expect(HTMLReportRenderer.templates.getTemplate(named: name) != nil, "\(name).mustache")
+            #expect(
+                text.split(separator: "\n").first { !$0.hasPrefix("{{!") && !$0.hasPrefix("    ") }
+                    == "{{% CONTENT_TYPE: SKM-HTML}}", "\(name).mustache escapes by scalar")
         }
         #expect(raw.sorted() == ["report: script", "report: style"])
+    }
+
+    /// A mark joined to `<` or `"` (a prepended concatenation mark before, a combining accent after) does not hide it
+    /// from escaping: a browser still reads the `<`.
+    @Test func markupJoinedToMarksIsEscapedAllTheSame() throws {
+        var report = try Fixtures.report(.mixedTraffic, input: "requests.jsonl")
+        let hostile = "\u{0600}<meta http-equiv=refresh content=1;url=http://127.0.0.1:1/x>\u{0301}\"\u{0301} x=\""
+        report.groups[0].examples[0].requestId = hostile
+        report.groups[0].client = hostile
+        let page = String(decoding: HTMLReportRenderer().render(report), as: UTF8.self)
+        #expect(
+            !page.unicodeScalars.split(separator: "<").contains {
+                $0.starts(with: "meta http-equiv=refresh".unicodeScalars)
+            })
+        #expect(page.contains("\\u{600}&lt;meta http-equiv=refresh"))
+        #expect(!page.contains("\u{0301}\""))
     }
 }

@@ -112,7 +112,7 @@ struct CommandLine: Sendable {
         try await cli.run(["keystore", "create", "--name", "s", "--ip4-auth", "Y"])
         let result = try await cli.run(["auth", "delete", "--keystore", "s", "--kind", "ip", "127.0.0.1\nforged"])
         #expect(result.status == 1)
-        #expect(result.error.contains("127.0.0.1\\u{a}forged"), "\(result.error)")
+        #expect(result.error.contains("127.0.0.1\\u{A}forged"), "\(result.error)")
         #expect(!result.error.split(separator: "\n").contains { $0.hasPrefix("forged") })
         // An appkey named but unknown is said to be unknown, not the key store in it.
         let unknown = try await cli.run(["auth", "list", "--keystore", "s", "--appkey", "NoSuchAppkey0000"])

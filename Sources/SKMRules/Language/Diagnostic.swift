@@ -1,3 +1,5 @@
+import SKMPrimitives
+
 /// A problem found in a rule file or an expression: where, what, and the line with a caret under the place.
 package struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
     package enum Severity: String, Sendable, Hashable {
@@ -36,13 +38,16 @@ package struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// `file:line:col: error: message`, then the source line and a caret under the column.
     package var description: String {
-        var text = "\(file):\(line):\(column): \(severity.rawValue): \(message)"
+        // The file's name, the message (which may quote the file) and the source line are shown, not written: a
+        // control character in them cannot forge a line or drive the terminal.
+        func shown(_ text: String) -> String { PrintableText.escaped(text, uppercase: true) }
+        var text = "\(shown(file)):\(line):\(column): \(severity.rawValue): \(shown(message))"
         if let sourceLine {
-            let shown = sourceLine.replacingTabs
-            text += "\n" + shown
-            let prefix = sourceLine.unicodeScalars.prefix(max(0, column - 1))
-            let padding = prefix.map { $0 == "\t" ? "    " : " " }.joined()
-            text += "\n" + padding + "^"
+            let visible = sourceLine.replacingTabs
+            let prefix = String(String.UnicodeScalarView(sourceLine.unicodeScalars.prefix(max(0, column - 1))))
+                .replacingTabs
+            text += "\n" + shown(visible)
+            text += "\n" + String(repeating: " ", count: shown(prefix).count) + "^"
         }
         return text
     }

@@ -24,11 +24,10 @@ struct CommandFailure: Error {
     /// One line naming what was wrong, never a secret.
     static func describe(_ error: any Error) -> String {
         switch error {
-        // Reasons quote what was given (a value, a name): a line break in it is shown, never written.
-        case let rejection as Rejection:
-            return "\(rejection.error.resultMessage): \(PrintableText.escaped(rejection.reason))"
-        case let error as CoreError: return PrintableText.escaped(error.reason)
-        case let error as StorageError: return PrintableText.escaped(error.reason)
+        // Reasons quote what was given (a value, a name); ``Terminal`` shows a line break in it, never writes it.
+        case let rejection as Rejection: return "\(rejection.error.resultMessage): \(rejection.reason)"
+        case let error as CoreError: return error.reason
+        case let error as StorageError: return error.reason
         default: return String(describing: error)
         }
     }
@@ -36,11 +35,13 @@ struct CommandFailure: Error {
 
 /// Writing to the terminal.
 enum Terminal {
+    /// One line: a line break or control character in it (a value the user gave, text from a file) is shown as its
+    /// code, so that it can neither forge a line nor drive the terminal.
     static func error(_ message: String) {
-        FileHandle.standardError.write(Data("error: \(PrintableText.escaped(message, keepingLineBreaks: true))\n".utf8))
+        FileHandle.standardError.write(Data("error: \(PrintableText.escaped(message, uppercase: true))\n".utf8))
     }
 
     static func note(_ message: String) {
-        FileHandle.standardError.write(Data("\(PrintableText.escaped(message, keepingLineBreaks: true))\n".utf8))
+        FileHandle.standardError.write(Data("\(PrintableText.escaped(message, uppercase: true))\n".utf8))
     }
 }

@@ -47,11 +47,25 @@ struct AnalysisOptions: ParsableArguments {
     /// The snapshot from --state, or exported from --db.
     func loadSnapshot() async throws -> StateSnapshot {
         if let state {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: state, isDirectory: &isDirectory) else {
+                throw CommandFailure.setup("\(state): no such file")
+            }
+            if isDirectory.boolValue { throw CommandFailure.setup("\(state): is a directory, not a state snapshot") }
+            guard FileManager.default.isReadableFile(atPath: state) else {
+                throw CommandFailure.setup("\(state): cannot read: permission denied")
+            }
             let data: Data
             do {
                 data = try Data(contentsOf: URL(fileURLWithPath: state))
             } catch {
                 throw CommandFailure.setup("\(state): cannot read: \(error.localizedDescription)")
+            }
+            // Where a file is not JSON at all, say where, as for a log line.
+            do {
+                _ = try JSONParser(maximumDepth: 256).parse(Array(data))
+            } catch {
+                throw CommandFailure.setup("\(state): not a state snapshot: not JSON: \(error)")
             }
             do {
                 return try StateSnapshot.decode(data)

@@ -116,8 +116,8 @@ struct AnalyzeCommand: AsyncParsableCommand {
         if interactive, (ContinuousClock.now - started) > .milliseconds(500) {
             FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
         }
-        for problem in unreadable { Terminal.error(TerminalText.inert(problem.description)) }
-        for damage in result.damaged { Terminal.error(TerminalText.inert(damage.description)) }
+        for problem in unreadable { Terminal.error(problem.description) }
+        for damage in result.damaged { Terminal.error(damage.description) }
         // Nothing could be read at all: there is no analysis to report.
         if result.inputs.isEmpty, !unreadable.isEmpty { throw CommandFailure(message: "", exitCode: 2) }
 
@@ -160,8 +160,20 @@ struct AnalyzeCommand: AsyncParsableCommand {
             }
             try write(document, to: path)
         }
-        // An input that could not be read at all makes the analysis incomplete: say so in the exit status.
-        if !unreadable.isEmpty || !result.damaged.isEmpty { throw CommandFailure(message: "", exitCode: 2) }
+        // An input that could not be read at all makes the analysis incomplete: say so in the exit status. So does an
+        // input of which not one line or entry could be read: it is not a capture SKM reads, whatever its name.
+        for input in result.inputs where input.items > 0 && input.problems == input.items {
+            Terminal.error(
+                "\(input.path): "
+                    + (input.format == "har"
+                        ? "none of its \(input.items) entries is an SKM API call"
+                        : "none of its \(input.items) lines is a request-log record")
+                    + ": is it a capture SKM reads? (the report lists the problems)")
+        }
+        let nothingRead = result.inputs.contains { $0.items > 0 && $0.problems == $0.items }
+        if !unreadable.isEmpty || !result.damaged.isEmpty || nothingRead {
+            throw CommandFailure(message: "", exitCode: 2)
+        }
         if result.triage.failureCount > 0 { throw CommandFailure(message: "", exitCode: 1) }
     }
 

@@ -31,10 +31,10 @@ struct ExplainCommand: AsyncParsableCommand {
         do {
             found = try analyzer.explain(requestID: request, in: logs)
         } catch {
-            throw CommandFailure.setup(TerminalText.inert(error.description))
+            throw CommandFailure.setup(error.description)
         }
         guard let found else {
-            throw CommandFailure.setup("no request '\(TerminalText.inert(request))' in \(logs.joined(separator: ", "))")
+            throw CommandFailure.setup("no request '\(request)' in \(logs.joined(separator: ", "))")
         }
         let response = found.request.record.response
         if response.isSuccessful {

@@ -129,7 +129,7 @@ struct SnapshotFetchCommand: AsyncParsableCommand {
             try? await client.shutdown()
             // What the server sent back may echo the credentials (a redirect's target, a message): never shown.
             let said = String(describing: error).replacingOccurrences(of: secret, with: "[secret]")
-            throw CommandFailure.setup("cannot read the state from \(root): \(TerminalText.inert(said))")
+            throw CommandFailure.setup("cannot read the state from \(root): \(said)")
         }
         let data = try snapshot.jsonData() + Data("\n".utf8)
         if let out {
