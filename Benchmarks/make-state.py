@@ -26,7 +26,7 @@ def parse(text):
 def main():
     if len(sys.argv) != 8:
         sys.exit(__doc__)
-    source, stores, keys, events, start, span, target = sys.argv[1:]
+    source, stores, keys, events, start, span, destination = sys.argv[1:]
     stores, keys, events, span = int(stores), int(keys), int(events), float(span)
     start = parse(start)
     state = json.load(open(source))
@@ -85,7 +85,7 @@ def main():
         item["sequence"] = number
     state["events"] = merged
     state["generatedAt"] = stamp(start + datetime.timedelta(seconds=span + 60))
-    json.dump(state, open(target, "w"), indent=1, sort_keys=True)
+    json.dump(state, open(destination, "w"), indent=1, sort_keys=True)
 
 
 if __name__ == "__main__":

@@ -188,7 +188,7 @@ package struct Diagnoser: Sendable {
         let after = check.check.order
         finding.simulation = simulate(finding.request, change, checkedAfter: after)
         guard Self.clientAuthentication.contains(finding.observed ?? .internalError),
-            case .object(let store) = activation.values[SKMFacts.storeVariable],
+            case .object(let store) = activation.value(SKMFacts.storeVariable),
             store["authMode"]?.stringValue == "OR"
         else { return }
         for rule in rules.rules where rule !== finding.rule {

@@ -77,12 +77,19 @@ package struct FactBuilder: Sendable {
                     versions: versions))
         }
         values["entry"] = entry(record, operation: operation, store: storeAtTime?.entity, time: time, change: change)
-        values["events"] = .list(
-            (record.appkey.map { timeline.events(ofAppkey: $0, upTo: time, limit: eventLimit) } ?? []).map {
-                .object(event($0))
-            })
         values["ca"] = authority()
-        return Activation(schema: SKMFacts.schema, values: values)
+        // The audit history is the costliest fact and few rules read it: it is made on the first read.
+        let history = self
+        let appkey = record.appkey
+        return Activation(
+            schema: SKMFacts.schema, values: values,
+            deferred: [
+                "events": {
+                    .list(
+                        (appkey.map { history.timeline.events(ofAppkey: $0, upTo: time, limit: history.eventLimit) }
+                            ?? []).map { .object(history.event($0)) })
+                }
+            ])
     }
 
     // MARK: - State

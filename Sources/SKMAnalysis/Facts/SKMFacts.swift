@@ -253,7 +253,7 @@ package enum SKMFacts {
         schema: schema, catalogue: catalogue, knownTags: knownTags, discriminator: ["request", "operation"],
         remedies: StateChange.remedyKinds,
         tags: { activation in
-            guard case .object(let request) = activation.values[requestVariable] else { return ["unknown"] }
+            guard case .object(let request) = activation.value(requestVariable) else { return ["unknown"] }
             var tags: [String] = []
             tags.reserveCapacity(2)
             if case .string(let operation)? = request.fields[operationField] {

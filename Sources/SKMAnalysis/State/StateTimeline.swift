@@ -1,6 +1,7 @@
 import Foundation
 import SKMCore
 import SKMPrimitives
+import Synchronization
 
 /// A key manager's state at any moment of its history: the snapshot's final state, rewound through the audit
 /// events that happened at or after that moment.
@@ -30,6 +31,33 @@ package struct StateTimeline: Sendable {
     private let eventsByAppkey: [String: [AuditEvent]]
     /// Every event, in sequence order.
     private let eventsInOrder: [AuditEvent]
+    /// When each appkey's key stores were created, in order.
+    private let storeCreations: [String: [Date]]
+    private let storeCache = StoreCache()
+
+    /// The last key stores computed for each appkey, with what they depend on.
+    private final class StoreCache: Sendable {
+        struct Entry {
+            var revision: Int
+            var created: Int
+            var stores: [KeyStore]
+        }
+
+        let entries = Mutex<[String: Entry]>([:])
+
+        func kept(appkey: String, revision: Int, created: Int) -> [KeyStore]? {
+            entries.withLock { entries in
+                guard let entry = entries[appkey], entry.revision == revision, entry.created == created else {
+                    return nil
+                }
+                return entry.stores
+            }
+        }
+
+        func keep(_ stores: [KeyStore], appkey: String, revision: Int, created: Int) {
+            entries.withLock { $0[appkey] = Entry(revision: revision, created: created, stores: stores) }
+        }
+    }
 
     enum TargetKey: Hashable, Sendable {
         case appkey(String)
@@ -47,6 +75,9 @@ package struct StateTimeline: Sendable {
         stores = Dictionary(snapshot.keyStores.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         storesByAppkey = Dictionary(grouping: snapshot.keyStores.map { ($0.appkey, $0.id) }, by: \.0).mapValues {
             $0.map(\.1)
+        }
+        storeCreations = Dictionary(grouping: snapshot.keyStores, by: \.appkey).mapValues {
+            $0.map(\.created.at).sorted()
         }
         keys = Dictionary(snapshot.keys.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         keysByStore = Dictionary(grouping: snapshot.keys.map { ($0.keyStoreId, $0.id) }, by: \.0).mapValues {
@@ -149,8 +180,18 @@ package struct StateTimeline: Sendable {
     }
 
     /// The key stores of an appkey at a time, deleted ones included.
+    ///
+    /// They are the same for every time with the same events of the appkey before it and the same stores created
+    /// before it, so the last answer for each appkey is kept and given again while both stay the same: requests of
+    /// an incident come in time order, and most fall between two changes.
     package func stores(ofAppkey appkey: String, at time: Date) -> [KeyStore] {
-        (storesByAppkey[appkey] ?? []).compactMap { store($0, at: time)?.entity }
+        let ids = storesByAppkey[appkey] ?? []
+        let revision = eventsByAppkey[appkey].map { $0.partitioningIndex { $0.time >= time } } ?? 0
+        let created = storeCreations[appkey].map { $0.partitioningIndex { $0 >= time } } ?? 0
+        if let kept = storeCache.kept(appkey: appkey, revision: revision, created: created) { return kept }
+        let stores = ids.compactMap { store($0, at: time)?.entity }
+        storeCache.keep(stores, appkey: appkey, revision: revision, created: created)
+        return stores
     }
 
     package func key(_ id: String, at time: Date) -> AtTime<ManagedKey>? {

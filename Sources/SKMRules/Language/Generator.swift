@@ -89,18 +89,18 @@ struct Generator {
                 let fallback = fallbacks[0]
                 let path = paths[0]
                 return { frame in
-                    if case .object(let object) = frame.activation.values[variable],
+                    if case .object(let object) = frame.activation.value(variable),
                         ObjectIdentifier(object.type) == type
                     {
                         if let value = object.fields[position] { return value }
                         return frame.strict
                             ? .error(EvaluationError(.absent, "\(path) has no value", absentField: path)) : fallback
                     }
-                    return Operations.select(frame.activation.values[variable], field, path: nil, strict: frame.strict)
+                    return Operations.select(frame.activation.value(variable), field, path: nil, strict: frame.strict)
                 }
             }
             return { frame in
-                var value = frame.activation.values[variable]
+                var value = frame.activation.value(variable)
                 for index in hops.indices {
                     if case .object(let object) = value, ObjectIdentifier(object.type) == hops[index].type {
                         if let found = object.fields[hops[index].position] {
@@ -181,7 +181,7 @@ struct Generator {
                 return { frame in frame.locals[local] }
             }
             if let index = schema.index(ofVariable: name) {
-                return { frame in frame.activation.values[index] }
+                return { frame in frame.activation.value(index) }
             }
             if let index = definitions.index(of: name) {
                 let body = definitions.items[index].program.evaluator

@@ -1,27 +1,78 @@
+import Synchronization
+
 /// The values an expression is evaluated against: one per schema variable, plus names the schema does not declare
 /// (for unchecked expressions).
+///
+/// A variable may be deferred: given as a function that makes its value on the first read and keeps it, for facts
+/// that cost more than most rules need (the audit-event list). Reading it gives the same value as if it had been
+/// given outright.
 package struct Activation: Sendable {
-    package var values: [Value]
+    private var stored: [Value]
     package var named: [String: Value]
+    private var deferred: Deferred?
 
     /// Values by variable name; a declared variable without a value is unknown.
-    package init(schema: FactSchema, values: [String: Value]) {
-        self.values = schema.variables.map { variable in
+    package init(
+        schema: FactSchema, values: [String: Value], deferred makers: [String: @Sendable () -> Value] = [:]
+    ) {
+        stored = schema.variables.map { variable in
             values[variable.name] ?? .unknown(Unknown(path: variable.name, settle: "provide \(variable.name)"))
         }
         var named: [String: Value] = [:]
         for (name, value) in values where schema.index(ofVariable: name) == nil { named[name] = value }
         self.named = named
+        var byIndex: [(@Sendable () -> Value)?] = Array(repeating: nil, count: stored.count)
+        for (name, make) in makers {
+            if let index = schema.index(ofVariable: name) { byIndex[index] = make }
+        }
+        deferred = makers.isEmpty ? nil : Deferred(byIndex)
     }
 
     package init(values: [Value], named: [String: Value] = [:]) {
-        self.values = values
+        stored = values
         self.named = named
     }
 
+    /// The variable at `index` in the schema, made now if it was deferred.
+    @inline(__always)
+    package func value(_ index: Int) -> Value {
+        if let deferred, let made = deferred.value(index) { return made }
+        return stored[index]
+    }
+
+    /// Every variable's value, in schema order (deferred ones made).
+    package var values: [Value] { stored.indices.map(value) }
+
     /// Sets a variable by its index in the schema.
     package mutating func set(_ index: Int, _ value: Value) {
-        values[index] = value
+        stored[index] = value
+        if let deferred, deferred.defers(index) { self.deferred = deferred.without(index) }
+    }
+
+    /// The deferred variables' makers and what they made, shared by the copies of one activation.
+    private final class Deferred: Sendable {
+        let makers: [(@Sendable () -> Value)?]
+        let made: Mutex<[Int: Value]> = Mutex([:])
+
+        init(_ makers: [(@Sendable () -> Value)?]) {
+            self.makers = makers
+        }
+
+        func defers(_ index: Int) -> Bool { index < makers.count && makers[index] != nil }
+
+        func value(_ index: Int) -> Value? {
+            guard index < makers.count, let make = makers[index] else { return nil }
+            if let value = made.withLock({ $0[index] }) { return value }
+            let value = make()
+            made.withLock { $0[index] = value }
+            return value
+        }
+
+        func without(_ index: Int) -> Deferred {
+            var makers = makers
+            makers[index] = nil
+            return Deferred(makers)
+        }
     }
 }
 

@@ -51,7 +51,7 @@ struct GuardIndex: Sendable {
 
     /// The steps to replay for `facts`, or `nil` when the discriminating fact is not a plain value.
     func steps(for facts: Activation) -> [ReplayStep]? {
-        var value = facts.values[variable]
+        var value = facts.value(variable)
         for position in positions {
             guard case .object(let object) = value, let field = object.fields[position] else { return nil }
             value = field
