@@ -34,3 +34,10 @@ package struct CodedFailure<Code: Hashable & Sendable & CustomStringConvertible>
 
     package var description: String { subject.map { "\($0): \(reason)" } ?? reason }
 }
+
+/// A code of a ``CodedFailure`` (or another ``CodedError``) that is named by its raw value.
+package protocol ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible where RawValue == String {}
+
+extension ErrorCode {
+    package var description: String { rawValue }
+}

@@ -181,9 +181,8 @@ package struct IPv4Network: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// What kind of ``IPv4Network/ParseError`` it is.
-package enum IPv4ParseErrorCode: String, Hashable, Sendable, CustomStringConvertible {
+package enum IPv4ParseErrorCode: String, ErrorCode {
     case malformedAddress, malformedPrefix, hostBitsSet
-    package var description: String { rawValue }
 }
 
 extension CodedFailure where Code == IPv4ParseErrorCode {

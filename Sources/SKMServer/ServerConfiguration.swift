@@ -73,13 +73,11 @@ package struct ServerConfiguration: Sendable {
 /// A server setup problem, named for operators.
 package typealias ServerError = CodedFailure<ServerErrorCode>
 
-package enum ServerErrorCode: String, Hashable, Sendable, CustomStringConvertible {
+package enum ServerErrorCode: String, ErrorCode {
     /// The TLS certificate chain or its key cannot be used.
     case tls
     /// The request log cannot be opened.
     case requestLog
     /// The server did not come up.
     case startup
-
-    package var description: String { rawValue }
 }

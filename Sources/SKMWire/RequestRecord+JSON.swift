@@ -315,15 +315,13 @@ private struct LineWriter {
 /// `$` for the line itself).
 package typealias RecordError = CodedFailure<RecordErrorCode>
 
-package enum RecordErrorCode: String, Hashable, Sendable, CustomStringConvertible {
+package enum RecordErrorCode: String, ErrorCode {
     /// A required member is absent.
     case missing
     /// A member has the wrong JSON type.
     case wrongType
     /// A member is typed right but its value is not valid (a time that is not RFC 3339, …).
     case invalid
-
-    package var description: String { rawValue }
 }
 
 extension CodedFailure where Code == RecordErrorCode {

@@ -108,7 +108,7 @@ package enum CaptureItem: Sendable {
 /// given (`<stdin>` for standard input).
 package typealias InputError = CodedFailure<InputErrorCode>
 
-package enum InputErrorCode: String, Hashable, Sendable, CustomStringConvertible {
+package enum InputErrorCode: String, ErrorCode {
     /// No such file.
     case missing
     /// It exists but cannot be opened or read (a directory, no permission, an I/O error).
@@ -117,6 +117,4 @@ package enum InputErrorCode: String, Hashable, Sendable, CustomStringConvertible
     case tooLarge
     /// Not a capture of any format SKM reads.
     case notACapture
-
-    package var description: String { rawValue }
 }

@@ -128,7 +128,7 @@ package struct APIStateReader: Sendable {
 /// Why the key manager's state could not be read through its API; its subject is the API path asked.
 package typealias StateFetchError = CodedFailure<StateFetchErrorCode>
 
-package enum StateFetchErrorCode: String, Hashable, Sendable, CustomStringConvertible {
+package enum StateFetchErrorCode: String, ErrorCode {
     /// The server refused the call (its resultMessage and HTTP status are the reason).
     case refused
     /// The answer is not what the API documents.
@@ -137,6 +137,4 @@ package enum StateFetchErrorCode: String, Hashable, Sendable, CustomStringConver
     case tooLarge
     /// The server redirected; the credentials are not sent after a redirect.
     case redirected
-
-    package var description: String { rawValue }
 }

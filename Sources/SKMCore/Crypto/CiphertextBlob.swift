@@ -138,7 +138,6 @@ package enum HexList {
 /// Why a text is not a ciphertext or signature blob. The reason describes the text's shape, never its bytes.
 package typealias BlobError = CodedFailure<BlobErrorCode>
 
-package enum BlobErrorCode: String, Hashable, Sendable, CustomStringConvertible {
+package enum BlobErrorCode: String, ErrorCode {
     case notBase64, tooShort, wrongLength
-    package var description: String { rawValue }
 }

@@ -171,7 +171,7 @@ package struct ChangeSet: Sendable {
 package typealias StorageError = CodedFailure<StorageErrorCode>
 
 /// What kind of ``StorageError`` it is.
-package enum StorageErrorCode: String, Sendable, Hashable, CustomStringConvertible {
+package enum StorageErrorCode: String, ErrorCode {
     /// A row changed since it was read; re-read and retry.
     case conflict
     /// A uniqueness rule was broken (a key store name, a registered value).
@@ -182,6 +182,4 @@ package enum StorageErrorCode: String, Sendable, Hashable, CustomStringConvertib
     case unusable
     /// The User Access Key making the change was revoked before the change was committed.
     case actorRevoked
-
-    package var description: String { rawValue }
 }

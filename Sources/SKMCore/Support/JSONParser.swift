@@ -361,7 +361,7 @@ private struct Reader {
 /// Where and why a text is not JSON. The position is in the input (1-based line and column; the column counts bytes);
 /// ``file`` and ``line`` are where in SKM the error was raised.
 package struct JSONError: CodedError, Sendable {
-    package enum Code: String, Hashable, Sendable, CustomStringConvertible {
+    package enum Code: String, ErrorCode {
         /// Not JSON's grammar.
         case syntax
         /// The input ends inside a value.
@@ -370,8 +370,6 @@ package struct JSONError: CodedError, Sendable {
         case tooDeep
         /// Invalid UTF-8, or a lone surrogate.
         case encoding
-
-        package var description: String { rawValue }
     }
 
     package struct Position: Sendable, Hashable {

@@ -104,7 +104,7 @@ package struct Unknown: Sendable, Hashable {
 
 /// Why evaluation failed. The reasons follow cel-go's, so that a rule author finds them in its documentation.
 package struct EvaluationError: CodedError, Sendable {
-    package enum Code: String, Hashable, Sendable, CustomStringConvertible {
+    package enum Code: String, ErrorCode {
         /// A field read without a value under strict evaluation (``absentField`` names it).
         case absent
         case noSuchOverload, overflow, divisionByZero, outOfRange, invalidArgument, noSuchKey, noSuchField, conversion
@@ -112,8 +112,6 @@ package struct EvaluationError: CodedError, Sendable {
         case unbound
         /// A construct SKM's condition language does not support.
         case unsupported
-
-        package var description: String { rawValue }
     }
 
     package var code: Code
