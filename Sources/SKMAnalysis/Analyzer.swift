@@ -46,6 +46,16 @@ package struct InputSummary: Sendable {
     package var problems = 0
 }
 
+/// How far the reading of one input has come.
+package struct AnalysisProgress: Sendable {
+    package var path: String
+    /// Lines or entries read.
+    package var items: Int
+    /// Bytes read, and the input's size, when they are known (a request-log file; not a HAR or standard input).
+    package var bytesRead: Int?
+    package var totalBytes: Int?
+}
+
 /// The whole result of an analysis: the triage, and an account of the inputs.
 package struct AnalysisResult: Sendable {
     package static let problemsKept = 200
@@ -88,7 +98,7 @@ package struct Analyzer: Sendable {
 
     /// Analyses every input in order; an input that cannot be read at all is reported by `unreadable` and skipped.
     package func analyze(
-        _ paths: [String], progress: (String, Int) -> Void = { _, _ in },
+        _ paths: [String], progress: (AnalysisProgress) -> Void = { _ in },
         unreadable: (InputError) -> Void = { _ in }
     ) -> AnalysisResult {
         var result = AnalysisResult()
@@ -110,13 +120,15 @@ package struct Analyzer: Sendable {
 
     /// Analyses one input into `result`.
     package func analyze(
-        _ path: String, into result: inout AnalysisResult, progress: (String, Int) -> Void = { _, _ in }
+        _ path: String, into result: inout AnalysisResult, progress: (AnalysisProgress) -> Void = { _ in }
     ) throws(InputError) {
         let format = try Self.format(of: path)
         var summary = InputSummary(path: path == "-" ? "<stdin>" : path, format: format.rawValue)
         func consume(_ item: CaptureItem) {
             summary.items += 1
-            if summary.items % 100_000 == 0 { progress(summary.path, summary.items) }
+            if format == .har, summary.items % 100_000 == 0 {
+                progress(AnalysisProgress(path: summary.path, items: summary.items))
+            }
             switch item {
             case .success(let observation):
                 guard filter.admits(time: observation.time, appkey: observation.appkey, keyId: observation.keyId) else {
@@ -139,7 +151,9 @@ package struct Analyzer: Sendable {
                 if result.problems.count < AnalysisResult.problemsKept { result.problems.append(problem) }
             }
         }
-        try read(path, format: format, consume: consume)
+        try read(path, format: format, consume: consume) { read, size in
+            progress(AnalysisProgress(path: summary.path, items: summary.items, bytesRead: read, totalBytes: size))
+        }
         result.inputs.append(summary)
     }
 
@@ -157,14 +171,15 @@ package struct Analyzer: Sendable {
 
     /// The one loop over an input's items, for analysing it and for finding one request in it.
     private func read(
-        _ path: String, format: Format, requestID: String? = nil, consume: (CaptureItem) -> Void
+        _ path: String, format: Format, requestID: String? = nil, consume: (CaptureItem) -> Void,
+        progress: (_ read: Int, _ size: Int?) -> Void = { _, _ in }
     ) throws(InputError) {
         switch format {
         case .har:
             let name = path == "-" ? "<stdin>" : path
             try harReader.read(name, data: try Self.contents(of: path), requestID: requestID, consume: consume)
         case .requestLog:
-            try RequestLogReader(requestID: requestID).read(path, consume: consume)
+            try RequestLogReader(requestID: requestID).read(path, consume: consume, progress: progress)
         }
     }
 

@@ -269,7 +269,7 @@ package struct TextReportRenderer: Sendable {
 }
 
 /// `1,234,567`: a count with its digits grouped by thousands, as every rendering shows counts.
-func grouped(_ count: Int) -> String {
+package func grouped(_ count: Int) -> String {
     let digits = String(count)
     var out = ""
     for (index, character) in digits.enumerated() {

@@ -37,3 +37,20 @@ import Testing
         }
     }
 }
+
+/// The analyser says how far it has read, for the progress line on a terminal.
+@Suite struct AnalysisProgressTests {
+    @Test func aRequestLogReportsItsBytesReadOfItsSize() throws {
+        let folder = packageRoot.appendingPathComponent("Fixtures/mixed-traffic")
+        let input = folder.appendingPathComponent("requests.jsonl").path
+        let rules = try SKMFacts.loadRules([packageRoot.appendingPathComponent("Rules")]).get()
+        let snapshot = try StateSnapshot.decode(Data(contentsOf: folder.appendingPathComponent("state.json")))
+        var heard: [AnalysisProgress] = []
+        let result = Analyzer(rules: rules, snapshot: snapshot).analyze([input], progress: { heard.append($0) })
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: input)[.size] as? Int)
+        let last = try #require(heard.last)
+        #expect(last.totalBytes == size && last.bytesRead == size)
+        #expect(last.items == result.inputs.first?.items && last.items > 0)
+        #expect(last.path == input)
+    }
+}

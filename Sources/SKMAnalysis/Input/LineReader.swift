@@ -10,6 +10,8 @@ struct LineReader {
 
     let path: String
     private let file: gzFile
+    /// The file's size in bytes (compressed, for a gzip file); `nil` for standard input and pipes.
+    let size: Int?
 
     init(path: String) throws(InputError) {
         self.path = path
@@ -29,7 +31,12 @@ struct LineReader {
         }
         file = opened
         gzbuffer(file, 1 << 20)
+        var info = stat()
+        size = path != "-" && stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG ? Int(info.st_size) : nil
     }
+
+    /// How far into the file reading has come, in the same bytes as ``size``.
+    var offset: Int { Int(gzoffset(file)) }
 
     func close() {
         gzclose(file)

@@ -19,13 +19,17 @@ package struct RequestLogReader: Sendable {
         self.requestID = requestID
     }
 
-    /// Reads `path` (`-` for standard input) and hands each item to `consume`, in order.
-    package func read(_ path: String, consume: (CaptureItem) -> Void) throws(InputError) {
+    /// Reads `path` (`-` for standard input) and hands each item to `consume`, in order; `progress` hears how many
+    /// bytes of how many were read, every 4,096 lines and at the end.
+    package func read(
+        _ path: String, consume: (CaptureItem) -> Void, progress: (_ read: Int, _ size: Int?) -> Void = { _, _ in }
+    ) throws(InputError) {
         let reader = try LineReader(path: path)
         defer { reader.close() }
         let name = path == "-" ? "<stdin>" : path
         let marker = requestID.map { Array("\"requestId\":\"\($0)\"".utf8) }
         let ending = try reader.forEachLine { line, number in
+            if number & 0xFFF == 0 { progress(reader.offset, reader.size) }
             guard let line else {
                 consume(
                     .problem(
@@ -38,6 +42,7 @@ package struct RequestLogReader: Sendable {
             let location = SourceLocation(file: name, number: number)
             if let item = Self.item(line, location: location, full: marker != nil) { consume(item) }
         }
+        progress(reader.offset, reader.size)
         if case .truncated(let lines) = ending {
             consume(
                 .problem(

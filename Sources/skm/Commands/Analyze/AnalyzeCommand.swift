@@ -104,13 +104,15 @@ struct AnalyzeCommand: AsyncParsableCommand {
         let analyzer = try analysis.analyzer(snapshot: snapshot, rules: rules, filter: try filter())
         let interactive = isatty(STDERR_FILENO) == 1
         let started = ContinuousClock.now
+        var lastProgress = started
         var unreadable: [InputError] = []
         let result = analyzer.analyze(
             logs,
-            progress: { path, items in
-                guard interactive else { return }
-                let seconds = (ContinuousClock.now - started).components.seconds
-                FileHandle.standardError.write(Data("\r\(path): \(items) lines read, \(seconds) s ".utf8))
+            progress: { progress in
+                // Four times a second at most, on a terminal only.
+                guard interactive, ContinuousClock.now - lastProgress >= .milliseconds(250) else { return }
+                lastProgress = .now
+                FileHandle.standardError.write(Data(Self.progressLine(progress, since: started).utf8))
             },
             unreadable: { unreadable.append($0) })
         if interactive, (ContinuousClock.now - started) > .milliseconds(500) {
@@ -175,6 +177,25 @@ struct AnalyzeCommand: AsyncParsableCommand {
             throw CommandFailure(message: "", exitCode: 2)
         }
         if result.triage.failureCount > 0 { throw CommandFailure(message: "", exitCode: 1) }
+    }
+
+    /// A line that rewrites itself on a terminal: what was read of the input, how fast, and how long the rest will
+    /// take, once reading has taken a second.
+    static func progressLine(_ progress: AnalysisProgress, since start: ContinuousClock.Instant) -> String {
+        let elapsed = ContinuousClock.now - start
+        guard elapsed >= .seconds(1) else { return "" }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        func megabytes(_ bytes: Int) -> String { String(format: "%.0f MB", Double(bytes) / 1_048_576) }
+        var line = "\r\(PrintableText.escaped(progress.path, uppercase: true)): \(grouped(progress.items)) lines"
+        if let read = progress.bytesRead {
+            let total = progress.totalBytes.map { " of " + megabytes($0) } ?? ""
+            line += ", \(megabytes(read))\(total)"
+        }
+        line += ", \(grouped(Int(Double(progress.items) / seconds))) lines/s"
+        if let read = progress.bytesRead, let total = progress.totalBytes, read > 0, total > read {
+            line += ", about \(Int((seconds * Double(total - read) / Double(read)).rounded(.up))) s left"
+        }
+        return line + "\u{1B}[K"
     }
 
     func filterDescriptions() -> [String] {
