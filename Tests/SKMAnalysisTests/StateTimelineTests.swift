@@ -6,8 +6,43 @@ import SKMTestSupport
 import Testing
 
 @Suite struct StateTimelineTests {
-    /// A key scheduled for deletion and cancelled, a version purged, an entry removed, a store's settings changed:
-    /// each read back as it was before, between and after.
+    /// An appkey's key stores at a time are kept between requests; the kept answer is the one a fresh timeline gives,
+    /// in any order of times, whether the appkey's events are in time order or (a clock that went back) not.
+    @Test(arguments: [false, true]) func keptKeyStoresAreTheStateAtEachTime(clockWentBack: Bool) throws {
+        var snapshot = try StateSnapshot.decode(
+            Data(contentsOf: packageRoot.appendingPathComponent("Fixtures/mixed-traffic/state.json")))
+        var other = try #require(snapshot.keyStores.first)
+        other.id = 99
+        other.name = "other"
+        snapshot.keyStores.append(other)
+        let stores = [snapshot.keyStores[0].id, other.id]
+        let base = try #require(snapshot.events.map(\.time).max())
+        // Two stores' changes, interleaved; with the clock going back, their times are out of sequence order.
+        let offsets: [Double] = clockWentBack ? [10, 40, 20, 30, 60, 50, 15, 70] : [10, 15, 20, 30, 40, 50, 60, 70]
+        var descriptions = ["", ""]
+        for (index, offset) in offsets.enumerated() {
+            let which = index % 2
+            let next = "change \(index)"
+            snapshot.events.append(
+                AuditEvent(
+                    sequence: (snapshot.events.map(\.sequence).max() ?? 0) + 1, time: base.addingTimeInterval(offset),
+                    actor: "cli:test", action: .keyStoreUpdate, appkey: other.appkey, targetKind: .keyStore,
+                    targetId: String(stores[which]), keyStoreId: stores[which],
+                    changes: [.init(.description, before: descriptions[which], after: next)]))
+            descriptions[which] = next
+        }
+        snapshot.keyStores[0].description = descriptions[0]
+        snapshot.keyStores[snapshot.keyStores.count - 1].description = descriptions[1]
+        let kept = StateTimeline(snapshot)
+        var seed: UInt64 = 20_261_130
+        for _ in 0..<200 {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let time = base.addingTimeInterval(Double(seed >> 33 % 80) + 0.5)
+            let fresh = StateTimeline(snapshot).stores(ofAppkey: other.appkey, at: time).map(\.description)
+            #expect(kept.stores(ofAppkey: other.appkey, at: time).map(\.description) == fresh, "at \(time)")
+        }
+    }
+
     @Test func entitiesAreRewoundToEachMoment() async throws {
         let workshop = try await Workshop(seed: 3)
         let (appkey, _) = try await workshop.appkey("timeline")

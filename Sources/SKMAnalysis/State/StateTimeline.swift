@@ -33,6 +33,9 @@ package struct StateTimeline: Sendable {
     private let eventsInOrder: [AuditEvent]
     /// When each appkey's key stores were created, in order.
     private let storeCreations: [String: [Date]]
+    /// The appkeys whose events are in time order as well as in sequence order (a clock that went back breaks it):
+    /// only for them does the number of events before a time say which state it is, which the cache relies on.
+    private let timeOrdered: Set<String>
     private let storeCache = StoreCache()
 
     /// The last key stores computed for each appkey, with what they depend on.
@@ -114,6 +117,8 @@ package struct StateTimeline: Sendable {
         }
         eventsByTarget = byTarget
         eventsByAppkey = byAppkey
+        timeOrdered = Set(
+            byAppkey.filter { _, events in zip(events, events.dropFirst()).allSatisfy { $0.time <= $1.time } }.keys)
     }
 
     // MARK: - What the snapshot holds at all
@@ -186,6 +191,9 @@ package struct StateTimeline: Sendable {
     /// an incident come in time order, and most fall between two changes.
     package func stores(ofAppkey appkey: String, at time: Date) -> [KeyStore] {
         let ids = storesByAppkey[appkey] ?? []
+        guard eventsByAppkey[appkey] == nil || timeOrdered.contains(appkey) else {
+            return ids.compactMap { store($0, at: time)?.entity }
+        }
         let revision = eventsByAppkey[appkey].map { $0.partitioningIndex { $0.time >= time } } ?? 0
         let created = storeCreations[appkey].map { $0.partitioningIndex { $0 >= time } } ?? 0
         if let kept = storeCache.kept(appkey: appkey, revision: revision, created: created) { return kept }
