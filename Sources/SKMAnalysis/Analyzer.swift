@@ -67,6 +67,8 @@ package struct AnalysisResult: Sendable {
     package var problemCount = 0
     /// The places where an input is damaged (cut off): the analysis of that input is incomplete.
     package var damaged: [InputProblem] = []
+    /// Where a shared diagnosis differed from one made afresh, when ``Analyzer/sharing`` is verifying: empty.
+    package var disagreements: [String] = []
     /// Requests left out by the filter.
     package var filteredOut = 0
     package var firstTime: Date?
@@ -79,6 +81,58 @@ package struct AnalysisResult: Sendable {
         firstTime = min(firstTime ?? time, time)
         lastTime = max(lastTime ?? time, time)
     }
+
+    /// Adds what `other` read after what this result read: merging in order the results of reading the parts of
+    /// an input gives the result of reading it whole.
+    mutating func merge(_ other: AnalysisResult) {
+        triage.merge(other.triage)
+        inputs += other.inputs
+        problems += other.problems.prefix(max(0, Self.problemsKept - problems.count))
+        problemCount += other.problemCount
+        damaged += other.damaged
+        filteredOut += other.filteredOut
+        disagreements += other.disagreements
+        note(other.firstTime)
+        note(other.lastTime)
+    }
+}
+
+/// What one reader made of the items it read: the part of an analysis one block of an input gives.
+struct Reading: Sendable {
+    var result = AnalysisResult()
+    var items = 0
+    var problems = 0
+
+    mutating func consume(_ item: CaptureItem, filter: AnalysisFilter, memo: SituationMemo) {
+        items += 1
+        switch item {
+        case .success(let observation):
+            guard filter.admits(time: observation.time, appkey: observation.appkey, keyId: observation.keyId) else {
+                result.filteredOut += 1
+                return
+            }
+            result.note(observation.time)
+            result.triage.addSuccess(observation)
+        case .request(let request):
+            guard filter.admits(request) else {
+                result.filteredOut += 1
+                return
+            }
+            result.note(request.record.time)
+            result.triage.add(memo.diagnose(request))
+        case .problem(let problem):
+            problems += 1
+            result.problemCount += 1
+            if problem.damage { result.damaged.append(problem) }
+            if result.problems.count < AnalysisResult.problemsKept { result.problems.append(problem) }
+        }
+    }
+
+    mutating func merge(_ other: Reading) {
+        result.merge(other.result)
+        items += other.items
+        problems += other.problems
+    }
 }
 
 /// Reads captures, diagnoses every failed request and triages the findings, streaming: memory is bounded by the
@@ -87,6 +141,19 @@ package struct Analyzer: Sendable {
     package let diagnoser: Diagnoser
     package var filter: AnalysisFilter
     package var harReader: HARReader
+    /// Threads that read and diagnose the blocks of a request log; the report is the same for any number.
+    package var workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Whether requests in the same situation share one diagnosis (``SituationMemo``), and whether each shared one
+    /// is checked against one made afresh (for tests: ``AnalysisResult/disagreements``).
+    package var sharing = Sharing.on
+    /// The size of the blocks a request log is read in.
+    package var blockBytes = LineReader.chunkBytes
+
+    package enum Sharing: Sendable {
+        case off
+        case on
+        case verifying
+    }
 
     package init(rules: RuleSet, snapshot: StateSnapshot, filter: AnalysisFilter = AnalysisFilter()) {
         let timeline = StateTimeline(snapshot)
@@ -123,38 +190,83 @@ package struct Analyzer: Sendable {
         _ path: String, into result: inout AnalysisResult, progress: (AnalysisProgress) -> Void = { _ in }
     ) throws(InputError) {
         let format = try Self.format(of: path)
-        var summary = InputSummary(path: path == "-" ? "<stdin>" : path, format: format.rawValue)
-        func consume(_ item: CaptureItem) {
-            summary.items += 1
-            if format == .har, summary.items % 100_000 == 0 {
-                progress(AnalysisProgress(path: summary.path, items: summary.items))
+        let name = path == "-" ? "<stdin>" : path
+        var reading = Reading()
+        switch format {
+        case .har:
+            let memo = makeMemo()
+            try harReader.read(name, data: try Self.contents(of: path), requestID: nil) { item in
+                reading.consume(item, filter: filter, memo: memo)
+                if reading.items % 100_000 == 0 { progress(AnalysisProgress(path: name, items: reading.items)) }
             }
-            switch item {
-            case .success(let observation):
-                guard filter.admits(time: observation.time, appkey: observation.appkey, keyId: observation.keyId) else {
-                    result.filteredOut += 1
-                    return
+            result.disagreements += memo.disagreements
+        case .requestLog:
+            try readLog(path, name: name, into: &reading, progress: progress)
+        }
+        result.merge(reading.result)
+        result.inputs.append(
+            InputSummary(path: name, format: format.rawValue, items: reading.items, problems: reading.problems))
+    }
+
+    private func makeMemo() -> SituationMemo {
+        SituationMemo(diagnoser, sharing: sharing)
+    }
+
+    /// A block of a request log for a worker: whole lines and the first one's number, or an overlong line.
+    private enum Block: Sendable {
+        case lines([UInt8], first: Int)
+        case overlong(Int)
+    }
+
+    /// Reads a request log block by block, the blocks read and diagnosed on ``workers`` threads and their readings
+    /// merged in the order of the file.
+    private func readLog(
+        _ path: String, name: String, into reading: inout Reading, progress: (AnalysisProgress) -> Void
+    ) throws(InputError) {
+        let reader = try LineReader(path: path, chunkBytes: blockBytes)
+        defer { reader.close() }
+        let filter = filter
+        let analyzer = self
+        let pool = OrderedPool<Block, Reading>(workers: workers, limit: 2 * workers + 1) {
+            let memo = analyzer.makeMemo()
+            return { block in
+                var reading = Reading()
+                switch block {
+                case .lines(let bytes, let first):
+                    bytes.withUnsafeBufferPointer { lines in
+                        LineReader.split(lines, first: first) { line, number in
+                            let location = SourceLocation(file: name, number: number)
+                            if let item = RequestLogReader.item(line, location: location) {
+                                reading.consume(item, filter: filter, memo: memo)
+                            }
+                        }
+                    }
+                case .overlong(let number):
+                    reading.consume(
+                        .problem(RequestLogReader.overlong(SourceLocation(file: name, number: number))),
+                        filter: filter, memo: memo)
                 }
-                result.note(observation.time)
-                result.triage.addSuccess(observation)
-            case .request(let request):
-                guard filter.admits(request) else {
-                    result.filteredOut += 1
-                    return
-                }
-                result.note(request.record.time)
-                result.triage.add(diagnoser.diagnose(request))
-            case .problem(let problem):
-                summary.problems += 1
-                result.problemCount += 1
-                if problem.damage { result.damaged.append(problem) }
-                if result.problems.count < AnalysisResult.problemsKept { result.problems.append(problem) }
+                reading.result.disagreements = memo.disagreements
+                return reading
             }
         }
-        try read(path, format: format, consume: consume) { read, size in
-            progress(AnalysisProgress(path: summary.path, items: summary.items, bytesRead: read, totalBytes: size))
+        defer { pool.close() }
+        func deliver(_ part: Reading) {
+            reading.merge(part)
+            progress(
+                AnalysisProgress(path: name, items: reading.items, bytesRead: reader.offset, totalBytes: reader.size))
         }
-        result.inputs.append(summary)
+        let ending = try reader.forEachBlock { block in
+            switch block {
+            case .lines(let lines, let first): pool.submit(.lines(Array(lines), first: first), deliver: deliver)
+            case .overlong(let number): pool.submit(.overlong(number), deliver: deliver)
+            }
+        }
+        pool.finish(deliver: deliver)
+        if case .truncated(let lines) = ending {
+            reading.consume(
+                .problem(RequestLogReader.truncated(file: name, after: lines)), filter: filter, memo: makeMemo())
+        }
     }
 
     /// Finds one request by id in the inputs and diagnoses it, whether it failed or not.

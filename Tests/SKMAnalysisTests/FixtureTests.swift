@@ -74,10 +74,12 @@ enum Fixtures {
 
     /// The analysis of a fixture input, as the JSON report with the run's own time taken out.
     static func report(
-        _ scenario: IncidentScenario, input: String, clientIP: String? = nil, clientCert: String? = nil
+        _ scenario: IncidentScenario, input: String, clientIP: String? = nil, clientCert: String? = nil,
+        configure: (inout Analyzer) -> Void = { _ in }, check: (AnalysisResult) -> Void = { _ in }
     ) throws -> IncidentReport {
         let snapshot = try snapshot(scenario)
         var analyzer = Analyzer(rules: rules, snapshot: snapshot)
+        configure(&analyzer)
         analyzer.harReader.clientIP = clientIP
         if clientCert == "none" {
             analyzer.harReader.noClientCertificate = true
@@ -89,6 +91,7 @@ enum Fixtures {
         var result = AnalysisResult()
         try analyzer.analyze(path, into: &result)
         analyzer.finish(&result)
+        check(result)
         var report = IncidentReport(
             analysis: result, rules: rules, snapshot: snapshot,
             options: .init(toolVersion: "test", generatedAt: Date(timeIntervalSince1970: 0)))

@@ -31,6 +31,26 @@ import Testing
         #expect(report["groups"]?.arrayValue?.first?["check"]?.stringValue == "version-exists")
     }
 
+    @Test func theReportIsTheSameOnOneWorkerAndOnSeveral() async throws {
+        let cli = try CommandLine.fresh()
+        let (log, state, _) = paths("mixed-traffic")
+        var reports: [JSONValue] = []
+        for workers in ["1", "3"] {
+            let json = cli.directory.appendingPathComponent("report-\(workers).json").path
+            let result = try await cli.run([
+                "analyze", log, "--state", state, "--rules", Self.rules, "--json", json, "--workers", workers,
+            ])
+            #expect(result.status == 1, "\(result.error)")
+            reports.append(try JSONParser().parse(Data(contentsOf: URL(fileURLWithPath: json))))
+        }
+        #expect(reports[0]["groups"] == reports[1]["groups"])
+        #expect(reports[0]["summary"] == reports[1]["summary"])
+        #expect(reports[0]["groups"]?.arrayValue?.isEmpty == false)
+        let refused = try await cli.run(["analyze", log, "--state", state, "--workers", "0"])
+        #expect(refused.status == 3)
+        #expect(refused.error.contains("--workers must be from 1 to 256"), "\(refused.error)")
+    }
+
     @Test func standardInputAndHARWork() async throws {
         let cli = try CommandLine.fresh()
         let (log, state, har) = paths("client-behind-nat")

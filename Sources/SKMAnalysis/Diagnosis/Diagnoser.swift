@@ -21,10 +21,55 @@ package struct Diagnoser: Sendable {
     }
 
     package func diagnose(_ request: CapturedRequest) -> Finding {
-        diagnose(request, facts: facts.facts(for: request))
+        settle(onArrival(request, reads: nil), of: request)
     }
 
     package func diagnose(_ request: CapturedRequest, facts activation: Activation) -> Finding {
+        settle(onArrival(request, facts: activation), of: request)
+    }
+
+    /// A diagnosis as the state at the request's arrival decides it, before what changed while it ran is looked
+    /// at: the part of a diagnosis that requests in the same situation share (``SituationMemo``).
+    package struct Arrival: Sendable {
+        package var finding: Finding
+        /// The cause the verdict names, when it stands only if the state did not change while the request ran.
+        var cause: CheckOutcome?
+    }
+
+    /// The diagnosis on the state at the request's arrival; `reads` hears whether a rule read a per-request fact.
+    package func onArrival(_ request: CapturedRequest, reads: ReadLog?) -> Arrival {
+        onArrival(request, facts: facts.facts(for: request, reads: reads))
+    }
+
+    /// `arrival` for `request`, with the state's changes while it ran looked at: the server may have decided on the
+    /// state at any moment of that time, so a change in it (a race with another call) leaves the cause open.
+    package func settle(_ arrival: Arrival, of request: CapturedRequest) -> Finding {
+        var finding = arrival.finding
+        finding.request = request
+        guard let cause = arrival.cause, let appkey = request.record.appkey else { return finding }
+        let start = request.record.time
+        let end = start.addingTimeInterval(max(request.record.durationMs, 1) / 1000)
+        guard let change = facts.timeline.events(ofAppkey: appkey, from: start, through: end).first else {
+            return finding
+        }
+        finding.note =
+            "The state changed while the request ran (\(change.summary), \(Timestamp.rfc3339(change.time)), "
+            + "within its \(Self.milliseconds(request.record.durationMs))): the server may have decided on "
+            + "either state, so the cause cannot be confirmed. Replayed on the state at its arrival, it is that "
+            + "\(Self.lowercasedFirst(cause.check.failure))."
+        finding.verdict = .unexplained
+        finding.cause = nil
+        finding.undecided = cause
+        finding.event = nil
+        finding.explanation = nil
+        finding.fix = nil
+        finding.hints = []
+        finding.simulation = nil
+        finding.alternatives = []
+        return finding
+    }
+
+    private func onArrival(_ request: CapturedRequest, facts activation: Activation) -> Arrival {
         let cache = DefinitionCache()
         let code = request.record.response.resultCode
         let observed = APIError(resultCode: code)
@@ -36,11 +81,11 @@ package struct Diagnoser: Sendable {
         guard let observed else {
             finding.note =
                 "The response carried no SKM result code (HTTP \(request.record.response.httpStatus)): the failure came from something in front of SKM, or the capture lost the body."
-            return finding
+            return Arrival(finding: finding)
         }
         guard let rule = rules.rules(explaining: observed.resultCode).first else {
             finding.note = "No rule explains \(observed.resultMessage) (\(observed.resultCode))."
-            return finding
+            return Arrival(finding: finding)
         }
         let outcome = rules.evaluate(rule, facts: activation, cache: cache)
         finding.rule = rule
@@ -64,7 +109,7 @@ package struct Diagnoser: Sendable {
             finding.note =
                 "The inputs cannot tell whether \(rule.title) applies to this request: they do not show \(Self.describe(unknown.facts))."
             simulate(&finding, facts: activation, remedyOf: outcome.checks.first { $0.status == .failed })
-            return finding
+            return Arrival(finding: finding)
         }
 
         let predicted = prediction.failure
@@ -80,7 +125,7 @@ package struct Diagnoser: Sendable {
                     "The inputs cannot decide whether the cause is that \(Self.lowercasedFirst(decisive.check.failure)): they do not show \(Self.describe(facts))."
             }
             simulate(&finding, facts: activation, remedyOf: decisive)
-            return finding
+            return Arrival(finding: finding)
         }
 
         guard let cause = decisive else {
@@ -100,7 +145,7 @@ package struct Diagnoser: Sendable {
                 finding.note =
                     "Every check of \(rule.title) passes on the state at the request's time: no documented cause fits. Escalate with the summary."
             }
-            return finding
+            return Arrival(finding: finding)
         }
 
         finding.cause = cause
@@ -112,18 +157,18 @@ package struct Diagnoser: Sendable {
             finding.verdict = .mismatch
             finding.note =
                 "\"\(predicted.check.failure)\" (\(predicted.rule.id)) comes before this cause in the decision procedure, so the server should have answered \(predicted.rule.error.message): \(Self.reasons(request))."
-            return finding
+            return Arrival(finding: finding)
         }
         if case .bool(false) = outcome.applicable {
             finding.verdict = .mismatch
             finding.note =
                 "\(rule.title) does not apply to this request as the inputs describe it: \(Self.reasons(request))."
-            return finding
+            return Arrival(finding: finding)
         }
         guard let predicted, predicted.rule === rule, predicted.check === cause.check else {
             finding.note =
                 "\"\(cause.check.failure)\" fails, but replaying the decision procedure does not reach it (\(prediction.failure.map { "it stops at \"\($0.check.failure)\"" } ?? "it finds nothing failing")): no cause can be confirmed."
-            return finding
+            return Arrival(finding: finding)
         }
 
         // Confirmed, if the words for it can be said with facts the inputs hold.
@@ -133,25 +178,9 @@ package struct Diagnoser: Sendable {
             finding.missing = problems.flatMap(\.facts)
             finding.note =
                 "The cause is that \(Self.lowercasedFirst(cause.check.failure)), but explaining it needs what the inputs do not hold: \(problems.map(\.description).joined(separator: "; "))."
-            return finding
+            return Arrival(finding: finding)
         }
-        // The state the server decided on is the state at some moment while the request ran, not only at its
-        // arrival: a change in that time (a race with another call) leaves the cause open.
-        if let appkey = request.record.appkey {
-            let start = request.record.time
-            let end = start.addingTimeInterval(max(request.record.durationMs, 1) / 1000)
-            if let change = facts.timeline.events(ofAppkey: appkey, from: start, through: end).first {
-                finding.note =
-                    "The state changed while the request ran (\(change.summary), \(Timestamp.rfc3339(change.time)), "
-                    + "within its \(Self.milliseconds(request.record.durationMs))): the server may have decided on "
-                    + "either state, so the cause cannot be confirmed. Replayed on the state at its arrival, it is that "
-                    + "\(Self.lowercasedFirst(cause.check.failure))."
-                finding.cause = nil
-                finding.undecided = cause
-                finding.event = nil
-                return finding
-            }
-        }
+        // From here the verdict stands only if the state did not change while the request ran (``settle(_:of:)``).
         // What the command line asserted and the capture contradicts cannot carry a confirmed verdict.
         guard request.contradictions.isEmpty else {
             finding.note =
@@ -160,7 +189,7 @@ package struct Diagnoser: Sendable {
             finding.cause = nil
             finding.undecided = cause
             finding.event = nil
-            return finding
+            return Arrival(finding: finding, cause: cause)
         }
         finding.verdict = .confirmed
         finding.explanation = explanation.text
@@ -174,7 +203,7 @@ package struct Diagnoser: Sendable {
                 HintFinding(hint: hint.hint, explanation: text.text, fix: hintFix?.text, evidence: hint.evidence))
         }
         simulate(&finding, facts: activation, remedyOf: cause)
-        return finding
+        return Arrival(finding: finding, cause: cause)
     }
 
     // MARK: - Fix simulation
@@ -186,7 +215,7 @@ package struct Diagnoser: Sendable {
             let change = StateChange(remedy)
         else { return }
         let after = check.check.order
-        finding.simulation = simulate(finding.request, change, checkedAfter: after)
+        finding.simulation = simulate(finding.request, change, checkedAfter: after, reads: activation.reads)
         guard Self.clientAuthentication.contains(finding.observed ?? .internalError),
             case .object(let store) = activation.value(SKMFacts.storeVariable),
             store["authMode"]?.stringValue == "OR"
@@ -200,14 +229,17 @@ package struct Diagnoser: Sendable {
                 let remedy = rules.remedy(of: other.check, facts: activation), let alternative = StateChange(remedy),
                 alternative != change
             else { continue }
-            finding.alternatives.append(simulate(finding.request, alternative, checkedAfter: after))
+            finding.alternatives.append(
+                simulate(finding.request, alternative, checkedAfter: after, reads: activation.reads))
         }
     }
 
     /// The decision procedure's answer to `request` with `change` applied. Checks ordered before `after` that the
     /// inputs cannot decide count as passed: the server got past them when it answered the logged error.
-    func simulate(_ request: CapturedRequest, _ change: StateChange, checkedAfter after: Int) -> Simulation {
-        let changed = facts.facts(for: request, applying: change)
+    func simulate(
+        _ request: CapturedRequest, _ change: StateChange, checkedAfter after: Int, reads: ReadLog? = nil
+    ) -> Simulation {
+        let changed = facts.facts(for: request, applying: change, reads: reads)
         let prediction = rules.predict(facts: changed, logged: nil)
         let description = change.description(in: facts.timeline)
         if let failure = prediction.failure, let error = APIError(resultCode: failure.rule.error.code) {

@@ -31,8 +31,28 @@ package struct FactBuilder: Sendable {
     static let fromExport =
         "analyse with a snapshot from skm snapshot export, which holds the deleted entities and the audit log"
 
+    /// The appkeys whose entities ``facts(for:applying:reads:)`` reads for `record`: its own, and the owners of the
+    /// key, key store and User Access Keys it names.
+    package func appkeys(readFor record: RequestRecord) -> [String] {
+        var owners: [String] = []
+        func add(_ appkey: String?) {
+            if let appkey, !owners.contains(appkey) { owners.append(appkey) }
+        }
+        add(record.appkey)
+        add(record.keyId.flatMap(timeline.owner(ofKey:)))
+        add(record.keyId.flatMap(timeline.store(ofKey:)).flatMap(timeline.owner(ofStore:)))
+        add(record.keyStoreId.flatMap(Int.init).flatMap(timeline.owner(ofStore:)))
+        add(record.token?.accessKeyId.flatMap(timeline.owner(ofAccessKey:)))
+        add(record.userAccessKeyId.flatMap(timeline.owner(ofAccessKey:)))
+        add(record.resourceName.flatMap(timeline.owner(ofAccessKey:)))
+        return owners
+    }
+
     /// The facts for `captured`, with `change` applied to the state (and the request) first when one is given.
-    package func facts(for captured: CapturedRequest, applying change: StateChange? = nil) -> Activation {
+    /// `reads`, when given, hears whether a rule read a per-request fact.
+    package func facts(
+        for captured: CapturedRequest, applying change: StateChange? = nil, reads: ReadLog? = nil
+    ) -> Activation {
         var captured = captured
         switch change {
         case .useAppkey(let appkey)?: captured.record.appkey = appkey
@@ -81,7 +101,7 @@ package struct FactBuilder: Sendable {
         // The audit history is the costliest fact and few rules read it: it is made on the first read.
         let history = self
         let appkey = record.appkey
-        return Activation(
+        var activation = Activation(
             schema: SKMFacts.schema, values: values,
             deferred: [
                 "events": {
@@ -90,6 +110,8 @@ package struct FactBuilder: Sendable {
                             ?? []).map { .object(history.event($0)) })
                 }
             ])
+        activation.reads = reads
+        return activation
     }
 
     // MARK: - State
@@ -201,9 +223,9 @@ package struct FactBuilder: Sendable {
             switch (change, kind) {
             case (.registerAddress(let id, let value)?, .ipv4) where id == store.id,
                 (.registerMAC(let id, let value)?, .mac) where id == store.id:
-                items.append(.object(simulatedEntry(kind: kind, value: value, time: time)))
+                items.append(.object(simulatedEntry(kind: kind, value: value)))
             case (.registerCertificate(let id, let sha256)?, .certificate) where id == store.id:
-                var entry = simulatedEntry(kind: kind, value: "(the presented certificate)", time: time)
+                var entry = simulatedEntry(kind: kind, value: "(the presented certificate)")
                 entry = ObjectValue(
                     type: SKMFacts.entry,
                     fields: SKMFacts.entry.fields.indices.map { index in
@@ -247,12 +269,14 @@ package struct FactBuilder: Sendable {
                 ]))
     }
 
-    private func simulatedEntry(kind: AuthKind, value: String, time: Date) -> ObjectValue {
+    /// The entry a simulated registration adds. It has no creation time: the request's own would make the facts
+    /// of two requests in the same situation differ.
+    private func simulatedEntry(kind: AuthKind, value: String) -> ObjectValue {
         ObjectValue(
             type: SKMFacts.entry,
             values: [
                 "exists": .bool(true), "id": .int(-1), "kind": .string(kind.rawValue), "value": .string(value),
-                "status": .string(EntryStatus.inService.rawValue), "created": .timestamp(Self.time(time)),
+                "status": .string(EntryStatus.inService.rawValue),
             ])
     }
 

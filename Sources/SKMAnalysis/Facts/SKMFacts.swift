@@ -71,13 +71,18 @@ package enum SKMFacts {
     package static let request = ObjectType(
         name: "Request", documentation: "The request, as the log or capture recorded it.",
         fields: [
-            .init("time", .timestamp, "When the request arrived: the server's time when the capture holds it."),
+            .init(
+                "time", .timestamp, "When the request arrived: the server's time when the capture holds it.",
+                perRequest: true),
             .init(
                 "serverTime", .timestamp,
-                "The server's time of the request; unknown when a capture holds only the client's clock."),
-            .init("clientTime", .timestamp, "The client's clock: its Date header, or a client-side capture's time."),
-            .init("clientClockOffset", .duration, "clientTime − serverTime, when both are known."),
-            .init("id", .string, "The request id."),
+                "The server's time of the request; unknown when a capture holds only the client's clock.",
+                perRequest: true),
+            .init(
+                "clientTime", .timestamp, "The client's clock: its Date header, or a client-side capture's time.",
+                perRequest: true),
+            .init("clientClockOffset", .duration, "clientTime − serverTime, when both are known.", perRequest: true),
+            .init("id", .string, "The request id.", perRequest: true),
             .init("method", .string, "GET, POST, PUT or DELETE."),
             .init("path", .string, "The path, without the query."),
             .init("pathVersion", .string, "The version segment of the path, verbatim."),
@@ -158,7 +163,8 @@ package enum SKMFacts {
         fields: [
             .init("exists", .bool), .init("id", .int), .init("kind", .string, "IPV4, MAC or CERTIFICATE."),
             .init("value", .string, "The address, CIDR, MAC address or certificate subject."),
-            .init("status", .string, "IN_SERVICE, PENDING_DELETION or DELETED."), .init("created", .timestamp),
+            .init("status", .string, "IN_SERVICE, PENDING_DELETION or DELETED."),
+            .init("created", .timestamp, "When it was registered; absent for the registration a simulated fix adds."),
             .init("deletionAt", .timestamp, "When a pending deletion takes effect."),
             .init("sha256", .string, "A certificate entry's fingerprint."),
             .init("notAfter", .timestamp, "A certificate entry's expiry."),

@@ -3,18 +3,21 @@ import Foundation
 
 /// Reads a file, gzip-compressed or plain, or standard input (`-`), in large chunks and hands over its lines
 /// without copying them.
-struct LineReader {
+package struct LineReader {
     /// Lines longer than this are reported and skipped, so that a file without newlines cannot exhaust memory.
-    static let maximumLineBytes = 8 << 20
-    static let chunkBytes = 4 << 20
+    package static let maximumLineBytes = 8 << 20
+    package static let chunkBytes = 4 << 20
 
     let path: String
+    /// How much is read at a time: the size of a block of lines.
+    let chunkBytes: Int
     private let file: gzFile
     /// The file's size in bytes (compressed, for a gzip file); `nil` for standard input and pipes.
     let size: Int?
 
-    init(path: String) throws(InputError) {
+    package init(path: String, chunkBytes: Int = Self.chunkBytes) throws(InputError) {
         self.path = path
+        self.chunkBytes = max(1, chunkBytes)
         let opened: gzFile?
         if path == "-" {
             opened = gzdopen(dup(STDIN_FILENO), "rb")
@@ -38,23 +41,64 @@ struct LineReader {
     /// How far into the file reading has come, in the same bytes as ``size``.
     var offset: Int { Int(gzoffset(file)) }
 
-    func close() {
+    package func close() {
         gzclose(file)
     }
 
     /// How a read ended.
-    enum Ending: Equatable {
+    package enum Ending: Equatable {
         /// At the end of the file (of its last gzip stream).
         case complete
         /// In the middle of a gzip stream: the file was cut off after `lines` lines.
         case truncated(lines: Int)
     }
 
+    /// What ``forEachBlock(_:)`` hands over.
+    enum Block {
+        /// Whole lines, each ended by a newline but perhaps the file's last; `first` is the first one's number.
+        case lines(UnsafeBufferPointer<UInt8>, first: Int)
+        /// A line longer than ``maximumLineBytes``, skipped: its number.
+        case overlong(Int)
+    }
+
     /// Calls `body` with each line (without its newline) and its 1-based number; an overlong line is passed as
     /// `nil` so that the caller can report it. Returns how the file ended.
     @discardableResult
-    func forEachLine(_ body: (UnsafeBufferPointer<UInt8>?, Int) -> Void) throws(InputError) -> Ending {
-        var buffer = [UInt8](repeating: 0, count: Self.chunkBytes)
+    package func forEachLine(_ body: (UnsafeBufferPointer<UInt8>?, Int) -> Void) throws(InputError) -> Ending {
+        try forEachBlock { block in
+            switch block {
+            case .overlong(let number): body(nil, number)
+            case .lines(let lines, let first): Self.split(lines, first: first, body)
+            }
+        }
+    }
+
+    /// Calls `body` with each line of `lines` (a block of whole lines: each ends with a newline, but perhaps the
+    /// last) and its number, counting from `first`.
+    static func split(
+        _ lines: UnsafeBufferPointer<UInt8>, first: Int, _ body: (UnsafeBufferPointer<UInt8>, Int) -> Void
+    ) {
+        guard let base = lines.baseAddress else { return }
+        var start = 0
+        var number = first
+        while start < lines.count {
+            let end: Int
+            if let newline = memchr(base + start, 0x0A, lines.count - start) {
+                end = UnsafePointer<UInt8>(newline.assumingMemoryBound(to: UInt8.self)) - base
+            } else {
+                end = lines.count
+            }
+            body(UnsafeBufferPointer(rebasing: lines[start..<end]), number)
+            number += 1
+            start = end + 1
+        }
+    }
+
+    /// Calls `body` with the file's lines a buffer at a time (blocks of whole lines, in order) and each overlong
+    /// line's number. The block's bytes are valid only during the call. Returns how the file ended.
+    @discardableResult
+    func forEachBlock(_ body: (Block) -> Void) throws(InputError) -> Ending {
+        var buffer = [UInt8](repeating: 0, count: chunkBytes)
         var filled = 0
         var lineNumber = 0
         var skippingOverlong = false
@@ -67,7 +111,7 @@ struct LineReader {
                     buffer.append(contentsOf: repeatElement(0, count: buffer.count))
                 } else {
                     lineNumber += 1
-                    body(nil, lineNumber)
+                    body(.overlong(lineNumber))
                     skippingOverlong = true
                     filled = 0
                 }
@@ -83,27 +127,29 @@ struct LineReader {
             let atEnd = read == 0
             filled += Int(read)
             let consumed = buffer.withUnsafeBufferPointer { all -> Int in
-                var start = 0
                 let base = all.baseAddress!
-                while start < filled {
-                    guard let newline = memchr(base + start, 0x0A, filled - start) else { break }
-                    let end = UnsafePointer<UInt8>(newline.assumingMemoryBound(to: UInt8.self)) - base
-                    if skippingOverlong {
-                        skippingOverlong = false
-                    } else {
-                        lineNumber += 1
-                        body(UnsafeBufferPointer(rebasing: all[start..<end]), lineNumber)
-                    }
-                    start = end + 1
+                var start = 0
+                // The rest of an overlong line, up to its newline, is skipped.
+                if skippingOverlong {
+                    guard let newline = memchr(base, 0x0A, filled) else { return atEnd ? filled : 0 }
+                    skippingOverlong = false
+                    start = UnsafePointer<UInt8>(newline.assumingMemoryBound(to: UInt8.self)) - base + 1
                 }
-                if atEnd && start < filled {
-                    if !skippingOverlong {
-                        lineNumber += 1
-                        body(UnsafeBufferPointer(rebasing: all[start..<filled]), lineNumber)
-                    }
-                    return filled
+                // Whole lines end at the last newline; at the end of the file, the rest is the last line.
+                var end = start
+                var count = 0
+                while end < filled, let newline = memchr(base + end, 0x0A, filled - end) {
+                    end = UnsafePointer<UInt8>(newline.assumingMemoryBound(to: UInt8.self)) - base + 1
+                    count += 1
                 }
-                return start
+                if atEnd && end < filled {
+                    end = filled
+                    count += 1
+                }
+                guard count > 0 else { return start }
+                body(.lines(UnsafeBufferPointer(rebasing: all[start..<end]), first: lineNumber + 1))
+                lineNumber += count
+                return end
             }
             if consumed > 0 {
                 buffer.withUnsafeMutableBytes { raw in

@@ -31,11 +31,7 @@ package struct RequestLogReader: Sendable {
         let ending = try reader.forEachLine { line, number in
             if number & 0xFFF == 0 { progress(reader.offset, reader.size) }
             guard let line else {
-                consume(
-                    .problem(
-                        InputProblem(
-                            location: SourceLocation(file: name, number: number),
-                            message: "line longer than \(LineReader.maximumLineBytes) bytes; skipped")))
+                consume(.problem(Self.overlong(SourceLocation(file: name, number: number))))
                 return
             }
             if let marker, FastFields.find(marker, in: line) == nil { return }
@@ -43,16 +39,21 @@ package struct RequestLogReader: Sendable {
             if let item = Self.item(line, location: location, full: marker != nil) { consume(item) }
         }
         progress(reader.offset, reader.size)
-        if case .truncated(let lines) = ending {
-            consume(
-                .problem(
-                    InputProblem(
-                        location: SourceLocation(file: name, number: lines + 1),
-                        message:
-                            "the gzip stream is cut off here: the file is truncated; the \(lines) lines before the cut "
-                            + "were read, what followed is lost",
-                        damage: true)))
-        }
+        if case .truncated(let lines) = ending { consume(.problem(Self.truncated(file: name, after: lines))) }
+    }
+
+    /// A line too long to read, skipped.
+    static func overlong(_ location: SourceLocation) -> InputProblem {
+        InputProblem(location: location, message: "line longer than \(LineReader.maximumLineBytes) bytes; skipped")
+    }
+
+    /// A gzip file cut off after `lines` lines: the input is damaged there.
+    static func truncated(file: String, after lines: Int) -> InputProblem {
+        InputProblem(
+            location: SourceLocation(file: file, number: lines + 1),
+            message: "the gzip stream is cut off here: the file is truncated; the \(lines) lines before the cut "
+                + "were read, what followed is lost",
+            damage: true)
     }
 
     /// The item one line holds; `nil` for a blank line. With `full`, a successful request is read in full too and

@@ -37,6 +37,9 @@ package struct StateTimeline: Sendable {
     /// only for them does the number of events before a time say which state it is, which the cache relies on.
     private let timeOrdered: Set<String>
     private let storeCache = StoreCache()
+    /// Every moment at which something of an appkey was created, changed, used or due, sorted: see
+    /// ``place(of:inAppkey:)``.
+    private let momentsByAppkey: [String: [Date]]
 
     /// The last key stores computed for each appkey, with what they depend on.
     private final class StoreCache: Sendable {
@@ -117,8 +120,69 @@ package struct StateTimeline: Sendable {
         }
         eventsByTarget = byTarget
         eventsByAppkey = byAppkey
+        momentsByAppkey = Self.moments(snapshot, events: eventsInOrder)
         timeOrdered = Set(
             byAppkey.filter { _, events in zip(events, events.dropFirst()).allSatisfy { $0.time <= $1.time } }.keys)
+    }
+
+    // MARK: - Where a time falls
+
+    /// Where `time` falls among the moments at which anything of `appkey` was created, changed, used or due.
+    ///
+    /// Every fact about the appkey's entities at a time compares that time with one of those moments (an event's
+    /// time, a creation, the last recorded use), so two times with the same place see the same facts: how many
+    /// moments are before it, and how many at or before it (a moment equal to the time counts in the second only).
+    package func place(of time: Date, inAppkey appkey: String) -> (before: Int, atOrBefore: Int) {
+        guard let moments = momentsByAppkey[appkey] else { return (0, 0) }
+        return (moments.partitioningIndex { $0 >= time }, moments.partitioningIndex { $0 > time })
+    }
+
+    /// The appkey an entity of the snapshot belongs to, at any time.
+    package func owner(ofKey id: String) -> String? { keys[id]?.appkey }
+    package func owner(ofAccessKey id: String) -> String? { accessKeys[id]?.appkey }
+    package func owner(ofStore id: Int) -> String? { stores[id]?.appkey }
+    package func store(ofKey id: String) -> Int? { keys[id]?.keyStoreId }
+
+    private static func moments(_ snapshot: StateSnapshot, events: [AuditEvent]) -> [String: [Date]] {
+        var moments: [String: [Date]] = [:]
+        func add(_ appkey: String?, _ dates: Date?...) {
+            guard let appkey else { return }
+            moments[appkey, default: []].append(contentsOf: dates.compactMap { $0 })
+        }
+        let storeOwners = Dictionary(snapshot.keyStores.map { ($0.id, $0.appkey) }, uniquingKeysWith: { a, _ in a })
+        let keyOwners = Dictionary(snapshot.keys.map { ($0.id, $0.appkey) }, uniquingKeysWith: { a, _ in a })
+        let entryOwners = Dictionary(
+            snapshot.authEntries.map { ($0.id, storeOwners[$0.keyStoreId]) }, uniquingKeysWith: { a, _ in a })
+        let accessKeyOwners = Dictionary(
+            snapshot.userAccessKeys.map { ($0.id, $0.appkey) }, uniquingKeysWith: { a, _ in a })
+        for appkey in snapshot.appkeys { add(appkey.id, appkey.created.at) }
+        for key in snapshot.userAccessKeys { add(key.appkey, key.created.at) }
+        for store in snapshot.keyStores { add(store.appkey, store.created.at, store.lastChange.at) }
+        for key in snapshot.keys {
+            add(key.appkey, key.created.at, key.lastChange.at, key.deletionAt, key.lastAccessAt, key.nextRotationAt)
+        }
+        for version in snapshot.keyVersions {
+            add(keyOwners[version.keyId], version.created.at, version.lastChange.at, version.deletionAt)
+        }
+        for entry in snapshot.authEntries {
+            add(
+                entryOwners[entry.id] ?? nil, entry.created.at, entry.lastChange.at, entry.deletionAt,
+                entry.lastAccessAt, entry.certificate?.notBefore, entry.certificate?.notAfter)
+        }
+        // An event counts for its appkey and for the appkey of the entity it changed, should the two differ.
+        for event in events {
+            add(event.appkey, event.time)
+            let owner: String?
+            switch event.targetKind {
+            case .appkey: owner = event.targetId
+            case .userAccessKey: owner = accessKeyOwners[event.targetId]
+            case .keyStore: owner = (event.keyStoreId ?? Int(event.targetId)).flatMap { storeOwners[$0] }
+            case .key, .keyVersion: owner = keyOwners[event.keyId ?? event.targetId]
+            case .authEntry: owner = Int(event.targetId).flatMap { entryOwners[$0] ?? nil }
+            }
+            if let owner, owner != event.appkey { add(owner, event.time) }
+        }
+        return moments.mapValues { Array(Set($0)).sorted() }
     }
 
     // MARK: - What the snapshot holds at all

@@ -137,7 +137,8 @@ package struct Triage: Sendable {
         successes[KeyActivity(appkey: observation.appkey ?? "", keyId: keyId), default: 0] += 1
     }
 
-    /// Adds another triage's groups and counts to this one.
+    /// Adds another triage's groups and counts to this one, as if its requests had been added after this one's:
+    /// the triage of a log read in parts and merged in order is the triage of the whole log.
     package mutating func merge(_ other: Triage) {
         successCount += other.successCount
         failureCount += other.failureCount
@@ -153,8 +154,7 @@ package struct Triage: Sendable {
             mine.count += theirs.count
             mine.firstSeen = min(mine.firstSeen, theirs.firstSeen)
             mine.lastSeen = max(mine.lastSeen, theirs.lastSeen)
-            let examples = (mine.examples + theirs.examples).sorted { $0.request.record.time < $1.request.record.time }
-            mine.examples = Array(examples.prefix(Self.examplesPerGroup))
+            mine.examples = Array((mine.examples + theirs.examples).prefix(Self.examplesPerGroup))
             mine.requestIDs = Array((mine.requestIDs + theirs.requestIDs).prefix(Self.requestIDsPerGroup))
             if let simulation = theirs.simulation {
                 if mine.simulation == nil {

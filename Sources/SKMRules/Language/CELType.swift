@@ -79,23 +79,31 @@ package final class ObjectType: Sendable {
         package var name: String
         package var type: CELType
         package var documentation: String
+        /// The value may differ between two requests that are otherwise the same (a request's time, its id): an
+        /// evaluation that reads it is about that request alone, and its result is not shared with another
+        /// (``ReadLog``). Whether the field is present is never per request.
+        package var perRequest: Bool
 
-        package init(_ name: String, _ type: CELType, _ documentation: String = "") {
+        package init(_ name: String, _ type: CELType, _ documentation: String = "", perRequest: Bool = false) {
             self.name = name
             self.type = type
             self.documentation = documentation
+            self.perRequest = perRequest
         }
     }
 
     package let name: String
     package let documentation: String
     package let fields: [Field]
+    /// Whether any field is ``Field/perRequest``.
+    package let hasPerRequestFields: Bool
     private let positions: [String: Int]
 
     package init(name: String, documentation: String = "", fields: [Field]) {
         self.name = name
         self.documentation = documentation
         self.fields = fields
+        hasPerRequestFields = fields.contains(where: \.perRequest)
         var positions: [String: Int] = [:]
         for (offset, field) in fields.enumerated() { positions[field.name] = offset }
         self.positions = positions
@@ -180,7 +188,10 @@ extension FactSchema {
             if !object.documentation.isEmpty { lines += [object.documentation, ""] }
             lines += ["| Field | Type | Meaning |", "|---|---|---|"]
             for field in object.fields {
-                lines.append("| `\(field.name)` | `\(field.type)` | \(cell(field.documentation)) |")
+                let note =
+                    field.perRequest
+                    ? " Differs from request to request: a diagnosis that reads it is made for each request." : ""
+                lines.append("| `\(field.name)` | `\(field.type)` | \(cell(field.documentation + note)) |")
             }
         }
         return lines.joined(separator: "\n") + "\n"

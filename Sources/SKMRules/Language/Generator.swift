@@ -75,8 +75,19 @@ struct Generator {
         var fallbacks: [Value]
         /// The dotted path of each step (`request.client.ip`), for strict evaluation's errors.
         var paths: [String]
+        /// Whether the path reads a per-request value (``ObjectType/Field/perRequest``).
+        var perRequest: Bool
 
         var evaluator: Evaluator {
+            let read = reader
+            guard perRequest else { return read }
+            return { frame in
+                frame.activation.reads?.notePerRequest()
+                return read(&frame)
+            }
+        }
+
+        private var reader: Evaluator {
             let variable = variable
             let hops = hops
             let fields = fields
@@ -146,7 +157,42 @@ struct Generator {
         return FieldPath(
             variable: variable, hops: steps.map { Hop(type: ObjectIdentifier($0.type), position: $0.position) },
             fields: steps.map(\.field),
-            fallbacks: steps.map { Operations.defaultValue($0.type.fields[$0.position].type) }, paths: paths)
+            fallbacks: steps.map { Operations.defaultValue($0.type.fields[$0.position].type) }, paths: paths,
+            perRequest: steps.contains { $0.type.fields[$0.position].perRequest }
+                || exposesPerRequest(steps.last!.type.fields[steps.last!.position].type))
+    }
+
+    /// Whether a value of `type` holds a per-request field, at any depth: reading it whole reads that field.
+    func exposesPerRequest(_ type: CELType, depth: Int = 0) -> Bool {
+        guard depth < 8 else { return true }
+        switch type {
+        case .object(let name):
+            guard let object = schema.objects[name] else { return false }
+            return object.hasPerRequestFields || object.fields.contains { exposesPerRequest($0.type, depth: depth + 1) }
+        case .list(let element): return exposesPerRequest(element, depth: depth + 1)
+        case .map(let key, let value):
+            return exposesPerRequest(key, depth: depth + 1) || exposesPerRequest(value, depth: depth + 1)
+        default: return false
+        }
+    }
+
+    /// The operand of a field selection: a fact read without noting a per-request read, which the selection
+    /// itself notes when the field it reads is one.
+    private mutating func generateBase(_ operand: Expression, scope: [String]) -> Evaluator {
+        if case .identifier(let name) = operand.kind, !scope.contains(name), let index = schema.index(ofVariable: name)
+        {
+            return { frame in frame.activation.value(index) }
+        }
+        return generate(operand, scope: scope, record: false)
+    }
+
+    /// `evaluator`, noting a per-request read each time it runs when `perRequest` holds.
+    private func noting(_ perRequest: Bool, _ evaluator: @escaping Evaluator) -> Evaluator {
+        guard perRequest else { return evaluator }
+        return { frame in
+            frame.activation.reads?.notePerRequest()
+            return evaluator(&frame)
+        }
     }
 
     /// The value of a list or map made of literals only, computed once at compile time.
@@ -181,7 +227,8 @@ struct Generator {
                 return { frame in frame.locals[local] }
             }
             if let index = schema.index(ofVariable: name) {
-                return { frame in frame.activation.value(index) }
+                return noting(exposesPerRequest(schema.variables[index].type)) { frame in frame.activation.value(index)
+                }
             }
             if let index = definitions.index(of: name) {
                 let body = definitions.items[index].program.evaluator
@@ -216,7 +263,7 @@ struct Generator {
             }
 
         case .select(let operand, let field, let testOnly):
-            let base = generate(operand, scope: scope, record: false)
+            let base = generateBase(operand, scope: scope)
             if testOnly {
                 if case .object(let typeName)? = types[operand.id], let object = schema.objects[typeName],
                     let position = object.index(of: field)
@@ -244,7 +291,8 @@ struct Generator {
             {
                 let fallback = Operations.defaultValue(object.fields[position].type)
                 let typeName = object.name
-                evaluator = { frame in
+                let perRequest = object.fields[position].perRequest || exposesPerRequest(object.fields[position].type)
+                evaluator = noting(perRequest) { frame in
                     let value = base(&frame)
                     if case .object(let found) = value, found.type === object {
                         if let present = found.fields[position] { return present }
@@ -253,7 +301,20 @@ struct Generator {
                     return Operations.select(value, field, path: nil, strict: frame.strict)
                 }
             } else {
-                evaluator = { frame in Operations.select(base(&frame), field, path: nil, strict: frame.strict) }
+                evaluator = { frame in
+                    let value = base(&frame)
+                    // A type known only now: whether the field is per request is asked of the value.
+                    if case .object(let object) = value, object.type.hasPerRequestFields,
+                        object.type.field(field)?.perRequest ?? false
+                    {
+                        frame.activation.reads?.notePerRequest()
+                    }
+                    let selected = Operations.select(value, field, path: nil, strict: frame.strict)
+                    if case .object(let object) = selected, object.type.hasPerRequestFields {
+                        frame.activation.reads?.notePerRequest()
+                    }
+                    return selected
+                }
             }
             return record ? recorded(expression, evaluator) : evaluator
 

@@ -10,6 +10,8 @@ package struct Activation: Sendable {
     private var stored: [Value]
     package var named: [String: Value]
     private var deferred: Deferred?
+    /// Told when an evaluation reads a per-request field (``ObjectType/Field/perRequest``), when given.
+    package var reads: ReadLog?
 
     /// Values by variable name; a declared variable without a value is unknown.
     package init(
@@ -73,6 +75,21 @@ package struct Activation: Sendable {
             makers[index] = nil
             return Deferred(makers)
         }
+    }
+}
+
+/// Whether evaluations on an activation read a value that is the request's alone (``ObjectType/Field/perRequest``):
+/// its time, its id. What was concluded without reading one holds for every request with the same other facts.
+package final class ReadLog: Sendable {
+    private let perRequest = Atomic<Bool>(false)
+
+    package init() {}
+
+    /// Whether a per-request field was read.
+    package var readPerRequest: Bool { perRequest.load(ordering: .relaxed) }
+
+    func notePerRequest() {
+        perRequest.store(true, ordering: .relaxed)
     }
 }
 

@@ -66,8 +66,16 @@ struct AnalyzeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Colour: auto, always or never.", valueName: "when"))
     var color = "auto"
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Threads that read and diagnose a request log (default: one per processor); the report is the same for any number.",
+            valueName: "n"))
+    var workers: Int?
+
     func validate() throws {
         guard !logs.isEmpty else { throw ValidationError("give at least one log or capture (- for standard input)") }
+        if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be from 1 to 256") }
         guard ["auto", "always", "never"].contains(color) else {
             throw ValidationError("--color must be auto, always or never")
         }
@@ -101,7 +109,8 @@ struct AnalyzeCommand: AsyncParsableCommand {
     func run() async throws {
         let rules = try analysis.loadRules()
         let snapshot = try await analysis.loadSnapshot()
-        let analyzer = try analysis.analyzer(snapshot: snapshot, rules: rules, filter: try filter())
+        var analyzer = try analysis.analyzer(snapshot: snapshot, rules: rules, filter: try filter())
+        if let workers { analyzer.workers = workers }
         let interactive = isatty(STDERR_FILENO) == 1
         let started = ContinuousClock.now
         var lastProgress = started

@@ -1,0 +1,127 @@
+import Foundation
+import SKMRules
+import SKMWire
+
+/// Diagnoses failed requests, each distinct situation once.
+///
+/// The failures of an incident share a handful of situations: the same call from the same client against the same
+/// state, thousands of times. A diagnosis is a function of the request's facts, and those are a function of what
+/// the request recorded and of the state at its time; the state at a time is the same between two moments at which
+/// anything of the appkeys concerned changed (``StateTimeline/place(of:inAppkey:)``). So a diagnosis made on the
+/// state at a request's arrival is kept under the request as recorded (without its id, time and duration) and
+/// those places, and given again to a later request with the same.
+///
+/// Two things are never shared. A diagnosis that read a per-request fact (the request's time or id: a certificate
+/// compared with the server's clock) is the request's alone, so it is not kept. And what happened while a request
+/// ran is looked at for each request (``Diagnoser/settle(_:of:)``).
+///
+/// Not shared between threads: one per reader. Memory is bounded: past ``capacity`` situations the kept
+/// diagnoses are dropped and the next ones kept afresh (requests come in time order, so old situations rarely
+/// return).
+package final class SituationMemo {
+    package static let capacity = 4096
+
+    package let diagnoser: Diagnoser
+    /// Whether diagnoses are shared at all, and whether each shared one is checked against one made afresh, every
+    /// difference recorded in ``disagreements`` (for tests).
+    package let sharing: Analyzer.Sharing
+    package private(set) var disagreements: [String] = []
+    /// Requests diagnosed from a kept diagnosis, afresh, and afresh because a rule read a per-request fact.
+    package private(set) var hits = 0
+    package private(set) var misses = 0
+    package private(set) var perRequest = 0
+
+    private var kept: [Situation: Diagnoser.Arrival] = [:]
+
+    package init(_ diagnoser: Diagnoser, sharing: Analyzer.Sharing = .on) {
+        self.diagnoser = diagnoser
+        self.sharing = sharing
+    }
+
+    /// What a diagnosis on the state at a request's arrival depends on.
+    struct Situation: Hashable {
+        /// The record without what differs from request to request (its id, time and duration).
+        var record: RequestRecord
+        var clientAddressKnown: Bool
+        var certificateKnown: Bool
+        var serverTimeKnown: Bool
+        var clientTimeKnown: Bool
+        var clientAddressSource: String?
+        var assumptions: [String]
+        var contradictions: [String]
+        /// Where the request's time falls in the history of each appkey its facts read.
+        var places: [Int]
+
+        init(_ request: CapturedRequest, timeline: StateTimeline, appkeys: [String]) {
+            record = request.record
+            record.requestId = ""
+            record.time = Date(timeIntervalSince1970: 0)
+            record.durationMs = 0
+            record.clientDate = record.clientDate.map { _ in Date(timeIntervalSince1970: 0) }
+            clientAddressKnown = request.clientAddressKnown
+            certificateKnown = request.certificateKnown
+            serverTimeKnown = request.serverTimeKnown
+            clientTimeKnown = request.clientTime != nil
+            clientAddressSource = request.clientAddressSource
+            assumptions = request.assumptions
+            contradictions = request.contradictions
+            places = []
+            places.reserveCapacity(appkeys.count * 2)
+            for appkey in appkeys {
+                let place = timeline.place(of: request.record.time, inAppkey: appkey)
+                places.append(place.before)
+                places.append(place.atOrBefore)
+            }
+        }
+    }
+
+    package func diagnose(_ request: CapturedRequest) -> Finding {
+        guard sharing != .off else { return diagnoser.diagnose(request) }
+        let situation = Situation(
+            request, timeline: diagnoser.facts.timeline, appkeys: diagnoser.facts.appkeys(readFor: request.record))
+        if let arrival = kept[situation] {
+            hits += 1
+            let finding = diagnoser.settle(arrival, of: request)
+            if sharing == .verifying { verify(finding, of: request) }
+            return finding
+        }
+        let reads = ReadLog()
+        let arrival = diagnoser.onArrival(request, reads: reads)
+        if reads.readPerRequest {
+            perRequest += 1
+        } else {
+            misses += 1
+            if kept.count >= Self.capacity { kept.removeAll(keepingCapacity: true) }
+            kept[situation] = arrival
+        }
+        return diagnoser.settle(arrival, of: request)
+    }
+
+    private func verify(_ shared: Finding, of request: CapturedRequest) {
+        let fresh = diagnoser.diagnose(request)
+        let (mine, theirs) = (Self.signature(shared), Self.signature(fresh))
+        if mine != theirs {
+            disagreements.append("\(request.location): shared \(mine) but afresh \(theirs)")
+        }
+    }
+
+    /// Everything a report shows of a finding.
+    static func signature(_ finding: Finding) -> String {
+        func evidence(_ check: CheckOutcome?) -> String {
+            (check?.evidence ?? []).map { "\($0.expression)=\($0.value)" }.joined(separator: ",")
+        }
+        let parts: [String] = [
+            "\(finding.fingerprint)", finding.missing.map { "\($0.path):\($0.settle)" }.joined(separator: ";"),
+            "\(finding.event?.sequence ?? -1)", "\(finding.simulation.map { "\($0)" } ?? "-")",
+            finding.alternatives.map { "\($0)" }.joined(separator: ";"),
+            finding.hints.map { "\($0.hint.id):\($0.evidence.map { "\($0.expression)=\($0.value)" })" }.joined(
+                separator: ";"),
+            evidence(finding.cause), evidence(finding.undecided), finding.cause?.check.id ?? "-",
+            finding.undecided?.check.id ?? "-",
+            (finding.outcome?.checks ?? []).map { "\($0.check.id):\($0.status):\(evidence($0))" }.joined(
+                separator: ";"),
+            finding.prediction.failure.map { "\($0.rule.id)/\($0.check.id)" } ?? "-",
+        ]
+        return parts.joined(separator: " | ")
+    }
+}

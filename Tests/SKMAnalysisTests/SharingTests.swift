@@ -1,0 +1,151 @@
+import Foundation
+import SKMAnalysis
+import SKMCore
+import SKMReport
+import SKMTestSupport
+import SKMWire
+import Testing
+
+/// Requests in the same situation share one diagnosis, and a log is read in blocks on several threads: neither may
+/// change a single byte of a report.
+@Suite struct SharingTests {
+    static let scenarios = IncidentScenario.all.filter {
+        FileManager.default.fileExists(atPath: Fixtures.folder($0).appendingPathComponent("requests.jsonl").path)
+    }
+
+    static func json(_ report: IncidentReport) -> String {
+        String(decoding: JSONReportRenderer().render(report), as: UTF8.self)
+    }
+
+    @Test(arguments: scenarios.map(\.name))
+    func everyFixtureReportIsTheSameSharedOrNotOnAnyNumberOfWorkers(_ name: String) throws {
+        let scenario = try #require(IncidentScenario.all.first { $0.name == name })
+        let alone = try Fixtures.report(scenario, input: "requests.jsonl") {
+            $0.sharing = .off
+            $0.workers = 1
+        }
+        for workers in [1, 2, 3] {
+            let shared = try Fixtures.report(
+                scenario, input: "requests.jsonl",
+                configure: {
+                    $0.sharing = .verifying
+                    $0.workers = workers
+                    // Blocks of a few lines each, so that every worker gets some and merging is exercised.
+                    $0.blockBytes = 2048
+                },
+                check: { #expect($0.disagreements.isEmpty, "\($0.disagreements.first.map { $0.prefix(1500) } ?? "")") })
+            #expect(Self.json(shared) == Self.json(alone), "\(name), \(workers) workers")
+        }
+    }
+
+    /// Each fixture's failed requests replayed just before, at and just after every change of its state, some
+    /// running long enough to overlap the change: shared diagnoses must equal fresh ones at every place.
+    @Test(arguments: scenarios.map(\.name))
+    func sharedDiagnosesEqualFreshOnesAroundEveryChangeOfState(_ name: String) throws {
+        let scenario = try #require(IncidentScenario.all.first { $0.name == name })
+        let snapshot = try Fixtures.snapshot(scenario)
+        let failures = try Fixtures.lines(scenario).compactMap { line -> RequestRecord? in
+            guard let record = try? RequestRecord(json: JSONParser().parse(line)), !record.response.isSuccessful else {
+                return nil
+            }
+            return record
+        }
+        let times = Array(Set(snapshot.events.map(\.time))).sorted().suffix(30)
+        var log: [UInt8] = []
+        var count = 0
+        for time in times {
+            for offset in [-0.001, 0, 0.0005, 0.001, 0.4] {
+                for (index, template) in failures.prefix(12).enumerated() {
+                    var record = template
+                    record.time = time.addingTimeInterval(offset)
+                    record.durationMs = index.isMultiple(of: 2) ? 0.5 : 30
+                    record.requestId = "replay-\(count)"
+                    count += 1
+                    log += record.jsonLine
+                }
+            }
+        }
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let path = try scratch.write("replay.jsonl", Data(log))
+        var result = AnalysisResult()
+        var analyzer = Analyzer(rules: Fixtures.rules, snapshot: snapshot)
+        analyzer.sharing = .verifying
+        analyzer.blockBytes = 4096
+        try analyzer.analyze(path, into: &result)
+        #expect(result.disagreements.isEmpty, "\(result.disagreements.first.map { $0.prefix(1500) } ?? "")")
+        #expect(result.triage.failureCount == count)
+    }
+
+    @Test func aDiagnosisThatReadsTheRequestsOwnTimeIsNotShared() throws {
+        let certificate = try Self.memo(for: .expiredClientCertificate)
+        #expect(certificate.perRequest > 0)
+        // A bearer token's expiry is compared with the server's time: those few are diagnosed one by one.
+        let mixed = try Self.memo(for: .mixedTraffic)
+        #expect(mixed.hits > mixed.perRequest)
+    }
+
+    /// A memo that diagnosed the scenario's failed requests twice each.
+    static func memo(for scenario: IncidentScenario) throws -> SituationMemo {
+        let snapshot = try Fixtures.snapshot(scenario)
+        let memo = SituationMemo(
+            Diagnoser(rules: Fixtures.rules, facts: FactBuilder(timeline: StateTimeline(snapshot))),
+            sharing: .verifying)
+        for (index, line) in try Fixtures.lines(scenario).enumerated() {
+            let record = try RequestRecord(json: JSONParser().parse(line))
+            guard !record.response.isSuccessful else { continue }
+            let request = CapturedRequest(record: record, location: SourceLocation(file: "log", number: index + 1))
+            _ = memo.diagnose(request)
+            _ = memo.diagnose(request)
+        }
+        #expect(memo.disagreements.isEmpty)
+        return memo
+    }
+}
+
+@Suite struct BlockReadingTests {
+    /// Lines split across blocks of any size, overlong lines, blank lines and a missing last newline: reading in
+    /// blocks gives the lines a plain split gives, with their numbers.
+    @Test(arguments: [1, 2, 3, 7, 64, 4096])
+    func blocksGiveEveryLineWithItsNumber(_ chunk: Int) throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        var generator = SplitMix(seed: UInt64(chunk))
+        for round in 0..<20 {
+            var text = ""
+            for _ in 0..<Int(generator.next() % 12) {
+                let length = Int(generator.next() % 9)
+                text += String(repeating: "ab", count: length)
+                if generator.next() % 5 != 0 { text += "\n" }
+            }
+            let path = try scratch.write("lines-\(round).txt", Data(text.utf8))
+            let reader = try LineReader(path: path, chunkBytes: chunk)
+            defer { reader.close() }
+            var lines: [String] = []
+            var numbers: [Int] = []
+            try reader.forEachLine { line, number in
+                lines.append(line.map { String(decoding: $0, as: UTF8.self) } ?? "<overlong>")
+                numbers.append(number)
+            }
+            var expected = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            if text.hasSuffix("\n") || text.isEmpty { expected.removeLast() }
+            #expect(lines == expected, "chunk \(chunk): \(text.debugDescription)")
+            #expect(numbers == (0..<expected.count).map { $0 + 1 })
+        }
+    }
+}
+
+/// A small deterministic generator, so that a failing case can be replayed.
+struct SplitMix {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
