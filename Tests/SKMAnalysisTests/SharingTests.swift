@@ -43,14 +43,90 @@ import Testing
     @Test(arguments: scenarios.map(\.name))
     func sharedDiagnosesEqualFreshOnesAroundEveryChangeOfState(_ name: String) throws {
         let scenario = try #require(IncidentScenario.all.first { $0.name == name })
-        let snapshot = try Fixtures.snapshot(scenario)
+        try Self.replay(scenario, snapshot: try Fixtures.snapshot(scenario))
+    }
+
+    /// The same with a long history: every key, version, key store, entry and User Access Key of the mixed-traffic
+    /// state changed and changed back, one after another, so that each part of the state moves while the others
+    /// stand still.
+    @Test(arguments: ["mixed-traffic", "rotation-then-version-deleted", "key-scheduled-for-deletion"])
+    func sharedDiagnosesEqualFreshOnesThroughALongHistory(_ name: String) throws {
+        let scenario = try #require(IncidentScenario.all.first { $0.name == name })
+        var snapshot = try Fixtures.snapshot(scenario)
+        var time = try #require(snapshot.events.map(\.time).max()).addingTimeInterval(60)
+        var sequence = snapshot.events.map(\.sequence).max() ?? 0
+        let appkey = try #require(snapshot.appkeys.first?.id)
+        func flip(
+            _ kind: AuditEvent.TargetKind, _ target: String, _ actions: (AuditAction, AuditAction),
+            _ field: AuditField, _ values: (String, String), store: Int? = nil, key: String? = nil, version: Int? = nil
+        ) {
+            for (action, before, after) in [(actions.0, values.0, values.1), (actions.1, values.1, values.0)] {
+                sequence += 1
+                time.addTimeInterval(7)
+                snapshot.events.append(
+                    AuditEvent(
+                        sequence: sequence, time: time, actor: "cli:test", action: action, appkey: appkey,
+                        targetKind: kind, targetId: target, keyStoreId: store, keyId: key, keyVersion: version,
+                        changes: [.init(field, before: before, after: after)]))
+            }
+        }
+        for key in snapshot.keys {
+            flip(
+                .key, key.id, (.keyScheduleDeletion, .keyCancelDeletion), .status,
+                (key.status.rawValue, key.status == .pendingDeletion ? "ACTIVE" : "PENDING_DELETION"),
+                store: key.keyStoreId, key: key.id)
+        }
+        for version in snapshot.keyVersions {
+            flip(
+                .keyVersion, "\(version.keyId)/\(version.number)", (.versionScheduleDeletion, .versionCancelDeletion),
+                .status,
+                (version.status.rawValue, version.status == .pendingDeletion ? "IN_SERVICE" : "PENDING_DELETION"),
+                key: version.keyId, version: version.number)
+        }
+        for store in snapshot.keyStores {
+            flip(
+                .keyStore, String(store.id), (.keyStoreUpdate, .keyStoreUpdate), .ip4AuthUse,
+                (store.ip4AuthUse ? "Y" : "N", store.ip4AuthUse ? "N" : "Y"),
+                store: store.id)
+            flip(
+                .keyStore, String(store.id), (.keyStoreUpdate, .keyStoreUpdate), .name, (store.name, "renamed"),
+                store: store.id)
+        }
+        for entry in snapshot.authEntries {
+            flip(
+                .authEntry, String(entry.id), (.authScheduleDeletion, .authCancelDeletion), .status,
+                (entry.status.rawValue, entry.status == .pendingDeletion ? "IN_SERVICE" : "PENDING_DELETION"),
+                store: entry.keyStoreId)
+        }
+        for key in snapshot.userAccessKeys {
+            flip(
+                .userAccessKey, key.id, (.userAccessKeyRevoke, .userAccessKeyRevoke), .status,
+                (key.status.rawValue, key.status == .revoked ? "IN_SERVICE" : "REVOKED"))
+        }
+        // Another key store of the appkey, changed often: no fact of the fixture's requests but their audit history
+        // (the newest 50 events of the appkey) moves, and the fixture's own events fall out of it.
+        var other = try #require(snapshot.keyStores.first)
+        other.id = 9_999
+        other.name = "other"
+        snapshot.keyStores.append(other)
+        for round in 0..<30 {
+            flip(
+                .keyStore, String(other.id), (.keyStoreUpdate, .keyStoreUpdate), .description,
+                (other.description, "round \(round)"), store: other.id)
+        }
+        try Self.replay(scenario, snapshot: snapshot, events: 200)
+    }
+
+    /// Replays the scenario's failed requests around the last `events` changes of `snapshot` and checks every
+    /// shared diagnosis against a fresh one.
+    static func replay(_ scenario: IncidentScenario, snapshot: StateSnapshot, events: Int = 30) throws {
         let failures = try Fixtures.lines(scenario).compactMap { line -> RequestRecord? in
             guard let record = try? RequestRecord(json: JSONParser().parse(line)), !record.response.isSuccessful else {
                 return nil
             }
             return record
         }
-        let times = Array(Set(snapshot.events.map(\.time))).sorted().suffix(30)
+        let times = Array(Set(snapshot.events.map(\.time))).sorted().suffix(events)
         var log: [UInt8] = []
         var count = 0
         for time in times {

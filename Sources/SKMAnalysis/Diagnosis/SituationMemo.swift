@@ -7,9 +7,10 @@ import SKMWire
 /// The failures of an incident share a handful of situations: the same call from the same client against the same
 /// state, thousands of times. A diagnosis is a function of the request's facts, and those are a function of what
 /// the request recorded and of the state at its time; the state at a time is the same between two moments at which
-/// anything of the appkeys concerned changed (``StateTimeline/place(of:inAppkey:)``). So a diagnosis made on the
-/// state at a request's arrival is kept under the request as recorded (without its id, time and duration) and
-/// those places, and given again to a later request with the same.
+/// anything of the parts of the state its facts read changed (``StateTimeline/place(of:in:)``: the request's key,
+/// key store, appkey and User Access Keys; the whole appkey when a rule reads its audit history). So a diagnosis
+/// made on the state at a request's arrival is kept under the request as recorded (without its id, time and
+/// duration) and those places, and given again to a later request with the same.
 ///
 /// Two things are never shared. A diagnosis that read a per-request fact (the request's time or id: a certificate
 /// compared with the server's clock) is the request's alone, so it is not kept. And what happened while a request
@@ -31,7 +32,7 @@ package final class SituationMemo {
     package private(set) var misses = 0
     package private(set) var perRequest = 0
 
-    private var kept: [Situation: Diagnoser.Arrival] = [:]
+    private var kept: [Situation: Kept] = [:]
 
     package init(_ diagnoser: Diagnoser, sharing: Analyzer.Sharing = .on) {
         self.diagnoser = diagnoser
@@ -49,10 +50,10 @@ package final class SituationMemo {
         var clientAddressSource: String?
         var assumptions: [String]
         var contradictions: [String]
-        /// Where the request's time falls in the history of each appkey its facts read.
+        /// Where the request's time falls in the history of each part of the state its facts read.
         var places: [Int]
 
-        init(_ request: CapturedRequest, timeline: StateTimeline, appkeys: [String]) {
+        init(_ request: CapturedRequest, facts: FactBuilder) {
             record = request.record
             record.requestId = ""
             record.time = Date(timeIntervalSince1970: 0)
@@ -65,23 +66,46 @@ package final class SituationMemo {
             clientAddressSource = request.clientAddressSource
             assumptions = request.assumptions
             contradictions = request.contradictions
-            places = []
-            places.reserveCapacity(appkeys.count * 2)
-            for appkey in appkeys {
-                let place = timeline.place(of: request.record.time, inAppkey: appkey)
+            if let scopes = facts.scopes(readFor: request) {
+                places = []
+                places.reserveCapacity(scopes.count * 2)
+                for scope in scopes {
+                    let place = facts.timeline.place(of: request.record.time, in: scope)
+                    places.append(place.before)
+                    places.append(place.atOrBefore)
+                }
+            } else {
+                places = Self.wholePlaces(request, facts: facts)
+            }
+        }
+
+        /// Where the request's time falls in the whole history of each appkey its facts read.
+        static func wholePlaces(_ request: CapturedRequest, facts: FactBuilder) -> [Int] {
+            var places: [Int] = []
+            for appkey in facts.appkeys(readFor: request.record) {
+                let place = facts.timeline.place(of: request.record.time, inAppkey: appkey)
                 places.append(place.before)
                 places.append(place.atOrBefore)
             }
+            return places
         }
+    }
+
+    /// A kept diagnosis. One that read the audit history (a fact of the whole appkey) holds only where the whole
+    /// history is at the same place.
+    struct Kept {
+        var arrival: Diagnoser.Arrival
+        var wholePlaces: [Int]?
     }
 
     package func diagnose(_ request: CapturedRequest) -> Finding {
         guard sharing != .off else { return diagnoser.diagnose(request) }
-        let situation = Situation(
-            request, timeline: diagnoser.facts.timeline, appkeys: diagnoser.facts.appkeys(readFor: request.record))
-        if let arrival = kept[situation] {
+        let situation = Situation(request, facts: diagnoser.facts)
+        if let found = kept[situation],
+            found.wholePlaces.map({ $0 == Situation.wholePlaces(request, facts: diagnoser.facts) }) ?? true
+        {
             hits += 1
-            let finding = diagnoser.settle(arrival, of: request)
+            let finding = diagnoser.settle(found.arrival, of: request)
             if sharing == .verifying { verify(finding, of: request) }
             return finding
         }
@@ -92,7 +116,9 @@ package final class SituationMemo {
         } else {
             misses += 1
             if kept.count >= Self.capacity { kept.removeAll(keepingCapacity: true) }
-            kept[situation] = arrival
+            kept[situation] = Kept(
+                arrival: arrival,
+                wholePlaces: reads.readDeferred ? Situation.wholePlaces(request, facts: diagnoser.facts) : nil)
         }
         return diagnoser.settle(arrival, of: request)
     }

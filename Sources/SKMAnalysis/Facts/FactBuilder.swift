@@ -48,6 +48,34 @@ package struct FactBuilder: Sendable {
         return owners
     }
 
+    /// The parts of the state ``facts(for:applying:reads:)`` reads for `captured`, but for the audit history (a
+    /// deferred fact of the whole appkey); `nil` when it reads the whole of the appkeys (a key store found by name
+    /// among the appkey's, a certificate looked for in every key store's entries).
+    package func scopes(readFor captured: CapturedRequest) -> [StateTimeline.Scope]? {
+        let record = captured.record
+        if record.keyStoreId == nil, record.keyStoreName != nil { return nil }
+        if !fromAPI, captured.certificateKnown, record.client.cert.present, record.client.cert.sha256 != nil,
+            record.appkey != nil
+        {
+            return nil
+        }
+        var scopes: [StateTimeline.Scope] = []
+        if let appkey = record.appkey { scopes.append(.appkeyStores(appkey)) }
+        if let keyId = record.keyId {
+            scopes.append(.key(keyId))
+            if let store = timeline.store(ofKey: keyId) { scopes.append(.store(store)) }
+            // A simulated fix may call with the key's owner's appkey.
+            if let owner = timeline.owner(ofKey: keyId), owner != record.appkey {
+                scopes.append(.appkeyStores(owner))
+            }
+        }
+        if let id = record.keyStoreId.flatMap(Int.init) { scopes.append(.store(id)) }
+        for id in [record.token?.accessKeyId, record.userAccessKeyId, record.resourceName].compactMap({ $0 }) {
+            scopes.append(.accessKey(id))
+        }
+        return scopes
+    }
+
     /// The facts for `captured`, with `change` applied to the state (and the request) first when one is given.
     /// `reads`, when given, hears whether a rule read a per-request fact.
     package func facts(

@@ -40,6 +40,8 @@ package struct StateTimeline: Sendable {
     /// Every moment at which something of an appkey was created, changed, used or due, sorted: see
     /// ``place(of:inAppkey:)``.
     private let momentsByAppkey: [String: [Date]]
+    /// The same moments by the part of the state they concern: see ``place(of:in:)``.
+    private let momentsByScope: [Scope: [Date]]
 
     /// The last key stores computed for each appkey, with what they depend on.
     private final class StoreCache: Sendable {
@@ -121,6 +123,7 @@ package struct StateTimeline: Sendable {
         eventsByTarget = byTarget
         eventsByAppkey = byAppkey
         momentsByAppkey = Self.moments(snapshot, events: eventsInOrder)
+        momentsByScope = Self.scopedMoments(snapshot, events: eventsInOrder)
         timeOrdered = Set(
             byAppkey.filter { _, events in zip(events, events.dropFirst()).allSatisfy { $0.time <= $1.time } }.keys)
     }
@@ -134,6 +137,24 @@ package struct StateTimeline: Sendable {
     /// moments are before it, and how many at or before it (a moment equal to the time counts in the second only).
     package func place(of time: Date, inAppkey appkey: String) -> (before: Int, atOrBefore: Int) {
         guard let moments = momentsByAppkey[appkey] else { return (0, 0) }
+        return (moments.partitioningIndex { $0 >= time }, moments.partitioningIndex { $0 > time })
+    }
+
+    /// A part of the state whose facts at a time depend only on that time's place among the part's own moments.
+    package enum Scope: Hashable, Sendable {
+        /// An appkey itself and the names and statuses of its key stores (not their settings or contents).
+        case appkeyStores(String)
+        /// A key store, its settings, its client-authentication entries and which of its keys are live.
+        case store(Int)
+        /// A key and its versions.
+        case key(String)
+        case accessKey(String)
+    }
+
+    /// Where `time` falls among the moments at which anything in `scope` was created, changed, used or due: two
+    /// times with the same place see the same facts of that part of the state.
+    package func place(of time: Date, in scope: Scope) -> (before: Int, atOrBefore: Int) {
+        guard let moments = momentsByScope[scope] else { return (0, 0) }
         return (moments.partitioningIndex { $0 >= time }, moments.partitioningIndex { $0 > time })
     }
 
@@ -181,6 +202,61 @@ package struct StateTimeline: Sendable {
             case .authEntry: owner = Int(event.targetId).flatMap { entryOwners[$0] ?? nil }
             }
             if let owner, owner != event.appkey { add(owner, event.time) }
+        }
+        return moments.mapValues { Array(Set($0)).sorted() }
+    }
+
+    private static func scopedMoments(_ snapshot: StateSnapshot, events: [AuditEvent]) -> [Scope: [Date]] {
+        var moments: [Scope: [Date]] = [:]
+        func add(_ scope: Scope?, _ dates: Date?...) {
+            guard let scope else { return }
+            moments[scope, default: []].append(contentsOf: dates.compactMap { $0 })
+        }
+        let storeOwners = Dictionary(snapshot.keyStores.map { ($0.id, $0.appkey) }, uniquingKeysWith: { a, _ in a })
+        let keyStores = Dictionary(snapshot.keys.map { ($0.id, $0.keyStoreId) }, uniquingKeysWith: { a, _ in a })
+        let entryStores = Dictionary(
+            snapshot.authEntries.map { ($0.id, $0.keyStoreId) }, uniquingKeysWith: { a, _ in a })
+        for appkey in snapshot.appkeys { add(.appkeyStores(appkey.id), appkey.created.at) }
+        for key in snapshot.userAccessKeys { add(.accessKey(key.id), key.created.at) }
+        for store in snapshot.keyStores {
+            add(.appkeyStores(store.appkey), store.created.at)
+            add(.store(store.id), store.created.at, store.lastChange.at)
+        }
+        for key in snapshot.keys {
+            let dates = [key.created.at, key.lastChange.at, key.deletionAt, key.lastAccessAt, key.nextRotationAt]
+            // Which of a key store's keys are live is a fact of the store.
+            for scope in [Scope.key(key.id), .store(key.keyStoreId)] {
+                moments[scope, default: []] += dates.compactMap { $0 }
+            }
+        }
+        for version in snapshot.keyVersions {
+            add(.key(version.keyId), version.created.at, version.lastChange.at, version.deletionAt)
+        }
+        for entry in snapshot.authEntries {
+            add(
+                .store(entry.keyStoreId), entry.created.at, entry.lastChange.at, entry.deletionAt, entry.lastAccessAt,
+                entry.certificate?.notBefore, entry.certificate?.notAfter)
+        }
+        for event in events {
+            switch event.targetKind {
+            case .appkey:
+                add(.appkeyStores(event.targetId), event.time)
+            case .userAccessKey:
+                add(.accessKey(event.targetId), event.time)
+            case .keyStore:
+                guard let id = event.keyStoreId ?? Int(event.targetId) else { continue }
+                add(.store(id), event.time)
+                // A key store's name and status are facts of its appkey; a change of fields unknown here counts too.
+                if event.changes.contains(where: { $0.known == nil || $0.known == .name || $0.known == .status }) {
+                    add(.appkeyStores(storeOwners[id] ?? event.appkey), event.time)
+                }
+            case .key, .keyVersion:
+                let id = event.keyId ?? event.targetId
+                add(.key(id), event.time)
+                add(keyStores[id].map(Scope.store), event.time)
+            case .authEntry:
+                add((Int(event.targetId).flatMap { entryStores[$0] } ?? event.keyStoreId).map(Scope.store), event.time)
+            }
         }
         return moments.mapValues { Array(Set($0)).sorted() }
     }

@@ -38,7 +38,7 @@ package struct Activation: Sendable {
     /// The variable at `index` in the schema, made now if it was deferred.
     @inline(__always)
     package func value(_ index: Int) -> Value {
-        if let deferred, let made = deferred.value(index) { return made }
+        if let deferred, let made = deferred.value(index, reads: reads) { return made }
         return stored[index]
     }
 
@@ -62,9 +62,10 @@ package struct Activation: Sendable {
 
         func defers(_ index: Int) -> Bool { index < makers.count && makers[index] != nil }
 
-        func value(_ index: Int) -> Value? {
+        func value(_ index: Int, reads: ReadLog?) -> Value? {
             guard index < makers.count, let make = makers[index] else { return nil }
             if let value = made.withLock({ $0[index] }) { return value }
+            reads?.noteDeferred()
             let value = make()
             made.withLock { $0[index] = value }
             return value
@@ -82,14 +83,21 @@ package struct Activation: Sendable {
 /// its time, its id. What was concluded without reading one holds for every request with the same other facts.
 package final class ReadLog: Sendable {
     private let perRequest = Atomic<Bool>(false)
+    private let deferred = Atomic<Bool>(false)
 
     package init() {}
 
     /// Whether a per-request field was read.
     package var readPerRequest: Bool { perRequest.load(ordering: .relaxed) }
+    /// Whether a deferred variable was read (made): a fact that costs more than most rules need.
+    package var readDeferred: Bool { deferred.load(ordering: .relaxed) }
 
     func notePerRequest() {
         perRequest.store(true, ordering: .relaxed)
+    }
+
+    func noteDeferred() {
+        deferred.store(true, ordering: .relaxed)
     }
 }
 
