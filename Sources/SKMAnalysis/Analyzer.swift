@@ -199,7 +199,7 @@ package struct Analyzer: Sendable {
                 reading.consume(item, filter: filter, memo: memo)
                 if reading.items % 100_000 == 0 { progress(AnalysisProgress(path: name, items: reading.items)) }
             }
-            result.disagreements += memo.disagreements
+            result.disagreements += memo.takeDisagreements()
         case .requestLog:
             try readLog(path, name: name, into: &reading, progress: progress)
         }
@@ -229,6 +229,7 @@ package struct Analyzer: Sendable {
         let analyzer = self
         let pool = OrderedPool<Block, Reading>(workers: workers, limit: 2 * workers + 1) {
             let memo = analyzer.makeMemo()
+            let shapes = analyzer.sharing == .off ? nil : LineShapes(verifying: analyzer.sharing == .verifying)
             return { block in
                 var reading = Reading()
                 switch block {
@@ -236,7 +237,7 @@ package struct Analyzer: Sendable {
                     bytes.withUnsafeBufferPointer { lines in
                         LineReader.split(lines, first: first) { line, number in
                             let location = SourceLocation(file: name, number: number)
-                            if let item = RequestLogReader.item(line, location: location) {
+                            if let item = RequestLogReader.item(line, location: location, shapes: shapes) {
                                 reading.consume(item, filter: filter, memo: memo)
                             }
                         }
@@ -246,7 +247,7 @@ package struct Analyzer: Sendable {
                         .problem(RequestLogReader.overlong(SourceLocation(file: name, number: number))),
                         filter: filter, memo: memo)
                 }
-                reading.result.disagreements = memo.disagreements
+                reading.result.disagreements = memo.takeDisagreements() + (shapes?.takeDisagreements() ?? [])
                 return reading
             }
         }

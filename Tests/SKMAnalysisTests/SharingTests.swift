@@ -225,3 +225,41 @@ struct SplitMix {
         return z ^ (z >> 31)
     }
 }
+
+@Suite struct LineShapeTests {
+    static let template =
+        #"{"time":"2026-09-21T14:13:31.000Z","requestId":"req-1","method":"POST","path":"/keymanager/v1.2/appkey/4YAZVLDKj7hOG5fT/symmetric-keys/5e5d07e197e2beff96b7859781fb8264/encrypt","apiVersion":"v1.2","operation":"encrypt","appkey":"4YAZVLDKj7hOG5fT","keyId":"5e5d07e197e2beff96b7859781fb8264","client":{"tls":false,"ip":"10.80.3.3","peer":"10.80.3.3","cert":{"present":false}},"response":{"httpStatus":200,"resultCode":-1300,"resultMessage":"IPv4 Auth Failure","isSuccessful":false},"durationMs":1.25}"#
+
+    func item(_ text: String, shapes: LineShapes, number: Int) -> CaptureItem? {
+        Array(text.utf8).withUnsafeBufferPointer {
+            RequestLogReader.item($0, location: SourceLocation(file: "log", number: number), shapes: shapes)
+        }
+    }
+
+    /// A line of a known shape gives the record a full reading gives; lines a shape could misread are read in full.
+    @Test func aKnownShapeGivesTheRecordAFullReadingGives() throws {
+        let shapes = LineShapes(verifying: true)
+        let variants = [
+            Self.template,
+            Self.template.replacingOccurrences(of: "14:13:31.000Z", with: "15:00:00.250Z")
+                .replacingOccurrences(of: "req-1", with: "req-2").replacingOccurrences(of: "1.25}", with: "30}"),
+            Self.template.replacingOccurrences(of: "req-1", with: #"req-\u0041"#),
+            Self.template.replacingOccurrences(of: "1.25}", with: "1e2}"),
+            Self.template.replacingOccurrences(of: #""method""#, with: #""time":"2020-01-01T00:00:00Z","method""#),
+            Self.template.replacingOccurrences(of: "1.25}", with: #"1.25,"durationMs":7}"#),
+            Self.template.replacingOccurrences(of: "req-1", with: "réq-1"),
+        ]
+        for (index, text) in variants.enumerated() {
+            guard case .request(let request)? = item(text, shapes: shapes, number: index + 1) else { continue }
+            let fresh = try RequestRecord(json: JSONParser().parse(text))
+            #expect(request.record == fresh, "variant \(index)")
+        }
+        // The second variant came from the first's shape, checked against a full reading.
+        #expect(shapes.takeDisagreements().isEmpty)
+        #expect(shapes.hits == 1)
+        for index in variants.indices {
+            let plain = Array(variants[index].utf8).withUnsafeBufferPointer { LineShapes.isPlain($0) }
+            #expect(plain == (index < 2), "variant \(index)")
+        }
+    }
+}

@@ -27,6 +27,12 @@ package final class SituationMemo {
     /// difference recorded in ``disagreements`` (for tests).
     package let sharing: Analyzer.Sharing
     package private(set) var disagreements: [String] = []
+
+    /// The disagreements recorded since the last call.
+    package func takeDisagreements() -> [String] {
+        defer { disagreements = [] }
+        return disagreements
+    }
     /// Requests diagnosed from a kept diagnosis, afresh, and afresh because a rule read a per-request fact.
     package private(set) var hits = 0
     package private(set) var misses = 0

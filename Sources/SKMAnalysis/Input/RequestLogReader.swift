@@ -59,7 +59,7 @@ package struct RequestLogReader: Sendable {
     /// The item one line holds; `nil` for a blank line. With `full`, a successful request is read in full too and
     /// handed over as a request.
     package static func item(
-        _ raw: UnsafeBufferPointer<UInt8>, location: SourceLocation, full: Bool = false
+        _ raw: UnsafeBufferPointer<UInt8>, location: SourceLocation, full: Bool = false, shapes: LineShapes? = nil
     ) -> CaptureItem? {
         var start = 0
         var end = raw.count
@@ -75,6 +75,15 @@ package struct RequestLogReader: Sendable {
                         ? "not a complete JSON object (truncated line?)" : "not a JSON object"))
         }
         if !full, let success = FastFields.success(line) { return .success(success) }
+        var parts: LineShapes.Parts?
+        if let shapes {
+            let (request, found) = shapes.request(line, location: location)
+            if let request {
+                if shapes.verifying { shapes.verify(request, fresh: Self.item(raw, location: location, full: full)) }
+                return .request(request)
+            }
+            parts = found
+        }
         let value: JSONValue
         do {
             value = try JSONParser(invalidUTF8: .replace).parse(line)
@@ -93,6 +102,7 @@ package struct RequestLogReader: Sendable {
                 SuccessObservation(
                     time: record.time, appkey: record.appkey, keyId: record.keyId, operation: record.operation))
         }
+        if let shapes, let parts { shapes.keep(record, parts) }
         return .request(CapturedRequest(record: record, location: location))
     }
 }

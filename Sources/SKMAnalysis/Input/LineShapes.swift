@@ -1,0 +1,169 @@
+import Foundation
+import SKMPrimitives
+import SKMWire
+
+/// Failed requests whose log lines differ only in their time, request id and duration: read in full once.
+///
+/// An incident's failures repeat the same call thousands of times. The server writes a record's `time` first, its
+/// `requestId` second and its `durationMs` last; a line with that layout and those three values in their plainest
+/// form (printable ASCII strings without escapes, a decimal number), each of the three keys once in the line, is
+/// the same record as an earlier line with the same remaining bytes but for those three values, which are read
+/// from the line itself. Any other line is read in full, as always.
+///
+/// Not shared between threads: one per reader. At most ``capacity`` shapes are kept.
+package final class LineShapes {
+    package static let capacity = 4096
+
+    private var records: [Shape: RequestRecord] = [:]
+    /// Each record made from a kept shape is compared with the line read in full, and every difference recorded
+    /// in ``disagreements`` (for tests).
+    let verifying: Bool
+    package private(set) var disagreements: [String] = []
+    /// Lines read from a kept shape.
+    package private(set) var hits = 0
+
+    /// The disagreements recorded since the last call.
+    package func takeDisagreements() -> [String] {
+        defer { disagreements = [] }
+        return disagreements
+    }
+
+    package init(verifying: Bool = false) {
+        self.verifying = verifying
+    }
+
+    /// A line's bytes without the values of its time, request id and duration.
+    struct Shape: Hashable {
+        let bytes: [UInt8]
+
+        func hash(into hasher: inout Hasher) {
+            bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
+    }
+
+    /// What a line of the server's layout holds besides its shape.
+    struct Parts {
+        var shape: Shape
+        var time: Date
+        var requestId: String
+        var durationMs: Double
+
+        static let timeKey = Array(#"{"time":""#.utf8)
+        static let requestIdKey = Array(#"","requestId":""#.utf8)
+        static let durationKey = Array(#","durationMs":"#.utf8)
+        static let keys = [Array(#""time":"#.utf8), Array(#""requestId":"#.utf8), Array(#""durationMs":"#.utf8)]
+
+        init?(_ line: UnsafeBufferPointer<UInt8>) {
+            guard line.count > Self.timeKey.count + Self.requestIdKey.count + Self.durationKey.count + 2,
+                line.last == UInt8(ascii: "}"), line.starts(with: Self.timeKey)
+            else { return nil }
+            let timeStart = Self.timeKey.count
+            guard let timeEnd = Self.plainString(line, from: timeStart),
+                line[timeEnd...].starts(with: Self.requestIdKey)
+            else { return nil }
+            let idStart = timeEnd + Self.requestIdKey.count
+            guard let idEnd = Self.plainString(line, from: idStart),
+                let durationKeyAt = Self.lastIndex(of: Self.durationKey, in: line), durationKeyAt > idEnd
+            else { return nil }
+            let durationStart = durationKeyAt + Self.durationKey.count
+            let durationEnd = line.count - 1
+            guard Self.isDecimal(line[durationStart..<durationEnd]),
+                let duration = Double(String(decoding: line[durationStart..<durationEnd], as: UTF8.self)),
+                let time = Timestamp.parse(String(decoding: line[timeStart..<timeEnd], as: UTF8.self))
+            else { return nil }
+            // Each of the three keys once, so that no other member (a duplicate, a nested one) can be the one a
+            // full reading takes.
+            for key in Self.keys where Self.count(key, in: line) != 1 { return nil }
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(
+                line.count - (timeEnd - timeStart) - (idEnd - idStart) - (durationEnd - durationStart))
+            bytes += line[..<timeStart]
+            bytes += line[timeEnd..<idStart]
+            bytes += line[idEnd..<durationStart]
+            bytes += line[durationEnd...]
+            shape = Shape(bytes: bytes)
+            self.time = time
+            requestId = String(decoding: line[idStart..<idEnd], as: UTF8.self)
+            durationMs = duration
+        }
+
+        /// The end of a string value starting at `start`: printable ASCII up to its closing quote, no escapes.
+        static func plainString(_ line: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+            var index = start
+            while index < line.count {
+                let byte = line[index]
+                if byte == UInt8(ascii: "\"") { return index }
+                guard byte >= 0x20, byte < 0x7F, byte != UInt8(ascii: "\\") else { return nil }
+                index += 1
+            }
+            return nil
+        }
+
+        /// `-?digits(.digits)?`: a number every JSON reader reads the same.
+        static func isDecimal(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
+            var rest = bytes[...]
+            if rest.first == UInt8(ascii: "-") { rest = rest.dropFirst() }
+            let digits = rest.prefix { (0x30...0x39).contains($0) }
+            guard !digits.isEmpty, digits.count <= 15 else { return false }
+            rest = rest.dropFirst(digits.count)
+            guard let point = rest.first else { return true }
+            guard point == UInt8(ascii: ".") else { return false }
+            let fraction = rest.dropFirst()
+            return !fraction.isEmpty && fraction.count <= 15 && fraction.allSatisfy { (0x30...0x39).contains($0) }
+        }
+
+        static func count(_ needle: [UInt8], in line: UnsafeBufferPointer<UInt8>) -> Int {
+            var found = 0
+            var start = 0
+            while start < line.count,
+                let at = FastFields.find(needle, in: UnsafeBufferPointer(rebasing: line[start...]))
+            {
+                found += 1
+                start += at + needle.count
+            }
+            return found
+        }
+
+        static func lastIndex(of needle: [UInt8], in line: UnsafeBufferPointer<UInt8>) -> Int? {
+            guard line.count >= needle.count else { return nil }
+            var start = line.count - needle.count
+            while start >= 0 {
+                if line[start..<(start + needle.count)].elementsEqual(needle) { return start }
+                start -= 1
+            }
+            return nil
+        }
+    }
+
+    /// Whether a line has the server's plain layout (time first, request id second, duration last, each once and
+    /// without escapes), the only lines a shape is kept for.
+    package static func isPlain(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        Parts(line) != nil
+    }
+
+    /// The failed request a line holds, when a line of the same shape was read before.
+    func request(_ line: UnsafeBufferPointer<UInt8>, location: SourceLocation) -> (CapturedRequest?, Parts?) {
+        guard let parts = Parts(line) else { return (nil, nil) }
+        guard var record = records[parts.shape] else { return (nil, parts) }
+        hits += 1
+        record.time = parts.time
+        record.requestId = parts.requestId
+        record.durationMs = parts.durationMs
+        return (CapturedRequest(record: record, location: location), parts)
+    }
+
+    /// Keeps the record a line of `parts`' shape was read as in full, if its three values are the line's own.
+    func keep(_ record: RequestRecord, _ parts: Parts) {
+        guard record.time == parts.time, record.requestId == parts.requestId, record.durationMs == parts.durationMs
+        else { return }
+        if records.count >= Self.capacity { records.removeAll(keepingCapacity: true) }
+        records[parts.shape] = record
+    }
+
+    func verify(_ shared: CapturedRequest, fresh: CaptureItem?) {
+        guard case .request(let request)? = fresh, request.record == shared.record else {
+            disagreements.append("\(shared.location): the line read from its shape differs from the line read in full")
+            return
+        }
+    }
+}
