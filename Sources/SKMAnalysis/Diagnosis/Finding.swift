@@ -52,6 +52,8 @@ package struct Finding: Sendable {
     package var simulation: Simulation?
     /// In OR mode, the other factors' fixes, each simulated alone: any one of them may suffice.
     package var alternatives: [Simulation] = []
+    /// ``fingerprint``, when a shared diagnosis knows it already (``SituationMemo``); `nil` otherwise.
+    package var sharedFingerprint: Fingerprint?
 
     /// The identity of the client, for grouping: its address, else its MAC header, else its certificate.
     package var client: String {

@@ -38,8 +38,6 @@ package final class SituationMemo {
     package private(set) var misses = 0
     package private(set) var perRequest = 0
 
-    private var kept: [Situation: Kept] = [:]
-
     package init(_ diagnoser: Diagnoser, sharing: Analyzer.Sharing = .on) {
         self.diagnoser = diagnoser
         self.sharing = sharing
@@ -59,7 +57,7 @@ package final class SituationMemo {
         /// Where the request's time falls in the history of each part of the state its facts read.
         var places: [Int]
 
-        init(_ request: CapturedRequest, facts: FactBuilder) {
+        init(_ request: CapturedRequest, places: [Int]) {
             record = request.record
             record.requestId = ""
             record.time = Date(timeIntervalSince1970: 0)
@@ -72,29 +70,15 @@ package final class SituationMemo {
             clientAddressSource = request.clientAddressSource
             assumptions = request.assumptions
             contradictions = request.contradictions
-            if let scopes = facts.scopes(readFor: request) {
-                places = []
-                places.reserveCapacity(scopes.count * 2)
-                for scope in scopes {
-                    let place = facts.timeline.place(of: request.record.time, in: scope)
-                    places.append(place.before)
-                    places.append(place.atOrBefore)
-                }
-            } else {
-                places = Self.wholePlaces(request, facts: facts)
-            }
+            self.places = places
         }
+    }
 
-        /// Where the request's time falls in the whole history of each appkey its facts read.
-        static func wholePlaces(_ request: CapturedRequest, facts: FactBuilder) -> [Int] {
-            var places: [Int] = []
-            for appkey in facts.appkeys(readFor: request.record) {
-                let place = facts.timeline.place(of: request.record.time, inAppkey: appkey)
-                places.append(place.before)
-                places.append(place.atOrBefore)
-            }
-            return places
-        }
+    /// A situation named by the shape of the log line the request was read from (``LineShapes``): requests of one
+    /// shape differ only in their time, id and duration, so the shape stands for the rest of the situation.
+    struct ShapeSituation: Hashable {
+        var shape: Int
+        var places: [Int]
     }
 
     /// A kept diagnosis. One that read the audit history (a fact of the whole appkey) holds only where the whole
@@ -102,18 +86,38 @@ package final class SituationMemo {
     struct Kept {
         var arrival: Diagnoser.Arrival
         var wholePlaces: [Int]?
+        /// The triage group of the finding when no change raced the request.
+        var fingerprint: Fingerprint
     }
+
+    private var kept: [Situation: Kept] = [:]
+    private var keptByShape: [ShapeSituation: Kept] = [:]
+    /// The parts of the state the facts of each shape's requests read (``FactBuilder/scopes(readFor:)``).
+    private var scopesByShape: [Int: [StateTimeline.Scope]?] = [:]
 
     package func diagnose(_ request: CapturedRequest) -> Finding {
         guard sharing != .off else { return diagnoser.diagnose(request) }
-        let situation = Situation(request, facts: diagnoser.facts)
-        if let found = kept[situation],
-            found.wholePlaces.map({ $0 == Situation.wholePlaces(request, facts: diagnoser.facts) }) ?? true
-        {
-            hits += 1
-            let finding = diagnoser.settle(found.arrival, of: request)
-            if sharing == .verifying { verify(finding, of: request) }
-            return finding
+        var shaped: ShapeSituation?
+        let places: [Int]
+        if let shape = request.shape {
+            let scopes: [StateTimeline.Scope]?
+            if let known = scopesByShape[shape] {
+                scopes = known
+            } else {
+                scopes = diagnoser.facts.scopes(readFor: request)
+                scopesByShape[shape] = .some(scopes)
+            }
+            places = self.places(request, scopes: scopes)
+            let situation = ShapeSituation(shape: shape, places: places)
+            if let found = keptByShape[situation], holds(found, for: request) { return hit(found, request) }
+            shaped = situation
+        } else {
+            places = self.places(request, scopes: diagnoser.facts.scopes(readFor: request))
+        }
+        let situation = Situation(request, places: places)
+        if let found = kept[situation], holds(found, for: request) {
+            if let shaped { keptByShape[shaped] = found }
+            return hit(found, request)
         }
         let reads = ReadLog()
         let arrival = diagnoser.onArrival(request, reads: reads)
@@ -121,12 +125,56 @@ package final class SituationMemo {
             perRequest += 1
         } else {
             misses += 1
-            if kept.count >= Self.capacity { kept.removeAll(keepingCapacity: true) }
-            kept[situation] = Kept(
-                arrival: arrival,
-                wholePlaces: reads.readDeferred ? Situation.wholePlaces(request, facts: diagnoser.facts) : nil)
+            if kept.count >= Self.capacity {
+                kept.removeAll(keepingCapacity: true)
+                keptByShape.removeAll(keepingCapacity: true)
+                scopesByShape.removeAll(keepingCapacity: true)
+            }
+            let found = Kept(
+                arrival: arrival, wholePlaces: reads.readDeferred ? wholePlaces(request) : nil,
+                fingerprint: arrival.finding.fingerprint)
+            kept[situation] = found
+            if let shaped { keptByShape[shaped] = found }
         }
         return diagnoser.settle(arrival, of: request)
+    }
+
+    private func holds(_ found: Kept, for request: CapturedRequest) -> Bool {
+        found.wholePlaces.map { $0 == wholePlaces(request) } ?? true
+    }
+
+    private func hit(_ found: Kept, _ request: CapturedRequest) -> Finding {
+        hits += 1
+        var finding = diagnoser.settle(found.arrival, of: request)
+        if finding.verdict == found.arrival.finding.verdict, finding.note == found.arrival.finding.note {
+            finding.sharedFingerprint = found.fingerprint
+        }
+        if sharing == .verifying { verify(finding, of: request) }
+        return finding
+    }
+
+    /// Where the request's time falls in the history of each of `scopes`, or of the whole appkeys when `nil`.
+    private func places(_ request: CapturedRequest, scopes: [StateTimeline.Scope]?) -> [Int] {
+        guard let scopes else { return wholePlaces(request) }
+        var places: [Int] = []
+        places.reserveCapacity(scopes.count * 2)
+        for scope in scopes {
+            let place = diagnoser.facts.timeline.place(of: request.record.time, in: scope)
+            places.append(place.before)
+            places.append(place.atOrBefore)
+        }
+        return places
+    }
+
+    /// Where the request's time falls in the whole history of each appkey its facts read.
+    private func wholePlaces(_ request: CapturedRequest) -> [Int] {
+        var places: [Int] = []
+        for appkey in diagnoser.facts.appkeys(readFor: request.record) {
+            let place = diagnoser.facts.timeline.place(of: request.record.time, inAppkey: appkey)
+            places.append(place.before)
+            places.append(place.atOrBefore)
+        }
+        return places
     }
 
     private func verify(_ shared: Finding, of request: CapturedRequest) {
@@ -134,6 +182,10 @@ package final class SituationMemo {
         let (mine, theirs) = (Self.signature(shared), Self.signature(fresh))
         if mine != theirs {
             disagreements.append("\(request.location): shared \(mine) but afresh \(theirs)")
+        }
+        if let fingerprint = shared.sharedFingerprint, fingerprint != fresh.fingerprint {
+            disagreements.append(
+                "\(request.location): shared the triage group \(fingerprint), afresh \(fresh.fingerprint)")
         }
     }
 

@@ -48,6 +48,9 @@ package struct CapturedRequest: Sendable {
     /// address than `--client-ip`, or a certificate where `--client-cert none` says there was none): a verdict
     /// resting on the assertion cannot be confirmed.
     package var contradictions: [String] = []
+    /// The shape of the log line the request was read from (``LineShapes``): requests of one shape differ only in
+    /// their time, id and duration. `nil` when it was read in full from a line of no kept shape.
+    package var shape: Int?
 
     package init(
         record: RequestRecord, location: SourceLocation, clientAddressKnown: Bool = true, certificateKnown: Bool = true,

@@ -14,7 +14,10 @@ import SKMWire
 package final class LineShapes {
     package static let capacity = 4096
 
-    private var records: [Shape: RequestRecord] = [:]
+    /// Each kept shape's record (read in full from its first line) and identifier.
+    private var records: [Shape: (record: RequestRecord, id: Int)] = [:]
+    /// Identifiers are never reused, even once their shapes are dropped.
+    private var nextID = 0
     /// Each record made from a kept shape is compared with the line read in full, and every difference recorded
     /// in ``disagreements`` (for tests).
     let verifying: Bool
@@ -144,24 +147,30 @@ package final class LineShapes {
     /// The failed request a line holds, when a line of the same shape was read before.
     func request(_ line: UnsafeBufferPointer<UInt8>, location: SourceLocation) -> (CapturedRequest?, Parts?) {
         guard let parts = Parts(line) else { return (nil, nil) }
-        guard var record = records[parts.shape] else { return (nil, parts) }
+        guard let (template, id) = records[parts.shape] else { return (nil, parts) }
         hits += 1
+        var record = template
         record.time = parts.time
         record.requestId = parts.requestId
         record.durationMs = parts.durationMs
-        return (CapturedRequest(record: record, location: location), parts)
+        var request = CapturedRequest(record: record, location: location)
+        request.shape = id
+        return (request, parts)
     }
 
-    /// Keeps the record a line of `parts`' shape was read as in full, if its three values are the line's own.
-    func keep(_ record: RequestRecord, _ parts: Parts) {
+    /// Keeps the record a line of `parts`' shape was read as in full, if its three values are the line's own;
+    /// returns the shape's identifier.
+    func keep(_ record: RequestRecord, _ parts: Parts) -> Int? {
         guard record.time == parts.time, record.requestId == parts.requestId, record.durationMs == parts.durationMs
-        else { return }
+        else { return nil }
         if records.count >= Self.capacity { records.removeAll(keepingCapacity: true) }
-        records[parts.shape] = record
+        nextID += 1
+        records[parts.shape] = (record, nextID)
+        return nextID
     }
 
     func verify(_ shared: CapturedRequest, fresh: CaptureItem?) {
-        guard case .request(let request)? = fresh, request.record == shared.record else {
+        guard case .request(let request)? = fresh, request.record == shared.record, request.shape == nil else {
             disagreements.append("\(shared.location): the line read from its shape differs from the line read in full")
             return
         }

@@ -102,8 +102,9 @@ package struct RequestLogReader: Sendable {
                 SuccessObservation(
                     time: record.time, appkey: record.appkey, keyId: record.keyId, operation: record.operation))
         }
-        if let shapes, let parts { shapes.keep(record, parts) }
-        return .request(CapturedRequest(record: record, location: location))
+        var request = CapturedRequest(record: record, location: location)
+        if let shapes, let parts { request.shape = shapes.keep(record, parts) }
+        return .request(request)
     }
 }
 

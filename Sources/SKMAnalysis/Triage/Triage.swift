@@ -94,7 +94,7 @@ package struct Triage: Sendable {
 
     package mutating func add(_ finding: Finding) {
         failureCount += 1
-        let fingerprint = finding.fingerprint
+        let fingerprint = finding.sharedFingerprint ?? finding.fingerprint
         let time = finding.request.record.time
         var group = groups[fingerprint] ?? Group(fingerprint: fingerprint, firstSeen: time, lastSeen: time)
         group.count += 1
