@@ -221,9 +221,11 @@ package struct Diagnoser: Sendable {
             store["authMode"]?.stringValue == "OR"
         else { return }
         for rule in rules.rules where rule !== finding.rule {
-            guard let error = APIError(resultCode: rule.error.code), Self.clientAuthentication.contains(error) else {
-                continue
-            }
+            // Only a rule that applies can offer an alternative: the checks of one that does not are not run (they
+            // may read what this request does not have, such as a certificate's dates).
+            guard let error = APIError(resultCode: rule.error.code), Self.clientAuthentication.contains(error),
+                rules.applicability(of: rule, facts: activation).boolValue == true
+            else { continue }
             let outcome = rules.evaluate(rule, facts: activation, recordingEvidence: false)
             guard outcome.applicable.boolValue == true, let other = outcome.cause,
                 let remedy = rules.remedy(of: other.check, facts: activation), let alternative = StateChange(remedy),

@@ -103,15 +103,51 @@ package struct Simulation: Sendable, Hashable {
 
 /// What makes two findings the same problem: the same cause and the same words for it.
 package struct Fingerprint: Sendable, Hashable, Comparable {
-    package var rule: String?
-    package var check: String?
-    package var code: Int
-    package var verdict: Finding.Verdict
-    package var appkey: String
-    package var key: String
-    package var client: String
+    package let rule: String?
+    package let check: String?
+    package let code: Int
+    package let verdict: Finding.Verdict
+    package let appkey: String
+    package let key: String
+    package let client: String
     /// The rendered explanation, fix, note, hints and simulated fixes: one group, one explanation.
-    package var text: [String]
+    package let text: [String]
+    /// The hash of all the above, computed once: a fingerprint is looked up for every failed request.
+    private let hash: Int
+
+    package init(
+        rule: String?, check: String?, code: Int, verdict: Finding.Verdict, appkey: String, key: String,
+        client: String, text: [String]
+    ) {
+        self.rule = rule
+        self.check = check
+        self.code = code
+        self.verdict = verdict
+        self.appkey = appkey
+        self.key = key
+        self.client = client
+        self.text = text
+        var hasher = Hasher()
+        hasher.combine(rule)
+        hasher.combine(check)
+        hasher.combine(code)
+        hasher.combine(verdict)
+        hasher.combine(appkey)
+        hasher.combine(key)
+        hasher.combine(client)
+        hasher.combine(text)
+        hash = hasher.finalize()
+    }
+
+    package func hash(into hasher: inout Hasher) {
+        hasher.combine(hash)
+    }
+
+    package static func == (lhs: Fingerprint, rhs: Fingerprint) -> Bool {
+        lhs.hash == rhs.hash && lhs.rule == rhs.rule && lhs.check == rhs.check && lhs.code == rhs.code
+            && lhs.verdict == rhs.verdict && lhs.appkey == rhs.appkey && lhs.key == rhs.key
+            && lhs.client == rhs.client && lhs.text == rhs.text
+    }
 
     package static func < (lhs: Fingerprint, rhs: Fingerprint) -> Bool {
         let left = (lhs.rule ?? "", lhs.check ?? "", lhs.appkey, lhs.key, lhs.client, lhs.code)

@@ -20,7 +20,7 @@ import SKMWire
 /// diagnoses are dropped and the next ones kept afresh (requests come in time order, so old situations rarely
 /// return).
 package final class SituationMemo {
-    package static let capacity = 4096
+    package static let capacity = 1024
 
     package let diagnoser: Diagnoser
     /// Whether diagnoses are shared at all, and whether each shared one is checked against one made afresh, every

@@ -12,10 +12,12 @@ import SKMWire
 ///
 /// Not shared between threads: one per reader. At most ``capacity`` shapes are kept.
 package final class LineShapes {
-    package static let capacity = 4096
+    package static let capacity = 1024
 
-    /// Each kept shape's record (read in full from its first line) and identifier.
-    private var records: [Shape: (record: RequestRecord, id: Int)] = [:]
+    /// Each kept shape (a line's bytes without the three values), its record (read in full from its first line) and
+    /// identifier, by the shape's hash.
+    private var records: [Int: [(shape: [UInt8], record: RequestRecord, id: Int)]] = [:]
+    private var count = 0
     /// Identifiers are never reused, even once their shapes are dropped.
     private var nextID = 0
     /// Each record made from a kept shape is compared with the line read in full, and every difference recorded
@@ -35,18 +37,11 @@ package final class LineShapes {
         self.verifying = verifying
     }
 
-    /// A line's bytes without the values of its time, request id and duration.
-    struct Shape: Hashable {
-        let bytes: [UInt8]
-
-        func hash(into hasher: inout Hasher) {
-            bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
-        }
-    }
-
     /// What a line of the server's layout holds besides its shape.
     struct Parts {
-        var shape: Shape
+        /// The line's bytes around the three values, in order: its shape.
+        var segments: [Range<Int>]
+        var hash: Int
         var time: Date
         var requestId: String
         var durationMs: Double
@@ -77,14 +72,12 @@ package final class LineShapes {
             // Each of the three keys once, so that no other member (a duplicate, a nested one) can be the one a
             // full reading takes.
             for key in Self.keys where Self.count(key, in: line) != 1 { return nil }
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(
-                line.count - (timeEnd - timeStart) - (idEnd - idStart) - (durationEnd - durationStart))
-            bytes += line[..<timeStart]
-            bytes += line[timeEnd..<idStart]
-            bytes += line[idEnd..<durationStart]
-            bytes += line[durationEnd...]
-            shape = Shape(bytes: bytes)
+            segments = [0..<timeStart, timeEnd..<idStart, idEnd..<durationStart, durationEnd..<line.count]
+            var hasher = Hasher()
+            for segment in segments {
+                hasher.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: line[segment])))
+            }
+            hash = hasher.finalize()
             self.time = time
             requestId = String(decoding: line[idStart..<idEnd], as: UTF8.self)
             durationMs = duration
@@ -147,7 +140,7 @@ package final class LineShapes {
     /// The failed request a line holds, when a line of the same shape was read before.
     func request(_ line: UnsafeBufferPointer<UInt8>, location: SourceLocation) -> (CapturedRequest?, Parts?) {
         guard let parts = Parts(line) else { return (nil, nil) }
-        guard let (template, id) = records[parts.shape] else { return (nil, parts) }
+        guard let (template, id) = kept(parts, line) else { return (nil, parts) }
         hits += 1
         var record = template
         record.time = parts.time
@@ -160,13 +153,40 @@ package final class LineShapes {
 
     /// Keeps the record a line of `parts`' shape was read as in full, if its three values are the line's own;
     /// returns the shape's identifier.
-    func keep(_ record: RequestRecord, _ parts: Parts) -> Int? {
+    func keep(_ record: RequestRecord, _ parts: Parts, _ line: UnsafeBufferPointer<UInt8>) -> Int? {
         guard record.time == parts.time, record.requestId == parts.requestId, record.durationMs == parts.durationMs
         else { return nil }
-        if records.count >= Self.capacity { records.removeAll(keepingCapacity: true) }
+        if count >= Self.capacity {
+            records.removeAll(keepingCapacity: true)
+            count = 0
+        }
+        var shape: [UInt8] = []
+        for segment in parts.segments { shape += line[segment] }
         nextID += 1
-        records[parts.shape] = (record, nextID)
+        count += 1
+        records[parts.hash, default: []].append((shape, record, nextID))
         return nextID
+    }
+
+    /// The kept record and identifier of the line's shape: the line's bytes around its three values equal to a kept
+    /// shape's, byte for byte.
+    private func kept(_ parts: Parts, _ line: UnsafeBufferPointer<UInt8>) -> (RequestRecord, Int)? {
+        guard let candidates = records[parts.hash], let base = line.baseAddress else { return nil }
+        let length = parts.segments.reduce(0) { $0 + $1.count }
+        for candidate in candidates where candidate.shape.count == length {
+            let same = candidate.shape.withUnsafeBufferPointer { shape -> Bool in
+                var offset = 0
+                for segment in parts.segments {
+                    guard memcmp(shape.baseAddress! + offset, base + segment.lowerBound, segment.count) == 0 else {
+                        return false
+                    }
+                    offset += segment.count
+                }
+                return true
+            }
+            if same { return (candidate.record, candidate.id) }
+        }
+        return nil
     }
 
     func verify(_ shared: CapturedRequest, fresh: CaptureItem?) {

@@ -103,7 +103,7 @@ package struct RequestLogReader: Sendable {
                     time: record.time, appkey: record.appkey, keyId: record.keyId, operation: record.operation))
         }
         var request = CapturedRequest(record: record, location: location)
-        if let shapes, let parts { request.shape = shapes.keep(record, parts) }
+        if let shapes, let parts { request.shape = shapes.keep(record, parts, line) }
         return .request(request)
     }
 }

@@ -119,6 +119,13 @@ package struct RuleSet: Sendable {
         return RuleOutcome(rule: rule, applicable: applicable, checks: outcomes)
     }
 
+    /// Whether `rule` applies to the request the facts describe (its `applies_to` and `when`), without running its
+    /// checks.
+    package func applicability(of rule: Rule, facts: Activation) -> Value {
+        var frame = Frame(activation: facts, cache: DefinitionCache(), recording: false)
+        return guardValue(rule, applies: rule.applies(to: configuration.tags(facts)), frame: &frame)
+    }
+
     func guardValue(_ rule: Rule, applies: Bool, frame: inout Frame) -> Value {
         guard applies else { return .bool(false) }
         guard let when = rule.when else { return .bool(true) }
