@@ -47,7 +47,12 @@ package enum RFC3339 {
     }
 
     package static func parse(_ text: String, _ leniency: Leniency) -> Fields? {
-        let bytes = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { parse(utf8: $0, leniency) }
+    }
+
+    /// The same, from the text's UTF-8 bytes (a log line's, without making a string of them).
+    package static func parse(utf8 bytes: UnsafeBufferPointer<UInt8>, _ leniency: Leniency) -> Fields? {
         guard bytes.count >= 19 else { return nil }
         func number(_ range: Range<Int>) -> Int64? {
             var value: Int64 = 0

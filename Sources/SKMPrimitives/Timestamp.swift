@@ -68,6 +68,12 @@ package enum Timestamp {
         return Date(timeIntervalSince1970: Double(fields.seconds) + fields.fractionOfASecond)
     }
 
+    /// The same, from the text's UTF-8 bytes.
+    package static func parse(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Date? {
+        guard let fields = RFC3339.parse(utf8: bytes, .lenient) else { return nil }
+        return Date(timeIntervalSince1970: Double(fields.seconds) + fields.fractionOfASecond)
+    }
+
     /// Parses an HTTP `Date` header in its preferred form (RFC 9110 IMF-fixdate): `Sun, 06 Nov 1994 08:49:37 GMT`.
     package static func parseHTTPDate(_ text: String) -> Date? {
         let parts = text.split(separator: " ")

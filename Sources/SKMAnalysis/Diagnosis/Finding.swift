@@ -24,36 +24,148 @@ package struct Finding: Sendable {
     }
 
     package var request: CapturedRequest
+    /// Everything but the request, shared by the copies of a finding until one changes (a finding is copied for
+    /// every failed request of a log, and most of it is the same for a whole situation).
+    private var storage: Storage
     /// The logged error; `nil` when the response carried no catalogue code.
-    package var observed: APIError?
+    package var observed: APIError? {
+        get { storage.observed }
+        set { unique().observed = newValue }
+    }
     /// The rule that explains the logged error, and what each of its checks said.
-    package var rule: Rule?
-    package var outcome: RuleOutcome?
+    package var rule: Rule? {
+        get { storage.rule }
+        set { unique().rule = newValue }
+    }
+    package var outcome: RuleOutcome? {
+        get { storage.outcome }
+        set { unique().outcome = newValue }
+    }
     /// The first check of that rule that fails, every check before it passing: the diagnosed cause.
-    package var cause: CheckOutcome?
+    package var cause: CheckOutcome? {
+        get { storage.cause }
+        set { unique().cause = newValue }
+    }
     /// The first check of that rule the inputs could not decide, when that is why the verdict is not confirmed.
-    package var undecided: CheckOutcome?
+    package var undecided: CheckOutcome? {
+        get { storage.undecided }
+        set { unique().undecided = newValue }
+    }
     /// The cause's explanation and fix, rendered on the facts; `nil` unless every hole showed a fact.
-    package var explanation: String?
-    package var fix: String?
+    package var explanation: String? {
+        get { storage.explanation }
+        set { unique().explanation = newValue }
+    }
+    package var fix: String? {
+        get { storage.fix }
+        set { unique().fix = newValue }
+    }
     /// Inferences that hold beside the cause ("likely because …").
-    package var hints: [HintFinding] = []
+    package var hints: [HintFinding] {
+        get { storage.hints }
+        set { unique().hints = newValue }
+    }
     /// The audit event the cause names (who did what, when), when there is one: the event itself, from the state.
-    package var event: AuditEvent?
+    package var event: AuditEvent? {
+        get { storage.event }
+        set { unique().event = newValue }
+    }
     /// What replaying the whole decision procedure says the server should have answered.
-    package var prediction: Prediction
-    package var verdict: Verdict
+    package var prediction: Prediction {
+        get { storage.prediction }
+        set { unique().prediction = newValue }
+    }
+    package var verdict: Verdict {
+        get { storage.verdict }
+        set { unique().verdict = newValue }
+    }
     /// Why the verdict is not *confirmed*, in a sentence.
-    package var note: String?
+    package var note: String? {
+        get { storage.note }
+        set { unique().note = newValue }
+    }
     /// Facts the inputs lacked that would settle the diagnosis, with how to learn them.
-    package var missing: [Unknown.Fact]
+    package var missing: [Unknown.Fact] {
+        get { storage.missing }
+        set { unique().missing = newValue }
+    }
     /// The fix, when it is a change of state, applied to the state at the request's time and the decision procedure
     /// replayed: would the request have passed?
-    package var simulation: Simulation?
+    package var simulation: Simulation? {
+        get { storage.simulation }
+        set { unique().simulation = newValue }
+    }
     /// In OR mode, the other factors' fixes, each simulated alone: any one of them may suffice.
-    package var alternatives: [Simulation] = []
+    package var alternatives: [Simulation] {
+        get { storage.alternatives }
+        set { unique().alternatives = newValue }
+    }
     /// ``fingerprint``, when a shared diagnosis knows it already (``SituationMemo``); `nil` otherwise.
     package var sharedFingerprint: Fingerprint?
+
+    package init(
+        request: CapturedRequest, observed: APIError?, rule: Rule?, outcome: RuleOutcome?, cause: CheckOutcome?,
+        explanation: String?, fix: String?, event: AuditEvent?, prediction: Prediction, verdict: Verdict,
+        note: String?, missing: [Unknown.Fact]
+    ) {
+        self.request = request
+        storage = Storage(
+            observed: observed, rule: rule, outcome: outcome, cause: cause, explanation: explanation, fix: fix,
+            event: event, prediction: prediction, verdict: verdict, note: note, missing: missing)
+    }
+
+    private final class Storage: @unchecked Sendable {
+        var observed: APIError?
+        var rule: Rule?
+        var outcome: RuleOutcome?
+        var cause: CheckOutcome?
+        var undecided: CheckOutcome?
+        var explanation: String?
+        var fix: String?
+        var hints: [HintFinding] = []
+        var event: AuditEvent?
+        var prediction: Prediction
+        var verdict: Verdict
+        var note: String?
+        var missing: [Unknown.Fact]
+        var simulation: Simulation?
+        var alternatives: [Simulation] = []
+
+        init(
+            observed: APIError?, rule: Rule?, outcome: RuleOutcome?, cause: CheckOutcome?, explanation: String?,
+            fix: String?, event: AuditEvent?, prediction: Prediction, verdict: Verdict, note: String?,
+            missing: [Unknown.Fact]
+        ) {
+            self.observed = observed
+            self.rule = rule
+            self.outcome = outcome
+            self.cause = cause
+            self.explanation = explanation
+            self.fix = fix
+            self.event = event
+            self.prediction = prediction
+            self.verdict = verdict
+            self.note = note
+            self.missing = missing
+        }
+
+        func copy() -> Storage {
+            let copy = Storage(
+                observed: observed, rule: rule, outcome: outcome, cause: cause, explanation: explanation, fix: fix,
+                event: event, prediction: prediction, verdict: verdict, note: note, missing: missing)
+            copy.undecided = undecided
+            copy.hints = hints
+            copy.simulation = simulation
+            copy.alternatives = alternatives
+            return copy
+        }
+    }
+
+    /// The storage, copied first if another finding shares it.
+    private mutating func unique() -> Storage {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        return storage
+    }
 
     /// The identity of the client, for grouping: its address, else its MAC header, else its certificate.
     package var client: String {

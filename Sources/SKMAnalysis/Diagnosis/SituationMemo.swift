@@ -83,11 +83,19 @@ package final class SituationMemo {
 
     /// A kept diagnosis. One that read the audit history (a fact of the whole appkey) holds only where the whole
     /// history is at the same place.
-    struct Kept {
-        var arrival: Diagnoser.Arrival
-        var wholePlaces: [Int]?
+    ///
+    /// A class: a kept diagnosis is looked up for every failed request, and copying it would copy its finding.
+    final class Kept {
+        let arrival: Diagnoser.Arrival
+        let wholePlaces: [Int]?
         /// The triage group of the finding when no change raced the request.
-        var fingerprint: Fingerprint
+        let fingerprint: Fingerprint
+
+        init(arrival: Diagnoser.Arrival, wholePlaces: [Int]?, fingerprint: Fingerprint) {
+            self.arrival = arrival
+            self.wholePlaces = wholePlaces
+            self.fingerprint = fingerprint
+        }
     }
 
     private var kept: [Situation: Kept] = [:]

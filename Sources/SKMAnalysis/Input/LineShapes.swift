@@ -16,7 +16,20 @@ package final class LineShapes {
 
     /// Each kept shape (a line's bytes without the three values), its record (read in full from its first line) and
     /// identifier, by the shape's hash.
-    private var records: [Int: [(shape: [UInt8], record: RequestRecord, id: Int)]] = [:]
+    private var records: [Int: [Template]] = [:]
+
+    /// A kept shape, its record and identifier: a class, so that looking one up copies no record.
+    final class Template {
+        let shape: [UInt8]
+        let record: RequestRecord
+        let id: Int
+
+        init(shape: [UInt8], record: RequestRecord, id: Int) {
+            self.shape = shape
+            self.record = record
+            self.id = id
+        }
+    }
     private var count = 0
     /// Identifiers are never reused, even once their shapes are dropped.
     private var nextID = 0
@@ -67,7 +80,7 @@ package final class LineShapes {
             let durationEnd = line.count - 1
             guard Self.isDecimal(line[durationStart..<durationEnd]),
                 let duration = Double(String(decoding: line[durationStart..<durationEnd], as: UTF8.self)),
-                let time = Timestamp.parse(String(decoding: line[timeStart..<timeEnd], as: UTF8.self))
+                let time = Timestamp.parse(utf8: UnsafeBufferPointer(rebasing: line[timeStart..<timeEnd]))
             else { return nil }
             // Each of the three keys once, so that no other member (a duplicate, a nested one) can be the one a
             // full reading takes.
@@ -164,7 +177,7 @@ package final class LineShapes {
         for segment in parts.segments { shape += line[segment] }
         nextID += 1
         count += 1
-        records[parts.hash, default: []].append((shape, record, nextID))
+        records[parts.hash, default: []].append(Template(shape: shape, record: record, id: nextID))
         return nextID
     }
 

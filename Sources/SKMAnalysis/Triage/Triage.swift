@@ -96,32 +96,39 @@ package struct Triage: Sendable {
         failureCount += 1
         let fingerprint = finding.sharedFingerprint ?? finding.fingerprint
         let time = finding.request.record.time
-        var group = groups[fingerprint] ?? Group(fingerprint: fingerprint, firstSeen: time, lastSeen: time)
-        group.count += 1
-        group.firstSeen = min(group.firstSeen, time)
-        group.lastSeen = max(group.lastSeen, time)
-        if group.examples.count < Self.examplesPerGroup { group.examples.append(finding) }
-        if group.requestIDs.count < Self.requestIDsPerGroup {
-            group.requestIDs.append(finding.request.record.requestId)
-        }
-        if let simulation = finding.simulation {
-            var tally = group.simulation ?? SimulationTally(simulation)
-            tally.add(simulation)
-            group.simulation = tally
-        }
-        for alternative in finding.alternatives {
-            if let index = group.alternatives.firstIndex(where: { $0.change == alternative.change }) {
-                group.alternatives[index].add(alternative)
-            } else {
-                var tally = SimulationTally(alternative)
-                tally.add(alternative)
-                group.alternatives.append(tally)
-            }
-        }
-        groups[fingerprint] = group
+        // The group is changed where it is kept, not copied out and back: its lists would be copied each time.
+        groups[fingerprint, default: Group(fingerprint: fingerprint, firstSeen: time, lastSeen: time)].add(finding)
         let minute = Int((time.timeIntervalSince1970 / 60).rounded(.down))
         failuresPerMinute[minute, default: [:]][finding.request.record.response.resultCode, default: 0] += 1
     }
+}
+
+extension Triage.Group {
+    /// Counts `finding` in the group, changing the group in place.
+    mutating func add(_ finding: Finding) {
+        let time = finding.request.record.time
+        count += 1
+        firstSeen = min(firstSeen, time)
+        lastSeen = max(lastSeen, time)
+        if examples.count < Triage.examplesPerGroup { examples.append(finding) }
+        if requestIDs.count < Triage.requestIDsPerGroup { requestIDs.append(finding.request.record.requestId) }
+        if let result = finding.simulation {
+            if simulation == nil { simulation = Triage.SimulationTally(result) }
+            simulation?.add(result)
+        }
+        for alternative in finding.alternatives {
+            if let index = alternatives.firstIndex(where: { $0.change == alternative.change }) {
+                alternatives[index].add(alternative)
+            } else {
+                var tally = Triage.SimulationTally(alternative)
+                tally.add(alternative)
+                alternatives.append(tally)
+            }
+        }
+    }
+}
+
+extension Triage {
 
     /// Replays each group's last example against the state now (``Diagnoser/stateNow(of:lastSeen:)``).
     package mutating func annotateStateNow(with diagnoser: Diagnoser) {
