@@ -227,7 +227,7 @@ package struct Analyzer: Sendable {
         defer { reader.close() }
         let filter = filter
         let analyzer = self
-        let pool = OrderedPool<Block, Reading>(workers: workers, limit: 2 * workers + 1) {
+        let pool = OrderedPool<Block, Reading>(workers: workers, limit: 2 * workers) {
             let memo = analyzer.makeMemo()
             let shapes = analyzer.sharing == .off ? nil : LineShapes(verifying: analyzer.sharing == .verifying)
             return { block in

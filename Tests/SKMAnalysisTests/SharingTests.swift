@@ -38,6 +38,20 @@ import Testing
         }
     }
 
+    /// A client's HAR capture is diagnosed through the same shared diagnoses: the report is the same as without.
+    @Test(
+        arguments: scenarios.filter {
+            FileManager.default.fileExists(atPath: Fixtures.folder($0).appendingPathComponent("capture.har").path)
+        }.map(\.name))
+    func everyCaptureReportIsTheSameSharedOrNot(_ name: String) throws {
+        let scenario = try #require(IncidentScenario.all.first { $0.name == name })
+        let alone = try Fixtures.report(scenario, input: "capture.har", clientIP: "10.0.3.7") { $0.sharing = .off }
+        let shared = try Fixtures.report(
+            scenario, input: "capture.har", clientIP: "10.0.3.7", configure: { $0.sharing = .verifying },
+            check: { #expect($0.disagreements.isEmpty, "\($0.disagreements.first.map { $0.prefix(1500) } ?? "")") })
+        #expect(Self.json(shared) == Self.json(alone), "\(name)")
+    }
+
     /// Each fixture's failed requests replayed just before, at and just after every change of its state, some
     /// running long enough to overlap the change: shared diagnoses must equal fresh ones at every place.
     @Test(arguments: scenarios.map(\.name))

@@ -6,7 +6,7 @@ import Foundation
 package struct LineReader {
     /// Lines longer than this are reported and skipped, so that a file without newlines cannot exhaust memory.
     package static let maximumLineBytes = 8 << 20
-    package static let chunkBytes = 4 << 20
+    package static let chunkBytes = 1 << 20
 
     let path: String
     /// How much is read at a time: the size of a block of lines.

@@ -280,11 +280,16 @@ struct MappingReader {
             return Source(name: file, text: text, line: node.line, column: node.column + 1, fileText: fileText)
         case .literal, .folded:
             // Block scalars start on the next line, at the block's indentation.
-            let lines = fileText.split(separator: "\n", omittingEmptySubsequences: false)
-            var indentation = 0
-            if node.line < lines.count {
-                indentation = lines[node.line].prefix { $0 == " " }.count
+            // The indentation of the line after the node's (0-based line `node.line`), found without splitting the
+            // whole file for every block scalar.
+            let utf8 = fileText.utf8
+            var start = utf8.startIndex
+            var line = 0
+            while line < node.line, let newline = utf8[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                start = utf8.index(after: newline)
+                line += 1
             }
+            let indentation = line == node.line ? utf8[start...].prefix { $0 == UInt8(ascii: " ") }.count : 0
             return Source(
                 name: file, text: text, line: node.line + 1, column: indentation + 1, fileText: fileText,
                 continuationColumn: indentation + 1)
