@@ -66,8 +66,8 @@ import sys
 health, encrypt, decrypt = map(float, sys.argv[1:])
 print(f"encrypt / health = {encrypt / health:.0%}")
 print(f"decrypt / health = {decrypt / health:.0%}")
-ok = encrypt >= 0.5 * health and decrypt >= 0.5 * health
-print("bar (each >= 50% of /health):", "met" if ok else "NOT met")
+ok = encrypt >= 0.7 * health and decrypt >= 0.7 * health
+print("bar (each >= 70% of /health):", "met" if ok else "NOT met")
 PY
 lines=$(wc -l <"$work/requests.jsonl")
 echo "request log lines written: $lines" >&2
