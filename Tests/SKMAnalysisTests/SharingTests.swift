@@ -264,6 +264,11 @@ struct SplitMix {
             Self.template.replacingOccurrences(of: #""method""#, with: #""time":"2020-01-01T00:00:00Z","method""#),
             Self.template.replacingOccurrences(of: "1.25}", with: #"1.25,"durationMs":7}"#),
             Self.template.replacingOccurrences(of: "req-1", with: "réq-1"),
+            // Found by an attack: JSON refuses a leading zero; -0 reads as 0 in full but as -0.0 from the text; an
+            // escaped duplicate key is the one a full reading keeps.
+            Self.template.replacingOccurrences(of: "1.25}", with: "01}"),
+            Self.template.replacingOccurrences(of: "1.25}", with: "-0}"),
+            Self.template.replacingOccurrences(of: #""method""#, with: #""\u0064urationMs":9,"method""#),
         ]
         for (index, text) in variants.enumerated() {
             guard case .request(let request)? = item(text, shapes: shapes, number: index + 1) else { continue }

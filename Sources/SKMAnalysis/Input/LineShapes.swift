@@ -6,7 +6,8 @@ import SKMWire
 ///
 /// An incident's failures repeat the same call thousands of times. The server writes a record's `time` first, its
 /// `requestId` second and its `durationMs` last; a line with that layout and those three values in their plainest
-/// form (printable ASCII strings without escapes, a decimal number), each of the three keys once in the line, is
+/// form (printable ASCII strings, a non-negative decimal number without a leading zero), each of the three keys once
+/// and no escape anywhere in the line, is
 /// the same record as an earlier line with the same remaining bytes but for those three values, which are read
 /// from the line itself. Any other line is read in full, as always.
 ///
@@ -83,7 +84,8 @@ package final class LineShapes {
                 let time = Timestamp.parse(utf8: UnsafeBufferPointer(rebasing: line[timeStart..<timeEnd]))
             else { return nil }
             // Each of the three keys once, so that no other member (a duplicate, a nested one) can be the one a
-            // full reading takes.
+            // full reading takes; and no escape anywhere, which could spell one of them differently.
+            guard memchr(line.baseAddress!, Int32(UInt8(ascii: "\\")), line.count) == nil else { return nil }
             for key in Self.keys where Self.count(key, in: line) != 1 { return nil }
             segments = [0..<timeStart, timeEnd..<idStart, idEnd..<durationStart, durationEnd..<line.count]
             var hasher = Hasher()
@@ -108,12 +110,14 @@ package final class LineShapes {
             return nil
         }
 
-        /// `-?digits(.digits)?`: a number every JSON reader reads the same.
+        /// `0` or a digit 1–9 then digits, with an optional fraction: a non-negative number that every JSON reader
+        /// reads the same (no sign, which `-0` would make a question; no leading zero, which JSON refuses).
         static func isDecimal(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
             var rest = bytes[...]
-            if rest.first == UInt8(ascii: "-") { rest = rest.dropFirst() }
             let digits = rest.prefix { (0x30...0x39).contains($0) }
-            guard !digits.isEmpty, digits.count <= 15 else { return false }
+            guard !digits.isEmpty, digits.count <= 15, digits.count == 1 || digits.first != UInt8(ascii: "0") else {
+                return false
+            }
             rest = rest.dropFirst(digits.count)
             guard let point = rest.first else { return true }
             guard point == UInt8(ascii: ".") else { return false }
