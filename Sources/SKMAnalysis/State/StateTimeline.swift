@@ -122,8 +122,8 @@ package struct StateTimeline: Sendable {
         }
         eventsByTarget = byTarget
         eventsByAppkey = byAppkey
-        momentsByAppkey = Self.moments(snapshot, events: eventsInOrder)
         momentsByScope = Self.scopedMoments(snapshot, events: eventsInOrder)
+        momentsByAppkey = Self.moments(snapshot, scoped: momentsByScope, events: eventsInOrder)
         timeOrdered = Set(
             byAppkey.filter { _, events in zip(events, events.dropFirst()).allSatisfy { $0.time <= $1.time } }.keys)
     }
@@ -164,45 +164,26 @@ package struct StateTimeline: Sendable {
     package func owner(ofStore id: Int) -> String? { stores[id]?.appkey }
     package func store(ofKey id: String) -> Int? { keys[id]?.keyStoreId }
 
-    private static func moments(_ snapshot: StateSnapshot, events: [AuditEvent]) -> [String: [Date]] {
-        var moments: [String: [Date]] = [:]
-        func add(_ appkey: String?, _ dates: Date?...) {
-            guard let appkey else { return }
-            moments[appkey, default: []].append(contentsOf: dates.compactMap { $0 })
-        }
+    /// Each appkey's moments: those of every part of the state it owns, and the times of the events recorded for it.
+    private static func moments(
+        _ snapshot: StateSnapshot, scoped: [Scope: [Date]], events: [AuditEvent]
+    ) -> [String: [Date]] {
         let storeOwners = Dictionary(snapshot.keyStores.map { ($0.id, $0.appkey) }, uniquingKeysWith: { a, _ in a })
         let keyOwners = Dictionary(snapshot.keys.map { ($0.id, $0.appkey) }, uniquingKeysWith: { a, _ in a })
-        let entryOwners = Dictionary(
-            snapshot.authEntries.map { ($0.id, storeOwners[$0.keyStoreId]) }, uniquingKeysWith: { a, _ in a })
         let accessKeyOwners = Dictionary(
             snapshot.userAccessKeys.map { ($0.id, $0.appkey) }, uniquingKeysWith: { a, _ in a })
-        for appkey in snapshot.appkeys { add(appkey.id, appkey.created.at) }
-        for key in snapshot.userAccessKeys { add(key.appkey, key.created.at) }
-        for store in snapshot.keyStores { add(store.appkey, store.created.at, store.lastChange.at) }
-        for key in snapshot.keys {
-            add(key.appkey, key.created.at, key.lastChange.at, key.deletionAt, key.lastAccessAt, key.nextRotationAt)
-        }
-        for version in snapshot.keyVersions {
-            add(keyOwners[version.keyId], version.created.at, version.lastChange.at, version.deletionAt)
-        }
-        for entry in snapshot.authEntries {
-            add(
-                entryOwners[entry.id] ?? nil, entry.created.at, entry.lastChange.at, entry.deletionAt,
-                entry.lastAccessAt, entry.certificate?.notBefore, entry.certificate?.notAfter)
-        }
-        // An event counts for its appkey and for the appkey of the entity it changed, should the two differ.
-        for event in events {
-            add(event.appkey, event.time)
+        var moments: [String: [Date]] = [:]
+        for (scope, dates) in scoped {
             let owner: String?
-            switch event.targetKind {
-            case .appkey: owner = event.targetId
-            case .userAccessKey: owner = accessKeyOwners[event.targetId]
-            case .keyStore: owner = (event.keyStoreId ?? Int(event.targetId)).flatMap { storeOwners[$0] }
-            case .key, .keyVersion: owner = keyOwners[event.keyId ?? event.targetId]
-            case .authEntry: owner = Int(event.targetId).flatMap { entryOwners[$0] ?? nil }
+            switch scope {
+            case .appkeyStores(let appkey): owner = appkey
+            case .store(let id): owner = storeOwners[id]
+            case .key(let id): owner = keyOwners[id]
+            case .accessKey(let id): owner = accessKeyOwners[id]
             }
-            if let owner, owner != event.appkey { add(owner, event.time) }
+            if let owner { moments[owner, default: []] += dates }
         }
+        for event in events { moments[event.appkey, default: []].append(event.time) }
         return moments.mapValues { Array(Set($0)).sorted() }
     }
 
