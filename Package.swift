@@ -3,8 +3,11 @@ import PackageDescription
 
 /// Settings every first-party target shares: Swift 6 language mode (strict concurrency) is implied by the tools
 /// version; warnings are errors so that a warning never lands (a package that depends on SKM ignores this).
+/// A nonisolated async function runs on its caller's executor (SE-0461) rather than hopping to the global one: the
+/// server's tasks run on the event loop that read the request, and each hop would be one more trip through it.
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
     .treatAllWarnings(as: .error),
 ]
 

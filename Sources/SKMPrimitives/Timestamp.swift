@@ -37,13 +37,13 @@ package enum Timestamp {
         var output: [UInt8] = []
         output.reserveCapacity(24)
         func digits(_ value: Int64, _ width: Int) {
-            var buffer = [UInt8](repeating: UInt8(ascii: "0"), count: width)
+            let start = output.count
+            output.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width))
             var remaining = value
-            for position in stride(from: width - 1, through: 0, by: -1) {
-                buffer[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
+            for position in stride(from: start + width - 1, through: start, by: -1) {
+                output[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
                 remaining /= 10
             }
-            output.append(contentsOf: buffer)
         }
         digits(year, 4)
         output.append(UInt8(ascii: "-"))

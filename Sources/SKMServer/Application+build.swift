@@ -5,6 +5,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 import SKMCore
 import ServiceLifecycle
@@ -84,6 +85,13 @@ package func buildApplication(_ configuration: ServerConfiguration) async throws
             await configuration.onListening?(channel.localAddress?.port ?? configuration.port, usesTLS)
         },
         logger: logger)
+}
+
+/// Runs Swift tasks on the server's event loops instead of a thread pool of their own, so that answering a request
+/// does not hop between threads: the handler runs on the thread that read the request. Call it once, on the main
+/// thread, before any task has started.
+package func runTasksOnEventLoops() {
+    NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
 }
 
 /// Requests a client certificate without requiring it, and accepts any certificate in the handshake: the engine

@@ -23,14 +23,24 @@ final class RequestLineRecorder: ChannelInboundHandler, RemovableChannelHandler,
 
     private struct State {
         var line: [UInt8] = []
-        /// Whether the bytes so far are the start of a line.
-        var atLineStart = true
         /// Whether the line being read is still a candidate (not over the limit).
         var candidate = true
-        var found: (method: String, path: String)?
+        /// The request line found, as read: it is parsed only when a refusal needs it.
+        var found: [UInt8]?
         /// Whether a request's first byte has come and its head not yet.
         var started = false
         var headDeadline: Scheduled<Void>?
+
+        /// Adds the next bytes of the line being read, up to the limit.
+        mutating func take(_ bytes: UnsafeRawBufferPointer) {
+            guard candidate else { return }
+            if line.count + bytes.count > RequestLineRecorder.limit {
+                candidate = false
+                line = []
+            } else {
+                line.append(contentsOf: bytes)
+            }
+        }
     }
 
     /// How long a request's head may take to arrive once its first byte has: a client that trickles its headers
@@ -50,23 +60,23 @@ final class RequestLineRecorder: ChannelInboundHandler, RemovableChannelHandler,
                 }
             }
             guard state.found == nil else { return }
-            for byte in buffer.readableBytesView {
-                if byte == UInt8(ascii: "\n") {
-                    if state.candidate, let parsed = Self.requestLine(state.line) {
-                        state.found = parsed
+            buffer.withUnsafeReadableBytes { bytes in
+                var start = 0
+                while start < bytes.count {
+                    let rest = UnsafeRawBufferPointer(rebasing: bytes[start...])
+                    guard let newline = rest.firstIndex(of: UInt8(ascii: "\n")) else {
+                        state.take(rest)
+                        return
+                    }
+                    state.take(UnsafeRawBufferPointer(rebasing: rest[..<newline]))
+                    if state.candidate, Self.isShapedLikeRequestLine(state.line[...]) {
+                        state.found = state.line
                         state.line = []
                         return
                     }
-                    state.line = []
+                    state.line.removeAll(keepingCapacity: true)
                     state.candidate = true
-                    continue
-                }
-                guard state.candidate else { continue }
-                if state.line.count >= Self.limit {
-                    state.candidate = false
-                    state.line = []
-                } else {
-                    state.line.append(byte)
+                    start += newline + 1
                 }
             }
         }
@@ -97,18 +107,31 @@ final class RequestLineRecorder: ChannelInboundHandler, RemovableChannelHandler,
     /// The method and path (without query, fragment or user information) of the refused request's line, when it was
     /// seen.
     var methodAndPath: (method: String, path: String) {
-        state.withLock { $0.found } ?? ("", "")
+        state.withLock { $0.found }.flatMap(Self.requestLine) ?? ("", "")
     }
 
-    /// `METHOD SP target SP HTTP/d.d`, the method of upper-case letters: its method and the target's path.
+    /// `METHOD SP target SP HTTP/d.d`, the method of upper-case letters (a header line never is: its name ends in a
+    /// colon).
+    static func isShapedLikeRequestLine(_ bytes: ArraySlice<UInt8>) -> Bool {
+        var line = bytes
+        if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+        guard let firstSpace = line.firstIndex(of: UInt8(ascii: " ")),
+            let lastSpace = line.lastIndex(of: UInt8(ascii: " ")), firstSpace < lastSpace,
+            (1...16).contains(firstSpace - line.startIndex),
+            line[..<firstSpace].allSatisfy({ $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }),
+            !line[(firstSpace + 1)..<lastSpace].contains(UInt8(ascii: " "))
+        else { return false }
+        let version = line[(lastSpace + 1)...]
+        return version.count == 8 && version.starts(with: "HTTP/".utf8)
+    }
+
+    /// The method and the target's path of a request line (see ``isShapedLikeRequestLine(_:)``); `nil` for any other
+    /// line, or a target without a path.
     static func requestLine(_ bytes: [UInt8]) -> (method: String, path: String)? {
+        guard isShapedLikeRequestLine(bytes[...]) else { return nil }
         var line = bytes[...]
         if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
         let parts = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
-        guard parts.count == 3, (1...16).contains(parts[0].count),
-            parts[0].allSatisfy({ $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }),
-            parts[2].count == 8, parts[2].starts(with: Array("HTTP/".utf8))
-        else { return nil }
         var target = String(decoding: parts[1], as: UTF8.self)
         // Absolute form (`http://user:password@host/path`): the path only.
         if let scheme = target.range(of: "://") {

@@ -17,20 +17,21 @@ package struct PrintableLogHandler: LogHandler {
         set { base.logLevel = newValue }
     }
 
-    package var metadata: Logger.Metadata {
-        get { base.metadata }
-        set { base.metadata = newValue }
-    }
+    /// Kept here and handed to `base` with each message: setting metadata (a request id, for every request) costs
+    /// nothing until something is logged.
+    package var metadata: Logger.Metadata = [:]
 
     package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { base[metadataKey: key] }
-        set { base[metadataKey: key] = newValue }
+        get { metadata[key] }
+        set { metadata[key] = newValue }
     }
 
     package func log(event: LogEvent) {
         var event = event
         event.message = "\(PrintableText.escaped(event.message.description))"
-        event.metadata = event.metadata.map(Self.escaped)
+        var merged = metadata
+        if let explicit = event.metadata { merged.merge(explicit) { _, explicit in explicit } }
+        event.metadata = merged.isEmpty ? nil : Self.escaped(merged)
         base.log(event: event)
     }
 

@@ -8,6 +8,13 @@ package enum APIRoute: Sendable, Equatable {
     /// information (`user:password@`) whatever form the target came in (`//user:password@host/path`,
     /// `user:password@host:443`).
     package static func loggedPath(_ path: String) -> String {
+        // The common case, a path in origin form without a fragment, as it is.
+        let utf8 = path.utf8
+        if utf8.first == UInt8(ascii: "/"), utf8.dropFirst().first != UInt8(ascii: "/"),
+            !utf8.contains(UInt8(ascii: "#"))
+        {
+            return path
+        }
         var path = Substring(path)
         if let fragment = path.firstIndex(of: "#") { path = path[..<fragment] }
         if path.hasPrefix("//") {

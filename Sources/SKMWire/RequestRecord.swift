@@ -368,7 +368,7 @@ extension RequestRecord {
         if layout.carriesVersion, decoded.count >= 4 {
             input.embeddedVersion = Int(UInt32(bigEndian: [UInt8](decoded.prefix(4))))
         }
-        if layout != .raw { input.innerBase64 = StrictBase64.decodesToBase64Text(text) }
+        if layout != .raw { input.innerBase64 = StrictBase64.isBase64Text(decoded) }
         return input
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SKMCore
+import SKMServer
 
 /// `skm`: the Secure Key Manager and its failed-request analyser.
 @main
@@ -42,6 +43,7 @@ struct SKMCommand: AsyncParsableCommand {
         } catch {
             exitForParseError(error)
         }
+        if command is ServeCommand { runTasksOnEventLoops() }
         do {
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()

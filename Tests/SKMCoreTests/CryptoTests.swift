@@ -267,3 +267,61 @@ import _CryptoExtras
         #expect(throws: CoreError.self) { try key.write(to: url) }
     }
 }
+
+/// The strict Base64 decoder against its definition: RFC 4648 characters in groups of four, at most two `=` and
+/// only at the end, decoded as Foundation decodes.
+@Suite struct StrictBase64Tests {
+    static func byDefinition(_ text: String) -> Data? {
+        let bytes = Array(text.utf8)
+        guard bytes.count % 4 == 0 else { return nil }
+        var padding = 0
+        for (offset, byte) in bytes.enumerated() {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "/"):
+                if padding > 0 { return nil }
+            case UInt8(ascii: "="):
+                padding += 1
+                if padding > 2 || offset < bytes.count - 2 { return nil }
+            default:
+                return nil
+            }
+        }
+        return Data(base64Encoded: text)
+    }
+
+    @Test func edgeCasesDecodeAsDefined() {
+        let cases = [
+            "", "QQ==", "QR==", "QUI=", "QUJ=", "QUJD", "Q===", "====", "=QQ=", "QQ=A", "Q", "QQ", "QQ=", "QUJD\n",
+            " QUJ", "QUJD QUJD", "-_-_", "QUJDRA==", "QUJDREU=", "QUJDREVG", "\u{e9}AAA", "AAAA====",
+        ]
+        for text in cases {
+            #expect(StrictBase64.decode(text) == Self.byDefinition(text), "\(text.debugDescription)")
+        }
+    }
+
+    @Test func randomTextsDecodeAsDefined() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ \n")
+        for _ in 0..<20_000 {
+            let length = Int.random(in: 0...16, using: &generator)
+            let text: String
+            if Bool.random(using: &generator) {
+                // Mostly valid: the encoding of random bytes, one character perhaps changed.
+                let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                var characters = Array(Data(bytes).base64EncodedString())
+                if !characters.isEmpty, Int.random(in: 0..<3, using: &generator) == 0 {
+                    characters[Int.random(in: 0..<characters.count, using: &generator)] = alphabet.randomElement()!
+                }
+                text = String(characters)
+            } else {
+                text = String((0..<length).map { _ in alphabet.randomElement()! })
+            }
+            #expect(StrictBase64.decode(text) == Self.byDefinition(text), "\(text.debugDescription)")
+            if let decoded = StrictBase64.decode(text) {
+                let inner = String(data: decoded, encoding: .utf8).flatMap(Self.byDefinition)
+                #expect(StrictBase64.isBase64Text(decoded) == (decoded.count >= 8 && inner != nil))
+            }
+        }
+    }
+}

@@ -66,6 +66,19 @@ import Testing
         #expect(try JSONParser().parse(JSONWriter(indented: true).string(value)) == value)
     }
 
+    @Test func writerEscapesEveryASCIICharacterWhereverItStands() throws {
+        for scalar in (0...0x7F).compactMap(Unicode.Scalar.init) {
+            for text in ["\(scalar)", "ab\(scalar)", "\(scalar)cd", "é\(scalar)✓\(scalar)"] {
+                for writer in [JSONWriter(), JSONWriter(escapesHTML: true)] {
+                    let written = writer.string(.string(text))
+                    #expect(try JSONParser().parse(written) == .string(text), "\(written)")
+                    #expect(!written.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F })
+                    if writer.escapesHTML { #expect(!written.contains("<") && !written.contains(">")) }
+                }
+            }
+        }
+    }
+
     @Test func timestampsRoundTrip() {
         let date = Date(timeIntervalSince1970: 1_790_000_000.123)
         #expect(Timestamp.rfc3339(date) == "2026-09-21T14:13:20.123Z")

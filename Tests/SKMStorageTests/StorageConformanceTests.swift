@@ -279,6 +279,29 @@ func temporaryDatabasePath() -> String {
 }
 
 @Suite struct CachingStorageTests {
+    /// A cached key context keeps the material it opened: the next version after a rotation is used at once, and
+    /// blobs of every version still open.
+    @Test func openedMaterialFollowsRotations() async throws {
+        let fixture = try await Fixture.make(
+            storage: CachingStorage(try SQLiteStorage(path: temporaryDatabasePath()), lifetime: .seconds(3600)))
+        let store = try await fixture.store()
+        try await fixture.allow("127.0.0.1", in: store)
+        let key = try await fixture.key(.symmetric, in: store)
+        var blobs: [(String, String)] = []
+        for round in 0..<3 {
+            for text in ["a\(round)", "b\(round)"] {
+                let outcome = await fixture.call(.encrypt, key: key.id, body: ["plaintext": .string(text)])
+                #expect(outcome.body?["keyVersion"] == .int(round))
+                blobs.append((text, try #require(outcome.string("ciphertext"))))
+            }
+            _ = try await fixture.engine.rotateKey(appkey: fixture.appkey, keyId: key.id, actor: "t")
+        }
+        for (text, blob) in blobs {
+            let outcome = await fixture.call(.decrypt, key: key.id, body: ["ciphertext": .string(blob)])
+            #expect(outcome.string("plaintext") == text)
+        }
+    }
+
     @Test func ownWritesAreSeenAtOnceOtherProcessesWithinTheLifetime() async throws {
         let path = temporaryDatabasePath()
         let fixture = try await Fixture.make(

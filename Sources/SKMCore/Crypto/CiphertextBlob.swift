@@ -90,30 +90,71 @@ package struct SignatureBlob: Sendable, Hashable {
 /// Base64 as RFC 4648 §4 defines it, padding required, no whitespace: a blob either is Base64 or it is not.
 package enum StrictBase64 {
     package static func decode(_ text: String) -> Data? {
-        let bytes = text.utf8
-        guard bytes.count % 4 == 0 else { return nil }
+        var text = text
+        return text.withUTF8 { decode(bytes: $0) }
+    }
+
+    /// Decodes UTF-8 `bytes`: groups of four Base64 characters, the last group ending in at most two `=`. Bits that
+    /// a final group holds beyond the bytes it encodes are ignored, as every decoder does.
+    package static func decode(bytes: UnsafeBufferPointer<UInt8>) -> Data? {
+        let count = bytes.count
+        guard count % 4 == 0 else { return nil }
         var padding = 0
-        for (offset, byte) in bytes.enumerated() {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "/"):
-                if padding > 0 { return nil }
-            case UInt8(ascii: "="):
-                padding += 1
-                if padding > 2 || offset < bytes.count - 2 { return nil }
-            default:
-                return nil
-            }
+        if count >= 2, bytes[count - 1] == UInt8(ascii: "=") {
+            padding = bytes[count - 2] == UInt8(ascii: "=") ? 2 : 1
         }
-        return Data(base64Encoded: text)
+        var output = Data(count: count / 4 * 3 - padding)
+        let valid = output.withUnsafeMutableBytes { (output: UnsafeMutableRawBufferPointer) -> Bool in
+            var written = 0
+            var index = 0
+            while index < count {
+                var group: UInt32 = 0
+                for offset in index..<(index + 4) {
+                    let byte = bytes[offset]
+                    let value: UInt8
+                    if let sextet = sextet(byte) {
+                        value = sextet
+                    } else if byte == UInt8(ascii: "="), offset >= count - padding {
+                        value = 0
+                    } else {
+                        return false
+                    }
+                    group = group << 6 | UInt32(value)
+                }
+                let produced = index + 4 == count ? 3 - padding : 3
+                output[written] = UInt8(truncatingIfNeeded: group >> 16)
+                if produced > 1 { output[written + 1] = UInt8(truncatingIfNeeded: group >> 8) }
+                if produced > 2 { output[written + 2] = UInt8(truncatingIfNeeded: group) }
+                written += produced
+                index += 4
+            }
+            return true
+        }
+        return valid ? output : nil
+    }
+
+    @inline(__always)
+    private static func sextet(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): byte - UInt8(ascii: "A")
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): byte - UInt8(ascii: "a") + 26
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0") + 52
+        case UInt8(ascii: "+"): 62
+        case UInt8(ascii: "/"): 63
+        default: nil
+        }
     }
 
     /// Whether `text` is Base64 whose decoded bytes are themselves Base64 text of a blob: the "encoded twice" mistake.
     package static func decodesToBase64Text(_ text: String) -> Bool {
-        guard let once = decode(text), once.count >= 8, let inner = String(data: once, encoding: .utf8) else {
-            return false
-        }
-        return decode(inner) != nil
+        decode(text).map(isBase64Text) ?? false
+    }
+
+    /// Whether `decoded`, the bytes a text decoded to, are themselves Base64 text of a blob (eight characters or
+    /// more).
+    package static func isBase64Text(_ decoded: Data) -> Bool {
+        decoded.count >= 8
+            && decoded.withUnsafeBytes { decode(bytes: $0.bindMemory(to: UInt8.self)) != nil }
     }
 }
 

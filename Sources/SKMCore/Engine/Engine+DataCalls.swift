@@ -127,11 +127,11 @@ extension Engine {
     /// A version by number for decrypt/verify and `keyVersion` queries: exists (not deleted), then In Service.
     /// `encodedTwice` tells that the number came out of a blob that was Base64-encoded twice.
     func usableVersion(
-        _ number: Int, in context: KeyContext, encodedTwice: Bool = false
+        _ number: Int, in context: KeyContext, encodedTwice: @autoclosure () -> Bool = false
     ) throws(Rejection) -> (KeyVersion, Data) {
         guard let version = context.versions.first(where: { $0.number == number }), version.status != .deleted else {
             let why = "key \(context.key.id) has no version \(number) (latest is \(context.key.latestVersion))"
-            if encodedTwice { throw Rejection(.blobNotEncodedTwice, why + "; the blob was Base64-encoded twice") }
+            if encodedTwice() { throw Rejection(.blobNotEncodedTwice, why + "; the blob was Base64-encoded twice") }
             if number > context.key.latestVersion { throw Rejection(.versionNotNewerThanKey, why) }
             throw Rejection(.versionExists, why)
         }
@@ -150,12 +150,15 @@ extension Engine {
     }
 
     func material(of number: Int, in context: KeyContext) throws(Rejection) -> Data {
+        if let opened = context.opened[number] { return opened }
         let label = SealContext.keyMaterial(keyId: context.key.id, version: number)
         guard let sealed = context.sealedMaterial[number] else {
             throw Rejection(.serverFailed, "material of \(label.label) is missing")
         }
         do {
-            return try vault.open(sealed, for: label)
+            let material = try vault.open(sealed, for: label)
+            context.opened[number] = material
+            return material
         } catch {
             throw Rejection(.serverFailed, error.reason)
         }

@@ -7,7 +7,9 @@ import X509
 /// ``execute(_:from:)`` answers an API request from a client with a result or exactly one catalogue error,
 /// following the decision procedure of DESIGN §6. The administrative calls (`createKeyStore`, `rotateKey`, …) are
 /// what the console and the CLI use; management API calls reach them after their credential check.
-package struct Engine: Sendable {
+///
+/// A class of constants: every request of the server reads the same engine without copying what it holds.
+package final class Engine: Sendable {
     package struct Configuration: Sendable {
         package var clock: EngineClock
         package var identifiers: any IdentifierSource

@@ -1,5 +1,6 @@
 import Foundation
 import SKMPrimitives
+import Synchronization
 
 /// Where the key manager keeps its state. Implementations: ``InMemoryStorage`` (tests) and `SQLiteStorage`
 /// (SKMStorage).
@@ -58,7 +59,12 @@ package struct KeyContext: Sendable {
     package var versions: [KeyVersion]
     package var authEntries: [AuthEntry]
     /// Sealed material by version number, for versions whose material has not been destroyed.
-    package var sealedMaterial: [Int: Data]
+    package var sealedMaterial: [Int: Data] {
+        didSet { opened = OpenedMaterial() }
+    }
+    /// The material of `sealedMaterial` once opened, shared by the copies of this context (a cached context opens
+    /// each version once, not once per request).
+    private(set) var opened = OpenedMaterial()
 
     package init(
         key: ManagedKey, store: KeyStore?, versions: [KeyVersion], authEntries: [AuthEntry],
@@ -69,6 +75,16 @@ package struct KeyContext: Sendable {
         self.versions = versions
         self.authEntries = authEntries
         self.sealedMaterial = sealedMaterial
+    }
+}
+
+/// Opened key material by version number, filled as versions are used.
+final class OpenedMaterial: Sendable {
+    private let material = Mutex<[Int: Data]>([:])
+
+    subscript(version: Int) -> Data? {
+        get { material.withLock { $0[version] } }
+        set { material.withLock { $0[version] = newValue } }
     }
 }
 

@@ -71,29 +71,55 @@ package struct JSONWriter: Sendable {
 
     package func writeString(_ text: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): output.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): output.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: output.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: output.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: output.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0..<0x20, 0x7F: appendUnicodeEscape(UInt16(byte), to: &output)
-            case UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "&"):
-                if escapesHTML { appendUnicodeEscape(UInt16(byte), to: &output) } else { output.append(byte) }
-            default: output.append(byte)
+        var text = text
+        text.withUTF8 { bytes in
+            // Runs of bytes that need no escape are copied at once.
+            var start = 0
+            for index in bytes.indices where needsEscape(bytes[index]) {
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
+                appendEscaped(bytes[index], to: &output)
+                start = index + 1
             }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
         }
         output.append(UInt8(ascii: "\""))
     }
 
+    @inline(__always)
+    private func needsEscape(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), 0..<0x20, 0x7F: return true
+        case UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "&"): return escapesHTML
+        default: return false
+        }
+    }
+
+    private func appendEscaped(_ byte: UInt8, to output: inout [UInt8]) {
+        switch byte {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+            output.append(0x5C)
+            output.append(byte)
+        case 0x0A:
+            output.append(0x5C)
+            output.append(UInt8(ascii: "n"))
+        case 0x0D:
+            output.append(0x5C)
+            output.append(UInt8(ascii: "r"))
+        case 0x09:
+            output.append(0x5C)
+            output.append(UInt8(ascii: "t"))
+        default:
+            appendUnicodeEscape(UInt16(byte), to: &output)
+        }
+    }
+
     private func appendUnicodeEscape(_ unit: UInt16, to output: inout [UInt8]) {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        output.append(contentsOf: [0x5C, UInt8(ascii: "u")])
-        output.append(hex[Int(unit >> 12 & 0xF)])
-        output.append(hex[Int(unit >> 8 & 0xF)])
-        output.append(hex[Int(unit >> 4 & 0xF)])
-        output.append(hex[Int(unit & 0xF)])
+        let hex: StaticString = "0123456789abcdef"
+        output.append(0x5C)
+        output.append(UInt8(ascii: "u"))
+        for shift in [12, 8, 4, 0] as [UInt16] {
+            output.append(hex.utf8Start[Int(unit >> shift & 0xF)])
+        }
     }
 }
 
