@@ -49,7 +49,7 @@ package struct Diagnoser: Sendable {
         guard let cause = arrival.cause, let appkey = request.record.appkey else { return finding }
         let start = request.record.time
         let end = start.addingTimeInterval(max(request.record.durationMs, 1) / 1000)
-        guard let change = facts.timeline.events(ofAppkey: appkey, from: start, through: end).first else {
+        guard let change = facts.timeline.firstEvent(ofAppkey: appkey, from: start, through: end) else {
             return finding
         }
         finding.note =

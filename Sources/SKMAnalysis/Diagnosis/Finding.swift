@@ -214,51 +214,80 @@ package struct Simulation: Sendable, Hashable {
 }
 
 /// What makes two findings the same problem: the same cause and the same words for it.
+///
+/// A fingerprint is copied for every failed request (into its finding and its group) and compared at every lookup:
+/// its fields live in one immutable box, so a copy costs one reference and two copies of one fingerprint compare
+/// equal at once.
 package struct Fingerprint: Sendable, Hashable, Comparable {
-    package let rule: String?
-    package let check: String?
-    package let code: Int
-    package let verdict: Finding.Verdict
-    package let appkey: String
-    package let key: String
-    package let client: String
+    private final class Contents: Sendable {
+        let rule: String?
+        let check: String?
+        let code: Int
+        let verdict: Finding.Verdict
+        let appkey: String
+        let key: String
+        let client: String
+        let text: [String]
+        /// The hash of all the above, computed once.
+        let hash: Int
+
+        init(
+            rule: String?, check: String?, code: Int, verdict: Finding.Verdict, appkey: String, key: String,
+            client: String, text: [String]
+        ) {
+            self.rule = rule
+            self.check = check
+            self.code = code
+            self.verdict = verdict
+            self.appkey = appkey
+            self.key = key
+            self.client = client
+            self.text = text
+            var hasher = Hasher()
+            hasher.combine(rule)
+            hasher.combine(check)
+            hasher.combine(code)
+            hasher.combine(verdict)
+            hasher.combine(appkey)
+            hasher.combine(key)
+            hasher.combine(client)
+            hasher.combine(text)
+            hash = hasher.finalize()
+        }
+    }
+
+    private let contents: Contents
+
+    package var rule: String? { contents.rule }
+    package var check: String? { contents.check }
+    package var code: Int { contents.code }
+    package var verdict: Finding.Verdict { contents.verdict }
+    package var appkey: String { contents.appkey }
+    package var key: String { contents.key }
+    package var client: String { contents.client }
     /// The rendered explanation, fix, note, hints and simulated fixes: one group, one explanation.
-    package let text: [String]
-    /// The hash of all the above, computed once: a fingerprint is looked up for every failed request.
-    private let hash: Int
+    package var text: [String] { contents.text }
 
     package init(
         rule: String?, check: String?, code: Int, verdict: Finding.Verdict, appkey: String, key: String,
         client: String, text: [String]
     ) {
-        self.rule = rule
-        self.check = check
-        self.code = code
-        self.verdict = verdict
-        self.appkey = appkey
-        self.key = key
-        self.client = client
-        self.text = text
-        var hasher = Hasher()
-        hasher.combine(rule)
-        hasher.combine(check)
-        hasher.combine(code)
-        hasher.combine(verdict)
-        hasher.combine(appkey)
-        hasher.combine(key)
-        hasher.combine(client)
-        hasher.combine(text)
-        hash = hasher.finalize()
+        contents = Contents(
+            rule: rule, check: check, code: code, verdict: verdict, appkey: appkey, key: key, client: client,
+            text: text)
     }
 
     package func hash(into hasher: inout Hasher) {
-        hasher.combine(hash)
+        hasher.combine(contents.hash)
     }
 
     package static func == (lhs: Fingerprint, rhs: Fingerprint) -> Bool {
-        lhs.hash == rhs.hash && lhs.rule == rhs.rule && lhs.check == rhs.check && lhs.code == rhs.code
-            && lhs.verdict == rhs.verdict && lhs.appkey == rhs.appkey && lhs.key == rhs.key
-            && lhs.client == rhs.client && lhs.text == rhs.text
+        if lhs.contents === rhs.contents { return true }
+        let left = lhs.contents
+        let right = rhs.contents
+        return left.hash == right.hash && left.rule == right.rule && left.check == right.check
+            && left.code == right.code && left.verdict == right.verdict && left.appkey == right.appkey
+            && left.key == right.key && left.client == right.client && left.text == right.text
     }
 
     package static func < (lhs: Fingerprint, rhs: Fingerprint) -> Bool {

@@ -28,41 +28,102 @@ package struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// One request as a capture recorded it, with what the capture could not observe.
+///
+/// A request is copied into its finding, its group's examples and the shared diagnoses: its fields live in one box
+/// that copies share until one of them changes, so a copy costs one reference, not one per string of its record.
 package struct CapturedRequest: Sendable {
-    package var record: RequestRecord
-    package var location: SourceLocation
+    private struct Fields {
+        var record: RequestRecord
+        var location: SourceLocation
+        var clientAddressKnown: Bool
+        var certificateKnown: Bool
+        var serverTimeKnown: Bool
+        var clientTime: Date?
+        var clientAddressSource: String?
+        var assumptions: [String] = []
+        var contradictions: [String] = []
+        var shape: Int?
+    }
+
+    /// Mutated only through ``unique()``, when no other request refers to it.
+    private final class Box: @unchecked Sendable {
+        var fields: Fields
+
+        init(_ fields: Fields) {
+            self.fields = fields
+        }
+    }
+
+    private var box: Box
+
+    /// The box, copied first if another request shares it.
+    private mutating func unique() -> Box {
+        if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+        return box
+    }
+
+    package var record: RequestRecord {
+        get { box.fields.record }
+        _modify { yield &unique().fields.record }
+    }
+    package var location: SourceLocation {
+        get { box.fields.location }
+        _modify { yield &unique().fields.location }
+    }
     /// A client-side capture (HAR) does not see the address the server saw; `false` until given on the command line.
-    package var clientAddressKnown: Bool
+    package var clientAddressKnown: Bool {
+        get { box.fields.clientAddressKnown }
+        set { unique().fields.clientAddressKnown = newValue }
+    }
     /// Nor the client certificate the TLS layer presented.
-    package var certificateKnown: Bool
+    package var certificateKnown: Bool {
+        get { box.fields.certificateKnown }
+        set { unique().fields.certificateKnown = newValue }
+    }
     /// Whether `record.time` is the server's clock (a request log, or a capture with the response's `Date`); a
     /// client-side capture without it has only the client's clock.
-    package var serverTimeKnown: Bool
+    package var serverTimeKnown: Bool {
+        get { box.fields.serverTimeKnown }
+        set { unique().fields.serverTimeKnown = newValue }
+    }
     /// The client's clock when it sent the request, when a capture holds it besides the server's time.
-    package var clientTime: Date?
+    package var clientTime: Date? {
+        get { box.fields.clientTime }
+        set { unique().fields.clientTime = newValue }
+    }
     /// Where the client's address came from when it is not the server's own log ("the /confirm answer of entry 3").
-    package var clientAddressSource: String?
+    package var clientAddressSource: String? {
+        get { box.fields.clientAddressSource }
+        set { unique().fields.clientAddressSource = newValue }
+    }
     /// What the command line asserted about the client instead of the capture (`--client-ip 10.0.3.7`).
-    package var assumptions: [String] = []
+    package var assumptions: [String] {
+        get { box.fields.assumptions }
+        _modify { yield &unique().fields.assumptions }
+    }
     /// Where the capture itself contradicts what the command line asserted (a `/confirm` answer that saw another
     /// address than `--client-ip`, or a certificate where `--client-cert none` says there was none): a verdict
     /// resting on the assertion cannot be confirmed.
-    package var contradictions: [String] = []
+    package var contradictions: [String] {
+        get { box.fields.contradictions }
+        _modify { yield &unique().fields.contradictions }
+    }
     /// The shape of the log line the request was read from (``LineShapes``): requests of one shape differ only in
     /// their time, id and duration. `nil` when it was read in full from a line of no kept shape.
-    package var shape: Int?
+    package var shape: Int? {
+        get { box.fields.shape }
+        set { unique().fields.shape = newValue }
+    }
 
     package init(
         record: RequestRecord, location: SourceLocation, clientAddressKnown: Bool = true, certificateKnown: Bool = true,
         serverTimeKnown: Bool = true, clientTime: Date? = nil, clientAddressSource: String? = nil
     ) {
-        self.record = record
-        self.location = location
-        self.clientAddressKnown = clientAddressKnown
-        self.certificateKnown = certificateKnown
-        self.serverTimeKnown = serverTimeKnown
-        self.clientTime = clientTime
-        self.clientAddressSource = clientAddressSource
+        box = Box(
+            Fields(
+                record: record, location: location, clientAddressKnown: clientAddressKnown,
+                certificateKnown: certificateKnown, serverTimeKnown: serverTimeKnown, clientTime: clientTime,
+                clientAddressSource: clientAddressSource))
     }
 }
 

@@ -2,6 +2,12 @@ import Foundation
 import SKMPrimitives
 import SKMWire
 
+extension UInt64 {
+    fileprivate func rotatedLeft(by count: UInt64) -> UInt64 {
+        self << count | self >> (64 - count)
+    }
+}
+
 /// Failed requests whose log lines differ only in their time, request id and duration: read in full once.
 ///
 /// An incident's failures repeat the same call thousands of times. The server writes a record's `time` first, its
@@ -83,19 +89,52 @@ package final class LineShapes {
                 let duration = Double(String(decoding: line[durationStart..<durationEnd], as: UTF8.self)),
                 let time = Timestamp.parse(utf8: UnsafeBufferPointer(rebasing: line[timeStart..<timeEnd]))
             else { return nil }
-            // Each of the three keys once, so that no other member (a duplicate, a nested one) can be the one a
-            // full reading takes; and no escape anywhere, which could spell one of them differently.
-            guard memchr(line.baseAddress!, Int32(UInt8(ascii: "\\")), line.count) == nil else { return nil }
-            for key in Self.keys where Self.count(key, in: line) != 1 { return nil }
             segments = [0..<timeStart, timeEnd..<idStart, idEnd..<durationStart, durationEnd..<line.count]
-            var hasher = Hasher()
-            for segment in segments {
-                hasher.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: line[segment])))
-            }
-            hash = hasher.finalize()
+            hash = Self.hash(segments, of: line)
             self.time = time
             requestId = String(decoding: line[idStart..<idEnd], as: UTF8.self)
             durationMs = duration
+        }
+
+        /// Whether each of the three keys is in the line once, so that no other member (a duplicate, a nested one)
+        /// can be the one a full reading takes, and no escape is anywhere in it, which could spell one of them
+        /// differently. A shape is kept only for such a line; a line whose bytes around its three values equal a kept
+        /// shape's is such a line too (its values are plain: no quote, no backslash), so it needs no scan.
+        static func isUnambiguous(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+            guard let base = line.baseAddress, memchr(base, Int32(UInt8(ascii: "\\")), line.count) == nil else {
+                return false
+            }
+            return keys.allSatisfy { count($0, in: line) == 1 }
+        }
+
+        /// A hash of the bytes of `segments`, eight at a time: a lookup key only (a kept shape is compared byte for
+        /// byte), so speed matters more than resistance to crafted collisions, which cost time, never a wrong
+        /// record.
+        static func hash(_ segments: [Range<Int>], of line: UnsafeBufferPointer<UInt8>) -> Int {
+            var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+            let raw = UnsafeRawBufferPointer(line)
+            for segment in segments {
+                var index = segment.lowerBound
+                while index + 8 <= segment.upperBound {
+                    let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                    state = ((state ^ word) &* 0x9FB2_1C65_1E98_DF25).rotatedLeft(by: 29)
+                    index += 8
+                }
+                var tail: UInt64 = 0
+                while index < segment.upperBound {
+                    tail = tail << 8 | UInt64(raw[index])
+                    index += 1
+                }
+                state = mix(state, tail ^ UInt64(segment.count) << 56)
+            }
+            return Int(truncatingIfNeeded: mix(state, 0))
+        }
+
+        @inline(__always)
+        static func mix(_ state: UInt64, _ word: UInt64) -> UInt64 {
+            var value = (state ^ word) &* 0xFF51_AFD7_ED55_8CCD
+            value ^= value >> 33
+            return value &* 0xC4CE_B9FE_1A85_EC53
         }
 
         /// The end of a string value starting at `start`: printable ASCII up to its closing quote, no escapes.
@@ -151,27 +190,28 @@ package final class LineShapes {
     /// Whether a line has the server's plain layout (time first, request id second, duration last, each once and
     /// without escapes), the only lines a shape is kept for.
     package static func isPlain(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
-        Parts(line) != nil
+        Parts(line) != nil && Parts.isUnambiguous(line)
     }
 
     /// The failed request a line holds, when a line of the same shape was read before.
     func request(_ line: UnsafeBufferPointer<UInt8>, location: SourceLocation) -> (CapturedRequest?, Parts?) {
         guard let parts = Parts(line) else { return (nil, nil) }
-        guard let (template, id) = kept(parts, line) else { return (nil, parts) }
+        guard let template = kept(parts, line) else { return (nil, parts) }
         hits += 1
-        var record = template
+        var record = template.record
         record.time = parts.time
         record.requestId = parts.requestId
         record.durationMs = parts.durationMs
         var request = CapturedRequest(record: record, location: location)
-        request.shape = id
+        request.shape = template.id
         return (request, parts)
     }
 
     /// Keeps the record a line of `parts`' shape was read as in full, if its three values are the line's own;
     /// returns the shape's identifier.
     func keep(_ record: RequestRecord, _ parts: Parts, _ line: UnsafeBufferPointer<UInt8>) -> Int? {
-        guard record.time == parts.time, record.requestId == parts.requestId, record.durationMs == parts.durationMs
+        guard record.time == parts.time, record.requestId == parts.requestId, record.durationMs == parts.durationMs,
+            Parts.isUnambiguous(line)
         else { return nil }
         if count >= Self.capacity {
             records.removeAll(keepingCapacity: true)
@@ -185,9 +225,9 @@ package final class LineShapes {
         return nextID
     }
 
-    /// The kept record and identifier of the line's shape: the line's bytes around its three values equal to a kept
+    /// The kept shape of the line: the line's bytes around its three values equal to a kept
     /// shape's, byte for byte.
-    private func kept(_ parts: Parts, _ line: UnsafeBufferPointer<UInt8>) -> (RequestRecord, Int)? {
+    private func kept(_ parts: Parts, _ line: UnsafeBufferPointer<UInt8>) -> Template? {
         guard let candidates = records[parts.hash], let base = line.baseAddress else { return nil }
         let length = parts.segments.reduce(0) { $0 + $1.count }
         for candidate in candidates where candidate.shape.count == length {
@@ -201,7 +241,7 @@ package final class LineShapes {
                 }
                 return true
             }
-            if same { return (candidate.record, candidate.id) }
+            if same { return candidate }
         }
         return nil
     }

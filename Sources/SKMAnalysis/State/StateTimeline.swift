@@ -400,6 +400,13 @@ package struct StateTimeline: Sendable {
         return first < last ? Array(all[first..<last]) : []
     }
 
+    /// The first of ``events(ofAppkey:from:through:)``, without gathering the rest.
+    package func firstEvent(ofAppkey appkey: String, from start: Date, through end: Date) -> AuditEvent? {
+        guard let all = eventsByAppkey[appkey] else { return nil }
+        let first = all.partitioningIndex { $0.time >= start }
+        return first < all.endIndex && all[first].time <= end ? all[first] : nil
+    }
+
     package func events(ofAppkey appkey: String, upTo time: Date, limit: Int) -> [AuditEvent] {
         guard let all = eventsByAppkey[appkey] else { return [] }
         let end = all.partitioningIndex { $0.time >= time }
