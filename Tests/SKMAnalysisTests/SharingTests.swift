@@ -283,4 +283,57 @@ struct SplitMix {
             #expect(plain == (index < 2), "variant \(index)")
         }
     }
+
+    /// Found by an attack: a duplicate key with a space before its colon is the same key to a JSON reader, which keeps
+    /// the first; a shape kept for such a line would give its later lines the last one.
+    @Test func aSpacedDuplicateKeyKeepsTheLineFromBeingAShape() throws {
+        let shapes = LineShapes(verifying: true)
+        let first = Self.template.replacingOccurrences(
+            of: #""durationMs":1.25}"#, with: #""durationMs" :1,"durationMs":1}"#)
+        let second = first.replacingOccurrences(of: "req-1", with: "req-2")
+            .replacingOccurrences(of: #""durationMs":1}"#, with: #""durationMs":5000}"#)
+        for (index, text) in [first, second, first.replacingOccurrences(of: " :", with: "\t:")].enumerated() {
+            guard case .request(let request)? = item(text, shapes: shapes, number: index + 1) else {
+                Issue.record("line \(index + 1) is not read as a failed request")
+                continue
+            }
+            let fresh = try RequestRecord(json: JSONParser().parse(text))
+            #expect(request.record == fresh)
+            #expect(request.record.durationMs == 1)
+        }
+        #expect(shapes.hits == 0)
+    }
+
+    /// The success shortcut reads a line only when a full reading could not say otherwise: a failed response with
+    /// `isSuccessful: true` elsewhere is a failure, and a duplicate key's first value is the one counted.
+    @Test func theSuccessShortcutAgreesWithAFullReading() throws {
+        let success = Self.template.replacingOccurrences(
+            of: #""resultCode":-1300,"resultMessage":"IPv4 Auth Failure","isSuccessful":false"#,
+            with: #""resultCode":0,"resultMessage":"success","isSuccessful":true"#)
+        let lines = [
+            success,
+            Self.template.replacingOccurrences(of: "1.25}", with: #"1.25,"query":{"isSuccessful":true}}"#),
+            Self.template.replacingOccurrences(of: #""client":{"#, with: #""query":{"isSuccessful":true},"client":{"#),
+            success.replacingOccurrences(of: #""appkey":"#, with: #""appkey" :"e5DPoUIq6B8tCdad","appkey":"#),
+            success.replacingOccurrences(
+                of: #""time":"2026-09-21T14:13:31.000Z","#,
+                with: #""time" :"2026-09-21T10:00:00.000Z","time":"2026-09-21T18:00:00.000Z","#),
+            success.replacingOccurrences(
+                of: #""isSuccessful":true"#, with: #""isSuccessful":true,"\u0069sSuccessful":false"#),
+        ]
+        for (index, text) in lines.enumerated() {
+            let fresh = try RequestRecord(json: JSONParser().parse(text))
+            switch item(text, shapes: LineShapes(), number: index + 1) {
+            case .success(let observation)?:
+                #expect(fresh.response.isSuccessful, "line \(index + 1)")
+                #expect(observation.time == fresh.time, "line \(index + 1)")
+                #expect(observation.appkey == fresh.appkey, "line \(index + 1)")
+                #expect(observation.keyId == fresh.keyId, "line \(index + 1)")
+            case .request(let request)?:
+                #expect(request.record == fresh, "line \(index + 1)")
+            default:
+                Issue.record("line \(index + 1) was not read")
+            }
+        }
+    }
 }

@@ -69,7 +69,8 @@ package final class LineShapes {
         static let timeKey = Array(#"{"time":""#.utf8)
         static let requestIdKey = Array(#"","requestId":""#.utf8)
         static let durationKey = Array(#","durationMs":"#.utf8)
-        static let keys = [Array(#""time":"#.utf8), Array(#""requestId":"#.utf8), Array(#""durationMs":"#.utf8)]
+        /// The three names as quoted strings, whatever follows them (`"durationMs" :` is the same key to a JSON reader).
+        static let keys = [Array(#""time""#.utf8), Array(#""requestId""#.utf8), Array(#""durationMs""#.utf8)]
 
         init?(_ line: UnsafeBufferPointer<UInt8>) {
             guard line.count > Self.timeKey.count + Self.requestIdKey.count + Self.durationKey.count + 2,

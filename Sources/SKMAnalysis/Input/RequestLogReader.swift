@@ -118,23 +118,146 @@ enum FastFields {
     static let operationKey = Array(#""operation":""#.utf8)
 
     /// A successful request's observation, or `nil` when the line is not one the shortcut can read.
+    ///
+    /// One pass over the line reads what a full reading would: the top-level `time`, `appkey`, `keyId` and
+    /// `operation` strings and, in the top-level `response` object, `httpStatus`, `resultCode` and `isSuccessful`,
+    /// each the first of its name at its level (a duplicate's first value is the one a full reading keeps, whatever
+    /// spacing sets it apart). A member elsewhere (nested, or in another object) is not taken for one of these. A
+    /// line with an escape anywhere, which could spell a name differently, is left to the full reading.
     static func success(_ line: UnsafeBufferPointer<UInt8>) -> SuccessObservation? {
-        guard find(successMarker, in: line) != nil else { return nil }
-        // The request's own members come before its client object; the query and body maps come after it.
-        guard let clientAt = find(clientMarker, in: line) else { return nil }
-        let head = UnsafeBufferPointer(rebasing: line[..<clientAt])
-        guard case .found(let timeText)? = stringValue(timeKey, in: head), let time = Timestamp.parse(timeText) else {
+        guard let base = line.baseAddress, memchr(base, Int32(UInt8(ascii: "\\")), line.count) == nil else {
             return nil
         }
-        var observation = SuccessObservation(time: time, appkey: nil, keyId: nil, operation: nil)
-        for (key, path) in [(appkeyKey, \SuccessObservation.appkey), (keyIdKey, \.keyId), (operationKey, \.operation)] {
-            switch stringValue(key, in: head) {
-            case .found(let text)?: observation[keyPath: path] = text
-            case .escaped?: return nil
-            case nil: break
-            }
+        var scan = SuccessScan(line)
+        return scan.run()
+    }
+
+    /// The state of ``success(_:)``'s pass.
+    struct SuccessScan {
+        let line: UnsafeBufferPointer<UInt8>
+        var depth = 0
+        /// The depth of the top-level response object's members while it is open, else -1.
+        var responseDepth = -1
+        var responseSeen = false
+        /// The first value of each top-level string member read (time, appkey, keyId, operation).
+        var strings: [Range<Int>?] = [nil, nil, nil, nil]
+        var httpStatus = false
+        var resultCode = false
+        var successful: Bool?
+
+        static let topNames: [StaticString] = ["time", "appkey", "keyId", "operation"]
+
+        init(_ line: UnsafeBufferPointer<UInt8>) {
+            self.line = line
         }
-        return observation
+
+        mutating func run() -> SuccessObservation? {
+            var index = 0
+            while index < line.count {
+                switch line[index] {
+                case UInt8(ascii: "\""):
+                    guard let next = string(at: index) else { return nil }
+                    index = next
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    depth += 1
+                    index += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    if depth == responseDepth { responseDepth = -1 }
+                    depth -= 1
+                    index += 1
+                default:
+                    index += 1
+                }
+            }
+            guard successful == true, httpStatus, resultCode, let timeRange = strings[0],
+                let time = Timestamp.parse(text(timeRange))
+            else { return nil }
+            return SuccessObservation(
+                time: time, appkey: strings[1].map(text), keyId: strings[2].map(text), operation: strings[3].map(text))
+        }
+
+        func text(_ range: Range<Int>) -> String {
+            String(decoding: UnsafeBufferPointer(rebasing: line[range]), as: UTF8.self)
+        }
+
+        func name(_ range: Range<Int>, is expected: StaticString) -> Bool {
+            range.count == expected.utf8CodeUnitCount
+                && memcmp(line.baseAddress! + range.lowerBound, expected.utf8Start, range.count) == 0
+        }
+
+        func skipSpaces(from start: Int) -> Int {
+            var index = start
+            while index < line.count {
+                switch line[index] {
+                case 0x20, 0x09, 0x0A, 0x0D: index += 1
+                default: return index
+                }
+            }
+            return index
+        }
+
+        /// The end of the string that opens at `quote`, and the bytes after it up to where the scan goes on.
+        func closing(_ quote: Int) -> Int? {
+            let start = quote + 1
+            guard start <= line.count,
+                let found = memchr(line.baseAddress! + start, Int32(UInt8(ascii: "\"")), line.count - start)
+            else { return nil }
+            return UnsafePointer<UInt8>(found.assumingMemoryBound(to: UInt8.self)) - line.baseAddress!
+        }
+
+        /// Reads the string at `quote`; when it is a member's name, notes the member if it is one of those read.
+        /// Returns where the scan goes on, `nil` when the line is not one to read this way.
+        mutating func string(at quote: Int) -> Int? {
+            guard let end = closing(quote) else { return nil }
+            let colon = skipSpaces(from: end + 1)
+            guard colon < line.count, line[colon] == UInt8(ascii: ":") else { return end + 1 }
+            let key = (quote + 1)..<end
+            let value = skipSpaces(from: colon + 1)
+            guard value < line.count else { return nil }
+            if depth == 1 {
+                for (slot, expected) in Self.topNames.enumerated() where name(key, is: expected) {
+                    guard strings[slot] == nil else { return value }
+                    guard line[value] == UInt8(ascii: "\""), let valueEnd = closing(value) else { return nil }
+                    strings[slot] = (value + 1)..<valueEnd
+                    return valueEnd + 1
+                }
+                if name(key, is: "response"), !responseSeen {
+                    responseSeen = true
+                    guard line[value] == UInt8(ascii: "{") else { return nil }
+                    depth += 1
+                    responseDepth = depth
+                    return value + 1
+                }
+            } else if depth == responseDepth {
+                if name(key, is: "isSuccessful"), successful == nil {
+                    if line[value...].starts(with: "true".utf8) {
+                        successful = true
+                    } else if line[value...].starts(with: "false".utf8) {
+                        successful = false
+                    } else {
+                        return nil
+                    }
+                } else if name(key, is: "httpStatus"), !httpStatus {
+                    guard isInteger(at: value) else { return nil }
+                    httpStatus = true
+                } else if name(key, is: "resultCode"), !resultCode {
+                    guard isInteger(at: value) else { return nil }
+                    resultCode = true
+                }
+            }
+            return value
+        }
+
+        /// `-?digits` followed by the end of the value.
+        func isInteger(at start: Int) -> Bool {
+            var index = start
+            if index < line.count, line[index] == UInt8(ascii: "-") { index += 1 }
+            let digits = index
+            while index < line.count, (0x30...0x39).contains(line[index]) { index += 1 }
+            guard index > digits, index - digits <= 18 else { return false }
+            let after = skipSpaces(from: index)
+            return after < line.count && (line[after] == UInt8(ascii: ",") || line[after] == UInt8(ascii: "}"))
+        }
     }
 
     enum Lookup {
