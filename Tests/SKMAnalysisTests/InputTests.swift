@@ -147,6 +147,19 @@ extension Fixtures {
         #expect(result.triage.successCount + result.triage.failureCount == lines.count)
     }
 
+    /// Found by an attack: a line of exactly the maximum length was called longer than it.
+    @Test(arguments: [0, 1])
+    func aLineOfTheMaximumLengthIsRead(over: Int) throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        var data = Data(repeating: UInt8(ascii: "x"), count: LineReader.maximumLineBytes + over)
+        data.append(Data("\n".utf8))
+        let path = try scratch.write("long.jsonl", data)
+        let result = try Fixtures.analyze(.mixedTraffic, path: path)
+        #expect(result.problemCount == 1)
+        #expect(result.problems.first?.message.contains("longer than") == (over > 0))
+    }
+
     @Test func filtersNarrowTheAnalysis() throws {
         let path = Fixtures.folder(.mixedTraffic).appendingPathComponent("requests.jsonl").path
         let all = try Fixtures.analyze(.mixedTraffic, path: path)

@@ -107,8 +107,10 @@ package struct LineReader {
                 // One line fills the whole buffer: grow up to the limit, then give up on that line.
                 if skippingOverlong {
                     filled = 0
-                } else if buffer.count < Self.maximumLineBytes {
-                    buffer.append(contentsOf: repeatElement(0, count: buffer.count))
+                } else if buffer.count <= Self.maximumLineBytes {
+                    // Up to a line of the maximum length and its newline.
+                    let grown = min(buffer.count * 2, Self.maximumLineBytes + 1)
+                    buffer.append(contentsOf: repeatElement(0, count: grown - buffer.count))
                 } else {
                     lineNumber += 1
                     body(.overlong(lineNumber))
