@@ -132,7 +132,7 @@ package final class LineShapes {
         }
 
         @inline(__always)
-        static func mix(_ state: UInt64, _ word: UInt64) -> UInt64 {
+        private static func mix(_ state: UInt64, _ word: UInt64) -> UInt64 {
             var value = (state ^ word) &* 0xFF51_AFD7_ED55_8CCD
             value ^= value >> 33
             return value &* 0xC4CE_B9FE_1A85_EC53

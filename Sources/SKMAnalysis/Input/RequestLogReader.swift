@@ -110,13 +110,6 @@ package struct RequestLogReader: Sendable {
 
 /// Reads a few top-level string members of a compact log line straight from its bytes.
 enum FastFields {
-    static let successMarker = Array(#""isSuccessful":true"#.utf8)
-    static let clientMarker = Array(#""client":{"#.utf8)
-    static let timeKey = Array(#""time":""#.utf8)
-    static let appkeyKey = Array(#""appkey":""#.utf8)
-    static let keyIdKey = Array(#""keyId":""#.utf8)
-    static let operationKey = Array(#""operation":""#.utf8)
-
     /// A successful request's observation, or `nil` when the line is not one the shortcut can read.
     ///
     /// One pass over the line reads what a full reading would: the top-level `time`, `appkey`, `keyId` and
@@ -258,29 +251,6 @@ enum FastFields {
             let after = skipSpaces(from: index)
             return after < line.count && (line[after] == UInt8(ascii: ",") || line[after] == UInt8(ascii: "}"))
         }
-    }
-
-    enum Lookup {
-        case found(String)
-        /// The value has escapes: leave it to the full decoder.
-        case escaped
-    }
-
-    static func stringValue(_ key: [UInt8], in bytes: UnsafeBufferPointer<UInt8>) -> Lookup? {
-        guard let at = find(key, in: bytes) else { return nil }
-        let start = at + key.count
-        var index = start
-        while index < bytes.count {
-            switch bytes[index] {
-            case UInt8(ascii: "\""):
-                return .found(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
-            case UInt8(ascii: "\\"):
-                return .escaped
-            default:
-                index += 1
-            }
-        }
-        return .escaped
     }
 
     /// The offset of `needle` in `haystack`.
