@@ -48,8 +48,10 @@ for rule in rules.rules {
 /// Everything the analyser asks of the rules for one failed request.
 @inline(never)
 func explain(_ item: Case) -> Int {
-    let prediction = rules.predict(facts: item.facts, logged: item.rule.error.code)
-    let outcome = rules.evaluate(item.rule, facts: item.facts)
+    // One definition cache for the request, as the analyser keeps it: a definition both steps read runs once.
+    let cache = DefinitionCache()
+    let prediction = rules.predict(facts: item.facts, logged: item.rule.error.code, cache: cache)
+    let outcome = rules.evaluate(item.rule, facts: item.facts, cache: cache)
     var produced = prediction.unknownsBefore.count + outcome.checks.count
     if let cause = outcome.cause {
         let (explanation, fix) = rules.describe(cause.check, facts: item.facts)
@@ -65,9 +67,10 @@ func phases(_ item: Case, _ clock: ContinuousClock) -> (Double, Double, Double) 
         Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12
     }
     let start = clock.now
-    let prediction = rules.predict(facts: item.facts, logged: item.rule.error.code)
+    let cache = DefinitionCache()
+    let prediction = rules.predict(facts: item.facts, logged: item.rule.error.code, cache: cache)
     let predicted = clock.now
-    let outcome = rules.evaluate(item.rule, facts: item.facts)
+    let outcome = rules.evaluate(item.rule, facts: item.facts, cache: cache)
     let evaluated = clock.now
     var length = prediction.unknownsBefore.count
     if let cause = outcome.cause {

@@ -161,9 +161,10 @@ package final class Program: Sendable {
     }
 
     /// The value, with every read of an absent field an error that names it (``EvaluationError/absentField``).
-    /// Definitions are computed afresh: a cache shared with ordinary evaluation would mix the two readings.
-    package func evaluateStrictly(_ activation: Activation) -> Value {
-        var frame = Frame(activation: activation, cache: DefinitionCache(), recording: false)
+    /// Definitions are computed afresh, or kept in `strictCache`: a cache shared with ordinary evaluation would mix
+    /// the two readings, so pass one only to strict evaluations on the same activation.
+    package func evaluateStrictly(_ activation: Activation, strictCache: DefinitionCache = DefinitionCache()) -> Value {
+        var frame = Frame(activation: activation, cache: strictCache, recording: false)
         frame.strict = true
         return evaluator(&frame)
     }

@@ -13,12 +13,13 @@ package enum Value: Sendable {
     case double(Double)
     case string(String)
     case list([Value])
-    case map(MapValue)
+    // The two large payloads are boxed, so that a value is two words and a tag: values are copied on every read.
+    indirect case map(MapValue)
     case timestamp(CELTime)
     case duration(CELDuration)
     case object(ObjectValue)
     case unknown(Unknown)
-    case error(EvaluationError)
+    indirect case error(EvaluationError)
 
     package var isUnknown: Bool {
         if case .unknown = self { return true }

@@ -242,7 +242,10 @@ package struct RuleSet: Sendable {
     package func describe(
         _ check: Check, facts: Activation
     ) -> (explanation: Template.Rendering, fix: Template.Rendering) {
-        (check.explanation.render(facts), check.fix.render(facts))
+        let strictCache = DefinitionCache()
+        return (
+            check.explanation.render(facts, strictCache: strictCache), check.fix.render(facts, strictCache: strictCache)
+        )
     }
 
     /// The hints of `rule` about `cause`, each with whether it holds on the facts and the evidence it read.

@@ -118,14 +118,15 @@ package struct Template: Sendable {
     /// The text with every hole's value written in (``Format/text(_:)``). Holes are evaluated strictly: a field
     /// without a value, an unknown fact, a failure, or an empty result of anything but a conditional is a problem,
     /// and the caller must not show the text as it stands.
-    package func render(_ activation: Activation) -> Rendering {
+    /// `strictCache` keeps the definitions' strict values for other strict renderings on the same activation.
+    package func render(_ activation: Activation, strictCache: DefinitionCache = DefinitionCache()) -> Rendering {
         var output = ""
         var problems: [HoleProblem] = []
         for part in parts {
             switch part {
             case .text(let text): output += text
             case .hole(let program, let allowsEmpty):
-                let value = program.evaluateStrictly(activation)
+                let value = program.evaluateStrictly(activation, strictCache: strictCache)
                 let hole = program.source.text
                 switch value {
                 case .unknown(let unknown):
