@@ -65,6 +65,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ]
         // No interposer: with Swift 6.3 on Linux the malloc interposer needs a runtime this machine does not build, and
         // the benchmarks measure time, not allocations.
@@ -112,6 +113,9 @@ let package = Package(
             dependencies: [
                 "SKMCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -203,8 +207,11 @@ let package = Package(
                 "SKMCore",
                 "SKMWire",
                 "SKMAnalysis",
+                "SKMStorage",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/SKMTestSupport",
             swiftSettings: strictSettings

@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
-# The test command: format check, the whole test suite, the rules' own tests, the HTML reports in a real browser,
-# then the API guide's curl examples, a short schemathesis run against a live server and a short run of every
-# libFuzzer harness. `.ci/run` runs exactly this. SKM_SKIP_FUZZ=1 leaves out schemathesis (which installs from PyPI
-# on first use) and the libFuzzer runs, and says so.
+# The test command: format check, the whole test suite (with a throwaway PostgreSQL, scripts/postgres.sh), the
+# rules' own tests, the HTML reports in a real browser, then the API guide's curl examples, a short schemathesis
+# run against a live server and a short run of every libFuzzer harness. `.ci/run` runs exactly this.
+# SKM_SKIP_FUZZ=1 leaves out schemathesis (which installs from PyPI on first use) and the libFuzzer runs, and says
+# so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
 echo "==> swift format lint"
 swift format lint --strict --recursive Package.swift Sources Tests Benchmarks
+
+echo "==> PostgreSQL for the storage tests (a throwaway cluster on a free port of 127.0.0.1)"
+postgres_directory=$(mktemp -d "${TMPDIR:-/tmp}/skm-postgres.XXXXXX")
+trap 'scripts/postgres.sh stop "$postgres_directory"' EXIT
+if ! postgres_environment=$(scripts/postgres.sh start "$postgres_directory"); then
+    echo "error: PostgreSQL could not be started (see above); the storage tests on PostgreSQL cannot run" >&2
+    exit 1
+fi
+while IFS= read -r line; do export "${line?}"; done <<<"$postgres_environment"
+echo "    $SKM_TEST_POSTGRES_URL"
 
 echo "==> swift test"
 swift test

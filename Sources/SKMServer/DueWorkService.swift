@@ -13,7 +13,17 @@ struct DueWorkService: Service, CustomStringConvertible {
 
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let report = await engine.runDueWork()
+            // Several nodes on one database take turns: a node that finds another running the jobs skips this run.
+            let report: DueWorkReport
+            do {
+                report =
+                    try await engine.storage.exclusively("due-work") { await engine.runDueWork() } ?? DueWorkReport()
+            } catch {
+                if Task.isCancelled || Task.isShuttingDownGracefully { break }
+                logger.error("background jobs could not start: \(error)")
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+                continue
+            }
             if report.total > 0 {
                 logger.info(
                     "background jobs",

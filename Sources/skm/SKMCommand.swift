@@ -10,9 +10,11 @@ struct SKMCommand: AsyncParsableCommand {
         commandName: "skm",
         abstract: "A Secure Key Manager, and the analyser that explains why calls to it failed.",
         discussion: """
-            State lives in an SQLite database (--db, or SKM_DB; default .skm/skm.sqlite). Its key material is sealed \
-            under a root key from SKM_ROOT_KEY or a key file (--root-key-file, or SKM_ROOT_KEY_FILE; default \
-            root.key next to the database), which `skm init` creates when none is given.
+            State lives in an SQLite database (--db, or SKM_DB; default .skm/skm.sqlite), or in PostgreSQL for \
+            several nodes (--db postgres://USER@HOST:PORT/DATABASE; the password from SKM_DB_PASSWORD or the file \
+            --db-password-file names). Its key material is sealed under a root key from SKM_ROOT_KEY or a key file \
+            (--root-key-file, or SKM_ROOT_KEY_FILE; default root.key next to the SQLite file, or in .skm for \
+            PostgreSQL), which `skm init` creates when none is given.
 
             Exit status: 0 success, 1 the request was refused, 2 a configuration, storage or input error, 3 a usage error.
             """,

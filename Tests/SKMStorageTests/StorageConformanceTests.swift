@@ -4,17 +4,29 @@ import SKMStorage
 import SKMTestSupport
 import Testing
 
-/// The storage implementations under test. Each case makes a fresh, empty storage.
+/// The storage implementations under test. Each case makes a fresh, empty storage. The PostgreSQL cases run when
+/// the test PostgreSQL is there (scripts/test.sh starts one); ``PostgresAvailabilityTests`` fails when it is not.
 enum StorageKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case memory
     case sqlite
     case cachedSQLite
+    case postgres
+    case cachedPostgres
 
-    func make() throws -> any Storage {
+    /// The kinds this run can make.
+    static var available: [StorageKind] {
+        allCases.filter { !$0.needsPostgres || TestPostgres.isAvailable }
+    }
+
+    var needsPostgres: Bool { self == .postgres || self == .cachedPostgres }
+
+    func make() async throws -> any Storage {
         switch self {
         case .memory: return InMemoryStorage()
         case .sqlite: return try SQLiteStorage(path: temporaryDatabasePath())
         case .cachedSQLite: return CachingStorage(try SQLiteStorage(path: temporaryDatabasePath()))
+        case .postgres: return try await TestPostgres.makeStorage()
+        case .cachedPostgres: return CachingStorage(try await TestPostgres.makeStorage())
         }
     }
 
@@ -51,9 +63,9 @@ func temporaryDatabasePath() -> String {
         return (store, key)
     }
 
-    @Test(arguments: StorageKind.allCases)
+    @Test(arguments: StorageKind.available)
     func rowsRoundTrip(_ kind: StorageKind) async throws {
-        let storage = try kind.make()
+        let storage = try await kind.make()
         let (store, key) = try await seed(storage)
         #expect(try await storage.keyStore(id: 1) == store)
         #expect(try await storage.key(id: key.id) == key)
@@ -76,9 +88,9 @@ func temporaryDatabasePath() -> String {
         #expect(try await storage.keyContext(keyId: String(repeating: "b", count: 32)) == nil)
     }
 
-    @Test(arguments: StorageKind.allCases)
+    @Test(arguments: StorageKind.available)
     func updatesNeedTheRevisionTheyWereComputedFrom(_ kind: StorageKind) async throws {
-        let storage = try kind.make()
+        let storage = try await kind.make()
         let (_, key) = try await seed(storage)
         var changed = key
         changed.status = .pendingDeletion
@@ -97,9 +109,9 @@ func temporaryDatabasePath() -> String {
         } throws: { ($0 as? StorageError)?.code == .missing }
     }
 
-    @Test(arguments: StorageKind.allCases)
+    @Test(arguments: StorageKind.available)
     func aFailedCommitLeavesNothingBehind(_ kind: StorageKind) async throws {
-        let storage = try kind.make()
+        let storage = try await kind.make()
         let (store, key) = try await seed(storage)
         var stale = key
         stale.revision = 99
@@ -122,9 +134,9 @@ func temporaryDatabasePath() -> String {
         #expect(try await storage.events(after: 0, limit: 10).isEmpty)
     }
 
-    @Test(arguments: StorageKind.allCases)
+    @Test(arguments: StorageKind.available)
     func namesAndValuesAreUniqueAmongLiveRows(_ kind: StorageKind) async throws {
-        let storage = try kind.make()
+        let storage = try await kind.make()
         let (store, _) = try await seed(storage)
         var twin = store
         twin.id = 2
@@ -146,9 +158,9 @@ func temporaryDatabasePath() -> String {
         } throws: { ($0 as? StorageError)?.code == .duplicate }
     }
 
-    @Test(arguments: StorageKind.allCases)
+    @Test(arguments: StorageKind.available)
     func sequencesEventsAndSealedItems(_ kind: StorageKind) async throws {
-        let storage = try kind.make()
+        let storage = try await kind.make()
         let (store, key) = try await seed(storage)
         #expect(try await storage.nextIdentifier(for: .keyStore) == 1)
         #expect(try await storage.nextIdentifier(for: .keyStore) == 2)
@@ -182,9 +194,9 @@ func temporaryDatabasePath() -> String {
         #expect(try await storage.keyContext(keyId: key.id)?.sealedMaterial.isEmpty == true)
     }
 
-    @Test(arguments: StorageKind.allCases)
+    @Test(arguments: StorageKind.available)
     func dueWorkListsWhatFellDue(_ kind: StorageKind) async throws {
-        let storage = try kind.make()
+        let storage = try await kind.make()
         let (_, key) = try await seed(storage)
         #expect(try await storage.dueWork(at: referenceTime + 29 * day).isEmpty)
         #expect(try await storage.dueWork(at: referenceTime + 30 * day).keysToRotate.map(\.id) == [key.id])
@@ -198,9 +210,9 @@ func temporaryDatabasePath() -> String {
     }
 
     /// Deleting a key store deletes its entries with it, certificate material included, in one commit.
-    @Test(arguments: StorageKind.allCases)
+    @Test(arguments: StorageKind.available)
     func deletingAKeyStoreDeletesItsEntries(_ kind: StorageKind) async throws {
-        let fixture = try await Fixture.make(storage: try kind.make())
+        let fixture = try await Fixture.make(storage: try await kind.make())
         let engine = fixture.engine
         let store = try await fixture.store("payments", certificate: true, mode: .or)
         try await fixture.allow("10.0.0.0/8", in: store)
@@ -218,9 +230,9 @@ func temporaryDatabasePath() -> String {
     }
 
     /// A change made by a User Access Key revoked after it authenticated is refused by the commit itself.
-    @Test(arguments: StorageKind.allCases)
+    @Test(arguments: StorageKind.available)
     func aRevokedKeyCannotCommit(_ kind: StorageKind) async throws {
-        let fixture = try await Fixture.make(storage: try kind.make())
+        let fixture = try await Fixture.make(storage: try await kind.make())
         let engine = fixture.engine
         let spare = try await engine.createUserAccessKey(appkey: fixture.appkey, actor: "test")
         _ = try await engine.revokeUserAccessKey(appkey: fixture.appkey, id: spare.accessKey.id, actor: "test")
@@ -243,8 +255,8 @@ func temporaryDatabasePath() -> String {
     /// The same scripted history through the engine leaves the same state in every implementation.
     @Test func engineHistoryIsTheSameOnEveryStorage() async throws {
         var states: [StoredState] = []
-        for kind in StorageKind.allCases {
-            let fixture = try await Fixture.make(storage: try kind.make(), seed: 42)
+        for kind in StorageKind.available {
+            let fixture = try await Fixture.make(storage: try await kind.make(), seed: 42)
             let engine = fixture.engine
             let store = try await fixture.store("payments", mac: true, mode: .or)
             try await fixture.allow("10.0.0.0/8", in: store)

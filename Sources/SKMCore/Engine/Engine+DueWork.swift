@@ -11,6 +11,8 @@ package struct DueWorkReport: Sendable, Hashable {
     package var failures: [String] = []
 
     package var total: Int { purgedKeys + purgedVersions + purgedEntries + rotatedKeys }
+
+    package init() {}
 }
 
 extension Engine {

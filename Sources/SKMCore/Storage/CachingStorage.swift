@@ -99,4 +99,7 @@ package final class CachingStorage: Storage {
     }
     package func dueWork(at now: Date) async throws -> DueWork { try await base.dueWork(at: now) }
     package func exportState() async throws -> StoredState { try await base.exportState() }
+    package func exclusively<T: Sendable>(_ job: String, _ body: () async throws -> T) async throws -> T? {
+        try await base.exclusively(job, body)
+    }
 }

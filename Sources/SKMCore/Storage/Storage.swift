@@ -2,8 +2,8 @@ import Foundation
 import SKMPrimitives
 import Synchronization
 
-/// Where the key manager keeps its state. Implementations: ``InMemoryStorage`` (tests) and `SQLiteStorage`
-/// (SKMStorage).
+/// Where the key manager keeps its state. Implementations: ``InMemoryStorage`` (tests), and `SQLiteStorage` and
+/// `PostgresStorage` (SKMStorage).
 ///
 /// Reads are individually consistent. Writes go through ``commit(_:)``, which applies a ``ChangeSet`` atomically
 /// or not at all: every update names the revision it was computed from, and a row that moved on in the meantime
@@ -44,6 +44,17 @@ package protocol Storage: Sendable {
 
     /// Applies every mutation of `changes` atomically, or none.
     func commit(_ changes: ChangeSet) async throws
+
+    /// Runs `body` unless another process sharing this storage is running the job named `job` (then `nil`,
+    /// without running it): background work that must run on one node at a time.
+    func exclusively<T: Sendable>(_ job: String, _ body: () async throws -> T) async throws -> T?
+}
+
+extension Storage {
+    /// Storage one process owns needs no lock between processes: the job runs.
+    package func exclusively<T: Sendable>(_ job: String, _ body: () async throws -> T) async throws -> T? {
+        try await body()
+    }
 }
 
 /// Named number sequences.

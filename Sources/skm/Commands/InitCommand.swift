@@ -18,10 +18,15 @@ struct InitCommand: AsyncParsableCommand {
     var caName = "SKM Client CA"
 
     func run() async throws {
-        let databaseURL = URL(fileURLWithPath: installation.databasePath)
-        try FileManager.default.createDirectory(
-            at: databaseURL.deletingLastPathComponent(), withIntermediateDirectories: true,
-            attributes: [.posixPermissions: 0o700])
+        if installation.environment["SKM_ROOT_KEY"] == nil || !installation.isPostgres {
+            // The SQLite file, and the root key unless it comes from the environment, live in this directory.
+            let directory =
+                installation.isPostgres
+                ? URL(fileURLWithPath: installation.rootKeyPath).deletingLastPathComponent()
+                : installation.localDirectory
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
         let rootKey: RootKey
         if installation.environment["SKM_ROOT_KEY"] != nil {
             rootKey = try installation.rootKey()
@@ -33,9 +38,9 @@ struct InitCommand: AsyncParsableCommand {
             try rootKey.write(to: URL(fileURLWithPath: installation.rootKeyPath))
             Terminal.note("wrote a new root key to \(installation.rootKeyPath) (mode 0600)")
         }
-        let storage = try SQLiteStorage(path: databaseURL.path)
+        let storage = try await installation.openStorage(create: true)
         let engine = try await Engine.initialize(storage: storage, rootKey: rootKey, authorityName: caName)
-        print("Initialised \(databaseURL.path)")
+        print("Initialised \(installation.databaseDescription)")
         print("CA: \(engine.authority.certificate.subject) (SHA-256 \(engine.authority.certificate.sha256Fingerprint))")
     }
 }

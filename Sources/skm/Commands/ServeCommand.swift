@@ -4,6 +4,7 @@ import Logging
 import SKMCore
 import SKMPrimitives
 import SKMServer
+import SKMStorage
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -121,8 +122,14 @@ struct ServeCommand: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
-        let database = try installation.openStorage()
+        let database = try await installation.openStorage()
         let storage = CachingStorage(database, lifetime: .milliseconds(Int(cacheSeconds * 1000)))
+        // On PostgreSQL other nodes change the state too: each of their commits empties this node's cache, and
+        // the cache's lifetime bounds what a lost notification could leave stale.
+        let listening = (database as? PostgresStorage).map { postgres in
+            Task { await postgres.listenForChanges { storage.invalidate() } }
+        }
+        defer { listening?.cancel() }
         let engine = try await Engine.open(
             storage: storage, rootKey: try installation.rootKey(),
             configuration: .init(v1_0ReadsNeedCredentials: v1_0ReadsNeedCredentials))
@@ -139,9 +146,7 @@ struct ServeCommand: AsyncParsableCommand {
             noRequestLog
             ? nil
             : requestLog
-                ?? URL(fileURLWithPath: installation.databasePath).deletingLastPathComponent().appendingPathComponent(
-                    "requests.jsonl"
-                ).path
+                ?? installation.localDirectory.appendingPathComponent("requests.jsonl").path
         let host = self.host
         let configuration = ServerConfiguration(
             engine: engine, host: host, port: port, tls: tls, plainHTTPPort: plainHTTPPort, trustedProxies: proxies,
@@ -156,10 +161,12 @@ struct ServeCommand: AsyncParsableCommand {
         let application = try await buildApplication(configuration)
         try await application.runService()
         // Everything is written; leave it all in the database file.
-        do {
-            try database.checkpoint()
-        } catch {
-            Terminal.note("The write-ahead log was not folded into \(database.path): \(error)")
+        if let sqlite = database as? SQLiteStorage {
+            do {
+                try sqlite.checkpoint()
+            } catch {
+                Terminal.note("The write-ahead log was not folded into \(sqlite.path): \(error)")
+            }
         }
     }
 }

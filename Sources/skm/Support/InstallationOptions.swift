@@ -7,8 +7,17 @@ import SKMStorage
 struct InstallationOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: ArgumentHelp("The SQLite database (default: SKM_DB, else .skm/skm.sqlite).", valueName: "path"))
+        help: ArgumentHelp(
+            "The SQLite database file, or a PostgreSQL URL postgres://USER@HOST:PORT/DATABASE (default: SKM_DB, "
+                + "else .skm/skm.sqlite).", valueName: "path|url"))
     var db: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A file holding the PostgreSQL password (default: SKM_DB_PASSWORD_FILE; or the password itself in "
+                + "SKM_DB_PASSWORD).", valueName: "path"))
+    var dbPasswordFile: String?
 
     @Option(name: .long, help: ArgumentHelp("The root key file (ignored when SKM_ROOT_KEY is set).", valueName: "path"))
     var rootKeyFile: String?
@@ -16,14 +25,26 @@ struct InstallationOptions: ParsableArguments {
     var environment: [String: String] { ProcessInfo.processInfo.environment }
 
     /// `--db`, else `SKM_DB`, else `.skm/skm.sqlite`.
-    var databasePath: String {
+    var database: String {
         db ?? environment["SKM_DB"] ?? ".skm/skm.sqlite"
     }
 
-    /// `--root-key-file`, else `SKM_ROOT_KEY_FILE`, else `root.key` next to the database.
+    /// Whether the database is PostgreSQL's rather than an SQLite file.
+    var isPostgres: Bool { PostgresStorage.Location.isURL(database) }
+
+    /// The database as logs and reports may name it: the file's path, or the URL (which never holds a password).
+    var databaseDescription: String { database }
+
+    /// The directory of files kept beside the database (the root key, the request log): the SQLite file's
+    /// directory, or `.skm` for PostgreSQL.
+    var localDirectory: URL {
+        isPostgres
+            ? URL(fileURLWithPath: ".skm") : URL(fileURLWithPath: database).deletingLastPathComponent()
+    }
+
+    /// `--root-key-file`, else `SKM_ROOT_KEY_FILE`, else `root.key` in ``localDirectory``.
     var rootKeyPath: String {
-        rootKeyFile ?? environment["SKM_ROOT_KEY_FILE"]
-            ?? URL(fileURLWithPath: databasePath).deletingLastPathComponent().appendingPathComponent("root.key").path
+        rootKeyFile ?? environment["SKM_ROOT_KEY_FILE"] ?? localDirectory.appendingPathComponent("root.key").path
     }
 
     func rootKey() throws -> RootKey {
@@ -40,17 +61,50 @@ struct InstallationOptions: ParsableArguments {
         return try RootKey(contentsOf: URL(fileURLWithPath: rootKeyPath))
     }
 
-    func openStorage(readOnly: Bool = false) throws -> SQLiteStorage {
-        guard FileManager.default.fileExists(atPath: databasePath) else {
-            throw CommandFailure.setup("no database at \(databasePath): run `skm init` or pass --db")
+    /// The PostgreSQL password: from the file `--db-password-file` or `SKM_DB_PASSWORD_FILE` names, else
+    /// `SKM_DB_PASSWORD`, else none (a server that trusts the connection). Never from the command line itself.
+    func databasePassword() throws -> String? {
+        if let file = dbPasswordFile ?? environment["SKM_DB_PASSWORD_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            do {
+                let text = try String(contentsOfFile: file, encoding: .utf8)
+                return String(text.trimmingSuffix(while: { $0 == "\n" || $0 == "\r" }))
+            } catch {
+                throw CommandFailure.setup("cannot read the database password file \(file)")
+            }
         }
-        return try SQLiteStorage(path: databasePath, readOnly: readOnly)
+        return environment["SKM_DB_PASSWORD"]
+    }
+
+    /// The installation's storage. With `create`, an SQLite file that does not exist yet is created (`skm init`);
+    /// otherwise it must exist.
+    func openStorage(readOnly: Bool = false, create: Bool = false) async throws -> any Storage {
+        if isPostgres {
+            let location: PostgresStorage.Location
+            do {
+                location = try PostgresStorage.Location(url: database)
+            } catch {
+                throw CommandFailure.usage("--db: \(error.reason)")
+            }
+            return try await PostgresStorage(location: location, password: try databasePassword(), readOnly: readOnly)
+        }
+        guard create || FileManager.default.fileExists(atPath: database) else {
+            throw CommandFailure.setup("no database at \(database): run `skm init` or pass --db")
+        }
+        return try SQLiteStorage(path: database, readOnly: readOnly)
     }
 
     /// The engine of an initialised installation.
     func openEngine(clock: EngineClock = .system) async throws -> Engine {
-        let storage = try openStorage()
+        let storage = try await openStorage()
         return try await Engine.open(storage: storage, rootKey: try rootKey(), configuration: .init(clock: clock))
+    }
+}
+
+extension String {
+    fileprivate func trimmingSuffix(while predicate: (Character) -> Bool) -> Substring {
+        var end = endIndex
+        while end > startIndex, predicate(self[index(before: end)]) { end = index(before: end) }
+        return self[..<end]
     }
 }
 

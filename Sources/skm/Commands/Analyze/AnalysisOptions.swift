@@ -77,9 +77,12 @@ struct AnalysisOptions: ParsableArguments {
         }
         var installation = InstallationOptions()
         installation.db = db
+        // A PostgreSQL password comes from SKM_DB_PASSWORD or SKM_DB_PASSWORD_FILE here.
+        installation.dbPasswordFile = nil
+        installation.rootKeyFile = nil
         // Analysing never changes the database it reads: no migration, no write of any kind.
-        let storage = try installation.openStorage(readOnly: true)
-        return try await StateSnapshot.export(from: storage, at: Date(), location: installation.databasePath)
+        let storage = try await installation.openStorage(readOnly: true)
+        return try await StateSnapshot.export(from: storage, at: Date(), location: installation.databaseDescription)
     }
 
     func loadRules() throws -> RuleSet {

@@ -17,8 +17,9 @@ struct SnapshotExportCommand: AsyncParsableCommand {
     var out: String?
 
     func run() async throws {
-        let storage = try installation.openStorage()
-        let snapshot = try await StateSnapshot.export(from: storage, at: Date(), location: installation.databasePath)
+        let storage = try await installation.openStorage()
+        let snapshot = try await StateSnapshot.export(
+            from: storage, at: Date(), location: installation.databaseDescription)
         let data = try snapshot.jsonData() + Data("\n".utf8)
         if let out {
             try data.write(to: URL(fileURLWithPath: out), options: .atomic)

@@ -1,0 +1,557 @@
+import Foundation
+import Logging
+import NIOSSL
+import PostgresNIO
+import SKMCore
+import SKMPrimitives
+
+/// The storage for several `skm serve` nodes: one PostgreSQL database, reached through a connection pool.
+///
+/// It keeps SQLite's guarantees. Every ``commit(_:)`` is one `SERIALIZABLE` transaction: the revision checks, the
+/// key-store checks and the acting User Access Key's status are read in it, and PostgreSQL fails it (serialization
+/// failure, answered as ``StorageErrorCode/conflict`` so the engine re-reads and retries) when a concurrent
+/// transaction changed what it read, on this node or another. Commits that append audit events take one advisory
+/// lock first, so events are numbered in the order their transactions commit: a reader that saw event *n* has seen
+/// every event before it. A commit that changes the state notifies the other nodes (`NOTIFY skm_changes`), which
+/// empty their caches (``listenForChanges(_:)``).
+package final class PostgresStorage: Storage {
+    /// Where the database is, without the password: what logs and errors may show.
+    package struct Location: Sendable, Hashable, CustomStringConvertible {
+        package enum TLSMode: String, Sendable {
+            /// Plain TCP.
+            case disable
+            /// TLS when the server offers it, verified against the system's trust store; plain TCP otherwise.
+            case prefer
+            /// TLS, verified against the system's trust store.
+            case require
+        }
+
+        package var host: String
+        package var port: Int
+        package var username: String
+        package var database: String
+        package var tls: TLSMode
+
+        package var description: String { "postgres://\(username)@\(host):\(port)/\(database)" }
+
+        /// Whether `text` names a PostgreSQL database rather than an SQLite file.
+        package static func isURL(_ text: String) -> Bool {
+            text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
+        }
+
+        /// Reads `postgres://USER@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]`. A password in the URL is
+        /// refused: a URL is given on command lines and shown in process lists and logs.
+        package init(url text: String) throws(StorageError) {
+            guard Self.isURL(text), let components = URLComponents(string: text) else {
+                throw StorageError(.unusable, "not a PostgreSQL URL (postgres://USER@HOST:PORT/DATABASE)")
+            }
+            guard components.password == nil else {
+                throw StorageError(
+                    .unusable,
+                    "the PostgreSQL URL holds a password; give it in SKM_DB_PASSWORD or a file named by "
+                        + "--db-password-file (or SKM_DB_PASSWORD_FILE) instead")
+            }
+            guard let user = components.user, !user.isEmpty else {
+                throw StorageError(.unusable, "the PostgreSQL URL names no user (postgres://USER@HOST/DATABASE)")
+            }
+            guard let host = components.host, !host.isEmpty else {
+                throw StorageError(.unusable, "the PostgreSQL URL names no host (postgres://USER@HOST/DATABASE)")
+            }
+            let database = String(components.path.drop { $0 == "/" })
+            guard !database.isEmpty, !database.contains("/") else {
+                throw StorageError(.unusable, "the PostgreSQL URL names no database (postgres://USER@HOST/DATABASE)")
+            }
+            var tls = TLSMode.prefer
+            for item in components.queryItems ?? [] {
+                guard item.name == "sslmode", let value = item.value, let mode = TLSMode(rawValue: value) else {
+                    throw StorageError(
+                        .unusable,
+                        "the PostgreSQL URL's parameter '\(PrintableText.escaped(String(item.name.prefix(40))))' is not one "
+                            + "SKM reads (sslmode=disable, prefer or require)")
+                }
+                tls = mode
+            }
+            self.host = host
+            self.port = components.port ?? 5432
+            self.username = user.removingPercentEncoding ?? user
+            self.database = database.removingPercentEncoding ?? database
+            self.tls = tls
+        }
+    }
+
+    package let location: Location
+    /// Whether this storage only reads: every commit fails, and the database refuses writes too.
+    package let readOnly: Bool
+    let client: PostgresClient
+    private let runner: Task<Void, Never>
+    private let logger: Logger
+    /// Called inside every commit's transaction after its writes, before it commits: lets a test hold two commits
+    /// open at once, as two nodes racing would. `nil` outside such tests.
+    private let beforeCommit: (@Sendable () async -> Void)?
+
+    /// The channel commits notify and nodes listen on.
+    static let changesChannel = "skm_changes"
+    /// The advisory lock that orders audit events, and the one migrations take.
+    static let eventsLock = Int64(bitPattern: FNV1a.hash("skm:events".utf8))
+    static let migrationLock = Int64(bitPattern: FNV1a.hash("skm:migrations".utf8))
+
+    /// Connects to the database at `location` and brings its schema up to date (several nodes may start at once:
+    /// one migrates, the others wait). With `readOnly`, changes nothing: the schema must be current, and every
+    /// transaction is read-only.
+    package init(
+        location: Location, password: String?, readOnly: Bool = false, maximumConnections: Int = 20,
+        logger: Logger = Logger(label: "skm.postgres", factory: { _ in SwiftLogNoOpLogHandler() }),
+        beforeCommit: (@Sendable () async -> Void)? = nil
+    ) async throws {
+        self.location = location
+        self.readOnly = readOnly
+        self.logger = logger
+        self.beforeCommit = beforeCommit
+        let tls: PostgresClient.Configuration.TLS
+        switch location.tls {
+        case .disable: tls = .disable
+        case .prefer: tls = .prefer(.makeClientConfiguration())
+        case .require: tls = .require(.makeClientConfiguration())
+        }
+        var configuration = PostgresClient.Configuration(
+            host: location.host, port: location.port, username: location.username, password: password,
+            database: location.database, tls: tls)
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.connectTimeout = .seconds(10)
+        configuration.options.additionalStartupParameters = [("application_name", "skm")]
+        if readOnly {
+            configuration.options.additionalStartupParameters.append(("default_transaction_read_only", "on"))
+        }
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        runner = Task { await client.run() }
+        do {
+            if readOnly {
+                try await checkCurrent()
+            } else {
+                try await migrate()
+            }
+        } catch {
+            runner.cancel()
+            throw error
+        }
+    }
+
+    deinit {
+        runner.cancel()
+    }
+
+    /// Closes every connection.
+    package func close() {
+        runner.cancel()
+    }
+
+    // MARK: - Schema
+
+    private func migrate() async throws {
+        try await transaction(.serializable) { connection, logger in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
+            let tables = try await Self.tableNames(connection, logger: logger)
+            if !tables.isEmpty && !tables.contains(PostgresSchema.migrationsTable) {
+                throw StorageError(
+                    .unusable,
+                    "\(self.location) holds tables of another application (\(tables.sorted().prefix(3).joined(separator: ", "))); "
+                        + "give SKM a database of its own")
+            }
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS skm_migrations (name TEXT COLLATE "C" PRIMARY KEY, applied_at BIGINT NOT NULL)
+                """, logger: logger)
+            let applied = Set(
+                try await connection.query("SELECT name FROM skm_migrations", logger: logger).collect().map {
+                    try $0.decode(String.self)
+                })
+            for migration in PostgresSchema.migrations where !applied.contains(migration.name) {
+                for statement in migration.statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query(
+                    "INSERT INTO skm_migrations (name, applied_at) VALUES (\(migration.name), \(Date().millisecondsSince1970))",
+                    logger: logger)
+            }
+        }
+    }
+
+    /// A read-only database must already have the current schema: nothing may be changed.
+    private func checkCurrent() async throws {
+        try await transaction(.snapshot) { connection, logger in
+            let tables = try await Self.tableNames(connection, logger: logger)
+            guard tables.contains(PostgresSchema.migrationsTable) else {
+                throw StorageError(.unusable, "\(self.location) is not an SKM database")
+            }
+            let applied = Set(
+                try await connection.query("SELECT name FROM skm_migrations", logger: logger).collect().map {
+                    try $0.decode(String.self)
+                })
+            guard PostgresSchema.migrations.allSatisfy({ applied.contains($0.name) }) else {
+                throw StorageError(
+                    .unusable,
+                    "\(self.location) has an older schema; open it once with `skm keystore list --db …` (which updates "
+                        + "it), or analyse a state snapshot exported from it")
+            }
+        }
+    }
+
+    private static func tableNames(_ connection: PostgresConnection, logger: Logger) async throws -> Set<String> {
+        Set(
+            try await connection.query(
+                "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()", logger: logger
+            ).collect().map { try $0.decode(String.self) })
+    }
+
+    // MARK: - Reads
+
+    package func setting(_ name: String) async throws -> Data? {
+        try await one("SELECT value FROM settings WHERE name = \(name)") { try $0.bytes("value") }
+    }
+
+    package func nextIdentifier(for sequence: IdentifierSequence) async throws -> Int {
+        try await write { connection, logger in
+            let rows = try await connection.query(
+                """
+                INSERT INTO sequences (name, value) VALUES (\(sequence.rawValue), 1)
+                ON CONFLICT (name) DO UPDATE SET value = sequences.value + 1 RETURNING value
+                """, logger: logger
+            ).collect()
+            return Int(try rows[0].decode(Int64.self))
+        }
+    }
+
+    package func appkey(id: String) async throws -> Appkey? {
+        try await one("SELECT * FROM appkeys WHERE id = \(id)", Rows.appkey)
+    }
+
+    package func appkeys() async throws -> [Appkey] {
+        try await all("SELECT * FROM appkeys ORDER BY id", Rows.appkey)
+    }
+
+    package func userAccessKey(id: String) async throws -> UserAccessKey? {
+        try await one("SELECT * FROM user_access_keys WHERE id = \(id)", Rows.userAccessKey)
+    }
+
+    package func userAccessKeys(appkey: String) async throws -> [UserAccessKey] {
+        try await all("SELECT * FROM user_access_keys WHERE appkey = \(appkey) ORDER BY id", Rows.userAccessKey)
+    }
+
+    package func keyStore(id: Int) async throws -> KeyStore? {
+        try await one("SELECT * FROM key_stores WHERE id = \(id)", Rows.keyStore)
+    }
+
+    package func keyStores(appkey: String) async throws -> [KeyStore] {
+        try await all("SELECT * FROM key_stores WHERE appkey = \(appkey) ORDER BY id", Rows.keyStore)
+    }
+
+    package func key(id: String) async throws -> ManagedKey? {
+        try await one("SELECT * FROM managed_keys WHERE id = \(id)", Rows.key)
+    }
+
+    package func keys(keyStoreId: Int) async throws -> [ManagedKey] {
+        try await all(
+            "SELECT * FROM managed_keys WHERE key_store_id = \(keyStoreId) ORDER BY created_at, id", Rows.key)
+    }
+
+    package func versions(keyId: String) async throws -> [KeyVersion] {
+        try await all("SELECT * FROM key_versions WHERE key_id = \(keyId) ORDER BY number", Rows.version)
+    }
+
+    package func authEntry(id: Int) async throws -> AuthEntry? {
+        try await one("SELECT * FROM auth_entries WHERE id = \(id)", Rows.authEntry)
+    }
+
+    package func authEntries(keyStoreId: Int) async throws -> [AuthEntry] {
+        try await all("SELECT * FROM auth_entries WHERE key_store_id = \(keyStoreId) ORDER BY id", Rows.authEntry)
+    }
+
+    package func sealedItem(_ context: SealContext) async throws -> Data? {
+        try await one("SELECT data FROM sealed_items WHERE label = \(context.label)") { try $0.bytes("data") }
+    }
+
+    package func keyContext(keyId: String) async throws -> KeyContext? {
+        try await transaction(.snapshot) { connection, logger in
+            guard
+                let key = try await Self.rows(
+                    "SELECT * FROM managed_keys WHERE id = \(keyId)", connection, logger, Rows.key
+                ).first
+            else { return nil }
+            let store = try await Self.rows(
+                "SELECT * FROM key_stores WHERE id = \(key.keyStoreId)", connection, logger, Rows.keyStore
+            ).first
+            let prefix = "key/\(keyId)/"
+            var material: [Int: Data] = [:]
+            for (label, data) in try await Self.rows(
+                "SELECT label, data FROM sealed_items WHERE label >= \(prefix) AND label < \(prefix + "\u{FFFF}")",
+                connection, logger, { (try $0.text("label"), try $0.bytes("data")) })
+            {
+                if let number = Int(label.dropFirst(prefix.count)) { material[number] = data }
+            }
+            return KeyContext(
+                key: key, store: store,
+                versions: try await Self.rows(
+                    "SELECT * FROM key_versions WHERE key_id = \(keyId) ORDER BY number", connection, logger,
+                    Rows.version),
+                authEntries: try await Self.rows(
+                    "SELECT * FROM auth_entries WHERE key_store_id = \(key.keyStoreId) ORDER BY id", connection, logger,
+                    Rows.authEntry),
+                sealedMaterial: material)
+        }
+    }
+
+    package func events(after sequence: Int, limit: Int) async throws -> [AuditEvent] {
+        try await all("SELECT * FROM events WHERE sequence > \(sequence) ORDER BY sequence LIMIT \(limit)", Rows.event)
+    }
+
+    package func dueWork(at now: Date) async throws -> DueWork {
+        let cutoff = now.millisecondsSince1970
+        return try await transaction(.snapshot) { connection, logger in
+            DueWork(
+                keysToPurge: try await Self.rows(
+                    """
+                    SELECT * FROM managed_keys WHERE status = 'PENDING_DELETION' AND deletion_at <= \(cutoff) ORDER BY id
+                    """, connection, logger, Rows.key),
+                versionsToPurge: try await Self.rows(
+                    """
+                    SELECT * FROM key_versions WHERE status = 'PENDING_DELETION' AND deletion_at <= \(cutoff)
+                    ORDER BY key_id, number
+                    """, connection, logger, Rows.version),
+                entriesToPurge: try await Self.rows(
+                    """
+                    SELECT * FROM auth_entries WHERE status = 'PENDING_DELETION' AND deletion_at <= \(cutoff) ORDER BY id
+                    """, connection, logger, Rows.authEntry),
+                keysToRotate: try await Self.rows(
+                    """
+                    SELECT * FROM managed_keys WHERE status = 'ACTIVE' AND auto_rotation_period > 0
+                    AND next_rotation_at <= \(cutoff) ORDER BY id
+                    """, connection, logger, Rows.key))
+        }
+    }
+
+    package func exportState() async throws -> StoredState {
+        try await transaction(.snapshot) { connection, logger in
+            var state = StoredState()
+            state.appkeys = try await Self.rows("SELECT * FROM appkeys ORDER BY id", connection, logger, Rows.appkey)
+            state.userAccessKeys = try await Self.rows(
+                "SELECT * FROM user_access_keys ORDER BY id", connection, logger, Rows.userAccessKey)
+            state.keyStores = try await Self.rows(
+                "SELECT * FROM key_stores ORDER BY id", connection, logger, Rows.keyStore)
+            state.keys = try await Self.rows("SELECT * FROM managed_keys ORDER BY id", connection, logger, Rows.key)
+            state.versions = try await Self.rows(
+                "SELECT * FROM key_versions ORDER BY key_id, number", connection, logger, Rows.version)
+            state.authEntries = try await Self.rows(
+                "SELECT * FROM auth_entries ORDER BY id", connection, logger, Rows.authEntry)
+            state.events = try await Self.rows("SELECT * FROM events ORDER BY sequence", connection, logger, Rows.event)
+            return state
+        }
+    }
+
+    // MARK: - Writes
+
+    package func commit(_ changes: ChangeSet) async throws {
+        guard !changes.isEmpty else { return }
+        let acting = changes.actingAccessKeys.sorted()
+        let appendsEvents = changes.mutations.contains {
+            if case .appendEvent = $0 { true } else { false }
+        }
+        // The last use of keys and entries decides nothing a cache holds; only real changes wake the other nodes.
+        let changesState = changes.mutations.contains {
+            if case .recordAccess = $0 { false } else { true }
+        }
+        try await write { connection, logger in
+            for id in acting {
+                let status = try await Self.rows(
+                    "SELECT status FROM user_access_keys WHERE id = \(id)", connection, logger,
+                    { try $0.text("status") }
+                ).first
+                guard status == AccessKeyStatus.inService.rawValue else {
+                    throw StorageError(
+                        .actorRevoked, "User Access Key \(id) was revoked before the change was committed")
+                }
+            }
+            if appendsEvents {
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.eventsLock))", logger: logger)
+            }
+            for mutation in changes.mutations {
+                try await PostgresWrites.apply(mutation, connection, logger)
+            }
+            await self.beforeCommit?()
+            if changesState {
+                try await connection.query("SELECT pg_notify(\(Self.changesChannel), '')", logger: logger)
+            }
+        }
+    }
+
+    // MARK: - Several nodes
+
+    /// Calls `changed` whenever a commit on any node changed the state, and once each time listening (re)starts,
+    /// since changes made while not listening were missed. Runs until cancelled; a lost connection is re-opened.
+    package func listenForChanges(_ changed: @escaping @Sendable () -> Void) async {
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: Self.changesChannel) { notifications in
+                        changed()
+                        for try await _ in notifications { changed() }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning(
+                    "listening for changes on \(location) failed; retrying",
+                    metadata: ["error": "\(Self.describe(error))"])
+            }
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+    }
+
+    /// Runs `body` while holding the advisory lock of `job` on this database; `nil`, without running it, when
+    /// another node holds it.
+    package func exclusively<T: Sendable>(_ job: String, _ body: () async throws -> T) async throws -> T? {
+        let key = Int64(bitPattern: FNV1a.hash("skm:job:\(job)".utf8))
+        do {
+            return try await client.withConnection { connection -> T? in
+                let locked = try await connection.query("SELECT pg_try_advisory_lock(\(key))", logger: logger)
+                    .collect().first?.decode(Bool.self)
+                guard locked == true else { return nil }
+                let result: T
+                do {
+                    result = try await body()
+                } catch {
+                    _ = try? await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger)
+                    throw error
+                }
+                try await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger)
+                return result
+            }
+        } catch {
+            throw Self.translate(error, at: location)
+        }
+    }
+
+    // MARK: - Plumbing
+
+    private enum Isolation {
+        /// A read-write transaction that fails rather than see or make an anomaly.
+        case serializable
+        /// A read-only transaction on one snapshot.
+        case snapshot
+    }
+
+    /// Runs `body` in one transaction on one pooled connection; commits when it returns, rolls back when it throws.
+    private func transaction<T: Sendable>(
+        _ isolation: Isolation, _ body: (PostgresConnection, Logger) async throws -> T
+    ) async throws -> T {
+        let logger = logger
+        do {
+            return try await client.withConnection { connection -> T in
+                switch isolation {
+                case .serializable:
+                    try await connection.query("BEGIN ISOLATION LEVEL SERIALIZABLE", logger: logger)
+                case .snapshot:
+                    try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+                }
+                let result: T
+                do {
+                    result = try await body(connection, logger)
+                    try await connection.query("COMMIT", logger: logger)
+                } catch {
+                    do {
+                        try await connection.query("ROLLBACK", logger: logger)
+                    } catch {
+                        // A connection whose transaction state is unknown must not go back to the pool.
+                        try? await connection.close()
+                    }
+                    throw error
+                }
+                return result
+            }
+        } catch {
+            throw Self.translate(error, at: location)
+        }
+    }
+
+    private func write<T: Sendable>(_ body: (PostgresConnection, Logger) async throws -> T) async throws -> T {
+        if readOnly { throw StorageError(.unusable, "\(location) was opened read-only") }
+        return try await transaction(.serializable, body)
+    }
+
+    private func one<T: Sendable>(
+        _ query: PostgresQuery, _ decode: (PostgresRandomAccessRow) throws -> T
+    ) async throws -> T? {
+        try await all(query, decode).first
+    }
+
+    private func all<T: Sendable>(
+        _ query: PostgresQuery, _ decode: (PostgresRandomAccessRow) throws -> T
+    ) async throws -> [T] {
+        do {
+            return try await client.query(query, logger: logger).collect().map { try decode($0.makeRandomAccess()) }
+        } catch {
+            throw Self.translate(error, at: location)
+        }
+    }
+
+    static func rows<T>(
+        _ query: PostgresQuery, _ connection: PostgresConnection, _ logger: Logger,
+        _ decode: (PostgresRandomAccessRow) throws -> T
+    ) async throws -> [T] {
+        try await connection.query(query, logger: logger).collect().map { try decode($0.makeRandomAccess()) }
+    }
+
+    /// A storage error for what PostgreSQL or the connection reported. Only the server's own message is kept,
+    /// never the query or its values.
+    static func translate(_ error: any Error, at location: Location) -> any Error {
+        if error is StorageError || error is CancellationError { return error }
+        guard let failure = error as? PSQLError else {
+            if error is PostgresDecodingError {
+                return StorageError(.unusable, "\(location) holds a value this version cannot read")
+            }
+            if "\(type(of: error))".contains("ConnectionPool") {
+                return StorageError(
+                    .unusable, "cannot connect to PostgreSQL at \(location) (refused, unreachable or timed out)")
+            }
+            return StorageError(.unusable, "PostgreSQL at \(location): \(describe(error))")
+        }
+        let message = failure.serverInfo?[.message].map { PrintableText.escaped(String($0.prefix(300))) } ?? ""
+        switch failure.serverInfo?[.sqlState] {
+        case "40001", "40P01":
+            return StorageError(.conflict, "a concurrent transaction changed the same rows")
+        case "23505":
+            switch failure.serverInfo?[.constraintName] {
+            case "key_stores_live_name": return StorageError(.duplicate, "a key store of that name already exists")
+            case "auth_entries_live_value":
+                return StorageError(.duplicate, "that value is already registered in the key store")
+            default: return StorageError(.duplicate, "the row already exists")
+            }
+        case "23503": return StorageError(.missing, "a referenced row does not exist")
+        case "25006": return StorageError(.unusable, "\(location) is read-only here")
+        case "28000", "28P01":
+            return StorageError(.unusable, "PostgreSQL at \(location) refused the login: \(message)")
+        case "3D000": return StorageError(.unusable, "PostgreSQL at \(location) has no such database: \(message)")
+        case let state?: return StorageError(.unusable, "PostgreSQL at \(location) failed (\(state)): \(message)")
+        case nil: return StorageError(.unusable, "cannot use PostgreSQL at \(location): \(describe(error))")
+        }
+    }
+
+    /// What went wrong, in words that hold no query and no value: PostgreSQL's message, or the kind of failure.
+    static func describe(_ error: any Error) -> String {
+        if let failure = error as? PSQLError {
+            if let message = failure.serverInfo?[.message] { return PrintableText.escaped(String(message.prefix(300))) }
+            if let underlying = failure.underlying { return PrintableText.escaped(String("\(underlying)".prefix(300))) }
+            return "\(failure.code)"
+        }
+        return PrintableText.escaped("\(type(of: error))")
+    }
+}
+
+extension PostgresRandomAccessRow: StoredRow {
+    func text(_ column: String) throws -> String { try self[column].decode(String.self) }
+    func optionalText(_ column: String) throws -> String? { try self[column].decode(String?.self) }
+    func integer(_ column: String) throws -> Int64 { try self[column].decode(Int64.self) }
+    func optionalInteger(_ column: String) throws -> Int64? { try self[column].decode(Int64?.self) }
+    func flag(_ column: String) throws -> Bool { try self[column].decode(Bool.self) }
+    func bytes(_ column: String) throws -> Data { try self[column].decode(Data.self) }
+}
