@@ -125,6 +125,12 @@ package final class PostgresStorage: Storage {
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         runner = Task { await client.run() }
+        // The pool retries a connection it cannot open for about a minute and then does not say why (a refused
+        // login, a missing database): one direct connection first tells at once.
+        if let reason = await Self.connectionFailure(location: location, password: password, logger: logger) {
+            runner.cancel()
+            throw reason
+        }
         do {
             if readOnly {
                 try await checkCurrent()
@@ -134,6 +140,27 @@ package final class PostgresStorage: Storage {
         } catch {
             runner.cancel()
             throw error
+        }
+    }
+
+    /// Why a direct connection to `location` fails, or `nil` when it succeeds.
+    private static func connectionFailure(location: Location, password: String?, logger: Logger) async -> (any Error)? {
+        do {
+            let tls: PostgresConnection.Configuration.TLS
+            switch location.tls {
+            case .disable: tls = .disable
+            case .prefer: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case .require: tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
+            var configuration = PostgresConnection.Configuration(
+                host: location.host, port: location.port, username: location.username, password: password,
+                database: location.database, tls: tls)
+            configuration.options.connectTimeout = .seconds(10)
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            try? await connection.close()
+            return nil
+        } catch {
+            return translate(error, at: location)
         }
     }
 
@@ -505,6 +532,12 @@ package final class PostgresStorage: Storage {
     /// never the query or its values.
     static func translate(_ error: any Error, at location: Location) -> any Error {
         if error is StorageError || error is CancellationError { return error }
+        if let failure = error as? PSQLError, failure.code == .authMechanismRequiresPassword {
+            return StorageError(
+                .unusable,
+                "PostgreSQL at \(location) asks for a password: give it in SKM_DB_PASSWORD or a file named by "
+                    + "--db-password-file (or SKM_DB_PASSWORD_FILE)")
+        }
         guard let failure = error as? PSQLError else {
             if error is PostgresDecodingError {
                 return StorageError(.unusable, "\(location) holds a value this version cannot read")

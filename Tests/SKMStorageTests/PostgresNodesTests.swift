@@ -86,3 +86,45 @@ struct PostgresNodesTests {
         #expect(try await nodeB.exclusively("due-work") { "B" } == "B")
     }
 }
+
+/// What `--db postgres://…` accepts, and what a user is told when the database cannot be used.
+@Suite struct PostgresLocationTests {
+    @Test func aURLNamesUserHostPortDatabaseAndTLS() throws {
+        let location = try PostgresStorage.Location(url: "postgres://skm@db.internal:6543/keys?sslmode=require")
+        #expect(location.username == "skm")
+        #expect(location.host == "db.internal")
+        #expect(location.port == 6543)
+        #expect(location.database == "keys")
+        #expect(location.tls == .require)
+        #expect(location.description == "postgres://skm@db.internal:6543/keys")
+        #expect(try PostgresStorage.Location(url: "postgresql://u@h/d").port == 5432)
+    }
+
+    @Test(arguments: [
+        ("postgres://skm:hunter2@h/d", "holds a password"),
+        ("postgres://h/d", "names no user"),
+        ("postgres://u@h", "names no database"),
+        ("postgres://u@h/d?sslmode=maybe", "sslmode=disable, prefer or require"),
+        ("postgres://u@h/d?password=x", "is not one SKM reads"),
+        ("mysql://u@h/d", "not a PostgreSQL URL"),
+    ])
+    func badURLsAreRefusedWithTheReason(_ url: String, _ reason: String) {
+        #expect {
+            _ = try PostgresStorage.Location(url: url)
+        } throws: { error in
+            let message = (error as? StorageError)?.reason ?? ""
+            return message.contains(reason) && !message.contains("hunter2")
+        }
+    }
+
+    @Test(.enabled(if: TestPostgres.isAvailable, "needs the test PostgreSQL: scripts/test.sh starts one"))
+    func aRefusedLoginSaysSoWithoutThePassword() async throws {
+        let location = try PostgresStorage.Location(url: try #require(TestPostgres.url))
+        await #expect {
+            _ = try await PostgresStorage(location: location, password: "not-the-password-0451")
+        } throws: { error in
+            let message = "\(error)"
+            return message.contains("refused the login") && !message.contains("0451")
+        }
+    }
+}
