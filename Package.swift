@@ -274,7 +274,7 @@ let package = Package(
         .testTarget(
             name: "skmTests",
             // `skm` is built for the tests to run; they import none of its code.
-            dependencies: ["skm", "SKMPrimitives", "SKMCore", "SKMWire"],
+            dependencies: ["skm", "SKMPrimitives", "SKMCore", "SKMWire", "SKMTestSupport"],
             swiftSettings: strictSettings
         ),
     ]
