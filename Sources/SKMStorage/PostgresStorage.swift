@@ -168,11 +168,6 @@ package final class PostgresStorage: Storage {
         runner.cancel()
     }
 
-    /// Closes every connection.
-    package func close() {
-        runner.cancel()
-    }
-
     // MARK: - Schema
 
     private func migrate() async throws {

@@ -18,12 +18,12 @@ struct InitCommand: AsyncParsableCommand {
     var caName = "SKM Client CA"
 
     func run() async throws {
-        if installation.environment["SKM_ROOT_KEY"] == nil || !installation.isPostgres {
-            // The SQLite file, and the root key unless it comes from the environment, live in this directory.
-            let directory =
-                installation.isPostgres
-                ? URL(fileURLWithPath: installation.rootKeyPath).deletingLastPathComponent()
-                : installation.localDirectory
+        // The SQLite file's directory; with PostgreSQL, the root key file's, unless the key comes from the environment.
+        let rootKeyDirectory = URL(fileURLWithPath: installation.rootKeyPath).deletingLastPathComponent()
+        let usesKeyFile = installation.environment["SKM_ROOT_KEY"] == nil
+        if let directory = installation.isPostgres
+            ? (usesKeyFile ? rootKeyDirectory : nil) : installation.localDirectory
+        {
             try FileManager.default.createDirectory(
                 at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
@@ -40,7 +40,7 @@ struct InitCommand: AsyncParsableCommand {
         }
         let storage = try await installation.openStorage(create: true)
         let engine = try await Engine.initialize(storage: storage, rootKey: rootKey, authorityName: caName)
-        print("Initialised \(installation.databaseDescription)")
+        print("Initialised \(installation.database)")
         print("CA: \(engine.authority.certificate.subject) (SHA-256 \(engine.authority.certificate.sha256Fingerprint))")
     }
 }

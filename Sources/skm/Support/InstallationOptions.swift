@@ -24,16 +24,14 @@ struct InstallationOptions: ParsableArguments {
 
     var environment: [String: String] { ProcessInfo.processInfo.environment }
 
-    /// `--db`, else `SKM_DB`, else `.skm/skm.sqlite`.
+    /// `--db`, else `SKM_DB`, else `.skm/skm.sqlite`. Logs and reports may show it: a PostgreSQL URL holding a
+    /// password is refused before it is used.
     var database: String {
         db ?? environment["SKM_DB"] ?? ".skm/skm.sqlite"
     }
 
     /// Whether the database is PostgreSQL's rather than an SQLite file.
     var isPostgres: Bool { PostgresStorage.Location.isURL(database) }
-
-    /// The database as logs and reports may name it: the file's path, or the URL (which never holds a password).
-    var databaseDescription: String { database }
 
     /// The directory of files kept beside the database (the root key, the request log): the SQLite file's
     /// directory, or `.skm` for PostgreSQL.

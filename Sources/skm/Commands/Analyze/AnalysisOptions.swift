@@ -13,7 +13,10 @@ struct AnalysisOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("Read the state from this SQLite database instead (no root key needed).", valueName: "path"))
+        help: ArgumentHelp(
+            "Read the state from this SQLite database or PostgreSQL URL instead, without changing it (no root key "
+                + "needed; a PostgreSQL password from SKM_DB_PASSWORD or SKM_DB_PASSWORD_FILE).", valueName: "path|url")
+    )
     var db: String?
 
     @Option(
@@ -37,7 +40,7 @@ struct AnalysisOptions: ParsableArguments {
 
     func validate() throws {
         guard (state == nil) != (db == nil) else {
-            throw ValidationError("give the key manager's state with exactly one of --state FILE or --db PATH")
+            throw ValidationError("give the key manager's state with exactly one of --state FILE or --db PATH|URL")
         }
         if let clientIP, IPv4Address(clientIP) == nil {
             throw ValidationError("--client-ip '\(clientIP)' is not an IPv4 address")
@@ -82,7 +85,7 @@ struct AnalysisOptions: ParsableArguments {
         installation.rootKeyFile = nil
         // Analysing never changes the database it reads: no migration, no write of any kind.
         let storage = try await installation.openStorage(readOnly: true)
-        return try await StateSnapshot.export(from: storage, at: Date(), location: installation.databaseDescription)
+        return try await StateSnapshot.export(from: storage, at: Date(), location: installation.database)
     }
 
     func loadRules() throws -> RuleSet {

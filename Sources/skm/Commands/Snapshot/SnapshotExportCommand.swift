@@ -19,7 +19,7 @@ struct SnapshotExportCommand: AsyncParsableCommand {
     func run() async throws {
         let storage = try await installation.openStorage()
         let snapshot = try await StateSnapshot.export(
-            from: storage, at: Date(), location: installation.databaseDescription)
+            from: storage, at: Date(), location: installation.database)
         let data = try snapshot.jsonData() + Data("\n".utf8)
         if let out {
             try data.write(to: URL(fileURLWithPath: out), options: .atomic)
