@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Encrypt and decrypt requests per second of `skm serve` (release build, HTTPS keep-alive, request log on) on one
 # SQLite node, one PostgreSQL node, and two PostgreSQL nodes on one database (wrk drives both at once, half the
-# connections each; per node and in total). PostgreSQL is a throwaway cluster started by scripts/postgres.sh. On a
-# machine of two cores the nodes, the database and wrk share them: the two-node figure shows what the coordination
-# costs, not what a second machine would add.
+# connections each; per node and in total). PostgreSQL is a throwaway cluster started by scripts/postgres.sh, with
+# fsync on. On a machine of two cores the nodes, the database and wrk share them: the two-node figure shows what the
+# coordination costs, not what a second machine would add.
 #
 #   Benchmarks/nodes.sh [seconds per run, default 10] [connections, default 32]
 set -euo pipefail
@@ -19,7 +19,7 @@ work=$(mktemp -d)
 servers=()
 cleanup() {
     for server in "${servers[@]}"; do kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; done
-    scripts/postgres.sh stop "$work/postgres" || true
+    [ -z "${postgres:-}" ] || scripts/postgres.sh stop "$postgres" || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -35,13 +35,13 @@ setup() {
     echo "$appkey $key"
 }
 
-# Starts a node on a free port; prints the port.
+# Starts a node on a free port and sets `port` (not in a subshell: the server would hold its output open, and its
+# process id would be lost for the clean-up).
 start() {  # name
-    local port=$((20000 + RANDOM % 20000))
-    "$skm" serve --port "$port" --log-level warning --request-log "$work/$1.jsonl" 2>"$work/$1.log" &
+    port=$((20000 + RANDOM % 20000))
+    "$skm" serve --port "$port" --log-level warning --request-log "$work/$1.jsonl" >/dev/null 2>"$work/$1.log" &
     servers+=($!)
     for _ in $(seq 100); do curl -sk "https://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.1; done
-    echo "$port"
 }
 
 scripts() {  # port appkey key
@@ -67,7 +67,7 @@ row() { printf '%-22s %12.0f %12.0f\n' "$1" "$2" "$3"; }
 export SKM_DB=$work/sqlite/skm.sqlite
 mkdir -p "$work/sqlite"
 read -r appkey key < <(setup)
-port=$(start sqlite)
+start sqlite
 scripts "$port" "$appkey" "$key"
 base="https://127.0.0.1:$port/keymanager/v1.2/appkey/$appkey/symmetric-keys/$key"
 row "SQLite, 1 node" "$(rate "$connections" "$base/encrypt" "$work/encrypt.lua")" \
@@ -75,17 +75,21 @@ row "SQLite, 1 node" "$(rate "$connections" "$base/encrypt" "$work/encrypt.lua")
 kill "${servers[0]}"; wait "${servers[0]}" 2>/dev/null || true; servers=()
 
 # PostgreSQL.
-environment=$(scripts/postgres.sh start "$work/postgres")
+# Durable commits, as SQLite's; the cluster in a directory of its own, which the postgres user can reach.
+postgres=$(mktemp -d)
+environment=$(SKM_POSTGRES_FSYNC=on scripts/postgres.sh start "$postgres")
 url=$(printf '%s\n' "$environment" | sed -n 's/^SKM_TEST_POSTGRES_URL=//p')
-export SKM_DB=$url SKM_DB_PASSWORD_FILE=$work/postgres/password SKM_ROOT_KEY_FILE=$work/root.key
+export SKM_DB=$url SKM_DB_PASSWORD_FILE=$postgres/password SKM_ROOT_KEY_FILE=$work/root.key
 read -r appkey key < <(setup)
-first=$(start node1)
+start node1
+first=$port
 scripts "$first" "$appkey" "$key"
 base="https://127.0.0.1:$first/keymanager/v1.2/appkey/$appkey/symmetric-keys/$key"
 row "PostgreSQL, 1 node" "$(rate "$connections" "$base/encrypt" "$work/encrypt.lua")" \
     "$(rate "$connections" "$base/decrypt" "$work/decrypt.lua")"
 
-second=$(start node2)
+start node2
+second=$port
 half=$((connections / 2))
 for operation in encrypt decrypt; do
     rate "$half" "https://127.0.0.1:$first/keymanager/v1.2/appkey/$appkey/symmetric-keys/$key/$operation" \

@@ -8,6 +8,9 @@
 #                                     SKM_TEST_POSTGRES_PASSWORD_FILE=DIR/password
 #   scripts/postgres.sh stop DIR    stops that cluster and removes DIR
 #
+# The tests' cluster runs with fsync=off (nothing in it outlives the run); SKM_POSTGRES_FSYNC=on makes it durable, as
+# the benchmarks need to compare it fairly with SQLite's synchronous commits.
+#
 # Exits non-zero with the reason when the server cannot be installed or started.
 set -euo pipefail
 
@@ -56,6 +59,8 @@ start)
     if [ "$(id -u)" -eq 0 ]; then
         id postgres >/dev/null 2>&1 || fail "there is no postgres user to run the server as"
         chown postgres:postgres "$directory"
+        as_owner test -x "$directory" \
+            || fail "the postgres user cannot reach $directory: one of its parent directories is closed to it"
     fi
     chmod 700 "$directory"
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -64,7 +69,7 @@ start)
     as_owner "$bin/initdb" -D "$directory/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
         --no-sync >"$directory/initdb.log" 2>&1 || fail "initdb failed: $(tail -5 "$directory/initdb.log")"
     as_owner "$bin/pg_ctl" -D "$directory/data" -l "$directory/server.log" -w -t 30 \
-        -o "-p $port -k $directory -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" start \
+        -o "-p $port -k $directory -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=${SKM_POSTGRES_FSYNC:-off}" start \
         >/dev/null || fail "the server did not start: $(tail -5 "$directory/server.log" 2>/dev/null)"
     as_owner "$bin/psql" -h "$directory" -p "$port" -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
         -c "CREATE ROLE skm LOGIN CREATEDB PASSWORD '$password'" -c "CREATE DATABASE skm OWNER skm" >/dev/null \
