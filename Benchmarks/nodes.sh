@@ -6,6 +6,7 @@
 # coordination costs, not what a second machine would add.
 #
 #   Benchmarks/nodes.sh [seconds per run, default 10] [connections, default 32]
+#   Benchmarks/server.sh --nodes [seconds] [connections]    (the same)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10}
@@ -56,8 +57,15 @@ scripts() {  # port appkey key
         "'{\"ciphertext\":\"$ciphertext\"}'" >"$work/decrypt.lua"
 }
 
+# Prints requests per second; a run with refusals or socket errors is reported and fails the benchmark.
 rate() {  # connections url script
-    wrk -t1 -c"$1" -d"${duration}s" -s "$3" "$2" | awk '/Requests\/sec/ {print $2}'
+    local output
+    output=$(wrk -t1 -c"$1" -d"${duration}s" -s "$3" "$2")
+    if printf '%s\n' "$output" | grep -qE 'Non-2xx|Socket errors'; then
+        printf 'wrk saw failures on %s:\n%s\n' "$2" "$output" >&2
+        exit 1
+    fi
+    printf '%s\n' "$output" | awk '/Requests\/sec/ {print $2}'
 }
 
 printf '%-22s %12s %12s\n' "setup" "encrypt/s" "decrypt/s"
@@ -70,8 +78,9 @@ read -r appkey key < <(setup)
 start sqlite
 scripts "$port" "$appkey" "$key"
 base="https://127.0.0.1:$port/keymanager/v1.2/appkey/$appkey/symmetric-keys/$key"
-row "SQLite, 1 node" "$(rate "$connections" "$base/encrypt" "$work/encrypt.lua")" \
-    "$(rate "$connections" "$base/decrypt" "$work/decrypt.lua")"
+encrypt=$(rate "$connections" "$base/encrypt" "$work/encrypt.lua")
+decrypt=$(rate "$connections" "$base/decrypt" "$work/decrypt.lua")
+row "SQLite, 1 node" "$encrypt" "$decrypt"
 kill "${servers[0]}"; wait "${servers[0]}" 2>/dev/null || true; servers=()
 
 # PostgreSQL.
@@ -85,8 +94,9 @@ start node1
 first=$port
 scripts "$first" "$appkey" "$key"
 base="https://127.0.0.1:$first/keymanager/v1.2/appkey/$appkey/symmetric-keys/$key"
-row "PostgreSQL, 1 node" "$(rate "$connections" "$base/encrypt" "$work/encrypt.lua")" \
-    "$(rate "$connections" "$base/decrypt" "$work/decrypt.lua")"
+encrypt=$(rate "$connections" "$base/encrypt" "$work/encrypt.lua")
+decrypt=$(rate "$connections" "$base/decrypt" "$work/decrypt.lua")
+row "PostgreSQL, 1 node" "$encrypt" "$decrypt"
 
 start node2
 second=$port

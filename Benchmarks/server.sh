@@ -3,7 +3,9 @@
 # decrypt of a 32-byte plaintext, driven by wrk on loopback; then each API figure as a share of /health.
 #
 #   Benchmarks/server.sh [seconds per run, default 15] [connections, default 32]
+#   Benchmarks/server.sh --nodes [seconds] [connections]   SQLite, PostgreSQL and two PostgreSQL nodes (nodes.sh)
 set -euo pipefail
+if [ "${1:-}" = "--nodes" ]; then shift; exec "$(dirname "$0")/nodes.sh" "$@"; fi
 cd "$(dirname "$0")/.."
 duration=${1:-15}
 connections=${2:-32}
