@@ -10,20 +10,26 @@ import SKMPrimitives
 /// It keeps SQLite's guarantees. Every ``commit(_:)`` is one `SERIALIZABLE` transaction: the revision checks, the
 /// key-store checks and the acting User Access Key's status are read in it, and PostgreSQL fails it (serialization
 /// failure, answered as ``StorageErrorCode/conflict`` so the engine re-reads and retries) when a concurrent
-/// transaction changed what it read, on this node or another. Commits that append audit events take one advisory
-/// lock first, so events are numbered in the order their transactions commit: a reader that saw event *n* has seen
-/// every event before it. A commit that changes the state notifies the other nodes (`NOTIFY skm_changes`), which
-/// empty their caches (``listenForChanges(_:)``).
+/// transaction changed what it read, on this node or another. Every change of state first takes one lock for all
+/// nodes, before its snapshot: changes commit one at a time, each seeing the one before it, so events are numbered in
+/// the order their transactions commit and the acting User Access Key is read after any revocation that committed
+/// first. A commit that changes the state notifies the other nodes (`NOTIFY skm_changes`), which empty their caches
+/// (``listenForChanges(_:)``). Reads never wait for that lock.
 package final class PostgresStorage: Storage {
     /// Where the database is, without the password: what logs and errors may show.
     package struct Location: Sendable, Hashable, CustomStringConvertible {
+        /// TLS to the database, as libpq's `sslmode` names it.
         package enum TLSMode: String, Sendable {
             /// Plain TCP.
             case disable
-            /// TLS when the server offers it, verified against the system's trust store; plain TCP otherwise.
+            /// TLS when the server offers it, plain TCP otherwise; the server's certificate is not checked.
             case prefer
-            /// TLS, verified against the system's trust store.
+            /// TLS; the server's certificate is not checked (it protects against eavesdropping, not impersonation).
             case require
+            /// TLS with a certificate issued by a trusted authority (`sslrootcert`, or the system's), any name.
+            case verifyCA = "verify-ca"
+            /// TLS with a trusted certificate that names the host.
+            case verifyFull = "verify-full"
         }
 
         package var host: String
@@ -31,51 +37,110 @@ package final class PostgresStorage: Storage {
         package var username: String
         package var database: String
         package var tls: TLSMode
+        /// The authorities `verify-ca` and `verify-full` trust (PEM); the system's when `nil`.
+        package var rootCertificates: String?
 
-        package var description: String { "postgres://\(username)@\(host):\(port)/\(database)" }
-
-        /// Whether `text` names a PostgreSQL database rather than an SQLite file.
-        package static func isURL(_ text: String) -> Bool {
-            text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
+        package var description: String {
+            let shownHost = host.contains(":") ? "[\(host)]" : host
+            return "postgres://\(PrintableText.escaped(username))@\(PrintableText.escaped(shownHost)):\(port)/"
+                + PrintableText.escaped(database)
         }
 
-        /// Reads `postgres://USER@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]`. A password in the URL is
-        /// refused: a URL is given on command lines and shown in process lists and logs.
+        /// Whether `text` is meant as a PostgreSQL URL rather than an SQLite file: its scheme, in any case, is
+        /// `postgres` or `postgresql` (`postgres:skm@…`, without `//`, is a malformed URL, not a file name).
+        package static func isURL(_ text: String) -> Bool {
+            let lower = text.prefix(12).lowercased()
+            return lower.hasPrefix("postgres:") || lower.hasPrefix("postgresql:")
+        }
+
+        static let usage = "postgres://USER@HOST[:PORT]/DATABASE[?sslmode=…]"
+
+        /// Reads `postgres://USER@HOST[:PORT]/DATABASE[?sslmode=MODE&sslrootcert=FILE]`. A password in the URL is
+        /// refused: a URL is given on command lines and shown in process lists and logs. Every part is
+        /// percent-decoded once; a port outside 1–65535, a fragment, or a name PostgreSQL would cut is refused.
         package init(url text: String) throws(StorageError) {
-            guard Self.isURL(text), let components = URLComponents(string: text) else {
-                throw StorageError(.unusable, "not a PostgreSQL URL (postgres://USER@HOST:PORT/DATABASE)")
+            guard Self.isURL(text), let schemeEnd = text.range(of: "://"),
+                ["postgres", "postgresql"].contains(text[..<schemeEnd.lowerBound].lowercased()),
+                let components = URLComponents(string: "postgres" + text[schemeEnd.lowerBound...])
+            else {
+                throw StorageError(.unusable, "not a PostgreSQL URL (\(Self.usage))")
             }
             guard components.password == nil else {
                 throw StorageError(
                     .unusable,
-                    "the PostgreSQL URL holds a password; give it in SKM_DB_PASSWORD or a file named by "
-                        + "--db-password-file (or SKM_DB_PASSWORD_FILE) instead")
+                    "the PostgreSQL URL holds a password; give it in a file named by SKM_DB_PASSWORD_FILE (or the "
+                        + "--db-password-file option of the commands that change the database), or in SKM_DB_PASSWORD")
             }
-            guard let user = components.user, !user.isEmpty else {
-                throw StorageError(.unusable, "the PostgreSQL URL names no user (postgres://USER@HOST/DATABASE)")
+            guard components.fragment == nil else {
+                throw StorageError(
+                    .unusable, "the PostgreSQL URL has a '#' part, which SKM does not read (\(Self.usage))")
             }
-            guard let host = components.host, !host.isEmpty else {
-                throw StorageError(.unusable, "the PostgreSQL URL names no host (postgres://USER@HOST/DATABASE)")
+            guard let user = components.percentEncodedUser?.removingPercentEncoding, !user.isEmpty else {
+                throw StorageError(.unusable, "the PostgreSQL URL names no user (\(Self.usage))")
             }
-            let database = String(components.path.drop { $0 == "/" })
-            guard !database.isEmpty, !database.contains("/") else {
-                throw StorageError(.unusable, "the PostgreSQL URL names no database (postgres://USER@HOST/DATABASE)")
+            guard var host = components.percentEncodedHost?.removingPercentEncoding, !host.isEmpty else {
+                throw StorageError(.unusable, "the PostgreSQL URL names no host (\(Self.usage))")
             }
-            var tls = TLSMode.prefer
-            for item in components.queryItems ?? [] {
-                guard item.name == "sslmode", let value = item.value, let mode = TLSMode(rawValue: value) else {
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            let path = String(
+                components.percentEncodedPath.dropFirst(components.percentEncodedPath.hasPrefix("/") ? 1 : 0))
+            guard !path.isEmpty, !path.contains("/"), let database = path.removingPercentEncoding, !database.isEmpty
+            else {
+                throw StorageError(.unusable, "the PostgreSQL URL names no database (\(Self.usage))")
+            }
+            for (part, value) in [("user", user), ("database", database)] {
+                guard value.utf8.count <= 63,
+                    !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "\u{7F}" })
+                else {
                     throw StorageError(
                         .unusable,
-                        "the PostgreSQL URL's parameter '\(PrintableText.escaped(String(item.name.prefix(40))))' is not one "
-                            + "SKM reads (sslmode=disable, prefer or require)")
+                        "the PostgreSQL URL's \(part) name is longer than PostgreSQL's 63 bytes or holds a control "
+                            + "character")
                 }
-                tls = mode
+            }
+            let port = components.port ?? 5432
+            guard (1...65535).contains(port) else {
+                throw StorageError(.unusable, "the PostgreSQL URL's port \(port) is not from 1 to 65535")
+            }
+            var tls = TLSMode.prefer
+            var rootCertificates: String?
+            for item in components.queryItems ?? [] {
+                switch (item.name, item.value) {
+                case ("sslmode", let value?) where TLSMode(rawValue: value) != nil:
+                    tls = TLSMode(rawValue: value) ?? .prefer
+                case ("sslrootcert", let value?) where !value.isEmpty:
+                    rootCertificates = value
+                default:
+                    throw StorageError(
+                        .unusable,
+                        "the PostgreSQL URL's parameter '\(PrintableText.escaped(String(item.name.prefix(40))))' is not "
+                            + "one SKM reads (sslmode=disable, prefer, require, verify-ca or verify-full; sslrootcert=FILE)"
+                    )
+                }
+            }
+            if rootCertificates != nil, tls != .verifyCA, tls != .verifyFull {
+                throw StorageError(
+                    .unusable, "sslrootcert is read with sslmode=verify-ca or verify-full only; add one of them")
             }
             self.host = host
-            self.port = components.port ?? 5432
-            self.username = user.removingPercentEncoding ?? user
-            self.database = database.removingPercentEncoding ?? database
+            self.port = port
+            self.username = user
+            self.database = database
             self.tls = tls
+            self.rootCertificates = rootCertificates
+        }
+
+        /// The TLS configuration of this mode, or `nil` for plain TCP.
+        func tlsConfiguration() -> TLSConfiguration? {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            switch tls {
+            case .disable: return nil
+            case .prefer, .require: configuration.certificateVerification = .none
+            case .verifyCA: configuration.certificateVerification = .noHostnameVerification
+            case .verifyFull: configuration.certificateVerification = .fullVerification
+            }
+            if let rootCertificates { configuration.trustRoots = .file(rootCertificates) }
+            return configuration
         }
     }
 
@@ -89,10 +154,16 @@ package final class PostgresStorage: Storage {
     /// open at once, as two nodes racing would. `nil` outside such tests.
     private let beforeCommit: (@Sendable () async -> Void)?
 
+    /// Every session's settings. A node that stops in the middle of a transaction (frozen, cut off) would hold the
+    /// write lock until its connection timed out, hours later: PostgreSQL ends such a transaction after 10 s, and
+    /// a write waits at most 15 s for the lock before it fails instead of hanging.
+    static let sessionParameters: [(String, String)] = [
+        ("application_name", "skm"), ("idle_in_transaction_session_timeout", "10000"), ("lock_timeout", "15000"),
+    ]
+
     /// The channel commits notify and nodes listen on.
     static let changesChannel = "skm_changes"
-    /// The advisory lock that orders audit events, and the one migrations take.
-    static let eventsLock = Int64(bitPattern: FNV1a.hash("skm:events".utf8))
+    /// The advisory lock migrations take.
     static let migrationLock = Int64(bitPattern: FNV1a.hash("skm:migrations".utf8))
 
     /// Connects to the database at `location` and brings its schema up to date (several nodes may start at once:
@@ -108,17 +179,17 @@ package final class PostgresStorage: Storage {
         self.logger = logger
         self.beforeCommit = beforeCommit
         let tls: PostgresClient.Configuration.TLS
-        switch location.tls {
-        case .disable: tls = .disable
-        case .prefer: tls = .prefer(.makeClientConfiguration())
-        case .require: tls = .require(.makeClientConfiguration())
+        switch (location.tls, location.tlsConfiguration()) {
+        case (.prefer, let configuration?): tls = .prefer(configuration)
+        case (_, let configuration?): tls = .require(configuration)
+        case (_, nil): tls = .disable
         }
         var configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.username, password: password,
             database: location.database, tls: tls)
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = .seconds(10)
-        configuration.options.additionalStartupParameters = [("application_name", "skm")]
+        configuration.options.additionalStartupParameters = Self.sessionParameters
         if readOnly {
             configuration.options.additionalStartupParameters.append(("default_transaction_read_only", "on"))
         }
@@ -147,15 +218,16 @@ package final class PostgresStorage: Storage {
     private static func connectionFailure(location: Location, password: String?, logger: Logger) async -> (any Error)? {
         do {
             let tls: PostgresConnection.Configuration.TLS
-            switch location.tls {
-            case .disable: tls = .disable
-            case .prefer: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-            case .require: tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            switch (location.tls, location.tlsConfiguration()) {
+            case (.prefer, let configuration?): tls = .prefer(try NIOSSLContext(configuration: configuration))
+            case (_, let configuration?): tls = .require(try NIOSSLContext(configuration: configuration))
+            case (_, nil): tls = .disable
             }
             var configuration = PostgresConnection.Configuration(
                 host: location.host, port: location.port, username: location.username, password: password,
                 database: location.database, tls: tls)
             configuration.options.connectTimeout = .seconds(10)
+            configuration.options.additionalStartupParameters = sessionParameters
             let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
             try? await connection.close()
             return nil
@@ -170,8 +242,10 @@ package final class PostgresStorage: Storage {
 
     // MARK: - Schema
 
+    /// Brings the schema up to date under an advisory lock. Read committed: a node that waited for the lock while
+    /// another migrated sees that node's tables once it has it (a serializable snapshot would predate them).
     private func migrate() async throws {
-        try await transaction(.serializable) { connection, logger in
+        try await transaction(.readCommitted) { connection, logger in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
             let tables = try await Self.tableNames(connection, logger: logger)
             if !tables.isEmpty && !tables.contains(PostgresSchema.migrationsTable) {
@@ -232,8 +306,11 @@ package final class PostgresStorage: Storage {
         try await one("SELECT value FROM settings WHERE name = \(name)") { try $0.bytes("value") }
     }
 
+    /// The next number of `sequence`. One upsert, which locks the row: concurrent callers, on any node, each get
+    /// their own number without a serialization failure (a number a failed change took is skipped).
     package func nextIdentifier(for sequence: IdentifierSequence) async throws -> Int {
-        try await write { connection, logger in
+        if readOnly { throw StorageError(.unusable, "\(location) was opened read-only") }
+        return try await transaction(.readCommitted) { connection, logger in
             let rows = try await connection.query(
                 """
                 INSERT INTO sequences (name, value) VALUES (\(sequence.rawValue), 1)
@@ -375,14 +452,12 @@ package final class PostgresStorage: Storage {
     package func commit(_ changes: ChangeSet) async throws {
         guard !changes.isEmpty else { return }
         let acting = changes.actingAccessKeys.sorted()
-        let appendsEvents = changes.mutations.contains {
-            if case .appendEvent = $0 { true } else { false }
-        }
-        // The last use of keys and entries decides nothing a cache holds; only real changes wake the other nodes.
+        // The last use of keys and entries decides nothing a cache holds and only moves forward: it needs no lock,
+        // and only real changes wake the other nodes.
         let changesState = changes.mutations.contains {
             if case .recordAccess = $0 { false } else { true }
         }
-        try await write { connection, logger in
+        let body: (PostgresConnection, Logger) async throws -> Void = { connection, logger in
             for id in acting {
                 let status = try await Self.rows(
                     "SELECT status FROM user_access_keys WHERE id = \(id)", connection, logger,
@@ -393,9 +468,6 @@ package final class PostgresStorage: Storage {
                         .actorRevoked, "User Access Key \(id) was revoked before the change was committed")
                 }
             }
-            if appendsEvents {
-                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.eventsLock))", logger: logger)
-            }
             for mutation in changes.mutations {
                 try await PostgresWrites.apply(mutation, connection, logger)
             }
@@ -404,6 +476,8 @@ package final class PostgresStorage: Storage {
                 try await connection.query("SELECT pg_notify(\(Self.changesChannel), '')", logger: logger)
             }
         }
+        if readOnly { throw StorageError(.unusable, "\(location) was opened read-only") }
+        try await transaction(changesState ? .serializedWrite : .readCommitted, body)
     }
 
     // MARK: - Several nodes
@@ -456,8 +530,13 @@ package final class PostgresStorage: Storage {
     // MARK: - Plumbing
 
     private enum Isolation {
-        /// A read-write transaction that fails rather than see or make an anomaly.
-        case serializable
+        /// A change of state: serializable, and first the lock that orders every change on every node (a table lock
+        /// on `events`, taken before the transaction's snapshot, so that the snapshot follows the previous change's
+        /// commit). Changes therefore commit one at a time, in the order of their audit events, and see each other's
+        /// effects: the User Access Key that makes a change is checked after a revocation that came first.
+        case serializedWrite
+        /// One statement's effect at a time: an upsert, the last use of keys, the schema under its own lock.
+        case readCommitted
         /// A read-only transaction on one snapshot.
         case snapshot
     }
@@ -470,8 +549,12 @@ package final class PostgresStorage: Storage {
         do {
             return try await client.withConnection { connection -> T in
                 switch isolation {
-                case .serializable:
+                case .serializedWrite:
                     try await connection.query("BEGIN ISOLATION LEVEL SERIALIZABLE", logger: logger)
+                    // LOCK TABLE does not take the snapshot; the first SELECT after it does.
+                    try await connection.query("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE", logger: logger)
+                case .readCommitted:
+                    try await connection.query("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
                 case .snapshot:
                     try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
                 }
@@ -493,11 +576,6 @@ package final class PostgresStorage: Storage {
         } catch {
             throw Self.translate(error, at: location)
         }
-    }
-
-    private func write<T: Sendable>(_ body: (PostgresConnection, Logger) async throws -> T) async throws -> T {
-        if readOnly { throw StorageError(.unusable, "\(location) was opened read-only") }
-        return try await transaction(.serializable, body)
     }
 
     private func one<T: Sendable>(
@@ -559,17 +637,44 @@ package final class PostgresStorage: Storage {
         case "28000", "28P01":
             return StorageError(.unusable, "PostgreSQL at \(location) refused the login: \(message)")
         case "3D000": return StorageError(.unusable, "PostgreSQL at \(location) has no such database: \(message)")
+        case "55P03":
+            return StorageError(
+                .unusable,
+                "the change waited 15 s for another change to finish and gave up (a node stopped in the middle of one?)"
+            )
         case let state?: return StorageError(.unusable, "PostgreSQL at \(location) failed (\(state)): \(message)")
-        case nil: return StorageError(.unusable, "cannot use PostgreSQL at \(location): \(describe(error))")
+        case nil: return StorageError(.unusable, "cannot use PostgreSQL at \(location): \(connectionProblem(failure))")
         }
+    }
+
+    /// Why a connection failed, in words: never the library's own description, which names source files.
+    static func connectionProblem(_ failure: PSQLError) -> String {
+        if failure.code == .sslUnsupported {
+            return "the server does not offer TLS, which the URL's sslmode asks for (use sslmode=prefer or disable, "
+                + "or turn TLS on in PostgreSQL)"
+        }
+        let text = failure.underlying.map { "\($0)" } ?? ""
+        if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("certificate") {
+            return "the server's TLS certificate is not trusted (give its authority with sslrootcert=FILE, or use "
+                + "sslmode=require, which does not check it)"
+        }
+        if text.contains("handshake") || text.contains("NIOSSL") { return "the TLS handshake failed" }
+        if text.contains("refused") { return "the connection was refused (is PostgreSQL listening on that port?)" }
+        if text.contains("imed out") || text.contains("imeout") { return "the connection timed out" }
+        if text.contains("DNS") || text.contains("UnknownHost") || text.contains("resolve") {
+            return "the host name does not resolve"
+        }
+        if failure.code == .connectionError || failure.code == .serverClosedConnection {
+            return "the connection failed or was closed (refused, unreachable or timed out)"
+        }
+        return "\(failure.code)"
     }
 
     /// What went wrong, in words that hold no query and no value: PostgreSQL's message, or the kind of failure.
     static func describe(_ error: any Error) -> String {
         if let failure = error as? PSQLError {
             if let message = failure.serverInfo?[.message] { return PrintableText.escaped(String(message.prefix(300))) }
-            if let underlying = failure.underlying { return PrintableText.escaped(String("\(underlying)".prefix(300))) }
-            return "\(failure.code)"
+            return connectionProblem(failure)
         }
         return PrintableText.escaped("\(type(of: error))")
     }

@@ -30,6 +30,8 @@ enum PostgresWrites {
                 INSERT INTO settings (name, value) VALUES (\(name), \(data))
                 ON CONFLICT (name) DO UPDATE SET value = excluded.value
                 """)
+        case .insertSetting(let name, let data):
+            _ = try await run("INSERT INTO settings (name, value) VALUES (\(name), \(data))")
         case .requireKeyStoreRevision(let id, let revision):
             let stored = try await connection.query("SELECT revision FROM key_stores WHERE id = \(id)", logger: logger)
                 .collect().first?.decode(Int64.self)

@@ -24,6 +24,9 @@ enum Writes {
                 sql:
                     "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                 arguments: [name, data])
+        case .insertSetting(let name, let data):
+            // A primary-key violation, answered as a duplicate.
+            try db.execute(sql: "INSERT INTO settings (name, value) VALUES (?, ?)", arguments: [name, data])
         case .requireKeyStoreRevision(let id, let revision):
             guard
                 let stored = try Int.fetchOne(db, sql: "SELECT revision FROM key_stores WHERE id = ?", arguments: [id])

@@ -33,6 +33,7 @@ struct SKMCommand: AsyncParsableCommand {
             RulesCommand.self,
             AnalyzeCommand.self,
             ExplainCommand.self,
+            TriageCommand.self,
         ]
     )
 
@@ -79,7 +80,7 @@ struct SKMCommand: AsyncParsableCommand {
             print(message)
             Foundation.exit(0)
         }
-        Terminal.error(message)
+        Terminal.error(message, keepingLineBreaks: true)
         Foundation.exit(3)
     }
 }

@@ -65,12 +65,18 @@ package final class Engine: Sendable {
         let (vault, wrapped) = try KeyVault.create(wrappingWith: rootKey)
         let authority = try CertificateAuthority.create(commonName: authorityName, now: configuration.clock.now)
         let sealedKey = try vault.seal(authority.privateKey.rawRepresentation, for: .authorityKey)
-        try await storage.commit(
-            ChangeSet([
-                .putSetting(systemKeySetting, wrapped),
-                .putSetting(authorityCertificateSetting, Data(authority.certificate.pemString.utf8)),
-                .putSealed(.authorityKey, sealedKey),
-            ]))
+        // Two initialisations at once (two nodes, two operators): the system key is inserted, never replaced, so the
+        // second one fails as a whole instead of sealing what the first one's keys depend on under another key.
+        do {
+            try await storage.commit(
+                ChangeSet([
+                    .insertSetting(systemKeySetting, wrapped),
+                    .putSetting(authorityCertificateSetting, Data(authority.certificate.pemString.utf8)),
+                    .putSealed(.authorityKey, sealedKey),
+                ]))
+        } catch let error as StorageError where error.code == .duplicate {
+            throw CoreError(.alreadyInitialized, "this database is already initialised")
+        }
         return Engine(storage: storage, configuration: configuration, vault: vault, authority: authority)
     }
 
@@ -108,8 +114,10 @@ package final class Engine: Sendable {
         while true {
             do {
                 return try await body()
-            } catch let error as StorageError where error.code == .conflict && attempt < 5 {
+            } catch let error as StorageError where error.code == .conflict && attempt < 8 {
                 attempt += 1
+                // Racers that retried at once would meet again: each waits a random while, longer each time.
+                try await Task.sleep(for: .microseconds(Int.random(in: 0...(250 << min(attempt, 6)))))
             } catch let error as StorageError where error.code == .duplicate {
                 throw Rejection(duplicate, error.reason)
             } catch let error as StorageError where error.code == .actorRevoked {

@@ -87,6 +87,39 @@ package struct StateSnapshot: Sendable, Codable, Equatable {
         try StateCoding.encoder().encode(self)
     }
 
+    /// Reads a snapshot file's bytes, or says in one line what is wrong with them: not JSON (and where), or the JSON
+    /// path of the field that is wrong and how. `name` names the file in the message.
+    package static func read(_ data: Data, name: String) throws(CoreError) -> StateSnapshot {
+        do {
+            _ = try JSONParser(maximumDepth: 256).parse(Array(data))
+        } catch {
+            throw CoreError(.storage, "\(name): not a state snapshot: not JSON: \(error)")
+        }
+        do {
+            return try decode(data)
+        } catch let error as DecodingError {
+            throw CoreError(.storage, "\(name): not a state snapshot: \(describe(error))")
+        } catch let error as CoreError {
+            throw CoreError(.storage, "\(name): \(error.reason)")
+        } catch {
+            throw CoreError(.storage, "\(name): not a state snapshot: \(error)")
+        }
+    }
+
+    /// A decoding error as the JSON path of the field and what is wrong with it.
+    package static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let components = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }
+            return components.isEmpty ? "the document" : "field '\(components.joined().drop { $0 == "." })'"
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "\(path(context)): missing '\(key.stringValue)'"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            return "\(path(context)): \(context.debugDescription)"
+        @unknown default: return String(describing: error)
+        }
+    }
+
     /// Decodes a snapshot; errors name the JSON path of the field that is wrong.
     package static func decode(_ data: Data) throws -> StateSnapshot {
         let snapshot = try StateCoding.decoder().decode(StateSnapshot.self, from: data)
@@ -113,6 +146,11 @@ extension StateSnapshot {
     ) async throws
         -> StateSnapshot
     {
+        // An empty state would explain every refusal as a mismatch: a database never initialised is said to be one.
+        guard try await storage.setting(Engine.systemKeySetting) != nil else {
+            throw CoreError(
+                .notInitialized, "this database has not been initialised (`skm init`): it holds no state to export")
+        }
         let state = try await storage.exportState()
         var authority: Authority?
         if let pem = try await storage.setting(Engine.authorityCertificateSetting) {

@@ -137,6 +137,9 @@ package actor InMemoryStorage: Storage {
             case .deleteSealedItems(let prefix):
                 for label in sealed.keys where label.hasPrefix(prefix) { sealed[label] = nil }
             case .putSetting(let name, let data): settings[name] = data
+            case .insertSetting(let name, let data):
+                guard settings[name] == nil else { throw StorageError(.duplicate, "the setting \(name) exists") }
+                settings[name] = data
             case .requireKeyStoreRevision(let id, let revision):
                 guard let store = keyStores[id] else { throw StorageError(.missing, "key store \(id) does not exist") }
                 guard store.revision == revision else {

@@ -156,6 +156,8 @@ package struct ChangeSet: Sendable {
         /// Deletes every sealed item whose label starts with `prefix` (crypto-shredding a whole key).
         case deleteSealedItems(prefix: String)
         case putSetting(String, Data)
+        /// Inserts a setting that must not exist yet; a ``StorageErrorCode/duplicate`` when it does.
+        case insertSetting(String, Data)
         case appendEvent(AuditEvent)
         /// Checks, in the same transaction, that the key store is still at `revision`: what a change made *in* a key
         /// store (a key, an entry) requires, so that it conflicts with the store's deletion instead of outliving it.

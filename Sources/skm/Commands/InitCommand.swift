@@ -28,6 +28,10 @@ struct InitCommand: AsyncParsableCommand {
                 at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
         let rootKey: RootKey
+        // A new root key is written beside its final name first and takes that name only once the database is
+        // initialised with it: a refused initialisation (the database was initialised meanwhile, a wrong password)
+        // leaves no key file that opens nothing.
+        var pendingKeyFile: URL?
         if installation.environment["SKM_ROOT_KEY"] != nil {
             rootKey = try installation.rootKey()
         } else if FileManager.default.fileExists(atPath: installation.rootKeyPath) {
@@ -35,11 +39,25 @@ struct InitCommand: AsyncParsableCommand {
             Terminal.note("using the existing root key \(installation.rootKeyPath)")
         } else {
             rootKey = RootKey.generate()
-            try rootKey.write(to: URL(fileURLWithPath: installation.rootKeyPath))
-            Terminal.note("wrote a new root key to \(installation.rootKeyPath) (mode 0600)")
+            let pending = URL(fileURLWithPath: installation.rootKeyPath + ".new-\(getpid())")
+            try rootKey.write(to: pending)
+            pendingKeyFile = pending
         }
+        defer { if let pendingKeyFile { unlink(pendingKeyFile.path) } }
         let storage = try await installation.openStorage(create: true)
         let engine = try await Engine.initialize(storage: storage, rootKey: rootKey, authorityName: caName)
+        if let pending = pendingKeyFile {
+            // link(2) refuses to replace a file another process created meanwhile.
+            guard link(pending.path, installation.rootKeyPath) == 0 else {
+                // The only copy of the key that opens the database: kept where it is.
+                pendingKeyFile = nil
+                throw CommandFailure.setup(
+                    "the database is initialised, but its root key could not be written to "
+                        + "\(installation.rootKeyPath) (\(String(cString: strerror(errno)))): it is in "
+                        + "\(pending.path); move it there by hand")
+            }
+            Terminal.note("wrote a new root key to \(installation.rootKeyPath) (mode 0600)")
+        }
         print("Initialised \(installation.database)")
         print("CA: \(engine.authority.certificate.subject) (SHA-256 \(engine.authority.certificate.sha256Fingerprint))")
     }

@@ -147,6 +147,12 @@ struct ServeCommand: AsyncParsableCommand {
             ? nil
             : requestLog
                 ?? installation.localDirectory.appendingPathComponent("requests.jsonl").path
+        if requestLog == nil, !noRequestLog, installation.isPostgres {
+            // With PostgreSQL the default log is in ./.skm, which a new node may not have yet.
+            try? FileManager.default.createDirectory(
+                at: installation.localDirectory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
+        }
         let host = self.host
         let configuration = ServerConfiguration(
             engine: engine, host: host, port: port, tls: tls, plainHTTPPort: plainHTTPPort, trustedProxies: proxies,

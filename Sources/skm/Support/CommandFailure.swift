@@ -37,8 +37,11 @@ struct CommandFailure: Error {
 enum Terminal {
     /// One line: a line break or control character in it (a value the user gave, text from a file) is shown as its
     /// code, so that it can neither forge a line nor drive the terminal.
-    static func error(_ message: String) {
-        FileHandle.standardError.write(Data("error: \(PrintableText.escaped(message, uppercase: true))\n".utf8))
+    /// `error: message` on standard error, the message made inert; a usage error's own lines (the usage and the help
+    /// that follow the error) stay lines.
+    static func error(_ message: String, keepingLineBreaks: Bool = false) {
+        let shown = PrintableText.escaped(message, keepingLineBreaks: keepingLineBreaks, uppercase: true)
+        FileHandle.standardError.write(Data("error: \(shown)\n".utf8))
     }
 
     static func note(_ message: String) {

@@ -54,7 +54,10 @@ struct InstallationOptions: ParsableArguments {
             }
         }
         guard FileManager.default.fileExists(atPath: rootKeyPath) else {
-            throw CommandFailure.setup("no root key: set SKM_ROOT_KEY or create \(rootKeyPath) with `skm init`")
+            throw CommandFailure.setup(
+                "no root key at \(rootKeyPath): give the installation's root key (the file `skm init` wrote when the "
+                    + "database was set up; on another node, a copy of it) with SKM_ROOT_KEY_FILE, --root-key-file "
+                    + "or SKM_ROOT_KEY; `skm init` makes one for a new database only")
         }
         return try RootKey(contentsOf: URL(fileURLWithPath: rootKeyPath))
     }
@@ -67,7 +70,8 @@ struct InstallationOptions: ParsableArguments {
                 let text = try String(contentsOfFile: file, encoding: .utf8)
                 return String(text.trimmingSuffix(while: { $0 == "\n" || $0 == "\r" }))
             } catch {
-                throw CommandFailure.setup("cannot read the database password file \(file)")
+                let reason = (error as NSError).localizedFailureReason ?? error.localizedDescription
+                throw CommandFailure.setup("cannot read the database password file \(file): \(reason)")
             }
         }
         return environment["SKM_DB_PASSWORD"]
@@ -81,7 +85,7 @@ struct InstallationOptions: ParsableArguments {
             do {
                 location = try PostgresStorage.Location(url: database)
             } catch {
-                throw CommandFailure.usage("--db: \(error.reason)")
+                throw CommandFailure.usage("\(db == nil ? "SKM_DB" : "--db"): \(error.reason)")
             }
             return try await PostgresStorage(location: location, password: try databasePassword(), readOnly: readOnly)
         }

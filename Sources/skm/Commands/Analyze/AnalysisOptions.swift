@@ -64,18 +64,10 @@ struct AnalysisOptions: ParsableArguments {
             } catch {
                 throw CommandFailure.setup("\(state): cannot read: \(error.localizedDescription)")
             }
-            // Where a file is not JSON at all, say where, as for a log line.
             do {
-                _ = try JSONParser(maximumDepth: 256).parse(Array(data))
+                return try StateSnapshot.read(data, name: state)
             } catch {
-                throw CommandFailure.setup("\(state): not a state snapshot: not JSON: \(error)")
-            }
-            do {
-                return try StateSnapshot.decode(data)
-            } catch let error as DecodingError {
-                throw CommandFailure.setup("\(state): not a state snapshot: \(Self.describe(error))")
-            } catch {
-                throw CommandFailure.setup("\(state): \(CommandFailure.describe(error))")
+                throw CommandFailure.setup(error.reason)
             }
         }
         var installation = InstallationOptions()
@@ -113,19 +105,5 @@ struct AnalysisOptions: ParsableArguments {
             }
         }
         return analyzer
-    }
-
-    /// A decoding error as the JSON path of the field and what is wrong with it.
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            let components = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }
-            return components.isEmpty ? "the document" : "field '\(components.joined().drop { $0 == "." })'"
-        }
-        switch error {
-        case .keyNotFound(let key, let context): return "\(path(context)): missing '\(key.stringValue)'"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-            return "\(path(context)): \(context.debugDescription)"
-        @unknown default: return String(describing: error)
-        }
     }
 }
