@@ -41,7 +41,7 @@ let package = Package(
             name: "SKM",
             targets: [
                 "SKMPrimitives", "SKMCore", "SKMWire", "SKMStorage", "SKMServer", "SKMRules", "SKMAnalysis",
-                "SKMReport",
+                "SKMReport", "SKMTriage",
             ]
         ),
     ]
@@ -66,6 +66,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        // The triage page's uploads: a streaming multipart/form-data parser (a file part goes to disk as it arrives).
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
     ]
         // No interposer: with Swift 6.3 on Linux the malloc interposer needs a runtime this machine does not build, and
         // the benchmarks measure time, not allocations.
@@ -166,11 +168,26 @@ let package = Package(
             // Compiled into the binary: nothing is looked up at run time.
             resources: [
                 .embedInCode("Resources/report.css"), .embedInCode("Resources/report.js"),
-                .embedInCode("Resources/incident-report.xsd"),
+                .embedInCode("Resources/incident-report.xsd"), .embedInCode("Resources/triage.css"),
             ]
-                + ["report", "summary", "charts", "groups", "group", "simulation", "finding", "keys", "inputs"].map {
+                + [
+                    "report", "summary", "charts", "groups", "group", "simulation", "finding", "keys", "inputs",
+                    "triage-bar", "triage-upload",
+                ].map {
                     .embedInCode("Resources/\($0).mustache")
                 },
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "SKMTriage",
+            dependencies: [
+                "SKMPrimitives", "SKMCore", "SKMRules", "SKMAnalysis", "SKMReport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -185,6 +202,7 @@ let package = Package(
                 "SKMRules",
                 "SKMAnalysis",
                 "SKMReport",
+                "SKMTriage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

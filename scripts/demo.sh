@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a shipped fixture: builds skm and analyses the request log of an incident (key "orders" rotated,
 # then its old version deleted while a batch job still reads ciphertexts made under it) against the key manager's
-# state, printing the triage summary and writing the HTML, XML and JSON reports to out/<fixture>/.
+# state, printing the triage summary and writing the HTML, XML, JSON and Markdown reports to out/<fixture>/.
 #
 #   scripts/demo.sh [fixture name, default rotation-then-version-deleted]
 set -euo pipefail
@@ -19,7 +19,7 @@ status=0
     --out "$out" --validate || status=$?
 # Exit status 1 means failed requests were found and explained: what a demo of an incident should show.
 if [ "$status" -gt 1 ]; then exit "$status"; fi
-printf '\nReports: %s/report.html (open it in a browser), %s/report.xml, %s/report.json\n' "$out" "$out" "$out"
+printf '\nReports: %s/report.html (open it in a browser), %s/report.xml, %s/report.json, %s/report.md\n' "$out" "$out" "$out" "$out"
 printf 'Other incidents: %s\n' "$(ls Fixtures | tr '\n' ' ')"
 printf 'One request in full: .build/debug/skm explain Fixtures/%s/requests.jsonl --state Fixtures/%s/state.json --request <id>\n' \
     "$fixture" "$fixture"

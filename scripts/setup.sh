@@ -15,8 +15,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Schema validation in the tests uses Python's reference validator.
-if ! python3 -c 'import jsonschema' 2>/dev/null; then
-    echo "Installing the Python jsonschema package" >&2
-    python3 -m pip install --quiet jsonschema
-fi
+# Schema validation in the tests uses Python's reference validator; the Markdown summary is rendered by markdown-it.
+for module in jsonschema:jsonschema markdown_it:markdown-it-py; do
+    if ! python3 -c "import ${module%%:*}" 2>/dev/null; then
+        echo "Installing the Python ${module#*:} package" >&2
+        python3 -m pip install --quiet "${module#*:}"
+    fi
+done

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: format check, the whole test suite (with a throwaway PostgreSQL, scripts/postgres.sh), the
-# rules' own tests, the HTML reports in a real browser, then the API guide's curl examples, a short schemathesis
-# run against a live server and a short run of every libFuzzer harness. `.ci/run` runs exactly this.
+# rules' own tests, the HTML reports and the triage page in a real browser, then the API guide's curl examples, a
+# short schemathesis run against a live server and a short run of every libFuzzer harness. `.ci/run` runs exactly
+# this.
 # SKM_SKIP_FUZZ=1 leaves out schemathesis (which installs from PyPI on first use) and the libFuzzer runs, and says
 # so.
 set -euo pipefail
@@ -30,6 +31,9 @@ swift run --skip-build skm rules test Rules/
 
 echo "==> HTML reports in headless Chromium"
 scripts/browser-check.sh
+
+echo "==> the triage page in headless Chromium (Playwright)"
+scripts/triage-check.sh
 
 echo "==> the API guide's examples against skm serve"
 scripts/api-examples.sh

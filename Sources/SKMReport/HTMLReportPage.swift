@@ -32,6 +32,8 @@ struct HTMLReportPage {
     let stateLocation: [String]
     let events: String
     let digest: String
+    /// On the triage page: the bar with the filters and downloads (zero or one).
+    var triage: [TriageBar] = []
 
     struct Number {
         let value: String

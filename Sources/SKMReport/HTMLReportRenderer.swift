@@ -20,6 +20,15 @@ package struct HTMLReportRenderer: Sendable {
         return Array((Self.templates.render(page, withTemplate: "report") ?? "").utf8)
     }
 
+    /// The report on the triage page: the same page with the triage bar (filters, downloads) above it, its own
+    /// style added, and forms allowed to go to the page's own origin.
+    package func render(_ report: IncidentReport, triage: TriageBar) -> [UInt8] {
+        var page = HTMLReportPage(
+            report, policy: TriagePages.policy, style: TriagePages.style, script: Self.script)
+        page.triage = [triage]
+        return Array((Self.templates.render(page, withTemplate: "report") ?? "").utf8)
+    }
+
     /// The page's style and script, from `Resources/`.
     static let style = String(decoding: PackageResources.report_css, as: UTF8.self)
     static let script = String(decoding: PackageResources.report_js, as: UTF8.self)
@@ -38,7 +47,8 @@ package struct HTMLReportRenderer: Sendable {
         "charts": PackageResources.charts_mustache, "groups": PackageResources.groups_mustache,
         "group": PackageResources.group_mustache, "simulation": PackageResources.simulation_mustache,
         "finding": PackageResources.finding_mustache, "keys": PackageResources.keys_mustache,
-        "inputs": PackageResources.inputs_mustache,
+        "inputs": PackageResources.inputs_mustache, "triage-bar": PackageResources.triage_bar_mustache,
+        "triage-upload": PackageResources.triage_upload_mustache,
     ]
 
     /// The templates, parsed once. They are compiled into SKM and parsed by a test, so a parse failure here is a

@@ -299,7 +299,8 @@ extension IncidentReport {
         }
         var result = Finding(
             requestId: record.requestId, time: record.time, location: finding.request.location.description,
-            method: record.method, path: redactor.text(record.path), operation: record.operation,
+            source: finding.request.location, method: record.method, path: redactor.text(record.path),
+            operation: record.operation,
             client: finding.client + (finding.request.clientAddressSource.map { " (from \($0))" } ?? ""),
             verdict: finding.verdict, cause: finding.cause?.check.failure,
             explanation: redactor.text(finding.explanation), fix: redactor.text(finding.fix),

@@ -41,6 +41,11 @@ package struct IncidentReport: Sendable {
     package struct Problem: Sendable {
         package var location: String
         package var message: String
+
+        package init(location: String, message: String) {
+            self.location = location
+            self.message = message
+        }
     }
 
     package struct Summary: Sendable {
@@ -160,6 +165,8 @@ package struct IncidentReport: Sendable {
         package var requestId: String
         package var time: Date
         package var location: String
+        /// The file and the line or entry of ``location``.
+        package var source: SourceLocation
         package var method: String
         package var path: String
         package var operation: String?
@@ -268,5 +275,26 @@ extension IncidentReport.Group {
         if verdict == .mismatch { return "mismatch: the inputs point to another error than the one answered" }
         if undecided || !missing.isEmpty { return "undecided: the inputs cannot tell which check failed" }
         return "no documented cause fits"
+    }
+}
+
+extension IncidentReport {
+    /// The report with `prefix` taken out of every input path it shows (the inputs, the problems, each example's
+    /// location and escalation summary): where the inputs were stored is not what they are called.
+    package mutating func removePathPrefix(_ prefix: String) {
+        func strip(_ text: String) -> String { text.replacingOccurrences(of: prefix, with: "") }
+        inputs = inputs.map {
+            var input = $0
+            input.path = strip($0.path)
+            return input
+        }
+        problems = problems.map { Problem(location: strip($0.location), message: strip($0.message)) }
+        for group in groups.indices {
+            for example in groups[group].examples.indices {
+                groups[group].examples[example].location = strip(groups[group].examples[example].location)
+                groups[group].examples[example].source.file = strip(groups[group].examples[example].source.file)
+                groups[group].examples[example].escalation = groups[group].examples[example].escalation.map(strip)
+            }
+        }
     }
 }

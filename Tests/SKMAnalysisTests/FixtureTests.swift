@@ -97,24 +97,7 @@ enum Fixtures {
             options: .init(toolVersion: "test", generatedAt: Date(timeIntervalSince1970: 0)))
         // Golden copies must not depend on where the repository is checked out.
         let root = packageRoot.path + "/"
-        report.inputs = report.inputs.map {
-            var input = $0
-            input.path = $0.path.replacingOccurrences(of: root, with: "")
-            return input
-        }
-        for group in report.groups.indices {
-            for example in report.groups[group].examples.indices {
-                report.groups[group].examples[example].location =
-                    report.groups[group].examples[example].location.replacingOccurrences(of: root, with: "")
-                report.groups[group].examples[example].escalation =
-                    report.groups[group].examples[example].escalation?.replacingOccurrences(of: root, with: "")
-            }
-        }
-        report.problems = report.problems.map {
-            var problem = $0
-            problem.location = $0.location.replacingOccurrences(of: root, with: "")
-            return problem
-        }
+        report.removePathPrefix(root)
         return report
     }
 }
@@ -370,8 +353,9 @@ struct FixtureExpectation: Sendable, CustomTestStringConvertible {
         #expect(report.summary.mismatches == 0)
     }
 
-    /// The JSON, HTML and XML reports of every fixture input equal their golden copies; `SKM_RECORD_GOLDEN=1`
-    /// re-records them. Every XML report validates against the report schema.
+    /// The JSON, HTML, XML and Markdown reports of every fixture input equal their golden copies;
+    /// `SKM_RECORD_GOLDEN=1` re-records them. Every XML report validates against the report schema, every JUnit
+    /// report against `Schemas/junit.xsd` and every SARIF log against the official SARIF 2.1.0 schema.
     @Test(arguments: FixtureExpectation.all)
     func theReportsMatchTheirGoldenCopies(_ expected: FixtureExpectation) throws {
         let report = try Fixtures.report(
@@ -380,8 +364,13 @@ struct FixtureExpectation: Sendable, CustomTestStringConvertible {
         #expect(XMLReportRenderer.validate(xml) == [])
         let json = JSONReportRenderer().render(report)
         #expect(try schemaViolations(of: [Data(json)], schema: "incident-report.schema.json") == [])
+        let junit = try JUnitReportRenderer().render(report)
+        #expect(XMLReportRenderer.validate(junit, schema: try TicketFormats.junitSchema()) == [])
+        let sarif = SARIFReportRenderer(rules: Fixtures.rules).render(report)
+        #expect(try schemaViolations(of: [Data(sarif)], schema: "sarif-schema-2.1.0.json") == [])
         let renditions: [(String, [UInt8])] = [
             ("json", JSONReportRenderer().render(report)), ("html", HTMLReportRenderer().render(report)), ("xml", xml),
+            ("md", MarkdownReportRenderer().render(report)),
         ]
         for (suffix, bytes) in renditions {
             let name = expected.goldenName.replacingOccurrences(of: ".json", with: ".\(suffix)")

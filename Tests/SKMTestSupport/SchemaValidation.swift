@@ -4,8 +4,8 @@ import Foundation
 package let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
-/// Validates JSON documents against a schema in `Schemas/` with Python's `jsonschema` (Draft 2020-12), the
-/// reference validator. Returns one message per invalid document; empty when all are valid.
+/// Validates JSON documents against a schema in `Schemas/` with Python's `jsonschema`, the reference validator, in
+/// the draft the schema names (2020-12 for SKM's own, draft 4 for SARIF's). Returns one message per invalid document; empty when all are valid.
 ///
 /// `.ci/run` makes sure the `jsonschema` package is present.
 package func schemaViolations(of documents: [Data], schema name: String) throws -> [String] {
@@ -21,8 +21,9 @@ package func schemaViolations(of documents: [Data], schema name: String) throws 
     let script = """
         import json, sys, jsonschema
         schema = json.load(open(sys.argv[1]))
-        jsonschema.Draft202012Validator.check_schema(schema)
-        validator = jsonschema.Draft202012Validator(schema)
+        cls = jsonschema.validators.validator_for(schema)
+        cls.check_schema(schema)
+        validator = cls(schema)
         for path in sys.argv[2:]:
             for error in validator.iter_errors(json.load(open(path))):
                 print(f"{path}: {'/'.join(map(str, error.absolute_path))}: {error.message}")

@@ -35,7 +35,27 @@ struct AnalyzeCommand: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("Write report.html, report.xml and report.json into this directory.", valueName: "dir"))
+        help: ArgumentHelp(
+            "Write a short Markdown summary to paste into a ticket (the --top biggest groups).", valueName: "file"))
+    var markdown: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Write JUnit XML (Schemas/junit.xsd): each group a failing test case, for CI.", valueName: "file"))
+    var junit: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Write SARIF 2.1.0: the rules' checks as rules, each group a result at its log file and line.",
+            valueName: "file"))
+    var sarif: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Write report.html, report.xml, report.json and report.md into this directory.", valueName: "dir"))
     var out: String?
 
     @Flag(name: .customLong("validate"), help: "Check the XML report against its schema as it is written.")
@@ -60,7 +80,9 @@ struct AnalyzeCommand: AsyncParsableCommand {
             valueName: "error"))
     var error: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Groups to describe in detail on the terminal.", valueName: "n"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Groups to describe in detail on the terminal and in the Markdown summary.", valueName: "n"))
     var top = 5
 
     @Option(name: .long, help: ArgumentHelp("Colour: auto, always or never.", valueName: "when"))
@@ -140,7 +162,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
         let useColor = color == "always" || (color == "auto" && isatty(STDOUT_FILENO) == 1)
         // Written unbuffered, so that the summary comes before the notes of files written (on standard error).
         FileHandle.standardOutput.write(Data(TextReportRenderer(color: useColor, detailed: top).render(report).utf8))
-        var targets: (json: String?, html: String?, xml: String?) = (json, html, xml)
+        var targets: (json: String?, html: String?, xml: String?, markdown: String?) = (json, html, xml, markdown)
         if let out {
             do {
                 try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -151,6 +173,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
             targets.json = targets.json ?? directory.appendingPathComponent("report.json").path
             targets.html = targets.html ?? directory.appendingPathComponent("report.html").path
             targets.xml = targets.xml ?? directory.appendingPathComponent("report.xml").path
+            targets.markdown = targets.markdown ?? directory.appendingPathComponent("report.md").path
         }
         if let path = targets.json { try write(JSONReportRenderer().render(report), to: path) }
         if let path = targets.html { try write(HTMLReportRenderer().render(report), to: path) }
@@ -171,6 +194,17 @@ struct AnalyzeCommand: AsyncParsableCommand {
             }
             try write(document, to: path)
         }
+        if let path = targets.markdown { try write(MarkdownReportRenderer(detailed: top).render(report), to: path) }
+        if let path = junit {
+            let document: [UInt8]
+            do {
+                document = try JUnitReportRenderer().render(report)
+            } catch {
+                throw CommandFailure.setup("cannot write the JUnit report: \(error)")
+            }
+            try write(document, to: path)
+        }
+        if let path = sarif { try write(SARIFReportRenderer(rules: rules).render(report), to: path) }
         // An input that could not be read at all makes the analysis incomplete: say so in the exit status. So does an
         // input of which not one line or entry could be read: it is not a capture SKM reads, whatever its name.
         for input in result.inputs where input.items > 0 && input.problems == input.items {

@@ -1,0 +1,336 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import SKMAnalysis
+import SKMCore
+import SKMPrimitives
+import SKMReport
+import SKMRules
+import Synchronization
+
+/// What `skm triage` serves and where.
+package struct TriageConfiguration: Sendable {
+    package var host = "127.0.0.1"
+    /// 0 for a free port.
+    package var port = 0
+    package var rules: RuleSet
+    /// Where uploads go: a folder only this process uses, which the caller removes on exit.
+    package var directory: URL
+    package var maxUploadBytes = 1 << 30
+    /// Analyses kept; the oldest are dropped, with their files.
+    package var maxAnalyses = 20
+    package var redact = true
+    package var workers: Int?
+    package var version: String
+    package var logger: Logger
+    /// Called once listening, with the port.
+    package var onListening: (@Sendable (Int) async -> Void)?
+
+    package init(rules: RuleSet, directory: URL, version: String, logger: Logger) {
+        self.rules = rules
+        self.directory = directory
+        self.version = version
+        self.logger = logger
+    }
+}
+
+/// The triage page: upload a request log or HAR capture and a state snapshot, see the report, filter its groups,
+/// open a request's evidence and download the report in every format. Plain HTTP on loopback by default; every
+/// page carries a Content-Security-Policy that allows only its own style and script, and requests naming another
+/// host (DNS rebinding) or posted from another origin are refused.
+package func buildTriageApplication(_ configuration: TriageConfiguration) -> some ApplicationProtocol {
+    let site = TriageSite(configuration)
+    let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: TriageGuard(site: site))
+    router.get("/") { _, _ in await site.uploadPage() }
+    router.post("/analyses") { request, _ in await site.upload(request) }
+    router.get("/analyses/{id}") { request, context in
+        await site.reportPage(context.parameters.get("id") ?? "", query: request.uri.queryParameters)
+    }
+    router.get("/analyses/{id}/{file}") { request, context in
+        await site.download(
+            context.parameters.get("id") ?? "", file: context.parameters.get("file") ?? "",
+            query: request.uri.queryParameters)
+    }
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "SKM"),
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? configuration.port
+            site.listening(on: port)
+            await configuration.onListening?(port)
+        },
+        logger: configuration.logger)
+}
+
+/// Refuses what a page of this site never sends, and adds the headers every answer carries.
+struct TriageGuard: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let site: TriageSite
+
+    func handle(
+        _ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var response: Response
+        if !site.accepts(host: request.head.authority) {
+            // Another name for this address: a page of another site reaching it through DNS rebinding.
+            response = site.problem("This page answers to 127.0.0.1 and localhost only.", status: .misdirectedRequest)
+        } else if request.method == .post, !site.sameOrigin(request.headers) {
+            response = site.problem("Uploads come from this page only.", status: .forbidden)
+        } else {
+            do {
+                response = try await next(request, context)
+            } catch let error as HTTPError where error.status == .notFound {
+                response = site.problem("There is no such page.", status: .notFound)
+            }
+        }
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
+        response.headers[.cacheControl] = "no-store"
+        response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        response.headers[HTTPField.Name("Cross-Origin-Opener-Policy")!] = "same-origin"
+        response.headers[HTTPField.Name("Cross-Origin-Resource-Policy")!] = "same-origin"
+        if response.headers[.contentSecurityPolicy] == nil {
+            response.headers[.contentSecurityPolicy] = TriagePages.headerPolicy
+        }
+        return response
+    }
+}
+
+/// The site's pages and the session's analyses.
+final class TriageSite: Sendable {
+    let configuration: TriageConfiguration
+    let store: TriageStore
+    private let port = Mutex(0)
+
+    init(_ configuration: TriageConfiguration) {
+        self.configuration = configuration
+        store = TriageStore(limit: configuration.maxAnalyses)
+    }
+
+    func listening(on port: Int) {
+        self.port.withLock { $0 = port }
+    }
+
+    /// The names this site answers to: the loopback names, and the configured host, with the listening port.
+    func accepts(host authority: String?) -> Bool {
+        guard let authority else { return false }
+        let port = self.port.withLock { $0 }
+        let names = ["127.0.0.1", "localhost", "[::1]", configuration.host]
+        return names.contains { authority.lowercased() == "\($0.lowercased()):\(port)" }
+    }
+
+    /// A form post from this site's own page. Browsers say where a request comes from in `Sec-Fetch-Site`; a page
+    /// sent with `Referrer-Policy: no-referrer`, as these are, posts with `Origin: null`, so the origin decides only
+    /// when the browser gives no `Sec-Fetch-Site` and names one. A client that is not a browser sends neither.
+    func sameOrigin(_ headers: HTTPFields) -> Bool {
+        if let site = headers[HTTPField.Name("Sec-Fetch-Site")!] { return site == "same-origin" || site == "none" }
+        guard let origin = headers[.origin], origin != "null" else { return true }
+        guard origin.hasPrefix("http://") else { return false }
+        return accepts(host: String(origin.dropFirst("http://".count)))
+    }
+
+    func uploadPage(error: String? = nil, status: HTTPResponse.Status = .ok) async -> Response {
+        html(
+            TriagePages.upload(
+                error: error, limit: configuration.maxUploadBytes, recent: await store.recent(),
+                version: configuration.version), status: status)
+    }
+
+    func problem(_ message: String, status: HTTPResponse.Status) -> Response {
+        html(
+            TriagePages.upload(
+                error: message, limit: configuration.maxUploadBytes, recent: [], version: configuration.version),
+            status: status)
+    }
+
+    func html(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "text/html; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    // MARK: - Upload
+
+    func upload(_ request: Request) async -> Response {
+        let id = Self.newIdentifier()
+        let directory = configuration.directory.appendingPathComponent(id)
+        do {
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        } catch {
+            return await uploadPage(
+                error: "The upload cannot be stored: \(error.localizedDescription)", status: .internalServerError)
+        }
+        let received: MultipartUpload
+        do {
+            received = try await MultipartUpload.receive(
+                contentType: request.headers[.contentType], body: request.body, into: directory,
+                limits: .init(bytes: configuration.maxUploadBytes))
+        } catch {
+            try? FileManager.default.removeItem(at: directory)
+            let (message, status) = describe(error as? UploadRefusal)
+            return await uploadPage(error: message, status: status)
+        }
+        let refuse = { (message: String) async -> Response in
+            try? FileManager.default.removeItem(at: directory)
+            return await self.uploadPage(error: message, status: .badRequest)
+        }
+        let logs = received.files.filter { $0.field == "log" && !($0.name.isEmpty && $0.bytes == 0) }
+        guard !logs.isEmpty else { return await refuse("Choose a request log or HAR capture to analyse.") }
+        guard let state = received.files.first(where: { $0.field == "state" && !$0.name.isEmpty }) else {
+            return await refuse("Choose the state snapshot the requests are to be explained against.")
+        }
+        let clientIP = received.fields["client-ip"]?.trimmingCharacters(in: .whitespaces)
+        if let clientIP, !clientIP.isEmpty, IPv4Address(clientIP) == nil {
+            return await refuse("The client address '\(clientIP)' is not an IPv4 address (10.0.3.7).")
+        }
+        let snapshot: StateSnapshot
+        do {
+            snapshot = try StateSnapshot.read(
+                try Data(contentsOf: state.url), name: MultipartUpload.safeName(state.name))
+        } catch let error as CoreError {
+            return await refuse(error.reason)
+        } catch {
+            return await refuse("The state snapshot cannot be read: \(error.localizedDescription)")
+        }
+        let analysis = TriageAnalysis(
+            id: id, directory: directory, logs: logs.map(\.url.path),
+            prefixes: logs.map { $0.url.deletingLastPathComponent().path + "/" },
+            names: logs.map { MultipartUpload.safeName($0.name) }, snapshot: snapshot,
+            stateName: MultipartUpload.safeName(state.name),
+            clientIP: clientIP?.isEmpty == false ? clientIP : nil, created: Date())
+        let report = await analyse(analysis, TriageFilter())
+        await store.add(analysis)
+        await store.keep(report, for: id, filter: "")
+        configuration.logger.info(
+            "Analysed an upload",
+            metadata: [
+                "analysis": .string(id), "files": .stringConvertible(logs.count),
+                "requests": .stringConvertible(report.summary.requests),
+                "failures": .stringConvertible(report.summary.failures),
+            ])
+        return .redirect(to: "/analyses/\(id)", type: .normal)
+    }
+
+    func describe(_ refusal: UploadRefusal?) -> (String, HTTPResponse.Status) {
+        let limit = TriagePages.size(configuration.maxUploadBytes)
+        switch refusal?.code {
+        case .notMultipart: return ("Send the form of this page (multipart/form-data).", .badRequest)
+        case .tooLarge:
+            return (
+                "The upload is larger than \(limit); nothing was kept. Start skm triage with --max-upload to allow "
+                    + "more, or analyse the file with skm analyze.", .contentTooLarge
+            )
+        case .tooManyFiles: return ("Too many files at once (\(refusal?.reason ?? "")); nothing was kept.", .badRequest)
+        case .fieldTooLong:
+            return ("The form field '\(refusal?.subject ?? "")' is too long; nothing was kept.", .badRequest)
+        case .malformed:
+            return ("The upload could not be read (\(refusal?.reason ?? "")); nothing was kept.", .badRequest)
+        case nil: return ("The upload could not be read; nothing was kept.", .badRequest)
+        }
+    }
+
+    /// A random identifier for an analysis: 128 bits, hex.
+    static func newIdentifier() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    }
+
+    // MARK: - Reports
+
+    /// The report of an analysis under a filter: the time range, error and key re-run the analysis (so every count
+    /// is that of the filtered requests); verdict and client select groups.
+    func report(_ analysis: TriageAnalysis, _ filter: TriageFilter) async -> IncidentReport {
+        let key = filter.analysisKey
+        var report: IncidentReport
+        if let kept = await store.report(analysis.id, filter: key) {
+            report = kept
+        } else {
+            report = await analyse(analysis, filter)
+            await store.keep(report, for: analysis.id, filter: key)
+        }
+        filter.selectGroups(&report)
+        return report
+    }
+
+    /// Runs the analysis on a thread of its own: it reads files and uses the processors.
+    func analyse(_ analysis: TriageAnalysis, _ filter: TriageFilter) async -> IncidentReport {
+        let configuration = configuration
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(returning: Self.analyseNow(analysis, filter, configuration))
+            }
+        }
+    }
+
+    static func analyseNow(
+        _ analysis: TriageAnalysis, _ filter: TriageFilter, _ configuration: TriageConfiguration
+    ) -> IncidentReport {
+        var analyzer = Analyzer(rules: configuration.rules, snapshot: analysis.snapshot, filter: filter.analysisFilter)
+        analyzer.harReader.clientIP = analysis.clientIP
+        if let workers = configuration.workers { analyzer.workers = workers }
+        var unreadable: [InputError] = []
+        let result = analyzer.analyze(analysis.logs, unreadable: { unreadable.append($0) })
+        var report = IncidentReport(
+            analysis: result, rules: configuration.rules, snapshot: analysis.snapshot,
+            options: .init(
+                toolVersion: configuration.version, generatedAt: Date(), redact: configuration.redact,
+                filters: filter.descriptions))
+        for error in unreadable {
+            report.problems.append(.init(location: error.subject ?? "upload", message: error.reason))
+            report.summary.problems += 1
+        }
+        for prefix in analysis.prefixes { report.removePathPrefix(prefix) }
+        return report
+    }
+
+    func reportPage(_ id: String, query: Parameters) async -> Response {
+        guard let analysis = await analysis(id) else { return gone() }
+        let filter = TriageFilter(query)
+        let full = await report(analysis, TriageFilter())
+        let report = await self.report(analysis, filter)
+        let bar = filter.bar(analysis: analysis, full: full, shown: report)
+        return html(HTMLReportRenderer().render(report, triage: bar))
+    }
+
+    func download(_ id: String, file: String, query: Parameters) async -> Response {
+        guard let analysis = await analysis(id) else { return gone() }
+        let report = await self.report(analysis, TriageFilter(query))
+        let bytes: [UInt8]
+        let type: String
+        switch file {
+        case "report.html": (bytes, type) = (HTMLReportRenderer().render(report), "text/html; charset=utf-8")
+        case "report.json": (bytes, type) = (JSONReportRenderer().render(report), "application/json")
+        case "report.md": (bytes, type) = (MarkdownReportRenderer().render(report), "text/markdown; charset=utf-8")
+        case "report.xml":
+            do {
+                (bytes, type) = (try XMLReportRenderer().render(report), "application/xml")
+            } catch {
+                return problem("The XML report could not be written: \(error)", status: .internalServerError)
+            }
+        default: return problem("There is no such page.", status: .notFound)
+        }
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: type, .contentDisposition: "attachment; filename=\"skm-\(file)\"",
+                // A downloaded page opened from here runs nothing and loads nothing.
+                .contentSecurityPolicy: "default-src 'none'; sandbox",
+            ],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    func analysis(_ id: String) async -> TriageAnalysis? {
+        guard id.count == 32, id.allSatisfy(\.isHexDigit) else { return nil }
+        return await store.analysis(id)
+    }
+
+    func gone() -> Response {
+        problem(
+            "There is no such analysis: skm triage keeps the last \(configuration.maxAnalyses) of this session, "
+                + "and none after it stops.", status: .notFound)
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import SKMTestSupport
+import Testing
+
+/// `skm triage` as a user starts it, driven over loopback with curl: what it refuses, what it keeps, and that it
+/// removes the uploads when it stops. (scripts/triage-check.sh drives the same pages in a browser.)
+@Suite(.serialized) struct TriageCommandTests {
+    /// A running `skm triage --max-upload 1` and its address.
+    struct Triage {
+        let process: Process
+        let base: String
+        let port: Int
+
+        static func start(_ cli: CommandLine) async throws -> Triage {
+            let process = Process()
+            process.executableURL = CommandLine.binary
+            process.arguments = ["triage", "--port", "0", "--max-upload", "1", "--rules", packageRoot.path + "/Rules"]
+            process.currentDirectoryURL = cli.directory
+            process.environment = cli.environment
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = Pipe()
+            try process.run()
+            // The first line: "SKM triage on http://127.0.0.1:PORT/".
+            let line = try await withCheckedThrowingContinuation {
+                (continuation: CheckedContinuation<String, any Error>) in
+                DispatchQueue.global().async {
+                    var bytes: [UInt8] = []
+                    while let byte = try? output.fileHandleForReading.read(upToCount: 1), let first = byte.first,
+                        first != 0x0A
+                    {
+                        bytes.append(first)
+                    }
+                    continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
+                }
+            }
+            let port = try #require(line.split(separator: ":").last.flatMap { Int($0.dropLast()) }, "\(line)")
+            return Triage(process: process, base: "http://127.0.0.1:\(port)", port: port)
+        }
+
+        /// Status, headers and body of a curl call.
+        func curl(_ cli: CommandLine, _ arguments: [String]) async throws -> (status: Int, head: String, body: String) {
+            let text = try await cli.curl(["-i"] + arguments)
+            let parts = text.components(separatedBy: "\r\n\r\n")
+            let head = parts.first ?? ""
+            let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+            return (status, head, parts.dropFirst().joined(separator: "\r\n\r\n"))
+        }
+    }
+
+    @Test func uploadsAreCheckedKeptPrivateAndRemovedOnExit() async throws {
+        let cli = try CommandLine.fresh()
+        let triage = try await Triage.start(cli)
+        defer { if triage.process.isRunning { triage.process.terminate() } }
+        let fixture = packageRoot.appendingPathComponent("Fixtures/mixed-traffic").path
+        let folders = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter {
+            $0.hasPrefix("skm-triage-\(triage.process.processIdentifier)-")
+        }
+        let uploads = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(try #require(folders.first))
+        #expect(try FileManager.default.attributesOfItem(atPath: uploads.path)[.posixPermissions] as? Int == 0o700)
+
+        // The form, with the policy and headers every page carries.
+        let form = try await triage.curl(cli, [triage.base + "/"])
+        #expect(form.status == 200)
+        #expect(form.head.contains("Content-Security-Policy: default-src 'none'"))
+        #expect(form.head.contains("frame-ancestors 'none'"))
+        #expect(form.head.contains("X-Content-Type-Options: nosniff"))
+        #expect(form.body.contains("enctype=\"multipart/form-data\""))
+
+        // An upload: analysed, and its report downloadable in every format.
+        let upload = try await triage.curl(
+            cli,
+            ["-F", "log=@\(fixture)/requests.jsonl", "-F", "state=@\(fixture)/state.json", triage.base + "/analyses"])
+        #expect(upload.status == 303)
+        let location = try #require(
+            upload.head.split(separator: "\r\n").first { $0.hasPrefix("Location: ") }?.dropFirst("Location: ".count))
+        let page = try await triage.curl(cli, [triage.base + location])
+        #expect(page.status == 200)
+        #expect(page.body.contains("<nav class=\"triage\""))
+        #expect(page.body.contains("requests.jsonl against state.json"))
+        for (file, type) in [
+            ("report.json", "application/json"), ("report.md", "text/markdown"), ("report.xml", "application/xml"),
+            ("report.html", "text/html"),
+        ] {
+            let download = try await triage.curl(cli, [triage.base + location + "/" + file])
+            #expect(download.status == 200, "\(file)")
+            #expect(download.head.contains("Content-Type: \(type)"), "\(file)")
+            #expect(download.head.contains("attachment; filename=\"skm-\(file)\""), "\(file)")
+        }
+        let filtered = try await triage.curl(cli, [triage.base + location + "/report.json?verdict=mismatch"])
+        #expect(filtered.body.contains("\"verdict mismatch (groups)\""))
+
+        // Refused: over the limit (nothing kept), another host's name, another site's post, an unknown analysis.
+        let large = cli.directory.appendingPathComponent("large.jsonl")
+        try Data(repeating: 0x41, count: 2 << 20).write(to: large)
+        let before = try FileManager.default.contentsOfDirectory(atPath: uploads.path).count
+        let tooLarge = try await triage.curl(
+            cli, ["-F", "log=@\(large.path)", "-F", "state=@\(fixture)/state.json", triage.base + "/analyses"])
+        #expect(tooLarge.status == 413)
+        #expect(tooLarge.body.contains("larger than 1 MB"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: uploads.path).count == before)
+        let rebound = try await triage.curl(cli, ["-H", "Host: attacker.example:\(triage.port)", triage.base + "/"])
+        #expect(rebound.status == 421)
+        let crossSite = try await triage.curl(
+            cli,
+            [
+                "-H", "Sec-Fetch-Site: cross-site", "-F", "log=@\(fixture)/requests.jsonl", "-F",
+                "state=@\(fixture)/state.json", triage.base + "/analyses",
+            ])
+        #expect(crossSite.status == 403)
+        let missingState = try await triage.curl(
+            cli, ["-F", "log=@\(fixture)/requests.jsonl", triage.base + "/analyses"])
+        #expect(missingState.status == 400)
+        #expect(missingState.body.contains("Choose the state snapshot"))
+        let notSnapshot = try await triage.curl(
+            cli,
+            [
+                "-F", "log=@\(fixture)/requests.jsonl", "-F", "state=@\(fixture)/requests.jsonl",
+                triage.base + "/analyses",
+            ])
+        #expect(notSnapshot.status == 400)
+        #expect(notSnapshot.body.contains("requests.jsonl: not a state snapshot"))
+        let gone = try await triage.curl(cli, [triage.base + "/analyses/" + String(repeating: "0", count: 32)])
+        #expect(gone.status == 404)
+
+        // Stopped as Ctrl-C stops it: the uploads are gone.
+        kill(triage.process.processIdentifier, SIGINT)
+        triage.process.waitUntilExit()
+        #expect(!FileManager.default.fileExists(atPath: uploads.path))
+    }
+}
