@@ -148,6 +148,9 @@ package struct Analyzer: Sendable {
     package var sharing = Sharing.on
     /// The size of the blocks a request log is read in.
     package var blockBytes = LineReader.chunkBytes
+    /// How many times its own size a compressed log may expand to before it is refused; no limit when `nil` (the
+    /// triage page sets one: an uploaded gzip bomb would otherwise keep it busy for hours).
+    package var maximumExpansion: Int?
 
     package enum Sharing: Sendable {
         case off
@@ -223,7 +226,7 @@ package struct Analyzer: Sendable {
     private func readLog(
         _ path: String, name: String, into reading: inout Reading, progress: (AnalysisProgress) -> Void
     ) throws(InputError) {
-        let reader = try LineReader(path: path, chunkBytes: blockBytes)
+        let reader = try LineReader(path: path, chunkBytes: blockBytes, maximumExpansion: maximumExpansion)
         defer { reader.close() }
         let filter = filter
         let analyzer = self

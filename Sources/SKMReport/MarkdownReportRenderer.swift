@@ -136,12 +136,23 @@ package struct MarkdownReportRenderer: Sendable {
     static let special: Set<Unicode.Scalar> = ["\\", "`", "*", "_", "[", "]", "<", ">", "|", "~", "&"]
 
     /// Text shown as itself: made inert for a terminal (escapes for control characters, bidirectional overrides and
-    /// line breaks; long values cut) and every Markdown character backslash-escaped.
+    /// line breaks; long values cut), every Markdown character backslash-escaped, and what GitHub would turn into a
+    /// link by itself (`https://…`, `www.…`, `name@host`) broken by an invisible word joiner (U+2060), which no
+    /// escape prevents there.
     package static func escaped(_ text: String) -> String {
         var out = String.UnicodeScalarView()
-        for scalar in TerminalText.shown(text).unicodeScalars {
+        let scalars = Array(TerminalText.shown(text).unicodeScalars)
+        for (index, scalar) in scalars.enumerated() {
             if special.contains(scalar) { out.append("\\") }
             out.append(scalar)
+            let next = index + 1 < scalars.count ? scalars[index + 1] : nil
+            let third = index + 2 < scalars.count ? scalars[index + 2] : nil
+            if (scalar == ":" && next == "/" && third == "/") || scalar == "@"
+                || (next == "." && index >= 2
+                    && String(String.UnicodeScalarView(scalars[(index - 2)...index])).lowercased() == "www")
+            {
+                out.append("\u{2060}")
+            }
         }
         return String(out)
     }

@@ -82,6 +82,9 @@ package final class PostgresStorage: Storage {
                 throw StorageError(.unusable, "the PostgreSQL URL names no host (\(Self.usage))")
             }
             if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            guard !host.unicodeScalars.contains(where: { $0.value < 0x21 || $0 == "\u{7F}" || $0 == "/" }) else {
+                throw StorageError(.unusable, "the PostgreSQL URL's host holds a space, a control character or '/'")
+            }
             let path = String(
                 components.percentEncodedPath.dropFirst(components.percentEncodedPath.hasPrefix("/") ? 1 : 0))
             guard !path.isEmpty, !path.contains("/"), let database = path.removingPercentEncoding, !database.isEmpty
@@ -157,9 +160,16 @@ package final class PostgresStorage: Storage {
     /// Every session's settings. A node that stops in the middle of a transaction (frozen, cut off) would hold the
     /// write lock until its connection timed out, hours later: PostgreSQL ends such a transaction after 10 s, and
     /// a write waits at most 15 s for the lock before it fails instead of hanging.
-    static let sessionParameters: [(String, String)] = [
-        ("application_name", "skm"), ("idle_in_transaction_session_timeout", "10000"), ("lock_timeout", "15000"),
-    ]
+    static func sessionParameters(lockTimeout: Duration) -> [(String, String)] {
+        [
+            ("application_name", "skm"), ("idle_in_transaction_session_timeout", "10000"),
+            (
+                "lock_timeout",
+                String(
+                    lockTimeout.components.seconds * 1000 + lockTimeout.components.attoseconds / 1_000_000_000_000_000)
+            ),
+        ]
+    }
 
     /// The channel commits notify and nodes listen on.
     static let changesChannel = "skm_changes"
@@ -171,6 +181,7 @@ package final class PostgresStorage: Storage {
     /// transaction is read-only.
     package init(
         location: Location, password: String?, readOnly: Bool = false, maximumConnections: Int = 20,
+        lockTimeout: Duration = .seconds(15),
         logger: Logger = Logger(label: "skm.postgres", factory: { _ in SwiftLogNoOpLogHandler() }),
         beforeCommit: (@Sendable () async -> Void)? = nil
     ) async throws {
@@ -189,7 +200,7 @@ package final class PostgresStorage: Storage {
             database: location.database, tls: tls)
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = .seconds(10)
-        configuration.options.additionalStartupParameters = Self.sessionParameters
+        configuration.options.additionalStartupParameters = Self.sessionParameters(lockTimeout: lockTimeout)
         if readOnly {
             configuration.options.additionalStartupParameters.append(("default_transaction_read_only", "on"))
         }
@@ -227,7 +238,7 @@ package final class PostgresStorage: Storage {
                 host: location.host, port: location.port, username: location.username, password: password,
                 database: location.database, tls: tls)
             configuration.options.connectTimeout = .seconds(10)
-            configuration.options.additionalStartupParameters = sessionParameters
+            configuration.options.additionalStartupParameters = sessionParameters(lockTimeout: .seconds(15))
             let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
             try? await connection.close()
             return nil
@@ -548,20 +559,22 @@ package final class PostgresStorage: Storage {
         let logger = logger
         do {
             return try await client.withConnection { connection -> T in
-                switch isolation {
-                case .serializedWrite:
-                    try await connection.query("BEGIN ISOLATION LEVEL SERIALIZABLE", logger: logger)
-                    // LOCK TABLE does not take the snapshot; the first SELECT after it does.
-                    try await connection.query("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE", logger: logger)
-                case .readCommitted:
-                    try await connection.query("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
-                case .snapshot:
-                    try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
-                }
-                let result: T
+                // Everything from BEGIN on is undone on any failure: a connection must never go back to the pool
+                // inside a failed transaction (a lock that timed out left one so, and every later query on it failed).
                 do {
-                    result = try await body(connection, logger)
+                    switch isolation {
+                    case .serializedWrite:
+                        try await connection.query("BEGIN ISOLATION LEVEL SERIALIZABLE", logger: logger)
+                        // LOCK TABLE does not take the snapshot; the first SELECT after it does.
+                        try await connection.query("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE", logger: logger)
+                    case .readCommitted:
+                        try await connection.query("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
+                    case .snapshot:
+                        try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+                    }
+                    let result = try await body(connection, logger)
                     try await connection.query("COMMIT", logger: logger)
+                    return result
                 } catch {
                     do {
                         try await connection.query("ROLLBACK", logger: logger)
@@ -571,7 +584,6 @@ package final class PostgresStorage: Storage {
                     }
                     throw error
                 }
-                return result
             }
         } catch {
             throw Self.translate(error, at: location)
@@ -605,6 +617,10 @@ package final class PostgresStorage: Storage {
     /// never the query or its values.
     static func translate(_ error: any Error, at location: Location) -> any Error {
         if error is StorageError || error is CancellationError { return error }
+        if error is NIOSSLError, let file = location.rootCertificates {
+            return StorageError(
+                .unusable, "cannot load the authorities of sslrootcert=\(PrintableText.escaped(file)) (a PEM file)")
+        }
         if let failure = error as? PSQLError, failure.code == .authMechanismRequiresPassword {
             return StorageError(
                 .unusable,

@@ -63,10 +63,17 @@ struct TriageFilter: Sendable {
         AnalysisFilter(since: since, until: until, keyId: key, errors: error.map { [$0] } ?? [])
     }
 
-    /// The analysis this filter needs, as a key for the reports kept.
+    /// The analysis this filter needs, as a key for the reports kept: each value under its name (values alone
+    /// would make `since=T` and `until=T`, or `error=N` and `key=N`, the same key); empty for the whole analysis.
     var analysisKey: String {
-        [error.map(String.init), key, since.map(Timestamp.rfc3339), until.map(Timestamp.rfc3339)]
-            .map { $0 ?? "" }.joined(separator: "\u{0}").trimmingCharacters(in: CharacterSet(charactersIn: "\u{0}"))
+        var parts: [String] = []
+        if let error { parts.append("error=\(error)") }
+        if let key { parts.append("key=\(key)") }
+        if let since { parts.append("since=\(since.timeIntervalSince1970)") }
+        if let until { parts.append("until=\(until.timeIntervalSince1970)") }
+        // A JSON array: no value can forge a separator.
+        return parts.isEmpty
+            ? "" : String(decoding: JSONWriter().bytes(.array(parts.map(JSONValue.string))), as: UTF8.self)
     }
 
     var isEmpty: Bool {

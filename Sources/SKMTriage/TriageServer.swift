@@ -56,6 +56,8 @@ package func buildTriageApplication(_ configuration: TriageConfiguration) -> som
     }
     return Application(
         router: router,
+        // A connection that sends nothing for 30 s is closed: a half-sent request cannot hold one for ever.
+        server: .http1(configuration: .init(idleTimeout: .seconds(30))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "SKM"),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? configuration.port
@@ -114,12 +116,19 @@ final class TriageSite: Sendable {
         self.port.withLock { $0 = port }
     }
 
-    /// The names this site answers to: the loopback names, and the configured host, with the listening port.
+    /// The names this site answers to. On a loopback address: the loopback names with the listening port, so that a
+    /// page of another site cannot reach it under a name of its own (DNS rebinding). On another address the operator
+    /// chose to be reached from elsewhere, by names this process cannot know: any.
     func accepts(host authority: String?) -> Bool {
         guard let authority else { return false }
+        guard Self.isLoopback(configuration.host) else { return true }
         let port = self.port.withLock { $0 }
-        let names = ["127.0.0.1", "localhost", "[::1]", configuration.host]
-        return names.contains { authority.lowercased() == "\($0.lowercased()):\(port)" }
+        let names = ["127.0.0.1", "localhost", "[::1]"]
+        return names.contains { authority.lowercased() == "\($0):\(port)" }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     /// A form post from this site's own page. Browsers say where a request comes from in `Sec-Fetch-Site`; a page
@@ -154,6 +163,9 @@ final class TriageSite: Sendable {
 
     // MARK: - Upload
 
+    /// The largest state snapshot read: parsed, a snapshot takes many times its size in memory.
+    static let maximumStateBytes = 128 << 20
+
     func upload(_ request: Request) async -> Response {
         let id = Self.newIdentifier()
         let directory = configuration.directory.appendingPathComponent(id)
@@ -182,6 +194,11 @@ final class TriageSite: Sendable {
         guard !logs.isEmpty else { return await refuse("Choose a request log or HAR capture to analyse.") }
         guard let state = received.files.first(where: { $0.field == "state" && !$0.name.isEmpty }) else {
             return await refuse("Choose the state snapshot the requests are to be explained against.")
+        }
+        guard state.bytes <= Self.maximumStateBytes else {
+            return await refuse(
+                "The state snapshot is over \(Self.maximumStateBytes >> 20) MB, more than a key manager's state takes; "
+                    + "analyse it with skm analyze.")
         }
         let clientIP = received.fields["client-ip"]?.trimmingCharacters(in: .whitespaces)
         if let clientIP, !clientIP.isEmpty, IPv4Address(clientIP) == nil {
@@ -272,6 +289,7 @@ final class TriageSite: Sendable {
         var analyzer = Analyzer(rules: configuration.rules, snapshot: analysis.snapshot, filter: filter.analysisFilter)
         analyzer.harReader.clientIP = analysis.clientIP
         if let workers = configuration.workers { analyzer.workers = workers }
+        analyzer.maximumExpansion = 64
         var unreadable: [InputError] = []
         let result = analyzer.analyze(analysis.logs, unreadable: { unreadable.append($0) })
         var report = IncidentReport(

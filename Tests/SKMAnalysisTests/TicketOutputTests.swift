@@ -80,6 +80,16 @@ struct TicketOutputTests {
         #expect(text.contains("\\<script"))
     }
 
+    /// What GitHub links by itself (a URL, `www.`, an address) is broken by a word joiner, which no escape would do.
+    @Test func textThatGitHubWouldLinkIsBroken() {
+        let escaped = MarkdownReportRenderer.escaped(
+            "see https://evil.example/reset, WWW.evil.example and ops@evil.example")
+        #expect(!escaped.contains("://") && !escaped.lowercased().contains("www.") && !escaped.contains("@e"))
+        #expect(
+            escaped.replacingOccurrences(of: "\u{2060}", with: "")
+                == "see https://evil.example/reset, WWW.evil.example and ops@evil.example")
+    }
+
     /// The summary is short enough to paste: the headline, the table and five groups, whatever the log's size.
     @Test func theMarkdownSummaryIsShort() throws {
         let report = try Fixtures.report(.releaseBreaksThreeWays, input: "requests.jsonl")

@@ -202,6 +202,30 @@ struct PostgresNodesTests {
         #expect(opened.isEmpty, "\(opened)")
     }
 
+    /// A change that waited too long for the write lock fails, and the node goes on working: its connection goes back
+    /// to the pool outside any transaction (a first version left it inside the failed one, and every later query on
+    /// that connection failed, reads included).
+    @Test func aLockTimeoutLeavesTheNodeWorking() async throws {
+        let location = try await TestPostgres.freshDatabase()
+        let fixture = try await Fixture.make(storage: try await TestPostgres.node(location))
+        let store = try await fixture.store()
+        let node = try await Engine.open(
+            storage: try await TestPostgres.node(location, maximumConnections: 1, lockTimeout: .milliseconds(300)),
+            rootKey: testRootKey)
+        try await TestPostgres.holdingTheWriteLock(location) {
+            let refused = await succeeds {
+                _ = try await node.createKey(
+                    appkey: fixture.appkey, store: .id(store.id), type: .secret, name: "late", secretValue: "s",
+                    actor: "a")
+            }
+            #expect(!refused, "a change was made while another session held the write lock")
+        }
+        // The same single connection serves a read and a change afterwards.
+        #expect(try await node.storage.keyStore(id: store.id) != nil)
+        _ = try await node.createKey(
+            appkey: fixture.appkey, store: .id(store.id), type: .secret, name: "after", secretValue: "s", actor: "a")
+    }
+
     /// Due work runs on one node at a time: while one holds the job, another skips it.
     @Test func dueWorkRunsOnOneNodeAtATime() async throws {
         let location = try await TestPostgres.freshDatabase()
@@ -251,6 +275,7 @@ struct PostgresNodesTests {
         ("postgres://u@h/" + String(repeating: "d", count: 64), "longer than PostgreSQL's 63 bytes"),
         ("postgres:u@h/d", "not a PostgreSQL URL"),
         ("postgres://u@h/d?sslrootcert=/ca.pem", "with sslmode=verify-ca or verify-full only"),
+        ("postgres://u@127.0.0.1%00evil.example/d", "holds a space, a control character or '/'"),
     ])
     func badURLsAreRefusedWithTheReason(_ url: String, _ reason: String) {
         #expect {

@@ -54,10 +54,33 @@ package enum TestPostgres {
 
     /// Another connection pool on the database of `location`, as a second node would open it.
     package static func node(
-        _ location: PostgresStorage.Location, beforeCommit: (@Sendable () async -> Void)? = nil
+        _ location: PostgresStorage.Location, maximumConnections: Int = 8, lockTimeout: Duration = .seconds(15),
+        beforeCommit: (@Sendable () async -> Void)? = nil
     ) async throws -> PostgresStorage {
         try await PostgresStorage(
-            location: location, password: password, maximumConnections: 8, beforeCommit: beforeCommit)
+            location: location, password: password, maximumConnections: maximumConnections, lockTimeout: lockTimeout,
+            beforeCommit: beforeCommit)
+    }
+
+    /// Runs `body` while a session of its own holds the lock every change takes, as a node stuck in the middle of
+    /// a change would.
+    package static func holdingTheWriteLock(
+        _ location: PostgresStorage.Location, _ body: () async throws -> Void
+    ) async throws {
+        let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let client = PostgresClient(
+            configuration: PostgresClient.Configuration(
+                host: location.host, port: location.port, username: location.username, password: password,
+                database: location.database, tls: .disable),
+            backgroundLogger: quiet)
+        let runner = Task { await client.run() }
+        defer { runner.cancel() }
+        try await client.withConnection { connection in
+            _ = try await connection.query("BEGIN", logger: quiet)
+            _ = try await connection.query("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE", logger: quiet)
+            try await body()
+            _ = try await connection.query("ROLLBACK", logger: quiet)
+        }
     }
 }
 

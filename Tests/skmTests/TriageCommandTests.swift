@@ -1,4 +1,5 @@
 import Foundation
+import SKMCore
 import SKMTestSupport
 import Testing
 
@@ -89,6 +90,22 @@ import Testing
         }
         let filtered = try await triage.curl(cli, [triage.base + location + "/report.json?verdict=mismatch"])
         #expect(filtered.body.contains("\"verdict mismatch (groups)\""))
+        // Filters with the same values under other names are other analyses (a first version kept one for both),
+        // and each counts what skm analyze counts with that filter.
+        let time = "2026-09-21T15:00:00Z"
+        for name in ["since", "until", "since", "until"] {
+            let answer = try await triage.curl(cli, [triage.base + location + "/report.json?\(name)=\(time)"])
+            let page = try JSONParser().parse(answer.body)
+            let expected = try await cli.run([
+                "analyze", "\(fixture)/requests.jsonl", "--state", "\(fixture)/state.json", "--\(name)", time, "--json",
+                cli.directory.appendingPathComponent("\(name).json").path, "--rules", packageRoot.path + "/Rules",
+            ])
+            #expect(expected.status == 1)
+            let report = try JSONParser().parse(
+                try String(contentsOf: cli.directory.appendingPathComponent("\(name).json"), encoding: .utf8))
+            #expect(page["summary"]?["failures"] == report["summary"]?["failures"], "\(name)")
+            #expect(page["summary"]?["requests"] == report["summary"]?["requests"], "\(name)")
+        }
 
         // Refused: over the limit (nothing kept), another host's name, another site's post, an unknown analysis.
         let large = cli.directory.appendingPathComponent("large.jsonl")

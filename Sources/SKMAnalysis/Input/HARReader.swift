@@ -16,6 +16,9 @@ import X509
 /// only; no captured secret goes further than this reader.
 package struct HARReader: Sendable {
     package static let maximumBytes = 1 << 30
+    /// The largest entry read. An SKM call and its answer take a few kilobytes; parsed, an entry takes several times
+    /// its size in memory, so one huge entry (a crafted array) could take gigabytes. Larger entries are skipped.
+    package static let maximumEntryBytes = 16 << 20
     /// How far in time a captured `/confirm` answer speaks for the other requests of the capture.
     package static let confirmationWindow: TimeInterval = 3600
 
@@ -102,7 +105,8 @@ package struct HARReader: Sendable {
             do throws(HAREntryScanner.Failure) {
                 try HAREntryScanner(bytes: raw.bindMemory(to: UInt8.self)).forEachEntry { slice in
                     number += 1
-                    guard let entry = parse(slice), case .success(let timed) = record(of: entry, index: number),
+                    guard slice.count <= Self.maximumEntryBytes, let entry = parse(slice),
+                        case .success(let timed) = record(of: entry, index: number),
                         timed.record.operation == APIOperation.confirm.rawValue,
                         timed.record.response.isSuccessful, let answer = Self.responseBody(entry["response"])
                     else { return }
@@ -126,6 +130,16 @@ package struct HARReader: Sendable {
                 try HAREntryScanner(bytes: raw.bindMemory(to: UInt8.self)).forEachEntry { slice in
                     number += 1
                     let location = SourceLocation(file: path, unit: .entry, number: number)
+                    guard slice.count <= Self.maximumEntryBytes else {
+                        body(
+                            .failure(
+                                InputProblem(
+                                    location: location,
+                                    message:
+                                        "entry is \(slice.count >> 20) MB, over the \(Self.maximumEntryBytes >> 20) MB "
+                                        + "an SKM call could take; skipped")))
+                        return
+                    }
                     let entry: JSONValue
                     do {
                         entry = try JSONParser(maximumDepth: 128, invalidUTF8: .replace).parse(slice)

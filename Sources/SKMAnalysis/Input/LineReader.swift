@@ -14,8 +14,12 @@ package struct LineReader {
     private let file: gzFile
     /// The file's size in bytes (compressed, for a gzip file); `nil` for standard input and pipes.
     let size: Int?
+    /// The most the file may hold once decompressed, or `nil` for no limit.
+    let maximumBytes: Int?
 
-    package init(path: String, chunkBytes: Int = Self.chunkBytes) throws(InputError) {
+    /// With `maximumExpansion`, a file that decompresses to more than that many times its own size (and 256 MB)
+    /// is refused when it gets there: a gzip bomb, not a log.
+    package init(path: String, chunkBytes: Int = Self.chunkBytes, maximumExpansion: Int? = nil) throws(InputError) {
         self.path = path
         self.chunkBytes = max(1, chunkBytes)
         let opened: gzFile?
@@ -35,7 +39,9 @@ package struct LineReader {
         file = opened
         gzbuffer(file, 1 << 20)
         var info = stat()
-        size = path != "-" && stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG ? Int(info.st_size) : nil
+        let size = path != "-" && stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG ? Int(info.st_size) : nil
+        self.size = size
+        maximumBytes = maximumExpansion.map { max((size ?? 0) * $0, 256 << 20) }
     }
 
     /// How far into the file reading has come, in the same bytes as ``size``.
@@ -102,6 +108,7 @@ package struct LineReader {
         var filled = 0
         var lineNumber = 0
         var skippingOverlong = false
+        var total = 0
         while true {
             if filled == buffer.count {
                 // One line fills the whole buffer: grow up to the limit, then give up on that line.
@@ -128,6 +135,13 @@ package struct LineReader {
             }
             let atEnd = read == 0
             filled += Int(read)
+            total += Int(read)
+            if let maximumBytes, total > maximumBytes {
+                throw InputError(
+                    .tooLarge, subject: path,
+                    "decompresses to more than \(maximumBytes >> 20) MB, over \(maximumBytes / max(size ?? 1, 1)) times "
+                        + "its size: not read further")
+            }
             let consumed = buffer.withUnsafeBufferPointer { all -> Int in
                 let base = all.baseAddress!
                 var start = 0

@@ -114,10 +114,10 @@ package final class Engine: Sendable {
         while true {
             do {
                 return try await body()
-            } catch let error as StorageError where error.code == .conflict && attempt < 8 {
+            } catch let error as StorageError where error.code == .conflict && attempt < 12 {
                 attempt += 1
                 // Racers that retried at once would meet again: each waits a random while, longer each time.
-                try await Task.sleep(for: .microseconds(Int.random(in: 0...(250 << min(attempt, 6)))))
+                try await Task.sleep(for: .microseconds(Int.random(in: 0...(250 << min(attempt, 8)))))
             } catch let error as StorageError where error.code == .duplicate {
                 throw Rejection(duplicate, error.reason)
             } catch let error as StorageError where error.code == .actorRevoked {

@@ -16,8 +16,10 @@ struct TriageCommand: AsyncParsableCommand {
             its groups by error, verdict, key, client and time, opens each request's evidence, and downloads the \
             report as HTML, XML, JSON and Markdown.
 
-            Uploads are streamed to a temporary folder (mode 0700) that is removed when skm triage stops (Ctrl-C); \
-            nothing is sent anywhere. The last --keep analyses of the session are kept.
+            Uploads are streamed to a temporary folder (mode 0700) that is removed when skm triage stops (Ctrl-C, \
+            SIGTERM or a closed terminal); nothing is sent anywhere. The last --keep analyses of the session are kept. \
+            A compressed log that expands to more than 64 times its size, a HAR entry over 16 MB and a state \
+            snapshot over 128 MB are refused.
             """)
 
     @Option(help: "The address to listen on (a loopback address unless the page is to be reached from elsewhere).")
@@ -88,14 +90,28 @@ struct TriageCommand: AsyncParsableCommand {
             // The one line a script waits for; the rest of the notes follow it.
             FileHandle.standardOutput.write(Data("SKM triage on \(url)\n".utf8))
             Terminal.note("Uploads are kept in \(directory.path) until skm triage stops (Ctrl-C).")
-            if !["127.0.0.1", "localhost", "::1"].contains(host) {
+            if !(host == "localhost" || host == "::1" || host.hasPrefix("127.")) {
                 Terminal.note(
-                    "Listening on \(PrintableText.escaped(host)): the page is plain HTTP, and uploads carry request logs."
-                )
+                    "Listening on \(PrintableText.escaped(host)): the page is plain HTTP to anyone who can reach this "
+                        + "address, by any host name, and uploads carry request logs.")
             }
             if open { Self.openInBrowser(url) }
         }
-        try await buildTriageApplication(configuration).runService()
+        // Ctrl-C, kill and a closed terminal stop it at once, an analysis under way or not, and take the uploads
+        // with it: nothing needs finishing, and a stop that waited for a long analysis would be answered with kill -9,
+        // which would leave them behind.
+        let stops = [SIGINT, SIGTERM, SIGHUP].map { number -> any DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                try? FileManager.default.removeItem(at: directory)
+                _exit(0)
+            }
+            source.resume()
+            return source
+        }
+        defer { stops.forEach { $0.cancel() } }
+        try await buildTriageApplication(configuration).runService(gracefulShutdownSignals: [])
     }
 
     static func openInBrowser(_ url: String) {
