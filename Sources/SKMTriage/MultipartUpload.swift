@@ -11,7 +11,7 @@ enum UploadRefusalCode: String, ErrorCode {
     case notMultipart
     /// Larger than the limit.
     case tooLarge
-    /// More files than the limit.
+    /// More files or fields than the limits.
     case tooManyFiles
     /// A text field longer than 4 KB.
     case fieldTooLong
@@ -27,6 +27,7 @@ struct MultipartUpload {
     struct Limits {
         var bytes: Int
         var files = 32
+        var fields = 16
         var fieldBytes = 4096
     }
 
@@ -150,6 +151,7 @@ private final class ReceivingState {
     var fields: [String: String] = [:]
     var refusal: UploadRefusal?
     var started = false
+    var fieldCount = 0
     var completed = 0
     /// Every part begun was completed, and there was one.
     var finished: Bool { completed > 0 && !started && headers.isEmpty }
@@ -194,6 +196,11 @@ private final class ReceivingState {
             }
             file = MultipartUpload.File(field: name, name: filename, url: url, bytes: 0)
         } else {
+            guard fieldCount < limits.fields else {
+                refusal = UploadRefusal(.tooManyFiles, "more than \(limits.fields) form fields")
+                return
+            }
+            fieldCount += 1
             field = (name, [])
         }
     }

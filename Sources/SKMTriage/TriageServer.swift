@@ -45,6 +45,11 @@ package func buildTriageApplication(_ configuration: TriageConfiguration) -> som
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: TriageGuard(site: site))
     router.get("/") { _, _ in await site.uploadPage() }
+    // HEAD: what GET answers, without the body.
+    router.head("/") { _, _ in await site.uploadPage().withoutBody() }
+    router.head("/analyses/{id}") { request, context in
+        await site.reportPage(context.parameters.get("id") ?? "", query: request.uri.queryParameters).withoutBody()
+    }
     router.post("/analyses") { request, _ in await site.upload(request) }
     router.get("/analyses/{id}") { request, context in
         await site.reportPage(context.parameters.get("id") ?? "", query: request.uri.queryParameters)
@@ -65,6 +70,14 @@ package func buildTriageApplication(_ configuration: TriageConfiguration) -> som
             await configuration.onListening?(port)
         },
         logger: configuration.logger)
+}
+
+extension Response {
+    func withoutBody() -> Response {
+        var response = self
+        response.body = .init()
+        return response
+    }
 }
 
 /// Refuses what a page of this site never sends, and adds the headers every answer carries.
@@ -241,7 +254,7 @@ final class TriageSite: Sendable {
                 "The upload is larger than \(limit); nothing was kept. Start skm triage with --max-upload to allow "
                     + "more, or analyse the file with skm analyze.", .contentTooLarge
             )
-        case .tooManyFiles: return ("Too many files at once (\(refusal?.reason ?? "")); nothing was kept.", .badRequest)
+        case .tooManyFiles: return ("Too many parts at once (\(refusal?.reason ?? "")); nothing was kept.", .badRequest)
         case .fieldTooLong:
             return ("The form field '\(refusal?.subject ?? "")' is too long; nothing was kept.", .badRequest)
         case .malformed:

@@ -67,6 +67,9 @@ import Testing
         #expect(form.head.contains("frame-ancestors 'none'"))
         #expect(form.head.contains("X-Content-Type-Options: nosniff"))
         #expect(form.body.contains("enctype=\"multipart/form-data\""))
+        let head = try await triage.curl(cli, ["-I", triage.base + "/"])
+        #expect(head.status == 200)
+        #expect(head.body.isEmpty)
 
         // An upload: analysed, and its report downloadable in every format.
         let upload = try await triage.curl(
@@ -137,6 +140,11 @@ import Testing
             ])
         #expect(notSnapshot.status == 400)
         #expect(notSnapshot.body.contains("requests.jsonl: not a state snapshot"))
+        var fields: [String] = []
+        for index in 0..<17 { fields += ["-F", "note\(index)=x"] }
+        let manyFields = try await triage.curl(cli, fields + [triage.base + "/analyses"])
+        #expect(manyFields.status == 400)
+        #expect(manyFields.body.contains("more than 16 form fields"))
         let gone = try await triage.curl(cli, [triage.base + "/analyses/" + String(repeating: "0", count: 32)])
         #expect(gone.status == 404)
 
