@@ -10,15 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-browser=$(command -v chromium-headless-shell || command -v chromium || true)
-if [ -z "$browser" ]; then
-    echo "Installing chromium-headless-shell" >&2
-    sudo_cmd=""
-    [ "$(id -u)" -ne 0 ] && sudo_cmd=sudo
-    $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends chromium-headless-shell >/dev/null
-    browser=$(command -v chromium-headless-shell)
-fi
+browser=$(scripts/browser.sh)
 swift build --product skm >&2
 skm=$PWD/.build/debug/skm
 

@@ -231,7 +231,7 @@ final class TriageSite: Sendable {
             prefixes: logs.map { $0.url.deletingLastPathComponent().path + "/" },
             names: logs.map { MultipartUpload.safeName($0.name) }, snapshot: snapshot,
             stateName: MultipartUpload.safeName(state.name),
-            clientIP: clientIP?.isEmpty == false ? clientIP : nil, created: Date())
+            clientIP: clientIP?.isEmpty == false ? clientIP : nil)
         let report = await analyse(analysis, TriageFilter())
         await store.add(analysis)
         await store.keep(report, for: id, filter: "")

@@ -16,7 +16,6 @@ struct TriageAnalysis: Sendable {
     var snapshot: StateSnapshot
     var stateName: String
     var clientIP: String?
-    var created: Date
     /// "requests.jsonl and capture.har against state.json"
     var title: String {
         let inputs =

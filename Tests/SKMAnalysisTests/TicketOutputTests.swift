@@ -29,17 +29,8 @@ enum TicketFormats {
                         walk(token.children)
             walk(md.parse(open(sys.argv[1], encoding="utf-8").read()))
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, file.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw TicketFormatError(message: text) }
+        let (status, text) = try python(script, [file.path])
+        guard status == 0 else { throw TicketFormatError(message: text) }
         return text.split(separator: "\n").map(String.init)
     }
 

@@ -28,16 +28,21 @@ package func schemaViolations(of documents: [Data], schema name: String) throws 
             for error in validator.iter_errors(json.load(open(path))):
                 print(f"{path}: {'/'.join(map(str, error.absolute_path))}: {error.message}")
         """
+    let (status, text) = try python(script, [packageRoot.appendingPathComponent("Schemas/\(name)").path] + paths)
+    if status != 0 { return ["validator failed: \(text)"] }
+    return text.split(separator: "\n").map(String.init)
+}
+
+/// Runs a Python script with `arguments`; its exit status and everything it printed (standard output and error).
+package func python(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script, packageRoot.appendingPathComponent("Schemas/\(name)").path] + paths
+    process.arguments = ["python3", "-c", script] + arguments
     let output = Pipe()
     process.standardOutput = output
     process.standardError = output
     try process.run()
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
-    if process.terminationStatus != 0 { return ["validator failed: \(text)"] }
-    return text.split(separator: "\n").map(String.init)
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
