@@ -203,7 +203,13 @@ package struct Analyzer: Sendable {
                 if reading.items % 100_000 == 0 { progress(AnalysisProgress(path: name, items: reading.items)) }
             }
             result.disagreements += memo.takeDisagreements()
-        case .requestLog:
+        case .curl:
+            let memo = makeMemo()
+            try harReader.readTranscript(name, data: try Self.contents(of: path)) { item in
+                reading.consume(item, filter: filter, memo: memo)
+            }
+            result.disagreements += memo.takeDisagreements()
+        case .requestLog, .accessLog:
             try readLog(path, name: name, into: &reading, progress: progress)
         }
         result.merge(reading.result)
@@ -230,6 +236,7 @@ package struct Analyzer: Sendable {
         defer { reader.close() }
         let filter = filter
         let analyzer = self
+        let access = AccessLogReader(assumptions: harReader)
         let pool = OrderedPool<Block, Reading>(workers: workers, limit: 2 * workers) {
             let memo = analyzer.makeMemo()
             let shapes = analyzer.sharing == .off ? nil : LineShapes(verifying: analyzer.sharing == .verifying)
@@ -240,7 +247,9 @@ package struct Analyzer: Sendable {
                     bytes.withUnsafeBufferPointer { lines in
                         LineReader.split(lines, first: first) { line, number in
                             let location = SourceLocation(file: name, number: number)
-                            if let item = RequestLogReader.item(line, location: location, shapes: shapes) {
+                            if let item = RequestLogReader.item(
+                                line, location: location, shapes: shapes, access: access)
+                            {
                                 reading.consume(item, filter: filter, memo: memo)
                             }
                         }
@@ -294,23 +303,32 @@ package struct Analyzer: Sendable {
         case .har:
             let name = path == "-" ? "<stdin>" : path
             try harReader.read(name, data: try Self.contents(of: path), requestID: requestID, consume: consume)
-        case .requestLog:
-            try RequestLogReader(requestID: requestID).read(path, consume: consume, progress: progress)
+        case .curl:
+            let name = path == "-" ? "<stdin>" : path
+            try harReader.readTranscript(
+                name, data: try Self.contents(of: path), requestID: requestID, consume: consume)
+        case .requestLog, .accessLog:
+            try RequestLogReader(requestID: requestID, access: AccessLogReader(assumptions: harReader)).read(
+                path, consume: consume, progress: progress)
         }
     }
 
     package enum Format: String, Sendable {
         case requestLog = "jsonl"
         case har
+        /// `curl -v`, `--trace-ascii` or `--trace` output.
+        case curl
+        /// A proxy's JSON access log (nginx, Envoy); its lines are read as the request log's are.
+        case accessLog = "access-log"
     }
 
-    /// HAR by extension or by content; anything else is read as the request log.
+    /// HAR by extension or by content, a curl transcript or a proxy's access log by content; anything else (and a
+    /// compressed log, or standard input, which cannot be read twice) is read as the request log, whose reader also
+    /// knows an access log's lines.
     static func format(of path: String) throws(InputError) -> Format {
         let lower = path.lowercased()
         if lower.hasSuffix(".har") || lower.hasSuffix(".har.json") { return .har }
-        if lower.hasSuffix(".jsonl") || lower.hasSuffix(".gz") || lower.hasSuffix(".log") || path == "-" {
-            return .requestLog
-        }
+        if lower.hasSuffix(".gz") || path == "-" { return .requestLog }
         // A pipe or a device cannot be read twice: what is sniffed would be lost. It is read as a request log.
         guard isRegularFile(path) else { return .requestLog }
         guard let handle = FileHandle(forReadingAtPath: path) else {
@@ -318,8 +336,16 @@ package struct Analyzer: Sendable {
             throw InputError(exists ? .unreadable : .missing, subject: path, exists ? "cannot open" : "no such file")
         }
         defer { try? handle.close() }
-        let head = (try? handle.read(upToCount: 256)) ?? Data()
-        return HARReader.looksLikeHAR(head) ? .har : .requestLog
+        let head = (try? handle.read(upToCount: 4096)) ?? Data()
+        if HARReader.looksLikeHAR(head) { return .har }
+        if CurlTranscript.looksLikeTranscript(head) { return .curl }
+        if let end = head.firstIndex(of: 0x0A) ?? (head.count < 4096 ? head.endIndex : nil),
+            let first = try? JSONParser(invalidUTF8: .replace).parse(head[head.startIndex..<end]),
+            AccessLogReader.flavour(of: first) != nil
+        {
+            return .accessLog
+        }
+        return .requestLog
     }
 
     /// Whether `path` is a regular file (not a pipe, a device or a directory).

@@ -75,7 +75,7 @@ package struct TextReportRenderer: Sendable {
             out +=
                 "  \(pad(String(group.rank), 2, right: true))  \(pad(number(group.count), 7, right: true))  "
                 + verdict(group.verdict, width: 11) + "  "
-                + pad(group.error?.message ?? "code \(group.resultCode)", 27) + "  " + safe(cause) + "\n"
+                + pad(group.error?.message ?? "no SKM result code", 27) + "  " + safe(cause) + "\n"
         }
         if report.groups.count > tableRows {
             out += dim("  … \(report.groups.count - tableRows) more groups in the JSON and HTML reports") + "\n"
@@ -107,7 +107,7 @@ package struct TextReportRenderer: Sendable {
 
     func detail(_ group: IncidentReport.Group) -> String {
         var out =
-            bold("#\(group.rank)") + "  \(number(group.count)) × \(group.error?.message ?? "code \(group.resultCode)")"
+            bold("#\(group.rank)") + "  \(number(group.count)) × \(group.error?.message ?? "no SKM result code")"
             + (group.error.map { " (\($0.code))" } ?? "") + " · " + verdict(group.verdict, width: 0)
             + dim(
                 " · \(Timestamp.rfc3339(group.firstSeen)) → \(Timestamp.rfc3339(group.lastSeen))") + "\n"

@@ -204,7 +204,7 @@ final class TriageSite: Sendable {
             return await self.uploadPage(error: message, status: .badRequest)
         }
         let logs = received.files.filter { $0.field == "log" && !($0.name.isEmpty && $0.bytes == 0) }
-        guard !logs.isEmpty else { return await refuse("Choose a request log or HAR capture to analyse.") }
+        guard !logs.isEmpty else { return await refuse("Choose a request log or a capture to analyse.") }
         guard let state = received.files.first(where: { $0.field == "state" && !$0.name.isEmpty }) else {
             return await refuse("Choose the state snapshot the requests are to be explained against.")
         }

@@ -48,13 +48,13 @@ package struct Diagnoser: Sendable {
         finding.request = request
         guard let cause = arrival.cause, let appkey = request.record.appkey else { return finding }
         let start = request.record.time
-        let end = start.addingTimeInterval(max(request.record.durationMs, 1) / 1000)
+        let end = start.addingTimeInterval(request.timeSpan + max(request.record.durationMs, 1) / 1000)
         guard let change = facts.timeline.firstEvent(ofAppkey: appkey, from: start, through: end) else {
             return finding
         }
         finding.note =
             "The state changed while the request ran (\(change.summary), \(Timestamp.rfc3339(change.time)), "
-            + "within its \(Self.milliseconds(request.record.durationMs))): the server may have decided on "
+            + "within \(Self.span(of: request))): the server may have decided on "
             + "either state, so the cause cannot be confirmed. Replayed on the state at its arrival, it is that "
             + "\(Self.lowercasedFirst(cause.check.failure))."
         finding.verdict = .unexplained
@@ -78,6 +78,11 @@ package struct Diagnoser: Sendable {
             request: request, observed: observed, rule: nil, outcome: nil, cause: nil, explanation: nil, fix: nil,
             event: nil, prediction: prediction, verdict: .unexplained, note: nil, missing: [])
 
+        if let settle = request.gaps[.resultCode] {
+            finding.missing = [Unknown.Fact(path: "response.resultCode", settle: settle)]
+            finding.note = Self.withoutResultCode(request.record.response.httpStatus, prediction: prediction)
+            return Arrival(finding: finding)
+        }
         guard let observed else {
             finding.note =
                 "The response carried no SKM result code (HTTP \(request.record.response.httpStatus)): the failure came from something in front of SKM, or the capture lost the body."
@@ -254,6 +259,36 @@ package struct Diagnoser: Sendable {
         return Simulation(change: change, description: description, result: .passes)
     }
 
+    /// What can be said of a failure whose result code the capture does not hold: the errors its HTTP status may
+    /// be, and what replaying the decision procedure gives, which the result code would confirm or refute.
+    static func withoutResultCode(_ status: Int, prediction: Prediction) -> String {
+        let candidates = APIError.allCases.filter { $0.httpStatus == status }
+        var note = "The capture holds HTTP \(status) but not the key manager's result code: "
+        if candidates.isEmpty {
+            note += "the key manager answers no error with HTTP \(status), so something in front of it answered."
+        } else {
+            note +=
+                "HTTP \(status) is "
+                + (candidates.count == 1
+                    ? candidates[0].resultMessage
+                    : "one of " + candidates.map(\.resultMessage).joined(separator: ", ")) + "."
+        }
+        if let failure = prediction.failure {
+            let fits = candidates.contains { $0.resultCode == failure.rule.error.code }
+            note +=
+                " Replayed on the state at the request's time, the decision procedure stops at \"\(failure.check.failure)\" (\(failure.rule.error.message))"
+                + (prediction.unknownsBefore.isEmpty
+                    ? "" : " if the checks before it that the capture cannot decide pass")
+                + (fits ? "" : ", which HTTP \(status) does not fit") + "; the result code would settle it."
+        } else if let first = prediction.unknownsBefore.first {
+            note +=
+                " Replayed on the state at the request's time, the decision procedure cannot get past \"\(first.check.title)\", which the capture cannot decide."
+        } else {
+            note += " Replayed on the state at the request's time, every check passes."
+        }
+        return note
+    }
+
     static let clientAuthentication: Set<APIError> = [
         .ipv4AuthFailure, .macAuthFailure, .certificateAuthFailure, .certificateExpired, .certificateNotYetValid,
         .untrustedCertificate,
@@ -304,6 +339,13 @@ package struct Diagnoser: Sendable {
             return phrase
         }
         return path
+    }
+
+    /// The time within which the request ran, in words: "its 1.2 ms", or the second a `Date` header names.
+    static func span(of request: CapturedRequest) -> String {
+        request.timeSpan > 0
+            ? "the second its answer's Date header names, which counts whole seconds"
+            : "its \(milliseconds(request.record.durationMs))"
     }
 
     static func milliseconds(_ value: Double) -> String {

@@ -54,6 +54,7 @@ package final class SituationMemo {
         var clientAddressSource: String?
         var assumptions: [String]
         var contradictions: [String]
+        var gaps: [CaptureGap: String]
         /// Where the request's time falls in the history of each part of the state its facts read.
         var places: [Int]
 
@@ -70,6 +71,7 @@ package final class SituationMemo {
             clientAddressSource = request.clientAddressSource
             assumptions = request.assumptions
             contradictions = request.contradictions
+            gaps = request.gaps
             self.places = places
         }
     }

@@ -16,8 +16,8 @@ extension FactBuilder {
             fields["serverTime"] = .unknown(
                 Unknown(
                     path: "request.serverTime",
-                    settle:
-                        "the capture holds only the client's clock: capture the response's Date header too, or analyse the server's request log"
+                    settle: captured.gaps[.serverTime]
+                        ?? "the capture holds only the client's clock: capture the response's Date header too, or analyse the server's request log"
                 ))
         }
         if let clientTime = record.clientDate ?? captured.clientTime {
@@ -111,11 +111,35 @@ extension FactBuilder {
             "isSuccessful": .bool(record.response.isSuccessful),
         ]
         if let version = record.response.keyVersion { response["keyVersion"] = .int(Int64(version)) }
+        if let settle = captured.gaps[.resultCode], !record.response.isSuccessful {
+            for name in ["resultCode", "resultMessage"] {
+                response[name] = .unknown(Unknown(path: "response.\(name)", settle: settle))
+            }
+        }
         fields["response"] = .object(ObjectValue(type: SKMFacts.response, values: response))
         fields["error"] = .string(
             record.response.isSuccessful
                 ? "SUCCESS" : APIError(resultCode: record.response.resultCode)?.identifier ?? "UNKNOWN")
+        Self.applyGaps(captured, to: &fields)
         return ObjectValue(type: SKMFacts.request, values: fields)
+    }
+
+    /// Makes unknown what the capture's kind cannot hold (``CaptureGap``), each fact with what would supply it.
+    static func applyGaps(_ captured: CapturedRequest, to fields: inout [String: Value]) {
+        let record = captured.record
+        func unknown(_ gap: CaptureGap, _ names: [String]) {
+            guard let settle = captured.gaps[gap] else { return }
+            for name in names { fields[name] = .unknown(Unknown(path: "request.\(name)", settle: settle)) }
+        }
+        // What the body holds: the user data and, where the body names them, the key store, version and values.
+        var bodyFacts = ["body", "inputs", "input", "plaintext"]
+        if record.keyStoreName == nil { bodyFacts.append("keyStoreName") }
+        if record.requestedKeyVersion == nil { bodyFacts.append("requestedKeyVersion") }
+        unknown(.requestBody, bodyFacts)
+        unknown(.credentials, ["authScheme", "userAccessKeyId", "userAccessKeyIdBytes", "token"])
+        if let settle = captured.gaps[.resultCode], !record.response.isSuccessful {
+            fields["error"] = .unknown(Unknown(path: "response.resultCode", settle: settle))
+        }
     }
 
     /// The methods that would name an operation with the request's path.
@@ -167,12 +191,17 @@ extension FactBuilder {
             if let peer = client.peer { fields["peer"] = .string(peer) }
         } else {
             let settle =
-                "give the address the server saw with --client-ip, or capture a GET …/confirm answer in the same session"
+                captured.gaps[.clientAddress]
+                ?? "give the address the server saw with --client-ip, or capture a GET …/confirm answer in the same session"
             fields["ip"] = .unknown(Unknown(path: "request.client.ip", settle: settle))
             fields["peer"] = .unknown(Unknown(path: "request.client.peer", settle: settle))
         }
         if let value = client.forwardedFor { fields["forwardedFor"] = .string(value) }
-        if let header = client.macHeader {
+        if let settle = captured.gaps[.macHeader] {
+            for name in ["macHeader", "mac"] {
+                fields[name] = .unknown(Unknown(path: "request.client.\(name)", settle: settle))
+            }
+        } else if let header = client.macHeader {
             fields["macHeader"] = .string(header)
             if let mac = MACAddress(header) { fields["mac"] = .string(mac.description) }
         }
@@ -194,7 +223,8 @@ extension FactBuilder {
             return .unknown(
                 Unknown(
                     path: "certificate",
-                    settle: "give the client's certificate with --client-cert FILE, or --client-cert none"))
+                    settle: captured.gaps[.certificate]
+                        ?? "give the client's certificate with --client-cert FILE, or --client-cert none"))
         }
         let observed = captured.record.client.cert
         var fields: [String: Value] = ["present": .bool(observed.present)]

@@ -113,7 +113,10 @@ package struct FactBuilder: Sendable {
         values["store"] = store(storeAtTime, reference: record, time: time, change: change)
         let keyStore = key.flatMap { timeline.store($0.entity.keyStoreId, at: time) }
         values["key"] = self.key(key, store: keyStore, id: record.keyId, primary: primary?.entity.number, time: time)
-        if fromAPI {
+        if let settle = captured.gaps[.requestBody], [.decrypt, .verify, .verifyStandard].contains(operation) {
+            // The version such a request names is in its body, which the capture does not hold.
+            values["version"] = .unknown(Unknown(path: "version", settle: settle))
+        } else if fromAPI {
             values["version"] = .unknown(
                 Unknown(
                     path: "version",

@@ -42,6 +42,8 @@ package struct CapturedRequest: Sendable {
         var clientAddressSource: String?
         var assumptions: [String] = []
         var contradictions: [String] = []
+        var gaps: [CaptureGap: String] = [:]
+        var timeSpan: TimeInterval = 0
         var shape: Int?
     }
 
@@ -107,6 +109,19 @@ package struct CapturedRequest: Sendable {
     package var contradictions: [String] {
         get { box.fields.contradictions }
         _modify { yield &unique().fields.contradictions }
+    }
+    /// What the capture's kind cannot hold about the request, each with what would supply it: those facts are
+    /// unknown. For ``CaptureGap/clientAddress``, ``CaptureGap/certificate`` and ``CaptureGap/serverTime`` the text
+    /// says why when the matching `…Known` is false.
+    package var gaps: [CaptureGap: String] {
+        get { box.fields.gaps }
+        _modify { yield &unique().fields.gaps }
+    }
+    /// How much later than `record.time` the request may have arrived: an answer's `Date` header counts whole
+    /// seconds, so a request timed by one arrived within the second after it.
+    package var timeSpan: TimeInterval {
+        get { box.fields.timeSpan }
+        set { unique().fields.timeSpan = newValue }
     }
     /// The shape of the log line the request was read from (``LineShapes``): requests of one shape differ only in
     /// their time, id and duration. `nil` when it was read in full from a line of no kept shape.

@@ -39,6 +39,8 @@ package struct HARReader: Sendable {
     /// What a captured `GET …/confirm` answer said the server observed.
     struct Confirmation {
         var entry: Int
+        /// Where it is, in words: `entry 3`, `the call on line 17`.
+        var place: String
         var time: Date
         var clientIP: String?
         var sentCertificate: Bool?
@@ -61,24 +63,29 @@ package struct HARReader: Sendable {
     package func read(
         _ path: String, data: Data, requestID: String? = nil, consume: (CaptureItem) -> Void
     ) throws(InputError) {
-        try forEachRequest(path, data: data) { item in
-            switch item {
-            case .success(let request) where requestID != nil:
-                if request.record.requestId == requestID { consume(.request(request)) }
-            case .failure where requestID != nil:
-                break
-            case .success(let request) where request.record.response.isSuccessful:
-                let record = request.record
-                consume(
-                    .success(
-                        SuccessObservation(
-                            time: record.time, appkey: record.appkey, keyId: record.keyId, operation: record.operation))
-                )
-            case .success(let request):
-                consume(.request(request))
-            case .failure(let problem):
-                consume(.problem(problem))
-            }
+        try forEachRequest(path, data: data) { Self.hand($0, requestID: requestID, consume: consume) }
+    }
+
+    /// Hands one entry to `consume`: a failure in full, a success counted; with `requestID`, only that request's
+    /// entries, in full whatever their outcome.
+    static func hand(
+        _ item: Result<CapturedRequest, InputProblem>, requestID: String?, consume: (CaptureItem) -> Void
+    ) {
+        switch item {
+        case .success(let request) where requestID != nil:
+            if request.record.requestId == requestID { consume(.request(request)) }
+        case .failure where requestID != nil:
+            break
+        case .success(let request) where request.record.response.isSuccessful:
+            let record = request.record
+            consume(
+                .success(
+                    SuccessObservation(
+                        time: record.time, appkey: record.appkey, keyId: record.keyId, operation: record.operation)))
+        case .success(let request):
+            consume(.request(request))
+        case .failure(let problem):
+            consume(.problem(problem))
         }
     }
 
@@ -106,16 +113,9 @@ package struct HARReader: Sendable {
                 try HAREntryScanner(bytes: raw.bindMemory(to: UInt8.self)).forEachEntry { slice in
                     number += 1
                     guard slice.count <= Self.maximumEntryBytes, let entry = parse(slice),
-                        case .success(let timed) = record(of: entry, index: number),
-                        timed.record.operation == APIOperation.confirm.rawValue,
-                        timed.record.response.isSuccessful, let answer = Self.responseBody(entry["response"])
+                        let confirmation = confirmation(of: entry, number: number, place: "entry \(number)")
                     else { return }
-                    let ip = answer["clientIp"]?.stringValue.flatMap { IPv4Address($0)?.description }
-                    let certificate =
-                        answer["clientSentCertificate"]?.boolValue ?? answer["clientSentCerfificate"]?.boolValue
-                    confirmations.append(
-                        Confirmation(entry: number, time: timed.record.time, clientIP: ip, sentCertificate: certificate)
-                    )
+                    confirmations.append(confirmation)
                 }
                 return .success(())
             } catch {
@@ -173,6 +173,18 @@ package struct HARReader: Sendable {
         }
     }
 
+    /// What a successful `GET …/confirm` answer says the server observed; `nil` for any other entry.
+    func confirmation(of entry: JSONValue, number: Int, place: String) -> Confirmation? {
+        guard case .success(let timed) = record(of: entry, index: number),
+            timed.record.operation == APIOperation.confirm.rawValue,
+            timed.record.response.isSuccessful, let answer = Self.responseBody(entry["response"])
+        else { return nil }
+        let ip = answer["clientIp"]?.stringValue.flatMap { IPv4Address($0)?.description }
+        let certificate = answer["clientSentCertificate"]?.boolValue ?? answer["clientSentCerfificate"]?.boolValue
+        return Confirmation(
+            entry: number, place: place, time: timed.record.time, clientIP: ip, sentCertificate: certificate)
+    }
+
     /// The `/confirm` answer nearest in time to `time`, within the window; `sorted` is ordered by time.
     static func nearest(to time: Date, in sorted: [Confirmation]) -> Confirmation? {
         guard !sorted.isEmpty else { return nil }
@@ -200,6 +212,7 @@ package struct HARReader: Sendable {
             record: record, location: location, clientAddressKnown: clientIP != nil,
             certificateKnown: clientCertificate != nil || noClientCertificate, serverTimeKnown: timed.serverTime,
             clientTime: timed.clientTime)
+        if timed.serverTime { captured.timeSpan = 1 }
         // Addresses change: an answer counts for the requests within an hour of it.
         let nearest = Self.nearest(to: record.time, in: confirmations)
         if clientIP == nil, let nearest, let ip = nearest.clientIP {
@@ -207,15 +220,15 @@ package struct HARReader: Sendable {
             record.client.peer = ip
             captured.clientAddressKnown = true
             captured.clientAddressSource =
-                "the GET …/confirm answer of entry \(nearest.entry) (\(Timestamp.rfc3339(nearest.time)))"
+                "the GET …/confirm answer of \(nearest.place) (\(Timestamp.rfc3339(nearest.time)))"
         }
         if let clientIP {
             captured.assumptions.append("--client-ip \(clientIP)")
             captured.clientAddressSource = "--client-ip"
             if let nearest, let seen = nearest.clientIP, seen != IPv4Address(clientIP)?.description {
                 captured.contradictions.append(
-                    "--client-ip says the server saw \(clientIP), but the capture's own GET …/confirm answer of entry "
-                        + "\(nearest.entry) (\(Timestamp.rfc3339(nearest.time))) says it saw \(seen)")
+                    "--client-ip says the server saw \(clientIP), but the capture's own GET …/confirm answer of "
+                        + "\(nearest.place) (\(Timestamp.rfc3339(nearest.time))) says it saw \(seen)")
             }
         }
         if noClientCertificate {
@@ -223,7 +236,7 @@ package struct HARReader: Sendable {
             if let nearest, nearest.sentCertificate == true {
                 captured.contradictions.append(
                     "--client-cert none says the client presented no certificate, but the capture's own GET …/confirm "
-                        + "answer of entry \(nearest.entry) says it sent one")
+                        + "answer of \(nearest.place) says it sent one")
             }
         } else if clientCertificate != nil {
             captured.assumptions.append("--client-cert")
@@ -265,7 +278,7 @@ package struct HARReader: Sendable {
         var message: String
     }
 
-    func record(of entry: JSONValue, index: Int) -> Result<TimedRecord, Problem> {
+    func record(of entry: JSONValue, index: Int, fallbackID: String? = nil) -> Result<TimedRecord, Problem> {
         guard let request = entry["request"], let response = entry["response"] else {
             return .failure(Problem(message: "entry has no request or response"))
         }
@@ -297,7 +310,8 @@ package struct HARReader: Sendable {
         let bodyBytes = bodyText.map { $0.utf8.count }
         let credentials = Credentials(headers: { header($0.lowercased()) })
         var record = RequestRecord(
-            time: serverDate ?? started, requestId: Self.requestID(response) ?? "har-\(index)", method: method,
+            time: serverDate ?? started, requestId: Self.requestID(response) ?? fallbackID ?? "har-\(index)",
+            method: method,
             path: path, response: Self.response(response))
         record.clientDate = header("date").flatMap(Timestamp.parseHTTPDate)
         record.query = query

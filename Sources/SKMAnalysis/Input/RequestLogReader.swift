@@ -9,14 +9,19 @@ import SKMWire
 /// Failed requests are decoded in full. Successful ones, the vast majority, are only counted: a line the server
 /// wrote with `"isSuccessful":true` gives its time, appkey, key and operation without being parsed. That byte
 /// sequence cannot occur inside a JSON string (its quotes would be escaped), so the shortcut never misreads a
-/// failure; any line it cannot read quickly is decoded in full.
+/// failure; any line it cannot read quickly is decoded in full. A line of a proxy's JSON access log (nginx, Envoy)
+/// is read by ``AccessLogReader``, so such a log is read as this one is, gzip and standard input included.
 package struct RequestLogReader: Sendable {
     /// Only the line of this request id, read in full whatever its outcome (for explaining one request): lines
     /// without the id's bytes are skipped unparsed.
     package var requestID: String?
 
-    package init(requestID: String? = nil) {
+    /// Reads the lines of a proxy's access log, with what the command line gives about the client.
+    package var access: AccessLogReader
+
+    package init(requestID: String? = nil, access: AccessLogReader = AccessLogReader()) {
         self.requestID = requestID
+        self.access = access
     }
 
     /// Reads `path` (`-` for standard input) and hands each item to `consume`, in order; `progress` hears how many
@@ -27,7 +32,8 @@ package struct RequestLogReader: Sendable {
         let reader = try LineReader(path: path)
         defer { reader.close() }
         let name = path == "-" ? "<stdin>" : path
-        let marker = requestID.map { Array("\"requestId\":\"\($0)\"".utf8) }
+        // A line that does not hold the id's bytes is skipped unread (an access log names it otherwise).
+        let marker = requestID.map { Array("\"\($0)\"".utf8) }
         let ending = try reader.forEachLine { line, number in
             if number & 0xFFF == 0 { progress(reader.offset, reader.size) }
             guard let line else {
@@ -36,7 +42,9 @@ package struct RequestLogReader: Sendable {
             }
             if let marker, FastFields.find(marker, in: line) == nil { return }
             let location = SourceLocation(file: name, number: number)
-            if let item = Self.item(line, location: location, full: marker != nil) { consume(item) }
+            guard let item = Self.item(line, location: location, full: marker != nil, access: access) else { return }
+            if let requestID, case .request(let request) = item, request.record.requestId != requestID { return }
+            consume(item)
         }
         progress(reader.offset, reader.size)
         if case .truncated(let lines) = ending { consume(.problem(Self.truncated(file: name, after: lines))) }
@@ -59,7 +67,8 @@ package struct RequestLogReader: Sendable {
     /// The item one line holds; `nil` for a blank line. With `full`, a successful request is read in full too and
     /// handed over as a request.
     package static func item(
-        _ raw: UnsafeBufferPointer<UInt8>, location: SourceLocation, full: Bool = false, shapes: LineShapes? = nil
+        _ raw: UnsafeBufferPointer<UInt8>, location: SourceLocation, full: Bool = false, shapes: LineShapes? = nil,
+        access: AccessLogReader = AccessLogReader()
     ) -> CaptureItem? {
         var start = 0
         var end = raw.count
@@ -79,7 +88,9 @@ package struct RequestLogReader: Sendable {
         if let shapes {
             let (request, found) = shapes.request(line, location: location)
             if let request {
-                if shapes.verifying { shapes.verify(request, fresh: Self.item(raw, location: location, full: full)) }
+                if shapes.verifying {
+                    shapes.verify(request, fresh: Self.item(raw, location: location, full: full, access: access))
+                }
                 return .request(request)
             }
             parts = found
@@ -90,6 +101,9 @@ package struct RequestLogReader: Sendable {
         } catch {
             return .problem(
                 InputProblem(location: location, message: "not JSON: column \(error.position.column): \(error.reason)"))
+        }
+        if let flavour = AccessLogReader.flavour(of: value) {
+            return access.item(value, flavour: flavour, location: location, full: full)
         }
         let record: RequestRecord
         do {

@@ -25,13 +25,14 @@ struct AnalysisOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("For HAR captures: the client address the server saw.", valueName: "ipv4"))
+        help: ArgumentHelp(
+            "For captures (HAR, curl, access logs): the client address the key manager saw.", valueName: "ipv4"))
     var clientIP: String?
 
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "For HAR captures: the client certificate (PEM) the client presented, or 'none' when it presented none.",
+            "For captures: the client certificate (PEM) the client presented, or 'none' when it presented none.",
             valueName: "file|none"))
     var clientCert: String?
 

@@ -10,7 +10,9 @@ struct AnalyzeCommand: AsyncParsableCommand {
         commandName: "analyze",
         abstract: "Explain every failed request of captured logs, grouped for triage.",
         discussion: """
-            Reads the server's request log (JSON Lines, .gz too, - for standard input) or HAR captures, rebuilds the \
+            Reads the server's request log (JSON Lines, .gz too, - for standard input), HAR captures, curl -v or \
+            --trace-ascii transcripts, or the JSON access log of nginx or Envoy in front of the key manager \
+            (docs/analysis.md maps their fields; what a capture cannot hold is unknown, never guessed), rebuilds the \
             key manager's state as it was at each request's time from the snapshot's audit events, and diagnoses each \
             failed request with the rules: the cause, the evidence, the fix and the event that caused it.
 
@@ -18,7 +20,10 @@ struct AnalyzeCommand: AsyncParsableCommand {
             2 a rule-set or input error, 3 a usage error.
             """)
 
-    @Argument(help: ArgumentHelp("Request logs or HAR captures; - for standard input.", valueName: "log"))
+    @Argument(
+        help: ArgumentHelp(
+            "Request logs, HAR captures, curl transcripts or proxy access logs; - for standard input.",
+            valueName: "log"))
     var logs: [String]
 
     @OptionGroup var analysis: AnalysisOptions
@@ -212,7 +217,9 @@ struct AnalyzeCommand: AsyncParsableCommand {
                 "\(input.path): "
                     + (input.format == "har"
                         ? "none of its \(input.items) entries is an SKM API call"
-                        : "none of its \(input.items) lines is a request-log record")
+                        : input.format == "curl"
+                            ? "none of its \(input.items) calls could be read"
+                            : "none of its \(input.items) lines is a request-log or access-log record")
                     + ": is it a capture SKM reads? (the report lists the problems)")
         }
         let nothingRead = result.inputs.contains { $0.items > 0 && $0.problems == $0.items }

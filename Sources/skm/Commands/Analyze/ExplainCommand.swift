@@ -9,7 +9,9 @@ struct ExplainCommand: AsyncParsableCommand {
         commandName: "explain",
         abstract: "Show one request's full diagnosis: every check with its evidence.")
 
-    @Argument(help: ArgumentHelp("Request logs or HAR captures to look in.", valueName: "log"))
+    @Argument(
+        help: ArgumentHelp(
+            "Request logs, HAR captures, curl transcripts or proxy access logs to look in.", valueName: "log"))
     var logs: [String]
 
     @Option(name: .long, help: ArgumentHelp("The request id (X-Request-Id).", valueName: "id"))
