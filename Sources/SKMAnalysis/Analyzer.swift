@@ -84,7 +84,7 @@ package struct AnalysisResult: Sendable {
 
     /// Adds what `other` read after what this result read: merging in order the results of reading the parts of
     /// an input gives the result of reading it whole.
-    mutating func merge(_ other: AnalysisResult) {
+    package mutating func merge(_ other: AnalysisResult) {
         triage.merge(other.triage)
         inputs += other.inputs
         problems += other.problems.prefix(max(0, Self.problemsKept - problems.count))

@@ -16,16 +16,19 @@ extension IncidentReport {
         package var filters: [String]
         /// Groups listed in full; the rest are counted.
         package var maximumGroups: Int
+        /// Carry the analysis itself (``IncidentReport/mergeable``), for `skm analyze --merge`.
+        package var mergeable: Bool
 
         package init(
             toolVersion: String, generatedAt: Date, redact: Bool = true, filters: [String] = [],
-            maximumGroups: Int = 200
+            maximumGroups: Int = 200, mergeable: Bool = false
         ) {
             self.toolVersion = toolVersion
             self.generatedAt = generatedAt
             self.redact = redact
             self.filters = filters
             self.maximumGroups = maximumGroups
+            self.mergeable = mergeable
         }
     }
 
@@ -53,6 +56,7 @@ extension IncidentReport {
             generatedAt: snapshot.generatedAt, events: snapshot.events.count)
         filters = options.filters.map { redactor.text($0) }
         redacted = options.redact
+        mergeable = options.mergeable ? Optional(analysis.mergeable) : JSONValue?.none
 
         let ranked = triage.ranked
         var verdicts: [SKMAnalysis.Finding.Verdict: Int] = [:]

@@ -1,5 +1,6 @@
 import Foundation
 import SKMAnalysis
+import SKMCore
 import SKMRules
 
 /// A verdict, as the analysis decided it: `confirmed`, `mismatch` or `unexplained`.
@@ -257,6 +258,9 @@ package struct IncidentReport: Sendable {
     package var state: StateInfo
     package var filters: [String]
     package var redacted: Bool
+    /// The analysis itself, unmasked, when the report is to be merged with others (`skm analyze --mergeable`):
+    /// ``AnalysisResult/mergeable``.
+    package var mergeable: JSONValue?
     package var summary: Summary
     package var errors: [ErrorCount]
     package var timeline: Timeline?

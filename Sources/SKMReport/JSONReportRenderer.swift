@@ -76,6 +76,7 @@ package struct JSONReportRenderer: Sendable {
             })
         object["problems"] = .array(
             report.problems.map { ["location": .string($0.location), "message": .string($0.message)] })
+        if let mergeable = report.mergeable { object["mergeable"] = mergeable }
         return .object(object)
     }
 

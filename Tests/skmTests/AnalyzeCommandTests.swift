@@ -371,3 +371,68 @@ import Testing
         #expect(result.error.contains("no such file"))
     }
 }
+
+/// `skm analyze --merge`: one report per node, combined.
+@Suite struct MergeCommandTests {
+    @Test func mergedReportsOfTwoNodesAreTheReportOfBothLogs() async throws {
+        let cli = try CommandLine.fresh()
+        let folder = AnalyzeCommandTests.fixtures.appendingPathComponent("release-breaks-three-ways")
+        let state = folder.appendingPathComponent("state.json").path
+        let lines = try String(contentsOf: folder.appendingPathComponent("requests.jsonl"), encoding: .utf8)
+            .split(separator: "\n")
+        var logs: [String] = []
+        var reports: [String] = []
+        for (index, range) in [0..<(lines.count / 2), (lines.count / 2)..<lines.count].enumerated() {
+            let log = cli.directory.appendingPathComponent("node\(index + 1).jsonl").path
+            try lines[range].joined(separator: "\n").write(toFile: log, atomically: true, encoding: .utf8)
+            let report = cli.directory.appendingPathComponent("node\(index + 1).json").path
+            let result = try await cli.run([
+                "analyze", log, "--state", state, "--rules", AnalyzeCommandTests.rules, "--json", report, "--mergeable",
+            ])
+            #expect(result.status == 1, "\(result.error)")
+            logs.append(log)
+            reports.append(report)
+        }
+        func report(_ arguments: [String], _ name: String) async throws -> (String, String) {
+            let path = cli.directory.appendingPathComponent(name).path
+            let result = try await cli.run(
+                ["analyze"] + arguments + ["--state", state, "--rules", AnalyzeCommandTests.rules, "--json", path])
+            #expect(result.status == 1, "\(result.error)")
+            // The time each report was made differs; nothing else may.
+            let text = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+                .filter { !$0.contains("\"generatedAt\"") || $0.contains("state") }.joined(separator: "\n")
+            return (text, result.output)
+        }
+        let (merged, mergedOutput) = try await report(["--merge"] + reports, "merged.json")
+        let (whole, wholeOutput) = try await report(logs, "whole.json")
+        #expect(merged == whole)
+        #expect(mergedOutput == wholeOutput)
+        #expect(mergedOutput.contains("failed in"))
+    }
+
+    @Test func whatCannotBeMergedIsSaidForEachReport() async throws {
+        let cli = try CommandLine.fresh()
+        let folder = AnalyzeCommandTests.fixtures.appendingPathComponent("mixed-traffic")
+        let state = folder.appendingPathComponent("state.json").path
+        let other = AnalyzeCommandTests.fixtures.appendingPathComponent("hostile-log/state.json").path
+        let log = folder.appendingPathComponent("requests.jsonl").path
+        let plain = cli.directory.appendingPathComponent("plain.json").path
+        let carried = cli.directory.appendingPathComponent("carried.json").path
+        _ = try await cli.run(["analyze", log, "--state", state, "--rules", AnalyzeCommandTests.rules, "--json", plain])
+        _ = try await cli.run([
+            "analyze", log, "--state", state, "--rules", AnalyzeCommandTests.rules, "--json", carried, "--mergeable",
+        ])
+        let refused = try await cli.run([
+            "analyze", "--merge", plain, carried, log, "--state", other, "--rules", AnalyzeCommandTests.rules,
+        ])
+        #expect(refused.status == 2)
+        #expect(refused.output.isEmpty)
+        #expect(refused.error.contains("plain.json: the report does not carry its analysis"), "\(refused.error)")
+        #expect(refused.error.contains("carried.json: made against another state"), "\(refused.error)")
+        #expect(refused.error.contains("requests.jsonl: not JSON"), "\(refused.error)")
+        let filtered = try await cli.run([
+            "analyze", "--merge", carried, "--since", "2026-01-01T00:00:00Z", "--state", state,
+        ])
+        #expect(filtered.status == 3 && filtered.error.contains("--since"), "\(filtered.error)")
+    }
+}

@@ -188,3 +188,18 @@ extension Triage {
         }
     }
 }
+
+extension Triage {
+    /// A triage as a mergeable analysis wrote it.
+    init(
+        restoring groups: [Group], successes: [KeyActivity: Int], successCount: Int, failureCount: Int,
+        failuresPerMinute: [Int: [Int: Int]]
+    ) {
+        self.init()
+        self.groups = Dictionary(groups.map { ($0.fingerprint, $0) }, uniquingKeysWith: { first, _ in first })
+        self.successes = successes
+        self.successCount = successCount
+        self.failureCount = failureCount
+        self.failuresPerMinute = failuresPerMinute
+    }
+}

@@ -31,6 +31,21 @@ struct AnalyzeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write the report as JSON to this file.", valueName: "file"))
     var json: String?
 
+    @Flag(
+        name: .long,
+        help: ArgumentHelp(
+            "Carry the analysis in the JSON report, so that --merge can combine it with others (its example requests "
+                + "are not masked)."))
+    var mergeable = false
+
+    @Flag(
+        name: .long,
+        help: ArgumentHelp(
+            "The arguments are JSON reports written with --mergeable (one per node or shard): combine them, in "
+                + "order, into the report their logs would give analysed together. Give the state and rules they "
+                + "were made with."))
+    var merge = false
+
     @Option(name: .long, help: ArgumentHelp("Write the report as one self-contained HTML page.", valueName: "file"))
     var html: String?
 
@@ -106,10 +121,25 @@ struct AnalyzeCommand: AsyncParsableCommand {
         guard ["auto", "always", "never"].contains(color) else {
             throw ValidationError("--color must be auto, always or never")
         }
+        if mergeable && json == nil && out == nil {
+            throw ValidationError("--mergeable puts the analysis in the JSON report: add --json or --out")
+        }
         if validateXML && xml == nil && out == nil {
             throw ValidationError("--validate checks the XML report: add --xml or --out")
         }
         _ = try filter()
+        if merge {
+            let filtering = [
+                ("--since", since), ("--until", until), ("--appkey", appkey), ("--key", key),
+                ("--error", error.first), ("--client-ip", analysis.clientIP), ("--client-cert", analysis.clientCert),
+            ].filter { $0.1 != nil }.map(\.0)
+            guard filtering.isEmpty else {
+                throw ValidationError(
+                    "--merge combines reports as they were made: \(filtering.joined(separator: ", ")) applies when "
+                        + "a log is analysed")
+            }
+            guard !logs.contains("-") else { throw ValidationError("--merge reads report files, not standard input") }
+        }
     }
 
     func filter() throws -> AnalysisFilter {
@@ -142,15 +172,21 @@ struct AnalyzeCommand: AsyncParsableCommand {
         let started = ContinuousClock.now
         var lastProgress = started
         var unreadable: [InputError] = []
-        let result = analyzer.analyze(
-            logs,
-            progress: { progress in
-                // Four times a second at most, on a terminal only.
-                guard interactive, ContinuousClock.now - lastProgress >= .milliseconds(250) else { return }
-                lastProgress = .now
-                FileHandle.standardError.write(Data(Self.progressLine(progress, since: started).utf8))
-            },
-            unreadable: { unreadable.append($0) })
+        var filters = filterDescriptions()
+        let result: AnalysisResult
+        if merge {
+            (result, filters) = try Self.merge(logs, analyzer: analyzer, rules: rules, snapshot: snapshot)
+        } else {
+            result = analyzer.analyze(
+                logs,
+                progress: { progress in
+                    // Four times a second at most, on a terminal only.
+                    guard interactive, ContinuousClock.now - lastProgress >= .milliseconds(250) else { return }
+                    lastProgress = .now
+                    FileHandle.standardError.write(Data(Self.progressLine(progress, since: started).utf8))
+                },
+                unreadable: { unreadable.append($0) })
+        }
         if interactive, (ContinuousClock.now - started) > .milliseconds(500) {
             FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
         }
@@ -163,7 +199,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
             analysis: result, rules: rules, snapshot: snapshot,
             options: .init(
                 toolVersion: SKMCommand.configuration.version, generatedAt: Date(), redact: !analysis.noRedact,
-                filters: filterDescriptions()))
+                filters: filters, mergeable: mergeable))
         let useColor = color == "always" || (color == "auto" && isatty(STDOUT_FILENO) == 1)
         // Written unbuffered, so that the summary comes before the notes of files written (on standard error).
         FileHandle.standardOutput.write(Data(TextReportRenderer(color: useColor, detailed: top).render(report).utf8))

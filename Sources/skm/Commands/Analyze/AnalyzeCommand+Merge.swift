@@ -1,0 +1,87 @@
+import Foundation
+import SKMAnalysis
+import SKMCore
+import SKMPrimitives
+import SKMReport
+import SKMRules
+
+extension AnalyzeCommand {
+    /// The largest report `--merge` reads.
+    static let maximumReportBytes = 1 << 30
+
+    /// The analyses carried by JSON reports written with `--mergeable`, merged in the order given: the analysis of
+    /// their logs read together. Every report must have been made with these rules, against this state and with the
+    /// same filters; what is wrong with each is said before anything is merged. Returns the reports' filters too.
+    static func merge(
+        _ paths: [String], analyzer: Analyzer, rules: RuleSet, snapshot: StateSnapshot
+    ) throws -> (AnalysisResult, filters: [String]) {
+        var parts: [(path: String, report: JSONValue, analysis: JSONValue)] = []
+        var problems: [String] = []
+        for path in paths {
+            let shown = PrintableText.escaped(path)
+            let data: Data
+            do {
+                let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+                guard size <= maximumReportBytes else {
+                    problems.append(
+                        "\(shown): \(size) bytes, over the \(maximumReportBytes >> 20) MB a report may have")
+                    continue
+                }
+                data = try Data(contentsOf: URL(fileURLWithPath: path))
+            } catch {
+                problems.append("\(shown): cannot read: \(error.localizedDescription)")
+                continue
+            }
+            let report: JSONValue
+            do {
+                report = try JSONParser(maximumDepth: 128, invalidUTF8: .replace).parse(data)
+            } catch {
+                problems.append("\(shown): not JSON: \(error)")
+                continue
+            }
+            guard report["schema"]?.stringValue == JSONReportRenderer.schema else {
+                problems.append("\(shown): not an SKM JSON report (\(JSONReportRenderer.schema))")
+                continue
+            }
+            guard let analysis = report["mergeable"] else {
+                problems.append(
+                    "\(shown): the report does not carry its analysis: write it with skm analyze … --json FILE --mergeable"
+                )
+                continue
+            }
+            if let digest = report["ruleSet"]?["digest"]?.stringValue, digest != rules.digest {
+                problems.append(
+                    "\(shown): made with other rules (digest \(PrintableText.escaped(String(digest.prefix(16)))), "
+                        + "these are \(rules.digest)): merge with the rules it was made with (--rules)")
+            }
+            let taken = report["state"]?["generatedAt"]?.stringValue.flatMap(Timestamp.parse)
+            let events = report["state"]?["events"]?.intValue
+            if taken.map({ abs($0.timeIntervalSince(snapshot.generatedAt)) >= 0.001 }) ?? true
+                || events != snapshot.events.count
+            {
+                problems.append(
+                    "\(shown): made against another state (taken \(taken.map(Timestamp.rfc3339) ?? "?"), "
+                        + "\(events.map(String.init) ?? "?") events; this one \(Timestamp.rfc3339(snapshot.generatedAt)), "
+                        + "\(snapshot.events.count) events): give the state it was made against")
+            }
+            parts.append((path, report, analysis))
+        }
+        let filters = parts.map { ($0.report["filters"]?.arrayValue ?? []).compactMap(\.stringValue) }
+        if let first = filters.first, filters.contains(where: { $0 != first }) {
+            problems.append(
+                "the reports were filtered differently (\(Set(filters.map { $0.joined(separator: ", ") }).sorted().map { "'\(PrintableText.escaped($0))'" }.joined(separator: " and "))): merge reports of the same filters"
+            )
+        }
+        guard problems.isEmpty else { throw CommandFailure.setup(problems.joined(separator: "\n")) }
+        var result = AnalysisResult()
+        for part in parts {
+            do {
+                result.merge(try AnalysisResult(mergeable: part.analysis, diagnoser: analyzer.diagnoser))
+            } catch {
+                throw CommandFailure.setup(PrintableText.escaped("\(part.path): \(error)"))
+            }
+        }
+        analyzer.finish(&result)
+        return (result, filters.first ?? [])
+    }
+}
