@@ -47,6 +47,7 @@ KEY=$($skm key create --keystore payments --type symmetric --name orders --quiet
 OLD=$($skm call encrypt --key "$KEY" --field plaintext=order-1001 --ip 127.0.0.1 --mac aa:bb:cc:dd:ee:01 |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["body"]["ciphertext"])')
 $skm key rotate "$KEY" >/dev/null
+sleep 2 # the last change apart from the others, whole seconds later (a test moves the calls' times onto it)
 $skm key version delete "$KEY" 0 >/dev/null
 $skm cert ca >"$work/ca.pem"
 sleep 2  # the answers' Date headers count whole seconds: the calls come after the changes
@@ -122,7 +123,8 @@ verbose -H "X-TOAST-CLIENT-MAC-ADDR: aa:bb:cc:dd:ee:01" \
     "https://127.0.0.1:$port/keymanager/v1.2/appkey/$APPKEY/symmetric-keys/$KEY/symmetric-key?keyVersion=0"
 session "https://127.0.0.1:$port" trace
 session "http://127.0.0.1:$proxy" proxied
-sleep 0.5
+# An answer's Date header counts whole seconds and may lag by one: the state is taken after the calls' last second.
+sleep 3
 
 kill "$(cat "$work/nginx.pid")"
 kill "$server" && wait "$server" 2>/dev/null || true

@@ -86,7 +86,10 @@ package enum Timestamp {
             let minute = Int64(clock[1]), let second = Int64(clock[2]), (1...31).contains(day), hour < 24,
             minute < 60, second < 61
         else { return nil }
-        let seconds = CivilDate.days(fromCivil: year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
+        let days = CivilDate.days(fromCivil: year, month, day)
+        // A day the month does not have (31 Feb) is refused, not rolled over into the next month.
+        guard CivilDate.civil(fromDays: days) == (year, month, day) else { return nil }
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second
         return Date(timeIntervalSince1970: Double(seconds))
     }
 

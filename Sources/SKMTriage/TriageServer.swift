@@ -205,32 +205,43 @@ final class TriageSite: Sendable {
         }
         let logs = received.files.filter { $0.field == "log" && !($0.name.isEmpty && $0.bytes == 0) }
         guard !logs.isEmpty else { return await refuse("Choose a request log or a capture to analyse.") }
-        guard let state = received.files.first(where: { $0.field == "state" && !$0.name.isEmpty }) else {
-            return await refuse("Choose the state snapshot the requests are to be explained against.")
-        }
-        guard state.bytes <= Self.maximumStateBytes else {
-            return await refuse(
-                "The state snapshot is over \(Self.maximumStateBytes >> 20) MB, more than a key manager's state takes; "
-                    + "analyse it with skm analyze.")
-        }
         let clientIP = received.fields["client-ip"]?.trimmingCharacters(in: .whitespaces)
         if let clientIP, !clientIP.isEmpty, IPv4Address(clientIP) == nil {
             return await refuse("The client address '\(clientIP)' is not an IPv4 address (10.0.3.7).")
         }
         let snapshot: StateSnapshot
-        do {
-            snapshot = try StateSnapshot.read(
-                try Data(contentsOf: state.url), name: MultipartUpload.safeName(state.name))
-        } catch let error as CoreError {
-            return await refuse(error.reason)
-        } catch {
-            return await refuse("The state snapshot cannot be read: \(error.localizedDescription)")
+        let stateName: String
+        if let state = received.files.first(where: { $0.field == "state" && !$0.name.isEmpty }) {
+            guard state.bytes <= Self.maximumStateBytes else {
+                return await refuse(
+                    "The state snapshot is over \(Self.maximumStateBytes >> 20) MB, more than a key manager's state "
+                        + "takes; analyse it with skm analyze.")
+            }
+            do {
+                snapshot = try StateSnapshot.read(
+                    try Data(contentsOf: state.url), name: MultipartUpload.safeName(state.name))
+            } catch let error as CoreError {
+                return await refuse(error.reason)
+            } catch {
+                return await refuse("The state snapshot cannot be read: \(error.localizedDescription)")
+            }
+            stateName = MultipartUpload.safeName(state.name)
+        } else if let url = received.fields["state-url"]?.trimmingCharacters(in: .whitespaces), !url.isEmpty {
+            switch await fetchState(url, received) {
+            case .state(let fetched): snapshot = fetched
+            case .refused(let message): return await refuse(message)
+            }
+            stateName = "the API of \(url.prefix(200))"
+        } else {
+            return await refuse(
+                "Choose the state snapshot the requests are to be explained against, or give the key manager's URL "
+                    + "and a User Access Key to read it through its API.")
         }
         let analysis = TriageAnalysis(
             id: id, directory: directory, logs: logs.map(\.url.path),
             prefixes: logs.map { $0.url.deletingLastPathComponent().path + "/" },
             names: logs.map { MultipartUpload.safeName($0.name) }, snapshot: snapshot,
-            stateName: MultipartUpload.safeName(state.name),
+            stateName: stateName,
             clientIP: clientIP?.isEmpty == false ? clientIP : nil)
         let report = await analyse(analysis, TriageFilter())
         await store.add(analysis)
@@ -243,6 +254,48 @@ final class TriageSite: Sendable {
                 "failures": .stringConvertible(report.summary.failures),
             ])
         return .redirect(to: "/analyses/\(id)", type: .normal)
+    }
+
+    /// The state read through the API, or why it could not be, in words for the page.
+    enum Fetched {
+        case state(StateSnapshot)
+        case refused(String)
+    }
+
+    /// The state read through the API of the key manager at `url` with the form's User Access Key: plain HTTP only
+    /// to this machine, the secret sent to that URL alone and kept nowhere.
+    func fetchState(_ url: String, _ received: MultipartUpload) async -> Fetched {
+        func field(_ name: String) -> String { received.fields[name]?.trimmingCharacters(in: .whitespaces) ?? "" }
+        let (appkey, id, secret) = (field("state-appkey"), field("state-uak-id"), field("state-uak-secret"))
+        guard !appkey.isEmpty, !id.isEmpty, !secret.isEmpty else {
+            return .refused(
+                "To read the state through the API, give the appkey, the User Access Key id and its secret.")
+        }
+        var fetch = StateFetch(url: url, appkey: appkey, accessKeyID: id, secret: secret)
+        // Plain HTTP only to an address of this machine: a name ("127.example.com") could resolve anywhere.
+        fetch.allowPlainHTTP =
+            URL(string: url)?.host.map { host in
+                host == "localhost" || host == "::1"
+                    || IPv4Address(host).map { $0.description.hasPrefix("127.") } == true
+            } ?? false
+        if let ca = received.files.first(where: { $0.field == "state-cacert" && !$0.name.isEmpty }) {
+            guard ca.bytes <= 1 << 20, let pem = try? String(contentsOf: ca.url, encoding: .utf8) else {
+                return .refused("The CA to trust is not a PEM certificate.")
+            }
+            fetch.trustedCAPEM = pem
+        }
+        do {
+            return .state(try await fetch.read())
+        } catch let error as StateFetchError {
+            let message =
+                error.code == .plainHTTP
+                ? "Plain HTTP would send the User Access Key secret unencrypted: use https://, or a key manager on "
+                    + "this machine."
+                : error.code == .invalidCA ? "The CA to trust is not a PEM certificate." : error.reason
+            return .refused(message.replacingOccurrences(of: secret, with: "[secret]"))
+        } catch {
+            return .refused("The state cannot be read through the API.")
+        }
     }
 
     func describe(_ refusal: UploadRefusal?) -> (String, HTTPResponse.Status) {

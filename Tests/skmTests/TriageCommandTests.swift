@@ -49,6 +49,61 @@ import Testing
         }
     }
 
+    /// The state read through a running key manager's API from the page, as `skm snapshot fetch` reads it: the
+    /// secret goes to that URL alone and shows nowhere, plain HTTP is refused but to this machine.
+    @Test func theStateIsReadThroughTheKeyManagersAPI() async throws {
+        let cli = try CommandLine.fresh()
+        try await cli.run(["init"])
+        let created = try await cli.json(["appkey", "create", "--name", "remote"])
+        let appkey = try #require(created["appkey"]?.stringValue)
+        let uakId = try #require(created["userAccessKeyId"]?.stringValue)
+        let secret = try #require(created["userAccessKeySecret"]?.stringValue)
+        try await cli.run(["keystore", "create", "--name", "payments", "--ip4-auth", "Y"])
+        let key = try #require(
+            try await cli.json(["key", "create", "--keystore", "payments", "--type", "symmetric", "--name", "k"])[
+                "key"]?["id"]?.stringValue)
+        // A refused call in the server's own log, from an address the store does not know.
+        let (server, port) = try await cli.serve(
+            ports: 58000..<60000, arguments: ["--request-log", "requests.jsonl", "--request-log-sync", "always"])
+        defer { if server.isRunning { server.terminate() } }
+        _ = try await cli.curl([
+            "--cacert", "ca.pem", "-H", "Content-Type: application/json", "-d", #"{"plaintext":"hi"}"#,
+            "https://127.0.0.1:\(port)/keymanager/v1.2/appkey/\(appkey)/symmetric-keys/\(key)/encrypt",
+        ])
+        let triage = try await Triage.start(cli)
+        defer { if triage.process.isRunning { triage.process.terminate() } }
+        func post(_ fields: [String]) async throws -> (status: Int, head: String, body: String) {
+            try await triage.curl(
+                cli, ["-F", "log=@requests.jsonl"] + fields.flatMap { ["-F", $0] } + [triage.base + "/analyses"])
+        }
+        let url = "https://127.0.0.1:\(port)"
+        let fields = ["state-appkey=\(appkey)", "state-uak-id=\(uakId)", "state-uak-secret=\(secret)"]
+        let fetched = try await post(["state-url=\(url)", "state-cacert=@ca.pem"] + fields)
+        #expect(fetched.status == 303, "\(fetched.body)")
+        let location = try #require(
+            fetched.head.split(separator: "\r\n").first { $0.hasPrefix("Location: ") }?.dropFirst("Location: ".count))
+        let page = try await triage.curl(cli, [triage.base + location])
+        #expect(page.body.contains("1 failed"), "\(page.body.prefix(2000))")
+        #expect(page.body.contains("IPv4 Auth Failure"))
+        #expect(!page.body.contains(secret))
+        let json = try await triage.curl(cli, [triage.base + location + "/report.json"])
+        #expect(json.body.contains("\"source\": \"api\""))
+        #expect(!json.body.contains(secret))
+        // A wrong secret, said on the page without the secret; plain HTTP to another host; fields missing.
+        let wrong = try await post(
+            [
+                "state-url=\(url)", "state-cacert=@ca.pem", "state-appkey=\(appkey)", "state-uak-id=\(uakId)",
+                "state-uak-secret=not-the-secret-at-all",
+            ])
+        #expect(wrong.status == 400 && wrong.body.contains("Unauthorized"), "\(wrong.body)")
+        #expect(!wrong.body.contains("not-the-secret-at-all"))
+        let plain = try await post(["state-url=http://127.0.0.1.example:\(port)"] + fields)
+        #expect(plain.status == 400 && plain.body.contains("Plain HTTP would send"), "\(plain.body)")
+        let missing = try await post(["state-url=\(url)", "state-appkey=\(appkey)"])
+        #expect(
+            missing.status == 400 && missing.body.contains("give the appkey, the User Access Key id and its secret"))
+    }
+
     @Test func uploadsAreCheckedKeptPrivateAndRemovedOnExit() async throws {
         let cli = try CommandLine.fresh()
         let triage = try await Triage.start(cli)

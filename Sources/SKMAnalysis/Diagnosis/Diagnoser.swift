@@ -46,9 +46,32 @@ package struct Diagnoser: Sendable {
     package func settle(_ arrival: Arrival, of request: CapturedRequest) -> Finding {
         var finding = arrival.finding
         finding.request = request
-        guard let cause = arrival.cause, let appkey = request.record.appkey else { return finding }
         let start = request.record.time
         let end = start.addingTimeInterval(request.timeSpan + max(request.record.durationMs, 1) / 1000)
+        // The state as taken says nothing of what changed after it was taken: a request that may have arrived later
+        // is judged by no state. (One that arrived as it was taken, the last of a log exported at once, is judged.)
+        let taken = facts.timeline.snapshot.generatedAt
+        if start.addingTimeInterval(request.timeSpan) > taken, finding.verdict != .unexplained {
+            let replayed = arrival.cause.map {
+                " Replayed on the state as it was taken, it is that \(Self.lowercasedFirst($0.check.failure))."
+            }
+            finding.note =
+                "The request ran at \(Timestamp.rfc3339(start)), after the state was taken "
+                + "(\(Timestamp.rfc3339(taken))): what changed since is not in it, so no verdict can be given. Take "
+                + "the state again (skm snapshot export) and analyse again."
+                + (finding.verdict == .confirmed ? replayed ?? "" : "")
+            finding.verdict = .unexplained
+            finding.undecided = finding.undecided ?? arrival.cause
+            finding.cause = nil
+            finding.event = nil
+            finding.explanation = nil
+            finding.fix = nil
+            finding.hints = []
+            finding.simulation = nil
+            finding.alternatives = []
+            return finding
+        }
+        guard let cause = arrival.cause, let appkey = request.record.appkey else { return finding }
         guard let change = facts.timeline.firstEvent(ofAppkey: appkey, from: start, through: end) else {
             return finding
         }
@@ -344,7 +367,7 @@ package struct Diagnoser: Sendable {
     /// The time within which the request ran, in words: "its 1.2 ms", or the second a `Date` header names.
     static func span(of request: CapturedRequest) -> String {
         request.timeSpan > 0
-            ? "the second its answer's Date header names, which counts whole seconds"
+            ? "the two seconds after its answer's Date header, which counts whole seconds and may lag by one"
             : "its \(milliseconds(request.record.durationMs))"
     }
 

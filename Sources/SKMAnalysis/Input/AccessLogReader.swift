@@ -29,7 +29,10 @@ package struct AccessLogReader: Sendable {
     package static func flavour(of line: JSONValue) -> Flavour? {
         guard case .object(let object) = line, object["response"] == nil else { return nil }
         if object["response_code"] != nil || object["start_time"] != nil { return .envoy }
-        if object["status"] != nil, object["request_uri"] != nil || object["request"] != nil || object["uri"] != nil {
+        // A line without its status is still nginx's, to be refused for lacking it.
+        if object["status"] != nil || object["request_method"] != nil,
+            object["request_uri"] != nil || object["request"] != nil || object["uri"] != nil
+        {
             return .nginx
         }
         return nil
@@ -88,16 +91,25 @@ package struct AccessLogReader: Sendable {
             return nil
         }
 
+        /// The first of `keys` with a finite number (a JSON number, or a string of one).
         func number(_ keys: String...) -> Double? {
             for key in keys {
+                let value: Double?
                 switch object[key] {
-                case .int(let value): return Double(value)
-                case .double(let value): return value
-                case .string(let value): if let number = Double(value) { return number }
-                default: continue
+                case .int(let number): value = Double(number)
+                case .double(let number): value = number
+                case .string(let text): value = Double(text)
+                default: value = nil
                 }
+                if let value, value.isFinite { return value }
             }
             return nil
+        }
+
+        /// A time no earlier than 1970 and no later than 9999, as logs hold.
+        static func plausible(_ date: Date?) -> Date? {
+            guard let date, (0...253_402_300_799).contains(date.timeIntervalSince1970) else { return nil }
+            return date
         }
 
         /// Whether the format records a member at all (its value may say it was absent).
@@ -107,11 +119,15 @@ package struct AccessLogReader: Sendable {
             text("skm_request_id", "upstream_http_x_request_id", "sent_http_x_request_id")
         }
 
+        /// The duration in milliseconds, when it is one (from 0 to a day).
         var durationMs: Double? {
+            let value: Double?
             switch flavour {
-            case .nginx: return number("request_time").map { $0 * 1000 }
-            case .envoy: return number("duration")
+            case .nginx: value = number("request_time").map { $0 * 1000 }
+            case .envoy: value = number("duration")
             }
+            guard let value, (0...86_400_000).contains(value) else { return nil }
+            return value
         }
 
         var macKey: String {
@@ -122,14 +138,18 @@ package struct AccessLogReader: Sendable {
         var start: Date? {
             switch flavour {
             case .envoy:
-                return text("start_time").flatMap(HARReader.parseTime)
+                return Self.plausible(text("start_time").flatMap(HARReader.parseTime))
             case .nginx:
-                let duration = number("request_time") ?? 0
-                if let msec = number("msec") { return Date(timeIntervalSince1970: msec - duration) }
-                if let end = text("time_iso8601", "time", "timestamp", "@timestamp").flatMap(HARReader.parseTime) {
-                    return end.addingTimeInterval(-duration)
+                let duration = (durationMs ?? 0) / 1000
+                if let msec = number("msec") {
+                    // Whole milliseconds, as nginx writes both.
+                    return Self.plausible(Date(timeIntervalSince1970: ((msec - duration) * 1000).rounded() / 1000))
                 }
-                return text("time_local").flatMap(Self.parseLocalTime).map { $0.addingTimeInterval(-duration) }
+                if let end = text("time_iso8601", "time", "timestamp", "@timestamp").flatMap(HARReader.parseTime) {
+                    return Self.plausible(end.addingTimeInterval(-duration))
+                }
+                return Self.plausible(
+                    text("time_local").flatMap(Self.parseLocalTime).map { $0.addingTimeInterval(-duration) })
             }
         }
 
@@ -188,10 +208,13 @@ package struct AccessLogReader: Sendable {
                             ? "no request_method and request_uri (nor request): not a call nginx logged; skipped"
                             : "no method and path: not a call Envoy logged; skipped"))
             }
-            guard let status = number(statusKey).map(Int.init) else {
+            guard let value = number(statusKey) else {
                 return .failure(
                     HARReader.Problem(
                         message: "no \(statusKey): the line does not say how the call was answered; skipped"))
+            }
+            guard let status = Int(exactly: value), status == 0 || (100...599).contains(status) else {
+                return .failure(HARReader.Problem(message: "\(statusKey) is not an HTTP status; skipped"))
             }
             guard status > 0 else {
                 return .failure(
@@ -204,10 +227,8 @@ package struct AccessLogReader: Sendable {
             guard let start else {
                 return .failure(
                     HARReader.Problem(
-                        message:
-                            flavour == .nginx
-                            ? "no msec, time_iso8601 or time_local: the line does not say when the call was made; skipped"
-                            : "no start_time: the line does not say when the call was made; skipped"))
+                        message: (flavour == .nginx ? "no msec, time_iso8601 or time_local" : "no start_time")
+                            + " from 1970 to 9999: the line does not say when the call was made; skipped"))
             }
             // A proxy that serves the key manager under a prefix (location /skm/ { proxy_pass …/; }) strips it.
             var target = call.target

@@ -118,7 +118,7 @@ package struct CapturedRequest: Sendable {
         _modify { yield &unique().fields.gaps }
     }
     /// How much later than `record.time` the request may have arrived: an answer's `Date` header counts whole
-    /// seconds, so a request timed by one arrived within the second after it.
+    /// seconds and may lag by one, so a request timed by one arrived within the two seconds after it.
     package var timeSpan: TimeInterval {
         get { box.fields.timeSpan }
         set { unique().fields.timeSpan = newValue }

@@ -35,15 +35,17 @@ package struct CurlTranscript: Sendable {
     /// Whether `bytes` (the start of an input) look like what curl prints: its first line that is not blank starts
     /// as curl's verbose or trace output does (after a `--trace-time` stamp, if any).
     package static func looksLikeTranscript(_ bytes: some Collection<UInt8>) -> Bool {
-        let text = String(decoding: Array(bytes.prefix(4096)), as: UTF8.self)
-        guard
-            let first = text.split(whereSeparator: \.isNewline).lazy.map({ stripStamp(String($0)) })
-                .first(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty })
-        else { return false }
-        return [
-            "*   Trying", "* Trying", "* Connected to", "* Host ", "* Uses proxy", "== Info:", "=> Send", "<= Recv",
+        // curl's own notes may come first ("Note: Unnecessary use of -X", the progress meter without -s): any of the
+        // first lines may be the first of its verbose or trace output.
+        let text = String(decoding: Array(bytes.prefix(16 << 10)), as: UTF8.self)
+        let markers = [
+            "*   Trying", "* Trying", "* Connected to", "* Host ", "* Uses proxy", "* Re-using", "== Info:", "=> Send",
+            "<= Recv", "> GET ", "> POST ", "> PUT ", "> DELETE ",
         ]
-        .contains { first.hasPrefix($0) }
+        return text.split(whereSeparator: \.isNewline).prefix(64).contains { line in
+            let line = stripStamp(String(line))
+            return markers.contains { line.hasPrefix($0) }
+        }
     }
 
     /// Reads a transcript. Only the input as a whole can be refused; a call that cannot be read is one exchange with
@@ -100,6 +102,14 @@ extension CurlTranscript {
         var answerBody: [UInt8] = []
         var answerBodyShown = false
         var answerBodyLossy = false
+        /// Another call started before this one had its answer (curl -Z, several transfers at once), or this one
+        /// started while another waited: which answer is whose cannot be told.
+        var interleaved = false
+        /// curl said the transfer ended without an answer (timed out, connection closed).
+        var ended = false
+
+        /// Whether a call starting now overlaps this one.
+        var awaitsAnswer: Bool { !head.isEmpty && answers.isEmpty && !ended }
     }
 
     /// A trace's block: what curl handed its debug callback, and the dump lines that show it.
@@ -110,6 +120,8 @@ extension CurlTranscript {
 
         var kind: Kind
         var size: Int?
+        /// The line its first dump line is on.
+        var line: Int
         /// Each dump line's offset and text.
         var lines: [(offset: Int, text: String)] = []
     }
@@ -199,6 +211,10 @@ extension CurlTranscript {
             } else if text.hasPrefix("SSL connection using") || text.hasPrefix("TLSv1") || text.hasPrefix("ALPN") {
                 connectionTLS = true
             }
+            let endings = [
+                "timed out", "Recv failure", "Empty reply", "Connection died", "Closing connection", "Failed",
+            ]
+            if call != nil, endings.contains(where: { text.contains($0) }) { call!.ended = true }
         }
 
         // MARK: - curl -v
@@ -206,8 +222,7 @@ extension CurlTranscript {
         mutating func requestLine(_ text: String, number: Int) {
             if call == nil || call!.headDone {
                 guard !text.isEmpty else { return }
-                finishCall()
-                call = Call(line: number, tls: connectionTLS, host: connectedHost)
+                startCall(line: number)
             }
             if text.isEmpty {
                 call!.headDone = true
@@ -231,6 +246,15 @@ extension CurlTranscript {
             }
         }
 
+        /// Ends the call being read and starts another on `line`; the two overlap when the first still waits.
+        mutating func startCall(line: Int) {
+            let overlapping = call?.awaitsAnswer == true
+            if overlapping { call!.interleaved = true }
+            finishCall()
+            call = Call(line: line, tls: connectionTLS, host: connectedHost)
+            call!.interleaved = overlapping
+        }
+
         // MARK: - curl --trace-ascii and --trace
 
         mutating func startBlock(_ line: String, number: Int) {
@@ -241,8 +265,6 @@ extension CurlTranscript {
             let kind: Block.Kind
             if rest.hasPrefix("Send header") {
                 kind = .sendHeader
-                finishCall()
-                call = Call(line: number + 1, tls: connectionTLS, host: connectedHost)
             } else if rest.hasPrefix("Send data") {
                 kind = .sendData
             } else if rest.hasPrefix("Recv header") {
@@ -253,7 +275,7 @@ extension CurlTranscript {
                 if rest.contains("SSL data") { connectionTLS = true }
                 kind = .other
             }
-            block = Block(kind: kind, size: size)
+            block = Block(kind: kind, size: size, line: number + 1)
         }
 
         /// `0000: text` (ASCII) or `0000: 50 4f 53 54 …  POST…` (hex): the offset and what follows the colon.
@@ -271,7 +293,7 @@ extension CurlTranscript {
         }
 
         mutating func flushBlock() {
-            guard let block, call != nil else {
+            guard let block, call != nil || block.kind == .sendHeader else {
                 self.block = nil
                 return
             }
@@ -284,9 +306,17 @@ extension CurlTranscript {
             let (bytes, lossy) = form == .traceHex ? Self.hexBytes(block) : Self.asciiBytes(block)
             switch block.kind {
             case .sendHeader:
-                let text = String(decoding: bytes, as: UTF8.self)
-                call!.head = text.components(separatedBy: "\r\n").filter { !$0.isEmpty }
-                call!.headDone = true
+                let lines = String(decoding: bytes, as: UTF8.self).components(separatedBy: "\r\n").filter {
+                    !$0.isEmpty
+                }
+                // A request's headers may come in more than one block: only a request line starts a call.
+                if let first = lines.first, Self.isRequestLine(first) {
+                    startCall(line: block.line)
+                    call!.head = lines
+                } else if call?.answers.isEmpty == true {
+                    call!.head += lines
+                }
+                call?.headDone = true
             case .sendData:
                 call!.body += bytes
                 call!.bodyShown = true
@@ -373,6 +403,13 @@ extension CurlTranscript {
             }
         }
 
+        /// `METHOD target HTTP/version`.
+        static func isRequestLine(_ line: String) -> Bool {
+            let parts = line.split(separator: " ")
+            return parts.count == 3 && parts[2].hasPrefix("HTTP/")
+                && parts[0].allSatisfy { $0.isASCII && $0.isLetter && $0.isUppercase }
+        }
+
         static func isInterim(_ answer: [String]) -> Bool {
             guard let status = status(of: answer) else { return false }
             return (100..<200).contains(status)
@@ -412,12 +449,18 @@ extension CurlTranscript {
         }
 
         func exchange(_ call: Call) -> Exchange {
+            // The messages name no header or path: a transcript holds credentials, and a problem is shown as is.
             let requestLine = call.head.first ?? ""
-            let parts = requestLine.split(separator: " ")
-            guard parts.count == 3, parts[2].hasPrefix("HTTP/") else {
-                return problem(
-                    call, "the request line '\(requestLine.prefix(120))' is not METHOD PATH HTTP/version; skipped")
+            guard Self.isRequestLine(requestLine) else {
+                return problem(call, "the call's first line is not a request line (METHOD PATH HTTP/version); skipped")
             }
+            guard !call.interleaved, call.answers.filter({ !Self.isInterim($0) }).count <= 1 else {
+                return problem(
+                    call,
+                    "this call overlaps another in the transcript (curl -Z, or several transfers at once), so which "
+                        + "answer is its own cannot be told; skipped")
+            }
+            let parts = requestLine.split(separator: " ")
             let method = String(parts[0])
             let target = String(parts[1])
             let requestHeaders = Self.headers(call.head.dropFirst())
@@ -429,8 +472,8 @@ extension CurlTranscript {
             else {
                 return problem(
                     call,
-                    "the transcript holds no answer to \(method) \(target.prefix(200)) (the call failed before one, or the "
-                        + "transcript is cut off); skipped")
+                    "the transcript holds no answer to this call (it failed before one, or the transcript is cut off); "
+                        + "skipped")
             }
             let answerHeaders = Self.headers(answer.dropFirst())
             func answerHeader(_ name: String) -> String? {
@@ -439,8 +482,8 @@ extension CurlTranscript {
             guard let date = answerHeader("date").flatMap(Timestamp.parseHTTPDate) else {
                 return problem(
                     call,
-                    "the answer to \(method) \(target.prefix(200)) has no Date header, so the transcript does not say "
-                        + "when the call was made; skipped")
+                    "the answer to this call has no Date header (or one that is not a date), so the transcript does not "
+                        + "say when the call was made; skipped")
             }
             let host = requestHeader("host") ?? requestHeader(":authority") ?? call.host ?? "localhost"
             let url =
@@ -455,9 +498,12 @@ extension CurlTranscript {
                 "method": .string(method), "url": .string(url),
                 "headers": .array(requestHeaders.map { ["name": .string($0.name), "value": .string($0.value)] }),
             ]
+            // curl -v shows no body, nor for certain every header: a call of a method that carries one may have had
+            // one, unless it said it had none.
+            let length = requestHeader("content-length").flatMap { Int($0) }
             let declaresBody =
-                (requestHeader("content-length").flatMap { Int($0) } ?? 0) > 0
-                || requestHeader("transfer-encoding")?.lowercased().contains("chunked") == true
+                (length ?? 0) > 0 || requestHeader("transfer-encoding")?.lowercased().contains("chunked") == true
+                || (form == .verbose && ["POST", "PUT", "PATCH"].contains(method) && length != 0)
             if call.bodyShown, !call.bodyLossy {
                 request["postData"] = [
                     "mimeType": .string(requestHeader("content-type") ?? ""),
@@ -544,7 +590,9 @@ extension HARReader {
             case .success(let entry):
                 switch record(of: entry, index: exchange.line, fallbackID: "line-\(exchange.line)") {
                 case .success(let timed):
-                    var request = captured(timed, location: location, confirmations: confirmations)
+                    // Each curl run may send another certificate (--cert): a /confirm answer speaks for its own.
+                    var request = captured(
+                        timed, location: location, confirmations: confirmations, certificateFromConfirmation: false)
                     request.gaps.merge(exchange.gaps) { _, new in new }
                     if request.gaps[.resultCode] != nil {
                         request.record.response.resultMessage = Self.uncaptured(request.record.response.httpStatus)

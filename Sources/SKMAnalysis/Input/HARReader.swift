@@ -19,6 +19,9 @@ package struct HARReader: Sendable {
     /// The largest entry read. An SKM call and its answer take a few kilobytes; parsed, an entry takes several times
     /// its size in memory, so one huge entry (a crafted array) could take gigabytes. Larger entries are skipped.
     package static let maximumEntryBytes = 16 << 20
+    /// How long after an answer's `Date` header the request may have arrived: the header counts whole seconds, and
+    /// a server may write one it made up to a second before (Hummingbird, nginx and others cache it).
+    package static let dateHeaderSpan: TimeInterval = 2
     /// How far in time a captured `/confirm` answer speaks for the other requests of the capture.
     package static let confirmationWindow: TimeInterval = 3600
 
@@ -44,6 +47,9 @@ package struct HARReader: Sendable {
         var time: Date
         var clientIP: String?
         var sentCertificate: Bool?
+        /// When the answer says the key manager saw another MAC header than the call sent (something between them
+        /// changes it): what was sent and what was seen, `nil` for none.
+        var macChanged: (sent: String?, seen: String?)?
     }
 
     /// Whether `bytes` (the start of an input) look like a HAR document rather than JSON Lines.
@@ -181,8 +187,14 @@ package struct HARReader: Sendable {
         else { return nil }
         let ip = answer["clientIp"]?.stringValue.flatMap { IPv4Address($0)?.description }
         let certificate = answer["clientSentCertificate"]?.boolValue ?? answer["clientSentCerfificate"]?.boolValue
-        return Confirmation(
+        var confirmation = Confirmation(
             entry: number, place: place, time: timed.record.time, clientIP: ip, sentCertificate: certificate)
+        if let seen = answer["clientMacHeader"] {
+            let saw = seen.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+            let sent = timed.record.client.macHeader.flatMap { $0.isEmpty ? nil : $0 }
+            if saw != sent { confirmation.macChanged = (sent, saw) }
+        }
+        return confirmation
     }
 
     /// The `/confirm` answer nearest in time to `time`, within the window; `sorted` is ordered by time.
@@ -206,13 +218,16 @@ package struct HARReader: Sendable {
 
     /// One entry as a captured request: the client's address and certificate from the command line, else from the
     /// `/confirm` answer nearest in time.
-    func captured(_ timed: TimedRecord, location: SourceLocation, confirmations: [Confirmation]) -> CapturedRequest {
+    func captured(
+        _ timed: TimedRecord, location: SourceLocation, confirmations: [Confirmation],
+        certificateFromConfirmation: Bool = true
+    ) -> CapturedRequest {
         var record = timed.record
         var captured = CapturedRequest(
             record: record, location: location, clientAddressKnown: clientIP != nil,
             certificateKnown: clientCertificate != nil || noClientCertificate, serverTimeKnown: timed.serverTime,
             clientTime: timed.clientTime)
-        if timed.serverTime { captured.timeSpan = 1 }
+        if timed.serverTime { captured.timeSpan = Self.dateHeaderSpan }
         // Addresses change: an answer counts for the requests within an hour of it.
         let nearest = Self.nearest(to: record.time, in: confirmations)
         if clientIP == nil, let nearest, let ip = nearest.clientIP {
@@ -246,7 +261,15 @@ package struct HARReader: Sendable {
                         + "\(nearest.entry) says the client sent none")
             }
         }
-        if !captured.certificateKnown, let nearest, nearest.sentCertificate == false {
+        if let changed = nearest?.macChanged, let nearest {
+            func shown(_ header: String?) -> String { header.map { "'\($0.prefix(64))'" } ?? "none" }
+            captured.gaps[.macHeader] =
+                "the capture's own GET …/confirm answer of \(nearest.place) says the key manager saw the "
+                + "X-TOAST-CLIENT-MAC-ADDR header \(shown(changed.seen)) where that call sent \(shown(changed.sent)): "
+                + "something between the client and the key manager changes it; the key manager's request log shows "
+                + "what it saw"
+        }
+        if certificateFromConfirmation, !captured.certificateKnown, let nearest, nearest.sentCertificate == false {
             record.client.cert = .absent
             captured.certificateKnown = true
         }
@@ -300,7 +323,11 @@ package struct HARReader: Sendable {
             guard let name = header["name"]?.stringValue, let value = header["value"]?.stringValue else { continue }
             headers.append((name.lowercased(), value))
         }
-        func header(_ name: String) -> String? { headers.first { $0.0 == name }?.1 }
+        // A header given more than once reaches the key manager as one, its values joined (RFC 9110, 5.3).
+        func header(_ name: String) -> String? {
+            let values = headers.filter { $0.0 == name }.map(\.1)
+            return values.isEmpty ? nil : values.joined(separator: ", ")
+        }
 
         let path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
         var query: [String: String] = [:]

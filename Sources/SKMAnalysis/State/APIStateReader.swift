@@ -137,4 +137,12 @@ package enum StateFetchErrorCode: String, ErrorCode {
     case tooLarge
     /// The server redirected; the credentials are not sent after a redirect.
     case redirected
+    /// The URL is not an http(s) URL.
+    case invalidURL
+    /// The CA given to trust is not a PEM certificate.
+    case invalidCA
+    /// Plain HTTP, which would send the secret unencrypted, was not allowed.
+    case plainHTTP
+    /// The server could not be read: it refused or could not be reached, or one of the above.
+    case unreachable
 }

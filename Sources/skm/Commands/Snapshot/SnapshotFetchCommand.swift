@@ -1,12 +1,9 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Foundation
-import HTTPTypes
-import NIOCore
-import NIOSSL
 import SKMAnalysis
 import SKMCore
 import SKMReport
+import SKMTriage
 import SKMWire
 
 struct SnapshotFetchCommand: AsyncParsableCommand {
@@ -65,71 +62,34 @@ struct SnapshotFetchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard let base = URL(string: url), base.scheme == "https" || base.scheme == "http", base.host != nil else {
-            throw CommandFailure.usage("--url '\(url)' is not an http(s) URL")
-        }
-        if base.scheme == "http", !allowPlainHTTP {
+        var fetch = StateFetch(url: url, appkey: appkey, accessKeyID: uakId, secret: "")
+        fetch.apiVersion = apiVersion
+        fetch.allowPlainHTTP = allowPlainHTTP
+        do {
+            _ = try fetch.root()
+        } catch {
             throw CommandFailure.usage(
-                "--url '\(url)' is plain HTTP, which would send the User Access Key secret unencrypted: use https://, "
-                    + "or add --allow-plain-http for a server on this machine")
+                "--url '\(url)' "
+                    + (error.code == .plainHTTP
+                        ? "is plain HTTP, which would send the User Access Key secret unencrypted: use https://, or add "
+                            + "--allow-plain-http for a server on this machine"
+                        : "is not an http(s) URL"))
         }
-        let secret = try secret()
-        var tls = TLSConfiguration.makeClientConfiguration()
+        fetch.secret = try secret()
         if let cacert {
             do {
-                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(cacert))
+                fetch.trustedCAPEM = try String(contentsOfFile: cacert, encoding: .utf8)
             } catch {
-                throw CommandFailure.setup("\(cacert): not a PEM certificate")
+                throw CommandFailure.setup("\(cacert): cannot read: \(error.localizedDescription)")
             }
-        }
-        // Redirects are not followed: one could take the secret header to another host, or to plain HTTP.
-        let client = HTTPClient(
-            eventLoopGroupProvider: .singleton,
-            configuration: .init(tlsConfiguration: tls, redirectConfiguration: .disallow))
-        let root = url.hasSuffix("/") ? String(url.dropLast()) : url
-        let (appkey, uakId) = (self.appkey, self.uakId)
-        let reader = APIStateReader(appkey: appkey, accessKeyID: uakId, version: apiVersion) { path, query in
-            var components = URLComponents(string: root + path)!
-            if !query.isEmpty {
-                components.queryItems = query.sorted { $0.key < $1.key }.map {
-                    URLQueryItem(name: $0.key, value: $0.value)
-                }
-            }
-            var request = HTTPClientRequest(url: components.string!)
-            request.method = .GET
-            request.headers.add(name: HTTPField.Name.userAccessKeyID.rawName, value: uakId)
-            request.headers.add(name: HTTPField.Name.userAccessKeySecret.rawName, value: secret)
-            let response = try await client.execute(request, timeout: .seconds(30))
-            if (300..<400).contains(Int(response.status.code)) {
-                let target = response.headers.first(name: "Location") ?? "?"
-                throw StateFetchError(
-                    .redirected, subject: path,
-                    "the server answered with a redirect (HTTP \(response.status.code)) to \(target.prefix(200)), "
-                        + "which is not followed: the credentials would go with it. Give that URL as --url if it is the service"
-                )
-            }
-            let body: ByteBuffer
-            do {
-                body = try await response.body.collect(upTo: 64 << 20)
-            } catch is NIOTooManyBytesError {
-                throw StateFetchError(.tooLarge, subject: path, "the answer is over 64 MB, more than a state can be")
-            }
-            let envelope = try JSONParser(invalidUTF8: .replace).parse(body.readableBytesView)
-            guard envelope["header"]?["isSuccessful"]?.boolValue == true else {
-                let message = envelope["header"]?["resultMessage"]?.stringValue ?? "HTTP \(response.status.code)"
-                throw StateFetchError(.refused, subject: path, "\(message) (\(response.status.code))")
-            }
-            return envelope["body"] ?? .null
         }
         let snapshot: StateSnapshot
         do {
-            snapshot = try await reader.read(now: Date(), location: root)
-            try await client.shutdown()
-        } catch {
-            try? await client.shutdown()
-            // What the server sent back may echo the credentials (a redirect's target, a message): never shown.
-            let said = String(describing: error).replacingOccurrences(of: secret, with: "[secret]")
-            throw CommandFailure.setup("cannot read the state from \(root): \(said)")
+            snapshot = try await fetch.read()
+        } catch let error as StateFetchError where error.code == .invalidCA {
+            throw CommandFailure.setup("\(cacert ?? "--cacert"): not a PEM certificate")
+        } catch let error as StateFetchError {
+            throw CommandFailure.setup(error.reason)
         }
         let data = try snapshot.jsonData() + Data("\n".utf8)
         if let out {
