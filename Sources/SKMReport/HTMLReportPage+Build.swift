@@ -107,7 +107,9 @@ extension HTMLReportPage.Headline {
     init(top: IncidentReport.Cause, report: IncidentReport) {
         share = Int((Double(top.count) * 100 / Double(report.summary.failures)).rounded())
         count = grouped(top.count)
-        error = shown(top.error?.message ?? "not SKM errors")
+        error = shown(
+            top.error?.message
+                ?? (top.checkId == "undecided" ? "answers whose result code the inputs do not hold" : "not SKM errors"))
         title = shown(top.title)
         let only = top.groups == 1 ? report.groups.first { $0.id == top.groupIds.first } : nil
         onlyExplanation = shown(only?.explanation)
@@ -124,8 +126,9 @@ extension HTMLReportPage.Headline {
             return HTMLReportPage.Cause(
                 count: grouped(cause.count), error: shown(cause.error?.message ?? "no SKM result"),
                 title: shown(cause.title), ruleId: shown(cause.ruleId), checkId: shown(cause.checkId),
-                reach:
-                    "\(cause.clients) client\(cause.clients == 1 ? "" : "s"), \(cause.keys) key\(cause.keys == 1 ? "" : "s")",
+                reach: (cause.clients == 0
+                    ? "client unknown" : "\(cause.clients) client\(cause.clients == 1 ? "" : "s")")
+                    + ", \(cause.keys) key\(cause.keys == 1 ? "" : "s")",
                 fixText: fixText, detailsId: group.map { [shown($0.id)] } ?? [])
         }
     }
@@ -136,7 +139,7 @@ extension HTMLReportPage.Group {
         id = shown(group.id)
         rank = group.rank
         count = grouped(group.count)
-        error = shown(group.error?.message ?? "no SKM result")
+        error = shown(group.errorLabel)
         code = group.error.map { [$0.code] } ?? []
         verdict = group.verdict.rawValue
         causeWords = shown(group.causeWords)

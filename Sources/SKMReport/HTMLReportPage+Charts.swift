@@ -63,7 +63,7 @@ extension HTMLReportPage.GroupChart {
         rows = groups.enumerated().map { index, group in
             let y = 6 + Double(index) * rowHeight
             let barWidth = max(2, (520 - labelWidth - 60) * Double(group.count) / Double(maximum))
-            let label = "#\(group.rank) \(group.error?.message ?? "no SKM result code") · \(group.causeWords)"
+            let label = "#\(group.rank) \(group.errorLabel) · \(group.causeWords)"
             let short = label.count > 40 ? String(label.prefix(39)) + "…" : label
             return HTMLReportPage.Row(
                 groupId: shown(group.id), textY: HTMLReportPage.format(y + 14), barY: HTMLReportPage.format(y + 3),

@@ -56,7 +56,13 @@ extension IncidentReport {
             generatedAt: snapshot.generatedAt, events: snapshot.events.count)
         filters = options.filters.map { redactor.text($0) }
         redacted = options.redact
-        mergeable = options.mergeable ? Optional(analysis.mergeable) : JSONValue?.none
+        if options.mergeable, case .object(var carried) = analysis.mergeable {
+            // The state it was made against, by content: the merge must be given that state.
+            carried["stateDigest"] = .string(snapshot.digest)
+            mergeable = .object(carried)
+        } else {
+            mergeable = nil
+        }
 
         let ranked = triage.ranked
         var verdicts: [SKMAnalysis.Finding.Verdict: Int] = [:]
@@ -89,7 +95,7 @@ extension IncidentReport {
                 (checkID, title) = (check, example?.cause?.check.failure ?? check)
             } else if group.verdict == .mismatch {
                 (checkID, title) = ("mismatch", "mismatch: the inputs point to another error than the one answered")
-            } else if example?.undecided != nil {
+            } else if example?.undecided != nil || example?.missing.isEmpty == false {
                 (checkID, title) = ("undecided", "undecided: the inputs cannot tell which check failed")
             } else {
                 (checkID, title) = ("no-documented-cause", "no documented cause fits")
@@ -106,7 +112,8 @@ extension IncidentReport {
             cause.groupIds.append(fingerprint.identifier)
             causes[key] = cause
             if causeClients[key, default: []].count < Triage.distinctLimit {
-                causeClients[key, default: []].insert(fingerprint.client)
+                // A client the inputs do not show is not one more client.
+                if fingerprint.client != "unknown" { causeClients[key, default: []].insert(fingerprint.client) }
             }
             if causeKeys[key, default: []].count < Triage.distinctLimit {
                 causeKeys[key, default: []].insert(fingerprint.key)
@@ -183,7 +190,10 @@ extension IncidentReport {
             id: fingerprint.identifier, rank: rank, count: group.count, firstSeen: group.firstSeen,
             lastSeen: group.lastSeen, verdict: group.verdict,
             error: APIError(resultCode: fingerprint.code).map { errorInfo($0.resultCode) },
-            resultCode: fingerprint.code, ruleId: example?.rule?.id, ruleTitle: example?.rule?.title,
+            resultCode: fingerprint.code,
+            unknownResult: APIError(resultCode: fingerprint.code) == nil
+                ? example.map { String($0.request.record.response.resultMessage.prefix(80)) } : nil,
+            ruleId: example?.rule?.id, ruleTitle: example?.rule?.title,
             guide: example?.rule?.guide, checkId: example?.cause?.check.id, checkTitle: example?.cause?.check.failure,
             appkey: redactor.credential(fingerprint.appkey), keyId: fingerprint.key, client: fingerprint.client,
             explanation: redactor.text(example?.explanation), fix: redactor.text(example?.fix),
@@ -194,18 +204,21 @@ extension IncidentReport {
                 simulation($0, of: group.count, redactor: redactor, alternative: true)
             },
             event: example.flatMap { event($0.event, redactor: redactor) },
-            now: group.now.map { now($0, redactor: redactor) }, undecided: example?.undecided != nil,
+            now: group.now.map { now($0, request: group.examples.last?.request.record.requestId, redactor: redactor) },
+            undecided: example?.undecided != nil,
             requestIds: group.requestIDs, examples: group.examples.map { finding($0, redactor: redactor) })
     }
 
-    /// "Against the state of T (the snapshot), these requests would succeed: … changed since."
-    static func now(_ now: StateNow, redactor: Redactor) -> String {
+    /// "Against the state of T (the snapshot), request R of this group would succeed: … changed since."
+    static func now(_ now: StateNow, request: String?, redactor: Redactor) -> String {
+        // Replayed on the group's last kept request: the others share its cause, not every detail of it.
         var sentence =
-            "Against the state of \(Timestamp.rfc3339(now.time)) (the snapshot), these requests would succeed"
+            "Against the state of \(Timestamp.rfc3339(now.time)) (the snapshot), "
+            + (request.map { "request \($0) of this group" } ?? "this group's request") + " would succeed"
         if let event = now.since {
-            sentence += ": since the last of them, \(event.summary) (\(Timestamp.rfc3339(event.time)))"
+            sentence += ": since the group's last request, \(event.summary) (\(Timestamp.rfc3339(event.time)))"
         } else {
-            sentence += ": the state changed since the last of them"
+            sentence += ": the state changed since the group's last request"
         }
         return redactor.text(sentence + ".")
     }
@@ -346,7 +359,7 @@ extension IncidentReport {
         _ finding: Finding, record: RequestRecord, assumptions: [String] = [], redactor: Redactor
     ) -> String {
         var lines = [
-            "SKM request \(finding.requestId) at \(Timestamp.rfc3339(finding.time)) failed with \(record.response.resultMessage) (resultCode \(record.response.resultCode), HTTP \(record.response.httpStatus)).",
+            "SKM request \(finding.requestId) at \(Timestamp.rfc3339(finding.time)) failed with \(record.response.resultMessage) (\(APIError(resultCode: record.response.resultCode) == nil ? "" : "resultCode \(record.response.resultCode), ")HTTP \(record.response.httpStatus)).",
             "Request: \(finding.method) \(finding.path)"
                 + (finding.operation.map { " (operation \($0), API \(record.apiVersion ?? "?"))" } ?? ""),
             "Client: \(finding.client)" + (record.client.macHeader.map { ", MAC header \($0)" } ?? "")

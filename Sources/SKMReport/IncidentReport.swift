@@ -200,6 +200,9 @@ package struct IncidentReport: Sendable {
         package var verdict: Verdict
         package var error: ErrorInfo?
         package var resultCode: Int
+        /// For an answer without a catalogue result code, what its first request's record says of it ("HTTP 409,
+        /// code not captured", "HTTP 502 without an SKM envelope").
+        package var unknownResult: String? = nil
         package var ruleId: String?
         package var ruleTitle: String?
         package var guide: String?
@@ -272,6 +275,12 @@ package struct IncidentReport: Sendable {
 }
 
 extension IncidentReport.Group {
+    /// The group's error as every output names it.
+    package var errorLabel: String { error?.message ?? unknownResult ?? "no SKM result" }
+
+    /// The same with its code, where there is one.
+    package var errorWithCode: String { error.map { "\($0.message) (\($0.code))" } ?? errorLabel }
+
     /// What the group's cause is called in every output: the check's failure, or what the verdict says when no check
     /// is the cause (the same words the summary uses).
     package var causeWords: String {

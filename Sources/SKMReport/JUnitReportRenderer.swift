@@ -15,7 +15,7 @@ package struct JUnitReportRenderer: Sendable {
 
     /// A test case's name: the error, the cause, the key and the client.
     static func name(_ group: IncidentReport.Group) -> String {
-        var parts = [group.error.map { "\($0.message) (\($0.code))" } ?? "no SKM result code", group.causeWords]
+        var parts = [group.errorWithCode, group.causeWords]
         if !group.keyId.isEmpty { parts.append("key \(group.keyId)") }
         parts.append("client \(group.client)")
         return TerminalText.shown(parts.joined(separator: " · "))

@@ -127,7 +127,7 @@ package struct MarkdownReportRenderer: Sendable {
     }
 
     static func errorWords(_ group: IncidentReport.Group) -> String {
-        group.error.map { "\(escaped($0.message)) (\($0.code))" } ?? "no SKM result code"
+        Self.escaped(group.errorWithCode)
     }
 
     /// The characters to which Markdown (CommonMark, GitHub's tables and strikethrough) or HTML give a meaning inside

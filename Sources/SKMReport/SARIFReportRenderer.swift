@@ -161,7 +161,7 @@ package struct SARIFReportRenderer: Sendable {
     /// The group in one message: how many requests, the error, the verdict, the cause and the fix.
     static func message(_ group: IncidentReport.Group) -> String {
         var text =
-            "\(group.count) × \(group.error.map { "\($0.message) (\($0.code))" } ?? "no SKM result code"), "
+            "\(group.count) × \(group.errorWithCode), "
             + "\(group.verdict.rawValue): \(group.causeWords)."
         if let explanation = group.explanation { text += " " + explanation }
         if let note = group.note { text += " Not confirmed: " + note }

@@ -27,7 +27,7 @@ package struct TextReportRenderer: Sendable {
                 "  rules \(report.ruleSet.rules)/\(report.ruleSet.checks) checks · \(report.ruleSet.digest.prefix(8))")
             + "\n"
         let inputs = report.inputs.map {
-            "\(safe($0.path)) (\(number($0.items)) \($0.format == "har" ? "entries" : "lines"))"
+            "\(safe($0.path)) (\(number($0.items)) \($0.format == "har" ? "entries" : $0.format == "curl" ? "calls" : "lines"))"
         }
         out += dim("inputs: ") + inputs.joined(separator: ", ") + "\n"
         out +=
@@ -75,7 +75,7 @@ package struct TextReportRenderer: Sendable {
             out +=
                 "  \(pad(String(group.rank), 2, right: true))  \(pad(number(group.count), 7, right: true))  "
                 + verdict(group.verdict, width: 11) + "  "
-                + pad(group.error?.message ?? "no SKM result code", 27) + "  " + safe(cause) + "\n"
+                + pad(safe(group.errorLabel), 27) + "  " + safe(cause) + "\n"
         }
         if report.groups.count > tableRows {
             out += dim("  … \(report.groups.count - tableRows) more groups in the JSON and HTML reports") + "\n"
@@ -107,7 +107,7 @@ package struct TextReportRenderer: Sendable {
 
     func detail(_ group: IncidentReport.Group) -> String {
         var out =
-            bold("#\(group.rank)") + "  \(number(group.count)) × \(group.error?.message ?? "no SKM result code")"
+            bold("#\(group.rank)") + "  \(number(group.count)) × \(safe(group.errorLabel))"
             + (group.error.map { " (\($0.code))" } ?? "") + " · " + verdict(group.verdict, width: 0)
             + dim(
                 " · \(Timestamp.rfc3339(group.firstSeen)) → \(Timestamp.rfc3339(group.lastSeen))") + "\n"

@@ -5,6 +5,7 @@ import NIOCore
 import NIOSSL
 import SKMAnalysis
 import SKMCore
+import SKMPrimitives
 import SKMWire
 
 /// Reads a key manager's state through its read APIs with a User Access Key (`skm snapshot fetch`, and the triage
@@ -29,21 +30,54 @@ package struct StateFetch: Sendable {
         self.secret = secret
     }
 
-    /// The base URL without a final `/`, once it is one this fetch may send the secret to.
+    /// The base URL without a final `/`, once it is one this fetch may send the secret to: HTTPS, or plain HTTP
+    /// when allowed and only to an address of this machine (a name such as `127.0.0.1.example` resolves anywhere).
     package func root() throws(StateFetchError) -> String {
-        guard let base = URL(string: url), base.scheme == "https" || base.scheme == "http", base.host != nil else {
+        guard let base = URL(string: url), base.scheme == "https" || base.scheme == "http", let host = base.host,
+            base.user == nil, base.password == nil
+        else {
             throw StateFetchError(.invalidURL, subject: String(url.prefix(200)), "not an http(s) URL")
         }
-        if base.scheme == "http", !allowPlainHTTP {
+        if base.scheme == "http", !(allowPlainHTTP && Self.isThisMachine(host)) {
             throw StateFetchError(
                 .plainHTTP, subject: String(url.prefix(200)),
-                "plain HTTP would send the User Access Key secret unencrypted: use https://")
+                "plain HTTP would send the User Access Key secret unencrypted: use https://"
+                    + (allowPlainHTTP ? " (plain HTTP is allowed to an address of this machine only)" : ""))
         }
         return url.hasSuffix("/") ? String(url.dropLast()) : url
     }
 
+    /// `localhost`, `::1` or an address in 127.0.0.0/8.
+    package static func isThisMachine(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]"
+            || IPv4Address(host).map { $0.description.hasPrefix("127.") } == true
+    }
+
+    /// The appkey, id and secret as they may be sent: an appkey of letters and digits (it is a path segment), an
+    /// id and a secret of visible ASCII. What is wrong is said without the value.
+    package func checkCredentials() throws(StateFetchError) {
+        func visible(_ text: String) -> Bool { !text.isEmpty && text.utf8.allSatisfy { (0x21...0x7E).contains($0) } }
+        guard !appkey.isEmpty,
+            appkey.utf8.allSatisfy({
+                (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0)
+            })
+        else {
+            throw StateFetchError(.invalidCredentials, "the appkey is not letters and digits")
+        }
+        guard visible(accessKeyID) else {
+            throw StateFetchError(
+                .invalidCredentials, "the User Access Key id holds a space or a character that is not visible ASCII")
+        }
+        guard visible(secret) else {
+            throw StateFetchError(
+                .invalidCredentials, "the User Access Key secret holds a space or a character that is not visible ASCII"
+            )
+        }
+    }
+
     package func read(now: Date = Date()) async throws -> StateSnapshot {
         let root = try root()
+        try checkCredentials()
         var tls = TLSConfiguration.makeClientConfiguration()
         if let trustedCAPEM {
             do {
@@ -96,7 +130,10 @@ package struct StateFetch: Sendable {
         } catch {
             try? await client.shutdown()
             // What the server sent back may echo the credentials (a redirect's target, a message): never shown.
+            let escaped = secret.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
+                of: "\"", with: "\\\"")
             let said = String(describing: error).replacingOccurrences(of: secret, with: "[secret]")
+                .replacingOccurrences(of: escaped, with: "[secret]")
             throw StateFetchError(.unreachable, "cannot read the state from \(root): \(said)")
         }
     }

@@ -211,7 +211,11 @@ final class TriageSite: Sendable {
         }
         let snapshot: StateSnapshot
         let stateName: String
-        if let state = received.files.first(where: { $0.field == "state" && !$0.name.isEmpty }) {
+        let stateFile = received.files.first { $0.field == "state" && !$0.name.isEmpty }
+        if stateFile != nil, received.fields["state-url"]?.trimmingCharacters(in: .whitespaces).isEmpty == false {
+            return await refuse("Give a state snapshot or the key manager's URL to read it from, not both.")
+        }
+        if let state = stateFile {
             guard state.bytes <= Self.maximumStateBytes else {
                 return await refuse(
                     "The state snapshot is over \(Self.maximumStateBytes >> 20) MB, more than a key manager's state "
@@ -272,12 +276,8 @@ final class TriageSite: Sendable {
                 "To read the state through the API, give the appkey, the User Access Key id and its secret.")
         }
         var fetch = StateFetch(url: url, appkey: appkey, accessKeyID: id, secret: secret)
-        // Plain HTTP only to an address of this machine: a name ("127.example.com") could resolve anywhere.
-        fetch.allowPlainHTTP =
-            URL(string: url)?.host.map { host in
-                host == "localhost" || host == "::1"
-                    || IPv4Address(host).map { $0.description.hasPrefix("127.") } == true
-            } ?? false
+        // Plain HTTP only to an address of this machine (StateFetch checks the host).
+        fetch.allowPlainHTTP = true
         if let ca = received.files.first(where: { $0.field == "state-cacert" && !$0.name.isEmpty }) {
             guard ca.bytes <= 1 << 20, let pem = try? String(contentsOf: ca.url, encoding: .utf8) else {
                 return .refused("The CA to trust is not a PEM certificate.")
@@ -291,7 +291,9 @@ final class TriageSite: Sendable {
                 error.code == .plainHTTP
                 ? "Plain HTTP would send the User Access Key secret unencrypted: use https://, or a key manager on "
                     + "this machine."
-                : error.code == .invalidCA ? "The CA to trust is not a PEM certificate." : error.reason
+                : error.code == .invalidCA
+                    ? "The CA to trust is not a PEM certificate."
+                    : error.code == .invalidCredentials ? "The state cannot be read: \(error.reason)." : error.reason
             return .refused(message.replacingOccurrences(of: secret, with: "[secret]"))
         } catch {
             return .refused("The state cannot be read through the API.")

@@ -250,6 +250,10 @@ extension RequestRecord {
                 if case .double(let number) = value { return number }
                 return value.intValue.map(Double.init)
             }) ?? 0)
+        // A duration no request takes (negative, over a day, not finite) is not one the server wrote.
+        guard durationMs.isFinite, (0...86_400_000).contains(durationMs) else {
+            throw RecordError(.invalid, field: "durationMs", "is not a duration in milliseconds from 0 to a day")
+        }
         httpProblem = try optionalString(object, "httpProblem", "httpProblem")
         userAccessKeyIdBytes = try optionalInt(object, "userAccessKeyIdBytes", "userAccessKeyIdBytes")
     }

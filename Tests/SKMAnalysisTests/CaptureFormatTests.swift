@@ -113,7 +113,8 @@ enum OneSession {
         // The decryption's version is in its body, which curl -v does not print.
         let decrypt = try #require(verdicts["decrypt"]?.first)
         #expect(decrypt.verdict == .unexplained)
-        #expect(decrypt.missing.contains { $0.path == "version" && $0.settle.contains("--trace-ascii") })
+        #expect(
+            decrypt.missing.contains { $0.path == "request.body.keyVersion" && $0.settle.contains("--trace-ascii") })
         // The headers it prints are enough for the others; the address comes from the /confirm answer.
         #expect(findings.filter { $0.verdict == .confirmed }.count == 5)
         #expect(decrypt.request.clientAddressSource?.contains("/confirm answer of the call on line") == true)

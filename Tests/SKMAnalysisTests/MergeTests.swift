@@ -96,6 +96,35 @@ import Testing
         } throws: { error in
             "\(error)" == "mergeable.triage.groups[0]: count is not an integer"
         }
+        // A report is trusted for its counts, never for a verdict: one its example requests do not give is refused.
+        group["count"] = 30
+        guard case .object(var fingerprint)? = group["fingerprint"] else {
+            Issue.record("no fingerprint")
+            return
+        }
+        fingerprint["verdict"] = "mismatch"
+        group["fingerprint"] = .object(fingerprint)
+        groups[0] = .object(group)
+        triage["groups"] = .array(groups)
+        object["triage"] = .object(triage)
+        #expect {
+            try AnalysisResult(mergeable: .object(object), diagnoser: analyzer.diagnoser)
+        } throws: { error in
+            "\(error)".hasPrefix("mergeable.triage.groups[0].examples[0]: diagnosed with these rules and this state")
+        }
+        // Counts that would overflow, and times no log holds.
+        fingerprint["verdict"] = "confirmed"
+        group["fingerprint"] = .object(fingerprint)
+        for (member, value) in [("count", JSONValue.int(Int.max)), ("firstSeen", .double(1e300)), ("count", -5)] {
+            var forged = group
+            forged[member] = value
+            groups[0] = .object(forged)
+            triage["groups"] = .array(groups)
+            object["triage"] = .object(triage)
+            #expect(throws: MergeError.self) {
+                try AnalysisResult(mergeable: .object(object), diagnoser: analyzer.diagnoser)
+            }
+        }
         object["version"] = 9
         #expect(throws: MergeError.self) {
             try AnalysisResult(mergeable: .object(object), diagnoser: analyzer.diagnoser)

@@ -430,6 +430,10 @@ import Testing
         #expect(refused.error.contains("plain.json: the report does not carry its analysis"), "\(refused.error)")
         #expect(refused.error.contains("carried.json: made against another state"), "\(refused.error)")
         #expect(refused.error.contains("requests.jsonl: not JSON"), "\(refused.error)")
+        let twice = try await cli.run([
+            "analyze", "--merge", carried, carried, "--state", state, "--rules", AnalyzeCommandTests.rules,
+        ])
+        #expect(twice.status == 2 && twice.error.contains("the same analysis as"), "\(twice.error)")
         let filtered = try await cli.run([
             "analyze", "--merge", carried, "--since", "2026-01-01T00:00:00Z", "--state", state,
         ])

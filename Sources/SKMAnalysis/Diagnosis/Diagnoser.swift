@@ -56,9 +56,14 @@ package struct Diagnoser: Sendable {
                 " Replayed on the state as it was taken, it is that \(Self.lowercasedFirst($0.check.failure))."
             }
             finding.note =
-                "The request ran at \(Timestamp.rfc3339(start)), after the state was taken "
-                + "(\(Timestamp.rfc3339(taken))): what changed since is not in it, so no verdict can be given. Take "
-                + "the state again (skm snapshot export) and analyse again."
+                (request.timeSpan > 0
+                    ? "The request may have arrived after the state was taken (its time, \(Timestamp.rfc3339(start)), "
+                        + "is an answer's Date header, which counts whole seconds; the state was taken at "
+                        + "\(Timestamp.rfc3339(taken)))"
+                    : "The request arrived at \(Timestamp.rfc3339(start)), after the state was taken "
+                        + "(\(Timestamp.rfc3339(taken)))")
+                + ": what changed since is not in it, so no verdict can be given. Take the state again (skm snapshot "
+                + "export) and analyse again."
                 + (finding.verdict == .confirmed ? replayed ?? "" : "")
             finding.verdict = .unexplained
             finding.undecided = finding.undecided ?? arrival.cause
@@ -349,7 +354,9 @@ package struct Diagnoser: Sendable {
             ("request.client.mac", "the MAC header the server received"),
             ("request.token", "whether this key manager issued the bearer token"),
             ("request.credentialsRequired", "whether the server asked for credentials on v1.0 reads"),
-            ("request.serverTime", "the server's time"), ("request.client", "what the server saw of the client"),
+            ("request.serverTime", "the server's time"),
+            ("request.body.keyVersion", "the key version the request names (in its body)"),
+            ("request.client", "what the server saw of the client"),
             ("certificate", "the client certificate the client presented"),
             ("store.ipv4s", "the key store's IPv4 entries"), ("store.macs", "the key store's MAC entries"),
             ("store.certificates", "the key store's certificate entries"), ("store", "the key store"),
@@ -372,7 +379,7 @@ package struct Diagnoser: Sendable {
     }
 
     static func milliseconds(_ value: Double) -> String {
-        value < 10 ? String(format: "%.1f ms", value) : "\(Int(value.rounded())) ms"
+        value < 10 ? String(format: "%.1f ms", value) : String(format: "%.0f ms", value)
     }
 
     package static func lowercasedFirst(_ text: String) -> String {

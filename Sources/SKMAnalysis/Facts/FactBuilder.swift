@@ -115,7 +115,7 @@ package struct FactBuilder: Sendable {
         values["key"] = self.key(key, store: keyStore, id: record.keyId, primary: primary?.entity.number, time: time)
         if let settle = captured.gaps[.requestBody], [.decrypt, .verify, .verifyStandard].contains(operation) {
             // The version such a request names is in its body, which the capture does not hold.
-            values["version"] = .unknown(Unknown(path: "version", settle: settle))
+            values["version"] = .unknown(Unknown(path: "request.body.keyVersion", settle: settle))
         } else if fromAPI {
             values["version"] = .unknown(
                 Unknown(

@@ -564,7 +564,7 @@ extension CurlTranscript {
 extension HARReader {
     /// The result message of an answer whose body the capture does not hold.
     static func uncaptured(_ status: Int) -> String {
-        "HTTP \(status), its result code not captured"
+        "HTTP \(status), code not captured"
     }
 
     /// Reads a curl transcript's calls and hands each to `consume`, as ``read(_:data:requestID:consume:)`` hands a

@@ -141,8 +141,10 @@ package enum StateFetchErrorCode: String, ErrorCode {
     case invalidURL
     /// The CA given to trust is not a PEM certificate.
     case invalidCA
-    /// Plain HTTP, which would send the secret unencrypted, was not allowed.
+    /// Plain HTTP, which would send the secret unencrypted, was not allowed (or not to that host).
     case plainHTTP
+    /// The appkey, the User Access Key id or its secret cannot be sent as they are.
+    case invalidCredentials
     /// The server could not be read: it refused or could not be reached, or one of the above.
     case unreachable
 }

@@ -161,6 +161,13 @@ struct MergeReader {
         return number
     }
 
+    /// A count: from 0 to 2^50, so that any number of them adds up without overflowing.
+    func count(_ value: JSONValue, _ name: String) throws(MergeError) -> Int {
+        let number = try int(value, name)
+        guard (0...(1 << 50)).contains(number) else { throw fail("\(name) is not a count (0 to 2^50)") }
+        return number
+    }
+
     func string(_ value: JSONValue, _ name: String) throws(MergeError) -> String {
         guard let text = try member(value, name).stringValue else { throw fail("\(name) is not a string") }
         return text
@@ -187,9 +194,14 @@ struct MergeReader {
         }
     }
 
+    /// A time from 1970 to 9999, or `nil` for `null`.
     func time(_ value: JSONValue, _ name: String) throws(MergeError) -> Date? {
         if case .null = try member(value, name) { return nil }
-        return Date(timeIntervalSince1970: try double(value, name))
+        let seconds = try double(value, name)
+        guard seconds.isFinite, (0...253_402_300_799).contains(seconds) else {
+            throw fail("\(name) is not a time from 1970 to 9999")
+        }
+        return Date(timeIntervalSince1970: seconds)
     }
 
     func array(_ value: JSONValue, _ name: String) throws(MergeError) -> [JSONValue] {
@@ -218,8 +230,8 @@ struct MergeReader {
             let reader = at("inputs[\(index)]")
             var summary = InputSummary(
                 path: try reader.string(input, "path"), format: try reader.string(input, "format"))
-            summary.items = try reader.int(input, "items")
-            summary.problems = try reader.int(input, "problems")
+            summary.items = try reader.count(input, "items")
+            summary.problems = try reader.count(input, "problems")
             result.inputs.append(summary)
         }
         for (index, problem) in try array(value, "problems").enumerated() {
@@ -228,8 +240,8 @@ struct MergeReader {
         for (index, problem) in try array(value, "damaged").enumerated() {
             result.damaged.append(try at("damaged[\(index)]").problem(problem))
         }
-        result.problemCount = try int(value, "problemCount")
-        result.filteredOut = try int(value, "filteredOut")
+        result.problemCount = try count(value, "problemCount")
+        result.filteredOut = try count(value, "filteredOut")
         result.firstTime = try time(value, "firstTime")
         result.lastTime = try time(value, "lastTime")
         let triage = try member(value, "triage")
@@ -250,21 +262,22 @@ struct MergeReader {
             let reader = at("successes[\(index)]")
             let key = Triage.KeyActivity(
                 appkey: try reader.string(item, "appkey"), keyId: try reader.string(item, "keyId"))
-            successes[key, default: 0] += try reader.int(item, "count")
+            successes[key, default: 0] += try reader.count(item, "count")
         }
         var perMinute: [Int: [Int: Int]] = [:]
         for (index, item) in try array(value, "failuresPerMinute").enumerated() {
             let reader = at("failuresPerMinute[\(index)]")
-            perMinute[try reader.int(item, "minute"), default: [:]][try reader.int(item, "code"), default: 0] +=
-                try reader.int(item, "count")
+            let minute = try reader.int(item, "minute")
+            guard (0...(253_402_300_799 / 60)).contains(minute) else { throw reader.fail("minute is not a minute") }
+            perMinute[minute, default: [:]][try reader.int(item, "code"), default: 0] += try reader.count(item, "count")
         }
         var groups: [Triage.Group] = []
         for (index, item) in try array(value, "groups").enumerated() {
             groups.append(try at("groups[\(index)]").group(item, diagnoser: diagnoser))
         }
         return Triage(
-            restoring: groups, successes: successes, successCount: try int(value, "successCount"),
-            failureCount: try int(value, "failureCount"), failuresPerMinute: perMinute)
+            restoring: groups, successes: successes, successCount: try count(value, "successCount"),
+            failureCount: try count(value, "failureCount"), failuresPerMinute: perMinute)
     }
 
     func group(_ value: JSONValue, diagnoser: Diagnoser) throws(MergeError) -> Triage.Group {
@@ -282,12 +295,21 @@ struct MergeReader {
             throw fail("firstSeen and lastSeen are times")
         }
         var group = Triage.Group(fingerprint: fingerprint, firstSeen: firstSeen, lastSeen: lastSeen)
-        group.count = try int(value, "count")
+        group.count = try count(value, "count")
         group.requestIDs = try strings(value, "requestIds")
-        for (index, example) in try array(value, "examples").enumerated() {
+        let examples = try array(value, "examples")
+        guard firstSeen <= lastSeen, group.count >= 1, !examples.isEmpty, examples.count <= group.count,
+            examples.count <= Triage.examplesPerGroup, group.requestIDs.count <= group.count
+        else { throw fail("the counts, times and examples of the group do not agree") }
+        for (index, example) in examples.enumerated() {
             let request = try at("examples[\(index)]").request(example)
-            var finding = diagnoser.diagnose(request)
-            finding.sharedFingerprint = fingerprint
+            // The verdict and the words are made again: a report is trusted for its counts, never for a verdict.
+            let finding = diagnoser.diagnose(request)
+            guard finding.fingerprint == fingerprint else {
+                throw at("examples[\(index)]").fail(
+                    "diagnosed with these rules and this state, the request is not of its group (another verdict, "
+                        + "cause or words)")
+            }
             group.examples.append(finding)
         }
         let simulation = try member(value, "simulation")
@@ -295,6 +317,8 @@ struct MergeReader {
         for (index, alternative) in try array(value, "alternatives").enumerated() {
             group.alternatives.append(try at("alternatives[\(index)]").tally(alternative))
         }
+        guard ([group.simulation].compactMap { $0 } + group.alternatives).allSatisfy({ $0.simulated <= group.count })
+        else { throw fail("more requests simulated than the group has") }
         return group
     }
 
@@ -310,6 +334,7 @@ struct MergeReader {
         guard let time = try time(value, "time") else { throw fail("time is null") }
         record.time = time
         record.durationMs = try double(value, "durationMs")
+        guard (0...86_400_000).contains(record.durationMs) else { throw fail("durationMs is not a duration") }
         guard let unit = SourceLocation.Unit(rawValue: try string(value, "unit")) else { throw fail("unknown unit") }
         var request = CapturedRequest(
             record: record,
@@ -328,6 +353,7 @@ struct MergeReader {
             request.gaps[gap] = text
         }
         request.timeSpan = try double(value, "timeSpan")
+        guard (0...60).contains(request.timeSpan) else { throw fail("timeSpan is not a span of seconds") }
         return request
     }
 
@@ -350,13 +376,18 @@ struct MergeReader {
         default: throw fail("change.kind '\(kind.prefix(40))' is not a change SKM simulates")
         }
         var tally = Triage.SimulationTally(change: change, description: try string(value, "description"))
-        tally.simulated = try int(value, "simulated")
-        tally.passed = try int(value, "passed")
-        tally.undecided = try int(value, "undecided")
+        tally.simulated = try count(value, "simulated")
+        tally.passed = try count(value, "passed")
+        tally.undecided = try count(value, "undecided")
+        var failing = 0
         for item in try array(value, "stillFailing") {
             guard let error = APIError(resultCode: try int(item, "code")) else { throw fail("stillFailing.code") }
-            tally.stillFailing[.init(error: error, check: try string(item, "check")), default: 0] +=
-                try int(item, "count")
+            let number = try count(item, "count")
+            failing += number
+            tally.stillFailing[.init(error: error, check: try string(item, "check")), default: 0] += number
+        }
+        guard tally.passed + tally.undecided + failing == tally.simulated else {
+            throw fail("its passed, undecided and still failing requests do not add up to those simulated")
         }
         return tally
     }

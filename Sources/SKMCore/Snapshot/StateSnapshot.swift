@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import SKMPrimitives
 import X509
@@ -85,6 +86,12 @@ package struct StateSnapshot: Sendable, Codable, Equatable {
     /// Encodes as indented JSON with sorted keys and RFC 3339 times, so that snapshots diff well.
     package func jsonData() throws -> Data {
         try StateCoding.encoder().encode(self)
+    }
+
+    /// SHA-256 of the snapshot's JSON, hex: two snapshots with the same digest hold the same state.
+    package var digest: String {
+        let data = (try? StateCoding.encoder(indented: false).encode(self)) ?? Data()
+        return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
     }
 
     /// Reads a snapshot file's bytes, or says in one line what is wrong with them: not JSON (and where), or the JSON

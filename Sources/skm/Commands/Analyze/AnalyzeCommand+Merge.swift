@@ -17,8 +17,9 @@ extension AnalyzeCommand {
     ) throws -> (AnalysisResult, filters: [String]) {
         var parts: [(path: String, report: JSONValue, analysis: JSONValue)] = []
         var problems: [String] = []
+        let stateDigest = snapshot.digest
         for path in paths {
-            let shown = PrintableText.escaped(path)
+            let shown = path
             let data: Data
             do {
                 let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
@@ -49,16 +50,18 @@ extension AnalyzeCommand {
                 )
                 continue
             }
-            if let digest = report["ruleSet"]?["digest"]?.stringValue, digest != rules.digest {
+            guard let digest = report["ruleSet"]?["digest"]?.stringValue else {
+                problems.append("\(shown): the report does not say which rules it was made with (ruleSet.digest)")
+                continue
+            }
+            if digest != rules.digest {
                 problems.append(
-                    "\(shown): made with other rules (digest \(PrintableText.escaped(String(digest.prefix(16)))), "
+                    "\(shown): made with other rules (digest \(digest.prefix(16)), "
                         + "these are \(rules.digest)): merge with the rules it was made with (--rules)")
             }
             let taken = report["state"]?["generatedAt"]?.stringValue.flatMap(Timestamp.parse)
             let events = report["state"]?["events"]?.intValue
-            if taken.map({ abs($0.timeIntervalSince(snapshot.generatedAt)) >= 0.001 }) ?? true
-                || events != snapshot.events.count
-            {
+            if analysis["stateDigest"]?.stringValue != stateDigest {
                 problems.append(
                     "\(shown): made against another state (taken \(taken.map(Timestamp.rfc3339) ?? "?"), "
                         + "\(events.map(String.init) ?? "?") events; this one \(Timestamp.rfc3339(snapshot.generatedAt)), "
@@ -69,16 +72,26 @@ extension AnalyzeCommand {
         let filters = parts.map { ($0.report["filters"]?.arrayValue ?? []).compactMap(\.stringValue) }
         if let first = filters.first, filters.contains(where: { $0 != first }) {
             problems.append(
-                "the reports were filtered differently (\(Set(filters.map { $0.joined(separator: ", ") }).sorted().map { "'\(PrintableText.escaped($0))'" }.joined(separator: " and "))): merge reports of the same filters"
+                "the reports were filtered differently (\(Set(filters.map { $0.joined(separator: ", ") }).sorted().map { "'\($0)'" }.joined(separator: " and "))): merge reports of the same filters"
             )
         }
-        guard problems.isEmpty else { throw CommandFailure.setup(problems.joined(separator: "\n")) }
+        for (index, part) in parts.enumerated() {
+            if let earlier = parts[..<index].first(where: { $0.analysis == part.analysis }) {
+                problems.append(
+                    "\(part.path): the same analysis as \(earlier.path): "
+                        + "its requests would count twice")
+            }
+        }
+        guard problems.isEmpty else {
+            for problem in problems { Terminal.error(problem) }
+            throw CommandFailure(message: "", exitCode: 2)
+        }
         var result = AnalysisResult()
         for part in parts {
             do {
                 result.merge(try AnalysisResult(mergeable: part.analysis, diagnoser: analyzer.diagnoser))
             } catch {
-                throw CommandFailure.setup(PrintableText.escaped("\(part.path): \(error)"))
+                throw CommandFailure.setup("\(part.path): \(error)")
             }
         }
         analyzer.finish(&result)

@@ -55,7 +55,10 @@ struct SnapshotFetchCommand: AsyncParsableCommand {
                 throw CommandFailure.setup("\(uakSecretFile): cannot read: \(error.localizedDescription)")
             }
         }
-        guard let secret = ProcessInfo.processInfo.environment["SKM_UAK_SECRET"], !secret.isEmpty else {
+        guard
+            let secret = ProcessInfo.processInfo.environment["SKM_UAK_SECRET"]?.trimmingCharacters(
+                in: .whitespacesAndNewlines), !secret.isEmpty
+        else {
             throw CommandFailure.usage("give the User Access Key secret in SKM_UAK_SECRET or --uak-secret-file")
         }
         return secret
@@ -70,10 +73,14 @@ struct SnapshotFetchCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure.usage(
                 "--url '\(url)' "
-                    + (error.code == .plainHTTP
-                        ? "is plain HTTP, which would send the User Access Key secret unencrypted: use https://, or add "
-                            + "--allow-plain-http for a server on this machine"
-                        : "is not an http(s) URL"))
+                    + (error.code != .plainHTTP
+                        ? "is not an http(s) URL"
+                        : allowPlainHTTP
+                            ? "is plain HTTP to another machine, which would send the User Access Key secret "
+                                + "unencrypted: --allow-plain-http allows an address of this machine only (127.0.0.1, "
+                                + "localhost)"
+                            : "is plain HTTP, which would send the User Access Key secret unencrypted: use https://, "
+                                + "or add --allow-plain-http for a server on this machine"))
         }
         fetch.secret = try secret()
         if let cacert {
@@ -86,6 +93,8 @@ struct SnapshotFetchCommand: AsyncParsableCommand {
         let snapshot: StateSnapshot
         do {
             snapshot = try await fetch.read()
+        } catch let error as StateFetchError where error.code == .invalidCredentials {
+            throw CommandFailure.usage(error.reason)
         } catch let error as StateFetchError where error.code == .invalidCA {
             throw CommandFailure.setup("\(cacert ?? "--cacert"): not a PEM certificate")
         } catch let error as StateFetchError {

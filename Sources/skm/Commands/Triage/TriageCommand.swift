@@ -11,8 +11,9 @@ struct TriageCommand: AsyncParsableCommand {
         abstract: "Serve the triage page: drop a log and a state snapshot in a browser, read and filter the report.",
         discussion: """
             Serves plain HTTP on 127.0.0.1 and a free port (printed), for this machine's browser: requests that name \
-            another host than a loopback one (while --host is one) and uploads posted from another site are refused. Upload a request log, HAR capture \
-            or several, with the state snapshot (skm snapshot export or fetch); the page shows the report, filters \
+            another host than a loopback one (while --host is one) and uploads posted from another site are refused. Upload request logs or captures \
+            (HAR, curl -v or --trace-ascii output, nginx or Envoy JSON access logs) with the state snapshot (skm \
+            snapshot export or fetch) or the key manager's URL and a User Access Key to read it; the page shows the report, filters \
             its groups by error, verdict, key, client and time, opens each request's evidence, and downloads the \
             report as HTML, XML, JSON and Markdown.
 
