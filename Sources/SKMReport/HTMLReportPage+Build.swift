@@ -124,7 +124,9 @@ extension HTMLReportPage.Headline {
                     : ". \(cause.groups) groups, each with its own fix; the largest: \(shown(text))"
             }
             return HTMLReportPage.Cause(
-                count: grouped(cause.count), error: shown(cause.error?.message ?? "no SKM result"),
+                count: grouped(cause.count),
+                error: shown(
+                    cause.error?.message ?? (cause.checkId == "undecided" ? "result code unknown" : "no SKM result")),
                 title: shown(cause.title), ruleId: shown(cause.ruleId), checkId: shown(cause.checkId),
                 reach: (cause.clients == 0
                     ? "client unknown" : "\(cause.clients) client\(cause.clients == 1 ? "" : "s")")
