@@ -15,17 +15,4 @@ package enum CaptureGap: String, Sendable, Hashable, CaseIterable {
     case certificate
     /// The key manager's clock; with ``CapturedRequest/serverTimeKnown`` false.
     case serverTime
-
-    /// The fact the gap leaves unknown, as reports name it.
-    package var fact: String {
-        switch self {
-        case .resultCode: return "response.resultCode"
-        case .requestBody: return "request.body"
-        case .credentials: return "request.authScheme"
-        case .macHeader: return "request.client.macHeader"
-        case .clientAddress: return "request.client.ip"
-        case .certificate: return "certificate"
-        case .serverTime: return "request.serverTime"
-        }
-    }
 }

@@ -19,51 +19,50 @@ extension AnalyzeCommand {
         var problems: [String] = []
         let stateDigest = snapshot.digest
         for path in paths {
-            let shown = path
             let data: Data
             do {
                 let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
                 guard size <= maximumReportBytes else {
                     problems.append(
-                        "\(shown): \(size) bytes, over the \(maximumReportBytes >> 20) MB a report may have")
+                        "\(path): \(size) bytes, over the \(maximumReportBytes >> 20) MB a report may have")
                     continue
                 }
                 data = try Data(contentsOf: URL(fileURLWithPath: path))
             } catch {
-                problems.append("\(shown): cannot read: \(error.localizedDescription)")
+                problems.append("\(path): cannot read: \(error.localizedDescription)")
                 continue
             }
             let report: JSONValue
             do {
                 report = try JSONParser(maximumDepth: 128, invalidUTF8: .replace).parse(data)
             } catch {
-                problems.append("\(shown): not JSON: \(error)")
+                problems.append("\(path): not JSON: \(error)")
                 continue
             }
             guard report["schema"]?.stringValue == JSONReportRenderer.schema else {
-                problems.append("\(shown): not an SKM JSON report (\(JSONReportRenderer.schema))")
+                problems.append("\(path): not an SKM JSON report (\(JSONReportRenderer.schema))")
                 continue
             }
             guard let analysis = report["mergeable"] else {
                 problems.append(
-                    "\(shown): the report does not carry its analysis: write it with skm analyze … --json FILE --mergeable"
+                    "\(path): the report does not carry its analysis: write it with skm analyze … --json FILE --mergeable"
                 )
                 continue
             }
             guard let digest = report["ruleSet"]?["digest"]?.stringValue else {
-                problems.append("\(shown): the report does not say which rules it was made with (ruleSet.digest)")
+                problems.append("\(path): the report does not say which rules it was made with (ruleSet.digest)")
                 continue
             }
             if digest != rules.digest {
                 problems.append(
-                    "\(shown): made with other rules (digest \(digest.prefix(16)), "
+                    "\(path): made with other rules (digest \(digest.prefix(16)), "
                         + "these are \(rules.digest)): merge with the rules it was made with (--rules)")
             }
             let taken = report["state"]?["generatedAt"]?.stringValue.flatMap(Timestamp.parse)
             let events = report["state"]?["events"]?.intValue
             if analysis["stateDigest"]?.stringValue != stateDigest {
                 problems.append(
-                    "\(shown): made against another state (taken \(taken.map(Timestamp.rfc3339) ?? "?"), "
+                    "\(path): made against another state (taken \(taken.map(Timestamp.rfc3339) ?? "?"), "
                         + "\(events.map(String.init) ?? "?") events; this one \(Timestamp.rfc3339(snapshot.generatedAt)), "
                         + "\(snapshot.events.count) events): give the state it was made against")
             }
