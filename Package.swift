@@ -251,7 +251,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SKMStorageTests",
-            dependencies: ["SKMCore", "SKMStorage", "SKMTestSupport"],
+            dependencies: [
+                "SKMCore", "SKMStorage", "SKMTestSupport",
+                // To write a database of an older schema, as an earlier release left it.
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -149,7 +149,11 @@ enum PostgresSchema {
                 )
                 """,
             ]
-        )
+        ),
+        (
+            "2-imported-keys",
+            ["ALTER TABLE managed_keys ADD COLUMN imported BOOLEAN NOT NULL DEFAULT FALSE"]
+        ),
     ]
 
     /// The table that records applied migrations; its presence marks an SKM database.

@@ -102,13 +102,13 @@ enum PostgresWrites {
             query = """
                 INSERT INTO managed_keys (id, appkey, key_store_id, type, name, description, status,
                 auto_rotation_period, next_rotation_at, deletion_at, latest_version, created_by, created_at,
-                changed_by, changed_at, last_access_at, revision)
+                changed_by, changed_at, last_access_at, imported, revision)
                 VALUES (\(row.id), \(row.appkey), \(row.keyStoreId), \(row.type.rawValue), \(row.name),
                 \(row.description), \(row.status.rawValue), \(row.autoRotationPeriod),
                 \(row.nextRotationAt?.millisecondsSince1970), \(row.deletionAt?.millisecondsSince1970),
                 \(row.latestVersion), \(row.created.user), \(row.created.at.millisecondsSince1970),
                 \(row.lastChange.user), \(row.lastChange.at.millisecondsSince1970),
-                \(row.lastAccessAt?.millisecondsSince1970), \(row.revision))
+                \(row.lastAccessAt?.millisecondsSince1970), \(row.imported), \(row.revision))
                 """
         case .keyVersion(let row):
             query = """

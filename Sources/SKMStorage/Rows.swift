@@ -80,7 +80,7 @@ enum Rows {
             nextRotationAt: try optionalDate(row, "next_rotation_at"), deletionAt: try optionalDate(row, "deletion_at"),
             latestVersion: try row.int("latest_version"), created: try stamp(row, "created"),
             lastChange: try stamp(row, "changed"), lastAccessAt: try optionalDate(row, "last_access_at"),
-            revision: try row.int("revision"))
+            imported: try row.flag("imported"), revision: try row.int("revision"))
     }
 
     static func version(_ row: some StoredRow) throws -> KeyVersion {

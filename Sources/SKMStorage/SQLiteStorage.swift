@@ -108,6 +108,9 @@ package final class SQLiteStorage: Storage {
         migrator.registerMigration("1-initial") { db in
             try db.execute(sql: Schema.initial)
         }
+        migrator.registerMigration("2-imported-keys") { db in
+            try db.execute(sql: Schema.importedKeys)
+        }
         return migrator
     }
 

@@ -1,5 +1,8 @@
 /// The SQL schema. Times are integer milliseconds since 1970 (UTC); flags are 0/1.
 enum Schema {
+    /// Whether a key's material was imported (0/1); keys made before the column existed were generated here.
+    static let importedKeys = "ALTER TABLE managed_keys ADD COLUMN imported INTEGER NOT NULL DEFAULT 0"
+
     static let initial = """
         CREATE TABLE settings (
             name TEXT PRIMARY KEY,

@@ -99,10 +99,12 @@ enum Writes {
                 sql: """
                     INSERT INTO managed_keys (id, appkey, key_store_id, type, name, description, status,
                     auto_rotation_period, next_rotation_at, deletion_at, latest_version, created_by, created_at,
-                    changed_by, changed_at, last_access_at, revision)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    changed_by, changed_at, last_access_at, imported, revision)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [row.id, row.appkey, row.keyStoreId, row.type.rawValue] + keyValues(row) + [row.revision])
+                arguments: [row.id, row.appkey, row.keyStoreId, row.type.rawValue] + keyValues(row) + [
+                    row.imported, row.revision,
+                ])
         case .keyVersion(let row):
             try db.execute(
                 sql: """

@@ -136,6 +136,8 @@ package enum APIRoute: Sendable, Equatable {
             case ("GET", "publicKey"): return (.getPublicKey, parameters)
             default: return nil
             }
+        case ("POST", 3) where rest[0] == "keys" && rest[1] == "symmetric-keys" && rest[2] == "import":
+            return (.importSymmetricKey, parameters)
         case ("POST", 3) where rest[0] == "keys" && rest[2] == "create":
             switch rest[1] {
             case "secrets": return (.createSecret, parameters)

@@ -344,6 +344,12 @@ extension RequestRecord {
                         controlCharacters: text.unicodeScalars.contains { $0.properties.generalCategory == .control }))
             case "plaintext", "secretValue":
                 inputs.append(Input(field: member.key, bytes: text.utf8.count))
+            case "symmetricKey" where request.operation == .importSymmetricKey:
+                // How many bytes the text writes, in any form the import reads; never which.
+                inputs.append(
+                    Input(
+                        field: member.key, bytes: text.utf8.count,
+                        decodedBytes: ImportedKeyMaterial.bytes(in: text)?.count))
             default:
                 continue
             }

@@ -244,6 +244,23 @@ struct RequestDraw {
         // The reads exist in v1.0 too, where the appkey alone may authorise them.
         let readVersion = chance(20) ? "v1.0" : "v1.2"
         switch random(1...16) {
+        case 1 where chance(25):
+            // A key import: the material in each form SKM reads, or of the wrong length, or unreadable.
+            let bytes = (0..<32).map { _ in UInt8(random(0...255)) }
+            let material: String
+            switch random(1...6) {
+            case 1: material = bytes.map { "0x" + String($0, radix: 16).leftPadded(to: 2) }.joined(separator: ", ")
+            case 2: material = bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+            case 3: material = Data(bytes).base64EncodedString()
+            case 4:
+                material = bytes.prefix(16).map { "0x" + String($0, radix: 16).leftPadded(to: 2) }.joined(
+                    separator: " ")
+            case 5: material = "not key material"
+            default: material = ""
+            }
+            return call(
+                "POST", "keys/symmetric-keys/import",
+                [("keyStoreName", .string(storeName)), ("name", .string(name)), ("symmetricKey", .string(material))])
         case 1:
             let type = pick(["symmetric-keys", "asymmetric-keys", "secrets"])
             var body: [(String, JSONValue)] = [("keyStoreName", .string(storeName)), ("name", .string(name))]
@@ -341,5 +358,11 @@ struct RequestDraw {
                 "GET", "keystores", version: readVersion,
                 query: chance(30) ? ["detail": pick(["true", "false", "yes"])] : [:])
         }
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
     }
 }

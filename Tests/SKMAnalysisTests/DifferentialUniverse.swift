@@ -165,6 +165,16 @@ final class Universe: @unchecked Sendable {
                     }
                     keys.append(info)
                 }
+                if chance(50) {
+                    // An imported AES-256 key: it never rotates, so rotating it is refused.
+                    let material = Data((0..<32).map { _ in UInt8(random(0...255)) })
+                    let key = try await engine.importSymmetricKey(
+                        appkey: tenant.appkey, store: .id(store.id), name: "imported-\(keys.count)", material: material,
+                        actor: actor)
+                    var info = KeyInfo(key: key, store: store, appkey: tenant.appkey)
+                    try await makeBlobs(&info, version: 0)
+                    keys.append(info)
+                }
             }
         }
         // Some versions and keys scheduled for deletion; some of those deleted a week later.

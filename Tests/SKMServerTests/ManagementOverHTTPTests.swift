@@ -95,6 +95,49 @@ import Testing
         #expect(!text.contains(server.fixture.accessKeySecret))
     }
 
+    /// Key import over HTTPS: the key's bytes in, the same bytes out of the symmetric-key query, rotation refused
+    /// as a status change, and no form of the material anywhere in the request log.
+    @Test func importedKeyOverHTTPS() async throws {
+        let server = try await TestServer.start()
+        let store = try await server.fixture.store("Store #1")
+        try await server.fixture.allow("127.0.0.1", in: store)
+        let client = try server.client()
+        let uak = [
+            ("X-TC-AUTHENTICATION-ID", server.fixture.accessKeyID),
+            ("X-TC-AUTHENTICATION-SECRET", server.fixture.accessKeySecret),
+        ]
+        let bytes = (0..<32).map { UInt8(0x31 &+ $0 &* 5) }
+        let console = bytes.map { String(format: "0x%02X", $0) }.joined(separator: ", ")
+        let hex = bytes.map { String(format: "%02x", $0) }.joined()
+        let base64 = Data(bytes).base64EncodedString()
+        let imported = try await client.send(
+            .POST, server.url(server.api("keys/symmetric-keys/import")),
+            json: ["keyStoreName": "Store #1", "name": "byok", "symmetricKey": .string(base64)], headers: uak)
+        #expect(imported.status == 200)
+        let keyId = try #require(imported.json["body"]?["keyId"]?.stringValue)
+        let shown = try await client.send(.GET, server.url(server.api("symmetric-keys/\(keyId)/symmetric-key")))
+        #expect(shown.json["body"]?["symmetricKey"] == .string(console.lowercased()))
+        let rotated = try await client.send(.POST, server.url(server.api("keys/\(keyId)/rotate")), headers: uak)
+        #expect(rotated.resultMessage == "Invalid Key Status")
+        let short = try await client.send(
+            .POST, server.url(server.api("keys/symmetric-keys/import")),
+            json: ["keyStoreName": "Store #1", "name": "short", "symmetricKey": .string(String(hex.prefix(32)))],
+            headers: uak)
+        #expect(short.resultMessage == "Invalid Request")
+        #expect(short.status == 400)
+        try await client.shutdown()
+        try await server.stop()
+        let text = try String(contentsOfFile: server.logPath, encoding: .utf8)
+        for form in [hex, String(hex.prefix(32)), base64, console, String(console.prefix(30)), hex.uppercased()] {
+            #expect(!text.contains(form))
+        }
+        let lines = try server.logLines()
+        let refused = try #require(lines.last)
+        #expect(refused["operation"] == "importSymmetricKey")
+        #expect(refused["inputs"]?.arrayValue?.first?["decodedBytes"] == 16)
+        #expect(lines.first?["inputs"]?.arrayValue?.first?["decodedBytes"] == 32)
+    }
+
     @Test func certificateDownloadIsPKCS12() async throws {
         let world = try await HTTPWorld.make()
         let server = world.server

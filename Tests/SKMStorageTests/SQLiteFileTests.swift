@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import SKMCore
 import SKMStorage
 import SKMTestSupport
@@ -26,6 +27,9 @@ import Testing
             lifetimeDays: 30,
             actor: "test")
         _ = secret
+        let importedBytes = (0..<32).map { UInt8(truncatingIfNeeded: 0x5A + $0 * 11) }
+        _ = try await fixture.engine.importSymmetricKey(
+            appkey: fixture.appkey, store: .id(store.id), name: "byok", material: Data(importedBytes), actor: "test")
 
         let aes = await fixture.call(.getSymmetricKey, key: symmetric.id)
         let aesBytes = try #require(aes.string("symmetricKey")).split(separator: ",").map {
@@ -44,6 +48,8 @@ import Testing
             ("certificate password", Data("p4ssw0rd-unique-7781".utf8)),
             ("AES key", Data(aesBytes)),
             ("AES key, first half", Data(aesBytes.prefix(16))),
+            ("imported AES key", Data(importedBytes)),
+            ("imported AES key, as hex", Data(importedBytes.map { String(format: "%02x", $0) }.joined().utf8)),
             ("RSA private key (middle 64 bytes)", rsaDER.dropFirst(600).prefix(64)),
         ]
         for (name, needle) in needles {
@@ -72,6 +78,39 @@ import Testing
         await #expect {
             _ = try await Engine.open(storage: try SQLiteStorage(path: path), rootKey: RootKey.generate())
         } throws: { ($0 as? CoreError)?.code == .invalidRootKey }
+    }
+
+    /// A database an earlier release wrote (no `imported` column) is refused read-only, naming the way out, and
+    /// brought up to date by the first read-write open: its keys read as generated, and a key can then be imported.
+    @Test func anOlderSchemaIsUpdatedOnOpening() async throws {
+        let path = temporaryDatabasePath()
+        let keyId: String
+        let appkey: String
+        do {
+            let fixture = try await Fixture.make(storage: try SQLiteStorage(path: path))
+            let store = try await fixture.store()
+            keyId = try await fixture.key(.symmetric, in: store).id
+            appkey = fixture.appkey
+        }
+        // As the release before key import left it: the column and its migration absent.
+        let queue = try DatabaseQueue(path: path)
+        try await queue.write { db in
+            try db.execute(sql: "ALTER TABLE managed_keys DROP COLUMN imported")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = '2-imported-keys'")
+        }
+        try queue.close()
+        #expect {
+            _ = try SQLiteStorage(path: path, readOnly: true)
+        } throws: { "\($0)".contains("has an older schema") }
+        let storage = try SQLiteStorage(path: path)
+        let key = try #require(try await storage.key(id: keyId))
+        #expect(!key.imported)
+        let engine = try await Engine.open(storage: storage, rootKey: testRootKey)
+        let imported = try await engine.importSymmetricKey(
+            appkey: appkey, store: .id(key.keyStoreId), name: "byok", material: Data(repeating: 7, count: 32),
+            actor: "test")
+        #expect(try await storage.key(id: imported.id)?.imported == true)
+        _ = try SQLiteStorage(path: path, readOnly: true)
     }
 
     @Test func aCorruptFileIsRefusedNamingIt() throws {

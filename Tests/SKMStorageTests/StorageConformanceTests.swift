@@ -263,6 +263,9 @@ func temporaryDatabasePath() -> String {
             try await fixture.allow("aa:bb:cc:dd:ee:ff", in: store, kind: .mac)
             let key = try await fixture.key(.symmetric, in: store, period: 30)
             _ = try await fixture.key(.secret, in: store, name: "db")
+            _ = try await engine.importSymmetricKey(
+                appkey: fixture.appkey, store: .id(store.id), name: "byok", material: Data(repeating: 9, count: 32),
+                actor: "ops")
             _ = try await engine.rotateKey(appkey: fixture.appkey, keyId: key.id, actor: "ops")
             _ = try await engine.scheduleVersionDeletion(
                 appkey: fixture.appkey, keyId: key.id, version: 0, actor: "ops")
@@ -279,7 +282,8 @@ func temporaryDatabasePath() -> String {
             }
             states.append(state)
         }
-        #expect(states[0].events.count == 13)
+        #expect(states[0].events.count == 14)
+        #expect(states[0].keys.filter(\.imported).map(\.name) == ["byok"])
         for state in states.dropFirst() {
             #expect(states[0].keys == state.keys)
             #expect(states[0].versions == state.versions)

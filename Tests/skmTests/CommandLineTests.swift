@@ -166,6 +166,57 @@ struct CommandLine: Sendable {
         #expect(parsed.events.contains { $0.action == .keyCreate && $0.actor == "cli:tester" })
     }
 
+    @Test func keyImportReadsTheMaterialFromAFileAndTheKeyNeverRotates() async throws {
+        let cli = try CommandLine.fresh()
+        try await cli.run(["init"])
+        try await cli.run(["appkey", "create", "--name", "byok"])
+        try await cli.run(["keystore", "create", "--name", "s", "--ip4-auth", "Y"])
+        try await cli.run(["auth", "add-ip", "--keystore", "s", "10.0.3.0/24"])
+        let bytes = (0..<32).map { UInt8(0x11 &+ $0 &* 3) }
+        let console = bytes.map { String(format: "0x%02X", $0) }.joined(separator: ", ")
+        let file = cli.directory.appendingPathComponent("key.txt")
+        try Data((console + "\n").utf8).write(to: file)
+        let imported = try await cli.run([
+            "key", "import", "--keystore", "s", "--name", "byok", "--material-file", file.path, "-q",
+        ])
+        #expect(imported.status == 0, "\(imported.error)")
+        let key = imported.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(ManagedKey.isWellFormedID(key))
+        // Standard input takes Base64.
+        let second = try await cli.run(
+            ["key", "import", "--keystore", "s", "--name", "again", "--material-file", "-", "-q"],
+            input: Data(bytes).base64EncodedString())
+        #expect(second.status == 0, "\(second.error)")
+
+        let shown = try await cli.run(["key", "show", key])
+        #expect(shown.output.contains("imported (never rotates)"), "\(shown.output)")
+        let read = try await cli.run(["call", "getSymmetricKey", "--key", key, "--ip", "10.0.3.7"])
+        #expect(try JSONParser().parse(read.output)["body"]?["symmetricKey"] == .string(console.lowercased()))
+
+        let rotate = try await cli.run(["key", "rotate", key])
+        #expect(rotate.status == 1)
+        #expect(rotate.error.contains("Invalid Key Status"), "\(rotate.error)")
+        #expect(rotate.error.contains("was imported"), "\(rotate.error)")
+
+        // Wrong material: refused before anything is stored, and never repeated.
+        let short = String(console.prefix(6 * 16 - 2))
+        try Data(short.utf8).write(to: file)
+        let refused = try await cli.run([
+            "key", "import", "--keystore", "s", "--name", "x", "--material-file", file.path,
+        ])
+        #expect(refused.status == 2)
+        #expect(refused.error.contains("holds 16 bytes; an AES-256 key is 32 bytes"), "\(refused.error)")
+        #expect(!refused.error.contains("0x11"))
+        let missing = try await cli.run([
+            "key", "import", "--keystore", "s", "--name", "x", "--material-file", "/nonexistent/key",
+        ])
+        #expect(missing.status == 2)
+
+        let snapshot = try StateSnapshot.decode(Data(try await cli.run(["snapshot", "export"]).output.utf8))
+        #expect(snapshot.keys.filter(\.imported).count == 2)
+        #expect(snapshot.events.contains { $0.action == .keyImport && $0.actor == "cli:tester" })
+    }
+
     @Test func errorsNameWhatWasWrongAndExitNonZero() async throws {
         let cli = try CommandLine.fresh()
         let uninitialised = try await cli.run(["appkey", "list"])

@@ -335,6 +335,13 @@ package struct FactBuilder: Sendable {
             "latestVersion": .int(Int64(key.latestVersion)),
             "autoRotationPeriod": .int(Int64(key.autoRotationPeriod)),
             "created": .timestamp(Self.time(key.created.at)),
+            "imported":
+                fromAPI
+                ? .unknown(
+                    Unknown(
+                        path: "key.imported",
+                        settle: "the API does not say whether a key was imported: " + Self.fromExport))
+                : .bool(key.imported),
         ]
         if let store = store?.entity {
             fields["storeName"] = .string(store.name)

@@ -201,6 +201,8 @@ package enum SKMFacts {
             .init("latestVersion", .int, "The highest version number."),
             .init("primaryVersion", .int, "The version new encryptions use."),
             .init("autoRotationPeriod", .int, "Days; 0 for none."),
+            .init(
+                "imported", .bool, "Whether the key material was imported (given, not made): such a key never rotates."),
             .init("deletionAt", .timestamp, "When a scheduled deletion takes effect."), .init("created", .timestamp),
             .init("statusEvent", .object("Event"), "The event that set the status."),
         ])

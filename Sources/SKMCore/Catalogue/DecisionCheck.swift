@@ -74,6 +74,7 @@ extension DecisionCheck {
     package static let accessKeyRevocable = DecisionCheck(.invalidRequest, "access-key-revocable")
     package static let listParametersValid = DecisionCheck(.invalidRequest, "list-parameters-valid")
     package static let grantTypeClientCredentials = DecisionCheck(.invalidRequest, "grant-type-client-credentials")
+    package static let importedMaterialValid = DecisionCheck(.invalidRequest, "imported-key-material-valid")
     /// A limit the request log does not show (a description over 1000 characters, a value of the wrong range).
     package static let otherwiseMalformed = DecisionCheck(.invalidRequest, "otherwise-malformed")
 
@@ -123,6 +124,7 @@ extension DecisionCheck {
     package static let cancellationNeedsPendingKey = DecisionCheck(.invalidKeyStatus, "cancellation-needs-pending-key")
     package static let deletionNeedsPendingKey = DecisionCheck(.invalidKeyStatus, "deletion-needs-pending-key")
     package static let rotationNeedsActiveKey = DecisionCheck(.invalidKeyStatus, "rotation-needs-active-key")
+    package static let rotationNotForImportedKey = DecisionCheck(.invalidKeyStatus, "rotation-not-for-imported-key")
 
     // MARK: 8. Versions and user data
 
@@ -164,7 +166,8 @@ extension DecisionCheck {
         macInService, certificatePresented, issuedByThisCA, signatureVerifies, clientAuthenticationUsage,
         certificateStarted, certificateNotExpired, certificateNotDeleted, certificateRegistered, certificateInService,
         keyInServiceForData, scheduledDeletionNeedsActiveKey, cancellationNeedsPendingKey, deletionNeedsPendingKey,
-        rotationNeedsActiveKey, blobIsBase64, blobComplete, blobNotEncodedTwice, versionNotNewerThanKey,
+        rotationNeedsActiveKey, rotationNotForImportedKey, importedMaterialValid, blobIsBase64, blobComplete,
+        blobNotEncodedTwice, versionNotNewerThanKey,
         versionExists, versionInService, dataAuthenticates, serverFailed,
     ]
 }

@@ -32,12 +32,15 @@ package struct ManagedKey: Sendable, Hashable, Codable {
     package var created: Stamp
     package var lastChange: Stamp
     package var lastAccessAt: Date?
+    /// Whether the key material was given (``Engine/importSymmetricKey(appkey:store:name:description:material:actor:)``)
+    /// rather than made here. An imported key never rotates: its only material is the one given.
+    package var imported: Bool
     package var revision: Int
 
     package init(
         id: String, appkey: String, keyStoreId: Int, name: String, description: String, type: KeyType,
         status: KeyStatus, autoRotationPeriod: Int, nextRotationAt: Date?, deletionAt: Date?, latestVersion: Int,
-        created: Stamp, lastChange: Stamp, lastAccessAt: Date? = nil, revision: Int = 0
+        created: Stamp, lastChange: Stamp, lastAccessAt: Date? = nil, imported: Bool = false, revision: Int = 0
     ) {
         self.id = id
         self.appkey = appkey
@@ -53,6 +56,7 @@ package struct ManagedKey: Sendable, Hashable, Codable {
         self.created = created
         self.lastChange = lastChange
         self.lastAccessAt = lastAccessAt
+        self.imported = imported
         self.revision = revision
     }
 
@@ -63,7 +67,7 @@ package struct ManagedKey: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case id, appkey, keyStoreId, name, description, type, status, autoRotationPeriod, nextRotationAt,
-            deletionAt, latestVersion, created, lastChange, lastAccessAt
+            deletionAt, latestVersion, created, lastChange, lastAccessAt, imported
     }
 
     package init(from decoder: any Decoder) throws {
@@ -82,7 +86,29 @@ package struct ManagedKey: Sendable, Hashable, Codable {
         created = try container.decode(Stamp.self, forKey: .created)
         lastChange = try container.decode(Stamp.self, forKey: .lastChange)
         lastAccessAt = try container.decodeIfPresent(Date.self, forKey: .lastAccessAt)
+        // Absent from states written before keys could be imported: every key then was made here.
+        imported = try container.decodeIfPresent(Bool.self, forKey: .imported) ?? false
         revision = 0
+    }
+
+    package func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(appkey, forKey: .appkey)
+        try container.encode(keyStoreId, forKey: .keyStoreId)
+        try container.encode(name, forKey: .name)
+        try container.encode(description, forKey: .description)
+        try container.encode(type, forKey: .type)
+        try container.encode(status, forKey: .status)
+        try container.encode(autoRotationPeriod, forKey: .autoRotationPeriod)
+        try container.encodeIfPresent(nextRotationAt, forKey: .nextRotationAt)
+        try container.encodeIfPresent(deletionAt, forKey: .deletionAt)
+        try container.encode(latestVersion, forKey: .latestVersion)
+        try container.encode(created, forKey: .created)
+        try container.encode(lastChange, forKey: .lastChange)
+        try container.encodeIfPresent(lastAccessAt, forKey: .lastAccessAt)
+        // Written only when set, so that a state without imported keys reads as it did before keys could be imported.
+        if imported { try container.encode(true, forKey: .imported) }
     }
 }
 

@@ -10,8 +10,8 @@ package enum APIVersion: String, Sendable, Hashable, Codable, CaseIterable, Comp
     }
 }
 
-/// Every operation of the SKM API, plus this implementation's additions (rotate, cancel deletion, certificate
-/// download, token creation). The raw value is the name the request log and the rule files use.
+/// Every operation of the SKM API, plus this implementation's additions (rotate, cancel deletion, key import,
+/// certificate download, token creation). The raw value is the name the request log and the rule files use.
 package enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
     case confirm
     case getSecret
@@ -29,6 +29,7 @@ package enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
     case createSecret
     case createSymmetricKey
     case createAsymmetricKey
+    case importSymmetricKey
     case scheduleKeyDeletion
     case deleteKey
     case cancelKeyDeletion
@@ -118,7 +119,8 @@ package enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
             return Set(APIVersion.allCases)
         case .createSecret, .createSymmetricKey, .createAsymmetricKey, .scheduleKeyDeletion, .deleteKey:
             return [.v1_0, .v1_2, .v1_3]
-        case .putSecret, .cancelKeyDeletion, .rotateKey, .addAuth, .scheduleAuthDeletion, .deleteAuth,
+        case .putSecret, .cancelKeyDeletion, .rotateKey, .importSymmetricKey, .addAuth, .scheduleAuthDeletion,
+            .deleteAuth,
             .cancelAuthDeletion, .downloadCertificate, .listAccessKeys, .createAccessKey, .revokeAccessKey,
             .rotateAccessKey:
             return [.v1_2, .v1_3]
@@ -141,8 +143,8 @@ package enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
     /// Whether the operation is this implementation's addition to SKM's API.
     package var isExtension: Bool {
         switch self {
-        case .cancelKeyDeletion, .rotateKey, .cancelAuthDeletion, .downloadCertificate, .listAccessKeys,
-            .createAccessKey, .revokeAccessKey, .rotateAccessKey:
+        case .cancelKeyDeletion, .rotateKey, .importSymmetricKey, .cancelAuthDeletion, .downloadCertificate,
+            .listAccessKeys, .createAccessKey, .revokeAccessKey, .rotateAccessKey:
             return true
         default: return false
         }

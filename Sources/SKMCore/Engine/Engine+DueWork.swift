@@ -64,7 +64,7 @@ extension Engine {
         for key in work.keysToRotate {
             await step("rotate key \(key.id)", counting: \.rotatedKeys, in: &report) {
                 guard var current = try await storage.key(id: key.id), current.status == .active,
-                    current.autoRotationPeriod > 0, (current.nextRotationAt ?? .distantFuture) <= now
+                    current.autoRotationPeriod > 0, !current.imported, (current.nextRotationAt ?? .distantFuture) <= now
                 else { return false }
                 _ = try await rotate(&current, actor: "system:rotation", action: .keyRotate)
                 return true

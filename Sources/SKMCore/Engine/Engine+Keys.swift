@@ -9,6 +9,31 @@ extension Engine {
         appkey: String, store reference: KeyStoreReference, type: KeyType, name: String, description: String = "",
         autoRotationPeriod: Int = 0, secretValue: String? = nil, actor: String
     ) async throws -> ManagedKey {
+        try await insertKey(
+            appkey: appkey, store: reference, type: type, name: name, description: description,
+            autoRotationPeriod: autoRotationPeriod, secretValue: secretValue, importedMaterial: nil, actor: actor)
+    }
+
+    /// Imports an AES-256 key: a symmetric key whose version 0 is the 32 bytes given, sealed as any other key's.
+    /// It never rotates (its only material is the one given), so its automatic rotation is off.
+    package func importSymmetricKey(
+        appkey: String, store reference: KeyStoreReference, name: String, description: String = "", material: Data,
+        actor: String
+    ) async throws -> ManagedKey {
+        guard material.count == ImportedKeyMaterial.keyBytes else {
+            throw Rejection.invalidField(
+                .importedMaterialValid, "symmetricKey",
+                "holds \(material.count) bytes; an AES-256 key is \(ImportedKeyMaterial.keyBytes) bytes")
+        }
+        return try await insertKey(
+            appkey: appkey, store: reference, type: .symmetric, name: name, description: description,
+            autoRotationPeriod: 0, secretValue: nil, importedMaterial: material, actor: actor)
+    }
+
+    private func insertKey(
+        appkey: String, store reference: KeyStoreReference, type: KeyType, name: String, description: String,
+        autoRotationPeriod: Int, secretValue: String?, importedMaterial: Data?, actor: String
+    ) async throws -> ManagedKey {
         if type == .secret {
             guard let secretValue else { throw Rejection.invalidField(.requiredMembers, "secretValue", "is required") }
             guard secretValue.utf8.count <= Limits.textBytes else {
@@ -30,7 +55,7 @@ extension Engine {
         let material: Data
         switch type {
         case .secret: material = Data((secretValue ?? "").utf8)
-        case .symmetric: material = KeyMaterial.generateSymmetric()
+        case .symmetric: material = importedMaterial ?? KeyMaterial.generateSymmetric()
         case .asymmetric: material = try KeyMaterial.generateAsymmetric()
         }
         let now = clock.now
@@ -39,7 +64,7 @@ extension Engine {
             id: configuration.identifiers.randomHex(bytes: 16), appkey: appkey, keyStoreId: store.id, name: name,
             description: description, type: type, status: .active, autoRotationPeriod: autoRotationPeriod,
             nextRotationAt: autoRotationPeriod > 0 ? now.addingTimeInterval(Double(autoRotationPeriod) * 86_400) : nil,
-            deletionAt: nil, latestVersion: 0, created: stamp, lastChange: stamp)
+            deletionAt: nil, latestVersion: 0, created: stamp, lastChange: stamp, imported: importedMaterial != nil)
         var changes = ChangeSet([
             .insert(.key(key)),
             .putSealed(
@@ -54,7 +79,8 @@ extension Engine {
         }
         changes.append(
             event(
-                .keyCreate, actor: actor, appkey: appkey, target: .key, id: key.id, keyStoreId: store.id, keyId: key.id,
+                key.imported ? .keyImport : .keyCreate, actor: actor, appkey: appkey, target: .key, id: key.id,
+                keyStoreId: store.id, keyId: key.id,
                 keyVersion: type.isVersioned ? 0 : nil,
                 changes: [
                     .set(.name, name), .set(.type, type.rawValue), .set(.status, KeyStatus.active.rawValue),
@@ -88,6 +114,11 @@ extension Engine {
         try await retrying {
             var key = try await ownedKey(appkey: appkey, keyId: keyId)
             guard key.type.isVersioned else { throw Rejection(.keyHasVersions, "a secret has no versions to rotate") }
+            guard !key.imported else {
+                throw Rejection(
+                    .rotationNotForImportedKey,
+                    "key \(keyId) was imported; an imported key's only material is the one given")
+            }
             guard key.status == .active else {
                 throw Rejection(
                     .rotationNeedsActiveKey, "key \(keyId) is \(key.status.rawValue); only ACTIVE keys rotate")

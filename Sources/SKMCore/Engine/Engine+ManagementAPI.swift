@@ -31,6 +31,20 @@ extension Engine {
                 secretValue: secretValue, actor: actor)
             return Outcome(.success(.body(["keyId": .string(key.id), "keyStatus": .string(key.status.rawValue)])))
 
+        case .importSymmetricKey:
+            let fields = try RequestFields(request, needsBody: true)
+            try Self.validateName(fields.string("name"), field: "name")
+            let material: Data
+            switch ImportedKeyMaterial.parse(fields.string("symmetricKey")) {
+            case .success(let bytes): material = bytes
+            case .failure(let problem):
+                throw Rejection.invalidField(.importedMaterialValid, "symmetricKey", problem.reason)
+            }
+            let key = try await importSymmetricKey(
+                appkey: appkey, store: .name(fields.string("keyStoreName")), name: fields.string("name"),
+                description: fields.optionalString("description") ?? "", material: material, actor: actor)
+            return Outcome(.success(.body(["keyId": .string(key.id), "keyStatus": .string(key.status.rawValue)])))
+
         case .putSecret:
             let fields = try RequestFields(request, needsBody: true)
             let value = try fields.string("secretValue", maxBytes: Limits.textBytes, or: .secretWithin32KB)

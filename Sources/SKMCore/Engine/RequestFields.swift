@@ -40,6 +40,7 @@ enum BodyShape {
         case .putSecret: return [("secretValue", "string")]
         case .createSecret: return [("keyStoreName", "string"), ("name", "string"), ("secretValue", "string")]
         case .createSymmetricKey, .createAsymmetricKey: return [("keyStoreName", "string"), ("name", "string")]
+        case .importSymmetricKey: return [("keyStoreName", "string"), ("name", "string"), ("symmetricKey", "string")]
         case .addAuth:
             if kind == .certificate {
                 return [("keyStoreName", "string"), ("name", "string"), ("password", "string"), ("lifeTime", "number")]

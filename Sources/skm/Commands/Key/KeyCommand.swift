@@ -7,7 +7,8 @@ struct KeyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "key", abstract: "Manage secrets, symmetric and asymmetric keys.",
         subcommands: [
-            KeyCreateCommand.self, KeyListCommand.self, KeyShowCommand.self, KeyRotateCommand.self,
+            KeyCreateCommand.self, KeyImportCommand.self, KeyListCommand.self, KeyShowCommand.self,
+            KeyRotateCommand.self,
             KeyStepCommand<ScheduleKeyDeletion>.self, KeyStepCommand<CancelKeyDeletion>.self,
             KeyStepCommand<PurgeKey>.self, KeyVersionCommand.self,
         ])
@@ -53,6 +54,7 @@ func printKey(_ key: ManagedKey, versions: [KeyVersion], json: Bool) throws {
     details.add("key store", String(key.keyStoreId))
     if key.type.isVersioned {
         details.add("primary version", versions.primary.map { String($0.number) })
+        details.add("origin", key.imported ? "imported (never rotates)" : "generated")
         details.add("rotation period", key.autoRotationPeriod == 0 ? "off" : "\(key.autoRotationPeriod) days")
         details.add("next rotation", key.nextRotationAt.map(Timestamp.rfc3339))
     }
