@@ -66,6 +66,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        // CSV for bulk IPv4/MAC registration: quoted fields, CRLF and a UTF-8 BOM as spreadsheets write them.
+        .package(url: "https://github.com/yaslab/CSV.swift.git", from: "2.5.2"),
         // The triage page's uploads: a streaming multipart/form-data parser (a file part goes to disk as it arrives).
         .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
     ]
@@ -100,6 +102,7 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "CSV", package: "CSV.swift"),
             ],
             swiftSettings: strictSettings
         ),

@@ -156,6 +156,8 @@ package enum APIRoute: Sendable, Equatable {
         case ("DELETE", 2) where rest[0] == "keys":
             parameters.keyId = rest[1]
             return (.deleteKey, parameters)
+        case ("POST", 2) where rest[0] == "auths" && rest[1] == "import":
+            return (.importAuth, parameters)
         case ("POST", 2) where rest[0] == "auths":
             guard let kind = authKind(rest[1]) else { return nil }
             parameters.authKind = kind

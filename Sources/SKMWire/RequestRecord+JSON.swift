@@ -67,6 +67,8 @@ extension RequestRecord {
             line.int("embeddedVersion", input.embeddedVersion)
             line.bool("innerBase64", input.innerBase64)
             line.bool("controlCharacters", input.controlCharacters)
+            line.int("rows", input.rows)
+            line.int("invalidRows", input.invalidRows)
             line.close()
         }
         line.bytes.append(UInt8(ascii: "]"))
@@ -198,7 +200,9 @@ extension RequestRecord {
                         embeddedVersion: try optionalInt(input, "embeddedVersion", "\(path).embeddedVersion"),
                         innerBase64: try optionalBool(input, "innerBase64", "\(path).innerBase64"),
                         controlCharacters: try optionalBool(
-                            input, "controlCharacters", "\(path).controlCharacters")))
+                            input, "controlCharacters", "\(path).controlCharacters"),
+                        rows: try optionalInt(input, "rows", "\(path).rows"),
+                        invalidRows: try optionalInt(input, "invalidRows", "\(path).invalidRows")))
             }
         }
         var body: Body?

@@ -72,7 +72,7 @@ package struct RequestRecord: Sendable, Hashable {
         /// The members whose values may be logged: names, addresses and settings, never user data or credentials.
         package static let loggedValues: Set<String> = [
             "keyStoreName", "name", "value", "autoRotationPeriod", "lifeTime", "ip4AuthUse", "macAuthUse",
-            "certificateAuthUse", "authMode", "algorithm", "keyVersion", "grant_type",
+            "certificateAuthUse", "authMode", "algorithm", "keyVersion", "grant_type", "skipInvalid", "validateOnly",
         ]
     }
 
@@ -143,11 +143,16 @@ package struct RequestRecord: Sendable, Hashable {
         package var innerBase64: Bool?
         /// For a certificate password: whether it holds a control character (NUL, a line break, …).
         package var controlCharacters: Bool?
+        /// For a bulk registration's CSV: how many data rows it holds, and how many of them cannot be registered.
+        package var rows: Int?
+        package var invalidRows: Int?
 
         package init(
             field: String, bytes: Int, base64Valid: Bool? = nil, decodedBytes: Int? = nil, embeddedVersion: Int? = nil,
-            innerBase64: Bool? = nil, controlCharacters: Bool? = nil
+            innerBase64: Bool? = nil, controlCharacters: Bool? = nil, rows: Int? = nil, invalidRows: Int? = nil
         ) {
+            self.rows = rows
+            self.invalidRows = invalidRows
             self.field = field
             self.bytes = bytes
             self.base64Valid = base64Valid
@@ -344,6 +349,13 @@ extension RequestRecord {
                         controlCharacters: text.unicodeScalars.contains { $0.properties.generalCategory == .control }))
             case "plaintext", "secretValue":
                 inputs.append(Input(field: member.key, bytes: text.utf8.count))
+            case "csv" where request.operation == .importAuth:
+                // How many rows the file holds and how many cannot be registered; never the addresses.
+                let contents = AuthImportFile.read(text)
+                inputs.append(
+                    Input(
+                        field: member.key, bytes: text.utf8.count, rows: contents.count,
+                        invalidRows: AuthImportFile.invalidRowCount(contents)))
             case "symmetricKey" where request.operation == .importSymmetricKey:
                 // How many bytes the text writes, in any form the import reads; never which.
                 inputs.append(

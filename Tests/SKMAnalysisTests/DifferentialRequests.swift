@@ -288,6 +288,19 @@ struct RequestDraw {
                 "PUT", "secrets/\(key.key.id)",
                 [("secretValue", .string(chance(95) ? "new value" : String(repeating: "v", count: 33_000)))])
         case 6 where chance(15):
+            // A bulk registration: good rows, a duplicate, and sometimes a bad row or an empty file.
+            var rows = [
+                "value,description", "10.7.\(random(0...255)).0/24,lab", "02:00:00:00:\(random(10...99)):01,dev",
+            ]
+            if chance(30) { rows.append(pick(["10.7.1.1/24,host bits", "zz:00,x", "300.1.1.1,"])) }
+            if chance(20) { rows.append(rows[1]) }
+            var body: [(String, JSONValue)] = [
+                ("keyStoreName", .string(storeName)), ("csv", .string(chance(5) ? "" : rows.joined(separator: "\r\n"))),
+            ]
+            if chance(30) { body.append(("skipInvalid", .bool(true))) }
+            if chance(10) { body.append(("validateOnly", .bool(true))) }
+            return call("POST", "auths/import", body)
+        case 6 where chance(15):
             // A certificate issued into the key store: name, password and lifetime, some out of range.
             return call(
                 "POST", "auths/certificates",

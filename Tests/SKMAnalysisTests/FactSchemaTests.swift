@@ -12,7 +12,8 @@ import Testing
 @Suite struct FactSchemaTests {
     /// Requests that give a value to what the shipped incidents leave out: an entry pending deletion after its last
     /// use, a Date header, a requested key version, management calls naming an entry and a User Access Key, a
-    /// password with a control character, a secret in the id header, and a request the HTTP parser refused.
+    /// password with a control character, a CSV registration, a secret in the id header, and a request the HTTP
+    /// parser refused.
     static func rarities() async throws -> (StateSnapshot, [RequestRecord]) {
         let workshop = try await Workshop(seed: 5)
         let (appkey, access) = try await workshop.appkey("coverage")
@@ -48,6 +49,11 @@ import Testing
                 body: HTTPCall.json([
                     ("keyStoreName", "s"), ("name", "c"), ("password", "a\u{1}b"), ("lifeTime", 30),
                 ])), from: client)
+        await workshop.send(
+            HTTPCall(
+                "POST", Workshop.path(appkey, "auths/import"), headers: uak + json,
+                body: HTTPCall.json([("keyStoreName", "s"), ("csv", "value\r\n10.3.0.0/24\r\n10.3.0.1/24\r\n")])),
+            from: client)
         await workshop.send(
             HTTPCall(
                 "GET", Workshop.path(appkey, "keystores"),

@@ -138,6 +138,45 @@ import Testing
         #expect(lines.first?["inputs"]?.arrayValue?.first?["decodedBytes"] == 32)
     }
 
+    /// Bulk registration over HTTPS: a refused file changes nothing and its log line counts the rows, never the
+    /// addresses; a good one registers every row, after which a client at a registered address is let in.
+    @Test func bulkRegistrationOverHTTPS() async throws {
+        let server = try await TestServer.start()
+        let store = try await server.fixture.store("Store #1")
+        let key = try await server.fixture.key(.symmetric, in: store)
+        let client = try server.client()
+        let uak = [
+            ("X-TC-AUTHENTICATION-ID", server.fixture.accessKeyID),
+            ("X-TC-AUTHENTICATION-SECRET", server.fixture.accessKeySecret),
+        ]
+        let denied = try await client.send(
+            .POST, server.url(server.api("symmetric-keys/\(key.id)/encrypt")), json: ["plaintext": "x"])
+        #expect(denied.resultMessage == "IPv4 Auth Failure")
+        let bad = "value,description\r\n127.0.0.1,loopback\r\n10.9.9.9/8,host bits\r\n"
+        let refused = try await client.send(
+            .POST, server.url(server.api("auths/import")), json: ["keyStoreName": "Store #1", "csv": .string(bad)],
+            headers: uak)
+        #expect(refused.resultMessage == "Invalid Request")
+        let good = "\u{FEFF}value,description\r\n127.0.0.1,loopback\r\n\"10.9.0.0/16\",\"lab, east\"\r\n"
+        let imported = try await client.send(
+            .POST, server.url(server.api("auths/import")), json: ["keyStoreName": "Store #1", "csv": .string(good)],
+            headers: uak)
+        #expect(imported.status == 200)
+        #expect(imported.json["body"]?["applied"] == true)
+        #expect(imported.json["body"]?["added"]?.arrayValue?.map { $0["value"] } == ["127.0.0.1", "10.9.0.0/16"])
+        let allowed = try await client.send(
+            .POST, server.url(server.api("symmetric-keys/\(key.id)/encrypt")), json: ["plaintext": "x"])
+        #expect(allowed.status == 200)
+        try await client.shutdown()
+        try await server.stop()
+        let lines = try server.logLines().filter { $0["operation"] == "importAuth" }
+        #expect(lines.count == 2)
+        #expect(lines[0]["inputs"]?.arrayValue?.first?["rows"] == 2)
+        #expect(lines[0]["inputs"]?.arrayValue?.first?["invalidRows"] == 1)
+        #expect(lines[1]["inputs"]?.arrayValue?.first?["invalidRows"] == 0)
+        #expect(!(try String(contentsOfFile: server.logPath, encoding: .utf8)).contains("lab, east"))
+    }
+
     @Test func certificateDownloadIsPKCS12() async throws {
         let world = try await HTTPWorld.make()
         let server = world.server

@@ -266,6 +266,9 @@ func temporaryDatabasePath() -> String {
             _ = try await engine.importSymmetricKey(
                 appkey: fixture.appkey, store: .id(store.id), name: "byok", material: Data(repeating: 9, count: 32),
                 actor: "ops")
+            _ = try await engine.importAuthEntries(
+                appkey: fixture.appkey, store: .id(store.id), csv: "value\n10.8.0.0/16\n02:00:00:00:00:0a\n",
+                actor: "ops")
             _ = try await engine.rotateKey(appkey: fixture.appkey, keyId: key.id, actor: "ops")
             _ = try await engine.scheduleVersionDeletion(
                 appkey: fixture.appkey, keyId: key.id, version: 0, actor: "ops")
@@ -282,8 +285,9 @@ func temporaryDatabasePath() -> String {
             }
             states.append(state)
         }
-        #expect(states[0].events.count == 14)
+        #expect(states[0].events.count == 16)
         #expect(states[0].keys.filter(\.imported).map(\.name) == ["byok"])
+        #expect(states[0].authEntries.map(\.value).contains("02:00:00:00:00:0a"))
         for state in states.dropFirst() {
             #expect(states[0].keys == state.keys)
             #expect(states[0].versions == state.versions)

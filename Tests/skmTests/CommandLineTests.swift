@@ -217,6 +217,51 @@ struct CommandLine: Sendable {
         #expect(snapshot.events.contains { $0.action == .keyImport && $0.actor == "cli:tester" })
     }
 
+    @Test func authImportRegistersEveryRowOrNone() async throws {
+        let cli = try CommandLine.fresh()
+        try await cli.run(["init"])
+        try await cli.run(["appkey", "create", "--name", "bulk"])
+        try await cli.run(["keystore", "create", "--name", "payments", "--ip4-auth", "Y", "--mac-auth", "Y"])
+        try await cli.run(["auth", "add-ip", "--keystore", "payments", "10.0.9.1"])
+        let file = cli.directory.appendingPathComponent("entries.csv")
+        try Data(
+            ("\u{FEFF}IP Address,Description\r\n10.0.3.0/24,\"office, floor 3\"\r\n10.0.9.1,already there\r\n"
+                + "10.0.5.1/24,host bits\r\n10.0.3.0/24,again\r\n").utf8
+        ).write(to: file)
+        let refused = try await cli.run(["auth", "import", "--keystore", "payments", file.path])
+        #expect(refused.status == 1)
+        #expect(
+            refused.output.contains("4     value   '10.0.5.1/24': has host bits set; did you mean 10.0.5.0/24?"),
+            "\(refused.output)")
+        #expect(refused.output.contains("3     value   '10.0.9.1' is already registered in key store 'payments'"))
+        #expect(refused.output.contains("5     value   '10.0.3.0/24' repeats line 2"))
+        #expect(refused.output.contains("Registered nothing: 1 row cannot be registered."), "\(refused.output)")
+        #expect(try await cli.json(["auth", "list", "--keystore", "payments"]).arrayValue?.count == 1)
+
+        let dry = try await cli.run([
+            "auth", "import", "--keystore", "payments", "--dry-run", "--skip-invalid", file.path,
+        ])
+        #expect(dry.output.contains("Would register 1 entry from 4 rows"), "\(dry.output)")
+        let skipped = try await cli.run(["auth", "import", "--keystore", "payments", "--skip-invalid", file.path])
+        #expect(skipped.status == 0, "\(skipped.error)")
+        #expect(
+            skipped.output.contains("Registered 1 entry from 4 rows; 2 duplicates left out; 1 invalid row skipped."),
+            "\(skipped.output)")
+        let listed = try await cli.json(["auth", "list", "--keystore", "payments"])
+        #expect(listed.arrayValue?.compactMap { $0["value"]?.stringValue }.sorted() == ["10.0.3.0/24", "10.0.9.1"])
+        let snapshot = try StateSnapshot.decode(Data(try await cli.run(["snapshot", "export"]).output.utf8))
+        #expect(snapshot.events.filter { $0.action == .authAdd }.count == 2)
+
+        let macs = try await cli.run(
+            ["auth", "import", "--keystore", "payments", "--json", "-"], input: "mac address\nAA-BB-CC-DD-EE-FF\n")
+        #expect(try JSONParser().parse(macs.output)["added"]?.arrayValue?.first?["value"] == "aa:bb:cc:dd:ee:ff")
+        let latin1 = cli.directory.appendingPathComponent("latin1.csv")
+        try Data([0x31, 0x30, 0x2E, 0x30, 0x2E, 0x30, 0x2E, 0x31, 0x2C, 0xE9, 0x0A]).write(to: latin1)
+        let notUTF8 = try await cli.run(["auth", "import", "--keystore", "payments", latin1.path])
+        #expect(notUTF8.status == 2)
+        #expect(notUTF8.error.contains("not UTF-8 text"))
+    }
+
     @Test func errorsNameWhatWasWrongAndExitNonZero() async throws {
         let cli = try CommandLine.fresh()
         let uninitialised = try await cli.run(["appkey", "list"])

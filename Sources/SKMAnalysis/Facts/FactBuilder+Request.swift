@@ -215,6 +215,8 @@ extension FactBuilder {
         if let value = input.embeddedVersion { fields["embeddedVersion"] = .int(Int64(value)) }
         if let value = input.innerBase64 { fields["innerBase64"] = .bool(value) }
         if let value = input.controlCharacters { fields["controlCharacters"] = .bool(value) }
+        if let value = input.rows { fields["rows"] = .int(Int64(value)) }
+        if let value = input.invalidRows { fields["invalidRows"] = .int(Int64(value)) }
         return ObjectValue(type: SKMFacts.input, values: fields)
     }
 

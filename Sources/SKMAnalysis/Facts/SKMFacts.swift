@@ -42,6 +42,8 @@ package enum SKMFacts {
             .init("embeddedVersion", .int, "The key version in a blob's first four bytes."),
             .init("innerBase64", .bool, "The decoded bytes are Base64 text again: encoded twice."),
             .init("controlCharacters", .bool, "For a certificate password: it holds a control character."),
+            .init("rows", .int, "For a bulk registration's CSV: the data rows it holds."),
+            .init("invalidRows", .int, "For a bulk registration's CSV: the rows that cannot be registered."),
         ])
 
     package static let body = ObjectType(

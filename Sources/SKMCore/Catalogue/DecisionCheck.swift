@@ -75,6 +75,7 @@ extension DecisionCheck {
     package static let listParametersValid = DecisionCheck(.invalidRequest, "list-parameters-valid")
     package static let grantTypeClientCredentials = DecisionCheck(.invalidRequest, "grant-type-client-credentials")
     package static let importedMaterialValid = DecisionCheck(.invalidRequest, "imported-key-material-valid")
+    package static let importRowsValid = DecisionCheck(.invalidRequest, "import-rows-valid")
     /// A limit the request log does not show (a description over 1000 characters, a value of the wrong range).
     package static let otherwiseMalformed = DecisionCheck(.invalidRequest, "otherwise-malformed")
 
@@ -166,7 +167,8 @@ extension DecisionCheck {
         macInService, certificatePresented, issuedByThisCA, signatureVerifies, clientAuthenticationUsage,
         certificateStarted, certificateNotExpired, certificateNotDeleted, certificateRegistered, certificateInService,
         keyInServiceForData, scheduledDeletionNeedsActiveKey, cancellationNeedsPendingKey, deletionNeedsPendingKey,
-        rotationNeedsActiveKey, rotationNotForImportedKey, importedMaterialValid, blobIsBase64, blobComplete,
+        rotationNeedsActiveKey, rotationNotForImportedKey, importedMaterialValid, importRowsValid, blobIsBase64,
+        blobComplete,
         blobNotEncodedTwice, versionNotNewerThanKey,
         versionExists, versionInService, dataAuthenticates, serverFailed,
     ]

@@ -10,8 +10,8 @@ package enum APIVersion: String, Sendable, Hashable, Codable, CaseIterable, Comp
     }
 }
 
-/// Every operation of the SKM API, plus this implementation's additions (rotate, cancel deletion, key import,
-/// certificate download, token creation). The raw value is the name the request log and the rule files use.
+/// Every operation of the SKM API, plus this implementation's additions (rotate, cancel deletion, key import, bulk
+/// registration, certificate download, token creation). The raw value is the name the request log and the rule files use.
 package enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
     case confirm
     case getSecret
@@ -35,6 +35,7 @@ package enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
     case cancelKeyDeletion
     case rotateKey
     case addAuth
+    case importAuth
     case scheduleAuthDeletion
     case deleteAuth
     case cancelAuthDeletion
@@ -119,7 +120,8 @@ package enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
             return Set(APIVersion.allCases)
         case .createSecret, .createSymmetricKey, .createAsymmetricKey, .scheduleKeyDeletion, .deleteKey:
             return [.v1_0, .v1_2, .v1_3]
-        case .putSecret, .cancelKeyDeletion, .rotateKey, .importSymmetricKey, .addAuth, .scheduleAuthDeletion,
+        case .putSecret, .cancelKeyDeletion, .rotateKey, .importSymmetricKey, .addAuth, .importAuth,
+            .scheduleAuthDeletion,
             .deleteAuth,
             .cancelAuthDeletion, .downloadCertificate, .listAccessKeys, .createAccessKey, .revokeAccessKey,
             .rotateAccessKey:
@@ -143,7 +145,8 @@ package enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
     /// Whether the operation is this implementation's addition to SKM's API.
     package var isExtension: Bool {
         switch self {
-        case .cancelKeyDeletion, .rotateKey, .importSymmetricKey, .cancelAuthDeletion, .downloadCertificate,
+        case .cancelKeyDeletion, .rotateKey, .importSymmetricKey, .importAuth, .cancelAuthDeletion,
+            .downloadCertificate,
             .listAccessKeys, .createAccessKey, .revokeAccessKey, .rotateAccessKey:
             return true
         default: return false

@@ -261,3 +261,113 @@ extension Engine {
         return String(decoding: try vault.open(sealed, for: .certificatePassword(entryId: entryId)), as: UTF8.self)
     }
 }
+
+/// What a bulk registration did, or would do: the entries registered, the rows left out as duplicates, and the rows
+/// that cannot be registered, each with its line.
+package struct AuthImportReport: Sendable {
+    package struct Added: Sendable {
+        package var line: Int
+        package var entry: AuthEntry
+    }
+
+    package var added: [Added] = []
+    /// Rows not registered because the key store already has the address, or an earlier row gives it.
+    package var duplicates: [AuthImportFile.Problem] = []
+    /// Rows that cannot be registered, and problems of the file as a whole.
+    package var invalid: [AuthImportFile.Problem] = []
+    /// Whether the entries were registered. Nothing is when a row is invalid (unless told to skip those), when the
+    /// file as a whole is refused, or when the import was a check only.
+    package var applied = false
+    /// The number of data rows read.
+    package var rows = 0
+}
+
+extension Engine {
+    /// Registers the IPv4 and MAC addresses of a CSV file (``AuthImportFile``) in a key store, all in one transaction
+    /// with one audit event per entry. Every row is checked before any is registered: with an invalid row nothing
+    /// is, unless `skipInvalid`, which registers the valid rows and reports the others. Addresses the key store
+    /// already has, or that an earlier row gives, are reported as duplicates and left out. `checkOnly` reports what
+    /// would happen and changes nothing.
+    ///
+    /// With `refusing`, a file that would register nothing for its invalid rows is refused (Invalid Request,
+    /// `import-rows-valid`) before the key store is looked up, as the API answers it; without, the report says so.
+    package func importAuthEntries(
+        appkey: String, store reference: KeyStoreReference, csv text: String, skipInvalid: Bool = false,
+        checkOnly: Bool = false, refusing: Bool = false, actor: String
+    ) async throws -> AuthImportReport {
+        let contents = AuthImportFile.read(text)
+        let fileProblems = contents.problems
+        var report = AuthImportReport(invalid: fileProblems, rows: contents.count)
+        var checkedRows: [AuthImportFile.CheckedRow] = []
+        for row in contents.rows {
+            switch AuthImportFile.check(row) {
+            case .invalid(let problem): report.invalid.append(problem)
+            case .valid(let checked): checkedRows.append(checked)
+            }
+        }
+        if refusing, !checkOnly, !fileProblems.isEmpty || (!report.invalid.isEmpty && !skipInvalid) {
+            let first = report.invalid[0]
+            let more = report.invalid.count > 1 ? " (and \(report.invalid.count - 1) more)" : ""
+            throw Rejection(
+                .importRowsValid, "csv line \(first.line): \(first.field) \(first.reason)\(more)", field: "csv")
+        }
+        let store = try await liveStore(appkey: appkey, reference)
+        let live = try await storage.authEntries(keyStoreId: store.id).filter { $0.status != .deleted }
+        var taken = Set(live.map { "\($0.kind.rawValue)/\($0.value)" })
+        var firstLine: [String: Int] = [:]
+        var accepted: [AuthImportFile.CheckedRow] = []
+        for checked in checkedRows {
+            let identity = "\(checked.kind.rawValue)/\(checked.value)"
+            if let first = firstLine[identity] {
+                report.duplicates.append(
+                    .init(line: checked.line, field: "value", reason: "'\(checked.value)' repeats line \(first)"))
+                continue
+            }
+            firstLine[identity] = checked.line
+            if taken.contains(identity) {
+                report.duplicates.append(
+                    .init(
+                        line: checked.line, field: "value",
+                        reason: "'\(checked.value)' is already registered in key store '\(store.name)'"))
+            } else {
+                accepted.append(checked)
+            }
+        }
+        report.invalid.sort { ($0.line, $0.field) < ($1.line, $1.field) }
+        guard !checkOnly, fileProblems.isEmpty, report.invalid.isEmpty || skipInvalid else { return report }
+        let now = clock.now
+        var added: [AuthImportReport.Added] = []
+        for checked in accepted {
+            let entry = AuthEntry(
+                id: try await storage.nextIdentifier(for: .authEntry), appkey: appkey, keyStoreId: store.id,
+                kind: checked.kind, value: checked.value, description: checked.description, status: .inService,
+                created: Stamp(user: actor, at: now), lastChange: Stamp(user: actor, at: now))
+            added.append(.init(line: checked.line, entry: entry))
+            taken.insert("\(checked.kind.rawValue)/\(checked.value)")
+        }
+        if !added.isEmpty {
+            try await retrying(duplicate: .authValueFree) {
+                let current = try await liveStore(appkey: appkey, .id(store.id))
+                var mutations: [ChangeSet.Mutation] = [
+                    .requireKeyStoreRevision(id: current.id, revision: current.revision)
+                ]
+                for item in added {
+                    let entry = item.entry
+                    mutations.append(.insert(.authEntry(entry)))
+                    mutations.append(
+                        event(
+                            .authAdd, actor: actor, appkey: appkey, target: .authEntry, id: String(entry.id),
+                            keyStoreId: store.id,
+                            changes: [
+                                .set(.kind, entry.kind.rawValue), .set(.value, entry.value),
+                                .set(.status, "IN_SERVICE"),
+                            ], at: now))
+                }
+                try await storage.commit(ChangeSet(mutations))
+            }
+        }
+        report.added = added
+        report.applied = true
+        return report
+    }
+}

@@ -45,6 +45,14 @@ extension Engine {
                 description: fields.optionalString("description") ?? "", material: material, actor: actor)
             return Outcome(.success(.body(["keyId": .string(key.id), "keyStatus": .string(key.status.rawValue)])))
 
+        case .importAuth:
+            let fields = try RequestFields(request, needsBody: true)
+            let checkOnly = fields.flagMember("validateOnly")
+            let report = try await importAuthEntries(
+                appkey: appkey, store: .name(fields.string("keyStoreName")), csv: fields.string("csv"),
+                skipInvalid: fields.flagMember("skipInvalid"), checkOnly: checkOnly, refusing: true, actor: actor)
+            return Outcome(.success(.body(Self.importJSON(report))))
+
         case .putSecret:
             let fields = try RequestFields(request, needsBody: true)
             let value = try fields.string("secretValue", maxBytes: Limits.textBytes, or: .secretWithin32KB)
@@ -349,5 +357,26 @@ extension Engine {
         object["lastChangeUser"] = .string(entry.lastChange.user)
         object["lastChangeDatetime"] = .string(Timestamp.api(entry.lastChange.at))
         return object
+    }
+
+    /// A bulk registration's report: what was registered, what was left out, and why.
+    package static func importJSON(_ report: AuthImportReport) -> JSONValue {
+        func problems(_ items: [AuthImportFile.Problem]) -> JSONValue {
+            .array(
+                items.map {
+                    ["line": .int($0.line), "field": .string($0.field), "reason": .string($0.reason)] as JSONValue
+                })
+        }
+        return [
+            "applied": .bool(report.applied), "rows": .int(report.rows),
+            "added": .array(
+                report.added.map {
+                    [
+                        "line": .int($0.line), "kind": .string($0.entry.kind.rawValue),
+                        "value": .string($0.entry.value),
+                    ] as JSONValue
+                }),
+            "duplicates": problems(report.duplicates), "invalid": problems(report.invalid),
+        ]
     }
 }

@@ -41,6 +41,7 @@ enum BodyShape {
         case .createSecret: return [("keyStoreName", "string"), ("name", "string"), ("secretValue", "string")]
         case .createSymmetricKey, .createAsymmetricKey: return [("keyStoreName", "string"), ("name", "string")]
         case .importSymmetricKey: return [("keyStoreName", "string"), ("name", "string"), ("symmetricKey", "string")]
+        case .importAuth: return [("keyStoreName", "string"), ("csv", "string")]
         case .addAuth:
             if kind == .certificate {
                 return [("keyStoreName", "string"), ("name", "string"), ("password", "string"), ("lifeTime", "number")]
@@ -61,6 +62,7 @@ enum BodyShape {
     /// Optional members and the type each must have when present (a `null` counts as absent).
     static let optionalMembers: [(name: String, type: String)] = [
         ("description", "string"), ("autoRotationPeriod", "number"), ("authMode", "string"),
+        ("skipInvalid", "boolean"), ("validateOnly", "boolean"),
     ]
 }
 
@@ -126,6 +128,12 @@ struct RequestFields {
             throw Rejection.invalidField(check, name, "is \(text.utf8.count) bytes, over the limit of \(maxBytes)")
         }
         return text
+    }
+
+    /// An optional boolean member (its type is already checked); `false` when absent.
+    func flagMember(_ name: String) -> Bool {
+        if case .bool(let value)? = object[name] { return value }
+        return false
     }
 
     /// An optional string member (its type is already checked).

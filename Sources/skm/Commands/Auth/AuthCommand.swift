@@ -7,7 +7,8 @@ struct AuthCommand: AsyncParsableCommand {
         commandName: "auth",
         abstract: "Register the IPv4 addresses, MAC addresses and certificates a key store accepts.",
         subcommands: [
-            AuthAddCommand<RegisteredAddress>.self, AuthAddCommand<RegisteredMAC>.self, AuthIssueCertCommand.self,
+            AuthAddCommand<RegisteredAddress>.self, AuthAddCommand<RegisteredMAC>.self, AuthImportCommand.self,
+            AuthIssueCertCommand.self,
             AuthListCommand.self, AuthStepCommand<ScheduleEntryDeletion>.self,
             AuthStepCommand<CancelEntryDeletion>.self, AuthStepCommand<PurgeEntry>.self,
         ])
