@@ -35,7 +35,7 @@ import X509
             try await universe.build()
             let draw = RequestDraw(universe: universe)
             for _ in 0..<600 {
-                if universe.chance(3), let (call, client) = try await draw.honestEncrypt() {
+                if universe.chance(4), let (call, client) = try await draw.honestEncrypt() {
                     // A storage outage during an otherwise valid call: Internal Error, found by elimination.
                     universe.storage.failNextKeyRead()
                     await universe.workshop.send(call, from: client)

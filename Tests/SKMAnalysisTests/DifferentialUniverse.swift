@@ -86,6 +86,10 @@ final class Universe: @unchecked Sendable {
     var ipsByStore: [Int: [String]] = [:]
     var macsByStore: [Int: [String]] = [:]
     var certificatesByStore: [Int: [Certificate]] = [:]
+    /// Registrations that wait for approval, by store: an address, a MAC address, a certificate.
+    var waitingIPs: [Int: String] = [:]
+    var waitingMACs: [Int: String] = [:]
+    var waitingCertificates: [Int: Certificate] = [:]
     var strayCertificates: [Certificate] = []
     var bearerTokens: [String: String] = [:]
     /// Tokens issued before the installation's clock moved on by days: expired by the time requests use them.
@@ -284,6 +288,27 @@ final class Universe: @unchecked Sendable {
             _ = try await engine.revokeUserAccessKey(appkey: appkey, id: revoked.accessKey.id, actor: "cli:sec")
             tenants[index].revokedAccessKey = revoked
         }
+        // Registrations that wait for approval: the workflow turned on for a moment, an address, a MAC address and a
+        // certificate requested by a member, then turned off again (what waits still waits).
+        if let tenant = tenants.first {
+            _ = try await engine.setApprovalRequired(
+                appkey: tenant.appkey, true, approvers: ["cli:boss"], actor: actor)
+            for store in tenant.stores where store.status == .active {
+                let ip = "10.66.\(store.id % 250).0/24"
+                _ = try await engine.addAuthEntry(
+                    appkey: tenant.appkey, store: .id(store.id), kind: .ipv4, value: ip, actor: "cli:jkim")
+                waitingIPs[store.id] = ip
+                let mac = "02:66:00:00:00:" + String(format: "%02x", store.id % 256)
+                _ = try await engine.addAuthEntry(
+                    appkey: tenant.appkey, store: .id(store.id), kind: .mac, value: mac, actor: "cli:jkim")
+                waitingMACs[store.id] = mac
+                let entry = try await engine.issueCertificate(
+                    appkey: tenant.appkey, store: .id(store.id), name: "waiting-\(store.id)", password: "fixture-only",
+                    lifetimeDays: 365, actor: "cli:jkim")
+                waitingCertificates[store.id] = try Certificate(pemEncoded: entry.certificate!.pem)
+            }
+            _ = try await engine.setApprovalRequired(appkey: tenant.appkey, false, actor: actor)
+        }
     }
 
     private func token(for tenant: Tenant) async throws -> String? {
@@ -342,6 +367,8 @@ final class Universe: @unchecked Sendable {
             address = Self.host(in: registered)
         } else if chance(30), let first = ips.first {
             address = Self.host(in: first)
+        } else if chance(8), let waiting = waitingIPs[store.id] {
+            address = Self.host(in: waiting)
         } else if chance(50) {
             address = pick(["10.77.0.5", "192.168.200.1", "100.64.3.3"])
         }
@@ -360,12 +387,16 @@ final class Universe: @unchecked Sendable {
                 : pick([registered, registered.uppercased(), registered.replacingOccurrences(of: ":", with: "-")])
         } else if chance(40), let first = macs.first {
             client.macHeader = first
+        } else if !honest, chance(8), let waiting = waitingMACs[store.id] {
+            client.macHeader = waiting
         } else if !honest, chance(50) {
             client.macHeader = pick(["de:ad:be:ef:00:01", "aa.bb.cc.00.11.22", "not-a-mac"])
         }
         let certificates = certificatesByStore[store.id] ?? []
         if honest || chance(store.certificateAuthUse ? 40 : 75), let valid = certificates.first {
             client.certificateChain = [valid]
+        } else if !honest, chance(5), let waiting = waitingCertificates[store.id] {
+            client.certificateChain = [waiting]
         } else if !honest, !(certificates + strayCertificates).isEmpty, chance(store.certificateAuthUse ? 90 : 60) {
             client.certificateChain = [pick(certificates + strayCertificates)]
         }

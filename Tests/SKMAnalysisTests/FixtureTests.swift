@@ -325,6 +325,27 @@ struct FixtureExpectation: Sendable, CustomTestStringConvertible {
                     rule: "SKM-IPV4-AUTH-FAILURE", check: "address-registered", verdict: "confirmed", count: 10,
                     simulation: (10, 10)),
             ]),
+        FixtureExpectation(
+            scenario: .registrationsWaitForApproval, input: "requests.jsonl", failures: 26,
+            groups: [
+                // The host whose registration waits, then the device's MAC address.
+                .init(
+                    rule: "SKM-IPV4-AUTH-FAILURE", check: "address-approved", verdict: "confirmed", count: 12,
+                    event: "auth.add"),
+                .init(
+                    rule: "SKM-MAC-AUTH-FAILURE", check: "mac-approved", verdict: "confirmed", count: 6,
+                    event: "auth.add"),
+                // The office's three hosts, while the cancellation of the range's deletion waits.
+                .init(
+                    rule: "SKM-IPV4-AUTH-FAILURE", check: "address-approved", verdict: "confirmed", count: 3,
+                    event: "auth.cancelDeletion"),
+                .init(
+                    rule: "SKM-IPV4-AUTH-FAILURE", check: "address-approved", verdict: "confirmed", count: 3,
+                    event: "auth.cancelDeletion"),
+                .init(
+                    rule: "SKM-IPV4-AUTH-FAILURE", check: "address-approved", verdict: "confirmed", count: 2,
+                    event: "auth.cancelDeletion"),
+            ]),
     ]
 }
 

@@ -257,3 +257,58 @@ extension IncidentScenario {
         }
     }
 }
+
+extension IncidentScenario {
+    package static let registrationsWaitForApproval = IncidentScenario(
+        name: "registrations-wait-for-approval",
+        summary: """
+            Appkey "billing" turns the approval workflow on (approver cli:mlee). A new host 10.0.3.7 is registered by \
+            cli:jkim, and a device's MAC address too, but nobody approves them yet: the host's calls fail with IPv4 \
+            Auth Failure and the device's with MAC Auth Failure. Meanwhile the office range 10.0.1.0/24 is scheduled \
+            for deletion by mistake; cli:jkim cancels the deletion, and that cancellation waits too, so the office's \
+            calls fail as well. In the afternoon cli:mlee approves the host, and its calls succeed.
+            """, har: false
+    ) { workshop in
+        let engine = workshop.engine
+        let (appkey, _) = try await workshop.appkey("billing")
+        let store = try await workshop.store(appkey, "billing", ip4: true)
+        try await workshop.allow(appkey, store, .ipv4, "10.0.1.0/24")
+        let devices = try await workshop.store(appkey, "devices", mac: true)
+        let key = try await workshop.key(appkey, store, .symmetric, "invoices")
+        let deviceKey = try await workshop.key(appkey, devices, .symmetric, "telemetry")
+        for index in 0..<10 {
+            await workshop.encrypt(appkey, key.id, "invoice \(index)", from: .at("10.0.1.\(5 + index % 3)"))
+        }
+        workshop.wait(3600)
+        _ = try await engine.setApprovalRequired(appkey: appkey, true, approvers: ["cli:mlee"], actor: "cli:ops")
+        workshop.wait(600)
+        let host = try await engine.addAuthEntry(
+            appkey: appkey, store: .id(store.id), kind: .ipv4, value: "10.0.3.7", actor: "cli:jkim")
+        _ = try await engine.addAuthEntry(
+            appkey: appkey, store: .id(devices.id), kind: .mac, value: "02:00:5e:10:00:07", actor: "cli:jkim")
+        workshop.wait(900)
+        for index in 0..<12 {
+            await workshop.encrypt(appkey, key.id, "invoice \(100 + index)", from: .at("10.0.3.7"))
+            if index % 2 == 0 {
+                await workshop.encrypt(
+                    appkey, deviceKey.id, "reading \(index)", from: .at("10.0.8.20", mac: "02:00:5E:10:00:07"))
+            }
+        }
+        workshop.wait(1800)
+        _ = try await engine.scheduleAuthDeletion(
+            appkey: appkey, store: .id(store.id), kind: .ipv4, value: "10.0.1.0/24", actor: "cli:ops")
+        workshop.wait(300)
+        _ = try await engine.cancelAuthDeletion(
+            appkey: appkey, store: .id(store.id), kind: .ipv4, value: "10.0.1.0/24", actor: "cli:jkim")
+        workshop.wait(600)
+        for index in 0..<8 {
+            await workshop.encrypt(appkey, key.id, "invoice \(200 + index)", from: .at("10.0.1.\(5 + index % 3)"))
+        }
+        workshop.wait(3 * 3600)
+        _ = try await engine.decide(appkey: appkey, entryId: host.id, approve: true, actor: "cli:mlee")
+        workshop.wait(300)
+        for index in 0..<5 {
+            await workshop.encrypt(appkey, key.id, "invoice \(300 + index)", from: .at("10.0.3.7"))
+        }
+    }
+}

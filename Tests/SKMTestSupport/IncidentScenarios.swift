@@ -166,7 +166,7 @@ package struct IncidentScenario: Sendable {
     package static let all: [IncidentScenario] = [
         rotationThenVersionDeleted, clientBehindNAT, expiredClientCertificate, proxyDropsMACHeader,
         keyScheduledForDeletion, wrongAppkeyAfterDeploy, mixedTraffic, hostileLog, releaseBreaksThreeWays,
-        stateFromTheAPI, tokenOfAnotherProject, orModeNewHost,
+        stateFromTheAPI, tokenOfAnotherProject, orModeNewHost, registrationsWaitForApproval,
     ]
 
     /// Runs the scenario and returns its state snapshot, request log and (when it has one) HAR capture.

@@ -262,6 +262,40 @@ struct CommandLine: Sendable {
         #expect(notUTF8.error.contains("not UTF-8 text"))
     }
 
+    @Test func approvalWorkflowThroughTheCommandLine() async throws {
+        let cli = try CommandLine.fresh()
+        try await cli.run(["init"])
+        try await cli.run(["appkey", "create", "--name", "approvals"])
+        try await cli.run(["keystore", "create", "--name", "billing", "--ip4-auth", "Y"])
+        let key = try await cli.run([
+            "key", "create", "--keystore", "billing", "--type", "symmetric", "--name", "k", "-q",
+        ])
+        .output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let noApprover = try await cli.run(["approval", "enable"])
+        #expect(noApprover.status == 1)
+        #expect(noApprover.error.contains("name an approver first"), "\(noApprover.error)")
+        #expect(try await cli.run(["approval", "enable", "--approver", "cli:mlee"]).status == 0)
+        try await cli.run(["auth", "add-ip", "--keystore", "billing", "10.0.3.7"])
+        let listed = try await cli.run(["approval", "list"])
+        #expect(listed.output.contains("cli:mlee"), "\(listed.output)")
+        #expect(listed.output.contains("Scheduled to Register"), "\(listed.output)")
+        #expect(listed.output.contains("cli:tester"))
+        let refused = try await cli.run(["call", "encrypt", "--key", key, "--field", "plaintext=x", "--ip", "10.0.3.7"])
+        #expect(refused.status == 1)
+        #expect(refused.error.contains("[decided by address-approved]"), "\(refused.error)")
+        let notApprover = try await cli.run(["approval", "approve", "1"])
+        #expect(notApprover.status == 1)
+        #expect(notApprover.error.contains("cli:tester is not an approver"), "\(notApprover.error)")
+        let approved = try await cli.run(["approval", "approve", "1"], environment: ["USER": "mlee"])
+        #expect(approved.status == 0, "\(approved.error)")
+        #expect(approved.output.contains("is now In Service"), "\(approved.output)")
+        let allowed = try await cli.run(["call", "encrypt", "--key", key, "--field", "plaintext=x", "--ip", "10.0.3.7"])
+        #expect(allowed.status == 0, "\(allowed.error)")
+        let snapshot = try StateSnapshot.decode(Data(try await cli.run(["snapshot", "export"]).output.utf8))
+        #expect(snapshot.events.map(\.action).contains(.authApprove))
+        #expect(snapshot.events.contains { $0.action == .approverGrant && $0.after(.member) == "cli:mlee" })
+    }
+
     @Test func errorsNameWhatWasWrongAndExitNonZero() async throws {
         let cli = try CommandLine.fresh()
         let uninitialised = try await cli.run(["appkey", "list"])
@@ -373,5 +407,40 @@ extension CommandLine {
         process.arguments = ["curl", "-s", "--max-time", "5"] + arguments
         process.currentDirectoryURL = directory
         return try await Self.finish(process).output
+    }
+}
+
+@Suite struct StatsCommandTests {
+    /// Counts from two nodes' logs add up; filters narrow them; a line that is not a record is reported and skipped.
+    @Test func statsCountCallsPerKeyDayOperationAndResult() async throws {
+        let cli = try CommandLine.fresh()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let log = root.appendingPathComponent("Fixtures/registrations-wait-for-approval/requests.jsonl")
+        let text = try String(contentsOf: log, encoding: .utf8)
+        let lines = text.split(separator: "\n")
+        let first = cli.directory.appendingPathComponent("node-a.jsonl")
+        let second = cli.directory.appendingPathComponent("node-b.jsonl")
+        try Data((lines.prefix(20).joined(separator: "\n") + "\nnot json\n").utf8).write(to: first)
+        try Data((lines.dropFirst(20).joined(separator: "\n") + "\n").utf8).write(to: second)
+        let both = try await cli.run(["stats", "--json", first.path, second.path])
+        #expect(both.status == 0, "\(both.error)")
+        let parsed = try JSONParser().parse(both.output)
+        let cells = try #require(parsed["cells"]?.arrayValue)
+        func calls(_ result: String) -> Int {
+            cells.filter { $0["result"]?.stringValue == result }.compactMap { $0["calls"]?.intValue }.reduce(0, +)
+        }
+        #expect(calls("success") == 15)
+        #expect(calls("IPv4 Auth Failure") == 20)
+        #expect(calls("MAC Auth Failure") == 6)
+        #expect(parsed["unreadableLines"] == 1)
+        #expect(both.error.contains("node-a.jsonl:21: not a JSON object"), "\(both.error)")
+        let table = try await cli.run(["stats", first.path, second.path, "--key", "f830e3456fb84a106758b084d678a5e7"])
+        #expect(table.output.contains("MAC Auth Failure  6"), "\(table.output)")
+        #expect(table.output.contains("6 calls, 6 failed."), "\(table.output)")
+        let none = try await cli.run(["stats", first.path, "--from", "2026-09-22"])
+        #expect(none.output.contains("0 calls, 0 failed."), "\(none.output)")
+        let badDay = try await cli.run(["stats", first.path, "--to", "2026-02-30"])
+        #expect(badDay.status == 3)
     }
 }

@@ -267,13 +267,23 @@ package struct FactBuilder: Sendable {
                 break
             }
             if fromAPI {
-                // Entries deleted before the state was fetched are not listed: the list is not all there was.
+                // Entries deleted before the state was fetched are not listed: the list is not all there was. What
+                // is missing is known to be deleted (the API lists every other status, waiting ones included), and
+                // nothing else about it is.
+                let missing = Unknown(
+                    path: "store.\(kind == .ipv4 ? "ipv4s" : kind == .mac ? "macs" : "certificates")",
+                    settle: "entries deleted before the state was fetched are not listed by the API: " + Self.fromExport
+                )
                 items.append(
-                    .unknown(
-                        Unknown(
-                            path: "store.\(kind == .ipv4 ? "ipv4s" : kind == .mac ? "macs" : "certificates")",
-                            settle: "entries deleted before the state was fetched are not listed by the API: "
-                                + Self.fromExport)))
+                    .object(
+                        ObjectValue(
+                            type: SKMFacts.entry,
+                            values: [
+                                "exists": .bool(true), "kind": .string(kind.rawValue),
+                                "status": .string(EntryStatus.deleted.rawValue), "id": .unknown(missing),
+                                "value": .unknown(missing), "sha256": .unknown(missing), "created": .unknown(missing),
+                                "deletionAt": .unknown(missing), "statusEvent": .unknown(missing),
+                            ])))
             }
             return .list(items)
         }

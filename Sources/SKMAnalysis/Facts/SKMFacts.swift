@@ -165,7 +165,10 @@ package enum SKMFacts {
         fields: [
             .init("exists", .bool), .init("id", .int), .init("kind", .string, "IPV4, MAC or CERTIFICATE."),
             .init("value", .string, "The address, CIDR, MAC address or certificate subject."),
-            .init("status", .string, "IN_SERVICE, PENDING_DELETION or DELETED."),
+            .init(
+                "status", .string,
+                "IN_SERVICE, PENDING_DELETION, DELETED, or (approval workflow) PENDING_APPROVAL or"
+                    + " CANCELLATION_PENDING_APPROVAL."),
             .init("created", .timestamp, "When it was registered; absent for the registration a simulated fix adds."),
             .init("deletionAt", .timestamp, "When a pending deletion takes effect."),
             .init("sha256", .string, "A certificate entry's fingerprint."),

@@ -278,7 +278,7 @@ package struct StateTimeline: Sendable {
             // Set once, when the key is made or replaced: nothing to rewind.
             case .name, .replacedBy: break
             case .description, .type, .kind, .value, .deletionAt, .latestVersion, .autoRotationPeriod, .ip4AuthUse,
-                .macAuthUse, .certificateAuthUse, .authMode, .sha256, .notAfter:
+                .macAuthUse, .certificateAuthUse, .authMode, .sha256, .notAfter, .member:
                 break
             }
         }
@@ -298,7 +298,7 @@ package struct StateTimeline: Sendable {
             case .authMode: if let value = before.flatMap(AuthMode.init(rawValue:)) { store.authMode = value }
             // Not fields of a key store.
             case .type, .kind, .value, .deletionAt, .latestVersion, .autoRotationPeriod, .sha256, .notAfter,
-                .replacedBy:
+                .replacedBy, .member:
                 break
             }
         }
@@ -336,7 +336,7 @@ package struct StateTimeline: Sendable {
             case .type: break
             // Not fields of a key.
             case .description, .kind, .value, .ip4AuthUse, .macAuthUse, .certificateAuthUse, .authMode, .sha256,
-                .notAfter, .replacedBy:
+                .notAfter, .replacedBy, .member:
                 break
             }
         }
@@ -361,7 +361,7 @@ package struct StateTimeline: Sendable {
                 case .latestVersion: break
                 // Not fields of a version.
                 case .name, .description, .type, .kind, .value, .autoRotationPeriod, .ip4AuthUse, .macAuthUse,
-                    .certificateAuthUse, .authMode, .sha256, .notAfter, .replacedBy:
+                    .certificateAuthUse, .authMode, .sha256, .notAfter, .replacedBy, .member:
                     break
                 }
             }
@@ -379,7 +379,7 @@ package struct StateTimeline: Sendable {
             case .kind, .value, .sha256, .notAfter: break
             // Not fields of an entry.
             case .name, .description, .type, .latestVersion, .autoRotationPeriod, .ip4AuthUse, .macAuthUse,
-                .certificateAuthUse, .authMode, .replacedBy:
+                .certificateAuthUse, .authMode, .replacedBy, .member:
                 break
             }
         }

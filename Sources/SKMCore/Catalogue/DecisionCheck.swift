@@ -96,12 +96,14 @@ extension DecisionCheck {
 
     package static let addressObserved = DecisionCheck(.ipv4AuthFailure, "address-observed")
     package static let notThroughUntrustedProxy = DecisionCheck(.ipv4AuthFailure, "not-through-untrusted-proxy")
+    package static let addressApproved = DecisionCheck(.ipv4AuthFailure, "address-approved")
     package static let addressNotDeleted = DecisionCheck(.ipv4AuthFailure, "address-not-deleted")
     package static let addressRegistered = DecisionCheck(.ipv4AuthFailure, "address-registered")
     package static let addressInService = DecisionCheck(.ipv4AuthFailure, "address-in-service")
 
     package static let macHeaderPresent = DecisionCheck(.macAuthFailure, "header-present")
     package static let macHeaderWellFormed = DecisionCheck(.macAuthFailure, "header-well-formed")
+    package static let macApproved = DecisionCheck(.macAuthFailure, "mac-approved")
     package static let macNotDeleted = DecisionCheck(.macAuthFailure, "mac-not-deleted")
     package static let macRegistered = DecisionCheck(.macAuthFailure, "mac-registered")
     package static let macInService = DecisionCheck(.macAuthFailure, "mac-in-service")
@@ -112,6 +114,7 @@ extension DecisionCheck {
     package static let clientAuthenticationUsage = DecisionCheck(.untrustedCertificate, "client-authentication-usage")
     package static let certificateStarted = DecisionCheck(.certificateNotYetValid, "certificate-started")
     package static let certificateNotExpired = DecisionCheck(.certificateExpired, "certificate-not-expired")
+    package static let certificateApproved = DecisionCheck(.certificateAuthFailure, "certificate-approved")
     package static let certificateNotDeleted = DecisionCheck(.certificateAuthFailure, "certificate-not-deleted")
     package static let certificateRegistered = DecisionCheck(.certificateAuthFailure, "certificate-registered")
     package static let certificateInService = DecisionCheck(.certificateAuthFailure, "certificate-in-service")
@@ -162,10 +165,12 @@ extension DecisionCheck {
         listParametersValid, grantTypeClientCredentials,
         otherwiseMalformed, keyIDWellFormed, keyExists, keyOfThisAppkey, keyNotDeleted, keyStoreNotDeleted, keyTypeFits,
         keyHasVersions,
-        keyInStore, keyInServiceForUse, addressObserved, notThroughUntrustedProxy, addressNotDeleted,
-        addressRegistered, addressInService, macHeaderPresent, macHeaderWellFormed, macNotDeleted, macRegistered,
+        keyInStore, keyInServiceForUse, addressObserved, notThroughUntrustedProxy, addressApproved, addressNotDeleted,
+        addressRegistered, addressInService, macHeaderPresent, macHeaderWellFormed, macApproved, macNotDeleted,
+        macRegistered,
         macInService, certificatePresented, issuedByThisCA, signatureVerifies, clientAuthenticationUsage,
-        certificateStarted, certificateNotExpired, certificateNotDeleted, certificateRegistered, certificateInService,
+        certificateStarted, certificateNotExpired, certificateApproved, certificateNotDeleted, certificateRegistered,
+        certificateInService,
         keyInServiceForData, scheduledDeletionNeedsActiveKey, cancellationNeedsPendingKey, deletionNeedsPendingKey,
         rotationNeedsActiveKey, rotationNotForImportedKey, importedMaterialValid, importRowsValid, blobIsBase64,
         blobComplete,

@@ -65,6 +65,9 @@ package struct ClientAuthenticator: Sendable {
                     "\(address) is an untrusted proxy's address (X-Forwarded-For was not believed) and is not registered"
                 ))
         }
+        if let waiting = matching.first(where: { $0.status.awaitsApproval }) {
+            return .failed(Rejection(.addressApproved, "\(address) matches \(waiting.value), \(Self.waiting(waiting))"))
+        }
         let live = matching.filter { $0.status != .deleted }
         if let pending = live.first {
             return .failed(
@@ -86,6 +89,9 @@ package struct ClientAuthenticator: Sendable {
         }
         let matching = entries.filter { MACAddress($0.value) == mac }
         if let entry = matching.first(where: { $0.status == .inService }) { return .passed(entryId: entry.id) }
+        if let waiting = matching.first(where: { $0.status.awaitsApproval }) {
+            return .failed(Rejection(.macApproved, "MAC \(mac) is registered, \(Self.waiting(waiting))"))
+        }
         if matching.contains(where: { $0.status == .pendingDeletion }) {
             return .failed(Rejection(.macInService, "MAC \(mac) is registered but pending deletion"))
         }
@@ -120,6 +126,11 @@ package struct ClientAuthenticator: Sendable {
         let fingerprint = client.certificateChain[0].sha256Fingerprint
         let matching = entries.filter { $0.certificate?.sha256 == fingerprint }
         if let entry = matching.first(where: { $0.status == .inService }) { return .passed(entryId: entry.id) }
+        if let waiting = matching.first(where: { $0.status.awaitsApproval }) {
+            return .failed(
+                Rejection(
+                    .certificateApproved, "certificate '\(waiting.value)' is registered, \(Self.waiting(waiting))"))
+        }
         if let entry = matching.first(where: { $0.status == .pendingDeletion }) {
             return .failed(Rejection(.certificateInService, "certificate '\(entry.value)' is pending deletion"))
         }
@@ -127,5 +138,12 @@ package struct ClientAuthenticator: Sendable {
             return .failed(Rejection(.certificateNotDeleted, "certificate '\(entry.value)' was deleted"))
         }
         return .failed(Rejection(.certificateRegistered, "the certificate is not registered in the key store"))
+    }
+
+    /// "whose registration was requested by cli:jkim at … and waits for approval".
+    static func waiting(_ entry: AuthEntry) -> String {
+        let what = entry.status == .pendingApproval ? "registration" : "cancelled deletion"
+        return "whose \(what) was requested by \(entry.lastChange.user) at \(Timestamp.rfc3339(entry.lastChange.at)) "
+            + "and waits for approval"
     }
 }

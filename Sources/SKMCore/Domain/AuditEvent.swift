@@ -72,6 +72,11 @@ package struct AuditEvent: Sendable, Hashable, Codable {
         changes.first(where: { $0.known == field })?.after
     }
 
+    /// The value a field had before this event, if it changed.
+    package func before(_ field: AuditField) -> String? {
+        changes.first(where: { $0.known == field })?.before
+    }
+
     /// One line for people, statuses as the console names them: "cli:ops scheduled the deletion of key 0a1b…
     /// (In Service → Pending Deletion)".
     package var summary: String {
@@ -106,6 +111,13 @@ package struct AuditEvent: Sendable, Hashable, Codable {
         case .authCancelDeletion: what = "cancelled the deletion of entry #\(targetId)"
         case .authDelete: what = "deleted entry #\(targetId)"
         case .authPurge: what = "purged entry #\(targetId), its deletion delay over"
+        case .authApprove: what = "approved the request for entry #\(targetId)"
+        case .authReject: what = "rejected the request for entry #\(targetId)"
+        case .approvalEnable: what = "turned the approval workflow on for appkey \(targetId)"
+        case .approvalDisable: what = "turned the approval workflow off for appkey \(targetId)"
+        case .approverGrant: what = "made \(after(.member) ?? "?") an approver of appkey \(targetId)"
+        case .approverRevoke:
+            what = "made \(before(.member) ?? "?") a member (no longer an approver) of appkey \(targetId)"
         }
         let status = changes.first { $0.known == .status && $0.before != nil }.map {
             " (\(Self.statusName($0.before)) → \(Self.statusName($0.after)))"
@@ -122,6 +134,8 @@ package struct AuditEvent: Sendable, Hashable, Codable {
         case "PENDING_DELETION": return "Pending Deletion"
         case "DELETED": return "Deleted"
         case "REVOKED": return "Revoked"
+        case "PENDING_APPROVAL": return "Scheduled to Register"
+        case "CANCELLATION_PENDING_APPROVAL": return "Scheduled to Cancel Deletion"
         case nil: return "none"
         case let other?: return other
         }
@@ -163,6 +177,12 @@ package enum AuditAction: String, Sendable, Hashable, Codable, CaseIterable {
     case authCancelDeletion = "auth.cancelDeletion"
     case authDelete = "auth.delete"
     case authPurge = "auth.purge"
+    case authApprove = "auth.approve"
+    case authReject = "auth.reject"
+    case approvalEnable = "approval.enable"
+    case approvalDisable = "approval.disable"
+    case approverGrant = "approval.grant"
+    case approverRevoke = "approval.revoke"
 }
 
 /// Every field an audit event records a change of. The engine writes them; `StateTimeline` rewinds each one (its
@@ -171,4 +191,6 @@ package enum AuditField: String, Sendable, Hashable, CaseIterable {
     case name, description, type, kind, value, status, deletionAt, latestVersion, autoRotationPeriod
     case ip4AuthUse, macAuthUse, certificateAuthUse, authMode
     case sha256, notAfter, replacedBy
+    /// Who was made an approver, or no longer is (the approval workflow's roles of an appkey).
+    case member
 }

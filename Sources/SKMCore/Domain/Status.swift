@@ -21,14 +21,24 @@ package enum EntryStatus: String, Sendable, Hashable, Codable, CaseIterable {
     case inService = "IN_SERVICE"
     case pendingDeletion = "PENDING_DELETION"
     case deleted = "DELETED"
+    /// A registration requested under the approval workflow, not yet approved: not used for authentication.
+    case pendingApproval = "PENDING_APPROVAL"
+    /// A pending deletion whose cancellation was requested under the approval workflow, not yet approved: still not
+    /// used for authentication, and not purged while the request waits.
+    case cancellationPendingApproval = "CANCELLATION_PENDING_APPROVAL"
 
     package var displayName: String {
         switch self {
         case .inService: return "In Service"
         case .pendingDeletion: return "Pending Deletion"
         case .deleted: return "Deleted"
+        case .pendingApproval: return "Scheduled to Register"
+        case .cancellationPendingApproval: return "Scheduled to Cancel Deletion"
         }
     }
+
+    /// Whether a change to the entry waits for an approver.
+    package var awaitsApproval: Bool { self == .pendingApproval || self == .cancellationPendingApproval }
 }
 
 /// Status of a User Access Key: in service until revoked, revoked for ever (its tokens stop with it).

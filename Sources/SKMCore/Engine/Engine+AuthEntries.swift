@@ -14,11 +14,12 @@ extension Engine {
         let store = try await liveStore(appkey: appkey, reference)
         try await checkEntryFree(kind, canonical, in: store)
         try Self.validateDescription(description)
+        let status: EntryStatus = try await approvalRequired(appkey) ? .pendingApproval : .inService
         let id = try await storage.nextIdentifier(for: .authEntry)
         let now = clock.now
         let entry = AuthEntry(
             id: id, appkey: appkey, keyStoreId: store.id, kind: kind, value: canonical, description: description,
-            status: .inService, created: Stamp(user: actor, at: now), lastChange: Stamp(user: actor, at: now))
+            status: status, created: Stamp(user: actor, at: now), lastChange: Stamp(user: actor, at: now))
         try await retrying(duplicate: .authValueFree) {
             let current = try await liveStore(appkey: appkey, .id(entry.keyStoreId))
             try await storage.commit(
@@ -28,7 +29,7 @@ extension Engine {
                     event(
                         .authAdd, actor: actor, appkey: appkey, target: .authEntry, id: String(id),
                         keyStoreId: store.id,
-                        changes: [.set(.kind, kind.rawValue), .set(.value, canonical), .set(.status, "IN_SERVICE")],
+                        changes: [.set(.kind, kind.rawValue), .set(.value, canonical), .set(.status, status.rawValue)],
                         at: now),
                 ]))
         }
@@ -73,6 +74,7 @@ extension Engine {
         let store = try await liveStore(appkey: appkey, reference)
         try await checkEntryFree(.certificate, name, in: store)
         try Self.validateDescription(description)
+        let status: EntryStatus = try await approvalRequired(appkey) ? .pendingApproval : .inService
         let id = try await storage.nextIdentifier(for: .authEntry)
         let now = clock.now
         let issued = try authority.issueClientCertificate(
@@ -80,7 +82,7 @@ extension Engine {
         let summary = issued.certificate.issuedSummary
         let entry = AuthEntry(
             id: id, appkey: appkey, keyStoreId: store.id, kind: .certificate, value: name, description: description,
-            status: .inService, certificate: summary, created: Stamp(user: actor, at: now),
+            status: status, certificate: summary, created: Stamp(user: actor, at: now),
             lastChange: Stamp(user: actor, at: now))
         try await retrying(duplicate: .authValueFree) {
             let current = try await liveStore(appkey: appkey, .id(entry.keyStoreId))
@@ -99,7 +101,7 @@ extension Engine {
                         keyStoreId: store.id,
                         changes: [
                             .set(.kind, AuthKind.certificate.rawValue), .set(.value, name),
-                            .set(.status, "IN_SERVICE"),
+                            .set(.status, status.rawValue),
                             .set(.sha256, summary.sha256), .set(.notAfter, Timestamp.rfc3339(summary.notAfter)),
                         ], at: now),
                 ]))
@@ -148,9 +150,26 @@ extension Engine {
     package func cancelAuthDeletion(
         appkey: String, store: KeyStoreReference, kind: AuthKind, value: String, actor: String
     ) async throws -> AuthEntry {
-        try await changeEntryStatus(
-            appkey: appkey, store: store, kind: kind, value: value, from: .pendingDeletion, to: .inService,
-            action: .authCancelDeletion, actor: actor)
+        guard try await approvalRequired(appkey) else {
+            return try await changeEntryStatus(
+                appkey: appkey, store: store, kind: kind, value: value, from: .pendingDeletion, to: .inService,
+                action: .authCancelDeletion, actor: actor)
+        }
+        // Under the approval workflow the cancellation waits for an approver; the deletion stays scheduled.
+        return try await retrying {
+            let entry = try await liveEntry(appkey: appkey, store: store, kind: kind, value: value)
+            guard entry.status == .pendingDeletion else {
+                throw Rejection(
+                    .entryStatusFits,
+                    "\(kind.displayName) entry '\(entry.value)' is \(entry.status.displayName); cancelling a deletion needs it Pending Deletion"
+                )
+            }
+            var (moved, changes) = heldTransition(
+                entry, to: .cancellationPendingApproval, action: .authCancelDeletion, actor: actor, at: clock.now)
+            try await storage.commit(changes)
+            moved.revision += 1
+            return moved
+        }
     }
 
     /// Deletes an entry pending deletion at once; a tombstone remains.
@@ -335,12 +354,13 @@ extension Engine {
         }
         report.invalid.sort { ($0.line, $0.field) < ($1.line, $1.field) }
         guard !checkOnly, fileProblems.isEmpty, report.invalid.isEmpty || skipInvalid else { return report }
+        let status: EntryStatus = try await approvalRequired(appkey) ? .pendingApproval : .inService
         let now = clock.now
         var added: [AuthImportReport.Added] = []
         for checked in accepted {
             let entry = AuthEntry(
                 id: try await storage.nextIdentifier(for: .authEntry), appkey: appkey, keyStoreId: store.id,
-                kind: checked.kind, value: checked.value, description: checked.description, status: .inService,
+                kind: checked.kind, value: checked.value, description: checked.description, status: status,
                 created: Stamp(user: actor, at: now), lastChange: Stamp(user: actor, at: now))
             added.append(.init(line: checked.line, entry: entry))
             taken.insert("\(checked.kind.rawValue)/\(checked.value)")
@@ -360,7 +380,7 @@ extension Engine {
                             keyStoreId: store.id,
                             changes: [
                                 .set(.kind, entry.kind.rawValue), .set(.value, entry.value),
-                                .set(.status, "IN_SERVICE"),
+                                .set(.status, entry.status.rawValue),
                             ], at: now))
                 }
                 try await storage.commit(ChangeSet(mutations))

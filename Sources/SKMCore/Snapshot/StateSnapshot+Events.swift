@@ -56,7 +56,7 @@ extension StateSnapshot {
         case .latestVersion, .autoRotationPeriod: return Int(value) != nil
         case .ip4AuthUse, .macAuthUse, .certificateAuthUse: return value == "Y" || value == "N"
         case .authMode: return AuthMode(rawValue: value) != nil
-        case .name, .description, .type, .kind, .value, .sha256, .replacedBy: return true
+        case .name, .description, .type, .kind, .value, .sha256, .replacedBy, .member: return true
         }
     }
 }

@@ -1,0 +1,81 @@
+import Foundation
+import SKMPrimitives
+import SKMWire
+
+/// Calls per appkey, key and day, by operation and result, as SKM's statistics page counts them: computed from the
+/// request log, which records every call.
+///
+/// From the log rather than counters the server keeps: the log is already written for every call (no second write
+/// on the data path, none of the server's speed spent on it), every node writes its own and the logs of several
+/// nodes add up, and the counts can be taken again for any period, any appkey, from any copy of the logs.
+package struct UsageStatistics: Sendable {
+    /// One cell: a UTC day, an appkey, a key (`nil` for calls naming none), an operation and a result.
+    package struct Cell: Sendable, Hashable, Comparable {
+        /// `2026-09-21` (UTC).
+        package var day: String
+        package var appkey: String
+        package var keyId: String?
+        package var operation: String
+        /// `success`, or the result message of a failure (`Invalid Key Version`).
+        package var result: String
+
+        package static func < (lhs: Cell, rhs: Cell) -> Bool {
+            (lhs.day, lhs.appkey, lhs.keyId ?? "", lhs.operation, lhs.result)
+                < (rhs.day, rhs.appkey, rhs.keyId ?? "", rhs.operation, rhs.result)
+        }
+    }
+
+    package private(set) var counts: [Cell: Int] = [:]
+    /// Calls the counts leave out: no time, or no appkey (a path that named none).
+    package private(set) var uncounted = 0
+
+    package init() {}
+
+    /// The UTC day of a time, as the cells name it.
+    package static func day(_ time: Date) -> String {
+        String(Timestamp.rfc3339(time).prefix(10))
+    }
+
+    package mutating func add(
+        time: Date?, appkey: String?, keyId: String?, operation: String?, result: String
+    ) {
+        guard let time, let appkey, !appkey.isEmpty else {
+            uncounted += 1
+            return
+        }
+        let cell = Cell(
+            day: Self.day(time), appkey: appkey, keyId: keyId, operation: operation ?? "unknown", result: result)
+        counts[cell, default: 0] += 1
+    }
+
+    /// Counts one item of a request log.
+    package mutating func add(_ item: CaptureItem) {
+        switch item {
+        case .success(let success):
+            add(
+                time: success.time, appkey: success.appkey, keyId: success.keyId, operation: success.operation,
+                result: "success")
+        case .request(let request):
+            let record = request.record
+            add(
+                time: record.time, appkey: record.appkey, keyId: record.keyId, operation: record.operation,
+                result: record.response.isSuccessful ? "success" : record.response.resultMessage)
+        case .problem:
+            break
+        }
+    }
+
+    /// The cells, in day, appkey, key, operation and result order.
+    package var cells: [(cell: Cell, count: Int)] {
+        counts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    /// How many successful `operation` calls used `keyId` on `day`.
+    package func successes(keyId: String, operation: String, day: String) -> Int {
+        counts.reduce(0) { total, entry in
+            let cell = entry.key
+            return cell.keyId == keyId && cell.operation == operation && cell.day == day && cell.result == "success"
+                ? total + entry.value : total
+        }
+    }
+}

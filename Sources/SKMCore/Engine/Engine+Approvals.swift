@@ -1,0 +1,178 @@
+import Foundation
+import SKMPrimitives
+
+/// The approval workflow of an appkey: whether changes to client authentication wait for an approver, and who
+/// approves. Everyone else who may change the appkey is a member.
+package struct ApprovalSettings: Sendable, Hashable, Codable {
+    package var required: Bool
+    /// The actors (`cli:jkim`, `uak:<id>`) who may approve or reject a request, never their own.
+    package var approvers: [String]
+
+    package init(required: Bool = false, approvers: [String] = []) {
+        self.required = required
+        self.approvers = approvers
+    }
+}
+
+/// A failure of the approval workflow's own commands (who may approve what); the API's refusals are ``Rejection``s.
+package typealias ApprovalError = CodedFailure<ApprovalErrorCode>
+
+package enum ApprovalErrorCode: String, ErrorCode, CaseIterable {
+    /// The actor is not an approver of the appkey.
+    case notApprover
+    /// The actor made the request: no one approves their own.
+    case ownRequest
+    /// Nothing waits for approval there.
+    case nothingWaiting
+    /// Turning the workflow on with no approver would leave every request waiting for ever.
+    case noApprover
+}
+
+/// The approval workflow (SKM's console: an appkey setting, the roles approver and member, requests that wait).
+///
+/// While it is on, registering an IPv4 address, a MAC address or a certificate makes an entry Scheduled to
+/// Register (`PENDING_APPROVAL`), and cancelling an entry's deletion makes it Scheduled to Cancel Deletion
+/// (`CANCELLATION_PENDING_APPROVAL`); neither is used for client authentication until an approver, who is not the
+/// requester, approves it. A rejected registration is deleted; a rejected cancellation leaves the deletion as it
+/// was scheduled. Every step is an audit event.
+extension Engine {
+    static func approvalSettingName(_ appkey: String) -> String { "approval/\(appkey)" }
+
+    package func approvalSettings(appkey: String) async throws -> ApprovalSettings {
+        guard let data = try await storage.setting(Self.approvalSettingName(appkey)) else { return ApprovalSettings() }
+        do {
+            return try JSONDecoder().decode(ApprovalSettings.self, from: data)
+        } catch {
+            throw CoreError(.storage, "the approval settings of appkey \(appkey) are damaged")
+        }
+    }
+
+    /// Turns the workflow on or off. On needs an approver (given here, or already named).
+    package func setApprovalRequired(
+        appkey: String, _ required: Bool, approvers added: [String] = [], actor: String
+    ) async throws -> ApprovalSettings {
+        _ = try await existingAppkey(appkey)
+        var settings = try await approvalSettings(appkey: appkey)
+        var mutations: [ChangeSet.Mutation] = []
+        let now = clock.now
+        for approver in added where !settings.approvers.contains(approver) {
+            settings.approvers.append(approver)
+            mutations.append(
+                event(
+                    .approverGrant, actor: actor, appkey: appkey, target: .appkey, id: appkey,
+                    changes: [.set(.member, approver)], at: now))
+        }
+        if required && settings.approvers.isEmpty {
+            throw ApprovalError(
+                .noApprover, "name an approver first (--approver ACTOR): with none, every request would wait for ever")
+        }
+        if settings.required != required {
+            settings.required = required
+            mutations.append(
+                event(
+                    required ? .approvalEnable : .approvalDisable, actor: actor, appkey: appkey, target: .appkey,
+                    id: appkey, changes: [], at: now))
+        }
+        guard !mutations.isEmpty else { return settings }
+        try await storage.commit(
+            ChangeSet([.putSetting(Self.approvalSettingName(appkey), try JSONEncoder().encode(settings))] + mutations))
+        return settings
+    }
+
+    /// Makes `member` an approver, or (with `approver` false) a member only.
+    package func setApprover(
+        appkey: String, member: String, approver: Bool, actor: String
+    ) async throws -> ApprovalSettings {
+        _ = try await existingAppkey(appkey)
+        var settings = try await approvalSettings(appkey: appkey)
+        guard settings.approvers.contains(member) != approver else { return settings }
+        if approver {
+            settings.approvers.append(member)
+        } else {
+            settings.approvers.removeAll { $0 == member }
+            if settings.required && settings.approvers.isEmpty {
+                throw ApprovalError(
+                    .noApprover, "\(member) is the last approver; name another, or turn the workflow off first")
+            }
+        }
+        try await storage.commit(
+            ChangeSet([
+                .putSetting(Self.approvalSettingName(appkey), try JSONEncoder().encode(settings)),
+                event(
+                    approver ? .approverGrant : .approverRevoke, actor: actor, appkey: appkey, target: .appkey,
+                    id: appkey, changes: [approver ? .set(.member, member) : .change(.member, member, nil)],
+                    at: clock.now),
+            ]))
+        return settings
+    }
+
+    /// Whether changes to `appkey`'s client authentication wait for an approver.
+    func approvalRequired(_ appkey: String) async throws -> Bool {
+        try await approvalSettings(appkey: appkey).required
+    }
+
+    /// The entries of `appkey` whose registration or cancelled deletion waits for approval, oldest request first.
+    package func pendingApprovals(appkey: String) async throws -> [AuthEntry] {
+        var waiting: [AuthEntry] = []
+        for store in try await storage.keyStores(appkey: appkey) {
+            waiting += try await storage.authEntries(keyStoreId: store.id).filter { $0.status.awaitsApproval }
+        }
+        return waiting.sorted { ($0.lastChange.at, $0.id) < ($1.lastChange.at, $1.id) }
+    }
+
+    /// Approves or rejects the request waiting on entry `id`. The actor must be an approver and not the requester
+    /// (the actor of the change that made the entry wait).
+    package func decide(appkey: String, entryId id: Int, approve: Bool, actor: String) async throws -> AuthEntry {
+        let settings = try await approvalSettings(appkey: appkey)
+        guard settings.approvers.contains(actor) else {
+            throw ApprovalError(.notApprover, "\(actor) is not an approver of appkey \(appkey)")
+        }
+        return try await retrying {
+            guard let entry = try await storage.authEntry(id: id), entry.appkey == appkey, entry.status.awaitsApproval
+            else {
+                throw ApprovalError(
+                    .nothingWaiting, "no request of appkey \(appkey) waits for approval on entry #\(id)")
+            }
+            guard entry.lastChange.user != actor else {
+                throw ApprovalError(
+                    .ownRequest,
+                    "\(actor) requested this change on \(Timestamp.rfc3339(entry.lastChange.at)); "
+                        + "another approver must decide it")
+            }
+            let action: AuditAction = approve ? .authApprove : .authReject
+            let now = clock.now
+            var (moved, changes): (AuthEntry, ChangeSet)
+            switch (entry.status, approve) {
+            case (_, true):
+                (moved, changes) = transitionChanges(entry, to: .inService, action: action, actor: actor, at: now)
+            case (.cancellationPendingApproval, false):
+                // The deletion stands as it was scheduled (and is purged at once if its time has passed).
+                (moved, changes) = heldTransition(entry, to: .pendingDeletion, action: action, actor: actor, at: now)
+            default:
+                (moved, changes) = transitionChanges(entry, to: .deleted, action: action, actor: actor, at: now)
+            }
+            try await storage.commit(changes)
+            moved.revision += 1
+            return moved
+        }
+    }
+
+    /// A status change that keeps the entry's deletion time: a cancellation waiting for approval, and its rejection.
+    func heldTransition(
+        _ entry: AuthEntry, to target: EntryStatus, action: AuditAction, actor: String, at now: Date
+    ) -> (AuthEntry, ChangeSet) {
+        var moved = entry
+        moved.status = target
+        moved.lastChange = Stamp(user: actor, at: now)
+        return (
+            moved,
+            ChangeSet([
+                .update(.authEntry(moved)),
+                event(
+                    action, actor: actor, appkey: entry.appkey, target: .authEntry, id: String(entry.id),
+                    keyStoreId: entry.keyStoreId, changes: [.change(.status, entry.status.rawValue, target.rawValue)],
+                    at: now),
+            ])
+        )
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import SKMCore
+import SKMPrimitives
+import SKMTestSupport
+import Testing
+import X509
+
+@Suite struct ApprovalTests {
+    /// An appkey with the workflow on (approver cli:mlee), a key store for IPv4 and MAC, a key in it, and the office
+    /// range registered before the workflow was turned on.
+    static func world() async throws -> (Fixture, KeyStore, ManagedKey) {
+        let fixture = try await Fixture.make()
+        let store = try await fixture.store("billing", mac: true, mode: .or)
+        try await fixture.allow("10.0.1.0/24", in: store)
+        let key = try await fixture.key(.symmetric, in: store)
+        _ = try await fixture.engine.setApprovalRequired(
+            appkey: fixture.appkey, true, approvers: ["cli:mlee"], actor: "cli:ops")
+        return (fixture, store, key)
+    }
+
+    @Test func aWaitingRegistrationIsNotUsedUntilApproved() async throws {
+        let (fixture, store, key) = try await Self.world()
+        let engine = fixture.engine
+        let entry = try await engine.addAuthEntry(
+            appkey: fixture.appkey, store: .id(store.id), kind: .ipv4, value: "10.0.3.7", actor: "cli:jkim")
+        #expect(entry.status == .pendingApproval)
+        let refused = await fixture.call(.encrypt, key: key.id, body: ["plaintext": "x"], from: .at("10.0.3.7"))
+        #expect(refused.error == .ipv4AuthFailure)
+        #expect(refused.rejection?.check == .addressApproved)
+        #expect(refused.rejection?.reason.contains("requested by cli:jkim") == true)
+        // The same address again waits already: it is not free.
+        await #expect(throws: Rejection.self) {
+            _ = try await engine.addAuthEntry(
+                appkey: fixture.appkey, store: .id(store.id), kind: .ipv4, value: "10.0.3.7", actor: "cli:jkim")
+        }
+        #expect(try await engine.pendingApprovals(appkey: fixture.appkey).map(\.id) == [entry.id])
+
+        // Only an approver decides, and never on their own request.
+        await #expect {
+            _ = try await engine.decide(appkey: fixture.appkey, entryId: entry.id, approve: true, actor: "cli:jkim")
+        } throws: {
+            ($0 as? ApprovalError)?.code == .notApprover
+        }
+        _ = try await engine.setApprover(appkey: fixture.appkey, member: "cli:jkim", approver: true, actor: "cli:ops")
+        await #expect {
+            _ = try await engine.decide(appkey: fixture.appkey, entryId: entry.id, approve: true, actor: "cli:jkim")
+        } throws: {
+            ($0 as? ApprovalError)?.code == .ownRequest
+        }
+        let approved = try await engine.decide(
+            appkey: fixture.appkey, entryId: entry.id, approve: true, actor: "cli:mlee")
+        #expect(approved.status == .inService)
+        let allowed = await fixture.call(.encrypt, key: key.id, body: ["plaintext": "x"], from: .at("10.0.3.7"))
+        #expect(allowed.error == nil)
+        await #expect {
+            _ = try await engine.decide(appkey: fixture.appkey, entryId: entry.id, approve: true, actor: "cli:mlee")
+        } throws: {
+            ($0 as? ApprovalError)?.code == .nothingWaiting
+        }
+
+        let events = try await engine.snapshot().events
+        #expect(events.map(\.action).suffix(3) == [.authAdd, .approverGrant, .authApprove])
+        #expect(events.first { $0.action == .authAdd && $0.actor == "cli:jkim" }?.after(.status) == "PENDING_APPROVAL")
+    }
+
+    @Test func aRejectedRegistrationIsDeletedAndMACAndCertificatesWaitToo() async throws {
+        let (fixture, _, _) = try await Self.world()
+        let engine = fixture.engine
+        let devices = try await fixture.store("devices", ip4: false, mac: true)
+        let deviceKey = try await fixture.key(.symmetric, in: devices, name: "d")
+        let mac = try await engine.addAuthEntry(
+            appkey: fixture.appkey, store: .id(devices.id), kind: .mac, value: "02:00:5e:10:00:07", actor: "cli:jkim")
+        let waiting = await fixture.call(
+            .encrypt, key: deviceKey.id, body: ["plaintext": "x"], from: .at("10.9.9.9", mac: "02:00:5E:10:00:07"))
+        #expect(waiting.rejection?.check == .macApproved)
+        let rejected = try await engine.decide(
+            appkey: fixture.appkey, entryId: mac.id, approve: false, actor: "cli:mlee")
+        #expect(rejected.status == .deleted)
+
+        let certStore = try await fixture.store("certs", ip4: false, certificate: true)
+        let certKey = try await fixture.key(.symmetric, in: certStore, name: "c")
+        let issued = try await engine.issueCertificate(
+            appkey: fixture.appkey, store: .id(certStore.id), name: "app", password: "pw", lifetimeDays: 30,
+            actor: "cli:jkim")
+        #expect(issued.status == .pendingApproval)
+        let certificate = try Certificate(pemEncoded: try #require(issued.certificate?.pem))
+        let presented = await fixture.call(
+            .encrypt, key: certKey.id, body: ["plaintext": "x"],
+            from: ClientIdentity(address: IPv4Address("10.0.1.5"), tls: true, certificateChain: [certificate]))
+        #expect(presented.rejection?.check == .certificateApproved)
+    }
+
+    @Test func aCancelledDeletionWaitsAndARejectionKeepsTheDeletionDate() async throws {
+        let (fixture, store, key) = try await Self.world()
+        let engine = fixture.engine
+        let scheduled = try await engine.scheduleAuthDeletion(
+            appkey: fixture.appkey, store: .id(store.id), kind: .ipv4, value: "10.0.1.0/24", actor: "cli:ops")
+        fixture.clock.advance(by: 3600)
+        let cancelled = try await engine.cancelAuthDeletion(
+            appkey: fixture.appkey, store: .id(store.id), kind: .ipv4, value: "10.0.1.0/24", actor: "cli:jkim")
+        #expect(cancelled.status == .cancellationPendingApproval)
+        #expect(cancelled.deletionAt == scheduled.deletionAt)
+        let refused = await fixture.call(.encrypt, key: key.id, body: ["plaintext": "x"], from: .at("10.0.1.5"))
+        #expect(refused.rejection?.check == .addressApproved)
+        // While the cancellation waits, the deletion's time passes without a purge.
+        fixture.clock.advance(by: 8 * day)
+        _ = await engine.runDueWork()
+        #expect(try await engine.storage.authEntry(id: cancelled.id)?.status == .cancellationPendingApproval)
+        let rejected = try await engine.decide(
+            appkey: fixture.appkey, entryId: cancelled.id, approve: false, actor: "cli:mlee")
+        #expect(rejected.status == .pendingDeletion)
+        #expect(rejected.deletionAt == scheduled.deletionAt)
+        _ = await engine.runDueWork()
+        #expect(try await engine.storage.authEntry(id: cancelled.id)?.status == .deleted)
+    }
+
+    @Test func theWorkflowNeedsAnApproverAndTheLastOneStays() async throws {
+        let fixture = try await Fixture.make()
+        let engine = fixture.engine
+        await #expect {
+            _ = try await engine.setApprovalRequired(appkey: fixture.appkey, true, actor: "cli:ops")
+        } throws: {
+            ($0 as? ApprovalError)?.code == .noApprover
+        }
+        _ = try await engine.setApprovalRequired(
+            appkey: fixture.appkey, true, approvers: ["cli:mlee"], actor: "cli:ops")
+        await #expect {
+            _ = try await engine.setApprover(
+                appkey: fixture.appkey, member: "cli:mlee", approver: false, actor: "cli:ops")
+        } throws: {
+            ($0 as? ApprovalError)?.code == .noApprover
+        }
+        let off = try await engine.setApprovalRequired(appkey: fixture.appkey, false, actor: "cli:ops")
+        #expect(!off.required)
+        let store = try await fixture.store("s")
+        let entry = try await engine.addAuthEntry(
+            appkey: fixture.appkey, store: .id(store.id), kind: .ipv4, value: "10.0.0.1", actor: "cli:jkim")
+        #expect(entry.status == .inService)
+        let actions = try await engine.snapshot().events.map(\.action)
+        #expect(
+            actions.filter { $0 == .approvalEnable || $0 == .approvalDisable } == [.approvalEnable, .approvalDisable])
+    }
+}
