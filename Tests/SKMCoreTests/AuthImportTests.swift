@@ -110,6 +110,11 @@ import Testing
         let empty = await fixture.manage(
             .importAuth, body: ["keyStoreName": "payments", "csv": "", "skipInvalid": true])
         #expect(empty.rejection?.check == .importRowsValid)
+        // A check only answers with the report, even for a file refused as a whole.
+        let emptyCheck = await fixture.manage(
+            .importAuth, body: ["keyStoreName": "payments", "csv": "", "validateOnly": true])
+        #expect(emptyCheck.error == nil)
+        #expect(emptyCheck.body?["invalid"]?.arrayValue?.first?["field"] == "file")
         let typed = await fixture.manage(
             .importAuth, body: ["keyStoreName": "payments", "csv": .string(Self.file), "skipInvalid": "yes"])
         #expect(typed.rejection?.check == .optionalMembersTyped)
