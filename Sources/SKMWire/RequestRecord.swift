@@ -52,6 +52,18 @@ package struct RequestRecord: Sendable, Hashable {
     package var response: Response
     package var durationMs: Double
 
+    /// The query parameters SKM's API reads (a key version, list filters and paging), the ones whose values may be
+    /// logged: anything else in a query is left out of the record, value and name, for a client may put there
+    /// what belongs in the body (a plaintext, key material).
+    package static let loggedQueryParameters: Set<String> = [
+        "keyVersion", "detail", "type", "name", "status", "pageNumber", "pageSize", "value",
+    ]
+
+    /// The query as the record keeps it: the parameters SKM reads, each value at most 256 characters.
+    package static func loggedQuery(_ query: [String: String]) -> [String: String] {
+        query.filter { loggedQueryParameters.contains($0.key) }.mapValues { String($0.prefix(256)) }
+    }
+
     /// The shape of a request body, and the values of its non-secret members.
     package struct Body: Sendable, Hashable {
         package var bytes: Int
@@ -239,7 +251,7 @@ extension RequestRecord {
                 keyVersion: outcome.keyVersion),
             durationMs: durationMs)
         describe(request, bodyBytes: bodyBytes)
-        query = request.query
+        query = Self.loggedQuery(request.query)
         if request.credentials.bearerToken != nil { self.token = token ?? TokenObservation(authentic: false) }
     }
 

@@ -41,7 +41,19 @@ import X509
         } throws: {
             ($0 as? ApprovalError)?.code == .notApprover
         }
-        _ = try await engine.setApprover(appkey: fixture.appkey, member: "cli:jkim", approver: true, actor: "cli:ops")
+        // A member cannot make themselves an approver, nor turn the workflow off, while it is on.
+        await #expect {
+            _ = try await engine.setApprover(
+                appkey: fixture.appkey, member: "cli:jkim", approver: true, actor: "cli:jkim")
+        } throws: {
+            ($0 as? ApprovalError)?.code == .notApprover
+        }
+        await #expect {
+            _ = try await engine.setApprovalRequired(appkey: fixture.appkey, false, actor: "cli:jkim")
+        } throws: {
+            ($0 as? ApprovalError)?.code == .notApprover
+        }
+        _ = try await engine.setApprover(appkey: fixture.appkey, member: "cli:jkim", approver: true, actor: "cli:mlee")
         await #expect {
             _ = try await engine.decide(appkey: fixture.appkey, entryId: entry.id, approve: true, actor: "cli:jkim")
         } throws: {
@@ -126,11 +138,11 @@ import X509
             appkey: fixture.appkey, true, approvers: ["cli:mlee"], actor: "cli:ops")
         await #expect {
             _ = try await engine.setApprover(
-                appkey: fixture.appkey, member: "cli:mlee", approver: false, actor: "cli:ops")
+                appkey: fixture.appkey, member: "cli:mlee", approver: false, actor: "cli:mlee")
         } throws: {
             ($0 as? ApprovalError)?.code == .noApprover
         }
-        let off = try await engine.setApprovalRequired(appkey: fixture.appkey, false, actor: "cli:ops")
+        let off = try await engine.setApprovalRequired(appkey: fixture.appkey, false, actor: "cli:mlee")
         #expect(!off.required)
         let store = try await fixture.store("s")
         let entry = try await engine.addAuthEntry(

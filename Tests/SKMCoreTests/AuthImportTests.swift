@@ -49,6 +49,26 @@ import Testing
         #expect(problem.field == "value")
     }
 
+    @Test func anUnclosedQuoteOrAControlCharacterIsRefusedNamingItsLine() {
+        let unclosed = AuthImportFile.read("value,description\n10.0.0.1,\"unterminated\n10.0.0.2,x\n10.0.0.999,y\n")
+        #expect(unclosed.rows.isEmpty)
+        #expect(unclosed.problems.map(\.line) == [2])
+        #expect(unclosed.problems.first?.reason.contains("never closes") == true)
+        // Quotes that close, doubled quotes inside, and a quote inside an unquoted field are fine.
+        let fine = AuthImportFile.read(
+            "10.0.0.1,\"say \"\"hi\"\"\"\r\n10.0.0.2,5\" tall\r\n\"10.0.0.3\",\"a\r\nb\"\r\n")
+        #expect(fine.problems.isEmpty)
+        #expect(fine.rows.map(\.line) == [1, 2, 3])
+        #expect(fine.rows[0].description == "say \"hi\"")
+        for description in ["a\u{0}b", "\u{1B}]0;PWNED\u{7}", "bell\u{7}", "c1\u{9B}"] {
+            let row = AuthImportFile.Row(
+                line: 4, kind: nil, unknownKind: nil, value: "10.0.0.4", description: description)
+            #expect(
+                AuthImportFile.check(row)
+                    == .invalid(.init(line: 4, field: "description", reason: "has control characters")))
+        }
+    }
+
     @Test func aFileOfNothingOrTooMuchIsRefusedAsAWhole() {
         #expect(AuthImportFile.read("").problems.map(\.reason) == ["holds no address to register"])
         #expect(AuthImportFile.read("\u{FEFF}value\r\n\r\n").problems.map(\.reason) == ["holds no address to register"])

@@ -16,7 +16,9 @@ import Testing
         for text in [
             Self.console, Self.console.replacingOccurrences(of: ", ", with: " "),
             Self.console.replacingOccurrences(of: ", ", with: ",").lowercased(), "\n  \(Self.hex.uppercased())\n",
-            Self.base64 + "\r\n",
+            Self.base64 + "\r\n", String(Self.base64.dropLast()),
+            "\(Self.base64.prefix(20))\n\(Self.base64.dropFirst(20))",
+            stride(from: 0, to: 64, by: 8).map { String(Array(Self.hex)[$0..<$0 + 8]) }.joined(separator: " "),
         ] {
             #expect(try ImportedKeyMaterial.parse(text).get() == Data(Self.bytes), "\(text)")
         }
@@ -31,6 +33,10 @@ import Testing
             ("0x1, 0x02", .unreadable), ("0xZZ, 0x01", .unreadable), ("0x01,,0x02", .unreadable),
             (Self.console + ", 0x", .unreadable), (String(Self.hex.prefix(63)), .unreadable),
             ("hello world", .unreadable),
+            (
+                Self.base64.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_"),
+                .unreadable
+            ),
         ]
         for (text, expected) in cases {
             guard case .failure(let problem) = ImportedKeyMaterial.parse(text) else {

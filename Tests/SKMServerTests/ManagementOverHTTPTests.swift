@@ -125,14 +125,25 @@ import Testing
             headers: uak)
         #expect(short.resultMessage == "Invalid Request")
         #expect(short.status == 400)
+        // Material or plaintext put in the query by mistake is not logged: only the parameters SKM reads are.
+        _ = try await client.send(
+            .POST, server.url(server.api("keys/symmetric-keys/import?symmetricKey=\(hex)&\(base64)")),
+            json: ["keyStoreName": "Store #1", "name": "q"], headers: uak)
+        _ = try await client.send(
+            .POST, server.url(server.api("symmetric-keys/\(keyId)/encrypt?plaintext=Qu3ryPla1ntext&keyVersion=0")),
+            json: ["plaintext": "x"])
         try await client.shutdown()
         try await server.stop()
         let text = try String(contentsOfFile: server.logPath, encoding: .utf8)
-        for form in [hex, String(hex.prefix(32)), base64, console, String(console.prefix(30)), hex.uppercased()] {
+        for form in [
+            hex, String(hex.prefix(32)), base64, String(base64.prefix(20)), console, String(console.prefix(30)),
+            hex.uppercased(), "Qu3ryPla1ntext",
+        ] {
             #expect(!text.contains(form))
         }
+        #expect(text.contains(#""query":{"keyVersion":"0"}"#))
         let lines = try server.logLines()
-        let refused = try #require(lines.last)
+        let refused = try #require(lines.dropLast(2).last)
         #expect(refused["operation"] == "importSymmetricKey")
         #expect(refused["inputs"]?.arrayValue?.first?["decodedBytes"] == 16)
         #expect(lines.first?["inputs"]?.arrayValue?.first?["decodedBytes"] == 32)

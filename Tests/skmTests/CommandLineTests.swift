@@ -211,6 +211,16 @@ struct CommandLine: Sendable {
             "key", "import", "--keystore", "s", "--name", "x", "--material-file", "/nonexistent/key",
         ])
         #expect(missing.status == 2)
+        // An endless input is refused after its first 4 KB, not read whole.
+        let endless = try await cli.run([
+            "key", "import", "--keystore", "s", "--name", "x", "--material-file", "/dev/zero",
+        ])
+        #expect(endless.status == 2)
+        #expect(endless.error.contains("at most 4096 bytes"), "\(endless.error)")
+        let directory = try await cli.run([
+            "key", "import", "--keystore", "s", "--name", "x", "--material-file", cli.directory.path,
+        ])
+        #expect(directory.error.contains("is a directory"), "\(directory.error)")
 
         let snapshot = try StateSnapshot.decode(Data(try await cli.run(["snapshot", "export"]).output.utf8))
         #expect(snapshot.keys.filter(\.imported).count == 2)
@@ -286,6 +296,9 @@ struct CommandLine: Sendable {
         let notApprover = try await cli.run(["approval", "approve", "1"])
         #expect(notApprover.status == 1)
         #expect(notApprover.error.contains("cli:tester is not an approver"), "\(notApprover.error)")
+        let selfPromoted = try await cli.run(["approval", "role", "cli:tester", "approver"])
+        #expect(selfPromoted.status == 1)
+        #expect(try await cli.run(["approval", "disable"]).status == 1)
         let approved = try await cli.run(["approval", "approve", "1"], environment: ["USER": "mlee"])
         #expect(approved.status == 0, "\(approved.error)")
         #expect(approved.output.contains("is now In Service"), "\(approved.output)")

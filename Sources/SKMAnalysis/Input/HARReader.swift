@@ -341,7 +341,7 @@ package struct HARReader: Sendable {
             method: method,
             path: path, response: Self.response(response))
         record.clientDate = header("date").flatMap(Timestamp.parseHTTPDate)
-        record.query = query
+        record.query = RequestRecord.loggedQuery(query)
         record.headerBytes = headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 }
         record.client = RequestRecord.Client(
             ip: clientIP, peer: clientIP, forwardedFor: header(HTTPField.Name.forwardedFor.canonicalName),

@@ -23,6 +23,14 @@ package enum AuthImportFile {
         package var unknownKind: String?
         package var value: String
         package var description: String
+
+        package init(line: Int, kind: AuthKind?, unknownKind: String? = nil, value: String, description: String) {
+            self.line = line
+            self.kind = kind
+            self.unknownKind = unknownKind
+            self.value = value
+            self.description = description
+        }
     }
 
     /// A row that cannot be registered, or a duplicate: its line, the column at fault and why.
@@ -72,6 +80,17 @@ package enum AuthImportFile {
     package static func read(_ text: String) -> Contents {
         var text = text
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
+        // The reader takes a quote that never closes as a field running to the end of the file: the rows after it
+        // would be lost without a word. Such a file is refused, naming the line the quote opens on.
+        if let line = unclosedQuote(in: text) {
+            return Contents(
+                rows: [], count: 0,
+                problems: [
+                    Problem(
+                        line: line, field: "file",
+                        reason: "has a quoted field opened on line \(line) that never closes (a missing \")")
+                ])
+        }
         guard let reader = try? CSVReader(string: text, hasHeaderRow: false) else {
             return Contents(rows: [], count: 0, problems: [Problem(line: 1, field: "file", reason: "is not CSV text")])
         }
@@ -104,6 +123,47 @@ package enum AuthImportFile {
         return Contents(rows: rows, count: count, problems: problems)
     }
 
+    /// The line of a quoted field that is still open at the end of `text`, read as RFC 4180 and the reader do: a quote
+    /// opens a field only at its start, and `""` inside one is a quote.
+    static func unclosedQuote(in text: String) -> Int? {
+        var line = 1
+        var opened = 0
+        var quoted = false
+        var atFieldStart = true
+        var scalars = text.unicodeScalars.makeIterator()
+        var pending: Unicode.Scalar? = nil
+        while let scalar = pending ?? scalars.next() {
+            pending = nil
+            if scalar == "\r" {
+                let next = scalars.next()
+                if next != "\n" { pending = next }
+                line += 1
+                if !quoted { atFieldStart = true }
+                continue
+            }
+            if scalar == "\n" {
+                line += 1
+                if !quoted { atFieldStart = true }
+                continue
+            }
+            if quoted {
+                if scalar == "\"" {
+                    let next = scalars.next()
+                    if next == "\"" { continue }
+                    quoted = false
+                    pending = next
+                }
+                continue
+            }
+            if scalar == "\"" && atFieldStart {
+                quoted = true
+                opened = line
+            }
+            atFieldStart = scalar == ","
+        }
+        return quoted ? opened : nil
+    }
+
     /// The number of rows that cannot be registered, the file read and each row checked on its own (what the
     /// request log records of an import: counts, never the addresses).
     package static func invalidRowCount(_ contents: Contents) -> Int {
@@ -119,6 +179,14 @@ package enum AuthImportFile {
         let value = row.value.trimmingCharacters(in: .whitespaces)
         guard !value.isEmpty else { return .invalid(Problem(line: row.line, field: "value", reason: "is empty")) }
         let kind = row.kind ?? (MACAddress(value) != nil ? .mac : .ipv4)
+        // A description is shown in consoles and tables: control characters (a NUL that would cut it short, a
+        // terminal's escape sequences) are refused rather than stored. Tabs and line breaks (a spreadsheet cell over
+        // two lines) are kept.
+        if row.description.unicodeScalars.contains(where: {
+            $0.properties.generalCategory == .control && $0 != "\t" && $0 != "\n" && $0 != "\r"
+        }) {
+            return .invalid(Problem(line: row.line, field: "description", reason: "has control characters"))
+        }
         do throws(Rejection) {
             let canonical = try Engine.canonicalAuthValue(kind: kind, value)
             try Engine.validateDescription(row.description)

@@ -3,7 +3,8 @@ import SKMPrimitives
 import struct Foundation.Data
 
 /// AES-256 key material given to import, as text: 32 bytes the way SKM's console writes them (`0x1F, 0xA0, …`,
-/// separated by commas, spaces or both), as 64 hexadecimal digits, or as Base64.
+/// separated by commas, spaces or both), as 64 hexadecimal digits, or as standard Base64 (padding optional);
+/// whitespace inside hexadecimal or Base64 (grouping, line wrapping) is ignored.
 ///
 /// A problem never repeats the text: it is key material, right or wrong.
 package enum ImportedKeyMaterial {
@@ -33,10 +34,17 @@ package enum ImportedKeyMaterial {
         let trimmed = text.trimmingWhitespace
         guard !trimmed.isEmpty else { return nil }
         if trimmed.hasPrefix("0x") || trimmed.hasPrefix("0X") { return consoleBytes(String(trimmed)) }
-        let utf8 = Array(trimmed.utf8)
-        // A Base64 key ends in `=` (32 bytes are 44 characters with one of padding): never all hexadecimal digits.
-        if utf8.allSatisfy({ hexValue($0) != nil }) { return hexBytes(utf8[...]) }
-        return StrictBase64.decode(String(trimmed))
+        // Hexadecimal and Base64 may be wrapped or grouped (`a0a1 a2a3`, Base64 over lines): whitespace is dropped.
+        let compact = String(trimmed.filter { !$0.isWhitespace })
+        let utf8 = Array(compact.utf8)
+        // A Base64 key ends in `=` (32 bytes are 44 characters with one of padding) or, unpadded, is 43 characters:
+        // never an even run of hexadecimal digits.
+        // An odd run of hexadecimal digits lost one: it is not read as Base64 of some other length.
+        if utf8.allSatisfy({ hexValue($0) != nil }) { return utf8.count % 2 == 0 ? hexBytes(utf8[...]) : nil }
+        // Standard Base64. Its padding may be left out of a key's 43 characters; other text is not padded into
+        // Base64 of some length ("hello world" is not 7 bytes of key).
+        if utf8.count == 43 { return StrictBase64.decode(compact + "=") }
+        return StrictBase64.decode(compact)
     }
 
     /// `0x1F, 0xA0 0x03,0x44`: two hexadecimal digits after each `0x`, separated by commas and spaces.

@@ -53,6 +53,7 @@ extension Engine {
     ) async throws -> ApprovalSettings {
         _ = try await existingAppkey(appkey)
         var settings = try await approvalSettings(appkey: appkey)
+        try Self.mayChange(settings, actor: actor)
         var mutations: [ChangeSet.Mutation] = []
         let now = clock.now
         for approver in added where !settings.approvers.contains(approver) {
@@ -85,6 +86,7 @@ extension Engine {
     ) async throws -> ApprovalSettings {
         _ = try await existingAppkey(appkey)
         var settings = try await approvalSettings(appkey: appkey)
+        try Self.mayChange(settings, actor: actor)
         guard settings.approvers.contains(member) != approver else { return settings }
         if approver {
             settings.approvers.append(member)
@@ -104,6 +106,16 @@ extension Engine {
                     at: clock.now),
             ]))
         return settings
+    }
+
+    /// While the workflow is on, only an approver changes it (turns it off, names or removes approvers): a member who
+    /// could would approve their own requests through a puppet. While it is off, whoever manages the appkey sets
+    /// it up.
+    static func mayChange(_ settings: ApprovalSettings, actor: String) throws {
+        guard settings.required, !settings.approvers.contains(actor) else { return }
+        throw ApprovalError(
+            .notApprover,
+            "\(actor) is not an approver: while the approval workflow is on, only an approver changes it")
     }
 
     /// Whether changes to `appkey`'s client authentication wait for an approver.

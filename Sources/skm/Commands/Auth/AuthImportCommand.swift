@@ -88,7 +88,7 @@ struct AuthImportCommand: AsyncParsableCommand {
         }
         let closing: String
         if let fileProblem = report.invalid.first(where: { $0.field == "file" }) {
-            closing = "Registered nothing: the file \(fileProblem.reason)."
+            closing = "\(dryRun ? "Would register" : "Registered") nothing: the file \(fileProblem.reason)."
         } else if dryRun {
             if rowProblems > 0 { notes.append(plural(rowProblems, "row cannot", "rows cannot") + " be registered") }
             closing =
@@ -99,6 +99,8 @@ struct AuthImportCommand: AsyncParsableCommand {
             closing =
                 "Registered \(plural(report.added.count, "entry", "entries")) from \(plural(report.rows, "row", "rows"))"
                 + (notes.isEmpty ? "" : "; " + notes.joined(separator: "; ")) + "."
+                + (report.added.contains { $0.entry.status == .pendingApproval }
+                    ? " They wait for approval (skm approval list)." : "")
         } else {
             closing =
                 "Registered nothing: \(plural(rowProblems, "row cannot", "rows cannot")) be registered. Correct "

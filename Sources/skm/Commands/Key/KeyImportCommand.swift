@@ -9,8 +9,8 @@ struct KeyImportCommand: AsyncParsableCommand {
         discussion: """
             The key material is read from a file (or standard input), never from the command line, where the shell \
             history and the process list would keep it. The file holds the 32 bytes as SKM's console writes them \
-            (0x1F, 0xA0, … separated by commas or spaces), as 64 hexadecimal digits, or in Base64; surrounding \
-            whitespace is ignored.
+            (0x1F, 0xA0, … separated by commas or spaces), as 64 hexadecimal digits, or in standard Base64 (the \
+            padding may be left out); whitespace around them, or inside hexadecimal and Base64, is ignored.
 
             An imported key never rotates, on request or automatically: its only material is the one given.
             """)
@@ -36,12 +36,23 @@ struct KeyImportCommand: AsyncParsableCommand {
     var quiet = false
 
     func run() async throws {
+        // At most one byte past the limit is read: a huge or endless input (/dev/zero) is refused, not loaded. A FIFO
+        // or a process substitution reads as a file does.
         let data: Data
         do {
-            data =
+            var isDirectory: ObjCBool = false
+            if materialFile != "-", FileManager.default.fileExists(atPath: materialFile, isDirectory: &isDirectory),
+                isDirectory.boolValue
+            {
+                throw CommandFailure.setup("\(materialFile): is a directory")
+            }
+            let handle =
                 materialFile == "-"
-                ? FileHandle.standardInput.readDataToEndOfFile()
-                : try Data(contentsOf: URL(fileURLWithPath: materialFile))
+                ? FileHandle.standardInput : try FileHandle(forReadingFrom: URL(fileURLWithPath: materialFile))
+            defer { if materialFile != "-" { try? handle.close() } }
+            data = try handle.read(upToCount: 4097) ?? Data()
+        } catch let failure as CommandFailure {
+            throw failure
         } catch {
             throw CommandFailure.setup("\(materialFile): cannot read the key material")
         }
