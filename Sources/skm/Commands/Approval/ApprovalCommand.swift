@@ -11,7 +11,8 @@ struct ApprovalCommand: AsyncParsableCommand {
             makes its entry Scheduled to Register, and cancelling an entry's deletion makes it Scheduled to Cancel \
             Deletion: neither is used for client authentication until an approver accepts it. Approvers are named \
             actors (cli:USER for this command line, uak:ID for a User Access Key); everyone else is a member. No one \
-            approves or rejects a request of their own. Every step is an audit event.
+            approves or rejects a request of their own, and while the workflow is on only an approver turns it off or \
+            changes who approves. Every step is an audit event.
             """,
         subcommands: [
             ApprovalShowCommand.self, ApprovalEnableCommand.self, ApprovalDisableCommand.self,
