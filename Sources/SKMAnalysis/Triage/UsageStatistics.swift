@@ -70,12 +70,4 @@ package struct UsageStatistics: Sendable {
         counts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
-    /// How many successful `operation` calls used `keyId` on `day`.
-    package func successes(keyId: String, operation: String, day: String) -> Int {
-        counts.reduce(0) { total, entry in
-            let cell = entry.key
-            return cell.keyId == keyId && cell.operation == operation && cell.day == day && cell.result == "success"
-                ? total + entry.value : total
-        }
-    }
 }

@@ -118,7 +118,7 @@ struct ApprovalRoleCommand: AsyncParsableCommand {
     @Argument(help: "The actor: cli:USER or uak:ID.")
     var actor: String
 
-    @Argument(help: "approver or member.")
+    @Argument(help: "The role to give.")
     var role: Role
 
     func run() async throws {
