@@ -165,6 +165,7 @@ extension HTMLReportPage.Group {
         settle = !group.missing.isEmpty
         missing = HTMLReportPage.missing(group.missing)
         now = shown(group.now)
+        dayBefore = shown(group.dayBefore)
         fix = shown(group.fix)
         simulation = group.simulation.map { [HTMLReportPage.Simulation($0)] } ?? []
         fixAlone = group.simulation == nil ? fix : []

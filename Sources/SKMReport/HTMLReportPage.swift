@@ -121,6 +121,7 @@ struct HTMLReportPage {
         let settle: Bool
         let missing: [Missing]
         let now: [String]
+        let dayBefore: [String]
         let fix: [String]
         let simulation: [Simulation]
         let fixAlone: [String]

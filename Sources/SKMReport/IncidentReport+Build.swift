@@ -127,7 +127,9 @@ extension IncidentReport {
         }.sorted { ($1.count, $0.ruleId, $0.checkId) < ($0.count, $1.ruleId, $1.checkId) }
 
         groups = ranked.prefix(options.maximumGroups).enumerated().map { index, group in
-            Self.group(group, rank: index + 1, redactor: redactor)
+            var built = Self.group(group, rank: index + 1, redactor: redactor)
+            built.dayBefore = Self.dayBefore(group, daily: triage.dailySuccesses)
+            return built
         }
 
         var failuresByKey: [Triage.KeyActivity: Int] = [:]
@@ -207,6 +209,33 @@ extension IncidentReport {
             now: group.now.map { now($0, request: group.examples.last?.request.record.requestId, redactor: redactor) },
             undecided: example?.undecided != nil,
             requestIds: group.requestIDs, examples: group.examples.map { finding($0, redactor: redactor) })
+    }
+
+    /// "In the inputs, this key had 12,400 successful decrypt calls on 2026-09-20 (UTC), the day before the group's
+    /// first failure": for a group of calls with a key, when the inputs hold successful data calls with it that day.
+    static func dayBefore(_ group: Triage.Group, daily: [Triage.DailyActivity: Int]) -> String? {
+        let fingerprint = group.fingerprint
+        guard !fingerprint.key.isEmpty else { return nil }
+        let day = Triage.DailyActivity.day(of: group.firstSeen) - 1
+        var counts: [(operation: String, count: Int)] = []
+        for (activity, count) in daily
+        where activity.day == day && activity.keyId == fingerprint.key && activity.appkey == fingerprint.appkey
+            && APIOperation(rawValue: activity.operation)?.category == .data
+        {
+            counts.append((activity.operation, count))
+        }
+        guard !counts.isEmpty else { return nil }
+        counts.sort { ($1.count, $0.operation) < ($0.count, $1.operation) }
+        let total = counts.reduce(0) { $0 + $1.count }
+        let date = Timestamp.rfc3339(Date(timeIntervalSince1970: Double(day) * 86_400)).prefix(10)
+        let calls = counts.count == 1 ? "\(counts[0].operation) call" : "call"
+        var sentence =
+            "In the inputs, this key had \(grouped(total)) successful \(calls)\(total == 1 ? "" : "s") on \(date) (UTC), "
+            + "the day before the group's first failure"
+        if counts.count > 1 {
+            sentence += ": " + counts.map { "\($0.operation) \(grouped($0.count))" }.joined(separator: ", ")
+        }
+        return sentence + "."
     }
 
     /// "Against the state of T (the snapshot), request R of this group would succeed: … changed since."

@@ -226,6 +226,9 @@ package struct IncidentReport: Sendable {
         package var event: Event?
         /// Against the state as it is now the group's requests would succeed: since when, and the latest change.
         package var now: String? = nil
+        /// The key's successful calls the day before the group's first failure, when the inputs hold some: an outage
+        /// told from a client that never worked.
+        package var dayBefore: String? = nil
         /// The inputs cannot decide the cause (a fact missing, a change while the request ran); not in the documents,
         /// where `missing` and `note` say it.
         package var undecided: Bool = false

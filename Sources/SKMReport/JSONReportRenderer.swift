@@ -105,7 +105,7 @@ package struct JSONReportRenderer: Sendable {
             "hints": .array(group.hints.map(hint)), "note": .optional(group.note),
             "missing": .array(group.missing.map(missing)), "simulation": group.simulation.map(simulation) ?? .null,
             "alternatives": .array(group.alternatives.map(simulation)), "event": group.event.map(event) ?? .null,
-            "now": .optional(group.now),
+            "now": .optional(group.now), "dayBefore": .optional(group.dayBefore),
             "requestIds": .array(group.requestIds.map(JSONValue.string)),
             "examples": .array(group.examples.map(finding)),
         ]

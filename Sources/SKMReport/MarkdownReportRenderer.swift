@@ -95,6 +95,7 @@ package struct MarkdownReportRenderer: Sendable {
         }
         if let note = group.note { items.append(("Not confirmed", Self.escaped(note))) }
         if let now = group.now { items.append(("Now", Self.escaped(now))) }
+        if let dayBefore = group.dayBefore { items.append(("Day before", Self.escaped(dayBefore))) }
         if let fix = group.fix { items.append(("Fix", Self.escaped(fix))) }
         if let simulation = group.simulation { items.append(("Simulated", Self.escaped(simulation.summary))) }
         for alternative in group.alternatives { items.append(("Simulated", Self.escaped(alternative.summary))) }

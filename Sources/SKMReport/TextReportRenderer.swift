@@ -127,6 +127,7 @@ package struct TextReportRenderer: Sendable {
         }
         if let note = group.note { out += wrap("Not confirmed: ", safe(note)) }
         if let now = group.now { out += wrap("Now: ", safe(now)) }
+        if let dayBefore = group.dayBefore { out += wrap("Day before: ", safe(dayBefore)) }
         for missing in group.missing { out += wrap("To settle it: ", safe("\(missing.fact): \(missing.settle)")) }
         if let fix = group.fix { out += wrap("Fix: ", safe(fix)) }
         if let simulation = group.simulation { out += wrap("Simulated: ", safe(simulation.summary)) }

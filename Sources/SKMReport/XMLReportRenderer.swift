@@ -186,6 +186,7 @@ extension XMLWriter {
         for alternative in group.alternatives { write(alternative, alternative: true) }
         if let event = group.event { write(event) }
         optional("now", group.now)
+        optional("dayBefore", group.dayBefore)
         start("requestIds")
         for id in group.requestIds { element("requestId", text: id) }
         end()

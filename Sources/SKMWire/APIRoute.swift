@@ -208,6 +208,15 @@ package enum APIRoute: Sendable, Equatable {
             case ("POST", "rotate"): return (.rotateAccessKey, parameters)
             default: return nil
             }
+        case ("GET", 1) where rest[0] == "approvals":
+            return (.listApprovals, parameters)
+        case ("POST", 3) where rest[0] == "approvals":
+            parameters.resourceName = rest[1]
+            switch rest[2] {
+            case "approve": return (.approveRequest, parameters)
+            case "reject": return (.rejectRequest, parameters)
+            default: return nil
+            }
         case ("GET", 5) where rest[0] == "keystores" && rest[2] == "certificates" && rest[4] == "pkcs12":
             parameters.keyStoreId = rest[1]
             parameters.authKind = .certificate

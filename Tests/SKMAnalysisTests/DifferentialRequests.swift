@@ -243,7 +243,7 @@ struct RequestDraw {
         let name = chance(85) ? "made-\(random(1...99_999))" : pick(["", "   ", String(repeating: "n", count: 120)])
         // The reads exist in v1.0 too, where the appkey alone may authorise them.
         let readVersion = chance(20) ? "v1.0" : "v1.2"
-        switch random(1...16) {
+        switch random(1...17) {
         case 1 where chance(25):
             // A key import: the material in each form SKM reads, or of the wrong length, or unreadable.
             let bytes = (0..<32).map { _ in UInt8(random(0...255)) }
@@ -365,6 +365,21 @@ struct RequestDraw {
             case 2: return call("POST", "user-access-keys")
             case 3: return call("PUT", "user-access-keys/\(target)/revoke")
             default: return call("POST", "user-access-keys/\(target)/rotate", version: "v1.3")
+            }
+        case 17:
+            // The approval workflow: the list of what waits; approving or rejecting a member's request, one's own, an
+            // entry that waits for nothing, another appkey's, or no entry at all.
+            let waiting = universe.waitingEntryIds[tenant.appkey] ?? []
+            let elsewhere = universe.waitingEntryIds[other.appkey] ?? []
+            let target =
+                !waiting.isEmpty && chance(70)
+                ? String(pick(waiting))
+                : !elsewhere.isEmpty && chance(30)
+                    ? String(pick(elsewhere)) : pick(["1", "abc", "0", "-3", "999999", String(random(1...40))])
+            switch random(1...5) {
+            case 1: return call("GET", "approvals", version: pick(["v1.2", "v1.3", "v1.0"]))
+            case 2, 3: return call("POST", "approvals/\(target)/approve", version: pick(["v1.2", "v1.3"]))
+            default: return call("POST", "approvals/\(target)/reject")
             }
         default:
             return call(

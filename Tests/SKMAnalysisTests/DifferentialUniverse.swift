@@ -90,6 +90,8 @@ final class Universe: @unchecked Sendable {
     var waitingIPs: [Int: String] = [:]
     var waitingMACs: [Int: String] = [:]
     var waitingCertificates: [Int: Certificate] = [:]
+    /// The entries whose requests wait for approval, by appkey: what approve and reject calls name.
+    var waitingEntryIds: [String: [Int]] = [:]
     var strayCertificates: [Certificate] = []
     var bearerTokens: [String: String] = [:]
     /// Tokens issued before the installation's clock moved on by days: expired by the time requests use them.
@@ -290,23 +292,38 @@ final class Universe: @unchecked Sendable {
         }
         // Registrations that wait for approval: the workflow turned on for a moment, an address, a MAC address and a
         // certificate requested by a member, then turned off again (what waits still waits).
+        // The tenant's own User Access Key is an approver too, and requests an address of its own, which it cannot
+        // approve.
         if let tenant = tenants.first {
+            let own = "uak:\(tenant.accessKey.accessKey.id)"
             _ = try await engine.setApprovalRequired(
-                appkey: tenant.appkey, true, approvers: ["cli:boss"], actor: actor)
+                appkey: tenant.appkey, true, approvers: ["cli:boss", own], actor: actor)
+            var waiting: [Int] = []
             for store in tenant.stores where store.status == .active {
                 let ip = "10.66.\(store.id % 250).0/24"
-                _ = try await engine.addAuthEntry(
-                    appkey: tenant.appkey, store: .id(store.id), kind: .ipv4, value: ip, actor: "cli:jkim")
+                waiting.append(
+                    try await engine.addAuthEntry(
+                        appkey: tenant.appkey, store: .id(store.id), kind: .ipv4, value: ip, actor: "cli:jkim"
+                    ).id)
                 waitingIPs[store.id] = ip
                 let mac = "02:66:00:00:00:" + String(format: "%02x", store.id % 256)
-                _ = try await engine.addAuthEntry(
-                    appkey: tenant.appkey, store: .id(store.id), kind: .mac, value: mac, actor: "cli:jkim")
+                waiting.append(
+                    try await engine.addAuthEntry(
+                        appkey: tenant.appkey, store: .id(store.id), kind: .mac, value: mac, actor: "cli:jkim"
+                    ).id)
                 waitingMACs[store.id] = mac
                 let entry = try await engine.issueCertificate(
                     appkey: tenant.appkey, store: .id(store.id), name: "waiting-\(store.id)", password: "fixture-only",
                     lifetimeDays: 365, actor: "cli:jkim")
                 waitingCertificates[store.id] = try Certificate(pemEncoded: entry.certificate!.pem)
+                waiting.append(entry.id)
+                waiting.append(
+                    try await engine.addAuthEntry(
+                        appkey: tenant.appkey, store: .id(store.id), kind: .ipv4, value: "10.67.\(store.id % 250).0/24",
+                        actor: own
+                    ).id)
             }
+            waitingEntryIds[tenant.appkey] = waiting
             _ = try await engine.setApprovalRequired(appkey: tenant.appkey, false, actor: "cli:boss")
         }
     }

@@ -49,6 +49,50 @@ import Testing
         #expect(TerminalText.inert("plain text, ünïcode and 한국어") == "plain text, ünïcode and 한국어")
     }
 
+    /// A group of calls with a key says how many data calls with it succeeded on the UTC day before the group's first
+    /// failure, when the inputs hold some: that day's only, in the terminal, JSON and XML alike.
+    @Test func aGroupSaysWhatItsKeyDidTheDayBefore() throws {
+        let folder = Fixtures.folder(.keyScheduledForDeletion)
+        let lines = try String(contentsOf: folder.appendingPathComponent("requests.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        let success = try #require(
+            lines.first { $0.contains(#""isSuccessful":true"#) && $0.contains(#""operation":"encrypt""#) })
+        let time = try Regex(#""time":"[^"]*""#)
+        let id = try Regex(#""requestId":"[^"]*""#)
+        func moved(_ day: String, _ number: Int) -> String {
+            success.replacing(time, with: #""time":"2026-09-\#(day)T10:00:0\#(number).000Z""#)
+                .replacing(id, with: #""requestId":"earlier-\#(day)-\#(number)""#)
+        }
+        let earlier = (1...3).map { moved("20", $0) } + (1...2).map { moved("19", $0) }
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "skm-day-before-\(UUID().uuidString).jsonl")
+        try (earlier + lines).joined(separator: "\n").appending("\n").write(to: log, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: log) }
+        let snapshot = try Fixtures.snapshot(.keyScheduledForDeletion)
+        let analyzer = Analyzer(rules: Fixtures.rules, snapshot: snapshot)
+        var result = AnalysisResult()
+        try analyzer.analyze(log.path, into: &result)
+        analyzer.finish(&result)
+        let report = IncidentReport(
+            analysis: result, rules: Fixtures.rules, snapshot: snapshot,
+            options: .init(toolVersion: "test", generatedAt: Date(timeIntervalSince1970: 0)))
+        let keyId = try #require(success.firstMatch(of: try Regex(#""keyId":"([0-9a-f]{32})""#))?.output[1].substring)
+        let withKey = report.groups.filter { $0.keyId == String(keyId) }
+        #expect(!withKey.isEmpty)
+        for group in withKey {
+            #expect(
+                group.dayBefore
+                    == "In the inputs, this key had 3 successful encrypt calls on 2026-09-20 (UTC), the day before the group's first failure."
+            )
+        }
+        #expect(report.groups.filter { $0.keyId != String(keyId) }.allSatisfy { $0.dayBefore == nil })
+        let text = TextReportRenderer(color: false).render(report)
+        #expect(text.contains("Day before: In the inputs, this key had 3 successful encrypt calls"))
+        let xml = try XMLReportRenderer().render(report)
+        #expect(XMLReportRenderer.validate(xml) == [])
+        #expect(String(decoding: xml, as: UTF8.self).contains("<dayBefore>In the inputs, this key had 3"))
+    }
+
     @Test func aDocumentThatBreaksTheSchemaIsCaught() throws {
         let report = try Fixtures.report(.mixedTraffic, input: "requests.jsonl")
         var text = String(decoding: try XMLReportRenderer().render(report), as: UTF8.self)

@@ -188,6 +188,69 @@ import Testing
         #expect(!(try String(contentsOfFile: server.logPath, encoding: .utf8)).contains("lab, east"))
     }
 
+    /// The approval workflow over HTTPS: a registration waits, the list shows who asked, the requester and a member
+    /// are refused, another approver's approval lets the client in; every refusal is logged with the entry's id.
+    @Test func approvalsOverHTTPS() async throws {
+        let server = try await TestServer.start()
+        let store = try await server.fixture.store("Store #1")
+        let key = try await server.fixture.key(.symmetric, in: store)
+        let second = try await server.engine.createUserAccessKey(appkey: server.appkey, actor: "cli:admin")
+        let member = try await server.engine.createUserAccessKey(appkey: server.appkey, actor: "cli:admin")
+        func credentials(_ id: String, _ secret: String) -> [(String, String)] {
+            [("X-TC-AUTHENTICATION-ID", id), ("X-TC-AUTHENTICATION-SECRET", secret)]
+        }
+        let requester = credentials(server.fixture.accessKeyID, server.fixture.accessKeySecret)
+        let approver = credentials(second.accessKey.id, second.secret)
+        _ = try await server.engine.setApprovalRequired(
+            appkey: server.appkey, true,
+            approvers: ["uak:\(server.fixture.accessKeyID)", "uak:\(second.accessKey.id)"],
+            actor: "cli:admin")
+        let client = try server.client()
+        let added = try await client.send(
+            .POST, server.url(server.api("auths/ipv4s")), json: ["keyStoreName": "Store #1", "value": "127.0.0.1"],
+            headers: requester)
+        #expect(added.status == 200)
+        let encrypt = server.url(server.api("symmetric-keys/\(key.id)/encrypt"))
+        #expect(try await client.send(.POST, encrypt, json: ["plaintext": "x"]).resultMessage == "IPv4 Auth Failure")
+        let listed = try await client.send(
+            .GET, server.url(server.api("approvals", version: "v1.3")), headers: approver)
+        let waiting = try #require(listed.json["body"]?["approvalList"]?.arrayValue)
+        #expect(waiting.count == 1)
+        #expect(waiting.first?["value"] == "127.0.0.1")
+        #expect(waiting.first?["status"] == "PENDING_APPROVAL")
+        #expect(waiting.first?["requestedBy"] == .string("uak:\(server.fixture.accessKeyID)"))
+        #expect(waiting.first?["keyStoreName"] == "Store #1")
+        let id = try #require(waiting.first?["entryId"]?.intValue)
+        let own = try await client.send(.POST, server.url(server.api("approvals/\(id)/approve")), headers: requester)
+        #expect(own.resultMessage == "Invalid Request")
+        let notApprover = try await client.send(
+            .POST, server.url(server.api("approvals/\(id)/approve")),
+            headers: credentials(member.accessKey.id, member.secret))
+        #expect(notApprover.resultMessage == "Invalid Request")
+        let unknown = try await client.send(.POST, server.url(server.api("approvals/abc/reject")), headers: approver)
+        #expect(unknown.resultMessage == "Invalid Request")
+        #expect(try await client.send(.POST, encrypt, json: ["plaintext": "x"]).resultMessage == "IPv4 Auth Failure")
+        let approved = try await client.send(
+            .POST, server.url(server.api("approvals/\(id)/approve")), headers: approver)
+        #expect(approved.status == 200)
+        #expect(approved.json["body"]?["status"] == "IN_SERVICE")
+        #expect(try await client.send(.POST, encrypt, json: ["plaintext": "x"]).status == 200)
+        let again = try await client.send(.POST, server.url(server.api("approvals/\(id)/reject")), headers: approver)
+        #expect(again.resultMessage == "Invalid Request")
+        let v10 = try await client.send(.GET, server.url(server.api("approvals", version: "v1.0")), headers: approver)
+        #expect(v10.resultMessage == "URL NOT FOUND")
+        try await client.shutdown()
+        try await server.stop()
+        let decisions = try server.logLines().filter {
+            $0["operation"] == "approveRequest" || $0["operation"] == "rejectRequest"
+        }
+        #expect(
+            decisions.map { $0["resourceName"] } == [
+                .string(String(id)), .string(String(id)), "abc", .string(String(id)), .string(String(id)),
+            ])
+        #expect(decisions.map { $0["response"]?["resultCode"] } == [-1001, -1001, -1001, 0, -1001])
+    }
+
     @Test func certificateDownloadIsPKCS12() async throws {
         let world = try await HTTPWorld.make()
         let server = world.server

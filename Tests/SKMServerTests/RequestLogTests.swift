@@ -109,6 +109,15 @@ import Testing
         #expect(zip(records, records.dropFirst()).allSatisfy { $0.time <= $1.time })
     }
 
+    /// The schema names every operation a log line may carry: each of the API's, and no other.
+    @Test func theSchemaListsEveryOperation() throws {
+        let schema = try JSONParser().parse(
+            try Data(contentsOf: packageRoot.appendingPathComponent("Schemas/request-log.schema.json")))
+        let listed = schema["properties"]?["operation"]?["enum"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(Set(listed) == Set(APIOperation.allCases.map(\.rawValue)))
+        #expect(listed.count == APIOperation.allCases.count)
+    }
+
     @Test func gracefulShutdownFlushesEveryLine() async throws {
         let world = try await HTTPWorld.make()
         let server = world.server

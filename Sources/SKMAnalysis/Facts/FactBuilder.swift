@@ -54,6 +54,8 @@ package struct FactBuilder: Sendable {
     package func scopes(readFor captured: CapturedRequest) -> [StateTimeline.Scope]? {
         let record = captured.record
         if record.keyStoreId == nil, record.keyStoreName != nil { return nil }
+        // The workflow's settings are the appkey's, and the entry an approval names may be in any of its key stores.
+        if let operation = record.operation, Self.approvalOperations.contains(operation) { return nil }
         if !fromAPI, captured.certificateKnown, record.client.cert.present, record.client.cert.sha256 != nil,
             record.appkey != nil
         {
@@ -127,7 +129,12 @@ package struct FactBuilder: Sendable {
                     number: versionNumber(record, operation: operation, primary: primary?.entity.number),
                     versions: versions))
         }
-        values["entry"] = entry(record, operation: operation, store: storeAtTime?.entity, time: time, change: change)
+        if operation == .approveRequest || operation == .rejectRequest {
+            values["entry"] = approvalEntry(record, time: time, change: change)
+        } else {
+            values["entry"] = entry(
+                record, operation: operation, store: storeAtTime?.entity, time: time, change: change)
+        }
         values["ca"] = authority()
         // The audit history is the costliest fact and few rules read it: it is made on the first read.
         let history = self
@@ -135,11 +142,13 @@ package struct FactBuilder: Sendable {
         var activation = Activation(
             schema: SKMFacts.schema, values: values,
             deferred: [
+                // Read by the approval workflow's checks only.
+                "approval": { history.approval(appkey, time: time) },
                 "events": {
                     .list(
                         (appkey.map { history.timeline.events(ofAppkey: $0, upTo: time, limit: history.eventLimit) }
                             ?? []).map { .object(history.event($0)) })
-                }
+                },
             ])
         activation.reads = reads
         return activation
@@ -398,6 +407,43 @@ package struct FactBuilder: Sendable {
         if let deletion = version.deletionAt { fields["deletionAt"] = .timestamp(Self.time(deletion)) }
         if let statusEvent = found.statusEvent { fields["statusEvent"] = .object(event(statusEvent)) }
         return ObjectValue(type: SKMFacts.version, values: fields)
+    }
+
+    static let approvalOperations: Set<String> = [
+        APIOperation.listApprovals.rawValue, APIOperation.approveRequest.rawValue, APIOperation.rejectRequest.rawValue,
+    ]
+
+    /// The approval workflow of the appkey before the request, from the audit log; unknown without it.
+    private func approval(_ appkey: String?, time: Date) -> Value {
+        guard !fromAPI else {
+            return .unknown(
+                Unknown(
+                    path: "approval",
+                    settle: "the approval workflow is not readable through the API: " + Self.fromExport))
+        }
+        let settings = appkey.map { timeline.approval(ofAppkey: $0, at: time) } ?? ApprovalSettings()
+        return .object(
+            ObjectValue(
+                type: SKMFacts.approval,
+                values: [
+                    "required": .bool(settings.required),
+                    "approvers": .list(settings.approvers.map(Value.string)),
+                ]))
+    }
+
+    /// The entry an approval or rejection names by its id (the path's), when it is one of the appkey's.
+    private func approvalEntry(_ record: RequestRecord, time: Date, change: StateChange?) -> Value {
+        let absent = Value.object(ObjectValue(type: SKMFacts.entry, values: ["exists": .bool(false)]))
+        guard let text = record.resourceName, let id = RequestFields.wholeNumber(text, maximumDigits: 18), id > 0,
+            let found = timeline.entry(id, at: time), found.entity.appkey == record.appkey
+        else {
+            if fromAPI {
+                return .unknown(
+                    Unknown(path: "entry.exists", settle: "the API does not list every entry: " + Self.fromExport))
+            }
+            return absent
+        }
+        return entryValue(apply(change, to: found), time: time)
     }
 
     /// The registered entry an auth-entry request names: in its key store, of its kind, with its value.

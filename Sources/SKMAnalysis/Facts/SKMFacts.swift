@@ -180,6 +180,13 @@ package enum SKMFacts {
             .init("statusEvent", .object("Event"), "The event that set the status."),
         ])
 
+    package static let approval = ObjectType(
+        name: "Approval", documentation: "The approval workflow of the appkey, as it was at the request's time.",
+        fields: [
+            .init("required", .bool, "Whether changes to client authentication waited for an approver."),
+            .init("approvers", .list(.string), "Who approves: cli:<user>, uak:<id>. Everyone else is a member."),
+        ])
+
     package static let store = ObjectType(
         name: "Store", documentation: "The key store of the key (data calls) or named by the request (management).",
         fields: [
@@ -242,15 +249,19 @@ package enum SKMFacts {
             .init("store", .object("Store"), "The key store concerned."),
             .init("key", .object("Key"), "The key of the path."),
             .init("version", .object("Version"), "The key version concerned."),
-            .init("entry", .object("Entry"), "The registered entry an auth-entry request names."),
+            .init(
+                "entry", .object("Entry"),
+                "The registered entry an auth-entry request names (by value, or by id when approving or rejecting)."),
+            .init("approval", .object("Approval"), "The approval workflow of the appkey."),
             .init(
                 "events", .list(.object("Event")),
                 "Audit events about the key, its store and its appkey, up to the request."),
             .init("ca", .object("CA"), "The installation's client CA."),
         ],
         objects: [
-            event, client, input, body, response, token, request, certificate, appkey, accessKey, entry, store, key,
-            version, authority,
+            event, client, input, body, response, token, request, certificate, appkey, accessKey, entry, approval,
+            store,
+            key, version, authority,
         ])
 
     /// Operation categories and names `applies_to` may use.

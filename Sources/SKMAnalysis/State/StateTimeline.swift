@@ -386,6 +386,26 @@ package struct StateTimeline: Sendable {
         return AtTime(entity: entry, statusEvent: statusEvent)
     }
 
+    /// The approval workflow of an appkey before `time`, replayed from its audit events: whether it was on, and who
+    /// approved. Only a snapshot that holds the audit log knows it.
+    package func approval(ofAppkey appkey: String, at time: Date) -> ApprovalSettings {
+        var settings = ApprovalSettings()
+        guard let events = eventsByTarget[.appkey(appkey)] else { return settings }
+        for event in events[..<events.partitioningIndex { $0.time >= time }] {
+            let member = event.changes.first { $0.known == .member }
+            switch event.action {
+            case .approvalEnable: settings.required = true
+            case .approvalDisable: settings.required = false
+            case .approverGrant:
+                if let added = member?.after, !settings.approvers.contains(added) { settings.approvers.append(added) }
+            case .approverRevoke:
+                if let removed = member?.before { settings.approvers.removeAll { $0 == removed } }
+            default: break
+            }
+        }
+        return settings
+    }
+
     /// The client-authentication entries of a key store at a time, deleted ones included.
     package func entries(ofStore id: Int, at time: Date) -> [AtTime<AuthEntry>] {
         (entriesByStore[id] ?? []).compactMap { entry($0, at: time) }

@@ -21,6 +21,13 @@ extension AnalysisResult {
                 triage.successes.sorted { ($0.key.appkey, $0.key.keyId) < ($1.key.appkey, $1.key.keyId) }.map {
                     ["appkey": .string($0.key.appkey), "keyId": .string($0.key.keyId), "count": .int($0.value)]
                 }),
+            "dailySuccesses": .array(
+                triage.dailySuccesses.sorted { $0.key < $1.key }.map {
+                    [
+                        "appkey": .string($0.key.appkey), "keyId": .string($0.key.keyId),
+                        "operation": .string($0.key.operation), "day": .int($0.key.day), "count": .int($0.value),
+                    ] as JSONValue
+                }),
             "failuresPerMinute": .array(
                 triage.failuresPerMinute.sorted { $0.key < $1.key }.flatMap { minute, counts in
                     counts.sorted { $0.key < $1.key }.map {
@@ -264,6 +271,18 @@ struct MergeReader {
                 appkey: try reader.string(item, "appkey"), keyId: try reader.string(item, "keyId"))
             successes[key, default: 0] += try reader.count(item, "count")
         }
+        // Absent from analyses written before it was counted.
+        var daily: [Triage.DailyActivity: Int] = [:]
+        let dailyItems = value["dailySuccesses"] == nil ? [] : try array(value, "dailySuccesses")
+        for (index, item) in dailyItems.enumerated() {
+            let reader = at("dailySuccesses[\(index)]")
+            let day = try reader.int(item, "day")
+            guard (0...(253_402_300_799 / 86_400)).contains(day) else { throw reader.fail("day is not a day") }
+            let key = Triage.DailyActivity(
+                appkey: try reader.string(item, "appkey"), keyId: try reader.string(item, "keyId"),
+                operation: try reader.string(item, "operation"), day: day)
+            daily[key, default: 0] += try reader.count(item, "count")
+        }
         var perMinute: [Int: [Int: Int]] = [:]
         for (index, item) in try array(value, "failuresPerMinute").enumerated() {
             let reader = at("failuresPerMinute[\(index)]")
@@ -276,7 +295,8 @@ struct MergeReader {
             groups.append(try at("groups[\(index)]").group(item, diagnoser: diagnoser))
         }
         return Triage(
-            restoring: groups, successes: successes, successCount: try count(value, "successCount"),
+            restoring: groups, successes: successes, dailySuccesses: daily,
+            successCount: try count(value, "successCount"),
             failureCount: try count(value, "failureCount"), failuresPerMinute: perMinute)
     }
 

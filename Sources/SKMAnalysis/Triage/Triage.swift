@@ -83,8 +83,31 @@ package struct Triage: Sendable {
         }
     }
 
+    /// Successful calls per key, operation and UTC day: what a key did before it failed.
+    package struct DailyActivity: Sendable, Hashable, Comparable {
+        package var appkey: String
+        package var keyId: String
+        package var operation: String
+        /// Days since 1970-01-01 (UTC).
+        package var day: Int
+
+        package init(appkey: String, keyId: String, operation: String, day: Int) {
+            (self.appkey, self.keyId, self.operation, self.day) = (appkey, keyId, operation, day)
+        }
+
+        /// The UTC day of a time, in days since 1970.
+        package static func day(of time: Date) -> Int {
+            Int((time.timeIntervalSince1970 / 86_400).rounded(.down))
+        }
+
+        package static func < (lhs: DailyActivity, rhs: DailyActivity) -> Bool {
+            (lhs.appkey, lhs.keyId, lhs.operation, lhs.day) < (rhs.appkey, rhs.keyId, rhs.operation, rhs.day)
+        }
+    }
+
     package private(set) var groups: [Fingerprint: Group] = [:]
     package private(set) var successes: [KeyActivity: Int] = [:]
+    package private(set) var dailySuccesses: [DailyActivity: Int] = [:]
     package private(set) var successCount = 0
     package private(set) var failureCount = 0
     /// Failures per minute (minutes since 1970) and result code: the timeline reports chart.
@@ -142,6 +165,11 @@ extension Triage {
         successCount += 1
         guard let keyId = observation.keyId else { return }
         successes[KeyActivity(appkey: observation.appkey ?? "", keyId: keyId), default: 0] += 1
+        if let time = observation.time, let operation = observation.operation {
+            let activity = DailyActivity(
+                appkey: observation.appkey ?? "", keyId: keyId, operation: operation, day: DailyActivity.day(of: time))
+            dailySuccesses[activity, default: 0] += 1
+        }
     }
 
     /// Adds another triage's groups and counts to this one, as if its requests had been added after this one's:
@@ -150,6 +178,7 @@ extension Triage {
         successCount += other.successCount
         failureCount += other.failureCount
         for (key, count) in other.successes { successes[key, default: 0] += count }
+        for (key, count) in other.dailySuccesses { dailySuccesses[key, default: 0] += count }
         for (minute, counts) in other.failuresPerMinute {
             for (code, count) in counts { failuresPerMinute[minute, default: [:]][code, default: 0] += count }
         }
@@ -192,12 +221,13 @@ extension Triage {
 extension Triage {
     /// A triage as a mergeable analysis wrote it.
     init(
-        restoring groups: [Group], successes: [KeyActivity: Int], successCount: Int, failureCount: Int,
-        failuresPerMinute: [Int: [Int: Int]]
+        restoring groups: [Group], successes: [KeyActivity: Int], dailySuccesses: [DailyActivity: Int],
+        successCount: Int, failureCount: Int, failuresPerMinute: [Int: [Int: Int]]
     ) {
         self.init()
         self.groups = Dictionary(groups.map { ($0.fingerprint, $0) }, uniquingKeysWith: { first, _ in first })
         self.successes = successes
+        self.dailySuccesses = dailySuccesses
         self.successCount = successCount
         self.failureCount = failureCount
         self.failuresPerMinute = failuresPerMinute

@@ -76,6 +76,13 @@ extension DecisionCheck {
     package static let grantTypeClientCredentials = DecisionCheck(.invalidRequest, "grant-type-client-credentials")
     package static let importedMaterialValid = DecisionCheck(.invalidRequest, "imported-key-material-valid")
     package static let importRowsValid = DecisionCheck(.invalidRequest, "import-rows-valid")
+    /// Approving or rejecting a request: the caller is an approver of the appkey. Invalid Request, not Unauthorized:
+    /// the credentials were good, and a log cannot tell a wrong secret from a missing role.
+    package static let approverRole = DecisionCheck(.invalidRequest, "approver-role")
+    /// Approving or rejecting a request: a request of the appkey waits for approval on the entry the path names.
+    package static let approvalWaiting = DecisionCheck(.invalidRequest, "approval-waiting")
+    /// Approving or rejecting a request: the caller did not make it.
+    package static let notOwnRequest = DecisionCheck(.invalidRequest, "not-own-request")
     /// A limit the request log does not show (a description over 1000 characters, a value of the wrong range).
     package static let otherwiseMalformed = DecisionCheck(.invalidRequest, "otherwise-malformed")
 
@@ -156,6 +163,7 @@ extension DecisionCheck {
     package static let apiChecks: [DecisionCheck] = [
         apiVersionKnown, routeExists, operationInVersion, appkeyWellFormed, appkeyExists, credentialsPresent,
         tokenAuthentic, tokenNotExpired, accessKeyExists, accessKeyInService, accessKeyOfThisAppkey, secretValid,
+        approverRole, notOwnRequest, approvalWaiting,
         httpWellFormed, headersWithinLimit, bodyWithinLimit, bodyIsJSON, requiredMembers, optionalMembersTyped,
         plaintextWithin32KB,
         plaintextWithin245Bytes, standardPlaintextBase64, secretWithin32KB, blobWithinLimit, algorithmKnown,

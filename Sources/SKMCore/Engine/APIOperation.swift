@@ -11,7 +11,7 @@ package enum APIVersion: String, Sendable, Hashable, Codable, CaseIterable, Comp
 }
 
 /// Every operation of the SKM API, plus this implementation's additions (rotate, cancel deletion, key import, bulk
-/// registration, certificate download, token creation). The raw value is the name the request log and the rule files use.
+/// registration, certificate download, the approval workflow, token creation). The raw value is the name the request log and the rule files use.
 package enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
     case confirm
     case getSecret
@@ -52,6 +52,9 @@ package enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
     case createAccessKey
     case revokeAccessKey
     case rotateAccessKey
+    case listApprovals
+    case approveRequest
+    case rejectRequest
     case createToken
 
     /// How the engine authorises the operation (DESIGN §6).
@@ -124,7 +127,7 @@ package enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
             .scheduleAuthDeletion,
             .deleteAuth,
             .cancelAuthDeletion, .downloadCertificate, .listAccessKeys, .createAccessKey, .revokeAccessKey,
-            .rotateAccessKey:
+            .rotateAccessKey, .listApprovals, .approveRequest, .rejectRequest:
             return [.v1_2, .v1_3]
         case .signStandard, .verifyStandard, .createKeyStore, .updateKeyStore, .deleteKeyStore:
             return [.v1_3]
@@ -147,7 +150,8 @@ package enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
         switch self {
         case .cancelKeyDeletion, .rotateKey, .importSymmetricKey, .importAuth, .cancelAuthDeletion,
             .downloadCertificate,
-            .listAccessKeys, .createAccessKey, .revokeAccessKey, .rotateAccessKey:
+            .listAccessKeys, .createAccessKey, .revokeAccessKey, .rotateAccessKey, .listApprovals, .approveRequest,
+            .rejectRequest:
             return true
         default: return false
         }

@@ -169,6 +169,28 @@ extension Engine {
         }
     }
 
+    /// The API's approve and reject (`POST …/approvals/{entryId}/approve|reject`): ``decide(appkey:entryId:approve:actor:)``
+    /// with its refusals as the catalogue's. The order is the rule files': the caller is an approver, a request of the
+    /// appkey waits on the entry, the caller did not make it.
+    func decideOverAPI(appkey: String, entry text: String, approve: Bool, actor: String) async throws -> AuthEntry {
+        let settings = try await approvalSettings(appkey: appkey)
+        guard settings.approvers.contains(actor) else {
+            throw Rejection(.approverRole, "\(actor) is not an approver of appkey \(appkey)")
+        }
+        guard let id = RequestFields.wholeNumber(text, maximumDigits: 18), id > 0 else {
+            throw Rejection(.approvalWaiting, "'\(text.prefix(32))' is not an entry id", field: "entryId")
+        }
+        do {
+            return try await decide(appkey: appkey, entryId: id, approve: approve, actor: actor)
+        } catch let error as ApprovalError {
+            switch error.code {
+            case .notApprover: throw Rejection(.approverRole, error.reason)
+            case .ownRequest: throw Rejection(.notOwnRequest, error.reason)
+            case .nothingWaiting, .noApprover: throw Rejection(.approvalWaiting, error.reason)
+            }
+        }
+    }
+
     /// A status change that keeps the entry's deletion time: a cancellation waiting for approval, and its rejection.
     func heldTransition(
         _ entry: AuthEntry, to target: EntryStatus, action: AuditAction, actor: String, at now: Date

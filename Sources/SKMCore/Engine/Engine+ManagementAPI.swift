@@ -255,6 +255,28 @@ extension Engine {
             body["replacedUserAccessKeyId"] = .string(request.resourceName ?? "")
             return Outcome(.success(.body(.object(body))))
 
+        case .listApprovals:
+            let waiting = try await pendingApprovals(appkey: appkey)
+            let names = Dictionary(
+                try await storage.keyStores(appkey: appkey).map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+            return Outcome(
+                .success(
+                    .body([
+                        "approvalList": .array(
+                            waiting.map { .object(Self.approvalJSON($0, storeName: names[$0.keyStoreId])) })
+                    ])))
+
+        case .approveRequest, .rejectRequest:
+            let entry = try await decideOverAPI(
+                appkey: appkey, entry: request.resourceName ?? "", approve: request.operation == .approveRequest,
+                actor: actor)
+            return Outcome(
+                .success(
+                    .body([
+                        "entryId": .int(entry.id), "status": .string(entry.status.rawValue),
+                        "deletionDateTime": .optional(entry.deletionAt.map(Timestamp.api)),
+                    ])))
+
         default:
             throw Rejection(.serverFailed, "\(request.operation.rawValue) is not a management call")
         }
@@ -357,6 +379,17 @@ extension Engine {
         object["lastChangeUser"] = .string(entry.lastChange.user)
         object["lastChangeDatetime"] = .string(Timestamp.api(entry.lastChange.at))
         return object
+    }
+
+    /// A request waiting for approval: the entry, and who asked for what when.
+    static func approvalJSON(_ entry: AuthEntry, storeName: String?) -> JSONObject {
+        [
+            "entryId": .int(entry.id), "keyStoreId": .int(entry.keyStoreId), "keyStoreName": .optional(storeName),
+            "authType": .string(entry.kind.rawValue), "value": .string(entry.value),
+            "status": .string(entry.status.rawValue), "requestedBy": .string(entry.lastChange.user),
+            "requestDateTime": .string(Timestamp.api(entry.lastChange.at)),
+            "deletionDateTime": .optional(entry.deletionAt.map(Timestamp.api)),
+        ]
     }
 
     /// A bulk registration's report: what was registered, what was left out, and why.

@@ -71,7 +71,7 @@ enum BodyShape {
 ///
 /// Step 4 runs in the order the rule for Invalid Request lists its checks: the body's size and form, the members
 /// the operation needs with their types, the types of optional members, then each value's own limits.
-struct RequestFields {
+package struct RequestFields {
     let object: JSONObject
     let query: [String: String]
 
@@ -201,7 +201,7 @@ struct RequestFields {
     }
 
     /// An optional sign and 1 to `maximumDigits` decimal digits, as a number.
-    static func wholeNumber(_ text: String, maximumDigits: Int) -> Int? {
+    package static func wholeNumber(_ text: String, maximumDigits: Int) -> Int? {
         var digits = Substring(text)
         if let first = digits.first, first == "+" || first == "-" { digits = digits.dropFirst() }
         guard (1...maximumDigits).contains(digits.count), digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
