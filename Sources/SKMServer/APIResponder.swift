@@ -67,6 +67,10 @@ struct APIResponder: HTTPResponder {
             }
         }
         let seconds = Double((ContinuousClock.now - started) / .nanoseconds(1)) / 1e9
+        if case .api(let call) = route {
+            engine.noteCall(
+                appkey: call.appkey, keyId: call.keyId, operation: call.operation, error: outcome.error, at: time)
+        }
         let operationName = engineRequest?.operation.rawValue ?? "unknown"
         if let rejection = outcome.rejection {
             if rejection.error == .internalError {

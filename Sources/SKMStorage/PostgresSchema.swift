@@ -154,6 +154,22 @@ enum PostgresSchema {
             "2-imported-keys",
             ["ALTER TABLE managed_keys ADD COLUMN imported BOOLEAN NOT NULL DEFAULT FALSE"]
         ),
+        (
+            "3-call-counts",
+            [
+                """
+                CREATE TABLE call_counts (
+                    appkey TEXT COLLATE "C" NOT NULL,
+                    day TEXT COLLATE "C" NOT NULL,
+                    key_id TEXT COLLATE "C" NOT NULL,
+                    operation TEXT COLLATE "C" NOT NULL,
+                    result TEXT COLLATE "C" NOT NULL,
+                    count BIGINT NOT NULL,
+                    PRIMARY KEY (appkey, day, key_id, operation, result)
+                )
+                """
+            ]
+        ),
     ]
 
     /// The table that records applied migrations; its presence marks an SKM database.

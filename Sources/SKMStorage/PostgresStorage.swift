@@ -415,6 +415,17 @@ package final class PostgresStorage: Storage {
         try await all("SELECT * FROM events WHERE sequence > \(sequence) ORDER BY sequence LIMIT \(limit)", Rows.event)
     }
 
+    package func callCounts(appkey: String, from: String, through: String) async throws -> [UsageCell: Int] {
+        var counts: [UsageCell: Int] = [:]
+        for (cell, count) in try await all(
+            "SELECT * FROM call_counts WHERE appkey = \(appkey) AND day >= \(from) AND day <= \(through)",
+            { (try Rows.usageCell($0), try $0.int("count")) })
+        {
+            counts[cell, default: 0] += count
+        }
+        return counts
+    }
+
     package func dueWork(at now: Date) async throws -> DueWork {
         let cutoff = now.millisecondsSince1970
         return try await transaction(.snapshot) { connection, logger in
@@ -466,7 +477,10 @@ package final class PostgresStorage: Storage {
         // The last use of keys and entries decides nothing a cache holds and only moves forward: it needs no lock,
         // and only real changes wake the other nodes.
         let changesState = changes.mutations.contains {
-            if case .recordAccess = $0 { false } else { true }
+            switch $0 {
+            case .recordAccess, .addCallCounts: false
+            default: true
+            }
         }
         let body: (PostgresConnection, Logger) async throws -> Void = { connection, logger in
             for id in acting {

@@ -39,6 +39,16 @@ enum PostgresWrites {
             guard stored == Int64(revision) else {
                 throw StorageError(.conflict, "key store \(id) changed concurrently")
             }
+        case .addCallCounts(let counts):
+            for (cell, count) in counts.sorted(by: { $0.key < $1.key }) {
+                _ = try await run(
+                    """
+                    INSERT INTO call_counts (appkey, day, key_id, operation, result, count)
+                    VALUES (\(cell.appkey), \(cell.day), \(cell.keyId ?? ""), \(cell.operation), \(cell.result), \(Int64(count)))
+                    ON CONFLICT (appkey, day, key_id, operation, result)
+                    DO UPDATE SET count = call_counts.count + excluded.count
+                    """)
+            }
         case .recordAccess(let keys, let entries):
             for (id, time) in keys.sorted(by: { $0.key < $1.key }) {
                 _ = try await run(

@@ -30,6 +30,13 @@ extension Row: StoredRow {
 /// Decoding of rows into domain values. A value that does not decode (a status the code does not know) is
 /// reported as an unusable database rather than a crash.
 enum Rows {
+    static func usageCell(_ row: some StoredRow) throws -> UsageCell {
+        let key = try row.text("key_id")
+        return UsageCell(
+            day: try row.text("day"), appkey: try row.text("appkey"), keyId: key.isEmpty ? nil : key,
+            operation: try row.text("operation"), result: try row.text("result"))
+    }
+
     static func date(_ row: some StoredRow, _ column: String) throws -> Date {
         Date(millisecondsSince1970: try row.integer(column))
     }

@@ -111,6 +111,9 @@ package final class SQLiteStorage: Storage {
         migrator.registerMigration("2-imported-keys") { db in
             try db.execute(sql: Schema.importedKeys)
         }
+        migrator.registerMigration("3-call-counts") { db in
+            try db.execute(sql: Schema.callCounts)
+        }
         return migrator
     }
 
@@ -248,6 +251,19 @@ package final class SQLiteStorage: Storage {
                 db, sql: "SELECT * FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?",
                 arguments: [sequence, limit]
             ).map(Rows.event)
+        }
+    }
+
+    package func callCounts(appkey: String, from: String, through: String) async throws -> [UsageCell: Int] {
+        try await read { db in
+            var counts: [UsageCell: Int] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT * FROM call_counts WHERE appkey = ? AND day >= ? AND day <= ?",
+                arguments: [appkey, from, through])
+            {
+                counts[try Rows.usageCell(row), default: 0] += try row.int("count")
+            }
+            return counts
         }
     }
 

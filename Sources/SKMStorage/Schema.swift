@@ -3,6 +3,19 @@ enum Schema {
     /// Whether a key's material was imported (0/1); keys made before the column existed were generated here.
     static let importedKeys = "ALTER TABLE managed_keys ADD COLUMN imported INTEGER NOT NULL DEFAULT 0"
 
+    /// The call statistics: calls per UTC day, appkey, key ('' for none), operation and result, added to by every node.
+    static let callCounts = """
+        CREATE TABLE call_counts (
+            appkey TEXT NOT NULL,
+            day TEXT NOT NULL,
+            key_id TEXT NOT NULL,
+            operation TEXT NOT NULL,
+            result TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (appkey, day, key_id, operation, result)
+        )
+        """
+
     static let initial = """
         CREATE TABLE settings (
             name TEXT PRIMARY KEY,

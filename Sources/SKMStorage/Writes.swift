@@ -32,6 +32,15 @@ enum Writes {
                 let stored = try Int.fetchOne(db, sql: "SELECT revision FROM key_stores WHERE id = ?", arguments: [id])
             else { throw StorageError(.missing, "key store \(id) does not exist") }
             guard stored == revision else { throw StorageError(.conflict, "key store \(id) changed concurrently") }
+        case .addCallCounts(let counts):
+            for (cell, count) in counts.sorted(by: { $0.key < $1.key }) {
+                try db.execute(
+                    sql: """
+                        INSERT INTO call_counts (appkey, day, key_id, operation, result, count) VALUES (?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (appkey, day, key_id, operation, result) DO UPDATE SET count = count + excluded.count
+                        """,
+                    arguments: [cell.appkey, cell.day, cell.keyId ?? "", cell.operation, cell.result, count])
+            }
         case .recordAccess(let keys, let entries):
             for (id, time) in keys.sorted(by: { $0.key < $1.key }) {
                 try db.execute(

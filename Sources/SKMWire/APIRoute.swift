@@ -208,6 +208,8 @@ package enum APIRoute: Sendable, Equatable {
             case ("POST", "rotate"): return (.rotateAccessKey, parameters)
             default: return nil
             }
+        case ("GET", 1) where rest[0] == "stats":
+            return (.getStatistics, parameters)
         case ("GET", 1) where rest[0] == "approvals":
             return (.listApprovals, parameters)
         case ("POST", 3) where rest[0] == "approvals":

@@ -52,11 +52,11 @@ package struct RequestRecord: Sendable, Hashable {
     package var response: Response
     package var durationMs: Double
 
-    /// The query parameters SKM's API reads (a key version, list filters and paging), the ones whose values may be
-    /// logged: anything else in a query is left out of the record, value and name, for a client may put there
-    /// what belongs in the body (a plaintext, key material).
+    /// The query parameters SKM's API reads (a key version, list filters and paging, the statistics' days and key),
+    /// the ones whose values may be logged: anything else in a query is left out of the record, value and name, for a
+    /// client may put there what belongs in the body (a plaintext, key material).
     package static let loggedQueryParameters: Set<String> = [
-        "keyVersion", "detail", "type", "name", "status", "pageNumber", "pageSize", "value",
+        "keyVersion", "detail", "type", "name", "status", "pageNumber", "pageSize", "value", "from", "to", "keyId",
     ]
 
     /// The query as the record keeps it: the parameters SKM reads, each value at most 256 characters.

@@ -243,7 +243,7 @@ struct RequestDraw {
         let name = chance(85) ? "made-\(random(1...99_999))" : pick(["", "   ", String(repeating: "n", count: 120)])
         // The reads exist in v1.0 too, where the appkey alone may authorise them.
         let readVersion = chance(20) ? "v1.0" : "v1.2"
-        switch random(1...17) {
+        switch random(1...18) {
         case 1 where chance(25):
             // A key import: the material in each form SKM reads, or of the wrong length, or unreadable.
             let bytes = (0..<32).map { _ in UInt8(random(0...255)) }
@@ -366,6 +366,14 @@ struct RequestDraw {
             case 3: return call("PUT", "user-access-keys/\(target)/revoke")
             default: return call("POST", "user-access-keys/\(target)/rotate", version: "v1.3")
             }
+        case 18:
+            // The call statistics: a period of days, one key, or a parameter written another way.
+            var query: [String: String] = [:]
+            if chance(60) { query["from"] = pick(["2026-09-01", "2026-9-1", "2026-13-01", "yesterday", "2026-02-30"]) }
+            if chance(40) { query["to"] = pick(["2026-12-31", "2026-09-32", ""]) }
+            if chance(30) { query["keyId"] = chance(70) ? key.key.id : "XYZ" }
+            if chance(10) { query["detail"] = "maybe" }
+            return call("GET", "stats", version: pick(["v1.2", "v1.3", "v1.0"]), query: query)
         case 17:
             // The approval workflow: the list of what waits; approving or rejecting a member's request, one's own, an
             // entry that waits for nothing, another appkey's, or no entry at all.

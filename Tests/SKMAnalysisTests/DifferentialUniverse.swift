@@ -20,6 +20,9 @@ final class FaultyStorage: Storage, @unchecked Sendable {
     func failNextKeyRead() { lock.withLock { failNext = true } }
 
     func setting(_ name: String) async throws -> Data? { await base.setting(name) }
+    func callCounts(appkey: String, from: String, through: String) async throws -> [UsageCell: Int] {
+        await base.callCounts(appkey: appkey, from: from, through: through)
+    }
     func nextIdentifier(for sequence: IdentifierSequence) async throws -> Int {
         await base.nextIdentifier(for: sequence)
     }

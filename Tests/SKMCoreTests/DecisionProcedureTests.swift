@@ -217,6 +217,7 @@ struct FailingStorage: Storage {
     func keyContext(keyId: String) async throws -> KeyContext? { throw Broken() }
     func events(after sequence: Int, limit: Int) async throws -> [AuditEvent] { throw Broken() }
     func dueWork(at now: Date) async throws -> DueWork { throw Broken() }
+    func callCounts(appkey: String, from: String, through: String) async throws -> [UsageCell: Int] { throw Broken() }
     func exportState() async throws -> StoredState { throw Broken() }
     func commit(_ changes: ChangeSet) async throws { throw Broken() }
 }

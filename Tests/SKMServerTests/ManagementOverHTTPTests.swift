@@ -251,6 +251,52 @@ import Testing
         #expect(decisions.map { $0["response"]?["resultCode"] } == [-1001, -1001, -1001, 0, -1001])
     }
 
+    /// The call statistics over HTTPS: the calls the server answered, by day, key, operation and result, before and
+    /// after they are written; a made-up key id is no cell of its own; a day written another way is Invalid Request.
+    @Test func statisticsOverHTTPS() async throws {
+        let server = try await TestServer.start()
+        let store = try await server.fixture.store("Store #1")
+        let key = try await server.fixture.key(.symmetric, in: store)
+        _ = try await server.engine.addAuthEntry(
+            appkey: server.appkey, store: .id(store.id), kind: .ipv4, value: "127.0.0.1", actor: "cli:admin")
+        let client = try server.client()
+        let uak = [
+            ("X-TC-AUTHENTICATION-ID", server.fixture.accessKeyID),
+            ("X-TC-AUTHENTICATION-SECRET", server.fixture.accessKeySecret),
+        ]
+        for _ in 0..<3 {
+            let sealed = try await client.send(
+                .POST, server.url(server.api("symmetric-keys/\(key.id)/encrypt")), json: ["plaintext": "x"])
+            #expect(sealed.status == 200)
+        }
+        let madeUp = String(repeating: "0f", count: 16)
+        let unknown = try await client.send(
+            .POST, server.url(server.api("symmetric-keys/\(madeUp)/encrypt")), json: ["plaintext": "x"])
+        #expect(unknown.resultMessage == "Invalid Key ID")
+        let today = String(Timestamp.rfc3339(server.engine.configuration.clock.now).prefix(10))
+        let expected: JSONValue = [
+            ["date": .string(today), "keyId": .null, "operation": "encrypt", "result": "Invalid Key ID", "count": 1],
+            [
+                "date": .string(today), "keyId": .string(key.id), "operation": "encrypt", "result": "success",
+                "count": 3,
+            ],
+        ]
+        let before = try await client.send(.GET, server.url(server.api("stats")), headers: uak)
+        #expect(before.json["body"]?["statistics"] == expected)
+        #expect(before.json["body"]?["to"] == .string(today))
+        try await server.engine.flushUsage()
+        let after = try await client.send(
+            .GET, server.url(server.api("stats?from=\(today)&to=\(today)", version: "v1.3")), headers: uak)
+        // The first statistics call is counted too.
+        #expect(after.json["body"]?["statistics"]?.arrayValue?.count == 3)
+        let one = try await client.send(.GET, server.url(server.api("stats?keyId=\(key.id)")), headers: uak)
+        #expect(one.json["body"]?["statistics"] == [expected.arrayValue![1]])
+        let bad = try await client.send(.GET, server.url(server.api("stats?from=21/09/2026")), headers: uak)
+        #expect(bad.resultMessage == "Invalid Request")
+        try await client.shutdown()
+        try await server.stop()
+    }
+
     @Test func certificateDownloadIsPKCS12() async throws {
         let world = try await HTTPWorld.make()
         let server = world.server

@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMPrimitives
 import SKMStorage
 import SKMTestSupport
 import Testing
@@ -250,6 +251,55 @@ func temporaryDatabasePath() -> String {
             settings: KeyStoreSettings(
                 name: "ok", ip4AuthUse: true, macAuthUse: false, certificateAuthUse: false, authMode: .and),
             actor: "uak:\(fixture.accessKeyID)")
+    }
+
+    /// Call counts add up across commits (as several nodes' flushes do) and are read back by appkey and period; the
+    /// engine adds what it has not written yet.
+    @Test(arguments: StorageKind.available)
+    func callCountsAddUp(_ kind: StorageKind) async throws {
+        let fixture = try await Fixture.make(storage: try await kind.make())
+        let engine = fixture.engine
+        let storage = engine.storage
+        let decrypt = UsageCell(
+            day: "2026-09-20", appkey: "AppkeyA000000001", keyId: String(repeating: "ab", count: 16),
+            operation: "decrypt", result: "success")
+        let failed = UsageCell(
+            day: "2026-09-21", appkey: "AppkeyA000000001", keyId: nil, operation: "encrypt",
+            result: "Invalid Key ID")
+        let other = UsageCell(
+            day: "2026-09-21", appkey: "AppkeyB000000002", keyId: nil, operation: "encrypt", result: "success")
+        try await storage.commit(ChangeSet([.addCallCounts([decrypt: 12_400, failed: 3, other: 1])]))
+        try await storage.commit(ChangeSet([.addCallCounts([decrypt: 600])]))
+        #expect(
+            try await storage.callCounts(appkey: "AppkeyA000000001", from: "2026-09-01", through: "2026-09-30")
+                == [decrypt: 13_000, failed: 3])
+        #expect(
+            try await storage.callCounts(appkey: "AppkeyA000000001", from: "2026-09-21", through: "2026-09-21")
+                == [failed: 3])
+        #expect(
+            try await storage.callCounts(appkey: "AppkeyC000000003", from: "2000-01-01", through: "2999-12-31").isEmpty)
+        // Calls the engine counted and has not written yet are in its answer, and in the storage's after a flush.
+        engine.noteCall(
+            appkey: "AppkeyA000000001", keyId: String(repeating: "ab", count: 16), operation: .decrypt, error: nil,
+            at: Timestamp.parse("2026-09-20T23:59:59Z")!)
+        // A key id the engine did not find is not a cell of its own.
+        engine.noteCall(
+            appkey: "AppkeyA000000001", keyId: String(repeating: "cd", count: 16), operation: .encrypt,
+            error: .invalidKeyID, at: Timestamp.parse("2026-09-21T00:00:00Z")!)
+        engine.noteCall(
+            appkey: "AppkeyA000000001", keyId: nil, operation: .encrypt, error: .invalidAppkey,
+            at: Timestamp.parse("2026-09-21T00:00:00Z")!)
+        let expected: [UsageCell: Int] = [decrypt: 13_001, failed: 4]
+        #expect(
+            try await engine.callCounts(appkey: "AppkeyA000000001", from: "2026-09-01", through: "2026-09-30")
+                == expected)
+        try await engine.flushUsage()
+        #expect(
+            try await storage.callCounts(appkey: "AppkeyA000000001", from: "2026-09-01", through: "2026-09-30")
+                == expected)
+        #expect(
+            try await engine.callCounts(appkey: "AppkeyA000000001", from: "2026-09-01", through: "2026-09-30")
+                == expected)
     }
 
     /// The same scripted history through the engine leaves the same state in every implementation.

@@ -88,6 +88,9 @@ package final class FrozenStorage: Storage, @unchecked Sendable {
     }
 
     package func setting(_ name: String) async throws -> Data? { await base.setting(name) }
+    package func callCounts(appkey: String, from: String, through: String) async throws -> [UsageCell: Int] {
+        await base.callCounts(appkey: appkey, from: from, through: through)
+    }
     package func nextIdentifier(for sequence: IdentifierSequence) async throws -> Int {
         await base.nextIdentifier(for: sequence)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SKMCore
 import SKMPrimitives
 import SKMWire
 
@@ -10,20 +11,7 @@ import SKMWire
 /// nodes add up, and the counts can be taken again for any period, any appkey, from any copy of the logs.
 package struct UsageStatistics: Sendable {
     /// One cell: a UTC day, an appkey, a key (`nil` for calls naming none), an operation and a result.
-    package struct Cell: Sendable, Hashable, Comparable {
-        /// `2026-09-21` (UTC).
-        package var day: String
-        package var appkey: String
-        package var keyId: String?
-        package var operation: String
-        /// `success`, or the result message of a failure (`Invalid Key Version`).
-        package var result: String
-
-        package static func < (lhs: Cell, rhs: Cell) -> Bool {
-            (lhs.day, lhs.appkey, lhs.keyId ?? "", lhs.operation, lhs.result)
-                < (rhs.day, rhs.appkey, rhs.keyId ?? "", rhs.operation, rhs.result)
-        }
-    }
+    package typealias Cell = UsageCell
 
     package private(set) var counts: [Cell: Int] = [:]
     /// Calls the counts leave out: no time, or no appkey (a path that named none).
@@ -46,6 +34,11 @@ package struct UsageStatistics: Sendable {
         let cell = Cell(
             day: Self.day(time), appkey: appkey, keyId: keyId, operation: operation ?? "unknown", result: result)
         counts[cell, default: 0] += 1
+    }
+
+    /// Adds `count` calls to a cell (counts the servers kept).
+    package mutating func add(_ cell: Cell, count: Int) {
+        counts[cell, default: 0] += count
     }
 
     /// Counts one item of a request log.

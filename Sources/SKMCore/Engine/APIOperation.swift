@@ -11,7 +11,7 @@ package enum APIVersion: String, Sendable, Hashable, Codable, CaseIterable, Comp
 }
 
 /// Every operation of the SKM API, plus this implementation's additions (rotate, cancel deletion, key import, bulk
-/// registration, certificate download, the approval workflow, token creation). The raw value is the name the request log and the rule files use.
+/// registration, certificate download, the approval workflow, call statistics, token creation). The raw value is the name the request log and the rule files use.
 package enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
     case confirm
     case getSecret
@@ -55,6 +55,7 @@ package enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
     case listApprovals
     case approveRequest
     case rejectRequest
+    case getStatistics
     case createToken
 
     /// How the engine authorises the operation (DESIGN §6).
@@ -127,7 +128,7 @@ package enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
             .scheduleAuthDeletion,
             .deleteAuth,
             .cancelAuthDeletion, .downloadCertificate, .listAccessKeys, .createAccessKey, .revokeAccessKey,
-            .rotateAccessKey, .listApprovals, .approveRequest, .rejectRequest:
+            .rotateAccessKey, .listApprovals, .approveRequest, .rejectRequest, .getStatistics:
             return [.v1_2, .v1_3]
         case .signStandard, .verifyStandard, .createKeyStore, .updateKeyStore, .deleteKeyStore:
             return [.v1_3]
@@ -151,7 +152,7 @@ package enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
         case .cancelKeyDeletion, .rotateKey, .importSymmetricKey, .importAuth, .cancelAuthDeletion,
             .downloadCertificate,
             .listAccessKeys, .createAccessKey, .revokeAccessKey, .rotateAccessKey, .listApprovals, .approveRequest,
-            .rejectRequest:
+            .rejectRequest, .getStatistics:
             return true
         default: return false
         }

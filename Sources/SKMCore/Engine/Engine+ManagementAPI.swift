@@ -255,6 +255,36 @@ extension Engine {
             body["replacedUserAccessKeyId"] = .string(request.resourceName ?? "")
             return Outcome(.success(.body(.object(body))))
 
+        case .getStatistics:
+            // The counts of a period of UTC days (by default the 30 up to today), of one key or all.
+            let day = try Self.statisticsDay(request.query["to"], field: "to")
+            let through = day ?? String(Timestamp.rfc3339(clock.now).prefix(10))
+            let from =
+                try Self.statisticsDay(request.query["from"], field: "from")
+                ?? String(
+                    Timestamp.rfc3339(Timestamp.parse(through + "T00:00:00Z")!.addingTimeInterval(-29 * 86_400)).prefix(
+                        10))
+            let keyId = request.query["keyId"]
+            if let keyId, !Self.isKeyID(keyId) {
+                throw Rejection.invalidField(.listParametersValid, "keyId", "is not a key id (32 hexadecimal digits)")
+            }
+            let counts = try await callCounts(appkey: appkey, from: from, through: through).filter {
+                keyId == nil || $0.key.keyId == keyId
+            }
+            return Outcome(
+                .success(
+                    .body([
+                        "from": .string(from), "to": .string(through),
+                        "statistics": .array(
+                            counts.sorted { $0.key < $1.key }.map { cell, count in
+                                [
+                                    "date": .string(cell.day), "keyId": .optional(cell.keyId),
+                                    "operation": .string(cell.operation), "result": .string(cell.result),
+                                    "count": .int(count),
+                                ] as JSONValue
+                            }),
+                    ])))
+
         case .listApprovals:
             let waiting = try await pendingApprovals(appkey: appkey)
             let names = Dictionary(
@@ -379,6 +409,23 @@ extension Engine {
         object["lastChangeUser"] = .string(entry.lastChange.user)
         object["lastChangeDatetime"] = .string(Timestamp.api(entry.lastChange.at))
         return object
+    }
+
+    /// A day of the statistics' query: `YYYY-MM-DD`, the month 01–12 and the day 01–31 (a day a month does not have
+    /// selects nothing).
+    static func statisticsDay(_ text: String?, field: String) throws(Rejection) -> String? {
+        guard let text else { return nil }
+        let bytes = Array(text.utf8)
+        func number(_ range: Range<Int>) -> Int? {
+            guard bytes[range].allSatisfy({ (48...57).contains($0) }) else { return nil }
+            return Int(String(decoding: bytes[range], as: UTF8.self))
+        }
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), number(0..<4) != nil,
+            let month = number(5..<7), (1...12).contains(month), let day = number(8..<10), (1...31).contains(day)
+        else {
+            throw Rejection.invalidField(.listParametersValid, field, "is not a day as YYYY-MM-DD")
+        }
+        return text
     }
 
     /// A request waiting for approval: the entry, and who asked for what when.

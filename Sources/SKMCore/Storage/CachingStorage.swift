@@ -98,6 +98,9 @@ package final class CachingStorage: Storage {
         try await base.events(after: sequence, limit: limit)
     }
     package func dueWork(at now: Date) async throws -> DueWork { try await base.dueWork(at: now) }
+    package func callCounts(appkey: String, from: String, through: String) async throws -> [UsageCell: Int] {
+        try await base.callCounts(appkey: appkey, from: from, through: through)
+    }
     package func exportState() async throws -> StoredState { try await base.exportState() }
     package func exclusively<T: Sendable>(_ job: String, _ body: () async throws -> T) async throws -> T? {
         try await base.exclusively(job, body)

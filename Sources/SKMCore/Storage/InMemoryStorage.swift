@@ -13,6 +13,7 @@ package actor InMemoryStorage: Storage {
     private var authEntryRows: [Int: AuthEntry] = [:]
     private var sealedItems: [String: Data] = [:]
     private var eventRows: [AuditEvent] = []
+    private var callCountRows: [UsageCell: Int] = [:]
 
     package init() {}
 
@@ -65,6 +66,10 @@ package actor InMemoryStorage: Storage {
         Array(eventRows.lazy.filter { $0.sequence > sequence }.prefix(limit))
     }
 
+    package func callCounts(appkey: String, from: String, through: String) -> [UsageCell: Int] {
+        callCountRows.filter { $0.key.appkey == appkey && $0.key.day >= from && $0.key.day <= through }
+    }
+
     package func dueWork(at now: Date) -> DueWork {
         DueWork(
             keysToPurge: keyRows.values.filter {
@@ -99,7 +104,7 @@ package actor InMemoryStorage: Storage {
         var copy = Tables(
             appkeys: appkeyRows, userAccessKeys: userAccessKeyRows, keyStores: keyStoreRows, keys: keyRows,
             versions: versionRows, authEntries: authEntryRows, sealed: sealedItems, settings: settings,
-            events: eventRows)
+            events: eventRows, callCounts: callCountRows)
         for id in changes.actingAccessKeys where userAccessKeyRows[id]?.status != .inService {
             throw StorageError(.actorRevoked, "User Access Key \(id) was revoked before the change was committed")
         }
@@ -115,6 +120,7 @@ package actor InMemoryStorage: Storage {
         sealedItems = copy.sealed
         settings = copy.settings
         eventRows = copy.events
+        callCountRows = copy.callCounts
     }
 
     private struct Tables {
@@ -127,6 +133,7 @@ package actor InMemoryStorage: Storage {
         var sealed: [String: Data]
         var settings: [String: Data]
         var events: [AuditEvent]
+        var callCounts: [UsageCell: Int]
 
         mutating func apply(_ mutation: ChangeSet.Mutation) throws {
             switch mutation {
@@ -145,6 +152,8 @@ package actor InMemoryStorage: Storage {
                 guard store.revision == revision else {
                     throw StorageError(.conflict, "key store \(id) changed concurrently")
                 }
+            case .addCallCounts(let counts):
+                callCounts.merge(counts, uniquingKeysWith: +)
             case .recordAccess(let keyTimes, let entryTimes):
                 for (id, time) in keyTimes where keys[id] != nil {
                     keys[id]!.lastAccessAt = max(keys[id]!.lastAccessAt ?? time, time)

@@ -34,6 +34,8 @@ package protocol Storage: Sendable {
     func keyContext(keyId: String) async throws -> KeyContext?
 
     /// Audit events with a sequence number above `sequence`, oldest first.
+    /// The call statistics of `appkey` written so far, from UTC day `from` through `through` (`YYYY-MM-DD`).
+    func callCounts(appkey: String, from: String, through: String) async throws -> [UsageCell: Int]
     func events(after sequence: Int, limit: Int) async throws -> [AuditEvent]
 
     /// What the background jobs must do at `now`: deletions that fell due and keys due for rotation.
@@ -171,6 +173,9 @@ package struct ChangeSet: Sendable {
         /// Moves the last use of keys and auth entries forward (never back), without counting as a change: no
         /// revision moves, no event is written. Rows that no longer exist are skipped.
         case recordAccess(keys: [String: Date], entries: [Int: Date])
+        /// Adds to the call statistics: each cell's count grows by the number given (several nodes add theirs). Like
+        /// ``recordAccess(keys:entries:)``, not a change of the key manager's state.
+        case addCallCounts([UsageCell: Int])
     }
 
     package var mutations: [Mutation]

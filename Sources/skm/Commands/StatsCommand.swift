@@ -9,10 +9,13 @@ struct StatsCommand: AsyncParsableCommand {
         commandName: "stats",
         abstract: "Calls per appkey, key and day, by operation and result, counted from request logs.",
         discussion: """
-            Counted from the request log skm serve writes (every call is a line), not from counters the server \
-            keeps: no write is added to the data path, the logs of several nodes add up, and any period can be \
-            counted again from a copy of the logs. Give each node's log (plain or .gz); without one, the log next to \
-            the database is read. Days are UTC.
+            Counted from the request log skm serve writes (every call is a line): the logs of several nodes add \
+            up, and any period can be counted again from a copy of the logs. Give each node's log (plain or .gz); \
+            without one, the log next to the database is read. Days are UTC.
+
+            --stored reads instead the counts every skm serve keeps in the database (what GET …/stats answers): \
+            written once a minute by each node, with no log needed; calls with a key id the server did not find \
+            are counted without the key there, and requests that named no existing appkey are not counted.
             """)
 
     @OptionGroup var installation: InstallationOptions
@@ -33,6 +36,9 @@ struct StatsCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Up to this UTC day, included (YYYY-MM-DD).", valueName: "day"))
     var to: String?
 
+    @Flag(help: "Read the counts the servers keep in the database, not request logs.")
+    var stored = false
+
     func validate() throws {
         for (name, day) in [("--from", from), ("--to", to)] {
             if let day, day.utf8.count != 10 || Timestamp.parse(day + "T00:00:00Z") == nil {
@@ -41,7 +47,27 @@ struct StatsCommand: AsyncParsableCommand {
         }
     }
 
+    func validateLogs() throws {
+        if stored && !logs.isEmpty { throw ValidationError("--stored reads the database: give no log with it") }
+    }
+
     func run() async throws {
+        try validateLogs()
+        if stored {
+            let engine = try await installation.openEngine()
+            var statistics = UsageStatistics()
+            var appkeys = appkey.map { [$0] } ?? []
+            if appkey == nil { appkeys = try await engine.storage.appkeys().map(\.id) }
+            for id in appkeys {
+                for (cell, count) in try await engine.callCounts(
+                    appkey: id, from: from ?? "0000-01-01", through: to ?? "9999-12-31")
+                {
+                    statistics.add(cell, count: count)
+                }
+            }
+            try show(statistics, problems: 0)
+            return
+        }
         let paths = logs.isEmpty ? [installation.localDirectory.appendingPathComponent("requests.jsonl").path] : logs
         var statistics = UsageStatistics()
         var problems = 0
@@ -60,6 +86,10 @@ struct StatsCommand: AsyncParsableCommand {
             }
         }
         if problems > 20 { Terminal.note("\(problems - 20) more lines could not be read") }
+        try show(statistics, problems: problems)
+    }
+
+    func show(_ statistics: UsageStatistics, problems: Int) throws {
         let cells = statistics.cells.filter { entry in
             let cell = entry.cell
             return (appkey == nil || cell.appkey == appkey) && (key == nil || cell.keyId == key)
