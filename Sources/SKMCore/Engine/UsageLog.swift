@@ -52,6 +52,19 @@ final class UsageLog: Sendable {
         }
     }
 
+    /// The last UTC day a call was counted on, as a number and as text: formatting a time for every call would cost
+    /// more than counting it.
+    private let lastDay = Mutex<(number: Int, text: String)>((Int.min, ""))
+
+    /// The UTC day of `time` as the cells name it (`2026-09-21`).
+    func day(of time: Date) -> String {
+        let number = Int((time.timeIntervalSince1970 / 86_400).rounded(.down))
+        if let text = lastDay.withLock({ $0.number == number ? $0.text : nil }) { return text }
+        let text = String(Timestamp.rfc3339(time).prefix(10))
+        lastDay.withLock { $0 = (number, text) }
+        return text
+    }
+
     /// Counts one call in its cell.
     func noteCall(_ cell: UsageCell) {
         pending.withLock { $0.calls[cell, default: 0] += 1 }
@@ -112,7 +125,7 @@ extension Engine {
         }
         usage.noteCall(
             UsageCell(
-                day: String(Timestamp.rfc3339(time).prefix(10)), appkey: appkey,
+                day: usage.day(of: time), appkey: appkey,
                 keyId: keyFound ? keyId.flatMap { Self.isKeyID($0) ? $0 : nil } : nil, operation: operation.rawValue,
                 result: error?.resultMessage ?? "success"))
     }
