@@ -23,6 +23,35 @@ package enum CivilDate {
         return era * 146_097 + doe - 719_468
     }
 
+    /// The day since 1970-01-01 a `YYYY-MM-DD` text names, when it names one: four digits, a month 01–12 and a day the
+    /// month has in that year.
+    package static func days(fromDay text: String) -> Int64? {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return nil }
+        func number(_ range: Range<Int>) -> Int64? {
+            var value: Int64 = 0
+            for byte in bytes[range] {
+                guard (48...57).contains(byte) else { return nil }
+                value = value * 10 + Int64(byte - 48)
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), (1...12).contains(month), let day = number(8..<10),
+            (1...daysIn(month: month, of: year)).contains(day)
+        else { return nil }
+        return days(fromCivil: year, month, day)
+    }
+
+    /// The `YYYY-MM-DD` text of day `value` since 1970-01-01 (years 0 to 9999).
+    package static func dayText(fromDays value: Int64) -> String {
+        let (year, month, day) = civil(fromDays: value)
+        func pad(_ number: Int64, _ width: Int) -> String {
+            let text = String(number)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+    }
+
     /// How many days `month` (1–12) has in `year`.
     package static func daysIn(month: Int64, of year: Int64) -> Int64 {
         switch month {

@@ -18,6 +18,58 @@ import X509
         return (fixture, store, key)
     }
 
+    /// An approver is a user (cli:NAME) or a User Access Key of the appkey: an empty, unknown or foreign name is
+    /// refused, so that no typo makes an approver no one is.
+    @Test func anApproverIsSomeoneWhoCanApprove() async throws {
+        let (fixture, _, _) = try await Self.world()
+        let engine = fixture.engine
+        let other = try await engine.createAppkey(name: "other", actor: "cli:ops")
+        for actor in [
+            "uak:", "uak:NOSUCHKEY0000000000", "uak:\(other.accessKey.accessKey.id)", "cli:", "mlee", "cli:a b",
+        ] {
+            await #expect(throws: ApprovalError.self, "\(actor)") {
+                _ = try await engine.setApprover(
+                    appkey: fixture.appkey, member: actor, approver: true, actor: "cli:mlee")
+            }
+        }
+        let settings = try await engine.setApprover(
+            appkey: fixture.appkey, member: "uak:\(fixture.accessKeyID)", approver: true, actor: "cli:mlee")
+        #expect(settings.approvers == ["cli:mlee", "uak:\(fixture.accessKeyID)"])
+    }
+
+    /// A User Access Key's role follows it: rotated, its successor approves; revoked, it no longer does. With no
+    /// approver left, whoever manages the appkey names the next one rather than being locked out.
+    @Test func anApproversKeyKeepsOrLosesItsRole() async throws {
+        let (fixture, _, _) = try await Self.world()
+        let engine = fixture.engine
+        let appkey = fixture.appkey
+        _ = try await engine.setApprover(
+            appkey: appkey, member: "uak:\(fixture.accessKeyID)", approver: true, actor: "cli:mlee")
+        let rotated = try await engine.rotateUserAccessKey(appkey: appkey, id: fixture.accessKeyID, actor: "cli:ops")
+        let successor = "uak:\(rotated.accessKey.id)"
+        #expect(try await engine.approvalSettings(appkey: appkey).approvers == ["cli:mlee", successor])
+        _ = try await engine.revokeUserAccessKey(appkey: appkey, id: rotated.accessKey.id, actor: "cli:ops")
+        #expect(try await engine.approvalSettings(appkey: appkey).approvers == ["cli:mlee"])
+        // Only User Access Keys approve; the last one is revoked; the workflow is still on, and not locked.
+        let spare = try await engine.createUserAccessKey(appkey: appkey, actor: "cli:ops")
+        _ = try await engine.setApprover(
+            appkey: appkey, member: "uak:\(spare.accessKey.id)", approver: true, actor: "cli:mlee")
+        _ = try await engine.setApprover(appkey: appkey, member: "cli:mlee", approver: false, actor: "cli:mlee")
+        await #expect(throws: ApprovalError.self) {
+            _ = try await engine.setApprovalRequired(appkey: appkey, false, actor: "cli:ops")
+        }
+        _ = try await engine.revokeUserAccessKey(appkey: appkey, id: spare.accessKey.id, actor: "cli:sec")
+        let settings = try await engine.approvalSettings(appkey: appkey)
+        #expect(settings.required && settings.approvers.isEmpty)
+        let named = try await engine.setApprover(appkey: appkey, member: "cli:lee", approver: true, actor: "cli:ops")
+        #expect(named.approvers == ["cli:lee"])
+        let events = try await engine.storage.events(after: 0, limit: 500).filter {
+            $0.action == .approverGrant || $0.action == .approverRevoke
+        }
+        #expect(events.contains { $0.action == .approverGrant && $0.changes.contains { $0.after == successor } })
+        #expect(events.contains { $0.action == .approverRevoke && $0.changes.contains { $0.before == successor } })
+    }
+
     @Test func aWaitingRegistrationIsNotUsedUntilApproved() async throws {
         let (fixture, store, key) = try await Self.world()
         let engine = fixture.engine

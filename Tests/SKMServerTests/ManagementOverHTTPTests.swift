@@ -291,8 +291,13 @@ import Testing
         #expect(after.json["body"]?["statistics"]?.arrayValue?.count == 3)
         let one = try await client.send(.GET, server.url(server.api("stats?keyId=\(key.id)")), headers: uak)
         #expect(one.json["body"]?["statistics"] == [expected.arrayValue![1]])
-        let bad = try await client.send(.GET, server.url(server.api("stats?from=21/09/2026")), headers: uak)
-        #expect(bad.resultMessage == "Invalid Request")
+        // Days the calendar does not have are refused like any other (they once stopped the server).
+        for query in ["from=21/09/2026", "to=2026-11-31", "from=2026-02-30", "from=2026-12-01&to=2025-02-29"] {
+            let bad = try await client.send(.GET, server.url(server.api("stats?\(query)")), headers: uak)
+            #expect(bad.resultMessage == "Invalid Request", "\(query)")
+        }
+        let leap = try await client.send(.GET, server.url(server.api("stats?to=2024-02-29")), headers: uak)
+        #expect(leap.json["body"]?["from"] == "2024-01-31")
         try await client.shutdown()
         try await server.stop()
     }

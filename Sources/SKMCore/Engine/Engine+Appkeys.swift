@@ -56,13 +56,17 @@ extension Engine {
             let now = clock.now
             key.status = .revoked
             try await storage.commit(
-                ChangeSet([
-                    .update(.userAccessKey(key)),
-                    event(
-                        .userAccessKeyRevoke, actor: actor, appkey: appkey, target: .userAccessKey, id: key.id,
-                        changes: [.change(.status, AccessKeyStatus.inService.rawValue, key.status.rawValue)],
-                        at: now),
-                ]))
+                ChangeSet(
+                    [
+                        .update(.userAccessKey(key)),
+                        event(
+                            .userAccessKeyRevoke, actor: actor, appkey: appkey, target: .userAccessKey, id: key.id,
+                            changes: [.change(.status, AccessKeyStatus.inService.rawValue, key.status.rawValue)],
+                            at: now),
+                    ]
+                        + (try await approverChanges(
+                            appkey: appkey, leaving: key.id, successor: nil, actor: actor, at: now))
+                ))
             key.revision += 1
             return key
         }
@@ -77,9 +81,11 @@ extension Engine {
             let now = clock.now
             let (issued, mutations) = newAccessKey(appkey: appkey, actor: actor, at: now)
             old.status = .revoked
+            let roles = try await approverChanges(
+                appkey: appkey, leaving: old.id, successor: issued.accessKey.id, actor: actor, at: now)
             try await storage.commit(
                 ChangeSet(
-                    mutations + [
+                    mutations + roles + [
                         .update(.userAccessKey(old)),
                         event(
                             .userAccessKeyRotate, actor: actor, appkey: appkey, target: .userAccessKey, id: old.id,

@@ -26,6 +26,8 @@ package enum ApprovalErrorCode: String, ErrorCode, CaseIterable {
     case nothingWaiting
     /// Turning the workflow on with no approver would leave every request waiting for ever.
     case noApprover
+    /// The actor named is not one: `cli:` with a user name, or `uak:` with a User Access Key of the appkey.
+    case unknownActor
 }
 
 /// The approval workflow (SKM's console: an appkey setting, the roles approver and member, requests that wait).
@@ -57,6 +59,7 @@ extension Engine {
         var mutations: [ChangeSet.Mutation] = []
         let now = clock.now
         for approver in added where !settings.approvers.contains(approver) {
+            try await validateApprover(approver, appkey: appkey)
             settings.approvers.append(approver)
             mutations.append(
                 event(
@@ -89,6 +92,7 @@ extension Engine {
         try Self.mayChange(settings, actor: actor)
         guard settings.approvers.contains(member) != approver else { return settings }
         if approver {
+            try await validateApprover(member, appkey: appkey)
             settings.approvers.append(member)
         } else {
             settings.approvers.removeAll { $0 == member }
@@ -108,11 +112,67 @@ extension Engine {
         return settings
     }
 
+    /// An approver is `cli:USER` (a user name of 1 to 64 letters, digits, `.`, `_`, `-` or `@`) or `uak:ID`, a User Access
+    /// Key of the appkey: a typo must not name an approver no one is.
+    func validateApprover(_ actor: String, appkey: String) async throws {
+        if actor.hasPrefix("cli:") {
+            let name = actor.dropFirst(4)
+            guard (1...64).contains(name.count),
+                name.unicodeScalars.allSatisfy({
+                    $0.isASCII
+                        && ($0.properties.isAlphabetic || ("0"..."9").contains($0)
+                            || "._-@".unicodeScalars.contains($0))
+                })
+            else {
+                throw ApprovalError(.unknownActor, "'\(actor.prefix(80))' is not an actor: cli:USER takes a user name")
+            }
+            return
+        }
+        if actor.hasPrefix("uak:") {
+            let id = String(actor.dropFirst(4))
+            guard let key = try await storage.userAccessKey(id: id), key.appkey == appkey, key.status == .inService
+            else {
+                throw ApprovalError(
+                    .unknownActor, "'\(actor.prefix(80))' names no User Access Key of appkey \(appkey) in service")
+            }
+            return
+        }
+        throw ApprovalError(
+            .unknownActor, "'\(actor.prefix(80))' is not an actor: name cli:USER or uak:ID (a User Access Key's id)")
+    }
+
+    /// What revoking User Access Key `id` does to the approval settings: it stops being an approver, or, when it is
+    /// rotated, its `successor` takes its role. A revoked key must not stay listed as an approver, and a rotation must
+    /// not take the role away.
+    func approverChanges(
+        appkey: String, leaving id: String, successor: String?, actor: String, at now: Date
+    ) async throws -> [ChangeSet.Mutation] {
+        var settings = try await approvalSettings(appkey: appkey)
+        let leaving = "uak:\(id)"
+        guard let index = settings.approvers.firstIndex(of: leaving) else { return [] }
+        var mutations: [ChangeSet.Mutation] = []
+        if let successor {
+            settings.approvers[index] = "uak:\(successor)"
+            mutations.append(
+                event(
+                    .approverGrant, actor: actor, appkey: appkey, target: .appkey, id: appkey,
+                    changes: [.set(.member, "uak:\(successor)")], at: now))
+        } else {
+            settings.approvers.remove(at: index)
+        }
+        mutations.append(
+            event(
+                .approverRevoke, actor: actor, appkey: appkey, target: .appkey, id: appkey,
+                changes: [.change(.member, leaving, nil)], at: now))
+        return [.putSetting(Self.approvalSettingName(appkey), try JSONEncoder().encode(settings))] + mutations
+    }
+
     /// While the workflow is on, only an approver changes it (turns it off, names or removes approvers): a member who
-    /// could would approve their own requests through a puppet. While it is off, whoever manages the appkey sets
-    /// it up.
+    /// could would approve their own requests through a puppet. While it is off, or when no approver is left, whoever
+    /// manages the appkey sets it up.
     static func mayChange(_ settings: ApprovalSettings, actor: String) throws {
-        guard settings.required, !settings.approvers.contains(actor) else { return }
+        // With no approver left (the last one's User Access Key was revoked), whoever manages the appkey names one.
+        guard settings.required, !settings.approvers.isEmpty, !settings.approvers.contains(actor) else { return }
         throw ApprovalError(
             .notApprover,
             "\(actor) is not an approver: while the approval workflow is on, only an approver changes it")
@@ -186,7 +246,7 @@ extension Engine {
             switch error.code {
             case .notApprover: throw Rejection(.approverRole, error.reason)
             case .ownRequest: throw Rejection(.notOwnRequest, error.reason)
-            case .nothingWaiting, .noApprover: throw Rejection(.approvalWaiting, error.reason)
+            case .nothingWaiting, .noApprover, .unknownActor: throw Rejection(.approvalWaiting, error.reason)
             }
         }
     }

@@ -257,24 +257,21 @@ extension Engine {
 
         case .getStatistics:
             // The counts of a period of UTC days (by default the 30 up to today), of one key or all.
-            let day = try Self.statisticsDay(request.query["to"], field: "to")
-            let through = day ?? String(Timestamp.rfc3339(clock.now).prefix(10))
-            let from =
-                try Self.statisticsDay(request.query["from"], field: "from")
-                ?? String(
-                    Timestamp.rfc3339(Timestamp.parse(through + "T00:00:00Z")!.addingTimeInterval(-29 * 86_400)).prefix(
-                        10))
+            let today = Int64((clock.now.timeIntervalSince1970 / 86_400).rounded(.down))
+            let through = try Self.statisticsDay(request.query["to"], field: "to") ?? today
+            let from = try Self.statisticsDay(request.query["from"], field: "from") ?? (through - 29)
+            let (fromText, throughText) = (CivilDate.dayText(fromDays: from), CivilDate.dayText(fromDays: through))
             let keyId = request.query["keyId"]
             if let keyId, !Self.isKeyID(keyId) {
                 throw Rejection.invalidField(.listParametersValid, "keyId", "is not a key id (32 hexadecimal digits)")
             }
-            let counts = try await callCounts(appkey: appkey, from: from, through: through).filter {
+            let counts = try await callCounts(appkey: appkey, from: fromText, through: throughText).filter {
                 keyId == nil || $0.key.keyId == keyId
             }
             return Outcome(
                 .success(
                     .body([
-                        "from": .string(from), "to": .string(through),
+                        "from": .string(fromText), "to": .string(throughText),
                         "statistics": .array(
                             counts.sorted { $0.key < $1.key }.map { cell, count in
                                 [
@@ -411,21 +408,13 @@ extension Engine {
         return object
     }
 
-    /// A day of the statistics' query: `YYYY-MM-DD`, the month 01–12 and the day 01–31 (a day a month does not have
-    /// selects nothing).
-    static func statisticsDay(_ text: String?, field: String) throws(Rejection) -> String? {
+    /// A day of the statistics' query, in days since 1970: `YYYY-MM-DD`, a day the calendar has.
+    static func statisticsDay(_ text: String?, field: String) throws(Rejection) -> Int64? {
         guard let text else { return nil }
-        let bytes = Array(text.utf8)
-        func number(_ range: Range<Int>) -> Int? {
-            guard bytes[range].allSatisfy({ (48...57).contains($0) }) else { return nil }
-            return Int(String(decoding: bytes[range], as: UTF8.self))
+        guard let day = CivilDate.days(fromDay: text) else {
+            throw Rejection.invalidField(.listParametersValid, field, "is not a day of the calendar as YYYY-MM-DD")
         }
-        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), number(0..<4) != nil,
-            let month = number(5..<7), (1...12).contains(month), let day = number(8..<10), (1...31).contains(day)
-        else {
-            throw Rejection.invalidField(.listParametersValid, field, "is not a day as YYYY-MM-DD")
-        }
-        return text
+        return day
     }
 
     /// A request waiting for approval: the entry, and who asked for what when.

@@ -1,4 +1,5 @@
 import Foundation
+import SKMPrimitives
 
 /// The string and SKM functions rules call (`contains`, `ipInCidr`, `normalizeMAC`, …), by name.
 extension Generator {
@@ -85,6 +86,10 @@ extension Generator {
         "canonicalCIDR": .unary { value in
             guard case .string(let text) = value else { return nil }
             return .string(Network.canonicalCIDR(text) ?? "")
+        },
+        "isDay": .unary { value in
+            guard case .string(let text) = value else { return nil }
+            return .bool(CivilDate.days(fromDay: text) != nil)
         },
         "isMAC": .unary { value in
             guard case .string(let text) = value else { return nil }

@@ -1,7 +1,7 @@
 /// The functions and operators of the condition language, with their static signatures.
 ///
 /// CEL's standard functions on the supported types, plus SKM's extensions for addresses and times:
-/// `ipInCidr(ip, cidr)`, `isIPv4(s)`, `isPrivateIP(ip or cidr)`, `ipKind(ip or cidr)`, `isCIDR(s)`, `canonicalCIDR(s)`, `isMAC(s)`, `normalizeMAC(s)`, `shellQuote(s)`, `s.lowerAscii()`,
+/// `ipInCidr(ip, cidr)`, `isIPv4(s)`, `isPrivateIP(ip or cidr)`, `ipKind(ip or cidr)`, `isCIDR(s)`, `canonicalCIDR(s)`, `isMAC(s)`, `isDay(s)`, `normalizeMAC(s)`, `shellQuote(s)`, `s.lowerAscii()`,
 /// `list.join(separator)`, `first(list)`, `last(list)`, `days(duration)`, `hours(duration)`.
 enum Library {
     struct Overload {
@@ -72,6 +72,7 @@ enum Library {
             "isCIDR": [global([.string], .bool)],
             "canonicalCIDR": [global([.string], .string)],
             "isMAC": [global([.string], .bool)],
+            "isDay": [global([.string], .bool)],
             "normalizeMAC": [global([.string], .string)],
             "shellQuote": [global([.string], .string)],
             "lowerAscii": [method([.string], .string)],

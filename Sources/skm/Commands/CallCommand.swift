@@ -8,11 +8,13 @@ import X509
 struct CallCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "call",
-        abstract: "Run an API operation through the engine as a given client, and print what the service would answer.",
+        abstract: "Run an API operation through the engine as a given client, and print what the service answers.",
         discussion: """
             Support staff use this to reproduce a failure: give the client's address, MAC header and certificate as \
             the server would have seen them, and the answer (the JSON envelope) is exactly what SKM returns. On a \
-            refusal the reason, which clients never see, goes to standard error.
+            refusal the reason, which clients never see, goes to standard error. The call is real, not a dry run: \
+            what it changes (a key created, a request approved, a last use) is changed. It writes no request-log \
+            line; that is skm serve's.
 
             Fields: --field name=text sets a string, --field name:=json sets any JSON value (numbers, true, null…).
 
@@ -40,7 +42,10 @@ struct CallCommand: AsyncParsableCommand {
     @Option(name: .customLong("auth-kind"), help: "ip, mac or cert, for auth-entry operations.")
     var authKind: AuthKindArgument?
 
-    @Option(help: "The certificate name of a download-certificate path.")
+    @Option(
+        help: ArgumentHelp(
+            "What else the path names: a certificate's name (download-certificate), a User Access Key id (revoke-access-key, rotate-access-key), an entry id (approve-request, reject-request).",
+            valueName: "name"))
     var name: String?
 
     @Option(name: .customLong("api-version"), help: "v1.0, v1.1, v1.2 or v1.3.")

@@ -7,7 +7,7 @@ import SKMPrimitives
 struct StatsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stats",
-        abstract: "Calls per appkey, key and day, by operation and result, counted from request logs.",
+        abstract: "Calls per appkey, key and day, by operation and result, from request logs or the database.",
         discussion: """
             Counted from the request log skm serve writes (every call is a line): the logs of several nodes add \
             up, and any period can be counted again from a copy of the logs. Give each node's log (plain or .gz); \
@@ -120,7 +120,8 @@ struct StatsCommand: AsyncParsableCommand {
         let total = cells.reduce(0) { $0 + $1.count }
         let failed = cells.filter { $0.cell.result != "success" }.reduce(0) { $0 + $1.count }
         print(
-            "\n\(total) calls, \(failed) failed\(statistics.uncounted > 0 ? "; \(statistics.uncounted) named no appkey and are not counted" : "")."
+            "\n\(total) calls, \(failed) failed\(statistics.uncounted == 1 ? "; 1 named no appkey and is not counted" : statistics.uncounted > 1 ? "; \(statistics.uncounted) named no appkey and are not counted" : "")."
+                + (stored ? " (Each server writes its counts once a minute and when it stops.)" : "")
         )
     }
 }

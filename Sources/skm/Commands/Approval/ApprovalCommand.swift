@@ -10,9 +10,11 @@ struct ApprovalCommand: AsyncParsableCommand {
             While the workflow is on for an appkey, registering an IPv4 address, a MAC address or a certificate \
             makes its entry Scheduled to Register, and cancelling an entry's deletion makes it Scheduled to Cancel \
             Deletion: neither is used for client authentication until an approver accepts it. Approvers are named \
-            actors (cli:USER for this command line, uak:ID for a User Access Key); everyone else is a member. No one \
-            approves or rejects a request of their own, and while the workflow is on only an approver turns it off or \
-            changes who approves. Every step is an audit event.
+            actors (cli:USER for this command line, uak:ID for a User Access Key of the appkey in service); everyone \
+            else is a member. This command line acts as cli:$USER (USER=mlee skm approval approve 7 acts as \
+            cli:mlee). No one approves or rejects a request of their own, and while the workflow is on only an \
+            approver turns it off or changes who approves (unless no approver is left: a revoked User Access Key \
+            stops being one, a rotated one passes its role on). Every step is an audit event.
             """,
         subcommands: [
             ApprovalShowCommand.self, ApprovalEnableCommand.self, ApprovalDisableCommand.self,
