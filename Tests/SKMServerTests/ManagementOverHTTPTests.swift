@@ -210,6 +210,7 @@ import Testing
             .POST, server.url(server.api("auths/ipv4s")), json: ["keyStoreName": "Store #1", "value": "127.0.0.1"],
             headers: requester)
         #expect(added.status == 200)
+        #expect(added.json["body"] == ["value": "127.0.0.1", "description": "", "status": "PENDING_APPROVAL"])
         let encrypt = server.url(server.api("symmetric-keys/\(key.id)/encrypt"))
         #expect(try await client.send(.POST, encrypt, json: ["plaintext": "x"]).resultMessage == "IPv4 Auth Failure")
         let listed = try await client.send(

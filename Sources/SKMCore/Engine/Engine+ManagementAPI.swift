@@ -95,13 +95,12 @@ extension Engine {
                 let entry = try await issueCertificate(
                     appkey: appkey, store: .name(storeName), name: name, password: fields.string("password"),
                     lifetimeDays: lifetime, description: description, actor: actor)
-                return Outcome(
-                    .success(.body(["name": .string(entry.value), "description": .string(entry.description)])))
+                return Outcome(.success(.body(.object(Self.registeredJSON(entry, field: "name")))))
             }
             let entry = try await addAuthEntry(
                 appkey: appkey, store: .name(storeName), kind: kind, value: fields.string("value"),
                 description: description, actor: actor)
-            return Outcome(.success(.body(["value": .string(entry.value), "description": .string(entry.description)])))
+            return Outcome(.success(.body(.object(Self.registeredJSON(entry, field: "value")))))
 
         case .scheduleAuthDeletion, .deleteAuth, .cancelAuthDeletion:
             let kind = try authKind(of: request)
@@ -415,6 +414,14 @@ extension Engine {
             throw Rejection.invalidField(.listParametersValid, field, "is not a day of the calendar as YYYY-MM-DD")
         }
         return day
+    }
+
+    /// A registration's answer, as SKM's API guide shows it; with `status` added only when the entry waits for
+    /// approval, so that the client knows it is not used yet (the guide's answers stay as they are otherwise).
+    static func registeredJSON(_ entry: AuthEntry, field: String) -> JSONObject {
+        var object: JSONObject = [field: .string(entry.value), "description": .string(entry.description)]
+        if entry.status.awaitsApproval { object["status"] = .string(entry.status.rawValue) }
+        return object
     }
 
     /// A request waiting for approval: the entry, and who asked for what when.
