@@ -38,6 +38,8 @@ extension IncidentReport {
         for appkey in snapshot.appkeys { redactor.add(appkey.id) }
         for accessKey in snapshot.userAccessKeys { redactor.add(accessKey.id) }
         let triage = analysis.triage
+        let successes = triage.successes
+        let dailySuccesses = triage.dailySuccesses
         for group in triage.groups.values {
             redactor.add(group.fingerprint.appkey)
             for example in group.examples {
@@ -45,7 +47,7 @@ extension IncidentReport {
                 redactor.add(example.request.record.userAccessKeyId)
             }
         }
-        for activity in triage.successes.keys { redactor.add(activity.appkey) }
+        for activity in successes.keys { redactor.add(activity.appkey) }
 
         tool = Tool(name: "skm", version: options.toolVersion)
         generatedAt = options.generatedAt
@@ -128,7 +130,7 @@ extension IncidentReport {
 
         groups = ranked.prefix(options.maximumGroups).enumerated().map { index, group in
             var built = Self.group(group, rank: index + 1, redactor: redactor)
-            built.dayBefore = Self.dayBefore(group, daily: triage.dailySuccesses)
+            built.dayBefore = Self.dayBefore(group, daily: dailySuccesses)
             return built
         }
 
@@ -138,11 +140,11 @@ extension IncidentReport {
                 Triage.KeyActivity(appkey: group.fingerprint.appkey, keyId: group.fingerprint.key), default: 0] +=
                 group.count
         }
-        let activeKeys = Set(failuresByKey.keys).union(triage.successes.keys)
+        let activeKeys = Set(failuresByKey.keys).union(successes.keys)
         keys = activeKeys.map { activity in
             KeyActivity(
                 appkey: redactor.credential(activity.appkey), keyId: activity.keyId,
-                successes: triage.successes[activity] ?? 0, failures: failuresByKey[activity] ?? 0)
+                successes: successes[activity] ?? 0, failures: failuresByKey[activity] ?? 0)
         }.sorted {
             ($1.failures, $1.successes, $0.keyId, $0.appkey) < ($0.failures, $0.successes, $1.keyId, $1.appkey)
         }

@@ -105,9 +105,43 @@ package struct Triage: Sendable {
         }
     }
 
+    /// One key's successes: in all, and per operation and UTC day. Kept together so that a success line hashes its
+    /// key once.
+    struct KeyUse: Sendable {
+        struct DayOperation: Sendable, Hashable {
+            var operation: String
+            var day: Int
+        }
+
+        var total = 0
+        var daily: [DayOperation: Int] = [:]
+
+        mutating func add(_ day: DayOperation?) {
+            total += 1
+            if let day { daily[day, default: 0] += 1 }
+        }
+
+        mutating func merge(_ other: KeyUse) {
+            total += other.total
+            daily.merge(other.daily, uniquingKeysWith: +)
+        }
+    }
+
     package private(set) var groups: [Fingerprint: Group] = [:]
-    package private(set) var successes: [KeyActivity: Int] = [:]
-    package private(set) var dailySuccesses: [DailyActivity: Int] = [:]
+    private var uses: [KeyActivity: KeyUse] = [:]
+    /// Successful requests per key.
+    package var successes: [KeyActivity: Int] { uses.compactMapValues { $0.total > 0 ? $0.total : nil } }
+    /// Successful requests per key, operation and UTC day.
+    package var dailySuccesses: [DailyActivity: Int] {
+        var daily: [DailyActivity: Int] = [:]
+        for (key, use) in uses {
+            for (day, count) in use.daily {
+                daily[DailyActivity(appkey: key.appkey, keyId: key.keyId, operation: day.operation, day: day.day)] =
+                    count
+            }
+        }
+        return daily
+    }
     package private(set) var successCount = 0
     package private(set) var failureCount = 0
     /// Failures per minute (minutes since 1970) and result code: the timeline reports chart.
@@ -164,12 +198,13 @@ extension Triage {
     package mutating func addSuccess(_ observation: SuccessObservation) {
         successCount += 1
         guard let keyId = observation.keyId else { return }
-        successes[KeyActivity(appkey: observation.appkey ?? "", keyId: keyId), default: 0] += 1
+        var day: KeyUse.DayOperation?
         if let time = observation.time, let operation = observation.operation {
-            let activity = DailyActivity(
-                appkey: observation.appkey ?? "", keyId: keyId, operation: operation, day: DailyActivity.day(of: time))
-            dailySuccesses[activity, default: 0] += 1
+            day = KeyUse.DayOperation(operation: operation, day: DailyActivity.day(of: time))
         }
+        // Changed where it is kept: one lookup of the key.
+        let key = KeyActivity(appkey: observation.appkey ?? "", keyId: keyId)
+        uses[key, default: KeyUse()].add(day)
     }
 
     /// Adds another triage's groups and counts to this one, as if its requests had been added after this one's:
@@ -177,8 +212,7 @@ extension Triage {
     package mutating func merge(_ other: Triage) {
         successCount += other.successCount
         failureCount += other.failureCount
-        for (key, count) in other.successes { successes[key, default: 0] += count }
-        for (key, count) in other.dailySuccesses { dailySuccesses[key, default: 0] += count }
+        for (key, use) in other.uses { uses[key, default: KeyUse()].merge(use) }
         for (minute, counts) in other.failuresPerMinute {
             for (code, count) in counts { failuresPerMinute[minute, default: [:]][code, default: 0] += count }
         }
@@ -226,8 +260,12 @@ extension Triage {
     ) {
         self.init()
         self.groups = Dictionary(groups.map { ($0.fingerprint, $0) }, uniquingKeysWith: { first, _ in first })
-        self.successes = successes
-        self.dailySuccesses = dailySuccesses
+        for (key, count) in successes { uses[key, default: KeyUse()].total += count }
+        for (activity, count) in dailySuccesses {
+            let key = KeyActivity(appkey: activity.appkey, keyId: activity.keyId)
+            uses[key, default: KeyUse()].daily[
+                KeyUse.DayOperation(operation: activity.operation, day: activity.day), default: 0] += count
+        }
         self.successCount = successCount
         self.failureCount = failureCount
         self.failuresPerMinute = failuresPerMinute
