@@ -32,6 +32,18 @@ enum PostgresWrites {
                 """)
         case .insertSetting(let name, let data):
             _ = try await run("INSERT INTO settings (name, value) VALUES (\(name), \(data))")
+        case .swapSetting(let name, let expected, let new):
+            // One statement each way, so that a concurrent writer makes it match no row instead of overwriting.
+            let written: Int
+            if let expected {
+                written = try await run(
+                    "UPDATE settings SET value = \(new) WHERE name = \(name) AND value = \(expected) RETURNING name")
+            } else {
+                written = try await run(
+                    "INSERT INTO settings (name, value) VALUES (\(name), \(new)) ON CONFLICT (name) DO NOTHING RETURNING name"
+                )
+            }
+            guard written == 1 else { throw StorageError(.conflict, "the setting \(name) changed concurrently") }
         case .requireKeyStoreRevision(let id, let revision):
             let stored = try await connection.query("SELECT revision FROM key_stores WHERE id = \(id)", logger: logger)
                 .collect().first?.decode(Int64.self)

@@ -212,6 +212,13 @@ package enum APIRoute: Sendable, Equatable {
             return (.getStatistics, parameters)
         case ("GET", 1) where rest[0] == "approvals":
             return (.listApprovals, parameters)
+        case ("POST", 4) where rest[0] == "approvals" && rest[1] == "changes":
+            parameters.resourceName = rest[2]
+            switch rest[3] {
+            case "approve": return (.approveChange, parameters)
+            case "reject": return (.rejectChange, parameters)
+            default: return nil
+            }
         case ("POST", 3) where rest[0] == "approvals":
             parameters.resourceName = rest[1]
             switch rest[2] {

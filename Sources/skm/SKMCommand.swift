@@ -56,6 +56,18 @@ struct SKMCommand: AsyncParsableCommand {
                 var syncCommand = command
                 try syncCommand.run()
             }
+        } catch let waiting as ChangeAwaitsApproval {
+            // The approval workflow holds the change: it is a request now, which is what was asked for.
+            let request = waiting.request
+            if CommandLine.arguments.contains("--json") {
+                printJSON(JSONValue.object(Engine.changeJSON(request)))
+            } else {
+                print(
+                    "Waits for approval: change request #\(request.id) asks to \(Table.printable(request.summary)) "
+                        + "(\(request.kind.displayState)), requested by \(request.requestedBy). An approver decides it: "
+                        + "skm approval approve --change \(request.id), or reject.")
+            }
+            Foundation.exit(0)
         } catch let failure as CommandFailure {
             if !failure.message.isEmpty { Terminal.error(failure.message) }
             Foundation.exit(failure.exitCode)

@@ -384,10 +384,16 @@ struct RequestDraw {
                 ? String(pick(waiting))
                 : !elsewhere.isEmpty && chance(30)
                     ? String(pick(elsewhere)) : pick(["1", "abc", "0", "-3", "999999", String(random(1...40))])
-            switch random(1...5) {
+            let changes = universe.waitingChangeIds[tenant.appkey] ?? []
+            let change =
+                !changes.isEmpty && chance(70)
+                ? String(pick(changes)) : pick(["1", "abc", "0", "-3", "999999", String(random(1...12))])
+            switch random(1...8) {
             case 1: return call("GET", "approvals", version: pick(["v1.2", "v1.3", "v1.0"]))
             case 2, 3: return call("POST", "approvals/\(target)/approve", version: pick(["v1.2", "v1.3"]))
-            default: return call("POST", "approvals/\(target)/reject")
+            case 4, 5: return call("POST", "approvals/\(target)/reject")
+            case 6, 7: return call("POST", "approvals/changes/\(change)/approve", version: pick(["v1.2", "v1.3"]))
+            default: return call("POST", "approvals/changes/\(change)/reject")
             }
         default:
             return call(

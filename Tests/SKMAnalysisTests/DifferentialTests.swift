@@ -24,6 +24,8 @@ import X509
         var overflow = 0
         var holes: [String] = []
         var groupsWithTwoTexts = 0
+        /// Approvals and rejections of change requests, by the check that refused them ("" for those that passed).
+        var changeDecisions: [String: Int] = [:]
         var total = 0
         var round: UInt64 = 0
         func done() -> Bool {
@@ -65,6 +67,11 @@ import X509
                 // Long stretches of pure computation: let the other tests' servers run.
                 if index % 50 == 0 { await Task.yield() }
                 let code = record.response.resultCode
+                if record.operation == APIOperation.approveChange.rawValue
+                    || record.operation == APIOperation.rejectChange.rawValue
+                {
+                    changeDecisions[decisions[index]?.id ?? "", default: 0] += 1
+                }
                 total += 1
                 counts[code, default: 0] += 1
                 let captured = CapturedRequest(
@@ -122,6 +129,10 @@ import X509
         // The HTTP parser's refusals never reach the engine: the corpus a real server writes covers them
         // (ServerCorpusTests).
         #expect(unreached == ["INVALID_REQUEST/http-well-formed"])
+        // Change requests are decided and refused for each of the workflow's reasons.
+        print(
+            "differential: approvals and rejections of change requests: \(changeDecisions.sorted { $0.key < $1.key })")
+        #expect(Set(changeDecisions.keys).isSuperset(of: ["", "approval-waiting", "approver-role", "not-own-request"]))
         #expect(
             mismatches.isEmpty,
             "\(mismatches.count + overflow) disagreements, the first:\n\(mismatches.prefix(30).joined(separator: "\n"))"

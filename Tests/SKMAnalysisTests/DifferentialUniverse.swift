@@ -95,6 +95,8 @@ final class Universe: @unchecked Sendable {
     var waitingCertificates: [Int: Certificate] = [:]
     /// The entries whose requests wait for approval, by appkey: what approve and reject calls name.
     var waitingEntryIds: [String: [Int]] = [:]
+    /// The change requests that wait for approval, by appkey: what approve and reject calls of changes name.
+    var waitingChangeIds: [String: [Int]] = [:]
     var strayCertificates: [Certificate] = []
     var bearerTokens: [String: String] = [:]
     /// Tokens issued before the installation's clock moved on by days: expired by the time requests use them.
@@ -327,7 +329,47 @@ final class Universe: @unchecked Sendable {
                     ).id)
             }
             waitingEntryIds[tenant.appkey] = waiting
+            // Change requests: a key for each store and the schedule of a key's deletion by a member, and a key
+            // store of the approver's own, which it cannot approve.
+            var changes: [Int?] = []
+            for store in tenant.stores where store.status == .active {
+                changes.append(
+                    try await Self.changeRequest {
+                        try await engine.createKey(
+                            appkey: tenant.appkey, store: .id(store.id), type: .symmetric, name: "waiting-\(store.id)",
+                            actor: "cli:jkim")
+                    })
+            }
+            if let key = keys.first(where: { $0.appkey == tenant.appkey && $0.key.status == .active }) {
+                changes.append(
+                    try await Self.changeRequest {
+                        try await engine.scheduleKeyDeletion(
+                            appkey: tenant.appkey, keyId: key.key.id, actor: "cli:jkim")
+                    })
+            }
+            changes.append(
+                try await Self.changeRequest {
+                    try await engine.createKeyStore(
+                        appkey: tenant.appkey,
+                        settings: KeyStoreSettings(
+                            name: "requested-\(tenant.appkey.prefix(4))", ip4AuthUse: true, macAuthUse: false,
+                            certificateAuthUse: false),
+                        actor: own)
+                })
+            waitingChangeIds[tenant.appkey] = changes.compactMap { $0 }
             _ = try await engine.setApprovalRequired(appkey: tenant.appkey, false, actor: "cli:boss")
+        }
+    }
+
+    /// The number of the change request `body` became while the approval workflow was on; `nil` when it was refused.
+    private static func changeRequest<T>(_ body: () async throws -> T) async throws -> Int? {
+        do {
+            _ = try await body()
+            return nil
+        } catch let waiting as ChangeAwaitsApproval {
+            return waiting.request.id
+        } catch is Rejection {
+            return nil
         }
     }
 

@@ -346,6 +346,22 @@ struct FixtureExpectation: Sendable, CustomTestStringConvertible {
                     rule: "SKM-IPV4-AUTH-FAILURE", check: "address-approved", verdict: "confirmed", count: 2,
                     event: "auth.cancelDeletion"),
             ]),
+        // The decrypts while the cancellation of the key's deletion waits, then before it was asked for; the robot's
+        // approval of its own request, and the reporting job's, which is no approver.
+        FixtureExpectation(
+            scenario: .keyChangesWaitForApproval, input: "requests.jsonl", failures: 22,
+            groups: [
+                .init(
+                    rule: "SKM-INVALID-KEY-STATUS", check: "key-in-service", verdict: "confirmed", count: 12,
+                    simulation: (12, 12), event: "change.request"),
+                .init(
+                    rule: "SKM-INVALID-KEY-STATUS", check: "key-in-service", verdict: "confirmed", count: 8,
+                    simulation: (8, 8), event: "key.scheduleDeletion"),
+                .init(
+                    rule: "SKM-INVALID-REQUEST", check: "not-own-request", verdict: "confirmed", count: 1,
+                    event: "change.request"),
+                .init(rule: "SKM-INVALID-REQUEST", check: "approver-role", verdict: "confirmed", count: 1),
+            ]),
     ]
 }
 

@@ -130,8 +130,13 @@ import X509
     @Test func aRejectedRegistrationIsDeletedAndMACAndCertificatesWaitToo() async throws {
         let (fixture, _, _) = try await Self.world()
         let engine = fixture.engine
+        // A key store and a key are changes that would wait too: made with the workflow off for a moment.
+        _ = try await engine.setApprovalRequired(appkey: fixture.appkey, false, actor: "cli:mlee")
         let devices = try await fixture.store("devices", ip4: false, mac: true)
         let deviceKey = try await fixture.key(.symmetric, in: devices, name: "d")
+        let certStore = try await fixture.store("certs", ip4: false, certificate: true)
+        let certKey = try await fixture.key(.symmetric, in: certStore, name: "c")
+        _ = try await engine.setApprovalRequired(appkey: fixture.appkey, true, actor: "cli:mlee")
         let mac = try await engine.addAuthEntry(
             appkey: fixture.appkey, store: .id(devices.id), kind: .mac, value: "02:00:5e:10:00:07", actor: "cli:jkim")
         let waiting = await fixture.call(
@@ -141,8 +146,6 @@ import X509
             appkey: fixture.appkey, entryId: mac.id, approve: false, actor: "cli:mlee")
         #expect(rejected.status == .deleted)
 
-        let certStore = try await fixture.store("certs", ip4: false, certificate: true)
-        let certKey = try await fixture.key(.symmetric, in: certStore, name: "c")
         let issued = try await engine.issueCertificate(
             appkey: fixture.appkey, store: .id(certStore.id), name: "app", password: "pw", lifetimeDays: 30,
             actor: "cli:jkim")
@@ -203,5 +206,157 @@ import X509
         let actions = try await engine.snapshot().events.map(\.action)
         #expect(
             actions.filter { $0 == .approvalEnable || $0 == .approvalDisable } == [.approvalEnable, .approvalDisable])
+    }
+
+    /// Waits for approval: what a gated change throws, with the request it became.
+    static func waiting(_ body: () async throws -> some Any) async throws -> ChangeRequest {
+        do {
+            _ = try await body()
+        } catch let waiting as ChangeAwaitsApproval {
+            return waiting.request
+        }
+        Issue.record("the change was made at once")
+        throw CancellationError()
+    }
+
+    /// With the workflow on, creating, importing and deleting keys, and changing, creating and deleting key stores,
+    /// change nothing until an approver (not the requester) approves; the change is then made, by the approver.
+    @Test func keyAndKeyStoreChangesWaitForAnApprover() async throws {
+        let (fixture, store, key) = try await Self.world()
+        let engine = fixture.engine
+        let appkey = fixture.appkey
+        let create = try await Self.waiting {
+            try await engine.createKey(
+                appkey: appkey, store: .name("billing"), type: .secret, name: "db-password",
+                secretValue: "s3cr3t-value", actor: "cli:jkim")
+        }
+        #expect(create.kind == .createKey && create.keyStoreId == store.id && create.sealedValue)
+        #expect(create.summary == "create secret 'db-password' in key store #\(store.id)")
+        #expect(try await engine.storage.keys(keyStoreId: store.id).map(\.id) == [key.id])
+        let deletion = try await Self.waiting {
+            try await engine.scheduleKeyDeletion(appkey: appkey, keyId: key.id, actor: "cli:jkim")
+        }
+        #expect(deletion.kind.displayState == "Scheduled to Request Deletion")
+        #expect(try await engine.storage.key(id: key.id)?.status == .active)
+        let rename = try await Self.waiting {
+            try await engine.updateKeyStore(
+                appkey: appkey, store: .id(store.id),
+                settings: KeyStoreSettings(
+                    name: "billing-2", ip4AuthUse: true, macAuthUse: true, certificateAuthUse: false, authMode: .or),
+                actor: "cli:jkim")
+        }
+        #expect(try await engine.storage.keyStore(id: store.id)?.name == "billing")
+        #expect(try await engine.pendingChanges(appkey: appkey).map(\.id) == [create.id, deletion.id, rename.id])
+        #expect([create.id, deletion.id, rename.id] == [Int](1...3))
+
+        // Refusals are the change's own, and make no request.
+        await #expect(throws: Rejection.self) {
+            _ = try await engine.createKey(
+                appkey: appkey, store: .name("no-such-store"), type: .symmetric, name: "k", actor: "cli:jkim")
+        }
+        await #expect(throws: Rejection.self) {
+            _ = try await engine.deleteKey(appkey: appkey, keyId: key.id, actor: "cli:jkim")
+        }
+        #expect(try await engine.pendingChanges(appkey: appkey).count == 3)
+
+        // No one decides their own request; a member decides none.
+        await #expect {
+            _ = try await engine.decideChange(appkey: appkey, id: create.id, approve: true, actor: "cli:jkim")
+        } throws: { ($0 as? ApprovalError)?.code == .notApprover }
+        _ = try await engine.setApprover(appkey: appkey, member: "cli:jkim", approver: true, actor: "cli:mlee")
+        await #expect {
+            _ = try await engine.decideChange(appkey: appkey, id: create.id, approve: true, actor: "cli:jkim")
+        } throws: { ($0 as? ApprovalError)?.code == .ownRequest }
+
+        let made = try await engine.decideChange(appkey: appkey, id: create.id, approve: true, actor: "cli:mlee")
+        #expect(made.status == .approved)
+        let secret = try #require(made.key)
+        #expect(secret.created.user == "cli:mlee" && secret.name == "db-password")
+        let read = await fixture.call(.getSecret, key: secret.id, from: .at("10.0.1.9"))
+        #expect(read.error == nil)
+        #expect(read.string("secret") == "s3cr3t-value")
+        // The sealed value is destroyed with the request; no event carries it.
+        #expect(try await engine.storage.sealedItem(SealContext(label: "change/\(appkey)/\(create.id)")) == nil)
+        let events = try await engine.storage.events(after: 0, limit: 1000)
+        #expect(!events.contains { event in event.changes.contains { ($0.after ?? "").contains("s3cr3t") } })
+        #expect(
+            events.filter { $0.action.rawValue.hasPrefix("change.") }.map(\.summary).contains(
+                "cli:mlee approved change request #1 (create secret 'db-password' in key store #\(store.id))"))
+
+        // Rejected: nothing changes; decided: nothing waits any more.
+        let rejected = try await engine.decideChange(appkey: appkey, id: deletion.id, approve: false, actor: "cli:mlee")
+        #expect(rejected.status == .rejected)
+        #expect(try await engine.storage.key(id: key.id)?.status == .active)
+        await #expect {
+            _ = try await engine.decideChange(appkey: appkey, id: deletion.id, approve: true, actor: "cli:mlee")
+        } throws: { ($0 as? ApprovalError)?.code == .nothingWaiting }
+        let renamed = try await engine.decideChange(appkey: appkey, id: rename.id, approve: true, actor: "cli:mlee")
+        #expect(renamed.keyStore?.name == "billing-2")
+        #expect(try await engine.pendingChanges(appkey: appkey).isEmpty)
+    }
+
+    /// A change that can no longer be made when it is approved (its key store was deleted meanwhile) is decided as
+    /// failed, with the reason, and changes nothing; a key store's creation waits like any change.
+    @Test func anApprovedChangeThatCanNoLongerBeMadeFails() async throws {
+        let fixture = try await Fixture.make()
+        let engine = fixture.engine
+        let appkey = fixture.appkey
+        let empty = try await fixture.store("empty")
+        _ = try await engine.setApprovalRequired(appkey: appkey, true, approvers: ["cli:mlee"], actor: "cli:ops")
+        let imported = try await Self.waiting {
+            try await engine.importSymmetricKey(
+                appkey: appkey, store: .id(empty.id), name: "imported", material: Data(repeating: 7, count: 32),
+                actor: "cli:jkim")
+        }
+        let gone = try await Self.waiting {
+            try await engine.deleteKeyStore(appkey: appkey, store: .id(empty.id), actor: "cli:jkim")
+        }
+        let created = try await Self.waiting {
+            try await engine.createKeyStore(
+                appkey: appkey,
+                settings: KeyStoreSettings(name: "new", ip4AuthUse: true, macAuthUse: false, certificateAuthUse: false),
+                actor: "cli:jkim")
+        }
+        #expect(created.summary == "create key store 'new'")
+        #expect(try await engine.storage.keyStores(appkey: appkey).map(\.name) == ["empty"])
+        #expect(
+            try await engine.decideChange(appkey: appkey, id: gone.id, approve: true, actor: "cli:mlee").keyStore?
+                .status == .deleted)
+        let failed = try await engine.decideChange(appkey: appkey, id: imported.id, approve: true, actor: "cli:mlee")
+        #expect(failed.status == .failed && failed.key == nil)
+        #expect(
+            failed.reason?.contains("deleted") == true || failed.reason?.contains("no key store") == true,
+            "\(failed.reason ?? "")")
+        #expect(try await engine.storage.sealedItem(SealContext(label: "change/\(appkey)/\(imported.id)")) == nil)
+        let made = try await engine.decideChange(appkey: appkey, id: created.id, approve: true, actor: "cli:mlee")
+        #expect(made.keyStore?.name == "new")
+        let actions = try await engine.storage.events(after: 0, limit: 1000).map(\.action).filter {
+            $0.rawValue.hasPrefix("change.")
+        }
+        #expect(
+            actions == [
+                .changeRequest, .changeRequest, .changeRequest, .changeApprove, .changeFail, .changeApprove,
+            ])
+    }
+
+    /// While the cancellation of a key's deletion waits, the key stays Pending Deletion and its deletion date passes
+    /// without a purge (as an entry's does); rejected, the deletion goes ahead.
+    @Test func aKeysCancelledDeletionWaitsAndHoldsThePurge() async throws {
+        let (fixture, _, key) = try await Self.world()
+        let engine = fixture.engine
+        let appkey = fixture.appkey
+        _ = try await engine.setApprovalRequired(appkey: appkey, false, actor: "cli:mlee")
+        _ = try await engine.scheduleKeyDeletion(appkey: appkey, keyId: key.id, actor: "cli:ops")
+        _ = try await engine.setApprovalRequired(appkey: appkey, true, actor: "cli:mlee")
+        let cancel = try await Self.waiting {
+            try await engine.cancelKeyDeletion(appkey: appkey, keyId: key.id, actor: "cli:jkim")
+        }
+        #expect(cancel.kind.displayState == "Scheduled to Cancel Deletion")
+        fixture.clock.advance(by: 8 * day)
+        #expect(await engine.runDueWork().purgedKeys == 0)
+        #expect(try await engine.storage.key(id: key.id)?.status == .pendingDeletion)
+        _ = try await engine.decideChange(appkey: appkey, id: cancel.id, approve: false, actor: "cli:mlee")
+        #expect(await engine.runDueWork().purgedKeys == 1)
+        #expect(try await engine.storage.key(id: key.id)?.status == .deleted)
     }
 }

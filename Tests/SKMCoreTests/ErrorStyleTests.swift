@@ -52,6 +52,8 @@ import Testing
             "PathError": "FactReader's private signal",
             "SyntaxError": "the lexer's private signal, turned into a Diagnostic",
             "IncompleteRequest": "the HTTP problem handler's private signal",
+            "ChangeAwaitsApproval": "not a failure: a change the approval workflow holds, answered as its request",
+            "ChangeValidated": "the approval gate's private signal: the change was validated up to its commit",
         ]
         let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Sources")

@@ -114,6 +114,50 @@ import Testing
         #expect(events.map(\.sequence) == events.map(\.sequence).sorted())
         #expect(events.filter { $0.action == .authAdd && $0.keyStoreId == doomed.id }.count == entries.count)
     }
+
+    /// Change requests of the approval workflow made at once get a number each, and approvals of one request racing
+    /// each other make its change once: one approval succeeds, the others find nothing waiting.
+    @Test(arguments: StorageKind.available)
+    func changeRequestsAndTheirApprovalsRace(_ kind: StorageKind) async throws {
+        let fixture = try await Fixture.make(storage: try await kind.make())
+        let engine = fixture.engine
+        let appkey = fixture.appkey
+        let store = try await fixture.store()
+        _ = try await engine.setApprovalRequired(
+            appkey: appkey, true, approvers: ["cli:a1", "cli:a2", "cli:a3"], actor: "cli:ops")
+        let numbers = await withTaskGroup(of: Int?.self) { group in
+            for index in 0..<6 {
+                group.addTask {
+                    do {
+                        _ = try await engine.createKey(
+                            appkey: appkey, store: .id(store.id), type: .symmetric, name: "k\(index)", actor: "cli:m")
+                        return nil
+                    } catch let waiting as ChangeAwaitsApproval {
+                        return waiting.request.id
+                    } catch {
+                        return nil
+                    }
+                }
+            }
+            return await Array(group).compactMap { $0 }
+        }
+        #expect(numbers.sorted() == Array(1...6))
+        let approvals = await withTaskGroup(of: Bool.self) { group in
+            for approver in ["cli:a1", "cli:a2", "cli:a3"] {
+                group.addTask {
+                    await succeeds {
+                        _ = try await engine.decideChange(appkey: appkey, id: 3, approve: true, actor: approver)
+                    }
+                }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(approvals == 1)
+        #expect(try await engine.storage.keys(keyStoreId: store.id).count == 1)
+        #expect(try await engine.pendingChanges(appkey: appkey).map(\.id) == [1, 2, 4, 5, 6])
+        let decisions = try await engine.storage.events(after: 0, limit: 1000).filter { $0.action == .changeApprove }
+        #expect(decisions.count == 1)
+    }
 }
 
 /// Whether `body` ran without throwing: a refusal (the other side of the race won) is an expected outcome.

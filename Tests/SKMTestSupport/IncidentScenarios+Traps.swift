@@ -312,3 +312,62 @@ extension IncidentScenario {
         }
     }
 }
+
+extension IncidentScenario {
+    package static let keyChangesWaitForApproval = IncidentScenario(
+        name: "key-changes-wait-for-approval",
+        summary: """
+            Key "statements" of appkey "ledger" is scheduled for deletion by mistake, and the approval workflow is \
+            turned on (approvers cli:mlee and the operations robot's User Access Key). The statement service's \
+            decrypts fail with Invalid Key Status. The robot cancels the deletion over the API, but with the \
+            workflow on the cancellation is a change request that waits: the decrypts keep failing. The robot then \
+            tries to approve its own request, and the reporting job's User Access Key, which is no approver, tries \
+            too: both are Invalid Request. At noon cli:mlee approves, and the decrypts succeed.
+            """, har: false
+    ) { workshop in
+        let engine = workshop.engine
+        let (appkey, robot) = try await workshop.appkey("ledger")
+        let reporting = try await engine.createUserAccessKey(appkey: appkey, actor: "cli:ops")
+        let store = try await workshop.store(appkey, "archive", ip4: true)
+        try await workshop.allow(appkey, store, .ipv4, "10.80.0.0/24")
+        let key = try await workshop.key(appkey, store, .symmetric, "statements")
+        let service = ClientIdentity.at("10.80.0.15")
+        var statements: [String] = []
+        for index in 0..<20 {
+            if let blob = await workshop.encrypt(appkey, key.id, "statement \(index)", from: service) {
+                statements.append(blob)
+            }
+        }
+        workshop.wait(1800)
+        _ = try await engine.scheduleKeyDeletion(appkey: appkey, keyId: key.id, actor: "cli:ops")
+        _ = try await engine.setApprovalRequired(
+            appkey: appkey, true, approvers: ["cli:mlee", "uak:\(robot.accessKey.id)"], actor: "cli:ops")
+        workshop.wait(600)
+        for index in 0..<8 { await workshop.decrypt(appkey, key.id, statements[index], from: service) }
+        workshop.wait(300)
+        func credentials(_ issued: IssuedAccessKey) -> [(String, String)] {
+            [("X-TC-AUTHENTICATION-ID", issued.accessKey.id), ("X-TC-AUTHENTICATION-SECRET", issued.secret)]
+        }
+        let office = ClientIdentity.at("10.80.9.2")
+        let (_, cancelled) = await workshop.send(
+            HTTPCall("PUT", Workshop.path(appkey, "keys/\(key.id)/cancel-deletion"), headers: credentials(robot)),
+            from: office)
+        let number = cancelled["body"]?["changeId"]?.intValue ?? 0
+        workshop.wait(600)
+        for index in 0..<12 { await workshop.decrypt(appkey, key.id, statements[8 + index % 12], from: service) }
+        workshop.wait(300)
+        await workshop.send(
+            HTTPCall(
+                "POST", Workshop.path(appkey, "approvals/changes/\(number)/approve"), headers: credentials(robot)),
+            from: office)
+        await workshop.send(
+            HTTPCall(
+                "POST", Workshop.path(appkey, "approvals/changes/\(number)/approve"),
+                headers: credentials(reporting)),
+            from: office)
+        workshop.wait(3600)
+        _ = try await engine.decideChange(appkey: appkey, id: number, approve: true, actor: "cli:mlee")
+        workshop.wait(300)
+        for index in 0..<10 { await workshop.decrypt(appkey, key.id, statements[index], from: service) }
+    }
+}

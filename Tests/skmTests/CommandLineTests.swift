@@ -307,6 +307,30 @@ struct CommandLine: Sendable {
         let snapshot = try StateSnapshot.decode(Data(try await cli.run(["snapshot", "export"]).output.utf8))
         #expect(snapshot.events.map(\.action).contains(.authApprove))
         #expect(snapshot.events.contains { $0.action == .approverGrant && $0.after(.member) == "cli:mlee" })
+
+        // Key and key-store changes wait as change requests, numbered per appkey; an approver makes them.
+        let waits = try await cli.run(["key", "delete", key])
+        #expect(waits.status == 0, "\(waits.error)")
+        #expect(
+            waits.output.contains("Waits for approval: change request #1 asks to schedule the deletion of key \(key)"),
+            "\(waits.output)")
+        let store = try await cli.run(["keystore", "create", "--name", "second", "--ip4-auth", "Y", "--json"])
+        #expect(
+            store.output.contains("\"changeId\" : 2") || store.output.contains("\"changeId\": 2"), "\(store.output)")
+        let changes = try await cli.run(["approval", "list"])
+        #expect(changes.output.contains("Scheduled to Request Deletion"), "\(changes.output)")
+        #expect(changes.output.contains("create key store 'second'"), "\(changes.output)")
+        #expect(try await cli.run(["key", "show", key]).output.contains("ACTIVE"))
+        let own = try await cli.run(["approval", "approve", "--change", "1"])
+        #expect(own.status == 1)
+        let made = try await cli.run(["approval", "approve", "--change", "1"], environment: ["USER": "mlee"])
+        #expect(made.status == 0, "\(made.error)")
+        #expect(made.output.contains("Change request #1 approved"), "\(made.output)")
+        #expect(made.output.contains("Pending Deletion"), "\(made.output)")
+        let rejected = try await cli.run(
+            ["approval", "reject", "--change", "2", "--json"], environment: ["USER": "mlee"])
+        #expect(rejected.output.contains("REJECTED"), "\(rejected.output)")
+        #expect(!(try await cli.run(["keystore", "list"]).output.contains("second")))
     }
 
     @Test func errorsNameWhatWasWrongAndExitNonZero() async throws {

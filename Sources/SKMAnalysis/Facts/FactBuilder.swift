@@ -129,6 +129,11 @@ package struct FactBuilder: Sendable {
                     number: versionNumber(record, operation: operation, primary: primary?.entity.number),
                     versions: versions))
         }
+        if operation == .approveChange || operation == .rejectChange {
+            values["change"] = changeRequest(record, time: time)
+        } else {
+            values["change"] = .object(ObjectValue(type: SKMFacts.change, values: ["exists": .bool(false)]))
+        }
         if operation == .approveRequest || operation == .rejectRequest {
             values["entry"] = approvalEntry(record, time: time, change: change)
         } else {
@@ -374,6 +379,9 @@ package struct FactBuilder: Sendable {
             fields["deletionAt"] = .timestamp(Self.time(deletion))
         }
         if let statusEvent = found.statusEvent { fields["statusEvent"] = .object(event(statusEvent)) }
+        if let (number, request) = timeline.waitingChange(onKey: key.id, at: time) {
+            fields["waitingChange"] = .object(changeValue(number, request: request, decision: nil))
+        }
         return .object(ObjectValue(type: SKMFacts.key, values: fields))
     }
 
@@ -411,6 +419,7 @@ package struct FactBuilder: Sendable {
 
     static let approvalOperations: Set<String> = [
         APIOperation.listApprovals.rawValue, APIOperation.approveRequest.rawValue, APIOperation.rejectRequest.rawValue,
+        APIOperation.approveChange.rawValue, APIOperation.rejectChange.rawValue,
     ]
 
     /// The approval workflow of the appkey before the request, from the audit log; unknown without it.
@@ -429,6 +438,41 @@ package struct FactBuilder: Sendable {
                     "required": .bool(settings.required),
                     "approvers": .list(settings.approvers.map(Value.string)),
                 ]))
+    }
+
+    /// The change request an approval or rejection names by its number (the path's), as it stood before the request.
+    private func changeRequest(_ record: RequestRecord, time: Date) -> Value {
+        if fromAPI {
+            return .unknown(
+                Unknown(
+                    path: "change.exists",
+                    settle: "change requests are not readable through the API: " + Self.fromExport))
+        }
+        guard let appkey = record.appkey, let text = record.resourceName,
+            let number = RequestFields.wholeNumber(text, maximumDigits: 18), number > 0,
+            let (request, decision) = timeline.changeRequest(number, ofAppkey: appkey, at: time)
+        else {
+            return .object(ObjectValue(type: SKMFacts.change, values: ["exists": .bool(false)]))
+        }
+        return .object(changeValue(number, request: request, decision: decision))
+    }
+
+    private func changeValue(_ number: Int, request: AuditEvent, decision: AuditEvent?) -> ObjectValue {
+        let status: ChangeRequest.Status
+        switch decision?.action {
+        case .changeApprove?: status = .approved
+        case .changeReject?: status = .rejected
+        case .changeFail?: status = .failed
+        default: status = .pendingApproval
+        }
+        return ObjectValue(
+            type: SKMFacts.change,
+            values: [
+                "exists": .bool(true), "id": .int(Int64(number)), "kind": .string(request.after(.change) ?? ""),
+                "summary": .string(request.requestedChange ?? "an unknown change"),
+                "status": .string(status.rawValue), "requestedBy": .string(request.actor),
+                "requested": .timestamp(Self.time(request.time)), "statusEvent": .object(event(decision ?? request)),
+            ])
     }
 
     /// The entry an approval or rejection names by its id (the path's), when it is one of the appkey's.

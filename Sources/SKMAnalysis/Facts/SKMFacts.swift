@@ -180,6 +180,21 @@ package enum SKMFacts {
             .init("statusEvent", .object("Event"), "The event that set the status."),
         ])
 
+    package static let change = ObjectType(
+        name: "Change",
+        documentation: "A change request of the approval workflow (a key store, key or version change), as it stood"
+            + " before the request.",
+        fields: [
+            .init("exists", .bool, "Whether the appkey had asked for a change with this number."),
+            .init("id", .int, "Its number, per appkey."),
+            .init("kind", .string, "CREATE_KEY_STORE, UPDATE_KEY_STORE, DELETE_KEY_STORE, CREATE_KEY, IMPORT_KEY, …"),
+            .init("summary", .string, "What it asks for: create symmetric key 'orders' in key store #3."),
+            .init("status", .string, "PENDING_APPROVAL, APPROVED, REJECTED or FAILED (approved, but not possible)."),
+            .init("requestedBy", .string, "Who asked for it: cli:<user>, uak:<id>."),
+            .init("requested", .timestamp, "When it was asked for."),
+            .init("statusEvent", .object("Event"), "The event that set the status: the request, or its decision."),
+        ])
+
     package static let approval = ObjectType(
         name: "Approval", documentation: "The approval workflow of the appkey, as it was at the request's time.",
         fields: [
@@ -215,6 +230,10 @@ package enum SKMFacts {
             .init("autoRotationPeriod", .int, "Days; 0 for none."),
             .init(
                 "imported", .bool, "Whether the key material was imported (given, not made): such a key never rotates."),
+            .init(
+                "waitingChange", .object("Change"),
+                "The newest change request on the key (its deletion scheduled, cancelled or made at once) that waited"
+                    + " for approval at the request's time; absent when none did."),
             .init("deletionAt", .timestamp, "When a scheduled deletion takes effect."), .init("created", .timestamp),
             .init("statusEvent", .object("Event"), "The event that set the status."),
         ])
@@ -254,12 +273,16 @@ package enum SKMFacts {
                 "The registered entry an auth-entry request names (by value, or by id when approving or rejecting)."),
             .init("approval", .object("Approval"), "The approval workflow of the appkey."),
             .init(
+                "change", .object("Change"),
+                "The change request an approval or rejection of a change names by its number; absent otherwise."),
+            .init(
                 "events", .list(.object("Event")),
                 "Audit events about the key, its store and its appkey, up to the request."),
             .init("ca", .object("CA"), "The installation's client CA."),
         ],
         objects: [
-            event, client, input, body, response, token, request, certificate, appkey, accessKey, entry, approval,
+            event, client, input, body, response, token, request, certificate, appkey, accessKey, entry, change,
+            approval,
             store,
             key, version, authority,
         ])

@@ -31,6 +31,8 @@ package struct StateTimeline: Sendable {
     private let eventsByAppkey: [String: [AuditEvent]]
     /// Every event, in sequence order.
     private let eventsInOrder: [AuditEvent]
+    /// The steps of each appkey's change requests (approval workflow), by number, in sequence order.
+    private let changeSteps: [String: [Int: [AuditEvent]]]
     /// When each appkey's key stores were created, in order.
     private let storeCreations: [String: [Date]]
     /// The appkeys whose events are in time order as well as in sequence order (a clock that went back breaks it):
@@ -100,9 +102,13 @@ package struct StateTimeline: Sendable {
         }
         var byTarget: [TargetKey: [AuditEvent]] = [:]
         var byAppkey: [String: [AuditEvent]] = [:]
+        var steps: [String: [Int: [AuditEvent]]] = [:]
         eventsInOrder = snapshot.events.sorted(by: { $0.sequence < $1.sequence })
         for event in eventsInOrder {
             byAppkey[event.appkey, default: []].append(event)
+            if event.action.rawValue.hasPrefix("change."), let number = event.after(.changeRequest).flatMap(Int.init) {
+                steps[event.appkey, default: [:]][number, default: []].append(event)
+            }
             switch event.targetKind {
             case .appkey: byTarget[.appkey(event.targetId), default: []].append(event)
             case .userAccessKey: byTarget[.accessKey(event.targetId), default: []].append(event)
@@ -122,6 +128,7 @@ package struct StateTimeline: Sendable {
         }
         eventsByTarget = byTarget
         eventsByAppkey = byAppkey
+        changeSteps = steps
         momentsByScope = Self.scopedMoments(snapshot, events: eventsInOrder)
         momentsByAppkey = Self.moments(snapshot, scoped: momentsByScope, events: eventsInOrder)
         timeOrdered = Set(
@@ -278,7 +285,7 @@ package struct StateTimeline: Sendable {
             // Set once, when the key is made or replaced: nothing to rewind.
             case .name, .replacedBy: break
             case .description, .type, .kind, .value, .deletionAt, .latestVersion, .autoRotationPeriod, .ip4AuthUse,
-                .macAuthUse, .certificateAuthUse, .authMode, .sha256, .notAfter, .member:
+                .macAuthUse, .certificateAuthUse, .authMode, .sha256, .notAfter, .member, .changeRequest, .change:
                 break
             }
         }
@@ -298,7 +305,7 @@ package struct StateTimeline: Sendable {
             case .authMode: if let value = before.flatMap(AuthMode.init(rawValue:)) { store.authMode = value }
             // Not fields of a key store.
             case .type, .kind, .value, .deletionAt, .latestVersion, .autoRotationPeriod, .sha256, .notAfter,
-                .replacedBy, .member:
+                .replacedBy, .member, .changeRequest, .change:
                 break
             }
         }
@@ -336,7 +343,7 @@ package struct StateTimeline: Sendable {
             case .type: break
             // Not fields of a key.
             case .description, .kind, .value, .ip4AuthUse, .macAuthUse, .certificateAuthUse, .authMode, .sha256,
-                .notAfter, .replacedBy, .member:
+                .notAfter, .replacedBy, .member, .changeRequest, .change:
                 break
             }
         }
@@ -361,7 +368,7 @@ package struct StateTimeline: Sendable {
                 case .latestVersion: break
                 // Not fields of a version.
                 case .name, .description, .type, .kind, .value, .autoRotationPeriod, .ip4AuthUse, .macAuthUse,
-                    .certificateAuthUse, .authMode, .sha256, .notAfter, .replacedBy, .member:
+                    .certificateAuthUse, .authMode, .sha256, .notAfter, .replacedBy, .member, .changeRequest, .change:
                     break
                 }
             }
@@ -379,7 +386,7 @@ package struct StateTimeline: Sendable {
             case .kind, .value, .sha256, .notAfter: break
             // Not fields of an entry.
             case .name, .description, .type, .latestVersion, .autoRotationPeriod, .ip4AuthUse, .macAuthUse,
-                .certificateAuthUse, .authMode, .replacedBy, .member:
+                .certificateAuthUse, .authMode, .replacedBy, .member, .changeRequest, .change:
                 break
             }
         }
@@ -404,6 +411,32 @@ package struct StateTimeline: Sendable {
             }
         }
         return settings
+    }
+
+    /// Change request `number` of `appkey` as it stood before `time`: the event that asked for it, and the one that
+    /// decided it if one had; `nil` when it had not been asked for yet.
+    package func changeRequest(
+        _ number: Int, ofAppkey appkey: String, at time: Date
+    ) -> (
+        request: AuditEvent, decision: AuditEvent?
+    )? {
+        guard let steps = changeSteps[appkey]?[number] else { return nil }
+        let before = steps.prefix { $0.time < time }
+        guard let request = before.first(where: { $0.action == .changeRequest }) else { return nil }
+        return (request, before.last(where: { $0.action != .changeRequest }))
+    }
+
+    /// The newest change request on key `id` (its deletion scheduled, cancelled or made at once) that waited for
+    /// approval at `time`, with its number.
+    package func waitingChange(onKey id: String, at time: Date) -> (number: Int, request: AuditEvent)? {
+        guard let events = eventsByTarget[.key(id)] else { return nil }
+        for event in events.prefix(while: { $0.time < time }).reversed() where event.action == .changeRequest {
+            guard let number = event.after(.changeRequest).flatMap(Int.init),
+                let found = changeRequest(number, ofAppkey: event.appkey, at: time), found.decision == nil
+            else { continue }
+            return (number, event)
+        }
+        return nil
     }
 
     /// The client-authentication entries of a key store at a time, deleted ones included.

@@ -118,6 +118,15 @@ package struct AuditEvent: Sendable, Hashable, Codable {
         case .approverGrant: what = "made \(after(.member) ?? "?") an approver of appkey \(targetId)"
         case .approverRevoke:
             what = "made \(before(.member) ?? "?") a member (no longer an approver) of appkey \(targetId)"
+        case .changeRequest, .changeApprove, .changeReject, .changeFail:
+            let number = after(.changeRequest) ?? "?"
+            let change = requestedChange.map { " (\($0))" } ?? ""
+            switch action {
+            case .changeRequest: what = "asked to \(requestedChange ?? "change something") (change request #\(number))"
+            case .changeApprove: what = "approved change request #\(number)\(change)"
+            case .changeReject: what = "rejected change request #\(number)\(change)"
+            default: what = "approved change request #\(number)\(change), which could no longer be made"
+            }
         }
         let status = changes.first { $0.known == .status && $0.before != nil }.map {
             " (\(Self.statusName($0.before)) → \(Self.statusName($0.after)))"
@@ -125,6 +134,16 @@ package struct AuditEvent: Sendable, Hashable, Codable {
         return
             "\(actor) \(what)\(keyStoreId.map { action.rawValue.hasPrefix("auth.") ? " of key store #\($0)" : "" } ?? "")"
             + (status ?? "")
+    }
+
+    /// What a change request's event asks for, in the words of ``ChangeRequest/describe(_:keyType:name:keyStoreId:keyId:version:)``.
+    package var requestedChange: String? {
+        guard let kind = after(.change).flatMap(ChangeRequest.Kind.init(rawValue:)) else { return nil }
+        let keyId = keyId ?? (targetKind == .key ? targetId : nil)
+        return ChangeRequest.describe(
+            kind, keyType: after(.type).flatMap(KeyType.init(rawValue:)), name: after(.name),
+            keyStoreId: keyStoreId ?? (targetKind == .keyStore ? Int(targetId) : nil), keyId: keyId,
+            version: keyVersion)
     }
 
     /// A status as SKM's console shows it ("In Service"); other values as they are.
@@ -183,6 +202,11 @@ package enum AuditAction: String, Sendable, Hashable, Codable, CaseIterable {
     case approvalDisable = "approval.disable"
     case approverGrant = "approval.grant"
     case approverRevoke = "approval.revoke"
+    case changeRequest = "change.request"
+    case changeApprove = "change.approve"
+    case changeReject = "change.reject"
+    /// Approved, but the change could no longer be made (its key store was deleted meanwhile, …).
+    case changeFail = "change.fail"
 }
 
 /// Every field an audit event records a change of. The engine writes them; `StateTimeline` rewinds each one (its
@@ -193,4 +217,6 @@ package enum AuditField: String, Sendable, Hashable, CaseIterable {
     case sha256, notAfter, replacedBy
     /// Who was made an approver, or no longer is (the approval workflow's roles of an appkey).
     case member
+    /// The number of a change request (approval workflow), and what it changes (``ChangeRequest/Kind``).
+    case changeRequest, change
 }

@@ -55,6 +55,8 @@ package enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
     case listApprovals
     case approveRequest
     case rejectRequest
+    case approveChange
+    case rejectChange
     case getStatistics
     case createToken
 
@@ -128,7 +130,8 @@ package enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
             .scheduleAuthDeletion,
             .deleteAuth,
             .cancelAuthDeletion, .downloadCertificate, .listAccessKeys, .createAccessKey, .revokeAccessKey,
-            .rotateAccessKey, .listApprovals, .approveRequest, .rejectRequest, .getStatistics:
+            .rotateAccessKey, .listApprovals, .approveRequest, .rejectRequest, .approveChange, .rejectChange,
+            .getStatistics:
             return [.v1_2, .v1_3]
         case .signStandard, .verifyStandard, .createKeyStore, .updateKeyStore, .deleteKeyStore:
             return [.v1_3]
@@ -152,7 +155,7 @@ package enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
         case .cancelKeyDeletion, .rotateKey, .importSymmetricKey, .importAuth, .cancelAuthDeletion,
             .downloadCertificate,
             .listAccessKeys, .createAccessKey, .revokeAccessKey, .rotateAccessKey, .listApprovals, .approveRequest,
-            .rejectRequest, .getStatistics:
+            .rejectRequest, .approveChange, .rejectChange, .getStatistics:
             return true
         default: return false
         }

@@ -32,7 +32,9 @@ extension Engine {
         let now = clock.now
         for key in work.keysToPurge {
             await step("purge key \(key.id)", counting: \.purgedKeys, in: &report) {
-                guard let current = try await storage.key(id: key.id), Self.purgeIsDue(current, at: now) else {
+                guard let current = try await storage.key(id: key.id), Self.purgeIsDue(current, at: now),
+                    try await !cancellationWaits(appkey: current.appkey, keyId: current.id, version: nil)
+                else {
                     return false
                 }
                 _ = try await transition(current, to: .deleted, action: .keyPurge, actor: "system:purge")
@@ -46,7 +48,8 @@ extension Engine {
                 guard let key = try await storage.key(id: version.keyId),
                     let current = try await storage.versions(keyId: version.keyId).first(where: {
                         $0.number == version.number
-                    }), Self.purgeIsDue(current, at: now)
+                    }), Self.purgeIsDue(current, at: now),
+                    try await !cancellationWaits(appkey: key.appkey, keyId: key.id, version: current.number)
                 else { return false }
                 _ = try await transition(current, of: key, to: .deleted, action: .versionPurge, actor: "system:purge")
                 return true
@@ -71,6 +74,15 @@ extension Engine {
             }
         }
         return report
+    }
+
+    /// Whether the cancellation of a key's (or a version's) deletion waits for approval: its purge waits too, as an
+    /// entry's does, so that an approver's absence destroys no key.
+    private func cancellationWaits(appkey: String, keyId: String, version: Int?) async throws -> Bool {
+        try await pendingChanges(appkey: appkey).contains {
+            $0.keyId == keyId && $0.version == version
+                && $0.kind == (version == nil ? .cancelKeyDeletion : .cancelVersionDeletion)
+        }
     }
 
     /// One piece of due work, retried on a conflict; counted when it was still due and done, reported when it failed.

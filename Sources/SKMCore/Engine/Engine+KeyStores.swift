@@ -16,7 +16,7 @@ package enum KeyStoreReference: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// The settings of a key store, as created or fully replaced.
-package struct KeyStoreSettings: Sendable, Hashable {
+package struct KeyStoreSettings: Sendable, Hashable, Codable {
     package var name: String
     package var description: String
     package var ip4AuthUse: Bool
@@ -54,6 +54,14 @@ package struct KeyStoreSettings: Sendable, Hashable {
 /// Key stores: creation, settings, deletion.
 extension Engine {
     package func createKeyStore(appkey: String, settings: KeyStoreSettings, actor: String) async throws -> KeyStore {
+        try await gated(appkey, actor: actor) { request in
+            (request.kind, request.storeSettings) = (.createKeyStore, settings)
+        } _: {
+            try await createKeyStoreNow(appkey: appkey, settings: settings, actor: actor)
+        }
+    }
+
+    private func createKeyStoreNow(appkey: String, settings: KeyStoreSettings, actor: String) async throws -> KeyStore {
         try settings.validate()
         _ = try await existingAppkey(appkey)
         try await checkNameFree(settings.name, appkey: appkey, except: nil)
@@ -66,7 +74,7 @@ extension Engine {
             certificateAuthUse: settings.certificateAuthUse, authMode: settings.authMode,
             created: Stamp(user: actor, at: now), lastChange: Stamp(user: actor, at: now))
         try await retrying(duplicate: .keyStoreNameFree) {
-            try await storage.commit(
+            try await commitChange(
                 ChangeSet([
                     .insert(.keyStore(store)),
                     event(
@@ -83,6 +91,17 @@ extension Engine {
     )
         async throws -> KeyStore
     {
+        try await gated(appkey, actor: actor) { request in
+            (request.kind, request.storeSettings) = (.updateKeyStore, settings)
+            request.keyStoreId = try await liveStore(appkey: appkey, reference).id
+        } _: {
+            try await updateKeyStoreNow(appkey: appkey, store: reference, settings: settings, actor: actor)
+        }
+    }
+
+    private func updateKeyStoreNow(
+        appkey: String, store reference: KeyStoreReference, settings: KeyStoreSettings, actor: String
+    ) async throws -> KeyStore {
         try settings.validate()
         return try await retrying(duplicate: .keyStoreNameFree) {
             let before = try await liveStore(appkey: appkey, reference)
@@ -99,7 +118,7 @@ extension Engine {
             after.lastChange = Stamp(user: actor, at: now)
             let changes = Self.storeFields(before, after)
             guard !changes.isEmpty else { return before }
-            try await storage.commit(
+            try await commitChange(
                 ChangeSet([
                     .update(.keyStore(after)),
                     event(
@@ -113,6 +132,19 @@ extension Engine {
 
     /// Deletes (deactivates) a key store that holds no key in service or pending deletion.
     package func deleteKeyStore(
+        appkey: String, store reference: KeyStoreReference, actor: String
+    ) async throws
+        -> KeyStore
+    {
+        try await gated(appkey, actor: actor) { request in
+            request.kind = .deleteKeyStore
+            request.keyStoreId = try await liveStore(appkey: appkey, reference).id
+        } _: {
+            try await deleteKeyStoreNow(appkey: appkey, store: reference, actor: actor)
+        }
+    }
+
+    private func deleteKeyStoreNow(
         appkey: String, store reference: KeyStoreReference, actor: String
     ) async throws
         -> KeyStore
@@ -144,7 +176,7 @@ extension Engine {
                         entry, to: .deleted, action: .authDelete, actor: actor, at: now
                     ).1.mutations
             }
-            try await storage.commit(changes)
+            try await commitChange(changes)
             store.revision += 1
             return store
         }

@@ -36,6 +36,24 @@ extension Engine {
         appkey: String, keyId: String, number: Int, from expected: EntryStatus, to target: EntryStatus,
         action: AuditAction, actor: String
     ) async throws -> KeyVersion {
+        try await gated(appkey, actor: actor) { request in
+            switch target {
+            case .pendingDeletion: request.kind = .scheduleVersionDeletion
+            case .deleted: request.kind = .deleteVersion
+            default: request.kind = .cancelVersionDeletion
+            }
+            (request.keyId, request.version) = (keyId, number)
+            request.keyStoreId = try await ownedKey(appkey: appkey, keyId: keyId).keyStoreId
+        } _: {
+            try await changeVersionStatusNow(
+                appkey: appkey, keyId: keyId, number: number, from: expected, to: target, action: action, actor: actor)
+        }
+    }
+
+    private func changeVersionStatusNow(
+        appkey: String, keyId: String, number: Int, from expected: EntryStatus, to target: EntryStatus,
+        action: AuditAction, actor: String
+    ) async throws -> KeyVersion {
         try await retrying {
             let key = try await ownedKey(appkey: appkey, keyId: keyId)
             guard key.type.isVersioned else { throw Rejection(.keyHasVersions, "a secret has no versions") }
@@ -72,7 +90,7 @@ extension Engine {
                 keyStoreId: key.keyStoreId, keyId: key.id, keyVersion: version.number, changes: fields, at: now),
         ])
         if target == .deleted { changes.append(.deleteSealed(.keyMaterial(keyId: key.id, version: version.number))) }
-        try await storage.commit(changes)
+        try await commitChange(changes)
         version.revision += 1
         return version
     }

@@ -9,9 +9,16 @@ extension Engine {
         appkey: String, store reference: KeyStoreReference, type: KeyType, name: String, description: String = "",
         autoRotationPeriod: Int = 0, secretValue: String? = nil, actor: String
     ) async throws -> ManagedKey {
-        try await insertKey(
-            appkey: appkey, store: reference, type: type, name: name, description: description,
-            autoRotationPeriod: autoRotationPeriod, secretValue: secretValue, importedMaterial: nil, actor: actor)
+        try await gated(appkey, actor: actor, sealing: secretValue.map { Data($0.utf8) }) { request in
+            request.kind = .createKey
+            request.keyStoreId = try await liveStore(appkey: appkey, reference).id
+            (request.keyType, request.name, request.description) = (type, name, description)
+            request.autoRotationPeriod = autoRotationPeriod
+        } _: {
+            try await insertKey(
+                appkey: appkey, store: reference, type: type, name: name, description: description,
+                autoRotationPeriod: autoRotationPeriod, secretValue: secretValue, importedMaterial: nil, actor: actor)
+        }
     }
 
     /// Imports an AES-256 key: a symmetric key whose version 0 is the 32 bytes given, sealed as any other key's.
@@ -25,9 +32,15 @@ extension Engine {
                 .importedMaterialValid, "symmetricKey",
                 "holds \(material.count) bytes; an AES-256 key is \(ImportedKeyMaterial.keyBytes) bytes")
         }
-        return try await insertKey(
-            appkey: appkey, store: reference, type: .symmetric, name: name, description: description,
-            autoRotationPeriod: 0, secretValue: nil, importedMaterial: material, actor: actor)
+        return try await gated(appkey, actor: actor, sealing: material) { request in
+            request.kind = .importKey
+            request.keyStoreId = try await liveStore(appkey: appkey, reference).id
+            (request.keyType, request.name, request.description) = (.symmetric, name, description)
+        } _: {
+            try await insertKey(
+                appkey: appkey, store: reference, type: .symmetric, name: name, description: description,
+                autoRotationPeriod: 0, secretValue: nil, importedMaterial: material, actor: actor)
+        }
     }
 
     private func insertKey(
@@ -89,7 +102,7 @@ extension Engine {
         try await retrying {
             // The store is read again on a retry: a deletion that won the race is then refused as key-store-known.
             let current = try await liveStore(appkey: appkey, .id(storeId))
-            try await storage.commit(
+            try await commitChange(
                 ChangeSet([.requireKeyStoreRevision(id: current.id, revision: current.revision)] + changes.mutations))
         }
         return key
@@ -177,6 +190,24 @@ extension Engine {
         appkey: String, keyId: String, from expected: KeyStatus, to target: KeyStatus, action: AuditAction,
         actor: String
     ) async throws -> ManagedKey {
+        try await gated(appkey, actor: actor) { request in
+            switch target {
+            case .pendingDeletion: request.kind = .scheduleKeyDeletion
+            case .active: request.kind = .cancelKeyDeletion
+            case .deleted: request.kind = .deleteKey
+            }
+            request.keyId = keyId
+            request.keyStoreId = try await ownedKey(appkey: appkey, keyId: keyId).keyStoreId
+        } _: {
+            try await changeKeyStatusNow(
+                appkey: appkey, keyId: keyId, from: expected, to: target, action: action, actor: actor)
+        }
+    }
+
+    private func changeKeyStatusNow(
+        appkey: String, keyId: String, from expected: KeyStatus, to target: KeyStatus, action: AuditAction,
+        actor: String
+    ) async throws -> ManagedKey {
         try await retrying {
             let key = try await ownedKey(appkey: appkey, keyId: keyId)
             guard key.status == expected else {
@@ -206,7 +237,7 @@ extension Engine {
                 keyId: key.id, changes: fields, at: now),
         ])
         if target == .deleted { changes.append(.deleteSealedItems(prefix: "key/\(key.id)/")) }
-        try await storage.commit(changes)
+        try await commitChange(changes)
         key.revision += 1
         return key
     }

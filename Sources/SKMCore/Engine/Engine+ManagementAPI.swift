@@ -4,8 +4,17 @@ import SKMPrimitives
 /// The management API: each operation's request fields turned into an engine call, and its answer into the API's
 /// JSON.
 extension Engine {
-    /// Management calls, after their credential check: they skip client authentication (steps 6–8).
+    /// Management calls, after their credential check: they skip client authentication (steps 6–8). A change the
+    /// approval workflow holds is answered with the request that waits.
     func manage(_ request: APIRequest, actor: String) async throws -> Outcome {
+        do {
+            return try await manageNow(request, actor: actor)
+        } catch let waiting as ChangeAwaitsApproval {
+            return Outcome(.success(.body(.object(Self.changeJSON(waiting.request)))))
+        }
+    }
+
+    private func manageNow(_ request: APIRequest, actor: String) async throws -> Outcome {
         let appkey = request.appkey
         switch request.operation {
         case .createSecret, .createSymmetricKey, .createAsymmetricKey:
@@ -283,14 +292,22 @@ extension Engine {
 
         case .listApprovals:
             let waiting = try await pendingApprovals(appkey: appkey)
+            let changes = try await pendingChanges(appkey: appkey)
             let names = Dictionary(
                 try await storage.keyStores(appkey: appkey).map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
             return Outcome(
                 .success(
                     .body([
                         "approvalList": .array(
-                            waiting.map { .object(Self.approvalJSON($0, storeName: names[$0.keyStoreId])) })
+                            waiting.map { .object(Self.approvalJSON($0, storeName: names[$0.keyStoreId])) }),
+                        "changeList": .array(changes.map { .object(Self.changeJSON($0)) }),
                     ])))
+
+        case .approveChange, .rejectChange:
+            let decision = try await decideChangeOverAPI(
+                appkey: appkey, id: request.resourceName ?? "", approve: request.operation == .approveChange,
+                actor: actor)
+            return Outcome(.success(.body(.object(Self.changeDecisionJSON(decision)))))
 
         case .approveRequest, .rejectRequest:
             let entry = try await decideOverAPI(
@@ -433,6 +450,35 @@ extension Engine {
             "requestDateTime": .string(Timestamp.api(entry.lastChange.at)),
             "deletionDateTime": .optional(entry.deletionAt.map(Timestamp.api)),
         ]
+    }
+
+    /// A change waiting for approval: what it asks for, the transient state SKM's console shows, who asked when.
+    package static func changeJSON(_ request: ChangeRequest) -> JSONObject {
+        [
+            "changeId": .int(request.id), "change": .string(request.summary),
+            "changeType": .string(request.kind.rawValue),
+            "state": .string(request.kind.displayState),
+            "status": .string(ChangeRequest.Status.pendingApproval.rawValue),
+            "keyStoreId": .optional(request.keyStoreId), "keyId": .optional(request.keyId),
+            "keyVersion": .optional(request.version), "requestedBy": .string(request.requestedBy),
+            "requestDateTime": .string(Timestamp.api(request.requestedAt)),
+        ]
+    }
+
+    /// A decided change request: its status, what it asked for, and what its approval made (or why it could not).
+    package static func changeDecisionJSON(_ decision: ChangeDecision) -> JSONObject {
+        var body: JSONObject = [
+            "changeId": .int(decision.request.id), "status": .string(decision.status.rawValue),
+            "change": .string(decision.request.summary),
+        ]
+        if let reason = decision.reason { body["reason"] = .string(reason) }
+        if let store = decision.keyStore { body["keyStoreId"] = .int(store.id) }
+        if let key = decision.key {
+            body["keyId"] = .string(key.id)
+            body["keyStatus"] = .string(key.status.rawValue)
+        }
+        if let version = decision.version { body["keyVersion"] = .int(version.number) }
+        return body
     }
 
     /// A bulk registration's report: what was registered, what was left out, and why.

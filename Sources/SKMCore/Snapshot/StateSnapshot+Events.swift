@@ -53,7 +53,8 @@ extension StateSnapshot {
             case .appkey: return true
             }
         case .deletionAt, .notAfter: return Timestamp.parse(value) != nil
-        case .latestVersion, .autoRotationPeriod: return Int(value) != nil
+        case .latestVersion, .autoRotationPeriod, .changeRequest: return Int(value) != nil
+        case .change: return ChangeRequest.Kind(rawValue: value) != nil
         case .ip4AuthUse, .macAuthUse, .certificateAuthUse: return value == "Y" || value == "N"
         case .authMode: return AuthMode(rawValue: value) != nil
         case .name, .description, .type, .kind, .value, .sha256, .replacedBy, .member: return true

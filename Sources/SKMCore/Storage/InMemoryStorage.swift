@@ -147,6 +147,11 @@ package actor InMemoryStorage: Storage {
             case .insertSetting(let name, let data):
                 guard settings[name] == nil else { throw StorageError(.duplicate, "the setting \(name) exists") }
                 settings[name] = data
+            case .swapSetting(let name, let expected, let new):
+                guard settings[name] == expected else {
+                    throw StorageError(.conflict, "the setting \(name) changed concurrently")
+                }
+                settings[name] = new
             case .requireKeyStoreRevision(let id, let revision):
                 guard let store = keyStores[id] else { throw StorageError(.missing, "key store \(id) does not exist") }
                 guard store.revision == revision else {

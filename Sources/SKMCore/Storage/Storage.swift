@@ -160,6 +160,9 @@ package struct ChangeSet: Sendable {
         case putSetting(String, Data)
         /// Inserts a setting that must not exist yet; a ``StorageErrorCode/duplicate`` when it does.
         case insertSetting(String, Data)
+        /// Replaces a setting that must still hold `expected` (`nil`: must not exist yet); a
+        /// ``StorageErrorCode/conflict`` when another change wrote it first.
+        case swapSetting(String, expected: Data?, new: Data)
         case appendEvent(AuditEvent)
         /// Checks, in the same transaction, that the key store is still at `revision`: what a change made *in* a key
         /// store (a key, an entry) requires, so that it conflicts with the store's deletion instead of outliving it.

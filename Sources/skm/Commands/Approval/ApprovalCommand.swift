@@ -5,11 +5,15 @@ import SKMCore
 struct ApprovalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "approval",
-        abstract: "The approval workflow: registrations and cancelled deletions that wait for an approver.",
+        abstract: "The approval workflow: changes to key stores, keys and client authentication wait for an approver.",
         discussion: """
             While the workflow is on for an appkey, registering an IPv4 address, a MAC address or a certificate \
             makes its entry Scheduled to Register, and cancelling an entry's deletion makes it Scheduled to Cancel \
-            Deletion: neither is used for client authentication until an approver accepts it. Approvers are named \
+            Deletion: neither is used for client authentication until an approver accepts it. Creating, changing or \
+            deleting a key store, creating, importing or deleting a key, scheduling or cancelling the deletion of a \
+            key or a key version become change requests, numbered per appkey: nothing changes until an approver \
+            accepts one, and the change is then made by the approver (or, when it can no longer be made, the request \
+            fails with the reason). Rotation and a secret's new value apply at once. Approvers are named \
             actors (cli:USER for this command line, uak:ID for a User Access Key of the appkey in service); everyone \
             else is a member. This command line acts as cli:$USER (USER=mlee skm approval approve 7 acts as \
             cli:mlee). No one approves or rejects a request of their own, and while the workflow is on only an \
@@ -44,17 +48,20 @@ struct ApprovalShowCommand: AsyncParsableCommand {
         let appkey = try await resolveAppkey(self.appkey.appkey, engine: engine)
         let settings = try await engine.approvalSettings(appkey: appkey)
         let waiting = try await engine.pendingApprovals(appkey: appkey)
+        let changes = try await engine.pendingChanges(appkey: appkey)
         if output.json {
             struct Shown: Encodable {
                 let required: Bool
                 let approvers: [String]
                 let waiting: [AuthEntry]
+                let changes: [ChangeRequest]
             }
-            try printJSON(Shown(required: settings.required, approvers: settings.approvers, waiting: waiting))
+            try printJSON(
+                Shown(required: settings.required, approvers: settings.approvers, waiting: waiting, changes: changes))
             return
         }
         var details = Details()
-        details.add("approval", settings.required ? "on: registrations and cancelled deletions wait" : "off")
+        details.add("approval", settings.required ? "on: changes wait for an approver" : "off")
         details.add("approvers", settings.approvers.isEmpty ? "none" : settings.approvers.joined(separator: ", "))
         details.print()
         print("")
@@ -65,6 +72,15 @@ struct ApprovalShowCommand: AsyncParsableCommand {
                 entry.lastChange.user, display(entry.lastChange.at))
         }
         table.print()
+        guard !changes.isEmpty else { return }
+        print("")
+        var requests = Table("CHANGE", "ASKS TO", "WAITING", "REQUESTED BY", "AT")
+        for change in changes {
+            requests.add(
+                String(change.id), Table.printable(change.summary), change.kind.displayState, change.requestedBy,
+                display(change.requestedAt))
+        }
+        requests.print()
     }
 }
 
@@ -144,14 +160,15 @@ protocol ApprovalDecision {
 
 enum Approve: ApprovalDecision {
     static let name = "approve"
-    static let abstract = "Approve the request waiting on an entry: it comes into service."
+    static let abstract =
+        "Approve the request waiting on an entry (it comes into service), or a change request (--change: it is made)."
     static let approves = true
 }
 
 enum Reject: ApprovalDecision {
     static let name = "reject"
     static let abstract =
-        "Reject the request waiting on an entry: a registration is deleted, a cancelled deletion goes ahead as scheduled."
+        "Reject the request waiting on an entry (a registration is deleted, a cancelled deletion goes ahead as scheduled), or a change request (--change: nothing changes)."
     static let approves = false
 }
 
@@ -164,12 +181,45 @@ struct ApprovalDecideCommand<Decision: ApprovalDecision>: AsyncParsableCommand {
     @OptionGroup var appkey: AppkeyOption
     @OptionGroup var output: OutputOptions
 
-    @Argument(help: "The entry's id (skm approval list).")
+    @Argument(help: "The entry's id, or with --change the change request's number (skm approval list).")
     var entry: Int
+
+    @Flag(help: "The number is a change request's (a key store, key or version change), not an entry's.")
+    var change = false
 
     func run() async throws {
         let engine = try await installation.openEngine()
         let appkey = try await resolveAppkey(self.appkey.appkey, engine: engine)
+        if change {
+            let decision = try await approvalStep {
+                try await engine.decideChange(
+                    appkey: appkey, id: entry, approve: Decision.approves, actor: commandLineActor)
+            }
+            if output.json {
+                printJSON(JSONValue.object(Engine.changeDecisionJSON(decision)))
+                return
+            }
+            let asked = Table.printable(decision.request.summary)
+            switch decision.status {
+            case .approved, .pendingApproval:
+                var made = ""
+                if let key = decision.key { made = " Key \(key.id) is \(key.status.displayName)." }
+                if let store = decision.keyStore {
+                    made = " Key store #\(store.id) ('\(Table.printable(store.name))') is \(store.status.rawValue)."
+                }
+                if let version = decision.version {
+                    made = " Version \(version.number) is \(version.status.displayName)."
+                }
+                print("Change request #\(decision.request.id) approved: \(asked).\(made)")
+            case .rejected:
+                print("Change request #\(decision.request.id) rejected: nothing changed (it asked to \(asked)).")
+            case .failed:
+                throw CommandFailure.refused(
+                    "change request #\(decision.request.id) was approved but could no longer be made (\(asked)): "
+                        + Table.printable(decision.reason ?? ""))
+            }
+            return
+        }
         let decided = try await approvalStep {
             try await engine.decide(appkey: appkey, entryId: entry, approve: Decision.approves, actor: commandLineActor)
         }
