@@ -252,6 +252,67 @@ import Testing
         #expect(decisions.map { $0["response"]?["resultCode"] } == [-1001, -1001, -1001, 0, -1001])
     }
 
+    /// Key and key-store changes over HTTPS while the workflow is on: each answers with the change request that
+    /// waits and changes nothing; the list shows them; the requester cannot approve; an approver's approval makes
+    /// the change; a rejection changes nothing; every call is in the request log.
+    @Test func changeRequestsOverHTTPS() async throws {
+        let server = try await TestServer.start()
+        let store = try await server.fixture.store("Store #1")
+        let key = try await server.fixture.key(.symmetric, in: store)
+        let second = try await server.engine.createUserAccessKey(appkey: server.appkey, actor: "cli:admin")
+        func credentials(_ id: String, _ secret: String) -> [(String, String)] {
+            [("X-TC-AUTHENTICATION-ID", id), ("X-TC-AUTHENTICATION-SECRET", secret)]
+        }
+        let requester = credentials(server.fixture.accessKeyID, server.fixture.accessKeySecret)
+        let approver = credentials(second.accessKey.id, second.secret)
+        _ = try await server.engine.setApprovalRequired(
+            appkey: server.appkey, true,
+            approvers: ["uak:\(server.fixture.accessKeyID)", "uak:\(second.accessKey.id)"], actor: "cli:admin")
+        let client = try server.client()
+        let created = try await client.send(
+            .POST, server.url(server.api("keys/secrets/create")),
+            json: ["keyStoreName": "Store #1", "name": "db", "secretValue": "pa55-w0rd-value"], headers: requester)
+        #expect(created.status == 200)
+        #expect(created.json["body"]?["changeId"] == 1)
+        #expect(created.json["body"]?["status"] == "PENDING_APPROVAL")
+        #expect(created.json["body"]?["state"] == "Scheduled to Create")
+        #expect(created.json["body"]?["change"] == .string("create secret 'db' in key store #\(store.id)"))
+        let deletion = try await client.send(
+            .PUT, server.url(server.api("keys/\(key.id)/delete")), headers: requester)
+        #expect(deletion.json["body"]?["changeId"] == 2)
+        let refused = try await client.send(
+            .POST, server.url(server.api("keys/symmetric-keys/create")),
+            json: ["keyStoreName": "No such store", "name": "k"], headers: requester)
+        #expect(refused.resultMessage == "Invalid Request")
+        let listed = try await client.send(.GET, server.url(server.api("approvals")), headers: approver)
+        #expect(listed.json["body"]?["changeList"]?.arrayValue?.map { $0["changeId"] } == [1, 2])
+        #expect(listed.json["body"]?["approvalList"] == [])
+        let own = try await client.send(
+            .POST, server.url(server.api("approvals/changes/1/approve")), headers: requester)
+        #expect(own.resultMessage == "Invalid Request")
+        let approved = try await client.send(
+            .POST, server.url(server.api("approvals/changes/1/approve", version: "v1.3")), headers: approver)
+        #expect(approved.status == 200)
+        #expect(approved.json["body"]?["status"] == "APPROVED")
+        let secretId = try #require(approved.json["body"]?["keyId"]?.stringValue)
+        let rejected = try await client.send(
+            .POST, server.url(server.api("approvals/changes/2/reject")), headers: approver)
+        #expect(rejected.json["body"]?["status"] == "REJECTED")
+        let again = try await client.send(
+            .POST, server.url(server.api("approvals/changes/2/approve")), headers: approver)
+        #expect(again.resultMessage == "Invalid Request")
+        try await client.shutdown()
+        try await server.stop()
+        #expect(try await server.engine.storage.key(id: secretId)?.created.user == "uak:\(second.accessKey.id)")
+        #expect(try await server.engine.storage.key(id: key.id)?.status == .active)
+        let lines = try server.logLines()
+        #expect(
+            lines.filter { $0["operation"] == "approveChange" || $0["operation"] == "rejectChange" }.map {
+                $0["response"]?["resultCode"]
+            } == [-1001, 0, 0, -1001])
+        #expect(!(try String(contentsOfFile: server.logPath, encoding: .utf8)).contains("pa55-w0rd-value"))
+    }
+
     /// The call statistics over HTTPS: the calls the server answered, by day, key, operation and result, before and
     /// after they are written; a made-up key id is no cell of its own; a day written another way is Invalid Request.
     @Test func statisticsOverHTTPS() async throws {
