@@ -317,6 +317,13 @@ package final class PostgresStorage: Storage {
         try await one("SELECT value FROM settings WHERE name = \(name)") { try $0.bytes("value") }
     }
 
+    package func settings(prefix: String) async throws -> [String: Data] {
+        let rows = try await all(
+            "SELECT name, value FROM settings WHERE name >= \(prefix) AND name < \(prefix + "\u{FFFF}")"
+        ) { (try $0["name"].decode(String.self), try $0.bytes("value")) }
+        return Dictionary(rows, uniquingKeysWith: { first, _ in first })
+    }
+
     /// The next number of `sequence`. One upsert, which locks the row: concurrent callers, on any node, each get
     /// their own number without a serialization failure (a number a failed change took is skipped).
     package func nextIdentifier(for sequence: IdentifierSequence) async throws -> Int {

@@ -35,13 +35,19 @@ enum PostgresWrites {
         case .swapSetting(let name, let expected, let new):
             // One statement each way, so that a concurrent writer makes it match no row instead of overwriting.
             let written: Int
-            if let expected {
+            if let expected, let new {
                 written = try await run(
                     "UPDATE settings SET value = \(new) WHERE name = \(name) AND value = \(expected) RETURNING name")
-            } else {
+            } else if let expected {
+                written = try await run(
+                    "DELETE FROM settings WHERE name = \(name) AND value = \(expected) RETURNING name")
+            } else if let new {
                 written = try await run(
                     "INSERT INTO settings (name, value) VALUES (\(name), \(new)) ON CONFLICT (name) DO NOTHING RETURNING name"
                 )
+            } else {
+                // Absent, and to stay absent.
+                written = try await run("SELECT name FROM settings WHERE name = \(name)") == 0 ? 1 : 0
             }
             guard written == 1 else { throw StorageError(.conflict, "the setting \(name) changed concurrently") }
         case .requireKeyStoreRevision(let id, let revision):

@@ -125,6 +125,19 @@ package final class SQLiteStorage: Storage {
         }
     }
 
+    package func settings(prefix: String) async throws -> [String: Data] {
+        try await read { db in
+            var found: [String: Data] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT name, value FROM settings WHERE name >= ? AND name < ?",
+                arguments: [prefix, prefix + "\u{FFFF}"])
+            {
+                found[row["name"]] = row["value"]
+            }
+            return found
+        }
+    }
+
     package func nextIdentifier(for sequence: IdentifierSequence) async throws -> Int {
         try await write { db in
             try Int.fetchOne(

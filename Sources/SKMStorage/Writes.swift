@@ -30,10 +30,14 @@ enum Writes {
         case .swapSetting(let name, let expected, let new):
             let current = try Data.fetchOne(db, sql: "SELECT value FROM settings WHERE name = ?", arguments: [name])
             guard current == expected else { throw StorageError(.conflict, "the setting \(name) changed concurrently") }
-            try db.execute(
-                sql:
-                    "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                arguments: [name, new])
+            if let new {
+                try db.execute(
+                    sql:
+                        "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    arguments: [name, new])
+            } else {
+                try db.execute(sql: "DELETE FROM settings WHERE name = ?", arguments: [name])
+            }
         case .requireKeyStoreRevision(let id, let revision):
             guard
                 let stored = try Int.fetchOne(db, sql: "SELECT revision FROM key_stores WHERE id = ?", arguments: [id])

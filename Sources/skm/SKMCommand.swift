@@ -59,13 +59,18 @@ struct SKMCommand: AsyncParsableCommand {
         } catch let waiting as ChangeAwaitsApproval {
             // The approval workflow holds the change: it is a request now, which is what was asked for.
             let request = waiting.request
-            if CommandLine.arguments.contains("--json") {
+            let notice =
+                "Waits for approval: change request #\(request.id) asks to \(Table.printable(request.summary)) "
+                + "(\(request.kind.displayState)), requested by \(Table.printable(request.requestedBy)). An approver "
+                + "decides it: skm approval approve --change \(request.id), or reject."
+            let arguments = CommandLine.arguments
+            if arguments.contains("--json") {
                 printJSON(JSONValue.object(Engine.changeJSON(request)))
+            } else if arguments.contains("--quiet") || arguments.contains("-q") {
+                // Standard output holds only what --quiet promises (an id), and nothing was made.
+                FileHandle.standardError.write(Data((notice + "\n").utf8))
             } else {
-                print(
-                    "Waits for approval: change request #\(request.id) asks to \(Table.printable(request.summary)) "
-                        + "(\(request.kind.displayState)), requested by \(request.requestedBy). An approver decides it: "
-                        + "skm approval approve --change \(request.id), or reject.")
+                print(notice)
             }
             Foundation.exit(0)
         } catch let failure as CommandFailure {

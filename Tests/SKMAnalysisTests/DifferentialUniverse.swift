@@ -20,6 +20,7 @@ final class FaultyStorage: Storage, @unchecked Sendable {
     func failNextKeyRead() { lock.withLock { failNext = true } }
 
     func setting(_ name: String) async throws -> Data? { await base.setting(name) }
+    func settings(prefix: String) async throws -> [String: Data] { await base.settings(prefix: prefix) }
     func callCounts(appkey: String, from: String, through: String) async throws -> [UsageCell: Int] {
         await base.callCounts(appkey: appkey, from: from, through: through)
     }

@@ -362,6 +362,14 @@ struct FixtureExpectation: Sendable, CustomTestStringConvertible {
                     event: "change.request"),
                 .init(rule: "SKM-INVALID-REQUEST", check: "approver-role", verdict: "confirmed", count: 1),
             ]),
+        // The gateway's certificate is this installation's and valid, but its registration waits for approval.
+        FixtureExpectation(
+            scenario: .certificateWaitsForApproval, input: "requests.jsonl", failures: 16,
+            groups: [
+                .init(
+                    rule: "SKM-CERTIFICATE-AUTH-FAILURE", check: "certificate-approved", verdict: "confirmed",
+                    count: 16, event: "auth.add")
+            ]),
     ]
 }
 

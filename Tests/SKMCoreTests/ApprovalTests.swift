@@ -37,7 +37,7 @@ import X509
         #expect(settings.approvers == ["cli:mlee", "uak:\(fixture.accessKeyID)"])
     }
 
-    /// A User Access Key's role follows it: rotated, its successor approves; revoked, it no longer does. With no
+    /// A User Access Key's role follows it: rotated by itself or an approver, its successor approves; revoked, it no longer does. With no
     /// approver left, whoever manages the appkey names the next one rather than being locked out.
     @Test func anApproversKeyKeepsOrLosesItsRole() async throws {
         let (fixture, _, _) = try await Self.world()
@@ -45,7 +45,7 @@ import X509
         let appkey = fixture.appkey
         _ = try await engine.setApprover(
             appkey: appkey, member: "uak:\(fixture.accessKeyID)", approver: true, actor: "cli:mlee")
-        let rotated = try await engine.rotateUserAccessKey(appkey: appkey, id: fixture.accessKeyID, actor: "cli:ops")
+        let rotated = try await engine.rotateUserAccessKey(appkey: appkey, id: fixture.accessKeyID, actor: "cli:mlee")
         let successor = "uak:\(rotated.accessKey.id)"
         #expect(try await engine.approvalSettings(appkey: appkey).approvers == ["cli:mlee", successor])
         _ = try await engine.revokeUserAccessKey(appkey: appkey, id: rotated.accessKey.id, actor: "cli:ops")
@@ -358,5 +358,40 @@ import X509
         _ = try await engine.decideChange(appkey: appkey, id: cancel.id, approve: false, actor: "cli:mlee")
         #expect(await engine.runDueWork().purgedKeys == 1)
         #expect(try await engine.storage.key(id: key.id)?.status == .deleted)
+    }
+
+    /// A User Access Key that replaced the requester's by rotation is the requester: it decides none of the old
+    /// key's requests. A member who rotates an approver's key gets a member's key, not the role.
+    @Test func rotationPassesNeitherARequestNorARoleToTheWrongKey() async throws {
+        let (fixture, store, _) = try await Self.world()
+        let engine = fixture.engine
+        let appkey = fixture.appkey
+        let own = "uak:\(fixture.accessKeyID)"
+        _ = try await engine.setApprover(appkey: appkey, member: own, approver: true, actor: "cli:mlee")
+        let change = try await Self.waiting {
+            try await engine.createKey(appkey: appkey, store: .id(store.id), type: .symmetric, name: "n", actor: own)
+        }
+        let entry = try await engine.addAuthEntry(
+            appkey: appkey, store: .id(store.id), kind: .ipv4, value: "10.0.9.9", actor: own)
+        let rotated = try await engine.rotateUserAccessKey(appkey: appkey, id: fixture.accessKeyID, actor: own)
+        let successor = "uak:\(rotated.accessKey.id)"
+        #expect(try await engine.approvalSettings(appkey: appkey).approvers.contains(successor))
+        await #expect {
+            _ = try await engine.decideChange(appkey: appkey, id: change.id, approve: true, actor: successor)
+        } throws: { ($0 as? ApprovalError)?.code == .ownRequest }
+        await #expect {
+            _ = try await engine.decide(appkey: appkey, entryId: entry.id, approve: true, actor: successor)
+        } throws: { ($0 as? ApprovalError)?.code == .ownRequest }
+
+        // A member rotates the approver's key: the new key is a member, and the approver's role is gone with it.
+        let member = try await engine.createUserAccessKey(appkey: appkey, actor: "cli:ops")
+        let taken = try await engine.rotateUserAccessKey(
+            appkey: appkey, id: rotated.accessKey.id, actor: "uak:\(member.accessKey.id)")
+        let approvers = try await engine.approvalSettings(appkey: appkey).approvers
+        #expect(!approvers.contains("uak:\(taken.accessKey.id)") && !approvers.contains(successor))
+        await #expect {
+            _ = try await engine.decideChange(
+                appkey: appkey, id: change.id, approve: true, actor: "uak:\(taken.accessKey.id)")
+        } throws: { ($0 as? ApprovalError)?.code == .notApprover }
     }
 }

@@ -201,6 +201,7 @@ struct FailingStorage: Storage {
     let base: any Storage
     struct Broken: Error {}
     func setting(_ name: String) async throws -> Data? { try await base.setting(name) }
+    func settings(prefix: String) async throws -> [String: Data] { try await base.settings(prefix: prefix) }
     func nextIdentifier(for sequence: IdentifierSequence) async throws -> Int { throw Broken() }
     func appkey(id: String) async throws -> Appkey? { try await base.appkey(id: id) }
     func appkeys() async throws -> [Appkey] { try await base.appkeys() }

@@ -157,6 +157,36 @@ import Testing
         #expect(try await engine.pendingChanges(appkey: appkey).map(\.id) == [1, 2, 4, 5, 6])
         let decisions = try await engine.storage.events(after: 0, limit: 1000).filter { $0.action == .changeApprove }
         #expect(decisions.count == 1)
+        // Approvals racing rejections of a secret's creation: one decision; the others are told nothing waits.
+        for round in 0..<3 {
+            var secret: ChangeRequest?
+            do {
+                _ = try await engine.createKey(
+                    appkey: appkey, store: .id(store.id), type: .secret, name: "s\(round)", secretValue: "v",
+                    actor: "cli:m")
+            } catch let waiting as ChangeAwaitsApproval {
+                secret = waiting.request
+            }
+            let id = try #require(secret).id
+            let outcomes = await withTaskGroup(of: String.self) { group in
+                for (index, approver) in ["cli:a1", "cli:a2", "cli:a3", "cli:a1", "cli:a2", "cli:a3"].enumerated() {
+                    group.addTask {
+                        do {
+                            _ = try await engine.decideChange(
+                                appkey: appkey, id: id, approve: index % 2 == 0, actor: approver)
+                            return "decided"
+                        } catch let error as ApprovalError where error.code == .nothingWaiting {
+                            return "nothing waits"
+                        } catch {
+                            return "\(error)"
+                        }
+                    }
+                }
+                return await Array(group)
+            }
+            #expect(outcomes.filter { $0 == "decided" }.count == 1, "\(outcomes)")
+            #expect(outcomes.allSatisfy { $0 == "decided" || $0 == "nothing waits" }, "\(outcomes)")
+        }
     }
 }
 

@@ -322,7 +322,7 @@ extension IncidentScenario {
             decrypts fail with Invalid Key Status. The robot cancels the deletion over the API, but with the \
             workflow on the cancellation is a change request that waits: the decrypts keep failing. The robot then \
             tries to approve its own request, and the reporting job's User Access Key, which is no approver, tries \
-            too: both are Invalid Request. At noon cli:mlee approves, and the decrypts succeed.
+            too: both are Invalid Request. An hour later cli:mlee approves, and the decrypts succeed.
             """, har: false
     ) { workshop in
         let engine = workshop.engine
@@ -369,5 +369,40 @@ extension IncidentScenario {
         _ = try await engine.decideChange(appkey: appkey, id: number, approve: true, actor: "cli:mlee")
         workshop.wait(300)
         for index in 0..<10 { await workshop.decrypt(appkey, key.id, statements[index], from: service) }
+    }
+}
+
+extension IncidentScenario {
+    package static let certificateWaitsForApproval = IncidentScenario(
+        name: "certificate-waits-for-approval",
+        summary: """
+            Appkey "partners" authenticates its partners' gateways with client certificates, and the approval \
+            workflow is on (approver cli:mlee). cli:jkim issues a certificate for the new gateway and installs it, \
+            but nobody approves it yet: every call of the gateway fails with Certificate Auth Failure, though the \
+            certificate is this installation's and valid. The next morning cli:mlee approves it, and the calls \
+            succeed.
+            """, har: false
+    ) { workshop in
+        let engine = workshop.engine
+        let (appkey, _) = try await workshop.appkey("partners")
+        let store = try await workshop.store(appkey, "gateways", certificate: true)
+        let key = try await workshop.key(appkey, store, .symmetric, "settlements")
+        _ = try await engine.setApprovalRequired(appkey: appkey, true, approvers: ["cli:mlee"], actor: "cli:ops")
+        workshop.wait(600)
+        let entry = try await engine.issueCertificate(
+            appkey: appkey, store: .id(store.id), name: "gateway-7", password: "fixture-only", lifetimeDays: 365,
+            actor: "cli:jkim")
+        let certificate = try Certificate(pemEncoded: entry.certificate!.pem)
+        workshop.attachments["client-cert.pem"] = Data(entry.certificate!.pem.utf8)
+        let gateway = ClientIdentity(address: IPv4Address("10.90.4.7"), tls: true, certificateChain: [certificate])
+        workshop.wait(900)
+        for index in 0..<16 {
+            await workshop.encrypt(appkey, key.id, "settlement \(index)", from: gateway)
+            workshop.wait(600)
+        }
+        workshop.wait(12 * 3600)
+        _ = try await engine.decide(appkey: appkey, entryId: entry.id, approve: true, actor: "cli:mlee")
+        workshop.wait(300)
+        for index in 0..<6 { await workshop.encrypt(appkey, key.id, "settlement \(100 + index)", from: gateway) }
     }
 }

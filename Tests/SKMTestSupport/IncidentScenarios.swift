@@ -167,7 +167,7 @@ package struct IncidentScenario: Sendable {
         rotationThenVersionDeleted, clientBehindNAT, expiredClientCertificate, proxyDropsMACHeader,
         keyScheduledForDeletion, wrongAppkeyAfterDeploy, mixedTraffic, hostileLog, releaseBreaksThreeWays,
         stateFromTheAPI, tokenOfAnotherProject, orModeNewHost, registrationsWaitForApproval,
-        keyChangesWaitForApproval,
+        keyChangesWaitForApproval, certificateWaitsForApproval,
     ]
 
     /// Runs the scenario and returns its state snapshot, request log and (when it has one) HAR capture.

@@ -331,6 +331,17 @@ struct CommandLine: Sendable {
             ["approval", "reject", "--change", "2", "--json"], environment: ["USER": "mlee"])
         #expect(rejected.output.contains("REJECTED"), "\(rejected.output)")
         #expect(!(try await cli.run(["keystore", "list"]).output.contains("second")))
+        // --quiet promises an id: a change that waits prints none, and says so on standard error.
+        let quiet = try await cli.run([
+            "key", "create", "--keystore", "billing", "--type", "symmetric", "--name", "q", "-q",
+        ])
+        #expect(quiet.status == 0 && quiet.output.isEmpty, "\(quiet.output)")
+        #expect(quiet.error.contains("Waits for approval: change request #3"), "\(quiet.error)")
+        // The command line's user becomes an actor in the audit log: it must be a user name.
+        let hostile = try await cli.run(["key", "delete", key], environment: ["USER": "mlee\u{1B}[2J"])
+        #expect(hostile.status == 2)
+        #expect(hostile.error.contains("is not a user name"), "\(hostile.error)")
+        #expect(!hostile.error.contains("\u{1B}"))
     }
 
     @Test func errorsNameWhatWasWrongAndExitNonZero() async throws {

@@ -88,6 +88,7 @@ package final class FrozenStorage: Storage, @unchecked Sendable {
     }
 
     package func setting(_ name: String) async throws -> Data? { await base.setting(name) }
+    package func settings(prefix: String) async throws -> [String: Data] { await base.settings(prefix: prefix) }
     package func callCounts(appkey: String, from: String, through: String) async throws -> [UsageCell: Int] {
         await base.callCounts(appkey: appkey, from: from, through: through)
     }

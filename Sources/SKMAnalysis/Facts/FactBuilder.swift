@@ -217,6 +217,13 @@ package struct FactBuilder: Sendable {
             "status": .string(found.entity.status.rawValue),
         ]
         if let statusEvent = found.statusEvent { fields["statusEvent"] = .object(event(statusEvent)) }
+        fields["replaced"] =
+            fromAPI
+            ? .unknown(
+                Unknown(
+                    path: "\(variable).replaced",
+                    settle: "the API does not say which keys a rotation replaced: " + Self.fromExport))
+            : .list(timeline.keysReplaced(by: found.entity.id).map { .string("uak:\($0)") })
         return .object(ObjectValue(type: SKMFacts.accessKey, values: fields))
     }
 
@@ -379,8 +386,8 @@ package struct FactBuilder: Sendable {
             fields["deletionAt"] = .timestamp(Self.time(deletion))
         }
         if let statusEvent = found.statusEvent { fields["statusEvent"] = .object(event(statusEvent)) }
-        if let (number, request) = timeline.waitingChange(onKey: key.id, at: time) {
-            fields["waitingChange"] = .object(changeValue(number, request: request, decision: nil))
+        if let (number, request) = timeline.waitingCancellation(ofKey: key.id, at: time) {
+            fields["waitingCancellation"] = .object(changeValue(number, request: request, decision: nil))
         }
         return .object(ObjectValue(type: SKMFacts.key, values: fields))
     }

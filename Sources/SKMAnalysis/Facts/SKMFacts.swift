@@ -157,6 +157,10 @@ package enum SKMFacts {
         fields: [
             .init("exists", .bool), .init("id", .string), .init("appkey", .string, "The appkey it belongs to."),
             .init("status", .string, "IN_SERVICE or REVOKED."),
+            .init(
+                "replaced", .list(.string),
+                "The User Access Keys (uak:<id>) it replaced by rotation, and those they replaced: whoever holds it"
+                    + " made their requests."),
             .init("statusEvent", .object("Event"), "The event that set the status."),
         ])
 
@@ -231,9 +235,9 @@ package enum SKMFacts {
             .init(
                 "imported", .bool, "Whether the key material was imported (given, not made): such a key never rotates."),
             .init(
-                "waitingChange", .object("Change"),
-                "The newest change request on the key (its deletion scheduled, cancelled or made at once) that waited"
-                    + " for approval at the request's time; absent when none did."),
+                "waitingCancellation", .object("Change"),
+                "The newest request to cancel the key's deletion that waited for approval at the request's time"
+                    + " (approval workflow); absent when none did."),
             .init("deletionAt", .timestamp, "When a scheduled deletion takes effect."), .init("created", .timestamp),
             .init("statusEvent", .object("Event"), "The event that set the status."),
         ])

@@ -33,6 +33,8 @@ package struct StateTimeline: Sendable {
     private let eventsInOrder: [AuditEvent]
     /// The steps of each appkey's change requests (approval workflow), by number, in sequence order.
     private let changeSteps: [String: [Int: [AuditEvent]]]
+    /// The User Access Key each rotation replaced, by the key it issued.
+    private let predecessors: [String: String]
     /// When each appkey's key stores were created, in order.
     private let storeCreations: [String: [Date]]
     /// The appkeys whose events are in time order as well as in sequence order (a clock that went back breaks it):
@@ -103,9 +105,13 @@ package struct StateTimeline: Sendable {
         var byTarget: [TargetKey: [AuditEvent]] = [:]
         var byAppkey: [String: [AuditEvent]] = [:]
         var steps: [String: [Int: [AuditEvent]]] = [:]
+        var replaced: [String: String] = [:]
         eventsInOrder = snapshot.events.sorted(by: { $0.sequence < $1.sequence })
         for event in eventsInOrder {
             byAppkey[event.appkey, default: []].append(event)
+            if event.action == .userAccessKeyRotate, let successor = event.after(.replacedBy) {
+                replaced[successor] = event.targetId
+            }
             if event.action.rawValue.hasPrefix("change."), let number = event.after(.changeRequest).flatMap(Int.init) {
                 steps[event.appkey, default: [:]][number, default: []].append(event)
             }
@@ -129,6 +135,7 @@ package struct StateTimeline: Sendable {
         eventsByTarget = byTarget
         eventsByAppkey = byAppkey
         changeSteps = steps
+        predecessors = replaced
         momentsByScope = Self.scopedMoments(snapshot, events: eventsInOrder)
         momentsByAppkey = Self.moments(snapshot, scoped: momentsByScope, events: eventsInOrder)
         timeOrdered = Set(
@@ -426,11 +433,22 @@ package struct StateTimeline: Sendable {
         return (request, before.last(where: { $0.action != .changeRequest }))
     }
 
-    /// The newest change request on key `id` (its deletion scheduled, cancelled or made at once) that waited for
-    /// approval at `time`, with its number.
-    package func waitingChange(onKey id: String, at time: Date) -> (number: Int, request: AuditEvent)? {
+    /// The User Access Keys that `id` replaced by rotation, and those they replaced, newest first.
+    package func keysReplaced(by id: String) -> [String] {
+        var replaced: [String] = []
+        var current = id
+        while replaced.count < 1000, let previous = predecessors[current] {
+            replaced.append(previous)
+            current = previous
+        }
+        return replaced
+    }
+
+    /// The newest request to cancel key `id`'s deletion that waited for approval at `time`, with its number.
+    package func waitingCancellation(ofKey id: String, at time: Date) -> (number: Int, request: AuditEvent)? {
         guard let events = eventsByTarget[.key(id)] else { return nil }
-        for event in events.prefix(while: { $0.time < time }).reversed() where event.action == .changeRequest {
+        for event in events.prefix(while: { $0.time < time }).reversed()
+        where event.action == .changeRequest && event.after(.change) == ChangeRequest.Kind.cancelKeyDeletion.rawValue {
             guard let number = event.after(.changeRequest).flatMap(Int.init),
                 let found = changeRequest(number, ofAppkey: event.appkey, at: time), found.decision == nil
             else { continue }

@@ -79,7 +79,8 @@ extension DecisionCheck {
     /// Approving or rejecting a request: the caller is an approver of the appkey. Invalid Request, not Unauthorized:
     /// the credentials were good, and a log cannot tell a wrong secret from a missing role.
     package static let approverRole = DecisionCheck(.invalidRequest, "approver-role")
-    /// Approving or rejecting a request: a request of the appkey waits for approval on the entry the path names.
+    /// Approving or rejecting a request: a request of the appkey waits for approval on the entry, or is the change
+    /// request, the path names.
     package static let approvalWaiting = DecisionCheck(.invalidRequest, "approval-waiting")
     /// Approving or rejecting a request: the caller did not make it.
     package static let notOwnRequest = DecisionCheck(.invalidRequest, "not-own-request")

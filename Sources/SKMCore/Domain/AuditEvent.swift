@@ -131,9 +131,13 @@ package struct AuditEvent: Sendable, Hashable, Codable {
         let status = changes.first { $0.known == .status && $0.before != nil }.map {
             " (\(Self.statusName($0.before)) → \(Self.statusName($0.after)))"
         }
+        // A change an approval made says whose request it carried out.
+        let carried =
+            action.rawValue.hasPrefix("change.")
+            ? nil : after(.changeRequest).map { ", carrying out change request #\($0)" }
         return
             "\(actor) \(what)\(keyStoreId.map { action.rawValue.hasPrefix("auth.") ? " of key store #\($0)" : "" } ?? "")"
-            + (status ?? "")
+            + (carried ?? "") + (status ?? "")
     }
 
     /// What a change request's event asks for, in the words of ``ChangeRequest/describe(_:keyType:name:keyStoreId:keyId:version:)``.

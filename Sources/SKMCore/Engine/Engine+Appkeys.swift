@@ -86,6 +86,8 @@ extension Engine {
             try await storage.commit(
                 ChangeSet(
                     mutations + roles + [
+                        .insertSetting(
+                            Self.predecessorSettingName(issued.accessKey.id), Data(old.id.utf8)),
                         .update(.userAccessKey(old)),
                         event(
                             .userAccessKeyRotate, actor: actor, appkey: appkey, target: .userAccessKey, id: old.id,

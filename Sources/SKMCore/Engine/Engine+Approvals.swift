@@ -116,14 +116,7 @@ extension Engine {
     /// Key of the appkey: a typo must not name an approver no one is.
     func validateApprover(_ actor: String, appkey: String) async throws {
         if actor.hasPrefix("cli:") {
-            let name = actor.dropFirst(4)
-            guard (1...64).contains(name.count),
-                name.unicodeScalars.allSatisfy({
-                    $0.isASCII
-                        && ($0.properties.isAlphabetic || ("0"..."9").contains($0)
-                            || "._-@".unicodeScalars.contains($0))
-                })
-            else {
+            guard Self.isUserName(actor.dropFirst(4)) else {
                 throw ApprovalError(.unknownActor, "'\(actor.prefix(80))' is not an actor: cli:USER takes a user name")
             }
             return
@@ -141,8 +134,17 @@ extension Engine {
             .unknownActor, "'\(actor.prefix(80))' is not an actor: name cli:USER or uak:ID (a User Access Key's id)")
     }
 
+    /// A user name the command line may act as (`cli:NAME`): 1 to 64 ASCII letters, digits, `.`, `_`, `-` or `@`.
+    package static func isUserName(_ name: Substring) -> Bool {
+        (1...64).contains(name.count)
+            && name.unicodeScalars.allSatisfy({
+                $0.isASCII
+                    && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-@".unicodeScalars.contains($0))
+            })
+    }
+
     /// What revoking User Access Key `id` does to the approval settings: it stops being an approver, or, when it is
-    /// rotated, its `successor` takes its role. A revoked key must not stay listed as an approver, and a rotation must
+    /// rotated by itself or an approver, its `successor` takes its role. A revoked key must not stay listed as an approver, and a rotation must
     /// not take the role away.
     func approverChanges(
         appkey: String, leaving id: String, successor: String?, actor: String, at now: Date
@@ -151,7 +153,9 @@ extension Engine {
         let leaving = "uak:\(id)"
         guard let index = settings.approvers.firstIndex(of: leaving) else { return [] }
         var mutations: [ChangeSet.Mutation] = []
-        if let successor {
+        // The role passes on only when the key rotates itself or an approver rotates it: a member who rotated an
+        // approver's key would otherwise hold an approver's secret.
+        if let successor, actor == leaving || settings.approvers.contains(actor) {
             settings.approvers[index] = "uak:\(successor)"
             mutations.append(
                 event(
@@ -176,6 +180,22 @@ extension Engine {
         throw ApprovalError(
             .notApprover,
             "\(actor) is not an approver: while the approval workflow is on, only an approver changes it")
+    }
+
+    /// The setting that records which User Access Key a rotation replaced with `id`.
+    static func predecessorSettingName(_ id: String) -> String { "access-key/predecessor/\(id)" }
+
+    /// The actors `actor` replaced: for a User Access Key, the keys its rotation replaced, and theirs, newest first.
+    /// Whoever holds the new key made what the old one requested.
+    func formerActors(of actor: String) async throws -> [String] {
+        guard actor.hasPrefix("uak:") else { return [] }
+        var former: [String] = []
+        var current = String(actor.dropFirst(4))
+        while former.count < 1000, let data = try await storage.setting(Self.predecessorSettingName(current)) {
+            current = String(decoding: data, as: UTF8.self)
+            former.append("uak:\(current)")
+        }
+        return former
     }
 
     /// Whether changes to `appkey`'s client authentication wait for an approver.
@@ -205,12 +225,7 @@ extension Engine {
                 throw ApprovalError(
                     .nothingWaiting, "no request of appkey \(appkey) waits for approval on entry #\(id)")
             }
-            guard entry.lastChange.user != actor else {
-                throw ApprovalError(
-                    .ownRequest,
-                    "\(actor) requested this change on \(Timestamp.rfc3339(entry.lastChange.at)); "
-                        + "another approver must decide it")
-            }
+            try await checkNotOwn(entry.lastChange.user, at: entry.lastChange.at, actor: actor)
             let action: AuditAction = approve ? .authApprove : .authReject
             let now = clock.now
             var (moved, changes): (AuthEntry, ChangeSet)
@@ -223,7 +238,8 @@ extension Engine {
             default:
                 (moved, changes) = transitionChanges(entry, to: .deleted, action: action, actor: actor, at: now)
             }
-            try await storage.commit(changes)
+            try await storage.commit(
+                ChangeSet(try await approverStillApproves(appkey: appkey, actor: actor) + changes.mutations))
             moved.revision += 1
             return moved
         }

@@ -120,12 +120,6 @@ package struct ChangeDecision: Sendable {
     package var reason: String?
 }
 
-/// The requests of one appkey that wait, and the next request's number.
-struct ChangeQueue: Codable {
-    var nextId = 1
-    var waiting: [ChangeRequest] = []
-}
-
 /// How a gated change runs: at once; to its commit only (validated for a request); or as an approval applies it,
 /// with the decision's mutations in the same transaction.
 enum ChangeMode: Sendable {
@@ -137,10 +131,13 @@ enum ChangeMode: Sendable {
 /// The mutations that decide a request, made again on every attempt (a concurrent decision makes them throw
 /// "nothing waits"), and whether a commit took them.
 final class AppliedDecision: Sendable {
+    /// The request's number, which the events of the change it makes carry.
+    let number: Int
     let mutations: @Sendable () async throws -> [ChangeSet.Mutation]
     let committed = Mutex(false)
 
-    init(_ mutations: @escaping @Sendable () async throws -> [ChangeSet.Mutation]) {
+    init(number: Int, _ mutations: @escaping @Sendable () async throws -> [ChangeSet.Mutation]) {
+        self.number = number
         self.mutations = mutations
     }
 }
@@ -151,7 +148,15 @@ private struct ChangeValidated: Error {}
 extension Engine {
     @TaskLocal static var changeMode: ChangeMode = .direct
 
-    static func changeQueueName(_ appkey: String) -> String { "changes/\(appkey)" }
+    /// Each waiting request is a setting of its own, so that requests made at once never contend for one row.
+    static func changeRequestPrefix(_ appkey: String) -> String { "change/\(appkey)/" }
+    static func changeRequestName(_ appkey: String, _ id: Int) -> String { changeRequestPrefix(appkey) + String(id) }
+
+    /// Whether a gated change is only being validated (nothing it does may last, not even a number it takes).
+    static var isValidating: Bool {
+        if case .validating = changeMode { return true }
+        return false
+    }
 
     /// Commits a gated change: as it is, not at all when it was only being validated, or with the decision of the
     /// approval that applies it.
@@ -162,7 +167,13 @@ extension Engine {
         case .validating:
             throw ChangeValidated()
         case .applying(let decision):
-            try await storage.commit(ChangeSet(changes.mutations + (try await decision.mutations())))
+            // The change's own events say which request it carries out.
+            let carried = changes.mutations.map { mutation -> ChangeSet.Mutation in
+                guard case .appendEvent(var event) = mutation else { return mutation }
+                event.changes.append(.set(.changeRequest, String(decision.number)))
+                return .appendEvent(event)
+            }
+            try await storage.commit(ChangeSet(carried + (try await decision.mutations())))
             decision.committed.withLock { $0 = true }
         }
     }
@@ -182,39 +193,38 @@ extension Engine {
         var draft = ChangeRequest(
             id: 0, appkey: appkey, kind: .createKey, sealedValue: value != nil, requestedBy: actor, requestedAt: now)
         try await request(&draft)
-        let prepared = draft
-        let queued = try await retrying {
-            let (stored, queue) = try await changeQueue(appkey)
-            var next = queue
-            var request = prepared
-            request.id = queue.nextId
-            next.nextId += 1
-            next.waiting.append(request)
-            var mutations: [ChangeSet.Mutation] = [
-                .swapSetting(Self.changeQueueName(appkey), expected: stored, new: try JSONEncoder().encode(next)),
-                changeEvent(.changeRequest, request, actor: actor, at: now),
-            ]
-            if let value {
-                mutations.append(.putSealed(request.sealContext, try vault.seal(value, for: request.sealContext)))
-            }
-            try await storage.commit(ChangeSet(mutations))
-            return request
+        var request = draft
+        request.id = try await storage.nextIdentifier(for: .changeRequests(of: appkey))
+        var mutations: [ChangeSet.Mutation] = [
+            .insertSetting(Self.changeRequestName(appkey, request.id), try JSONEncoder().encode(request)),
+            changeEvent(.changeRequest, request, actor: actor, at: now),
+        ]
+        if let value {
+            mutations.append(.putSealed(request.sealContext, try vault.seal(value, for: request.sealContext)))
         }
-        throw ChangeAwaitsApproval(request: queued)
+        try await retrying { try await storage.commit(ChangeSet(mutations)) }
+        throw ChangeAwaitsApproval(request: request)
     }
 
-    func changeQueue(_ appkey: String) async throws -> (Data?, ChangeQueue) {
-        guard let data = try await storage.setting(Self.changeQueueName(appkey)) else { return (nil, ChangeQueue()) }
+    /// Change request `id` of `appkey` while it waits, with its stored form (what deciding it swaps out).
+    func waitingChange(_ appkey: String, id: Int) async throws -> (Data, ChangeRequest)? {
+        guard let data = try await storage.setting(Self.changeRequestName(appkey, id)) else { return nil }
+        return (data, try Self.decodeChange(data, appkey: appkey))
+    }
+
+    static func decodeChange(_ data: Data, appkey: String) throws -> ChangeRequest {
         do {
-            return (data, try JSONDecoder().decode(ChangeQueue.self, from: data))
+            return try JSONDecoder().decode(ChangeRequest.self, from: data)
         } catch {
-            throw CoreError(.storage, "the change requests of appkey \(appkey) are damaged")
+            throw CoreError(.storage, "a change request of appkey \(appkey) is damaged")
         }
     }
 
     /// The change requests of `appkey` that wait for approval, oldest first.
     package func pendingChanges(appkey: String) async throws -> [ChangeRequest] {
-        try await changeQueue(appkey).1.waiting
+        try await storage.settings(prefix: Self.changeRequestPrefix(appkey)).values.map {
+            try Self.decodeChange($0, appkey: appkey)
+        }.sorted { $0.id < $1.id }
     }
 
     /// The audit event of a step of request `request`: on the key store, key or version it changes (the key store a
@@ -254,28 +264,21 @@ extension Engine {
         guard settings.approvers.contains(actor) else {
             throw ApprovalError(.notApprover, "\(actor) is not an approver of appkey \(appkey)")
         }
-        guard let request = try await changeQueue(appkey).1.waiting.first(where: { $0.id == id }) else {
+        guard let (_, request) = try await waitingChange(appkey, id: id) else {
             throw ApprovalError(.nothingWaiting, "no change request #\(id) of appkey \(appkey) waits for approval")
         }
-        guard request.requestedBy != actor else {
-            throw ApprovalError(
-                .ownRequest,
-                "\(actor) requested this change on \(Timestamp.rfc3339(request.requestedAt)); another approver must decide it"
-            )
-        }
-        let name = Self.changeQueueName(appkey)
+        try await checkNotOwn(request.requestedBy, at: request.requestedAt, actor: actor)
+        let name = Self.changeRequestName(appkey, id)
         let decisionMutations: @Sendable (AuditAction) -> @Sendable () async throws -> [ChangeSet.Mutation] = {
             [self] action in
             {
-                let (stored, queue) = try await self.changeQueue(appkey)
-                guard queue.waiting.contains(where: { $0.id == id }) else {
+                guard let (stored, _) = try await self.waitingChange(appkey, id: id) else {
                     throw ApprovalError(
                         .nothingWaiting, "change request #\(id) of appkey \(appkey) was decided meanwhile")
                 }
-                var next = queue
-                next.waiting.removeAll { $0.id == id }
-                var mutations: [ChangeSet.Mutation] = [
-                    .swapSetting(name, expected: stored, new: try JSONEncoder().encode(next)),
+                var mutations = try await self.approverStillApproves(appkey: appkey, actor: actor)
+                mutations += [
+                    .swapSetting(name, expected: stored, new: nil),
                     self.changeEvent(action, request, actor: actor, at: self.clock.now),
                 ]
                 if request.sealedValue { mutations.append(.deleteSealed(request.sealContext)) }
@@ -284,7 +287,7 @@ extension Engine {
         }
         var decision = ChangeDecision(request: request, status: approve ? .approved : .rejected)
         if approve {
-            let applied = AppliedDecision(decisionMutations(.changeApprove))
+            let applied = AppliedDecision(number: id, decisionMutations(.changeApprove))
             do {
                 try await Self.$changeMode.withValue(.applying(applied)) {
                     try await apply(request, actor: actor, into: &decision)
@@ -311,7 +314,8 @@ extension Engine {
         let version = request.version ?? 0
         func sealed() async throws -> Data {
             guard let data = try await storage.sealedItem(request.sealContext) else {
-                throw CoreError(.storage, "the sealed value of change request #\(request.id) is missing")
+                // Destroyed by a decision that won the race.
+                throw ApprovalError(.nothingWaiting, "change request #\(request.id) was decided meanwhile")
             }
             return try vault.open(data, for: request.sealContext)
         }
@@ -354,6 +358,35 @@ extension Engine {
         case .deleteVersion:
             decision.version = try await deleteVersion(appkey: appkey, keyId: keyId, version: version, actor: actor)
         }
+    }
+
+    /// Refuses `actor` deciding a request `requester` made: the same actor, or a User Access Key that replaced the
+    /// requester's by rotation (once or more), is the requester.
+    func checkNotOwn(_ requester: String, at requested: Date, actor: String) async throws {
+        guard requester != actor else {
+            throw ApprovalError(
+                .ownRequest,
+                "\(actor) requested this change on \(Timestamp.rfc3339(requested)); another approver must decide it")
+        }
+        if try await formerActors(of: actor).contains(requester) {
+            throw ApprovalError(
+                .ownRequest,
+                "\(actor) replaced \(requester), which requested this change on \(Timestamp.rfc3339(requested)); "
+                    + "another approver must decide it")
+        }
+    }
+
+    /// The guard of a decision's commit: the actor is still an approver (a role taken away meanwhile makes the
+    /// commit conflict, and the retry refuses it).
+    func approverStillApproves(appkey: String, actor: String) async throws -> [ChangeSet.Mutation] {
+        let name = Self.approvalSettingName(appkey)
+        let stored = try await storage.setting(name)
+        let settings =
+            try stored.map { try JSONDecoder().decode(ApprovalSettings.self, from: $0) } ?? ApprovalSettings()
+        guard settings.approvers.contains(actor) else {
+            throw ApprovalError(.notApprover, "\(actor) is no longer an approver of appkey \(appkey)")
+        }
+        return [.swapSetting(name, expected: stored, new: stored)]
     }
 
     /// The API's approve and reject of a change (`POST …/approvals/changes/{id}/approve|reject`), its refusals the

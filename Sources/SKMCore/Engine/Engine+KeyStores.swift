@@ -66,7 +66,8 @@ extension Engine {
         _ = try await existingAppkey(appkey)
         try await checkNameFree(settings.name, appkey: appkey, except: nil)
         try Self.validateDescription(settings.description)
-        let id = try await storage.nextIdentifier(for: .keyStore)
+        // A change only validated for the approval workflow takes no number.
+        let id = Self.isValidating ? 0 : try await storage.nextIdentifier(for: .keyStore)
         let now = clock.now
         let store = KeyStore(
             id: id, appkey: appkey, name: settings.name, description: settings.description,

@@ -442,7 +442,7 @@ extension Engine {
     }
 
     /// A request waiting for approval: the entry, and who asked for what when.
-    static func approvalJSON(_ entry: AuthEntry, storeName: String?) -> JSONObject {
+    package static func approvalJSON(_ entry: AuthEntry, storeName: String?) -> JSONObject {
         [
             "entryId": .int(entry.id), "keyStoreId": .int(entry.keyStoreId), "keyStoreName": .optional(storeName),
             "authType": .string(entry.kind.rawValue), "value": .string(entry.value),
@@ -454,7 +454,7 @@ extension Engine {
 
     /// A change waiting for approval: what it asks for, the transient state SKM's console shows, who asked when.
     package static func changeJSON(_ request: ChangeRequest) -> JSONObject {
-        [
+        var object: JSONObject = [
             "changeId": .int(request.id), "change": .string(request.summary),
             "changeType": .string(request.kind.rawValue),
             "state": .string(request.kind.displayState),
@@ -463,6 +463,17 @@ extension Engine {
             "keyVersion": .optional(request.version), "requestedBy": .string(request.requestedBy),
             "requestDateTime": .string(Timestamp.api(request.requestedAt)),
         ]
+        if let settings = request.storeSettings {
+            // What an approver approves when a key store is created or changed.
+            object["keyStoreSettings"] = [
+                "name": .string(settings.name), "description": .string(settings.description),
+                "ip4AuthUse": .string(settings.ip4AuthUse ? "Y" : "N"),
+                "macAuthUse": .string(settings.macAuthUse ? "Y" : "N"),
+                "certificateAuthUse": .string(settings.certificateAuthUse ? "Y" : "N"),
+                "authMode": .string(settings.authMode.rawValue),
+            ]
+        }
+        return object
     }
 
     /// A decided change request: its status, what it asked for, and what its approval made (or why it could not).

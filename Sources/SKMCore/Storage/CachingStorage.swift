@@ -76,6 +76,7 @@ package final class CachingStorage: Storage {
     }
 
     package func setting(_ name: String) async throws -> Data? { try await base.setting(name) }
+    package func settings(prefix: String) async throws -> [String: Data] { try await base.settings(prefix: prefix) }
     package func nextIdentifier(for sequence: IdentifierSequence) async throws -> Int {
         try await base.nextIdentifier(for: sequence)
     }

@@ -18,6 +18,7 @@ package actor InMemoryStorage: Storage {
     package init() {}
 
     package func setting(_ name: String) -> Data? { settings[name] }
+    package func settings(prefix: String) -> [String: Data] { settings.filter { $0.key.hasPrefix(prefix) } }
 
     package func nextIdentifier(for sequence: IdentifierSequence) -> Int {
         let next = (sequences[sequence] ?? 0) + 1

@@ -13,6 +13,9 @@ package protocol Storage: Sendable {
     /// A named installation setting (the wrapped system key, the CA certificate, …).
     func setting(_ name: String) async throws -> Data?
 
+    /// The settings whose names start with `prefix`, by name.
+    func settings(prefix: String) async throws -> [String: Data]
+
     /// The next number of a sequence (key store ids, auth entry ids), never handed out twice.
     func nextIdentifier(for sequence: IdentifierSequence) async throws -> Int
 
@@ -60,9 +63,20 @@ extension Storage {
 }
 
 /// Named number sequences.
-package enum IdentifierSequence: String, Sendable, CaseIterable {
-    case keyStore = "key_store"
-    case authEntry = "auth_entry"
+package struct IdentifierSequence: RawRepresentable, Hashable, Sendable {
+    package var rawValue: String
+
+    package init(rawValue: String) {
+        self.rawValue = rawValue
+    }
+
+    package static let keyStore = IdentifierSequence(rawValue: "key_store")
+    package static let authEntry = IdentifierSequence(rawValue: "auth_entry")
+
+    /// The numbers of an appkey's change requests (approval workflow).
+    package static func changeRequests(of appkey: String) -> IdentifierSequence {
+        IdentifierSequence(rawValue: "change_request/\(appkey)")
+    }
 }
 
 /// One key and everything around it.
@@ -160,9 +174,9 @@ package struct ChangeSet: Sendable {
         case putSetting(String, Data)
         /// Inserts a setting that must not exist yet; a ``StorageErrorCode/duplicate`` when it does.
         case insertSetting(String, Data)
-        /// Replaces a setting that must still hold `expected` (`nil`: must not exist yet); a
-        /// ``StorageErrorCode/conflict`` when another change wrote it first.
-        case swapSetting(String, expected: Data?, new: Data)
+        /// Replaces a setting that must still hold `expected` (`nil`: must not exist yet) with `new` (`nil`: deletes
+        /// it); a ``StorageErrorCode/conflict`` when another change wrote it first.
+        case swapSetting(String, expected: Data?, new: Data?)
         case appendEvent(AuditEvent)
         /// Checks, in the same transaction, that the key store is still at `revision`: what a change made *in* a key
         /// store (a key, an entry) requires, so that it conflicts with the store's deletion instead of outliving it.

@@ -116,9 +116,19 @@ struct OutputOptions: ParsableArguments {
     var json = false
 }
 
-/// The name recorded in audit events for changes made from this command line.
+/// The name recorded in audit events for changes made from this command line. A `USER` that is not a user name
+/// (control characters, spaces, over 64 characters) stops the command: it would be written into the audit log and
+/// shown as someone it is not.
 var commandLineActor: String {
-    if let user = ProcessInfo.processInfo.environment["USER"], !user.isEmpty { return "cli:\(user)" }
+    if let user = ProcessInfo.processInfo.environment["USER"], !user.isEmpty {
+        guard Engine.isUserName(Substring(user)) else {
+            Terminal.error(
+                "USER '\(Table.printable(String(user.prefix(80))))' is not a user name this command line can act as "
+                    + "(1 to 64 letters, digits, '.', '_', '-' or '@')")
+            exit(2)
+        }
+        return "cli:\(user)"
+    }
     if let entry = getpwuid(getuid()), let name = entry.pointee.pw_name { return "cli:\(String(cString: name))" }
     return "cli:uid\(getuid())"
 }

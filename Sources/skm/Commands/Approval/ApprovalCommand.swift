@@ -50,14 +50,16 @@ struct ApprovalShowCommand: AsyncParsableCommand {
         let waiting = try await engine.pendingApprovals(appkey: appkey)
         let changes = try await engine.pendingChanges(appkey: appkey)
         if output.json {
-            struct Shown: Encodable {
-                let required: Bool
-                let approvers: [String]
-                let waiting: [AuthEntry]
-                let changes: [ChangeRequest]
-            }
-            try printJSON(
-                Shown(required: settings.required, approvers: settings.approvers, waiting: waiting, changes: changes))
+            // The API's shapes (GET …/approvals), with the workflow's setting.
+            let names = Dictionary(
+                try await engine.storage.keyStores(appkey: appkey).map { ($0.id, $0.name) },
+                uniquingKeysWith: { first, _ in first })
+            printJSON([
+                "required": .bool(settings.required), "approvers": .array(settings.approvers.map(JSONValue.string)),
+                "approvalList": .array(
+                    waiting.map { .object(Engine.approvalJSON($0, storeName: names[$0.keyStoreId])) }),
+                "changeList": .array(changes.map { .object(Engine.changeJSON($0)) }),
+            ])
             return
         }
         var details = Details()
@@ -76,9 +78,15 @@ struct ApprovalShowCommand: AsyncParsableCommand {
         print("")
         var requests = Table("CHANGE", "ASKS TO", "WAITING", "REQUESTED BY", "AT")
         for change in changes {
+            var asks = change.summary
+            if let settings = change.storeSettings {
+                asks +=
+                    " → name '\(settings.name)', IPv4 \(settings.ip4AuthUse ? "Y" : "N"), MAC "
+                    + "\(settings.macAuthUse ? "Y" : "N"), certificate \(settings.certificateAuthUse ? "Y" : "N"), "
+                    + settings.authMode.rawValue
+            }
             requests.add(
-                String(change.id), Table.printable(change.summary), change.kind.displayState, change.requestedBy,
-                display(change.requestedAt))
+                String(change.id), asks, change.kind.displayState, change.requestedBy, display(change.requestedAt))
         }
         requests.print()
     }
@@ -86,12 +94,16 @@ struct ApprovalShowCommand: AsyncParsableCommand {
 
 struct ApprovalEnableCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "enable", abstract: "Turn the workflow on: changes to client authentication wait for approval.")
+        commandName: "enable",
+        abstract: "Turn the workflow on: changes to key stores, keys and client authentication wait for an approver.")
 
     @OptionGroup var installation: InstallationOptions
     @OptionGroup var appkey: AppkeyOption
 
-    @Option(help: ArgumentHelp("Make ACTOR an approver (repeatable); one is needed.", valueName: "actor"))
+    @Option(
+        help: ArgumentHelp(
+            "Make ACTOR an approver (repeatable); one is needed unless the appkey has one already.",
+            valueName: "actor"))
     var approver: [String] = []
 
     func run() async throws {
@@ -181,19 +193,28 @@ struct ApprovalDecideCommand<Decision: ApprovalDecision>: AsyncParsableCommand {
     @OptionGroup var appkey: AppkeyOption
     @OptionGroup var output: OutputOptions
 
-    @Argument(help: "The entry's id, or with --change the change request's number (skm approval list).")
-    var entry: Int
+    @Argument(help: "The id of the entry whose registration or cancelled deletion waits (skm approval list).")
+    var entry: Int?
 
-    @Flag(help: "The number is a change request's (a key store, key or version change), not an entry's.")
-    var change = false
+    @Option(
+        help: ArgumentHelp(
+            "The number of the change request to decide instead (a key store, key or version change).",
+            valueName: "number"))
+    var change: Int?
+
+    func validate() throws {
+        guard (entry == nil) != (change == nil) else {
+            throw ValidationError("name an entry's id, or a change request's number with --change N, not both")
+        }
+    }
 
     func run() async throws {
         let engine = try await installation.openEngine()
         let appkey = try await resolveAppkey(self.appkey.appkey, engine: engine)
-        if change {
+        if let change {
             let decision = try await approvalStep {
                 try await engine.decideChange(
-                    appkey: appkey, id: entry, approve: Decision.approves, actor: commandLineActor)
+                    appkey: appkey, id: change, approve: Decision.approves, actor: commandLineActor)
             }
             if output.json {
                 printJSON(JSONValue.object(Engine.changeDecisionJSON(decision)))
@@ -221,7 +242,8 @@ struct ApprovalDecideCommand<Decision: ApprovalDecision>: AsyncParsableCommand {
             return
         }
         let decided = try await approvalStep {
-            try await engine.decide(appkey: appkey, entryId: entry, approve: Decision.approves, actor: commandLineActor)
+            try await engine.decide(
+                appkey: appkey, entryId: entry ?? 0, approve: Decision.approves, actor: commandLineActor)
         }
         if output.json {
             try printJSON(decided)
