@@ -360,6 +360,17 @@ struct RequestDraw {
                     tenant.revokedAccessKey?.accessKey.id ?? "NOSUCHKEY0000000000Z", other.accessKey.accessKey.id,
                     "NOSUCHKEY0000000000Z",
                 ])
+            if let member = tenant.memberAccessKey, !tenant.approverAccessKeyIds.isEmpty, chance(20) {
+                // A key that is no approver names an approver's key (or, now and then, a spare one).
+                headers = headers.filter { !$0.0.hasPrefix("X-TC-AUTHENTICATION") && $0.0 != "X-NHN-AUTHORIZATION" }
+                headers += [
+                    ("X-TC-AUTHENTICATION-ID", member.accessKey.id), ("X-TC-AUTHENTICATION-SECRET", member.secret),
+                ]
+                let named = chance(80) ? pick(tenant.approverAccessKeyIds) : pick(tenant.spareAccessKeyIds)
+                return chance(50)
+                    ? call("PUT", "user-access-keys/\(named)/revoke")
+                    : call("POST", "user-access-keys/\(named)/rotate", version: "v1.3")
+            }
             switch random(1...4) {
             case 1: return call("GET", "user-access-keys", version: pick(["v1.2", "v1.3", "v1.0"]))
             case 2: return call("POST", "user-access-keys")

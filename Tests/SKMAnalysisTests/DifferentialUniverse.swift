@@ -68,6 +68,10 @@ final class Universe: @unchecked Sendable {
         /// A User Access Key revoked before the requests, and a token issued from it before it was.
         var revokedAccessKey: IssuedAccessKey?
         var revokedToken: String?
+        /// A User Access Key that is no approver, which the requests use to revoke or rotate approvers' keys.
+        var memberAccessKey: IssuedAccessKey?
+        /// Keys the requests may name that are approvers of the appkey.
+        var approverAccessKeyIds: [String] = []
     }
 
     struct KeyInfo {
@@ -302,8 +306,14 @@ final class Universe: @unchecked Sendable {
         // approve.
         if let tenant = tenants.first {
             let own = "uak:\(tenant.accessKey.accessKey.id)"
+            // One spare key is an approver too; a member's key tries to revoke or rotate the approvers' keys.
+            let spareApprover = tenant.spareAccessKeyIds.first.map { "uak:\($0)" }
             _ = try await engine.setApprovalRequired(
-                appkey: tenant.appkey, true, approvers: ["cli:boss", own], actor: actor)
+                appkey: tenant.appkey, true, approvers: ["cli:boss", own] + (spareApprover.map { [$0] } ?? []),
+                actor: actor)
+            tenants[0].memberAccessKey = try await engine.createUserAccessKey(appkey: tenant.appkey, actor: actor)
+            tenants[0].approverAccessKeyIds =
+                [tenant.accessKey.accessKey.id] + (tenant.spareAccessKeyIds.first.map { [$0] } ?? [])
             var waiting: [Int] = []
             for store in tenant.stores where store.status == .active {
                 let ip = "10.66.\(store.id % 250).0/24"

@@ -48,7 +48,11 @@ import X509
         let rotated = try await engine.rotateUserAccessKey(appkey: appkey, id: fixture.accessKeyID, actor: "cli:mlee")
         let successor = "uak:\(rotated.accessKey.id)"
         #expect(try await engine.approvalSettings(appkey: appkey).approvers == ["cli:mlee", successor])
-        _ = try await engine.revokeUserAccessKey(appkey: appkey, id: rotated.accessKey.id, actor: "cli:ops")
+        // Only the key itself or another approver revokes an approver's key.
+        await #expect {
+            _ = try await engine.revokeUserAccessKey(appkey: appkey, id: rotated.accessKey.id, actor: "cli:ops")
+        } throws: { ($0 as? Rejection)?.check == .approverKeyProtected }
+        _ = try await engine.revokeUserAccessKey(appkey: appkey, id: rotated.accessKey.id, actor: "cli:mlee")
         #expect(try await engine.approvalSettings(appkey: appkey).approvers == ["cli:mlee"])
         // Only User Access Keys approve; the last one is revoked; the workflow is still on, and not locked.
         let spare = try await engine.createUserAccessKey(appkey: appkey, actor: "cli:ops")
@@ -58,7 +62,8 @@ import X509
         await #expect(throws: ApprovalError.self) {
             _ = try await engine.setApprovalRequired(appkey: appkey, false, actor: "cli:ops")
         }
-        _ = try await engine.revokeUserAccessKey(appkey: appkey, id: spare.accessKey.id, actor: "cli:sec")
+        _ = try await engine.revokeUserAccessKey(
+            appkey: appkey, id: spare.accessKey.id, actor: "uak:\(spare.accessKey.id)")
         let settings = try await engine.approvalSettings(appkey: appkey)
         #expect(settings.required && settings.approvers.isEmpty)
         let named = try await engine.setApprover(appkey: appkey, member: "cli:lee", approver: true, actor: "cli:ops")
@@ -361,7 +366,7 @@ import X509
     }
 
     /// A User Access Key that replaced the requester's by rotation is the requester: it decides none of the old
-    /// key's requests. A member who rotates an approver's key gets a member's key, not the role.
+    /// key's requests. A member neither rotates nor revokes an approver's key.
     @Test func rotationPassesNeitherARequestNorARoleToTheWrongKey() async throws {
         let (fixture, store, _) = try await Self.world()
         let engine = fixture.engine
@@ -383,15 +388,19 @@ import X509
             _ = try await engine.decide(appkey: appkey, entryId: entry.id, approve: true, actor: successor)
         } throws: { ($0 as? ApprovalError)?.code == .ownRequest }
 
-        // A member rotates the approver's key: the new key is a member, and the approver's role is gone with it.
+        // A member can neither rotate the approver's key (and hold a key of theirs) nor revoke it.
         let member = try await engine.createUserAccessKey(appkey: appkey, actor: "cli:ops")
-        let taken = try await engine.rotateUserAccessKey(
-            appkey: appkey, id: rotated.accessKey.id, actor: "uak:\(member.accessKey.id)")
-        let approvers = try await engine.approvalSettings(appkey: appkey).approvers
-        #expect(!approvers.contains("uak:\(taken.accessKey.id)") && !approvers.contains(successor))
-        await #expect {
-            _ = try await engine.decideChange(
-                appkey: appkey, id: change.id, approve: true, actor: "uak:\(taken.accessKey.id)")
-        } throws: { ($0 as? ApprovalError)?.code == .notApprover }
+        for revoke in [false, true] {
+            await #expect {
+                if revoke {
+                    _ = try await engine.revokeUserAccessKey(
+                        appkey: appkey, id: rotated.accessKey.id, actor: "uak:\(member.accessKey.id)")
+                } else {
+                    _ = try await engine.rotateUserAccessKey(
+                        appkey: appkey, id: rotated.accessKey.id, actor: "uak:\(member.accessKey.id)")
+                }
+            } throws: { ($0 as? Rejection)?.check == .approverKeyProtected }
+        }
+        #expect(try await engine.approvalSettings(appkey: appkey).approvers.contains(successor))
     }
 }

@@ -72,6 +72,8 @@ extension DecisionCheck {
     package static let entryStatusFits = DecisionCheck(.invalidRequest, "entry-status-fits")
     package static let accessKeyKnown = DecisionCheck(.invalidRequest, "access-key-known")
     package static let accessKeyRevocable = DecisionCheck(.invalidRequest, "access-key-revocable")
+    /// Revoking or rotating a User Access Key that is an approver: the caller is that key or another approver.
+    package static let approverKeyProtected = DecisionCheck(.invalidRequest, "approver-key-protected")
     package static let listParametersValid = DecisionCheck(.invalidRequest, "list-parameters-valid")
     package static let grantTypeClientCredentials = DecisionCheck(.invalidRequest, "grant-type-client-credentials")
     package static let importedMaterialValid = DecisionCheck(.invalidRequest, "imported-key-material-valid")
@@ -171,6 +173,7 @@ extension DecisionCheck {
         bodyKeyVersionValid, queryKeyVersionValid, keyStoreIDValid, nameValid, rotationPeriodValid,
         keyStoreFlagsValid, keyStoreKnown, keyStoreNameFree, keyStoreEmpty, authValueWellFormed, authValueFree,
         certificateParametersValid, entryExists, entryStatusFits, accessKeyKnown, accessKeyRevocable,
+        approverKeyProtected,
         listParametersValid, grantTypeClientCredentials,
         otherwiseMalformed, keyIDWellFormed, keyExists, keyOfThisAppkey, keyNotDeleted, keyStoreNotDeleted, keyTypeFits,
         keyHasVersions,

@@ -53,11 +53,12 @@ extension Engine {
         _ = try await existingAppkey(appkey)
         return try await retrying {
             var key = try await revocableAccessKey(appkey: appkey, id: id)
+            let guarded = try await protectedApproverKey(appkey: appkey, id: id, actor: actor)
             let now = clock.now
             key.status = .revoked
             try await storage.commit(
                 ChangeSet(
-                    [
+                    guarded + [
                         .update(.userAccessKey(key)),
                         event(
                             .userAccessKeyRevoke, actor: actor, appkey: appkey, target: .userAccessKey, id: key.id,
@@ -78,6 +79,7 @@ extension Engine {
         _ = try await existingAppkey(appkey)
         return try await retrying {
             var old = try await revocableAccessKey(appkey: appkey, id: id)
+            let guarded = try await protectedApproverKey(appkey: appkey, id: id, actor: actor)
             let now = clock.now
             let (issued, mutations) = newAccessKey(appkey: appkey, actor: actor, at: now)
             old.status = .revoked
@@ -85,7 +87,7 @@ extension Engine {
                 appkey: appkey, leaving: old.id, successor: issued.accessKey.id, actor: actor, at: now)
             try await storage.commit(
                 ChangeSet(
-                    mutations + roles + [
+                    guarded + mutations + roles + [
                         .insertSetting(
                             Self.predecessorSettingName(issued.accessKey.id), Data(old.id.utf8)),
                         .update(.userAccessKey(old)),
@@ -98,6 +100,22 @@ extension Engine {
                     ]))
             return issued
         }
+    }
+
+    /// An approver's User Access Key is revoked or rotated only by itself or another approver: a member who could
+    /// would take the approvers' keys away (and, by rotating one, get a key of theirs). Returns the guard of the
+    /// commit: the approval settings as they were checked.
+    func protectedApproverKey(appkey: String, id: String, actor: String) async throws -> [ChangeSet.Mutation] {
+        let name = Self.approvalSettingName(appkey)
+        let stored = try await storage.setting(name)
+        let settings = try await approvalSettings(appkey: appkey)
+        let named = "uak:\(id)"
+        if settings.approvers.contains(named), actor != named, !settings.approvers.contains(actor) {
+            throw Rejection(
+                .approverKeyProtected,
+                "\(named) is an approver of appkey \(appkey); only itself or another approver revokes or rotates it")
+        }
+        return [.swapSetting(name, expected: stored, new: stored)]
     }
 
     /// A User Access Key of `appkey` in service: what revoking and rotating need.
