@@ -318,10 +318,15 @@ package final class PostgresStorage: Storage {
     }
 
     package func settings(prefix: String) async throws -> [String: Data] {
+        // The range for the index; starts_with because under a linguistic collation the range can also hold names
+        // that only sort alike (another appkey's, differing in case).
         let rows = try await all(
-            "SELECT name, value FROM settings WHERE name >= \(prefix) AND name < \(prefix + "\u{FFFF}")"
+            """
+            SELECT name, value FROM settings
+            WHERE name >= \(prefix) AND name < \(prefix + "\u{FFFF}") AND starts_with(name, \(prefix))
+            """
         ) { (try $0["name"].decode(String.self), try $0.bytes("value")) }
-        return Dictionary(rows, uniquingKeysWith: { first, _ in first })
+        return Dictionary(rows.filter { $0.0.hasPrefix(prefix) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The next number of `sequence`. One upsert, which locks the row: concurrent callers, on any node, each get
@@ -404,7 +409,8 @@ package final class PostgresStorage: Storage {
                 "SELECT label, data FROM sealed_items WHERE label >= \(prefix) AND label < \(prefix + "\u{FFFF}")",
                 connection, logger, { (try $0.text("label"), try $0.bytes("data")) })
             {
-                if let number = Int(label.dropFirst(prefix.count)) { material[number] = data }
+                // Under a linguistic collation the range can hold labels that only sort alike.
+                if label.hasPrefix(prefix), let number = Int(label.dropFirst(prefix.count)) { material[number] = data }
             }
             return KeyContext(
                 key: key, store: store,

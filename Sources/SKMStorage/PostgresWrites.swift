@@ -22,8 +22,13 @@ enum PostgresWrites {
         case .deleteSealed(let context):
             _ = try await run("DELETE FROM sealed_items WHERE label = \(context.label)")
         case .deleteSealedItems(let prefix):
+            // The range for the index; starts_with because under a linguistic collation the range can also hold
+            // labels that only sort alike.
             _ = try await run(
-                "DELETE FROM sealed_items WHERE label >= \(prefix) AND label < \(prefix + "\u{FFFF}")")
+                """
+                DELETE FROM sealed_items
+                WHERE label >= \(prefix) AND label < \(prefix + "\u{FFFF}") AND starts_with(label, \(prefix))
+                """)
         case .putSetting(let name, let data):
             _ = try await run(
                 """

@@ -132,7 +132,8 @@ package final class SQLiteStorage: Storage {
                 db, sql: "SELECT name, value FROM settings WHERE name >= ? AND name < ?",
                 arguments: [prefix, prefix + "\u{FFFF}"])
             {
-                found[row["name"]] = row["value"]
+                let name: String = row["name"]
+                if name.hasPrefix(prefix) { found[name] = row["value"] }
             }
             return found
         }
