@@ -37,8 +37,8 @@ import X509
         #expect(settings.approvers == ["cli:mlee", "uak:\(fixture.accessKeyID)"])
     }
 
-    /// A User Access Key's role follows it: rotated by itself or an approver, its successor approves; revoked, it no longer does. With no
-    /// approver left, whoever manages the appkey names the next one rather than being locked out.
+    /// A User Access Key's role follows it: rotated by itself or an approver, its successor approves; revoked, it no
+    /// longer does. With no approver left, whoever manages the appkey names the next one rather than being locked out.
     @Test func anApproversKeyKeepsOrLosesItsRole() async throws {
         let (fixture, _, _) = try await Self.world()
         let engine = fixture.engine

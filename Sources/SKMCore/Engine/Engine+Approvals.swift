@@ -144,8 +144,8 @@ extension Engine {
     }
 
     /// What revoking User Access Key `id` does to the approval settings: it stops being an approver, or, when it is
-    /// rotated by itself or an approver, its `successor` takes its role. A revoked key must not stay listed as an approver, and a rotation must
-    /// not take the role away.
+    /// rotated by itself or an approver, its `successor` takes its role. A revoked key must not stay listed as an
+    /// approver, and a rotation must not take the role away.
     func approverChanges(
         appkey: String, leaving id: String, successor: String?, actor: String, at now: Date
     ) async throws -> [ChangeSet.Mutation] {

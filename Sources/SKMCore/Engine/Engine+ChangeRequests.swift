@@ -186,7 +186,8 @@ extension Engine {
     ) async throws -> T {
         guard case .direct = Self.changeMode, try await approvalRequired(appkey) else { return try await body() }
         do {
-            // A change that would change nothing (the same settings again) is answered at once, as it is without the workflow.
+            // A change that would change nothing (the same settings again) is answered at once, as without the
+            // workflow.
             return try await Self.$changeMode.withValue(.validating) { try await body() }
         } catch is ChangeValidated {}
         let now = clock.now
