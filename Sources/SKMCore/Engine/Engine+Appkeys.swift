@@ -106,16 +106,14 @@ extension Engine {
     /// would take the approvers' keys away (and, by rotating one, get a key of theirs). Returns the guard of the
     /// commit: the approval settings as they were checked.
     func protectedApproverKey(appkey: String, id: String, actor: String) async throws -> [ChangeSet.Mutation] {
-        let name = Self.approvalSettingName(appkey)
-        let stored = try await storage.setting(name)
-        let settings = try await approvalSettings(appkey: appkey)
+        let (settings, guarded) = try await guardedApprovalSettings(appkey: appkey)
         let named = "uak:\(id)"
         if settings.approvers.contains(named), actor != named, !settings.approvers.contains(actor) {
             throw Rejection(
                 .approverKeyProtected,
                 "\(named) is an approver of appkey \(appkey); only itself or another approver revokes or rotates it")
         }
-        return [.swapSetting(name, expected: stored, new: stored)]
+        return [guarded]
     }
 
     /// A User Access Key of `appkey` in service: what revoking and rotating need.

@@ -41,9 +41,19 @@ extension Engine {
     static func approvalSettingName(_ appkey: String) -> String { "approval/\(appkey)" }
 
     package func approvalSettings(appkey: String) async throws -> ApprovalSettings {
-        guard let data = try await storage.setting(Self.approvalSettingName(appkey)) else { return ApprovalSettings() }
+        try await guardedApprovalSettings(appkey: appkey).settings
+    }
+
+    /// The approval settings, and the mutation that makes a commit conflict if they change before it: what a step
+    /// that relies on who approves commits with.
+    func guardedApprovalSettings(appkey: String) async throws -> (settings: ApprovalSettings, guard: ChangeSet.Mutation)
+    {
+        let name = Self.approvalSettingName(appkey)
+        let stored = try await storage.setting(name)
+        let guarded = ChangeSet.Mutation.swapSetting(name, expected: stored, new: stored)
+        guard let stored else { return (ApprovalSettings(), guarded) }
         do {
-            return try JSONDecoder().decode(ApprovalSettings.self, from: data)
+            return (try JSONDecoder().decode(ApprovalSettings.self, from: stored), guarded)
         } catch {
             throw CoreError(.storage, "the approval settings of appkey \(appkey) are damaged")
         }
@@ -249,15 +259,26 @@ extension Engine {
     /// with its refusals as the catalogue's. The order is the rule files': the caller is an approver, a request of the
     /// appkey waits on the entry, the caller did not make it.
     func decideOverAPI(appkey: String, entry text: String, approve: Bool, actor: String) async throws -> AuthEntry {
+        try await decisionOverAPI(appkey: appkey, id: text, field: "entryId", naming: "an entry id", actor: actor) {
+            try await decide(appkey: appkey, entryId: $0, approve: approve, actor: actor)
+        }
+    }
+
+    /// An approval or rejection over the API (an entry's or a change request's), in the rule files' order: the caller
+    /// is an approver, the path's id is a number, then `decision` with its refusals as the catalogue's.
+    func decisionOverAPI<T>(
+        appkey: String, id text: String, field: String, naming what: String, actor: String,
+        _ decision: (Int) async throws -> T
+    ) async throws -> T {
         let settings = try await approvalSettings(appkey: appkey)
         guard settings.approvers.contains(actor) else {
             throw Rejection(.approverRole, "\(actor) is not an approver of appkey \(appkey)")
         }
         guard let id = RequestFields.wholeNumber(text, maximumDigits: 18), id > 0 else {
-            throw Rejection(.approvalWaiting, "'\(text.prefix(32))' is not an entry id", field: "entryId")
+            throw Rejection(.approvalWaiting, "'\(text.prefix(32))' is not \(what)", field: field)
         }
         do {
-            return try await decide(appkey: appkey, entryId: id, approve: approve, actor: actor)
+            return try await decision(id)
         } catch let error as ApprovalError {
             switch error.code {
             case .notApprover: throw Rejection(.approverRole, error.reason)

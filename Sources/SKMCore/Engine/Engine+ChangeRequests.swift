@@ -380,14 +380,11 @@ extension Engine {
     /// The guard of a decision's commit: the actor is still an approver (a role taken away meanwhile makes the
     /// commit conflict, and the retry refuses it).
     func approverStillApproves(appkey: String, actor: String) async throws -> [ChangeSet.Mutation] {
-        let name = Self.approvalSettingName(appkey)
-        let stored = try await storage.setting(name)
-        let settings =
-            try stored.map { try JSONDecoder().decode(ApprovalSettings.self, from: $0) } ?? ApprovalSettings()
+        let (settings, guarded) = try await guardedApprovalSettings(appkey: appkey)
         guard settings.approvers.contains(actor) else {
             throw ApprovalError(.notApprover, "\(actor) is no longer an approver of appkey \(appkey)")
         }
-        return [.swapSetting(name, expected: stored, new: stored)]
+        return [guarded]
     }
 
     /// The API's approve and reject of a change (`POST …/approvals/changes/{id}/approve|reject`), its refusals the
@@ -395,22 +392,8 @@ extension Engine {
     func decideChangeOverAPI(
         appkey: String, id text: String, approve: Bool, actor: String
     ) async throws -> ChangeDecision {
-        let settings = try await approvalSettings(appkey: appkey)
-        guard settings.approvers.contains(actor) else {
-            throw Rejection(.approverRole, "\(actor) is not an approver of appkey \(appkey)")
-        }
-        guard let id = RequestFields.wholeNumber(text, maximumDigits: 18), id > 0 else {
-            throw Rejection(
-                .approvalWaiting, "'\(text.prefix(32))' is not a change request's number", field: "changeId")
-        }
-        do {
-            return try await decideChange(appkey: appkey, id: id, approve: approve, actor: actor)
-        } catch let error as ApprovalError {
-            switch error.code {
-            case .notApprover: throw Rejection(.approverRole, error.reason)
-            case .ownRequest: throw Rejection(.notOwnRequest, error.reason)
-            case .nothingWaiting, .noApprover, .unknownActor: throw Rejection(.approvalWaiting, error.reason)
-            }
-        }
+        try await decisionOverAPI(
+            appkey: appkey, id: text, field: "changeId", naming: "a change request's number", actor: actor
+        ) { try await decideChange(appkey: appkey, id: $0, approve: approve, actor: actor) }
     }
 }

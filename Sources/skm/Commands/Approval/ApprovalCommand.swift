@@ -173,14 +173,14 @@ protocol ApprovalDecision {
 enum Approve: ApprovalDecision {
     static let name = "approve"
     static let abstract =
-        "Approve the request waiting on an entry (it comes into service), or a change request (--change: it is made)."
+        "Approve the request waiting on an entry (it comes into service), or a change request (--change N: the change is made)."
     static let approves = true
 }
 
 enum Reject: ApprovalDecision {
     static let name = "reject"
     static let abstract =
-        "Reject the request waiting on an entry (a registration is deleted, a cancelled deletion goes ahead as scheduled), or a change request (--change: nothing changes)."
+        "Reject the request waiting on an entry (a registration is deleted, a cancelled deletion goes ahead as scheduled), or a change request (--change N: nothing changes)."
     static let approves = false
 }
 
