@@ -202,7 +202,7 @@ extension Triage {
         if let time = observation.time, let operation = observation.operation {
             day = KeyUse.DayOperation(operation: operation, day: DailyActivity.day(of: time))
         }
-        // Changed where it is kept: one lookup of the key.
+        // One lookup of the key per success line.
         let key = KeyActivity(appkey: observation.appkey ?? "", keyId: keyId)
         uses[key, default: KeyUse()].add(day)
     }
