@@ -111,12 +111,16 @@ extension Fixtures {
         #expect(Set(a.triage.groups.keys) == Set(b.triage.groups.keys))
     }
 
-    @Test func theSuccessShortcutReadsWhatTheDecoderReads() throws {
+    /// With and without the strings a reader keeps: one keeper for every fixture's lines, so that its slots are
+    /// hit, missed and taken over by other values.
+    @Test(arguments: [false, true])
+    func theSuccessShortcutReadsWhatTheDecoderReads(keepingStrings: Bool) throws {
+        let strings = keepingStrings ? SuccessStrings() : nil
         var checked = 0
         for scenario in IncidentScenario.all {
             for line in try Fixtures.lines(scenario) {
                 let bytes = Array(line.utf8)
-                let fast = bytes.withUnsafeBufferPointer { FastFields.success($0) }
+                let fast = bytes.withUnsafeBufferPointer { FastFields.success($0, strings: strings) }
                 let record = try RequestRecord(json: try JSONParser().parse(line))
                 guard record.response.isSuccessful else {
                     #expect(fast == nil)
@@ -131,6 +135,23 @@ extension Fixtures {
             }
         }
         #expect(checked > 500)
+    }
+
+    /// More values than the keeper has slots, each read twice: every one comes back as its own bytes.
+    @Test func keptStringsAreTheirOwnBytes() {
+        let strings = SuccessStrings()
+        let values = (0..<2_000).map { index in
+            index.isMultiple(of: 7) ? String(repeating: "k", count: 70 + index % 5) : "key-\(index)-\u{E9}"
+        }
+        for _ in 0..<2 {
+            for value in values {
+                let read = Array(value.utf8).withUnsafeBufferPointer { strings.string($0) }
+                #expect(read == value)
+            }
+        }
+        let broken: [UInt8] = [0x6B, 0xFF, 0x6B]
+        #expect(broken.withUnsafeBufferPointer { strings.string($0) } == "k\u{FFFD}k")
+        #expect([UInt8]().withUnsafeBufferPointer { strings.string($0) } == "")
     }
 
     @Test func anOverlongLineIsReportedAndSkipped() throws {

@@ -68,7 +68,7 @@ package struct RequestLogReader: Sendable {
     /// handed over as a request.
     package static func item(
         _ raw: UnsafeBufferPointer<UInt8>, location: SourceLocation, full: Bool = false, shapes: LineShapes? = nil,
-        access: AccessLogReader = AccessLogReader()
+        strings: SuccessStrings? = nil, access: AccessLogReader = AccessLogReader()
     ) -> CaptureItem? {
         var start = 0
         var end = raw.count
@@ -83,7 +83,7 @@ package struct RequestLogReader: Sendable {
                     message: line.first == UInt8(ascii: "{")
                         ? "not a complete JSON object (truncated line?)" : "not a JSON object"))
         }
-        if !full, let success = FastFields.success(line) { return .success(success) }
+        if !full, let success = FastFields.success(line, strings: strings) { return .success(success) }
         var parts: LineShapes.Parts?
         if let shapes {
             let (request, found) = shapes.request(line, location: location)
@@ -122,6 +122,46 @@ package struct RequestLogReader: Sendable {
     }
 }
 
+/// The appkeys, key ids and operations of one reader's success lines, kept so that a value seen before is not
+/// made again: a log names a few hundred keys over millions of lines. Direct-mapped by a hash of the bytes;
+/// for one thread.
+package final class SuccessStrings {
+    private static let slots = 256
+    /// Values longer than this are made each time (ids are 32 bytes).
+    private static let longest = 64
+    /// Each slot's bytes, `longest` apart, and their lengths (-1: empty slot).
+    private let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: slots * longest)
+    private let lengths = UnsafeMutablePointer<Int>.allocate(capacity: slots)
+    // One reader's, never shared between threads: the dynamic exclusivity check would be pure cost.
+    @exclusivity(unchecked) private var strings: [String] = Array(repeating: "", count: slots)
+
+    package init() {
+        lengths.initialize(repeating: -1, count: Self.slots)
+    }
+
+    deinit {
+        bytes.deallocate()
+        lengths.deallocate()
+    }
+
+    /// The string of `text`'s bytes (decoded as a full reading decodes them), made at most once while it stays.
+    func string(_ text: UnsafeBufferPointer<UInt8>) -> String {
+        guard let base = text.baseAddress, text.count <= Self.longest else {
+            return String(decoding: text, as: UTF8.self)
+        }
+        var hash: UInt32 = 0x811c_9dc5
+        for byte in text { hash = (hash ^ UInt32(byte)) &* 0x0100_0193 }
+        let slot = Int(hash ^ (hash >> 16)) & (Self.slots - 1)
+        let kept = bytes + slot * Self.longest
+        if lengths[slot] == text.count, memcmp(kept, base, text.count) == 0 { return strings[slot] }
+        let made = String(decoding: text, as: UTF8.self)
+        kept.update(from: base, count: text.count)
+        lengths[slot] = text.count
+        strings[slot] = made
+        return made
+    }
+}
+
 /// Reads a few top-level string members of a compact log line straight from its bytes.
 enum FastFields {
     /// A successful request's observation, or `nil` when the line is not one the shortcut can read.
@@ -131,11 +171,11 @@ enum FastFields {
     /// each the first of its name at its level (a duplicate's first value is the one a full reading keeps, whatever
     /// spacing sets it apart). A member elsewhere (nested, or in another object) is not taken for one of these. A
     /// line with an escape anywhere, which could spell a name differently, is left to the full reading.
-    static func success(_ line: UnsafeBufferPointer<UInt8>) -> SuccessObservation? {
+    static func success(_ line: UnsafeBufferPointer<UInt8>, strings: SuccessStrings? = nil) -> SuccessObservation? {
         guard let base = line.baseAddress, memchr(base, Int32(UInt8(ascii: "\\")), line.count) == nil else {
             return nil
         }
-        var scan = SuccessScan(line)
+        var scan = SuccessScan(line, strings: strings)
         return scan.run()
     }
 
@@ -146,25 +186,33 @@ enum FastFields {
         /// The depth of the top-level response object's members while it is open, else -1.
         var responseDepth = -1
         var responseSeen = false
-        /// The first value of each top-level string member read (time, appkey, keyId, operation).
-        var strings: [Range<Int>?] = [nil, nil, nil, nil]
+        /// The first value of each top-level string member read: time, appkey, keyId, operation.
+        var time: Range<Int>?
+        var appkey: Range<Int>?
+        var keyId: Range<Int>?
+        var operation: Range<Int>?
         var httpStatus = false
         var resultCode = false
         var successful: Bool?
 
-        static let topNames: [StaticString] = ["time", "appkey", "keyId", "operation"]
+        let strings: SuccessStrings?
 
-        init(_ line: UnsafeBufferPointer<UInt8>) {
+        init(_ line: UnsafeBufferPointer<UInt8>, strings: SuccessStrings?) {
             self.line = line
+            self.strings = strings
         }
 
         mutating func run() -> SuccessObservation? {
             var index = 0
             while index < line.count {
                 switch line[index] {
-                case UInt8(ascii: "\""):
+                case UInt8(ascii: "\"") where depth == 1 || depth == responseDepth:
                     guard let next = string(at: index) else { return nil }
                     index = next
+                case UInt8(ascii: "\""):
+                    // A string in a nested object: nothing in it is read, only skipped.
+                    guard let end = closing(index) else { return nil }
+                    index = end + 1
                 case UInt8(ascii: "{"), UInt8(ascii: "["):
                     depth += 1
                     index += 1
@@ -176,22 +224,33 @@ enum FastFields {
                     index += 1
                 }
             }
-            guard successful == true, httpStatus, resultCode, let timeRange = strings[0],
-                let time = Timestamp.parse(text(timeRange))
+            guard successful == true, httpStatus, resultCode, let time,
+                let parsed = Timestamp.parse(text(time))
             else { return nil }
             return SuccessObservation(
-                time: time, appkey: strings[1].map(text), keyId: strings[2].map(text), operation: strings[3].map(text))
+                time: parsed, appkey: appkey.map(text), keyId: keyId.map(text), operation: operation.map(text))
         }
 
         func text(_ range: Range<Int>) -> String {
-            String(decoding: UnsafeBufferPointer(rebasing: line[range]), as: UTF8.self)
+            let bytes = UnsafeBufferPointer(rebasing: line[range])
+            return strings?.string(bytes) ?? String(decoding: bytes, as: UTF8.self)
         }
 
-        func name(_ range: Range<Int>, is expected: StaticString) -> Bool {
+        /// Whether the bytes in `range` are `expected` (ASCII).
+        @inline(__always)
+        func bytes(_ range: Range<Int>, are expected: StaticString) -> Bool {
             range.count == expected.utf8CodeUnitCount
                 && memcmp(line.baseAddress! + range.lowerBound, expected.utf8Start, range.count) == 0
         }
 
+        /// Whether the bytes from `start` begin with `expected` (ASCII).
+        @inline(__always)
+        func bytes(from start: Int, startWith expected: StaticString) -> Bool {
+            line.count - start >= expected.utf8CodeUnitCount
+                && memcmp(line.baseAddress! + start, expected.utf8Start, expected.utf8CodeUnitCount) == 0
+        }
+
+        @inline(__always)
         func skipSpaces(from start: Int) -> Int {
             var index = start
             while index < line.count {
@@ -203,13 +262,27 @@ enum FastFields {
             return index
         }
 
-        /// The end of the string that opens at `quote`, and the bytes after it up to where the scan goes on.
+        /// The position of the quote that closes the string opening at `quote`. Eight bytes at a time: a log's
+        /// strings are short, so a call out per string would cost more than the search.
+        @inline(__always)
         func closing(_ quote: Int) -> Int? {
-            let start = quote + 1
-            guard start <= line.count,
-                let found = memchr(line.baseAddress! + start, Int32(UInt8(ascii: "\"")), line.count - start)
-            else { return nil }
-            return UnsafePointer<UInt8>(found.assumingMemoryBound(to: UInt8.self)) - line.baseAddress!
+            let count = line.count
+            let base = UnsafeRawPointer(line.baseAddress!)
+            var index = quote + 1
+            while index + 8 <= count {
+                // A byte is the quote where it XORs to zero; the lowest flagged byte is always a true zero (the
+                // borrow that can flag a byte wrongly only runs upwards from a true one).
+                let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                let quotes = word ^ 0x2222_2222_2222_2222
+                let zeros = (quotes &- 0x0101_0101_0101_0101) & ~quotes & 0x8080_8080_8080_8080
+                if zeros != 0 { return index + zeros.trailingZeroBitCount >> 3 }
+                index += 8
+            }
+            while index < count {
+                if line[index] == UInt8(ascii: "\"") { return index }
+                index += 1
+            }
+            return nil
         }
 
         /// Reads the string at `quote`; when it is a member's name, notes the member if it is one of those read.
@@ -222,37 +295,67 @@ enum FastFields {
             let value = skipSpaces(from: colon + 1)
             guard value < line.count else { return nil }
             if depth == 1 {
-                for (slot, expected) in Self.topNames.enumerated() where name(key, is: expected) {
-                    guard strings[slot] == nil else { return value }
-                    guard line[value] == UInt8(ascii: "\""), let valueEnd = closing(value) else { return nil }
-                    strings[slot] = (value + 1)..<valueEnd
-                    return valueEnd + 1
-                }
-                if name(key, is: "response"), !responseSeen {
+                switch key.count {
+                case 4 where bytes(key, are: "time"):
+                    guard time == nil else { return value }
+                    guard let (range, next) = stringValue(at: value) else { return nil }
+                    time = range
+                    return next
+                case 5 where bytes(key, are: "keyId"):
+                    guard keyId == nil else { return value }
+                    guard let (range, next) = stringValue(at: value) else { return nil }
+                    keyId = range
+                    return next
+                case 6 where bytes(key, are: "appkey"):
+                    guard appkey == nil else { return value }
+                    guard let (range, next) = stringValue(at: value) else { return nil }
+                    appkey = range
+                    return next
+                case 9 where bytes(key, are: "operation"):
+                    guard operation == nil else { return value }
+                    guard let (range, next) = stringValue(at: value) else { return nil }
+                    operation = range
+                    return next
+                case 8 where bytes(key, are: "response"):
+                    guard !responseSeen else { return value }
                     responseSeen = true
                     guard line[value] == UInt8(ascii: "{") else { return nil }
                     depth += 1
                     responseDepth = depth
                     return value + 1
+                default: return value
                 }
             } else if depth == responseDepth {
-                if name(key, is: "isSuccessful"), successful == nil {
-                    if line[value...].starts(with: "true".utf8) {
+                switch key.count {
+                case 12 where bytes(key, are: "isSuccessful"):
+                    guard successful == nil else { return value }
+                    if bytes(from: value, startWith: "true") {
                         successful = true
-                    } else if line[value...].starts(with: "false".utf8) {
+                    } else if bytes(from: value, startWith: "false") {
                         successful = false
                     } else {
                         return nil
                     }
-                } else if name(key, is: "httpStatus"), !httpStatus {
+                case 10 where bytes(key, are: "httpStatus"):
+                    guard !httpStatus else { return value }
                     guard isInteger(at: value) else { return nil }
                     httpStatus = true
-                } else if name(key, is: "resultCode"), !resultCode {
+                case 10 where bytes(key, are: "resultCode"):
+                    guard !resultCode else { return value }
                     guard isInteger(at: value) else { return nil }
                     resultCode = true
+                default: break
                 }
             }
             return value
+        }
+
+        /// The contents of the string value at `value` and where the scan goes on after it; `nil` when the value is
+        /// not a string.
+        @inline(__always)
+        func stringValue(at value: Int) -> (Range<Int>, next: Int)? {
+            guard line[value] == UInt8(ascii: "\""), let end = closing(value) else { return nil }
+            return ((value + 1)..<end, end + 1)
         }
 
         /// `-?digits` followed by the end of the value.
