@@ -193,7 +193,7 @@ enum FastFields {
         var operation: Range<Int>?
         var httpStatus = false
         var resultCode = false
-        var successful: Bool?
+        var successful = false
 
         let strings: SuccessStrings?
 
@@ -224,7 +224,7 @@ enum FastFields {
                     index += 1
                 }
             }
-            guard successful == true, httpStatus, resultCode, let time,
+            guard successful, httpStatus, resultCode, let time,
                 let parsed = Timestamp.parse(text(time))
             else { return nil }
             return SuccessObservation(
@@ -328,14 +328,10 @@ enum FastFields {
             } else if depth == responseDepth {
                 switch key.count {
                 case 12 where bytes(key, are: "isSuccessful"):
-                    guard successful == nil else { return value }
-                    if bytes(from: value, startWith: "true") {
-                        successful = true
-                    } else if bytes(from: value, startWith: "false") {
-                        successful = false
-                    } else {
-                        return nil
-                    }
+                    guard !successful else { return value }
+                    // The first of its name decides: anything but `true` (a failure) ends the scan.
+                    guard bytes(from: value, startWith: "true") else { return nil }
+                    successful = true
                 case 10 where bytes(key, are: "httpStatus"):
                     guard !httpStatus else { return value }
                     guard isInteger(at: value) else { return nil }
