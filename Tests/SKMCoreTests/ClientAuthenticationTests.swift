@@ -145,6 +145,32 @@ import X509
         #expect(try await fixture.engine.storage.sealedItem(.certificateKey(entryId: entry.id)) == nil)
     }
 
+    /// Hundreds of entries, read once per key rather than once per call: the one that matches decides wherever it
+    /// is among them, and a change to it counts from the next call.
+    @Test func amongHundredsOfEntriesTheMatchingOneDecides() async throws {
+        let fixture = try await Fixture.make()
+        let store = try await fixture.store("many", ip4: true, mac: true, mode: .or)
+        for index in 0..<300 { try await fixture.allow("10.\(index / 200).\(index % 200).0/24", in: store) }
+        for index in 0..<50 {
+            try await fixture.allow(String(format: "02:00:00:00:00:%02x", index), in: store, kind: .mac)
+        }
+        let key = try await fixture.key(.symmetric, in: store)
+        func encrypt(_ ip: String, mac: String? = nil) async -> APIError? {
+            let outcome = await fixture.call(
+                .encrypt, key: key.id, body: ["plaintext": "x"], from: .at(ip, mac: mac))
+            return outcome.error
+        }
+        #expect(await encrypt("10.1.99.7") == nil)
+        #expect(await encrypt("10.0.0.1") == nil)
+        #expect(await encrypt("10.1.100.7") == .ipv4AuthFailure)
+        #expect(await encrypt("10.1.100.7", mac: "02:00:00:00:00:31") == nil)
+        #expect(await encrypt("10.1.100.7", mac: "02:00:00:00:00:32") == .ipv4AuthFailure)
+        _ = try await fixture.engine.scheduleAuthDeletion(
+            appkey: fixture.appkey, store: .id(store.id), kind: .ipv4, value: "10.1.99.0/24", actor: "test")
+        #expect(await encrypt("10.1.99.7") == .ipv4AuthFailure)
+        #expect(await encrypt("10.1.98.7") == nil)
+    }
+
     @Test func confirmEchoesWhatTheServerObserved() async throws {
         let fixture = try await Fixture.make()
         let outcome = await fixture.engine.execute(

@@ -20,10 +20,45 @@ package struct ClientAuthenticator: Sendable {
         case failed(Rejection)
     }
 
+    /// A key store's entries made ready for checking clients: the addresses and networks, MAC addresses and
+    /// certificate fingerprints read once, not on every call (a store may register hundreds).
+    package struct Entries: Sendable {
+        package let all: [AuthEntry]
+        /// Each IPv4 entry's network (a single address is a /32), in the entries' order, with its position.
+        let networks: [(network: IPv4Network, entry: Int)]
+        let macs: [(mac: MACAddress, entry: Int)]
+        let certificates: [(sha256: String, entry: Int)]
+
+        package init(_ entries: [AuthEntry]) {
+            all = entries
+            var networks: [(network: IPv4Network, entry: Int)] = []
+            var macs: [(mac: MACAddress, entry: Int)] = []
+            var certificates: [(sha256: String, entry: Int)] = []
+            for (index, entry) in entries.enumerated() {
+                switch entry.kind {
+                case .ipv4: if let network = IPv4Network(entry.value) { networks.append((network, index)) }
+                case .mac: if let mac = MACAddress(entry.value) { macs.append((mac, index)) }
+                case .certificate:
+                    if let sha256 = entry.certificate?.sha256 { certificates.append((sha256, index)) }
+                }
+            }
+            self.networks = networks
+            self.macs = macs
+            self.certificates = certificates
+        }
+    }
+
     /// Checks `client` against `store` and its `entries` at `now`: the ids of the entries that let it in, or the
     /// rejection.
     package func authenticate(
         _ client: ClientIdentity, store: KeyStore, entries: [AuthEntry], at now: Date
+    ) -> Result<[Int], Rejection> {
+        authenticate(client, store: store, entries: Entries(entries), at: now)
+    }
+
+    /// ``authenticate(_:store:entries:at:)`` with the entries made ready once (``KeyContext`` keeps them so).
+    package func authenticate(
+        _ client: ClientIdentity, store: KeyStore, entries: Entries, at now: Date
     ) -> Result<[Int], Rejection> {
         var firstFailure: Rejection?
         var passed: [Int] = []
@@ -42,20 +77,23 @@ package struct ClientAuthenticator: Sendable {
     }
 
     package func check(_ factor: AuthKind, _ client: ClientIdentity, entries: [AuthEntry], at now: Date) -> Verdict {
-        let candidates = entries.filter { $0.kind == factor }
+        check(factor, client, entries: Entries(entries), at: now)
+    }
+
+    package func check(_ factor: AuthKind, _ client: ClientIdentity, entries: Entries, at now: Date) -> Verdict {
         switch factor {
-        case .ipv4: return checkAddress(client, candidates)
-        case .mac: return checkMAC(client, candidates)
-        case .certificate: return checkCertificate(client, candidates, at: now)
+        case .ipv4: return checkAddress(client, entries)
+        case .mac: return checkMAC(client, entries)
+        case .certificate: return checkCertificate(client, entries, at: now)
         }
     }
 
-    private func checkAddress(_ client: ClientIdentity, _ entries: [AuthEntry]) -> Verdict {
+    private func checkAddress(_ client: ClientIdentity, _ entries: Entries) -> Verdict {
         guard let address = client.address else {
             let seen = client.peerAddress.map { "'\($0)'" } ?? "no address"
             return .failed(Rejection(.addressObserved, "the client's address (\(seen)) is not an IPv4 address"))
         }
-        let matching = entries.filter { IPv4Network($0.value)?.contains(address) == true }
+        let matching = entries.networks.filter { $0.network.contains(address) }.map { entries.all[$0.entry] }
         if let entry = matching.first(where: { $0.status == .inService }) { return .passed(entryId: entry.id) }
         // The server judged the proxy's own address: X-Forwarded-For came from a peer it does not trust.
         if client.forwardedFor != nil, client.peerAddress == address.description {
@@ -80,14 +118,14 @@ package struct ClientAuthenticator: Sendable {
         return .failed(Rejection(.addressRegistered, "\(address) is not registered in the key store"))
     }
 
-    private func checkMAC(_ client: ClientIdentity, _ entries: [AuthEntry]) -> Verdict {
+    private func checkMAC(_ client: ClientIdentity, _ entries: Entries) -> Verdict {
         guard let header = client.macHeader else {
             return .failed(Rejection(.macHeaderPresent, "the request has no X-TOAST-CLIENT-MAC-ADDR header"))
         }
         guard let mac = MACAddress(header) else {
             return .failed(Rejection(.macHeaderWellFormed, "the X-TOAST-CLIENT-MAC-ADDR header is not a MAC address"))
         }
-        let matching = entries.filter { MACAddress($0.value) == mac }
+        let matching = entries.macs.filter { $0.mac == mac }.map { entries.all[$0.entry] }
         if let entry = matching.first(where: { $0.status == .inService }) { return .passed(entryId: entry.id) }
         if let waiting = matching.first(where: { $0.status.awaitsApproval }) {
             return .failed(Rejection(.macApproved, "MAC \(mac) is registered, \(Self.waiting(waiting))"))
@@ -101,7 +139,7 @@ package struct ClientAuthenticator: Sendable {
         return .failed(Rejection(.macRegistered, "MAC \(mac) is not registered in the key store"))
     }
 
-    private func checkCertificate(_ client: ClientIdentity, _ entries: [AuthEntry], at now: Date) -> Verdict {
+    private func checkCertificate(_ client: ClientIdentity, _ entries: Entries, at now: Date) -> Verdict {
         switch authority.check(client.certificateChain, at: now) {
         case .absent:
             let why = client.tls ? "no client certificate was presented" : "the request did not come over TLS"
@@ -124,7 +162,7 @@ package struct ClientAuthenticator: Sendable {
             break
         }
         let fingerprint = client.certificateChain[0].sha256Fingerprint
-        let matching = entries.filter { $0.certificate?.sha256 == fingerprint }
+        let matching = entries.certificates.filter { $0.sha256 == fingerprint }.map { entries.all[$0.entry] }
         if let entry = matching.first(where: { $0.status == .inService }) { return .passed(entryId: entry.id) }
         if let waiting = matching.first(where: { $0.status.awaitsApproval }) {
             return .failed(

@@ -104,7 +104,7 @@ extension Engine {
                 throw Rejection(.serverFailed, "key \(keyId) refers to missing key store \(key.keyStoreId)")
             }
             entriesUsed = try authenticator.authenticate(
-                client, store: store, entries: context.authEntries, at: clock.now
+                client, store: store, entries: context.clientEntries, at: clock.now
             ).get()
         }
         // 7. The key is In Service.

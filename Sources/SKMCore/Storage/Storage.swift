@@ -84,7 +84,11 @@ package struct KeyContext: Sendable {
     package var key: ManagedKey
     package var store: KeyStore?
     package var versions: [KeyVersion]
-    package var authEntries: [AuthEntry]
+    package var authEntries: [AuthEntry] {
+        didSet { clientEntries = ClientAuthenticator.Entries(authEntries) }
+    }
+    /// `authEntries` made ready for client authentication, once per context rather than once per request.
+    package private(set) var clientEntries: ClientAuthenticator.Entries
     /// Sealed material by version number, for versions whose material has not been destroyed.
     package var sealedMaterial: [Int: Data] {
         didSet { opened = OpenedMaterial() }
@@ -101,6 +105,7 @@ package struct KeyContext: Sendable {
         self.store = store
         self.versions = versions
         self.authEntries = authEntries
+        clientEntries = ClientAuthenticator.Entries(authEntries)
         self.sealedMaterial = sealedMaterial
     }
 }
