@@ -3,6 +3,8 @@
 # decrypt of a 32-byte plaintext, driven by wrk on loopback; then each API figure as a share of /health.
 #
 #   Benchmarks/server.sh [seconds per run, default 15] [connections, default 32]
+#   ENTRIES=500 Benchmarks/server.sh ...   the key store also registers that many other CIDRs (client
+#                                          authentication against a large store)
 #   Benchmarks/server.sh --nodes [seconds] [connections]   SQLite, PostgreSQL and two PostgreSQL nodes (nodes.sh)
 set -euo pipefail
 if [ "${1:-}" = "--nodes" ]; then shift; exec "$(dirname "$0")/nodes.sh" "$@"; fi
@@ -21,6 +23,10 @@ $skm init >/dev/null 2>&1
 appkey=$($skm appkey create --name bench --quiet)
 $skm keystore create --name bench --ip4-auth Y >/dev/null
 $skm auth add-ip --keystore bench 127.0.0.1 >/dev/null
+if [ "${ENTRIES:-0}" -gt 0 ]; then
+    { echo value; for i in $(seq "$ENTRIES"); do echo "10.$((i / 250)).$((i % 250)).0/24"; done; } >"$work/hosts.csv"
+    $skm auth import --keystore bench "$work/hosts.csv" >/dev/null
+fi
 key=$($skm key create --keystore bench --type symmetric --name bench --quiet)
 
 port=$((20000 + RANDOM % 20000))
@@ -58,7 +64,7 @@ run() {  # name url [script]
     echo "$rate"
 }
 
-echo "skm serve, HTTPS keep-alive, wrk -t2 -c$connections -d${duration}s, $(nproc) cores" >&2
+echo "skm serve, HTTPS keep-alive, wrk -t2 -c$connections -d${duration}s, $(nproc) cores, $((${ENTRIES:-0} + 1)) IPv4 entries" >&2
 curl -sk -X POST "$base/encrypt" -d "{\"plaintext\":\"$plaintext\"}" >/dev/null   # warm up
 health=$(run health "https://127.0.0.1:$port/health")
 encrypt=$(run encrypt "$base/encrypt" "$work/encrypt.lua")

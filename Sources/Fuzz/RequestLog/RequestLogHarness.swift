@@ -2,12 +2,27 @@ import SKMAnalysis
 import SKMCore
 import SKMWire
 
+/// The strings the success shortcut keeps, shared by every input so that kept values are hit and replaced.
+nonisolated(unsafe) private let keptStrings = SuccessStrings()
+
 /// Fuzzes request-log lines: each line is read as the analyser reads the log (the fast path for successes and the
-/// full decoding), and a record that decodes must come back equal from the line the server would write for it.
+/// full decoding), a line the fast path takes for a success is one the full decoding reads as that same success,
+/// and a record that decodes must come back equal from the line the server would write for it.
 @_cdecl("LLVMFuzzerTestOneInput")
 package func fuzzRequestLog(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = UnsafeBufferPointer(start: data, count: size)
-    _ = RequestLogReader.item(bytes, location: SourceLocation(file: "fuzz.jsonl", number: 1))
+    let location = SourceLocation(file: "fuzz.jsonl", number: 1)
+    let fast = RequestLogReader.item(bytes, location: location, strings: keptStrings)
+    let full = RequestLogReader.item(bytes, location: location, full: true)
+    if case .success(let observation) = fast, case .request(let request) = full {
+        // A line that is not a request record at all may be counted as a success; one that is must be read alike.
+        let record = request.record
+        precondition(record.response.isSuccessful, "a failure was read as a success")
+        precondition(
+            observation.time == record.time && observation.appkey == record.appkey
+                && observation.keyId == record.keyId && observation.operation == record.operation,
+            "the success shortcut read other values than the full decoding")
+    }
     guard let value = try? JSONParser(invalidUTF8: .replace).parse(bytes),
         let record = try? RequestRecord(json: value)
     else { return 0 }
