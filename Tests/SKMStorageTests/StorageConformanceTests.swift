@@ -3,6 +3,7 @@ import SKMCore
 import SKMPrimitives
 import SKMStorage
 import SKMTestSupport
+import Synchronization
 import Testing
 
 /// The storage implementations under test. Each case makes a fresh, empty storage. The PostgreSQL cases run when
@@ -394,6 +395,35 @@ func temporaryDatabasePath() -> String {
         #expect(await fixture.call(.encrypt, key: key.id, body: ["plaintext": "x"]).error == .invalidKeyID)
     }
 
+    /// Requests that miss one key's context at once read the base once; a request after a commit does not share
+    /// a read that began before it.
+    @Test func missesAtOnceShareOneReadButNotAcrossACommit() async throws {
+        let fixture = try await Fixture.make()
+        let store = try await fixture.store()
+        try await fixture.allow("127.0.0.1", in: store)
+        let key = try await fixture.key(.symmetric, in: store)
+        let base = SlowCountingStorage(base: fixture.engine.storage)
+        let cache = CachingStorage(base, lifetime: .seconds(3600))
+        let contexts = try await withThrowingTaskGroup(of: KeyContext?.self) { group in
+            for _ in 0..<20 { group.addTask { try await cache.keyContext(keyId: key.id) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(contexts.count == 20)
+        #expect(contexts.allSatisfy { $0?.key.id == key.id })
+        #expect(base.reads == 1)
+        #expect(try await cache.keyContext(keyId: key.id)?.key.id == key.id)
+        #expect(base.reads == 1)
+
+        // A read in flight when the cache is emptied (as a commit empties it) is not shared with a later request.
+        cache.invalidate()
+        async let first = cache.keyContext(keyId: key.id)
+        try await Task.sleep(for: .milliseconds(20))
+        cache.invalidate()
+        async let second = cache.keyContext(keyId: key.id)
+        _ = try await (first, second)
+        #expect(base.reads == 3)
+    }
+
     @Test func entriesExpire() async throws {
         let base = InMemoryStorage()
         let cache = CachingStorage(base, lifetime: .milliseconds(50))
@@ -404,4 +434,51 @@ func temporaryDatabasePath() -> String {
         try await Task.sleep(for: .milliseconds(80))
         #expect(try await cache.appkey(id: appkey.id) == appkey)
     }
+}
+
+/// Forwards to `base`, counting key-context reads, each of which takes a while (so that requests overlap).
+final class SlowCountingStorage: Storage, Sendable {
+    let base: any Storage
+    private let counter = Mutex(0)
+
+    init(base: any Storage) {
+        self.base = base
+    }
+
+    var reads: Int { counter.withLock { $0 } }
+
+    func keyContext(keyId: String) async throws -> KeyContext? {
+        counter.withLock { $0 += 1 }
+        try await Task.sleep(for: .milliseconds(100))
+        return try await base.keyContext(keyId: keyId)
+    }
+
+    func setting(_ name: String) async throws -> Data? { try await base.setting(name) }
+    func settings(prefix: String) async throws -> [String: Data] { try await base.settings(prefix: prefix) }
+    func nextIdentifier(for sequence: IdentifierSequence) async throws -> Int {
+        try await base.nextIdentifier(for: sequence)
+    }
+    func appkey(id: String) async throws -> Appkey? { try await base.appkey(id: id) }
+    func appkeys() async throws -> [Appkey] { try await base.appkeys() }
+    func userAccessKey(id: String) async throws -> UserAccessKey? { try await base.userAccessKey(id: id) }
+    func userAccessKeys(appkey: String) async throws -> [UserAccessKey] {
+        try await base.userAccessKeys(appkey: appkey)
+    }
+    func keyStore(id: Int) async throws -> KeyStore? { try await base.keyStore(id: id) }
+    func keyStores(appkey: String) async throws -> [KeyStore] { try await base.keyStores(appkey: appkey) }
+    func key(id: String) async throws -> ManagedKey? { try await base.key(id: id) }
+    func keys(keyStoreId: Int) async throws -> [ManagedKey] { try await base.keys(keyStoreId: keyStoreId) }
+    func versions(keyId: String) async throws -> [KeyVersion] { try await base.versions(keyId: keyId) }
+    func authEntry(id: Int) async throws -> AuthEntry? { try await base.authEntry(id: id) }
+    func authEntries(keyStoreId: Int) async throws -> [AuthEntry] { try await base.authEntries(keyStoreId: keyStoreId) }
+    func sealedItem(_ context: SealContext) async throws -> Data? { try await base.sealedItem(context) }
+    func events(after sequence: Int, limit: Int) async throws -> [AuditEvent] {
+        try await base.events(after: sequence, limit: limit)
+    }
+    func dueWork(at now: Date) async throws -> DueWork { try await base.dueWork(at: now) }
+    func callCounts(appkey: String, from: String, through: String) async throws -> [UsageCell: Int] {
+        try await base.callCounts(appkey: appkey, from: from, through: through)
+    }
+    func exportState() async throws -> StoredState { try await base.exportState() }
+    func commit(_ changes: ChangeSet) async throws { try await base.commit(changes) }
 }

@@ -7,16 +7,35 @@ import Synchronization
 /// Every commit through this storage empties the cache, so this process always reads its own writes. Changes made by
 /// another process (the command line, another server on the same database) are seen once an entry is
 /// older than `lifetime`. A read that raced with a commit is not cached.
+///
+/// Requests that miss the same entry at once share one read of the base: when an entry expires under load, every
+/// request in flight would otherwise read it again (a key store's hundreds of entries, each time). A request that
+/// starts after a commit never shares a read that started before it.
 package final class CachingStorage: Storage {
     private struct Entry<Value> {
         var value: Value
         var expires: ContinuousClock.Instant
     }
 
+    /// What a read-through finds: a cached value, a read in flight, or the read it started.
+    private enum Found<Value: Sendable> {
+        case cached(Value)
+        case inFlight(Task<Value, any Error>)
+        case started(Task<Value, any Error>, generation: Int)
+    }
+
+    /// A read of the base in flight, and the generation it started in.
+    private struct Loading<Value: Sendable> {
+        var generation: Int
+        var task: Task<Value, any Error>
+    }
+
     private struct State {
         var generation = 0
         var appkeys: [String: Entry<Appkey?>] = [:]
         var contexts: [String: Entry<KeyContext?>] = [:]
+        var loadingAppkeys: [String: Loading<Appkey?>] = [:]
+        var loadingContexts: [String: Loading<KeyContext?>] = [:]
     }
 
     package let base: any Storage
@@ -41,33 +60,49 @@ package final class CachingStorage: Storage {
     }
 
     package func appkey(id: String) async throws -> Appkey? {
-        let now = ContinuousClock.now
-        let (cached, generation) = state.withLock { state in
-            (state.appkeys[id].flatMap { $0.expires > now ? $0 : nil }, state.generation)
+        try await readThrough(id, cache: \.appkeys, loading: \.loadingAppkeys) { [base] in
+            try await base.appkey(id: id)
         }
-        if let cached { return cached.value }
-        let value = try await base.appkey(id: id)
-        state.withLock { state in
-            guard state.generation == generation else { return }
-            if state.appkeys.count >= capacity { state.appkeys.removeAll(keepingCapacity: true) }
-            state.appkeys[id] = Entry(value: value, expires: now + lifetime)
-        }
-        return value
     }
 
     package func keyContext(keyId: String) async throws -> KeyContext? {
+        try await readThrough(keyId, cache: \.contexts, loading: \.loadingContexts) { [base] in
+            try await base.keyContext(keyId: keyId)
+        }
+    }
+
+    /// The cached value under `key`; else the read of it in flight in this generation; else a new read, whose
+    /// value is kept for `lifetime` unless a commit came in the meantime.
+    private func readThrough<Value: Sendable>(
+        _ key: String, cache: any WritableKeyPath<State, [String: Entry<Value>]> & Sendable,
+        loading: any WritableKeyPath<State, [String: Loading<Value>]> & Sendable,
+        read: @escaping @Sendable () async throws -> Value
+    ) async throws -> Value {
         let now = ContinuousClock.now
-        let (cached, generation) = state.withLock { state in
-            (state.contexts[keyId].flatMap { $0.expires > now ? $0 : nil }, state.generation)
+        let found = state.withLock { state -> Found<Value> in
+            if let entry = state[keyPath: cache][key], entry.expires > now { return .cached(entry.value) }
+            if let current = state[keyPath: loading][key], current.generation == state.generation {
+                return .inFlight(current.task)
+            }
+            let task = Task { try await read() }
+            state[keyPath: loading][key] = Loading(generation: state.generation, task: task)
+            return .started(task, generation: state.generation)
         }
-        if let cached { return cached.value }
-        let value = try await base.keyContext(keyId: keyId)
-        state.withLock { state in
-            guard state.generation == generation else { return }
-            if state.contexts.count >= capacity { state.contexts.removeAll(keepingCapacity: true) }
-            state.contexts[keyId] = Entry(value: value, expires: now + lifetime)
+        switch found {
+        case .cached(let value):
+            return value
+        case .inFlight(let task):
+            return try await task.value
+        case .started(let task, let generation):
+            let result = await task.result
+            state.withLock { state in
+                if state[keyPath: loading][key]?.generation == generation { state[keyPath: loading][key] = nil }
+                guard case .success(let value) = result, state.generation == generation else { return }
+                if state[keyPath: cache].count >= capacity { state[keyPath: cache].removeAll(keepingCapacity: true) }
+                state[keyPath: cache][key] = Entry(value: value, expires: now + lifetime)
+            }
+            return try result.get()
         }
-        return value
     }
 
     package func commit(_ changes: ChangeSet) async throws {
