@@ -426,12 +426,13 @@ func temporaryDatabasePath() -> String {
 
     @Test func entriesExpire() async throws {
         let base = InMemoryStorage()
-        let cache = CachingStorage(base, lifetime: .milliseconds(50))
+        // Long enough for the two reads below to fall within it on a machine busy with the rest of the suite.
+        let cache = CachingStorage(base, lifetime: .milliseconds(600))
         let appkey = Appkey(id: "AAAABBBBCCCCDDDD", name: "p", created: Stamp(user: "t", at: referenceTime))
         #expect(try await cache.appkey(id: appkey.id) == nil)
         try await base.commit(ChangeSet([.insert(.appkey(appkey))]))
         #expect(try await cache.appkey(id: appkey.id) == nil)
-        try await Task.sleep(for: .milliseconds(80))
+        try await Task.sleep(for: .milliseconds(700))
         #expect(try await cache.appkey(id: appkey.id) == appkey)
     }
 }
