@@ -396,7 +396,7 @@ func temporaryDatabasePath() -> String {
     }
 
     /// Requests that miss one key's context at once read the base once; a request after a commit does not share
-    /// a read that began before it.
+    /// a read that began before it; a request whose shared read was cancelled with its maker reads for itself.
     @Test func missesAtOnceShareOneReadButNotAcrossACommit() async throws {
         let fixture = try await Fixture.make()
         let store = try await fixture.store()
@@ -422,6 +422,17 @@ func temporaryDatabasePath() -> String {
         async let second = cache.keyContext(keyId: key.id)
         _ = try await (first, second)
         #expect(base.reads == 3)
+
+        // A request waiting on a read whose own request is cancelled reads for itself, and is answered.
+        cache.invalidate()
+        let leader = Task { try await cache.keyContext(keyId: key.id) }
+        try await Task.sleep(for: .milliseconds(20))
+        async let waiter = cache.keyContext(keyId: key.id)
+        try await Task.sleep(for: .milliseconds(20))
+        leader.cancel()
+        #expect(try await waiter?.key.id == key.id)
+        await #expect(throws: CancellationError.self) { try await leader.value }
+        #expect(base.reads == 5)
     }
 
     @Test func entriesExpire() async throws {

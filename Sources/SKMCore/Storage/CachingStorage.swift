@@ -17,25 +17,56 @@ package final class CachingStorage: Storage {
         var expires: ContinuousClock.Instant
     }
 
-    /// What a read-through finds: a cached value, a read in flight, or the read it started.
+    /// What a read-through finds: a cached value, a read in flight, or the read it is to make.
     private enum Found<Value: Sendable> {
         case cached(Value)
-        case inFlight(Task<Value, any Error>)
-        case started(Task<Value, any Error>, generation: Int)
+        case inFlight(Flight<Value>)
+        case started(Flight<Value>)
     }
 
-    /// A read of the base in flight, and the generation it started in.
-    private struct Loading<Value: Sendable> {
-        var generation: Int
-        var task: Task<Value, any Error>
+    /// One read of the base in flight, the generation it started in, and the requests waiting for its result. The
+    /// request that started it reads in its own task; the others wait here.
+    private final class Flight<Value: Sendable>: Sendable {
+        private struct Waiting {
+            var result: Result<Value, any Error>?
+            var waiters: [CheckedContinuation<Value, any Error>] = []
+        }
+
+        let generation: Int
+        private let waiting = Mutex(Waiting())
+
+        init(generation: Int) {
+            self.generation = generation
+        }
+
+        /// The read's value (or error), once it is there.
+        func value() async throws -> Value {
+            try await withCheckedThrowingContinuation { continuation in
+                let result = waiting.withLock { waiting -> Result<Value, any Error>? in
+                    if let result = waiting.result { return result }
+                    waiting.waiters.append(continuation)
+                    return nil
+                }
+                if let result { continuation.resume(with: result) }
+            }
+        }
+
+        func finish(_ result: Result<Value, any Error>) {
+            let waiters = waiting.withLock { waiting in
+                waiting.result = result
+                defer { waiting.waiters = [] }
+                return waiting.waiters
+            }
+            for waiter in waiters { waiter.resume(with: result) }
+        }
     }
 
     private struct State {
         var generation = 0
         var appkeys: [String: Entry<Appkey?>] = [:]
         var contexts: [String: Entry<KeyContext?>] = [:]
-        var loadingAppkeys: [String: Loading<Appkey?>] = [:]
-        var loadingContexts: [String: Loading<KeyContext?>] = [:]
+        var loadingAppkeys: [String: Flight<Appkey?>] = [:]
+        var loadingContexts: [String: Flight<KeyContext?>] = [:]
     }
 
     package let base: any Storage
@@ -71,36 +102,47 @@ package final class CachingStorage: Storage {
         }
     }
 
-    /// The cached value under `key`; else the read of it in flight in this generation; else a new read, whose
-    /// value is kept for `lifetime` unless a commit came in the meantime.
+    /// The cached value under `key`; else the result of the read of it in flight in this generation; else a new
+    /// read, whose value is kept for `lifetime` unless a commit came in the meantime.
     private func readThrough<Value: Sendable>(
         _ key: String, cache: any WritableKeyPath<State, [String: Entry<Value>]> & Sendable,
-        loading: any WritableKeyPath<State, [String: Loading<Value>]> & Sendable,
-        read: @escaping @Sendable () async throws -> Value
+        loading: any WritableKeyPath<State, [String: Flight<Value>]> & Sendable,
+        read: @Sendable () async throws -> Value
     ) async throws -> Value {
         let now = ContinuousClock.now
         let found = state.withLock { state -> Found<Value> in
             if let entry = state[keyPath: cache][key], entry.expires > now { return .cached(entry.value) }
-            if let current = state[keyPath: loading][key], current.generation == state.generation {
-                return .inFlight(current.task)
+            if let flight = state[keyPath: loading][key], flight.generation == state.generation {
+                return .inFlight(flight)
             }
-            let task = Task { try await read() }
-            state[keyPath: loading][key] = Loading(generation: state.generation, task: task)
-            return .started(task, generation: state.generation)
+            let flight = Flight<Value>(generation: state.generation)
+            state[keyPath: loading][key] = flight
+            return .started(flight)
         }
         switch found {
         case .cached(let value):
             return value
-        case .inFlight(let task):
-            return try await task.value
-        case .started(let task, let generation):
-            let result = await task.result
+        case .inFlight(let flight):
+            do {
+                return try await flight.value()
+            } catch is CancellationError where !Task.isCancelled {
+                // The request that made the read was cancelled, not this one: read for itself.
+                return try await read()
+            }
+        case .started(let flight):
+            let result: Result<Value, any Error>
+            do {
+                result = .success(try await read())
+            } catch {
+                result = .failure(error)
+            }
             state.withLock { state in
-                if state[keyPath: loading][key]?.generation == generation { state[keyPath: loading][key] = nil }
-                guard case .success(let value) = result, state.generation == generation else { return }
+                if state[keyPath: loading][key] === flight { state[keyPath: loading][key] = nil }
+                guard case .success(let value) = result, state.generation == flight.generation else { return }
                 if state[keyPath: cache].count >= capacity { state[keyPath: cache].removeAll(keepingCapacity: true) }
                 state[keyPath: cache][key] = Entry(value: value, expires: now + lifetime)
             }
+            flight.finish(result)
             return try result.get()
         }
     }
