@@ -417,7 +417,7 @@ func temporaryDatabasePath() -> String {
         // A read in flight when the cache is emptied (as a commit empties it) is not shared with a later request.
         cache.invalidate()
         async let first = cache.keyContext(keyId: key.id)
-        try await Task.sleep(for: .milliseconds(20))
+        try await base.waitForReads(2)
         cache.invalidate()
         async let second = cache.keyContext(keyId: key.id)
         _ = try await (first, second)
@@ -425,10 +425,11 @@ func temporaryDatabasePath() -> String {
 
         // A request waiting on a read whose own request is cancelled reads for itself, and is answered.
         cache.invalidate()
+        base.delayNextRead(by: .seconds(10))
         let leader = Task { try await cache.keyContext(keyId: key.id) }
-        try await Task.sleep(for: .milliseconds(20))
+        try await base.waitForReads(4)
         async let waiter = cache.keyContext(keyId: key.id)
-        try await Task.sleep(for: .milliseconds(20))
+        try await Task.sleep(for: .milliseconds(50))
         leader.cancel()
         #expect(try await waiter?.key.id == key.id)
         await #expect(throws: CancellationError.self) { try await leader.value }
@@ -448,20 +449,38 @@ func temporaryDatabasePath() -> String {
     }
 }
 
-/// Forwards to `base`, counting key-context reads, each of which takes a while (so that requests overlap).
+/// Forwards to `base`, counting key-context reads, each of which takes a while (so that requests overlap): 100 ms,
+/// or what ``delayNextRead(by:)`` set. The wait ends early, in `CancellationError`, when its task is cancelled.
 final class SlowCountingStorage: Storage, Sendable {
     let base: any Storage
-    private let counter = Mutex(0)
+    private let state = Mutex((reads: 0, nextDelay: Duration?.none))
 
     init(base: any Storage) {
         self.base = base
     }
 
-    var reads: Int { counter.withLock { $0 } }
+    var reads: Int { state.withLock { $0.reads } }
+
+    func delayNextRead(by delay: Duration) {
+        state.withLock { $0.nextDelay = delay }
+    }
+
+    /// Returns once `count` reads have begun (whatever the machine's load); fails after 30 s.
+    func waitForReads(_ count: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while reads < count {
+            guard ContinuousClock.now < deadline else { throw CancellationError() }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
 
     func keyContext(keyId: String) async throws -> KeyContext? {
-        counter.withLock { $0 += 1 }
-        try await Task.sleep(for: .milliseconds(100))
+        let delay = state.withLock { state in
+            state.reads += 1
+            defer { state.nextDelay = nil }
+            return state.nextDelay ?? .milliseconds(100)
+        }
+        try await Task.sleep(for: delay)
         return try await base.keyContext(keyId: keyId)
     }
 
