@@ -137,6 +137,42 @@ extension Fixtures {
         #expect(checked > 500)
     }
 
+    /// Found by an attack: a line that is not one JSON object but holds `"isSuccessful":true` was counted as a
+    /// success, so a failed record run together with a successful one on one line vanished. Such lines are now left
+    /// to the full reading, which reports them; each still reads as a success once made whole.
+    @Test func aLineThatIsNotOneJSONObjectIsNeverASuccess() throws {
+        let lines = try Fixtures.lines(.mixedTraffic)
+        let success = try #require(lines.first { $0.contains(#""isSuccessful":true"#) })
+        let failure = try #require(lines.first { $0.contains(#""isSuccessful":false"#) })
+        let body = String(success.dropLast())
+        let broken = [
+            success + failure, success + " " + failure, success + "\r" + failure, body + ",}",
+            success.replacingOccurrences(of: #""isSuccessful":true"#, with: #""isSuccessful":true1"#),
+            success.replacingOccurrences(of: #""isSuccessful":true"#, with: #""isSuccessful":tru"#),
+            success.replacingOccurrences(of: #""httpStatus":200"#, with: #""httpStatus":0200"#),
+            success.replacingOccurrences(of: #""durationMs":"#, with: #""durationMs":+"#),
+            success.replacingOccurrences(of: ",", with: ",,"), success.replacingOccurrences(of: ":", with: " "),
+            body + #","extra":[1,2,}"#, body + #","extra":{"a":1]}"#, body + #","extra":"a\#u{01}b"}"#,
+            body + #","extra":nul}"#,
+            body + #","extra":"# + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}",
+        ]
+        for line in broken {
+            let bytes = Array(line.utf8)
+            #expect(bytes.withUnsafeBufferPointer { FastFields.success($0) } == nil, "\(line)")
+            let item = bytes.withUnsafeBufferPointer {
+                RequestLogReader.item($0, location: SourceLocation(file: "t", number: 1))
+            }
+            if case .success = item { Issue.record("counted as a success: \(line)") }
+        }
+        let whole = [
+            success, " " + success + " ", body + #","extra":[1,-2.5e3,true,null,{"a":[]},"x"]}"#,
+            body + #" , "extra" : { } }"#,
+        ]
+        for line in whole {
+            #expect(Array(line.utf8).withUnsafeBufferPointer { FastFields.success($0) } != nil, "\(line)")
+        }
+    }
+
     /// More values than the keeper has slots, each read twice: every one comes back as its own bytes.
     @Test func keptStringsAreTheirOwnBytes() {
         let strings = SuccessStrings()

@@ -14,6 +14,9 @@ package func fuzzRequestLog(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let location = SourceLocation(file: "fuzz.jsonl", number: 1)
     let fast = RequestLogReader.item(bytes, location: location, strings: keptStrings)
     let full = RequestLogReader.item(bytes, location: location, full: true)
+    if case .success = fast, case .problem(let problem) = full, problem.message.hasPrefix("not JSON") {
+        preconditionFailure("a line that is not JSON was counted as a success")
+    }
     if case .success(let observation) = fast, case .request(let request) = full {
         // A line that is not a request record at all may be counted as a success; one that is must be read alike.
         let record = request.record

@@ -170,7 +170,9 @@ enum FastFields {
     /// `operation` strings and, in the top-level `response` object, `httpStatus`, `resultCode` and `isSuccessful`,
     /// each the first of its name at its level (a duplicate's first value is the one a full reading keeps, whatever
     /// spacing sets it apart). A member elsewhere (nested, or in another object) is not taken for one of these. A
-    /// line with an escape anywhere, which could spell a name differently, is left to the full reading.
+    /// line with an escape anywhere, which could spell a name differently, is left to the full reading, and so is a
+    /// line that is not one JSON object by JSON's grammar (two records run together, a trailing comma, a stray
+    /// byte): the pass checks the grammar as it goes, so that the full reading reports such a line.
     static func success(_ line: UnsafeBufferPointer<UInt8>, strings: SuccessStrings? = nil) -> SuccessObservation? {
         guard let base = line.baseAddress, memchr(base, Int32(UInt8(ascii: "\\")), line.count) == nil else {
             return nil
@@ -181,8 +183,32 @@ enum FastFields {
 
     /// The state of ``success(_:)``'s pass.
     struct SuccessScan {
+        /// What the grammar allows next.
+        enum Expect {
+            case value
+            /// After `[`: a value or `]`.
+            case valueOrClose
+            /// After `{`: a member's name or `}`.
+            case nameOrClose
+            /// After `,` in an object.
+            case name
+            case colon
+            /// After a value: `,` or the container's close.
+            case commaOrClose
+        }
+
+        /// The member whose value comes next, when it is one the pass reads.
+        enum Member {
+            case other, time, appkey, keyId, operation, response, isSuccessful, httpStatus, resultCode
+        }
+
+        /// Deeper lines are left to the full reading.
+        static let maximumDepth = 63
+
         let line: UnsafeBufferPointer<UInt8>
         var depth = 0
+        /// Bit `d` set: the container at depth `d` is an object.
+        var objects: UInt64 = 0
         /// The depth of the top-level response object's members while it is open, else -1.
         var responseDepth = -1
         var responseSeen = false
@@ -194,7 +220,6 @@ enum FastFields {
         var httpStatus = false
         var resultCode = false
         var successful = false
-
         let strings: SuccessStrings?
 
         init(_ line: UnsafeBufferPointer<UInt8>, strings: SuccessStrings?) {
@@ -202,34 +227,189 @@ enum FastFields {
             self.strings = strings
         }
 
+        var inObject: Bool { depth > 0 && objects & (1 << UInt64(depth)) != 0 }
+
         mutating func run() -> SuccessObservation? {
             var index = 0
+            var expect = Expect.value
+            var member = Member.other
+            var closed = false
             while index < line.count {
-                switch line[index] {
-                case UInt8(ascii: "\"") where depth == 1 || depth == responseDepth:
-                    guard let next = string(at: index) else { return nil }
-                    index = next
-                case UInt8(ascii: "\""):
-                    // A string in a nested object: nothing in it is read, only skipped.
-                    guard let end = closing(index) else { return nil }
+                let byte = line[index]
+                if byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D {
+                    index += 1
+                    continue
+                }
+                // Nothing may follow the line's one object.
+                guard !closed else { return nil }
+                switch expect {
+                case .name, .nameOrClose:
+                    if byte == UInt8(ascii: "}"), expect == .nameOrClose {
+                        close()
+                        closed = depth == 0
+                        expect = .commaOrClose
+                        index += 1
+                        continue
+                    }
+                    guard byte == UInt8(ascii: "\""), let end = closing(index) else { return nil }
+                    member = self.member((index + 1)..<end)
+                    expect = .colon
                     index = end + 1
-                case UInt8(ascii: "{"), UInt8(ascii: "["):
-                    depth += 1
+                case .colon:
+                    guard byte == UInt8(ascii: ":") else { return nil }
+                    expect = .value
                     index += 1
-                case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                    if depth == responseDepth { responseDepth = -1 }
-                    depth -= 1
+                case .commaOrClose:
+                    if byte == UInt8(ascii: ",") {
+                        expect = inObject ? .name : .value
+                    } else if byte == (inObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+                        close()
+                        closed = depth == 0
+                    } else {
+                        return nil
+                    }
                     index += 1
-                default:
-                    index += 1
+                case .value, .valueOrClose:
+                    if byte == UInt8(ascii: "]"), expect == .valueOrClose {
+                        close()
+                        expect = .commaOrClose
+                        index += 1
+                        continue
+                    }
+                    guard let next = value(at: index, of: member) else { return nil }
+                    index = next.index
+                    expect = next.expect
+                    member = .other
                 }
             }
-            guard successful, httpStatus, resultCode, let time,
+            guard closed, successful, httpStatus, resultCode, let time,
                 let parsed = Timestamp.parse(text(time))
             else { return nil }
             return SuccessObservation(
                 time: parsed, appkey: appkey.map(text), keyId: keyId.map(text), operation: operation.map(text))
         }
+
+        /// Which member the name in `range` is, at this depth; `.other` for one the pass does not read or a
+        /// duplicate (the first of a name is the one a full reading keeps).
+        func member(_ range: Range<Int>) -> Member {
+            if depth == 1 {
+                switch range.count {
+                case 4 where bytes(range, are: "time"): return time == nil ? .time : .other
+                case 5 where bytes(range, are: "keyId"): return keyId == nil ? .keyId : .other
+                case 6 where bytes(range, are: "appkey"): return appkey == nil ? .appkey : .other
+                case 9 where bytes(range, are: "operation"): return operation == nil ? .operation : .other
+                case 8 where bytes(range, are: "response"): return responseSeen ? .other : .response
+                default: return .other
+                }
+            }
+            guard depth == responseDepth else { return .other }
+            switch range.count {
+            case 12 where bytes(range, are: "isSuccessful"): return successful ? .other : .isSuccessful
+            case 10 where bytes(range, are: "httpStatus"): return httpStatus ? .other : .httpStatus
+            case 10 where bytes(range, are: "resultCode"): return resultCode ? .other : .resultCode
+            default: return .other
+            }
+        }
+
+        /// Reads the value at `start`, the value of `member`: where the pass goes on and what it expects there;
+        /// `nil` when the line is not one to read this way.
+        mutating func value(at start: Int, of member: Member) -> (index: Int, expect: Expect)? {
+            switch line[start] {
+            case UInt8(ascii: "\""):
+                guard let end = closing(start) else { return nil }
+                let contents = (start + 1)..<end
+                switch member {
+                case .time: time = contents
+                case .appkey: appkey = contents
+                case .keyId: keyId = contents
+                case .operation: operation = contents
+                case .other: break
+                case .response, .isSuccessful, .httpStatus, .resultCode: return nil
+                }
+                return (end + 1, .commaOrClose)
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                let isObject = line[start] == UInt8(ascii: "{")
+                switch member {
+                case .other: break
+                case .response where isObject: responseSeen = true
+                default: return nil
+                }
+                guard depth < Self.maximumDepth else { return nil }
+                depth += 1
+                if isObject {
+                    objects |= 1 << UInt64(depth)
+                } else {
+                    objects &= ~(1 << UInt64(depth))
+                }
+                if member == .response { responseDepth = depth }
+                return (start + 1, isObject ? .nameOrClose : .valueOrClose)
+            case UInt8(ascii: "t"):
+                guard bytes(from: start, startWith: "true") else { return nil }
+                switch member {
+                case .other: break
+                case .isSuccessful: successful = true
+                default: return nil
+                }
+                return (start + 4, .commaOrClose)
+            case UInt8(ascii: "f"), UInt8(ascii: "n"):
+                // The first `isSuccessful` decides: anything but `true` (a failure) ends the pass.
+                guard member == .other else { return nil }
+                let literal: StaticString = line[start] == UInt8(ascii: "f") ? "false" : "null"
+                guard bytes(from: start, startWith: literal) else { return nil }
+                return (start + literal.utf8CodeUnitCount, .commaOrClose)
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                guard let (end, integer) = number(at: start) else { return nil }
+                switch member {
+                case .other: break
+                case .httpStatus where integer: httpStatus = true
+                case .resultCode where integer: resultCode = true
+                default: return nil
+                }
+                return (end, .commaOrClose)
+            default:
+                return nil
+            }
+        }
+
+        /// Ends the innermost container.
+        mutating func close() {
+            if depth == responseDepth { responseDepth = -1 }
+            depth -= 1
+        }
+
+        /// The end of the JSON number at `start`, and whether it is an integer of at most 18 digits; `nil` when
+        /// the bytes there are not a number by JSON's grammar.
+        func number(at start: Int) -> (end: Int, integer: Bool)? {
+            var index = start
+            if line[index] == UInt8(ascii: "-") { index += 1 }
+            let digits = index
+            guard index < line.count, isDigit(line[index]) else { return nil }
+            if line[index] == UInt8(ascii: "0") {
+                index += 1
+            } else {
+                while index < line.count, isDigit(line[index]) { index += 1 }
+            }
+            var integer = index - digits <= 18
+            if index < line.count, line[index] == UInt8(ascii: ".") {
+                integer = false
+                index += 1
+                guard index < line.count, isDigit(line[index]) else { return nil }
+                while index < line.count, isDigit(line[index]) { index += 1 }
+            }
+            if index < line.count, line[index] == UInt8(ascii: "e") || line[index] == UInt8(ascii: "E") {
+                integer = false
+                index += 1
+                if index < line.count, line[index] == UInt8(ascii: "+") || line[index] == UInt8(ascii: "-") {
+                    index += 1
+                }
+                guard index < line.count, isDigit(line[index]) else { return nil }
+                while index < line.count, isDigit(line[index]) { index += 1 }
+            }
+            return (index, integer)
+        }
+
+        @inline(__always)
+        func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
 
         func text(_ range: Range<Int>) -> String {
             let bytes = UnsafeBufferPointer(rebasing: line[range])
@@ -250,119 +430,34 @@ enum FastFields {
                 && memcmp(line.baseAddress! + start, expected.utf8Start, expected.utf8CodeUnitCount) == 0
         }
 
-        @inline(__always)
-        func skipSpaces(from start: Int) -> Int {
-            var index = start
-            while index < line.count {
-                switch line[index] {
-                case 0x20, 0x09, 0x0A, 0x0D: index += 1
-                default: return index
-                }
-            }
-            return index
-        }
-
-        /// The position of the quote that closes the string opening at `quote`. Eight bytes at a time: a log's
-        /// strings are short, so a call out per string would cost more than the search.
+        /// The position of the quote that closes the string opening at `quote`; `nil` when there is none or a
+        /// control character comes first (JSON allows none unescaped). Eight bytes at a time: a log's strings are
+        /// short, so a call out per string would cost more than the search.
         @inline(__always)
         func closing(_ quote: Int) -> Int? {
             let count = line.count
             let base = UnsafeRawPointer(line.baseAddress!)
             var index = quote + 1
             while index + 8 <= count {
-                // A byte is the quote where it XORs to zero; the lowest flagged byte is always a true zero (the
-                // borrow that can flag a byte wrongly only runs upwards from a true one).
+                // A byte is flagged where it is the quote (XOR to zero) or below 0x20; the lowest flagged byte is
+                // always a true one (the borrow that can flag a byte wrongly only runs upwards from a true one).
                 let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
                 let quotes = word ^ 0x2222_2222_2222_2222
-                let zeros = (quotes &- 0x0101_0101_0101_0101) & ~quotes & 0x8080_8080_8080_8080
-                if zeros != 0 { return index + zeros.trailingZeroBitCount >> 3 }
+                let flagged =
+                    ((quotes &- 0x0101_0101_0101_0101) & ~quotes | (word &- 0x2020_2020_2020_2020) & ~word)
+                    & 0x8080_8080_8080_8080
+                if flagged != 0 {
+                    let found = index + flagged.trailingZeroBitCount >> 3
+                    return line[found] == UInt8(ascii: "\"") ? found : nil
+                }
                 index += 8
             }
             while index < count {
                 if line[index] == UInt8(ascii: "\"") { return index }
+                if line[index] < 0x20 { return nil }
                 index += 1
             }
             return nil
-        }
-
-        /// Reads the string at `quote`; when it is a member's name, notes the member if it is one of those read.
-        /// Returns where the scan goes on, `nil` when the line is not one to read this way.
-        mutating func string(at quote: Int) -> Int? {
-            guard let end = closing(quote) else { return nil }
-            let colon = skipSpaces(from: end + 1)
-            guard colon < line.count, line[colon] == UInt8(ascii: ":") else { return end + 1 }
-            let key = (quote + 1)..<end
-            let value = skipSpaces(from: colon + 1)
-            guard value < line.count else { return nil }
-            if depth == 1 {
-                switch key.count {
-                case 4 where bytes(key, are: "time"):
-                    guard time == nil else { return value }
-                    guard let (range, next) = stringValue(at: value) else { return nil }
-                    time = range
-                    return next
-                case 5 where bytes(key, are: "keyId"):
-                    guard keyId == nil else { return value }
-                    guard let (range, next) = stringValue(at: value) else { return nil }
-                    keyId = range
-                    return next
-                case 6 where bytes(key, are: "appkey"):
-                    guard appkey == nil else { return value }
-                    guard let (range, next) = stringValue(at: value) else { return nil }
-                    appkey = range
-                    return next
-                case 9 where bytes(key, are: "operation"):
-                    guard operation == nil else { return value }
-                    guard let (range, next) = stringValue(at: value) else { return nil }
-                    operation = range
-                    return next
-                case 8 where bytes(key, are: "response"):
-                    guard !responseSeen else { return value }
-                    responseSeen = true
-                    guard line[value] == UInt8(ascii: "{") else { return nil }
-                    depth += 1
-                    responseDepth = depth
-                    return value + 1
-                default: return value
-                }
-            } else if depth == responseDepth {
-                switch key.count {
-                case 12 where bytes(key, are: "isSuccessful"):
-                    guard !successful else { return value }
-                    // The first of its name decides: anything but `true` (a failure) ends the scan.
-                    guard bytes(from: value, startWith: "true") else { return nil }
-                    successful = true
-                case 10 where bytes(key, are: "httpStatus"):
-                    guard !httpStatus else { return value }
-                    guard isInteger(at: value) else { return nil }
-                    httpStatus = true
-                case 10 where bytes(key, are: "resultCode"):
-                    guard !resultCode else { return value }
-                    guard isInteger(at: value) else { return nil }
-                    resultCode = true
-                default: break
-                }
-            }
-            return value
-        }
-
-        /// The contents of the string value at `value` and where the scan goes on after it; `nil` when the value is
-        /// not a string.
-        @inline(__always)
-        func stringValue(at value: Int) -> (Range<Int>, next: Int)? {
-            guard line[value] == UInt8(ascii: "\""), let end = closing(value) else { return nil }
-            return ((value + 1)..<end, end + 1)
-        }
-
-        /// `-?digits` followed by the end of the value.
-        func isInteger(at start: Int) -> Bool {
-            var index = start
-            if index < line.count, line[index] == UInt8(ascii: "-") { index += 1 }
-            let digits = index
-            while index < line.count, (0x30...0x39).contains(line[index]) { index += 1 }
-            guard index > digits, index - digits <= 18 else { return false }
-            let after = skipSpaces(from: index)
-            return after < line.count && (line[after] == UInt8(ascii: ",") || line[after] == UInt8(ascii: "}"))
         }
     }
 
