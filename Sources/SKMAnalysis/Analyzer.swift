@@ -240,7 +240,7 @@ package struct Analyzer: Sendable {
         let pool = OrderedPool<Block, Reading>(workers: workers, limit: 2 * workers) {
             let memo = analyzer.makeMemo()
             let shapes = analyzer.sharing == .off ? nil : LineShapes(verifying: analyzer.sharing == .verifying)
-            let strings = SuccessStrings()
+            let memory = SuccessMemory()
             return { block in
                 var reading = Reading()
                 switch block {
@@ -249,7 +249,7 @@ package struct Analyzer: Sendable {
                         LineReader.split(lines, first: first) { line, number in
                             let location = SourceLocation(file: name, number: number)
                             if let item = RequestLogReader.item(
-                                line, location: location, shapes: shapes, strings: strings, access: access)
+                                line, location: location, shapes: shapes, memory: memory, access: access)
                             {
                                 reading.consume(item, filter: filter, memo: memo)
                             }

@@ -143,7 +143,7 @@ package struct CapturedRequest: Sendable {
 }
 
 /// A successful request, read without decoding the whole line: enough to count successes per key and to filter.
-package struct SuccessObservation: Sendable {
+package struct SuccessObservation: Sendable, Equatable {
     package var time: Date?
     package var appkey: String?
     package var keyId: String?

@@ -7,9 +7,10 @@ import SKMWire
 /// Reads the server's request log (JSON Lines, gzip or plain, or standard input) item by item.
 ///
 /// Failed requests are decoded in full. Successful ones, the vast majority, are only counted: a line the server
-/// wrote with `"isSuccessful":true` gives its time, appkey, key and operation without being parsed. That byte
-/// sequence cannot occur inside a JSON string (its quotes would be escaped), so the shortcut never misreads a
-/// failure; any line it cannot read quickly is decoded in full. A line of a proxy's JSON access log (nginx, Envoy)
+/// wrote with `"isSuccessful":true` gives its time, appkey, key and operation without being decoded, once a line of
+/// the same layout (its members' names and kinds of value) has been decoded in full and found to be a whole record
+/// (``SuccessMemory``). The shortcut never misreads a failure or a damaged line; any line it cannot read quickly is
+/// decoded in full. A line of a proxy's JSON access log (nginx, Envoy)
 /// is read by ``AccessLogReader``, so such a log is read as this one is, gzip and standard input included.
 package struct RequestLogReader: Sendable {
     /// Only the line of this request id, read in full whatever its outcome (for explaining one request): lines
@@ -34,6 +35,7 @@ package struct RequestLogReader: Sendable {
         let name = path == "-" ? "<stdin>" : path
         // A line that does not hold the id's bytes is skipped unread (an access log names it otherwise).
         let marker = requestID.map { Array("\"\($0)\"".utf8) }
+        let memory = SuccessMemory()
         let ending = try reader.forEachLine { line, number in
             if number & 0xFFF == 0 { progress(reader.offset, reader.size) }
             guard let line else {
@@ -42,7 +44,8 @@ package struct RequestLogReader: Sendable {
             }
             if let marker, FastFields.find(marker, in: line) == nil { return }
             let location = SourceLocation(file: name, number: number)
-            guard let item = Self.item(line, location: location, full: marker != nil, access: access) else { return }
+            guard let item = Self.item(line, location: location, full: marker != nil, memory: memory, access: access)
+            else { return }
             if let requestID, case .request(let request) = item, request.record.requestId != requestID { return }
             consume(item)
         }
@@ -66,9 +69,11 @@ package struct RequestLogReader: Sendable {
 
     /// The item one line holds; `nil` for a blank line. With `full`, a successful request is read in full too and
     /// handed over as a request.
+    ///
+    /// With a `memory`, a successful line whose layout a full reading has already found whole is only counted.
     package static func item(
         _ raw: UnsafeBufferPointer<UInt8>, location: SourceLocation, full: Bool = false, shapes: LineShapes? = nil,
-        strings: SuccessStrings? = nil, access: AccessLogReader = AccessLogReader()
+        memory: SuccessMemory? = nil, access: AccessLogReader = AccessLogReader()
     ) -> CaptureItem? {
         var start = 0
         var end = raw.count
@@ -83,7 +88,21 @@ package struct RequestLogReader: Sendable {
                     message: line.first == UInt8(ascii: "{")
                         ? "not a complete JSON object (truncated line?)" : "not a JSON object"))
         }
-        if !full, let success = FastFields.success(line, strings: strings) { return .success(success) }
+        guard !full, let memory, let scan = FastFields.success(line, memory: memory) else {
+            return read(line, raw: raw, location: location, full: full, shapes: shapes, access: access)
+        }
+        if scan.known { return .success(scan.observation) }
+        // A layout not seen yet: the full reading decides, and a whole record teaches the layout.
+        let item = read(line, raw: raw, location: location, full: false, shapes: shapes, access: access)
+        if case .success(let read)? = item, read == scan.observation { memory.learnLayout() }
+        return item
+    }
+
+    /// The item of a line read in full (a success only counted unless `full`).
+    private static func read(
+        _ line: UnsafeBufferPointer<UInt8>, raw: UnsafeBufferPointer<UInt8>, location: SourceLocation, full: Bool,
+        shapes: LineShapes?, access: AccessLogReader
+    ) -> CaptureItem? {
         var parts: LineShapes.Parts?
         if let shapes {
             let (request, found) = shapes.request(line, location: location)
@@ -122,10 +141,16 @@ package struct RequestLogReader: Sendable {
     }
 }
 
-/// The appkeys, key ids and operations of one reader's success lines, kept so that a value seen before is not
-/// made again: a log names a few hundred keys over millions of lines. Direct-mapped by a hash of the bytes;
-/// for one thread.
-package final class SuccessStrings {
+/// What one reader remembers of the success lines it read: the layouts of lines a full reading found to be whole
+/// records, and the appkeys, key ids and operations it made. For one thread.
+///
+/// A line's layout is its members' names and the kinds of their values (a string, an integer, `true`, …), in
+/// order, objects and arrays opened and closed: everything a full reading checks of a successful record but for
+/// values, whose few checks (the time and other dates, the duration's range) the success shortcut makes itself.
+/// A line of a layout a full reading found whole is the same record to it; a line of any other layout is read in
+/// full (a member missing or of the wrong kind is reported, never counted as a success), and teaches its layout
+/// when it is whole.
+package final class SuccessMemory {
     private static let slots = 256
     /// Values longer than this are made each time (ids are 32 bytes).
     private static let longest = 64
@@ -135,6 +160,18 @@ package final class SuccessStrings {
     // One reader's, never shared between threads: the dynamic exclusivity check would be pure cost.
     @exclusivity(unchecked) private var strings: [String] = Array(repeating: "", count: slots)
 
+    /// Lines with longer layouts are always read in full.
+    static let layoutCapacity = 2048
+    private static let layoutSlots = 128
+    /// The layout of the line last scanned, written by the scan.
+    let layout = UnsafeMutablePointer<UInt8>.allocate(capacity: layoutCapacity + 16)
+    @exclusivity(unchecked) var layoutCount = 0
+    /// Layouts found whole, direct-mapped by their hash.
+    @exclusivity(unchecked) private var layouts: [[UInt8]] = Array(repeating: [], count: layoutSlots)
+    @exclusivity(unchecked) private var layoutHashes: [UInt64] = Array(repeating: 0, count: layoutSlots)
+    /// Lines counted on a layout found whole before (for tests).
+    @exclusivity(unchecked) package private(set) var knownLines = 0
+
     package init() {
         lengths.initialize(repeating: -1, count: Self.slots)
     }
@@ -142,6 +179,7 @@ package final class SuccessStrings {
     deinit {
         bytes.deallocate()
         lengths.deallocate()
+        layout.deallocate()
     }
 
     /// The string of `text`'s bytes (decoded as a full reading decodes them), made at most once while it stays.
@@ -160,11 +198,51 @@ package final class SuccessStrings {
         strings[slot] = made
         return made
     }
+
+    /// A hash of the current layout, eight bytes at a time.
+    private var layoutHash: UInt64 {
+        var hash: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(layoutCount)
+        let raw = UnsafeRawPointer(layout)
+        var index = 0
+        while index + 8 <= layoutCount {
+            let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            hash = (hash ^ word) &* 0xFF51_AFD7_ED55_8CCD
+            hash ^= hash >> 29
+            index += 8
+        }
+        var tail: UInt64 = 0
+        while index < layoutCount {
+            tail = tail << 8 | UInt64(layout[index])
+            index += 1
+        }
+        hash = (hash ^ tail) &* 0xC4CE_B9FE_1A85_EC53
+        return hash ^ hash >> 32
+    }
+
+    /// Whether the current layout is one a full reading found whole.
+    func layoutIsKnown() -> Bool {
+        let hash = layoutHash
+        let slot = Int(truncatingIfNeeded: hash) & (Self.layoutSlots - 1)
+        guard layoutHashes[slot] == hash, layouts[slot].count == layoutCount,
+            layouts[slot].withUnsafeBufferPointer({ memcmp($0.baseAddress!, layout, layoutCount) }) == 0
+        else { return false }
+        knownLines += 1
+        return true
+    }
+
+    /// Remembers the current layout as one a full reading found whole.
+    func learnLayout() {
+        let hash = layoutHash
+        let slot = Int(truncatingIfNeeded: hash) & (Self.layoutSlots - 1)
+        layouts[slot] = Array(UnsafeBufferPointer(start: layout, count: layoutCount))
+        layoutHashes[slot] = hash
+    }
 }
 
 /// Reads a few top-level string members of a compact log line straight from its bytes.
 enum FastFields {
-    /// A successful request's observation, or `nil` when the line is not one the shortcut can read.
+    /// A successful request's observation, and whether a line of its layout was found whole before
+    /// (``SuccessMemory``); `nil` when the line is not one the shortcut can read.
     ///
     /// One pass over the line reads what a full reading would: the top-level `time`, `appkey`, `keyId` and
     /// `operation` strings and, in the top-level `response` object, `httpStatus`, `resultCode` and `isSuccessful`,
@@ -172,13 +250,18 @@ enum FastFields {
     /// spacing sets it apart). A member elsewhere (nested, or in another object) is not taken for one of these. A
     /// line with an escape anywhere, which could spell a name differently, is left to the full reading, and so is a
     /// line that is not one JSON object by JSON's grammar (two records run together, a trailing comma, a stray
-    /// byte): the pass checks the grammar as it goes, so that the full reading reports such a line.
-    static func success(_ line: UnsafeBufferPointer<UInt8>, strings: SuccessStrings? = nil) -> SuccessObservation? {
+    /// byte): the pass checks the grammar as it goes, so that the full reading reports such a line. The values a
+    /// full reading checks (the time and every other date, the duration's range) are checked here too; the rest of
+    /// what it checks, the members and the kinds of their values, is the line's layout.
+    static func success(
+        _ line: UnsafeBufferPointer<UInt8>, memory: SuccessMemory
+    ) -> (observation: SuccessObservation, known: Bool)? {
         guard let base = line.baseAddress, memchr(base, Int32(UInt8(ascii: "\\")), line.count) == nil else {
             return nil
         }
-        var scan = SuccessScan(line, strings: strings)
-        return scan.run()
+        var scan = SuccessScan(line, memory: memory)
+        guard let observation = scan.run() else { return nil }
+        return (observation, memory.layoutIsKnown())
     }
 
     /// The state of ``success(_:)``'s pass.
@@ -202,6 +285,11 @@ enum FastFields {
             case other, time, appkey, keyId, operation, response, isSuccessful, httpStatus, resultCode
         }
 
+        /// A member whose value a full reading checks: a date (at any depth, to be safe) or the duration.
+        enum Checked {
+            case none, date, duration
+        }
+
         /// Deeper lines are left to the full reading.
         static let maximumDepth = 63
 
@@ -220,11 +308,17 @@ enum FastFields {
         var httpStatus = false
         var resultCode = false
         var successful = false
-        let strings: SuccessStrings?
+        /// Whether the value that comes next is checked.
+        var checked = Checked.none
+        let memory: SuccessMemory
+        /// The line's layout (``SuccessMemory``), written into the memory's buffer.
+        let layout: UnsafeMutablePointer<UInt8>
+        var layoutCount = 0
 
-        init(_ line: UnsafeBufferPointer<UInt8>, strings: SuccessStrings?) {
+        init(_ line: UnsafeBufferPointer<UInt8>, memory: SuccessMemory) {
             self.line = line
-            self.strings = strings
+            self.memory = memory
+            layout = memory.layout
         }
 
         var inObject: Bool { depth > 0 && objects & (1 << UInt64(depth)) != 0 }
@@ -245,14 +339,18 @@ enum FastFields {
                 switch expect {
                 case .name, .nameOrClose:
                     if byte == UInt8(ascii: "}"), expect == .nameOrClose {
+                        guard append(byte) else { return nil }
                         close()
                         closed = depth == 0
                         expect = .commaOrClose
                         index += 1
                         continue
                     }
-                    guard byte == UInt8(ascii: "\""), let end = closing(index) else { return nil }
+                    guard byte == UInt8(ascii: "\""), let end = closing(index),
+                        append(name: UnsafeBufferPointer(rebasing: line[(index + 1)..<end]))
+                    else { return nil }
                     member = self.member((index + 1)..<end)
+                    checked = (8...10).contains(end - index - 1) ? self.checked((index + 1)..<end) : .none
                     expect = .colon
                     index = end + 1
                 case .colon:
@@ -263,6 +361,7 @@ enum FastFields {
                     if byte == UInt8(ascii: ",") {
                         expect = inObject ? .name : .value
                     } else if byte == (inObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+                        guard append(byte) else { return nil }
                         close()
                         closed = depth == 0
                     } else {
@@ -271,6 +370,7 @@ enum FastFields {
                     index += 1
                 case .value, .valueOrClose:
                     if byte == UInt8(ascii: "]"), expect == .valueOrClose {
+                        guard append(byte) else { return nil }
                         close()
                         expect = .commaOrClose
                         index += 1
@@ -280,18 +380,22 @@ enum FastFields {
                     index = next.index
                     expect = next.expect
                     member = .other
+                    checked = .none
                 }
             }
             guard closed, successful, httpStatus, resultCode, let time,
                 let parsed = Timestamp.parse(text(time))
             else { return nil }
+            memory.layoutCount = layoutCount
             return SuccessObservation(
                 time: parsed, appkey: appkey.map(text), keyId: keyId.map(text), operation: operation.map(text))
         }
 
         /// Which member the name in `range` is, at this depth; `.other` for one the pass does not read or a
         /// duplicate (the first of a name is the one a full reading keeps).
-        func member(_ range: Range<Int>) -> Member {
+        // This and the other helpers the pass calls are `mutating` though they change nothing: the scan is then
+        // handed to them by reference, where a non-mutating call from a mutating one copied all of it each time.
+        mutating func member(_ range: Range<Int>) -> Member {
             if depth == 1 {
                 switch range.count {
                 case 4 where bytes(range, are: "time"): return time == nil ? .time : .other
@@ -311,13 +415,27 @@ enum FastFields {
             }
         }
 
+        /// Whether a full reading checks the value of the member named in `range`, at this depth.
+        mutating func checked(_ range: Range<Int>) -> Checked {
+            switch range.count {
+            case 8 where bytes(range, are: "notAfter"): return .date
+            case 9 where bytes(range, are: "notBefore") || bytes(range, are: "expiresAt"): return .date
+            case 10 where bytes(range, are: "clientDate"): return .date
+            case 10 where depth == 1 && bytes(range, are: "durationMs"): return .duration
+            default: return .none
+            }
+        }
+
         /// Reads the value at `start`, the value of `member`: where the pass goes on and what it expects there;
         /// `nil` when the line is not one to read this way.
         mutating func value(at start: Int, of member: Member) -> (index: Int, expect: Expect)? {
             switch line[start] {
             case UInt8(ascii: "\""):
-                guard let end = closing(start) else { return nil }
+                guard let end = closing(start), append(UInt8(ascii: "s")) else { return nil }
                 let contents = (start + 1)..<end
+                if checked == .date, Timestamp.parse(utf8: UnsafeBufferPointer(rebasing: line[contents])) == nil {
+                    return nil
+                }
                 switch member {
                 case .time: time = contents
                 case .appkey: appkey = contents
@@ -334,7 +452,7 @@ enum FastFields {
                 case .response where isObject: responseSeen = true
                 default: return nil
                 }
-                guard depth < Self.maximumDepth else { return nil }
+                guard depth < Self.maximumDepth, append(line[start]) else { return nil }
                 depth += 1
                 if isObject {
                     objects |= 1 << UInt64(depth)
@@ -344,7 +462,7 @@ enum FastFields {
                 if member == .response { responseDepth = depth }
                 return (start + 1, isObject ? .nameOrClose : .valueOrClose)
             case UInt8(ascii: "t"):
-                guard bytes(from: start, startWith: "true") else { return nil }
+                guard bytes(from: start, startWith: "true"), append(UInt8(ascii: "t")) else { return nil }
                 switch member {
                 case .other: break
                 case .isSuccessful: successful = true
@@ -355,10 +473,17 @@ enum FastFields {
                 // The first `isSuccessful` decides: anything but `true` (a failure) ends the pass.
                 guard member == .other else { return nil }
                 let literal: StaticString = line[start] == UInt8(ascii: "f") ? "false" : "null"
-                guard bytes(from: start, startWith: literal) else { return nil }
+                guard bytes(from: start, startWith: literal), append(line[start]) else { return nil }
                 return (start + literal.utf8CodeUnitCount, .commaOrClose)
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 guard let (end, integer) = number(at: start) else { return nil }
+                // Only the duration may be other than an integer; its range is what a full reading checks of it.
+                if checked == .duration {
+                    guard durationIsInRange(start..<end) else { return nil }
+                } else if !integer {
+                    return nil
+                }
+                guard append(integer ? UInt8(ascii: "i") : UInt8(ascii: "d")) else { return nil }
                 switch member {
                 case .other: break
                 case .httpStatus where integer: httpStatus = true
@@ -371,6 +496,39 @@ enum FastFields {
             }
         }
 
+        /// Appends a byte to the layout; `false` when it is full.
+        @inline(__always)
+        mutating func append(_ byte: UInt8) -> Bool {
+            guard layoutCount < SuccessMemory.layoutCapacity else { return false }
+            layout[layoutCount] = byte
+            layoutCount += 1
+            return true
+        }
+
+        /// Appends a member's name, quoted (a name holds no quote: a line with an escape is never scanned); `false` when
+        /// the layout is full.
+        @inline(__always)
+        mutating func append(name: UnsafeBufferPointer<UInt8>) -> Bool {
+            guard layoutCount + name.count + 2 <= SuccessMemory.layoutCapacity, let base = name.baseAddress else {
+                return false
+            }
+            layout[layoutCount] = UInt8(ascii: "\"")
+            // Names are short: one of up to 16 bytes is copied as two words (the buffer has room past its capacity
+            // for the bytes after the name), rather than by a call out per name.
+            let target = UnsafeMutableRawPointer(layout + layoutCount + 1)
+            if name.count <= 16, line.count - (base - line.baseAddress!) >= 16 {
+                let source = UnsafeRawPointer(base)
+                target.storeBytes(of: source.loadUnaligned(as: UInt64.self), as: UInt64.self)
+                target.storeBytes(
+                    of: source.loadUnaligned(fromByteOffset: 8, as: UInt64.self), toByteOffset: 8, as: UInt64.self)
+            } else {
+                target.copyMemory(from: base, byteCount: name.count)
+            }
+            layout[layoutCount + name.count + 1] = UInt8(ascii: "\"")
+            layoutCount += name.count + 2
+            return true
+        }
+
         /// Ends the innermost container.
         mutating func close() {
             if depth == responseDepth { responseDepth = -1 }
@@ -379,7 +537,7 @@ enum FastFields {
 
         /// The end of the JSON number at `start`, and whether it is an integer of at most 18 digits; `nil` when
         /// the bytes there are not a number by JSON's grammar.
-        func number(at start: Int) -> (end: Int, integer: Bool)? {
+        mutating func number(at start: Int) -> (end: Int, integer: Bool)? {
             var index = start
             if line[index] == UInt8(ascii: "-") { index += 1 }
             let digits = index
@@ -408,12 +566,31 @@ enum FastFields {
             return (index, integer)
         }
 
+        /// Whether the number in `range` (by JSON's grammar) is a duration a full reading accepts: from 0 to a day
+        /// in milliseconds. Conservative: a negative sign, an exponent or a value from a day on is left to it.
+        mutating func durationIsInRange(_ range: Range<Int>) -> Bool {
+            var whole = 0
+            var index = range.lowerBound
+            while index < range.upperBound, isDigit(line[index]) {
+                whole = whole * 10 + Int(line[index] &- UInt8(ascii: "0"))
+                guard whole < 86_400_000 else { return false }
+                index += 1
+            }
+            // A sign first, or anything after the whole part but a fraction (an exponent), is left to the reading.
+            guard index > range.lowerBound else { return false }
+            guard index < range.upperBound else { return true }
+            guard line[index] == UInt8(ascii: ".") else { return false }
+            index += 1
+            while index < range.upperBound, isDigit(line[index]) { index += 1 }
+            return index == range.upperBound
+        }
+
         @inline(__always)
         func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
 
         func text(_ range: Range<Int>) -> String {
             let bytes = UnsafeBufferPointer(rebasing: line[range])
-            return strings?.string(bytes) ?? String(decoding: bytes, as: UTF8.self)
+            return memory.string(bytes)
         }
 
         /// Whether the bytes in `range` are `expected` (ASCII).
