@@ -538,32 +538,9 @@ enum FastFields {
         /// The end of the JSON number at `start`, and whether it is an integer of at most 18 digits; `nil` when
         /// the bytes there are not a number by JSON's grammar.
         mutating func number(at start: Int) -> (end: Int, integer: Bool)? {
-            var index = start
-            if line[index] == UInt8(ascii: "-") { index += 1 }
-            let digits = index
-            guard index < line.count, isDigit(line[index]) else { return nil }
-            if line[index] == UInt8(ascii: "0") {
-                index += 1
-            } else {
-                while index < line.count, isDigit(line[index]) { index += 1 }
-            }
-            var integer = index - digits <= 18
-            if index < line.count, line[index] == UInt8(ascii: ".") {
-                integer = false
-                index += 1
-                guard index < line.count, isDigit(line[index]) else { return nil }
-                while index < line.count, isDigit(line[index]) { index += 1 }
-            }
-            if index < line.count, line[index] == UInt8(ascii: "e") || line[index] == UInt8(ascii: "E") {
-                integer = false
-                index += 1
-                if index < line.count, line[index] == UInt8(ascii: "+") || line[index] == UInt8(ascii: "-") {
-                    index += 1
-                }
-                guard index < line.count, isDigit(line[index]) else { return nil }
-                while index < line.count, isDigit(line[index]) { index += 1 }
-            }
-            return (index, integer)
+            guard case .number(let end, let isInteger) = JSONNumberGrammar.scan(line, at: start) else { return nil }
+            let digits = end - start - (line[start] == UInt8(ascii: "-") ? 1 : 0)
+            return (end, isInteger && digits <= 18)
         }
 
         /// Whether the number in `range` (by JSON's grammar) is a duration a full reading accepts: from 0 to a day

@@ -180,37 +180,17 @@ private struct Reader {
 
     mutating func readNumber() throws(JSONError) -> JSONValue {
         let start = index
-        var isInteger = true
-        if bytes[index] == UInt8(ascii: "-") { index += 1 }
-        guard index < bytes.count, isDigit(bytes[index]) else { throw failure("invalid number", at: start) }
-        if bytes[index] == UInt8(ascii: "0") {
-            index += 1
-            if index < bytes.count, isDigit(bytes[index]) { throw failure("leading zeros are not allowed", at: start) }
-        } else {
-            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
-        }
-        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
-            isInteger = false
-            index += 1
-            guard index < bytes.count, isDigit(bytes[index]) else { throw failure("invalid number", at: start) }
-            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
-        }
-        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
-            isInteger = false
-            index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
-                index += 1
-            }
-            guard index < bytes.count, isDigit(bytes[index]) else { throw failure("invalid number", at: start) }
-            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+        let isInteger: Bool
+        switch JSONNumberGrammar.scan(bytes, at: start) {
+        case .number(let end, let integer): (index, isInteger) = (end, integer)
+        case .invalid: throw failure("invalid number", at: start)
+        case .leadingZero: throw failure("leading zeros are not allowed", at: start)
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         if isInteger, let value = Int(text) { return .int(value) }
         guard let value = Double(text), value.isFinite else { throw failure("number out of range", at: start) }
         return .double(value)
     }
-
-    func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
     mutating func readString() throws(JSONError) -> String {
         let start = index
@@ -389,4 +369,48 @@ package struct JSONError: CodedError, Sendable {
     }
 
     package var description: String { "line \(position.line), column \(position.column): \(reason)" }
+}
+
+/// JSON's number grammar (RFC 8259, section 6), for every reader of JSON bytes: the parser, and the log reader's
+/// scan that counts successful lines without parsing them.
+package enum JSONNumberGrammar {
+    package enum Scan: Equatable {
+        /// A number ends at `end`; `isInteger` when it has neither a fraction nor an exponent.
+        case number(end: Int, isInteger: Bool)
+        case invalid
+        /// `0` followed by a digit.
+        case leadingZero
+    }
+
+    /// The number that starts at `start` (a `-` or a digit).
+    @inline(__always)
+    package static func scan(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> Scan {
+        @inline(__always) func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
+        var index = start
+        var isInteger = true
+        if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+        guard index < bytes.count, isDigit(bytes[index]) else { return .invalid }
+        if bytes[index] == UInt8(ascii: "0") {
+            index += 1
+            if index < bytes.count, isDigit(bytes[index]) { return .leadingZero }
+        } else {
+            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            isInteger = false
+            index += 1
+            guard index < bytes.count, isDigit(bytes[index]) else { return .invalid }
+            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            isInteger = false
+            index += 1
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
+            guard index < bytes.count, isDigit(bytes[index]) else { return .invalid }
+            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+        }
+        return .number(end: index, isInteger: isInteger)
+    }
 }
