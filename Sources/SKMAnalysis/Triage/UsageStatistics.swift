@@ -52,10 +52,17 @@ package struct UsageStatistics: Sendable {
             let record = request.record
             add(
                 time: record.time, appkey: record.appkey, keyId: record.keyId, operation: record.operation,
-                result: record.response.isSuccessful ? "success" : record.response.resultMessage)
+                result: record.response.isSuccessful ? "success" : Self.failure(record.response))
         case .problem:
             break
         }
+    }
+
+    /// A failed call's result: its message, or its code where the message is empty or reads "success" (a record
+    /// the server never writes, edited or made by another tool), so that a failure is never counted as a success.
+    static func failure(_ response: RequestRecord.Response) -> String {
+        let message = response.resultMessage
+        return message.isEmpty || message == "success" ? "failed (result code \(response.resultCode))" : message
     }
 
     /// The cells, in day, appkey, key, operation and result order.

@@ -17,7 +17,8 @@ struct AnalyzeCommand: AsyncParsableCommand {
             failed request with the rules: the cause, the evidence, the fix and the event that caused it.
 
             Exit status: 0 no failed request, 1 failed requests found (and explained as far as the evidence goes), \
-            2 a rule-set or input error, 3 a usage error.
+            2 a rule-set or input error (an input that cannot be read at all), 3 a usage error. A damaged line is \
+            reported with its file and number and skipped; the rest is analysed and sets the status.
             """)
 
     @Argument(
