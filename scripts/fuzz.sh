@@ -100,8 +100,11 @@ for target in "${targets[@]}"; do
     # -timeout: an input that runs 10 s is a hang; -rss_limit_mb: 2 GB is a leak or a blow-up. LeakSanitizer is off:
     # Swift's lazily initialised globals (caches, compiled patterns) are allocated once, inside whichever input first
     # needs them, and would be reported as that input's leak.
+    # Swift's own crash handler is off: run inside an instrumented process it trips the address sanitizer itself,
+    # which then reports that instead of the crash (a trap for an arithmetic overflow says nothing else). Without
+    # it, libFuzzer names the signal and the sanitizer prints the crashing stack.
     set +e
-    ASAN_OPTIONS=detect_leaks=0 "$scratch/bin/fuzz-$target" "$scratch/corpus/$target" -max_total_time="$seconds" -timeout=10 \
+    SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 "$scratch/bin/fuzz-$target" "$scratch/corpus/$target" -max_total_time="$seconds" -timeout=10 \
         -rss_limit_mb=2048 -detect_leaks=0 -print_final_stats=1 -artifact_prefix="$scratch/crashes/$target-" >"$log" 2>&1
     code=$?
     set -e
@@ -114,7 +117,12 @@ for target in "${targets[@]}"; do
     summary+="$line"$'\n'
     if [ "$crashes" -ne 0 ]; then
         status=1
-        grep -E "ERROR: |SUMMARY: |Fatal error|Test unit written" "$log" | head -5 | sed 's/^/    /'
+        grep -E "ERROR: |SUMMARY: |Fatal error|deadly signal|Test unit written" "$log" | head -6 | sed 's/^/    /'
+        # The input itself, so that a crash seen only in a CI log can be replayed (libFuzzer prints it for inputs of
+        # up to a few kilobytes).
+        grep -E '^Base64: ' "$log" | head -1 | cut -c1-8000 | sed 's/^/    /'
+        # Where it crashed: the first frames outside the sanitizer and libFuzzer.
+        grep -E '^ +#[0-9]+ .* in ' "$log" | grep -v compiler-rt | head -8 | sed 's/^ */    /'
     fi
 done
 exit $status
