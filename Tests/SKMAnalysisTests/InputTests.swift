@@ -124,6 +124,8 @@ extension Fixtures {
                     RequestLogReader.item($0, location: SourceLocation(file: "t", number: number + 1), memory: memory)
                 }
                 let record = try RequestRecord(json: try JSONParser().parse(line))
+                // Every failure the server writes is known by its last bytes, and no success is taken for one.
+                #expect(bytes.withUnsafeBufferPointer(FastFields.endsAsFailure) == !record.response.isSuccessful)
                 guard record.response.isSuccessful else {
                     #expect(fast == nil)
                     continue
@@ -144,6 +146,27 @@ extension Fixtures {
         #expect(checked > 500)
         // Each line is scanned twice above, so a layout learnt on a line's reading is known to the next scan.
         #expect(memory.knownLines > checked)
+    }
+
+    /// A success whose last bytes read `"isSuccessful":false` (a member of a nested object) is taken for a failure by
+    /// the quick look at its end, read in full, and counted as the success it is, before and after whole lines of
+    /// its layout.
+    @Test func aSuccessThatEndsLikeAFailureIsStillASuccess() throws {
+        let lines = try Fixtures.lines(.mixedTraffic)
+        let success = try #require(lines.first { $0.contains(#""isSuccessful":true"#) && $0.hasSuffix("}") })
+        let lookalike = String(success.dropLast()) + #","note":{"isSuccessful":false}}"#
+        #expect(!Array(success.utf8).withUnsafeBufferPointer(FastFields.endsAsFailure))
+        #expect(Array(lookalike.utf8).withUnsafeBufferPointer(FastFields.endsAsFailure))
+        let memory = SuccessMemory()
+        for (number, text) in [lookalike, success, lookalike, lookalike].enumerated() {
+            let item = Array(text.utf8).withUnsafeBufferPointer {
+                RequestLogReader.item($0, location: SourceLocation(file: "t", number: number + 1), memory: memory)
+            }
+            guard case .success? = item else {
+                Issue.record("line \(number + 1) was not counted as a success: \(String(describing: item))")
+                continue
+            }
+        }
     }
 
     /// A success line that is JSON but not a whole record (a member missing or of the wrong kind, a date that is

@@ -22,16 +22,20 @@ package final class LineShapes {
     package static let capacity = 1024
 
     /// Each kept shape (a line's bytes without the three values), its record (read in full from its first line) and
-    /// identifier, by the shape's hash.
-    private var records: [Int: [Template]] = [:]
+    /// identifier, in the bucket of its hash's low bits: a table of its own, since a dictionary would hash the hash
+    /// again, for every line.
+    private var buckets: [[Template]] = Array(repeating: [], count: bucketCount)
+    private static let bucketCount = 4096
 
     /// A kept shape, its record and identifier: a class, so that looking one up copies no record.
     final class Template {
+        let hash: Int
         let shape: [UInt8]
         let record: RequestRecord
         let id: Int
 
-        init(shape: [UInt8], record: RequestRecord, id: Int) {
+        init(hash: Int, shape: [UInt8], record: RequestRecord, id: Int) {
+            self.hash = hash
             self.shape = shape
             self.record = record
             self.id = id
@@ -60,7 +64,7 @@ package final class LineShapes {
     /// What a line of the server's layout holds besides its shape.
     struct Parts {
         /// The line's bytes around the three values, in order: its shape.
-        var segments: [Range<Int>]
+        var segments: Segments
         var hash: Int
         var time: Date
         var requestId: String
@@ -90,7 +94,9 @@ package final class LineShapes {
                 let duration = Double(String(decoding: line[durationStart..<durationEnd], as: UTF8.self)),
                 let time = Timestamp.parse(utf8: UnsafeBufferPointer(rebasing: line[timeStart..<timeEnd]))
             else { return nil }
-            segments = [0..<timeStart, timeEnd..<idStart, idEnd..<durationStart, durationEnd..<line.count]
+            segments = Segments(
+                time: timeStart, timeEnd: timeEnd, id: idStart, idEnd: idEnd, duration: durationStart,
+                durationEnd: durationEnd, lineCount: line.count)
             hash = Self.hash(segments, of: line)
             self.time = time
             requestId = String(decoding: line[idStart..<idEnd], as: UTF8.self)
@@ -111,7 +117,7 @@ package final class LineShapes {
         /// A hash of the bytes of `segments`, eight at a time: a lookup key only (a kept shape is compared byte for
         /// byte), so speed matters more than resistance to crafted collisions, which cost time, never a wrong
         /// record.
-        static func hash(_ segments: [Range<Int>], of line: UnsafeBufferPointer<UInt8>) -> Int {
+        static func hash(_ segments: Segments, of line: UnsafeBufferPointer<UInt8>) -> Int {
             var state: UInt64 = 0x9E37_79B9_7F4A_7C15
             let raw = UnsafeRawBufferPointer(line)
             for segment in segments {
@@ -188,6 +194,30 @@ package final class LineShapes {
         }
     }
 
+    /// The four runs of a line's bytes around its time, request id and duration (a collection without an
+    /// allocation: one is made for every failed line).
+    struct Segments: RandomAccessCollection {
+        /// Where the time, the request id and the duration start and end, and the line's length.
+        let time: Int, timeEnd: Int, id: Int, idEnd: Int, duration: Int, durationEnd: Int, lineCount: Int
+
+        init(time: Int, timeEnd: Int, id: Int, idEnd: Int, duration: Int, durationEnd: Int, lineCount: Int) {
+            (self.time, self.timeEnd, self.id, self.idEnd) = (time, timeEnd, id, idEnd)
+            (self.duration, self.durationEnd, self.lineCount) = (duration, durationEnd, lineCount)
+        }
+
+        var startIndex: Int { 0 }
+        var endIndex: Int { 4 }
+
+        subscript(position: Int) -> Range<Int> {
+            switch position {
+            case 0: 0..<time
+            case 1: timeEnd..<id
+            case 2: idEnd..<duration
+            default: durationEnd..<lineCount
+            }
+        }
+    }
+
     /// Whether a line has the server's plain layout (time first, request id second, duration last, each once and
     /// without escapes), the only lines a shape is kept for.
     package static func isPlain(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -215,23 +245,25 @@ package final class LineShapes {
             Parts.isUnambiguous(line)
         else { return nil }
         if count >= Self.capacity {
-            records.removeAll(keepingCapacity: true)
+            for index in buckets.indices where !buckets[index].isEmpty { buckets[index] = [] }
             count = 0
         }
         var shape: [UInt8] = []
         for segment in parts.segments { shape += line[segment] }
         nextID += 1
         count += 1
-        records[parts.hash, default: []].append(Template(shape: shape, record: record, id: nextID))
+        buckets[parts.hash & (Self.bucketCount - 1)].append(
+            Template(hash: parts.hash, shape: shape, record: record, id: nextID))
         return nextID
     }
 
     /// The kept shape of the line: the line's bytes around its three values equal to a kept
     /// shape's, byte for byte.
     private func kept(_ parts: Parts, _ line: UnsafeBufferPointer<UInt8>) -> Template? {
-        guard let candidates = records[parts.hash], let base = line.baseAddress else { return nil }
+        guard let base = line.baseAddress else { return nil }
         let length = parts.segments.reduce(0) { $0 + $1.count }
-        for candidate in candidates where candidate.shape.count == length {
+        for candidate in buckets[parts.hash & (Self.bucketCount - 1)]
+        where candidate.hash == parts.hash && candidate.shape.count == length {
             let same = candidate.shape.withUnsafeBufferPointer { shape -> Bool in
                 var offset = 0
                 for segment in parts.segments {

@@ -88,7 +88,8 @@ package struct RequestLogReader: Sendable {
                     message: line.first == UInt8(ascii: "{")
                         ? "not a complete JSON object (truncated line?)" : "not a JSON object"))
         }
-        guard !full, let memory, let scan = FastFields.success(line, memory: memory) else {
+        guard !full, let memory, !FastFields.endsAsFailure(line), let scan = FastFields.success(line, memory: memory)
+        else {
             return read(line, raw: raw, location: location, full: full, shapes: shapes, access: access)
         }
         if scan.known { return .success(scan.observation) }
@@ -263,6 +264,20 @@ enum FastFields {
         guard let observation = scan.run() else { return nil }
         return (observation, memory.layoutIsKnown())
     }
+
+    /// Whether the line's last bytes hold `"isSuccessful":false`, where the server writes it (in the response, the
+    /// record's last member but the duration): a failure, which the success pass would scan nearly to its end
+    /// before finding so. Only a saving: a line taken for one is read in full, which is always right.
+    @inline(__always)
+    static func endsAsFailure(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        let window = min(line.count, 128)
+        let tail = line.baseAddress! + (line.count - window)
+        return failure.withUnsafeBytes { needle in
+            memmem(tail, window, needle.baseAddress, needle.count) != nil
+        }
+    }
+
+    private static let failure = Array(#""isSuccessful":false"#.utf8)
 
     /// The state of ``success(_:)``'s pass.
     struct SuccessScan {
