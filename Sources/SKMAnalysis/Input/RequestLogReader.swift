@@ -270,10 +270,10 @@ enum FastFields {
     /// before finding so. Only a saving: a line taken for one is read in full, which is always right.
     @inline(__always)
     static func endsAsFailure(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = line.baseAddress else { return false }
         let window = min(line.count, 128)
-        let tail = line.baseAddress! + (line.count - window)
         return failure.withUnsafeBytes { needle in
-            memmem(tail, window, needle.baseAddress, needle.count) != nil
+            memmem(base + (line.count - window), window, needle.baseAddress, needle.count) != nil
         }
     }
 
