@@ -284,6 +284,34 @@ struct SplitMix {
         }
     }
 
+    /// More shapes than are kept: the table is emptied and starts again, and every line still comes back as a full
+    /// reading gives it, from a kept shape where one matches (a shape learnt again after the table emptied) or read
+    /// in full.
+    @Test func moreShapesThanAreKeptStillGiveTheRecordsAFullReadingGives() throws {
+        let shapes = LineShapes(verifying: true)
+        func line(shape: Int, request: Int) -> String {
+            Self.template.replacingOccurrences(of: "10.80.3.3", with: "10.80.\(shape / 250).\(shape % 250)")
+                .replacingOccurrences(of: "req-1", with: "req-\(request)")
+        }
+        let shapesMade = LineShapes.capacity + 300
+        var number = 0
+        // The first round keeps every shape, the table emptying once it is full; the second goes backwards, so that
+        // it meets first the shapes kept since then.
+        for (round, order) in [Array(0..<shapesMade), (0..<shapesMade).reversed()].enumerated() {
+            for shape in order {
+                number += 1
+                let text = line(shape: shape, request: round * shapesMade + shape)
+                guard case .request(let request)? = item(text, shapes: shapes, number: number) else {
+                    Issue.record("line \(number) is not read as a failed request")
+                    continue
+                }
+                #expect(request.record == (try RequestRecord(json: JSONParser().parse(text))))
+            }
+        }
+        #expect(shapes.takeDisagreements().isEmpty)
+        #expect(shapes.hits == shapesMade - LineShapes.capacity)
+    }
+
     /// Found by an attack: a duplicate key with a space before its colon is the same key to a JSON reader, which keeps
     /// the first; a shape kept for such a line would give its later lines the last one.
     @Test func aSpacedDuplicateKeyKeepsTheLineFromBeingAShape() throws {
