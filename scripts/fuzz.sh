@@ -104,8 +104,9 @@ for target in "${targets[@]}"; do
     # which then reports that instead of the crash (a trap for an arithmetic overflow says nothing else). Without
     # it, libFuzzer names the signal and the sanitizer prints the crashing stack.
     set +e
-    SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 "$scratch/bin/fuzz-$target" "$scratch/corpus/$target" -max_total_time="$seconds" -timeout=10 \
-        -rss_limit_mb=2048 -detect_leaks=0 -print_final_stats=1 -artifact_prefix="$scratch/crashes/$target-" >"$log" 2>&1
+    SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 "$scratch/bin/fuzz-$target" "$scratch/corpus/$target" \
+        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -detect_leaks=0 -print_final_stats=1 \
+        -artifact_prefix="$scratch/crashes/$target-" >"$log" 2>&1
     code=$?
     set -e
     runs=$(grep -E '^stat::number_of_executed_units' "$log" | tail -1 | awk '{print $2}')

@@ -149,8 +149,7 @@ extension Fixtures {
     }
 
     /// A success whose last bytes read `"isSuccessful":false` (a member of a nested object) is taken for a failure by
-    /// the quick look at its end, read in full, and counted as the success it is, before and after whole lines of
-    /// its layout.
+    /// the quick look at its end, read in full, and counted as the success it is, whatever was counted before it.
     @Test func aSuccessThatEndsLikeAFailureIsStillASuccess() throws {
         let lines = try Fixtures.lines(.mixedTraffic)
         let success = try #require(lines.first { $0.contains(#""isSuccessful":true"#) && $0.hasSuffix("}") })
@@ -162,10 +161,8 @@ extension Fixtures {
             let item = Array(text.utf8).withUnsafeBufferPointer {
                 RequestLogReader.item($0, location: SourceLocation(file: "t", number: number + 1), memory: memory)
             }
-            guard case .success? = item else {
-                Issue.record("line \(number + 1) was not counted as a success: \(String(describing: item))")
-                continue
-            }
+            if case .success? = item { continue }
+            Issue.record("line \(number + 1) was not counted as a success: \(String(describing: item))")
         }
     }
 

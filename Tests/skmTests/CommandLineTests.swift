@@ -442,9 +442,17 @@ extension CommandLine {
         try process.run()
         try await run(["cert", "ca"]).output.write(
             toFile: directory.appendingPathComponent("ca.pem").path, atomically: true, encoding: .utf8)
-        for _ in 0..<100 {
-            if try await curl(["--cacert", "ca.pem", "https://127.0.0.1:\(port)/health"]).contains("UP") { break }
-            try await Task.sleep(for: .milliseconds(100))
+        // Ready when every listener answers: the plain HTTP one, when asked for, starts beside the TLS one, and may
+        // come up after it.
+        var addresses = ["https://127.0.0.1:\(port)/health"]
+        if let flag = extra.firstIndex(of: "--plain-http-port"), flag + 1 < extra.count {
+            addresses.append("http://127.0.0.1:\(extra[flag + 1])/health")
+        }
+        for address in addresses {
+            for _ in 0..<100 {
+                if try await curl(["--cacert", "ca.pem", address]).contains("UP") { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
         }
         return (process, port)
     }
