@@ -427,34 +427,58 @@ struct CommandLine: Sendable {
 
 }
 
+/// `skm serve` did not start on any of the ports tried.
+struct ServeFailure: Error, CustomStringConvertible {
+    var description: String { "skm serve did not start on any of five pairs of ports" }
+}
+
 extension CommandLine {
     /// Starts `skm serve` on a random loopback port in `ports`, writes the installation's CA to `ca.pem`, and waits
     /// until `/health` answers. Terminate the process when done.
     func serve(ports: Range<Int>, arguments extra: [String] = []) async throws -> (Process, Int) {
-        let port = Int.random(in: ports)
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = ["serve", "--port", "\(port)", "--log-level", "error"] + extra
-        process.currentDirectoryURL = directory
-        process.environment = environment
-        process.standardOutput = Pipe()
-        process.standardError = Pipe()
-        try process.run()
-        try await run(["cert", "ca"]).output.write(
-            toFile: directory.appendingPathComponent("ca.pem").path, atomically: true, encoding: .utf8)
-        // Ready when every listener answers: the plain HTTP one, when asked for, starts beside the TLS one, and may
-        // come up after it.
-        var addresses = ["https://127.0.0.1:\(port)/health"]
-        if let flag = extra.firstIndex(of: "--plain-http-port"), flag + 1 < extra.count {
-            addresses.append("http://127.0.0.1:\(extra[flag + 1])/health")
-        }
-        for address in addresses {
-            for _ in 0..<100 {
-                if try await curl(["--cacert", "ca.pem", address]).contains("UP") { break }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-        }
+        let (process, port, _) = try await serve(ports: ports, plainPorts: nil, arguments: extra)
         return (process, port)
+    }
+
+    /// The same, with a plain HTTP listener too on a random port in `plainPorts`, when given; waits until every
+    /// listener answers (the plain one starts beside the TLS one and may come up after it). The ports are in the
+    /// range the system hands out to outgoing connections, so one can be taken: a server that cannot bind exits,
+    /// and is started again on other ports.
+    func serve(
+        ports: Range<Int>, plainPorts: Range<Int>?, arguments extra: [String] = []
+    ) async throws -> (Process, Int, Int?) {
+        for _ in 0..<5 {
+            let port = Int.random(in: ports)
+            let plainPort = plainPorts.map { Int.random(in: $0) }
+            let process = Process()
+            process.executableURL = Self.binary
+            process.arguments =
+                ["serve", "--port", "\(port)", "--log-level", "error"]
+                + (plainPort.map { ["--plain-http-port", "\($0)"] } ?? []) + extra
+            process.currentDirectoryURL = directory
+            process.environment = environment
+            process.standardOutput = Pipe()
+            process.standardError = Pipe()
+            try process.run()
+            try await run(["cert", "ca"]).output.write(
+                toFile: directory.appendingPathComponent("ca.pem").path, atomically: true, encoding: .utf8)
+            var addresses = ["https://127.0.0.1:\(port)/health"]
+            if let plainPort { addresses.append("http://127.0.0.1:\(plainPort)/health") }
+            var ready = 0
+            for address in addresses {
+                for _ in 0..<100 where process.isRunning {
+                    if try await curl(["--cacert", "ca.pem", address]).contains("UP") {
+                        ready += 1
+                        break
+                    }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            if ready == addresses.count { return (process, port, plainPort) }
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+        }
+        throw ServeFailure()
     }
 
     func curl(_ arguments: [String]) async throws -> String {

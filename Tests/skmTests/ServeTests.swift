@@ -100,11 +100,11 @@ import Testing
         let installation = try await Self.installation()
         let cli = installation.cli
         let log = cli.directory.appendingPathComponent("requests.jsonl").path
-        let plainPort = Int.random(in: 52000..<54000)
-        let (process, _) = try await cli.serve(
-            ports: 54000..<56000,
-            arguments: ["--request-log", log, "--request-log-sync", "always", "--plain-http-port", "\(plainPort)"])
+        let (process, _, plain) = try await cli.serve(
+            ports: 54000..<56000, plainPorts: 52000..<54000,
+            arguments: ["--request-log", log, "--request-log-sync", "always"])
         defer { if process.isRunning { process.terminate() } }
+        let plainPort = try #require(plain)
         let confirm = "/keymanager/v1.2/appkey/\(installation.appkey)/confirm"
         let answer = try await ServerCorpusTests.raw(
             cli, port: plainPort,
@@ -131,11 +131,11 @@ import Testing
             try await cli.json(["key", "create", "--keystore", "s", "--type", "symmetric", "--name", "k"])["key"]?[
                 "id"]?.stringValue)
         let log = cli.directory.appendingPathComponent("requests.jsonl").path
-        let plainPort = Int.random(in: 56000..<57000)
-        let (process, _) = try await cli.serve(
-            ports: 57000..<58000,
-            arguments: ["--request-log", log, "--request-log-sync", "always", "--plain-http-port", "\(plainPort)"])
+        let (process, _, plain) = try await cli.serve(
+            ports: 57000..<58000, plainPorts: 56000..<57000,
+            arguments: ["--request-log", log, "--request-log-sync", "always"])
         defer { if process.isRunning { process.terminate() } }
+        let plainPort = try #require(plain)
         let script = """
             import socket, sys, time
             port, appkey, key, uak, secret = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
@@ -188,14 +188,14 @@ import Testing
             try await cli.json(["key", "create", "--keystore", "s", "--type", "symmetric", "--name", "k"])["key"]?[
                 "id"]?.stringValue)
         let log = cli.directory.appendingPathComponent("requests.jsonl").path
-        let plainPort = Int.random(in: 51000..<52000)
-        let (process, _) = try await cli.serve(
-            ports: 52000..<53000,
+        let (process, _, plain) = try await cli.serve(
+            ports: 52000..<53000, plainPorts: 51000..<52000,
             arguments: [
-                "--request-log", log, "--request-log-sync", "always", "--plain-http-port", "\(plainPort)",
+                "--request-log", log, "--request-log-sync", "always",
                 "--max-connections", "4",
             ])
         defer { if process.isRunning { process.terminate() } }
+        let plainPort = try #require(plain)
         let script = """
             import socket, sys, time
             port, appkey, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -244,11 +244,11 @@ import Testing
         let installation = try await Self.installation()
         let cli = installation.cli
         let log = cli.directory.appendingPathComponent("requests.jsonl").path
-        let plainPort = Int.random(in: 49000..<50000)
-        let (process, _) = try await cli.serve(
-            ports: 50000..<51000,
-            arguments: ["--request-log", log, "--request-log-sync", "always", "--plain-http-port", "\(plainPort)"])
+        let (process, _, plain) = try await cli.serve(
+            ports: 50000..<51000, plainPorts: 49000..<50000,
+            arguments: ["--request-log", log, "--request-log-sync", "always"])
         defer { if process.isRunning { process.terminate() } }
+        let plainPort = try #require(plain)
         let cut = try await ServerCorpusTests.raw(
             cli, port: plainPort, "GET /nope HTTP/1.1\\r\\nHost: x\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\nzz\\r\\n")
         #expect(cut.components(separatedBy: "HTTP/1.1 ").count == 2, "one answer: \(cut)")

@@ -36,11 +36,11 @@ import Testing
         try await cli.run(["access-key", "revoke", spare])
 
         let log = cli.directory.appendingPathComponent("requests.jsonl").path
-        let plainPort = Int.random(in: 58000..<60000)
-        let (process, port) = try await cli.serve(
-            ports: 60000..<62000,
-            arguments: ["--request-log", log, "--log-level", "debug", "--plain-http-port", "\(plainPort)"])
+        let (process, port, plain) = try await cli.serve(
+            ports: 60000..<62000, plainPorts: 58000..<60000,
+            arguments: ["--request-log", log, "--log-level", "debug"])
         defer { if process.isRunning { process.terminate() } }
+        let plainPort = try #require(plain)
         let base = "https://127.0.0.1:\(port)/keymanager"
         let appkey = installation.appkey
         let uak = [
