@@ -235,9 +235,7 @@ struct Generator {
                 let known = definitions.items.count
                 let evaluator: Evaluator = { frame in
                     // A definition depends on the facts alone, so its value is kept for the rest of the activation.
-                    if let cache = frame.cache, index < cache.values.count, let value = cache.values[index] {
-                        return value
-                    }
+                    if let cache = frame.cache, let value = cache.value(index) { return value }
                     // It runs with its own comprehension variables and records no evidence of its own.
                     let saved = frame.locals
                     frame.locals = []
@@ -245,14 +243,7 @@ struct Generator {
                     let value = body(&frame)
                     frame.comprehensionDepth -= 1
                     frame.locals = saved
-                    if let cache = frame.cache {
-                        if cache.values.count <= index {
-                            // Room for every definition at once, rather than growing one by one.
-                            cache.values.append(
-                                contentsOf: repeatElement(nil, count: max(index + 1, known) - cache.values.count))
-                        }
-                        cache.values[index] = value
-                    }
+                    frame.cache?.keep(value, at: index, of: known)
                     return value
                 }
                 return record ? recorded(expression, evaluator) : evaluator

@@ -113,9 +113,32 @@ package struct Evidence: Sendable {
 package final class DefinitionCache {
     // Only ever touched by one evaluation at a time (the cache is not shared between threads), so the dynamic
     // exclusivity check is pure cost here.
-    @exclusivity(unchecked) var values: [Value?] = []
+    /// Per definition, where its value is in `values` plus one; 0 while it has not been computed. A table of plain
+    /// integers: made and freed without visiting its entries, where a table of optional values would destroy every
+    /// entry one by one, computed or not, once per request.
+    @exclusivity(unchecked) private var positions: [Int32] = []
+    /// The values computed so far, in the order they were.
+    @exclusivity(unchecked) private var computed: [Value] = []
 
     package init() {}
+
+    /// The value of definition `index`, if it was computed on this activation.
+    @inline(__always)
+    func value(_ index: Int) -> Value? {
+        guard index < positions.count else { return nil }
+        let position = Int(positions[index])
+        return position == 0 ? nil : computed[position - 1]
+    }
+
+    /// Keeps the value of definition `index`; `count` is how many definitions there are.
+    func keep(_ value: Value, at index: Int, of count: Int) {
+        if positions.count <= index {
+            // Room for every definition at once, rather than growing one by one.
+            positions.append(contentsOf: repeatElement(0, count: max(index + 1, count) - positions.count))
+        }
+        computed.append(value)
+        positions[index] = Int32(computed.count)
+    }
 }
 
 /// Mutable evaluation state, threaded through the compiled closures.
