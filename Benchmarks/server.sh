@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Requests per second of `skm serve` (release build, HTTPS with keep-alive, request log on) for /health, encrypt and
-# decrypt of a 32-byte plaintext, driven by wrk on loopback; then each API figure as a share of /health.
+# decrypt of a 32-byte plaintext, driven by wrk on loopback, with the server's CPU time per request; then each API
+# figure as a share of /health. The three run interleaved for ROUNDS rounds (default 3) and the medians are
+# compared: on a shared machine one run of each can differ by a third from the next.
 #
 #   Benchmarks/server.sh [seconds per run, default 15] [connections, default 32]
+#   ROUNDS=5 Benchmarks/server.sh ...     more rounds
 #   ENTRIES=500 Benchmarks/server.sh ...   the key store also registers that many other CIDRs (client
 #                                          authentication against a large store)
 #   Benchmarks/server.sh --nodes [seconds] [connections]   SQLite, PostgreSQL and two PostgreSQL nodes (nodes.sh)
@@ -11,6 +14,7 @@ if [ "${1:-}" = "--nodes" ]; then shift; exec "$(dirname "$0")/nodes.sh" "$@"; f
 cd "$(dirname "$0")/.."
 duration=${1:-15}
 connections=${2:-32}
+rounds=${ROUNDS:-3}
 
 command -v wrk >/dev/null || { echo "Installing wrk" >&2; apt-get install -y -qq wrk >/dev/null; }
 swift build -c release --product skm >&2
@@ -50,31 +54,49 @@ wrk.body = '{"ciphertext":"$ciphertext"}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
 
-run() {  # name url [script]
+hz=$(getconf CLK_TCK)
+server_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }   # user + system time of the server process
+
+run() {  # name url [script]: one wrk run; prints "name req/s server-µs-per-request"
     local args=(-t2 -c"$connections" -d"${duration}s" --latency)
     [ -n "${3:-}" ] && args+=(-s "$3")
-    local output
+    local before after output
+    before=$(server_ticks)
     output=$(wrk "${args[@]}" "$2")
-    local rate errors
+    after=$(server_ticks)
+    local rate errors requests
     rate=$(printf '%s\n' "$output" | awk '/Requests\/sec/ {print $2}')
+    requests=$(printf '%s\n' "$output" | awk '/requests in/ {print $1}')
     errors=$(printf '%s\n' "$output" | awk '/Non-2xx/ {print $5}')
-    printf '%-8s %10.0f req/s   p50 %8s   p99 %8s   non-2xx %s\n' "$1" "$rate" \
+    local cpu
+    cpu=$(python3 -c "print(f'{($after - $before) / $hz / $requests * 1e6:.1f}')")
+    printf '  %-8s %10.0f req/s   server %6s µs CPU/request   p50 %8s   p99 %8s   non-2xx %s\n' "$1" "$rate" "$cpu" \
         "$(printf '%s\n' "$output" | awk '$1=="50%" {print $2}')" \
         "$(printf '%s\n' "$output" | awk '$1=="99%" {print $2}')" "${errors:-0}" >&2
-    echo "$rate"
+    echo "$1 $rate $cpu" >>"$work/results"
 }
 
-echo "skm serve, HTTPS keep-alive, wrk -t2 -c$connections -d${duration}s, $(nproc) cores, $((${ENTRIES:-0} + 1)) IPv4 entries" >&2
+echo "skm serve, HTTPS keep-alive, wrk -t2 -c$connections -d${duration}s, $(nproc) cores, $((${ENTRIES:-0} + 1)) IPv4 entries, $rounds rounds" >&2
 curl -sk -X POST "$base/encrypt" -d "{\"plaintext\":\"$plaintext\"}" >/dev/null   # warm up
-health=$(run health "https://127.0.0.1:$port/health")
-encrypt=$(run encrypt "$base/encrypt" "$work/encrypt.lua")
-decrypt=$(run decrypt "$base/decrypt" "$work/decrypt.lua")
-python3 - "$health" "$encrypt" "$decrypt" <<'PY'
-import sys
-health, encrypt, decrypt = map(float, sys.argv[1:])
-print(f"encrypt / health = {encrypt / health:.0%}")
-print(f"decrypt / health = {decrypt / health:.0%}")
-ok = encrypt >= 0.7 * health and decrypt >= 0.7 * health
+: >"$work/results"
+for round in $(seq "$rounds"); do
+    echo "round $round" >&2
+    # Interleaved, so that a slow spell of the machine weighs on every figure alike.
+    run health "https://127.0.0.1:$port/health"
+    run encrypt "$base/encrypt" "$work/encrypt.lua"
+    run decrypt "$base/decrypt" "$work/decrypt.lua"
+done
+python3 - "$work/results" <<'PY'
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1])]
+rate = {n: statistics.median(float(r[1]) for r in rows if r[0] == n) for n in ("health", "encrypt", "decrypt")}
+cpu = {n: statistics.median(float(r[2]) for r in rows if r[0] == n) for n in ("health", "encrypt", "decrypt")}
+print("medians over the rounds:")
+for n in ("health", "encrypt", "decrypt"):
+    print(f"  {n:8} {rate[n]:10.0f} req/s   server {cpu[n]:6.1f} µs CPU/request")
+print(f"encrypt / health = {rate['encrypt'] / rate['health']:.0%}   (server CPU per request: {cpu['encrypt'] / cpu['health']:.2f}× /health's)")
+print(f"decrypt / health = {rate['decrypt'] / rate['health']:.0%}   (server CPU per request: {cpu['decrypt'] / cpu['health']:.2f}× /health's)")
+ok = rate["encrypt"] >= 0.7 * rate["health"] and rate["decrypt"] >= 0.7 * rate["health"]
 print("bar (each >= 70% of /health):", "met" if ok else "NOT met")
 PY
 lines=$(wc -l <"$work/requests.jsonl")
