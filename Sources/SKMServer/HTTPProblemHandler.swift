@@ -27,8 +27,10 @@ final class RequestLineRecorder: ChannelInboundHandler, RemovableChannelHandler,
         var candidate = true
         /// The request line found, as read: it is parsed only when a refusal needs it.
         var found: [UInt8]?
-        /// Whether a request's first byte has come and its head not yet.
+        /// Whether a request's first byte has come.
         var started = false
+        /// Whether its head has been read whole (or the connection closed).
+        var headRead = false
         var headDeadline: Scheduled<Void>?
 
         /// Adds the next bytes of the line being read, up to the limit.
@@ -51,14 +53,8 @@ final class RequestLineRecorder: ChannelInboundHandler, RemovableChannelHandler,
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
-        let channel = context.channel
         state.withLock { state in
-            if !state.started, buffer.readableBytes > 0 {
-                state.started = true
-                state.headDeadline = context.eventLoop.scheduleTask(in: Self.headDeadline) {
-                    channel.close(promise: nil)
-                }
-            }
+            if !state.started, buffer.readableBytes > 0 { state.started = true }
             guard state.found == nil else { return }
             buffer.withUnsafeReadableBytes { bytes in
                 var start = 0
@@ -83,6 +79,18 @@ final class RequestLineRecorder: ChannelInboundHandler, RemovableChannelHandler,
         context.fireChannelRead(data)
     }
 
+    /// The head's deadline starts once the bytes read so far have been passed on and the head is not among them:
+    /// most requests arrive whole in one read, and need no timer at all.
+    func channelReadComplete(context: ChannelHandlerContext) {
+        let channel = context.channel
+        let eventLoop = context.eventLoop
+        state.withLock { state in
+            guard state.started, !state.headRead, state.headDeadline == nil else { return }
+            state.headDeadline = eventLoop.scheduleTask(in: Self.headDeadline) { channel.close(promise: nil) }
+        }
+        context.fireChannelReadComplete()
+    }
+
     /// The next bytes begin a new request.
     func reset() {
         state.withLock { state in
@@ -94,6 +102,7 @@ final class RequestLineRecorder: ChannelInboundHandler, RemovableChannelHandler,
     /// The head was read whole: its deadline is over.
     func headArrived() {
         state.withLock { state in
+            state.headRead = true
             state.headDeadline?.cancel()
             state.headDeadline = nil
         }
@@ -209,11 +218,6 @@ final class HTTPProblemHandler: ChannelDuplexHandler, RemovableChannelHandler {
             requestLine.headArrived()
             unanswered += 1
             incomplete = true
-            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            deadline = context.eventLoop.scheduleTask(in: Self.bodyDeadline) {
-                handler.value.bodyTimedOut(context: bound.value)
-            }
         case .end:
             incomplete = false
             deadline?.cancel()
@@ -222,6 +226,19 @@ final class HTTPProblemHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .body: break
         }
         context.fireChannelRead(data)
+    }
+
+    /// The body's deadline starts once the bytes read so far have been decoded and the request's end is not among
+    /// them: most requests arrive whole in one read, and need no timer at all.
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if incomplete, deadline == nil, !aborted, !refused {
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            deadline = context.eventLoop.scheduleTask(in: Self.bodyDeadline) {
+                handler.value.bodyTimedOut(context: bound.value)
+            }
+        }
+        context.fireChannelReadComplete()
     }
 
     /// A connection closed in the middle of a request's body: the body must not end as if it were whole, or the

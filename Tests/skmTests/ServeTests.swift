@@ -180,7 +180,8 @@ import Testing
     }
 
     /// No number of slow or idle clients takes the server: past --max-connections a connection is closed at once
-    /// (and one place freed lets the next in), and a body still trickling in after 30 s is refused and never run.
+    /// (and one place freed lets the next in), a body still trickling in after 30 s is refused and never run, and a
+    /// connection whose head is still trickling in after 30 s is closed.
     @Test func slowAndIdleClientsAreBounded() async throws {
         let installation = try await Self.installation()
         let cli = installation.cli
@@ -212,26 +213,38 @@ import Testing
             print("full", health())
             idle[0].close(); time.sleep(0.5)
             print("freed", health())
-            started = time.time(); answer = b""
+            slow = socket.create_connection(("127.0.0.1", port))
+            slow.sendall(b"GET /health HTTP/1.1\\r\\nHost: x\\r\\nX-Slow: ")
+            started = time.time(); answer = b""; body_at = None; head_closed_at = None
             while True:
                 time.sleep(4)
-                try: trickle.sendall(b" ")
-                except Exception: break
-                try:
-                    trickle.settimeout(0.1); answer += trickle.recv(1000)
-                except Exception: pass
-                if answer or time.time() - started > 40: break
+                if body_at is None:
+                    try:
+                        trickle.sendall(b" "); trickle.settimeout(0.1); answer += trickle.recv(1000)
+                    except socket.timeout: pass
+                    except Exception: body_at = time.time() - started
+                    if answer and body_at is None: body_at = time.time() - started
+                if head_closed_at is None:
+                    try:
+                        slow.sendall(b"a"); slow.settimeout(0.1)
+                        if slow.recv(100) == b"": head_closed_at = time.time() - started
+                    except socket.timeout: pass
+                    except Exception: head_closed_at = time.time() - started
+                if (body_at is not None and head_closed_at is not None) or time.time() - started > 40: break
             trickle.settimeout(5)
             try: answer += trickle.recv(1000)
             except Exception: pass
-            print("trickle", b"400" in answer, round(time.time() - started) < 35)
+            print("trickle", b"400" in answer, body_at is not None and body_at < 35)
+            print("slow head", head_closed_at is not None and head_closed_at < 35)
             """
         let run = Process()
         run.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         run.arguments = ["python3", "-c", script, String(plainPort), installation.appkey, key]
         let result = try await CommandLine.finish(run)
         #expect(
-            result.output.split(separator: "\n") == ["full False", "freed True", "trickle True True"],
+            result.output.split(separator: "\n") == [
+                "full False", "freed True", "trickle True True", "slow head True",
+            ],
             "\(result.output) \(result.error)")
         let lines = try Self.logLines(log)
         #expect(!lines.contains { $0["operation"]?.stringValue == "encrypt" }, "the trickled encrypt ran")
