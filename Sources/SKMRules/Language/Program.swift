@@ -113,7 +113,7 @@ package struct Evidence: Sendable {
 package final class DefinitionCache {
     // Only ever touched by one evaluation at a time (the cache is not shared between threads), so the dynamic
     // exclusivity check is pure cost here.
-    /// Per definition, where its value is in `values` plus one; 0 while it has not been computed. A table of plain
+    /// Per definition, where its value is in `computed` plus one; 0 while it has not been computed. A table of plain
     /// integers: made and freed without visiting its entries, where a table of optional values would destroy every
     /// entry one by one, computed or not, once per request.
     @exclusivity(unchecked) private var positions: [Int32] = []
