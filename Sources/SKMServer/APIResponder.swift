@@ -114,7 +114,7 @@ struct APIResponder: HTTPResponder {
             record.httpProblem = problem
             await log.append(record)
         }
-        return (rejection.error.httpStatus, JSONWriter().bytes(outcome.envelope), requestID)
+        return (rejection.error.httpStatus, outcome.envelopeBytes, requestID)
     }
 
     // MARK: - Requests
@@ -156,12 +156,22 @@ struct APIResponder: HTTPResponder {
 
     /// The body as JSON (or a form for token creation), up to the size limit.
     func body(of request: Hummingbird.Request, form: Bool, size: BodySize) async -> SKMCore.RequestBody? {
-        let buffer: ByteBuffer
+        // Read part by part rather than through `collect(upTo:)`: its layers of async sequences cost the task an
+        // executor hop each time one of them resumes, several per request.
+        var buffer = ByteBuffer()
         do {
-            buffer = try await request.body.collect(upTo: maxBodyBytes)
-        } catch is NIOTooManyBytesError {
-            size.value = maxBodyBytes + 1
-            return .oversized(maxBodyBytes)
+            var parts = request.body.makeAsyncIterator()
+            while let part = try await parts.next() {
+                guard buffer.readableBytes + part.readableBytes <= maxBodyBytes else {
+                    size.value = maxBodyBytes + 1
+                    return .oversized(maxBodyBytes)
+                }
+                if buffer.readableBytes == 0 {
+                    buffer = part
+                } else {
+                    buffer.writeImmutableBuffer(part)
+                }
+            }
         } catch {
             // Cut off (the parser refused the rest, or the connection closed): never run on part of a body.
             size.value = nil
@@ -185,14 +195,17 @@ struct APIResponder: HTTPResponder {
             headers[.requestID] = requestID
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
-        return json(status: outcome.error?.httpStatus ?? 200, outcome.envelope, requestID: requestID)
+        return json(status: outcome.error?.httpStatus ?? 200, outcome.envelopeBytes, requestID: requestID)
     }
 
     func json(status: Int, _ value: JSONValue, requestID: String?) -> Response {
+        json(status: status, JSONWriter().bytes(value), requestID: requestID)
+    }
+
+    func json(status: Int, _ bytes: [UInt8], requestID: String?) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json;charset=UTF-8"
         if let requestID { headers[.requestID] = requestID }
-        let bytes = JSONWriter().bytes(value)
         return Response(
             status: HTTPResponse.Status(code: status), headers: headers,
             body: .init(byteBuffer: ByteBuffer(bytes: bytes)))

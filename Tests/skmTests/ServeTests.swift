@@ -179,6 +179,62 @@ import Testing
         #expect(lines.filter { $0["httpProblem"] != nil }.count == 3)
     }
 
+    /// A body that arrives over several reads is read whole: the request runs on all of it, and a body that passes
+    /// --max-body-bytes only in its last part is refused and never run.
+    @Test func aBodyArrivingInPartsIsReadWhole() async throws {
+        let installation = try await Self.installation()
+        let cli = installation.cli
+        let key = try #require(
+            try await cli.json(["key", "create", "--keystore", "s", "--type", "symmetric", "--name", "k"])["key"]?[
+                "id"]?.stringValue)
+        let log = cli.directory.appendingPathComponent("requests.jsonl").path
+        let (process, _, plain) = try await cli.serve(
+            ports: 62000..<63000, plainPorts: 63000..<64000,
+            arguments: ["--request-log", log, "--request-log-sync", "always", "--max-body-bytes", "3000"])
+        defer { if process.isRunning { process.terminate() } }
+        let plainPort = try #require(plain)
+        let script = """
+            import socket, sys, time
+            port, appkey, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+            def send(parts):
+                s = socket.create_connection(("127.0.0.1", port)); s.settimeout(5)
+                for p in parts:
+                    s.sendall(p); time.sleep(0.3)
+                out = b""
+                def complete():
+                    if b"\\r\\n\\r\\n" not in out: return False
+                    head, body = out.split(b"\\r\\n\\r\\n", 1)
+                    length = [l.split(b":", 1)[1] for l in head.split(b"\\r\\n") if l.lower().startswith(b"content-length:")]
+                    return len(body) >= int(length[0])
+                while not complete():
+                    b = s.recv(65536)
+                    if not b: break
+                    out += b
+                s.close()
+                return out.split(b"\\r\\n\\r\\n", 1)[1].decode()
+            def encrypt(body, pieces):
+                head = ("POST /keymanager/v1.2/appkey/%s/symmetric-keys/%s/encrypt HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nContent-Length: %d\\r\\n\\r\\n" % (appkey, key, len(body))).encode()
+                step = len(body) // pieces + 1
+                return send([head] + [body[i:i + step] for i in range(0, len(body), step)])
+            print(encrypt(b'{"plaintext":"' + b"p" * 2000 + b'"}', 3))
+            print(encrypt(b'{"plaintext":"' + b"q" * 3100 + b'"}', 4))
+            """
+        let run = Process()
+        run.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        run.arguments = ["python3", "-c", script, String(plainPort), installation.appkey, key]
+        let answers = try await CommandLine.finish(run)
+        let envelopes = try answers.output.split(separator: "\n").map { try JSONParser().parse(String($0)) }
+        #expect(envelopes.count == 2, "\(answers.output) \(answers.error)")
+        #expect(envelopes.first?["header"]?["isSuccessful"] == true, "\(answers.output)")
+        #expect(envelopes.last?["header"]?["resultMessage"] == "Invalid Request", "\(answers.output)")
+        let lines = try Self.logLines(log)
+        #expect(lines.count == 2, "\(lines)")
+        #expect(lines.first?["body"]?["bytes"]?.intValue == 2016)
+        #expect(lines.first?["inputs"]?.arrayValue?.first?["bytes"]?.intValue == 2000)
+        #expect(lines.last?["response"]?["isSuccessful"] == false)
+        #expect(lines.last?["body"]?["bytes"]?.intValue == 3001)
+    }
+
     /// No number of slow or idle clients takes the server: past --max-connections a connection is closed at once
     /// (and one place freed lets the next in), a body still trickling in after 30 s is refused and never run, and a
     /// connection whose head is still trickling in after 30 s is closed.
