@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 duration=${1:-10}
 connections=${2:-32}
 
-command -v wrk >/dev/null || { echo "Installing wrk" >&2; apt-get install -y -qq wrk >/dev/null; }
+command -v wrk >/dev/null || { echo "Installing wrk" >&2; apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 swift build -c release --product skm >&2
 skm=$PWD/.build/release/skm
 
