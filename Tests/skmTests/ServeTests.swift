@@ -38,6 +38,21 @@ import Testing
         return output.split(separator: "\n").last.map(String.init)
     }
 
+    /// Creates symmetric key `k` in key store `s`; its id.
+    static func symmetricKey(_ cli: CommandLine) async throws -> String {
+        try #require(
+            try await cli.json(["key", "create", "--keystore", "s", "--type", "symmetric", "--name", "k"])["key"]?[
+                "id"]?.stringValue)
+    }
+
+    /// Runs a Python script (raw sockets to the server) with `arguments`; what it printed.
+    static func python(_ script: String, _ arguments: String...) async throws -> CommandLine.Result {
+        let run = Process()
+        run.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        run.arguments = ["python3", "-c", script] + arguments
+        return try await CommandLine.finish(run)
+    }
+
     static func logLines(_ path: String) throws -> [JSONValue] {
         guard FileManager.default.fileExists(atPath: path) else { return [] }
         return try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
@@ -127,9 +142,7 @@ import Testing
     @Test func aCutOffRequestIsNeverRunAndNoHeaderIsTakenForItsLine() async throws {
         let installation = try await Self.installation()
         let cli = installation.cli
-        let key = try #require(
-            try await cli.json(["key", "create", "--keystore", "s", "--type", "symmetric", "--name", "k"])["key"]?[
-                "id"]?.stringValue)
+        let key = try await Self.symmetricKey(cli)
         let log = cli.directory.appendingPathComponent("requests.jsonl").path
         let (process, _, plain) = try await cli.serve(
             ports: 57000..<58000, plainPorts: 56000..<57000,
@@ -162,13 +175,8 @@ import Testing
             print(talk([encrypt + b"Transfer-Encoding: chunked\\r\\n\\r\\n" + b"%x\\r\\n" % len(body) + body + b"\\r\\nzz\\r\\n"]))
             print(talk([encrypt + b"Content-Length: 100\\r\\n\\r\\n" + body], shut=True))
             """
-        let run = Process()
-        run.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        run.arguments = [
-            "python3", "-c", script, String(plainPort), installation.appkey, key, installation.accessKeyId,
-            installation.secret,
-        ]
-        let answers = try await CommandLine.finish(run)
+        let answers = try await Self.python(
+            script, String(plainPort), installation.appkey, key, installation.accessKeyId, installation.secret)
         #expect(answers.output.split(separator: "\n") == ["2", "1", "1"], "\(answers.output) \(answers.error)")
         try await Task.sleep(for: .milliseconds(500))
         let text = try String(contentsOfFile: log, encoding: .utf8)
@@ -184,9 +192,7 @@ import Testing
     @Test func aBodyArrivingInPartsIsReadWhole() async throws {
         let installation = try await Self.installation()
         let cli = installation.cli
-        let key = try #require(
-            try await cli.json(["key", "create", "--keystore", "s", "--type", "symmetric", "--name", "k"])["key"]?[
-                "id"]?.stringValue)
+        let key = try await Self.symmetricKey(cli)
         let log = cli.directory.appendingPathComponent("requests.jsonl").path
         let (process, _, plain) = try await cli.serve(
             ports: 62000..<63000, plainPorts: 63000..<64000,
@@ -219,10 +225,7 @@ import Testing
             print(encrypt(b'{"plaintext":"' + b"p" * 2000 + b'"}', 3))
             print(encrypt(b'{"plaintext":"' + b"q" * 3100 + b'"}', 4))
             """
-        let run = Process()
-        run.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        run.arguments = ["python3", "-c", script, String(plainPort), installation.appkey, key]
-        let answers = try await CommandLine.finish(run)
+        let answers = try await Self.python(script, String(plainPort), installation.appkey, key)
         let envelopes = try answers.output.split(separator: "\n").map { try JSONParser().parse(String($0)) }
         #expect(envelopes.count == 2, "\(answers.output) \(answers.error)")
         #expect(envelopes.first?["header"]?["isSuccessful"] == true, "\(answers.output)")
@@ -241,9 +244,7 @@ import Testing
     @Test func slowAndIdleClientsAreBounded() async throws {
         let installation = try await Self.installation()
         let cli = installation.cli
-        let key = try #require(
-            try await cli.json(["key", "create", "--keystore", "s", "--type", "symmetric", "--name", "k"])["key"]?[
-                "id"]?.stringValue)
+        let key = try await Self.symmetricKey(cli)
         let log = cli.directory.appendingPathComponent("requests.jsonl").path
         let (process, _, plain) = try await cli.serve(
             ports: 52000..<53000, plainPorts: 51000..<52000,
@@ -293,10 +294,7 @@ import Testing
             print("trickle", b"400" in answer, body_at is not None and body_at < 35)
             print("slow head", head_closed_at is not None and head_closed_at < 35)
             """
-        let run = Process()
-        run.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        run.arguments = ["python3", "-c", script, String(plainPort), installation.appkey, key]
-        let result = try await CommandLine.finish(run)
+        let result = try await Self.python(script, String(plainPort), installation.appkey, key)
         #expect(
             result.output.split(separator: "\n") == [
                 "full False", "freed True", "trickle True True", "slow head True",
