@@ -22,15 +22,18 @@ package final class RequestLogWriter: Service, Sendable, CustomStringConvertible
     }
 
     private let descriptor: Int32
+    /// Records not yet written.
     private let buffer = Mutex<[UInt8]>([])
-    private let writeLock = Mutex(())
+    /// Held while writing; holds the buffer that was written last, emptied, which a flush swaps with ``buffer``:
+    /// the two keep their capacity, so a busy server does not allocate (and fault in) a fresh buffer per flush.
+    private let written = Mutex<[UInt8]>([])
     private let logger: Logger
     package let path: String
     package let sync: Sync
     package var description: String { "request log writer" }
 
     /// A buffer this large is written at once rather than at the next tick.
-    static let highWater = 1 << 20
+    package static let highWater = 1 << 20
 
     package init(path: String, sync: Sync = .interval(.seconds(1)), logger: Logger) throws {
         self.path = path
@@ -49,43 +52,53 @@ package final class RequestLogWriter: Service, Sendable, CustomStringConvertible
 
     /// Adds one record; with `.always`, returns once it is on disk.
     package func append(_ record: RequestRecord) async {
+        add(record)
+        if sync == .always { await flushOffLoop(sync: true) }
+    }
+
+    /// Adds one record without waiting for the disk, and without suspending the caller: with `.interval` that is
+    /// all it takes, and a request's answer need not wait for a hop through the executor. A full buffer is written
+    /// on a thread of NIO's blocking pool. With `.always`, ``append(_:)`` is the call that keeps the promise.
+    package func add(_ record: RequestRecord) {
         let line = record.jsonLine
         let full = buffer.withLock { buffer -> Bool in
             buffer.append(contentsOf: line)
             return buffer.count >= Self.highWater
         }
-        if sync == .always {
-            // The write and the sync block a thread: run them off the concurrency pool.
-            do {
-                try await NIOThreadPool.singleton.runIfActive { self.flush(sync: true) }
-            } catch {
-                flush(sync: true)
-            }
-        } else if full {
-            flush(sync: false)
+        if full, sync != .always {
+            NIOThreadPool.singleton.submit { [self] _ in flush(sync: false) }
+        }
+    }
+
+    /// ``flush(sync:)`` on a thread of NIO's blocking pool. A write of many records, and above all a sync, waits on
+    /// the disk; the event loops run the server's tasks, and one that waited would hold up every connection it
+    /// serves.
+    private func flushOffLoop(sync: Bool) async {
+        do {
+            try await NIOThreadPool.singleton.runIfActive { self.flush(sync: sync) }
+        } catch {
+            flush(sync: sync)
         }
     }
 
     /// Writes everything buffered so far and, when `sync`, waits until it is on disk. A caller that finds the buffer
     /// empty was served by the flush before it, which held the lock until its own sync had finished.
     package func flush(sync: Bool) {
-        writeLock.withLock { _ in
-            let chunk = buffer.withLock { buffer -> [UInt8] in
-                defer { buffer.removeAll(keepingCapacity: true) }
-                return buffer
-            }
+        written.withLock { chunk in
+            chunk.removeAll(keepingCapacity: true)
+            buffer.withLock { swap(&$0, &chunk) }
             guard !chunk.isEmpty else { return }
             var offset = 0
             while offset < chunk.count {
-                let written = chunk.withUnsafeBytes { bytes in
+                let count = chunk.withUnsafeBytes { bytes in
                     Foundation.write(descriptor, bytes.baseAddress! + offset, chunk.count - offset)
                 }
-                if written < 0 {
+                if count < 0 {
                     if errno == EINTR { continue }
                     logger.error("request log \(path): write failed: \(String(cString: strerror(errno)))")
                     return
                 }
-                offset += written
+                offset += count
             }
             if sync, fsync(descriptor) != 0 {
                 logger.error("request log \(path): sync failed: \(String(cString: strerror(errno)))")
@@ -103,7 +116,7 @@ package final class RequestLogWriter: Service, Sendable, CustomStringConvertible
             try? await cancelWhenGracefulShutdown {
                 try await Task.sleep(for: interval)
             }
-            flush(sync: true)
+            await flushOffLoop(sync: true)
         }
         flush(sync: true)
     }

@@ -1,6 +1,8 @@
 import Foundation
+import Logging
 import NIOHTTP1
 import SKMCore
+import SKMServer
 import SKMTestSupport
 import SKMWire
 import Testing
@@ -134,5 +136,53 @@ import Testing
         let records = try server.logLines()
         #expect(records.count == count)
         #expect(Set(records.compactMap { $0["requestId"]?.stringValue }).count == count)
+    }
+}
+
+@Suite struct RequestLogWriterTests {
+    /// Many records from concurrent callers, enough to fill the buffer several times over, so that full buffers are
+    /// written from the blocking pool while others keep adding: every record lands once, whole, and each caller's
+    /// records keep their order.
+    @Test func concurrentRecordsLandOnceWholeAndInOrder() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("skm-log-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("requests.jsonl").path
+        let writer = try RequestLogWriter(
+            path: path, sync: .interval(.seconds(3600)), logger: Logger(label: "test"))
+        let callers = 4
+        let each = 2_000
+        // About 400 bytes a line: 8,000 lines fill the buffer three times.
+        let padding = String(repeating: "x", count: 200)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for caller in 0..<callers {
+                group.addTask {
+                    for index in 0..<each {
+                        writer.add(
+                            RequestRecord(
+                                time: Date(timeIntervalSince1970: 1_800_000_000), requestId: "\(caller)-\(index)",
+                                method: "POST", path: "/keymanager/v1.2/appkey/\(padding)/symmetric-keys/k/encrypt",
+                                response: RequestRecord.Response(
+                                    httpStatus: 200, resultCode: 0, resultMessage: "success", isSuccessful: true)))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        // What the full buffers' flushes have not written yet is written now; one still queued finds nothing left.
+        writer.flush(sync: true)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.utf8.count > 3 * RequestLogWriter.highWater)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.last == "")
+        var next = [Int](repeating: 0, count: callers)
+        for line in lines.dropLast() {
+            let record = try RequestRecord(json: JSONParser().parse(String(line)))
+            let parts = record.requestId.split(separator: "-").compactMap { Int($0) }
+            try #require(parts.count == 2)
+            #expect(parts[1] == next[parts[0]], "caller \(parts[0]): record \(parts[1]) after \(next[parts[0]] - 1)")
+            next[parts[0]] = parts[1] + 1
+        }
+        #expect(next == [Int](repeating: each, count: callers))
     }
 }
