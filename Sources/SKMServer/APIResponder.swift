@@ -88,7 +88,7 @@ struct APIResponder: HTTPResponder {
                 method: request.method.rawValue, path: loggedPath, seconds: seconds,
                 bodyBytes: bodySize.value, headerBytes: headerSize,
                 clientDate: request.headers[.date].flatMap(Timestamp.parseHTTPDate))
-            // Only a log synced per request needs the wait: otherwise the answer leaves without an executor hop.
+            // Only a log synced per request makes the answer wait for the disk.
             if log.sync == .always { await log.append(record) } else { log.add(record) }
         }
         return render(outcome, requestID: requestID)

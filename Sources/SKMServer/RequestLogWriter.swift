@@ -27,6 +27,8 @@ package final class RequestLogWriter: Service, Sendable, CustomStringConvertible
     /// Held while writing; holds the buffer that was written last, emptied, which a flush swaps with ``buffer``:
     /// the two keep their capacity, so a busy server does not allocate (and fault in) a fresh buffer per flush.
     private let written = Mutex<[UInt8]>([])
+    /// Whether a write of a full buffer is queued on the blocking pool.
+    private let flushQueued = Atomic<Bool>(false)
     private let logger: Logger
     package let path: String
     package let sync: Sync
@@ -57,16 +59,22 @@ package final class RequestLogWriter: Service, Sendable, CustomStringConvertible
     }
 
     /// Adds one record without waiting for the disk, and without suspending the caller: with `.interval` that is
-    /// all it takes, and a request's answer need not wait for a hop through the executor. A full buffer is written
-    /// on a thread of NIO's blocking pool. With `.always`, ``append(_:)`` is the call that keeps the promise.
+    /// all it takes. A full buffer is written on a thread of NIO's blocking pool, one write queued at a time. With
+    /// `.always`, ``append(_:)`` is the call that keeps the promise.
     package func add(_ record: RequestRecord) {
         let line = record.jsonLine
         let full = buffer.withLock { buffer -> Bool in
             buffer.append(contentsOf: line)
             return buffer.count >= Self.highWater
         }
-        if full, sync != .always {
-            NIOThreadPool.singleton.submit { [self] _ in flush(sync: false) }
+        if full, sync != .always,
+            flushQueued.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged
+        {
+            NIOThreadPool.singleton.submit { [self] _ in
+                // Cleared before the flush takes the buffer: a buffer that fills again during the write queues the next.
+                flushQueued.store(false, ordering: .relaxed)
+                flush(sync: false)
+            }
         }
     }
 

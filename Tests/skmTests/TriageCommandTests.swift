@@ -169,8 +169,13 @@ import Testing
         let large = cli.directory.appendingPathComponent("large.jsonl")
         try Data(repeating: 0x41, count: 2 << 20).write(to: large)
         let before = try FileManager.default.contentsOfDirectory(atPath: uploads.path).count
+        // The one upload of megabytes: on a machine busy with other tests it may need more than curl's usual 5 s.
         let tooLarge = try await triage.curl(
-            cli, ["-F", "log=@\(large.path)", "-F", "state=@\(fixture)/state.json", triage.base + "/analyses"])
+            cli,
+            [
+                "--max-time", "30", "-F", "log=@\(large.path)", "-F", "state=@\(fixture)/state.json",
+                triage.base + "/analyses",
+            ])
         #expect(tooLarge.status == 413)
         #expect(tooLarge.body.contains("larger than 1 MB"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: uploads.path).count == before)
