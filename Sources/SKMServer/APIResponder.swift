@@ -83,13 +83,12 @@ struct APIResponder: HTTPResponder {
         }
         metrics.record(operation: operationName, resultCode: outcome.error?.resultCode ?? 0, seconds: seconds)
         if let log {
-            let record = record(
-                engineRequest, route: route, identity: identity, outcome: outcome, time: time, requestID: requestID,
-                method: request.method.rawValue, path: loggedPath, seconds: seconds,
-                bodyBytes: bodySize.value, headerBytes: headerSize,
-                clientDate: request.headers[.date].flatMap(Timestamp.parseHTTPDate))
-            // Only a log synced per request makes the answer wait for the disk.
-            if log.sync == .always { await log.append(record) } else { log.add(record) }
+            await log.append(
+                record(
+                    engineRequest, route: route, identity: identity, outcome: outcome, time: time, requestID: requestID,
+                    method: request.method.rawValue, path: loggedPath, seconds: seconds,
+                    bodyBytes: bodySize.value, headerBytes: headerSize,
+                    clientDate: request.headers[.date].flatMap(Timestamp.parseHTTPDate)))
         }
         return render(outcome, requestID: requestID)
     }

@@ -52,24 +52,17 @@ package final class RequestLogWriter: Service, Sendable, CustomStringConvertible
         close(descriptor)
     }
 
-    /// Adds one record; with `.always`, returns once it is on disk.
+    /// Adds one record; with `.always`, returns once it is on disk. Otherwise it returns at once, and a full buffer
+    /// is written on a thread of NIO's blocking pool, one write queued at a time.
     package func append(_ record: RequestRecord) async {
-        add(record)
-        if sync == .always { await flushOffLoop(sync: true) }
-    }
-
-    /// Adds one record without waiting for the disk, and without suspending the caller: with `.interval` that is
-    /// all it takes. A full buffer is written on a thread of NIO's blocking pool, one write queued at a time. With
-    /// `.always`, ``append(_:)`` is the call that keeps the promise.
-    package func add(_ record: RequestRecord) {
         let line = record.jsonLine
         let full = buffer.withLock { buffer -> Bool in
             buffer.append(contentsOf: line)
             return buffer.count >= Self.highWater
         }
-        if full, sync != .always,
-            flushQueued.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged
-        {
+        if sync == .always {
+            await flushOffLoop(sync: true)
+        } else if full, flushQueued.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
             NIOThreadPool.singleton.submit { [self] _ in
                 // Cleared before the flush takes the buffer: a buffer that fills again during the write queues the next.
                 flushQueued.store(false, ordering: .relaxed)

@@ -158,7 +158,7 @@ import Testing
             for caller in 0..<callers {
                 group.addTask {
                     for index in 0..<each {
-                        writer.add(
+                        await writer.append(
                             RequestRecord(
                                 time: Date(timeIntervalSince1970: 1_800_000_000), requestId: "\(caller)-\(index)",
                                 method: "POST", path: "/keymanager/v1.2/appkey/\(padding)/symmetric-keys/k/encrypt",
