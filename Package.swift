@@ -219,7 +219,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "skm-benchmark",
-            dependencies: ["SKMCore", "SKMWire", "SKMRules", "SKMAnalysis"],
+            dependencies: ["SKMPrimitives", "SKMCore", "SKMWire", "SKMStorage", "SKMRules", "SKMAnalysis"],
             path: "Benchmarks/Sources/skm-benchmark",
             swiftSettings: strictSettings
         ),

@@ -6,6 +6,7 @@ import SKMRules
 ///
 ///     skm-benchmark rules [rules directory, default Rules] [rounds, default 20000]
 ///     skm-benchmark generate-log TEMPLATE.jsonl LINES FAILURE-PERCENT OUT.jsonl
+///     skm-benchmark data-call [encrypt|decrypt] [calls, default 200000]
 ///
 /// `rules`: the per-request cost of the compiled rule set. For one failed request per rule (the facts of the rule's first "fails" test, already built), the work the
 /// analyser does per failed request: replay the whole decision procedure (every check of every applicable rule),
@@ -16,6 +17,10 @@ import SKMRules
 /// drawn from the template's in the proportion asked, with fresh request ids and times moving forward.
 
 var arguments = CommandLine.arguments.dropFirst()
+if arguments.first == "data-call" {
+    try await dataCallBenchmark(Array(arguments.dropFirst()))
+    exit(0)
+}
 if arguments.first == "generate-log" {
     generateLog(Array(arguments.dropFirst()))
     exit(0)
