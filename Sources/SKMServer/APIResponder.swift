@@ -25,8 +25,10 @@ struct APIResponder: HTTPResponder {
     func respond(to request: Hummingbird.Request, context: SKMRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         let time = engine.configuration.clock.now
-        let route = APIRoute.match(method: request.method.rawValue, path: request.uri.path)
-        let loggedPath = APIRoute.loggedPath(request.uri.path)
+        // Read once: the URI makes a new string of its path each time it is asked.
+        let path = request.uri.path
+        let route = APIRoute.match(method: request.method.rawValue, path: path)
+        let loggedPath = APIRoute.loggedPath(path)
         switch route {
         case .health:
             return json(status: 200, ["status": "UP"], requestID: nil)

@@ -47,9 +47,14 @@ package enum APIRoute: Sendable, Equatable {
     /// Matches `method` (`GET`, `POST`, …) and `path` (without query) against the SKM API.
     package static func match(method: String, path: String) -> APIRoute {
         let segments = Self.segments(of: path)
-        if segments == ["health"] { return method == "GET" ? .health : .notFound(apiVersion: nil, appkey: nil) }
-        if segments == ["metrics"] { return method == "GET" ? .metrics : .notFound(apiVersion: nil, appkey: nil) }
-        if segments == ["oauth2", "token", "create"] {
+        // Compared segment by segment: an array literal to compare with would be allocated per request.
+        if segments.count == 1, segments[0] == "health" {
+            return method == "GET" ? .health : .notFound(apiVersion: nil, appkey: nil)
+        }
+        if segments.count == 1, segments[0] == "metrics" {
+            return method == "GET" ? .metrics : .notFound(apiVersion: nil, appkey: nil)
+        }
+        if segments.count == 3, segments[0] == "oauth2", segments[1] == "token", segments[2] == "create" {
             return method == "POST" ? .token : .notFound(apiVersion: nil, appkey: nil)
         }
         guard segments.count >= 4, segments[0] == "keymanager", segments[2] == "appkey" else {
@@ -71,19 +76,30 @@ package enum APIRoute: Sendable, Equatable {
     }
 
     /// The path's non-empty segments, percent-decoded. Decoding goes through Foundation only when a segment has a
-    /// `%`, which keeps the common case fast.
+    /// `%`, which keeps the common case fast: one scan of the bytes, and a string made per segment (a short one
+    /// without allocating).
     package static func segments(of path: String) -> [String] {
-        var segments: [String] = []
-        segments.reserveCapacity(8)
-        for part in path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
-            let text = String(Substring(part))
-            if part.contains(UInt8(ascii: "%")) {
-                segments.append(text.removingPercentEncoding ?? text)
-            } else {
-                segments.append(text)
+        var path = path
+        return path.withUTF8 { bytes in
+            var segments: [String] = []
+            segments.reserveCapacity(8)
+            var start = 0
+            var escaped = false
+            for index in 0...bytes.count {
+                let byte = index < bytes.count ? bytes[index] : UInt8(ascii: "/")
+                if byte == UInt8(ascii: "/") {
+                    if index > start {
+                        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                        segments.append(escaped ? (text.removingPercentEncoding ?? text) : text)
+                    }
+                    start = index + 1
+                    escaped = false
+                } else if byte == UInt8(ascii: "%") {
+                    escaped = true
+                }
             }
+            return segments
         }
-        return segments
     }
 
     struct Parameters {

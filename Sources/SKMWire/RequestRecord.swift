@@ -327,7 +327,7 @@ extension RequestRecord {
             }
             return Body(
                 bytes: bytes ?? JSONWriter().bytes(value).count, json: true,
-                fields: object.members.map { "\($0.key):\($0.value.typeName)" }, values: values)
+                fields: object.members.map { $0.key + ":" + $0.value.typeName }, values: values)
         }
     }
 

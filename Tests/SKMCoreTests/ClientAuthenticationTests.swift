@@ -92,6 +92,24 @@ import X509
         #expect(error == expected)
     }
 
+    /// An address reads back as the dotted quad it was parsed from: every octet width (0, 9, 10, 99, 100, 255) in
+    /// every position, and a spread of other values.
+    @Test func addressesPrintAsDottedQuads() {
+        let octets: [UInt32] = [0, 1, 9, 10, 42, 99, 100, 199, 255]
+        var values: [UInt32] = []
+        for first in octets { for last in octets { values.append(first << 24 | 7 << 16 | 200 << 8 | last) } }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 { values.append(UInt32.random(in: .min ... .max, using: &generator)) }
+        for value in values {
+            let address = IPv4Address(value)
+            let expected = "\(value >> 24).\(value >> 16 & 0xFF).\(value >> 8 & 0xFF).\(value & 0xFF)"
+            #expect(address.description == expected)
+            #expect(IPv4Address(peer: address.description) == address)
+        }
+        #expect(IPv4Address(0).description == "0.0.0.0")
+        #expect(IPv4Address(.max).description == "255.255.255.255")
+    }
+
     @Test func certificateChecksFollowTheDocumentedOrder() async throws {
         let factors = try await ThreeFactors.make(mode: .or)
         let fixture = factors.fixture

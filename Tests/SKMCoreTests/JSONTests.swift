@@ -82,6 +82,50 @@ import Testing
         }
     }
 
+    /// The writer's output byte for byte against a plain per-byte escaper, for every ASCII character at every
+    /// position of strings long enough for the eight-bytes-at-a-time scan, among multi-byte characters and beside
+    /// a second character that needs an escape.
+    @Test func longStringsEscapeExactlyAsByteByByte() {
+        func reference(_ text: String, html: Bool) -> [UInt8] {
+            var output: [UInt8] = [UInt8(ascii: "\"")]
+            for byte in text.utf8 {
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): output += [0x5C, byte]
+                case 0x0A: output += Array("\\n".utf8)
+                case 0x0D: output += Array("\\r".utf8)
+                case 0x09: output += Array("\\t".utf8)
+                case 0..<0x20, 0x7F:
+                    output += Array("\\u00".utf8)
+                    output += Array(String(byte, radix: 16).leftPadded(to: 2).utf8)
+                case _ where html && "<>&".utf8.contains(byte):
+                    output += Array("\\u00".utf8)
+                    output += Array(String(byte, radix: 16).leftPadded(to: 2).utf8)
+                default: output.append(byte)
+                }
+            }
+            output.append(UInt8(ascii: "\""))
+            return output
+        }
+        let fillers = ["abcdefghijklmnopqrstuvwx", "é✓ключ-0123456789abcdefghi", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"]
+        for scalar in (0...0x7F).compactMap(Unicode.Scalar.init) {
+            for filler in fillers {
+                let characters = Array(filler)
+                for position in 0...characters.count {
+                    for second in ["", "\"", "\u{01}"] {
+                        var text = characters
+                        text.insert(Character(scalar), at: position)
+                        let string = String(text) + second
+                        for html in [false, true] {
+                            var written: [UInt8] = []
+                            JSONWriter(escapesHTML: html).writeString(string, to: &written)
+                            #expect(written == reference(string, html: html), "\(string.debugDescription)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test func timestampsRoundTrip() {
         let date = Date(timeIntervalSince1970: 1_790_000_000.123)
         #expect(Timestamp.rfc3339(date) == "2026-09-21T14:13:20.123Z")
@@ -93,5 +137,11 @@ import Testing
         for bad in ["", "2026-13-01T00:00:00Z", "2026-09-21", "2026-09-21T14:13:20.Z", "2026-09-21T14:13:20+9"] {
             #expect(Timestamp.parse(bad) == nil, "\(bad)")
         }
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
     }
 }

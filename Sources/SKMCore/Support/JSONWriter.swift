@@ -73,16 +73,41 @@ package struct JSONWriter: Sendable {
         output.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { bytes in
-            // Runs of bytes that need no escape are copied at once.
+            // Runs of bytes that need no escape are copied at once. The scan skips eight bytes at a time while none
+            // of them needs one (an identifier, a time, Base64), and looks byte by byte only near one that does.
             var start = 0
-            for index in bytes.indices where needsEscape(bytes[index]) {
-                output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
-                appendEscaped(bytes[index], to: &output)
-                start = index + 1
+            var index = 0
+            while index < bytes.count {
+                if index + 8 <= bytes.count,
+                    !wordNeedsEscape(UnsafeRawPointer(bytes.baseAddress! + index).loadUnaligned(as: UInt64.self))
+                {
+                    index += 8
+                    continue
+                }
+                if needsEscape(bytes[index]) {
+                    output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
+                    appendEscaped(bytes[index], to: &output)
+                    start = index + 1
+                }
+                index += 1
             }
             output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
         }
         output.append(UInt8(ascii: "\""))
+    }
+
+    /// Whether any of the eight bytes in `word` needs an escape (``needsEscape(_:)`` of each, all at once): a byte
+    /// under 0x20, or one equal to a byte that is escaped. Each test is exact for "any byte" (a borrow only ever
+    /// starts at a byte that matches).
+    @inline(__always)
+    private func wordNeedsEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZeroByte(_ value: UInt64) -> Bool { (value &- ones) & ~value & highs != 0 }
+        @inline(__always) func has(_ byte: UInt8) -> Bool { hasZeroByte(word ^ (ones &* UInt64(byte))) }
+        if (word &- ones &* 0x20) & ~word & highs != 0 { return true }
+        if has(UInt8(ascii: "\"")) || has(UInt8(ascii: "\\")) || has(0x7F) { return true }
+        return escapesHTML && (has(UInt8(ascii: "<")) || has(UInt8(ascii: ">")) || has(UInt8(ascii: "&")))
     }
 
     @inline(__always)
