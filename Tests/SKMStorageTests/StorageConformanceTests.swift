@@ -436,6 +436,47 @@ func temporaryDatabasePath() -> String {
         #expect(base.reads == 5)
     }
 
+    /// The synchronous reads the data-call path uses answer what the cache holds while it is fresh, a known absence
+    /// included, and nothing once the entry was emptied by a commit or expired; the engine's data calls then read
+    /// the base only when the cache has no fresh answer.
+    @Test func synchronousReadsAnswerOnlyWhatIsFresh() async throws {
+        let fixture = try await Fixture.make()
+        let store = try await fixture.store()
+        try await fixture.allow("127.0.0.1", in: store)
+        let key = try await fixture.key(.symmetric, in: store)
+        let base = SlowCountingStorage(base: fixture.engine.storage)
+        let cache = CachingStorage(base, lifetime: .seconds(3600))
+        #expect(cache.cachedAppkey(id: fixture.appkey) == nil)
+        #expect(cache.cachedKeyContext(keyId: key.id) == nil)
+        _ = try await cache.appkey(id: fixture.appkey)
+        _ = try await cache.appkey(id: "ZZZZZZZZZZZZZZZZ")
+        _ = try await cache.keyContext(keyId: key.id)
+        #expect(cache.cachedAppkey(id: fixture.appkey)??.id == fixture.appkey)
+        #expect(cache.cachedAppkey(id: "ZZZZZZZZZZZZZZZZ") == .some(nil))
+        #expect(cache.cachedKeyContext(keyId: key.id)??.key.id == key.id)
+        #expect(cache.cachedKeyContext(keyId: "0123456789abcdef0123456789abcdef") == nil)
+        cache.invalidate()
+        #expect(cache.cachedAppkey(id: fixture.appkey) == nil)
+        #expect(cache.cachedKeyContext(keyId: key.id) == nil)
+        // An expired entry is not answered either (a cache of its own, with a lifetime short enough to wait out).
+        let brief = CachingStorage(fixture.engine.storage, lifetime: .milliseconds(50))
+        _ = try await brief.keyContext(keyId: key.id)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(brief.cachedKeyContext(keyId: key.id) == nil)
+
+        let engine = try await Engine.open(
+            storage: cache, rootKey: testRootKey, configuration: .init(clock: fixture.clock.clock))
+        let reads = base.reads
+        let request = APIRequest(
+            operation: .encrypt, apiVersion: .v1_3, appkey: fixture.appkey, keyId: key.id,
+            body: .json(["plaintext": "x"]))
+        for _ in 0..<5 { #expect(await engine.execute(request, from: ClientIdentity.local).error == nil) }
+        #expect(base.reads == reads + 1)
+        cache.invalidate()
+        #expect(await engine.execute(request, from: ClientIdentity.local).error == nil)
+        #expect(base.reads == reads + 2)
+    }
+
     @Test func entriesExpire() async throws {
         let base = InMemoryStorage()
         // Long enough for the two reads below to fall within it on a machine busy with the rest of the suite.

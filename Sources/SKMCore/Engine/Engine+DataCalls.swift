@@ -80,9 +80,14 @@ extension Engine {
         guard ManagedKey.isWellFormedID(keyId) else {
             throw Rejection(.keyIDWellFormed, "'\(keyId.prefix(64))' is not a key id")
         }
-        guard let context = try await storage.keyContext(keyId: keyId) else {
-            throw Rejection(.keyExists, "no key '\(keyId)'")
+        // From the cache's memory when it holds the answer (see ``existingAppkey(_:)``).
+        let found: KeyContext?
+        if let cached = cache?.cachedKeyContext(keyId: keyId) {
+            found = cached
+        } else {
+            found = try await storage.keyContext(keyId: keyId)
         }
+        guard let context = found else { throw Rejection(.keyExists, "no key '\(keyId)'") }
         let key = context.key
         guard key.appkey == request.appkey else {
             throw Rejection(.keyOfThisAppkey, "key \(keyId) belongs to another appkey")

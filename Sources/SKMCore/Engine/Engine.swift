@@ -35,6 +35,8 @@ package final class Engine: Sendable {
     }
 
     package let storage: any Storage
+    /// `storage` when it is the server's cache, read synchronously on the data-call path (``CachingStorage/cachedAppkey(id:)``).
+    let cache: CachingStorage?
     package let configuration: Configuration
     let vault: KeyVault
     package let authority: CertificateAuthority
@@ -48,6 +50,7 @@ package final class Engine: Sendable {
 
     private init(storage: any Storage, configuration: Configuration, vault: KeyVault, authority: CertificateAuthority) {
         self.storage = storage
+        cache = storage as? CachingStorage
         self.configuration = configuration
         self.vault = vault
         self.authority = authority

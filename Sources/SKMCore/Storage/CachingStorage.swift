@@ -102,6 +102,27 @@ package final class CachingStorage: Storage {
         }
     }
 
+    /// The appkey `id` as the cache holds it, without reading the base: `.some` with what ``appkey(id:)`` would
+    /// answer now (`.some(nil)` for an appkey known not to exist) while the entry is fresh, `nil` when only the base
+    /// can tell. A synchronous read for the data-call path, where awaiting the storage costs an executor hop per
+    /// request even when the answer is in memory.
+    package func cachedAppkey(id: String) -> Appkey?? {
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            guard let entry = state.appkeys[id], entry.expires > now else { return nil }
+            return .some(entry.value)
+        }
+    }
+
+    /// The key context of `keyId` as the cache holds it, without reading the base; as ``cachedAppkey(id:)``.
+    package func cachedKeyContext(keyId: String) -> KeyContext?? {
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            guard let entry = state.contexts[keyId], entry.expires > now else { return nil }
+            return .some(entry.value)
+        }
+    }
+
     /// The cached value under `key`; else the result of the read of it in flight in this generation; else a new
     /// read, whose value is kept for `lifetime` unless a commit came in the meantime.
     private func readThrough<Value: Sendable>(
