@@ -47,13 +47,13 @@ package struct KeyStore: Sendable, Hashable, Codable {
         self.revision = revision
     }
 
-    /// The enabled factors, in the order the engine checks them.
-    package var enabledFactors: [AuthKind] {
-        var factors: [AuthKind] = []
-        if ip4AuthUse { factors.append(.ipv4) }
-        if macAuthUse { factors.append(.mac) }
-        if certificateAuthUse { factors.append(.certificate) }
-        return factors
+    /// Whether client authentication checks `factor`.
+    package func uses(_ factor: AuthKind) -> Bool {
+        switch factor {
+        case .ipv4: ip4AuthUse
+        case .mac: macAuthUse
+        case .certificate: certificateAuthUse
+        }
     }
 
     enum CodingKeys: String, CodingKey {
