@@ -85,7 +85,7 @@ package struct IPv4Address: Sendable, Hashable, Comparable, CustomStringConverti
         // and the answers that show an address allocate nothing for it.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 15) { buffer in
             var count = 0
-            for shift in [24, 16, 8, 0] as [UInt32] {
+            for shift in stride(from: UInt32(24), through: 0, by: -8) {
                 let octet = Int(value >> shift & 0xFF)
                 if shift != 24 {
                     buffer[count] = UInt8(ascii: ".")

@@ -395,15 +395,20 @@ func temporaryDatabasePath() -> String {
         #expect(await fixture.call(.encrypt, key: key.id, body: ["plaintext": "x"]).error == .invalidKeyID)
     }
 
-    /// Requests that miss one key's context at once read the base once; a request after a commit does not share
-    /// a read that began before it; a request whose shared read was cancelled with its maker reads for itself.
-    @Test func missesAtOnceShareOneReadButNotAcrossACommit() async throws {
+    /// A key its store lets 127.0.0.1 use, and a long-lived cache over a storage that counts key-context reads.
+    static func keyBehindCountingCache() async throws -> (Fixture, ManagedKey, SlowCountingStorage, CachingStorage) {
         let fixture = try await Fixture.make()
         let store = try await fixture.store()
         try await fixture.allow("127.0.0.1", in: store)
         let key = try await fixture.key(.symmetric, in: store)
         let base = SlowCountingStorage(base: fixture.engine.storage)
-        let cache = CachingStorage(base, lifetime: .seconds(3600))
+        return (fixture, key, base, CachingStorage(base, lifetime: .seconds(3600)))
+    }
+
+    /// Requests that miss one key's context at once read the base once; a request after a commit does not share
+    /// a read that began before it; a request whose shared read was cancelled with its maker reads for itself.
+    @Test func missesAtOnceShareOneReadButNotAcrossACommit() async throws {
+        let (_, key, base, cache) = try await Self.keyBehindCountingCache()
         let contexts = try await withThrowingTaskGroup(of: KeyContext?.self) { group in
             for _ in 0..<20 { group.addTask { try await cache.keyContext(keyId: key.id) } }
             return try await group.reduce(into: []) { $0.append($1) }
@@ -440,12 +445,7 @@ func temporaryDatabasePath() -> String {
     /// included, and nothing once the entry was emptied by a commit or expired; the engine's data calls then read
     /// the base only when the cache has no fresh answer.
     @Test func synchronousReadsAnswerOnlyWhatIsFresh() async throws {
-        let fixture = try await Fixture.make()
-        let store = try await fixture.store()
-        try await fixture.allow("127.0.0.1", in: store)
-        let key = try await fixture.key(.symmetric, in: store)
-        let base = SlowCountingStorage(base: fixture.engine.storage)
-        let cache = CachingStorage(base, lifetime: .seconds(3600))
+        let (fixture, key, base, cache) = try await Self.keyBehindCountingCache()
         #expect(cache.cachedAppkey(id: fixture.appkey) == nil)
         #expect(cache.cachedKeyContext(keyId: key.id) == nil)
         _ = try await cache.appkey(id: fixture.appkey)

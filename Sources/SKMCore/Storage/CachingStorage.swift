@@ -107,19 +107,20 @@ package final class CachingStorage: Storage {
     /// can tell. A synchronous read for the data-call path, where awaiting the storage costs an executor hop per
     /// request even when the answer is in memory.
     package func cachedAppkey(id: String) -> Appkey?? {
-        let now = ContinuousClock.now
-        return state.withLock { state in
-            guard let entry = state.appkeys[id], entry.expires > now else { return nil }
-            return .some(entry.value)
-        }
+        fresh { $0.appkeys[id] }
     }
 
     /// The key context of `keyId` as the cache holds it, without reading the base; as ``cachedAppkey(id:)``.
     package func cachedKeyContext(keyId: String) -> KeyContext?? {
+        fresh { $0.contexts[keyId] }
+    }
+
+    /// The value of the entry `find` picks, while it is fresh; `nil` when there is none or it expired.
+    private func fresh<Value: Sendable>(_ find: (State) -> Entry<Value>?) -> Value? {
         let now = ContinuousClock.now
         return state.withLock { state in
-            guard let entry = state.contexts[keyId], entry.expires > now else { return nil }
-            return .some(entry.value)
+            guard let entry = find(state), entry.expires > now else { return nil }
+            return entry.value
         }
     }
 
