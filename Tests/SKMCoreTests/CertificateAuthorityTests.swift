@@ -1,6 +1,7 @@
 import Foundation
 import SKMCore
 import SKMTestSupport
+import SKMWire
 import Testing
 import X509
 
@@ -22,6 +23,44 @@ import X509
             fixture.engine.authority.check([certificate], at: referenceTime + 91 * day)
                 == .expired(notAfter: certificate.notValidAfter))
         #expect(fixture.engine.authority.check([], at: referenceTime) == .absent)
+    }
+
+    /// The signature of a presented certificate is checked once and the finding kept, for that very certificate
+    /// only: the same signed bytes under another signature are examined anew and refused, by client authentication
+    /// and in the request log alike, and the genuine certificate stays trusted.
+    @Test func aKeptFindingNeverCoversAnotherSignature() async throws {
+        let fixture = try await Fixture.make()
+        let store = try await fixture.store("payments", certificate: true)
+        let entry = try await fixture.engine.issueCertificate(
+            appkey: fixture.appkey, store: .id(store.id), name: "billing", password: "pw", lifetimeDays: 90,
+            actor: "test")
+        let genuine = try Certificate(pemEncoded: try #require(entry.certificate).pem)
+        let authority = fixture.engine.authority
+        #expect(authority.check([genuine], at: referenceTime) == .valid)
+
+        // The last byte of the DER encoding is the last byte of the signature's s.
+        var bytes = genuine.derBytes
+        bytes[bytes.count - 1] ^= 0x01
+        let forged = try Certificate(derEncoded: bytes)
+        #expect(forged.tbsCertificateBytes == genuine.tbsCertificateBytes)
+        #expect(forged != genuine)
+
+        for _ in 0..<2 {
+            #expect(authority.check([forged], at: referenceTime) == .untrusted(.badSignature))
+            #expect(authority.check([genuine], at: referenceTime) == .valid)
+            #expect(authority.examine(forged).signedByThisCA == false)
+            #expect(authority.examine(genuine).signedByThisCA)
+            #expect(authority.examine(genuine).sha256 == genuine.sha256Fingerprint)
+            #expect(authority.examine(forged).sha256 == forged.sha256Fingerprint)
+            #expect(RequestRecord.CertificateObservation(forged, authority: authority).chainVerified == false)
+            #expect(RequestRecord.CertificateObservation(genuine, authority: authority).chainVerified == true)
+            #expect(
+                RequestRecord.CertificateObservation(genuine, authority: authority)
+                    == RequestRecord.CertificateObservation(genuine, issuer: authority.certificate))
+            #expect(
+                RequestRecord.CertificateObservation(forged, authority: authority)
+                    == RequestRecord.CertificateObservation(forged, issuer: authority.certificate))
+        }
     }
 
     @Test func certificateParametersAreValidated() async throws {

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import SKMPrimitives
 import SwiftASN1
+import Synchronization
 import X509
 
 /// The installation's own certificate authority: it issues the client certificates key stores register, and it is
@@ -9,10 +10,19 @@ import X509
 package struct CertificateAuthority: Sendable {
     package let certificate: Certificate
     let privateKey: P256.Signing.PrivateKey
+    /// What was found on the certificates clients presented, shared by the copies of this CA.
+    private let presented = PresentedCertificates()
 
     package init(certificate: Certificate, privateKey: P256.Signing.PrivateKey) {
         self.certificate = certificate
         self.privateKey = privateKey
+    }
+
+    /// Whether this CA's key signed `leaf`, and its fingerprint, worked out once per certificate: a client presents
+    /// the same certificate on every request, and checking an ECDSA signature costs more than the rest of a data
+    /// call. Whether `leaf` names this CA as its issuer is the caller's to check first.
+    package func examine(_ leaf: Certificate) -> PresentedCertificate {
+        presented.facts(of: leaf, signer: certificate.publicKey)
     }
 
     /// A new CA with a fresh P-256 key, valid for `validityDays` from `now`.
@@ -141,7 +151,7 @@ package struct CertificateAuthority: Sendable {
     package func check(_ chain: [Certificate], at now: Date) -> CertificateCheck {
         guard let leaf = chain.first else { return .absent }
         guard leaf.issuer == certificate.subject else { return .untrusted(.otherIssuer) }
-        guard certificate.publicKey.isValidSignature(leaf.signature, for: leaf) else {
+        guard examine(leaf).signedByThisCA else {
             return .untrusted(.badSignature)
         }
         if let usage = try? leaf.extensions.extendedKeyUsage, !usage.contains(.clientAuth) {
@@ -156,6 +166,33 @@ package struct CertificateAuthority: Sendable {
         var bytes = SystemIdentifierSource().randomBytes(count: 16)
         bytes[0] = bytes[0] & 0x7F | 0x40
         return Certificate.SerialNumber(bytes: ArraySlice(bytes))
+    }
+}
+
+/// What a CA found on a certificate a client presented (``CertificateAuthority/examine(_:)``).
+package struct PresentedCertificate: Sendable, Hashable {
+    /// Whether the CA's key signed the certificate.
+    package let signedByThisCA: Bool
+    /// SHA-256 of the certificate's DER encoding, lower-case hexadecimal.
+    package let sha256: String
+}
+
+/// The findings on presented certificates, by certificate. Two certificates are the same only when their signed
+/// bytes and their signatures are (`Certificate`'s equality), so a certificate with another signature is examined
+/// anew and never takes a genuine one's finding. Bounded: past `capacity` certificates the table starts again.
+final class PresentedCertificates: Sendable {
+    static let capacity = 1024
+    private let known = Mutex<[Certificate: PresentedCertificate]>([:])
+
+    func facts(of leaf: Certificate, signer: Certificate.PublicKey) -> PresentedCertificate {
+        if let found = known.withLock({ $0[leaf] }) { return found }
+        let found = PresentedCertificate(
+            signedByThisCA: signer.isValidSignature(leaf.signature, for: leaf), sha256: leaf.sha256Fingerprint)
+        known.withLock { known in
+            if known.count >= Self.capacity { known.removeAll(keepingCapacity: true) }
+            known[leaf] = found
+        }
+        return found
     }
 }
 

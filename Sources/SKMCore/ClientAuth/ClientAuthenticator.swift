@@ -169,7 +169,7 @@ package struct ClientAuthenticator: Sendable {
         case .valid:
             break
         }
-        let fingerprint = client.certificateChain[0].sha256Fingerprint
+        let fingerprint = authority.examine(client.certificateChain[0]).sha256
         let matching = entries.certificates.filter { $0.sha256 == fingerprint }.map { entries.all[$0.entry] }
         if let entry = matching.first(where: { $0.status == .inService }) { return .passed(entryId: entry.id) }
         if let waiting = matching.first(where: { $0.status.awaitsApproval }) {
