@@ -8,6 +8,10 @@
 #   ROUNDS=5 Benchmarks/server.sh ...     more rounds
 #   ENTRIES=500 Benchmarks/server.sh ...   the key store also registers that many other CIDRs (client
 #                                          authentication against a large store)
+#   CERT=1 Benchmarks/server.sh ...       client-certificate authentication instead of IPv4: the key store
+#                                          requires a certificate its CA issued, and every run (health too) is
+#                                          driven by Benchmarks/mtls-load.py, one process per connection, since
+#                                          wrk has no client certificates (fewer connections suit it: -c 6)
 #   BASELINE=path/to/skm Benchmarks/server.sh ...   also runs that binary (an older build), side by side with
 #                                          its own copy of the set-up, in turns with this one: the comparison
 #                                          of two builds that holds on a noisy machine
@@ -33,8 +37,17 @@ start() {  # name binary: a database, an appkey, a key store allowing 127.0.0.1 
     $skm init >/dev/null 2>&1
     local appkey key port
     appkey=$($skm appkey create --name bench --quiet)
-    $skm keystore create --name bench --ip4-auth Y >/dev/null
-    $skm auth add-ip --keystore bench 127.0.0.1 >/dev/null
+    if [ -n "${CERT:-}" ]; then
+        $skm keystore create --name bench --ip4-auth N --cert-auth Y >/dev/null
+        echo bench-password >"$dir/password"
+        $skm auth issue-cert --keystore bench --name bench-client --password-file "$dir/password" >/dev/null
+        $skm cert export --keystore bench --name bench-client --out "$dir/client.p12" \
+            --password-file "$dir/password" >/dev/null
+        openssl pkcs12 -in "$dir/client.p12" -passin file:"$dir/password" -nodes -out "$dir/client.pem" 2>/dev/null
+    else
+        $skm keystore create --name bench --ip4-auth Y >/dev/null
+        $skm auth add-ip --keystore bench 127.0.0.1 >/dev/null
+    fi
     if [ "${ENTRIES:-0}" -gt 0 ]; then
         { echo value; for i in $(seq "$ENTRIES"); do echo "10.$((i / 250)).$((i % 250)).0/24"; done; } >"$dir/hosts.csv"
         $skm auth import --keystore bench "$dir/hosts.csv" >/dev/null
@@ -49,13 +62,15 @@ start() {  # name binary: a database, an appkey, a key store allowing 127.0.0.1 
     local base="https://127.0.0.1:$port/keymanager/v1.2/appkey/$appkey/symmetric-keys/$key"
     echo "$base" >"$dir/base"
     local ciphertext
-    ciphertext=$(curl -sk -X POST "$base/encrypt" -d "{\"plaintext\":\"$plaintext\"}" \
+    local client=()
+    [ -n "${CERT:-}" ] && client=(--cert "$dir/client.pem")
+    ciphertext=$(curl -sk "${client[@]}" -X POST "$base/encrypt" -d "{\"plaintext\":\"$plaintext\"}" \
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["body"]["ciphertext"])')
     printf 'wrk.method = "POST"\nwrk.body = %s\nwrk.headers["Content-Type"] = "application/json"\n' \
         "'{\"plaintext\":\"$plaintext\"}'" >"$dir/encrypt.lua"
     printf 'wrk.method = "POST"\nwrk.body = %s\nwrk.headers["Content-Type"] = "application/json"\n' \
         "'{\"ciphertext\":\"$ciphertext\"}'" >"$dir/decrypt.lua"
-    curl -sk -X POST "$base/encrypt" -d "{\"plaintext\":\"$plaintext\"}" >/dev/null   # warm up
+    curl -sk "${client[@]}" -X POST "$base/encrypt" -d "{\"plaintext\":\"$plaintext\"}" >/dev/null   # warm up
 }
 
 names=(this)
@@ -74,7 +89,11 @@ run() {  # server name url [script]: one wrk run; prints "server name req/s serv
     [ -n "${4:-}" ] && args+=(-s "$4")
     local before after output
     before=$(awk '{print $14 + $15}' "/proc/$pid/stat")   # user + system time of the server process
-    output=$(wrk "${args[@]}" "$3")
+    if [ -n "${CERT:-}" ]; then
+        output=$(python3 Benchmarks/mtls-load.py "$3" "$connections" "$duration" "$work/$1/client.pem" ${4:+"$4"})
+    else
+        output=$(wrk "${args[@]}" "$3")
+    fi
     after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
     local rate errors requests
     rate=$(printf '%s\n' "$output" | awk '/Requests\/sec/ {print $2}')
@@ -88,7 +107,11 @@ run() {  # server name url [script]: one wrk run; prints "server name req/s serv
     echo "$1 $2 $rate $cpu" >>"$work/results"
 }
 
-echo "skm serve, HTTPS keep-alive, wrk -t2 -c$connections -d${duration}s, $(nproc) cores, $((${ENTRIES:-0} + 1)) IPv4 entries, $rounds rounds" >&2
+if [ -n "${CERT:-}" ]; then
+    echo "skm serve, HTTPS keep-alive with a client certificate, mtls-load.py -c$connections -d${duration}s, $(nproc) cores, $rounds rounds" >&2
+else
+    echo "skm serve, HTTPS keep-alive, wrk -t2 -c$connections -d${duration}s, $(nproc) cores, $((${ENTRIES:-0} + 1)) IPv4 entries, $rounds rounds" >&2
+fi
 : >"$work/results"
 for round in $(seq "$rounds"); do
     echo "round $round" >&2
