@@ -414,13 +414,16 @@ extension RequestRecord.Client {
 
 extension RequestRecord.CertificateObservation {
     package init(_ certificate: Certificate?, authority: CertificateAuthority?) {
-        guard let certificate, let authority, certificate.issuer == authority.certificate.subject else {
+        guard let certificate, let authority else {
             self.init(certificate, issuer: authority?.certificate)
             return
         }
-        // Issued in this CA's name: its signature and fingerprint are what client authentication found.
+        // What client authentication found on the same certificate.
         let found = authority.examine(certificate)
-        self.init(certificate, chainVerified: found.signedByThisCA, sha256: found.sha256)
+        self.init(
+            present: true, subject: found.subject, issuer: found.issuer, serial: found.serial, sha256: found.sha256,
+            notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter,
+            chainVerified: found.issuedByThisCA && found.signedByThisCA)
     }
 
     /// What a certificate shows, with `chainVerified` checked against the CA certificate `issuer` when one is given:
@@ -436,13 +439,9 @@ extension RequestRecord.CertificateObservation {
                 certificate.issuer == issuer.subject
                 && issuer.publicKey.isValidSignature(certificate.signature, for: certificate)
         }
-        self.init(certificate, chainVerified: verified, sha256: certificate.sha256Fingerprint)
-    }
-
-    private init(_ certificate: Certificate, chainVerified: Bool?, sha256: String) {
         self.init(
             present: true, subject: certificate.subject.description, issuer: certificate.issuer.description,
-            serial: certificate.serialNumberHex, sha256: sha256, notBefore: certificate.notValidBefore,
-            notAfter: certificate.notValidAfter, chainVerified: chainVerified)
+            serial: certificate.serialNumberHex, sha256: certificate.sha256Fingerprint,
+            notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter, chainVerified: verified)
     }
 }

@@ -63,6 +63,35 @@ import X509
         }
     }
 
+    /// Certificates this CA did not issue for clients are refused for the same reason on every request, and the
+    /// request log records them as it does without a kept finding: one of another CA of the same name (the
+    /// signature is wrong), one of a CA of another name, and this CA's server certificate.
+    @Test func keptFindingsRefuseWhatTheCheckRefuses() async throws {
+        let fixture = try await Fixture.make()
+        let authority = fixture.engine.authority
+        let sameName = try CertificateAuthority.create(commonName: "SKM Client CA", now: referenceTime)
+        let otherName = try CertificateAuthority.create(commonName: "Elsewhere CA", now: referenceTime)
+        let impostor = try sameName.issueClientCertificate(
+            commonName: "billing", organizationalUnit: "payments", now: referenceTime, lifetimeDays: 30
+        ).certificate
+        let stranger = try otherName.issueClientCertificate(
+            commonName: "billing", organizationalUnit: "payments", now: referenceTime, lifetimeDays: 30
+        ).certificate
+        let server = try authority.issueServerCertificate(hosts: ["127.0.0.1"], now: referenceTime).certificate
+        try #require(impostor.issuer == authority.certificate.subject)
+        let now = referenceTime + day
+        for _ in 0..<2 {
+            #expect(authority.check([impostor], at: now) == .untrusted(.badSignature))
+            #expect(authority.check([stranger], at: now) == .untrusted(.otherIssuer))
+            #expect(authority.check([server], at: now) == .untrusted(.notForClientAuthentication))
+            for certificate in [impostor, stranger, server] {
+                let observed = RequestRecord.CertificateObservation(certificate, authority: authority)
+                #expect(observed == RequestRecord.CertificateObservation(certificate, issuer: authority.certificate))
+                #expect(observed.chainVerified == (certificate == server))
+            }
+        }
+    }
+
     @Test func certificateParametersAreValidated() async throws {
         let fixture = try await Fixture.make()
         let store = try await fixture.store(certificate: true)

@@ -18,11 +18,10 @@ package struct CertificateAuthority: Sendable {
         self.privateKey = privateKey
     }
 
-    /// Whether this CA's key signed `leaf`, and its fingerprint, worked out once per certificate: a client presents
-    /// the same certificate on every request, and checking an ECDSA signature costs more than the rest of a data
-    /// call. Whether `leaf` names this CA as its issuer is the caller's to check first.
+    /// What this CA finds on `leaf`, worked out once per certificate: a client presents the same certificate on
+    /// every request, and checking an ECDSA signature costs more than the rest of a data call.
     package func examine(_ leaf: Certificate) -> PresentedCertificate {
-        presented.facts(of: leaf, signer: certificate.publicKey)
+        presented.facts(of: leaf, by: certificate)
     }
 
     /// A new CA with a fresh P-256 key, valid for `validityDays` from `now`.
@@ -150,13 +149,10 @@ package struct CertificateAuthority: Sendable {
     /// Whether the certificate is registered in a key store is the caller's question.
     package func check(_ chain: [Certificate], at now: Date) -> CertificateCheck {
         guard let leaf = chain.first else { return .absent }
-        guard leaf.issuer == certificate.subject else { return .untrusted(.otherIssuer) }
-        guard examine(leaf).signedByThisCA else {
-            return .untrusted(.badSignature)
-        }
-        if let usage = try? leaf.extensions.extendedKeyUsage, !usage.contains(.clientAuth) {
-            return .untrusted(.notForClientAuthentication)
-        }
+        let found = examine(leaf)
+        guard found.issuedByThisCA else { return .untrusted(.otherIssuer) }
+        guard found.signedByThisCA else { return .untrusted(.badSignature) }
+        guard found.forClientAuthentication else { return .untrusted(.notForClientAuthentication) }
         if now < leaf.notValidBefore { return .notYetValid(notBefore: leaf.notValidBefore) }
         if now > leaf.notValidAfter { return .expired(notAfter: leaf.notValidAfter) }
         return .valid
@@ -169,12 +165,36 @@ package struct CertificateAuthority: Sendable {
     }
 }
 
-/// What a CA found on a certificate a client presented (``CertificateAuthority/examine(_:)``).
+/// What a CA found on a certificate a client presented (``CertificateAuthority/examine(_:)``): everything about it
+/// that does not depend on the time of the request.
 package struct PresentedCertificate: Sendable, Hashable {
-    /// Whether the CA's key signed the certificate.
+    /// Whether the certificate names the CA as its issuer.
+    package let issuedByThisCA: Bool
+    /// Whether the CA's key signed the certificate (checked only when it names the CA as its issuer).
     package let signedByThisCA: Bool
+    /// Whether the certificate may authenticate a client: it has no extended key usage, or one with client
+    /// authentication.
+    package let forClientAuthentication: Bool
     /// SHA-256 of the certificate's DER encoding, lower-case hexadecimal.
     package let sha256: String
+    /// The subject and issuer as text (RFC 4514), and the serial number in lower-case hexadecimal.
+    package let subject: String
+    package let issuer: String
+    package let serial: String
+
+    init(_ leaf: Certificate, by authority: Certificate) {
+        issuedByThisCA = leaf.issuer == authority.subject
+        signedByThisCA = issuedByThisCA && authority.publicKey.isValidSignature(leaf.signature, for: leaf)
+        if let usage = try? leaf.extensions.extendedKeyUsage, !usage.contains(.clientAuth) {
+            forClientAuthentication = false
+        } else {
+            forClientAuthentication = true
+        }
+        sha256 = leaf.sha256Fingerprint
+        subject = leaf.subject.description
+        issuer = leaf.issuer.description
+        serial = leaf.serialNumberHex
+    }
 }
 
 /// The findings on presented certificates, by certificate. Two certificates are the same only when their signed
@@ -184,10 +204,9 @@ final class PresentedCertificates: Sendable {
     static let capacity = 1024
     private let known = Mutex<[Certificate: PresentedCertificate]>([:])
 
-    func facts(of leaf: Certificate, signer: Certificate.PublicKey) -> PresentedCertificate {
+    func facts(of leaf: Certificate, by authority: Certificate) -> PresentedCertificate {
         if let found = known.withLock({ $0[leaf] }) { return found }
-        let found = PresentedCertificate(
-            signedByThisCA: signer.isValidSignature(leaf.signature, for: leaf), sha256: leaf.sha256Fingerprint)
+        let found = PresentedCertificate(leaf, by: authority)
         known.withLock { known in
             if known.count >= Self.capacity { known.removeAll(keepingCapacity: true) }
             known[leaf] = found
