@@ -6,14 +6,19 @@ import Testing
 import X509
 
 @Suite struct CertificateAuthorityTests {
-    @Test func issuedClientCertificateHasClientAuthAndLifetime() async throws {
-        let fixture = try await Fixture.make()
+    /// A client certificate "billing", valid for 90 days, issued by the fixture's CA into a new key store.
+    func issueBilling(_ fixture: Fixture) async throws -> (summary: IssuedCertificate, certificate: Certificate) {
         let store = try await fixture.store("payments", certificate: true)
         let entry = try await fixture.engine.issueCertificate(
             appkey: fixture.appkey, store: .id(store.id), name: "billing", password: "pw", lifetimeDays: 90,
             actor: "test")
         let summary = try #require(entry.certificate)
-        let certificate = try Certificate(pemEncoded: summary.pem)
+        return (summary, try Certificate(pemEncoded: summary.pem))
+    }
+
+    @Test func issuedClientCertificateHasClientAuthAndLifetime() async throws {
+        let fixture = try await Fixture.make()
+        let (summary, certificate) = try await issueBilling(fixture)
         #expect(try certificate.extensions.extendedKeyUsage?.contains(.clientAuth) == true)
         #expect(certificate.notValidAfter.timeIntervalSince(certificate.notValidBefore) == 90 * day)
         #expect(summary.subject.contains("CN=billing"))
@@ -30,11 +35,7 @@ import X509
     /// and in the request log alike, and the genuine certificate stays trusted.
     @Test func aKeptFindingNeverCoversAnotherSignature() async throws {
         let fixture = try await Fixture.make()
-        let store = try await fixture.store("payments", certificate: true)
-        let entry = try await fixture.engine.issueCertificate(
-            appkey: fixture.appkey, store: .id(store.id), name: "billing", password: "pw", lifetimeDays: 90,
-            actor: "test")
-        let genuine = try Certificate(pemEncoded: try #require(entry.certificate).pem)
+        let genuine = try await issueBilling(fixture).certificate
         let authority = fixture.engine.authority
         #expect(authority.check([genuine], at: referenceTime) == .valid)
 

@@ -167,7 +167,7 @@ package struct CertificateAuthority: Sendable {
 
 /// What a CA found on a certificate a client presented (``CertificateAuthority/examine(_:)``): everything about it
 /// that does not depend on the time of the request.
-package struct PresentedCertificate: Sendable, Hashable {
+package struct PresentedCertificate: Sendable {
     /// Whether the certificate names the CA as its issuer.
     package let issuedByThisCA: Bool
     /// Whether the CA's key signed the certificate (checked only when it names the CA as its issuer).
