@@ -165,8 +165,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let rules = try analysis.loadRules()
-        let snapshot = try await analysis.loadSnapshot()
+        let (rules, snapshot) = try await analysis.loadRulesAndSnapshot()
         var analyzer = try analysis.analyzer(snapshot: snapshot, rules: rules, filter: try filter())
         if let workers { analyzer.workers = workers }
         let interactive = isatty(STDERR_FILENO) == 1

@@ -26,8 +26,7 @@ struct ExplainCommand: AsyncParsableCommand {
     var color = "auto"
 
     func run() async throws {
-        let rules = try analysis.loadRules()
-        let snapshot = try await analysis.loadSnapshot()
+        let (rules, snapshot) = try await analysis.loadRulesAndSnapshot()
         let analyzer = try analysis.analyzer(snapshot: snapshot, rules: rules)
         let found: Finding?
         do {
