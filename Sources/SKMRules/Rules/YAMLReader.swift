@@ -55,7 +55,10 @@ enum YAMLReader {
         }
         let node: Node?
         do {
-            node = try Yams.compose(yaml: text)
+            // No implicit typing (the default resolver matches every plain scalar against regular expressions to
+            // call it a bool, a number or null): a scalar's text is read here, by the type its field has; only
+            // explicit tags (`!absent`, `!unknown`) are read from the node.
+            node = try Yams.compose(yaml: text, .basic)
         } catch let error as YamlError {
             throw failure(error)
         } catch {
