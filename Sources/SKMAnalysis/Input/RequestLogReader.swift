@@ -398,8 +398,10 @@ enum FastFields {
                     checked = .none
                 }
             }
+            // The time from the line's bytes: every line's is its own, so making (and keeping) a string of it is
+            // wasted.
             guard closed, successful, httpStatus, resultCode, let time,
-                let parsed = Timestamp.parse(text(time))
+                let parsed = Timestamp.parse(utf8: UnsafeBufferPointer(rebasing: line[time]))
             else { return nil }
             memory.layoutCount = layoutCount
             return SuccessObservation(
