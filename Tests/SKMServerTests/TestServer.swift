@@ -38,8 +38,11 @@ final class TestServer: Sendable {
         if let given = existing {
             fixture = given
         } else {
+            // Behind the cache `skm serve` puts in front of its database, with its default lifetime.
             fixture = try await Fixture.make(
-                storage: SQLiteStorage(path: directory.appendingPathComponent("skm.sqlite").path))
+                storage: CachingStorage(
+                    try SQLiteStorage(path: directory.appendingPathComponent("skm.sqlite").path),
+                    lifetime: .seconds(1)))
         }
         let ports = PortBox()
         var logger = Logger(label: "test")
