@@ -148,8 +148,13 @@ package struct CertificateAuthority: Sendable {
     /// this CA with a valid signature and for client authentication, not before its start, not after its end.
     /// Whether the certificate is registered in a key store is the caller's question.
     package func check(_ chain: [Certificate], at now: Date) -> CertificateCheck {
-        guard let leaf = chain.first else { return .absent }
-        let found = examine(leaf)
+        check(chain.first, examined: chain.first.map(examine), at: now)
+    }
+
+    /// ``check(_:at:)`` on the leaf and what ``examine(_:)`` found on it, for a caller that reads the finding too
+    /// (its fingerprint): the certificate is looked up once.
+    package func check(_ leaf: Certificate?, examined found: PresentedCertificate?, at now: Date) -> CertificateCheck {
+        guard let leaf, let found else { return .absent }
         guard found.issuedByThisCA else { return .untrusted(.otherIssuer) }
         guard found.signedByThisCA else { return .untrusted(.badSignature) }
         guard found.forClientAuthentication else { return .untrusted(.notForClientAuthentication) }

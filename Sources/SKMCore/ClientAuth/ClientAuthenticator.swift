@@ -148,7 +148,9 @@ package struct ClientAuthenticator: Sendable {
     }
 
     private func checkCertificate(_ client: ClientIdentity, _ entries: Entries, at now: Date) -> Verdict {
-        switch authority.check(client.certificateChain, at: now) {
+        let leaf = client.certificateChain.first
+        let found = leaf.map(authority.examine)
+        switch authority.check(leaf, examined: found, at: now) {
         case .absent:
             let why = client.tls ? "no client certificate was presented" : "the request did not come over TLS"
             return .failed(Rejection(.certificatePresented, why))
@@ -169,7 +171,7 @@ package struct ClientAuthenticator: Sendable {
         case .valid:
             break
         }
-        let fingerprint = authority.examine(client.certificateChain[0]).sha256
+        let fingerprint = found?.sha256
         let matching = entries.certificates.filter { $0.sha256 == fingerprint }.map { entries.all[$0.entry] }
         if let entry = matching.first(where: { $0.status == .inService }) { return .passed(entryId: entry.id) }
         if let waiting = matching.first(where: { $0.status.awaitsApproval }) {
