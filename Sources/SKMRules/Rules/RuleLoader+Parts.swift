@@ -5,7 +5,8 @@ extension RuleLoader {
     /// Renders, on each test's facts, the explanation and fix of the check it makes fail and of the hint it expects:
     /// a hole that would show nothing or an unknown is refused here, where the rule file can still be fixed.
     func renderingProblems(_ rule: Rule, text: String) -> [Diagnostic] {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // The file's lines, split only when a problem is found: most loads find none.
+        var lines: [Substring]?
         var found: [Diagnostic] = []
         let set = RuleSet(configuration: configuration, definitions: definitions, rules: [rule])
         for test in rule.tests {
@@ -20,7 +21,9 @@ extension RuleLoader {
             }
             for (what, rendering) in renderings {
                 for problem in rendering.problems {
-                    let sourceLine = test.line - 1 < lines.count ? String(lines[test.line - 1]) : nil
+                    let split = lines ?? text.split(separator: "\n", omittingEmptySubsequences: false)
+                    lines = split
+                    let sourceLine = test.line - 1 < split.count ? String(split[test.line - 1]) : nil
                     found.append(
                         Diagnostic(
                             file: rule.file, line: test.line, column: test.column,

@@ -90,47 +90,54 @@ enum YAMLReader {
         }
     }
 
-    /// The position of the first place nested deeper than the limit (by indentation or by brackets), if any.
+    /// The position of the first place nested deeper than the limit (by indentation or by brackets), if any. Reads
+    /// the UTF-8 bytes (every delimiter is ASCII); a column counts characters (Unicode scalars), as the parser's do.
     private static func excessiveNesting(_ text: String) -> (Int, Int)? {
-        var line = 1
-        var brackets = 0
-        var inQuote: Character?
-        var column = 0
-        var lineStart = true
-        var indentation = 0
-        for character in text {
-            column += 1
-            if character == "\n" {
-                line += 1
-                column = 0
-                lineStart = true
-                indentation = 0
-                inQuote = nil
-                continue
-            }
-            if lineStart {
-                if character == " " {
-                    indentation += 1
-                    if indentation > maximumDepth * 4 { return (line, column) }
+        var text = text
+        return text.withUTF8 { bytes -> (Int, Int)? in
+            var line = 1
+            var brackets = 0
+            /// The byte that ends the quote or comment being read; 0 outside one.
+            var closing: UInt8 = 0
+            var column = 0
+            var lineStart = true
+            var indentation = 0
+            for byte in bytes {
+                // A continuation byte is part of the character before it.
+                if byte & 0xC0 == 0x80 { continue }
+                column += 1
+                if byte == UInt8(ascii: "\n") {
+                    line += 1
+                    column = 0
+                    lineStart = true
+                    indentation = 0
+                    closing = 0
                     continue
                 }
-                lineStart = false
+                if lineStart {
+                    if byte == UInt8(ascii: " ") {
+                        indentation += 1
+                        if indentation > maximumDepth * 4 { return (line, column) }
+                        continue
+                    }
+                    lineStart = false
+                }
+                if closing != 0 {
+                    if byte == closing { closing = 0 }
+                    continue
+                }
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "'"): closing = byte
+                case UInt8(ascii: "#"): closing = UInt8(ascii: "\n")
+                case UInt8(ascii: "["), UInt8(ascii: "{"):
+                    brackets += 1
+                    if brackets > maximumDepth { return (line, column) }
+                case UInt8(ascii: "]"), UInt8(ascii: "}"): brackets = max(0, brackets - 1)
+                default: break
+                }
             }
-            if let quote = inQuote {
-                if character == quote { inQuote = nil }
-                continue
-            }
-            switch character {
-            case "\"", "'": inQuote = character
-            case "#": inQuote = "\n"
-            case "[", "{":
-                brackets += 1
-                if brackets > maximumDepth { return (line, column) }
-            case "]", "}": brackets = max(0, brackets - 1)
-            default: break
-            }
+            return nil
         }
-        return nil
     }
 
     /// Where a node began and what it was. The composer expands an alias into a copy of the anchored node, mark and
@@ -285,14 +292,16 @@ struct MappingReader {
             // Block scalars start on the next line, at the block's indentation.
             // The indentation of the line after the node's (0-based line `node.line`), found without splitting the
             // whole file for every block scalar.
-            let utf8 = fileText.utf8
-            var start = utf8.startIndex
-            var line = 0
-            while line < node.line, let newline = utf8[start...].firstIndex(of: UInt8(ascii: "\n")) {
-                start = utf8.index(after: newline)
-                line += 1
+            var contents = fileText
+            let indentation = contents.withUTF8 { bytes in
+                var start = 0
+                var line = 0
+                while line < node.line, let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                    start = newline + 1
+                    line += 1
+                }
+                return line == node.line ? bytes[start...].prefix { $0 == UInt8(ascii: " ") }.count : 0
             }
-            let indentation = line == node.line ? utf8[start...].prefix { $0 == UInt8(ascii: " ") }.count : 0
             return Source(
                 name: file, text: text, line: node.line + 1, column: indentation + 1, fileText: fileText,
                 continuationColumn: indentation + 1)
