@@ -49,6 +49,29 @@ let goodRule = """
         #expect(rules.rules.map(\.id) == ["SKM-TEST"])
     }
 
+    @Test(
+        arguments: [
+            ("SKM-TEST", "header-present", nil),
+            ("SKM-TEST-2", "a-1", nil),
+            ("skm-test", "header-present", "rule id 'skm-test' must be upper case letters, digits and '-'"),
+            ("1SKM", "header-present", "rule id '1SKM' must be upper case letters, digits and '-'"),
+            ("SKM_TEST", "header-present", "rule id 'SKM_TEST' must be upper case letters, digits and '-'"),
+            ("SKM-TÉST", "header-present", "rule id 'SKM-TÉST' must be upper case letters, digits and '-'"),
+            ("SKM-TEST", "Header-present", "check id 'Header-present' must be lower case letters, digits and '-'"),
+            ("SKM-TEST", "-header", "check id '-header' must be lower case letters, digits and '-'"),
+            ("SKM-TEST", "header present", "check id 'header present' must be lower case letters, digits and '-'"),
+        ] as [(String, String, String?)])
+    func idsAreLettersDigitsAndDashes(rule: String, check: String, problem: String?) throws {
+        let text = goodRule.replacingOccurrences(of: "id: SKM-TEST", with: "id: '\(rule)'")
+            .replacingOccurrences(of: "- id: header-present", with: "- id: '\(check)'")
+        let diagnostics = try RuleDirectory(["a.yaml": text]).diagnostics()
+        if let problem {
+            #expect(diagnostics.contains { $0.contains(problem) }, "\(diagnostics)")
+        } else {
+            #expect(diagnostics.isEmpty, "\(diagnostics)")
+        }
+    }
+
     @Test(arguments: [
         (
             goodRule.replacingOccurrences(of: "  - id: header-present", with: "  - id: header-present\n    asert: x"),

@@ -41,7 +41,7 @@ extension RuleLoader {
         var reader = MappingReader(node, file: file.path, fileText: text, context: "a hint", allowed: Self.hintKeys)
         defer { outer.diagnostics += reader.diagnostics }
         let id = reader.string("id")
-        if let (value, idNode) = id, value.range(of: #"^[a-z][a-z0-9-]*$"#, options: .regularExpression) == nil {
+        if let (value, idNode) = id, !Self.isWellFormedID(value, upperCase: false) {
             reader.diagnostics.append(
                 reader.diagnostic("hint id '\(value)' must be lower case letters, digits and '-'", at: idNode))
         }
@@ -171,7 +171,7 @@ extension RuleLoader {
         var reader = MappingReader(node, file: file.path, fileText: text, context: "a check", allowed: Self.checkKeys)
         defer { outer.diagnostics += reader.diagnostics }
         let id = reader.string("id")
-        if let (value, idNode) = id, value.range(of: #"^[a-z][a-z0-9-]*$"#, options: .regularExpression) == nil {
+        if let (value, idNode) = id, !Self.isWellFormedID(value, upperCase: false) {
             reader.diagnostics.append(
                 reader.diagnostic("check id '\(value)' must be lower case letters, digits and '-'", at: idNode))
         }

@@ -189,13 +189,23 @@ struct RuleLoader {
         return nil
     }
 
+    /// Whether `id` is a letter followed by letters, digits and '-', the letters ASCII and all upper or all lower
+    /// case: how rule ids (`SKM-INVALID-APPKEY`) and check and hint ids (`appkey-exists`) are written.
+    static func isWellFormedID(_ id: String, upperCase: Bool) -> Bool {
+        let letters = upperCase ? UInt8(ascii: "A")...UInt8(ascii: "Z") : UInt8(ascii: "a")...UInt8(ascii: "z")
+        guard let first = id.utf8.first, letters.contains(first) else { return false }
+        return id.utf8.allSatisfy {
+            letters.contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "-")
+        }
+    }
+
     mutating func loadRule(_ file: URL) -> (Rule, YAMLNode, MappingReader)? {
         guard let (text, node) = readFile(file) else { return nil }
         var reader = MappingReader(node, file: file.path, fileText: text, context: "the rule", allowed: Self.ruleKeys)
         defer { diagnostics += reader.diagnostics }
 
         let id = reader.string("id")
-        if let (value, node) = id, value.range(of: #"^[A-Z][A-Z0-9-]*$"#, options: .regularExpression) == nil {
+        if let (value, node) = id, !Self.isWellFormedID(value, upperCase: true) {
             reader.diagnostics.append(
                 reader.diagnostic("rule id '\(value)' must be upper case letters, digits and '-'", at: node))
         }
