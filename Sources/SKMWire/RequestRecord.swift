@@ -414,8 +414,13 @@ extension RequestRecord.Client {
 
 extension RequestRecord.CertificateObservation {
     package init(_ certificate: Certificate?, authority: CertificateAuthority?) {
-        guard let certificate, let authority else {
-            self.init(certificate, issuer: authority?.certificate)
+        // Most requests present none: nothing to read, not even the CA's certificate.
+        guard let certificate else {
+            self = .absent
+            return
+        }
+        guard let authority else {
+            self.init(certificate, issuer: nil)
             return
         }
         // What client authentication found on the same certificate.
