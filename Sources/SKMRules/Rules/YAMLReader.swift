@@ -97,7 +97,7 @@ enum YAMLReader {
         return text.withUTF8 { bytes -> (Int, Int)? in
             var line = 1
             var brackets = 0
-            /// The byte that ends the quote or comment being read; 0 outside one.
+            // The byte that ends the quote or comment being read; 0 outside one.
             var closing: UInt8 = 0
             var column = 0
             var lineStart = true
