@@ -148,18 +148,18 @@ package struct CertificateAuthority: Sendable {
     /// this CA with a valid signature and for client authentication, not before its start, not after its end.
     /// Whether the certificate is registered in a key store is the caller's question.
     package func check(_ chain: [Certificate], at now: Date) -> CertificateCheck {
-        check(chain.first, examined: chain.first.map(examine), at: now)
+        check(chain.first.map(examine), at: now)
     }
 
-    /// ``check(_:at:)`` on the leaf and what ``examine(_:)`` found on it, for a caller that reads the finding too
-    /// (its fingerprint): the certificate is looked up once.
-    package func check(_ leaf: Certificate?, examined found: PresentedCertificate?, at now: Date) -> CertificateCheck {
-        guard let leaf, let found else { return .absent }
+    /// ``check(_:at:)`` on what ``examine(_:)`` found on the leaf, for a caller that reads the finding too (its
+    /// fingerprint): the certificate is looked up once.
+    package func check(_ found: PresentedCertificate?, at now: Date) -> CertificateCheck {
+        guard let found else { return .absent }
         guard found.issuedByThisCA else { return .untrusted(.otherIssuer) }
         guard found.signedByThisCA else { return .untrusted(.badSignature) }
         guard found.forClientAuthentication else { return .untrusted(.notForClientAuthentication) }
-        if now < leaf.notValidBefore { return .notYetValid(notBefore: leaf.notValidBefore) }
-        if now > leaf.notValidAfter { return .expired(notAfter: leaf.notValidAfter) }
+        if now < found.notBefore { return .notYetValid(notBefore: found.notBefore) }
+        if now > found.notAfter { return .expired(notAfter: found.notAfter) }
         return .valid
     }
 
@@ -186,6 +186,9 @@ package struct PresentedCertificate: Sendable {
     package let subject: String
     package let issuer: String
     package let serial: String
+    /// The validity period the certificate states (part of what was signed, so the same for every request).
+    package let notBefore: Date
+    package let notAfter: Date
 
     init(_ leaf: Certificate, by authority: Certificate) {
         issuedByThisCA = leaf.issuer == authority.subject
@@ -199,6 +202,8 @@ package struct PresentedCertificate: Sendable {
         subject = leaf.subject.description
         issuer = leaf.issuer.description
         serial = leaf.serialNumberHex
+        notBefore = leaf.notValidBefore
+        notAfter = leaf.notValidAfter
     }
 }
 

@@ -148,9 +148,8 @@ package struct ClientAuthenticator: Sendable {
     }
 
     private func checkCertificate(_ client: ClientIdentity, _ entries: Entries, at now: Date) -> Verdict {
-        let leaf = client.certificateChain.first
-        let found = leaf.map(authority.examine)
-        switch authority.check(leaf, examined: found, at: now) {
+        let found = client.certificateChain.first.map(authority.examine)
+        switch authority.check(found, at: now) {
         case .absent:
             let why = client.tls ? "no client certificate was presented" : "the request did not come over TLS"
             return .failed(Rejection(.certificatePresented, why))
