@@ -325,3 +325,83 @@ import _CryptoExtras
         }
     }
 }
+
+/// The data calls' AES-256-GCM (OpenSSL contexts kept per key version) against swift-crypto's, an independent
+/// implementation: each opens what the other sealed, and nothing that was changed opens.
+@Suite struct AESGCMKeyTests {
+    let material = Data((0..<32).map { UInt8($0 &* 7 &+ 3) })
+    let keyID = "0123456789abcdef0123456789abcdef"
+
+    func parts(_ blob: Data) throws -> CiphertextBlob {
+        try CiphertextBlob.parse(base64: blob.base64EncodedString()).get()
+    }
+
+    @Test(arguments: ["", "a", "héllo wörld ✓", String(repeating: "z", count: 32 * 1024 + 3)])
+    func sealsWhatSwiftCryptoOpens(_ text: String) throws {
+        let key = try #require(AESGCMKey(material: material))
+        let blob = try #require(key.sealedBlob(text, version: 0x0102_0304, authenticating: keyID))
+        #expect(blob.count == CiphertextBlob.minimumLength + text.utf8.count)
+        let parsed = try parts(blob)
+        #expect(parsed.version == 0x0102_0304)
+        let box = try AES.GCM.SealedBox(
+            nonce: AES.GCM.Nonce(data: parsed.nonce), ciphertext: parsed.ciphertext, tag: parsed.tag)
+        let opened = try AES.GCM.open(box, using: SymmetricKey(data: material), authenticating: Data(keyID.utf8))
+        #expect(opened == Data(text.utf8))
+        #expect(key.open(parsed, authenticating: keyID) == Data(text.utf8))
+    }
+
+    @Test func opensWhatSwiftCryptoSealed() throws {
+        let key = try #require(AESGCMKey(material: material))
+        let box = try AES.GCM.seal(
+            Data("plain".utf8), using: SymmetricKey(data: material), authenticating: Data(keyID.utf8))
+        let blob = CiphertextBlob(version: 0, nonce: Data(box.nonce), ciphertext: box.ciphertext, tag: box.tag)
+        #expect(key.open(blob, authenticating: keyID) == Data("plain".utf8))
+    }
+
+    @Test func nothingChangedOpens() throws {
+        let key = try #require(AESGCMKey(material: material))
+        let other = try #require(AESGCMKey(material: Data(material.reversed())))
+        let blob = try parts(try #require(key.sealedBlob("some text", version: 0, authenticating: keyID)))
+        #expect(key.open(blob, authenticating: keyID) == Data("some text".utf8))
+        #expect(other.open(blob, authenticating: keyID) == nil)
+        #expect(key.open(blob, authenticating: "another key id") == nil)
+        for field in 0..<3 {
+            var changed = blob
+            switch field {
+            case 0: changed.nonce[changed.nonce.startIndex] ^= 1
+            case 1: changed.ciphertext[changed.ciphertext.startIndex] ^= 0x80
+            default: changed.tag[changed.tag.endIndex - 1] ^= 1
+            }
+            #expect(key.open(changed, authenticating: keyID) == nil, "field \(field)")
+        }
+        // A failed opening does not spoil the key for the next call.
+        #expect(key.open(blob, authenticating: keyID) == Data("some text".utf8))
+    }
+
+    @Test func onlyA256BitKeyIsTaken() {
+        #expect(AESGCMKey(material: Data(count: 16)) == nil)
+        #expect(AESGCMKey(material: Data(count: 33)) == nil)
+    }
+
+    @Test func concurrentCallsEachGetTheirOwnContextAndNonce() async throws {
+        let key = try #require(AESGCMKey(material: material))
+        let blobs = await withTaskGroup(of: [Data].self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    (0..<200).compactMap { round in
+                        let text = "worker \(worker) round \(round)"
+                        guard let blob = key.sealedBlob(text, version: 1, authenticating: keyID),
+                            let parsed = try? CiphertextBlob.parse(base64: blob.base64EncodedString()).get(),
+                            key.open(parsed, authenticating: keyID) == Data(text.utf8)
+                        else { return nil }
+                        return blob
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(blobs.count == 1600)
+        let nonces = Set(blobs.map { $0.dropFirst(4).prefix(12) })
+        #expect(nonces.count == 1600)
+    }
+}

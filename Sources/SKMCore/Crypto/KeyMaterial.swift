@@ -19,27 +19,13 @@ enum KeyMaterial {
         }
     }
 
-    static func encrypt(
-        _ plaintext: some DataProtocol, material: Data, keyId: String, version: Int
-    )
-        throws(CoreError) -> CiphertextBlob
+    /// The Base64-ready blob of `plaintext` under a key version, bound to `keyId` (the associated data).
+    static func encrypt(_ plaintext: String, with key: AESGCMKey, keyId: String, version: Int) throws(CoreError) -> Data
     {
-        do {
-            let box = try AES.GCM.seal(
-                plaintext, using: SymmetricKey(data: material), authenticating: Data(keyId.utf8))
-            return CiphertextBlob(
-                version: UInt32(version), nonce: Data(box.nonce), ciphertext: box.ciphertext, tag: box.tag)
-        } catch {
+        guard let blob = key.sealedBlob(plaintext, version: UInt32(version), authenticating: keyId) else {
             throw CoreError(.crypto, "encryption failed")
         }
-    }
-
-    /// Opens a blob; `nil` when authentication fails (wrong key, damaged or truncated data).
-    static func decrypt(_ blob: CiphertextBlob, material: Data, keyId: String) -> Data? {
-        guard let nonce = try? AES.GCM.Nonce(data: blob.nonce),
-            let box = try? AES.GCM.SealedBox(nonce: nonce, ciphertext: blob.ciphertext, tag: blob.tag)
-        else { return nil }
-        return try? AES.GCM.open(box, using: SymmetricKey(data: material), authenticating: Data(keyId.utf8))
+        return blob
     }
 
     static func privateKey(_ material: Data) throws(CoreError) -> _RSA.Signing.PrivateKey {

@@ -169,6 +169,15 @@ extension Engine {
         }
     }
 
+    /// The AES-GCM key of a symmetric key's version, made once per cached context.
+    func cipher(of version: KeyVersion, material: Data, in context: KeyContext) throws(Rejection) -> AESGCMKey {
+        guard let cipher = context.opened.cipher(version: version.number, material: material) else {
+            throw Rejection(
+                .serverFailed, "material of version \(version.number) of key \(context.key.id) is not an AES-256 key")
+        }
+        return cipher
+    }
+
     func perform(
         _ operation: APIOperation, _ parameters: DataParameters, _ context: KeyContext
     ) throws
@@ -183,20 +192,23 @@ extension Engine {
         case .encrypt:
             let (version, key) = try primaryVersion(in: context)
             let blob = try KeyMaterial.encrypt(
-                Data((parameters.plaintext ?? "").utf8), material: key, keyId: keyId, version: version.number)
+                parameters.plaintext ?? "", with: cipher(of: version, material: key, in: context), keyId: keyId,
+                version: version.number)
             return Outcome(
-                .success(.body(["ciphertext": .string(blob.base64), "keyVersion": .int(version.number)])),
+                .success(
+                    .body(["ciphertext": .string(blob.base64EncodedString()), "keyVersion": .int(version.number)])),
                 keyVersion: version.number)
 
         case .createLocalKey:
             let (version, key) = try primaryVersion(in: context)
             let localKey = KeyMaterial.generateSymmetric().base64EncodedString()
             let blob = try KeyMaterial.encrypt(
-                Data(localKey.utf8), material: key, keyId: keyId, version: version.number)
+                localKey, with: cipher(of: version, material: key, in: context), keyId: keyId, version: version.number)
             return Outcome(
                 .success(
                     .body([
-                        "localKeyPlaintext": .string(localKey), "localKeyCiphertext": .string(blob.base64),
+                        "localKeyPlaintext": .string(localKey),
+                        "localKeyCiphertext": .string(blob.base64EncodedString()),
                         "keyVersion": .int(version.number),
                     ])), keyVersion: version.number)
 
@@ -211,7 +223,7 @@ extension Engine {
             let (version, key) = try usableVersion(
                 Int(blob.version), in: context,
                 encodedTwice: StrictBase64.decodesToBase64Text(parameters.blob ?? ""))
-            guard let plaintext = KeyMaterial.decrypt(blob, material: key, keyId: keyId),
+            guard let plaintext = try cipher(of: version, material: key, in: context).open(blob, authenticating: keyId),
                 let text = String(data: plaintext, encoding: .utf8)
             else {
                 throw Rejection(

@@ -110,13 +110,27 @@ package struct KeyContext: Sendable {
     }
 }
 
-/// Opened key material by version number, filled as versions are used.
+/// Opened key material by version number, filled as versions are used, and for symmetric keys the AES-GCM key made
+/// from it.
 final class OpenedMaterial: Sendable {
     private let material = Mutex<[Int: Data]>([:])
+    private let ciphers = Mutex<[Int: AESGCMKey]>([:])
 
     subscript(version: Int) -> Data? {
         get { material.withLock { $0[version] } }
         set { material.withLock { $0[version] = newValue } }
+    }
+
+    /// The AES-GCM key of `version`, made from `material` (its opened material) the first time it is asked for; `nil`
+    /// when the material is not an AES-256 key.
+    func cipher(version: Int, material: Data) -> AESGCMKey? {
+        if let made = ciphers.withLock({ $0[version] }) { return made }
+        guard let made = AESGCMKey(material: material) else { return nil }
+        return ciphers.withLock { ciphers in
+            if let first = ciphers[version] { return first }
+            ciphers[version] = made
+            return made
+        }
     }
 }
 

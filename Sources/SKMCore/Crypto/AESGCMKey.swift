@@ -1,0 +1,176 @@
+import COpenSSL
+import Foundation
+import Synchronization
+
+/// An AES-256-GCM key made ready once for the data calls: OpenSSL cipher contexts that hold its expanded key, so that
+/// sealing or opening a blob only sets a nonce. Each call borrows a context of its own, so concurrent calls never
+/// share one; a context that failed is freed rather than lent again.
+///
+/// Nonces are 96 random bits from OpenSSL's generator (seeded by the system, reseeded after a fork). Nothing of the
+/// key, the nonce or the text reaches an error or a log.
+package final class AESGCMKey: Sendable {
+    package static let keyLength = 32
+    package static let nonceLength = 12
+    package static let tagLength = 16
+
+    /// The cipher, fetched from OpenSSL's provider once: fetching it for every context would search the provider.
+    private static let cipher = Handle(EVP_CIPHER_fetch(nil, "AES-256-GCM", nil))
+
+    private let material: Data
+    private let sealers = Pool()
+    private let openers = Pool()
+
+    /// `nil` unless `material` is 32 bytes.
+    package init?(material: Data) {
+        guard material.count == Self.keyLength, Self.cipher.pointer != nil else { return nil }
+        self.material = material
+    }
+
+    deinit {
+        for pool in [sealers, openers] {
+            for context in pool.drain() { EVP_CIPHER_CTX_free(context.pointer) }
+        }
+    }
+
+    /// SKM's ciphertext blob of `plaintext` (`version ‖ nonce ‖ ciphertext ‖ tag`, see ``CiphertextBlob``),
+    /// authenticating `associatedData`; `nil` when OpenSSL fails.
+    package func sealedBlob(_ plaintext: String, version: UInt32, authenticating associatedData: String) -> Data? {
+        var plaintext = plaintext
+        var associatedData = associatedData
+        return plaintext.withUTF8 { text in
+            associatedData.withUTF8 { extra in
+                sealedBlob(
+                    UnsafeRawBufferPointer(text), version: version, authenticating: UnsafeRawBufferPointer(extra))
+            }
+        }
+    }
+
+    package func sealedBlob(
+        _ plaintext: UnsafeRawBufferPointer, version: UInt32, authenticating associatedData: UnsafeRawBufferPointer
+    ) -> Data? {
+        let prefix = CiphertextBlob.headerLength + Self.nonceLength
+        var blob = Data(count: prefix + plaintext.count + Self.tagLength)
+        let sealed = blob.withUnsafeMutableBytes { (output: UnsafeMutableRawBufferPointer) -> Bool in
+            let bytes = output.bindMemory(to: UInt8.self)
+            bytes[0] = UInt8(truncatingIfNeeded: version >> 24)
+            bytes[1] = UInt8(truncatingIfNeeded: version >> 16)
+            bytes[2] = UInt8(truncatingIfNeeded: version >> 8)
+            bytes[3] = UInt8(truncatingIfNeeded: version)
+            let nonce = bytes.baseAddress! + CiphertextBlob.headerLength
+            guard RAND_bytes(nonce, Int32(Self.nonceLength)) == 1 else { return false }
+            return withContext(sealing: true) { context in
+                guard EVP_EncryptInit_ex2(context, nil, nil, nonce, nil) == 1,
+                    update(context, associatedData, into: nil),
+                    update(context, plaintext, into: bytes.baseAddress! + prefix)
+                else { return false }
+                var written: Int32 = 0
+                let tag = bytes.baseAddress! + prefix + plaintext.count
+                return EVP_EncryptFinal_ex(context, tag, &written) == 1 && written == 0
+                    && EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_GET_TAG, Int32(Self.tagLength), tag) == 1
+            }
+        }
+        return sealed ? blob : nil
+    }
+
+    /// The plaintext of a blob's parts; `nil` when they do not authenticate (another key, other associated data, a
+    /// changed byte) or OpenSSL fails.
+    package func open(_ blob: CiphertextBlob, authenticating associatedData: String) -> Data? {
+        guard blob.nonce.count == Self.nonceLength, blob.tag.count == Self.tagLength else { return nil }
+        var associatedData = associatedData
+        var tag = [UInt8](blob.tag)
+        var plaintext = Data(count: blob.ciphertext.count)
+        let opened = associatedData.withUTF8 { extra in
+            blob.nonce.withUnsafeBytes { nonce in
+                blob.ciphertext.withUnsafeBytes { ciphertext in
+                    plaintext.withUnsafeMutableBytes { output in
+                        withContext(sealing: false) { context in
+                            guard
+                                EVP_DecryptInit_ex2(
+                                    context, nil, nil, nonce.bindMemory(to: UInt8.self).baseAddress, nil) == 1,
+                                update(context, UnsafeRawBufferPointer(extra), into: nil),
+                                update(
+                                    context, ciphertext,
+                                    into: output.baseAddress?.assumingMemoryBound(to: UInt8.self)),
+                                EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_SET_TAG, Int32(Self.tagLength), &tag) == 1
+                            else { return false }
+                            var written: Int32 = 0
+                            var end: UInt8 = 0
+                            return EVP_DecryptFinal_ex(context, &end, &written) == 1 && written == 0
+                        }
+                    }
+                }
+            }
+        }
+        return opened ? plaintext : nil
+    }
+
+    /// Feeds `input` to the cipher; associated data when `output` is `nil`. Empty input needs no call.
+    private func update(
+        _ context: OpaquePointer?, _ input: UnsafeRawBufferPointer, into output: UnsafeMutablePointer<UInt8>?
+    ) -> Bool {
+        guard let start = input.baseAddress, input.count > 0 else { return true }
+        var written: Int32 = 0
+        guard
+            EVP_CipherUpdate(context, output, &written, start.assumingMemoryBound(to: UInt8.self), Int32(input.count))
+                == 1
+        else { return false }
+        return output == nil || Int(written) == input.count
+    }
+
+    /// Runs `body` with a context of this key for sealing or opening, borrowed from the pool or made.
+    private func withContext(sealing: Bool, _ body: (OpaquePointer?) -> Bool) -> Bool {
+        let pool = sealing ? sealers : openers
+        guard let context = pool.take() ?? makeContext(sealing: sealing) else { return false }
+        if body(context.pointer) {
+            pool.give(context)
+            return true
+        }
+        EVP_CIPHER_CTX_free(context.pointer)
+        return false
+    }
+
+    private func makeContext(sealing: Bool) -> Handle? {
+        guard let context = EVP_CIPHER_CTX_new() else { return nil }
+        let ready = material.withUnsafeBytes { key in
+            EVP_CipherInit_ex2(
+                context, Self.cipher.pointer, key.bindMemory(to: UInt8.self).baseAddress, nil, sealing ? 1 : 0, nil)
+        }
+        guard ready == 1 else {
+            EVP_CIPHER_CTX_free(context)
+            return nil
+        }
+        return Handle(context)
+    }
+
+    /// An OpenSSL object owned by one holder at a time: the pool, or the call that borrowed it.
+    private struct Handle: @unchecked Sendable {
+        let pointer: OpaquePointer?
+        init(_ pointer: OpaquePointer?) { self.pointer = pointer }
+    }
+
+    /// Contexts not lent out; a few, as many as calls ran at once, up to ``limit``.
+    private final class Pool: Sendable {
+        static let limit = 16
+        private let idle = Mutex<[Handle]>([])
+
+        func take() -> Handle? {
+            idle.withLock { $0.popLast() }
+        }
+
+        func give(_ context: Handle) {
+            let kept = idle.withLock { idle -> Bool in
+                guard idle.count < Self.limit else { return false }
+                idle.append(context)
+                return true
+            }
+            if !kept { EVP_CIPHER_CTX_free(context.pointer) }
+        }
+
+        func drain() -> [Handle] {
+            idle.withLock { idle in
+                defer { idle = [] }
+                return idle
+            }
+        }
+    }
+}
