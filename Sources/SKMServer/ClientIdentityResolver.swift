@@ -48,12 +48,14 @@ struct ClientIdentityResolver: Sendable {
 /// The certificate each TLS connection presented, read from the TLS handler once per connection (it cannot change
 /// during a connection) and forgotten when the connection closes.
 ///
-/// Entries are found by the channel's identity and hold the channel weakly: a channel allocated where a closed one
-/// was has the same identity, and must never be taken for it, so an entry counts only while it still refers to this
-/// very channel.
+/// Entries are found by the channel's identity, and an entry counts only while it refers to this very channel: a
+/// channel allocated where a closed one was has the same identity, and must never be taken for it. An entry holds
+/// its channel (so that no other can take its place while the entry stands) until the channel's close removes it.
+/// Not weakly: a weak reference would give the channel a side table, which makes every retain of it, by NIO on every
+/// read and write, take the slow path.
 final class PeerCertificates: Sendable {
     private struct Entry {
-        weak var channel: (any Channel)?
+        let channel: any Channel
         var chain: [Certificate]
     }
 
@@ -87,14 +89,14 @@ final class PeerCertificates: Sendable {
             return chains[id]?.channel !== channel
         }
         if isNew {
-            channel.closeFuture.whenComplete { [weak self, weak channel] _ in self?.forget(id, closed: channel) }
+            channel.closeFuture.whenComplete { [self] _ in forget(id, closed: channel) }
         }
     }
 
     /// Forgets the entry of a closed channel; an entry a newer channel has put in its place stays.
-    private func forget(_ id: ObjectIdentifier, closed: (any Channel)?) {
+    private func forget(_ id: ObjectIdentifier, closed: any Channel) {
         chains.withLock { chains in
-            if let entry = chains[id], entry.channel == nil || entry.channel === closed {
+            if let entry = chains[id], entry.channel === closed {
                 chains.removeValue(forKey: id)
             }
         }
