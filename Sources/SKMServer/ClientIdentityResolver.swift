@@ -15,8 +15,7 @@ struct ClientIdentityResolver: Sendable {
     let peerCertificates = PeerCertificates()
 
     func identity(of request: Hummingbird.Request, on channel: any Channel) async -> ClientIdentity {
-        let peer = channel.remoteAddress?.ipAddress
-        let peerAddress = peer.flatMap { IPv4Address(peer: $0) }
+        let (peer, peerAddress) = Self.peer(of: channel)
         let forwardedFor = request.headers[.forwardedFor]
         var address = peerAddress
         if let peerAddress, let forwardedFor, isTrusted(peerAddress) {
@@ -27,6 +26,21 @@ struct ClientIdentityResolver: Sendable {
             address: address, peerAddress: peer, forwardedFor: forwardedFor,
             macHeader: request.headers[.clientMACAddress],
             tls: tls, certificateChain: chain)
+    }
+
+    /// The peer's address as text, and as an IPv4 address when it is one. An IPv4 socket's address is read as a
+    /// number and written by ``IPv4Address/description``, without the C library's formatting and a parse of its text.
+    static func peer(of channel: any Channel) -> (text: String?, address: IPv4Address?) {
+        switch channel.remoteAddress {
+        case .v4(let socket)?:
+            let address = IPv4Address(UInt32(bigEndian: socket.address.sin_addr.s_addr))
+            return (address.description, address)
+        case let other?:
+            let text = other.ipAddress
+            return (text, text.flatMap { IPv4Address(peer: $0) })
+        case nil:
+            return (nil, nil)
+        }
     }
 
     func isTrusted(_ address: IPv4Address) -> Bool {

@@ -33,6 +33,7 @@ package final class Metrics: Sendable {
     package func record(operation: String, resultCode: Int, seconds: Double) {
         let (counter, timer) = made.withLock { made in
             let key = CounterKey(operation: operation, resultCode: resultCode)
+            if let counter = made.counters[key], let timer = made.timers[operation] { return (counter, timer) }
             let counter =
                 made.counters[key]
                 ?? Counter(

@@ -236,7 +236,8 @@ extension RequestRecord {
     /// found in the request's bearer token; `clientDate` the request's `Date` header; `credentialsRequired` what
     /// ``Engine/credentialsRequirement(of:)`` says of the request.
     package init(
-        request: APIRequest, client identity: ClientIdentity, outcome: Outcome, authority: CertificateAuthority?,
+        request: APIRequest, client identity: ClientIdentity, outcome: Outcome,
+        authority: @autoclosure () -> CertificateAuthority?,
         time: Date, requestId: String, method: String, path: String, durationMs: Double, bodyBytes: Int? = nil,
         headerBytes: Int? = nil, token: TokenObservation? = nil, clientDate: Date? = nil,
         credentialsRequired: Bool? = nil
@@ -244,7 +245,7 @@ extension RequestRecord {
         let error = outcome.error
         self.init(
             time: time, requestId: requestId, method: method, path: path, credentialsRequired: credentialsRequired,
-            clientDate: clientDate, client: Client(identity, authority: authority), headerBytes: headerBytes,
+            clientDate: clientDate, client: Client(identity, authority: authority()), headerBytes: headerBytes,
             response: Response(
                 httpStatus: error?.httpStatus ?? 200, resultCode: error?.resultCode ?? 0,
                 resultMessage: error?.resultMessage ?? "success", isSuccessful: error == nil,
@@ -284,7 +285,8 @@ extension RequestRecord {
 
     /// The record of a request the engine never saw: no route matched, or the headers were over the limit.
     package init(
-        unrouted route: APIRoute, client identity: ClientIdentity, outcome: Outcome, authority: CertificateAuthority?,
+        unrouted route: APIRoute, client identity: ClientIdentity, outcome: Outcome,
+        authority: @autoclosure () -> CertificateAuthority?,
         time: Date, requestId: String, method: String, path: String, durationMs: Double, headerBytes: Int? = nil,
         clientDate: Date? = nil
     ) {
@@ -297,7 +299,7 @@ extension RequestRecord {
         let error = outcome.error ?? .internalError
         self.init(
             time: time, requestId: requestId, method: method, path: path, apiVersion: apiVersion, appkey: appkey,
-            clientDate: clientDate, client: Client(identity, authority: authority), headerBytes: headerBytes,
+            clientDate: clientDate, client: Client(identity, authority: authority()), headerBytes: headerBytes,
             response: Response(
                 httpStatus: error.httpStatus, resultCode: error.resultCode, resultMessage: error.resultMessage,
                 isSuccessful: false),
@@ -404,22 +406,24 @@ extension RequestRecord {
 }
 
 extension RequestRecord.Client {
-    package init(_ identity: ClientIdentity, authority: CertificateAuthority?) {
+    /// `authority` is read only when the client presented a certificate: most present none, and the CA is a large
+    /// value to copy on every request.
+    package init(_ identity: ClientIdentity, authority: @autoclosure () -> CertificateAuthority?) {
         self.init(
             ip: identity.address?.description, peer: identity.peerAddress, forwardedFor: identity.forwardedFor,
             macHeader: identity.macHeader, tls: identity.tls,
-            cert: RequestRecord.CertificateObservation(identity.certificateChain.first, authority: authority))
+            cert: RequestRecord.CertificateObservation(identity.certificateChain.first, authority: authority()))
     }
 }
 
 extension RequestRecord.CertificateObservation {
-    package init(_ certificate: Certificate?, authority: CertificateAuthority?) {
+    package init(_ certificate: Certificate?, authority: @autoclosure () -> CertificateAuthority?) {
         // Most requests present none: nothing to read, not even the CA's certificate.
         guard let certificate else {
             self = .absent
             return
         }
-        guard let authority else {
+        guard let authority = authority() else {
             self.init(certificate, issuer: nil)
             return
         }

@@ -35,11 +35,12 @@ package struct CiphertextBlob: Sendable, Hashable {
                     .tooShort,
                     "decodes to \(data.count) bytes, fewer than the \(minimumLength) of the shortest ciphertext"))
         }
-        let bytes = [UInt8](data)
-        let version = UInt32(bigEndian: bytes)
-        let nonce = Data(bytes[4..<16])
-        let ciphertext = Data(bytes[16..<(bytes.count - tagLength)])
-        let tag = Data(bytes[(bytes.count - tagLength)...])
+        // The parts are slices of the decoded bytes, sharing them rather than copying each.
+        let start = data.startIndex
+        let version = data.prefix(headerLength).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        let nonce = data[(start + headerLength)..<(start + headerLength + nonceLength)]
+        let ciphertext = data[(start + headerLength + nonceLength)..<(data.endIndex - tagLength)]
+        let tag = data[(data.endIndex - tagLength)...]
         return .success(CiphertextBlob(version: version, nonce: nonce, ciphertext: ciphertext, tag: tag))
     }
 
