@@ -10,7 +10,7 @@ package enum PrintableText {
     /// of several lines the program writes itself); `uppercase` writes the hexadecimal digits in upper case.
     package static func escaped(_ text: String, keepingLineBreaks: Bool = false, uppercase: Bool = false) -> String {
         // Printable ASCII without a backslash, the common case, is shown as it is.
-        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x5C }) { return text }
+        if text.utf8AllSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x5C }) { return text }
         let scalars = Array(text.unicodeScalars)
         guard scalars.indices.contains(where: { needsEscape(scalars[$0]) || startsLiteralEscape(scalars, at: $0) })
         else { return text }

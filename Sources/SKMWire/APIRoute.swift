@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMPrimitives
 
 /// What a method and path name: an SKM API operation with its path parameters, or one of the server's own
 /// endpoints. The server routes with it, and the analyser reads captured URLs with it.
@@ -11,7 +12,7 @@ package enum APIRoute: Sendable, Equatable {
         // The common case, a path in origin form without a fragment, as it is.
         let utf8 = path.utf8
         if utf8.first == UInt8(ascii: "/"), utf8.dropFirst().first != UInt8(ascii: "/"),
-            !utf8.contains(UInt8(ascii: "#"))
+            !path.utf8Contains(UInt8(ascii: "#"))
         {
             return path
         }

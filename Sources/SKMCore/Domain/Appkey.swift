@@ -1,3 +1,5 @@
+import SKMPrimitives
+
 import struct Foundation.Data
 import struct Foundation.Date
 
@@ -15,7 +17,7 @@ package struct Appkey: Sendable, Hashable, Codable {
 
     /// Whether `text` has the shape of an appkey (16 ASCII letters or digits).
     package static func isWellFormed(_ text: String) -> Bool {
-        text.utf8.count == 16 && text.utf8.allSatisfy { $0.isASCIIAlphanumeric }
+        text.utf8.count == 16 && text.utf8AllSatisfy { $0.isASCIIAlphanumeric }
     }
 }
 
@@ -50,7 +52,7 @@ package struct UserAccessKey: Sendable, Hashable, Codable {
     /// Whether `text` has the shape of a User Access Key id: 20 capital letters and digits. A value of another shape
     /// in the id header is most likely a secret or a token sent in the wrong place, and is never written anywhere.
     package static func isWellFormedID(_ text: String) -> Bool {
-        text.utf8.count == 20 && text.utf8.allSatisfy { (0x41...0x5A).contains($0) || (0x30...0x39).contains($0) }
+        text.utf8.count == 20 && text.utf8AllSatisfy { (0x41...0x5A).contains($0) || (0x30...0x39).contains($0) }
     }
 
     package init(from decoder: any Decoder) throws {

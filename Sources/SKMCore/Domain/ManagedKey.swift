@@ -1,3 +1,5 @@
+import SKMPrimitives
+
 import struct Foundation.Date
 
 /// What a key holds.
@@ -62,7 +64,7 @@ package struct ManagedKey: Sendable, Hashable, Codable {
 
     /// Whether `text` has the shape of a key id: 32 lower-case hexadecimal digits.
     package static func isWellFormedID(_ text: String) -> Bool {
-        text.utf8.count == 32 && text.utf8.allSatisfy { $0.isLowerHexDigit }
+        text.utf8.count == 32 && text.utf8AllSatisfy { $0.isLowerHexDigit }
     }
 
     enum CodingKeys: String, CodingKey {

@@ -139,6 +139,6 @@ extension Engine {
     }
 
     static func isKeyID(_ text: String) -> Bool {
-        text.utf8.count == 32 && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+        text.utf8.count == 32 && text.utf8AllSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 }
