@@ -21,7 +21,24 @@ package enum Timestamp {
         format(date, zone: false)
     }
 
+    /// The longest text ``format(_:zone:)`` writes: `2026-11-27T15:24:50.123Z`.
+    static let formattedLength = 24
+
     private static func format(_ date: Date, zone: Bool) -> String {
+        String(unsafeUninitializedCapacity: formattedLength) { write(date, zone: zone, into: $0) }
+    }
+
+    /// Appends the RFC 3339 form of `date` (as ``rfc3339(_:)`` writes it) to `output`, without making a string of
+    /// it first.
+    package static func appendRFC3339(_ date: Date, to output: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: formattedLength) { buffer in
+            let count = write(date, zone: true, into: buffer)
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<count]))
+        }
+    }
+
+    /// Writes the time into `output` (at least ``formattedLength`` bytes); returns how many bytes it wrote.
+    private static func write(_ date: Date, zone: Bool, into output: UnsafeMutableBufferPointer<UInt8>) -> Int {
         let totalMilliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
         var days = totalMilliseconds / 86_400_000
         var milliseconds = totalMilliseconds % 86_400_000
@@ -34,32 +51,34 @@ package enum Timestamp {
         let minute = milliseconds / 60_000 % 60
         let second = milliseconds / 1000 % 60
         let fraction = milliseconds % 1000
-        var output: [UInt8] = []
-        output.reserveCapacity(24)
+        var count = 0
         func digits(_ value: Int64, _ width: Int) {
-            let start = output.count
-            output.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width))
             var remaining = value
-            for position in stride(from: start + width - 1, through: start, by: -1) {
+            for position in stride(from: count + width - 1, through: count, by: -1) {
                 output[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
                 remaining /= 10
             }
+            count += width
+        }
+        func character(_ byte: UInt8) {
+            output[count] = byte
+            count += 1
         }
         digits(year, 4)
-        output.append(UInt8(ascii: "-"))
+        character(UInt8(ascii: "-"))
         digits(month, 2)
-        output.append(UInt8(ascii: "-"))
+        character(UInt8(ascii: "-"))
         digits(day, 2)
-        output.append(UInt8(ascii: "T"))
+        character(UInt8(ascii: "T"))
         digits(hour, 2)
-        output.append(UInt8(ascii: ":"))
+        character(UInt8(ascii: ":"))
         digits(minute, 2)
-        output.append(UInt8(ascii: ":"))
+        character(UInt8(ascii: ":"))
         digits(second, 2)
-        output.append(UInt8(ascii: "."))
+        character(UInt8(ascii: "."))
         digits(fraction, 3)
-        if zone { output.append(UInt8(ascii: "Z")) }
-        return String(decoding: output, as: UTF8.self)
+        if zone { character(UInt8(ascii: "Z")) }
+        return count
     }
 
     /// Parses RFC 3339 (`Z` or `±hh:mm`, any number of fraction digits) and SKM's zone-less form (taken as UTC).

@@ -9,7 +9,7 @@ extension RequestRecord {
         var line = LineWriter()
         line.bytes.reserveCapacity(640)
         line.open()
-        line.string("time", Timestamp.rfc3339(time))
+        line.time("time", time)
         line.string("requestId", requestId)
         line.string("method", method)
         line.string("path", path)
@@ -286,6 +286,14 @@ private struct LineWriter {
         bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
         bytes.append(UInt8(ascii: "\""))
         bytes.append(UInt8(ascii: ":"))
+    }
+
+    /// A time in RFC 3339 (`2026-11-27T15:24:50.123Z`), which needs no escape.
+    mutating func time(_ name: StaticString, _ value: Date) {
+        key(name)
+        bytes.append(UInt8(ascii: "\""))
+        Timestamp.appendRFC3339(value, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
     }
 
     mutating func string(_ name: StaticString, _ value: String?) {

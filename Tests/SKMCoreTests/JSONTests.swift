@@ -134,6 +134,15 @@ import Testing
         #expect(Timestamp.parse("2026-09-21T23:13:20.123+09:00")?.millisecondsSince1970 == date.millisecondsSince1970)
         #expect(Timestamp.parse("2026-09-21T14:13:20")?.timeIntervalSince1970 == 1_790_000_000)
         #expect(Timestamp.rfc3339(Date(timeIntervalSince1970: -1)) == "1969-12-31T23:59:59.000Z")
+        for (seconds, text) in [
+            (-62_135_596_800.0, "0001-01-01T00:00:00.000Z"), (253_402_300_799.999, "9999-12-31T23:59:59.999Z"),
+        ] {
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(Timestamp.rfc3339(date) == text)
+            var line = Array("time:".utf8)
+            Timestamp.appendRFC3339(date, to: &line)
+            #expect(String(decoding: line, as: UTF8.self) == "time:" + text)
+        }
         for bad in ["", "2026-13-01T00:00:00Z", "2026-09-21", "2026-09-21T14:13:20.Z", "2026-09-21T14:13:20+9"] {
             #expect(Timestamp.parse(bad) == nil, "\(bad)")
         }
