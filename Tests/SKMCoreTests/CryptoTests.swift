@@ -403,5 +403,14 @@ import _CryptoExtras
         #expect(blobs.count == 1600)
         let nonces = Set(blobs.map { $0.dropFirst(4).prefix(12) })
         #expect(nonces.count == 1600)
+        // Contexts used hundreds of times still seal what an independent implementation opens.
+        let swiftCryptoOpens = try blobs.allSatisfy { blob in
+            let parsed = try parts(blob)
+            let box = try AES.GCM.SealedBox(
+                nonce: AES.GCM.Nonce(data: parsed.nonce), ciphertext: parsed.ciphertext, tag: parsed.tag)
+            let opened = try? AES.GCM.open(box, using: SymmetricKey(data: material), authenticating: Data(keyID.utf8))
+            return opened.map { String(decoding: $0, as: UTF8.self).hasPrefix("worker ") } ?? false
+        }
+        #expect(swiftCryptoOpens)
     }
 }
