@@ -204,10 +204,14 @@ struct APIResponder: HTTPResponder {
         json(status: status, JSONWriter().bytes(value), requestID: requestID)
     }
 
+    /// Made once: a field checks its value when it is made.
+    static let jsonContentType = HTTPField(name: .contentType, value: "application/json;charset=UTF-8")
+
     func json(status: Int, _ bytes: [UInt8], requestID: String?) -> Response {
         var headers = HTTPFields()
-        headers[.contentType] = "application/json;charset=UTF-8"
-        if let requestID { headers[.requestID] = requestID }
+        headers.reserveCapacity(2)
+        headers.append(Self.jsonContentType)
+        if let requestID { headers.append(HTTPField(name: .requestID, value: requestID)) }
         return Response(
             status: HTTPResponse.Status(code: status), headers: headers,
             body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
