@@ -80,33 +80,53 @@ package struct IdentifierSequence: RawRepresentable, Hashable, Sendable {
 }
 
 /// One key and everything around it.
+///
+/// The parts are held in one object: the cache hands a copy of a context to every data call, and copying it is then
+/// one reference count instead of one for every string, array and dictionary in it (on a busy server, counts that two
+/// cores fight over).
 package struct KeyContext: Sendable {
-    package var key: ManagedKey
-    package var store: KeyStore?
-    package var versions: [KeyVersion]
-    package var authEntries: [AuthEntry] {
-        didSet { clientEntries = ClientAuthenticator.Entries(authEntries) }
+    private final class Parts: Sendable {
+        let key: ManagedKey
+        let store: KeyStore?
+        let versions: [KeyVersion]
+        let authEntries: [AuthEntry]
+        let clientEntries: ClientAuthenticator.Entries
+        let sealedMaterial: [Int: Data]
+        let opened = OpenedMaterial()
+
+        init(
+            key: ManagedKey, store: KeyStore?, versions: [KeyVersion], authEntries: [AuthEntry],
+            sealedMaterial: [Int: Data]
+        ) {
+            self.key = key
+            self.store = store
+            self.versions = versions
+            self.authEntries = authEntries
+            clientEntries = ClientAuthenticator.Entries(authEntries)
+            self.sealedMaterial = sealedMaterial
+        }
     }
+
+    private let parts: Parts
+
+    package var key: ManagedKey { parts.key }
+    package var store: KeyStore? { parts.store }
+    package var versions: [KeyVersion] { parts.versions }
+    package var authEntries: [AuthEntry] { parts.authEntries }
     /// `authEntries` made ready for client authentication, once per context rather than once per request.
-    package private(set) var clientEntries: ClientAuthenticator.Entries
+    package var clientEntries: ClientAuthenticator.Entries { parts.clientEntries }
     /// Sealed material by version number, for versions whose material has not been destroyed.
-    package var sealedMaterial: [Int: Data] {
-        didSet { opened = OpenedMaterial() }
-    }
+    package var sealedMaterial: [Int: Data] { parts.sealedMaterial }
     /// The material of `sealedMaterial` once opened, shared by the copies of this context (a cached context opens
     /// each version once, not once per request).
-    private(set) var opened = OpenedMaterial()
+    var opened: OpenedMaterial { parts.opened }
 
     package init(
         key: ManagedKey, store: KeyStore?, versions: [KeyVersion], authEntries: [AuthEntry],
         sealedMaterial: [Int: Data]
     ) {
-        self.key = key
-        self.store = store
-        self.versions = versions
-        self.authEntries = authEntries
-        clientEntries = ClientAuthenticator.Entries(authEntries)
-        self.sealedMaterial = sealedMaterial
+        parts = Parts(
+            key: key, store: store, versions: versions, authEntries: authEntries, sealedMaterial: sealedMaterial)
     }
 }
 
