@@ -2,9 +2,10 @@ import Crypto
 import Foundation
 import _CryptoExtras
 
-/// The cryptographic operations on one key version's material.
+/// The cryptographic operations on one key version's material: RSA through swift-crypto, AES-256-GCM through the
+/// version's ``AESGCMKey``.
 ///
-/// Failures say no more than swift-crypto does: no key byte, nonce or plaintext reaches an error.
+/// Failures name the operation only: no key byte, nonce or plaintext reaches an error.
 enum KeyMaterial {
     static func generateSymmetric() -> Data {
         SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
