@@ -398,7 +398,7 @@ extension RequestRecord {
         input.base64Valid = true
         input.decodedBytes = decoded.count
         if layout.carriesVersion, decoded.count >= 4 {
-            input.embeddedVersion = Int(UInt32(bigEndian: [UInt8](decoded.prefix(4))))
+            input.embeddedVersion = Int(UInt32(bigEndian: decoded.prefix(4)))
         }
         if layout != .raw { input.innerBase64 = StrictBase64.isBase64Text(decoded) }
         return input

@@ -45,17 +45,14 @@ package final class AESGCMKey: Sendable {
         }
     }
 
-    package func sealedBlob(
+    private func sealedBlob(
         _ plaintext: UnsafeRawBufferPointer, version: UInt32, authenticating associatedData: UnsafeRawBufferPointer
     ) -> Data? {
         let prefix = CiphertextBlob.headerLength + Self.nonceLength
         var blob = Data(count: prefix + plaintext.count + Self.tagLength)
         let sealed = blob.withUnsafeMutableBytes { (output: UnsafeMutableRawBufferPointer) -> Bool in
+            withUnsafeBytes(of: version.bigEndian) { output.copyMemory(from: $0) }
             let bytes = output.bindMemory(to: UInt8.self)
-            bytes[0] = UInt8(truncatingIfNeeded: version >> 24)
-            bytes[1] = UInt8(truncatingIfNeeded: version >> 16)
-            bytes[2] = UInt8(truncatingIfNeeded: version >> 8)
-            bytes[3] = UInt8(truncatingIfNeeded: version)
             let nonce = bytes.baseAddress! + CiphertextBlob.headerLength
             guard RAND_bytes(nonce, Int32(Self.nonceLength)) == 1 else { return false }
             return withContext(sealing: true) { context in

@@ -37,23 +37,13 @@ package struct CiphertextBlob: Sendable, Hashable {
         }
         // The parts are slices of the decoded bytes, sharing them rather than copying each.
         let start = data.startIndex
-        let version = data.prefix(headerLength).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        let version = UInt32(bigEndian: data.prefix(headerLength))
         let nonce = data[(start + headerLength)..<(start + headerLength + nonceLength)]
         let ciphertext = data[(start + headerLength + nonceLength)..<(data.endIndex - tagLength)]
         let tag = data[(data.endIndex - tagLength)...]
         return .success(CiphertextBlob(version: version, nonce: nonce, ciphertext: ciphertext, tag: tag))
     }
 
-    package var serialized: Data {
-        var data = Data(capacity: Self.minimumLength + ciphertext.count)
-        data.append(contentsOf: version.bigEndianBytes)
-        data.append(nonce)
-        data.append(ciphertext)
-        data.append(tag)
-        return data
-    }
-
-    package var base64: String { serialized.base64EncodedString() }
 }
 
 /// SKM's legacy signature: Base64 of `version (UInt32 BE) ‖ RSASSA-PKCS1-v1_5-SHA256 signature`.
@@ -161,8 +151,9 @@ package enum StrictBase64 {
 
 extension UInt32 {
     /// The number four big-endian bytes spell.
-    package init(bigEndian bytes: [UInt8]) {
-        self = UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3])
+    package init(bigEndian bytes: some Collection<UInt8>) {
+        precondition(bytes.count >= 4, "four bytes make a UInt32")
+        self = bytes.prefix(4).reduce(0) { $0 << 8 | UInt32($1) }
     }
 
     var bigEndianBytes: [UInt8] {
