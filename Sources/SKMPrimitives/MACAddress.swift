@@ -15,6 +15,7 @@ package struct MACAddress: Sendable, Hashable, CustomStringConvertible {
         let separator = bytes[first + 2]
         guard separator == UInt8(ascii: ":") || separator == UInt8(ascii: "-") else { return nil }
         var octets: [UInt8] = []
+        octets.reserveCapacity(6)
         for group in 0..<6 {
             let start = first + group * 3
             if group < 5 && bytes[start + 2] != separator { return nil }
@@ -35,13 +36,19 @@ package struct MACAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     package var description: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var output: [UInt8] = []
-        for (index, octet) in octets.enumerated() {
-            if index > 0 { output.append(UInt8(ascii: ":")) }
-            output.append(digits[Int(octet >> 4)])
-            output.append(digits[Int(octet & 0x0F)])
+        func digit(_ value: UInt8) -> UInt8 { value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10 }
+        return String(unsafeUninitializedCapacity: max(0, octets.count * 3 - 1)) { output in
+            var end = 0
+            for (index, octet) in octets.enumerated() {
+                if index > 0 {
+                    output[end] = UInt8(ascii: ":")
+                    end += 1
+                }
+                output[end] = digit(octet >> 4)
+                output[end + 1] = digit(octet & 0x0F)
+                end += 2
+            }
+            return end
         }
-        return String(decoding: output, as: UTF8.self)
     }
 }

@@ -33,6 +33,27 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
 }
 
 @Suite struct LanguageTests {
+    /// Times are written in UTC with as many fraction digits as they need, from year 0001 to 9999, and read back
+    /// to the same time.
+    @Test func timesAreWrittenInRFC3339AndReadBack() throws {
+        #expect(CELTime(seconds: 0).rfc3339 == "1970-01-01T00:00:00Z")
+        #expect(CELTime(seconds: 1_234_567_890, nanos: 5_000_000).rfc3339 == "2009-02-13T23:31:30.005Z")
+        #expect(CELTime(seconds: 1_234_567_890, nanos: 123_456_789).rfc3339 == "2009-02-13T23:31:30.123456789Z")
+        #expect(CELTime(seconds: -1, nanos: 100).rfc3339 == "1969-12-31T23:59:59.0000001Z")
+        #expect(CELTime(seconds: CELTime.minimumSeconds).rfc3339 == "0001-01-01T00:00:00Z")
+        #expect(
+            CELTime(seconds: CELTime.maximumSeconds, nanos: 999_999_999).rfc3339 == "9999-12-31T23:59:59.999999999Z")
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let time = CELTime(
+                seconds: Int64.random(in: CELTime.minimumSeconds...CELTime.maximumSeconds, using: &generator),
+                nanos: Bool.random(using: &generator) ? 0 : Int32.random(in: 0..<1_000_000_000, using: &generator))
+            let text = time.rfc3339
+            #expect(CELTime(rfc3339: text) == time, "\(text)")
+            #expect(!text.contains(".") || !text.hasSuffix("0Z"), "\(text)")
+        }
+    }
+
     @Test func threeValuedLogicAbsorbsAsCELDoes() throws {
         let unknownIP = Schemas.activation(ip: .unknown(Unknown(path: "request.client.ip", settle: "give --client-ip")))
         #expect(try evaluate("request.client.ip == '10.0.0.1'", unknownIP).isUnknown)
@@ -72,6 +93,13 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
             try evaluate("days(timestamp('2026-01-10T00:00:00Z') - timestamp('2026-01-03T12:00:00Z'))").intValue == 6)
         // A name with a quote and a command in it stays one shell word.
         #expect(try evaluate(#"shellQuote("ops'; touch x; echo '")"#).stringValue == #"'ops'\''; touch x; echo '\'''"#)
+        // A quote before a combining mark is still a quote to the shell.
+        #expect(try evaluate("shellQuote(\"é'\u{301}x\")").stringValue == "'é'\\''\u{301}x'")
+        #expect(try evaluate("shellQuote('')").stringValue == "''")
+        // Only A–Z change case.
+        #expect(try evaluate("'ÀBÇd-Z'.lowerAscii()").stringValue == "ÀbÇd-z")
+        #expect(try evaluate("'abc'.lowerAscii()").stringValue == "abc")
+        #expect(try evaluate("normalizeMAC('AA-BB-CC-0D-EE-FF')").stringValue == "aa:bb:cc:0d:ee:ff")
         // Impossible times are not times.
         for text in ["timestamp('2026-09-31T00:00:00Z')", "timestamp('2026-09-21T00:00:00+24:00')"] {
             guard case .error = try evaluate(text) else {

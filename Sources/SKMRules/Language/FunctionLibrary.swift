@@ -31,12 +31,17 @@ extension Generator {
         },
         "lowerAscii": .unary { value in
             guard case .string(let text) = value else { return nil }
+            // A byte of A–Z in UTF-8 is always that letter: no other scalar's encoding holds bytes below 0x80.
+            guard text.utf8.contains(where: { (0x41...0x5A).contains($0) }) else { return value }
             return .string(
-                String(
-                    String.UnicodeScalarView(
-                        text.unicodeScalars.map { scalar in
-                            (65...90).contains(scalar.value) ? Unicode.Scalar(scalar.value + 32)! : scalar
-                        })))
+                String(unsafeUninitializedCapacity: text.utf8.count) { output in
+                    var end = 0
+                    for byte in text.utf8 {
+                        output[end] = (0x41...0x5A).contains(byte) ? byte + 0x20 : byte
+                        end += 1
+                    }
+                    return end
+                })
         },
         "join": .binary { a, b in
             guard case .list(let items) = a, case .string(let separator) = b else { return nil }
@@ -98,7 +103,27 @@ extension Generator {
         // One shell word, whatever the text: for commands a fix shows, where a name may hold quotes or `;`.
         "shellQuote": .unary { value in
             guard case .string(let text) = value else { return nil }
-            return .string("'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'")
+            // Every ' (one byte in UTF-8, never part of another scalar) closes the quote, adds an escaped one and
+            // reopens it.
+            let quotes = text.utf8.reduce(0) { $0 + ($1 == UInt8(ascii: "'") ? 1 : 0) }
+            return .string(
+                String(unsafeUninitializedCapacity: text.utf8.count + 3 * quotes + 2) { output in
+                    var end = 0
+                    func put(_ byte: UInt8) {
+                        output[end] = byte
+                        end += 1
+                    }
+                    put(UInt8(ascii: "'"))
+                    for byte in text.utf8 {
+                        if byte == UInt8(ascii: "'") {
+                            for escaped in "'\\''".utf8 { put(escaped) }
+                        } else {
+                            put(byte)
+                        }
+                    }
+                    put(UInt8(ascii: "'"))
+                    return end
+                })
         },
         "normalizeMAC": .unary { value in
             guard case .string(let text) = value else { return nil }

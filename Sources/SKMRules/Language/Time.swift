@@ -19,6 +19,50 @@ extension CELTime {
             days -= 1
         }
         let (year, month, day) = CivilDate.civil(fromDays: days)
+        guard (0...9999).contains(year) else { return Self.padded(year, month, day, rest, nanos) }
+        // At most `9999-12-31T23:59:59.999999999Z`, 30 bytes, written in place.
+        return String(unsafeUninitializedCapacity: 30) { buffer in
+            var end = 0
+            func put(_ value: Int64, _ width: Int) {
+                var value = value
+                for offset in stride(from: width - 1, through: 0, by: -1) {
+                    buffer[end + offset] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+                end += width
+            }
+            func put(_ byte: Unicode.Scalar) {
+                buffer[end] = UInt8(ascii: byte)
+                end += 1
+            }
+            put(year, 4)
+            put("-")
+            put(month, 2)
+            put("-")
+            put(day, 2)
+            put("T")
+            put(rest / 3600, 2)
+            put(":")
+            put(rest / 60 % 60, 2)
+            put(":")
+            put(rest % 60, 2)
+            if nanos > 0 {
+                put(".")
+                var fraction = Int64(nanos)
+                var digits = 9
+                while fraction % 10 == 0 {
+                    fraction /= 10
+                    digits -= 1
+                }
+                put(fraction, digits)
+            }
+            put("Z")
+            return end
+        }
+    }
+
+    /// The text for years outside 0000–9999, which four digits cannot hold.
+    private static func padded(_ year: Int64, _ month: Int64, _ day: Int64, _ rest: Int64, _ nanos: Int32) -> String {
         func pad(_ value: Int64, _ width: Int) -> String {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text
