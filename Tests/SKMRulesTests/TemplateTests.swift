@@ -45,6 +45,55 @@ import Testing
         #expect(list.problems == [.empty(hole: "['a', 'b'].filter(x, x == 'c').join(', ')")])
     }
 
+    /// One definition cache serves ordinary evaluation and strict rendering of the same request: a definition that
+    /// read a field without a value keeps a value for each reading, whatever the order they are asked in, and one
+    /// that uses it inherits that; one that read none serves both.
+    @Test func aDefinitionThatReadAnAbsentFieldKeepsAValueForEachReading() throws {
+        var definitions = Definitions()
+        try definitions.add(name: "header", source: Source(text: "request.client.macHeader"), schema: Schemas.schema)
+            .get()
+        try definitions.add(name: "labelled", source: Source(text: "'mac:' + header"), schema: Schemas.schema).get()
+        try definitions.add(name: "address", source: Source(text: "request.client.ip"), schema: Schemas.schema).get()
+        func program(_ text: String) throws -> Program {
+            try Compiler.compile(Source(text: text), schema: Schemas.schema, definitions: definitions).get()
+        }
+        let header = try program("header")
+        let labelled = try program("labelled")
+        let address = try program("address")
+        let facts = Schemas.activation(mac: nil)
+        func isAbsent(_ value: Value) -> Bool {
+            if case .error(let error) = value { return error.absentField == "request.client.macHeader" }
+            return false
+        }
+        // Every order of the four evaluations of the two definitions, each on a cache of its own.
+        let steps: [(Program, Bool)] = [(header, false), (header, true), (labelled, false), (labelled, true)]
+        func orders(_ items: [Int]) -> [[Int]] {
+            items.count <= 1
+                ? [items]
+                : items.indices.flatMap { i in
+                    orders(items.enumerated().filter { $0.offset != i }.map(\.element)).map { [items[i]] + $0 }
+                }
+        }
+        for order in orders([0, 1, 2, 3]) {
+            let cache = DefinitionCache()
+            for index in order {
+                let (program, strict) = steps[index]
+                let value =
+                    strict ? program.evaluateStrictly(facts, cache: cache) : program.evaluate(facts, cache: cache)
+                if strict {
+                    #expect(isAbsent(value), "order \(order), step \(index)")
+                } else {
+                    #expect(value.stringValue == (program === header ? "" : "mac:"), "order \(order), step \(index)")
+                }
+            }
+        }
+        let cache = DefinitionCache()
+        #expect(address.evaluate(facts, cache: cache).stringValue == "10.0.0.1")
+        #expect(address.evaluateStrictly(facts, cache: cache).stringValue == "10.0.0.1")
+        #expect(
+            labelled.evaluate(Schemas.activation(mac: .string("aa")), cache: DefinitionCache()).stringValue == "mac:aa")
+    }
+
     /// The loader renders the words of every check a test makes fail, on the test's facts, and refuses a hole
     /// that would show nothing, at the test's line.
     @Test func theLoaderRefusesAHoleATestLeavesEmpty() throws {

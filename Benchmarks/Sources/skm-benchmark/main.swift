@@ -53,13 +53,13 @@ for rule in rules.rules {
 /// Everything the analyser asks of the rules for one failed request.
 @inline(never)
 func explain(_ item: Case) -> Int {
-    // One definition cache for the request, as the analyser keeps it: a definition both steps read runs once.
+    // One definition cache for the request, as the analyser keeps it: a definition the steps share runs once.
     let cache = DefinitionCache()
     let prediction = rules.predict(facts: item.facts, logged: item.rule.error.code, cache: cache)
     let outcome = rules.evaluate(item.rule, facts: item.facts, cache: cache)
     var produced = prediction.unknownsBefore.count + outcome.checks.count
     if let cause = outcome.cause {
-        let (explanation, fix) = rules.describe(cause.check, facts: item.facts)
+        let (explanation, fix) = rules.describe(cause.check, facts: item.facts, cache: cache)
         produced += explanation.text.utf8.count + fix.text.utf8.count + cause.evidence.count
     }
     return produced
@@ -79,7 +79,7 @@ func phases(_ item: Case, _ clock: ContinuousClock) -> (Double, Double, Double) 
     let evaluated = clock.now
     var length = prediction.unknownsBefore.count
     if let cause = outcome.cause {
-        length += rules.describe(cause.check, facts: item.facts).explanation.text.utf8.count
+        length += rules.describe(cause.check, facts: item.facts, cache: cache).explanation.text.utf8.count
     }
     let described = clock.now
     sink &+= length

@@ -205,7 +205,7 @@ package struct Diagnoser: Sendable {
         }
 
         // Confirmed, if the words for it can be said with facts the inputs hold.
-        let (explanation, fix) = rules.describe(cause.check, facts: activation)
+        let (explanation, fix) = rules.describe(cause.check, facts: activation, cache: cache)
         let problems = explanation.problems + fix.problems
         guard problems.isEmpty else {
             finding.missing = problems.flatMap(\.facts)
@@ -227,9 +227,10 @@ package struct Diagnoser: Sendable {
         finding.verdict = .confirmed
         finding.explanation = explanation.text
         finding.fix = fix.text
-        for hint in rules.hints(of: rule, about: cause.check, facts: activation) where hint.holds.boolValue == true {
-            let text = hint.hint.explanation.render(activation)
-            let hintFix = hint.hint.fix?.render(activation)
+        for hint in rules.hints(of: rule, about: cause.check, facts: activation, cache: cache)
+        where hint.holds.boolValue == true {
+            let text = hint.hint.explanation.render(activation, cache: cache)
+            let hintFix = hint.hint.fix?.render(activation, cache: cache)
             // A hint whose words need a missing fact is not shown: it is an inference, never worth a gap.
             guard text.isComplete, hintFix?.isComplete ?? true else { continue }
             finding.hints.append(

@@ -6,6 +6,29 @@ extension Generator {
         _ function: String, target: Expression?, arguments: [Expression], expression: Expression, scope: [String],
         record: Bool
     ) -> Evaluator {
+        if function == "_+_", target == nil, arguments.count == 2,
+            case .call("_+_", nil, let inner) = arguments[0].kind,
+            inner.count == 2
+        {
+            return generateSum(expression, scope: scope, record: record)
+        }
+        if function == "@in", target == nil, arguments.count == 2, !record,
+            let strings = constantStrings(arguments[1], scope: scope)
+        {
+            // Membership in a list of string literals (written out or a definition's): compared in place, without
+            // evaluating the list or copying its elements. Evidence records the list, so only without it.
+            let element = generate(arguments[0], scope: scope, record: false)
+            let container = Self.constant(arguments[1]) ?? .list(strings.map(Value.string))
+            return { frame in
+                let value = element(&frame)
+                guard case .string(let text) = value else { return Operations.contains(value, container) }
+                let count = text.utf8.count
+                for candidate in strings where candidate.utf8.count == count {
+                    if Operations.sameCodePoints(text, candidate) { return .bool(true) }
+                }
+                return .bool(false)
+            }
+        }
         let childRecord = record
         // Closures kept in a struct, not an array of closures: an array would hold them at the most general
         // abstraction and every call would go through two reabstraction thunks.
@@ -131,6 +154,57 @@ extension Generator {
             }
             return .error(EvaluationError(.unbound, "unbound function \(described)"))
         }
+    }
+
+    /// `a + b + c + …` (a chain of `_+_` down its left side) as one call: every term evaluated in order, strings
+    /// joined in one buffer, anything else added pairwise from the left as the nested calls would.
+    private mutating func generateSum(_ expression: Expression, scope: [String], record: Bool) -> Evaluator {
+        var terms: [Expression] = []
+        var node = expression
+        while case .call("_+_", nil, let arguments) = node.kind, arguments.count == 2 {
+            terms.append(arguments[1])
+            node = arguments[0]
+        }
+        terms.append(node)
+        terms.reverse()
+        let operands = OperandList(terms.map { Operand(generate($0, scope: scope, record: record)) })
+        return { frame in
+            var values: [Value] = []
+            values.reserveCapacity(operands.count)
+            var length = 0
+            var allStrings = true
+            for index in 0..<operands.count {
+                let value = operands[index](&frame)
+                if case .string(let text) = value { length += text.utf8.count } else { allStrings = false }
+                values.append(value)
+            }
+            guard allStrings else {
+                return values.dropFirst().reduce(values[0]) { Operations.arithmetic("_+_", $0, $1) }
+            }
+            var joined = ""
+            joined.reserveCapacity(length)
+            for case .string(let text) in values { joined += text }
+            return .string(joined)
+        }
+    }
+
+    /// The strings of `expression` when it is a list of string literals, written out or as a definition (not
+    /// shadowed by a comprehension variable).
+    private func constantStrings(_ expression: Expression, scope: [String]) -> [String]? {
+        let value: Value?
+        switch expression.kind {
+        case .list: value = Self.constant(expression)
+        case .identifier(let name) where !scope.contains(name) && schema.index(ofVariable: name) == nil:
+            value = definitions.index(of: name).flatMap { Self.constant(definitions.items[$0].program.expression) }
+        default: value = nil
+        }
+        guard case .list(let items)? = value else { return nil }
+        var strings: [String] = []
+        for item in items {
+            guard case .string(let text) = item else { return nil }
+            strings.append(text)
+        }
+        return strings
     }
 
     /// One compiled operand of a call.

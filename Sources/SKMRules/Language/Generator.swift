@@ -100,31 +100,45 @@ struct Generator {
                 let fallback = fallbacks[0]
                 let path = paths[0]
                 return { frame in
-                    if case .object(let object) = frame.activation.value(variable),
-                        ObjectIdentifier(object.type) == type
-                    {
-                        if let value = object.fields[position] { return value }
+                    if let read = frame.activation.field(of: variable, type: type, at: position) {
+                        if let value = read { return value }
+                        frame.readAbsent = true
                         return frame.strict
                             ? .error(EvaluationError(.absent, "\(path) has no value", absentField: path)) : fallback
                     }
-                    return Operations.select(frame.activation.value(variable), field, path: nil, strict: frame.strict)
+                    return Operations.select(
+                        frame.activation.value(variable), field, strict: frame.strict, readAbsent: &frame.readAbsent)
                 }
             }
+            let first = hops[0]
             return { frame in
-                var value = frame.activation.value(variable)
-                for index in hops.indices {
+                var value: Value
+                var start = 0
+                // The first field read in place when it has a value; anything else takes the general path.
+                if let read = frame.activation.field(of: variable, type: first.type, at: first.position),
+                    let found = read
+                {
+                    value = found
+                    start = 1
+                } else {
+                    value = frame.activation.value(variable)
+                }
+                for index in start..<hops.count {
                     if case .object(let object) = value, ObjectIdentifier(object.type) == hops[index].type {
                         if let found = object.fields[hops[index].position] {
                             value = found
-                        } else if frame.strict {
-                            return .error(
-                                EvaluationError(.absent, "\(paths[index]) has no value", absentField: paths[index]))
                         } else {
+                            frame.readAbsent = true
+                            if frame.strict {
+                                return .error(
+                                    EvaluationError(.absent, "\(paths[index]) has no value", absentField: paths[index]))
+                            }
                             value = fallbacks[index]
                         }
                     } else {
                         // Unknowns, errors and maps take the general path.
-                        value = Operations.select(value, fields[index], path: nil, strict: frame.strict)
+                        value = Operations.select(
+                            value, fields[index], strict: frame.strict, readAbsent: &frame.readAbsent)
                     }
                 }
                 return value
@@ -224,26 +238,41 @@ struct Generator {
 
         case .identifier(let name):
             if let local = scope.lastIndex(of: name) {
-                return { frame in frame.locals[local] }
+                return { frame in frame.locals[frame.localsBase + local] }
             }
             if let index = schema.index(ofVariable: name) {
                 return noting(exposesPerRequest(schema.variables[index].type)) { frame in frame.activation.value(index)
                 }
             }
             if let index = definitions.index(of: name) {
+                if let constant = Self.constant(definitions.items[index].program.expression) {
+                    // A list or map of literals: its value, made once here.
+                    let evaluator: Evaluator = { _ in constant }
+                    return record ? recorded(expression, evaluator) : evaluator
+                }
                 let body = definitions.items[index].program.evaluator
                 let known = definitions.items.count
                 let evaluator: Evaluator = { frame in
-                    // A definition depends on the facts alone, so its value is kept for the rest of the activation.
-                    if let cache = frame.cache, let value = cache.value(index) { return value }
+                    // A definition depends on the facts alone, so its value is kept for the rest of the activation:
+                    // one value for both readings when it read no field without a value, else one for each.
+                    if let cache = frame.cache,
+                        let (value, readAbsent) = frame.strict ? cache.strictValue(index) : cache.value(index)
+                    {
+                        if readAbsent { frame.readAbsent = true }
+                        return value
+                    }
                     // It runs with its own comprehension variables and records no evidence of its own.
-                    let saved = frame.locals
-                    frame.locals = []
+                    let savedBase = frame.localsBase
+                    let savedReadAbsent = frame.readAbsent
+                    frame.localsBase = frame.locals.count
+                    frame.readAbsent = false
                     frame.comprehensionDepth += 1
                     let value = body(&frame)
                     frame.comprehensionDepth -= 1
-                    frame.locals = saved
-                    frame.cache?.keep(value, at: index, of: known)
+                    frame.localsBase = savedBase
+                    let readAbsent = frame.readAbsent
+                    frame.readAbsent = savedReadAbsent || readAbsent
+                    frame.cache?.keep(value, strict: frame.strict, readAbsent: readAbsent, at: index, of: known)
                     return value
                 }
                 return record ? recorded(expression, evaluator) : evaluator
@@ -287,9 +316,10 @@ struct Generator {
                     let value = base(&frame)
                     if case .object(let found) = value, found.type === object {
                         if let present = found.fields[position] { return present }
+                        frame.readAbsent = true
                         return frame.strict ? .error(EvaluationError.absent(field, of: typeName)) : fallback
                     }
-                    return Operations.select(value, field, path: nil, strict: frame.strict)
+                    return Operations.select(value, field, strict: frame.strict, readAbsent: &frame.readAbsent)
                 }
             } else {
                 evaluator = { frame in
@@ -300,7 +330,8 @@ struct Generator {
                     {
                         frame.activation.reads?.notePerRequest()
                     }
-                    let selected = Operations.select(value, field, path: nil, strict: frame.strict)
+                    let selected = Operations.select(
+                        value, field, strict: frame.strict, readAbsent: &frame.readAbsent)
                     if case .object(let object) = selected, object.type.hasPerRequestFields {
                         frame.activation.reads?.notePerRequest()
                     }

@@ -270,14 +270,16 @@ enum Operations {
         }
     }
 
-    /// `operand.field` on objects and maps.
-    static func select(_ operand: Value, _ field: String, path: String?, strict: Bool = false) -> Value {
+    /// `operand.field` on objects and maps. `readAbsent` is set when the field has no value: only then does the
+    /// strict reading differ.
+    static func select(_ operand: Value, _ field: String, strict: Bool, readAbsent: inout Bool) -> Value {
         switch operand {
         case .object(let object):
             guard let position = object.type.index(of: field) else {
                 return .error(EvaluationError(.noSuchField, "no such field '\(field)' on \(object.type.name)"))
             }
             if let value = object.fields[position] { return value }
+            readAbsent = true
             if strict { return .error(EvaluationError.absent(field, of: object.type.name)) }
             return defaultValue(object.type.fields[position].type)
         case .map(let map):

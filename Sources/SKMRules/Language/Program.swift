@@ -10,6 +10,8 @@ package struct Activation: Sendable {
     private var stored: [Value]
     package var named: [String: Value]
     private var deferred: Deferred?
+    /// Bit `i` set: variable `i` may be deferred (every bit from 63 up shares bit 63). Most reads test this alone.
+    private var deferredMask: UInt64 = 0
     /// Told when an evaluation reads a per-request field (``ObjectType/Field/perRequest``), when given.
     package var reads: ReadLog?
 
@@ -28,7 +30,11 @@ package struct Activation: Sendable {
             if let index = schema.index(ofVariable: name) { byIndex[index] = make }
         }
         deferred = makers.isEmpty ? nil : Deferred(byIndex)
+        for index in byIndex.indices where byIndex[index] != nil { deferredMask |= Self.bit(index) }
     }
+
+    @inline(__always)
+    private static func bit(_ index: Int) -> UInt64 { 1 << UInt64(min(index, 63)) }
 
     package init(values: [Value], named: [String: Value] = [:]) {
         stored = values
@@ -38,8 +44,20 @@ package struct Activation: Sendable {
     /// The variable at `index` in the schema, made now if it was deferred.
     @inline(__always)
     package func value(_ index: Int) -> Value {
-        if let deferred, let made = deferred.value(index, reads: reads) { return made }
+        if deferredMask & Self.bit(index) != 0, let deferred, let made = deferred.value(index, reads: reads) {
+            return made
+        }
         return stored[index]
+    }
+
+    /// Field `position` of variable `index` when that is an object of the type `type` and is not deferred, read in
+    /// place: `.some(nil)` when the field has no value, `nil` when the variable is something else.
+    @inline(__always)
+    func field(of index: Int, type: ObjectIdentifier, at position: Int) -> Value?? {
+        guard deferredMask & Self.bit(index) == 0, case .object(let object) = stored[index],
+            ObjectIdentifier(object.type) == type
+        else { return nil }
+        return .some(object.fields[position])
     }
 
     /// Every variable's value, in schema order (deferred ones made).
@@ -48,7 +66,12 @@ package struct Activation: Sendable {
     /// Sets a variable by its index in the schema.
     package mutating func set(_ index: Int, _ value: Value) {
         stored[index] = value
-        if let deferred, deferred.defers(index) { self.deferred = deferred.without(index) }
+        if let deferred, deferred.defers(index) {
+            let rest = deferred.without(index)
+            self.deferred = rest
+            deferredMask = 0
+            for other in rest.makers.indices where rest.makers[other] != nil { deferredMask |= Self.bit(other) }
+        }
     }
 
     /// The deferred variables' makers and what they made, shared by the copies of one activation.
@@ -110,34 +133,67 @@ package struct Evidence: Sendable {
 
 /// The values of definitions already computed for one activation, so that a definition many checks use runs once
 /// per request. Valid for one activation only; not shared between threads.
+///
+/// A definition has two readings: the ordinary one, where a field without a value reads as its type's default, and
+/// the strict one templates use, where it is an error. The two differ only when the evaluation read such a field,
+/// so a value that read none serves both, and the strict reading is computed apart only for the others.
 package final class DefinitionCache {
     // Only ever touched by one evaluation at a time (the cache is not shared between threads), so the dynamic
     // exclusivity check is pure cost here.
-    /// Per definition, where its value is in `computed` plus one; 0 while it has not been computed. A table of plain
-    /// integers: made and freed without visiting its entries, where a table of optional values would destroy every
-    /// entry one by one, computed or not, once per request.
+    /// Per definition, where its ordinary value is in `computed` plus one, negated when computing it read a field
+    /// without a value; 0 while it has not been computed. A table of plain integers: made and freed without visiting
+    /// its entries, where a table of optional values would destroy every entry one by one, computed or not, once per
+    /// request.
     @exclusivity(unchecked) private var positions: [Int32] = []
+    /// Per definition, where its strict value is in `computed` plus one, for definitions whose ordinary value read a
+    /// field without a value; 0 otherwise.
+    @exclusivity(unchecked) private var strictPositions: [Int32] = []
     /// The values computed so far, in the order they were.
     @exclusivity(unchecked) private var computed: [Value] = []
 
     package init() {}
 
-    /// The value of definition `index`, if it was computed on this activation.
+    /// The ordinary value of definition `index`, and whether computing it read a field without a value, if it was
+    /// computed on this activation.
     @inline(__always)
-    func value(_ index: Int) -> Value? {
+    func value(_ index: Int) -> (Value, readAbsent: Bool)? {
         guard index < positions.count else { return nil }
         let position = Int(positions[index])
-        return position == 0 ? nil : computed[position - 1]
+        if position == 0 { return nil }
+        return position > 0 ? (computed[position - 1], false) : (computed[-position - 1], true)
     }
 
-    /// Keeps the value of definition `index`; `count` is how many definitions there are.
-    func keep(_ value: Value, at index: Int, of count: Int) {
+    /// The strict value of definition `index`, and whether computing it read a field without a value, if it is
+    /// known on this activation: its ordinary value when that read none.
+    @inline(__always)
+    func strictValue(_ index: Int) -> (Value, readAbsent: Bool)? {
+        if index < positions.count, positions[index] > 0 { return (computed[Int(positions[index]) - 1], false) }
+        guard index < strictPositions.count else { return nil }
+        let position = Int(strictPositions[index])
+        return position == 0 ? nil : (computed[position - 1], true)
+    }
+
+    /// Keeps a value of definition `index` computed in the reading `strict` says; `readAbsent`: whether computing it
+    /// read a field without a value. `count` is how many definitions there are.
+    func keep(_ value: Value, strict: Bool, readAbsent: Bool, at index: Int, of count: Int) {
         if positions.count <= index {
             // Room for every definition at once, rather than growing one by one.
             positions.append(contentsOf: repeatElement(0, count: max(index + 1, count) - positions.count))
         }
         computed.append(value)
-        positions[index] = Int32(computed.count)
+        let position = Int32(computed.count)
+        if !readAbsent {
+            // Both readings agree.
+            positions[index] = position
+        } else if !strict {
+            positions[index] = -position
+        } else {
+            if strictPositions.count <= index {
+                strictPositions.append(
+                    contentsOf: repeatElement(0, count: max(index + 1, count) - strictPositions.count))
+            }
+            strictPositions[index] = position
+        }
     }
 }
 
@@ -145,13 +201,18 @@ package final class DefinitionCache {
 struct Frame {
     var activation: Activation
     var cache: DefinitionCache?
+    /// The comprehension variables in scope, innermost last: a definition's own start at `localsBase`, so that it
+    /// runs without moving the variables of the expression that read it.
     var locals: [Value] = []
+    var localsBase = 0
     var recording: Bool
     var evidence: [Evidence] = []
     var comprehensionDepth = 0
     /// Reading a field that has no value is an error naming the field, instead of the field type's default: how
     /// explanation templates are rendered, so that "Key  is ;" never reaches a report.
     var strict = false
+    /// Whether the evaluation read a field that has no value: only then can the strict reading differ.
+    var readAbsent = false
 }
 
 typealias Evaluator = @Sendable (inout Frame) -> Value
@@ -184,10 +245,10 @@ package final class Program: Sendable {
     }
 
     /// The value, with every read of an absent field an error that names it (``EvaluationError/absentField``).
-    /// Definitions are computed afresh, or kept in `strictCache`: a cache shared with ordinary evaluation would mix
-    /// the two readings, so pass one only to strict evaluations on the same activation.
-    package func evaluateStrictly(_ activation: Activation, strictCache: DefinitionCache = DefinitionCache()) -> Value {
-        var frame = Frame(activation: activation, cache: strictCache, recording: false)
+    /// `cache`, when given, is the activation's: definitions computed before in either reading serve when they read
+    /// the same.
+    package func evaluateStrictly(_ activation: Activation, cache: DefinitionCache = DefinitionCache()) -> Value {
+        var frame = Frame(activation: activation, cache: cache, recording: false)
         frame.strict = true
         return evaluator(&frame)
     }

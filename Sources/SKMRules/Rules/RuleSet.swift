@@ -1,9 +1,27 @@
-/// One check of the replay, with the index of its rule.
+/// One check of the replay, with the index of its rule and what the replay reads of both.
+///
+/// Nothing here is retained: the rule set that holds the steps holds the rules, their checks and programs, and the
+/// replay walks a few dozen steps per request, so reference counting would be a large share of its cost.
 struct ReplayStep: Sendable {
     let rule: Int
-    /// Not retained: the rule set that holds the steps holds the rules and their checks, and the replay walks a
-    /// few dozen steps per request, so reference counting would be a large share of its cost.
     unowned(unsafe) let check: Check
+    /// The check's guard and assertion, and its rule's guard.
+    unowned(unsafe) let when: Program?
+    unowned(unsafe) let assertion: Program
+    unowned(unsafe) let ruleWhen: Program?
+    let byElimination: Bool
+    /// The result code of the step's rule.
+    let code: Int
+
+    init(rule: Int, of owner: Rule, check: Check) {
+        self.rule = rule
+        self.check = check
+        when = check.when
+        assertion = check.assertion
+        ruleWhen = owner.when
+        byElimination = check.byElimination
+        code = owner.error.code
+    }
 }
 
 /// A loaded, compiled set of rules: explains a logged error and replays the decision procedure on facts.
@@ -69,7 +87,7 @@ package struct RuleSet: Sendable {
             }
         }
         let replay = steps.sorted { $0 < $1 }.map {
-            ReplayStep(rule: $0.rule, check: sorted[$0.rule].checks[$0.check])
+            ReplayStep(rule: $0.rule, of: sorted[$0.rule], check: sorted[$0.rule].checks[$0.check])
         }
         var byCode: [Int: [Int]] = [:]
         for (index, rule) in sorted.enumerated() { byCode[rule.error.code, default: []].append(index) }
@@ -195,42 +213,40 @@ package struct RuleSet: Sendable {
         for step in index?.steps(for: facts) ?? replay {
             let ruleIndex = step.rule
             if guards[ruleIndex] == 1 {
-                let rule = rules[ruleIndex]
-                switch guardValue(rule, applies: true, frame: &frame) {
+                switch step.ruleWhen?.evaluate(in: &frame) ?? .bool(true) {
                 case .bool(true): guards[ruleIndex] = 2
                 case .unknown(let unknown):
                     guards[ruleIndex] = 4
-                    unknowns.append(.init(rule: rule, check: step.check, unknown: unknown))
+                    unknowns.append(.init(rule: rules[ruleIndex], check: step.check, unknown: unknown))
                 default: guards[ruleIndex] = 3
                 }
             }
             guard guards[ruleIndex] == 2 else { continue }
-            let check = step.check
-            if let when = check.when {
+            if let when = step.when {
                 switch when.evaluate(in: &frame) {
                 case .bool(true): break
                 case .unknown(let unknown):
-                    unknowns.append(.init(rule: rules[ruleIndex], check: check, unknown: unknown))
+                    unknowns.append(.init(rule: rules[ruleIndex], check: step.check, unknown: unknown))
                     continue
                 default: continue
                 }
             }
-            if check.byElimination {
-                if rules[ruleIndex].error.code == code {
+            if step.byElimination {
+                if step.code == code {
                     return Prediction(
-                        failure: .init(rule: rules[ruleIndex], check: check, unknown: nil), byElimination: true,
+                        failure: .init(rule: rules[ruleIndex], check: step.check, unknown: nil), byElimination: true,
                         unknownsBefore: unknowns)
                 }
                 continue
             }
-            switch check.assertion.evaluate(in: &frame) {
+            switch step.assertion.evaluate(in: &frame) {
             case .bool(true): continue
             case .bool(false):
                 return Prediction(
-                    failure: .init(rule: rules[ruleIndex], check: check, unknown: nil), byElimination: false,
+                    failure: .init(rule: rules[ruleIndex], check: step.check, unknown: nil), byElimination: false,
                     unknownsBefore: unknowns)
             case .unknown(let unknown):
-                unknowns.append(.init(rule: rules[ruleIndex], check: check, unknown: unknown))
+                unknowns.append(.init(rule: rules[ruleIndex], check: step.check, unknown: unknown))
             default:
                 continue
             }
@@ -238,20 +254,21 @@ package struct RuleSet: Sendable {
         return Prediction(failure: nil, byElimination: false, unknownsBefore: unknowns)
     }
 
-    /// Renders a check's explanation and fix on the facts, strictly (``Template/render(_:)``).
+    /// Renders a check's explanation and fix on the facts, strictly (``Template/render(_:cache:)``). Pass the cache
+    /// of the other calls about the request.
     package func describe(
-        _ check: Check, facts: Activation
+        _ check: Check, facts: Activation, cache: DefinitionCache = DefinitionCache()
     ) -> (explanation: Template.Rendering, fix: Template.Rendering) {
-        let strictCache = DefinitionCache()
-        return (
-            check.explanation.render(facts, strictCache: strictCache), check.fix.render(facts, strictCache: strictCache)
-        )
+        (check.explanation.render(facts, cache: cache), check.fix.render(facts, cache: cache))
     }
 
-    /// The hints of `rule` about `cause`, each with whether it holds on the facts and the evidence it read.
-    package func hints(of rule: Rule, about cause: Check, facts: Activation) -> [HintOutcome] {
+    /// The hints of `rule` about `cause`, each with whether it holds on the facts and the evidence it read. Pass the
+    /// cache of the other calls about the request.
+    package func hints(
+        of rule: Rule, about cause: Check, facts: Activation, cache: DefinitionCache = DefinitionCache()
+    ) -> [HintOutcome] {
         rule.hints.filter { $0.about.isEmpty || $0.about.contains(cause.id) }.map { hint in
-            var frame = Frame(activation: facts, cache: DefinitionCache(), recording: false)
+            var frame = Frame(activation: facts, cache: cache, recording: false)
             let (value, evidence) = hint.holds.evaluateWithEvidence(in: &frame)
             return HintOutcome(hint: hint, holds: value, evidence: evidence)
         }

@@ -118,15 +118,21 @@ package struct Template: Sendable {
     /// The text with every hole's value written in (``Format/text(_:)``). Holes are evaluated strictly: a field
     /// without a value, an unknown fact, a failure, or an empty result of anything but a conditional is a problem,
     /// and the caller must not show the text as it stands.
-    /// `strictCache` keeps the definitions' strict values for other strict renderings on the same activation.
-    package func render(_ activation: Activation, strictCache: DefinitionCache = DefinitionCache()) -> Rendering {
+    /// `cache` is the activation's definition cache, shared with its other evaluations.
+    package func render(_ activation: Activation, cache: DefinitionCache = DefinitionCache()) -> Rendering {
         var output = ""
+        // The text around the holes, and room for short values: one allocation for most renderings.
+        output.reserveCapacity(
+            parts.reduce(0) {
+                if case .text(let text) = $1 { return $0 + text.utf8.count }
+                return $0 + 24
+            })
         var problems: [HoleProblem] = []
         for part in parts {
             switch part {
             case .text(let text): output += text
             case .hole(let program, let allowsEmpty):
-                let value = program.evaluateStrictly(activation, strictCache: strictCache)
+                let value = program.evaluateStrictly(activation, cache: cache)
                 let hole = program.source.text
                 switch value {
                 case .unknown(let unknown):
