@@ -12,6 +12,27 @@ extension Generator {
         {
             return generateSum(expression, scope: scope, record: record)
         }
+        if function == "_==_" || function == "_!=_", target == nil, arguments.count == 2,
+            let literalIndex = arguments.firstIndex(where: {
+                if case .literal(.string) = $0.kind { true } else { false }
+            }),
+            case .literal(.string(let literal)) = arguments[literalIndex].kind
+        {
+            // A comparison with a string literal: the other side compared in place, without evaluating the literal
+            // or going through the general relation. A literal records no evidence, so the evidence is the same.
+            let other = generate(arguments[1 - literalIndex], scope: scope, record: record)
+            let relation = Operations.Relation(rawValue: function)!
+            let negated = relation == .notEqual
+            let literalValue = Value.string(literal)
+            let literalFirst = literalIndex == 0
+            return { frame in
+                let value = other(&frame)
+                if case .string(let text) = value { return .bool(Operations.sameCodePoints(text, literal) != negated) }
+                return literalFirst
+                    ? Operations.relation(relation, literalValue, value)
+                    : Operations.relation(relation, value, literalValue)
+            }
+        }
         if function == "@in", target == nil, arguments.count == 2, !record,
             let strings = constantStrings(arguments[1], scope: scope)
         {

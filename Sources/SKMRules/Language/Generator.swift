@@ -312,6 +312,20 @@ struct Generator {
                 let fallback = Operations.defaultValue(object.fields[position].type)
                 let typeName = object.name
                 let perRequest = object.fields[position].perRequest || exposesPerRequest(object.fields[position].type)
+                if case .identifier(let name) = operand.kind, let local = scope.lastIndex(of: name) {
+                    // A field of a comprehension variable (`e.status`), read in place.
+                    evaluator = noting(perRequest) { frame in
+                        if case .object(let found) = frame.locals[frame.localsBase + local], found.type === object {
+                            if let present = found.fields[position] { return present }
+                            frame.readAbsent = true
+                            return frame.strict ? .error(EvaluationError.absent(field, of: typeName)) : fallback
+                        }
+                        return Operations.select(
+                            frame.locals[frame.localsBase + local], field, strict: frame.strict,
+                            readAbsent: &frame.readAbsent)
+                    }
+                    return record ? recorded(expression, evaluator) : evaluator
+                }
                 evaluator = noting(perRequest) { frame in
                     let value = base(&frame)
                     if case .object(let found) = value, found.type === object {

@@ -128,11 +128,14 @@ package struct Template: Sendable {
                 return $0 + 24
             })
         var problems: [HoleProblem] = []
+        // One frame for every hole, in the strict reading.
+        var frame = Frame(activation: activation, cache: cache, recording: false)
+        frame.strict = true
         for part in parts {
             switch part {
             case .text(let text): output += text
             case .hole(let program, let allowsEmpty):
-                let value = program.evaluateStrictly(activation, cache: cache)
+                let value = program.evaluate(in: &frame)
                 let hole = program.source.text
                 switch value {
                 case .unknown(let unknown):
