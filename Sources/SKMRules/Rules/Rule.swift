@@ -20,6 +20,8 @@ package final class Rule: Sendable {
     package let order: Int
     /// Operation names and categories (`data`, `management`, `confirm`, `token`, `unknown`, `any`).
     package let appliesTo: Set<String>
+    /// Whether `appliesTo` holds `any`.
+    private let appliesToAny: Bool
     /// The Solution Guide heading the rule answers, verbatim.
     package let guide: String?
     package let severity: Severity
@@ -42,6 +44,7 @@ package final class Rule: Sendable {
         self.error = error
         self.order = order
         self.appliesTo = appliesTo
+        appliesToAny = appliesTo.contains("any")
         self.guide = guide
         self.severity = severity
         self.summary = summary
@@ -55,7 +58,7 @@ package final class Rule: Sendable {
 
     /// Whether the rule is about a request described by `tags`.
     package func applies(to tags: [String]) -> Bool {
-        appliesTo.contains("any") || tags.contains { appliesTo.contains($0) }
+        appliesToAny || tags.contains { appliesTo.contains($0) }
     }
 }
 
