@@ -7,71 +7,84 @@ import Synchronization
 /// that cost more than most rules need (the audit-event list). Reading it gives the same value as if it had been
 /// given outright.
 package struct Activation: Sendable {
-    private var stored: [Value]
-    package var named: [String: Value]
-    private var deferred: Deferred?
-    /// Bit `i` set: variable `i` may be deferred (every bit from 63 up shares bit 63). Most reads test this alone.
-    private var deferredMask: UInt64 = 0
+    /// The values and how to make the deferred ones, in one object: an evaluation frame copies the activation, and
+    /// this makes the copy one reference count instead of one per part.
+    private var parts: Parts
     /// Told when an evaluation reads a per-request field (``ObjectType/Field/perRequest``), when given.
     package var reads: ReadLog?
+
+    private final class Parts: Sendable {
+        let stored: [Value]
+        let named: [String: Value]
+        let deferred: Deferred?
+        /// Bit `i` set: variable `i` may be deferred (every bit from 63 up shares bit 63). Most reads test this alone.
+        let deferredMask: UInt64
+
+        init(stored: [Value], named: [String: Value], deferred: Deferred?) {
+            self.stored = stored
+            self.named = named
+            self.deferred = deferred
+            var mask: UInt64 = 0
+            if let deferred {
+                for index in deferred.makers.indices where deferred.makers[index] != nil { mask |= bit(index) }
+            }
+            deferredMask = mask
+        }
+    }
 
     /// Values by variable name; a declared variable without a value is unknown.
     package init(
         schema: FactSchema, values: [String: Value], deferred makers: [String: @Sendable () -> Value] = [:]
     ) {
-        stored = schema.variables.map { variable in
+        let stored = schema.variables.map { variable in
             values[variable.name] ?? .unknown(Unknown(path: variable.name, settle: "provide \(variable.name)"))
         }
         var named: [String: Value] = [:]
         for (name, value) in values where schema.index(ofVariable: name) == nil { named[name] = value }
-        self.named = named
         var byIndex: [(@Sendable () -> Value)?] = Array(repeating: nil, count: stored.count)
         for (name, make) in makers {
             if let index = schema.index(ofVariable: name) { byIndex[index] = make }
         }
-        deferred = makers.isEmpty ? nil : Deferred(byIndex)
-        for index in byIndex.indices where byIndex[index] != nil { deferredMask |= Self.bit(index) }
+        parts = Parts(stored: stored, named: named, deferred: makers.isEmpty ? nil : Deferred(byIndex))
     }
-
-    @inline(__always)
-    private static func bit(_ index: Int) -> UInt64 { 1 << UInt64(min(index, 63)) }
 
     package init(values: [Value], named: [String: Value] = [:]) {
-        stored = values
-        self.named = named
+        parts = Parts(stored: values, named: named, deferred: nil)
     }
+
+    /// Values of names the schema does not declare.
+    package var named: [String: Value] { parts.named }
 
     /// The variable at `index` in the schema, made now if it was deferred.
     @inline(__always)
     package func value(_ index: Int) -> Value {
-        if deferredMask & Self.bit(index) != 0, let deferred, let made = deferred.value(index, reads: reads) {
+        if parts.deferredMask & bit(index) != 0, let deferred = parts.deferred,
+            let made = deferred.value(index, reads: reads)
+        {
             return made
         }
-        return stored[index]
+        return parts.stored[index]
     }
 
     /// Field `position` of variable `index` when that is an object of the type `type` and is not deferred, read in
     /// place: `.some(nil)` when the field has no value, `nil` when the variable is something else.
     @inline(__always)
     func field(of index: Int, type: ObjectIdentifier, at position: Int) -> Value?? {
-        guard deferredMask & Self.bit(index) == 0, case .object(let object) = stored[index],
+        guard parts.deferredMask & bit(index) == 0, case .object(let object) = parts.stored[index],
             ObjectIdentifier(object.type) == type
         else { return nil }
         return .some(object.fields[position])
     }
 
     /// Every variable's value, in schema order (deferred ones made).
-    package var values: [Value] { stored.indices.map(value) }
+    package var values: [Value] { parts.stored.indices.map(value) }
 
-    /// Sets a variable by its index in the schema.
+    /// Sets a variable by its index in the schema; it is no longer deferred.
     package mutating func set(_ index: Int, _ value: Value) {
+        var stored = parts.stored
         stored[index] = value
-        if let deferred, deferred.defers(index) {
-            let rest = deferred.without(index)
-            self.deferred = rest
-            deferredMask = 0
-            for other in rest.makers.indices where rest.makers[other] != nil { deferredMask |= Self.bit(other) }
-        }
+        let deferred = parts.deferred.map { $0.defers(index) ? $0.without(index) : $0 }
+        parts = Parts(stored: stored, named: parts.named, deferred: deferred)
     }
 
     /// The deferred variables' makers and what they made, shared by the copies of one activation.
@@ -101,6 +114,10 @@ package struct Activation: Sendable {
         }
     }
 }
+
+/// Bit `index` of a mask of variables (every index from 63 up shares bit 63).
+@inline(__always)
+private func bit(_ index: Int) -> UInt64 { 1 << UInt64(min(index, 63)) }
 
 /// Whether evaluations on an activation read a value that is the request's alone (``ObjectType/Field/perRequest``):
 /// its time, its id. What was concluded without reading one holds for every request with the same other facts.

@@ -6,9 +6,9 @@ struct ReplayStep: Sendable {
     let rule: Int
     unowned(unsafe) let check: Check
     /// The check's guard and assertion, and its rule's guard.
-    unowned(unsafe) let when: Program?
-    unowned(unsafe) let assertion: Program
-    unowned(unsafe) let ruleWhen: Program?
+    let when: Unmanaged<Program>?
+    let assertion: Unmanaged<Program>
+    let ruleWhen: Unmanaged<Program>?
     let byElimination: Bool
     /// The result code of the step's rule.
     let code: Int
@@ -16,9 +16,9 @@ struct ReplayStep: Sendable {
     init(rule: Int, of owner: Rule, check: Check) {
         self.rule = rule
         self.check = check
-        when = check.when
-        assertion = check.assertion
-        ruleWhen = owner.when
+        when = check.when.map { .passUnretained($0) }
+        assertion = .passUnretained(check.assertion)
+        ruleWhen = owner.when.map { .passUnretained($0) }
         byElimination = check.byElimination
         code = owner.error.code
     }
@@ -213,7 +213,7 @@ package struct RuleSet: Sendable {
         for step in index?.steps(for: facts) ?? replay {
             let ruleIndex = step.rule
             if guards[ruleIndex] == 1 {
-                switch step.ruleWhen?.evaluate(in: &frame) ?? .bool(true) {
+                switch step.ruleWhen?._withUnsafeGuaranteedRef({ $0.evaluate(in: &frame) }) ?? .bool(true) {
                 case .bool(true): guards[ruleIndex] = 2
                 case .unknown(let unknown):
                     guards[ruleIndex] = 4
@@ -223,7 +223,7 @@ package struct RuleSet: Sendable {
             }
             guard guards[ruleIndex] == 2 else { continue }
             if let when = step.when {
-                switch when.evaluate(in: &frame) {
+                switch when._withUnsafeGuaranteedRef({ $0.evaluate(in: &frame) }) {
                 case .bool(true): break
                 case .unknown(let unknown):
                     unknowns.append(.init(rule: rules[ruleIndex], check: step.check, unknown: unknown))
@@ -239,7 +239,7 @@ package struct RuleSet: Sendable {
                 }
                 continue
             }
-            switch step.assertion.evaluate(in: &frame) {
+            switch step.assertion._withUnsafeGuaranteedRef({ $0.evaluate(in: &frame) }) {
             case .bool(true): continue
             case .bool(false):
                 return Prediction(
