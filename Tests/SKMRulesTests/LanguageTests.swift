@@ -54,6 +54,30 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
         }
     }
 
+    /// A map of a few entries is searched in turn and a larger one through its index: both find the same keys, with
+    /// numbers equal across int and double.
+    @Test func smallAndLargeMapsFindTheSameKeys() throws {
+        // Unchecked: the type checker refuses most mixed keys before they reach a map.
+        func evaluate(_ text: String) throws -> Value {
+            try Compiler.compile(Source(text: text), schema: Schemas.schema, checked: false).get()
+                .evaluate(Schemas.activation())
+        }
+        let filler = (0..<12).map { "'k\($0)': \($0)" }.joined(separator: ", ")
+        for extra in ["", ", " + filler] {
+            #expect(try evaluate("{'a': 1, 'b': 2\(extra)}['b'] == 2").boolValue == true)
+            #expect(try evaluate("{1: 'x', 2: 'y'\(extra)}[2.0] == 'y'").boolValue == true)
+            #expect(try evaluate("{1.0: 'x', true: 'y'\(extra)}[1] == 'x'").boolValue == true)
+            #expect(try evaluate("{1: 'x', true: 'y'\(extra)}[true] == 'y'").boolValue == true)
+            #expect(try evaluate("'c' in {'a': 1, 'b': 2\(extra)}").boolValue == false)
+            #expect(try evaluate("2.5 in {2: 'x'\(extra)}").boolValue == false)
+            #expect(try evaluate("{'a': 1\(extra)}['c']").isError)
+        }
+        // However a key is written, the two searches agree.
+        let small = try evaluate("'e\u{301}' in {'\u{E9}': 1}").boolValue
+        let large = try evaluate("'e\u{301}' in {'\u{E9}': 1, \(filler)}").boolValue
+        #expect(small != nil && small == large)
+    }
+
     @Test func threeValuedLogicAbsorbsAsCELDoes() throws {
         let unknownIP = Schemas.activation(ip: .unknown(Unknown(path: "request.client.ip", settle: "give --client-ip")))
         #expect(try evaluate("request.client.ip == '10.0.0.1'", unknownIP).isUnknown)
