@@ -110,20 +110,14 @@ struct Generator {
                         frame.activation.value(variable), field, strict: frame.strict, readAbsent: &frame.readAbsent)
                 }
             }
-            let first = hops[0]
+            let types = hops.map(\.type)
+            let positions = hops.map(\.position)
             return { frame in
-                var value: Value
-                var start = 0
-                // The first field read in place when it has a value; anything else takes the general path.
-                if let read = frame.activation.field(of: variable, type: first.type, at: first.position),
-                    let found = read
-                {
-                    value = found
-                    start = 1
-                } else {
-                    value = frame.activation.value(variable)
-                }
-                for index in start..<hops.count {
+                // Read in place when every object on the way has its type and every field a value; anything else
+                // takes the general path, hop by hop.
+                if let found = frame.activation.path(of: variable, types: types, positions: positions) { return found }
+                var value = frame.activation.value(variable)
+                for index in hops.indices {
                     if case .object(let object) = value, ObjectIdentifier(object.type) == hops[index].type {
                         if let found = object.fields[hops[index].position] {
                             value = found

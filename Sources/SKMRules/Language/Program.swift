@@ -76,6 +76,31 @@ package struct Activation: Sendable {
         return .some(object.fields[position])
     }
 
+    /// The value at the end of a chain of fields from variable `index` (`request.client.ip`): at each hop an object
+    /// of the type `types` names, and its field at `positions`. Read in place, without copying the objects on the
+    /// way, when every object has its type and every field a value; `nil` otherwise.
+    @inline(__always)
+    func path(of index: Int, types: [ObjectIdentifier], positions: [Int]) -> Value? {
+        guard parts.deferredMask & bit(index) == 0, case .object(let root) = parts.stored[index],
+            ObjectIdentifier(root.type) == types[0]
+        else { return nil }
+        // The activation holds every object on the way for as long as this runs.
+        var current = Unmanaged.passUnretained(root)
+        var hop = 0
+        while hop < positions.count - 1 {
+            let next: Unmanaged<ObjectValue>? = current._withUnsafeGuaranteedRef { object in
+                guard case .object(let child)? = object.fields[positions[hop]],
+                    ObjectIdentifier(child.type) == types[hop + 1]
+                else { return nil }
+                return .passUnretained(child)
+            }
+            guard let next else { return nil }
+            current = next
+            hop += 1
+        }
+        return current._withUnsafeGuaranteedRef { $0.fields[positions[hop]] }
+    }
+
     /// Every variable's value, in schema order (deferred ones made).
     package var values: [Value] { parts.stored.indices.map(value) }
 
