@@ -8,36 +8,45 @@ package struct IPv4Address: Sendable, Hashable, Comparable, CustomStringConverti
 
     /// Parses dotted-quad notation strictly: four decimal octets 0–255, no leading zeros, nothing else.
     package init?(_ text: some StringProtocol) {
-        guard
-            let value = Self.withBytes(
-                text,
-                { bytes -> UInt32? in
-                    guard let (value, end) = Self.dottedQuad(bytes, from: 0), end == bytes.count else { return nil }
-                    return value
-                })
-        else { return nil }
+        guard let value = Self.withBytes(text, Self.strict) else { return nil }
+        self.value = value
+    }
+
+    /// ``init(_:)`` for a `String`, read in place: the rule engine parses addresses for every request.
+    package init?(_ text: String) {
+        guard let value = Self.withBytes(text, Self.strict) else { return nil }
         self.value = value
     }
 
     /// A dotted quad, or the same in its IPv4-mapped IPv6 form (`::ffff:10.0.3.7`, any case), as peers are
     /// sometimes logged.
     package init?(mapped text: some StringProtocol) {
-        guard
-            let value = Self.withBytes(
-                text,
-                { bytes -> UInt32? in
-                    let prefix = Array("::ffff:".utf8)
-                    var start = 0
-                    if bytes.count > prefix.count,
-                        (0..<prefix.count).allSatisfy({ Self.lowercased(bytes[$0]) == prefix[$0] })
-                    {
-                        start = prefix.count
-                    }
-                    guard let (value, end) = Self.dottedQuad(bytes, from: start), end == bytes.count else { return nil }
-                    return value
-                })
-        else { return nil }
+        guard let value = Self.withBytes(text, Self.mapped) else { return nil }
         self.value = value
+    }
+
+    /// ``init(mapped:)`` for a `String`, read in place.
+    package init?(mapped text: String) {
+        guard let value = Self.withBytes(text, Self.mapped) else { return nil }
+        self.value = value
+    }
+
+    /// `::ffff:`, matched in any case.
+    private static let mappedPrefix = Array("::ffff:".utf8)
+
+    private static func strict(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32? {
+        guard let (value, end) = dottedQuad(bytes, from: 0), end == bytes.count else { return nil }
+        return value
+    }
+
+    private static func mapped(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32? {
+        let prefix = mappedPrefix
+        var start = 0
+        if bytes.count > prefix.count, prefix.indices.allSatisfy({ lowercased(bytes[$0]) == prefix[$0] }) {
+            start = prefix.count
+        }
+        guard let (value, end) = dottedQuad(bytes, from: start), end == bytes.count else { return nil }
+        return value
     }
 
     /// Parses an address as a socket reports it: dotted quad, or an IPv4-mapped IPv6 address (`::ffff:10.0.0.1`),
@@ -50,6 +59,12 @@ package struct IPv4Address: Sendable, Hashable, Comparable, CustomStringConverti
 
     /// Runs `body` on the UTF-8 bytes of `text` without copying them when the string is native.
     static func withBytes<R>(_ text: some StringProtocol, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
+        return Array(text.utf8).withUnsafeBufferPointer(body)
+    }
+
+    /// ``withBytes(_:_:)`` for a `String`: not generic, so that the call costs no witness-table lookups.
+    static func withBytes<R>(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
         return Array(text.utf8).withUnsafeBufferPointer(body)
     }
@@ -169,19 +184,27 @@ package struct IPv4Network: Sendable, Hashable, CustomStringConvertible {
     /// `a.b.c.d` or `a.b.c.d/n` (n of one or two digits, at most 32) as written, host bits and all: what a rule
     /// compares, where a registration's typo must still be seen for what it is.
     package static func written(_ text: some StringProtocol) -> (address: IPv4Address, prefixLength: Int)? {
-        IPv4Address.withBytes(text) { bytes -> (IPv4Address, Int)? in
-            guard let (address, end) = IPv4Address.dottedQuad(bytes, from: 0) else { return nil }
-            if end == bytes.count { return (IPv4Address(address), 32) }
-            guard bytes[end] == UInt8(ascii: "/"), bytes.count - end - 1 >= 1, bytes.count - end - 1 <= 2 else {
-                return nil
-            }
-            var length = 0
-            for index in (end + 1)..<bytes.count {
-                guard IPv4Address.isDigit(bytes[index]) else { return nil }
-                length = length * 10 + Int(bytes[index] - 0x30)
-            }
-            return length <= 32 ? (IPv4Address(address), length) : nil
+        IPv4Address.withBytes(text, writtenBytes)
+    }
+
+    /// ``written(_:)`` for a `String`, read in place: the rule engine reads registrations for every request.
+    package static func written(_ text: String) -> (address: IPv4Address, prefixLength: Int)? {
+        IPv4Address.withBytes(text, writtenBytes)
+    }
+
+    private static func writtenBytes(_ bytes: UnsafeBufferPointer<UInt8>) -> (address: IPv4Address, prefixLength: Int)?
+    {
+        guard let (address, end) = IPv4Address.dottedQuad(bytes, from: 0) else { return nil }
+        if end == bytes.count { return (IPv4Address(address), 32) }
+        guard bytes[end] == UInt8(ascii: "/"), bytes.count - end - 1 >= 1, bytes.count - end - 1 <= 2 else {
+            return nil
         }
+        var length = 0
+        for index in (end + 1)..<bytes.count {
+            guard IPv4Address.isDigit(bytes[index]) else { return nil }
+            length = length * 10 + Int(bytes[index] - 0x30)
+        }
+        return length <= 32 ? (IPv4Address(address), length) : nil
     }
 
     package static func mask(_ length: Int) -> UInt32 {

@@ -190,22 +190,24 @@ extension Generator {
         terms.reverse()
         let operands = OperandList(terms.map { Operand(generate($0, scope: scope, record: record)) })
         return { frame in
-            var values: [Value] = []
-            values.reserveCapacity(operands.count)
-            var length = 0
-            var allStrings = true
-            for index in 0..<operands.count {
-                let value = operands[index](&frame)
-                if case .string(let text) = value { length += text.utf8.count } else { allStrings = false }
-                values.append(value)
+            // The terms' values on the stack: a template's sums run for every request.
+            withUnsafeTemporaryAllocation(of: Value.self, capacity: operands.count) { values in
+                var length = 0
+                var allStrings = true
+                for index in 0..<operands.count {
+                    let value = operands[index](&frame)
+                    if case .string(let text) = value { length += text.utf8.count } else { allStrings = false }
+                    (values.baseAddress! + index).initialize(to: value)
+                }
+                defer { values.baseAddress!.deinitialize(count: operands.count) }
+                guard allStrings else {
+                    return values.dropFirst().reduce(values[0]) { Operations.arithmetic("_+_", $0, $1) }
+                }
+                var joined = ""
+                joined.reserveCapacity(length)
+                for case .string(let text) in values { joined += text }
+                return .string(joined)
             }
-            guard allStrings else {
-                return values.dropFirst().reduce(values[0]) { Operations.arithmetic("_+_", $0, $1) }
-            }
-            var joined = ""
-            joined.reserveCapacity(length)
-            for case .string(let text) in values { joined += text }
-            return .string(joined)
         }
     }
 

@@ -409,6 +409,8 @@ struct Generator {
             default: return Operations.noOverload(macro.rawValue, [rangeValue])
             }
             frame.comprehensionDepth += 1
+            // Room for nested comprehensions at once; the frame keeps it for the rest of its evaluations.
+            if frame.locals.capacity == 0 { frame.locals.reserveCapacity(4) }
             frame.locals.append(.null)
             let slot = frame.locals.count - 1
             defer {

@@ -192,6 +192,8 @@ package final class DefinitionCache {
     @exclusivity(unchecked) private var strictPositions: [Int32] = []
     /// The values computed so far, in the order they were.
     @exclusivity(unchecked) private var computed: [Value] = []
+    /// The request's tags (``RuleSet/Configuration/tags``), once a call has read them.
+    @exclusivity(unchecked) var tags: [String]?
 
     package init() {}
 
@@ -222,6 +224,9 @@ package final class DefinitionCache {
             // Room for every definition at once, rather than growing one by one.
             positions.append(contentsOf: repeatElement(0, count: max(index + 1, count) - positions.count))
         }
+        // Room for every definition's value at once: a request that reads a few dozen would otherwise grow the
+        // table several times.
+        if computed.isEmpty { computed.reserveCapacity(count) }
         computed.append(value)
         let position = Int32(computed.count)
         if !readAbsent {

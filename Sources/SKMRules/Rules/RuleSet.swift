@@ -124,7 +124,7 @@ package struct RuleSet: Sendable {
         _ rule: Rule, facts: Activation, recordingEvidence: Bool = true, cache: DefinitionCache = DefinitionCache()
     ) -> RuleOutcome {
         var frame = Frame(activation: facts, cache: cache, recording: false)
-        let applicable = guardValue(rule, applies: rule.applies(to: configuration.tags(facts)), frame: &frame)
+        let applicable = guardValue(rule, applies: rule.applies(to: tags(of: facts, cache: cache)), frame: &frame)
         var outcomes: [CheckOutcome] = []
         outcomes.reserveCapacity(rule.checks.count)
         var causeFound = false
@@ -142,6 +142,14 @@ package struct RuleSet: Sendable {
     package func applicability(of rule: Rule, facts: Activation) -> Value {
         var frame = Frame(activation: facts, cache: DefinitionCache(), recording: false)
         return guardValue(rule, applies: rule.applies(to: configuration.tags(facts)), frame: &frame)
+    }
+
+    /// The request's tags, kept in its cache: every call about the request reads them.
+    private func tags(of facts: Activation, cache: DefinitionCache) -> [String] {
+        if let tags = cache.tags { return tags }
+        let tags = configuration.tags(facts)
+        cache.tags = tags
+        return tags
     }
 
     func guardValue(_ rule: Rule, applies: Bool, frame: inout Frame) -> Value {
@@ -198,7 +206,7 @@ package struct RuleSet: Sendable {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, rules.count)) { guards in
             guards.initialize(repeating: 0)
             for index in anyRequest { guards[index] = 1 }
-            for tag in configuration.tags(facts) {
+            for tag in tags(of: facts, cache: cache) {
                 for index in byTag[tag] ?? [] { guards[index] = 1 }
             }
             return replay(facts: facts, logged: code, cache: cache, guards: guards)
