@@ -391,16 +391,15 @@ extension RequestRecord {
 
     static func blobInput(field: String, text: String, layout: BlobLayout) -> Input {
         var input = Input(field: field, bytes: text.utf8.count)
-        guard let decoded = StrictBase64.decode(text) else {
+        // Its shape only: the record keeps no decoded byte, so none is made.
+        guard let shape = StrictBase64.shape(of: text) else {
             input.base64Valid = false
             return input
         }
         input.base64Valid = true
-        input.decodedBytes = decoded.count
-        if layout.carriesVersion, decoded.count >= 4 {
-            input.embeddedVersion = Int(UInt32(bigEndian: decoded.prefix(4)))
-        }
-        if layout != .raw { input.innerBase64 = StrictBase64.isBase64Text(decoded) }
+        input.decodedBytes = shape.count
+        if layout.carriesVersion, let word = shape.leadingWord { input.embeddedVersion = Int(word) }
+        if layout != .raw { input.innerBase64 = shape.isBase64Text }
         return input
     }
 }

@@ -318,11 +318,44 @@ import _CryptoExtras
                 text = String((0..<length).map { _ in alphabet.randomElement()! })
             }
             #expect(StrictBase64.decode(text) == Self.byDefinition(text), "\(text.debugDescription)")
+            let shape = StrictBase64.shape(of: text)
+            #expect((shape == nil) == (Self.byDefinition(text) == nil), "\(text.debugDescription)")
             if let decoded = StrictBase64.decode(text) {
                 let inner = String(data: decoded, encoding: .utf8).flatMap(Self.byDefinition)
                 #expect(StrictBase64.isBase64Text(decoded) == (decoded.count >= 8 && inner != nil))
+                // The shape is what the decoded bytes show.
+                #expect(shape?.count == decoded.count)
+                #expect(shape?.leadingWord == (decoded.count >= 4 ? UInt32(bigEndian: decoded.prefix(4)) : nil))
+                #expect(shape?.isBase64Text == StrictBase64.isBase64Text(decoded), "\(text.debugDescription)")
             }
         }
+    }
+}
+
+extension StrictBase64Tests {
+    /// Texts encoded twice, or nearly: the shape says the decoded bytes are Base64 text exactly when they are, by
+    /// the definition, wherever an `=` or another character falls in them.
+    @Test func shapesOfTextsEncodedTwice() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/====-_ ")
+        for _ in 0..<20_000 {
+            let length = Int.random(in: 0...20, using: &generator)
+            let inner = String((0..<length).map { _ in alphabet.randomElement(using: &generator)! })
+            let text = Data(inner.utf8).base64EncodedString()
+            let shape = StrictBase64.shape(of: text)
+            #expect(shape?.count == inner.utf8.count, "\(inner.debugDescription)")
+            #expect(
+                shape?.isBase64Text == (inner.utf8.count >= 8 && Self.byDefinition(inner) != nil),
+                "\(inner.debugDescription)")
+            let leading = inner.utf8.count >= 4 ? UInt32(bigEndian: Array(inner.utf8.prefix(4))) : nil
+            #expect(shape?.leadingWord == leading, "\(inner.debugDescription)")
+        }
+        // The two shapes the request log shows most: a ciphertext sent once, and sent encoded twice.
+        let blob = Data((0..<40).map { UInt8($0) }).base64EncodedString()
+        #expect(StrictBase64.shape(of: blob) == .init(count: 40, leadingWord: 0x0001_0203, isBase64Text: false))
+        let twice = Data(blob.utf8).base64EncodedString()
+        #expect(StrictBase64.shape(of: twice)?.isBase64Text == true)
+        #expect(StrictBase64.shape(of: "QUJD=") == nil)
     }
 }
 

@@ -136,6 +136,73 @@ package enum StrictBase64 {
         }
     }
 
+    /// What a Base64 text decodes to, read without keeping the decoded bytes: what the request log records of a
+    /// blob.
+    package struct Shape: Sendable, Equatable {
+        /// How many bytes the text decodes to.
+        package var count: Int
+        /// The first four decoded bytes, big-endian, when there are four.
+        package var leadingWord: UInt32?
+        /// Whether the decoded bytes are themselves Base64 text of eight characters or more (``isBase64Text(_:)``).
+        package var isBase64Text: Bool
+
+        package init(count: Int, leadingWord: UInt32?, isBase64Text: Bool) {
+            (self.count, self.leadingWord, self.isBase64Text) = (count, leadingWord, isBase64Text)
+        }
+    }
+
+    /// The shape of what `text` decodes to; `nil` when ``decode(_:)`` would refuse it. Decodes once and allocates
+    /// nothing.
+    package static func shape(of text: String) -> Shape? {
+        var text = text
+        return text.withUTF8 { bytes -> Shape? in
+            let count = bytes.count
+            guard count % 4 == 0 else { return nil }
+            var padding = 0
+            if count >= 2, bytes[count - 1] == UInt8(ascii: "=") {
+                padding = bytes[count - 2] == UInt8(ascii: "=") ? 2 : 1
+            }
+            let decodedCount = count / 4 * 3 - padding
+            // The decoded bytes as Base64 text, checked as they come, by the rules of `decode(bytes:)`: a multiple
+            // of four characters, `=` only as the last one or the last two.
+            var inner = decodedCount >= 8 && decodedCount % 4 == 0
+            var innerPadded = false
+            var leading: UInt32 = 0
+            var written = 0
+            var index = 0
+            while index < count {
+                var group: UInt32 = 0
+                for offset in index..<(index + 4) {
+                    let byte = bytes[offset]
+                    let value: UInt8
+                    if let sextet = sextet(byte) {
+                        value = sextet
+                    } else if byte == UInt8(ascii: "="), offset >= count - padding {
+                        value = 0
+                    } else {
+                        return nil
+                    }
+                    group = group << 6 | UInt32(value)
+                }
+                let produced = index + 4 == count ? 3 - padding : 3
+                for position in 0..<produced {
+                    let byte = UInt8(truncatingIfNeeded: group >> UInt32(16 - 8 * position))
+                    if written < 4 { leading = leading << 8 | UInt32(byte) }
+                    if byte == UInt8(ascii: "=") {
+                        innerPadded = true
+                        inner = inner && written >= decodedCount - 2
+                    } else {
+                        // After an `=`, only another `=` may follow.
+                        inner = inner && !innerPadded && sextet(byte) != nil
+                    }
+                    written += 1
+                }
+                index += 4
+            }
+            return Shape(count: decodedCount, leadingWord: decodedCount >= 4 ? leading : nil, isBase64Text: inner)
+        }
+    }
+
     /// Whether `text` is Base64 whose decoded bytes are themselves Base64 text of a blob: the "encoded twice" mistake.
     package static func decodesToBase64Text(_ text: String) -> Bool {
         decode(text).map(isBase64Text) ?? false
