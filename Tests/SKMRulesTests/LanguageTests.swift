@@ -33,6 +33,30 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
 }
 
 @Suite struct LanguageTests {
+    /// `startsWith` and `endsWith` compare scalars: on random texts of ASCII, accented, combining and astral
+    /// characters, they agree with a comparison of the scalars themselves, and a scalar is never split.
+    @Test func prefixesAndSuffixesCompareScalars() throws {
+        let pieces = ["a", "b", "é", "e\u{301}", "\u{301}", "\u{1F431}", "\u{1F600}", "ж"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            func text() -> String {
+                (0..<Int.random(in: 0...4, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }
+                    .joined()
+            }
+            let (whole, part) = (text(), text())
+            let program =
+                "'\(whole)'.startsWith('\(part)') == \(whole.unicodeScalars.starts(with: part.unicodeScalars))"
+                + " && '\(whole)'.endsWith('\(part)') =="
+                + " \(whole.unicodeScalars.reversed().starts(with: part.unicodeScalars.reversed()))"
+            #expect(try evaluate(program).boolValue == true, "\(program)")
+        }
+        // Scalars, not characters: `e` begins `e` and a combining acute, not the precomposed `é`.
+        #expect(try evaluate("'\u{1F431}x'.startsWith('\u{1F431}')").boolValue == true)
+        #expect(try evaluate("'é'.startsWith('e')").boolValue == false)
+        #expect(try evaluate("'e\u{301}'.startsWith('e')").boolValue == true)
+        #expect(try evaluate("'e\u{301}'.endsWith('\u{301}')").boolValue == true)
+    }
+
     /// Times are written in UTC with as many fraction digits as they need, from year 0001 to 9999, and read back
     /// to the same time.
     @Test func timesAreWrittenInRFC3339AndReadBack() throws {

@@ -6,7 +6,7 @@
 /// false; anything it cannot read is kept.
 struct GuardIndex: Sendable {
     /// Steps for each value some guard names, and for every other value.
-    private let stepsByValue: [String: [ReplayStep]]
+    private let stepsByValue: NameTable<[ReplayStep]>
     private let otherSteps: [ReplayStep]
     /// The variable and the field positions leading to the discriminating fact.
     private let variable: Int
@@ -45,7 +45,7 @@ struct GuardIndex: Sendable {
         for value in named {
             stepsByValue[value] = zip(steps, restrictions).filter { $0.1?.contains(value) ?? true }.map(\.0)
         }
-        self.stepsByValue = stepsByValue
+        self.stepsByValue = NameTable(stepsByValue)
         self.otherSteps = zip(steps, restrictions).filter { $0.1 == nil }.map(\.0)
     }
 

@@ -22,6 +22,8 @@ package final class Rule: Sendable {
     package let appliesTo: Set<String>
     /// Whether `appliesTo` holds `any`.
     private let appliesToAny: Bool
+    /// `appliesTo`, for ``applies(to:)`` to look up.
+    private let appliesToTable: NameTable<Bool>
     /// The Solution Guide heading the rule answers, verbatim.
     package let guide: String?
     package let severity: Severity
@@ -45,6 +47,7 @@ package final class Rule: Sendable {
         self.order = order
         self.appliesTo = appliesTo
         appliesToAny = appliesTo.contains("any")
+        appliesToTable = NameTable(Dictionary(uniqueKeysWithValues: appliesTo.map { ($0, true) }))
         self.guide = guide
         self.severity = severity
         self.summary = summary
@@ -58,7 +61,7 @@ package final class Rule: Sendable {
 
     /// Whether the rule is about a request described by `tags`.
     package func applies(to tags: [String]) -> Bool {
-        appliesToAny || tags.contains { appliesTo.contains($0) }
+        appliesToAny || tags.contains { appliesToTable[$0] != nil }
     }
 }
 
@@ -191,12 +194,35 @@ package struct CheckOutcome: Sendable {
     package let status: Status
     /// The values of the sub-expressions the assertion read.
     package let evidence: [Evidence]
+    /// What few outcomes have (an unknown, a failure, an event), in one box: an evaluation makes and destroys an
+    /// outcome for every check of the rule, and most have none of them.
+    private let details: Details?
+
     /// What the capture lacked, when the status is unknown.
-    package let unknown: Unknown?
+    package var unknown: Unknown? { details?.unknown }
     /// Why the assertion could not be evaluated, when the status is error.
-    package let failure: String?
+    package var failure: String? { details?.failure }
     /// The audit event the check names as the cause, when there is one.
-    package let event: Value?
+    package var event: Value? { details?.event }
+
+    private final class Details: Sendable {
+        let unknown: Unknown?
+        let failure: String?
+        let event: Value?
+
+        init(unknown: Unknown?, failure: String?, event: Value?) {
+            (self.unknown, self.failure, self.event) = (unknown, failure, event)
+        }
+    }
+
+    init(check: Check, status: Status, evidence: [Evidence], unknown: Unknown?, failure: String?, event: Value?) {
+        self.check = check
+        self.status = status
+        self.evidence = evidence
+        details =
+            unknown == nil && failure == nil && event == nil
+            ? nil : Details(unknown: unknown, failure: failure, event: event)
+    }
 }
 
 /// A rule's verdict on one request.
@@ -208,7 +234,11 @@ package struct RuleOutcome: Sendable {
 
     /// The first failing check that is a cause (not a warning).
     package var cause: CheckOutcome? {
-        checks.first { $0.status == .failed && $0.check.severity == .error }
+        // By index: a closure over the elements would copy each outcome it looks at.
+        for index in checks.indices where checks[index].status == .failed && checks[index].check.severity == .error {
+            return checks[index]
+        }
+        return nil
     }
 
     package var warnings: [CheckOutcome] {

@@ -67,7 +67,7 @@ package struct RuleSet: Sendable {
     private let replay: [ReplayStep]
     private let byCode: [Int: [Int]]
     /// Rules by the tags of their `applies_to`, and those that apply to any request.
-    private let byTag: [String: [Int]]
+    private let byTag: NameTable<[Int]>
     private let anyRequest: [Int]
     private let index: GuardIndex?
 
@@ -101,7 +101,7 @@ package struct RuleSet: Sendable {
                 for tag in rule.appliesTo { byTag[tag, default: []].append(index) }
             }
         }
-        self.byTag = byTag
+        self.byTag = NameTable(byTag)
         self.anyRequest = anyRequest
         self.replay = replay
         index = configuration.discriminator.flatMap {
