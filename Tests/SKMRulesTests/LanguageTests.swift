@@ -78,6 +78,28 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
         }
     }
 
+    /// A name table finds what a dictionary finds: names that share a length and their first eight bytes, names
+    /// that are prefixes of others, the empty name, and names Swift holds equal though their scalars differ.
+    @Test func nameTablesFindWhatDictionariesFind() {
+        let names = [
+            "getSymmetricKey", "getSymmetricKeys", "getPrivateKey", "getPublicKey", "decrypt", "encrypt", "", "a",
+            "caf\u{E9}", "data", "management",
+        ]
+        let dictionary = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0.element, $0.offset) })
+        let table = NameTable(dictionary)
+        let probes =
+            names + [
+                "getSymmetricKeyX", "getSymmetricKe", "getPrivateKez", "Decrypt", "decrypt ", "cafe\u{301}",
+                "get\u{212A}ey", "getSymmetric\u{212A}ey", "\u{1F431}", "managemen", "managementt",
+            ]
+        for probe in probes {
+            #expect(table[probe] == dictionary[probe], "\(probe.debugDescription)")
+        }
+        // Canonically equal spellings reach the same value, as in a dictionary.
+        #expect(table["getSymmetric\u{212A}ey"] == dictionary["getSymmetricKey"])
+        #expect(table["cafe\u{301}"] == dictionary["caf\u{E9}"])
+    }
+
     /// A map of a few entries is searched in turn and a larger one through its index: both find the same keys, with
     /// numbers equal across int and double.
     @Test func smallAndLargeMapsFindTheSameKeys() throws {

@@ -1,26 +1,59 @@
-import SKMPrimitives
-
 /// A few values by name (operation names, tags), looked up by a scan instead of hashing: the replay looks up a
 /// request's operation and tags once per request, and hashing a string costs more than comparing it with a few
-/// dozen names of other lengths.
+/// dozen names.
 ///
 /// Strings compare as Swift compares them (canonical equivalence). Between two ASCII strings that is byte
-/// equality, so ASCII names are compared by bytes; any other name is looked up in a dictionary.
-struct NameTable<Value: Sendable>: Sendable {
-    private let ascii: [(name: String, length: Int, value: Value)]
-    private let all: [String: Value]
-
-    init(_ values: [String: Value]) {
-        all = values
-        ascii = values.filter { $0.key.utf8AllSatisfy { $0 < 0x80 } }.map { ($0.key, $0.key.utf8.count, $0.value) }
+/// equality, so ASCII names are compared by bytes (their length and first eight bytes, then the rest); any other
+/// name is looked up in a dictionary.
+package struct NameTable<Value: Sendable>: Sendable {
+    private struct Entry: Sendable {
+        let length: Int
+        /// The first eight bytes, packed.
+        let head: UInt64
+        let bytes: [UInt8]
+        let value: Value
     }
 
-    subscript(name: String) -> Value? {
-        guard name.utf8AllSatisfy({ $0 < 0x80 }) else { return all[name] }
-        let length = name.utf8.count
-        for entry in ascii where entry.length == length && Operations.sameCodePoints(entry.name, name) {
-            return entry.value
+    private let ascii: [Entry]
+    private let all: [String: Value]
+
+    package init(_ values: [String: Value]) {
+        all = values
+        ascii = values.compactMap { name, value in
+            let bytes = Array(name.utf8)
+            guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+            let head = bytes.withUnsafeBufferPointer(Self.head)
+            return Entry(length: bytes.count, head: head, bytes: bytes, value: value)
         }
-        return nil
+    }
+
+    package subscript(name: String) -> Value? {
+        switch name.utf8.withContiguousStorageIfAvailable(lookUp) {
+        case .found(let value)?: return value
+        case .absent?: return nil
+        case .notASCII?, nil: return all[name]
+        }
+    }
+
+    private enum Lookup {
+        case found(Value), absent, notASCII
+    }
+
+    private func lookUp(_ bytes: UnsafeBufferPointer<UInt8>) -> Lookup {
+        guard bytes.allSatisfy({ $0 < 0x80 }) else { return .notASCII }
+        let head = Self.head(of: bytes)
+        for entry in ascii where entry.length == bytes.count && entry.head == head {
+            if entry.length <= 8 || entry.bytes.withUnsafeBufferPointer({ $0.elementsEqual(bytes) }) {
+                return .found(entry.value)
+            }
+        }
+        return .absent
+    }
+
+    /// The first eight bytes of `bytes` (fewer when it is shorter), packed into one word.
+    private static func head(of bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var head: UInt64 = 0
+        for index in 0..<min(8, bytes.count) { head |= UInt64(bytes[index]) << UInt64(8 * index) }
+        return head
     }
 }
