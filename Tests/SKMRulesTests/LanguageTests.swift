@@ -98,6 +98,13 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
         // Canonically equal spellings reach the same value, as in a dictionary.
         #expect(table["getSymmetric\u{212A}ey"] == dictionary["getSymmetricKey"])
         #expect(table["cafe\u{301}"] == dictionary["caf\u{E9}"])
+        // And the other way: a name that is not ASCII is found by the ASCII spelling equal to it (a Kelvin sign is
+        // a K, a Greek question mark a semicolon), beside names that are ASCII.
+        let others = NameTable(["get\u{212A}ey": 1, "a\u{037E}": 2, "decrypt": 3])
+        #expect(others["getKey"] == 1)
+        #expect(others["a;"] == 2)
+        #expect(others["decrypt"] == 3)
+        #expect(others["encrypt"] == nil)
     }
 
     /// A map of a few entries is searched in turn and a larger one through its index: both find the same keys, with

@@ -174,7 +174,7 @@ package struct Evidence: Sendable {
 }
 
 /// The values of definitions already computed for one activation, so that a definition many checks use runs once
-/// per request. Valid for one activation only; not shared between threads.
+/// per request. Valid for one activation and one rule set only; not shared between threads.
 ///
 /// A definition has two readings: the ordinary one, where a field without a value reads as its type's default, and
 /// the strict one templates use, where it is an error. The two differ only when the evaluation read such a field,

@@ -1,10 +1,13 @@
+import SKMPrimitives
+
 /// A few values by name (operation names, tags), looked up by a scan instead of hashing: the replay looks up a
 /// request's operation and tags once per request, and hashing a string costs more than comparing it with a few
 /// dozen names.
 ///
 /// Strings compare as Swift compares them (canonical equivalence). Between two ASCII strings that is byte
 /// equality, so ASCII names are compared by bytes (their length and first eight bytes, then the rest); any other
-/// name is looked up in a dictionary.
+/// name is looked up in a dictionary, and so is an ASCII name the scan did not find when the table holds a name
+/// that is not ASCII: a few characters are equal to ASCII ones (a Kelvin sign is a `K`).
 package struct NameTable<Value: Sendable>: Sendable {
     private struct Entry: Sendable {
         let length: Int
@@ -16,9 +19,12 @@ package struct NameTable<Value: Sendable>: Sendable {
 
     private let ascii: [Entry]
     private let all: [String: Value]
+    /// Whether some name is not ASCII, so that an ASCII name may equal it without sharing its bytes.
+    private let hasOtherNames: Bool
 
     package init(_ values: [String: Value]) {
         all = values
+        hasOtherNames = values.keys.contains { !$0.utf8AllSatisfy { $0 < 0x80 } }
         ascii = values.compactMap { name, value in
             let bytes = Array(name.utf8)
             guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
@@ -30,7 +36,7 @@ package struct NameTable<Value: Sendable>: Sendable {
     package subscript(name: String) -> Value? {
         switch name.utf8.withContiguousStorageIfAvailable(lookUp) {
         case .found(let value)?: return value
-        case .absent?: return nil
+        case .absent?: return hasOtherNames ? all[name] : nil
         case .notASCII?, nil: return all[name]
         }
     }
