@@ -116,29 +116,35 @@ package enum APIOperation: String, Sendable, Hashable, Codable, CaseIterable {
         }
     }
 
-    /// The API versions whose paths carry the operation.
+    /// The API versions whose paths carry the operation: one of four sets made once, since the engine asks on every
+    /// request, and a set literal would be built and hashed each time.
     package var availableVersions: Set<APIVersion> {
         switch self {
         case .confirm, .getSecret, .encrypt, .decrypt, .createLocalKey, .sign, .verify, .getPrivateKey, .getPublicKey,
             .listKeyStores, .getKeyStore, .listKeys, .getKey, .listAuth:
-            return [.v1_0, .v1_2, .v1_3]
+            return Self.exceptV1_1
         case .getSymmetricKey:
-            return Set(APIVersion.allCases)
+            return Self.everyVersion
         case .createSecret, .createSymmetricKey, .createAsymmetricKey, .scheduleKeyDeletion, .deleteKey:
-            return [.v1_0, .v1_2, .v1_3]
+            return Self.exceptV1_1
         case .putSecret, .cancelKeyDeletion, .rotateKey, .importSymmetricKey, .addAuth, .importAuth,
             .scheduleAuthDeletion,
             .deleteAuth,
             .cancelAuthDeletion, .downloadCertificate, .listAccessKeys, .createAccessKey, .revokeAccessKey,
             .rotateAccessKey, .listApprovals, .approveRequest, .rejectRequest, .approveChange, .rejectChange,
             .getStatistics:
-            return [.v1_2, .v1_3]
+            return Self.fromV1_2
         case .signStandard, .verifyStandard, .createKeyStore, .updateKeyStore, .deleteKeyStore:
-            return [.v1_3]
+            return Self.onlyV1_3
         case .createToken:
-            return Set(APIVersion.allCases)
+            return Self.everyVersion
         }
     }
+
+    private static let exceptV1_1: Set<APIVersion> = [.v1_0, .v1_2, .v1_3]
+    private static let everyVersion = Set(APIVersion.allCases)
+    private static let fromV1_2: Set<APIVersion> = [.v1_2, .v1_3]
+    private static let onlyV1_3: Set<APIVersion> = [.v1_3]
 
     /// Whether the operation only reads the key manager's settings (key stores, keys, entries): the reads v1.0 serves
     /// on the appkey alone.
