@@ -88,40 +88,56 @@ package enum StrictBase64 {
     /// Decodes UTF-8 `bytes`: groups of four Base64 characters, the last group ending in at most two `=`. Bits that
     /// a final group holds beyond the bytes it encodes are ignored, as every decoder does.
     package static func decode(bytes: UnsafeBufferPointer<UInt8>) -> Data? {
+        guard let (length, padding) = layout(of: bytes) else { return nil }
+        var output = Data(count: length)
+        let valid = output.withUnsafeMutableBytes { (output: UnsafeMutableRawBufferPointer) -> Bool in
+            var written = 0
+            return forEachDecodedByte(of: bytes, padding: padding) { byte in
+                output[written] = byte
+                written += 1
+            }
+        }
+        return valid ? output : nil
+    }
+
+    /// How many bytes `bytes` decodes to and how many `=` end it; `nil` when its length is not a multiple of four.
+    private static func layout(of bytes: UnsafeBufferPointer<UInt8>) -> (length: Int, padding: Int)? {
         let count = bytes.count
         guard count % 4 == 0 else { return nil }
         var padding = 0
         if count >= 2, bytes[count - 1] == UInt8(ascii: "=") {
             padding = bytes[count - 2] == UInt8(ascii: "=") ? 2 : 1
         }
-        var output = Data(count: count / 4 * 3 - padding)
-        let valid = output.withUnsafeMutableBytes { (output: UnsafeMutableRawBufferPointer) -> Bool in
-            var written = 0
-            var index = 0
-            while index < count {
-                var group: UInt32 = 0
-                for offset in index..<(index + 4) {
-                    let byte = bytes[offset]
-                    let value: UInt8
-                    if let sextet = sextet(byte) {
-                        value = sextet
-                    } else if byte == UInt8(ascii: "="), offset >= count - padding {
-                        value = 0
-                    } else {
-                        return false
-                    }
-                    group = group << 6 | UInt32(value)
+        return (count / 4 * 3 - padding, padding)
+    }
+
+    /// Hands each byte `bytes` decodes to to `body`, in order; `false` as soon as a character is not Base64 (an `=`
+    /// anywhere but the last `padding` places included), and nothing more is handed on then.
+    @inline(__always)
+    private static func forEachDecodedByte(
+        of bytes: UnsafeBufferPointer<UInt8>, padding: Int, _ body: (UInt8) -> Void
+    ) -> Bool {
+        let count = bytes.count
+        var index = 0
+        while index < count {
+            var group: UInt32 = 0
+            for offset in index..<(index + 4) {
+                let byte = bytes[offset]
+                let value: UInt8
+                if let sextet = sextet(byte) {
+                    value = sextet
+                } else if byte == UInt8(ascii: "="), offset >= count - padding {
+                    value = 0
+                } else {
+                    return false
                 }
-                let produced = index + 4 == count ? 3 - padding : 3
-                output[written] = UInt8(truncatingIfNeeded: group >> 16)
-                if produced > 1 { output[written + 1] = UInt8(truncatingIfNeeded: group >> 8) }
-                if produced > 2 { output[written + 2] = UInt8(truncatingIfNeeded: group) }
-                written += produced
-                index += 4
+                group = group << 6 | UInt32(value)
             }
-            return true
+            let produced = index + 4 == count ? 3 - padding : 3
+            for position in 0..<produced { body(UInt8(truncatingIfNeeded: group >> UInt32(16 - 8 * position))) }
+            index += 4
         }
-        return valid ? output : nil
+        return true
     }
 
     @inline(__always)
@@ -156,50 +172,26 @@ package enum StrictBase64 {
     package static func shape(of text: String) -> Shape? {
         var text = text
         return text.withUTF8 { bytes -> Shape? in
-            let count = bytes.count
-            guard count % 4 == 0 else { return nil }
-            var padding = 0
-            if count >= 2, bytes[count - 1] == UInt8(ascii: "=") {
-                padding = bytes[count - 2] == UInt8(ascii: "=") ? 2 : 1
-            }
-            let decodedCount = count / 4 * 3 - padding
+            guard let (length, padding) = layout(of: bytes) else { return nil }
             // The decoded bytes as Base64 text, checked as they come, by the rules of `decode(bytes:)`: a multiple
             // of four characters, `=` only as the last one or the last two.
-            var inner = decodedCount >= 8 && decodedCount % 4 == 0
+            var inner = length >= 8 && length % 4 == 0
             var innerPadded = false
             var leading: UInt32 = 0
             var written = 0
-            var index = 0
-            while index < count {
-                var group: UInt32 = 0
-                for offset in index..<(index + 4) {
-                    let byte = bytes[offset]
-                    let value: UInt8
-                    if let sextet = sextet(byte) {
-                        value = sextet
-                    } else if byte == UInt8(ascii: "="), offset >= count - padding {
-                        value = 0
-                    } else {
-                        return nil
-                    }
-                    group = group << 6 | UInt32(value)
+            let valid = forEachDecodedByte(of: bytes, padding: padding) { byte in
+                if written < 4 { leading = leading << 8 | UInt32(byte) }
+                if byte == UInt8(ascii: "=") {
+                    innerPadded = true
+                    inner = inner && written >= length - 2
+                } else {
+                    // After an `=`, only another `=` may follow.
+                    inner = inner && !innerPadded && sextet(byte) != nil
                 }
-                let produced = index + 4 == count ? 3 - padding : 3
-                for position in 0..<produced {
-                    let byte = UInt8(truncatingIfNeeded: group >> UInt32(16 - 8 * position))
-                    if written < 4 { leading = leading << 8 | UInt32(byte) }
-                    if byte == UInt8(ascii: "=") {
-                        innerPadded = true
-                        inner = inner && written >= decodedCount - 2
-                    } else {
-                        // After an `=`, only another `=` may follow.
-                        inner = inner && !innerPadded && sextet(byte) != nil
-                    }
-                    written += 1
-                }
-                index += 4
+                written += 1
             }
-            return Shape(count: decodedCount, leadingWord: decodedCount >= 4 ? leading : nil, isBase64Text: inner)
+            guard valid else { return nil }
+            return Shape(count: length, leadingWord: length >= 4 ? leading : nil, isBase64Text: inner)
         }
     }
 

@@ -1,5 +1,3 @@
-import SKMPrimitives
-
 /// A few values by name (operation names, tags), looked up by a scan instead of hashing: the replay looks up a
 /// request's operation and tags once per request, and hashing a string costs more than comparing it with a few
 /// dozen names.
@@ -24,13 +22,13 @@ package struct NameTable<Value: Sendable>: Sendable {
 
     package init(_ values: [String: Value]) {
         all = values
-        hasOtherNames = values.keys.contains { !$0.utf8AllSatisfy { $0 < 0x80 } }
         ascii = values.compactMap { name, value in
             let bytes = Array(name.utf8)
             guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
             let head = bytes.withUnsafeBufferPointer(Self.head)
             return Entry(length: bytes.count, head: head, bytes: bytes, value: value)
         }
+        hasOtherNames = ascii.count < values.count
     }
 
     package subscript(name: String) -> Value? {
