@@ -30,11 +30,8 @@ package enum Timestamp {
 
     /// Appends the RFC 3339 form of `date` (as ``rfc3339(_:)`` writes it) to `output`, without making a string of
     /// it first.
-    package static func appendRFC3339(_ date: Date, to output: inout [UInt8]) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: formattedLength) { buffer in
-            let count = write(date, zone: true, into: buffer)
-            output.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<count]))
-        }
+    package static func appendRFC3339(_ date: Date, to output: inout ByteWriter) {
+        output.write(atMost: formattedLength) { write(date, zone: true, into: $0) }
     }
 
     /// Writes the time into `output` (at least ``formattedLength`` bytes); returns how many bytes it wrote.

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOPosix
 import SKMCore
+import SKMPrimitives
 import SKMWire
 import ServiceLifecycle
 import Synchronization
@@ -55,10 +56,13 @@ package final class RequestLogWriter: Service, Sendable, CustomStringConvertible
     /// Adds one record; with `.always`, returns once it is on disk. Otherwise it returns at once, and a full buffer
     /// is written on a thread of NIO's blocking pool, one write queued at a time.
     package func append(_ record: RequestRecord) async {
-        let line = record.jsonLine
-        let full = buffer.withLock { buffer -> Bool in
-            buffer.append(contentsOf: line)
-            return buffer.count >= Self.highWater
+        var line = ByteWriter(capacity: 1024)
+        record.writeJSONLine(to: &line)
+        let full = line.withBytes { bytes in
+            buffer.withLock { buffer -> Bool in
+                buffer.append(contentsOf: bytes)
+                return buffer.count >= Self.highWater
+            }
         }
         if sync == .always {
             await flushOffLoop(sync: true)

@@ -1,4 +1,5 @@
 import SKMCore
+import SKMPrimitives
 
 /// The JSON envelope every answer of the SKM API is sent in.
 extension Outcome {
@@ -23,32 +24,31 @@ extension Outcome {
     /// ``envelope``'s bytes as ``JSONWriter`` writes them, without building the envelope first: the server writes
     /// one per request.
     package var envelopeBytes: [UInt8] {
-        var output: [UInt8] = []
-        output.reserveCapacity(256)
+        var output = ByteWriter(capacity: 256)
         let writer = JSONWriter()
         switch result {
         case .success(.body(let body)):
-            output.append(contentsOf: Self.successHeader)
+            output.append(Self.successHeader)
             writer.write(body, to: &output)
             output.append(UInt8(ascii: "}"))
         case .success(.bare(let body)):
             writer.write(body, to: &output)
         case .success(.file):
-            output.append(contentsOf: Self.successHeader)
-            output.append(contentsOf: "null}".utf8)
+            output.append(Self.successHeader)
+            output.append("null}")
         case .failure(let rejection):
-            output.append(contentsOf: #"{"header":{"resultCode":"#.utf8)
-            output.append(contentsOf: String(rejection.error.resultCode).utf8)
-            output.append(contentsOf: #","resultMessage":"#.utf8)
+            output.append(#"{"header":{"resultCode":"#)
+            output.append(decimal: rejection.error.resultCode)
+            output.append(#","resultMessage":"#)
             writer.writeString(rejection.error.resultMessage, to: &output)
-            output.append(contentsOf: #","isSuccessful":false},"body":null}"#.utf8)
+            output.append(#","isSuccessful":false},"body":null}"#)
         }
-        return output
+        return output.finish()
     }
 
     /// A successful envelope up to its body.
-    private static let successHeader = Array(
-        #"{"header":{"resultCode":0,"resultMessage":"success","isSuccessful":true},"body":"#.utf8)
+    private static let successHeader: StaticString =
+        #"{"header":{"resultCode":0,"resultMessage":"success","isSuccessful":true},"body":"#
 
     static func header(code: Int, message: String, successful: Bool) -> JSONValue {
         ["resultCode": .int(code), "resultMessage": .string(message), "isSuccessful": .bool(successful)]

@@ -3,11 +3,16 @@ import SKMCore
 import SKMPrimitives
 
 extension RequestRecord {
-    /// One log line, newline included: written straight into bytes, since the server writes one per request.
-    /// Absent values are left out.
+    /// One log line, newline included. Absent values are left out.
     package var jsonLine: [UInt8] {
-        var line = LineWriter()
-        line.bytes.reserveCapacity(640)
+        var output = ByteWriter(capacity: 768)
+        writeJSONLine(to: &output)
+        return output.finish()
+    }
+
+    /// Appends ``jsonLine`` to `output`: the server writes one per request, straight into bytes.
+    package func writeJSONLine(to output: inout ByteWriter) {
+        var line = LineWriter(bytes: output)
         line.open()
         line.time("time", time)
         line.string("requestId", requestId)
@@ -107,10 +112,10 @@ extension RequestRecord {
         line.int("keyVersion", response.keyVersion)
         line.close()
         line.key("durationMs")
-        line.bytes.append(contentsOf: JSONWriter.format((durationMs * 1000).rounded() / 1000).utf8)
+        line.bytes.append(utf8: JSONWriter.format((durationMs * 1000).rounded() / 1000))
         line.close()
         line.bytes.append(0x0A)
-        return line.bytes
+        output = line.finish()
     }
 
     /// Reads a record from a parsed log line. Unknown members are ignored; required ones must be present and typed.
@@ -264,10 +269,18 @@ extension RequestRecord {
 }
 
 /// Appends object members to a byte buffer.
-private struct LineWriter {
-    var bytes: [UInt8] = []
+private struct LineWriter: ~Copyable {
+    var bytes: ByteWriter
     var first = true
     let strings = JSONWriter()
+
+    init(bytes: consuming ByteWriter) {
+        self.bytes = bytes
+    }
+
+    consuming func finish() -> ByteWriter {
+        bytes
+    }
 
     mutating func open() {
         bytes.append(UInt8(ascii: "{"))
@@ -283,9 +296,8 @@ private struct LineWriter {
         if !first { bytes.append(UInt8(ascii: ",")) }
         first = false
         bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        bytes.append(name)
+        bytes.append("\":")
     }
 
     /// A time in RFC 3339 (`2026-11-27T15:24:50.123Z`), which needs no escape.
@@ -305,7 +317,7 @@ private struct LineWriter {
     mutating func int(_ name: StaticString, _ value: Int?) {
         guard let value else { return }
         key(name)
-        bytes.append(contentsOf: String(value).utf8)
+        bytes.append(decimal: value)
     }
 
     /// A string-to-string map as an object, keys sorted.
@@ -324,7 +336,7 @@ private struct LineWriter {
     mutating func bool(_ name: StaticString, _ value: Bool?) {
         guard let value else { return }
         key(name)
-        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+        bytes.append(value ? "true" : "false")
     }
 }
 

@@ -446,4 +446,22 @@ extension StrictBase64Tests {
         }
         #expect(swiftCryptoOpens)
     }
+    /// Nonces come from a reserve drawn a batch at a time: each is handed out once, across draws, and a fork (which
+    /// leaves the child a copy of the parent's reserve) makes the next take draw afresh.
+    @Test func theNonceReserveHandsOutEachNonceOnceAndRedrawsAfterAFork() {
+        let reserve = NonceReserve()
+        var nonces = Set<[UInt8]>()
+        for _ in 0..<(NonceReserve.batch * 3 + 7) {
+            var nonce = [UInt8](repeating: 0, count: AESGCMKey.nonceLength)
+            #expect(nonce.withUnsafeMutableBufferPointer { reserve.take(into: $0.baseAddress!) })
+            nonces.insert(nonce)
+        }
+        #expect(nonces.count == NonceReserve.batch * 3 + 7)
+        #expect(reserve.remaining == NonceReserve.batch - 7)
+        NonceReserve.noteFork()
+        var nonce = [UInt8](repeating: 0, count: AESGCMKey.nonceLength)
+        #expect(nonce.withUnsafeMutableBufferPointer { reserve.take(into: $0.baseAddress!) })
+        #expect(reserve.remaining == NonceReserve.batch - 1)
+        #expect(!nonces.contains(nonce))
+    }
 }

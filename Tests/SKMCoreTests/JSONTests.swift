@@ -116,9 +116,9 @@ import Testing
                         text.insert(Character(scalar), at: position)
                         let string = String(text) + second
                         for html in [false, true] {
-                            var written: [UInt8] = []
+                            var written = ByteWriter()
                             JSONWriter(escapesHTML: html).writeString(string, to: &written)
-                            #expect(written == reference(string, html: html), "\(string.debugDescription)")
+                            #expect(written.finish() == reference(string, html: html), "\(string.debugDescription)")
                         }
                     }
                 }
@@ -139,9 +139,10 @@ import Testing
         ] {
             let date = Date(timeIntervalSince1970: seconds)
             #expect(Timestamp.rfc3339(date) == text)
-            var line = Array("time:".utf8)
+            var line = ByteWriter(capacity: 4)
+            line.append("time:")
             Timestamp.appendRFC3339(date, to: &line)
-            #expect(String(decoding: line, as: UTF8.self) == "time:" + text)
+            #expect(String(decoding: line.finish(), as: UTF8.self) == "time:" + text)
         }
         for bad in ["", "2026-13-01T00:00:00Z", "2026-09-21", "2026-09-21T14:13:20.Z", "2026-09-21T14:13:20+9"] {
             #expect(Timestamp.parse(bad) == nil, "\(bad)")
@@ -152,5 +153,55 @@ import Testing
 extension String {
     fileprivate func leftPadded(to width: Int) -> String {
         String(repeating: "0", count: max(0, width - count)) + self
+    }
+}
+
+/// The byte writer behind the request log and the JSON answers, against `String` and `Array`.
+@Suite struct ByteWriterTests {
+    @Test func writesWhatAnArrayWouldHoldAcrossGrowth() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            var writer = ByteWriter(capacity: Int.random(in: 0...40, using: &generator))
+            var expected: [UInt8] = []
+            for _ in 0..<Int.random(in: 0...60, using: &generator) {
+                switch Int.random(in: 0..<5, using: &generator) {
+                case 0:
+                    let byte = UInt8.random(in: 0...255, using: &generator)
+                    writer.append(byte)
+                    expected.append(byte)
+                case 1:
+                    let bytes = (0..<Int.random(in: 0...90, using: &generator)).map { UInt8(truncatingIfNeeded: $0) }
+                    bytes.withUnsafeBufferPointer { writer.append($0) }
+                    expected += bytes
+                case 2:
+                    writer.append("key\":")
+                    expected += Array("key\":".utf8)
+                case 3:
+                    let text = ["", "é✓", String(repeating: "ключ", count: 20)].randomElement(using: &generator)!
+                    writer.append(utf8: text)
+                    expected += Array(text.utf8)
+                default:
+                    let number = [0, 7, -7, 10, -10, 99, 100, Int.max, Int.min, Int.random(in: .min ... .max)]
+                        .randomElement(using: &generator)!
+                    writer.append(decimal: number)
+                    expected += Array(String(number).utf8)
+                }
+                #expect(writer.count == expected.count)
+            }
+            writer.withBytes { #expect(Array($0) == expected) }
+            #expect(writer.finish() == expected)
+        }
+    }
+
+    @Test func inPlaceWritesCountOnlyWhatWasWritten() {
+        var writer = ByteWriter(capacity: 1)
+        writer.append("ab")
+        writer.write(atMost: 30) { room in
+            #expect(room.count == 30)
+            room[0] = UInt8(ascii: "c")
+            return 1
+        }
+        writer.append(UInt8(ascii: "d"))
+        #expect(String(decoding: writer.finish(), as: UTF8.self) == "abcd")
     }
 }

@@ -6,8 +6,8 @@ import Synchronization
 /// sealing or opening a blob only sets a nonce. Each call borrows a context of its own, so concurrent calls never
 /// share one; a context that failed is freed rather than lent again.
 ///
-/// Nonces are 96 random bits from OpenSSL's generator (seeded by the system, reseeded after a fork). Nothing of the
-/// key, the nonce or the text reaches an error or a log.
+/// Nonces are 96 random bits from OpenSSL's generator (seeded by the system, reseeded after a fork), drawn through a
+/// ``NonceReserve``. Nothing of the key, the nonce or the text reaches an error or a log.
 package final class AESGCMKey: Sendable {
     package static let keyLength = 32
     package static let nonceLength = 12
@@ -54,7 +54,7 @@ package final class AESGCMKey: Sendable {
             withUnsafeBytes(of: version.bigEndian) { output.copyMemory(from: $0) }
             let bytes = output.bindMemory(to: UInt8.self)
             let nonce = bytes.baseAddress! + CiphertextBlob.headerLength
-            guard RAND_bytes(nonce, Int32(Self.nonceLength)) == 1 else { return false }
+            guard NonceReserve.shared.take(into: nonce) else { return false }
             return withContext(sealing: true) { context in
                 guard EVP_EncryptInit_ex2(context, nil, nil, nonce, nil) == 1,
                     update(context, associatedData, into: nil),
@@ -168,6 +168,73 @@ package final class AESGCMKey: Sendable {
                 defer { idle = [] }
                 return idle
             }
+        }
+    }
+}
+
+/// GCM nonces drawn from OpenSSL's generator several hundred at a time, each handed out once.
+///
+/// A call to `RAND_bytes` costs about as much as sealing a short plaintext (it looks up the generator, checks for a
+/// fork and takes its locks), whatever the number of bytes it makes; one call per nonce was a tenth of an encrypt.
+/// What is kept is only nonces, which every blob shows in the clear: their secrecy protects nothing, their uniqueness
+/// everything. So a nonce leaves the reserve once, and a forked child, which holds a copy of the reserve its parent
+/// goes on using, discards it before it takes one (a handler registered with `pthread_atfork` counts forks).
+/// SKM itself never forks; a child forked while another thread was inside ``take(into:)`` would wait forever there.
+package final class NonceReserve: Sendable {
+    package static let shared = NonceReserve()
+
+    /// Nonces per draw from the generator.
+    package static let batch = 340
+
+    private struct State {
+        var bytes = [UInt8](repeating: 0, count: NonceReserve.batch * AESGCMKey.nonceLength)
+        /// Where the next nonce starts; at the end, the reserve is spent.
+        var next = NonceReserve.batch * AESGCMKey.nonceLength
+        /// The fork count the reserve was drawn under.
+        var forks = 0
+    }
+
+    private let state = Mutex(State())
+    /// Forks of this process made since it started, counted in the child.
+    private static let forks = Atomic<Int>(0)
+    private static let watchingForks: Void = {
+        pthread_atfork(nil, nil) { NonceReserve.noteFork() }
+    }()
+
+    package init() {
+        _ = Self.watchingForks
+    }
+
+    /// Counts a fork: run in the child by the handler, and by tests.
+    package static func noteFork() {
+        forks.add(1, ordering: .relaxed)
+    }
+
+    /// Nonces left before the next draw.
+    package var remaining: Int {
+        state.withLock { ($0.bytes.count - $0.next) / AESGCMKey.nonceLength }
+    }
+
+    /// Writes a fresh 12-byte nonce at `nonce`; `false` when the generator fails.
+    package func take(into nonce: UnsafeMutablePointer<UInt8>) -> Bool {
+        let forks = Self.forks.load(ordering: .relaxed)
+        return state.withLock { state in
+            if state.next == state.bytes.count || state.forks != forks {
+                let drawn = state.bytes.withUnsafeMutableBufferPointer {
+                    RAND_bytes($0.baseAddress, Int32($0.count)) == 1
+                }
+                guard drawn else {
+                    state.next = state.bytes.count
+                    return false
+                }
+                state.next = 0
+                state.forks = forks
+            }
+            state.bytes.withUnsafeBufferPointer {
+                nonce.update(from: $0.baseAddress! + state.next, count: AESGCMKey.nonceLength)
+            }
+            state.next += AESGCMKey.nonceLength
+            return true
         }
     }
 }

@@ -1,3 +1,5 @@
+import SKMPrimitives
+
 /// Serialises ``JSONValue`` to compact or indented UTF-8, member order preserved.
 package struct JSONWriter: Sendable {
     package var indented: Bool
@@ -14,28 +16,27 @@ package struct JSONWriter: Sendable {
     }
 
     package func bytes(_ value: JSONValue) -> [UInt8] {
-        var output: [UInt8] = []
-        output.reserveCapacity(256)
+        var output = ByteWriter(capacity: 256)
         write(value, to: &output)
-        return output
+        return output.finish()
     }
 
-    package func write(_ value: JSONValue, to output: inout [UInt8]) {
+    package func write(_ value: JSONValue, to output: inout ByteWriter) {
         write(value, depth: 0, to: &output)
     }
 
-    private func newline(_ depth: Int, _ output: inout [UInt8]) {
+    private func newline(_ depth: Int, _ output: inout ByteWriter) {
         guard indented else { return }
         output.append(0x0A)
-        output.append(contentsOf: repeatElement(0x20, count: depth * 2))
+        for _ in 0..<depth * 2 { output.append(0x20) }
     }
 
-    private func write(_ value: JSONValue, depth: Int, to output: inout [UInt8]) {
+    private func write(_ value: JSONValue, depth: Int, to output: inout ByteWriter) {
         switch value {
-        case .null: output.append(contentsOf: "null".utf8)
-        case .bool(let flag): output.append(contentsOf: (flag ? "true" : "false").utf8)
-        case .int(let number): output.append(contentsOf: String(number).utf8)
-        case .double(let number): output.append(contentsOf: Self.format(number).utf8)
+        case .null: output.append("null")
+        case .bool(let flag): output.append(flag ? "true" : "false")
+        case .int(let number): output.append(decimal: number)
+        case .double(let number): output.append(utf8: Self.format(number))
         case .string(let text): writeString(text, to: &output)
         case .array(let elements):
             output.append(UInt8(ascii: "["))
@@ -69,7 +70,7 @@ package struct JSONWriter: Sendable {
         return String(number)
     }
 
-    package func writeString(_ text: String, to output: inout [UInt8]) {
+    package func writeString(_ text: String, to output: inout ByteWriter) {
         output.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { bytes in
@@ -85,13 +86,13 @@ package struct JSONWriter: Sendable {
                     continue
                 }
                 if needsEscape(bytes[index]) {
-                    output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
+                    output.append(UnsafeBufferPointer(rebasing: bytes[start..<index]))
                     appendEscaped(bytes[index], to: &output)
                     start = index + 1
                 }
                 index += 1
             }
-            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
+            output.append(UnsafeBufferPointer(rebasing: bytes[start...]))
         }
         output.append(UInt8(ascii: "\""))
     }
@@ -119,7 +120,7 @@ package struct JSONWriter: Sendable {
         }
     }
 
-    private func appendEscaped(_ byte: UInt8, to output: inout [UInt8]) {
+    private func appendEscaped(_ byte: UInt8, to output: inout ByteWriter) {
         switch byte {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"):
             output.append(0x5C)
@@ -138,7 +139,7 @@ package struct JSONWriter: Sendable {
         }
     }
 
-    private func appendUnicodeEscape(_ unit: UInt16, to output: inout [UInt8]) {
+    private func appendUnicodeEscape(_ unit: UInt16, to output: inout ByteWriter) {
         let hex: StaticString = "0123456789abcdef"
         output.append(0x5C)
         output.append(UInt8(ascii: "u"))
