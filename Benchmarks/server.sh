@@ -104,7 +104,7 @@ run() {  # server name url [script]: one wrk run; prints "server name req/s serv
     printf '  %-8s %-8s %10.0f req/s   server %6s µs CPU/request   p50 %8s   p99 %8s   non-2xx %s\n' "$1" "$2" \
         "$rate" "$cpu" "$(printf '%s\n' "$output" | awk '$1=="50%" {print $2}')" \
         "$(printf '%s\n' "$output" | awk '$1=="99%" {print $2}')" "${errors:-0}" >&2
-    echo "$1 $2 $rate $cpu" >>"$work/results"
+    echo "$1 $2 $rate $cpu $round" >>"$work/results"
 }
 
 if [ -n "${CERT:-}" ]; then
@@ -137,6 +137,15 @@ for server in sys.argv[2:]:
         print(f"  {t:8} {rate[t]:10.0f} req/s   server {cpu[t]:6.1f} µs CPU/request")
     for t in ("encrypt", "decrypt"):
         print(f"  {t} / health = {rate[t] / rate['health']:.0%}   (server CPU per request: {cpu[t] / cpu['health']:.2f}× /health's)")
+    # Each round's own ratios too: a round's three runs are minutes apart at most, so a slow spell of the machine
+    # that spans a round weighs on both sides of its ratios.
+    for t in ("encrypt", "decrypt"):
+        ratios = []
+        for r in sorted({row[4] for row in rows if row[0] == server}, key=int):
+            pair = {row[1]: float(row[2]) for row in rows if row[0] == server and row[4] == r}
+            ratios.append(pair[t] / pair["health"])
+        print(f"  {t} / health by round: " + " ".join(f"{x:.0%}" for x in ratios)
+              + f"   (median {statistics.median(ratios):.0%})")
     ok = rate["encrypt"] >= 0.7 * rate["health"] and rate["decrypt"] >= 0.7 * rate["health"]
     print("  bar (each >= 70% of /health):", "met" if ok else "NOT met")
 if len(sys.argv) > 3:
