@@ -446,9 +446,12 @@ extension StrictBase64Tests {
         }
         #expect(swiftCryptoOpens)
     }
-    /// Nonces come from a reserve drawn a batch at a time: each is handed out once, across draws, and a fork (which
-    /// leaves the child a copy of the parent's reserve) makes the next take draw afresh.
-    @Test func theNonceReserveHandsOutEachNonceOnceAndRedrawsAfterAFork() {
+
+    /// Nonces come from a reserve drawn a batch at a time: each is handed out once, across draws, and a counted fork
+    /// (which leaves the child a copy of the parent's reserve) makes the next take draw afresh. The fork is counted
+    /// as the handler counts it, not made: a child of this many-threaded test process could wait forever on a lock
+    /// another thread held.
+    @Test func theNonceReserveHandsOutEachNonceOnceAndRedrawsAfterACountedFork() {
         let reserve = NonceReserve()
         var nonces = Set<[UInt8]>()
         for _ in 0..<(NonceReserve.batch * 3 + 7) {

@@ -1,6 +1,7 @@
 import Foundation
 import SKMCore
 import SKMPrimitives
+import SKMTestSupport
 import Testing
 
 @Suite struct JSONTests {
@@ -159,8 +160,8 @@ extension String {
 /// The byte writer behind the request log and the JSON answers, against `String` and `Array`.
 @Suite struct ByteWriterTests {
     @Test func writesWhatAnArrayWouldHoldAcrossGrowth() {
-        var generator = SystemRandomNumberGenerator()
-        for _ in 0..<200 {
+        for seed in 0..<200 as Range<UInt64> {
+            var generator = SeededGenerator(seed: seed)
             var writer = ByteWriter(capacity: Int.random(in: 0...40, using: &generator))
             var expected: [UInt8] = []
             for _ in 0..<Int.random(in: 0...60, using: &generator) {
@@ -186,10 +187,10 @@ extension String {
                     writer.append(decimal: number)
                     expected += Array(String(number).utf8)
                 }
-                #expect(writer.count == expected.count)
+                #expect(writer.count == expected.count, "seed \(seed)")
             }
-            writer.withBytes { #expect(Array($0) == expected) }
-            #expect(writer.finish() == expected)
+            writer.withBytes { #expect(Array($0) == expected, "seed \(seed)") }
+            #expect(writer.finish() == expected, "seed \(seed)")
         }
     }
 

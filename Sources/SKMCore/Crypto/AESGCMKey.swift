@@ -179,7 +179,9 @@ package final class AESGCMKey: Sendable {
 /// What is kept is only nonces, which every blob shows in the clear: their secrecy protects nothing, their uniqueness
 /// everything. So a nonce leaves the reserve once, and a forked child, which holds a copy of the reserve its parent
 /// goes on using, discards it before it takes one (a handler registered with `pthread_atfork` counts forks).
-/// SKM itself never forks; a child forked while another thread was inside ``take(into:)`` would wait forever there.
+/// SKM itself never forks (it starts other programs with `posix_spawn`). Two limits follow from counting forks that
+/// way: a copy of the process made without the handlers (`_Fork`, a raw `clone`) would share the reserve, and a child
+/// forked while another thread was inside ``take(into:)`` would wait forever there.
 package final class NonceReserve: Sendable {
     package static let shared = NonceReserve()
 
@@ -198,7 +200,8 @@ package final class NonceReserve: Sendable {
     /// Forks of this process made since it started, counted in the child.
     private static let forks = Atomic<Int>(0)
     private static let watchingForks: Void = {
-        pthread_atfork(nil, nil) { NonceReserve.noteFork() }
+        // Without the handler a forked child would hand out its parent's nonces: no reserve at all, then.
+        precondition(pthread_atfork(nil, nil) { NonceReserve.noteFork() } == 0, "cannot watch for forks")
     }()
 
     package init() {
