@@ -91,7 +91,8 @@ func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
 }
 
 nonisolated(unsafe) var sink = 0
-for _ in 0..<500 { for item in cases { sink &+= explain(item) } }
+let warmUpRounds = 500
+for _ in 0..<warmUpRounds { for item in cases { sink &+= explain(item) } }
 
 let clock = ContinuousClock()
 var all: [Double] = []
@@ -119,7 +120,9 @@ for _ in 0..<max(1, rounds / 4) {
     }
 }
 let checks = rules.rules.reduce(0) { $0 + $1.checks.count }
-print("rule set: \(rules.rules.count) rules, \(checks) checks; \(cases.count) failed requests × \(rounds) rounds")
+print(
+    "rule set: \(rules.rules.count) rules, \(checks) checks; \(cases.count) failed requests × \(rounds) rounds"
+        + " (after \(warmUpRounds) warm-up rounds)")
 for (index, item) in cases.enumerated() {
     let sorted = perRule[index].sorted()
     let name = item.rule.id.padding(toLength: 34, withPad: " ", startingAt: 0)
