@@ -279,4 +279,55 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
         }
         #expect(diagnostics.items[0].message == "expected a bool, but the expression is a string")
     }
+
+    /// A comparison of a field with string literals reads a string field where it lies. Evaluated with evidence, the
+    /// same comparison reads the field as every other expression does: the two agree on every kind of field value,
+    /// for a fact's field and a comprehension variable's, and so does the strict reading.
+    @Test func comparingAFieldWithLiteralsInPlaceAgreesWithTheGeneralReading() throws {
+        let programs = [
+            "store.name == 'payments'", "store.name != 'payments'", "'payments' == store.name",
+            "'e\u{301}' != store.name", "store.name in ['pay', 'payments', 'é']", "!(store.name in ['x'])",
+            "store.macs.exists(e, e.status == 'ENABLED')", "store.macs.all(e, e.status != 'DELETED')",
+            "store.macs.exists(e, e.status in ['ENABLED', 'é'])", "store.macs.filter(e, e.value == 'a').size()",
+        ].map { try! Compiler.compile(Source(text: $0), schema: Schemas.schema).get() }
+        let values: [Value?] = [
+            .string("payments"), .string("pay"), .string(""), .string("é"), .string("e\u{301}"), .string("ENABLED"),
+            .string("DELETED"), .string("a"), nil, .unknown(Unknown(path: "store.name", settle: "give it")),
+        ]
+        for name in values {
+            for status in values {
+                let entries = [
+                    Value.object(ObjectValue(type: Schemas.entry, fields: [.string("a"), status])),
+                    .object(ObjectValue(type: Schemas.entry, fields: [status, .string("ENABLED")])),
+                ]
+                let activation = Activation(
+                    schema: Schemas.schema,
+                    values: [
+                        "request": .object(ObjectValue(type: Schemas.request, fields: [nil, .int(1)])),
+                        "store": .object(ObjectValue(type: Schemas.store, fields: [name, .list(entries)])),
+                    ])
+                for program in programs {
+                    let general = program.evaluateWithEvidence(activation).0
+                    let inPlace = program.evaluate(activation)
+                    #expect(
+                        "\(inPlace)" == "\(general)",
+                        "\(program.source.text) with name \(String(describing: name)), status \(String(describing: status))"
+                    )
+                    let strict = program.evaluateStrictly(activation)
+                    if !general.isError && !strict.isError {
+                        #expect("\(strict)" == "\(general)", "strictly: \(program.source.text)")
+                    }
+                }
+            }
+        }
+        // The in-place reading does decide: a name that is a string compares by code points.
+        let equal = try Compiler.compile(Source(text: "store.name == 'é'"), schema: Schemas.schema).get()
+        let store = { (name: String) in
+            Activation(
+                schema: Schemas.schema,
+                values: ["store": .object(ObjectValue(type: Schemas.store, fields: [.string(name), .list([])]))])
+        }
+        #expect(equal.evaluate(store("é")).boolValue == true)
+        #expect(equal.evaluate(store("e\u{301}")).boolValue == false)
+    }
 }

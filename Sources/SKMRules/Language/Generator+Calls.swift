@@ -25,12 +25,21 @@ extension Generator {
             let negated = relation == .notEqual
             let literalValue = Value.string(literal)
             let literalFirst = literalIndex == 0
-            return { frame in
+            // A string field of a fact or of a comprehension variable (`request.operation`, `e.status`) is compared
+            // where it lies, without copying it out; anything else (absent, unknown, another type) as evaluated.
+            let compared: @Sendable (inout Frame) -> Value = { frame in
                 let value = other(&frame)
                 if case .string(let text) = value { return .bool(Operations.sameCodePoints(text, literal) != negated) }
                 return literalFirst
                     ? Operations.relation(relation, literalValue, value)
                     : Operations.relation(relation, value, literalValue)
+            }
+            guard !record, let field = inPlaceField(arguments[1 - literalIndex], scope: scope) else { return compared }
+            return { frame in
+                if let same = field.test(&frame, { Operations.sameCodePoints($0, literal) }) {
+                    return .bool(same != negated)
+                }
+                return compared(&frame)
             }
         }
         if function == "@in", target == nil, arguments.count == 2, !record,
@@ -40,14 +49,15 @@ extension Generator {
             // evaluating the list or copying its elements. Evidence records the list, so only without it.
             let element = generate(arguments[0], scope: scope, record: false)
             let container = Self.constant(arguments[1]) ?? .list(strings.map(Value.string))
-            return { frame in
+            let contained: @Sendable (inout Frame) -> Value = { frame in
                 let value = element(&frame)
                 guard case .string(let text) = value else { return Operations.contains(value, container) }
-                let count = text.utf8.count
-                for candidate in strings where candidate.utf8.count == count {
-                    if Operations.sameCodePoints(text, candidate) { return .bool(true) }
-                }
-                return .bool(false)
+                return .bool(Self.listed(text, in: strings))
+            }
+            guard let field = inPlaceField(arguments[0], scope: scope) else { return contained }
+            return { frame in
+                if let found = field.test(&frame, { Self.listed($0, in: strings) }) { return .bool(found) }
+                return contained(&frame)
             }
         }
         let childRecord = record
@@ -207,6 +217,67 @@ extension Generator {
                 joined.reserveCapacity(length)
                 for case .string(let text) in values { joined += text }
                 return .string(joined)
+            }
+        }
+    }
+
+    /// Whether `text` is one of `strings`, code point by code point.
+    @inline(__always)
+    static func listed(_ text: String, in strings: [String]) -> Bool {
+        let count = text.utf8.count
+        for candidate in strings where candidate.utf8.count == count {
+            if Operations.sameCodePoints(text, candidate) { return true }
+        }
+        return false
+    }
+
+    /// A field one selection away from a fact or from a comprehension variable (`request.operation`, `e.status`),
+    /// which comparisons with string literals read in place; `nil` for anything else.
+    private func inPlaceField(_ expression: Expression, scope: [String]) -> InPlaceField? {
+        if let path = fieldPath(expression, scope: scope) {
+            guard path.hops.count == 1 else { return nil }
+            return InPlaceField(
+                base: .fact(path.variable), type: path.hops[0].type, position: path.hops[0].position,
+                perRequest: path.perRequest)
+        }
+        guard case .select(let operand, let name, false) = expression.kind,
+            case .identifier(let variable) = operand.kind, let local = scope.lastIndex(of: variable),
+            case .object(let typeName)? = types[operand.id], let object = schema.objects[typeName],
+            let position = object.index(of: name)
+        else { return nil }
+        return InPlaceField(
+            base: .local(local), type: ObjectIdentifier(object), position: position,
+            perRequest: object.fields[position].perRequest || exposesPerRequest(object.fields[position].type))
+    }
+
+    /// A field of an object that a comparison reads where it lies, without copying its value out.
+    struct InPlaceField: Sendable {
+        enum Base: Sendable {
+            /// A variable of the schema, by its index.
+            case fact(Int)
+            /// A comprehension variable, by its slot.
+            case local(Int)
+        }
+
+        let base: Base
+        let type: ObjectIdentifier
+        let position: Int
+        /// Whether the field is a per-request one (``ObjectType/Field/perRequest``): a read is noted.
+        let perRequest: Bool
+
+        /// `test` of the field's string; `nil` when the base is not an object of the type, or the field does not hold
+        /// a string (absent, unknown, another type): the caller evaluates the selection as usual.
+        @inline(__always)
+        func test(_ frame: inout Frame, _ test: (String) -> Bool) -> Bool? {
+            if perRequest { frame.activation.reads?.notePerRequest() }
+            switch base {
+            case .fact(let index):
+                return frame.activation.testString(of: index, type: type, at: position, test)
+            case .local(let slot):
+                guard case .object(let object) = frame.locals[frame.localsBase + slot],
+                    ObjectIdentifier(object.type) == type, case .string(let text)? = object.fields[position]
+                else { return nil }
+                return test(text)
             }
         }
     }

@@ -62,13 +62,13 @@ struct Generator {
     }
 
     /// One step of a field path: the object type expected and the field's position in it.
-    private struct Hop {
+    struct Hop {
         var type: ObjectIdentifier
         var position: Int
     }
 
     /// A chain of field selections from a fact (`request.client.ip`), read in one closure without a call per field.
-    private struct FieldPath {
+    struct FieldPath {
         var variable: Int
         var hops: [Hop]
         var fields: [String]
@@ -141,7 +141,7 @@ struct Generator {
     }
 
     /// The field path `expression` is, when it is one: selections on declared object types down to a fact.
-    private func fieldPath(_ expression: Expression, scope: [String]) -> FieldPath? {
+    func fieldPath(_ expression: Expression, scope: [String]) -> FieldPath? {
         var steps: [(type: ObjectType, position: Int, field: String)] = []
         var node = expression
         while case .select(let operand, let field, false) = node.kind {
