@@ -25,8 +25,6 @@ extension Generator {
             let negated = relation == .notEqual
             let literalValue = Value.string(literal)
             let literalFirst = literalIndex == 0
-            // A string field of a fact or of a comprehension variable (`request.operation`, `e.status`) is compared
-            // where it lies, without copying it out; anything else (absent, unknown, another type) as evaluated.
             let compared: @Sendable (inout Frame) -> Value = { frame in
                 let value = other(&frame)
                 if case .string(let text) = value { return .bool(Operations.sameCodePoints(text, literal) != negated) }
@@ -34,6 +32,8 @@ extension Generator {
                     ? Operations.relation(relation, literalValue, value)
                     : Operations.relation(relation, value, literalValue)
             }
+            // A string field of a fact or of a comprehension variable (`request.operation`, `e.status`) is compared
+            // where it lies, without copying it out; anything else (absent, unknown, another type) as evaluated.
             guard !record, let field = inPlaceField(arguments[1 - literalIndex], scope: scope) else { return compared }
             return { frame in
                 if let same = field.test(&frame, { Operations.sameCodePoints($0, literal) }) {
@@ -247,7 +247,7 @@ extension Generator {
         else { return nil }
         return InPlaceField(
             base: .local(local), type: ObjectIdentifier(object), position: position,
-            perRequest: object.fields[position].perRequest || exposesPerRequest(object.fields[position].type))
+            perRequest: readsPerRequest(object, at: position))
     }
 
     /// A field of an object that a comparison reads where it lies, without copying its value out.

@@ -170,6 +170,11 @@ struct Generator {
                 || exposesPerRequest(steps.last!.type.fields[steps.last!.position].type))
     }
 
+    /// Whether reading field `position` of `object` reads a per-request field: the field itself, or one it holds.
+    func readsPerRequest(_ object: ObjectType, at position: Int) -> Bool {
+        object.fields[position].perRequest || exposesPerRequest(object.fields[position].type)
+    }
+
     /// Whether a value of `type` holds a per-request field, at any depth: reading it whole reads that field.
     func exposesPerRequest(_ type: CELType, depth: Int = 0) -> Bool {
         guard depth < 8 else { return true }
@@ -305,7 +310,7 @@ struct Generator {
             {
                 let fallback = Operations.defaultValue(object.fields[position].type)
                 let typeName = object.name
-                let perRequest = object.fields[position].perRequest || exposesPerRequest(object.fields[position].type)
+                let perRequest = readsPerRequest(object, at: position)
                 if case .identifier(let name) = operand.kind, let local = scope.lastIndex(of: name) {
                     // A field of a comprehension variable (`e.status`), read in place.
                     evaluator = noting(perRequest) { frame in
