@@ -28,6 +28,25 @@ import Testing
         #expect(whole.text == "Key k1 is Pending Deletion.")
     }
 
+    /// The rendering is written in one go at its length: every text and hole lands in order, whatever their
+    /// characters and lengths (a short value is held inline, a long one on the heap), and a hole with a problem adds
+    /// nothing.
+    @Test func aRenderingHoldsEveryPartInOrder() throws {
+        for id in ["k", "clé-ü", "a-key-id-well-over-fifteen-bytes-é-\u{1F511}", "e\u{301}"] {
+            let rendered = try template("Clé {{key.id}} — «{{key.id + '!'}}» {{[1, 2]}} {{size(key.id)}}✓").render(
+                facts(["exists": .bool(true), "id": .string(id)]))
+            #expect(rendered.problems == [])
+            #expect(rendered.text == "Clé \(id) — «\(id)!» 1, 2 \(id.unicodeScalars.count)✓")
+            #expect(Array(rendered.text.utf8) == Array("Clé \(id) — «\(id)!» 1, 2 \(id.unicodeScalars.count)✓".utf8))
+        }
+        let partial = try template("{{key.id}}é{{key.status}}").render(
+            facts(["exists": .bool(true), "status": .string("ACTIVE")]))
+        #expect(partial.text == "éACTIVE")
+        #expect(partial.problems == [.absent(hole: "key.id", field: "key.id")])
+        #expect(try template("").render(facts([:])).text == "")
+        #expect(try template("{{key.id}}").render(facts(["id": .string("only")])).text == "only")
+    }
+
     @Test func anUnknownFactIsAProblemThatNamesIt() throws {
         let values: [String: Value] = [
             "key": .unknown(Unknown(path: "key.exists", settle: "analyse with skm snapshot export"))

@@ -3,14 +3,26 @@ import Foundation
 /// Text with `{{expression}}` holes, as rule explanations and fixes are written.
 package struct Template: Sendable {
     enum Part: Sendable {
-        case text(String)
+        /// Text between holes, as UTF-8: copied into the rendering as it is.
+        case text([UInt8])
         /// A hole, and whether it may render as nothing: a conditional (`a ? b : ''`), directly or through a
         /// definition, chooses its empty branch on purpose.
         case hole(Program, allowsEmpty: Bool)
     }
 
     let parts: [Part]
+    /// How many of the parts are holes.
+    let holeCount: Int
     package let source: String
+
+    init(parts: [Part], source: String) {
+        self.parts = parts
+        self.source = source
+        holeCount = parts.reduce(0) {
+            if case .hole = $1 { return $0 + 1 }
+            return $0
+        }
+    }
 
     /// Parses and compiles the holes of `source`; every problem is reported at its place.
     package static func compile(
@@ -26,7 +38,7 @@ package struct Template: Sendable {
         while index < bytes.count {
             if bytes[index] == UInt8(ascii: "{"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "{") {
                 if index > textStart {
-                    parts.append(.text(String(decoding: bytes[textStart..<index], as: UTF8.self)))
+                    parts.append(.text(Array(bytes[textStart..<index])))
                 }
                 let open = index
                 var close = index + 2
@@ -70,7 +82,7 @@ package struct Template: Sendable {
                 index += 1
             }
         }
-        if textStart < bytes.count { parts.append(.text(String(decoding: bytes[textStart...], as: UTF8.self))) }
+        if textStart < bytes.count { parts.append(.text(Array(bytes[textStart...]))) }
         if !diagnostics.isEmpty { return .failure(Diagnostics(diagnostics)) }
         return .success(Template(parts: parts, source: source.text))
     }
@@ -120,42 +132,70 @@ package struct Template: Sendable {
     /// and the caller must not show the text as it stands.
     /// `cache` is the activation's definition cache, shared with its other evaluations.
     package func render(_ activation: Activation, cache: DefinitionCache = DefinitionCache()) -> Rendering {
-        var output = ""
-        // The text around the holes, and room for short values: one allocation for most renderings.
-        output.reserveCapacity(
-            parts.reduce(0) {
-                if case .text(let text) = $1 { return $0 + text.utf8.count }
-                return $0 + 24
-            })
         var problems: [HoleProblem] = []
         // One frame for every hole, in the strict reading.
         var frame = Frame(activation: activation, cache: cache, recording: false)
         frame.strict = true
-        for part in parts {
-            switch part {
-            case .text(let text): output += text
-            case .hole(let program, let allowsEmpty):
-                let value = program.evaluate(in: &frame)
-                let hole = program.source.text
-                switch value {
-                case .unknown(let unknown):
-                    problems.append(.unknown(unknown))
-                case .error(let error):
-                    if let field = error.absentField {
-                        problems.append(.absent(hole: hole, field: field))
-                    } else {
-                        problems.append(.failed(hole: hole, message: error.reason))
+        // The holes' texts first (on the stack), then the rendering written once at its length: one allocation,
+        // where appending part by part would go through the string's growth checks for every part.
+        let text = withUnsafeTemporaryAllocation(of: String.self, capacity: max(1, holeCount)) { holes in
+            var length = 0
+            var filled = 0
+            defer { holes.baseAddress!.deinitialize(count: filled) }
+            for part in parts {
+                switch part {
+                case .text(let text): length += text.count
+                case .hole(let program, let allowsEmpty):
+                    let value = program.evaluate(in: &frame)
+                    let shown: String
+                    switch value {
+                    case .unknown(let unknown):
+                        problems.append(.unknown(unknown))
+                        shown = ""
+                    case .error(let error):
+                        if let field = error.absentField {
+                            problems.append(.absent(hole: program.source.text, field: field))
+                        } else {
+                            problems.append(.failed(hole: program.source.text, message: error.reason))
+                        }
+                        shown = ""
+                    case .string(let text) where text.isEmpty && !allowsEmpty:
+                        problems.append(.empty(hole: program.source.text))
+                        shown = ""
+                    case .list(let items) where items.isEmpty && !allowsEmpty:
+                        problems.append(.empty(hole: program.source.text))
+                        shown = ""
+                    case .string(let text): shown = text
+                    default: shown = Format.text(value)
                     }
-                case .string(let text) where text.isEmpty && !allowsEmpty:
-                    problems.append(.empty(hole: hole))
-                case .list(let items) where items.isEmpty && !allowsEmpty:
-                    problems.append(.empty(hole: hole))
-                default:
-                    output += Format.text(value)
+                    length += shown.utf8.count
+                    (holes.baseAddress! + filled).initialize(to: shown)
+                    filled += 1
                 }
             }
+            return String(unsafeUninitializedCapacity: length) { output in
+                var written = 0
+                func write(_ bytes: UnsafeBufferPointer<UInt8>) {
+                    guard let start = bytes.baseAddress, !bytes.isEmpty else { return }
+                    (output.baseAddress! + written).initialize(from: start, count: bytes.count)
+                    written += bytes.count
+                }
+                var hole = 0
+                for part in parts {
+                    switch part {
+                    case .text(let text): text.withUnsafeBufferPointer { write($0) }
+                    case .hole:
+                        let shown = holes[hole]
+                        hole += 1
+                        if shown.utf8.withContiguousStorageIfAvailable({ write($0) }) == nil {
+                            Array(shown.utf8).withUnsafeBufferPointer { write($0) }
+                        }
+                    }
+                }
+                return written
+            }
         }
-        return Rendering(text: output, problems: problems)
+        return Rendering(text: text, problems: problems)
     }
 
     /// Whether an expression is a choice (`a ? b : c`), whose empty branch is meant.
