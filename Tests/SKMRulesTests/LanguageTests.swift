@@ -330,4 +330,66 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
         #expect(equal.evaluate(store("é")).boolValue == true)
         #expect(equal.evaluate(store("e\u{301}")).boolValue == false)
     }
+
+    /// `has()` of a fact's field, or of a field a chain of fields from a fact reaches, tests the field where it lies.
+    /// A deferred fact is read as usual, so the two readings are held to each other on the same values: every kind of
+    /// value on the way (an object of the type, none, an unknown, another type) and in the field, plainly, with
+    /// evidence and strictly; and per-request reads are noted alike.
+    @Test func presenceInPlaceAgreesWithTheGeneralReading() throws {
+        let programs = [
+            "has(request.client)", "has(request.client.ip)", "has(request.client.macHeader)",
+            "!has(request.client.ip) || request.client.ip == '10.0.0.1'", "has(store.name) && has(request.bytes)",
+        ].map { try! Compiler.compile(Source(text: $0), schema: Schemas.schema).get() }
+        let unknown = Value.unknown(Unknown(path: "request.client", settle: "give it"))
+        let fields: [Value?] = [.string("10.0.0.1"), .string(""), nil, unknown, .int(3)]
+        var clients: [Value?] = [nil, unknown, .string("not an object")]
+        for ip in fields {
+            for mac in fields { clients.append(.object(ObjectValue(type: Schemas.client, fields: [ip, mac]))) }
+        }
+        var decided = 0
+        for client in clients {
+            let request = Value.object(ObjectValue(type: Schemas.request, fields: [client, .int(1)]))
+            let store = Value.object(ObjectValue(type: Schemas.store, fields: [.string("payments"), .list([])]))
+            for program in programs {
+                let stored = Activation(schema: Schemas.schema, values: ["request": request, "store": store])
+                let deferred = Activation(
+                    schema: Schemas.schema, values: ["store": store], deferred: ["request": { request }])
+                let label = "\(program.source.text) with client \(String(describing: client))"
+                #expect("\(program.evaluate(stored))" == "\(program.evaluate(deferred))", "\(label)")
+                #expect(
+                    "\(program.evaluateWithEvidence(stored).0)" == "\(program.evaluateWithEvidence(deferred).0)",
+                    "with evidence: \(label)")
+                #expect(
+                    "\(program.evaluateStrictly(stored))" == "\(program.evaluateStrictly(deferred))",
+                    "strictly: \(label)")
+                if program.evaluate(stored).boolValue != nil { decided += 1 }
+            }
+        }
+        // The readings decide most of these, both ways.
+        #expect(decided > clients.count * 2)
+        let ip = try Compiler.compile(Source(text: "has(request.client.ip)"), schema: Schemas.schema).get()
+        #expect(ip.evaluate(Schemas.activation(ip: .string("10.0.0.1"))).boolValue == true)
+        #expect(ip.evaluate(Schemas.activation(ip: nil)).boolValue == false)
+        #expect(ip.evaluate(Schemas.activation(ip: unknown)).isUnknown)
+
+        // A chain through an object with a per-request field notes a per-request read, in place as before.
+        let timed = ObjectType(name: "Timed", fields: [.init("at", .int, perRequest: true), .init("id", .string)])
+        let holder = ObjectType(name: "Holder", fields: [.init("timed", .object("Timed"))])
+        let schema = FactSchema(variables: [.init("holder", .object("Holder"))], objects: [timed, holder])
+        let value = Value.object(
+            ObjectValue(type: holder, fields: [.object(ObjectValue(type: timed, fields: [.int(1), nil]))]))
+        for (text, notes) in [("has(holder.timed.id)", true), ("has(holder.timed)", false)] {
+            let program = try Compiler.compile(Source(text: text), schema: schema).get()
+            for deferring in [false, true] {
+                var activation =
+                    deferring
+                    ? Activation(schema: schema, values: [:], deferred: ["holder": { value }])
+                    : Activation(schema: schema, values: ["holder": value])
+                let reads = ReadLog()
+                activation.reads = reads
+                #expect(program.evaluate(activation).boolValue == (text == "has(holder.timed)"))
+                #expect(reads.readPerRequest == notes, "\(text), deferred: \(deferring)")
+            }
+        }
+    }
 }

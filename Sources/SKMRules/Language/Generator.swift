@@ -106,8 +106,15 @@ struct Generator {
                         return frame.strict
                             ? .error(EvaluationError(.absent, "\(path) has no value", absentField: path)) : fallback
                     }
-                    return Operations.select(
-                        frame.activation.value(variable), field, strict: frame.strict, readAbsent: &frame.readAbsent)
+                    // A deferred fact: made, then read as in place, so that a missing field is named the same way.
+                    let value = frame.activation.value(variable)
+                    if case .object(let object) = value, ObjectIdentifier(object.type) == type {
+                        if let found = object.fields[position] { return found }
+                        frame.readAbsent = true
+                        return frame.strict
+                            ? .error(EvaluationError(.absent, "\(path) has no value", absentField: path)) : fallback
+                    }
+                    return Operations.select(value, field, strict: frame.strict, readAbsent: &frame.readAbsent)
                 }
             }
             let types = hops.map(\.type)
@@ -168,6 +175,30 @@ struct Generator {
             fallbacks: steps.map { Operations.defaultValue($0.type.fields[$0.position].type) }, paths: paths,
             perRequest: steps.contains { $0.type.fields[$0.position].perRequest }
                 || exposesPerRequest(steps.last!.type.fields[steps.last!.position].type))
+    }
+
+    /// The operand of a `has()` when it is a fact (`request`) or a chain of fields from one (`request.client`) whose
+    /// every object has a declared type: the variable, the types of the objects on the way (the fact's first, then
+    /// `holder`, the one whose field is tested), the positions of the fields read on the way, and whether reading
+    /// the operand reads a per-request field.
+    struct PresenceChain {
+        var variable: Int
+        var types: [ObjectIdentifier]
+        var positions: [Int]
+        var perRequest: Bool
+    }
+
+    func presenceChain(_ operand: Expression, holder: ObjectType, scope: [String]) -> PresenceChain? {
+        if case .identifier(let name) = operand.kind, !scope.contains(name),
+            let variable = schema.index(ofVariable: name)
+        {
+            return PresenceChain(
+                variable: variable, types: [ObjectIdentifier(holder)], positions: [], perRequest: false)
+        }
+        guard let path = fieldPath(operand, scope: scope) else { return nil }
+        return PresenceChain(
+            variable: path.variable, types: path.hops.map(\.type) + [ObjectIdentifier(holder)],
+            positions: path.hops.map(\.position), perRequest: path.perRequest)
     }
 
     /// Whether reading field `position` of `object` reads a per-request field: the field itself, or one it holds.
@@ -288,6 +319,27 @@ struct Generator {
                     let position = object.index(of: field)
                 {
                     let type = ObjectIdentifier(object)
+                    if let chain = presenceChain(operand, holder: object, scope: scope) {
+                        // A field of a fact or of an object a chain of fields from one reaches
+                        // (`has(request.client.ip)`): tested where it lies, without copying the objects on the way.
+                        return recorded(expression) { frame in
+                            if chain.perRequest { frame.activation.reads?.notePerRequest() }
+                            if let found = frame.activation.presence(
+                                of: chain.variable, types: chain.types, positions: chain.positions, field: position)
+                            {
+                                return found
+                            }
+                            let value = base(&frame)
+                            guard case .object(let found) = value, ObjectIdentifier(found.type) == type else {
+                                return Operations.presence(value, field)
+                            }
+                            switch found.fields[position] {
+                            case nil: return .bool(false)
+                            case .unknown(let unknown)?: return .unknown(unknown)
+                            default: return .bool(true)
+                            }
+                        }
+                    }
                     return recorded(expression) { frame in
                         let value = base(&frame)
                         guard case .object(let found) = value, ObjectIdentifier(found.type) == type else {

@@ -111,6 +111,37 @@ package struct Activation: Sendable {
         return current._withUnsafeGuaranteedRef { $0.fields[positions[hop]] }
     }
 
+    /// `has()` of field `field` of the object at the end of a chain of fields from variable `index`: `types` names
+    /// the type of every object on the way, the variable's first, and `positions` the field each hop reads. Read in
+    /// place, without copying the objects on the way: `false` when the field has no value, its unknown when it is
+    /// one, else `true`. `nil` when an object on the way is missing or of another type, or the variable is
+    /// deferred: the caller reads the chain as usual.
+    @inline(__always)
+    func presence(of index: Int, types: [ObjectIdentifier], positions: [Int], field: Int) -> Value? {
+        guard parts.deferredMask & bit(index) == 0, case .object(let root) = parts.stored[index],
+            ObjectIdentifier(root.type) == types[0]
+        else { return nil }
+        // The activation holds every object on the way for as long as this runs.
+        var current = Unmanaged.passUnretained(root)
+        for hop in positions.indices {
+            let next: Unmanaged<ObjectValue>? = current._withUnsafeGuaranteedRef { object in
+                guard case .object(let child)? = object.fields[positions[hop]],
+                    ObjectIdentifier(child.type) == types[hop + 1]
+                else { return nil }
+                return .passUnretained(child)
+            }
+            guard let next else { return nil }
+            current = next
+        }
+        return current._withUnsafeGuaranteedRef { object in
+            switch object.fields[field] {
+            case nil: return .bool(false)
+            case .unknown(let unknown)?: return .unknown(unknown)
+            default: return .bool(true)
+            }
+        }
+    }
+
     /// Every variable's value, in schema order (deferred ones made).
     package var values: [Value] { parts.stored.indices.map(value) }
 
