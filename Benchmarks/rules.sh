@@ -3,6 +3,8 @@
 # procedure over every rule, evaluate the logged error's rule with evidence and render the explanation and fix.
 #
 #   Benchmarks/rules.sh [rounds, default 20000]
+#   ONLY=SKM-INVALID-REQUEST Benchmarks/rules.sh ...
+#       one rule's failed request alone, timed or counted
 #   COUNT=1 Benchmarks/rules.sh [rounds, default 200]
 #       instructions per failed request instead of time, counted by valgrind's callgrind inside the timed function
 #       alone: the same on every run of one build (within about 1 %, from string hashing's per-process seed), so two

@@ -5,6 +5,7 @@ import SKMRules
 /// Benchmarks of the rule engine and inputs for the analyser's.
 ///
 ///     skm-benchmark rules [rules directory, default Rules] [rounds, default 20000]
+///         ONLY=RULE-ID: that rule's failed request alone
 ///     skm-benchmark generate-log TEMPLATE.jsonl LINES FAILURE-PERCENT OUT.jsonl
 ///     skm-benchmark data-call [encrypt|decrypt] [calls, default 200000]
 ///
@@ -47,6 +48,7 @@ for rule in rules.rules {
     guard let test = rule.tests.first(where: { if case .fails = $0.expectation { true } else { false } }) else {
         continue
     }
+    if let only = ProcessInfo.processInfo.environment["ONLY"], only != rule.id { continue }
     cases.append(Case(rule: rule, facts: test.facts))
 }
 

@@ -285,9 +285,10 @@ struct Generator {
                 let evaluator: Evaluator = { frame in
                     // A definition depends on the facts alone, so its value is kept for the rest of the activation:
                     // one value for both readings when it read no field without a value, else one for each.
-                    if let cache = frame.cache,
-                        let (value, readAbsent) = frame.strict ? cache.strictValue(index) : cache.value(index)
-                    {
+                    let strict = frame.strict
+                    if let (value, readAbsent) = frame.cache?._withUnsafeGuaranteedRef({
+                        strict ? $0.strictValue(index) : $0.value(index)
+                    }) {
                         if readAbsent { frame.readAbsent = true }
                         return value
                     }
@@ -302,7 +303,9 @@ struct Generator {
                     frame.localsBase = savedBase
                     let readAbsent = frame.readAbsent
                     frame.readAbsent = savedReadAbsent || readAbsent
-                    frame.cache?.keep(value, strict: frame.strict, readAbsent: readAbsent, at: index, of: known)
+                    frame.cache?._withUnsafeGuaranteedRef {
+                        $0.keep(value, strict: strict, readAbsent: readAbsent, at: index, of: known)
+                    }
                     return value
                 }
                 return record ? recorded(expression, evaluator) : evaluator
@@ -486,8 +489,8 @@ struct Generator {
             switch macro {
             case .all, .exists:
                 let decisive = macro == .exists
-                for element in elements {
-                    frame.locals[slot] = element
+                for index in elements.indices {
+                    frame.locals[slot] = elements[index]
                     let result = body[0](&frame)
                     if case .bool(let flag) = result {
                         if flag == decisive { return .bool(decisive) }
@@ -501,8 +504,8 @@ struct Generator {
                 return error ?? .bool(!decisive)
             case .existsOne:
                 var count = 0
-                for element in elements {
-                    frame.locals[slot] = element
+                for index in elements.indices {
+                    frame.locals[slot] = elements[index]
                     let result = body[0](&frame)
                     switch result {
                     case .bool(let flag): if flag { count += 1 }
@@ -514,11 +517,11 @@ struct Generator {
                 return error ?? .bool(count == 1)
             case .filter:
                 var kept: [Value] = []
-                for element in elements {
-                    frame.locals[slot] = element
+                for index in elements.indices {
+                    frame.locals[slot] = elements[index]
                     let result = body[0](&frame)
                     switch result {
-                    case .bool(let flag): if flag { kept.append(element) }
+                    case .bool(let flag): if flag { kept.append(elements[index]) }
                     case .unknown, .error: note(result)
                     default: return Operations.noOverload(macro.rawValue, [result])
                     }
@@ -527,8 +530,8 @@ struct Generator {
                 return error ?? .list(kept)
             case .map:
                 var mapped: [Value] = []
-                for element in elements {
-                    frame.locals[slot] = element
+                for index in elements.indices {
+                    frame.locals[slot] = elements[index]
                     if body.count == 2 {
                         let keep = body[0](&frame)
                         switch keep {

@@ -7,13 +7,12 @@ import Synchronization
 /// that cost more than most rules need (the audit-event list). Reading it gives the same value as if it had been
 /// given outright.
 package struct Activation: Sendable {
-    /// The values and how to make the deferred ones, in one object: an evaluation frame copies the activation, and
-    /// this makes the copy one reference count instead of one per part.
+    /// The values and how to make the deferred ones, in one object: one reference for a ``View`` to keep.
     private var parts: Parts
     /// Told when an evaluation reads a per-request field (``ObjectType/Field/perRequest``), when given.
     package var reads: ReadLog?
 
-    private final class Parts: Sendable {
+    fileprivate final class Parts: Sendable {
         let stored: [Value]
         let named: [String: Value]
         let deferred: Deferred?
@@ -52,95 +51,141 @@ package struct Activation: Sendable {
         parts = Parts(stored: values, named: named, deferred: nil)
     }
 
+    /// The activation read without holding it, as an evaluation frame keeps it: valid only while the activation it
+    /// was made from lives (``Frame/with(_:cache:recording:strict:_:)`` sees to that). A frame copies it at no cost,
+    /// where copying the activation would count two references up and down again for every evaluation.
+    struct View {
+        // Unmanaged, not unowned(unsafe): reading an unowned(unsafe) reference would count it up for the use.
+        fileprivate let parts: Unmanaged<Parts>
+        private let log: Unmanaged<ReadLog>?
+
+        fileprivate init(parts: Parts, reads: ReadLog?) {
+            self.parts = .passUnretained(parts)
+            log = reads.map(Unmanaged.passUnretained)
+        }
+
+        /// Told when an evaluation reads a per-request field, when given.
+        var reads: Reads? { log.map(Reads.init) }
+
+        /// The activation's ``ReadLog``, read without holding it.
+        struct Reads {
+            fileprivate let log: Unmanaged<ReadLog>
+
+            func notePerRequest() {
+                log._withUnsafeGuaranteedRef { $0.notePerRequest() }
+            }
+        }
+
+        /// Values of names the schema does not declare.
+        var named: [String: Value] { parts._withUnsafeGuaranteedRef { $0.named } }
+
+        /// The variable at `index` in the schema, made now if it was deferred.
+        @inline(__always)
+        func value(_ index: Int) -> Value {
+            parts._withUnsafeGuaranteedRef { parts in
+                if parts.deferredMask & bit(index) != 0, let deferred = parts.deferred,
+                    let made = deferred.value(index, reads: log?.takeUnretainedValue())
+                {
+                    return made
+                }
+                return parts.stored[index]
+            }
+        }
+
+        /// Field `position` of variable `index` when that is an object of the type `type` and is not deferred, read in
+        /// place: `.some(nil)` when the field has no value, `nil` when the variable is something else.
+        @inline(__always)
+        func field(of index: Int, type: ObjectIdentifier, at position: Int) -> Value?? {
+            parts._withUnsafeGuaranteedRef { parts in
+                guard parts.deferredMask & bit(index) == 0, case .object(let object) = parts.stored[index],
+                    ObjectIdentifier(object.type) == type
+                else { return nil }
+                return .some(object.fields[position])
+            }
+        }
+
+        /// `test` of field `position` of variable `index`, when that is an object of the type `type` that is not deferred
+        /// and the field holds a string: read in place, without copying the string out. `nil` otherwise.
+        @inline(__always)
+        func testString(of index: Int, type: ObjectIdentifier, at position: Int, _ test: (String) -> Bool) -> Bool? {
+            parts._withUnsafeGuaranteedRef { parts in
+                guard parts.deferredMask & bit(index) == 0, case .object(let object) = parts.stored[index],
+                    ObjectIdentifier(object.type) == type, case .string(let text)? = object.fields[position]
+                else { return nil }
+                return test(text)
+            }
+        }
+
+        /// The value at the end of a chain of fields from variable `index` (`request.client.ip`): at each hop an object
+        /// of the type `types` names, and its field at `positions`. Read in place, without copying the objects on the
+        /// way, when every object has its type and every field a value; `nil` otherwise.
+        @inline(__always)
+        func path(of index: Int, types: [ObjectIdentifier], positions: [Int]) -> Value? {
+            parts._withUnsafeGuaranteedRef { parts in
+                guard parts.deferredMask & bit(index) == 0, case .object(let root) = parts.stored[index],
+                    ObjectIdentifier(root.type) == types[0]
+                else { return nil }
+                // The activation holds every object on the way for as long as this runs.
+                var current = Unmanaged.passUnretained(root)
+                var hop = 0
+                while hop < positions.count - 1 {
+                    let next: Unmanaged<ObjectValue>? = current._withUnsafeGuaranteedRef { object in
+                        guard case .object(let child)? = object.fields[positions[hop]],
+                            ObjectIdentifier(child.type) == types[hop + 1]
+                        else { return nil }
+                        return .passUnretained(child)
+                    }
+                    guard let next else { return nil }
+                    current = next
+                    hop += 1
+                }
+                return current._withUnsafeGuaranteedRef { $0.fields[positions[hop]] }
+            }
+        }
+
+        /// `has()` of field `field` of the object at the end of a chain of fields from variable `index`: `types` names
+        /// the type of every object on the way, the variable's first, and `positions` the field each hop reads. Read in
+        /// place, without copying the objects on the way: `false` when the field has no value, its unknown when it is
+        /// one, else `true`. `nil` when an object on the way is missing or of another type, or the variable is
+        /// deferred: the caller reads the chain as usual.
+        @inline(__always)
+        func presence(of index: Int, types: [ObjectIdentifier], positions: [Int], field: Int) -> Value? {
+            parts._withUnsafeGuaranteedRef { parts in
+                guard parts.deferredMask & bit(index) == 0, case .object(let root) = parts.stored[index],
+                    ObjectIdentifier(root.type) == types[0]
+                else { return nil }
+                // The activation holds every object on the way for as long as this runs.
+                var current = Unmanaged.passUnretained(root)
+                for hop in positions.indices {
+                    let next: Unmanaged<ObjectValue>? = current._withUnsafeGuaranteedRef { object in
+                        guard case .object(let child)? = object.fields[positions[hop]],
+                            ObjectIdentifier(child.type) == types[hop + 1]
+                        else { return nil }
+                        return .passUnretained(child)
+                    }
+                    guard let next else { return nil }
+                    current = next
+                }
+                return current._withUnsafeGuaranteedRef { object in
+                    switch object.fields[field] {
+                    case nil: return .bool(false)
+                    case .unknown(let unknown)?: return .unknown(unknown)
+                    default: return .bool(true)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The activation as a frame reads it (``View``); the activation must outlive every use of it.
+    var view: View { View(parts: parts, reads: reads) }
+
     /// Values of names the schema does not declare.
     package var named: [String: Value] { parts.named }
 
     /// The variable at `index` in the schema, made now if it was deferred.
     @inline(__always)
-    package func value(_ index: Int) -> Value {
-        if parts.deferredMask & bit(index) != 0, let deferred = parts.deferred,
-            let made = deferred.value(index, reads: reads)
-        {
-            return made
-        }
-        return parts.stored[index]
-    }
-
-    /// Field `position` of variable `index` when that is an object of the type `type` and is not deferred, read in
-    /// place: `.some(nil)` when the field has no value, `nil` when the variable is something else.
-    @inline(__always)
-    func field(of index: Int, type: ObjectIdentifier, at position: Int) -> Value?? {
-        guard parts.deferredMask & bit(index) == 0, case .object(let object) = parts.stored[index],
-            ObjectIdentifier(object.type) == type
-        else { return nil }
-        return .some(object.fields[position])
-    }
-
-    /// `test` of field `position` of variable `index`, when that is an object of the type `type` that is not deferred
-    /// and the field holds a string: read in place, without copying the string out. `nil` otherwise.
-    @inline(__always)
-    func testString(of index: Int, type: ObjectIdentifier, at position: Int, _ test: (String) -> Bool) -> Bool? {
-        guard parts.deferredMask & bit(index) == 0, case .object(let object) = parts.stored[index],
-            ObjectIdentifier(object.type) == type, case .string(let text)? = object.fields[position]
-        else { return nil }
-        return test(text)
-    }
-
-    /// The value at the end of a chain of fields from variable `index` (`request.client.ip`): at each hop an object
-    /// of the type `types` names, and its field at `positions`. Read in place, without copying the objects on the
-    /// way, when every object has its type and every field a value; `nil` otherwise.
-    @inline(__always)
-    func path(of index: Int, types: [ObjectIdentifier], positions: [Int]) -> Value? {
-        guard parts.deferredMask & bit(index) == 0, case .object(let root) = parts.stored[index],
-            ObjectIdentifier(root.type) == types[0]
-        else { return nil }
-        // The activation holds every object on the way for as long as this runs.
-        var current = Unmanaged.passUnretained(root)
-        var hop = 0
-        while hop < positions.count - 1 {
-            let next: Unmanaged<ObjectValue>? = current._withUnsafeGuaranteedRef { object in
-                guard case .object(let child)? = object.fields[positions[hop]],
-                    ObjectIdentifier(child.type) == types[hop + 1]
-                else { return nil }
-                return .passUnretained(child)
-            }
-            guard let next else { return nil }
-            current = next
-            hop += 1
-        }
-        return current._withUnsafeGuaranteedRef { $0.fields[positions[hop]] }
-    }
-
-    /// `has()` of field `field` of the object at the end of a chain of fields from variable `index`: `types` names
-    /// the type of every object on the way, the variable's first, and `positions` the field each hop reads. Read in
-    /// place, without copying the objects on the way: `false` when the field has no value, its unknown when it is
-    /// one, else `true`. `nil` when an object on the way is missing or of another type, or the variable is
-    /// deferred: the caller reads the chain as usual.
-    @inline(__always)
-    func presence(of index: Int, types: [ObjectIdentifier], positions: [Int], field: Int) -> Value? {
-        guard parts.deferredMask & bit(index) == 0, case .object(let root) = parts.stored[index],
-            ObjectIdentifier(root.type) == types[0]
-        else { return nil }
-        // The activation holds every object on the way for as long as this runs.
-        var current = Unmanaged.passUnretained(root)
-        for hop in positions.indices {
-            let next: Unmanaged<ObjectValue>? = current._withUnsafeGuaranteedRef { object in
-                guard case .object(let child)? = object.fields[positions[hop]],
-                    ObjectIdentifier(child.type) == types[hop + 1]
-                else { return nil }
-                return .passUnretained(child)
-            }
-            guard let next else { return nil }
-            current = next
-        }
-        return current._withUnsafeGuaranteedRef { object in
-            switch object.fields[field] {
-            case nil: return .bool(false)
-            case .unknown(let unknown)?: return .unknown(unknown)
-            default: return .bool(true)
-            }
-        }
-    }
+    package func value(_ index: Int) -> Value { view.value(index) }
 
     /// Every variable's value, in schema order (deferred ones made).
     package var values: [Value] { parts.stored.indices.map(value) }
@@ -154,7 +199,7 @@ package struct Activation: Sendable {
     }
 
     /// The deferred variables' makers and what they made, shared by the copies of one activation.
-    private final class Deferred: Sendable {
+    fileprivate final class Deferred: Sendable {
         let makers: [(@Sendable () -> Value)?]
         let made: Mutex<[Int: Value]> = Mutex([:])
 
@@ -285,10 +330,13 @@ package final class DefinitionCache {
     }
 }
 
-/// Mutable evaluation state, threaded through the compiled closures.
+/// Mutable evaluation state, threaded through the compiled closures. Made only by ``with(_:cache:recording:strict:_:)``,
+/// which keeps the activation and the cache alive for as long as the frame is used: the frame reads them without
+/// holding them.
 struct Frame {
-    var activation: Activation
-    var cache: DefinitionCache?
+    let activation: Activation.View
+    /// The definition cache, read without holding it.
+    let cache: Unmanaged<DefinitionCache>?
     /// The comprehension variables in scope, innermost last: a definition's own start at `localsBase`, so that it
     /// runs without moving the variables of the expression that read it.
     var locals: [Value] = []
@@ -301,6 +349,27 @@ struct Frame {
     var strict = false
     /// Whether the evaluation read a field that has no value: only then can the strict reading differ.
     var readAbsent = false
+
+    private init(activation: Activation.View, cache: DefinitionCache?, recording: Bool, strict: Bool) {
+        self.activation = activation
+        self.cache = cache.map(Unmanaged.passUnretained)
+        self.recording = recording
+        self.strict = strict
+    }
+
+    /// Runs `body` with a frame on `activation` and `cache`, both kept alive until it returns. The frame must not
+    /// outlive `body`.
+    static func with<Result>(
+        _ activation: Activation, cache: DefinitionCache?, recording: Bool = false, strict: Bool = false,
+        _ body: (inout Frame) -> Result
+    ) -> Result {
+        withExtendedLifetime(activation) {
+            withExtendedLifetime(cache) {
+                var frame = Frame(activation: activation.view, cache: cache, recording: recording, strict: strict)
+                return body(&frame)
+            }
+        }
+    }
 }
 
 typealias Evaluator = @Sendable (inout Frame) -> Value
@@ -328,39 +397,44 @@ package final class Program: Sendable {
     /// The expression's value. `cache`, when given, keeps the definitions' values for further evaluations on the
     /// same activation.
     package func evaluate(_ activation: Activation, cache: DefinitionCache? = nil) -> Value {
-        var frame = Frame(activation: activation, cache: cache, recording: false)
-        return evaluator(&frame)
+        Frame.with(activation, cache: cache) { evaluator(&$0) }
     }
 
     /// The value, with every read of an absent field an error that names it (``EvaluationError/absentField``).
     /// `cache`, when given, is the activation's: definitions computed before in either reading serve when they read
     /// the same.
     package func evaluateStrictly(_ activation: Activation, cache: DefinitionCache = DefinitionCache()) -> Value {
-        var frame = Frame(activation: activation, cache: cache, recording: false)
-        frame.strict = true
-        return evaluator(&frame)
+        Frame.with(activation, cache: cache, strict: true) { evaluator(&$0) }
     }
 
     /// The value, in a frame kept across evaluations on one activation (no evidence): saves setting one up per
     /// expression when a rule set runs many on the same request.
     func evaluate(in frame: inout Frame) -> Value {
+        Self.invoke(evaluator, &frame)
+    }
+
+    @inline(__always)
+    static func invoke(_ evaluator: borrowing Evaluator, _ frame: inout Frame) -> Value {
         evaluator(&frame)
     }
 
     /// The value with its evidence, in a frame kept across evaluations on one activation.
     func evaluateWithEvidence(in frame: inout Frame) -> (Value, [Evidence]) {
         frame.recording = true
-        frame.evidence.removeAll(keepingCapacity: true)
-        let value = recordingEvaluator(&frame)
+        let value = Self.invoke(recordingEvaluator, &frame)
         frame.recording = false
-        return (value, frame.evidence)
+        // Moved out, not copied: the next evaluation starts on an empty list, without a copy of this one to make.
+        var evidence: [Evidence] = []
+        swap(&evidence, &frame.evidence)
+        return (value, evidence)
     }
 
     /// The value, with the values of the sub-expressions it read.
     package func evaluateWithEvidence(_ activation: Activation, cache: DefinitionCache? = nil) -> (Value, [Evidence]) {
-        var frame = Frame(activation: activation, cache: cache, recording: true)
-        let value = recordingEvaluator(&frame)
-        return (value, frame.evidence)
+        Frame.with(activation, cache: cache, recording: true) { frame in
+            let value = recordingEvaluator(&frame)
+            return (value, frame.evidence)
+        }
     }
 }
 

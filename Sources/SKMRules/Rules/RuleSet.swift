@@ -123,25 +123,29 @@ package struct RuleSet: Sendable {
     package func evaluate(
         _ rule: Rule, facts: Activation, recordingEvidence: Bool = true, cache: DefinitionCache = DefinitionCache()
     ) -> RuleOutcome {
-        var frame = Frame(activation: facts, cache: cache, recording: false)
-        let applicable = guardValue(rule, applies: rule.applies(to: tags(of: facts, cache: cache)), frame: &frame)
-        var outcomes: [CheckOutcome] = []
-        outcomes.reserveCapacity(rule.checks.count)
-        var causeFound = false
-        for check in rule.checks {
-            let outcome = run(
-                check, facts: facts, recordingEvidence: recordingEvidence, causeFound: causeFound, frame: &frame)
-            if outcome.status == .failed && check.severity == .error { causeFound = true }
-            outcomes.append(outcome)
+        let applies = rule.applies(to: tags(of: facts, cache: cache))
+        return Frame.with(facts, cache: cache) { frame in
+            let applicable = guardValue(rule, applies: applies, frame: &frame)
+            var outcomes: [CheckOutcome] = []
+            outcomes.reserveCapacity(rule.checks.count)
+            var causeFound = false
+            // The rule holds its checks for as long as this runs.
+            for check in rule.checks.lazy.map(Unmanaged.passUnretained) {
+                let outcome = check._withUnsafeGuaranteedRef {
+                    $0.run(recordingEvidence: recordingEvidence, causeFound: causeFound, frame: &frame)
+                }
+                if outcome.status == .failed && outcome.check.severity == .error { causeFound = true }
+                outcomes.append(outcome)
+            }
+            return RuleOutcome(rule: rule, applicable: applicable, checks: outcomes)
         }
-        return RuleOutcome(rule: rule, applicable: applicable, checks: outcomes)
     }
 
     /// Whether `rule` applies to the request the facts describe (its `applies_to` and `when`), without running its
     /// checks.
     package func applicability(of rule: Rule, facts: Activation) -> Value {
-        var frame = Frame(activation: facts, cache: DefinitionCache(), recording: false)
-        return guardValue(rule, applies: rule.applies(to: configuration.tags(facts)), frame: &frame)
+        let applies = rule.applies(to: configuration.tags(facts))
+        return Frame.with(facts, cache: DefinitionCache()) { guardValue(rule, applies: applies, frame: &$0) }
     }
 
     /// The request's tags, kept in its cache: every call about the request reads them.
@@ -154,46 +158,9 @@ package struct RuleSet: Sendable {
 
     func guardValue(_ rule: Rule, applies: Bool, frame: inout Frame) -> Value {
         guard applies else { return .bool(false) }
-        guard let when = rule.when else { return .bool(true) }
-        return when.evaluate(in: &frame)
-    }
-
-    private func run(
-        _ check: Check, facts: Activation, recordingEvidence: Bool, causeFound: Bool, frame: inout Frame
-    ) -> CheckOutcome {
-        func outcome(
-            _ status: CheckOutcome.Status, evidence: [Evidence] = [], unknown: Unknown? = nil, failure: String? = nil,
-            event: Value? = nil
-        ) -> CheckOutcome {
-            CheckOutcome(
-                check: check, status: status, evidence: evidence, unknown: unknown, failure: failure, event: event)
-        }
-        if let when = check.when {
-            switch when.evaluate(in: &frame) {
-            case .bool(true): break
-            case .bool(false): return outcome(.skipped)
-            case .unknown(let unknown): return outcome(.unknown, unknown: unknown)
-            case .error(let error): return outcome(.error, failure: error.reason)
-            default: return outcome(.error, failure: "the check's guard is not a bool")
-            }
-        }
-        if check.byElimination {
-            // Unobservable: the cause only when nothing before it explained the failure.
-            return causeFound ? outcome(.skipped) : outcome(.failed, event: check.event?.evaluate(in: &frame))
-        }
-        let (value, evidence) =
-            recordingEvidence
-            ? check.assertion.evaluateWithEvidence(in: &frame)
-            : (check.assertion.evaluate(in: &frame), [])
-        switch value {
-        case .bool(true): return outcome(.passed, evidence: evidence)
-        case .bool(false):
-            let event = check.event?.evaluate(in: &frame)
-            return outcome(.failed, evidence: evidence, event: event)
-        case .unknown(let unknown): return outcome(.unknown, evidence: evidence, unknown: unknown)
-        case .error(let error): return outcome(.error, evidence: evidence, failure: error.reason)
-        default: return outcome(.error, evidence: evidence, failure: "the assertion is not a bool")
-        }
+        guard let when = rule.when.map(Unmanaged.passUnretained) else { return .bool(true) }
+        // The rule holds its guard for as long as this runs.
+        return when._withUnsafeGuaranteedRef { $0.evaluate(in: &frame) }
     }
 
     /// Replays the decision procedure: every check of every applicable rule in decision order, and the first that
@@ -216,7 +183,14 @@ package struct RuleSet: Sendable {
     private func replay(
         facts: Activation, logged code: Int?, cache: DefinitionCache, guards: UnsafeMutableBufferPointer<UInt8>
     ) -> Prediction {
-        var frame = Frame(activation: facts, cache: cache, recording: false)
+        Frame.with(facts, cache: cache) { frame in
+            replay(facts: facts, logged: code, guards: guards, frame: &frame)
+        }
+    }
+
+    private func replay(
+        facts: Activation, logged code: Int?, guards: UnsafeMutableBufferPointer<UInt8>, frame: inout Frame
+    ) -> Prediction {
         var unknowns: [Prediction.Step] = []
         for step in index?.steps(for: facts) ?? replay {
             let ruleIndex = step.rule
@@ -276,8 +250,7 @@ package struct RuleSet: Sendable {
         of rule: Rule, about cause: Check, facts: Activation, cache: DefinitionCache = DefinitionCache()
     ) -> [HintOutcome] {
         rule.hints.filter { $0.about.isEmpty || $0.about.contains(cause.id) }.map { hint in
-            var frame = Frame(activation: facts, cache: cache, recording: false)
-            let (value, evidence) = hint.holds.evaluateWithEvidence(in: &frame)
+            let (value, evidence) = Frame.with(facts, cache: cache) { hint.holds.evaluateWithEvidence(in: &$0) }
             return HintOutcome(hint: hint, holds: value, evidence: evidence)
         }
     }
@@ -294,5 +267,46 @@ package struct RuleSet: Sendable {
             arguments[name] = value
         }
         return Remedy(kind: template.kind, arguments: arguments)
+    }
+}
+
+extension Check {
+    /// The check's outcome on the frame's facts. The check holds its programs for as long as this runs, so they are
+    /// evaluated without a reference count each.
+    func run(recordingEvidence: Bool, causeFound: Bool, frame: inout Frame) -> CheckOutcome {
+        func outcome(
+            _ status: CheckOutcome.Status, evidence: [Evidence] = [], unknown: Unknown? = nil, failure: String? = nil,
+            event: Value? = nil
+        ) -> CheckOutcome {
+            CheckOutcome(
+                check: self, status: status, evidence: evidence, unknown: unknown, failure: failure, event: event)
+        }
+        if let when = when.map(Unmanaged.passUnretained) {
+            switch when._withUnsafeGuaranteedRef({ $0.evaluate(in: &frame) }) {
+            case .bool(true): break
+            case .bool(false): return outcome(.skipped)
+            case .unknown(let unknown): return outcome(.unknown, unknown: unknown)
+            case .error(let error): return outcome(.error, failure: error.reason)
+            default: return outcome(.error, failure: "the check's guard is not a bool")
+            }
+        }
+        if byElimination {
+            // Unobservable: the cause only when nothing before it explained the failure.
+            return causeFound ? outcome(.skipped) : outcome(.failed, event: event?.evaluate(in: &frame))
+        }
+        let assertion = Unmanaged.passUnretained(assertion)
+        let (value, evidence) =
+            recordingEvidence
+            ? assertion._withUnsafeGuaranteedRef { $0.evaluateWithEvidence(in: &frame) }
+            : (assertion._withUnsafeGuaranteedRef { $0.evaluate(in: &frame) }, [])
+        switch value {
+        case .bool(true): return outcome(.passed, evidence: evidence)
+        case .bool(false):
+            let event = event?.evaluate(in: &frame)
+            return outcome(.failed, evidence: evidence, event: event)
+        case .unknown(let unknown): return outcome(.unknown, evidence: evidence, unknown: unknown)
+        case .error(let error): return outcome(.error, evidence: evidence, failure: error.reason)
+        default: return outcome(.error, evidence: evidence, failure: "the assertion is not a bool")
+        }
     }
 }

@@ -132,67 +132,73 @@ package struct Template: Sendable {
     /// and the caller must not show the text as it stands.
     /// `cache` is the activation's definition cache, shared with its other evaluations.
     package func render(_ activation: Activation, cache: DefinitionCache = DefinitionCache()) -> Rendering {
-        var problems: [HoleProblem] = []
         // One frame for every hole, in the strict reading.
-        var frame = Frame(activation: activation, cache: cache, recording: false)
-        frame.strict = true
+        Frame.with(activation, cache: cache, strict: true) { render(in: &$0) }
+    }
+
+    private func render(in frame: inout Frame) -> Rendering {
+        var problems: [HoleProblem] = []
         // The holes' texts first (on the stack), then the rendering written once at its length: one allocation,
-        // where appending part by part would go through the string's growth checks for every part.
-        let text = withUnsafeTemporaryAllocation(of: String.self, capacity: max(1, holeCount)) { holes in
-            var length = 0
-            var filled = 0
-            defer { holes.baseAddress!.deinitialize(count: filled) }
-            for part in parts {
-                switch part {
-                case .text(let text): length += text.count
-                case .hole(let program, let allowsEmpty):
-                    let value = program.evaluate(in: &frame)
-                    let shown: String
-                    switch value {
-                    case .unknown(let unknown):
-                        problems.append(.unknown(unknown))
-                        shown = ""
-                    case .error(let error):
-                        if let field = error.absentField {
-                            problems.append(.absent(hole: program.source.text, field: field))
-                        } else {
-                            problems.append(.failed(hole: program.source.text, message: error.reason))
+        // where appending part by part would go through the string's growth checks for every part. The parts are read
+        // where they lie (the template holds them for as long as this runs), not copied out with a reference count
+        // each.
+        let text = parts.withUnsafeBufferPointer { parts in
+            withUnsafeTemporaryAllocation(of: String.self, capacity: max(1, holeCount)) { holes in
+                var length = 0
+                var filled = 0
+                defer { holes.baseAddress!.deinitialize(count: filled) }
+                for index in parts.indices {
+                    switch parts[index] {
+                    case .text(let text): length += text.count
+                    case .hole(let program, let allowsEmpty):
+                        let value = program.evaluate(in: &frame)
+                        let shown: String
+                        switch value {
+                        case .unknown(let unknown):
+                            problems.append(.unknown(unknown))
+                            shown = ""
+                        case .error(let error):
+                            if let field = error.absentField {
+                                problems.append(.absent(hole: program.source.text, field: field))
+                            } else {
+                                problems.append(.failed(hole: program.source.text, message: error.reason))
+                            }
+                            shown = ""
+                        case .string(let text) where text.isEmpty && !allowsEmpty:
+                            problems.append(.empty(hole: program.source.text))
+                            shown = ""
+                        case .list(let items) where items.isEmpty && !allowsEmpty:
+                            problems.append(.empty(hole: program.source.text))
+                            shown = ""
+                        case .string(let text): shown = text
+                        default: shown = Format.text(value)
                         }
-                        shown = ""
-                    case .string(let text) where text.isEmpty && !allowsEmpty:
-                        problems.append(.empty(hole: program.source.text))
-                        shown = ""
-                    case .list(let items) where items.isEmpty && !allowsEmpty:
-                        problems.append(.empty(hole: program.source.text))
-                        shown = ""
-                    case .string(let text): shown = text
-                    default: shown = Format.text(value)
-                    }
-                    length += shown.utf8.count
-                    (holes.baseAddress! + filled).initialize(to: shown)
-                    filled += 1
-                }
-            }
-            return String(unsafeUninitializedCapacity: length) { output in
-                var written = 0
-                func write(_ bytes: UnsafeBufferPointer<UInt8>) {
-                    guard let start = bytes.baseAddress, !bytes.isEmpty else { return }
-                    (output.baseAddress! + written).initialize(from: start, count: bytes.count)
-                    written += bytes.count
-                }
-                var hole = 0
-                for part in parts {
-                    switch part {
-                    case .text(let text): text.withUnsafeBufferPointer { write($0) }
-                    case .hole:
-                        let shown = holes[hole]
-                        hole += 1
-                        if shown.utf8.withContiguousStorageIfAvailable({ write($0) }) == nil {
-                            Array(shown.utf8).withUnsafeBufferPointer { write($0) }
-                        }
+                        length += shown.utf8.count
+                        (holes.baseAddress! + filled).initialize(to: shown)
+                        filled += 1
                     }
                 }
-                return written
+                return String(unsafeUninitializedCapacity: length) { output in
+                    var written = 0
+                    func write(_ bytes: UnsafeBufferPointer<UInt8>) {
+                        guard let start = bytes.baseAddress, !bytes.isEmpty else { return }
+                        (output.baseAddress! + written).initialize(from: start, count: bytes.count)
+                        written += bytes.count
+                    }
+                    var hole = 0
+                    for index in parts.indices {
+                        switch parts[index] {
+                        case .text(let text): text.withUnsafeBufferPointer { write($0) }
+                        case .hole:
+                            let shown = holes[hole]
+                            hole += 1
+                            if shown.utf8.withContiguousStorageIfAvailable({ write($0) }) == nil {
+                                Array(shown.utf8).withUnsafeBufferPointer { write($0) }
+                            }
+                        }
+                    }
+                    return written
+                }
             }
         }
         return Rendering(text: text, problems: problems)
