@@ -57,6 +57,71 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
         #expect(try evaluate("'e\u{301}'.endsWith('\u{301}')").boolValue == true)
     }
 
+    /// `startsWith`, `endsWith` and `contains` with a literal compare UTF-8 bytes in place, which agrees with
+    /// comparing scalars: on random texts read from a comprehension variable, a fact's field, a field of a
+    /// comprehension variable and a literal, plainly and with evidence (which reads the receiver as every operand is).
+    /// A receiver that is not a string gives what the general call gives.
+    @Test func literalMatchesInPlaceAgreeWithScalars() throws {
+        let pieces = ["a", "b", "é", "e\u{301}", "\u{301}", "\u{1F431}", "ж", ":"]
+        var generator = SystemRandomNumberGenerator()
+        func scalarsContain(_ whole: String, _ part: String) -> Bool {
+            let (w, p) = (Array(whole.unicodeScalars), Array(part.unicodeScalars))
+            if p.isEmpty { return true }
+            guard w.count >= p.count else { return false }
+            return (0...(w.count - p.count)).contains { Array(w[$0..<($0 + p.count)]) == p }
+        }
+        for _ in 0..<1_000 {
+            func text() -> String {
+                (0..<Int.random(in: 0...4, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }
+                    .joined()
+            }
+            let (whole, part) = (text(), text())
+            let expected: [(String, Bool)] = [
+                ("startsWith", whole.unicodeScalars.starts(with: part.unicodeScalars)),
+                ("endsWith", whole.unicodeScalars.reversed().starts(with: part.unicodeScalars.reversed())),
+                ("contains", scalarsContain(whole, part)),
+            ]
+            let entry = Value.object(ObjectValue(type: Schemas.entry, fields: [.string(whole), .string("x")]))
+            let activation = Activation(
+                schema: Schemas.schema,
+                values: ["store": .object(ObjectValue(type: Schemas.store, fields: [.string(whole), .list([entry])]))])
+            for (function, holds) in expected {
+                for receiver in ["store.name", "'\(whole)'"] {
+                    let program = try Compiler.compile(
+                        Source(text: "\(receiver).\(function)('\(part)')"), schema: Schemas.schema
+                    ).get()
+                    #expect(program.evaluate(activation).boolValue == holds, "\(program.source.text)")
+                    #expect(program.evaluateWithEvidence(activation).0.boolValue == holds, "\(program.source.text)")
+                }
+                for body in [
+                    "[store.name].exists(f, f.\(function)('\(part)'))",
+                    "store.macs.exists(e, e.value.\(function)('\(part)'))",
+                ] {
+                    let program = try Compiler.compile(Source(text: body), schema: Schemas.schema).get()
+                    #expect(program.evaluate(activation).boolValue == holds, "\(body)")
+                }
+            }
+        }
+        // Not a string: the same unknown, default or error as the general call, in place or not.
+        let unknown = Value.unknown(Unknown(path: "store.name", settle: "give it"))
+        for name in [Value?.none, unknown, .int(3), .string("payments")] {
+            let activation = Activation(
+                schema: Schemas.schema,
+                values: ["store": .object(ObjectValue(type: Schemas.store, fields: [name, .list([])]))])
+            for text in [
+                "store.name.startsWith('pay')", "[store.name].all(f, f.endsWith('s'))",
+                "dyn(store.name).contains('y')",
+            ] {
+                guard let program = try? Compiler.compile(Source(text: text), schema: Schemas.schema).get() else {
+                    continue
+                }
+                let plain = program.evaluate(activation)
+                let withEvidence = program.evaluateWithEvidence(activation).0
+                #expect("\(plain)" == "\(withEvidence)", "\(text) with \(String(describing: name))")
+            }
+        }
+    }
+
     /// Times are written in UTC with as many fraction digits as they need, from year 0001 to 9999, and read back
     /// to the same time.
     @Test func timesAreWrittenInRFC3339AndReadBack() throws {

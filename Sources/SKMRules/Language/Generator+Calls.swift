@@ -60,6 +60,12 @@ extension Generator {
                 return contained(&frame)
             }
         }
+        if let match = LiteralMatch(rawValue: function) {
+            let all = (target.map { [$0] } ?? []) + arguments
+            if all.count == 2, case .literal(.string(let literal)) = all[1].kind {
+                return generateLiteralMatch(match, all[0], literal, scope: scope, record: record)
+            }
+        }
         let childRecord = record
         // Closures kept in a struct, not an array of closures: an array would hold them at the most general
         // abstraction and every call would go through two reabstraction thunks.
@@ -179,7 +185,7 @@ extension Generator {
         let described = target == nil ? "\(function)()" : "receiver \(function)()"
         return { frame in
             var values: [Value] = []
-            for index in 0..<operands.count { values.append(operands[index](&frame)) }
+            operands.each(&frame) { values.append($0) }
             if let exceptional = Operations.exceptional(values), Library.overloads[function] != nil {
                 return exceptional
             }
@@ -204,12 +210,13 @@ extension Generator {
             withUnsafeTemporaryAllocation(of: Value.self, capacity: operands.count) { values in
                 var length = 0
                 var allStrings = true
-                for index in 0..<operands.count {
-                    let value = operands[index](&frame)
+                var filled = 0
+                operands.each(&frame) { value in
                     if case .string(let text) = value { length += text.utf8.count } else { allStrings = false }
-                    (values.baseAddress! + index).initialize(to: value)
+                    (values.baseAddress! + filled).initialize(to: value)
+                    filled += 1
                 }
-                defer { values.baseAddress!.deinitialize(count: operands.count) }
+                defer { values.baseAddress!.deinitialize(count: filled) }
                 guard allStrings else {
                     return values.dropFirst().reduce(values[0]) { Operations.arithmetic("_+_", $0, $1) }
                 }
@@ -217,6 +224,78 @@ extension Generator {
                 joined.reserveCapacity(length)
                 for case .string(let text) in values { joined += text }
                 return .string(joined)
+            }
+        }
+    }
+
+    /// `startsWith`, `endsWith` and `contains` with a string literal (`f.startsWith('description:')`).
+    ///
+    /// Compared as UTF-8 bytes: UTF-8 encodes no scalar inside another and every scalar starts with a byte no other
+    /// position holds, so one text begins, ends or holds another byte for byte exactly when it does scalar for scalar,
+    /// as CEL compares them. A comprehension variable or a field one selection from a fact or from one is read where
+    /// it lies, without copying the text out; evaluated with evidence, the receiver is evaluated as every operand is.
+    private mutating func generateLiteralMatch(
+        _ match: LiteralMatch, _ receiver: Expression, _ literal: String, scope: [String], record: Bool
+    ) -> Evaluator {
+        let function = match.rawValue
+        let part = Array(literal.utf8)
+        let literalValue = Value.string(literal)
+        let operand = generate(receiver, scope: scope, record: record)
+        let general: Evaluator = { frame in
+            let value = operand(&frame)
+            if case .string(let text) = value { return .bool(match.test(text, part)) }
+            if value.isExceptional { return value }
+            return Operations.noOverload(function, [value, literalValue])
+        }
+        guard !record else { return general }
+        if case .identifier(let name) = receiver.kind, let local = scope.lastIndex(of: name) {
+            return { frame in
+                let slot = frame.localsBase + local
+                let found = frame.locals.withUnsafeBufferPointer { locals -> Bool? in
+                    guard case .string(let text) = locals[slot] else { return nil }
+                    return match.test(text, part)
+                }
+                if let found { return .bool(found) }
+                return general(&frame)
+            }
+        }
+        if let field = inPlaceField(receiver, scope: scope) {
+            return { frame in
+                if let found = field.test(&frame, { match.test($0, part) }) { return .bool(found) }
+                return general(&frame)
+            }
+        }
+        return general
+    }
+
+    /// A test of a text against a literal part, byte by byte in UTF-8.
+    enum LiteralMatch: String, Sendable {
+        case prefix = "startsWith"
+        case suffix = "endsWith"
+        case infix = "contains"
+
+        /// Whether `text` begins with, ends with or holds `part` (UTF-8).
+        @inline(__always)
+        func test(_ text: String, _ part: [UInt8]) -> Bool {
+            if part.isEmpty { return true }
+            if let found = text.utf8.withContiguousStorageIfAvailable({ test($0, part) }) { return found }
+            return Array(text.utf8).withUnsafeBufferPointer { test($0, part) }
+        }
+
+        private func test(_ bytes: UnsafeBufferPointer<UInt8>, _ part: [UInt8]) -> Bool {
+            guard bytes.count >= part.count, let base = bytes.baseAddress else { return false }
+            return part.withUnsafeBufferPointer { part in
+                let wanted = part.baseAddress!
+                switch self {
+                case .prefix: return memcmp(base, wanted, part.count) == 0
+                case .suffix: return memcmp(base + bytes.count - part.count, wanted, part.count) == 0
+                case .infix:
+                    for start in 0...(bytes.count - part.count)
+                    where base[start] == part[0] && memcmp(base + start, wanted, part.count) == 0 {
+                        return true
+                    }
+                    return false
+                }
             }
         }
     }
@@ -313,9 +392,23 @@ extension Generator {
     /// The operands of a call; `operands[i]` is the closure itself, at its natural abstraction.
     struct OperandList {
         private let items: [Operand]
+        /// Runs every operand in order and hands each value to the second argument. Made of one closure per operand
+        /// that holds the one before it: calling a closure another holds costs no reference count, where calling one
+        /// read out of an array counts its context up and down. Loops over the operands at run time go through this.
+        let each: @Sendable (inout Frame, (consuming Value) -> Void) -> Void
 
         init(_ items: [Operand]) {
             self.items = items
+            var chain: @Sendable (inout Frame, (consuming Value) -> Void) -> Void = { _, _ in }
+            for item in items {
+                let previous = chain
+                let run = item.run
+                chain = { frame, take in
+                    previous(&frame, take)
+                    take(run(&frame))
+                }
+            }
+            each = chain
         }
 
         var count: Int { items.count }

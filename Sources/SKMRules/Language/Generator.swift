@@ -414,7 +414,7 @@ struct Generator {
             return { frame in
                 var values: [Value] = []
                 values.reserveCapacity(items.count)
-                for index in 0..<items.count { values.append(items[index](&frame)) }
+                items.each(&frame) { values.append($0) }
                 if let exceptional = Operations.exceptional(values) { return exceptional }
                 return .list(values)
             }
@@ -457,7 +457,13 @@ struct Generator {
     {
         let range = generate(comprehension.range, scope: scope, record: true)
         let inner = scope + [comprehension.variable]
-        let body = OperandList(comprehension.body.map { Operand(generate($0, scope: inner, record: false)) })
+        let body = comprehension.body.map { generate($0, scope: inner, record: false) }
+        // The body's closures held apart, each called from here without a reference count (one read out of an
+        // array would be counted up and down for every element): `step` for `all`, `exists`, `exists_one` and
+        // `filter` and the filter of a two-part `map`, `transform` for the value `map` makes.
+        let step = body[0]
+        let transform = body[body.count - 1]
+        let filtersFirst = body.count == 2
         let macro = comprehension.macro
         return { frame in
             let rangeValue = range(&frame)
@@ -491,7 +497,7 @@ struct Generator {
                 let decisive = macro == .exists
                 for index in elements.indices {
                     frame.locals[slot] = elements[index]
-                    let result = body[0](&frame)
+                    let result = step(&frame)
                     if case .bool(let flag) = result {
                         if flag == decisive { return .bool(decisive) }
                     } else if result.isExceptional {
@@ -506,7 +512,7 @@ struct Generator {
                 var count = 0
                 for index in elements.indices {
                     frame.locals[slot] = elements[index]
-                    let result = body[0](&frame)
+                    let result = step(&frame)
                     switch result {
                     case .bool(let flag): if flag { count += 1 }
                     case .unknown, .error: note(result)
@@ -519,7 +525,7 @@ struct Generator {
                 var kept: [Value] = []
                 for index in elements.indices {
                     frame.locals[slot] = elements[index]
-                    let result = body[0](&frame)
+                    let result = step(&frame)
                     switch result {
                     case .bool(let flag): if flag { kept.append(elements[index]) }
                     case .unknown, .error: note(result)
@@ -532,8 +538,8 @@ struct Generator {
                 var mapped: [Value] = []
                 for index in elements.indices {
                     frame.locals[slot] = elements[index]
-                    if body.count == 2 {
-                        let keep = body[0](&frame)
+                    if filtersFirst {
+                        let keep = step(&frame)
                         switch keep {
                         case .bool(false): continue
                         case .bool(true): break
@@ -543,7 +549,7 @@ struct Generator {
                         default: return Operations.noOverload(macro.rawValue, [keep])
                         }
                     }
-                    let value = body[body.count - 1](&frame)
+                    let value = transform(&frame)
                     if value.isExceptional { note(value) } else { mapped.append(value) }
                 }
                 if let unknown { return .unknown(unknown) }
