@@ -221,40 +221,48 @@ enum Operations {
 
     static func index(_ container: Value, _ key: Value) -> Value {
         if let exceptional = exceptional(container, key) { return exceptional }
-        switch (container, key) {
-        case (.list(let items), .int(let position)):
-            guard position >= 0, position < items.count else {
-                return .error(EvaluationError(.outOfRange, "index out of range: \(position)"))
+        // The container first, then the key: a switch over the pair would copy both.
+        switch container {
+        case .list(let items):
+            if case .int(let position) = key {
+                guard position >= 0, position < items.count else {
+                    return .error(EvaluationError(.outOfRange, "index out of range: \(position)"))
+                }
+                return items[Int(position)]
             }
-            return items[Int(position)]
-        case (.list(let items), .double(let position)):
-            guard let exact = Int64(exactly: position), exact >= 0, exact < items.count else {
-                return .error(EvaluationError(.invalidArgument, "invalid list index: \(position)"))
+            if case .double(let position) = key {
+                guard let exact = Int64(exactly: position), exact >= 0, exact < items.count else {
+                    return .error(EvaluationError(.invalidArgument, "invalid list index: \(position)"))
+                }
+                return items[Int(exact)]
             }
-            return items[Int(exact)]
-        case (.map(let map), _):
+        case .map(let map):
             guard MapKey(key) != nil else {
                 return .error(EvaluationError(.invalidArgument, "unsupported key type \(key.typeName)"))
             }
             return map.value(for: key) ?? .error(EvaluationError(.noSuchKey, "no such key: \(render(key))"))
         default:
-            return noOverload("_[_]", [container, key])
+            break
         }
+        return noOverload("_[_]", [container, key])
     }
 
     static func contains(_ element: Value, _ container: Value) -> Value {
         if let exceptional = exceptional(element, container) { return exceptional }
         switch container {
         case .list(let items):
-            var sawUnknown: Unknown?
-            for item in items {
-                if case .unknown(let unknown) = item {
-                    sawUnknown = sawUnknown.map { $0.merged(with: unknown) } ?? unknown
-                    continue
+            // The items compared where they lie, not copied out one by one.
+            return items.withUnsafeBufferPointer { items in
+                var sawUnknown: Unknown?
+                for index in items.indices {
+                    if case .unknown(let unknown) = items[index] {
+                        sawUnknown = sawUnknown.map { $0.merged(with: unknown) } ?? unknown
+                        continue
+                    }
+                    if equals(element, items[index]) { return .bool(true) }
                 }
-                if equals(element, item) { return .bool(true) }
+                return sawUnknown.map(Value.unknown) ?? .bool(false)
             }
-            return sawUnknown.map(Value.unknown) ?? .bool(false)
         case .map(let map): return .bool(map.value(for: element) != nil)
         default: return noOverload("@in", [element, container])
         }

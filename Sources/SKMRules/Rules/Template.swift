@@ -2,26 +2,47 @@ import Foundation
 
 /// Text with `{{expression}}` holes, as rule explanations and fixes are written.
 package struct Template: Sendable {
+    /// A piece of the template, as rendering walks it. Plain values: walking the parts counts no references.
     enum Part: Sendable {
-        /// Text between holes, as UTF-8: copied into the rendering as it is.
-        case text([UInt8])
+        /// Text between holes: where its UTF-8 lies in ``text``, copied into the rendering as it is.
+        case text(Range<Int>)
         /// A hole, and whether it may render as nothing: a conditional (`a ? b : ''`), directly or through a
-        /// definition, chooses its empty branch on purpose.
-        case hole(Program, allowsEmpty: Bool)
+        /// definition, chooses its empty branch on purpose. ``programs`` holds the program.
+        case hole(Unmanaged<Program>, allowsEmpty: Bool)
     }
 
     let parts: [Part]
-    /// How many of the parts are holes.
-    let holeCount: Int
+    /// The text between the holes, one after another.
+    let text: [UInt8]
+    /// The holes' programs, which the parts read without holding.
+    let programs: [Program]
     package let source: String
 
-    init(parts: [Part], source: String) {
-        self.parts = parts
-        self.source = source
-        holeCount = parts.reduce(0) {
-            if case .hole = $1 { return $0 + 1 }
-            return $0
+    /// Builds a template from its pieces in order: text (UTF-8) or a hole.
+    private init(pieces: [Piece], source: String) {
+        var parts: [Part] = []
+        var text: [UInt8] = []
+        var programs: [Program] = []
+        for piece in pieces {
+            switch piece {
+            case .text(let bytes):
+                parts.append(.text(text.count..<(text.count + bytes.count)))
+                text += bytes
+            case .hole(let program, let allowsEmpty):
+                programs.append(program)
+                parts.append(.hole(.passUnretained(program), allowsEmpty: allowsEmpty))
+            }
         }
+        self.parts = parts
+        self.text = text
+        self.programs = programs
+        self.source = source
+    }
+
+    /// A piece of the template as it is compiled.
+    private enum Piece {
+        case text([UInt8])
+        case hole(Program, allowsEmpty: Bool)
     }
 
     /// Parses and compiles the holes of `source`; every problem is reported at its place.
@@ -30,7 +51,7 @@ package struct Template: Sendable {
     ) -> Result<
         Template, Diagnostics
     > {
-        var parts: [Part] = []
+        var parts: [Piece] = []
         var diagnostics: [Diagnostic] = []
         let bytes = Array(source.text.utf8)
         var index = 0
@@ -84,7 +105,7 @@ package struct Template: Sendable {
         }
         if textStart < bytes.count { parts.append(.text(Array(bytes[textStart...]))) }
         if !diagnostics.isEmpty { return .failure(Diagnostics(diagnostics)) }
-        return .success(Template(parts: parts, source: source.text))
+        return .success(Template(pieces: parts, source: source.text))
     }
 
     /// What went wrong in one hole: the text that would have shown instead of a fact.
@@ -139,46 +160,43 @@ package struct Template: Sendable {
     private func render(in frame: inout Frame) -> Rendering {
         var problems: [HoleProblem] = []
         // The holes' texts first (on the stack), then the rendering written once at its length: one allocation,
-        // where appending part by part would go through the string's growth checks for every part. The parts are read
-        // where they lie (the template holds them for as long as this runs), not copied out with a reference count
-        // each.
-        let text = parts.withUnsafeBufferPointer { parts in
-            withUnsafeTemporaryAllocation(of: String.self, capacity: max(1, holeCount)) { holes in
-                var length = 0
-                var filled = 0
-                defer { holes.baseAddress!.deinitialize(count: filled) }
-                for index in parts.indices {
-                    switch parts[index] {
-                    case .text(let text): length += text.count
-                    case .hole(let program, let allowsEmpty):
-                        let value = program.evaluate(in: &frame)
-                        let shown: String
-                        switch value {
-                        case .unknown(let unknown):
-                            problems.append(.unknown(unknown))
-                            shown = ""
-                        case .error(let error):
-                            if let field = error.absentField {
-                                problems.append(.absent(hole: program.source.text, field: field))
-                            } else {
-                                problems.append(.failed(hole: program.source.text, message: error.reason))
-                            }
-                            shown = ""
-                        case .string(let text) where text.isEmpty && !allowsEmpty:
-                            problems.append(.empty(hole: program.source.text))
-                            shown = ""
-                        case .list(let items) where items.isEmpty && !allowsEmpty:
-                            problems.append(.empty(hole: program.source.text))
-                            shown = ""
-                        case .string(let text): shown = text
-                        default: shown = Format.text(value)
-                        }
-                        length += shown.utf8.count
-                        (holes.baseAddress! + filled).initialize(to: shown)
-                        filled += 1
+        // where appending part by part would go through the string's growth checks for every part.
+        let rendered = withUnsafeTemporaryAllocation(of: String.self, capacity: max(1, programs.count)) { holes in
+            var length = text.count
+            var filled = 0
+            defer { holes.baseAddress!.deinitialize(count: filled) }
+            for part in parts {
+                guard case .hole(let program, let allowsEmpty) = part else { continue }
+                // The template holds the program for as long as this runs.
+                let value = program._withUnsafeGuaranteedRef { $0.evaluate(in: &frame) }
+                let shown: String
+                switch value {
+                case .unknown(let unknown):
+                    problems.append(.unknown(unknown))
+                    shown = ""
+                case .error(let error):
+                    let hole = program._withUnsafeGuaranteedRef { $0.source.text }
+                    if let field = error.absentField {
+                        problems.append(.absent(hole: hole, field: field))
+                    } else {
+                        problems.append(.failed(hole: hole, message: error.reason))
                     }
+                    shown = ""
+                case .string(let text) where text.isEmpty && !allowsEmpty:
+                    problems.append(.empty(hole: program._withUnsafeGuaranteedRef { $0.source.text }))
+                    shown = ""
+                case .list(let items) where items.isEmpty && !allowsEmpty:
+                    problems.append(.empty(hole: program._withUnsafeGuaranteedRef { $0.source.text }))
+                    shown = ""
+                case .string(let text): shown = text
+                default: shown = Format.text(value)
                 }
-                return String(unsafeUninitializedCapacity: length) { output in
+                length += shown.utf8.count
+                (holes.baseAddress! + filled).initialize(to: shown)
+                filled += 1
+            }
+            return text.withUnsafeBufferPointer { text in
+                String(unsafeUninitializedCapacity: length) { output in
                     var written = 0
                     func write(_ bytes: UnsafeBufferPointer<UInt8>) {
                         guard let start = bytes.baseAddress, !bytes.isEmpty else { return }
@@ -186,22 +204,21 @@ package struct Template: Sendable {
                         written += bytes.count
                     }
                     var hole = 0
-                    for index in parts.indices {
-                        switch parts[index] {
-                        case .text(let text): text.withUnsafeBufferPointer { write($0) }
+                    for part in parts {
+                        switch part {
+                        case .text(let range): write(UnsafeBufferPointer(rebasing: text[range]))
                         case .hole:
-                            let shown = holes[hole]
-                            hole += 1
-                            if shown.utf8.withContiguousStorageIfAvailable({ write($0) }) == nil {
-                                Array(shown.utf8).withUnsafeBufferPointer { write($0) }
+                            if holes[hole].utf8.withContiguousStorageIfAvailable({ write($0) }) == nil {
+                                Array(holes[hole].utf8).withUnsafeBufferPointer { write($0) }
                             }
+                            hole += 1
                         }
                     }
                     return written
                 }
             }
         }
-        return Rendering(text: text, problems: problems)
+        return Rendering(text: rendered, problems: problems)
     }
 
     /// Whether an expression is a choice (`a ? b : c`), whose empty branch is meant.
