@@ -1,4 +1,5 @@
 import SKMRules
+import SKMTestSupport
 import Testing
 
 /// A small schema: `request` with a client, `store` with entries.
@@ -63,14 +64,17 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
     /// A receiver that is not a string gives what the general call gives.
     @Test func literalMatchesInPlaceAgreeWithScalars() throws {
         let pieces = ["a", "b", "é", "e\u{301}", "\u{301}", "\u{1F431}", "ж", ":"]
-        var generator = SystemRandomNumberGenerator()
         func scalarsContain(_ whole: String, _ part: String) -> Bool {
             let (w, p) = (Array(whole.unicodeScalars), Array(part.unicodeScalars))
             if p.isEmpty { return true }
             guard w.count >= p.count else { return false }
             return (0...(w.count - p.count)).contains { Array(w[$0..<($0 + p.count)]) == p }
         }
-        for _ in 0..<1_000 {
+        func compile(_ text: String) throws -> Program {
+            try Compiler.compile(Source(text: text), schema: Schemas.schema).get()
+        }
+        for seed in 0..<500 as Range<UInt64> {
+            var generator = SeededGenerator(seed: seed)
             func text() -> String {
                 (0..<Int.random(in: 0...4, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }
                     .joined()
@@ -86,39 +90,59 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
                 schema: Schemas.schema,
                 values: ["store": .object(ObjectValue(type: Schemas.store, fields: [.string(whole), .list([entry])]))])
             for (function, holds) in expected {
-                for receiver in ["store.name", "'\(whole)'"] {
-                    let program = try Compiler.compile(
-                        Source(text: "\(receiver).\(function)('\(part)')"), schema: Schemas.schema
-                    ).get()
-                    #expect(program.evaluate(activation).boolValue == holds, "\(program.source.text)")
-                    #expect(program.evaluateWithEvidence(activation).0.boolValue == holds, "\(program.source.text)")
-                }
-                for body in [
+                // In place (a fact's field, a comprehension variable, a field of one), from a literal, with
+                // evidence, and through the library's general call (the part is not a literal there).
+                for text in [
+                    "store.name.\(function)('\(part)')", "'\(whole)'.\(function)('\(part)')",
                     "[store.name].exists(f, f.\(function)('\(part)'))",
                     "store.macs.exists(e, e.value.\(function)('\(part)'))",
+                    "store.name.\(function)('\(part)' + '')",
                 ] {
-                    let program = try Compiler.compile(Source(text: body), schema: Schemas.schema).get()
-                    #expect(program.evaluate(activation).boolValue == holds, "\(body)")
+                    let program = try compile(text)
+                    #expect(program.evaluate(activation).boolValue == holds, "seed \(seed): \(text)")
+                    #expect(program.evaluateWithEvidence(activation).0.boolValue == holds, "seed \(seed): \(text)")
                 }
             }
         }
-        // Not a string: the same unknown, default or error as the general call, in place or not.
+        // Not a string: the same unknown, default or error as the library's general call, in place or not.
         let unknown = Value.unknown(Unknown(path: "store.name", settle: "give it"))
         for name in [Value?.none, unknown, .int(3), .string("payments")] {
+            let entry = Value.object(ObjectValue(type: Schemas.entry, fields: [name, .string("x")]))
             let activation = Activation(
                 schema: Schemas.schema,
-                values: ["store": .object(ObjectValue(type: Schemas.store, fields: [name, .list([])]))])
-            for text in [
-                "store.name.startsWith('pay')", "[store.name].all(f, f.endsWith('s'))",
-                "dyn(store.name).contains('y')",
+                values: ["store": .object(ObjectValue(type: Schemas.store, fields: [name, .list([entry])]))])
+            for (literal, general) in [
+                ("store.name.startsWith('pay')", "store.name.startsWith('pay' + '')"),
+                ("[store.name].all(f, f.endsWith('s'))", "[store.name].all(f, f.endsWith('s' + ''))"),
+                ("store.macs.all(e, e.value.contains('y'))", "store.macs.all(e, e.value.contains('y' + ''))"),
             ] {
-                guard let program = try? Compiler.compile(Source(text: text), schema: Schemas.schema).get() else {
-                    continue
-                }
-                let plain = program.evaluate(activation)
-                let withEvidence = program.evaluateWithEvidence(activation).0
-                #expect("\(plain)" == "\(withEvidence)", "\(text) with \(String(describing: name))")
+                let (fast, slow) = (try compile(literal), try compile(general))
+                let label = "\(literal) with \(String(describing: name))"
+                #expect("\(fast.evaluate(activation))" == "\(slow.evaluate(activation))", "\(label)")
+                #expect(
+                    "\(fast.evaluateWithEvidence(activation).0)" == "\(slow.evaluateWithEvidence(activation).0)",
+                    "with evidence: \(label)")
+                #expect(
+                    "\(fast.evaluateStrictly(activation))" == "\(slow.evaluateStrictly(activation))",
+                    "strictly: \(label)")
             }
+        }
+    }
+
+    /// A list written out, a sum and an unknown function's operands run in order whatever their number: a few
+    /// through closures that hold one another, many (past 16) through a loop, with the same values.
+    @Test func longListsAndSumsGiveWhatShortOnesGive() throws {
+        for count in [1, 2, 15, 16, 17, 40] {
+            let names = (0..<count).map { "(store.name + '\($0)')" }
+            let list = try evaluate("[\(names.joined(separator: ", "))]")
+            let sum = try evaluate(names.joined(separator: " + "))
+            let expected = (0..<count).map { "payments\($0)" }
+            guard case .list(let items) = list else {
+                Issue.record("\(count) items: \(list)")
+                continue
+            }
+            #expect(items.compactMap(\.stringValue) == expected, "\(count) items")
+            #expect(sum.stringValue == expected.joined(), "\(count) terms")
         }
     }
 

@@ -183,9 +183,10 @@ extension Generator {
             }
         }
         let described = target == nil ? "\(function)()" : "receiver \(function)()"
+        let each = operands.each
         return { frame in
             var values: [Value] = []
-            operands.each(&frame) { values.append($0) }
+            each(&frame) { values.append($0) }
             if let exceptional = Operations.exceptional(values), Library.overloads[function] != nil {
                 return exceptional
             }
@@ -205,13 +206,15 @@ extension Generator {
         terms.append(node)
         terms.reverse()
         let operands = OperandList(terms.map { Operand(generate($0, scope: scope, record: record)) })
+        let count = operands.count
+        let each = operands.each
         return { frame in
             // The terms' values on the stack: a template's sums run for every request.
-            withUnsafeTemporaryAllocation(of: Value.self, capacity: operands.count) { values in
+            withUnsafeTemporaryAllocation(of: Value.self, capacity: count) { values in
                 var length = 0
                 var allStrings = true
                 var filled = 0
-                operands.each(&frame) { value in
+                each(&frame) { value in
                     if case .string(let text) = value { length += text.utf8.count } else { allStrings = false }
                     (values.baseAddress! + filled).initialize(to: value)
                     filled += 1
@@ -252,6 +255,8 @@ extension Generator {
             return { frame in
                 let slot = frame.localsBase + local
                 let found = frame.locals.withUnsafeBufferPointer { locals -> Bool? in
+                    // Checked as the array's own subscript would be: the buffer's is not, in a release build.
+                    precondition(locals.indices.contains(slot), "comprehension variable \(slot) out of range")
                     guard case .string(let text) = locals[slot] else { return nil }
                     return match.test(text, part)
                 }
@@ -392,13 +397,23 @@ extension Generator {
     /// The operands of a call; `operands[i]` is the closure itself, at its natural abstraction.
     struct OperandList {
         private let items: [Operand]
-        /// Runs every operand in order and hands each value to the second argument. Made of one closure per operand
-        /// that holds the one before it: calling a closure another holds costs no reference count, where calling one
-        /// read out of an array counts its context up and down. Loops over the operands at run time go through this.
-        let each: @Sendable (inout Frame, (consuming Value) -> Void) -> Void
 
         init(_ items: [Operand]) {
             self.items = items
+        }
+
+        /// A closure that runs every operand in order and hands each value to its second argument: what loops over
+        /// the operands at run time go through. Up to ``chainedAtMost`` operands, one closure per operand holds the
+        /// one before it: calling a closure another holds costs no reference count, where calling one read out of an
+        /// array counts its context up and down. Past that (a long list written out), a loop, so that running it
+        /// never nests deeper than that.
+        var each: @Sendable (inout Frame, (consuming Value) -> Void) -> Void {
+            guard items.count <= Self.chainedAtMost else {
+                let items = items
+                return { frame, take in
+                    for item in items { take(item.run(&frame)) }
+                }
+            }
             var chain: @Sendable (inout Frame, (consuming Value) -> Void) -> Void = { _, _ in }
             for item in items {
                 let previous = chain
@@ -408,8 +423,10 @@ extension Generator {
                     take(run(&frame))
                 }
             }
-            each = chain
+            return chain
         }
+
+        static let chainedAtMost = 16
 
         var count: Int { items.count }
 

@@ -411,10 +411,12 @@ struct Generator {
         case .list(let elements):
             if let constant = Self.constant(expression) { return { _ in constant } }
             let items = OperandList(elements.map { Operand(generate($0, scope: scope, record: record)) })
+            let count = items.count
+            let each = items.each
             return { frame in
                 var values: [Value] = []
-                values.reserveCapacity(items.count)
-                items.each(&frame) { values.append($0) }
+                values.reserveCapacity(count)
+                each(&frame) { values.append($0) }
                 if let exceptional = Operations.exceptional(values) { return exceptional }
                 return .list(values)
             }

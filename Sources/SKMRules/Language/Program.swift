@@ -7,7 +7,7 @@ import Synchronization
 /// that cost more than most rules need (the audit-event list). Reading it gives the same value as if it had been
 /// given outright.
 package struct Activation: Sendable {
-    /// The values and how to make the deferred ones, in one object: one reference for a ``View`` to keep.
+    /// The values and how to make the deferred ones, in one object: one reference for a ``View`` to point at.
     private var parts: Parts
     /// Told when an evaluation reads a per-request field (``ObjectType/Field/perRequest``), when given.
     package var reads: ReadLog?
@@ -177,8 +177,9 @@ package struct Activation: Sendable {
         }
     }
 
-    /// The activation as a frame reads it (``View``); the activation must outlive every use of it.
-    var view: View { View(parts: parts, reads: reads) }
+    /// The activation as a frame reads it (``View``); the activation must outlive every use of it. Only
+    /// ``Frame/with(_:cache:recording:strict:_:)`` makes one.
+    fileprivate var view: View { View(parts: parts, reads: reads) }
 
     /// Values of names the schema does not declare.
     package var named: [String: Value] { parts.named }
