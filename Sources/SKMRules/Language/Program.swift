@@ -411,18 +411,13 @@ package final class Program: Sendable {
     /// The value, in a frame kept across evaluations on one activation (no evidence): saves setting one up per
     /// expression when a rule set runs many on the same request.
     func evaluate(in frame: inout Frame) -> Value {
-        Self.invoke(evaluator, &frame)
-    }
-
-    @inline(__always)
-    static func invoke(_ evaluator: borrowing Evaluator, _ frame: inout Frame) -> Value {
         evaluator(&frame)
     }
 
     /// The value with its evidence, in a frame kept across evaluations on one activation.
     func evaluateWithEvidence(in frame: inout Frame) -> (Value, [Evidence]) {
         frame.recording = true
-        let value = Self.invoke(recordingEvaluator, &frame)
+        let value = recordingEvaluator(&frame)
         frame.recording = false
         // Moved out, not copied: the next evaluation starts on an empty list, without a copy of this one to make.
         var evidence: [Evidence] = []
