@@ -177,6 +177,19 @@ struct Generator {
                 || exposesPerRequest(steps.last!.type.fields[steps.last!.position].type))
     }
 
+    /// `has()` of field `position` (named `field`) of `value`: read from the fields when it is an object of `type`,
+    /// else as the general reading has it (a map's key, an unknown, an error).
+    static func presence(of value: Value, type: ObjectIdentifier, position: Int, field: String) -> Value {
+        guard case .object(let found) = value, ObjectIdentifier(found.type) == type else {
+            return Operations.presence(value, field)
+        }
+        switch found.fields[position] {
+        case nil: return .bool(false)
+        case .unknown(let unknown)?: return .unknown(unknown)
+        default: return .bool(true)
+        }
+    }
+
     /// The operand of a `has()` when it is a fact (`request`) or a chain of fields from one (`request.client`) whose
     /// every object has a declared type: the variable, the types of the objects on the way (the fact's first, then
     /// `holder`, the one whose field is tested), the positions of the fields read on the way, and whether reading
@@ -322,37 +335,21 @@ struct Generator {
                     let position = object.index(of: field)
                 {
                     let type = ObjectIdentifier(object)
-                    if let chain = presenceChain(operand, holder: object, scope: scope) {
-                        // A field of a fact or of an object a chain of fields from one reaches
-                        // (`has(request.client.ip)`): tested where it lies, without copying the objects on the way.
+                    guard let chain = presenceChain(operand, holder: object, scope: scope) else {
                         return recorded(expression) { frame in
-                            if chain.perRequest { frame.activation.reads?.notePerRequest() }
-                            if let found = frame.activation.presence(
-                                of: chain.variable, types: chain.types, positions: chain.positions, field: position)
-                            {
-                                return found
-                            }
-                            let value = base(&frame)
-                            guard case .object(let found) = value, ObjectIdentifier(found.type) == type else {
-                                return Operations.presence(value, field)
-                            }
-                            switch found.fields[position] {
-                            case nil: return .bool(false)
-                            case .unknown(let unknown)?: return .unknown(unknown)
-                            default: return .bool(true)
-                            }
+                            Self.presence(of: base(&frame), type: type, position: position, field: field)
                         }
                     }
+                    // A field of a fact or of an object a chain of fields from one reaches (`has(request.client.ip)`):
+                    // tested where it lies, without copying the objects on the way; else as any operand.
                     return recorded(expression) { frame in
-                        let value = base(&frame)
-                        guard case .object(let found) = value, ObjectIdentifier(found.type) == type else {
-                            return Operations.presence(value, field)
+                        if chain.perRequest { frame.activation.reads?.notePerRequest() }
+                        if let found = frame.activation.presence(
+                            of: chain.variable, types: chain.types, positions: chain.positions, field: position)
+                        {
+                            return found
                         }
-                        switch found.fields[position] {
-                        case nil: return .bool(false)
-                        case .unknown(let unknown)?: return .unknown(unknown)
-                        default: return .bool(true)
-                        }
+                        return Self.presence(of: base(&frame), type: type, position: position, field: field)
                     }
                 }
                 return recorded(expression) { frame in Operations.presence(base(&frame), field) }

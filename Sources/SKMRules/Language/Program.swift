@@ -122,24 +122,8 @@ package struct Activation: Sendable {
         @inline(__always)
         func path(of index: Int, types: [ObjectIdentifier], positions: [Int]) -> Value? {
             parts._withUnsafeGuaranteedRef { parts in
-                guard parts.deferredMask & bit(index) == 0, case .object(let root) = parts.stored[index],
-                    ObjectIdentifier(root.type) == types[0]
-                else { return nil }
-                // The activation holds every object on the way for as long as this runs.
-                var current = Unmanaged.passUnretained(root)
-                var hop = 0
-                while hop < positions.count - 1 {
-                    let next: Unmanaged<ObjectValue>? = current._withUnsafeGuaranteedRef { object in
-                        guard case .object(let child)? = object.fields[positions[hop]],
-                            ObjectIdentifier(child.type) == types[hop + 1]
-                        else { return nil }
-                        return .passUnretained(child)
-                    }
-                    guard let next else { return nil }
-                    current = next
-                    hop += 1
-                }
-                return current._withUnsafeGuaranteedRef { $0.fields[positions[hop]] }
+                object(in: parts, of: index, types: types, positions: positions, hops: positions.count - 1)?
+                    ._withUnsafeGuaranteedRef { $0.fields[positions[positions.count - 1]] }
             }
         }
 
@@ -151,29 +135,39 @@ package struct Activation: Sendable {
         @inline(__always)
         func presence(of index: Int, types: [ObjectIdentifier], positions: [Int], field: Int) -> Value? {
             parts._withUnsafeGuaranteedRef { parts in
-                guard parts.deferredMask & bit(index) == 0, case .object(let root) = parts.stored[index],
-                    ObjectIdentifier(root.type) == types[0]
-                else { return nil }
-                // The activation holds every object on the way for as long as this runs.
-                var current = Unmanaged.passUnretained(root)
-                for hop in positions.indices {
-                    let next: Unmanaged<ObjectValue>? = current._withUnsafeGuaranteedRef { object in
-                        guard case .object(let child)? = object.fields[positions[hop]],
-                            ObjectIdentifier(child.type) == types[hop + 1]
-                        else { return nil }
-                        return .passUnretained(child)
+                object(in: parts, of: index, types: types, positions: positions, hops: positions.count)?
+                    ._withUnsafeGuaranteedRef { object in
+                        switch object.fields[field] {
+                        case nil: return .bool(false)
+                        case .unknown(let unknown)?: return .unknown(unknown)
+                        default: return .bool(true)
+                        }
                     }
-                    guard let next else { return nil }
-                    current = next
-                }
-                return current._withUnsafeGuaranteedRef { object in
-                    switch object.fields[field] {
-                    case nil: return .bool(false)
-                    case .unknown(let unknown)?: return .unknown(unknown)
-                    default: return .bool(true)
-                    }
-                }
             }
+        }
+
+        /// The object variable `index` reaches after the first `hops` of `positions`, each object on the way of the
+        /// type `types` names (the variable's first); `nil` when one is missing or of another type, or the variable
+        /// is deferred. Not counted: the activation holds every object on the way.
+        @inline(__always)
+        private func object(
+            in parts: Parts, of index: Int, types: [ObjectIdentifier], positions: [Int], hops: Int
+        ) -> Unmanaged<ObjectValue>? {
+            guard parts.deferredMask & bit(index) == 0, case .object(let root) = parts.stored[index],
+                ObjectIdentifier(root.type) == types[0]
+            else { return nil }
+            var current = Unmanaged.passUnretained(root)
+            for hop in 0..<hops {
+                let next: Unmanaged<ObjectValue>? = current._withUnsafeGuaranteedRef { object in
+                    guard case .object(let child)? = object.fields[positions[hop]],
+                        ObjectIdentifier(child.type) == types[hop + 1]
+                    else { return nil }
+                    return .passUnretained(child)
+                }
+                guard let next else { return nil }
+                current = next
+            }
+            return current
         }
     }
 
