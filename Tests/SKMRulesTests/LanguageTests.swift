@@ -420,6 +420,82 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
         #expect(equal.evaluate(store("e\u{301}")).boolValue == false)
     }
 
+    /// A comparison with a field operand reads a string, an integer or a timestamp where it lies. Evaluated with
+    /// evidence, the same comparison reads its operands as every other expression does: the two agree for every
+    /// relation, both ways round, with a field on one side or both, of a fact or of a comprehension variable, on every
+    /// kind of value (absent, unknown, another type, a double beside an integer, strings equal only after Unicode
+    /// normalisation); and strictly, as with each field read behind a conditional.
+    @Test func relationsInPlaceAgreeWithTheGeneralReading() throws {
+        let item = ObjectType(
+            name: "Item", fields: [.init("s", .string), .init("i", .int), .init("t", .timestamp), .init("d", .double)])
+        let holder = ObjectType(
+            name: "Holder",
+            fields: [
+                .init("s", .string), .init("i", .int), .init("t", .timestamp), .init("d", .double),
+                .init("items", .list(.object("Item"))),
+            ])
+        let schema = FactSchema(
+            variables: [.init("a", .object("Holder")), .init("b", .object("Holder"))], objects: [item, holder])
+        var texts: [String] = []
+        for relation in ["==", "!=", "<", "<=", ">", ">="] {
+            texts += [
+                "a.s \(relation) b.s", "a.i \(relation) b.i", "a.t \(relation) b.t", "a.i \(relation) 3",
+                "3 \(relation) a.i", "a.s \(relation) 'm'", "a.d \(relation) b.d", "a.s \(relation) b.s + ''",
+                "b.t + duration('1s') \(relation) a.t", "a.items.exists(e, e.s \(relation) a.s)",
+                "a.items.exists(e, e.i \(relation) e.i + 1)", "a.items.all(e, b.t \(relation) e.t)",
+            ]
+        }
+        let programs = try texts.map { try Compiler.compile(Source(text: $0), schema: schema).get() }
+        // The same comparisons with every field behind a conditional, which reads it as any operand: the strict
+        // reading is held to these (strictly, an absent field is an error, which the general reading never meets).
+        let twins = try texts.map { text in
+            let twin = text.replacing(/\b([abe])\.([sitd])\b/) { "(true ? \($0.1).\($0.2) : \($0.1).\($0.2))" }
+            return try Compiler.compile(Source(text: twin), schema: schema).get()
+        }
+        let unknown = Value.unknown(Unknown(path: "a.s", settle: "give it"))
+        let strings: [Value?] = [
+            .string("m"), .string("a"), .string("z"), .string("é"), .string("e\u{301}"), nil, unknown,
+        ]
+        let ints: [Value?] = [.int(3), .int(-7), .int(4), .double(3), nil, unknown, .string("3")]
+        let times: [Value?] = [
+            .timestamp(CELTime(seconds: 100)), .timestamp(CELTime(seconds: 100, nanos: 1)),
+            .timestamp(CELTime(seconds: 99)), nil, unknown,
+        ]
+        let doubles: [Value?] = [.double(1.5), .int(2), .double(.nan), nil]
+        var generator = SeededGenerator(seed: 12)
+        for round in 0..<400 {
+            func object(_ type: ObjectType, items: Bool) -> ObjectValue {
+                var fields: [Value?] = [
+                    strings.randomElement(using: &generator)!, ints.randomElement(using: &generator)!,
+                    times.randomElement(using: &generator)!, doubles.randomElement(using: &generator)!,
+                ]
+                if items {
+                    fields.append(
+                        .list(
+                            (0..<Int.random(in: 0...3, using: &generator)).map { _ in
+                                .object(object(item, items: false))
+                            }))
+                }
+                return ObjectValue(type: type, fields: fields)
+            }
+            let activation = Activation(
+                schema: schema,
+                values: [
+                    "a": .object(object(holder, items: true)), "b": .object(object(holder, items: true)),
+                ])
+            for (program, twin) in zip(programs, twins) {
+                let inPlace = program.evaluate(activation)
+                #expect(
+                    "\(inPlace)" == "\(program.evaluateWithEvidence(activation).0)",
+                    "round \(round): \(program.source.text)")
+                #expect("\(inPlace)" == "\(twin.evaluate(activation))", "round \(round): \(twin.source.text)")
+                #expect(
+                    "\(program.evaluateStrictly(activation))" == "\(twin.evaluateStrictly(activation))",
+                    "round \(round), strictly: \(program.source.text)")
+            }
+        }
+    }
+
     /// `has()` of a fact's field, or of a field a chain of fields from a fact reaches, tests the field where it lies.
     /// A deferred fact is read as usual, so the two readings are held to each other on the same values: every kind of
     /// value on the way (an object of the type, none, an unknown, another type) and in the field, plainly, with

@@ -115,6 +115,53 @@ extension Generator {
             let left = operands[0]
             let right = operands[1]
             let relation = Operations.Relation(rawValue: function)!
+            // Without evidence, a field operand is read where it lies instead of copied out (the other operand runs
+            // first: evaluation has no effect the order could change, only flags and the definitions it caches).
+            // Only the payloads are taken out, and compared by functions that make and release nothing, so that the
+            // optimiser leaves them where they lie; any other pair of values goes to the general relation.
+            switch record
+                ? (nil, nil) : (inPlaceField(arguments[0], scope: scope), inPlaceField(arguments[1], scope: scope))
+            {
+            case (let first?, let second?):
+                return { frame in
+                    if let a = first.holder(&frame), let b = second.holder(&frame),
+                        let holds = a._withUnsafeGuaranteedRef({ a in
+                            b._withUnsafeGuaranteedRef { b in
+                                Operations.holds(relation, a.fields[first.position], b.fields[second.position])
+                            }
+                        })
+                    {
+                        return .bool(holds)
+                    }
+                    return Operations.relation(relation, left(&frame), right(&frame))
+                }
+            case (let first?, nil):
+                return { frame in
+                    let b = right(&frame)
+                    if let a = first.holder(&frame),
+                        let holds = a._withUnsafeGuaranteedRef({
+                            Operations.holds(relation, $0.fields[first.position], b)
+                        })
+                    {
+                        return .bool(holds)
+                    }
+                    return Operations.relation(relation, left(&frame), b)
+                }
+            case (nil, let second?):
+                return { frame in
+                    let a = left(&frame)
+                    if let b = second.holder(&frame),
+                        let holds = b._withUnsafeGuaranteedRef({
+                            Operations.holds(relation, a, $0.fields[second.position])
+                        })
+                    {
+                        return .bool(holds)
+                    }
+                    return Operations.relation(relation, a, right(&frame))
+                }
+            case (nil, nil):
+                break
+            }
             return { frame in Operations.relation(relation, left(&frame), right(&frame)) }
         case ("_+_", 2), ("_-_", 2), ("_*_", 2), ("_/_", 2), ("_%_", 2):
             let left = operands[0]
@@ -348,6 +395,22 @@ extension Generator {
         let position: Int
         /// Whether the field is a per-request one (``ObjectType/Field/perRequest``): a read is noted.
         let perRequest: Bool
+
+        /// The object holding the field, without holding it (the activation or the comprehension does); `nil` when
+        /// the base is not an object of the type.
+        @inline(__always)
+        func holder(_ frame: inout Frame) -> Unmanaged<ObjectValue>? {
+            if perRequest { frame.activation.reads?.notePerRequest() }
+            switch base {
+            case .fact(let index):
+                return frame.activation.object(of: index, type: type)
+            case .local(let slot):
+                guard case .object(let object) = frame.locals[frame.localsBase + slot],
+                    ObjectIdentifier(object.type) == type
+                else { return nil }
+                return .passUnretained(object)
+            }
+        }
 
         /// `test` of the field's string; `nil` when the base is not an object of the type, or the field does not hold
         /// a string (absent, unknown, another type): the caller evaluates the selection as usual.

@@ -25,6 +25,8 @@ struct Generator {
     /// without evidence pays nothing for it.
     let recording: Bool
     var problems: [(message: String, span: Span)] = []
+    /// How many nodes the closures record evidence for: at most that many values are recorded per evaluation.
+    private(set) var recordedNodes = 0
 
     init(
         schema: FactSchema, definitions: Definitions, types: [Int: CELType], source: Source, checked: Bool,
@@ -49,8 +51,9 @@ struct Generator {
     ///
     /// Outside comprehension bodies every node runs at most once per evaluation (each parent calls each child at
     /// most once), so nothing is recorded twice; inside them nothing is recorded.
-    func recorded(_ expression: Expression, _ evaluator: @escaping Evaluator) -> Evaluator {
+    mutating func recorded(_ expression: Expression, _ evaluator: @escaping Evaluator) -> Evaluator {
         guard recording else { return evaluator }
+        recordedNodes += 1
         let label = text(of: expression)
         return { frame in
             let value = evaluator(&frame)

@@ -110,6 +110,49 @@ enum Operations {
         case greaterOrEqual = "_>=_"
     }
 
+    /// `relation` of two values of one plain type (strings, integers, timestamps), decided without copying them or
+    /// making a value; `nil` for any other pair (absent, exceptional, mixed or other types), which
+    /// ``relation(_:_:_:)-(Relation,_,_)`` decides.
+    @inline(__always)
+    static func holds(_ relation: Relation, _ a: Value?, _ b: Value?) -> Bool? {
+        switch (a, b) {
+        case (.string(let x)?, .string(let y)?): holds(relation, x, y)
+        case (.int(let x)?, .int(let y)?): holds(relation, x, y)
+        case (.timestamp(let x)?, .timestamp(let y)?): holds(relation, x, y)
+        default: nil
+        }
+    }
+
+    /// `relation` of two strings, as ``relation(_:_:_:)-(Relation,_,_)`` has it: equality code point by code point,
+    /// order by UTF-8 bytes (code-point order).
+    static func holds(_ relation: Relation, _ x: String, _ y: String) -> Bool {
+        switch relation {
+        case .equal: return sameCodePoints(x, y)
+        case .notEqual: return !sameCodePoints(x, y)
+        default:
+            let order = x.utf8.lexicographicallyPrecedes(y.utf8) ? -1 : (x.utf8.elementsEqual(y.utf8) ? 0 : 1)
+            return holds(relation, order: order)
+        }
+    }
+
+    /// `relation` of two values of one ordered type whose equality is its order's (integers, timestamps).
+    @inline(__always)
+    static func holds<T: Comparable>(_ relation: Relation, _ x: T, _ y: T) -> Bool {
+        holds(relation, order: x < y ? -1 : (x == y ? 0 : 1))
+    }
+
+    @inline(__always)
+    static func holds(_ relation: Relation, order: Int) -> Bool {
+        switch relation {
+        case .equal: order == 0
+        case .notEqual: order != 0
+        case .less: order < 0
+        case .lessOrEqual: order <= 0
+        case .greater: order > 0
+        case .greaterOrEqual: order >= 0
+        }
+    }
+
     static func relation(_ name: String, _ a: Value, _ b: Value) -> Value {
         guard let relation = Relation(rawValue: name) else { return noOverload(name, [a, b]) }
         return Self.relation(relation, a, b)

@@ -104,6 +104,18 @@ package struct Activation: Sendable {
             }
         }
 
+        /// Variable `index`, when that is an object of the type `type` and is not deferred, without holding it: the
+        /// activation holds it for as long as the frame lives.
+        @inline(__always)
+        func object(of index: Int, type: ObjectIdentifier) -> Unmanaged<ObjectValue>? {
+            parts._withUnsafeGuaranteedRef { parts in
+                guard parts.deferredMask & bit(index) == 0, case .object(let object) = parts.stored[index],
+                    ObjectIdentifier(object.type) == type
+                else { return nil }
+                return .passUnretained(object)
+            }
+        }
+
         /// `test` of field `position` of variable `index`, when that is an object of the type `type` that is not deferred
         /// and the field holds a string: read in place, without copying the string out. `nil` otherwise.
         @inline(__always)
@@ -377,16 +389,19 @@ package final class Program: Sendable {
     package let resultType: CELType?
     let evaluator: Evaluator
     let recordingEvaluator: Evaluator
+    /// The most values ``recordingEvaluator`` records in one evaluation: each recording node runs at most once.
+    let evidenceCapacity: Int
 
     init(
         source: Source, expression: Expression, resultType: CELType?, evaluator: @escaping Evaluator,
-        recordingEvaluator: @escaping Evaluator
+        recordingEvaluator: @escaping Evaluator, evidenceCapacity: Int
     ) {
         self.source = source
         self.expression = expression
         self.resultType = resultType
         self.evaluator = evaluator
         self.recordingEvaluator = recordingEvaluator
+        self.evidenceCapacity = evidenceCapacity
     }
 
     /// The expression's value. `cache`, when given, keeps the definitions' values for further evaluations on the
@@ -411,6 +426,8 @@ package final class Program: Sendable {
     /// The value with its evidence, in a frame kept across evaluations on one activation.
     func evaluateWithEvidence(in frame: inout Frame) -> (Value, [Evidence]) {
         frame.recording = true
+        // Room for every value at once, where appending one by one would grow the list several times.
+        frame.evidence.reserveCapacity(evidenceCapacity)
         let value = recordingEvaluator(&frame)
         frame.recording = false
         // Moved out, not copied: the next evaluation starts on an empty list, without a copy of this one to make.
@@ -422,6 +439,7 @@ package final class Program: Sendable {
     /// The value, with the values of the sub-expressions it read.
     package func evaluateWithEvidence(_ activation: Activation, cache: DefinitionCache? = nil) -> (Value, [Evidence]) {
         Frame.with(activation, cache: cache, recording: true) { frame in
+            frame.evidence.reserveCapacity(evidenceCapacity)
             let value = recordingEvaluator(&frame)
             return (value, frame.evidence)
         }
@@ -525,6 +543,6 @@ package enum Compiler {
         return .success(
             Program(
                 source: source, expression: expression, resultType: resultType, evaluator: evaluator,
-                recordingEvaluator: recordingEvaluator))
+                recordingEvaluator: recordingEvaluator, evidenceCapacity: generator.recordedNodes))
     }
 }
