@@ -146,6 +146,34 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
         }
     }
 
+    /// A sum of strings is the texts one after another, byte for byte: empty, ASCII, accented, combining, astral and
+    /// long texts, from literals and from a field, in 300 seeded sums of one to seven terms.
+    @Test func sumsOfStringsJoinTheirTermsExactly() throws {
+        let pieces = ["", "a", "é", "e\u{301}", "\u{301}", "\u{1F431}", "ж", "key 0123456789abcdef0123456789abcdef"]
+        var generator = SeededGenerator(seed: 7)
+        for round in 0..<300 {
+            let name = pieces.randomElement(using: &generator)!
+            var terms: [String] = []
+            var expected = ""
+            for _ in 0..<Int.random(in: 1...7, using: &generator) {
+                if Bool.random(using: &generator) {
+                    terms.append("store.name")
+                    expected += name
+                } else {
+                    let piece = pieces.randomElement(using: &generator)!
+                    terms.append("'\(piece)'")
+                    expected += piece
+                }
+            }
+            let text = terms.joined(separator: " + ")
+            let activation = Activation(
+                schema: Schemas.schema,
+                values: ["store": .object(ObjectValue(type: Schemas.store, fields: [.string(name), .list([])]))])
+            let sum = try Compiler.compile(Source(text: text), schema: Schemas.schema).get().evaluate(activation)
+            #expect(Array(sum.stringValue?.utf8 ?? "-".utf8) == Array(expected.utf8), "round \(round): \(text)")
+        }
+    }
+
     /// Times are written in UTC with as many fraction digits as they need, from year 0001 to 9999, and read back
     /// to the same time.
     @Test func timesAreWrittenInRFC3339AndReadBack() throws {

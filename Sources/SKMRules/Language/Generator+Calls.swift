@@ -270,9 +270,20 @@ extension Generator {
                 guard allStrings else {
                     return values.dropFirst().reduce(values[0]) { Operations.arithmetic("_+_", $0, $1) }
                 }
-                var joined = ""
-                joined.reserveCapacity(length)
-                for case .string(let text) in values { joined += text }
+                // Written once, at its length: appending term by term costs String's growth checks per term.
+                let joined = String(unsafeUninitializedCapacity: length) { output in
+                    var written = 0
+                    func write(_ bytes: UnsafeBufferPointer<UInt8>) {
+                        guard let start = bytes.baseAddress, !bytes.isEmpty else { return }
+                        (output.baseAddress! + written).initialize(from: start, count: bytes.count)
+                        written += bytes.count
+                    }
+                    for case .string(let text) in values where text.utf8.withContiguousStorageIfAvailable(write) == nil
+                    {
+                        Array(text.utf8).withUnsafeBufferPointer(write)
+                    }
+                    return written
+                }
                 return .string(joined)
             }
         }
