@@ -14,3 +14,20 @@ extension StringProtocol {
         !utf8AllSatisfy { $0 != byte }
     }
 }
+
+extension String {
+    /// The text `write` puts into a buffer of `capacity` bytes, returning how many it wrote. What it writes must be
+    /// valid UTF-8, as whole texts joined are: the bytes are copied into the string without the check the other
+    /// initialisers make of every byte, which on text that is not ASCII costs several times the copy. Debug builds
+    /// make the check.
+    @inlinable
+    package init(joiningValidUTF8 capacity: Int, _ write: (UnsafeMutableBufferPointer<UInt8>) -> Int) {
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: Swift.max(1, capacity))
+        defer { buffer.deallocate() }
+        let count = write(buffer)
+        precondition(count >= 0 && count <= capacity, "wrote \(count) bytes into \(capacity)")
+        let written = UnsafeBufferPointer(rebasing: buffer[..<count])
+        assert(String(validating: written, as: UTF8.self) != nil, "the bytes written are not valid UTF-8")
+        self = String(copying: UTF8Span(unchecked: Span(_unsafeElements: written)))
+    }
+}

@@ -206,3 +206,34 @@ extension String {
         #expect(String(decoding: writer.finish(), as: UTF8.self) == "abcd")
     }
 }
+
+/// Texts joined without a second check of their UTF-8 are the strings Swift would make of the same bytes: equal to
+/// them, hashed alike, equal to their canonical equivalents, counted alike in characters and scalars.
+@Suite struct JoinedTextTests {
+    @Test func joinedTextsAreTheStringsOfTheirBytes() {
+        let pieces = ["", "a", "key-1", "é", "e\u{301}", "\u{301}", "\u{1F431}", "ж", "한국어 키", "\u{1100}\u{1161}"]
+        for seed in 0..<300 as Range<UInt64> {
+            var generator = SeededGenerator(seed: seed)
+            let parts = (0..<Int.random(in: 0...6, using: &generator)).map { _ in
+                pieces.randomElement(using: &generator)!
+            }
+            let expected = parts.joined()
+            let capacity = expected.utf8.count + Int.random(in: 0...3, using: &generator)
+            let joined = String(joiningValidUTF8: capacity) { output in
+                var written = 0
+                for part in parts {
+                    for byte in part.utf8 {
+                        output[written] = byte
+                        written += 1
+                    }
+                }
+                return written
+            }
+            #expect(Array(joined.utf8) == Array(expected.utf8), "seed \(seed)")
+            #expect(joined == expected && joined.hashValue == expected.hashValue, "seed \(seed)")
+            #expect(joined.count == expected.count && joined.unicodeScalars.count == expected.unicodeScalars.count)
+            let composed = expected.precomposedStringWithCanonicalMapping
+            #expect(joined == composed, "seed \(seed): canonical equivalents are equal strings")
+        }
+    }
+}

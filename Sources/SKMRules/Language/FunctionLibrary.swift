@@ -34,7 +34,7 @@ extension Generator {
             // A byte of A–Z in UTF-8 is always that letter: no other scalar's encoding holds bytes below 0x80.
             guard text.utf8.contains(where: { (0x41...0x5A).contains($0) }) else { return value }
             return .string(
-                String(unsafeUninitializedCapacity: text.utf8.count) { output in
+                String(joiningValidUTF8: text.utf8.count) { output in
                     var end = 0
                     for byte in text.utf8 {
                         output[end] = (0x41...0x5A).contains(byte) ? byte + 0x20 : byte
@@ -107,7 +107,7 @@ extension Generator {
             // reopens it.
             let quotes = text.utf8.reduce(0) { $0 + ($1 == UInt8(ascii: "'") ? 1 : 0) }
             return .string(
-                String(unsafeUninitializedCapacity: text.utf8.count + 3 * quotes + 2) { output in
+                String(joiningValidUTF8: text.utf8.count + 3 * quotes + 2) { output in
                     var end = 0
                     func put(_ byte: UInt8) {
                         output[end] = byte

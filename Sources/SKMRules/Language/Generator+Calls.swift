@@ -1,4 +1,5 @@
 import Foundation
+import SKMPrimitives
 
 /// Calls: the operators (`_&&_`, `_+_`, comparisons, `in`, indexing) and the functions of the library.
 extension Generator {
@@ -271,7 +272,7 @@ extension Generator {
                     return values.dropFirst().reduce(values[0]) { Operations.arithmetic("_+_", $0, $1) }
                 }
                 // Written once, at its length: appending term by term costs String's growth checks per term.
-                let joined = String(unsafeUninitializedCapacity: length) { output in
+                let joined = String(joiningValidUTF8: length) { output in
                     var written = 0
                     func write(_ bytes: UnsafeBufferPointer<UInt8>) {
                         guard let start = bytes.baseAddress, !bytes.isEmpty else { return }

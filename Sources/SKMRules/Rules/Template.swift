@@ -1,4 +1,5 @@
 import Foundation
+import SKMPrimitives
 
 /// Text with `{{expression}}` holes, as rule explanations and fixes are written.
 package struct Template: Sendable {
@@ -196,7 +197,7 @@ package struct Template: Sendable {
                 filled += 1
             }
             return text.withUnsafeBufferPointer { text in
-                String(unsafeUninitializedCapacity: length) { output in
+                String(joiningValidUTF8: length) { output in
                     var written = 0
                     func write(_ bytes: UnsafeBufferPointer<UInt8>) {
                         guard let start = bytes.baseAddress, !bytes.isEmpty else { return }
