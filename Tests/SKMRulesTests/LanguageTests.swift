@@ -1,3 +1,5 @@
+import Foundation
+import SKMPrimitives
 import SKMRules
 import SKMTestSupport
 import Testing
@@ -171,6 +173,35 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
                 values: ["store": .object(ObjectValue(type: Schemas.store, fields: [.string(name), .list([])]))])
             let sum = try Compiler.compile(Source(text: text), schema: Schemas.schema).get().evaluate(activation)
             #expect(Array(sum.stringValue?.utf8 ?? "-".utf8) == Array(expected.utf8), "round \(round): \(text)")
+        }
+    }
+
+    /// `normalizeMAC` gives what parsing the address and writing it out gives: on canonical addresses (returned as
+    /// they are), on upper case, dashes, mixed separators, surrounding spaces and tabs, and on near misses.
+    @Test func normalizedMACsAreWhatParsingGives() throws {
+        let digits = Array("0123456789abcdefABCDEFgz")
+        var generator = SeededGenerator(seed: 3)
+        for round in 0..<2_000 {
+            var text = ""
+            let separator = Int.random(in: 0..<8, using: &generator)
+            for octet in 0..<6 {
+                if octet > 0 {
+                    text += separator == 0 ? "-" : separator == 1 && octet == 3 ? "-" : separator == 2 ? "." : ":"
+                }
+                let uncommon = Int.random(in: 0..<40, using: &generator) == 0
+                let pool = uncommon ? digits : Array(digits[0..<16])
+                text += String(pool.randomElement(using: &generator)!) + String(pool.randomElement(using: &generator)!)
+            }
+            switch Int.random(in: 0..<10, using: &generator) {
+            case 0: text = " " + text
+            case 1: text += "\t"
+            case 2: text = String(text.dropLast())
+            case 3: text += "0"
+            default: break
+            }
+            let expected = MACAddress(text)?.description ?? ""
+            let literal = text.replacingOccurrences(of: "\t", with: "\\t")
+            #expect(try evaluate("normalizeMAC('\(literal)')").stringValue == expected, "round \(round): \(text)")
         }
     }
 

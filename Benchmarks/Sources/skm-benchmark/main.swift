@@ -51,6 +51,11 @@ for rule in rules.rules {
     if let only = ProcessInfo.processInfo.environment["ONLY"], only != rule.id { continue }
     cases.append(Case(rule: rule, facts: test.facts))
 }
+if cases.isEmpty {
+    let only = ProcessInfo.processInfo.environment["ONLY"].map { " named ONLY=\($0)" } ?? ""
+    FileHandle.standardError.write(Data("skm-benchmark: no rule\(only) has a test of a failed request\n".utf8))
+    exit(2)
+}
 
 /// Everything the analyser asks of the rules for one failed request.
 @inline(never)

@@ -46,6 +46,25 @@ enum Network {
 
     /// Lower case with colons, or `nil` when not six two-digit hex groups separated by one of `:` or `-`.
     static func normalizedMAC(_ text: String) -> String? {
-        MACAddress(text)?.description
+        // Already canonical, as the facts hold registered and presented addresses: the text itself, neither parsed
+        // nor written out again (both allocate, once per entry of every comprehension that compares addresses).
+        if isCanonicalMAC(text) { return text }
+        return MACAddress(text)?.description
+    }
+
+    /// Whether `text` is a MAC address in the canonical form: six two-digit lower-case hex octets joined by colons.
+    static func isCanonicalMAC(_ text: String) -> Bool {
+        guard text.utf8.count == 17 else { return false }
+        return text.utf8.withContiguousStorageIfAvailable { bytes in
+            for (index, byte) in bytes.enumerated() {
+                let fits =
+                    index % 3 == 2
+                    ? byte == UInt8(ascii: ":")
+                    : (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                        || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+                guard fits else { return false }
+            }
+            return true
+        } ?? false
     }
 }
