@@ -205,6 +205,44 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
         }
     }
 
+    /// A conversion of a literal, made once when the expression is compiled, gives what converting the same text
+    /// read from a field gives: valid, out of range and malformed texts, for every conversion.
+    @Test func conversionsOfLiteralsGiveWhatConversionsOfFieldsGive() throws {
+        let texts = [
+            "168h", "-60s", "1.5h", "0s", "x", "", "2026-12-04T08:30:00Z", "2026-12-04T08:30:00.5+09:00",
+            "10000-01-01T00:00:00Z",
+            "42", "-7", "1e3", "0x10", "3.25", "true", "é",
+        ]
+        for function in ["duration", "timestamp", "int", "double", "string"] {
+            for text in texts {
+                let activation = Activation(
+                    schema: Schemas.schema,
+                    values: ["store": .object(ObjectValue(type: Schemas.store, fields: [.string(text), .list([])]))])
+                let folded = try evaluate("\(function)('\(text)')", activation)
+                let converted = try evaluate("\(function)(store.name)", activation)
+                #expect("\(folded)" == "\(converted)", "\(function)('\(text)')")
+            }
+        }
+    }
+
+    /// `join` gives Swift's `joined(separator:)` of the texts, byte for byte, for lists of no to five texts (empty,
+    /// ASCII, accented, combining, astral, Hangul) and any separator.
+    @Test func joinJoinsTextsAsSwiftDoes() throws {
+        let pieces = ["", "a", "é", "e\u{301}", "\u{1F431}", "10.0.0.0/8", "한국"]
+        var generator = SeededGenerator(seed: 5)
+        for round in 0..<300 {
+            let items = (0..<Int.random(in: 0...5, using: &generator)).map { _ in
+                pieces.randomElement(using: &generator)!
+            }
+            let separator = [", ", "", "·", " | "].randomElement(using: &generator)!
+            let list = "[" + items.map { "'\($0)'" }.joined(separator: ", ") + "]"
+            let joined = try evaluate("\(list).join('\(separator)')")
+            #expect(
+                Array(joined.stringValue?.utf8 ?? "-".utf8) == Array(items.joined(separator: separator).utf8),
+                "round \(round): \(list).join('\(separator)')")
+        }
+    }
+
     /// Times are written in UTC with as many fraction digits as they need, from year 0001 to 9999, and read back
     /// to the same time.
     @Test func timesAreWrittenInRFC3339AndReadBack() throws {

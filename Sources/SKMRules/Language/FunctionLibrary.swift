@@ -45,12 +45,27 @@ extension Generator {
         },
         "join": .binary { a, b in
             guard case .list(let items) = a, case .string(let separator) = b else { return nil }
-            var parts: [String] = []
+            // Measured first and written once, without a list of the parts or a string grown part by part.
+            var length = separator.utf8.count * max(0, items.count - 1)
             for item in items {
                 guard case .string(let text) = item else { return nil }
-                parts.append(text)
+                length += text.utf8.count
             }
-            return .string(parts.joined(separator: separator))
+            return .string(
+                String(joiningValidUTF8: length) { output in
+                    var written = 0
+                    func write(_ text: String) {
+                        for byte in text.utf8 {
+                            output[written] = byte
+                            written += 1
+                        }
+                    }
+                    for (index, item) in items.enumerated() {
+                        if index > 0 { write(separator) }
+                        if case .string(let text) = item { write(text) }
+                    }
+                    return written
+                })
         },
         "first": .unary { value in
             guard case .list(let items) = value else { return nil }

@@ -180,6 +180,11 @@ extension Generator {
             let operand = operands[0]
             return { frame in Operations.size(operand(&frame)) }
         case ("int", 1), ("double", 1), ("string", 1), ("timestamp", 1), ("duration", 1):
+            if case .literal(let literal) = arguments[0].kind {
+                // `duration('168h')`: converted once here, not parsed again on every evaluation.
+                let converted = Operations.convert(function, literal)
+                return { _ in converted }
+            }
             let operand = operands[0]
             return { frame in Operations.convert(function, operand(&frame)) }
         case ("matches", 2):
