@@ -225,6 +225,24 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
         }
     }
 
+    /// `size` of a text counts its Unicode scalars, as CEL does: on texts of ASCII, accented, combining, astral and
+    /// Hangul characters, it is Swift's count of the scalars.
+    @Test func sizesOfTextsCountScalars() throws {
+        let pieces = ["", "a", "é", "e\u{301}", "\u{301}", "\u{1F431}", "ж", "한국어", "key-0123456789abcdef"]
+        var generator = SeededGenerator(seed: 9)
+        for round in 0..<300 {
+            let text = (0..<Int.random(in: 0...6, using: &generator)).map { _ in
+                pieces.randomElement(using: &generator)!
+            }.joined()
+            let activation = Activation(
+                schema: Schemas.schema,
+                values: ["store": .object(ObjectValue(type: Schemas.store, fields: [.string(text), .list([])]))])
+            #expect(
+                try evaluate("size(store.name)", activation).intValue == Int64(text.unicodeScalars.count),
+                "round \(round): \(text)")
+        }
+    }
+
     /// `join` gives Swift's `joined(separator:)` of the texts, byte for byte, for lists of no to five texts (empty,
     /// ASCII, accented, combining, astral, Hangul) and any separator.
     @Test func joinJoinsTextsAsSwiftDoes() throws {

@@ -311,9 +311,19 @@ enum Operations {
         }
     }
 
+    /// How many Unicode scalars `text` holds: its UTF-8 bytes that do not continue a scalar, counted in one pass
+    /// over its storage rather than by decoding every scalar.
+    static func scalarCount(_ text: String) -> Int {
+        text.utf8.withContiguousStorageIfAvailable { bytes in
+            var count = 0
+            for byte in bytes where byte & 0xC0 != 0x80 { count += 1 }
+            return count
+        } ?? text.unicodeScalars.count
+    }
+
     static func size(_ value: Value) -> Value {
         switch value {
-        case .string(let text): return .int(Int64(text.unicodeScalars.count))
+        case .string(let text): return .int(Int64(scalarCount(text)))
         case .list(let items): return .int(Int64(items.count))
         case .map(let map): return .int(Int64(map.count))
         case .unknown, .error: return value
