@@ -284,9 +284,10 @@ extension Generator {
                         (output.baseAddress! + written).initialize(from: start, count: bytes.count)
                         written += bytes.count
                     }
-                    for case .string(let text) in values where text.utf8.withContiguousStorageIfAvailable(write) == nil
-                    {
-                        Array(text.utf8).withUnsafeBufferPointer(write)
+                    for case .string(let text) in values {
+                        if text.utf8.withContiguousStorageIfAvailable(write) == nil {
+                            Array(text.utf8).withUnsafeBufferPointer(write)
+                        }
                     }
                     return written
                 }

@@ -389,7 +389,8 @@ package final class Program: Sendable {
     package let resultType: CELType?
     let evaluator: Evaluator
     let recordingEvaluator: Evaluator
-    /// The most values ``recordingEvaluator`` records in one evaluation: each recording node runs at most once.
+    /// How many values ``recordingEvaluator`` records in one evaluation at most: each node that records runs at most
+    /// once outside comprehension bodies, and none records inside them or inside a definition.
     let evidenceCapacity: Int
 
     init(
