@@ -430,7 +430,7 @@ extension RequestRecord.CertificateObservation {
         let found = authority.examine(certificate)
         self.init(
             present: true, subject: found.subject, issuer: found.issuer, serial: found.serial, sha256: found.sha256,
-            notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter,
+            notBefore: found.notBefore, notAfter: found.notAfter,
             chainVerified: found.issuedByThisCA && found.signedByThisCA)
     }
 
@@ -447,9 +447,10 @@ extension RequestRecord.CertificateObservation {
                 certificate.issuer == issuer.subject
                 && issuer.publicKey.isValidSignature(certificate.signature, for: certificate)
         }
+        let validity = certificate.validityPeriod
         self.init(
             present: true, subject: certificate.subject.description, issuer: certificate.issuer.description,
             serial: certificate.serialNumberHex, sha256: certificate.sha256Fingerprint,
-            notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter, chainVerified: verified)
+            notBefore: validity.notBefore, notAfter: validity.notAfter, chainVerified: verified)
     }
 }

@@ -30,6 +30,35 @@ import X509
         #expect(fixture.engine.authority.check([], at: referenceTime) == .absent)
     }
 
+    /// A presented certificate whose validity reads a leap second (second 60 or 61, which DER parsing takes) is judged
+    /// like any other, in debug builds too: its times count each field as written, second 61 being a minute and one
+    /// second on, and the request log records them. Reading them through swift-certificates stopped a debug build.
+    @Test func validityTimesWithLeapSecondsAreReadAsWritten() async throws {
+        let fixture = try await Fixture.make()
+        let genuine = try await issueBilling(fixture).certificate
+        let authority = fixture.engine.authority
+        for second in ["60", "61"] {
+            // The first UTCTime (tag 0x17, 13 bytes "YYMMDDHHMMSSZ") is notBefore; its seconds are bytes 10 and 11.
+            var bytes = genuine.derBytes
+            let start = try #require(
+                bytes.indices.first { bytes[$0] == 0x17 && bytes[$0 + 1] == 13 && bytes[$0 + 14] == UInt8(ascii: "Z") })
+            let written = String(decoding: bytes[(start + 12)...(start + 13)], as: UTF8.self)
+            bytes.replaceSubrange((start + 12)...(start + 13), with: Array(second.utf8))
+            let leap = try Certificate(derEncoded: bytes)
+            let expected = genuine.notValidBefore + Double(Int(second)! - Int(written)!)
+
+            #expect(leap.validityPeriod.notBefore == expected, "second \(second)")
+            #expect(leap.validityPeriod.notAfter == genuine.notValidAfter)
+            #expect(authority.examine(leap).notBefore == expected)
+            #expect(authority.check([leap], at: referenceTime) == .untrusted(.badSignature))
+            let observation = RequestRecord.CertificateObservation(leap, authority: authority)
+            #expect(observation == RequestRecord.CertificateObservation(leap, issuer: authority.certificate))
+            #expect(observation.notBefore == expected)
+        }
+        #expect(genuine.validityPeriod.notBefore == genuine.notValidBefore)
+        #expect(genuine.validityPeriod.notAfter == genuine.notValidAfter)
+    }
+
     /// The signature of a presented certificate is checked once and the finding kept, for that very certificate
     /// only: the same signed bytes under another signature are examined anew and refused, by client authentication
     /// and in the request log alike, and the genuine certificate stays trusted.

@@ -202,8 +202,7 @@ package struct PresentedCertificate: Sendable {
         subject = leaf.subject.description
         issuer = leaf.issuer.description
         serial = leaf.serialNumberHex
-        notBefore = leaf.notValidBefore
-        notAfter = leaf.notValidAfter
+        (notBefore, notAfter) = leaf.validityPeriod
     }
 }
 

@@ -32,8 +32,7 @@ package struct StateSnapshot: Sendable, Codable, Equatable {
         package init(_ certificate: Certificate) {
             subject = certificate.subject.description
             sha256 = certificate.sha256Fingerprint
-            notBefore = certificate.notValidBefore
-            notAfter = certificate.notValidAfter
+            (notBefore, notAfter) = certificate.validityPeriod
             certificatePEM = certificate.pemString
         }
     }
