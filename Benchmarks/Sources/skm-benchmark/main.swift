@@ -103,7 +103,7 @@ for _ in 0..<warmUpRounds { for item in cases { sink &+= explain(item) } }
 if rounds < 1 {
     // The warm-up alone: what a count of a run with rounds, less this one, leaves to the rounds.
     print("rule set: \(cases.count) failed requests × 0 rounds (after \(warmUpRounds) warm-up rounds): nothing timed")
-    exit(sink == 42 ? 1 : 0)
+    exit(0)
 }
 
 let clock = ContinuousClock()

@@ -120,9 +120,10 @@ extension Generator {
             // first: evaluation has no effect the order could change, only flags and the definitions it caches).
             // Only the payloads are taken out, and compared by functions that make and release nothing, so that the
             // optimiser leaves them where they lie; any other pair of values goes to the general relation.
-            switch record
+            let fields =
+                record
                 ? (nil, nil) : (inPlaceField(arguments[0], scope: scope), inPlaceField(arguments[1], scope: scope))
-            {
+            switch fields {
             case (let first?, let second?):
                 return { frame in
                     if let a = first.holder(&frame), let b = second.holder(&frame),
@@ -136,29 +137,24 @@ extension Generator {
                     }
                     return Operations.relation(relation, left(&frame), right(&frame))
                 }
-            case (let first?, nil):
+            case (let field?, nil), (nil, let field?):
+                // One side read in place, the other evaluated first; `fieldFirst` keeps the operands in their order.
+                let fieldFirst = fields.0 != nil
+                let other = fieldFirst ? right : left
                 return { frame in
-                    let b = right(&frame)
-                    if let a = first.holder(&frame),
-                        let holds = a._withUnsafeGuaranteedRef({
-                            Operations.holds(relation, $0.fields[first.position], b)
+                    let value = other(&frame)
+                    if let holder = field.holder(&frame),
+                        let holds = holder._withUnsafeGuaranteedRef({
+                            fieldFirst
+                                ? Operations.holds(relation, $0.fields[field.position], value)
+                                : Operations.holds(relation, value, $0.fields[field.position])
                         })
                     {
                         return .bool(holds)
                     }
-                    return Operations.relation(relation, left(&frame), b)
-                }
-            case (nil, let second?):
-                return { frame in
-                    let a = left(&frame)
-                    if let b = second.holder(&frame),
-                        let holds = b._withUnsafeGuaranteedRef({
-                            Operations.holds(relation, a, $0.fields[second.position])
-                        })
-                    {
-                        return .bool(holds)
-                    }
-                    return Operations.relation(relation, a, right(&frame))
+                    return fieldFirst
+                        ? Operations.relation(relation, left(&frame), value)
+                        : Operations.relation(relation, value, right(&frame))
                 }
             case (nil, nil):
                 break
@@ -434,14 +430,8 @@ extension Generator {
         /// a string (absent, unknown, another type): the caller evaluates the selection as usual.
         @inline(__always)
         func test(_ frame: inout Frame, _ test: (String) -> Bool) -> Bool? {
-            if perRequest { frame.activation.reads?.notePerRequest() }
-            switch base {
-            case .fact(let index):
-                return frame.activation.testString(of: index, type: type, at: position, test)
-            case .local(let slot):
-                guard case .object(let object) = frame.locals[frame.localsBase + slot],
-                    ObjectIdentifier(object.type) == type, case .string(let text)? = object.fields[position]
-                else { return nil }
+            holder(&frame)?._withUnsafeGuaranteedRef { object in
+                guard case .string(let text)? = object.fields[position] else { return nil }
                 return test(text)
             }
         }

@@ -116,18 +116,6 @@ package struct Activation: Sendable {
             }
         }
 
-        /// `test` of field `position` of variable `index`, when that is an object of the type `type` that is not deferred
-        /// and the field holds a string: read in place, without copying the string out. `nil` otherwise.
-        @inline(__always)
-        func testString(of index: Int, type: ObjectIdentifier, at position: Int, _ test: (String) -> Bool) -> Bool? {
-            parts._withUnsafeGuaranteedRef { parts in
-                guard parts.deferredMask & bit(index) == 0, case .object(let object) = parts.stored[index],
-                    ObjectIdentifier(object.type) == type, case .string(let text)? = object.fields[position]
-                else { return nil }
-                return test(text)
-            }
-        }
-
         /// The value at the end of a chain of fields from variable `index` (`request.client.ip`): at each hop an object
         /// of the type `types` names, and its field at `positions`. Read in place, without copying the objects on the
         /// way, when every object has its type and every field a value; `nil` otherwise.
