@@ -25,9 +25,10 @@ package final class RequestLogWriter: Service, Sendable, CustomStringConvertible
     private let descriptor: Int32
     /// Records not yet written.
     private let buffer = Mutex<[UInt8]>([])
-    /// Held while writing; holds the buffer that was written last, emptied, which a flush swaps with ``buffer``:
-    /// the two keep their capacity, so a busy server does not allocate (and fault in) a fresh buffer per flush.
-    private let written = Mutex<[UInt8]>([])
+    /// Held while writing: the buffer that was written last, emptied, which a flush swaps with ``buffer`` (the two
+    /// keep their capacity, so a busy server does not allocate and fault in a fresh buffer per flush), and whether
+    /// records were written since the last sync.
+    private let written = Mutex<(chunk: [UInt8], unsynced: Bool)>(([], false))
     /// Whether a write of a full buffer is queued on the blocking pool.
     private let flushQueued = Atomic<Bool>(false)
     private let logger: Logger
@@ -86,29 +87,47 @@ package final class RequestLogWriter: Service, Sendable, CustomStringConvertible
         }
     }
 
-    /// Writes everything buffered so far and, when `sync`, waits until it is on disk. A caller that finds the buffer
-    /// empty was served by the flush before it, which held the lock until its own sync had finished.
+    /// Writes everything buffered so far and, when `sync`, waits until it is on disk, with whatever earlier flushes
+    /// wrote without syncing. A caller that finds nothing to write or sync was served by the flush before it, which
+    /// held the lock until its own sync had finished.
     package func flush(sync: Bool) {
-        written.withLock { chunk in
-            chunk.removeAll(keepingCapacity: true)
-            buffer.withLock { swap(&$0, &chunk) }
-            guard !chunk.isEmpty else { return }
+        written.withLock { state in
+            state.chunk.removeAll(keepingCapacity: true)
+            buffer.withLock { swap(&$0, &state.chunk) }
             var offset = 0
-            while offset < chunk.count {
-                let count = chunk.withUnsafeBytes { bytes in
-                    Foundation.write(descriptor, bytes.baseAddress! + offset, chunk.count - offset)
+            while offset < state.chunk.count {
+                let count = state.chunk.withUnsafeBytes { bytes in
+                    Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
                 }
                 if count < 0 {
                     if errno == EINTR { continue }
                     logger.error("request log \(path): write failed: \(String(cString: strerror(errno)))")
-                    return
+                    break
                 }
                 offset += count
             }
-            if sync, fsync(descriptor) != 0 {
+            if offset > 0 { state.unsynced = true }
+            guard sync, state.unsynced else { return }
+            guard fsync(descriptor) == 0 else {
                 logger.error("request log \(path): sync failed: \(String(cString: strerror(errno)))")
+                return
             }
+            state.unsynced = false
+            dropCachedPages()
         }
+    }
+
+    /// Tells the kernel that the file's pages, all on disk now, need not stay in memory.
+    ///
+    /// The log is written once and read again only by an analysis, later; kept in the page cache, a busy server's
+    /// log would grow there by tens of megabytes a second and push out pages that are read again (the database's).
+    /// The pages it gives back are the ones the next writes fill, where fresh pages would have to be found, which
+    /// costs more than the copy (`docs/architecture.md`). Only pages already on disk are dropped; a reader of the
+    /// file meanwhile reads them from the disk.
+    private func dropCachedPages() {
+        #if os(Linux)
+            _ = posix_fadvise(descriptor, 0, 0, POSIX_FADV_DONTNEED)
+        #endif
     }
 
     package func run() async throws {

@@ -185,4 +185,54 @@ import Testing
         }
         #expect(next == [Int](repeating: each, count: callers))
     }
+
+    /// The log's pages leave the page cache once they are on disk, and only then: a busy server's log would otherwise
+    /// fill memory with pages nothing reads again.
+    @Test func syncedPagesLeaveThePageCache() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("skm-log-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("requests.jsonl").path
+        let writer = try RequestLogWriter(path: path, sync: .interval(.seconds(3600)), logger: Logger(label: "test"))
+        let padding = String(repeating: "x", count: 200)
+        // About 100 pages of records.
+        for index in 0..<1_000 {
+            await writer.append(
+                RequestRecord(
+                    time: Date(timeIntervalSince1970: 1_800_000_000), requestId: "r-\(index)", method: "POST",
+                    path: "/keymanager/v1.2/appkey/\(padding)/symmetric-keys/k/encrypt",
+                    response: RequestRecord.Response(
+                        httpStatus: 200, resultCode: 0, resultMessage: "success", isSuccessful: true)))
+        }
+        writer.flush(sync: false)
+        let written = try residentPages(of: path)
+        #expect(written.total > 90)
+        // Written but not yet on disk for certain: kept.
+        #expect(written.resident > written.total / 2)
+        writer.flush(sync: true)
+        #expect(try residentPages(of: path).resident == 0)
+        // Every record is still there, read from the disk.
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 1_000)
+        #expect(lines.last.map { try? RequestRecord(json: JSONParser().parse(String($0))).requestId } == "r-999")
+    }
+
+    /// How many of the file's pages there are, and how many are in the page cache (`mincore` of a mapping that
+    /// touches none).
+    private func residentPages(of path: String) throws -> (total: Int, resident: Int) {
+        let descriptor = open(path, O_RDONLY)
+        try #require(descriptor >= 0)
+        defer { close(descriptor) }
+        var status = stat()
+        try #require(fstat(descriptor, &status) == 0)
+        let size = Int(status.st_size)
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let pages = (size + page - 1) / page
+        let mapping = try #require(mmap(nil, size, PROT_READ, MAP_SHARED, descriptor, 0))
+        try #require(mapping != MAP_FAILED)
+        defer { munmap(mapping, size) }
+        var vector = [UInt8](repeating: 0, count: pages)
+        try #require(mincore(mapping, size, &vector) == 0)
+        return (pages, vector.filter { $0 & 1 != 0 }.count)
+    }
 }
