@@ -261,6 +261,24 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
         }
     }
 
+    /// `lowerAscii` lowers A–Z and nothing else, byte for byte, on texts of capitals, small letters, accented
+    /// capitals, combining marks, astral characters and Hangul, with and without a capital to lower.
+    @Test func lowerAsciiLowersOnlyAToZ() throws {
+        let pieces = ["", "A", "z", "Z", "É", "e\u{301}", "\u{1F431}", "-09", "한국", "QRS"]
+        var generator = SeededGenerator(seed: 11)
+        for round in 0..<300 {
+            let text = (0..<Int.random(in: 0...6, using: &generator)).map { _ in
+                pieces.randomElement(using: &generator)!
+            }.joined()
+            let expected = String(
+                String.UnicodeScalarView(
+                    text.unicodeScalars.map { (65...90).contains($0.value) ? Unicode.Scalar($0.value + 32)! : $0 }))
+            #expect(
+                Array(try evaluate("'\(text)'.lowerAscii()").stringValue?.utf8 ?? "-".utf8) == Array(expected.utf8),
+                "round \(round): \(text)")
+        }
+    }
+
     /// Times are written in UTC with as many fraction digits as they need, from year 0001 to 9999, and read back
     /// to the same time.
     @Test func timesAreWrittenInRFC3339AndReadBack() throws {
@@ -533,6 +551,54 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
         }
         #expect(equal.evaluate(store("é")).boolValue == true)
         #expect(equal.evaluate(store("e\u{301}")).boolValue == false)
+    }
+
+    /// A key looked up in a map of literals with string keys (`x in {...}`, `{...}[x]`, written out or a
+    /// definition's) is found by a scan of the keys. Evaluated with evidence, the same lookup goes through the map
+    /// itself: the two agree on every kind of key (a key, a key equal to one only after Unicode normalisation, not a
+    /// key, another type, absent, unknown), and so does the strict reading.
+    @Test func lookupsInMapsOfLiteralsAgreeWithTheGeneralReading() throws {
+        let map = "{'payments': 'a', 'pay': 'p', 'é': 'acute', 'ж': 'zhe', '': 'empty'}"
+        var definitions = Definitions()
+        try definitions.add(name: "names", source: Source(text: map), schema: Schemas.schema).get()
+        let programs = [
+            "store.name in \(map)", "!(store.name in names)", "\(map)[store.name]", "names[store.name] == 'p'",
+            "store.macs.exists(e, e.status in names)", "store.macs.map(e, e.value in names ? names[e.value] : '')",
+            "size(names[store.name]) > 0", "size({'pay': ['x'], 'payments': ['y', 'z']}[store.name])",
+        ].map { try! Compiler.compile(Source(text: $0), schema: Schemas.schema, definitions: definitions).get() }
+        let values: [Value?] = [
+            .string("payments"), .string("pay"), .string(""), .string("é"), .string("e\u{301}"), .string("ж"),
+            .string("paymentsX"), .string("Pay"), .int(1), nil,
+            .unknown(Unknown(path: "store.name", settle: "give it")),
+        ]
+        for name in values {
+            let entries = [
+                Value.object(ObjectValue(type: Schemas.entry, fields: [name, name])),
+                .object(ObjectValue(type: Schemas.entry, fields: [.string("pay"), .string("ж")])),
+            ]
+            let activation = Activation(
+                schema: Schemas.schema,
+                values: [
+                    "request": .object(ObjectValue(type: Schemas.request, fields: [nil, .int(1)])),
+                    "store": .object(ObjectValue(type: Schemas.store, fields: [name, .list(entries)])),
+                ])
+            for program in programs {
+                let general = program.evaluateWithEvidence(activation).0
+                let scanned = program.evaluate(activation)
+                #expect(
+                    "\(scanned)" == "\(general)", "\(program.source.text) with name \(String(describing: name))")
+                let strict = program.evaluateStrictly(activation)
+                if !general.isError && !strict.isError {
+                    #expect("\(strict)" == "\(general)", "strictly: \(program.source.text)")
+                }
+            }
+        }
+        // The scan does decide: a key equal only after normalisation is the key, as the map's own lookup has it.
+        let lookup = try Compiler.compile(
+            Source(text: "names['e\u{301}'] == 'acute' && !('paymentsX' in names)"), schema: Schemas.schema,
+            definitions: definitions
+        ).get()
+        #expect(lookup.evaluate(Schemas.activation()).boolValue == true)
     }
 
     /// A comparison with a field operand reads a string, an integer or a timestamp where it lies. Evaluated with

@@ -31,17 +31,18 @@ extension Generator {
         },
         "lowerAscii": .unary { value in
             guard case .string(let text) = value else { return nil }
-            // A byte of A–Z in UTF-8 is always that letter: no other scalar's encoding holds bytes below 0x80.
-            guard text.utf8.contains(where: { (0x41...0x5A).contains($0) }) else { return value }
-            return .string(
-                String(joiningValidUTF8: text.utf8.count) { output in
-                    var end = 0
-                    for byte in text.utf8 {
-                        output[end] = (0x41...0x5A).contains(byte) ? byte + 0x20 : byte
-                        end += 1
-                    }
-                    return end
-                })
+            return withUTF8(of: text) { bytes in
+                // A byte of A–Z in UTF-8 is always that letter: no other scalar's encoding holds bytes below 0x80.
+                guard bytes.contains(where: { (0x41...0x5A).contains($0) }) else { return value }
+                return .string(
+                    String(joiningValidUTF8: bytes.count) { output in
+                        for index in bytes.indices {
+                            let byte = bytes[index]
+                            output[index] = (0x41...0x5A).contains(byte) ? byte + 0x20 : byte
+                        }
+                        return bytes.count
+                    })
+            }
         },
         "join": .binary { a, b in
             guard case .list(let items) = a, case .string(let separator) = b else { return nil }
@@ -55,9 +56,10 @@ extension Generator {
                 String(joiningValidUTF8: length) { output in
                     var written = 0
                     func write(_ text: String) {
-                        for byte in text.utf8 {
-                            output[written] = byte
-                            written += 1
+                        withUTF8(of: text) { bytes in
+                            guard let start = bytes.baseAddress else { return }
+                            (output.baseAddress! + written).initialize(from: start, count: bytes.count)
+                            written += bytes.count
                         }
                     }
                     for (index, item) in items.enumerated() {
@@ -158,4 +160,12 @@ extension String.UnicodeScalarView {
         }
         return false
     }
+}
+
+/// `body` on the UTF-8 of `text`, read where it lies; a text without contiguous storage (a bridged one) is copied
+/// first. Iterating `text.utf8` instead walks it a byte at a time through the view's index checks.
+@inline(__always)
+func withUTF8<Result>(of text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+    if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
+    return Array(text.utf8).withUnsafeBufferPointer(body)
 }

@@ -61,6 +61,28 @@ extension Generator {
                 return contained(&frame)
             }
         }
+        if function == "@in" || function == "_[_]", target == nil, arguments.count == 2, !record,
+            let keys = constantStringMap(arguments[function == "@in" ? 1 : 0], scope: scope)
+        {
+            // A key looked up in a map of literals with string keys (written out or a definition's): found by a scan
+            // of its keys (``NameTable``), without hashing it. Evidence records the map, so only without it.
+            let contains = function == "@in"
+            let key = generate(arguments[contains ? 0 : 1], scope: scope, record: false)
+            let map = keys.map
+            let table = keys.table
+            let container = Value.map(map)
+            return { frame in
+                let value = key(&frame)
+                guard case .string(let text) = value else {
+                    return contains ? Operations.contains(value, container) : Operations.index(container, value)
+                }
+                guard let position = table[text] else {
+                    // Not a key: false, or the general reading's error naming it.
+                    return contains ? .bool(false) : Operations.index(container, value)
+                }
+                return contains ? .bool(true) : map.entries[position].value
+            }
+        }
         if let match = LiteralMatch(rawValue: function) {
             let all = (target.map { [$0] } ?? []) + arguments
             if all.count == 2, case .literal(.string(let literal)) = all[1].kind {
@@ -454,6 +476,27 @@ extension Generator {
             strings.append(text)
         }
         return strings
+    }
+
+    /// The map `expression` is when it is a map of literals whose keys are all strings, written out or as a
+    /// definition (not shadowed by a comprehension variable), with a table of its keys' positions.
+    private func constantStringMap(
+        _ expression: Expression, scope: [String]
+    ) -> (map: MapValue, table: NameTable<Int>)? {
+        let value: Value?
+        switch expression.kind {
+        case .map: value = Self.constant(expression)
+        case .identifier(let name) where !scope.contains(name) && schema.index(ofVariable: name) == nil:
+            value = definitions.index(of: name).flatMap { Self.constant(definitions.items[$0].program.expression) }
+        default: value = nil
+        }
+        guard case .map(let map)? = value else { return nil }
+        var positions: [String: Int] = [:]
+        for (position, entry) in map.entries.enumerated() {
+            guard case .string(let key) = entry.key else { return nil }
+            positions[key] = position
+        }
+        return (map, NameTable(positions))
     }
 
     /// One compiled operand of a call.
