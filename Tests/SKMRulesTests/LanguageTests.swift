@@ -511,6 +511,7 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
             "'e\u{301}' != store.name", "store.name in ['pay', 'payments', 'é']", "!(store.name in ['x'])",
             "store.macs.exists(e, e.status == 'ENABLED')", "store.macs.all(e, e.status != 'DELETED')",
             "store.macs.exists(e, e.status in ['ENABLED', 'é'])", "store.macs.filter(e, e.value == 'a').size()",
+            "store.macs.filter(e, e.status != 'DELETED').exists(e, e.value == 'a')",
         ].map { try! Compiler.compile(Source(text: $0), schema: Schemas.schema).get() }
         let values: [Value?] = [
             .string("payments"), .string("pay"), .string(""), .string("é"), .string("e\u{301}"), .string("ENABLED"),
@@ -556,7 +557,7 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
     /// A key looked up in a map of literals with string keys (`x in {...}`, `{...}[x]`, written out or a
     /// definition's) is found by a scan of the keys. Evaluated with evidence, the same lookup goes through the map
     /// itself: the two agree on every kind of key (a key, a key equal to one only after Unicode normalisation, not a
-    /// key, another type, absent, unknown), and so does the strict reading.
+    /// key, another type, absent, unknown), in a comprehension's range as anywhere, and so does the strict reading.
     @Test func lookupsInMapsOfLiteralsAgreeWithTheGeneralReading() throws {
         let map = "{'payments': 'a', 'pay': 'p', 'é': 'acute', 'ж': 'zhe', '': 'empty'}"
         var definitions = Definitions()
@@ -565,6 +566,9 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
             "store.name in \(map)", "!(store.name in names)", "\(map)[store.name]", "names[store.name] == 'p'",
             "store.macs.exists(e, e.status in names)", "store.macs.map(e, e.value in names ? names[e.value] : '')",
             "size(names[store.name]) > 0", "size({'pay': ['x'], 'payments': ['y', 'z']}[store.name])",
+            // A comprehension's range, which closures that record evidence record.
+            "{'pay': ['x'], 'payments': ['y', 'z']}[store.name].filter(x, x != 'y')",
+            "store.macs.filter(e, e.status in names && names[e.status] != 'zhe').map(e, e.value)",
         ].map { try! Compiler.compile(Source(text: $0), schema: Schemas.schema, definitions: definitions).get() }
         let values: [Value?] = [
             .string("payments"), .string("pay"), .string(""), .string("é"), .string("e\u{301}"), .string("ж"),

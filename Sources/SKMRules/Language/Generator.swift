@@ -277,7 +277,11 @@ struct Generator {
         }
     }
 
+    /// The closures that evaluate `expression`. `record`: whether the node records evidence, which it does only in
+    /// the closures that record (``recording``); the others take the paths that read values where they lie
+    /// wherever a node would have recorded (a comprehension's range, what lies under it).
     mutating func generate(_ expression: Expression, scope: [String], record: Bool) -> Evaluator {
+        let record = record && recording
         switch expression.kind {
         case .literal(let value):
             return { _ in value }
