@@ -26,9 +26,9 @@ package final class RequestLogWriter: Service, Sendable, CustomStringConvertible
     /// Records not yet written.
     private let buffer = Mutex<[UInt8]>([])
     /// Held while writing: the buffer that was written last, emptied, which a flush swaps with ``buffer`` (the two
-    /// keep their capacity, so a busy server does not allocate and fault in a fresh buffer per flush), and whether
-    /// records were written since the last sync.
-    private let written = Mutex<(chunk: [UInt8], unsynced: Bool)>(([], false))
+    /// keep their capacity, so a busy server does not allocate and fault in a fresh buffer per flush), whether
+    /// records were written since the last sync, and how far into the file the page cache was told to let go.
+    private let written = Mutex<(chunk: [UInt8], unsynced: Bool, dropped: Int)>(([], false, 0))
     /// Whether a write of a full buffer is queued on the blocking pool.
     private let flushQueued = Atomic<Bool>(false)
     private let logger: Logger
@@ -113,20 +113,30 @@ package final class RequestLogWriter: Service, Sendable, CustomStringConvertible
                 return
             }
             state.unsynced = false
-            dropCachedPages()
+            dropCachedPages(from: &state.dropped)
         }
     }
 
-    /// Tells the kernel that the file's pages, all on disk now, need not stay in memory.
+    /// Tells the kernel that the file's whole pages from `start` on, all on disk now, need not stay in memory, and
+    /// moves `start` past them. The last page, which the next records fill further, stays: dropped, it would have
+    /// to be read back from the disk before the next write.
     ///
     /// The log is written once and read again only by an analysis, later; kept in the page cache, a busy server's
     /// log would grow there by tens of megabytes a second and push out pages that are read again (the database's).
-    /// The pages it gives back are the ones the next writes fill, where fresh pages would have to be found, which
-    /// costs more than the copy (`docs/architecture.md`). Only pages already on disk are dropped; a reader of the
-    /// file meanwhile reads them from the disk.
-    private func dropCachedPages() {
+    /// The pages it gives back are the ones the next writes fill, where fresh pages would have to be found, which can
+    /// cost more than the copy (`docs/architecture.md`). A reader of the file meanwhile reads them from the disk.
+    private func dropCachedPages(from start: inout Int) {
         #if os(Linux)
-            _ = posix_fadvise(descriptor, 0, 0, POSIX_FADV_DONTNEED)
+            let end = Int(lseek(descriptor, 0, SEEK_END))
+            let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+            guard end > 0, page > 0 else { return }
+            let whole = end - end % page
+            // A file cut short meanwhile starts over.
+            if whole < start { start = 0 }
+            guard whole > start else { return }
+            if posix_fadvise(descriptor, off_t(start), off_t(whole - start), POSIX_FADV_DONTNEED) == 0 {
+                start = whole
+            }
         #endif
     }
 

@@ -186,8 +186,8 @@ import Testing
         #expect(next == [Int](repeating: each, count: callers))
     }
 
-    /// The log's pages leave the page cache once they are on disk, and only then: a busy server's log would otherwise
-    /// fill memory with pages nothing reads again.
+    /// The log's whole pages leave the page cache once they are on disk, and only then: a busy server's log would
+    /// otherwise fill memory with pages nothing reads again. The last page, which the next records fill, stays.
     @Test func syncedPagesLeaveThePageCache() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("skm-log-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -195,31 +195,42 @@ import Testing
         let path = directory.appendingPathComponent("requests.jsonl").path
         let writer = try RequestLogWriter(path: path, sync: .interval(.seconds(3600)), logger: Logger(label: "test"))
         let padding = String(repeating: "x", count: 200)
-        // About 100 pages of records.
-        for index in 0..<1_000 {
-            await writer.append(
-                RequestRecord(
-                    time: Date(timeIntervalSince1970: 1_800_000_000), requestId: "r-\(index)", method: "POST",
-                    path: "/keymanager/v1.2/appkey/\(padding)/symmetric-keys/k/encrypt",
-                    response: RequestRecord.Response(
-                        httpStatus: 200, resultCode: 0, resultMessage: "success", isSuccessful: true)))
+        func append(_ range: Range<Int>) async {
+            for index in range {
+                await writer.append(
+                    RequestRecord(
+                        time: Date(timeIntervalSince1970: 1_800_000_000), requestId: "r-\(index)", method: "POST",
+                        path: "/keymanager/v1.2/appkey/\(padding)/symmetric-keys/k/encrypt",
+                        response: RequestRecord.Response(
+                            httpStatus: 200, resultCode: 0, resultMessage: "success", isSuccessful: true)))
+            }
         }
+        // About 100 pages of records, written but not yet on disk for certain: kept.
+        await append(0..<1_000)
         writer.flush(sync: false)
         let written = try residentPages(of: path)
-        #expect(written.total > 90)
-        // Written but not yet on disk for certain: kept.
-        #expect(written.resident > written.total / 2)
+        #expect(written.count > 90)
+        #expect(written.filter { $0 }.count > written.count / 2)
+        // On disk: every whole page goes; the last, partly filled, stays for the next records.
         writer.flush(sync: true)
-        #expect(try residentPages(of: path).resident == 0)
+        var synced = try residentPages(of: path)
+        #expect(!synced.dropLast().contains(true))
+        #expect(synced.last == true)
+        // More records, synced: those pages go too, and the next sync starts from the page it left.
+        await append(1_000..<1_500)
+        writer.flush(sync: true)
+        synced = try residentPages(of: path)
+        #expect(synced.count > written.count + 40)
+        #expect(!synced.dropLast().contains(true))
+        #expect(synced.last == true)
         // Every record is still there, read from the disk.
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
-        #expect(lines.count == 1_000)
-        #expect(lines.last.map { try? RequestRecord(json: JSONParser().parse(String($0))).requestId } == "r-999")
+        #expect(lines.count == 1_500)
+        #expect(lines.last.map { try? RequestRecord(json: JSONParser().parse(String($0))).requestId } == "r-1499")
     }
 
-    /// How many of the file's pages there are, and how many are in the page cache (`mincore` of a mapping that
-    /// touches none).
-    private func residentPages(of path: String) throws -> (total: Int, resident: Int) {
+    /// Whether each of the file's pages is in the page cache (`mincore` of a mapping that touches none).
+    private func residentPages(of path: String) throws -> [Bool] {
         let descriptor = open(path, O_RDONLY)
         try #require(descriptor >= 0)
         defer { close(descriptor) }
@@ -227,12 +238,11 @@ import Testing
         try #require(fstat(descriptor, &status) == 0)
         let size = Int(status.st_size)
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let pages = (size + page - 1) / page
         let mapping = try #require(mmap(nil, size, PROT_READ, MAP_SHARED, descriptor, 0))
         try #require(mapping != MAP_FAILED)
         defer { munmap(mapping, size) }
-        var vector = [UInt8](repeating: 0, count: pages)
+        var vector = [UInt8](repeating: 0, count: (size + page - 1) / page)
         try #require(mincore(mapping, size, &vector) == 0)
-        return (pages, vector.filter { $0 & 1 != 0 }.count)
+        return vector.map { $0 & 1 != 0 }
     }
 }
