@@ -306,11 +306,12 @@ struct Generator {
                     // A definition depends on the facts alone, so its value is kept for the rest of the activation:
                     // one value for both readings when it read no field without a value, else one for each.
                     let strict = frame.strict
-                    if let (value, readAbsent) = frame.cache?._withUnsafeGuaranteedRef({
-                        strict ? $0.strictValue(index) : $0.value(index)
-                    }) {
-                        if readAbsent { frame.readAbsent = true }
-                        return value
+                    if let cache = frame.cache {
+                        let slot = cache._withUnsafeGuaranteedRef { $0.slot(of: index, strict: strict) }
+                        if slot != 0 {
+                            if slot < 0 { frame.readAbsent = true }
+                            return cache._withUnsafeGuaranteedRef { $0.value(at: slot) }
+                        }
                     }
                     // It runs with its own comprehension variables and records no evidence of its own.
                     let savedBase = frame.localsBase

@@ -278,24 +278,24 @@ package final class DefinitionCache {
 
     package init() {}
 
-    /// The ordinary value of definition `index`, and whether computing it read a field without a value, if it was
-    /// computed on this activation.
+    /// Where the value of definition `index` in the reading `strict` says is kept, if it is known on this
+    /// activation: 0 when it is not; negative when computing it read a field without a value. A strict reading is
+    /// the ordinary value when that read none. Read with ``value(at:)``: the value is copied once, straight out of
+    /// the table, where returning it with its flag would copy it through a pair.
     @inline(__always)
-    func value(_ index: Int) -> (Value, readAbsent: Bool)? {
-        guard index < positions.count else { return nil }
-        let position = Int(positions[index])
-        if position == 0 { return nil }
-        return position > 0 ? (computed[position - 1], false) : (computed[-position - 1], true)
+    func slot(of index: Int, strict: Bool) -> Int32 {
+        if index < positions.count {
+            let position = positions[index]
+            if position > 0 || (position < 0 && !strict) { return position }
+        }
+        guard strict, index < strictPositions.count else { return 0 }
+        return -strictPositions[index]
     }
 
-    /// The strict value of definition `index`, and whether computing it read a field without a value, if it is
-    /// known on this activation: its ordinary value when that read none.
+    /// The value kept at `slot` (``slot(of:strict:)``, not 0).
     @inline(__always)
-    func strictValue(_ index: Int) -> (Value, readAbsent: Bool)? {
-        if index < positions.count, positions[index] > 0 { return (computed[Int(positions[index]) - 1], false) }
-        guard index < strictPositions.count else { return nil }
-        let position = Int(strictPositions[index])
-        return position == 0 ? nil : (computed[position - 1], true)
+    func value(at slot: Int32) -> Value {
+        computed[Int(slot.magnitude) - 1]
     }
 
     /// Keeps a value of definition `index` computed in the reading `strict` says; `readAbsent`: whether computing it
