@@ -1,3 +1,5 @@
+import Foundation
+
 /// A few values by name (operation names, tags), looked up by a scan instead of hashing: the replay looks up a
 /// request's operation and tags once per request, and hashing a string costs more than comparing it with a few
 /// dozen names.
@@ -47,7 +49,12 @@ package struct NameTable<Value: Sendable>: Sendable {
         guard bytes.allSatisfy({ $0 < 0x80 }) else { return .notASCII }
         let head = Self.head(of: bytes)
         for entry in ascii where entry.length == bytes.count && entry.head == head {
-            if entry.length <= 8 || entry.bytes.withUnsafeBufferPointer({ $0.elementsEqual(bytes) }) {
+            // Past the head, the rest by memcmp: `elementsEqual` would go a byte at a time.
+            if entry.length <= 8
+                || entry.bytes.withUnsafeBufferPointer({
+                    memcmp($0.baseAddress! + 8, bytes.baseAddress! + 8, entry.length - 8) == 0
+                })
+            {
                 return .found(entry.value)
             }
         }
