@@ -459,17 +459,20 @@ extension Generator {
         }
     }
 
-    /// The strings of `expression` when it is a list of string literals, written out or as a definition (not
-    /// shadowed by a comprehension variable).
-    private func constantStrings(_ expression: Expression, scope: [String]) -> [String]? {
-        let value: Value?
+    /// The value of `expression` when it is a list or map of literals, written out or as a definition (not shadowed
+    /// by a comprehension variable).
+    private func constantValue(_ expression: Expression, scope: [String]) -> Value? {
         switch expression.kind {
-        case .list: value = Self.constant(expression)
+        case .list, .map: return Self.constant(expression)
         case .identifier(let name) where !scope.contains(name) && schema.index(ofVariable: name) == nil:
-            value = definitions.index(of: name).flatMap { Self.constant(definitions.items[$0].program.expression) }
-        default: value = nil
+            return definitions.index(of: name).flatMap { Self.constant(definitions.items[$0].program.expression) }
+        default: return nil
         }
-        guard case .list(let items)? = value else { return nil }
+    }
+
+    /// The strings of `expression` when it is a list of string literals (``constantValue(_:scope:)``).
+    private func constantStrings(_ expression: Expression, scope: [String]) -> [String]? {
+        guard case .list(let items)? = constantValue(expression, scope: scope) else { return nil }
         var strings: [String] = []
         for item in items {
             guard case .string(let text) = item else { return nil }
@@ -478,19 +481,12 @@ extension Generator {
         return strings
     }
 
-    /// The map `expression` is when it is a map of literals whose keys are all strings, written out or as a
-    /// definition (not shadowed by a comprehension variable), with a table of its keys' positions.
+    /// The map `expression` is when it is a map of literals whose keys are all strings (``constantValue(_:scope:)``),
+    /// with a table of its keys' positions.
     private func constantStringMap(
         _ expression: Expression, scope: [String]
     ) -> (map: MapValue, table: NameTable<Int>)? {
-        let value: Value?
-        switch expression.kind {
-        case .map: value = Self.constant(expression)
-        case .identifier(let name) where !scope.contains(name) && schema.index(ofVariable: name) == nil:
-            value = definitions.index(of: name).flatMap { Self.constant(definitions.items[$0].program.expression) }
-        default: value = nil
-        }
-        guard case .map(let map)? = value else { return nil }
+        guard case .map(let map)? = constantValue(expression, scope: scope) else { return nil }
         var positions: [String: Int] = [:]
         for (position, entry) in map.entries.enumerated() {
             guard case .string(let key) = entry.key else { return nil }
