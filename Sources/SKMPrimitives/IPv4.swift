@@ -8,26 +8,26 @@ package struct IPv4Address: Sendable, Hashable, Comparable, CustomStringConverti
 
     /// Parses dotted-quad notation strictly: four decimal octets 0–255, no leading zeros, nothing else.
     package init?(_ text: some StringProtocol) {
-        guard let value = Self.withBytes(text, Self.strict) else { return nil }
+        guard let value = text.withUTF8Bytes(Self.strict) else { return nil }
         self.value = value
     }
 
     /// ``init(_:)`` for a `String`, read in place: the rule engine parses addresses for every request.
     package init?(_ text: String) {
-        guard let value = Self.withBytes(text, Self.strict) else { return nil }
+        guard let value = text.withUTF8Bytes(Self.strict) else { return nil }
         self.value = value
     }
 
     /// A dotted quad, or the same in its IPv4-mapped IPv6 form (`::ffff:10.0.3.7`, any case), as peers are
     /// sometimes logged.
     package init?(mapped text: some StringProtocol) {
-        guard let value = Self.withBytes(text, Self.mapped) else { return nil }
+        guard let value = text.withUTF8Bytes(Self.mapped) else { return nil }
         self.value = value
     }
 
     /// ``init(mapped:)`` for a `String`, read in place.
     package init?(mapped text: String) {
-        guard let value = Self.withBytes(text, Self.mapped) else { return nil }
+        guard let value = text.withUTF8Bytes(Self.mapped) else { return nil }
         self.value = value
     }
 
@@ -55,18 +55,6 @@ package struct IPv4Address: Sendable, Hashable, Comparable, CustomStringConverti
         var trimmed = Substring(text)
         if trimmed.hasPrefix("[") && trimmed.hasSuffix("]") { trimmed = trimmed.dropFirst().dropLast() }
         self.init(mapped: trimmed)
-    }
-
-    /// Runs `body` on the UTF-8 bytes of `text` without copying them when the string is native.
-    static func withBytes<R>(_ text: some StringProtocol, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
-        return Array(text.utf8).withUnsafeBufferPointer(body)
-    }
-
-    /// ``withBytes(_:_:)`` for a `String`: not generic, so that the call costs no witness-table lookups.
-    static func withBytes<R>(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
-        return Array(text.utf8).withUnsafeBufferPointer(body)
     }
 
     static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
@@ -184,12 +172,12 @@ package struct IPv4Network: Sendable, Hashable, CustomStringConvertible {
     /// `a.b.c.d` or `a.b.c.d/n` (n of one or two digits, at most 32) as written, host bits and all: what a rule
     /// compares, where a registration's typo must still be seen for what it is.
     package static func written(_ text: some StringProtocol) -> (address: IPv4Address, prefixLength: Int)? {
-        IPv4Address.withBytes(text, writtenBytes)
+        text.withUTF8Bytes(writtenBytes)
     }
 
     /// ``written(_:)`` for a `String`, read in place: the rule engine reads registrations for every request.
     package static func written(_ text: String) -> (address: IPv4Address, prefixLength: Int)? {
-        IPv4Address.withBytes(text, writtenBytes)
+        text.withUTF8Bytes(writtenBytes)
     }
 
     private static func writtenBytes(_ bytes: UnsafeBufferPointer<UInt8>) -> (address: IPv4Address, prefixLength: Int)?

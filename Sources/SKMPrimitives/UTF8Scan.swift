@@ -13,9 +13,25 @@ extension StringProtocol {
     package func utf8Contains(_ byte: UInt8) -> Bool {
         !utf8AllSatisfy { $0 != byte }
     }
+
+    /// Runs `body` on the text's UTF-8, read where it lies when the string is native and copied first otherwise.
+    /// Iterating `utf8` instead goes a byte at a time through the view's checks.
+    @inlinable
+    package func withUTF8Bytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        if let result = utf8.withContiguousStorageIfAvailable(body) { return result }
+        return Array(utf8).withUnsafeBufferPointer(body)
+    }
 }
 
 extension String {
+    /// ``StringProtocol/withUTF8Bytes(_:)`` for a `String`: not generic, so that the call costs no witness-table
+    /// lookups.
+    @inlinable
+    package func withUTF8Bytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        if let result = utf8.withContiguousStorageIfAvailable(body) { return result }
+        return Array(utf8).withUnsafeBufferPointer(body)
+    }
+
     /// The text `write` puts into a buffer of `capacity` bytes, returning how many it wrote. What it writes must be
     /// valid UTF-8, as whole texts joined are: the bytes are copied into the string without the check the other
     /// initialisers make of every byte, which on text that is not ASCII costs several times the copy. Debug builds

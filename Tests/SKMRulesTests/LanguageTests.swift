@@ -35,6 +35,37 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
     return program.evaluate(activation)
 }
 
+/// A store named `name` (any value, or absent) holding `entries`, and a request without a client.
+func storeFacts(name: Value?, entries: [Value]) -> Activation {
+    Activation(
+        schema: Schemas.schema,
+        values: [
+            "request": .object(ObjectValue(type: Schemas.request, fields: [nil, .int(1)])),
+            "store": .object(ObjectValue(type: Schemas.store, fields: [name, .list(entries)])),
+        ])
+}
+
+/// Expects each program, evaluated without evidence (where the paths that read values in place run), to give what it
+/// gives with evidence (the general reading), and strictly the same where neither reading fails. `facts` describes
+/// the activation in a failure's message.
+func expectPlainReadingAgrees(
+    _ programs: [Program], on activation: Activation, _ facts: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    for program in programs {
+        let general = program.evaluateWithEvidence(activation).0
+        let plain = program.evaluate(activation)
+        #expect(
+            "\(plain)" == "\(general)", "\(program.source.text) with \(facts)", sourceLocation: sourceLocation)
+        let strict = program.evaluateStrictly(activation)
+        if !general.isError && !strict.isError {
+            #expect(
+                "\(strict)" == "\(general)", "strictly: \(program.source.text) with \(facts)",
+                sourceLocation: sourceLocation)
+        }
+    }
+}
+
 @Suite struct LanguageTests {
     /// `startsWith` and `endsWith` compare scalars: on random texts of ASCII, accented, combining and astral
     /// characters, they agree with a comparison of the scalars themselves, and a scalar is never split.
@@ -523,24 +554,9 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
                     Value.object(ObjectValue(type: Schemas.entry, fields: [.string("a"), status])),
                     .object(ObjectValue(type: Schemas.entry, fields: [status, .string("ENABLED")])),
                 ]
-                let activation = Activation(
-                    schema: Schemas.schema,
-                    values: [
-                        "request": .object(ObjectValue(type: Schemas.request, fields: [nil, .int(1)])),
-                        "store": .object(ObjectValue(type: Schemas.store, fields: [name, .list(entries)])),
-                    ])
-                for program in programs {
-                    let general = program.evaluateWithEvidence(activation).0
-                    let inPlace = program.evaluate(activation)
-                    #expect(
-                        "\(inPlace)" == "\(general)",
-                        "\(program.source.text) with name \(String(describing: name)), status \(String(describing: status))"
-                    )
-                    let strict = program.evaluateStrictly(activation)
-                    if !general.isError && !strict.isError {
-                        #expect("\(strict)" == "\(general)", "strictly: \(program.source.text)")
-                    }
-                }
+                expectPlainReadingAgrees(
+                    programs, on: storeFacts(name: name, entries: entries),
+                    "name \(String(describing: name)), status \(String(describing: status))")
             }
         }
         // The in-place reading does decide: a name that is a string compares by code points.
@@ -580,22 +596,8 @@ func evaluate(_ text: String, _ activation: Activation = Schemas.activation()) t
                 Value.object(ObjectValue(type: Schemas.entry, fields: [name, name])),
                 .object(ObjectValue(type: Schemas.entry, fields: [.string("pay"), .string("ж")])),
             ]
-            let activation = Activation(
-                schema: Schemas.schema,
-                values: [
-                    "request": .object(ObjectValue(type: Schemas.request, fields: [nil, .int(1)])),
-                    "store": .object(ObjectValue(type: Schemas.store, fields: [name, .list(entries)])),
-                ])
-            for program in programs {
-                let general = program.evaluateWithEvidence(activation).0
-                let scanned = program.evaluate(activation)
-                #expect(
-                    "\(scanned)" == "\(general)", "\(program.source.text) with name \(String(describing: name))")
-                let strict = program.evaluateStrictly(activation)
-                if !general.isError && !strict.isError {
-                    #expect("\(strict)" == "\(general)", "strictly: \(program.source.text)")
-                }
-            }
+            expectPlainReadingAgrees(
+                programs, on: storeFacts(name: name, entries: entries), "name \(String(describing: name))")
         }
         // The scan does decide: a key equal only after normalisation is the key, as the map's own lookup has it.
         let lookup = try Compiler.compile(

@@ -31,7 +31,7 @@ extension Generator {
         },
         "lowerAscii": .unary { value in
             guard case .string(let text) = value else { return nil }
-            return withUTF8(of: text) { bytes in
+            return text.withUTF8Bytes { bytes in
                 // A byte of A–Z in UTF-8 is always that letter: no other scalar's encoding holds bytes below 0x80.
                 guard bytes.contains(where: { (0x41...0x5A).contains($0) }) else { return value }
                 return .string(
@@ -56,7 +56,7 @@ extension Generator {
                 String(joiningValidUTF8: length) { output in
                     var written = 0
                     func write(_ text: String) {
-                        withUTF8(of: text) { bytes in
+                        text.withUTF8Bytes { bytes in
                             guard let start = bytes.baseAddress else { return }
                             (output.baseAddress! + written).initialize(from: start, count: bytes.count)
                             written += bytes.count
@@ -160,12 +160,4 @@ extension String.UnicodeScalarView {
         }
         return false
     }
-}
-
-/// `body` on the UTF-8 of `text`, read where it lies; a text without contiguous storage (a bridged one) is copied
-/// first. Iterating `text.utf8` instead walks it a byte at a time through the view's index checks.
-@inline(__always)
-func withUTF8<Result>(of text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
-    if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
-    return Array(text.utf8).withUnsafeBufferPointer(body)
 }

@@ -302,11 +302,7 @@ extension Generator {
                         (output.baseAddress! + written).initialize(from: start, count: bytes.count)
                         written += bytes.count
                     }
-                    for case .string(let text) in values {
-                        if text.utf8.withContiguousStorageIfAvailable(write) == nil {
-                            Array(text.utf8).withUnsafeBufferPointer(write)
-                        }
-                    }
+                    for case .string(let text) in values { text.withUTF8Bytes(write) }
                     return written
                 }
                 return .string(joined)
@@ -366,8 +362,7 @@ extension Generator {
         @inline(__always)
         func test(_ text: String, _ part: [UInt8]) -> Bool {
             if part.isEmpty { return true }
-            if let found = text.utf8.withContiguousStorageIfAvailable({ test($0, part) }) { return found }
-            return Array(text.utf8).withUnsafeBufferPointer { test($0, part) }
+            return text.withUTF8Bytes { test($0, part) }
         }
 
         private func test(_ bytes: UnsafeBufferPointer<UInt8>, _ part: [UInt8]) -> Bool {

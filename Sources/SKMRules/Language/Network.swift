@@ -55,7 +55,7 @@ enum Network {
     /// Whether `text` is a MAC address in the canonical form: six two-digit lower-case hex octets joined by colons.
     static func isCanonicalMAC(_ text: String) -> Bool {
         guard text.utf8.count == 17 else { return false }
-        return text.utf8.withContiguousStorageIfAvailable { bytes in
+        return text.withUTF8Bytes { bytes in
             for (index, byte) in bytes.enumerated() {
                 let fits =
                     index % 3 == 2
@@ -65,6 +65,6 @@ enum Network {
                 guard fits else { return false }
             }
             return true
-        } ?? false
+        }
     }
 }

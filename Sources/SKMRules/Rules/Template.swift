@@ -209,9 +209,7 @@ package struct Template: Sendable {
                         switch part {
                         case .text(let range): write(UnsafeBufferPointer(rebasing: text[range]))
                         case .hole:
-                            if holes[hole].utf8.withContiguousStorageIfAvailable({ write($0) }) == nil {
-                                Array(holes[hole].utf8).withUnsafeBufferPointer { write($0) }
-                            }
+                            holes[hole].withUTF8Bytes(write)
                             hole += 1
                         }
                     }
