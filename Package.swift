@@ -87,6 +87,7 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
         ),
+        .systemLibrary(name: "CSubprocess", path: "Tests/CSubprocess"),
         .systemLibrary(
             name: "CAnalysisSupport",
             path: "Sources/CAnalysisSupport",
@@ -226,6 +227,7 @@ let package = Package(
         .target(
             name: "SKMTestSupport",
             dependencies: [
+                "CSubprocess",
                 "SKMPrimitives",
                 "SKMCore",
                 "SKMWire",

@@ -99,11 +99,9 @@ extension Fixtures {
         defer { scratch.remove() }
         let plain = Fixtures.folder(.mixedTraffic).appendingPathComponent("requests.jsonl").path
         let compressed = scratch.url.appendingPathComponent("requests.jsonl.gz").path
-        let gzip = Process()
-        gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
-        gzip.arguments = ["-c", "gzip -c '\(plain)' > '\(compressed)'"]
-        try gzip.run()
-        gzip.waitUntilExit()
+        let gzip = try Subprocess.runBlocking(
+            URL(fileURLWithPath: "/bin/sh"), ["-c", "gzip -c \"$0\" > \"$1\"", plain, compressed])
+        try #require(gzip.status == 0, "\(gzip.error)")
         let a = try Fixtures.analyze(.mixedTraffic, path: plain)
         let b = try Fixtures.analyze(.mixedTraffic, path: compressed)
         #expect(a.triage.failureCount == b.triage.failureCount)

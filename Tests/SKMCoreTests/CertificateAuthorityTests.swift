@@ -206,34 +206,18 @@ import X509
     }
 
     func run(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
+        let result = try Subprocess.runBlocking(URL(fileURLWithPath: executable), arguments)
+        let text = result.output + result.error
         struct Failed: Error, CustomStringConvertible { let description: String }
-        guard process.terminationStatus == 0 else { throw Failed(description: text) }
+        guard result.status == 0 else { throw Failed(description: text) }
         return text
     }
 
     func runOpenSSL(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = Pipe()
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let result = try Subprocess.runBlocking(URL(fileURLWithPath: "/usr/bin/openssl"), arguments)
         struct Failed: Error {}
-        guard process.terminationStatus == 0 else { throw Failed() }
-        return String(decoding: data, as: UTF8.self)
+        guard result.status == 0 else { throw Failed() }
+        return result.output
     }
 }
 

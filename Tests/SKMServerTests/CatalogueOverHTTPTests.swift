@@ -76,15 +76,10 @@ func issuedKeyPair(
     defer { try? FileManager.default.removeItem(at: directory) }
     let file = directory.appendingPathComponent("c.p12")
     try Data(bytes).write(to: file)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-    process.arguments = ["pkcs12", "-in", file.path, "-passin", "pass:pw", "-nocerts", "-nodes"]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = Pipe()
-    try process.run()
-    let pem = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
+    let pem = try await Subprocess.run(
+        URL(fileURLWithPath: "/usr/bin/openssl"),
+        ["pkcs12", "-in", file.path, "-passin", "pass:pw", "-nocerts", "-nodes"]
+    ).output
     let start = try #require(pem.range(of: "-----BEGIN PRIVATE KEY-----"))
     return (
         try Certificate(pemEncoded: entry.certificate!.pem),

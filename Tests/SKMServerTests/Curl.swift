@@ -1,4 +1,5 @@
 import Foundation
+import SKMTestSupport
 
 /// curl as a second, independent HTTP client; it can choose its source address (`--interface 127.0.0.9`), which
 /// lets tests exercise CIDR matching over real loopback sockets.
@@ -11,25 +12,10 @@ struct Curl {
     /// Runs curl without holding a thread of the concurrency pool while it waits: the server under test answers on
     /// that pool, and a blocked thread could starve it.
     static func run(_ arguments: [String]) async throws -> Answer {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", "--max-time", "20"] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = Pipe()
-        let data = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Data, any Error>) in
-            DispatchQueue.global().async {
-                do {
-                    try process.run()
-                    let data = output.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    continuation.resume(returning: data)
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-        }
-        let text = String(decoding: data, as: UTF8.self)
+        let text = try await Subprocess.run(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            ["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", "--max-time", "20"] + arguments
+        ).output
         guard let newline = text.lastIndex(of: "\n"), let status = Int(text[text.index(after: newline)...]) else {
             return Answer(status: 0, body: text)
         }

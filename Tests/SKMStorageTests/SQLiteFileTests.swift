@@ -126,15 +126,13 @@ import Testing
 
     @Test func anotherApplicationsDatabaseIsRefused() throws {
         let path = temporaryDatabasePath()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", "-c",
-            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('create table t(x)'); c.commit()", path,
-        ]
-        try process.run()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0)
+        let created = try Subprocess.runBlocking(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            [
+                "python3", "-c",
+                "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('create table t(x)'); c.commit()", path,
+            ])
+        try #require(created.status == 0, "\(created.error)")
         #expect {
             _ = try SQLiteStorage(path: path)
         } throws: { ($0 as? StorageError)?.reason.contains("another application") == true }

@@ -35,14 +35,7 @@ package func schemaViolations(of documents: [Data], schema name: String) throws 
 
 /// Runs a Python script with `arguments`; its exit status and everything it printed (standard output and error).
 package func python(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script] + arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    let result = try Subprocess.runBlocking(
+        URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script] + arguments)
+    return (result.status, result.output + result.error)
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMTestSupport
 import SKMWire
 import Testing
 
@@ -178,7 +179,7 @@ import Testing
         #expect(wrong.status == 2)
         #expect(wrong.error.contains("Unauthorized"))
         process.terminate()
-        process.waitUntilExit()
+        await process.waitUntilExit()
     }
 }
 
@@ -228,15 +229,14 @@ import Testing
         // A database with an older schema is refused rather than migrated.
         let older = cli.directory.appendingPathComponent("older.sqlite")
         try before.write(to: older)
-        let sqlite = Process()
-        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        sqlite.arguments = [
-            "python3", "-c",
-            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('delete from grdb_migrations'); c.commit()",
-            older.path,
-        ]
-        try sqlite.run()
-        sqlite.waitUntilExit()
+        let emptied = try await Subprocess.run(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            [
+                "python3", "-c",
+                "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('delete from grdb_migrations'); c.commit()",
+                older.path,
+            ])
+        try #require(emptied.status == 0, "\(emptied.error)")
         let olderBytes = try Data(contentsOf: older)
         let refusedOlder = try await cli.run([
             "analyze", log.path, "--db", older.path, "--rules", AnalyzeCommandTests.rules,
@@ -252,16 +252,11 @@ import Testing
         let cli = try CommandLine.fresh()
         let state = AnalyzeCommandTests.fixtures.appendingPathComponent("rotation-then-version-deleted/state.json").path
         let source = AnalyzeCommandTests.fixtures.appendingPathComponent("rotation-then-version-deleted/requests.jsonl")
-        let gzip = Process()
-        gzip.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        gzip.arguments = ["gzip", "-c", source.path]
-        let pipe = Pipe()
-        gzip.standardOutput = pipe
-        try gzip.run()
-        let compressed = pipe.fileHandleForReading.readDataToEndOfFile()
-        gzip.waitUntilExit()
         let whole = cli.directory.appendingPathComponent("whole.jsonl.gz")
-        try compressed.write(to: whole)
+        let gzip = try await Subprocess.run(
+            URL(fileURLWithPath: "/bin/sh"), ["-c", "gzip -c \"$0\" > \"$1\"", source.path, whole.path])
+        try #require(gzip.status == 0, "\(gzip.error)")
+        let compressed = try Data(contentsOf: whole)
         let complete = try await cli.run([
             "analyze", whole.path, "--state", state, "--rules", AnalyzeCommandTests.rules,
         ])
@@ -284,14 +279,12 @@ import Testing
         try handle.close()
         let state = AnalyzeCommandTests.fixtures.appendingPathComponent("client-behind-nat/state.json").path
         // Run with 600 MB of address space: reading (or mapping) the 1 GB file first could not succeed.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [
-            "-c", "ulimit -v 600000; exec \"$0\" analyze \"$1\" --state \"$2\" --rules \"$3\"",
-            CommandLine.binary.path, har.path, state, AnalyzeCommandTests.rules,
-        ]
-        process.currentDirectoryURL = cli.directory
-        let result = try await CommandLine.finish(process)
+        let result = try await Subprocess.run(
+            URL(fileURLWithPath: "/bin/bash"),
+            [
+                "-c", "ulimit -v 600000; exec \"$0\" analyze \"$1\" --state \"$2\" --rules \"$3\"",
+                CommandLine.binary.path, har.path, state, AnalyzeCommandTests.rules,
+            ], directory: cli.directory)
         #expect(result.status == 2)
         #expect(result.error.contains("1073741825 bytes, over the limit"), "\(result.error)")
     }

@@ -1,17 +1,14 @@
 import Foundation
 import SKMCore
+import SKMTestSupport
 import Testing
 
 /// What an attack on the server, the command line and the analyser found, each reproduced and refused.
 @Suite struct AttackRegressionTests {
-    static func python(_ script: String, in cli: CommandLine, arguments: [String] = []) -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script] + arguments
-        process.currentDirectoryURL = cli.directory
-        process.standardOutput = Pipe()
-        process.standardError = Pipe()
-        return process
+    /// Starts a Python script in the installation's directory.
+    static func python(_ script: String, in cli: CommandLine, arguments: [String] = []) throws -> Subprocess {
+        try Subprocess(
+            URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script] + arguments, directory: cli.directory)
     }
 
     /// A redirect to plain HTTP must not take the User Access Key secret with it.
@@ -19,7 +16,7 @@ import Testing
         let cli = try CommandLine.fresh()
         let port = Int.random(in: 30000..<40000)
         // One port redirects every request to the next; the next one notes any request that reaches it.
-        let server = Self.python(
+        let server = try Self.python(
             """
             import http.server, sys, threading
             port = int(sys.argv[1])
@@ -37,7 +34,6 @@ import Testing
             threading.Thread(target=http.server.HTTPServer(('127.0.0.1', port + 1), Target).serve_forever, daemon=True).start()
             http.server.HTTPServer(('127.0.0.1', port), Redirect).serve_forever()
             """, in: cli, arguments: [String(port)])
-        try server.run()
         defer { server.terminate() }
         try await Task.sleep(for: .milliseconds(500))
         let result = try await cli.run(
@@ -77,15 +73,13 @@ import Testing
     @Test func aPipedLogLosesNothing() async throws {
         let cli = try CommandLine.fresh()
         let folder = AnalyzeCommandTests.fixtures.appendingPathComponent("client-behind-nat")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [
-            "-c", "exec \"$0\" analyze <(cat \"$1\") --state \"$2\" --rules \"$3\" --color never",
-            CommandLine.binary.path, folder.appendingPathComponent("requests.jsonl").path,
-            folder.appendingPathComponent("state.json").path, AnalyzeCommandTests.rules,
-        ]
-        process.currentDirectoryURL = cli.directory
-        let piped = try await CommandLine.finish(process)
+        let piped = try await Subprocess.run(
+            URL(fileURLWithPath: "/bin/bash"),
+            [
+                "-c", "exec \"$0\" analyze <(cat \"$1\") --state \"$2\" --rules \"$3\" --color never",
+                CommandLine.binary.path, folder.appendingPathComponent("requests.jsonl").path,
+                folder.appendingPathComponent("state.json").path, AnalyzeCommandTests.rules,
+            ], directory: cli.directory)
         let direct = try await cli.run([
             "analyze", folder.appendingPathComponent("requests.jsonl").path, "--state",
             folder.appendingPathComponent("state.json").path, "--rules", AnalyzeCommandTests.rules, "--color", "never",
@@ -106,14 +100,12 @@ import Testing
         text += "]}}"
         try Data(text.utf8).write(to: har)
         let state = AnalyzeCommandTests.fixtures.appendingPathComponent("client-behind-nat/state.json").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [
-            "-c", "ulimit -v 700000; exec \"$0\" analyze \"$1\" --state \"$2\" --rules \"$3\" --color never",
-            CommandLine.binary.path, har.path, state, AnalyzeCommandTests.rules,
-        ]
-        process.currentDirectoryURL = cli.directory
-        let result = try await CommandLine.finish(process)
+        let result = try await Subprocess.run(
+            URL(fileURLWithPath: "/bin/bash"),
+            [
+                "-c", "ulimit -v 700000; exec \"$0\" analyze \"$1\" --state \"$2\" --rules \"$3\" --color never",
+                CommandLine.binary.path, har.path, state, AnalyzeCommandTests.rules,
+            ], directory: cli.directory)
         // Not one entry is an SKM API call: the input is not a capture SKM reads, which the exit status says.
         #expect(result.status == 2, "\(result.error.prefix(500))")
         #expect(result.error.contains("none of its 2000000 entries is an SKM API call"), "\(result.error.prefix(500))")

@@ -1,6 +1,7 @@
 import Foundation
 import SKMCore
 import SKMPrimitives
+import SKMTestSupport
 import Testing
 
 /// Runs the built `skm` binary in a fresh installation directory.
@@ -19,11 +20,7 @@ struct CommandLine: Sendable {
         return CommandLine(directory: directory, environment: environment)
     }
 
-    struct Result {
-        var status: Int32
-        var output: String
-        var error: String
-    }
+    typealias Result = Subprocess.Result
 
     static var binary: URL {
         // The test bundle sits next to the products it was built with.
@@ -45,55 +42,9 @@ struct CommandLine: Sendable {
     ) async throws
         -> Result
     {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.environment = environment.merging(extra) { $1 }
-        return try await Self.finish(process, input: input)
-    }
-
-    /// Standard error, read on another thread; the group's wait orders the write before the read.
-    final class Box: @unchecked Sendable {
-        var data = Data()
-    }
-
-    /// Runs a process off the concurrency pool and collects its output.
-    static func finish(_ process: Process, input: String? = nil) async throws -> Result {
-        let output = Pipe()
-        let error = Pipe()
-        let inputPipe = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        process.standardInput = inputPipe
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
-            DispatchQueue.global().async {
-                do {
-                    try process.run()
-                    // Feed standard input from another thread, so that a full output pipe cannot deadlock it.
-                    DispatchQueue.global().async {
-                        if let input { inputPipe.fileHandleForWriting.write(Data(input.utf8)) }
-                        try? inputPipe.fileHandleForWriting.close()
-                    }
-                    let errorData = Box()
-                    let group = DispatchGroup()
-                    group.enter()
-                    DispatchQueue.global().async {
-                        errorData.data = error.fileHandleForReading.readDataToEndOfFile()
-                        group.leave()
-                    }
-                    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-                    group.wait()
-                    process.waitUntilExit()
-                    continuation.resume(
-                        returning: Result(
-                            status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-                            error: String(decoding: errorData.data, as: UTF8.self)))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-        }
+        try await Subprocess.run(
+            Self.binary, arguments, directory: directory, environment: environment.merging(extra) { $1 },
+            input: Data((input ?? "").utf8))
     }
 
     func json(_ arguments: [String]) async throws -> JSONValue {
@@ -435,7 +386,7 @@ struct ServeFailure: Error, CustomStringConvertible {
 extension CommandLine {
     /// Starts `skm serve` on a random loopback port in `ports`, writes the installation's CA to `ca.pem`, and waits
     /// until `/health` answers. Terminate the process when done.
-    func serve(ports: Range<Int>, arguments extra: [String] = []) async throws -> (Process, Int) {
+    func serve(ports: Range<Int>, arguments extra: [String] = []) async throws -> (Subprocess, Int) {
         let (process, port, _) = try await serve(ports: ports, plainPorts: nil, arguments: extra)
         return (process, port)
     }
@@ -446,27 +397,24 @@ extension CommandLine {
     /// and is started again on other ports.
     func serve(
         ports: Range<Int>, plainPorts: Range<Int>?, arguments extra: [String] = []
-    ) async throws -> (Process, Int, Int?) {
+    ) async throws -> (Subprocess, Int, Int?) {
         for _ in 0..<5 {
             let port = Int.random(in: ports)
             let plainPort = plainPorts.map { Int.random(in: $0) }
-            let process = Process()
-            process.executableURL = Self.binary
-            process.arguments =
+            let process = try Subprocess(
+                Self.binary,
                 ["serve", "--port", "\(port)", "--log-level", "error"]
-                + (plainPort.map { ["--plain-http-port", "\($0)"] } ?? []) + extra
-            process.currentDirectoryURL = directory
-            process.environment = environment
-            process.standardOutput = Pipe()
-            process.standardError = Pipe()
-            try process.run()
+                    + (plainPort.map { ["--plain-http-port", "\($0)"] } ?? []) + extra,
+                directory: directory, environment: environment)
             try await run(["cert", "ca"]).output.write(
                 toFile: directory.appendingPathComponent("ca.pem").path, atomically: true, encoding: .utf8)
             var addresses = ["https://127.0.0.1:\(port)/health"]
             if let plainPort { addresses.append("http://127.0.0.1:\(plainPort)/health") }
             var ready = 0
+            // A server that is up answers within a few seconds; one that accepts and never answers is given up on.
+            let deadline = ContinuousClock.now + .seconds(30)
             for address in addresses {
-                for _ in 0..<100 where process.isRunning {
+                while process.isRunning, ContinuousClock.now < deadline {
                     if try await curl(["--cacert", "ca.pem", address]).contains("UP") {
                         ready += 1
                         break
@@ -476,17 +424,15 @@ extension CommandLine {
             }
             if ready == addresses.count { return (process, port, plainPort) }
             if process.isRunning { process.terminate() }
-            process.waitUntilExit()
+            _ = try? await process.finish(within: .seconds(30))
         }
         throw ServeFailure()
     }
 
     func curl(_ arguments: [String]) async throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["curl", "-s", "--max-time", "5"] + arguments
-        process.currentDirectoryURL = directory
-        return try await Self.finish(process).output
+        try await Subprocess.run(
+            URL(fileURLWithPath: "/usr/bin/env"), ["curl", "-s", "--max-time", "5"] + arguments, directory: directory
+        ).output
     }
 }
 

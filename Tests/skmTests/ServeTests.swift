@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMTestSupport
 import Testing
 
 /// `skm serve` as operators run it: a real process on a loopback port, driven with curl and raw sockets, killed or
@@ -47,10 +48,7 @@ import Testing
 
     /// Runs a Python script (raw sockets to the server) with `arguments`; what it printed.
     static func python(_ script: String, _ arguments: String...) async throws -> CommandLine.Result {
-        let run = Process()
-        run.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        run.arguments = ["python3", "-c", script] + arguments
-        return try await CommandLine.finish(run)
+        try await Subprocess.run(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script] + arguments)
     }
 
     static func logLines(_ path: String) throws -> [JSONValue] {
@@ -63,7 +61,7 @@ import Testing
     /// Sends creations from three clients at once for `seconds`, then kills the server with SIGKILL. Returns each
     /// acknowledged creation's request id with when its answer arrived.
     static func createsThenKill(
-        _ installation: Installation, process: Process, port: Int, seconds: Double
+        _ installation: Installation, process: Subprocess, port: Int, seconds: Double
     ) async throws -> (acknowledged: [(id: String, at: ContinuousClock.Instant)], killedAt: ContinuousClock.Instant) {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         let acknowledged = try await withThrowingTaskGroup(of: [(String, ContinuousClock.Instant)].self) { group in
@@ -89,7 +87,7 @@ import Testing
         }
         kill(process.processIdentifier, SIGKILL)
         let killedAt = ContinuousClock.now
-        process.waitUntilExit()
+        await process.waitUntilExit()
         return (acknowledged.map { (id: $0.0, at: $0.1) }, killedAt)
     }
 
@@ -126,7 +124,7 @@ import Testing
             "GET \(confirm) HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nGET /health HTTP/1.1\\r\\nHost: x\\r\\nX-A: a\\0b\\r\\n\\r\\n"
         )
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        await process.waitUntilExit()
         #expect(answer.components(separatedBy: "HTTP/1.1 ").count == 3, "two answers: \(answer)")
         let first = try #require(answer.range(of: "\"clientIp\""))
         let second = try #require(answer.range(of: "\"resultMessage\":\"Invalid Request\""))
@@ -367,7 +365,7 @@ import Testing
             for try await id in group { if let id { ids.append(id) } }
             return ids
         }
-        process.waitUntilExit()
+        await process.waitUntilExit()
         #expect(process.terminationStatus == 0)
         #expect(!answered.isEmpty, "no creation was answered before the shutdown")
         let lines = try Self.logLines(log)
@@ -403,6 +401,6 @@ import Testing
         }
         #expect(FileManager.default.fileExists(atPath: data.appendingPathComponent("skm.sqlite-wal").path))
         process.terminate()
-        process.waitUntilExit()
+        await process.waitUntilExit()
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMTestSupport
 import Testing
 
 /// A corpus written by a real `skm serve`, driven through real sockets (curl, and raw bytes for what curl will not
@@ -8,14 +9,11 @@ import Testing
 @Suite struct ServerCorpusTests {
     /// Sends raw bytes to a plain-HTTP port and returns the answer.
     static func raw(_ cli: CommandLine, port: Int, _ request: String) async throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [
-            "-c", "exec 3<>/dev/tcp/127.0.0.1/\(port); printf '%b' \"$REQUEST\" >&3; timeout 5 cat <&3",
-        ]
-        process.environment = ["REQUEST": request]
-        process.currentDirectoryURL = cli.directory
-        return try await CommandLine.finish(process).output
+        try await Subprocess.run(
+            URL(fileURLWithPath: "/bin/bash"),
+            ["-c", "exec 3<>/dev/tcp/127.0.0.1/\(port); printf '%b' \"$REQUEST\" >&3; timeout 5 cat <&3"],
+            directory: cli.directory, environment: ["REQUEST": request]
+        ).output
     }
 
     @Test func theServersOwnLogIsExplainedWithTheConditionsTheServerDecidedOn() async throws {
@@ -92,12 +90,10 @@ import Testing
             "GET /keymanager/v1.2/appkey/\(appkey)/confirm HTTP/1.1\\r\\nHost: x\\r\\nX-B: \(big)\\r\\n\\r\\n")
         #expect(huge.contains("\"resultMessage\":\"Invalid Request\""))
         process.terminate()
-        process.waitUntilExit()
+        await process.waitUntilExit()
 
         // What the server decided, from its operator log.
-        let operatorLog = String(
-            decoding: (process.standardError as? Pipe)?.fileHandleForReading.readDataToEndOfFile() ?? Data(),
-            as: UTF8.self)
+        let operatorLog = process.error
         #expect(!operatorLog.contains("\u{1B}"), "a terminal escape reached the operator log")
         #expect(!operatorLog.split(separator: "\n").contains { $0.hasPrefix("forged") })
         #expect(operatorLog.contains("\\u{a}forged\\u{1b}"))

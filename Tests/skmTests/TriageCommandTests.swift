@@ -8,33 +8,21 @@ import Testing
 @Suite(.serialized) struct TriageCommandTests {
     /// A running `skm triage --max-upload 1` and its address.
     struct Triage {
-        let process: Process
+        let process: Subprocess
         let base: String
         let port: Int
 
         static func start(_ cli: CommandLine) async throws -> Triage {
-            let process = Process()
-            process.executableURL = CommandLine.binary
-            process.arguments = ["triage", "--port", "0", "--max-upload", "1", "--rules", packageRoot.path + "/Rules"]
-            process.currentDirectoryURL = cli.directory
-            process.environment = cli.environment
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = Pipe()
-            try process.run()
+            let process = try Subprocess(
+                CommandLine.binary,
+                ["triage", "--port", "0", "--max-upload", "1", "--rules", packageRoot.path + "/Rules"],
+                directory: cli.directory, environment: cli.environment)
             // The first line: "SKM triage on http://127.0.0.1:PORT/".
-            let line = try await withCheckedThrowingContinuation {
-                (continuation: CheckedContinuation<String, any Error>) in
-                DispatchQueue.global().async {
-                    var bytes: [UInt8] = []
-                    while let byte = try? output.fileHandleForReading.read(upToCount: 1), let first = byte.first,
-                        first != 0x0A
-                    {
-                        bytes.append(first)
-                    }
-                    continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
-                }
+            let deadline = ContinuousClock.now + .seconds(60)
+            while !process.output.contains("\n"), process.isRunning, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
             }
+            let line = String(process.output.prefix { $0 != "\n" })
             let port = try #require(line.split(separator: ":").last.flatMap { Int($0.dropLast()) }, "\(line)")
             return Triage(process: process, base: "http://127.0.0.1:\(port)", port: port)
         }
@@ -209,8 +197,8 @@ import Testing
         #expect(gone.status == 404)
 
         // Stopped as Ctrl-C stops it: the uploads are gone.
-        kill(triage.process.processIdentifier, SIGINT)
-        triage.process.waitUntilExit()
+        triage.process.interrupt()
+        await triage.process.waitUntilExit()
         #expect(!FileManager.default.fileExists(atPath: uploads.path))
     }
 }

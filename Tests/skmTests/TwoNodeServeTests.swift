@@ -89,7 +89,7 @@ struct TwoNodeServeTests {
 
         // The analyser reads the state from PostgreSQL (without changing it) and explains B's refusal.
         nodeB.terminate()
-        nodeB.waitUntilExit()
+        await nodeB.waitUntilExit()
         let report = cli.directory.appendingPathComponent("report.json").path
         let analysis = try await cli.run([
             "analyze", logB, "--db", environment["SKM_DB"]!, "--rules", AnalyzeCommandTests.rules, "--json", report,
