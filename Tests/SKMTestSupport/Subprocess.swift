@@ -159,8 +159,14 @@ package final class Subprocess: Sendable {
     package var output: String { state.withLock { String(decoding: $0.output, as: UTF8.self) } }
     package var error: String { state.withLock { String(decoding: $0.error, as: UTF8.self) } }
 
-    package func terminate() { _ = Glibc.kill(processIdentifier, SIGTERM) }
-    package func interrupt() { _ = Glibc.kill(processIdentifier, SIGINT) }
+    /// Sends SIGTERM, unless the program has already exited (its process id may then be another's).
+    package func terminate() { signal(SIGTERM) }
+    /// Sends SIGINT, as Ctrl-C does.
+    package func interrupt() { signal(SIGINT) }
+
+    private func signal(_ number: Int32) {
+        if isRunning { _ = Glibc.kill(processIdentifier, number) }
+    }
 
     /// Waits until the program has exited and its output has been read.
     package func waitUntilExit() async {
@@ -209,8 +215,9 @@ package final class Subprocess: Sendable {
             }
             guard let ticket else { return continuation.resume(returning: true) }
             if let limit {
-                DispatchQueue.global().asyncAfter(deadline: .now() + limit.timeInterval) { [self] in
-                    state.withLock { $0.waiters.removeValue(forKey: ticket) }?.resume(returning: false)
+                // Weakly: a program long finished is not kept, with its output, until the limit.
+                DispatchQueue.global().asyncAfter(deadline: .now() + limit.timeInterval) { [weak self] in
+                    self?.state.withLock { $0.waiters.removeValue(forKey: ticket) }?.resume(returning: false)
                 }
             }
         }
@@ -229,6 +236,12 @@ package final class Subprocess: Sendable {
     /// Reads standard output and error to their ends while writing `bytes` to standard input. After the program has
     /// exited, what it started may still hold them open: its output is read for five more seconds at most.
     private func read(output: Int32, error: Int32, input: Int32, bytes: Data) {
+        // A program that exits without reading all its input: the write fails with EPIPE, and the SIGPIPE it
+        // raises stays pending on this thread instead of stopping the test process.
+        var pipeSignal = sigset_t()
+        sigemptyset(&pipeSignal)
+        sigaddset(&pipeSignal, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
         var output = output
         var error = error
         var input = input

@@ -60,5 +60,8 @@ import Testing
             URL(fileURLWithPath: "/bin/sh"), ["-c", "head -c 3000000 /dev/zero >&2; wc -c"], input: input)
         #expect(counted.output.trimmingCharacters(in: .whitespacesAndNewlines) == "4000000")
         #expect(counted.error.utf8.count == 3_000_000)
+        // A program that reads none of it: the rest is dropped, and the test goes on.
+        let unread = try await Subprocess.run(URL(fileURLWithPath: "/bin/true"), [], input: input)
+        #expect(unread.status == 0)
     }
 }
