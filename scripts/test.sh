@@ -23,7 +23,31 @@ while IFS= read -r line; do export "${line?}"; done <<<"$postgres_environment"
 echo "    $SKM_TEST_POSTGRES_URL"
 
 echo "==> swift test"
-swift test
+# The build and the suite take a few minutes; a run still going after 30 is stuck somewhere. It is stopped then, and
+# the tests that started and never ended are named, instead of the run using up the time of whatever runs it.
+test_output=$(mktemp "${TMPDIR:-/tmp}/skm-swift-test.XXXXXX")
+set +e
+timeout --kill-after=30s 30m swift test 2>&1 | tee "$test_output"
+test_status=${PIPESTATUS[0]}
+set -e
+if [ "$test_status" -eq 124 ] || [ "$test_status" -eq 137 ]; then
+    echo "error: swift test was still running after 30 minutes and was stopped. Started and never ended:" >&2
+    python3 - "$test_output" >&2 <<'EOF_UNFINISHED'
+import re, sys
+started, ended = [], set()
+for line in open(sys.argv[1], errors="replace"):
+    line = line.rstrip("\n")
+    # Not the run itself, and not a parameterised test's cases: the test they belong to is named.
+    if (match := re.search(r" Test (.+?) started\.$", line)) and match.group(1) != "run" \
+            and not match.group(1).startswith("case "):
+        started.append(match.group(1)[:200])
+    elif match := re.search(r" Test (.+?)(?: with \d+ test cases?)? (?:passed|failed) after ", line):
+        ended.add(match.group(1)[:200])
+print("\n".join("    " + name for name in started if name not in ended) or "    (none: the build or the runner itself)")
+EOF_UNFINISHED
+fi
+rm -f "$test_output"
+[ "$test_status" -eq 0 ] || exit "$test_status"
 
 echo "==> skm rules lint and test on the shipped rules"
 swift run --skip-build skm rules lint Rules/
