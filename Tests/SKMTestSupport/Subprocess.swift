@@ -192,10 +192,12 @@ package final class Subprocess: Sendable {
             status: terminationStatus, output: output, error: error, duration: (finishedAt ?? .now) - startedAt)
     }
 
+    /// The failure of a program that overstayed, with the end of what it printed (a few thousand characters of each
+    /// stream: enough to see where it stood, where all of it could flood the test's output).
     private func overstayed(_ limit: Duration) -> Failure {
         Failure(
-            description:
-                "\(command) was still running after \(limit) and was killed. It had printed: \(output)\n\(error)")
+            description: "\(command) was still running after \(limit) and was killed. It had printed: "
+                + "\(output.suffix(4000))\n\(error.suffix(4000))")
     }
 
     private func stopEverything() {
