@@ -411,10 +411,14 @@ extension CommandLine {
             var addresses = ["https://127.0.0.1:\(port)/health"]
             if let plainPort { addresses.append("http://127.0.0.1:\(plainPort)/health") }
             var ready = 0
-            // A server that is up answers within a few seconds; one that accepts and never answers is given up on.
+            // A server that is up answers within a few seconds; one that accepts and never answers is given up on
+            // after 30 s and ten tries both (a test can wait that long for a thread of the pool between two tries
+            // while the suite starts).
             let deadline = ContinuousClock.now + .seconds(30)
             for address in addresses {
-                while process.isRunning, ContinuousClock.now < deadline {
+                var tries = 0
+                while process.isRunning, tries < 10 || ContinuousClock.now < deadline {
+                    tries += 1
                     if try await curl(["--cacert", "ca.pem", address]).contains("UP") {
                         ready += 1
                         break
