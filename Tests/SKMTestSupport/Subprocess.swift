@@ -12,7 +12,7 @@ import Synchronization
 /// they exist.
 ///
 /// Output is read as it comes, so a program never blocks on a full pipe; its exit is seen by `waitpid` on a thread of
-/// its own. Nothing waits on a thread of the concurrency pool.
+/// its own. `run` and `finish` hold no thread of the concurrency pool while they wait; `runBlocking` blocks its caller.
 package final class Subprocess: Sendable {
     package struct Result: Sendable {
         package var status: Int32
@@ -29,7 +29,7 @@ package final class Subprocess: Sendable {
 
     package let processIdentifier: pid_t
     /// The command line, for messages.
-    package let command: String
+    private let command: String
     private let startedAt = ContinuousClock.now
     private let state = Mutex(State())
     /// The reaper writes a byte here when the program has exited; the reader polls it beside the output.
