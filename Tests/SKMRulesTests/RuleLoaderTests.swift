@@ -214,6 +214,47 @@ let goodRule = """
         #expect(report.failures.count == 1)
         #expect(report.failures.first?.message == "expected header-present to fail first; header-present=passed")
     }
+
+    /// The checks of one rule evaluation record their evidence into one list: each outcome shows its own assertion's
+    /// values and none of another's, whether it recorded some, none, or was skipped.
+    @Test func eachCheckShowsItsOwnEvidence() throws {
+        let rule = """
+            id: SKM-TEST
+            title: MAC Auth Failure
+            error: {message: MAC Auth Failure, code: -1301}
+            order: 610
+            applies_to: [encrypt]
+            checks:
+              - {id: header-present, assert: has(request.client.macHeader), explain: e, fix: f, title: t, failure: u}
+              - {id: decrypt-only, when: request.operation == 'decrypt', assert: request.client.macHeader == 'x',
+                 explain: e, fix: f, title: t, failure: u}
+              - {id: header-long, assert: size(request.client.macHeader) > 3, explain: e, fix: f, title: t, failure: u}
+              - {id: constant, assert: 'true', explain: e, fix: f, title: t, failure: u}
+              - {id: header-short, assert: size(request.client.macHeader) < 5, explain: e, fix: f, title: t, failure: u}
+            tests:
+              - name: a long header
+                facts: {request: {operation: encrypt, client: {macHeader: "aa:bb:cc:dd:ee:ff"}}}
+                expect: {fails: header-short}
+            """
+        let rules = try RuleDirectory(["a.yaml": rule]).load().get()
+        let loaded = try #require(rules.rules.first)
+        let facts = try #require(loaded.tests.first).facts
+        let outcome = rules.evaluate(loaded, facts: facts)
+        #expect(outcome.checks.map(\.status) == [.passed, .skipped, .passed, .passed, .failed])
+        for check in outcome.checks {
+            for evidence in check.evidence {
+                #expect(
+                    check.check.assertionText.contains(evidence.expression), "\(check.check.id): \(evidence.expression)"
+                )
+            }
+        }
+        #expect(outcome.checks.map { $0.evidence.isEmpty } == [false, true, false, true, false])
+        let size = outcome.checks[4].evidence.first { $0.expression == "size(request.client.macHeader)" }
+        #expect(size.map { Format.text($0.value) } == "17")
+        #expect(outcome.cause?.check.id == "header-short")
+        #expect(
+            rules.evaluate(loaded, facts: facts, recordingEvidence: false).checks.allSatisfy { $0.evidence.isEmpty })
+    }
 }
 
 @Suite struct HostileRuleInputTests {

@@ -305,6 +305,14 @@ package enum SKMFacts {
         remedies: StateChange.remedyKinds,
         tags: { activation in
             guard case .object(let request) = activation.value(requestVariable) else { return ["unknown"] }
+            // An operation's tags as every request of it has them: one list for all, where making one per request
+            // would allocate it for every failed request the rules explain.
+            if case .string(let operation)? = request.fields[operationField], let tags = operationTags[operation],
+                case .string(let category)? = request.fields[categoryField],
+                category == tags[1]
+            {
+                return tags
+            }
             var tags: [String] = []
             tags.reserveCapacity(2)
             if case .string(let operation)? = request.fields[operationField] {
@@ -316,6 +324,9 @@ package enum SKMFacts {
             return tags
         })
 
+    /// Each operation's tags, its name and its category, as the request facts spell them.
+    private static let operationTags: [String: [String]] = Dictionary(
+        uniqueKeysWithValues: APIOperation.allCases.map { ($0.rawValue, [$0.rawValue, $0.category.rawValue]) })
     private static let requestVariable = schema.index(ofVariable: "request")!
     static let storeVariable = schema.index(ofVariable: "store")!
     private static let operationField = request.index(of: "operation")!

@@ -464,13 +464,14 @@ struct Generator {
     {
         let range = generate(comprehension.range, scope: scope, record: true)
         let inner = scope + [comprehension.variable]
-        let body = comprehension.body.map { generate($0, scope: inner, record: false) }
-        // The body's closures held apart, each called from here without a reference count (one read out of an
-        // array would be counted up and down for every element): `step` for `all`, `exists`, `exists_one` and
-        // `filter` and the filter of a two-part `map`, `transform` for the value `map` makes.
-        let step = body[0]
-        let transform = body[body.count - 1]
-        let filtersFirst = body.count == 2
+        // The body's closures held apart, never in an array: each is called from here without a reference count
+        // (one read out of an array would be counted up and down for every element), and without the two
+        // reabstraction thunks an array's most general form would put around every call. `step` for `all`,
+        // `exists`, `exists_one` and `filter` and the filter of a two-part `map`, `transform` for the value `map`
+        // makes.
+        let step = generate(comprehension.body[0], scope: inner, record: false)
+        let filtersFirst = comprehension.body.count == 2
+        let transform = filtersFirst ? generate(comprehension.body[1], scope: inner, record: false) : step
         let macro = comprehension.macro
         return { frame in
             let rangeValue = range(&frame)

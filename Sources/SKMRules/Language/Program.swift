@@ -414,15 +414,23 @@ package final class Program: Sendable {
 
     /// The value with its evidence, in a frame kept across evaluations on one activation.
     func evaluateWithEvidence(in frame: inout Frame) -> (Value, [Evidence]) {
-        frame.recording = true
-        // Room for every value at once, where appending one by one would grow the list several times.
         frame.evidence.reserveCapacity(evidenceCapacity)
-        let value = recordingEvaluator(&frame)
-        frame.recording = false
+        let (value, _) = evaluateRecording(in: &frame)
         // Moved out, not copied: the next evaluation starts on an empty list, without a copy of this one to make.
         var evidence: [Evidence] = []
         swap(&evidence, &frame.evidence)
         return (value, evidence)
+    }
+
+    /// The value, with its evidence appended to the frame's (``Frame/evidence``): where it lies there. Evaluations
+    /// that share one list (the checks of a rule) share one allocation, where a list each would make and free one
+    /// per check.
+    func evaluateRecording(in frame: inout Frame) -> (Value, Range<Int>) {
+        let start = frame.evidence.count
+        frame.recording = true
+        let value = recordingEvaluator(&frame)
+        frame.recording = false
+        return (value, start..<frame.evidence.count)
     }
 
     /// The value, with the values of the sub-expressions it read.

@@ -193,7 +193,12 @@ package struct CheckOutcome: Sendable {
     package let check: Check
     package let status: Status
     /// The values of the sub-expressions the assertion read.
-    package let evidence: [Evidence]
+    package var evidence: ArraySlice<Evidence> { shared[evidenceRange] }
+    /// The evidence of every check of the rule evaluation (empty when this one recorded none): one list, where a
+    /// list each would make and free one per check.
+    private var shared: [Evidence] = []
+    /// Where this check's evidence is in ``shared``.
+    private let evidenceRange: Range<Int>
     /// What few outcomes have (an unknown, a failure, an event), in one box: an evaluation makes and destroys an
     /// outcome for every check of the rule, and most have none of them.
     private let details: Details?
@@ -215,13 +220,23 @@ package struct CheckOutcome: Sendable {
         }
     }
 
-    init(check: Check, status: Status, evidence: [Evidence], unknown: Unknown?, failure: String?, event: Value?) {
+    /// An outcome whose evidence, at `evidence` in the list its rule evaluation records, is given later
+    /// (``share(_:)``): once every check has recorded, since the list grows until then.
+    init(
+        check: Check, status: Status, evidence: Range<Int>, unknown: Unknown?, failure: String?, event: Value?
+    ) {
         self.check = check
         self.status = status
-        self.evidence = evidence
+        // An empty range at 0, so that it slices the empty list an outcome without evidence keeps.
+        evidenceRange = evidence.isEmpty ? 0..<0 : evidence
         details =
             unknown == nil && failure == nil && event == nil
             ? nil : Details(unknown: unknown, failure: failure, event: event)
+    }
+
+    /// Gives the outcome the list its rule evaluation recorded, once it is complete.
+    mutating func share(_ evidence: [Evidence]) {
+        if !evidenceRange.isEmpty { shared = evidence }
     }
 }
 

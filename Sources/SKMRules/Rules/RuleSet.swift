@@ -128,6 +128,14 @@ package struct RuleSet: Sendable {
             let applicable = guardValue(rule, applies: applies, frame: &frame)
             var outcomes: [CheckOutcome] = []
             outcomes.reserveCapacity(rule.checks.count)
+            // Every check's evidence in one list, with room for all of it at once.
+            if recordingEvidence {
+                var capacity = 0
+                for check in rule.checks.lazy.map(Unmanaged.passUnretained) {
+                    capacity += check._withUnsafeGuaranteedRef { $0.assertion.evidenceCapacity }
+                }
+                frame.evidence.reserveCapacity(capacity)
+            }
             var causeFound = false
             // The rule holds its checks for as long as this runs.
             for check in rule.checks.lazy.map(Unmanaged.passUnretained) {
@@ -136,6 +144,11 @@ package struct RuleSet: Sendable {
                 }
                 if outcome.status == .failed && outcome.check.severity == .error { causeFound = true }
                 outcomes.append(outcome)
+            }
+            if !frame.evidence.isEmpty {
+                var evidence: [Evidence] = []
+                swap(&evidence, &frame.evidence)
+                for index in outcomes.indices { outcomes[index].share(evidence) }
             }
             return RuleOutcome(rule: rule, applicable: applicable, checks: outcomes)
         }
@@ -271,11 +284,13 @@ package struct RuleSet: Sendable {
 }
 
 extension Check {
-    /// The check's outcome on the frame's facts. The check holds its programs for as long as this runs, so they are
+    /// The check's outcome on the frame's facts, its evidence recorded in the frame's list (the outcome is given the
+    /// list with ``CheckOutcome/share(_:)``). The check holds its programs for as long as this runs, so they are
     /// evaluated without a reference count each.
     func run(recordingEvidence: Bool, causeFound: Bool, frame: inout Frame) -> CheckOutcome {
         func outcome(
-            _ status: CheckOutcome.Status, evidence: [Evidence] = [], unknown: Unknown? = nil, failure: String? = nil,
+            _ status: CheckOutcome.Status, evidence: Range<Int> = 0..<0, unknown: Unknown? = nil,
+            failure: String? = nil,
             event: Value? = nil
         ) -> CheckOutcome {
             CheckOutcome(
@@ -297,8 +312,8 @@ extension Check {
         let assertion = Unmanaged.passUnretained(assertion)
         let (value, evidence) =
             recordingEvidence
-            ? assertion._withUnsafeGuaranteedRef { $0.evaluateWithEvidence(in: &frame) }
-            : (assertion._withUnsafeGuaranteedRef { $0.evaluate(in: &frame) }, [])
+            ? assertion._withUnsafeGuaranteedRef { $0.evaluateRecording(in: &frame) }
+            : (assertion._withUnsafeGuaranteedRef { $0.evaluate(in: &frame) }, 0..<0)
         switch value {
         case .bool(true): return outcome(.passed, evidence: evidence)
         case .bool(false):
