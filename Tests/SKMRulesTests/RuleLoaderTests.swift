@@ -218,39 +218,36 @@ let goodRule = """
     /// The checks of one rule evaluation record their evidence into one list: each outcome shows its own assertion's
     /// values and none of another's, whether it recorded some, none, or was skipped.
     @Test func eachCheckShowsItsOwnEvidence() throws {
-        let rule = """
-            id: SKM-TEST
-            title: MAC Auth Failure
-            error: {message: MAC Auth Failure, code: -1301}
-            order: 610
-            applies_to: [encrypt]
-            checks:
-              - {id: header-present, assert: has(request.client.macHeader), explain: e, fix: f, title: t, failure: u}
-              - {id: decrypt-only, when: request.operation == 'decrypt', assert: request.client.macHeader == 'x',
-                 explain: e, fix: f, title: t, failure: u}
-              - {id: header-long, assert: size(request.client.macHeader) > 3, explain: e, fix: f, title: t, failure: u}
-              - {id: constant, assert: 'true', explain: e, fix: f, title: t, failure: u}
-              - {id: header-short, assert: size(request.client.macHeader) < 5, explain: e, fix: f, title: t, failure: u}
-            tests:
-              - name: a long header
-                facts: {request: {operation: encrypt, client: {macHeader: "aa:bb:cc:dd:ee:ff"}}}
-                expect: {fails: header-short}
-            """
+        // The good rule's heading, with checks that record some evidence, none, or are skipped; the last two read the
+        // same header, each with a fact of its own beside it.
+        let rule =
+            goodRule.components(separatedBy: "checks:")[0] + """
+                checks:
+                  - {id: header-present, assert: has(request.client.macHeader), explain: e, fix: f, title: t, failure: u}
+                  - {id: decrypt-only, when: request.operation == 'decrypt', assert: request.client.macHeader == 'x',
+                     explain: e, fix: f, title: t, failure: u}
+                  - {id: header-long, assert: size(request.client.macHeader) > 3 && request.appkey != '',
+                     explain: e, fix: f, title: t, failure: u}
+                  - {id: constant, assert: 'true', explain: e, fix: f, title: t, failure: u}
+                  - {id: header-short, assert: size(request.client.macHeader) < 5 || request.operation == 'decrypt',
+                     explain: e, fix: f, title: t, failure: u}
+                tests:
+                  - name: a long header
+                    facts: {request: {operation: encrypt, appkey: A, client: {macHeader: "aa:bb:cc:dd:ee:ff"}}}
+                    expect: {fails: header-short}
+                """
         let rules = try RuleDirectory(["a.yaml": rule]).load().get()
         let loaded = try #require(rules.rules.first)
         let facts = try #require(loaded.tests.first).facts
         let outcome = rules.evaluate(loaded, facts: facts)
         #expect(outcome.checks.map(\.status) == [.passed, .skipped, .passed, .passed, .failed])
-        for check in outcome.checks {
-            for evidence in check.evidence {
-                #expect(
-                    check.check.assertionText.contains(evidence.expression), "\(check.check.id): \(evidence.expression)"
-                )
-            }
-        }
-        #expect(outcome.checks.map { $0.evidence.isEmpty } == [false, true, false, true, false])
-        let size = outcome.checks[4].evidence.first { $0.expression == "size(request.client.macHeader)" }
-        #expect(size.map { Format.text($0.value) } == "17")
+        let header = ["request.client.macHeader=aa:bb:cc:dd:ee:ff", "size(request.client.macHeader)=17"]
+        let shown = outcome.checks.map { $0.evidence.map { "\($0.expression)=\(Format.text($0.value))" } }
+        #expect(
+            shown == [
+                ["has(request.client.macHeader)=true"], [], header + ["request.appkey=A"], [],
+                header + ["request.operation=encrypt"],
+            ])
         #expect(outcome.cause?.check.id == "header-short")
         #expect(
             rules.evaluate(loaded, facts: facts, recordingEvidence: false).checks.allSatisfy { $0.evidence.isEmpty })
