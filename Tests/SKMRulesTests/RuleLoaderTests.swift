@@ -167,6 +167,10 @@ let goodRule = """
     func diagnosticsNameFileLineColumnWithACaret(_ text: String, _ expected: String) throws {
         let diagnostics = try RuleDirectory(["a.yaml": text]).diagnostics()
         #expect(diagnostics.first?.hasPrefix(expected) == true, "got:\n\(diagnostics.joined(separator: "\n"))")
+        // Written on Windows, the file gets the same diagnostics: the same place, the line shown without its
+        // carriage return, the caret under the column.
+        let windows = try RuleDirectory(["a.yaml": text.replacingOccurrences(of: "\n", with: "\r\n")]).diagnostics()
+        #expect(windows == diagnostics, "got:\n\(windows.joined(separator: "\n"))")
     }
 
     @Test func problemsInEveryFileAreReportedAndTheSetIsRefused() throws {
@@ -192,8 +196,19 @@ let goodRule = """
                   - name: wrong check
                     facts: {request: {operation: encrypt}}
                     expect: {fails: header-presnt}
+                  - name: wrong fact
+                    facts: {request: {operaton: encrypt}}
+                    expect: {fails: header-present}
                 """
         let diagnostics = try RuleDirectory(["a.yaml": withTests]).diagnostics()
+        #expect(
+            diagnostics.contains {
+                $0.hasSuffix("\n    facts: {request: {operaton: encrypt}}\n                      ^")
+            }, "got:\n\(diagnostics.joined(separator: "\n"))")
+        // Written on Windows, the file gets the same diagnostics, each with its line and caret.
+        let windows = try RuleDirectory(["a.yaml": withTests.replacingOccurrences(of: "\n", with: "\r\n")])
+            .diagnostics()
+        #expect(windows == diagnostics, "got:\n\(windows.joined(separator: "\n"))")
         #expect(diagnostics.contains { $0.contains("no fixture 'nothere' (looked for fixtures/nothere.yaml)") })
         #expect(
             diagnostics.contains {

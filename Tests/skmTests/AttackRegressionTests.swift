@@ -69,6 +69,39 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: cli.directory.appendingPathComponent("c1.p12").path))
     }
 
+    /// A password file written on Windows ends its line with CR LF: the password is the line without them, for the
+    /// PKCS#12 file as for the database.
+    @Test func aPasswordFileWithWindowsLineEndingsGivesThePassword() async throws {
+        let cli = try CommandLine.fresh()
+        try await cli.run(["init"])
+        try await cli.run(["appkey", "create", "--name", "p12"])
+        try await cli.run(["keystore", "create", "--name", "s", "--cert-auth", "Y"])
+        let passwordFile = cli.directory.appendingPathComponent("password")
+        try Data("fine-password\r\nnot the password\r\n".utf8).write(to: passwordFile)
+        let issued = try await cli.run([
+            "auth", "issue-cert", "--keystore", "s", "--name", "c1", "--password-file", passwordFile.path,
+        ])
+        #expect(issued.status == 0, "\(issued.error)")
+        let exported = try await cli.run(["cert", "export", "--keystore", "s", "--name", "c1", "--out", "c1.p12"])
+        #expect(exported.status == 0, "\(exported.error)")
+        let bytes = try Data(contentsOf: cli.directory.appendingPathComponent("c1.p12"))
+        #expect(try PKCS12.certificates(in: [UInt8](bytes), password: "fine-password").count == 1)
+
+        guard TestPostgres.isAvailable, let password = TestPostgres.password else { return }
+        let location = try await TestPostgres.freshDatabase()
+        let databasePasswordFile = cli.directory.appendingPathComponent("db-password")
+        try Data((password + "\r\n").utf8).write(to: databasePasswordFile)
+        var environment = cli.environment
+        environment["SKM_DB"] = "\(location.description)?sslmode=disable"
+        environment["SKM_DB_PASSWORD_FILE"] = databasePasswordFile.path
+        environment["SKM_ROOT_KEY_FILE"] = cli.directory.appendingPathComponent("pg-root.key").path
+        let postgres = CommandLine(directory: cli.directory, environment: environment)
+        let initialised = try await postgres.run(["init"])
+        #expect(initialised.status == 0, "\(initialised.error)")
+        let created = try await postgres.run(["appkey", "create", "--name", "on-postgres"])
+        #expect(created.status == 0, "\(created.error)")
+    }
+
     /// A process substitution or a FIFO is read once: nothing is lost to format detection.
     @Test func aPipedLogLosesNothing() async throws {
         let cli = try CommandLine.fresh()

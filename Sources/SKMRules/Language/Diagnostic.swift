@@ -30,7 +30,7 @@ package struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
     package init(_ message: String, at span: Span, in source: Source, severity: Severity = .error) {
         let (line, column) = source.position(of: span.start)
         let fileText = source.fileText ?? source.text
-        let lines = fileText.split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = fileText.lines
         let text = line - 1 < lines.count && line >= 1 ? String(lines[line - 1]) : nil
         self.init(
             file: source.name, line: line, column: column, severity: severity, message: message, sourceLine: text)

@@ -1,4 +1,5 @@
 import Foundation
+import SKMPrimitives
 
 /// Builds fact values from YAML (rule tests and their fixtures), typed by the schema.
 ///
@@ -17,7 +18,7 @@ struct FactReader {
     }
 
     mutating func problem(_ message: String, _ node: YAMLNode) {
-        let lines = fileText.split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = fileText.lines
         let text = node.line - 1 < lines.count ? String(lines[node.line - 1]) : nil
         diagnostics.append(
             Diagnostic(file: file, line: node.line, column: node.column, message: message, sourceLine: text))

@@ -1,4 +1,5 @@
 import Foundation
+import SKMPrimitives
 
 /// The parts of a rule file: checks, hints, remedies, templates and tests, each read with its diagnostics.
 extension RuleLoader {
@@ -21,7 +22,7 @@ extension RuleLoader {
             }
             for (what, rendering) in renderings {
                 for problem in rendering.problems {
-                    let split = lines ?? text.split(separator: "\n", omittingEmptySubsequences: false)
+                    let split = lines ?? text.lines
                     lines = split
                     let sourceLine = test.line - 1 < split.count ? String(split[test.line - 1]) : nil
                     found.append(

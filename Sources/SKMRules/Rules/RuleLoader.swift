@@ -124,7 +124,7 @@ struct RuleLoader {
             }
             return (text, node)
         } catch {
-            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            let lines = text.lines
             let sourceLine = error.line - 1 < lines.count && error.line >= 1 ? String(lines[error.line - 1]) : nil
             diagnostics.append(
                 Diagnostic(

@@ -1,4 +1,5 @@
 import Foundation
+import SKMPrimitives
 import Yams
 
 /// A YAML node with where it came from, for diagnostics; read through Yams but without its type coercions, so that
@@ -229,7 +230,7 @@ struct MappingReader {
     }
 
     func diagnostic(_ message: String, at node: YAMLNode) -> Diagnostic {
-        let lines = fileText.split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = fileText.lines
         let text = node.line - 1 < lines.count ? String(lines[node.line - 1]) : nil
         return Diagnostic(file: file, line: node.line, column: node.column, message: message, sourceLine: text)
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SKMCore
+import SKMPrimitives
 import SKMStorage
 
 /// Where the installation lives: the database and the root key.
@@ -68,7 +69,7 @@ struct InstallationOptions: ParsableArguments {
         if let file = dbPasswordFile ?? environment["SKM_DB_PASSWORD_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) {
             do {
                 let text = try String(contentsOfFile: file, encoding: .utf8)
-                return String(text.trimmingSuffix(while: { $0 == "\n" || $0 == "\r" }))
+                return String(text.trimmingTrailingLineBreaks)
             } catch {
                 let reason = (error as NSError).localizedFailureReason ?? error.localizedDescription
                 throw CommandFailure.setup("cannot read the database password file \(file): \(reason)")
@@ -99,14 +100,6 @@ struct InstallationOptions: ParsableArguments {
     func openEngine(clock: EngineClock = .system) async throws -> Engine {
         let storage = try await openStorage()
         return try await Engine.open(storage: storage, rootKey: try rootKey(), configuration: .init(clock: clock))
-    }
-}
-
-extension String {
-    fileprivate func trimmingSuffix(while predicate: (Character) -> Bool) -> Substring {
-        var end = endIndex
-        while end > startIndex, predicate(self[index(before: end)]) { end = index(before: end) }
-        return self[..<end]
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SKMCore
+import SKMPrimitives
 
 struct AuthIssueCertCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,6 +47,5 @@ func readPassword(_ path: String) throws -> String {
     guard let text = String(data: data, encoding: .utf8) else {
         throw CommandFailure.setup("\(path): the password must be UTF-8")
     }
-    return String(text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
-        .trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
+    return String(text.firstLine)
 }
