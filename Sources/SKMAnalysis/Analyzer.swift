@@ -1,5 +1,6 @@
 import Foundation
 import SKMCore
+import SKMPrimitives
 import SKMRules
 import SKMWire
 import X509
@@ -337,7 +338,7 @@ package struct Analyzer: Sendable {
             throw InputError(exists ? .unreadable : .missing, subject: path, exists ? "cannot open" : "no such file")
         }
         defer { try? handle.close() }
-        let head = (try? handle.read(upToCount: 4096)) ?? Data()
+        let head = ByteOrderMark.dropped(from: (try? handle.read(upToCount: 4096)) ?? Data())
         if HARReader.looksLikeHAR(head) { return .har }
         if CurlTranscript.looksLikeTranscript(head) { return .curl }
         if let end = head.firstIndex(of: 0x0A) ?? (head.count < 4096 ? head.endIndex : nil),
@@ -355,7 +356,7 @@ package struct Analyzer: Sendable {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 
-    /// A HAR input's bytes: a file is mapped, not read, once its size is known to be within the limit; standard
+    /// A HAR input's bytes, without a byte order mark: a file is mapped, not read, once its size is known to be within the limit; standard
     /// input and pipes are read up to the limit and refused beyond it.
     static func contents(of path: String) throws(InputError) -> Data {
         let limit = HARReader.maximumBytes
@@ -372,13 +373,13 @@ package struct Analyzer: Sendable {
                             "capture is over the limit of \(limit) bytes")
                     }
                 }
-                return data
+                return ByteOrderMark.dropped(from: data)
             }
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
             guard size <= limit else {
                 throw InputError(.tooLarge, subject: path, "capture is \(size) bytes, over the limit of \(limit)")
             }
-            return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+            return ByteOrderMark.dropped(from: try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped))
         } catch let error as InputError {
             throw error
         } catch {

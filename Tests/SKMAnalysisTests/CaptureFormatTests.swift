@@ -512,3 +512,68 @@ extension CaptureFixtureTests {
         )
     }
 }
+
+/// What a Windows tool writes: a UTF-8 byte order mark first (Notepad, PowerShell's `Out-File`) and CR LF line
+/// endings.
+enum WindowsText {
+    /// `data` with a byte order mark before it and a carriage return before every line feed that has none.
+    static func written(_ data: Data) -> Data {
+        var bytes = ByteOrderMark.utf8
+        var previous: UInt8 = 0
+        for byte in data {
+            if byte == 0x0A && previous != 0x0D { bytes.append(0x0D) }
+            bytes.append(byte)
+            previous = byte
+        }
+        return Data(bytes)
+    }
+
+    /// What an analysis found, request by request, to compare two readings of one capture.
+    static func summary(_ result: AnalysisResult) -> [String] {
+        [
+            "formats \(result.inputs.map(\.format))", "succeeded \(result.triage.successCount)",
+            "failed \(result.triage.failureCount)", "problems \(result.problemCount)",
+        ]
+            + OneSession.findings(result).map {
+                "\($0.request.record.requestId) \($0.verdict) \($0.rule?.id ?? "-") \($0.cause?.check.id ?? "-")"
+            }
+    }
+}
+
+extension CaptureFixtureTests {
+    /// Written by a Windows tool, each capture reads as it does without: the same format, requests, problems and
+    /// findings (the byte order mark starts no line of its own and spoils none).
+    @Test(arguments: OneSession.captures + ["requests.jsonl"])
+    func aCaptureWrittenOnWindowsReadsTheSame(_ input: String) throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let original = try Data(contentsOf: OneSession.folder.appendingPathComponent(input))
+        let path = try scratch.write(input, WindowsText.written(original))
+        let expected = WindowsText.summary(try OneSession.analyze(input: input))
+        #expect(expected.count > 4)
+        #expect(WindowsText.summary(try OneSession.analyze(path)) == expected)
+    }
+
+    /// A HAR file and a state snapshot saved by a Windows tool read as they do without.
+    @Test func aHARAndAStateWrittenOnWindowsReadTheSame() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let folder = Fixtures.folder(.clientBehindNAT)
+        let har = try Data(contentsOf: folder.appendingPathComponent("capture.har"))
+        let path = try scratch.write("capture.har", WindowsText.written(har))
+        let summary = { (result: AnalysisResult) in
+            [
+                "succeeded \(result.triage.successCount)", "failed \(result.triage.failureCount)",
+                "problems \(result.problemCount)",
+            ] + result.triage.ranked.flatMap(\.examples).map { "\($0.request.record.requestId) \($0.verdict)" }
+        }
+        let expected = summary(
+            try Fixtures.analyze(.clientBehindNAT, path: folder.appendingPathComponent("capture.har").path))
+        #expect(expected.count > 3)
+        #expect(summary(try Fixtures.analyze(.clientBehindNAT, path: path)) == expected)
+
+        let state = try Data(contentsOf: folder.appendingPathComponent("state.json"))
+        let read = try StateSnapshot.read(WindowsText.written(state), name: "state.json")
+        #expect(read.digest == (try StateSnapshot.read(state, name: "state.json")).digest)
+    }
+}

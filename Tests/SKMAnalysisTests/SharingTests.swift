@@ -1,6 +1,7 @@
 import Foundation
 import SKMAnalysis
 import SKMCore
+import SKMPrimitives
 import SKMReport
 import SKMTestSupport
 import SKMWire
@@ -196,8 +197,8 @@ import Testing
 }
 
 @Suite struct BlockReadingTests {
-    /// Lines split across blocks of any size, overlong lines, blank lines and a missing last newline: reading in
-    /// blocks gives the lines a plain split gives, with their numbers.
+    /// Lines split across blocks of any size, overlong lines, blank lines, a missing last newline and a byte order
+    /// mark first: reading in blocks gives the lines a plain split gives, with their numbers.
     @Test(arguments: [1, 2, 3, 7, 64, 4096])
     func blocksGiveEveryLineWithItsNumber(_ chunk: Int) throws {
         let scratch = try Scratch()
@@ -207,10 +208,15 @@ import Testing
             var text = ""
             for _ in 0..<Int(generator.next() % 12) {
                 let length = Int(generator.next() % 9)
+                // A byte order mark after the file's start is the text's own.
+                if !text.isEmpty && generator.next() % 7 == 0 { text += "\u{FEFF}" }
                 text += String(repeating: "ab", count: length)
                 if generator.next() % 5 != 0 { text += "\n" }
             }
-            let path = try scratch.write("lines-\(round).txt", Data(text.utf8))
+            // One that starts the file marks its encoding and is no part of the first line.
+            let marked = generator.next() % 2 == 0
+            let path = try scratch.write(
+                "lines-\(round).txt", Data((marked ? ByteOrderMark.utf8 : []) + Array(text.utf8)))
             let reader = try LineReader(path: path, chunkBytes: chunk)
             defer { reader.close() }
             var lines: [String] = []
@@ -221,7 +227,7 @@ import Testing
             }
             var expected = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             if text.hasSuffix("\n") || text.isEmpty { expected.removeLast() }
-            #expect(lines == expected, "chunk \(chunk): \(text.debugDescription)")
+            #expect(lines == expected, "chunk \(chunk), marked \(marked): \(text.debugDescription)")
             #expect(numbers == (0..<expected.count).map { $0 + 1 })
         }
     }

@@ -69,15 +69,15 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: cli.directory.appendingPathComponent("c1.p12").path))
     }
 
-    /// A password file written on Windows ends its line with CR LF: the password is the line without them, for the
-    /// PKCS#12 file as for the database.
-    @Test func aPasswordFileWithWindowsLineEndingsGivesThePassword() async throws {
+    /// A password file written on Windows starts with a byte order mark and ends its line with CR LF: the password
+    /// is the line without them, for the PKCS#12 file as for the database.
+    @Test func aPasswordFileWrittenOnWindowsGivesThePassword() async throws {
         let cli = try CommandLine.fresh()
         try await cli.run(["init"])
         try await cli.run(["appkey", "create", "--name", "p12"])
         try await cli.run(["keystore", "create", "--name", "s", "--cert-auth", "Y"])
         let passwordFile = cli.directory.appendingPathComponent("password")
-        try Data("fine-password\r\nnot the password\r\n".utf8).write(to: passwordFile)
+        try Data("\u{FEFF}fine-password\r\nnot the password\r\n".utf8).write(to: passwordFile)
         let issued = try await cli.run([
             "auth", "issue-cert", "--keystore", "s", "--name", "c1", "--password-file", passwordFile.path,
         ])
@@ -90,7 +90,7 @@ import Testing
         guard TestPostgres.isAvailable, let password = TestPostgres.password else { return }
         let location = try await TestPostgres.freshDatabase()
         let databasePasswordFile = cli.directory.appendingPathComponent("db-password")
-        try Data((password + "\r\n").utf8).write(to: databasePasswordFile)
+        try Data(("\u{FEFF}" + password + "\r\n").utf8).write(to: databasePasswordFile)
         var environment = cli.environment
         environment["SKM_DB"] = "\(location.description)?sslmode=disable"
         environment["SKM_DB_PASSWORD_FILE"] = databasePasswordFile.path

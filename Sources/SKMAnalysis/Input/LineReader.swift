@@ -1,5 +1,6 @@
 import CAnalysisSupport
 import Foundation
+import SKMPrimitives
 
 /// Reads a file, gzip-compressed or plain, or standard input (`-`), in large chunks and hands over its lines
 /// without copying them.
@@ -111,6 +112,8 @@ package struct LineReader {
         var lineNumber = 0
         var skippingOverlong = false
         var total = 0
+        // A byte order mark before the first line (``ByteOrderMark``) is not part of it.
+        var atFileStart = true
         while true {
             if filled == buffer.count {
                 // One line fills the whole buffer: grow up to the limit, then give up on that line.
@@ -147,6 +150,12 @@ package struct LineReader {
             let consumed = buffer.withUnsafeBufferPointer { all -> Int in
                 let base = all.baseAddress!
                 var start = 0
+                if atFileStart {
+                    // Its three bytes may come in more than one read from a pipe.
+                    guard filled >= ByteOrderMark.utf8.count || atEnd else { return 0 }
+                    atFileStart = false
+                    start = ByteOrderMark.length(at: UnsafeBufferPointer(rebasing: all[..<filled]))
+                }
                 // The rest of an overlong line, up to its newline, is skipped.
                 if skippingOverlong {
                     guard let newline = memchr(base, 0x0A, filled) else { return atEnd ? filled : 0 }

@@ -1,3 +1,22 @@
+import Foundation
+
+/// The UTF-8 byte order mark (U+FEFF) that some Windows tools write at the start of a text file: Notepad, and
+/// PowerShell's `Out-File` and `Set-Content -Encoding UTF8`. It marks the encoding and is not part of the text.
+/// Foundation's decoding of a file or data as UTF-8 drops it; what reads the bytes themselves must.
+package enum ByteOrderMark {
+    package static let utf8: [UInt8] = [0xEF, 0xBB, 0xBF]
+
+    /// `data` without a byte order mark at its start.
+    package static func dropped(from data: Data) -> Data {
+        data.starts(with: utf8) ? Data(data.dropFirst(utf8.count)) : data
+    }
+
+    /// How many bytes of a byte order mark `bytes` starts with: 3, or 0.
+    package static func length(at bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        bytes.starts(with: utf8) ? utf8.count : 0
+    }
+}
+
 extension String {
     /// The text's lines, each without its line ending: a line ends at a line feed, and a carriage return just before
     /// it belongs to the ending (a file written on Windows reads as one written on Unix). A text that ends with a line
