@@ -338,7 +338,7 @@ package struct Analyzer: Sendable {
             throw InputError(exists ? .unreadable : .missing, subject: path, exists ? "cannot open" : "no such file")
         }
         defer { try? handle.close() }
-        let head = ByteOrderMark.dropped(from: (try? handle.read(upToCount: 4096)) ?? Data())
+        let head = ByteOrderMark.utf8Text(of: (try? handle.read(upToCount: 4096)) ?? Data())
         if HARReader.looksLikeHAR(head) { return .har }
         if CurlTranscript.looksLikeTranscript(head) { return .curl }
         if let end = head.firstIndex(of: 0x0A) ?? (head.count < 4096 ? head.endIndex : nil),
@@ -356,8 +356,8 @@ package struct Analyzer: Sendable {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 
-    /// A HAR input's bytes, without a byte order mark: a file is mapped, not read, once its size is known to be within the limit; standard
-    /// input and pipes are read up to the limit and refused beyond it.
+    /// A HAR or curl input's bytes as UTF-8 (``ByteOrderMark/utf8Text(of:)``): a file is mapped, not read, once its
+    /// size is known to be within the limit; standard input and pipes are read up to the limit and refused beyond it.
     static func contents(of path: String) throws(InputError) -> Data {
         let limit = HARReader.maximumBytes
         do {
@@ -373,13 +373,13 @@ package struct Analyzer: Sendable {
                             "capture is over the limit of \(limit) bytes")
                     }
                 }
-                return ByteOrderMark.dropped(from: data)
+                return ByteOrderMark.utf8Text(of: data)
             }
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
             guard size <= limit else {
                 throw InputError(.tooLarge, subject: path, "capture is \(size) bytes, over the limit of \(limit)")
             }
-            return ByteOrderMark.dropped(from: try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped))
+            return ByteOrderMark.utf8Text(of: try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped))
         } catch let error as InputError {
             throw error
         } catch {

@@ -1,19 +1,117 @@
 import Foundation
 
-/// The UTF-8 byte order mark (U+FEFF) that some Windows tools write at the start of a text file: Notepad, and
-/// PowerShell's `Out-File` and `Set-Content -Encoding UTF8`. It marks the encoding and is not part of the text.
-/// Foundation's decoding of a file or data as UTF-8 drops it; what reads the bytes themselves must.
-package enum ByteOrderMark {
-    package static let utf8: [UInt8] = [0xEF, 0xBB, 0xBF]
+/// The byte order mark (U+FEFF) that Windows tools write at the start of a text file, and the encoding it names.
+/// Notepad and PowerShell's `Set-Content -Encoding UTF8` write UTF-8 after one; Windows PowerShell's `>` and
+/// `Out-File` write UTF-16, little-endian, after one. It marks the encoding and is not part of the text.
+/// Foundation's decoding of a file or data as UTF-8 drops a UTF-8 one; what reads the bytes themselves must.
+package enum ByteOrderMark: Sendable, Equatable {
+    case utf8
+    case utf16LittleEndian
+    case utf16BigEndian
 
-    /// `data` without a byte order mark at its start.
-    package static func dropped(from data: Data) -> Data {
-        data.starts(with: utf8) ? Data(data.dropFirst(utf8.count)) : data
+    package static let utf8Bytes: [UInt8] = [0xEF, 0xBB, 0xBF]
+
+    /// How many bytes a mark takes.
+    package var length: Int { self == .utf8 ? 3 : 2 }
+
+    /// The mark `bytes` starts with, if any.
+    package static func found(at bytes: some Collection<UInt8>) -> ByteOrderMark? {
+        var iterator = bytes.makeIterator()
+        switch (iterator.next(), iterator.next(), iterator.next()) {
+        case (0xEF, 0xBB, 0xBF): return .utf8
+        case (0xFF, 0xFE, _): return .utf16LittleEndian
+        case (0xFE, 0xFF, _): return .utf16BigEndian
+        default: return nil
+        }
     }
 
-    /// How many bytes of a byte order mark `bytes` starts with: 3, or 0.
-    package static func length(at bytes: UnsafeBufferPointer<UInt8>) -> Int {
-        bytes.starts(with: utf8) ? utf8.count : 0
+    /// The text of `data` as UTF-8, without a mark: UTF-16 after its mark is transcoded (a code unit or surrogate
+    /// that does not make a character becomes U+FFFD), and anything without a mark is taken as UTF-8, as it is.
+    package static func utf8Text(of data: Data) -> Data {
+        switch found(at: data) {
+        case nil: return data
+        case .utf8: return Data(data.dropFirst(3))
+        case let mark?:
+            var decoder = UTF16Decoder(bigEndian: mark == .utf16BigEndian)
+            var output: [UInt8] = []
+            output.reserveCapacity(data.count / 2 * 3)
+            data.dropFirst(2).withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+                decoder.decode(raw.bindMemory(to: UInt8.self), final: true, into: &output)
+            }
+            return Data(output)
+        }
+    }
+}
+
+/// Decodes UTF-16 bytes into UTF-8 a piece at a time, as they are read: a code unit or a surrogate pair split
+/// between two pieces is completed by the next.
+package struct UTF16Decoder: Sendable {
+    let bigEndian: Bool
+    /// The bytes of the last piece that did not make a whole character yet (at most three).
+    private var held: [UInt8] = []
+
+    package init(bigEndian: Bool) {
+        self.bigEndian = bigEndian
+    }
+
+    /// Appends the UTF-8 of `bytes` (after those held from the last piece) to `output`. `final`: no piece follows,
+    /// so an odd byte or a lone surrogate left at the end becomes U+FFFD.
+    package mutating func decode(_ bytes: UnsafeBufferPointer<UInt8>, final: Bool, into output: inout [UInt8]) {
+        var input = held
+        input.append(contentsOf: bytes)
+        held = []
+        let count = input.count
+        var index = 0
+        func unit(at offset: Int) -> UInt32 {
+            bigEndian
+                ? UInt32(input[offset]) << 8 | UInt32(input[offset + 1])
+                : UInt32(input[offset + 1]) << 8 | UInt32(input[offset])
+        }
+        while index + 1 < count {
+            let first = unit(at: index)
+            var scalar = first
+            var width = 2
+            if (0xD800...0xDBFF).contains(first) {
+                guard index + 3 < count else { break }
+                let second = unit(at: index + 2)
+                if (0xDC00...0xDFFF).contains(second) {
+                    scalar = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
+                    width = 4
+                } else {
+                    scalar = 0xFFFD
+                }
+            } else if (0xDC00...0xDFFF).contains(first) {
+                scalar = 0xFFFD
+            }
+            Self.append(scalar, to: &output)
+            index += width
+        }
+        if index < count {
+            if final {
+                Self.append(0xFFFD, to: &output)
+            } else {
+                held = Array(input[index...])
+            }
+        }
+    }
+
+    private static func append(_ scalar: UInt32, to output: inout [UInt8]) {
+        switch scalar {
+        case 0..<0x80:
+            output.append(UInt8(scalar))
+        case 0x80..<0x800:
+            output.append(UInt8(0xC0 | scalar >> 6))
+            output.append(UInt8(0x80 | scalar & 0x3F))
+        case 0x800..<0x10000:
+            output.append(UInt8(0xE0 | scalar >> 12))
+            output.append(UInt8(0x80 | scalar >> 6 & 0x3F))
+            output.append(UInt8(0x80 | scalar & 0x3F))
+        default:
+            output.append(UInt8(0xF0 | scalar >> 18))
+            output.append(UInt8(0x80 | scalar >> 12 & 0x3F))
+            output.append(UInt8(0x80 | scalar >> 6 & 0x3F))
+            output.append(UInt8(0x80 | scalar & 0x3F))
+        }
     }
 }
 

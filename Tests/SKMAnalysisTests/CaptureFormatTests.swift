@@ -513,19 +513,30 @@ extension CaptureFixtureTests {
     }
 }
 
-/// What a Windows tool writes: a UTF-8 byte order mark first (Notepad, PowerShell's `Out-File`) and CR LF line
-/// endings.
+/// What a Windows tool writes: a byte order mark first, then UTF-8 (Notepad) or UTF-16 (Windows PowerShell's `>`
+/// and `Out-File`), with CR LF line endings.
 enum WindowsText {
-    /// `data` with a byte order mark before it and a carriage return before every line feed that has none.
-    static func written(_ data: Data) -> Data {
-        var bytes = ByteOrderMark.utf8
+    /// `data` (UTF-8) with a carriage return before every line feed that has none, in `encoding` after its mark.
+    static func written(_ data: Data, as encoding: ByteOrderMark) -> Data {
+        var text: [UInt8] = []
         var previous: UInt8 = 0
         for byte in data {
-            if byte == 0x0A && previous != 0x0D { bytes.append(0x0D) }
-            bytes.append(byte)
+            if byte == 0x0A && previous != 0x0D { text.append(0x0D) }
+            text.append(byte)
             previous = byte
         }
-        return Data(bytes)
+        switch encoding {
+        case .utf8: return Data(ByteOrderMark.utf8Bytes + text)
+        case .utf16LittleEndian, .utf16BigEndian:
+            // The fixtures' invalid bytes (the hostile log's) are written as U+FFFD, as they are read.
+            let units = String(decoding: text, as: UTF8.self).utf16
+            let big = encoding == .utf16BigEndian
+            var bytes: [UInt8] = big ? [0xFE, 0xFF] : [0xFF, 0xFE]
+            for unit in units {
+                bytes += big ? [UInt8(unit >> 8), UInt8(unit & 0xFF)] : [UInt8(unit & 0xFF), UInt8(unit >> 8)]
+            }
+            return Data(bytes)
+        }
     }
 
     /// What an analysis found, request by request, to compare two readings of one capture.
@@ -543,24 +554,27 @@ enum WindowsText {
 extension CaptureFixtureTests {
     /// Written by a Windows tool, each capture reads as it does without: the same format, requests, problems and
     /// findings (the byte order mark starts no line of its own and spoils none).
-    @Test(arguments: OneSession.captures + ["requests.jsonl"])
-    func aCaptureWrittenOnWindowsReadsTheSame(_ input: String) throws {
+    @Test(
+        arguments: OneSession.captures + ["requests.jsonl"],
+        [ByteOrderMark.utf8, .utf16LittleEndian, .utf16BigEndian])
+    func aCaptureWrittenOnWindowsReadsTheSame(_ input: String, _ encoding: ByteOrderMark) throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
         let original = try Data(contentsOf: OneSession.folder.appendingPathComponent(input))
-        let path = try scratch.write(input, WindowsText.written(original))
+        let path = try scratch.write(input, WindowsText.written(original, as: encoding))
         let expected = WindowsText.summary(try OneSession.analyze(input: input))
         #expect(expected.count > 4)
         #expect(WindowsText.summary(try OneSession.analyze(path)) == expected)
     }
 
     /// A HAR file and a state snapshot saved by a Windows tool read as they do without.
-    @Test func aHARAndAStateWrittenOnWindowsReadTheSame() throws {
+    @Test(arguments: [ByteOrderMark.utf8, .utf16LittleEndian, .utf16BigEndian])
+    func aHARAndAStateWrittenOnWindowsReadTheSame(_ encoding: ByteOrderMark) throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
         let folder = Fixtures.folder(.clientBehindNAT)
         let har = try Data(contentsOf: folder.appendingPathComponent("capture.har"))
-        let path = try scratch.write("capture.har", WindowsText.written(har))
+        let path = try scratch.write("capture.har", WindowsText.written(har, as: encoding))
         let summary = { (result: AnalysisResult) in
             [
                 "succeeded \(result.triage.successCount)", "failed \(result.triage.failureCount)",
@@ -573,7 +587,7 @@ extension CaptureFixtureTests {
         #expect(summary(try Fixtures.analyze(.clientBehindNAT, path: path)) == expected)
 
         let state = try Data(contentsOf: folder.appendingPathComponent("state.json"))
-        let read = try StateSnapshot.read(WindowsText.written(state), name: "state.json")
+        let read = try StateSnapshot.read(WindowsText.written(state, as: encoding), name: "state.json")
         #expect(read.digest == (try StateSnapshot.read(state, name: "state.json")).digest)
     }
 }

@@ -210,13 +210,26 @@ import Testing
                 let length = Int(generator.next() % 9)
                 // A byte order mark after the file's start is the text's own.
                 if !text.isEmpty && generator.next() % 7 == 0 { text += "\u{FEFF}" }
+                // Characters of two, three and four bytes, whose UTF-16 may be split between two reads.
+                text += ["ab", "é", "鍵", "🔑"][Int(generator.next() % 4)]
                 text += String(repeating: "ab", count: length)
                 if generator.next() % 5 != 0 { text += "\n" }
             }
             // One that starts the file marks its encoding and is no part of the first line.
-            let marked = generator.next() % 2 == 0
-            let path = try scratch.write(
-                "lines-\(round).txt", Data((marked ? ByteOrderMark.utf8 : []) + Array(text.utf8)))
+            let marks: [ByteOrderMark?] = [nil, .utf8, .utf16LittleEndian, .utf16BigEndian]
+            let marked = marks[Int(generator.next() % 4)]
+            var bytes: [UInt8]
+            switch marked {
+            case nil: bytes = Array(text.utf8)
+            case .utf8?: bytes = ByteOrderMark.utf8Bytes + Array(text.utf8)
+            case let mark?:
+                let big = mark == .utf16BigEndian
+                bytes = big ? [0xFE, 0xFF] : [0xFF, 0xFE]
+                for unit in text.utf16 {
+                    bytes += big ? [UInt8(unit >> 8), UInt8(unit & 0xFF)] : [UInt8(unit & 0xFF), UInt8(unit >> 8)]
+                }
+            }
+            let path = try scratch.write("lines-\(round).txt", Data(bytes))
             let reader = try LineReader(path: path, chunkBytes: chunk)
             defer { reader.close() }
             var lines: [String] = []
@@ -227,7 +240,8 @@ import Testing
             }
             var expected = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             if text.hasSuffix("\n") || text.isEmpty { expected.removeLast() }
-            #expect(lines == expected, "chunk \(chunk), marked \(marked): \(text.debugDescription)")
+            #expect(
+                lines == expected, "chunk \(chunk), \(marked.map { "\($0)" } ?? "no mark"): \(text.debugDescription)")
             #expect(numbers == (0..<expected.count).map { $0 + 1 })
         }
     }

@@ -112,8 +112,7 @@ package struct LineReader {
         var lineNumber = 0
         var skippingOverlong = false
         var total = 0
-        // A byte order mark before the first line (``ByteOrderMark``) is not part of it.
-        var atFileStart = true
+        var source = Source()
         while true {
             if filled == buffer.count {
                 // One line fills the whole buffer: grow up to the limit, then give up on that line.
@@ -130,14 +129,11 @@ package struct LineReader {
                     filled = 0
                 }
             }
-            let read = buffer.withUnsafeMutableBytes { raw in
-                gzread(file, raw.baseAddress! + filled, UInt32(raw.count - filled))
-            }
-            if read < 0 {
-                var code: Int32 = 0
-                let message = gzerror(file, &code).map { String(cString: $0) } ?? "read error"
-                throw InputError(.unreadable, subject: path, "cannot read: \(message)")
-            }
+            let read = try buffer.withUnsafeMutableBytes { raw in
+                Result { () throws(InputError) in
+                    try source.read(from: self, into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
+                }
+            }.get()
             let atEnd = read == 0
             filled += Int(read)
             total += Int(read)
@@ -150,12 +146,6 @@ package struct LineReader {
             let consumed = buffer.withUnsafeBufferPointer { all -> Int in
                 let base = all.baseAddress!
                 var start = 0
-                if atFileStart {
-                    // Its three bytes may come in more than one read from a pipe.
-                    guard filled >= ByteOrderMark.utf8.count || atEnd else { return 0 }
-                    atFileStart = false
-                    start = ByteOrderMark.length(at: UnsafeBufferPointer(rebasing: all[..<filled]))
-                }
                 // The rest of an overlong line, up to its newline, is skipped.
                 if skippingOverlong {
                     guard let newline = memchr(base, 0x0A, filled) else { return atEnd ? filled : 0 }
@@ -191,5 +181,88 @@ package struct LineReader {
         var code: Int32 = 0
         _ = gzerror(file, &code)
         return code == Z_BUF_ERROR ? .truncated(lines: lineNumber) : .complete
+    }
+
+    /// Reads up to `count` bytes of the file, as zlib gives them (decompressed), into `destination`: how many it
+    /// read, 0 at the end.
+    fileprivate func readRaw(into destination: UnsafeMutableRawPointer, count: Int) throws(InputError) -> Int {
+        let read = gzread(file, destination, UInt32(count))
+        if read < 0 {
+            var code: Int32 = 0
+            let message = gzerror(file, &code).map { String(cString: $0) } ?? "read error"
+            throw InputError(.unreadable, subject: path, "cannot read: \(message)")
+        }
+        return Int(read)
+    }
+
+    /// The file's text as UTF-8, whatever a byte order mark at its start says it is (``ByteOrderMark``): the mark
+    /// is left out, and UTF-16 (as Windows PowerShell writes a redirected output) is transcoded as it is read. Text
+    /// without a mark is read as it is, straight into the caller's buffer.
+    private struct Source {
+        private enum State {
+            /// Nothing read yet.
+            case start
+            case utf8
+            case utf16(UTF16Decoder)
+        }
+
+        private var state = State.start
+        /// Text decoded but not handed over yet, from `pendingStart` on.
+        private var pending: [UInt8] = []
+        private var pendingStart = 0
+
+        /// Fills as much of `destination` as it can: how many bytes it wrote, 0 only at the end of the file.
+        mutating func read(
+            from reader: LineReader, into destination: UnsafeMutableRawBufferPointer
+        ) throws(InputError) -> Int {
+            guard let base = destination.baseAddress, destination.count > 0 else { return 0 }
+            while true {
+                if pendingStart < pending.count {
+                    let count = min(destination.count, pending.count - pendingStart)
+                    pending.withUnsafeBytes { base.copyMemory(from: $0.baseAddress! + pendingStart, byteCount: count) }
+                    pendingStart += count
+                    if pendingStart == pending.count {
+                        pending.removeAll(keepingCapacity: true)
+                        pendingStart = 0
+                    }
+                    return count
+                }
+                switch state {
+                case .utf8:
+                    return try reader.readRaw(into: base, count: destination.count)
+                case .start:
+                    // The mark's three bytes may come in more than one read from a pipe.
+                    let head = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 4096)
+                    defer { head.deallocate() }
+                    var count = 0
+                    while count < 3 {
+                        let read = try reader.readRaw(into: head.baseAddress! + count, count: head.count - count)
+                        if read == 0 { break }
+                        count += read
+                    }
+                    let bytes = UnsafeBufferPointer(rebasing: head[..<count])
+                    switch ByteOrderMark.found(at: bytes) {
+                    case let mark? where mark == .utf16LittleEndian || mark == .utf16BigEndian:
+                        var decoder = UTF16Decoder(bigEndian: mark == .utf16BigEndian)
+                        decoder.decode(UnsafeBufferPointer(rebasing: bytes[2...]), final: false, into: &pending)
+                        state = .utf16(decoder)
+                    case .utf8?, .utf16LittleEndian?, .utf16BigEndian?:
+                        pending = Array(bytes[3...])
+                        state = .utf8
+                    case nil:
+                        pending = Array(bytes)
+                        state = .utf8
+                    }
+                    if count == 0 { return 0 }
+                case .utf16(var decoder):
+                    let raw = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(4, destination.count))
+                    defer { raw.deallocate() }
+                    let read = try reader.readRaw(into: raw.baseAddress!, count: raw.count)
+                    decoder.decode(UnsafeBufferPointer(rebasing: raw[..<read]), final: read == 0, into: &pending)
+                    state = .utf16(decoder)
+                    if read == 0 && pending.isEmpty { return 0 }
+                }
+            }
+        }
     }
 }

@@ -96,7 +96,7 @@ package struct StateSnapshot: Sendable, Codable, Equatable {
     /// Reads a snapshot file's bytes, or says in one line what is wrong with them: not JSON (and where), or the JSON
     /// path of the field that is wrong and how. `name` names the file in the message.
     package static func read(_ data: Data, name: String) throws(CoreError) -> StateSnapshot {
-        let data = ByteOrderMark.dropped(from: data)
+        let data = ByteOrderMark.utf8Text(of: data)
         do {
             _ = try JSONParser(maximumDepth: 256).parse(Array(data))
         } catch {

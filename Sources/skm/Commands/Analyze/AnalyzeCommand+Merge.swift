@@ -27,7 +27,7 @@ extension AnalyzeCommand {
                         "\(path): \(size) bytes, over the \(maximumReportBytes >> 20) MB a report may have")
                     continue
                 }
-                data = ByteOrderMark.dropped(from: try Data(contentsOf: URL(fileURLWithPath: path)))
+                data = ByteOrderMark.utf8Text(of: try Data(contentsOf: URL(fileURLWithPath: path)))
             } catch {
                 problems.append("\(path): cannot read: \(error.localizedDescription)")
                 continue
