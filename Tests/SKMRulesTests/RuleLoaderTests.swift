@@ -173,6 +173,23 @@ let goodRule = """
         #expect(windows == diagnostics, "got:\n\(windows.joined(separator: "\n"))")
     }
 
+    /// Saved as a Windows editor's "Unicode" (UTF-16 after its byte order mark), a rule file loads as its UTF-8
+    /// copy does, and its problems are found at the same places.
+    @Test func aRuleFileInUTF16Loads() throws {
+        func utf16(_ text: String) -> Data {
+            Data([0xFF, 0xFE] + text.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] })
+        }
+        let directory = try RuleDirectory([:])
+        try utf16(goodRule.replacingOccurrences(of: "\n", with: "\r\n"))
+            .write(to: directory.url.appendingPathComponent("a.yaml"))
+        let loaded = try directory.load().get()
+        #expect(loaded.rules.map(\.id) == ["SKM-TEST"])
+        let broken = goodRule.replacingOccurrences(of: "has(request.client.macHeader)", with: "nosuch.field")
+        try utf16(broken).write(to: directory.url.appendingPathComponent("a.yaml"))
+        #expect(directory.diagnostics() == (try RuleDirectory(["a.yaml": broken]).diagnostics()))
+        #expect(directory.diagnostics().first?.hasPrefix("Rules/a.yaml:8:13: error: undeclared reference") == true)
+    }
+
     @Test func problemsInEveryFileAreReportedAndTheSetIsRefused() throws {
         let second = goodRule.replacingOccurrences(of: "has(request.client.macHeader)", with: "nosuch.field")
         let directory = try RuleDirectory(["a.yaml": goodRule, "b.yaml": second, "c.yaml": goodRule])

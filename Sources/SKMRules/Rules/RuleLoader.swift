@@ -113,8 +113,10 @@ struct RuleLoader {
                 Diagnostic(file: file.path, line: 1, column: 1, message: "cannot read: \(error.localizedDescription)"))
             return nil
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            diagnostics.append(Diagnostic(file: file.path, line: 1, column: 1, message: "not UTF-8 text"))
+        // A Windows editor's "Unicode" (UTF-16 after a byte order mark) is read as the text it holds.
+        guard let text = String(data: ByteOrderMark.utf8Text(of: data), encoding: .utf8) else {
+            diagnostics.append(
+                Diagnostic(file: file.path, line: 1, column: 1, message: "not UTF-8 text (nor UTF-16 after its mark)"))
             return nil
         }
         do throws(YAMLReader.Failure) {
