@@ -27,18 +27,30 @@ package enum ByteOrderMark: Sendable, Equatable {
 
     /// The text of `data` as UTF-8, without a mark: UTF-16 after its mark is transcoded (a code unit or surrogate
     /// that does not make a character becomes U+FFFD), and anything without a mark is taken as UTF-8, as it is.
+    /// Without a mark, or after a UTF-8 one, it is `data` itself or a slice of it: a mapped file is not copied.
     package static func utf8Text(of data: Data) -> Data {
         switch found(at: data) {
         case nil: return data
-        case .utf8: return Data(data.dropFirst(3))
+        case .utf8: return data.dropFirst(3)
         case let mark?:
             var decoder = UTF16Decoder(bigEndian: mark == .utf16BigEndian)
-            var output: [UInt8] = []
-            output.reserveCapacity(data.count / 2 * 3)
+            // Exact for ASCII, which logs and captures mostly are; other text grows it. Decoded a piece at a time,
+            // so that no second copy of the whole text is made.
+            var text = Data(capacity: data.count / 2)
+            var piece: [UInt8] = []
             data.dropFirst(2).withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-                decoder.decode(raw.bindMemory(to: UInt8.self), final: true, into: &output)
+                let bytes = raw.bindMemory(to: UInt8.self)
+                var start = 0
+                repeat {
+                    let end = min(bytes.count, start + (1 << 16))
+                    piece.removeAll(keepingCapacity: true)
+                    decoder.decode(
+                        UnsafeBufferPointer(rebasing: bytes[start..<end]), final: end == bytes.count, into: &piece)
+                    text.append(contentsOf: piece)
+                    start = end
+                } while start < bytes.count
             }
-            return Data(output)
+            return text
         }
     }
 }
@@ -116,8 +128,9 @@ package struct UTF16Decoder: Sendable {
 }
 
 extension String {
-    /// The text's lines, each without its line ending: a line ends at a line feed, and a carriage return just before
-    /// it belongs to the ending (a file written on Windows reads as one written on Unix). A text that ends with a line
+    /// The text's lines as a YAML reader counts them (libyaml's YAML 1.1), each without its line ending: a line
+    /// ends at LF, CR LF, a CR alone, NEL (U+0085), or the line and paragraph separators (U+2028, U+2029). So the line
+    /// a rule file's diagnostic names is the line it shows, however the file was saved. A text that ends with a line
     /// break has an empty last line, as `split(separator: "\n", omittingEmptySubsequences: false)` gives.
     ///
     /// `split(separator: "\n")` cannot do this: a carriage return and line feed together are one `Character`, which
@@ -127,22 +140,24 @@ extension String {
         let scalars = unicodeScalars
         var start = scalars.startIndex
         var index = start
-        var previous: Unicode.Scalar?
         while index != scalars.endIndex {
             let scalar = scalars[index]
-            if scalar == "\n" {
-                let end = previous == "\r" ? scalars.index(before: index) : index
-                lines.append(Substring(scalars[start..<end]))
-                start = scalars.index(after: index)
+            var next = scalars.index(after: index)
+            switch scalar {
+            case "\r", "\n", "\u{85}", "\u{2028}", "\u{2029}":
+                lines.append(Substring(scalars[start..<index]))
+                if scalar == "\r", next != scalars.endIndex, scalars[next] == "\n" { next = scalars.index(after: next) }
+                start = next
+            default:
+                break
             }
-            previous = scalar
-            index = scalars.index(after: index)
+            index = next
         }
         lines.append(Substring(scalars[start...]))
         return lines
     }
 
-    /// The text's first line without its line ending (``lines``): the whole text when it has no line feed.
+    /// The text's first line without its line ending (LF or CR LF): the whole text when it has no line feed.
     package var firstLine: Substring {
         let scalars = unicodeScalars
         guard let feed = scalars.firstIndex(of: "\n") else { return self[...] }

@@ -567,6 +567,23 @@ extension CaptureFixtureTests {
         #expect(WindowsText.summary(try OneSession.analyze(path)) == expected)
     }
 
+    /// Logs saved by a Windows tool and then joined (`cat`) carry a byte order mark at the first line of each: every
+    /// request of each is read, none lost to the mark.
+    @Test func joinedLogsSavedOnWindowsLoseNothing() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let log = try Data(contentsOf: OneSession.folder.appendingPathComponent("requests.jsonl"))
+        let once = try OneSession.analyze(input: "requests.jsonl")
+        for encoding in [ByteOrderMark.utf8, .utf16LittleEndian] {
+            let saved = WindowsText.written(log, as: encoding)
+            let path = try scratch.write("joined.jsonl", saved + saved)
+            let twice = try OneSession.analyze(path)
+            #expect(twice.problemCount == 0, "\(encoding): \(twice.problems)")
+            #expect(twice.triage.failureCount == 2 * once.triage.failureCount, "\(encoding)")
+            #expect(twice.triage.successCount == 2 * once.triage.successCount, "\(encoding)")
+        }
+    }
+
     /// A HAR file and a state snapshot saved by a Windows tool read as they do without.
     @Test(arguments: [ByteOrderMark.utf8, .utf16LittleEndian, .utf16BigEndian])
     func aHARAndAStateWrittenOnWindowsReadTheSame(_ encoding: ByteOrderMark) throws {

@@ -167,10 +167,12 @@ let goodRule = """
     func diagnosticsNameFileLineColumnWithACaret(_ text: String, _ expected: String) throws {
         let diagnostics = try RuleDirectory(["a.yaml": text]).diagnostics()
         #expect(diagnostics.first?.hasPrefix(expected) == true, "got:\n\(diagnostics.joined(separator: "\n"))")
-        // Written on Windows, the file gets the same diagnostics: the same place, the line shown without its
-        // carriage return, the caret under the column.
-        let windows = try RuleDirectory(["a.yaml": text.replacingOccurrences(of: "\n", with: "\r\n")]).diagnostics()
-        #expect(windows == diagnostics, "got:\n\(windows.joined(separator: "\n"))")
+        // Written on Windows (CR LF) or with CR alone, the file gets the same diagnostics: the same place, the line
+        // shown without its line ending, the caret under the column.
+        for ending in ["\r\n", "\r"] {
+            let other = try RuleDirectory(["a.yaml": text.replacingOccurrences(of: "\n", with: ending)]).diagnostics()
+            #expect(other == diagnostics, "\(ending.debugDescription):\n\(other.joined(separator: "\n"))")
+        }
     }
 
     /// Saved as a Windows editor's "Unicode" (UTF-16 after its byte order mark), a rule file loads as its UTF-8
@@ -184,10 +186,24 @@ let goodRule = """
             .write(to: directory.url.appendingPathComponent("a.yaml"))
         let loaded = try directory.load().get()
         #expect(loaded.rules.map(\.id) == ["SKM-TEST"])
+        // The same rules, so the same digest: reports made from either merge.
+        #expect(loaded.digest == (try RuleDirectory(["a.yaml": goodRule]).load().get().digest))
+        #expect(loaded.digest != (try RuleDirectory(["a.yaml": goodRule + "\n# another"]).load().get().digest))
         let broken = goodRule.replacingOccurrences(of: "has(request.client.macHeader)", with: "nosuch.field")
         try utf16(broken).write(to: directory.url.appendingPathComponent("a.yaml"))
         #expect(directory.diagnostics() == (try RuleDirectory(["a.yaml": broken]).diagnostics()))
         #expect(directory.diagnostics().first?.hasPrefix("Rules/a.yaml:8:13: error: undeclared reference") == true)
+    }
+
+    /// A line separator (U+2028) in a value ends a line as the YAML reader counts lines: the line a later problem
+    /// is reported at is the line shown under it.
+    @Test func aLineSeparatorKeepsTheShownLineWithItsNumber() throws {
+        let text = goodRule.replacingOccurrences(of: "title: MAC Auth Failure", with: "title: MAC\u{2028} Auth Failure")
+            .replacingOccurrences(of: "has(request.client.macHeader)", with: "nosuch.field")
+        let diagnostics = try RuleDirectory(["a.yaml": text]).diagnostics()
+        let first = try #require(diagnostics.first)
+        #expect(first.contains("error: undeclared reference to 'nosuch'"), "\(first)")
+        #expect(first.hasSuffix("\n    assert: nosuch.field\n            ^"), "\(first)")
     }
 
     @Test func problemsInEveryFileAreReportedAndTheSetIsRefused() throws {

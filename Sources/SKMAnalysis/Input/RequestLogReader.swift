@@ -77,6 +77,9 @@ package struct RequestLogReader: Sendable {
     ) -> CaptureItem? {
         var start = 0
         var end = raw.count
+        // A byte order mark that starts a line is one that started a file: logs saved by a Windows tool and joined
+        // (`cat`, a gzip of several members) carry one at the first line of each.
+        if raw.count >= 3, raw[0] == 0xEF, raw[1] == 0xBB, raw[2] == 0xBF { start = 3 }
         while start < end, raw[start] == 0x20 || raw[start] == 0x09 || raw[start] == 0x0D { start += 1 }
         while end > start, raw[end - 1] == 0x20 || raw[end - 1] == 0x09 || raw[end - 1] == 0x0D { end -= 1 }
         guard start < end else { return nil }

@@ -101,20 +101,38 @@ struct RuleLoader {
                 digest: String(format: "%016llx", digest.value)))
     }
 
+    /// `bytes` with each CR LF, and each CR alone, written as LF: the line breaks YAML reads.
+    static func withLineFeeds(_ bytes: Data) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var afterReturn = false
+        for byte in bytes {
+            if byte == 0x0A && afterReturn {
+                afterReturn = false
+                continue
+            }
+            afterReturn = byte == 0x0D
+            output.append(afterReturn ? 0x0A : byte)
+        }
+        return output
+    }
+
     mutating func readFile(_ file: URL) -> (String, YAMLNode)? {
         let data: Data
         do {
             data = try Data(contentsOf: file)
-            // FNV-1a over every file read, in load order: identifies the rule set a report came from.
-            digest.combine(file.lastPathComponent.utf8)
-            digest.combine(data)
         } catch {
             diagnostics.append(
                 Diagnostic(file: file.path, line: 1, column: 1, message: "cannot read: \(error.localizedDescription)"))
             return nil
         }
         // A Windows editor's "Unicode" (UTF-16 after a byte order mark) is read as the text it holds.
-        guard let text = String(data: ByteOrderMark.utf8Text(of: data), encoding: .utf8) else {
+        let utf8 = ByteOrderMark.utf8Text(of: data)
+        // FNV-1a over every file read, in load order, as UTF-8 with LF line endings: identifies the rule set a report
+        // came from, the same however its files were saved (a Windows checkout writes CR LF).
+        digest.combine(file.lastPathComponent.utf8)
+        digest.combine(Self.withLineFeeds(utf8))
+        guard let text = String(data: utf8, encoding: .utf8) else {
             diagnostics.append(
                 Diagnostic(file: file.path, line: 1, column: 1, message: "not UTF-8 text (nor UTF-16 after its mark)"))
             return nil
