@@ -11,9 +11,6 @@ package enum ByteOrderMark: Sendable, Equatable {
 
     package static let utf8Bytes: [UInt8] = [0xEF, 0xBB, 0xBF]
 
-    /// How many bytes a mark takes.
-    package var length: Int { self == .utf8 ? 3 : 2 }
-
     /// The mark `bytes` starts with, if any.
     package static func found(at bytes: some Collection<UInt8>) -> ByteOrderMark? {
         var iterator = bytes.makeIterator()

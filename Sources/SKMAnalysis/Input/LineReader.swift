@@ -241,16 +241,13 @@ package struct LineReader {
                         count += read
                     }
                     let bytes = UnsafeBufferPointer(rebasing: head[..<count])
-                    switch ByteOrderMark.found(at: bytes) {
-                    case let mark? where mark == .utf16LittleEndian || mark == .utf16BigEndian:
+                    let mark = ByteOrderMark.found(at: bytes)
+                    if mark == .utf16LittleEndian || mark == .utf16BigEndian {
                         var decoder = UTF16Decoder(bigEndian: mark == .utf16BigEndian)
                         decoder.decode(UnsafeBufferPointer(rebasing: bytes[2...]), final: false, into: &pending)
                         state = .utf16(decoder)
-                    case .utf8?, .utf16LittleEndian?, .utf16BigEndian?:
-                        pending = Array(bytes[3...])
-                        state = .utf8
-                    case nil:
-                        pending = Array(bytes)
+                    } else {
+                        pending = Array(bytes[(mark == .utf8 ? 3 : 0)...])
                         state = .utf8
                     }
                     if count == 0 { return 0 }
