@@ -47,18 +47,25 @@ import Testing
         #expect(!result.error.contains("the-secret-value"))
     }
 
-    /// A PKCS#12 password is a C string: one with a NUL is refused at export as at issue.
-    @Test func aCertificateExportPasswordWithANulIsRefused() async throws {
+    /// A fresh installation with certificate `c1` issued in key store `s`, its password read from the file
+    /// `password` holding `text`: the installation and the file.
+    static func certificateIssued(passwordFile text: String) async throws -> (CommandLine, URL) {
         let cli = try CommandLine.fresh()
         try await cli.run(["init"])
         try await cli.run(["appkey", "create", "--name", "p12"])
         try await cli.run(["keystore", "create", "--name", "s", "--cert-auth", "Y"])
         let passwordFile = cli.directory.appendingPathComponent("password")
-        try Data("fine-password\n".utf8).write(to: passwordFile)
+        try Data(text.utf8).write(to: passwordFile)
         let issued = try await cli.run([
             "auth", "issue-cert", "--keystore", "s", "--name", "c1", "--password-file", passwordFile.path,
         ])
         #expect(issued.status == 0, "\(issued.error)")
+        return (cli, passwordFile)
+    }
+
+    /// A PKCS#12 password is a C string: one with a NUL is refused at export as at issue.
+    @Test func aCertificateExportPasswordWithANulIsRefused() async throws {
+        let (cli, passwordFile) = try await Self.certificateIssued(passwordFile: "fine-password\n")
         try Data([0x00] + Array("secretpassword\n".utf8)).write(to: passwordFile)
         let exported = try await cli.run([
             "cert", "export", "--keystore", "s", "--name", "c1", "--out", "c1.p12", "--password-file",
@@ -72,16 +79,7 @@ import Testing
     /// A password file written on Windows starts with a byte order mark and ends its line with CR LF: the password
     /// is the line without them, for the PKCS#12 file as for the database.
     @Test func aPasswordFileWrittenOnWindowsGivesThePassword() async throws {
-        let cli = try CommandLine.fresh()
-        try await cli.run(["init"])
-        try await cli.run(["appkey", "create", "--name", "p12"])
-        try await cli.run(["keystore", "create", "--name", "s", "--cert-auth", "Y"])
-        let passwordFile = cli.directory.appendingPathComponent("password")
-        try Data("\u{FEFF}fine-password\r\nnot the password\r\n".utf8).write(to: passwordFile)
-        let issued = try await cli.run([
-            "auth", "issue-cert", "--keystore", "s", "--name", "c1", "--password-file", passwordFile.path,
-        ])
-        #expect(issued.status == 0, "\(issued.error)")
+        let (cli, _) = try await Self.certificateIssued(passwordFile: "\u{FEFF}fine-password\r\nnot the password\r\n")
         let exported = try await cli.run(["cert", "export", "--keystore", "s", "--name", "c1", "--out", "c1.p12"])
         #expect(exported.status == 0, "\(exported.error)")
         let bytes = try Data(contentsOf: cli.directory.appendingPathComponent("c1.p12"))

@@ -53,6 +53,12 @@ import Testing
                 for option in command.options {
                     #expect(result.output.contains(option), "\(shown) does not show \(option)")
                 }
+                // The prose above the usage is wrapped by the parser: a run of spaces inside a line of it is a
+                // source line's indentation that a broken line continuation carried into the text.
+                let prose = result.output.components(separatedBy: "USAGE:")[0]
+                for line in prose.split(separator: "\n") where line.drop(while: { $0 == " " }).contains("  ") {
+                    Issue.record("\(shown) has a run of spaces inside its text: \(line)")
+                }
             }
         }
     }

@@ -14,7 +14,9 @@ struct AnalyzeCommand: AsyncParsableCommand {
             --trace-ascii transcripts, or the JSON access log of nginx or Envoy in front of the key manager \
             (docs/analysis.md maps their fields; what a capture cannot hold is unknown, never guessed), rebuilds the \
             key manager's state as it was at each request's time from the snapshot's audit events, and diagnoses each \
-            failed request with the rules: the cause, the evidence, the fix and the event that caused it. Text is             UTF-8, or UTF-16 after its byte order mark (Windows PowerShell's > and Out-File write it); CR LF line             endings read as LF.
+            failed request with the rules: the cause, the evidence, the fix and the event that caused it. Text is \
+            UTF-8, or UTF-16 after its byte order mark (Windows PowerShell's > and Out-File write it); CR LF line \
+            endings read as LF.
 
             Exit status: 0 no failed request, 1 failed requests found (and explained as far as the evidence goes), \
             2 a rule-set or input error (an input that cannot be read at all), 3 a usage error. A damaged line is \
