@@ -360,6 +360,56 @@ func expectPlainReadingAgrees(
         #expect(others["encrypt"] == nil)
     }
 
+    /// A sum of lists is one list of their elements in order, whichever terms are empty, as adding them pairwise
+    /// gives; an unknown term makes the sum unknown, and a term of another type is an error.
+    @Test func sumsOfListsJoinTheirElementsInOrder() throws {
+        let cases: [(String, Value)] = [
+            ("[] + [] + []", .list([])),
+            ("['a'] + [] + []", .list([.string("a")])),
+            ("[] + [] + ['c']", .list([.string("c")])),
+            ("['a'] + ['b'] + [] + ['c', 'd']", .list(["a", "b", "c", "d"].map(Value.string))),
+            (
+                "(store.name == 'payments' ? ['a'] : []) + [] + (request.bytes > 5 ? ['b'] : [])",
+                .list(["a", "b"].map(Value.string))
+            ),
+            ("[1] + [2] + [3]", .list([.int(1), .int(2), .int(3)])),
+        ]
+        for (text, expected) in cases {
+            #expect(Format.literal(try evaluate(text)) == Format.literal(expected), "\(text)")
+        }
+        // Absent from these facts, so unknown: the sum is too.
+        let unknownFacts = Activation(schema: Schemas.schema, values: [:])
+        #expect(try evaluate("['a'] + [] + store.macs.map(e, e.value)", unknownFacts).isUnknown)
+        let withEntries = try evaluate(
+            "['a'] + [] + store.macs.map(e, e.value)", Schemas.activation(macs: [("aa", "x")]))
+        #expect(Format.literal(withEntries) == #"["a", "aa"]"#)
+    }
+
+    /// A name table of many names, most sharing their first eight bytes or their length with others, finds each
+    /// name's own value and nothing for names it does not hold, as a dictionary does.
+    @Test func largeNameTablesFindEveryName() {
+        var names: [String] = []
+        for length in 0..<24 {
+            for variant in 0..<12 {
+                // Names of one length that differ in their last byte only, beyond the first eight bytes or within.
+                var name = String(repeating: "k", count: length)
+                if length > 0 {
+                    name.removeLast()
+                    name.append(Character(Unicode.Scalar(UInt8(ascii: "a") + UInt8(variant))))
+                }
+                names.append(name)
+            }
+        }
+        let dictionary = Dictionary(names.enumerated().map { ($0.element, $0.offset) }) { first, _ in first }
+        let table = NameTable(dictionary)
+        for name in dictionary.keys {
+            #expect(table[name] == dictionary[name], "\(name.debugDescription)")
+        }
+        for probe in ["kkkkkkkkz", "kkkkkkkkkkkkkkkkkkkkkkkkkkkk", "z", "kkkkkkkkkkkkkkkkkkkkkkk\u{212A}", "Kkk"] {
+            #expect(table[probe] == dictionary[probe], "\(probe.debugDescription)")
+        }
+    }
+
     /// A map of a few entries is searched in turn and a larger one through its index: both find the same keys, with
     /// numbers equal across int and double.
     @Test func smallAndLargeMapsFindTheSameKeys() throws {

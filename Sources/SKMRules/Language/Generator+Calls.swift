@@ -292,6 +292,9 @@ extension Generator {
                 }
                 defer { values.baseAddress!.deinitialize(count: filled) }
                 guard allStrings else {
+                    if let joined = Self.concatenated(UnsafeBufferPointer(rebasing: values[..<filled])) {
+                        return joined
+                    }
                     return values.dropFirst().reduce(values[0]) { Operations.arithmetic("_+_", $0, $1) }
                 }
                 // Written once, at its length: appending term by term costs String's growth checks per term.
@@ -308,6 +311,28 @@ extension Generator {
                 return .string(joined)
             }
         }
+    }
+
+    /// The terms of a sum joined into one list when every term is a list (`(a ? ['x'] : []) + (b ? ['y'] : [])`):
+    /// the one list that is not empty as it is, else all of them in one allocation, where adding pairwise would
+    /// make a list per term. `nil` when a term is not a list.
+    private static func concatenated(_ terms: UnsafeBufferPointer<Value>) -> Value? {
+        var count = 0
+        var nonEmpty = 0
+        var only = 0
+        for (index, term) in terms.enumerated() {
+            guard case .list(let items) = term else { return nil }
+            if !items.isEmpty {
+                count += items.count
+                nonEmpty += 1
+                only = index
+            }
+        }
+        if nonEmpty <= 1 { return terms.isEmpty ? .list([]) : terms[only] }
+        var joined: [Value] = []
+        joined.reserveCapacity(count)
+        for case .list(let items) in terms { joined.append(contentsOf: items) }
+        return .list(joined)
     }
 
     /// `startsWith`, `endsWith` and `contains` with a string literal (`f.startsWith('description:')`).

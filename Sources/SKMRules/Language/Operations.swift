@@ -15,6 +15,8 @@ enum Operations {
     /// call "é" and "e\u{301}" equal). Equal UTF-8 bytes are equal code points.
     static func sameCodePoints(_ x: String, _ y: String) -> Bool {
         guard x.utf8.count == y.utf8.count else { return false }
+        // The same bits are the same string: a short text held in place, or the same storage.
+        if unsafeBitCast(x, to: (UInt64, UInt64).self) == unsafeBitCast(y, to: (UInt64, UInt64).self) { return true }
         let compared = x.utf8.withContiguousStorageIfAvailable { a in
             y.utf8.withContiguousStorageIfAvailable { b in
                 a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0
