@@ -40,10 +40,11 @@ package struct IPv4Address: Sendable, Hashable, Comparable, CustomStringConverti
     }
 
     private static func mapped(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32? {
-        let prefix = mappedPrefix
         var start = 0
-        if bytes.count > prefix.count, prefix.indices.allSatisfy({ lowercased(bytes[$0]) == prefix[$0] }) {
-            start = prefix.count
+        // Most addresses are plain dotted quads: the prefix is looked for only after a colon.
+        if bytes.count > 7, bytes[0] == UInt8(ascii: ":") {
+            let prefix = mappedPrefix
+            if prefix.indices.allSatisfy({ lowercased(bytes[$0]) == prefix[$0] }) { start = prefix.count }
         }
         guard let (value, end) = dottedQuad(bytes, from: start), end == bytes.count else { return nil }
         return value

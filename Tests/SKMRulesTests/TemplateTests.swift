@@ -113,6 +113,45 @@ import Testing
             labelled.evaluate(Schemas.activation(mac: .string("aa")), cache: DefinitionCache()).stringValue == "mac:aa")
     }
 
+    /// A definition cache first used by a definition compiled before later ones were added, then by the later ones,
+    /// in both readings, keeps every value: more definitions than it was first made for, and more values than one
+    /// per definition.
+    @Test func aDefinitionCacheGrowsWithTheDefinitionsItMeets() throws {
+        var definitions = Definitions()
+        // Each reads the absent header, so each keeps a value for each reading; each adds its own number.
+        for index in 0..<40 {
+            let text = index == 0 ? "request.client.macHeader + '0'" : "d\(index - 1) + '.\(index)'"
+            try definitions.add(name: "d\(index)", source: Source(text: text), schema: Schemas.schema).get()
+        }
+        func program(_ text: String) throws -> Program {
+            try Compiler.compile(Source(text: text), schema: Schemas.schema, definitions: definitions).get()
+        }
+        func expected(_ index: Int) -> String { (0...index).map { $0 == 0 ? "0" : ".\($0)" }.joined() }
+        let facts = Schemas.activation(mac: nil)
+        let cache = DefinitionCache()
+        // The first definitions alone (compiled when there were few), then every one, ordinary then strict.
+        for index in [0, 1, 2, 39, 20, 5] {
+            #expect(try program("d\(index)").evaluate(facts, cache: cache).stringValue == expected(index))
+        }
+        for index in [3, 39, 0, 17] {
+            let strict = try program("d\(index)").evaluateStrictly(facts, cache: cache)
+            guard case .error(let error) = strict else {
+                Issue.record("d\(index) read strictly: \(strict)")
+                continue
+            }
+            #expect(error.absentField == "request.client.macHeader")
+        }
+        for index in 0..<40 {
+            #expect(try program("d\(index)").evaluate(facts, cache: cache).stringValue == expected(index))
+        }
+        // Every definition's own program, compiled when it was the last, on a fresh cache in the other order.
+        let fresh = DefinitionCache()
+        for index in (0..<40).reversed() {
+            #expect(definitions.items[index].program.evaluate(facts, cache: fresh).stringValue == expected(index))
+            #expect(definitions.items[index].program.evaluateStrictly(facts, cache: fresh).isError)
+        }
+    }
+
     /// The loader renders the words of every check a test makes fail, on the test's facts, and refuses a hole
     /// that would show nothing, at the test's line.
     @Test func theLoaderRefusesAHoleATestLeavesEmpty() throws {

@@ -121,25 +121,33 @@ extension Generator {
         "shellQuote": .unary { value in
             guard case .string(let text) = value else { return nil }
             // Every ' (one byte in UTF-8, never part of another scalar) closes the quote, adds an escaped one and
-            // reopens it.
-            let quotes = text.utf8.reduce(0) { $0 + ($1 == UInt8(ascii: "'") ? 1 : 0) }
+            // reopens it. Read in place, and copied whole when it holds none, as names mostly do.
             return .string(
-                String(joiningValidUTF8: text.utf8.count + 3 * quotes + 2) { output in
-                    var end = 0
-                    func put(_ byte: UInt8) {
-                        output[end] = byte
-                        end += 1
-                    }
-                    put(UInt8(ascii: "'"))
-                    for byte in text.utf8 {
-                        if byte == UInt8(ascii: "'") {
-                            for escaped in "'\\''".utf8 { put(escaped) }
+                text.withUTF8Bytes { bytes in
+                    var quotes = 0
+                    for byte in bytes where byte == UInt8(ascii: "'") { quotes += 1 }
+                    return String(joiningValidUTF8: bytes.count + 3 * quotes + 2) { output in
+                        output[0] = UInt8(ascii: "'")
+                        var end = 1
+                        if quotes == 0, let start = bytes.baseAddress {
+                            (output.baseAddress! + 1).initialize(from: start, count: bytes.count)
+                            end += bytes.count
                         } else {
-                            put(byte)
+                            for byte in bytes {
+                                if byte == UInt8(ascii: "'") {
+                                    for escaped in "'\\''".utf8 {
+                                        output[end] = escaped
+                                        end += 1
+                                    }
+                                } else {
+                                    output[end] = byte
+                                    end += 1
+                                }
+                            }
                         }
+                        output[end] = UInt8(ascii: "'")
+                        return end + 1
                     }
-                    put(UInt8(ascii: "'"))
-                    return end
                 })
         },
         "normalizeMAC": .unary { value in

@@ -56,15 +56,19 @@ enum Network {
     static func isCanonicalMAC(_ text: String) -> Bool {
         guard text.utf8.count == 17 else { return false }
         return text.withUTF8Bytes { bytes in
-            for (index, byte) in bytes.enumerated() {
-                let fits =
-                    index % 3 == 2
-                    ? byte == UInt8(ascii: ":")
-                    : (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-                        || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
-                guard fits else { return false }
+            // Octet by octet: two lower-case hex digits, then a colon but after the last.
+            var index = 0
+            while true {
+                guard isLowerHex(bytes[index]), isLowerHex(bytes[index + 1]) else { return false }
+                if index == 15 { return true }
+                guard bytes[index + 2] == UInt8(ascii: ":") else { return false }
+                index += 3
             }
-            return true
         }
+    }
+
+    @inline(__always)
+    private static func isLowerHex(_ byte: UInt8) -> Bool {
+        byte &- UInt8(ascii: "0") < 10 || byte &- UInt8(ascii: "a") < 6
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// The values an expression is evaluated against: one per schema variable, plus names the schema does not declare
@@ -263,20 +264,32 @@ package struct Evidence: Sendable {
 package final class DefinitionCache {
     // Only ever touched by one evaluation at a time (the cache is not shared between threads), so the dynamic
     // exclusivity check is pure cost here.
-    /// Per definition, where its ordinary value is in `computed` plus one, negated when computing it read a field
-    /// without a value; 0 while it has not been computed. A table of plain integers: made and freed without visiting
-    /// its entries, where a table of optional values would destroy every entry one by one, computed or not, once per
-    /// request.
-    @exclusivity(unchecked) private var positions: [Int32] = []
-    /// Per definition, where its strict value is in `computed` plus one, for definitions whose ordinary value read a
-    /// field without a value; 0 otherwise.
+    /// One block, made when the first value is kept, with room for every definition: per definition where its
+    /// ordinary value is in ``values`` plus one, negated when computing it read a field without a value, 0 while it
+    /// has not been computed (plain integers, made and freed without visiting them); then the values, in the order
+    /// they were computed. One allocation for a request's definitions, where arrays would make one each.
+    private var block: UnsafeMutableRawPointer?
+    private var positions: UnsafeMutablePointer<Int32>?
+    private var values: UnsafeMutablePointer<Value>?
+    /// How many definitions ``positions`` covers, how many values ``values`` has room for, and how many it holds.
+    private var definitions = 0
+    private var capacity = 0
+    private var count = 0
+    /// Whether ``values`` lies apart from ``block``, moved there when strict values outgrew the room beside it.
+    private var valuesApart = false
+    /// Per definition, where its strict value is in ``values`` plus one, for definitions whose ordinary value read a
+    /// field without a value; 0 otherwise. Rare: an array of its own.
     @exclusivity(unchecked) private var strictPositions: [Int32] = []
-    /// The values computed so far, in the order they were.
-    @exclusivity(unchecked) private var computed: [Value] = []
     /// The request's tags (``RuleSet/Configuration/tags``), once a call has read them.
     @exclusivity(unchecked) var tags: [String]?
 
     package init() {}
+
+    deinit {
+        values?.deinitialize(count: count)
+        if valuesApart { values?.deallocate() }
+        free(block)
+    }
 
     /// Where the value of definition `index` in the reading `strict` says is kept, if it is known on this
     /// activation: 0 when it is not; negative when computing it read a field without a value. A strict reading is
@@ -284,7 +297,7 @@ package final class DefinitionCache {
     /// the table, where returning it with its flag would copy it through a pair.
     @inline(__always)
     func slot(of index: Int, strict: Bool) -> Int32 {
-        if index < positions.count {
+        if index < definitions, let positions {
             let position = positions[index]
             if position > 0 || (position < 0 && !strict) { return position }
         }
@@ -295,33 +308,79 @@ package final class DefinitionCache {
     /// The value kept at `slot` (``slot(of:strict:)``, not 0).
     @inline(__always)
     func value(at slot: Int32) -> Value {
-        computed[Int(slot.magnitude) - 1]
+        values![Int(slot.magnitude) - 1]
     }
 
     /// Keeps a value of definition `index` computed in the reading `strict` says; `readAbsent`: whether computing it
-    /// read a field without a value. `count` is how many definitions there are.
-    func keep(_ value: Value, strict: Bool, readAbsent: Bool, at index: Int, of count: Int) {
-        if positions.count <= index {
-            // Room for every definition at once, rather than growing one by one.
-            positions.append(contentsOf: repeatElement(0, count: max(index + 1, count) - positions.count))
+    /// read a field without a value. `total` is how many definitions there are.
+    func keep(_ value: Value, strict: Bool, readAbsent: Bool, at index: Int, of total: Int) {
+        if positions == nil {
+            makeBlock(for: max(index + 1, total))
+        } else if index >= definitions {
+            // A program compiled before later definitions were added counts fewer of them. Doubled at least, so
+            // that a chain of such programs reallocates a few times, not once per definition.
+            grow(to: max(index + 1, total, 2 * definitions))
         }
-        // Room for every definition's value at once: a request that reads a few dozen would otherwise grow the
-        // table several times.
-        if computed.isEmpty { computed.reserveCapacity(count) }
-        computed.append(value)
-        let position = Int32(computed.count)
+        if count == capacity { moveValuesApart() }
+        (values! + count).initialize(to: value)
+        count += 1
+        let position = Int32(count)
         if !readAbsent {
             // Both readings agree.
-            positions[index] = position
+            positions![index] = position
         } else if !strict {
-            positions[index] = -position
+            positions![index] = -position
         } else {
             if strictPositions.count <= index {
                 strictPositions.append(
-                    contentsOf: repeatElement(0, count: max(index + 1, count) - strictPositions.count))
+                    contentsOf: repeatElement(0, count: max(index + 1, definitions) - strictPositions.count))
             }
             strictPositions[index] = position
         }
+    }
+
+    /// The block for `total` definitions: their positions, then room for one value each.
+    private func makeBlock(for total: Int) {
+        let valuesOffset =
+            (total * MemoryLayout<Int32>.stride + MemoryLayout<Value>.alignment - 1)
+            & ~(MemoryLayout<Value>.alignment - 1)
+        // From malloc itself (its blocks are aligned for any value): the standard allocator takes the aligned path
+        // for any block it is not told the alignment of, which costs about twice as much.
+        guard let block = malloc(valuesOffset + total * MemoryLayout<Value>.stride) else { fatalError("out of memory") }
+        let positions = block.bindMemory(to: Int32.self, capacity: total)
+        positions.initialize(repeating: 0, count: total)
+        self.block = block
+        self.positions = positions
+        values = (block + valuesOffset).bindMemory(to: Value.self, capacity: total)
+        definitions = total
+        capacity = total
+    }
+
+    /// A block for `total` definitions, more than the present one has: the positions copied, the values moved.
+    private func grow(to total: Int) {
+        let (oldBlock, oldPositions, oldDefinitions) = (block, positions!, definitions)
+        let (oldValues, oldCapacity, wereApart) = (values!, capacity, valuesApart)
+        makeBlock(for: total)
+        positions!.update(from: oldPositions, count: oldDefinitions)
+        if count <= capacity {
+            values!.moveInitialize(from: oldValues, count: count)
+            if wereApart { oldValues.deallocate() }
+            valuesApart = false
+        } else {
+            // More values than the new block has room for: they stay where they are.
+            (values, capacity, valuesApart) = (oldValues, oldCapacity, true)
+        }
+        free(oldBlock)
+    }
+
+    /// Room for more values than one per definition (strict readings beside ordinary ones), apart from the block.
+    private func moveValuesApart() {
+        let moved = UnsafeMutablePointer<Value>.allocate(capacity: capacity * 2)
+        moved.moveInitialize(from: values!, count: count)
+        if valuesApart { values!.deallocate() }
+        values = moved
+        valuesApart = true
+        capacity *= 2
     }
 }
 
