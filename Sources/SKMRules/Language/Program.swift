@@ -268,15 +268,15 @@ package final class DefinitionCache {
     /// ordinary value is in ``values`` plus one, negated when computing it read a field without a value, 0 while it
     /// has not been computed (plain integers, made and freed without visiting them); then the values, in the order
     /// they were computed. One allocation for a request's definitions, where arrays would make one each.
-    private var block: UnsafeMutableRawPointer?
-    private var positions: UnsafeMutablePointer<Int32>?
-    private var values: UnsafeMutablePointer<Value>?
+    @exclusivity(unchecked) private var block: UnsafeMutableRawPointer?
+    @exclusivity(unchecked) private var positions: UnsafeMutablePointer<Int32>?
+    @exclusivity(unchecked) private var values: UnsafeMutablePointer<Value>?
     /// How many definitions ``positions`` covers, how many values ``values`` has room for, and how many it holds.
-    private var definitions = 0
-    private var capacity = 0
-    private var count = 0
+    @exclusivity(unchecked) private var definitions = 0
+    @exclusivity(unchecked) private var capacity = 0
+    @exclusivity(unchecked) private var count = 0
     /// Whether ``values`` lies apart from ``block``, moved there when strict values outgrew the room beside it.
-    private var valuesApart = false
+    @exclusivity(unchecked) private var valuesApart = false
     /// Per definition, where its strict value is in ``values`` plus one, for definitions whose ordinary value read a
     /// field without a value; 0 otherwise. Rare: an array of its own.
     @exclusivity(unchecked) private var strictPositions: [Int32] = []
