@@ -11,6 +11,8 @@ struct GuardIndex: Sendable {
     /// The variable and the field positions leading to the discriminating fact.
     private let variable: Int
     private let positions: [Int]
+    /// The type of each object on the way, the variable's first: the fact is read in place along them.
+    private let types: [ObjectIdentifier]
 
     init?(
         path: [String], schema: FactSchema, definitions: Definitions, rules: [Rule], steps: [ReplayStep]
@@ -18,16 +20,19 @@ struct GuardIndex: Sendable {
         guard let first = path.first, let variable = schema.index(ofVariable: first) else { return nil }
         var type = schema.variables[variable].type
         var positions: [Int] = []
+        var types: [ObjectIdentifier] = []
         for field in path.dropFirst() {
             guard case .object(let name) = type, let object = schema.objects[name],
                 let position = object.index(of: field)
             else { return nil }
             positions.append(position)
+            types.append(ObjectIdentifier(object))
             type = object.fields[position].type
         }
         guard type == .string else { return nil }
         self.variable = variable
         self.positions = positions
+        self.types = types
 
         let analysis = Analysis(path: path, definitions: definitions)
         let ruleRestrictions = rules.map { rule in rule.when.flatMap { analysis.restriction($0.expression) } }
@@ -49,8 +54,12 @@ struct GuardIndex: Sendable {
         self.otherSteps = zip(steps, restrictions).filter { $0.1 == nil }.map(\.0)
     }
 
-    /// The steps to replay for `facts`, or `nil` when the discriminating fact is not a plain value.
-    func steps(for facts: Activation) -> [ReplayStep]? {
+    /// The steps to replay for the facts a frame reads, or `nil` when the discriminating fact is not a plain value.
+    func steps(for facts: Activation.View) -> [ReplayStep]? {
+        // In place, without copying the objects on the way, when every one is there with its type.
+        if !positions.isEmpty, case .string(let text)? = facts.path(of: variable, types: types, positions: positions) {
+            return stepsByValue[text] ?? otherSteps
+        }
         var value = facts.value(variable)
         for position in positions {
             guard case .object(let object) = value, let field = object.fields[position] else { return nil }

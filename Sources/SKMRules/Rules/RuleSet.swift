@@ -197,15 +197,17 @@ package struct RuleSet: Sendable {
         facts: Activation, logged code: Int?, cache: DefinitionCache, guards: UnsafeMutableBufferPointer<UInt8>
     ) -> Prediction {
         Frame.with(facts, cache: cache) { frame in
-            replay(facts: facts, logged: code, guards: guards, frame: &frame)
+            replay(logged: code, guards: guards, frame: &frame)
         }
     }
 
     private func replay(
-        facts: Activation, logged code: Int?, guards: UnsafeMutableBufferPointer<UInt8>, frame: inout Frame
-    ) -> Prediction {
+        logged code: Int?, guards: UnsafeMutableBufferPointer<UInt8>, frame: inout Frame
+    )
+        -> Prediction
+    {
         var unknowns: [Prediction.Step] = []
-        for step in index?.steps(for: facts) ?? replay {
+        for step in index?.steps(for: frame.activation) ?? replay {
             let ruleIndex = step.rule
             if guards[ruleIndex] == 1 {
                 switch step.ruleWhen?._withUnsafeGuaranteedRef({ $0.evaluate(in: &frame) }) ?? .bool(true) {
