@@ -7,8 +7,8 @@
 #       one rule's failed request alone, timed or counted
 #   COUNT=1 Benchmarks/rules.sh [rounds, default 200]
 #       instructions per failed request instead of time, counted by valgrind's callgrind inside the timed function
-#       alone: the same on every run of one build (within about 1 %, from string hashing's per-process seed), so two
-#       builds compare on a machine too noisy to time them
+#       alone, with string hashing's per-process seed fixed: the same on every run of one build, so two builds
+#       compare on a machine too noisy to time them
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product skm-benchmark >&2
@@ -28,7 +28,7 @@ trap 'rm -rf "$work"' EXIT
 # valgrind reads the binary's debug information slowly and gains nothing from it here.
 objcopy --strip-debug .build/release/skm-benchmark "$work/skm-benchmark"
 # The symbol of `explain(_:)` in Benchmarks/Sources/skm-benchmark/main.swift: every call of it is one failed request.
-valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" --collect-atstart=no \
+SWIFT_DETERMINISTIC_HASHING=1 valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" --collect-atstart=no \
     --toggle-collect='$s13skm_benchmark7explainySiAA4CaseVF' \
     "$work/skm-benchmark" rules Rules "$rounds" >"$work/stdout" 2>"$work/stderr"
 collected=$(grep -o 'Collected : [0-9]*' "$work/stderr" | grep -o '[0-9]*$' || true)
