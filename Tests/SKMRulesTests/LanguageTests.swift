@@ -383,6 +383,14 @@ func expectPlainReadingAgrees(
         let withEntries = try evaluate(
             "['a'] + [] + store.macs.map(e, e.value)", Schemas.activation(macs: [("aa", "x")]))
         #expect(Format.literal(withEntries) == #"["a", "aa"]"#)
+        // A term of another type (which the type checker refuses) is the error adding pairwise gives.
+        let mixed = try Compiler.compile(Source(text: "['a'] + [] + 1"), schema: Schemas.schema, checked: false).get()
+            .evaluate(Schemas.activation())
+        guard case .error(let error) = mixed else {
+            Issue.record("['a'] + [] + 1 gave \(Format.literal(mixed))")
+            return
+        }
+        #expect(error.code == .noSuchOverload)
     }
 
     /// A name table of many names, most sharing their first eight bytes or their length with others, finds each

@@ -67,6 +67,7 @@ enum Network {
         }
     }
 
+    /// A digit or a lower-case letter from a to f.
     @inline(__always)
     private static func isLowerHex(_ byte: UInt8) -> Bool {
         byte &- UInt8(ascii: "0") < 10 || byte &- UInt8(ascii: "a") < 6
