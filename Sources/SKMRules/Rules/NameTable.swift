@@ -93,7 +93,7 @@ private struct NameIndex: Sendable {
             }
         }
         if let found { return .found(found) }
-        return Self.isASCII(bytes) ? .absent : .notASCII
+        return bytes.allSatisfy({ $0 < 0x80 }) ? .absent : .notASCII
     }
 
     /// The slot a name of `length` bytes starting with `head` hashes to, in a table of `size` (a power of two).
@@ -112,21 +112,5 @@ private struct NameIndex: Sendable {
         var head: UInt64 = 0
         for index in 0..<bytes.count { head |= UInt64(base[index]) << UInt64(8 * index) }
         return head
-    }
-
-    /// Whether every byte is ASCII, eight at a time.
-    private static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let base = bytes.baseAddress else { return true }
-        var seen: UInt64 = 0
-        var index = 0
-        while index + 8 <= bytes.count {
-            seen |= UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
-            index += 8
-        }
-        while index < bytes.count {
-            seen |= UInt64(base[index])
-            index += 1
-        }
-        return seen & 0x8080_8080_8080_8080 == 0
     }
 }
