@@ -46,8 +46,9 @@ func storeFacts(name: Value?, entries: [Value]) -> Activation {
 }
 
 /// Expects each program, evaluated without evidence (where the paths that read values in place run), to give what it
-/// gives with evidence (the general reading), and strictly the same where neither reading fails. `facts` describes
-/// the activation in a failure's message.
+/// gives with evidence (the general reading), and strictly the same where neither reading fails; and read for its
+/// truth alone (as the replay reads conditions), true or false exactly when the general reading is that bool.
+/// `facts` describes the activation in a failure's message.
 func expectPlainReadingAgrees(
     _ programs: [Program], on activation: Activation, _ facts: String,
     sourceLocation: SourceLocation = #_sourceLocation
@@ -57,6 +58,9 @@ func expectPlainReadingAgrees(
         let plain = program.evaluate(activation)
         #expect(
             "\(plain)" == "\(general)", "\(program.source.text) with \(facts)", sourceLocation: sourceLocation)
+        #expect(
+            program.truth(activation) == general.boolValue, "truth: \(program.source.text) with \(facts)",
+            sourceLocation: sourceLocation)
         let strict = program.evaluateStrictly(activation)
         if !general.isError && !strict.isError {
             #expect(
@@ -733,6 +737,9 @@ func expectPlainReadingAgrees(
                 #expect(
                     "\(inPlace)" == "\(program.evaluateWithEvidence(activation).0)",
                     "round \(round): \(program.source.text)")
+                #expect(
+                    program.truth(activation) == inPlace.boolValue, "round \(round), truth: \(program.source.text)")
+                #expect(twin.truth(activation) == inPlace.boolValue, "round \(round), truth: \(twin.source.text)")
                 #expect("\(inPlace)" == "\(twin.evaluate(activation))", "round \(round): \(twin.source.text)")
                 #expect(
                     "\(program.evaluateStrictly(activation))" == "\(twin.evaluateStrictly(activation))",
@@ -766,6 +773,8 @@ func expectPlainReadingAgrees(
                     schema: Schemas.schema, values: ["store": store], deferred: ["request": { request }])
                 let label = "\(program.source.text) with client \(String(describing: client))"
                 #expect("\(program.evaluate(stored))" == "\(program.evaluate(deferred))", "\(label)")
+                #expect(program.truth(stored) == program.evaluate(stored).boolValue, "truth: \(label)")
+                #expect(program.truth(deferred) == program.evaluate(stored).boolValue, "truth, deferred: \(label)")
                 #expect(
                     "\(program.evaluateWithEvidence(stored).0)" == "\(program.evaluateWithEvidence(deferred).0)",
                     "with evidence: \(label)")
@@ -799,6 +808,11 @@ func expectPlainReadingAgrees(
                 activation.reads = reads
                 #expect(program.evaluate(activation).boolValue == (text == "has(holder.timed)"))
                 #expect(reads.readPerRequest == notes, "\(text), deferred: \(deferring)")
+                // Read for its truth alone, it notes the same.
+                let truthReads = ReadLog()
+                activation.reads = truthReads
+                #expect(program.truth(activation) == (text == "has(holder.timed)"))
+                #expect(truthReads.readPerRequest == notes, "truth: \(text), deferred: \(deferring)")
             }
         }
     }

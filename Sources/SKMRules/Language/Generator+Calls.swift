@@ -420,7 +420,7 @@ extension Generator {
 
     /// A field one selection away from a fact or from a comprehension variable (`request.operation`, `e.status`),
     /// which comparisons with string literals read in place; `nil` for anything else.
-    private func inPlaceField(_ expression: Expression, scope: [String]) -> InPlaceField? {
+    func inPlaceField(_ expression: Expression, scope: [String]) -> InPlaceField? {
         if let path = fieldPath(expression, scope: scope) {
             guard path.hops.count == 1 else { return nil }
             return InPlaceField(
@@ -491,7 +491,7 @@ extension Generator {
     }
 
     /// The strings of `expression` when it is a list of string literals (``constantValue(_:scope:)``).
-    private func constantStrings(_ expression: Expression, scope: [String]) -> [String]? {
+    func constantStrings(_ expression: Expression, scope: [String]) -> [String]? {
         guard case .list(let items)? = constantValue(expression, scope: scope) else { return nil }
         var strings: [String] = []
         for item in items {
@@ -503,7 +503,7 @@ extension Generator {
 
     /// The map `expression` is when it is a map of literals whose keys are all strings (``constantValue(_:scope:)``),
     /// with a table of its keys' positions.
-    private func constantStringMap(
+    func constantStringMap(
         _ expression: Expression, scope: [String]
     ) -> (map: MapValue, table: NameTable<Int>)? {
         guard case .map(let map)? = constantValue(expression, scope: scope) else { return nil }

@@ -24,6 +24,11 @@ struct Generator {
     /// Whether the closures record evidence. A program gets one set of closures of each kind, so that evaluation
     /// without evidence pays nothing for it.
     let recording: Bool
+    /// A value the discriminating fact is known to have (``Assumption``): testers made under it read the tests of
+    /// that fact as constants.
+    var assumption: Assumption?
+    /// How many nodes the testers made so far read as constants under ``assumption``.
+    var decidedNodes = 0
     var problems: [(message: String, span: Span)] = []
     /// How many nodes the closures record evidence for: at most that many values are recorded per evaluation.
     private(set) var recordedNodes = 0

@@ -147,6 +147,82 @@ package struct Activation: Sendable {
             }
         }
 
+        /// ``presence(of:types:positions:field:)`` as a ``Truth``: `.other` for a field that is unknown.
+        @inline(__always)
+        func presenceTruth(of index: Int, types: [ObjectIdentifier], positions: [Int], field: Int) -> Truth? {
+            parts._withUnsafeGuaranteedRef { parts in
+                object(in: parts, of: index, types: types, positions: positions, hops: positions.count)?
+                    ._withUnsafeGuaranteedRef { object in
+                        switch object.fields[field] {
+                        case nil: return .no
+                        case .unknown?: return .other
+                        default: return .yes
+                        }
+                    }
+            }
+        }
+
+        /// ``presenceTruth(of:types:positions:field:)`` of a field of variable `index` itself, an object of the type
+        /// `type`.
+        @inline(__always)
+        func presenceTruth(of index: Int, type: ObjectIdentifier, field: Int) -> Truth? {
+            parts._withUnsafeGuaranteedRef { parts in
+                guard parts.deferredMask & bit(index) == 0, case .object(let object) = parts.stored[index],
+                    ObjectIdentifier(object.type) == type
+                else { return nil }
+                switch object.fields[field] {
+                case nil: return .no
+                case .unknown?: return .other
+                default: return .yes
+                }
+            }
+        }
+
+        /// ``truth(of:types:positions:)`` of field `position` of variable `index` itself, an object of the type `type`.
+        @inline(__always)
+        func truth(of index: Int, type: ObjectIdentifier, at position: Int) -> Truth? {
+            parts._withUnsafeGuaranteedRef { parts in
+                guard parts.deferredMask & bit(index) == 0, case .object(let object) = parts.stored[index],
+                    ObjectIdentifier(object.type) == type
+                else { return nil }
+                switch object.fields[position] {
+                case nil: return nil
+                case .bool(let flag)?: return Truth(flag)
+                default: return .other
+                }
+            }
+        }
+
+        /// `body` of the field at the end of a chain of fields from variable `index` (``path(of:types:positions:)``),
+        /// read in place (`nil` when it has no value); `nil` when an object on the way is missing or of another type,
+        /// or the variable is deferred.
+        @inline(__always)
+        func field<Result>(
+            of index: Int, types: [ObjectIdentifier], positions: [Int], _ body: (Value?) -> Result?
+        ) -> Result? {
+            parts._withUnsafeGuaranteedRef { parts in
+                object(in: parts, of: index, types: types, positions: positions, hops: positions.count - 1)?
+                    ._withUnsafeGuaranteedRef { body($0.fields[positions[positions.count - 1]]) }
+            }
+        }
+
+        /// The truth of the field at the end of a chain of fields from variable `index` (``path(of:types:positions:)``),
+        /// read in place: `.other` when it is not a bool; `nil` when an object on the way is missing or of another type,
+        /// the variable is deferred, or the field has no value (whose reading depends on the frame).
+        @inline(__always)
+        func truth(of index: Int, types: [ObjectIdentifier], positions: [Int]) -> Truth? {
+            parts._withUnsafeGuaranteedRef { parts in
+                object(in: parts, of: index, types: types, positions: positions, hops: positions.count - 1)?
+                    ._withUnsafeGuaranteedRef { object in
+                        switch object.fields[positions[positions.count - 1]] {
+                        case nil: return nil
+                        case .bool(let flag)?: return Truth(flag)
+                        default: return .other
+                        }
+                    }
+            }
+        }
+
         /// The object variable `index` reaches after the first `hops` of `positions`, each object on the way of the
         /// type `types` names (the variable's first); `nil` when one is missing or of another type, or the variable
         /// is deferred. Not counted: the activation holds every object on the way.
@@ -311,6 +387,13 @@ package final class DefinitionCache {
         values![Int(slot.magnitude) - 1]
     }
 
+    /// The truth of the value kept at `slot` (``slot(of:strict:)``, not 0), read where it lies.
+    @inline(__always)
+    func truth(at slot: Int32) -> Truth {
+        if case .bool(let flag) = values![Int(slot.magnitude) - 1] { return Truth(flag) }
+        return .other
+    }
+
     /// Keeps a value of definition `index` computed in the reading `strict` says; `readAbsent`: whether computing it
     /// read a field without a value. `total` is how many definitions there are.
     func keep(_ value: Value, strict: Bool, readAbsent: Bool, at index: Int, of total: Int) {
@@ -436,19 +519,27 @@ package final class Program: Sendable {
     package let resultType: CELType?
     let evaluator: Evaluator
     let recordingEvaluator: Evaluator
+    /// The expression's ``Truth``, for conditions read without evidence.
+    let tester: Tester
+    /// The type of each node, by id (empty for unchecked programs): what testers made later read the facts by
+    /// (``testing(assuming:schema:definitions:)``).
+    let types: [Int: CELType]
     /// How many values ``recordingEvaluator`` records in one evaluation at most: each node that records runs at most
     /// once outside comprehension bodies, and none records inside them or inside a definition.
     let evidenceCapacity: Int
 
     init(
         source: Source, expression: Expression, resultType: CELType?, evaluator: @escaping Evaluator,
-        recordingEvaluator: @escaping Evaluator, evidenceCapacity: Int
+        recordingEvaluator: @escaping Evaluator, tester: @escaping Tester, evidenceCapacity: Int,
+        types: [Int: CELType]
     ) {
+        self.types = types
         self.source = source
         self.expression = expression
         self.resultType = resultType
         self.evaluator = evaluator
         self.recordingEvaluator = recordingEvaluator
+        self.tester = tester
         self.evidenceCapacity = evidenceCapacity
     }
 
@@ -469,6 +560,43 @@ package final class Program: Sendable {
     /// expression when a rule set runs many on the same request.
     func evaluate(in frame: inout Frame) -> Value {
         evaluator(&frame)
+    }
+
+    /// The program with a tester made under `assumption`: the same expression and evaluators, the tests of the
+    /// discriminating fact read as the constants they are under it; with the expression's truth when the assumption
+    /// alone decides it. `nil` when the assumption decides no part of it: the program's own tester serves.
+    func testing(
+        assuming assumption: Assumption, schema: FactSchema, definitions: Definitions
+    ) -> (program: Program, decided: Bool?)? {
+        var generator = Generator(
+            schema: schema, definitions: definitions, types: types, source: source, checked: resultType != nil,
+            recording: false)
+        generator.assumption = assumption
+        // Most programs read nothing the assumption decides: no tester is made for them.
+        guard expression.nodes.contains(where: { generator.decided($0, scope: []) != nil }) else { return nil }
+        let decided = generator.decided(expression, scope: [])
+        let tester = generator.generateTruth(expression, scope: [])
+        guard generator.decidedNodes > 0 else { return nil }
+        let program = Program(
+            source: source, expression: expression, resultType: resultType, evaluator: evaluator,
+            recordingEvaluator: recordingEvaluator, tester: tester, evidenceCapacity: evidenceCapacity, types: types)
+        return (program, decided)
+    }
+
+    /// Whether the expression is true or false, in a frame kept across evaluations on one activation (no evidence):
+    /// `.other` when it is neither, and ``evaluate(in:)`` tells what it is.
+    func truth(in frame: inout Frame) -> Truth {
+        tester(&frame)
+    }
+
+    /// Whether the expression is true or false (read as a condition is, without evidence); `nil` when it is neither,
+    /// and ``evaluate(_:cache:)`` tells what it is.
+    package func truth(_ activation: Activation, cache: DefinitionCache? = nil) -> Bool? {
+        switch Frame.with(activation, cache: cache, { tester(&$0) }) {
+        case .yes: true
+        case .no: false
+        case .other: nil
+        }
     }
 
     /// The value with its evidence, in a frame kept across evaluations on one activation.
@@ -596,9 +724,11 @@ package enum Compiler {
         var plain = Generator(
             schema: schema, definitions: definitions, types: types, source: source, checked: checked, recording: false)
         let evaluator = plain.generate(expression, scope: [], record: false)
+        let tester = plain.generateTruth(expression, scope: [])
         return .success(
             Program(
                 source: source, expression: expression, resultType: resultType, evaluator: evaluator,
-                recordingEvaluator: recordingEvaluator, evidenceCapacity: generator.recordedNodes))
+                recordingEvaluator: recordingEvaluator, tester: tester, evidenceCapacity: generator.recordedNodes,
+                types: types))
     }
 }

@@ -4,6 +4,9 @@
 /// whatever `x` is (unknown and error included), such a guard is false for every other operation, and the check can
 /// be left out of the replay without being evaluated. The index only ever leaves out checks whose guard is certainly
 /// false; anything it cannot read is kept.
+///
+/// The steps it keeps for a value read the tests of the fact as the constants they are for that value
+/// (``Assumption``): `request.operation == 'rotateKey'` is not read again for every check of every rule.
 struct GuardIndex: Sendable {
     /// Steps for each value some guard names, and for every other value.
     private let stepsByValue: NameTable<[ReplayStep]>
@@ -13,6 +16,9 @@ struct GuardIndex: Sendable {
     private let positions: [Int]
     /// The type of each object on the way, the variable's first: the fact is read in place along them.
     private let types: [ObjectIdentifier]
+    /// The programs made for the steps of one value (``ReplayStep/init(_:when:assertion:ruleWhen:)``), which the
+    /// steps read without holding.
+    private let programs: [Program]
 
     init?(
         path: [String], schema: FactSchema, definitions: Definitions, rules: [Rule], steps: [ReplayStep]
@@ -21,12 +27,14 @@ struct GuardIndex: Sendable {
         var type = schema.variables[variable].type
         var positions: [Int] = []
         var types: [ObjectIdentifier] = []
+        var perRequest = false
         for field in path.dropFirst() {
             guard case .object(let name) = type, let object = schema.objects[name],
                 let position = object.index(of: field)
             else { return nil }
             positions.append(position)
             types.append(ObjectIdentifier(object))
+            perRequest = perRequest || object.fields[position].perRequest
             type = object.fields[position].type
         }
         guard type == .string else { return nil }
@@ -47,10 +55,39 @@ struct GuardIndex: Sendable {
             named.formUnion(restriction ?? [])
         }
         var stepsByValue: [String: [ReplayStep]] = [:]
+        var programs: [Program] = []
         for value in named {
-            stepsByValue[value] = zip(steps, restrictions).filter { $0.1?.contains(value) ?? true }.map(\.0)
+            let kept = zip(steps, restrictions).filter { $0.1?.contains(value) ?? true }.map(\.0)
+            // A per-request fact would be noted as read by every test of it: it is read as usual.
+            guard !perRequest else {
+                stepsByValue[value] = kept
+                continue
+            }
+            // The steps for this value read its tests as the constants they are for it: a guard it alone makes true
+            // is left out, and the rest read what remains (`needsBody && has(request.body)` reads the body alone).
+            let assumption = Assumption(path: path, value: value)
+            var made: [ObjectIdentifier: (program: Program, decided: Bool?)?] = [:]
+            func testing(_ program: Program) -> (program: Program, decided: Bool?)? {
+                if let known = made[ObjectIdentifier(program)] { return known }
+                let found = program.testing(assuming: assumption, schema: schema, definitions: definitions)
+                made[ObjectIdentifier(program)] = found
+                if let found { programs.append(found.program) }
+                return found
+            }
+            func guardProgram(_ program: Program?) -> Program? {
+                guard let program else { return nil }
+                guard let found = testing(program) else { return program }
+                return found.decided == true ? nil : found.program
+            }
+            stepsByValue[value] = kept.map { step in
+                ReplayStep(
+                    step, when: guardProgram(step.check.when),
+                    assertion: testing(step.check.assertion)?.program ?? step.check.assertion,
+                    ruleWhen: guardProgram(rules[step.rule].when))
+            }
         }
         self.stepsByValue = NameTable(stepsByValue)
+        self.programs = programs
         self.otherSteps = zip(steps, restrictions).filter { $0.1 == nil }.map(\.0)
     }
 

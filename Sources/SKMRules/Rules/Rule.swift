@@ -30,7 +30,7 @@ package final class Rule: Sendable {
     package let summary: String
     package let references: [String]
     package let file: String
-    let when: Program?
+    package let when: Program?
     package let checks: [Check]
     /// Inferences shown beside a cause ("likely because …"); they never decide a verdict.
     package let hints: [Hint]
@@ -78,8 +78,8 @@ package final class Check: Sendable {
     /// A cause found by elimination: it cannot be observed, so it "fails" when every check before it passed and the
     /// logged error is this rule's. Never predicted on its own.
     package let byElimination: Bool
-    let when: Program?
-    let assertion: Program
+    package let when: Program?
+    package let assertion: Program
     package let explanation: Template
     package let fix: Template
     let event: Program?

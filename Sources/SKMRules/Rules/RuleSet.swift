@@ -22,6 +22,18 @@ struct ReplayStep: Sendable {
         byElimination = check.byElimination
         code = owner.error.code
     }
+
+    /// The step with other programs to read for its guards and assertion (``GuardIndex``); whoever makes them keeps
+    /// them alive.
+    init(_ step: ReplayStep, when: Program?, assertion: Program, ruleWhen: Program?) {
+        rule = step.rule
+        check = step.check
+        self.when = when.map { .passUnretained($0) }
+        self.assertion = .passUnretained(assertion)
+        self.ruleWhen = ruleWhen.map { .passUnretained($0) }
+        byElimination = step.byElimination
+        code = step.code
+    }
 }
 
 /// A loaded, compiled set of rules: explains a logged error and replays the decision procedure on facts.
@@ -172,8 +184,15 @@ package struct RuleSet: Sendable {
     func guardValue(_ rule: Rule, applies: Bool, frame: inout Frame) -> Value {
         guard applies else { return .bool(false) }
         guard let when = rule.when.map(Unmanaged.passUnretained) else { return .bool(true) }
-        // The rule holds its guard for as long as this runs.
-        return when._withUnsafeGuaranteedRef { $0.evaluate(in: &frame) }
+        // The rule holds its guard for as long as this runs. Read for its truth first, evaluated only when it is
+        // neither true nor false.
+        return when._withUnsafeGuaranteedRef { when in
+            switch when.truth(in: &frame) {
+            case .yes: .bool(true)
+            case .no: .bool(false)
+            case .other: when.evaluate(in: &frame)
+            }
+        }
     }
 
     /// Replays the decision procedure: every check of every applicable rule in decision order, and the first that
@@ -209,23 +228,32 @@ package struct RuleSet: Sendable {
         var unknowns: [Prediction.Step] = []
         for step in index?.steps(for: frame.activation) ?? replay {
             let ruleIndex = step.rule
+            // Each condition is read for its truth first; only one that is neither true nor false is evaluated, to
+            // learn whether it is unknown.
             if guards[ruleIndex] == 1 {
-                switch step.ruleWhen?._withUnsafeGuaranteedRef({ $0.evaluate(in: &frame) }) ?? .bool(true) {
-                case .bool(true): guards[ruleIndex] = 2
-                case .unknown(let unknown):
-                    guards[ruleIndex] = 4
-                    unknowns.append(.init(rule: rules[ruleIndex], check: step.check, unknown: unknown))
-                default: guards[ruleIndex] = 3
+                switch step.ruleWhen?._withUnsafeGuaranteedRef({ $0.truth(in: &frame) }) ?? .yes {
+                case .yes: guards[ruleIndex] = 2
+                case .no: guards[ruleIndex] = 3
+                case .other:
+                    if case .unknown(let unknown) = step.ruleWhen!._withUnsafeGuaranteedRef({ $0.evaluate(in: &frame) })
+                    {
+                        guards[ruleIndex] = 4
+                        unknowns.append(.init(rule: rules[ruleIndex], check: step.check, unknown: unknown))
+                    } else {
+                        guards[ruleIndex] = 3
+                    }
                 }
             }
             guard guards[ruleIndex] == 2 else { continue }
             if let when = step.when {
-                switch when._withUnsafeGuaranteedRef({ $0.evaluate(in: &frame) }) {
-                case .bool(true): break
-                case .unknown(let unknown):
-                    unknowns.append(.init(rule: rules[ruleIndex], check: step.check, unknown: unknown))
+                switch when._withUnsafeGuaranteedRef({ $0.truth(in: &frame) }) {
+                case .yes: break
+                case .no: continue
+                case .other:
+                    if case .unknown(let unknown) = when._withUnsafeGuaranteedRef({ $0.evaluate(in: &frame) }) {
+                        unknowns.append(.init(rule: rules[ruleIndex], check: step.check, unknown: unknown))
+                    }
                     continue
-                default: continue
                 }
             }
             if step.byElimination {
@@ -236,16 +264,16 @@ package struct RuleSet: Sendable {
                 }
                 continue
             }
-            switch step.assertion._withUnsafeGuaranteedRef({ $0.evaluate(in: &frame) }) {
-            case .bool(true): continue
-            case .bool(false):
+            switch step.assertion._withUnsafeGuaranteedRef({ $0.truth(in: &frame) }) {
+            case .yes: continue
+            case .no:
                 return Prediction(
                     failure: .init(rule: rules[ruleIndex], check: step.check, unknown: nil), byElimination: false,
                     unknownsBefore: unknowns)
-            case .unknown(let unknown):
-                unknowns.append(.init(rule: rules[ruleIndex], check: step.check, unknown: unknown))
-            default:
-                continue
+            case .other:
+                if case .unknown(let unknown) = step.assertion._withUnsafeGuaranteedRef({ $0.evaluate(in: &frame) }) {
+                    unknowns.append(.init(rule: rules[ruleIndex], check: step.check, unknown: unknown))
+                }
             }
         }
         return Prediction(failure: nil, byElimination: false, unknownsBefore: unknowns)
@@ -299,12 +327,18 @@ extension Check {
                 check: self, status: status, evidence: evidence, unknown: unknown, failure: failure, event: event)
         }
         if let when = when.map(Unmanaged.passUnretained) {
-            switch when._withUnsafeGuaranteedRef({ $0.evaluate(in: &frame) }) {
-            case .bool(true): break
-            case .bool(false): return outcome(.skipped)
-            case .unknown(let unknown): return outcome(.unknown, unknown: unknown)
-            case .error(let error): return outcome(.error, failure: error.reason)
-            default: return outcome(.error, failure: "the check's guard is not a bool")
+            // Read for its truth first, evaluated only when it is neither true nor false.
+            switch when._withUnsafeGuaranteedRef({ $0.truth(in: &frame) }) {
+            case .yes: break
+            case .no: return outcome(.skipped)
+            case .other:
+                switch when._withUnsafeGuaranteedRef({ $0.evaluate(in: &frame) }) {
+                case .bool(true): break
+                case .bool(false): return outcome(.skipped)
+                case .unknown(let unknown): return outcome(.unknown, unknown: unknown)
+                case .error(let error): return outcome(.error, failure: error.reason)
+                default: return outcome(.error, failure: "the check's guard is not a bool")
+                }
             }
         }
         if byElimination {
@@ -312,6 +346,13 @@ extension Check {
             return causeFound ? outcome(.skipped) : outcome(.failed, event: event?.evaluate(in: &frame))
         }
         let assertion = Unmanaged.passUnretained(assertion)
+        if !recordingEvidence {
+            switch assertion._withUnsafeGuaranteedRef({ $0.truth(in: &frame) }) {
+            case .yes: return outcome(.passed)
+            case .no: return outcome(.failed, event: event?.evaluate(in: &frame))
+            case .other: break
+            }
+        }
         let (value, evidence) =
             recordingEvidence
             ? assertion._withUnsafeGuaranteedRef { $0.evaluateRecording(in: &frame) }

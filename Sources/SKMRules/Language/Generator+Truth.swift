@@ -1,0 +1,411 @@
+/// What a condition came to, when a caller needs no more: true, false, or anything else (an unknown, an error, a
+/// value of another type), which the caller then evaluates as usual to learn.
+enum Truth: UInt8 {
+    case no, yes, other
+
+    @inline(__always)
+    init(_ flag: Bool) {
+        self = flag ? .yes : .no
+    }
+
+    @inline(__always)
+    init(of value: Value) {
+        if case .bool(let flag) = value { self = flag ? .yes : .no } else { self = .other }
+    }
+}
+
+typealias Tester = @Sendable (inout Frame) -> Truth
+
+/// Conditions read for their truth alone: the replay's guards and assertions, which are evaluated for every check
+/// of every rule before the logged one. Each node hands on a byte where the evaluator hands on a value, which every
+/// parent copies and destroys; the leaves read the facts where they lie.
+///
+/// A tester visits the nodes the plain evaluator visits, in its order, and notes the same reads (per-request fields,
+/// absent fields, definitions kept in the cache). So when it comes to `.other`, evaluating the expression gives
+/// what evaluating it alone would have given.
+extension Generator {
+    mutating func generateTruth(_ expression: Expression, scope: [String]) -> Tester {
+        precondition(!recording, "a tester reads no evidence")
+        if assumption != nil, let decided = decided(expression, scope: scope) {
+            decidedNodes += 1
+            let truth = Truth(decided)
+            return { _ in truth }
+        }
+        switch expression.kind {
+        case .literal(let value):
+            let truth = Truth(of: value)
+            return { _ in truth }
+
+        case .call(let function, nil, let arguments)
+        where (function == "_&&_" || function == "_||_") && arguments.count == 2:
+            let decisive: Truth = function == "_||_" ? .yes : .no
+            let otherwise: Truth = decisive == .yes ? .no : .yes
+            if assumption != nil, decided(arguments[0], scope: scope) == (decisive == .no) {
+                // `true && b` and `false || b` are `b`, read the same way: the left operand reads nothing.
+                decidedNodes += 1
+                return generateTruth(arguments[1], scope: scope)
+            }
+            let left = generateTruth(arguments[0], scope: scope)
+            let right = generateTruth(arguments[1], scope: scope)
+            return { frame in
+                let a = left(&frame)
+                if a == decisive { return decisive }
+                let b = right(&frame)
+                if b == decisive { return decisive }
+                // Neither decided: both the other bool, or an unknown, an error or another type on one side.
+                return a == .other || b == .other ? .other : otherwise
+            }
+
+        case .call("!_", nil, let arguments) where arguments.count == 1:
+            let operand = generateTruth(arguments[0], scope: scope)
+            return { frame in
+                switch operand(&frame) {
+                case .yes: .no
+                case .no: .yes
+                case .other: .other
+                }
+            }
+
+        case .call("_?_:_", nil, let arguments) where arguments.count == 3:
+            let condition = generateTruth(arguments[0], scope: scope)
+            let whenTrue = generateTruth(arguments[1], scope: scope)
+            let whenFalse = generateTruth(arguments[2], scope: scope)
+            return { frame in
+                switch condition(&frame) {
+                case .yes: whenTrue(&frame)
+                case .no: whenFalse(&frame)
+                case .other: .other
+                }
+            }
+
+        case .call(let function, nil, let arguments)
+        where Operations.Relation(rawValue: function) != nil && arguments.count == 2:
+            if let tester = relationTruth(expression, function, arguments, scope: scope) { return tester }
+
+        case .call(let function, let target, let arguments) where LiteralMatch(rawValue: function) != nil:
+            let all = (target.map { [$0] } ?? []) + arguments
+            if all.count == 2, case .literal(.string(let literal)) = all[1].kind,
+                let tester = literalMatchTruth(
+                    expression, LiteralMatch(rawValue: function)!, all[0], literal, scope: scope)
+            {
+                return tester
+            }
+
+        case .call("@in", nil, let arguments) where arguments.count == 2:
+            if let field = inPlaceField(arguments[0], scope: scope),
+                let strings = constantStrings(arguments[1], scope: scope)
+            {
+                let evaluator = generate(expression, scope: scope, record: false)
+                return { frame in
+                    if let found = field.test(&frame, { Self.listed($0, in: strings) }) { return Truth(found) }
+                    return Truth(of: evaluator(&frame))
+                }
+            }
+
+        case .select(let operand, let field, true):
+            if case .object(let typeName)? = types[operand.id], let object = schema.objects[typeName],
+                let position = object.index(of: field),
+                let chain = presenceChain(operand, holder: object, scope: scope)
+            {
+                let evaluator = generate(expression, scope: scope, record: false)
+                if chain.positions.isEmpty {
+                    // A field of the fact itself (`has(request.client)`), the most common: no chain to walk.
+                    let variable = chain.variable
+                    let type = chain.types[0]
+                    let perRequest = chain.perRequest
+                    return { frame in
+                        if perRequest { frame.activation.reads?.notePerRequest() }
+                        if let found = frame.activation.presenceTruth(of: variable, type: type, field: position) {
+                            return found
+                        }
+                        return Truth(of: evaluator(&frame))
+                    }
+                }
+                return { frame in
+                    if chain.perRequest { frame.activation.reads?.notePerRequest() }
+                    if let found = frame.activation.presenceTruth(
+                        of: chain.variable, types: chain.types, positions: chain.positions, field: position)
+                    {
+                        return found
+                    }
+                    return Truth(of: evaluator(&frame))
+                }
+            }
+
+        case .select(_, _, false):
+            if let path = fieldPath(expression, scope: scope) {
+                let evaluator = generate(expression, scope: scope, record: false)
+                let variable = path.variable
+                let types = path.hops.map(\.type)
+                let positions = path.hops.map(\.position)
+                let perRequest = path.perRequest
+                if path.hops.count == 1 {
+                    // A field of the fact itself (`key.exists`), the most common: no chain to walk.
+                    let type = types[0]
+                    let position = positions[0]
+                    return { frame in
+                        if perRequest { frame.activation.reads?.notePerRequest() }
+                        if let found = frame.activation.truth(of: variable, type: type, at: position) { return found }
+                        return Truth(of: evaluator(&frame))
+                    }
+                }
+                return { frame in
+                    if perRequest { frame.activation.reads?.notePerRequest() }
+                    // A field without a value, or a fact read another way, as the evaluator reads it.
+                    if let found = frame.activation.truth(of: variable, types: types, positions: positions) {
+                        return found
+                    }
+                    return Truth(of: evaluator(&frame))
+                }
+            }
+
+        case .identifier(let name):
+            if !scope.contains(name), schema.index(ofVariable: name) == nil, let index = definitions.index(of: name),
+                Self.constant(definitions.items[index].program.expression) == nil
+            {
+                // A definition: its kept value read where it lies; computed and kept by the evaluator the first time.
+                let evaluator = generate(expression, scope: scope, record: false)
+                return { frame in
+                    if let cache = frame.cache {
+                        let strict = frame.strict
+                        let slot = cache._withUnsafeGuaranteedRef { $0.slot(of: index, strict: strict) }
+                        if slot != 0 {
+                            if slot < 0 { frame.readAbsent = true }
+                            return cache._withUnsafeGuaranteedRef { $0.truth(at: slot) }
+                        }
+                    }
+                    return Truth(of: evaluator(&frame))
+                }
+            }
+
+        case .comprehension(let comprehension) where comprehension.macro == .all || comprehension.macro == .exists:
+            return comprehensionTruth(comprehension, scope: scope)
+
+        default:
+            break
+        }
+        let evaluator = generate(expression, scope: scope, record: false)
+        return { frame in Truth(of: evaluator(&frame)) }
+    }
+
+    /// A comparison that reads a field where it lies: with a string literal (`request.operation == 'encrypt'`), or
+    /// with another field or any operand (`key.appkey == request.appkey`), as ``generateCall`` reads it without
+    /// evidence. `nil` for a comparison of another kind.
+    private mutating func relationTruth(
+        _ expression: Expression, _ function: String, _ arguments: [Expression], scope: [String]
+    ) -> Tester? {
+        let relation = Operations.Relation(rawValue: function)!
+        if relation == .equal || relation == .notEqual,
+            let literalIndex = arguments.firstIndex(where: {
+                if case .literal(.string) = $0.kind { true } else { false }
+            }),
+            case .literal(.string(let literal)) = arguments[literalIndex].kind
+        {
+            guard let field = inPlaceField(arguments[1 - literalIndex], scope: scope) else { return nil }
+            let negated = relation == .notEqual
+            let evaluator = generate(expression, scope: scope, record: false)
+            return { frame in
+                if let same = field.test(&frame, { Operations.sameCodePoints($0, literal) }) {
+                    return Truth(same != negated)
+                }
+                return Truth(of: evaluator(&frame))
+            }
+        }
+        for (pathIndex, literalIndex) in [(0, 1), (1, 0)] {
+            // A chain of fields from a fact against a literal (`request.body.bytes <= 262144`), read where it lies.
+            guard case .literal(let literal) = arguments[literalIndex].kind,
+                let path = fieldPath(arguments[pathIndex], scope: scope), path.hops.count > 1
+            else { continue }
+            let evaluator = generate(expression, scope: scope, record: false)
+            let (variable, perRequest) = (path.variable, path.perRequest)
+            let types = path.hops.map(\.type)
+            let positions = path.hops.map(\.position)
+            let pathFirst = pathIndex == 0
+            return { frame in
+                if perRequest { frame.activation.reads?.notePerRequest() }
+                if let holds = frame.activation.field(
+                    of: variable, types: types, positions: positions,
+                    {
+                        pathFirst
+                            ? Operations.holds(relation, $0, literal) : Operations.holds(relation, literal, $0)
+                    })
+                {
+                    return Truth(holds)
+                }
+                return Truth(of: evaluator(&frame))
+            }
+        }
+        let fields = (inPlaceField(arguments[0], scope: scope), inPlaceField(arguments[1], scope: scope))
+        switch fields {
+        case (let first?, let second?):
+            let evaluator = generate(expression, scope: scope, record: false)
+            return { frame in
+                if let a = first.holder(&frame), let b = second.holder(&frame),
+                    let holds = a._withUnsafeGuaranteedRef({ a in
+                        b._withUnsafeGuaranteedRef { b in
+                            Operations.holds(relation, a.fields[first.position], b.fields[second.position])
+                        }
+                    })
+                {
+                    return Truth(holds)
+                }
+                return Truth(of: evaluator(&frame))
+            }
+        case (let field?, nil), (nil, let field?):
+            // The other operand first, then the field where it lies, as the evaluator takes them.
+            let fieldFirst = fields.0 != nil
+            let other = generate(arguments[fieldFirst ? 1 : 0], scope: scope, record: false)
+            let read = generate(arguments[fieldFirst ? 0 : 1], scope: scope, record: false)
+            return { frame in
+                let value = other(&frame)
+                if let holder = field.holder(&frame),
+                    let holds = holder._withUnsafeGuaranteedRef({
+                        fieldFirst
+                            ? Operations.holds(relation, $0.fields[field.position], value)
+                            : Operations.holds(relation, value, $0.fields[field.position])
+                    })
+                {
+                    return Truth(holds)
+                }
+                return Truth(
+                    of: fieldFirst
+                        ? Operations.relation(relation, read(&frame), value)
+                        : Operations.relation(relation, value, read(&frame)))
+            }
+        case (nil, nil):
+            return nil
+        }
+    }
+
+    /// `startsWith`, `endsWith` or `contains` with a literal, on a comprehension variable or a field one selection
+    /// from a fact or from one, read where it lies (as ``generateLiteralMatch`` reads it); `nil` on anything else.
+    private mutating func literalMatchTruth(
+        _ expression: Expression, _ match: LiteralMatch, _ receiver: Expression, _ literal: String, scope: [String]
+    ) -> Tester? {
+        let part = Array(literal.utf8)
+        if case .identifier(let name) = receiver.kind, let local = scope.lastIndex(of: name) {
+            let evaluator = generate(expression, scope: scope, record: false)
+            return { frame in
+                let slot = frame.localsBase + local
+                let found = frame.locals.withUnsafeBufferPointer { locals -> Bool? in
+                    // Checked as the array's own subscript would be: the buffer's is not, in a release build.
+                    precondition(locals.indices.contains(slot), "comprehension variable \(slot) out of range")
+                    guard case .string(let text) = locals[slot] else { return nil }
+                    return match.test(text, part)
+                }
+                if let found { return Truth(found) }
+                return Truth(of: evaluator(&frame))
+            }
+        }
+        guard let field = inPlaceField(receiver, scope: scope) else { return nil }
+        let evaluator = generate(expression, scope: scope, record: false)
+        return { frame in
+            if let found = field.test(&frame, { match.test($0, part) }) { return Truth(found) }
+            return Truth(of: evaluator(&frame))
+        }
+    }
+
+    /// `all` and `exists` (`store.ipv4s.exists(e, e.status != 'DELETED' && …)`), each element's predicate read for
+    /// its truth, as ``generateComprehension`` runs them: the first element that decides, decides; else an element
+    /// that was neither true nor false leaves the whole neither.
+    private mutating func comprehensionTruth(_ comprehension: Expression.Comprehension, scope: [String]) -> Tester {
+        let range = generate(comprehension.range, scope: scope, record: false)
+        let step = generateTruth(comprehension.body[0], scope: scope + [comprehension.variable])
+        let decisive: Truth = comprehension.macro == .exists ? .yes : .no
+        let otherwise: Truth = decisive == .yes ? .no : .yes
+        return { frame in
+            let elements: [Value]
+            switch range(&frame) {
+            case .list(let items): elements = items
+            case .map(let map): elements = map.keys
+            default: return .other
+            }
+            frame.comprehensionDepth += 1
+            if frame.locals.capacity == 0 { frame.locals.reserveCapacity(4) }
+            frame.locals.append(.null)
+            let slot = frame.locals.count - 1
+            defer {
+                frame.locals.removeLast()
+                frame.comprehensionDepth -= 1
+            }
+            var undecided = false
+            for index in elements.indices {
+                frame.locals[slot] = elements[index]
+                switch step(&frame) {
+                case decisive: return decisive
+                case .other: undecided = true
+                default: break
+                }
+            }
+            return undecided ? .other : otherwise
+        }
+    }
+
+    /// The truth of `expression` when ``assumption`` decides it alone: tests of the discriminating fact against
+    /// string literals (`==`, `!=`, `in` a list or map of literals, `has`), joined by `!`, `&&` and `||`, and
+    /// definitions made of them. Decided only as the evaluator would decide it, left to right, so that reading the
+    /// constant instead leaves out nothing the evaluator would have noted: the fact's test reads a value that is
+    /// there, is not a per-request field, and is not deferred past the index that read it first.
+    func decided(_ expression: Expression, scope: [String], depth: Int = 0) -> Bool? {
+        guard let assumption, depth < 32 else { return nil }
+        switch expression.kind {
+        case .literal(.bool(let flag)):
+            return flag
+        case .call("!_", nil, let arguments) where arguments.count == 1:
+            return decided(arguments[0], scope: scope, depth: depth + 1).map { !$0 }
+        case .call(let function, nil, let arguments)
+        where (function == "_&&_" || function == "_||_") && arguments.count == 2:
+            let decisive = function == "_||_"
+            guard let left = decided(arguments[0], scope: scope, depth: depth + 1) else { return nil }
+            if left == decisive { return decisive }
+            return decided(arguments[1], scope: scope, depth: depth + 1)
+        case .call(let function, nil, let arguments)
+        where (function == "_==_" || function == "_!=_") && arguments.count == 2:
+            for (factIndex, literalIndex) in [(0, 1), (1, 0)] {
+                if assumption.isFact(arguments[factIndex], scope: scope),
+                    case .literal(.string(let literal)) = arguments[literalIndex].kind
+                {
+                    return Operations.sameCodePoints(assumption.value, literal) == (function == "_==_")
+                }
+            }
+            return nil
+        case .call("@in", nil, let arguments) where arguments.count == 2:
+            guard assumption.isFact(arguments[0], scope: scope) else { return nil }
+            if let strings = constantStrings(arguments[1], scope: scope) {
+                return Self.listed(assumption.value, in: strings)
+            }
+            if let keys = constantStringMap(arguments[1], scope: scope) { return keys.table[assumption.value] != nil }
+            return nil
+        case .select(let operand, let field, true):
+            // `has()` of the fact: it holds a value.
+            return assumption.path.last == field && assumption.isFact(operand, scope: scope, dropping: 1) ? true : nil
+        case .identifier(let name):
+            guard !scope.contains(name), schema.index(ofVariable: name) == nil,
+                let index = definitions.index(of: name)
+            else { return nil }
+            return decided(definitions.items[index].program.expression, scope: [], depth: depth + 1)
+        default:
+            return nil
+        }
+    }
+}
+
+/// A value the discriminating fact (a chain of fields from a fact, `request.operation`) is known to have: the
+/// replay's steps for one value of it (``GuardIndex``) read its tests as constants.
+struct Assumption {
+    /// The variable, then the fields on the way.
+    let path: [String]
+    let value: String
+
+    /// Whether `expression` reads the fact, less its last `dropping` fields, from the variable itself (not a
+    /// comprehension variable of the same name).
+    func isFact(_ expression: Expression, scope: [String], dropping: Int = 0) -> Bool {
+        var node = expression
+        for field in path.dropFirst().dropLast(dropping).reversed() {
+            guard case .select(let operand, field, false) = node.kind else { return false }
+            node = operand
+        }
+        guard case .identifier(let name) = node.kind else { return false }
+        return name == path[0] && !scope.contains(name)
+    }
+}
