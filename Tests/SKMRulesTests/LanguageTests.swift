@@ -168,6 +168,38 @@ func expectPlainReadingAgrees(
 
     /// A list written out, a sum and an unknown function's operands run in order whatever their number: a few
     /// through closures that hold one another, many (past 16) through a loop, with the same values.
+    /// Chains of `&&` and `||` of up to nine operands, however they nest, read for their truth (in groups of four
+    /// and more) as they evaluate: the first operand that decides, decides, whatever comes after it; an unknown or an
+    /// error before it does not.
+    @Test func chainsOfAndsAndOrsReadForTheirTruthAsTheyEvaluate() throws {
+        let atoms = ["true", "false", "request.client.ip == '10.0.0.1'", "int('x') == 1", "has(request.client.ip)"]
+        var generator = SeededGenerator(seed: 7)
+        var programs: [Program] = []
+        for _ in 0..<400 {
+            let parts = (0..<Int.random(in: 1...9, using: &generator)).map { _ in
+                atoms.randomElement(using: &generator)!
+            }
+            let joiner = Bool.random(using: &generator) ? " && " : " || "
+            var text = parts.joined(separator: joiner)
+            switch Int.random(in: 0..<3, using: &generator) {
+            case 0 where parts.count > 2:
+                text = parts[0] + joiner + "(" + parts.dropFirst().joined(separator: joiner) + ")"
+            case 1:
+                // Both operators, as precedence groups them.
+                text = parts.dropFirst().reduce(parts[0]) {
+                    $0 + (Bool.random(using: &generator) ? " && " : " || ") + $1
+                }
+            default: break
+            }
+            programs.append(try Compiler.compile(Source(text: text), schema: Schemas.schema).get())
+        }
+        let unknown = Value.unknown(Unknown(path: "request.client.ip", settle: "give it"))
+        for ip in [Value.string("10.0.0.1"), .string("10.0.0.2"), unknown] {
+            expectPlainReadingAgrees(programs, on: Schemas.activation(ip: ip), "address \(ip)")
+        }
+        expectPlainReadingAgrees(programs, on: Schemas.activation(ip: nil), "no address")
+    }
+
     @Test func longListsAndSumsGiveWhatShortOnesGive() throws {
         for count in [1, 2, 15, 16, 17, 40] {
             let names = (0..<count).map { "(store.name + '\($0)')" }

@@ -38,23 +38,20 @@ extension Generator {
 
         case .call(let function, nil, let arguments)
         where (function == "_&&_" || function == "_||_") && arguments.count == 2:
+            // A chain (`a && b && c`, however nested) read as one node: the first operand that decides, decides.
             let decisive: Truth = function == "_||_" ? .yes : .no
-            let otherwise: Truth = decisive == .yes ? .no : .yes
-            if assumption != nil, decided(arguments[0], scope: scope) == (decisive == .no) {
-                // `true && b` and `false || b` are `b`, read the same way: the left operand reads nothing.
-                decidedNodes += 1
-                return generateTruth(arguments[1], scope: scope)
+            var operands: [TesterOperand] = []
+            for operand in Self.junctionOperands(function, expression) {
+                if assumption != nil, let flag = decided(operand, scope: scope) {
+                    decidedNodes += 1
+                    // `true` in `&&` decides nothing and reads nothing; `false` decides, and nothing after it is read.
+                    guard Truth(flag) == decisive else { continue }
+                    operands.append(TesterOperand { _ in decisive })
+                    break
+                }
+                operands.append(TesterOperand(generateTruth(operand, scope: scope)))
             }
-            let left = generateTruth(arguments[0], scope: scope)
-            let right = generateTruth(arguments[1], scope: scope)
-            return { frame in
-                let a = left(&frame)
-                if a == decisive { return decisive }
-                let b = right(&frame)
-                if b == decisive { return decisive }
-                // Neither decided: both the other bool, or an unknown, an error or another type on one side.
-                return a == .other || b == .other ? .other : otherwise
-            }
+            return Self.junction(operands, decisive: decisive)
 
         case .call("!_", nil, let arguments) where arguments.count == 1:
             let operand = generateTruth(arguments[0], scope: scope)
@@ -386,6 +383,81 @@ extension Generator {
             return decided(definitions.items[index].program.expression, scope: [], depth: depth + 1)
         default:
             return nil
+        }
+    }
+}
+
+/// A tester held in a struct: an array of testers would hold them at the most general abstraction, and every call
+/// would go through two reabstraction thunks.
+struct TesterOperand {
+    let run: Tester
+
+    init(_ run: @escaping Tester) {
+        self.run = run
+    }
+}
+
+extension Generator {
+    /// The operands of a chain of `function` (`_&&_` or `_||_`), however it nests, left to right.
+    static func junctionOperands(_ function: String, _ expression: Expression) -> [Expression] {
+        guard case .call(function, nil, let arguments) = expression.kind, arguments.count == 2 else {
+            return [expression]
+        }
+        return junctionOperands(function, arguments[0]) + junctionOperands(function, arguments[1])
+    }
+
+    /// The truth of a chain of `&&` (`decisive` `.no`) or `||` (`.yes`) of `operands`, read left to right as nested
+    /// pairs are: the first that is `decisive` decides and nothing after it is read; else `.other` if one was
+    /// neither true nor false, else the other bool. Up to four operands in one closure, which holds each apart (one
+    /// read out of an array would be counted up and down for every call); more, in groups of four, as a chain of
+    /// chains reads the same.
+    static func junction(_ operands: [TesterOperand], decisive: Truth) -> Tester {
+        let otherwise: Truth = decisive == .yes ? .no : .yes
+        switch operands.count {
+        case 0:
+            return { _ in otherwise }
+        case 1:
+            return operands[0].run
+        case 2:
+            let (first, second) = (operands[0].run, operands[1].run)
+            return { frame in
+                let a = first(&frame)
+                if a == decisive { return decisive }
+                let b = second(&frame)
+                if b == decisive { return decisive }
+                return a == .other || b == .other ? .other : otherwise
+            }
+        case 3:
+            let (first, second, third) = (operands[0].run, operands[1].run, operands[2].run)
+            return { frame in
+                let a = first(&frame)
+                if a == decisive { return decisive }
+                let b = second(&frame)
+                if b == decisive { return decisive }
+                let c = third(&frame)
+                if c == decisive { return decisive }
+                return a == .other || b == .other || c == .other ? .other : otherwise
+            }
+        case 4:
+            let (first, second, third, fourth) = (
+                operands[0].run, operands[1].run, operands[2].run, operands[3].run
+            )
+            return { frame in
+                let a = first(&frame)
+                if a == decisive { return decisive }
+                let b = second(&frame)
+                if b == decisive { return decisive }
+                let c = third(&frame)
+                if c == decisive { return decisive }
+                let d = fourth(&frame)
+                if d == decisive { return decisive }
+                return a == .other || b == .other || c == .other || d == .other ? .other : otherwise
+            }
+        default:
+            let groups = stride(from: 0, to: operands.count, by: 4).map {
+                TesterOperand(junction(Array(operands[$0..<min($0 + 4, operands.count)]), decisive: decisive))
+            }
+            return junction(groups, decisive: decisive)
         }
     }
 }
