@@ -327,18 +327,12 @@ extension Check {
                 check: self, status: status, evidence: evidence, unknown: unknown, failure: failure, event: event)
         }
         if let when = when.map(Unmanaged.passUnretained) {
-            // Read for its truth first, evaluated only when it is neither true nor false.
-            switch when._withUnsafeGuaranteedRef({ $0.truth(in: &frame) }) {
-            case .yes: break
-            case .no: return outcome(.skipped)
-            case .other:
-                switch when._withUnsafeGuaranteedRef({ $0.evaluate(in: &frame) }) {
-                case .bool(true): break
-                case .bool(false): return outcome(.skipped)
-                case .unknown(let unknown): return outcome(.unknown, unknown: unknown)
-                case .error(let error): return outcome(.error, failure: error.reason)
-                default: return outcome(.error, failure: "the check's guard is not a bool")
-                }
+            switch when._withUnsafeGuaranteedRef({ $0.evaluate(in: &frame) }) {
+            case .bool(true): break
+            case .bool(false): return outcome(.skipped)
+            case .unknown(let unknown): return outcome(.unknown, unknown: unknown)
+            case .error(let error): return outcome(.error, failure: error.reason)
+            default: return outcome(.error, failure: "the check's guard is not a bool")
             }
         }
         if byElimination {
