@@ -780,6 +780,41 @@ func expectPlainReadingAgrees(
         }
     }
 
+    /// Texts compare code point by code point however they are held: short ones in place, long ones in storage, and
+    /// short ones in storage of their own (a text that grew from an empty one with room reserved), ASCII or not.
+    @Test func textsCompareByTheirCodePointsHoweverTheyAreHeld() throws {
+        func grown(_ text: String) -> String {
+            var grown = String()
+            grown.reserveCapacity(64)
+            grown += text
+            return grown
+        }
+        let bases = ["", "a", "abc", "abd", "é", "e\u{301}", "fifteen bytes!!", "sixteen bytes!!!", "Kelvin \u{212A}"]
+        var texts: [String] = []
+        for base in bases {
+            texts += [
+                base, grown(base), String(decoding: Array(base.utf8), as: UTF8.self), base + "x", grown(base + "x"),
+            ]
+        }
+        let holder = ObjectType(name: "Holder", fields: [.init("s", .string)])
+        let schema = FactSchema(
+            variables: [.init("a", .object("Holder")), .init("b", .object("Holder"))], objects: [holder])
+        let program = try Compiler.compile(Source(text: "a.s == b.s"), schema: schema).get()
+        for x in texts {
+            for y in texts {
+                let facts = Activation(
+                    schema: schema,
+                    values: [
+                        "a": .object(ObjectValue(type: holder, fields: [.string(x)])),
+                        "b": .object(ObjectValue(type: holder, fields: [.string(y)])),
+                    ])
+                let same = Array(x.utf8) == Array(y.utf8)
+                #expect(program.evaluate(facts).boolValue == same, "\(x.debugDescription) == \(y.debugDescription)")
+                #expect(program.truth(facts) == same, "truth: \(x.debugDescription) == \(y.debugDescription)")
+            }
+        }
+    }
+
     /// `has()` of a fact's field, or of a field a chain of fields from a fact reaches, tests the field where it lies.
     /// A deferred fact is read as usual, so the two readings are held to each other on the same values: every kind of
     /// value on the way (an object of the type, none, an unknown, another type) and in the field, plainly, with

@@ -14,9 +14,13 @@ enum Operations {
     /// String equality as CEL has it: code point by code point, without Unicode normalisation (Swift's `==` would
     /// call "é" and "e\u{301}" equal). Equal UTF-8 bytes are equal code points.
     static func sameCodePoints(_ x: String, _ y: String) -> Bool {
-        guard x.utf8.count == y.utf8.count else { return false }
+        let (a, b) = (unsafeBitCast(x, to: (UInt64, UInt64).self), unsafeBitCast(y, to: (UInt64, UInt64).self))
         // The same bits are the same string: a short text held in place, or the same storage.
-        if unsafeBitCast(x, to: (UInt64, UInt64).self) == unsafeBitCast(y, to: (UInt64, UInt64).self) { return true }
+        if a == b { return true }
+        // Two short texts held in place (up to 15 bytes) are equal only with the same bits: the bytes in order, then
+        // zeros, and a last byte made of the length and flags that follow from the bytes.
+        if a.1 & b.1 & smallStringFlag != 0 { return false }
+        guard x.utf8.count == y.utf8.count else { return false }
         let compared = x.utf8.withContiguousStorageIfAvailable { a in
             y.utf8.withContiguousStorageIfAvailable { b in
                 a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0
@@ -25,6 +29,10 @@ enum Operations {
         if let compared, let result = compared { return result }
         return x.utf8.elementsEqual(y.utf8)
     }
+
+    /// The bit of a string's second word that tells a short text held in place (the standard library's `isSmall`, on
+    /// 64-bit platforms).
+    private static let smallStringFlag: UInt64 = 0x2000_0000_0000_0000
 
     /// The first unknown (all unknowns merged) or else the first error among `values`; `nil` when all are values.
     static func exceptional(_ values: [Value]) -> Value? {
