@@ -125,7 +125,10 @@ func operationVariants(of facts: Activation) throws -> [Activation] {
         }
         #expect(compared > 3000)
     }
+}
 
+/// The shipped rules' conditions read for their truth alone, as the replay reads them.
+@Suite struct ConditionTruthTests {
     /// Every condition of the shipped rules (guards, assertions, definitions), read for its truth alone as the replay
     /// reads it, is true or false exactly when its value is that bool, and notes a per-request read exactly when
     /// evaluating it does: on every embedded test's facts, under every operation.
@@ -160,6 +163,39 @@ func operationVariants(of facts: Activation) throws -> [Activation] {
         // Both kinds are met: the facts hold unknowns as well as values.
         #expect(decided > 10_000)
         #expect(undecided > 100)
+    }
+
+    /// A definition read first for its truth (as the replay reads guards) is kept in the request's cache as that bool,
+    /// with whether it read a field without a value: afterwards, read plainly and strictly (as explanations are), it
+    /// gives what it gives with a cache of its own, for every shipped definition on every embedded test's facts.
+    @Test func definitionsKeptFromTheirTruthServeEveryReading() throws {
+        let rules = try ShippedRules.load()
+        let programs = try rules.definitions.items.map {
+            try Compiler.compile(Source(text: $0.name), schema: SKMFacts.schema, definitions: rules.definitions).get()
+        }
+        var strictDiffers = 0
+        for rule in rules.rules {
+            for test in rule.tests {
+                for facts in [test.facts] {
+                    for program in programs {
+                        let cache = DefinitionCache()
+                        let truth = program.truth(facts, cache: cache)
+                        let plain = program.evaluate(facts)
+                        let strict = program.evaluateStrictly(facts)
+                        #expect(truth == plain.boolValue, "\(program.source.text) in \(rule.id) / \(test.name)")
+                        #expect(
+                            "\(program.evaluate(facts, cache: cache))" == "\(plain)",
+                            "\(program.source.text) in \(rule.id) / \(test.name)")
+                        #expect(
+                            "\(program.evaluateStrictly(facts, cache: cache))" == "\(strict)",
+                            "strictly: \(program.source.text) in \(rule.id) / \(test.name)")
+                        if "\(strict)" != "\(plain)" { strictDiffers += 1 }
+                    }
+                }
+            }
+        }
+        // The two readings differ on some: fields without a value are met.
+        #expect(strictDiffers > 20)
     }
 }
 

@@ -160,18 +160,36 @@ extension Generator {
             if !scope.contains(name), schema.index(ofVariable: name) == nil, let index = definitions.index(of: name),
                 Self.constant(definitions.items[index].program.expression) == nil
             {
-                // A definition: its kept value read where it lies; computed and kept by the evaluator the first time.
+                // A definition: its kept value read where it lies. The first time, its own tester reads it, as its
+                // evaluator would run (with its own comprehension variables), and a true or false is kept as that
+                // bool, with whether it read a field without a value; anything else is computed and kept by the
+                // evaluator.
                 let evaluator = generate(expression, scope: scope, record: false)
+                let body = definitions.items[index].program.tester
+                let known = definitions.items.count
                 return { frame in
-                    if let cache = frame.cache {
-                        let strict = frame.strict
-                        let slot = cache._withUnsafeGuaranteedRef { $0.slot(of: index, strict: strict) }
-                        if slot != 0 {
-                            if slot < 0 { frame.readAbsent = true }
-                            return cache._withUnsafeGuaranteedRef { $0.truth(at: slot) }
-                        }
+                    let strict = frame.strict
+                    guard let cache = frame.cache else { return Truth(of: evaluator(&frame)) }
+                    let slot = cache._withUnsafeGuaranteedRef { $0.slot(of: index, strict: strict) }
+                    if slot != 0 {
+                        if slot < 0 { frame.readAbsent = true }
+                        return cache._withUnsafeGuaranteedRef { $0.truth(at: slot) }
                     }
-                    return Truth(of: evaluator(&frame))
+                    let savedBase = frame.localsBase
+                    let savedReadAbsent = frame.readAbsent
+                    frame.localsBase = frame.locals.count
+                    frame.readAbsent = false
+                    frame.comprehensionDepth += 1
+                    let truth = body(&frame)
+                    frame.comprehensionDepth -= 1
+                    frame.localsBase = savedBase
+                    let readAbsent = frame.readAbsent
+                    frame.readAbsent = savedReadAbsent || readAbsent
+                    guard truth != .other else { return Truth(of: evaluator(&frame)) }
+                    cache._withUnsafeGuaranteedRef {
+                        $0.keep(.bool(truth == .yes), strict: strict, readAbsent: readAbsent, at: index, of: known)
+                    }
+                    return truth
                 }
             }
 
