@@ -26,7 +26,7 @@ typealias Tester = @Sendable (inout Frame) -> Truth
 extension Generator {
     mutating func generateTruth(_ expression: Expression, scope: [String]) -> Tester {
         precondition(!recording, "a tester reads no evidence")
-        if assumption != nil, let decided = decided(expression, scope: scope) {
+        if assumption != nil, !expression.isLiteral, let decided = decided(expression, scope: scope) {
             decidedNodes += 1
             let truth = Truth(decided)
             return { _ in truth }
@@ -356,49 +356,65 @@ extension Generator {
         }
     }
 
-    /// The truth of `expression` when ``assumption`` decides it alone: tests of the discriminating fact against
-    /// string literals (`==`, `!=`, `in` a list or map of literals, `has`), joined by `!`, `&&` and `||`, and
-    /// definitions made of them. Decided only as the evaluator would decide it, left to right, so that reading the
-    /// constant instead leaves out nothing the evaluator would have noted: the fact's test reads a value that is
-    /// there, is not a per-request field, and is not deferred past the index that read it first.
+    /// The truth of `expression` when ``assumption`` decides it alone (``decidedValue(_:scope:depth:)``).
     func decided(_ expression: Expression, scope: [String], depth: Int = 0) -> Bool? {
+        if case .bool(let flag)? = decidedValue(expression, scope: scope, depth: depth) { return flag }
+        return nil
+    }
+
+    /// The value of `expression` when ``assumption`` decides it alone: the discriminating fact, literals, `has()` of
+    /// the fact, comparisons of texts so decided, `in` a list or map of literals, `!`, `&&`, `||`, choices
+    /// (`c ? a : b`) whose condition is so decided, and definitions made of them (`bodyShapeKey`, `needsBody`).
+    /// Decided only as the evaluator would compute it, left to right, so that reading the constant instead leaves out
+    /// nothing the evaluator would have noted: the fact's test reads a value that is there, is not a per-request
+    /// field, and is not deferred past the index that read it first.
+    func decidedValue(_ expression: Expression, scope: [String], depth: Int = 0) -> Value? {
         guard let assumption, depth < 32 else { return nil }
+        if assumption.isFact(expression, scope: scope) { return .string(assumption.value) }
         switch expression.kind {
-        case .literal(.bool(let flag)):
-            return flag
+        case .literal(let value):
+            return value
         case .call("!_", nil, let arguments) where arguments.count == 1:
-            return decided(arguments[0], scope: scope, depth: depth + 1).map { !$0 }
+            guard case .bool(let flag)? = decidedValue(arguments[0], scope: scope, depth: depth + 1) else { return nil }
+            return .bool(!flag)
         case .call(let function, nil, let arguments)
         where (function == "_&&_" || function == "_||_") && arguments.count == 2:
             let decisive = function == "_||_"
-            guard let left = decided(arguments[0], scope: scope, depth: depth + 1) else { return nil }
-            if left == decisive { return decisive }
-            return decided(arguments[1], scope: scope, depth: depth + 1)
+            guard case .bool(let left)? = decidedValue(arguments[0], scope: scope, depth: depth + 1) else { return nil }
+            if left == decisive { return .bool(decisive) }
+            guard case .bool(let right)? = decidedValue(arguments[1], scope: scope, depth: depth + 1) else {
+                return nil
+            }
+            return .bool(right)
         case .call(let function, nil, let arguments)
         where (function == "_==_" || function == "_!=_") && arguments.count == 2:
-            for (factIndex, literalIndex) in [(0, 1), (1, 0)] {
-                if assumption.isFact(arguments[factIndex], scope: scope),
-                    case .literal(.string(let literal)) = arguments[literalIndex].kind
-                {
-                    return Operations.sameCodePoints(assumption.value, literal) == (function == "_==_")
-                }
-            }
-            return nil
+            guard case .string(let left)? = decidedValue(arguments[0], scope: scope, depth: depth + 1),
+                case .string(let right)? = decidedValue(arguments[1], scope: scope, depth: depth + 1)
+            else { return nil }
+            return .bool(Operations.sameCodePoints(left, right) == (function == "_==_"))
         case .call("@in", nil, let arguments) where arguments.count == 2:
-            guard assumption.isFact(arguments[0], scope: scope) else { return nil }
-            if let strings = constantStrings(arguments[1], scope: scope) {
-                return Self.listed(assumption.value, in: strings)
+            guard case .string(let element)? = decidedValue(arguments[0], scope: scope, depth: depth + 1) else {
+                return nil
             }
-            if let keys = constantStringMap(arguments[1], scope: scope) { return keys.table[assumption.value] != nil }
+            if let strings = constantStrings(arguments[1], scope: scope) {
+                return .bool(Self.listed(element, in: strings))
+            }
+            if let keys = constantStringMap(arguments[1], scope: scope) { return .bool(keys.table[element] != nil) }
             return nil
+        case .call("_?_:_", nil, let arguments) where arguments.count == 3:
+            guard case .bool(let condition)? = decidedValue(arguments[0], scope: scope, depth: depth + 1) else {
+                return nil
+            }
+            return decidedValue(arguments[condition ? 1 : 2], scope: scope, depth: depth + 1)
         case .select(let operand, let field, true):
             // `has()` of the fact: it holds a value.
-            return assumption.path.last == field && assumption.isFact(operand, scope: scope, dropping: 1) ? true : nil
+            return assumption.path.last == field && assumption.isFact(operand, scope: scope, dropping: 1)
+                ? .bool(true) : nil
         case .identifier(let name):
             guard !scope.contains(name), schema.index(ofVariable: name) == nil,
                 let index = definitions.index(of: name)
             else { return nil }
-            return decided(definitions.items[index].program.expression, scope: [], depth: depth + 1)
+            return decidedValue(definitions.items[index].program.expression, scope: [], depth: depth + 1)
         default:
             return nil
         }
@@ -497,5 +513,13 @@ struct Assumption {
         }
         guard case .identifier(let name) = node.kind else { return false }
         return name == path[0] && !scope.contains(name)
+    }
+}
+
+extension Expression {
+    /// Whether the expression is a literal.
+    var isLiteral: Bool {
+        if case .literal = kind { return true }
+        return false
     }
 }

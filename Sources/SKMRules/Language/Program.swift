@@ -573,7 +573,9 @@ package final class Program: Sendable {
             recording: false)
         generator.assumption = assumption
         // Most programs read nothing the assumption decides: no tester is made for them.
-        guard expression.nodes.contains(where: { generator.decided($0, scope: []) != nil }) else { return nil }
+        guard expression.nodes.contains(where: { !$0.isLiteral && generator.decided($0, scope: []) != nil }) else {
+            return nil
+        }
         let decided = generator.decided(expression, scope: [])
         let tester = generator.generateTruth(expression, scope: [])
         guard generator.decidedNodes > 0 else { return nil }
