@@ -357,14 +357,7 @@ extension Generator {
         guard !record else { return general }
         if case .identifier(let name) = receiver.kind, let local = scope.lastIndex(of: name) {
             return { frame in
-                let slot = frame.localsBase + local
-                let found = frame.locals.withUnsafeBufferPointer { locals -> Bool? in
-                    // Checked as the array's own subscript would be: the buffer's is not, in a release build.
-                    precondition(locals.indices.contains(slot), "comprehension variable \(slot) out of range")
-                    guard case .string(let text) = locals[slot] else { return nil }
-                    return match.test(text, part)
-                }
-                if let found { return .bool(found) }
+                if let found = frame.withLocalString(local, { match.test($0, part) }) { return .bool(found) }
                 return general(&frame)
             }
         }

@@ -175,16 +175,7 @@ extension Generator {
                         if slot < 0 { frame.readAbsent = true }
                         return cache._withUnsafeGuaranteedRef { $0.truth(at: slot) }
                     }
-                    let savedBase = frame.localsBase
-                    let savedReadAbsent = frame.readAbsent
-                    frame.localsBase = frame.locals.count
-                    frame.readAbsent = false
-                    frame.comprehensionDepth += 1
-                    let truth = body(&frame)
-                    frame.comprehensionDepth -= 1
-                    frame.localsBase = savedBase
-                    let readAbsent = frame.readAbsent
-                    frame.readAbsent = savedReadAbsent || readAbsent
+                    let (truth, readAbsent) = frame.asDefinition(body)
                     guard truth != .other else { return Truth(of: evaluator(&frame)) }
                     cache._withUnsafeGuaranteedRef {
                         $0.keep(.bool(truth == .yes), strict: strict, readAbsent: readAbsent, at: index, of: known)
@@ -301,14 +292,7 @@ extension Generator {
         if case .identifier(let name) = receiver.kind, let local = scope.lastIndex(of: name) {
             let evaluator = generate(expression, scope: scope, record: false)
             return { frame in
-                let slot = frame.localsBase + local
-                let found = frame.locals.withUnsafeBufferPointer { locals -> Bool? in
-                    // Checked as the array's own subscript would be: the buffer's is not, in a release build.
-                    precondition(locals.indices.contains(slot), "comprehension variable \(slot) out of range")
-                    guard case .string(let text) = locals[slot] else { return nil }
-                    return match.test(text, part)
-                }
-                if let found { return Truth(found) }
+                if let found = frame.withLocalString(local, { match.test($0, part) }) { return Truth(found) }
                 return Truth(of: evaluator(&frame))
             }
         }

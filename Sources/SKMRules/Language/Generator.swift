@@ -319,16 +319,7 @@ struct Generator {
                         }
                     }
                     // It runs with its own comprehension variables and records no evidence of its own.
-                    let savedBase = frame.localsBase
-                    let savedReadAbsent = frame.readAbsent
-                    frame.localsBase = frame.locals.count
-                    frame.readAbsent = false
-                    frame.comprehensionDepth += 1
-                    let value = body(&frame)
-                    frame.comprehensionDepth -= 1
-                    frame.localsBase = savedBase
-                    let readAbsent = frame.readAbsent
-                    frame.readAbsent = savedReadAbsent || readAbsent
+                    let (value, readAbsent) = frame.asDefinition(body)
                     frame.cache?._withUnsafeGuaranteedRef {
                         $0.keep(value, strict: strict, readAbsent: readAbsent, at: index, of: known)
                     }

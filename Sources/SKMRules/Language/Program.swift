@@ -166,10 +166,7 @@ package struct Activation: Sendable {
         /// `type`.
         @inline(__always)
         func presenceTruth(of index: Int, type: ObjectIdentifier, field: Int) -> Truth? {
-            parts._withUnsafeGuaranteedRef { parts in
-                guard parts.deferredMask & bit(index) == 0, case .object(let object) = parts.stored[index],
-                    ObjectIdentifier(object.type) == type
-                else { return nil }
+            object(of: index, type: type)?._withUnsafeGuaranteedRef { object in
                 switch object.fields[field] {
                 case nil: return .no
                 case .unknown?: return .other
@@ -181,10 +178,7 @@ package struct Activation: Sendable {
         /// ``truth(of:types:positions:)`` of field `position` of variable `index` itself, an object of the type `type`.
         @inline(__always)
         func truth(of index: Int, type: ObjectIdentifier, at position: Int) -> Truth? {
-            parts._withUnsafeGuaranteedRef { parts in
-                guard parts.deferredMask & bit(index) == 0, case .object(let object) = parts.stored[index],
-                    ObjectIdentifier(object.type) == type
-                else { return nil }
+            object(of: index, type: type)?._withUnsafeGuaranteedRef { object in
                 switch object.fields[position] {
                 case nil: return nil
                 case .bool(let flag)?: return Truth(flag)
@@ -492,6 +486,36 @@ struct Frame {
         self.cache = cache.map(Unmanaged.passUnretained)
         self.recording = recording
         self.strict = strict
+    }
+
+    /// `body` run as a definition runs: with comprehension variables of its own and recording nothing. Returns what
+    /// it gives and whether it read a field without a value, which is also added to the frame's.
+    @inline(__always)
+    mutating func asDefinition<Result>(_ body: (inout Frame) -> Result) -> (Result, readAbsent: Bool) {
+        let savedBase = localsBase
+        let savedReadAbsent = readAbsent
+        localsBase = locals.count
+        readAbsent = false
+        comprehensionDepth += 1
+        let result = body(&self)
+        comprehensionDepth -= 1
+        localsBase = savedBase
+        let absent = readAbsent
+        readAbsent = savedReadAbsent || absent
+        return (result, absent)
+    }
+
+    /// `body` of the text comprehension variable `local` holds, read where it lies; `nil` when it holds another
+    /// kind of value.
+    @inline(__always)
+    func withLocalString<Result>(_ local: Int, _ body: (String) -> Result) -> Result? {
+        let slot = localsBase + local
+        return locals.withUnsafeBufferPointer { locals -> Result? in
+            // Checked as the array's own subscript would be: the buffer's is not, in a release build.
+            precondition(locals.indices.contains(slot), "comprehension variable \(slot) out of range")
+            guard case .string(let text) = locals[slot] else { return nil }
+            return body(text)
+        }
     }
 
     /// Runs `body` with a frame on `activation` and `cache`, both kept alive until it returns. The frame must not

@@ -56,6 +56,10 @@ struct GuardIndex: Sendable {
         }
         var stepsByValue: [String: [ReplayStep]] = [:]
         var programs: [Program] = []
+        // Whether each program reads the fact, itself or through a definition: the same for every value, and most
+        // read nothing a value could decide.
+        var readsFact: [ObjectIdentifier: Bool] = [:]
+        var definitionsReadingFact: [String: Bool] = [:]
         for value in named {
             let kept = zip(steps, restrictions).filter { $0.1?.contains(value) ?? true }.map(\.0)
             // A per-request fact would be noted as read by every test of it: it is read as usual.
@@ -69,6 +73,11 @@ struct GuardIndex: Sendable {
             var made: [ObjectIdentifier: (program: Program, decided: Bool?)?] = [:]
             func testing(_ program: Program) -> (program: Program, decided: Bool?)? {
                 if let known = made[ObjectIdentifier(program)] { return known }
+                let reads =
+                    readsFact[ObjectIdentifier(program)]
+                    ?? analysis.readsFact(program.expression, definitions: &definitionsReadingFact)
+                readsFact[ObjectIdentifier(program)] = reads
+                guard reads else { return nil }
                 let found = program.testing(assuming: assumption, schema: schema, definitions: definitions)
                 made[ObjectIdentifier(program)] = found
                 if let found { programs.append(found.program) }
@@ -140,6 +149,27 @@ struct GuardIndex: Sendable {
             default:
                 return nil
             }
+        }
+
+        /// Whether `expression` reads the discriminating fact at all, itself or through a definition (memoised in
+        /// `known` by definition). Comprehension variables are not told apart from facts: a name that shadows the
+        /// fact's variable counts as reading it, which only makes more work.
+        func readsFact(_ expression: Expression, definitions known: inout [String: Bool], depth: Int = 0) -> Bool {
+            guard depth < 32 else { return true }
+            for node in expression.nodes {
+                if isFact(node) { return true }
+                guard case .identifier(let name) = node.kind, let definition = definitions.definition(name) else {
+                    continue
+                }
+                if let reads = known[name] {
+                    if reads { return true }
+                    continue
+                }
+                let reads = readsFact(definition.program.expression, definitions: &known, depth: depth + 1)
+                known[name] = reads
+                if reads { return true }
+            }
+            return false
         }
 
         /// Whether `expression` reads the discriminating fact itself (`request.operation`).
