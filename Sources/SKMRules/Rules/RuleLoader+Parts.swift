@@ -9,7 +9,11 @@ extension RuleLoader {
         // The file's lines, split only when a problem is found: most loads find none.
         var lines: [Substring]?
         var found: [Diagnostic] = []
-        let set = RuleSet(configuration: configuration, definitions: definitions, rules: [rule])
+        // Only the rule's own evaluation is asked of this set: it needs no guard index, whose per-operation testers
+        // take longest of anything in loading.
+        var plain = configuration
+        plain.discriminator = nil
+        let set = RuleSet(configuration: plain, definitions: definitions, rules: [rule])
         for test in rule.tests {
             guard case .fails(let id, let hintID) = test.expectation else { continue }
             let outcome = set.evaluate(rule, facts: test.facts, recordingEvidence: false)
