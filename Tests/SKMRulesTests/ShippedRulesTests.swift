@@ -79,19 +79,21 @@ extension Rule.ErrorReference {
 /// The facts of a test, then the same facts under every operation and one that is none.
 func operationVariants(of facts: Activation) throws -> [Activation] {
     let operations = APIOperation.allCases.map(\.rawValue) + ["noSuchOperation"]
-    let requestIndex = try #require(SKMFacts.schema.index(ofVariable: "request"))
-    let operationField = try #require(SKMFacts.request.index(of: "operation"))
-    var variants = [facts]
-    if case .object(let request) = facts.values[requestIndex] {
-        for operation in operations {
-            var fields = request.fields
-            fields[operationField] = .string(operation)
-            var variant = facts
-            variant.set(requestIndex, .object(ObjectValue(type: request.type, fields: fields)))
-            variants.append(variant)
-        }
+    return try [facts] + operations.compactMap { try facts.underOperation($0) }
+}
+
+extension Activation {
+    /// The same facts with `request.operation` set to `operation`; `nil` when they hold no request.
+    func underOperation(_ operation: String) throws -> Activation? {
+        let requestIndex = try #require(SKMFacts.schema.index(ofVariable: "request"))
+        let operationField = try #require(SKMFacts.request.index(of: "operation"))
+        guard case .object(let request) = values[requestIndex] else { return nil }
+        var fields = request.fields
+        fields[operationField] = .string(operation)
+        var variant = self
+        variant.set(requestIndex, .object(ObjectValue(type: request.type, fields: fields)))
+        return variant
     }
-    return variants
 }
 
 @Suite struct GuardIndexTests {
@@ -107,9 +109,16 @@ func operationVariants(of facts: Activation) throws -> [Activation] {
         var compared = 0
         for rule in indexed.rules {
             for test in rule.tests {
-                for facts in try operationVariants(of: test.facts) {
+                for var facts in try operationVariants(of: test.facts) {
+                    let indexedReads = ReadLog()
+                    facts.reads = indexedReads
                     let a = indexed.predict(facts: facts, logged: rule.error.code)
+                    let unindexedReads = ReadLog()
+                    facts.reads = unindexedReads
                     let b = unindexed.predict(facts: facts, logged: rule.error.code)
+                    // What the analyser keys a diagnosis on: whether it read a per-request or a deferred fact.
+                    #expect(indexedReads.readPerRequest == unindexedReads.readPerRequest, "\(rule.id) / \(test.name)")
+                    #expect(indexedReads.readDeferred == unindexedReads.readDeferred, "\(rule.id) / \(test.name)")
                     #expect(a.failure?.check.id == b.failure?.check.id, "\(rule.id) / \(test.name)")
                     #expect(a.failure?.rule.id == b.failure?.rule.id, "\(rule.id) / \(test.name)")
                     #expect(a.byElimination == b.byElimination, "\(rule.id) / \(test.name)")
@@ -163,6 +172,53 @@ func operationVariants(of facts: Activation) throws -> [Activation] {
         // Both kinds are met: the facts hold unknowns as well as values.
         #expect(decided > 10_000)
         #expect(undecided > 100)
+    }
+
+    /// Every condition of the shipped rules made for one operation, as the replay's steps for it are: its tests of
+    /// `request.operation` read as constants, and the definitions it reads made for the operation too
+    /// (`missingBodyFields` lists one operation's members). Read for its truth, it is true or false exactly when
+    /// its general value is that bool, and notes a per-request read exactly when evaluating it does: on every
+    /// embedded test's facts under that operation. A condition the operation alone decides is decided as it
+    /// evaluates.
+    @Test func everyConditionMadeForOneOperationAgreesWithItsGeneralValue() throws {
+        let rules = try ShippedRules.load()
+        var programs = rules.definitions.items.map(\.program)
+        for rule in rules.rules {
+            programs += [rule.when].compactMap { $0 }
+            for check in rule.checks { programs += [check.when, check.assertion].compactMap { $0 } }
+        }
+        var made = 0
+        var compared = 0
+        for operation in APIOperation.allCases.map(\.rawValue) {
+            let assumption = Assumption(path: ["request", "operation"], value: operation)
+            let pairs = programs.compactMap { general in
+                general.testing(assuming: assumption, schema: SKMFacts.schema, definitions: rules.definitions).map {
+                    (general: general, made: $0.program, decided: $0.decided)
+                }
+            }
+            made += pairs.count
+            for rule in rules.rules {
+                for test in rule.tests {
+                    guard var facts = try test.facts.underOperation(operation) else { continue }
+                    for pair in pairs {
+                        let valueReads = ReadLog()
+                        facts.reads = valueReads
+                        let value = pair.general.evaluate(facts)
+                        let truthReads = ReadLog()
+                        facts.reads = truthReads
+                        let truth = pair.made.truth(facts)
+                        let text = "\(pair.general.source.text) under \(operation) in \(rule.id) / \(test.name)"
+                        #expect(truth == value.boolValue, "\(text)")
+                        #expect(truthReads.readPerRequest == valueReads.readPerRequest, "per-request read: \(text)")
+                        if let decided = pair.decided { #expect(decided == value.boolValue, "decided: \(text)") }
+                        compared += 1
+                    }
+                }
+            }
+        }
+        // Many conditions read the operation, and the members' check reads it only through its definition.
+        #expect(made > 100)
+        #expect(compared > 10_000)
     }
 
     /// A definition read first for its truth (as the replay reads guards) is kept in the request's cache as that bool,

@@ -474,7 +474,7 @@ extension Generator {
 
     /// The value of `expression` when it is a list or map of literals, written out or as a definition (not shadowed
     /// by a comprehension variable).
-    private func constantValue(_ expression: Expression, scope: [String]) -> Value? {
+    func constantValue(_ expression: Expression, scope: [String]) -> Value? {
         switch expression.kind {
         case .list, .map: return Self.constant(expression)
         case .identifier(let name) where !scope.contains(name) && schema.index(ofVariable: name) == nil:

@@ -390,6 +390,12 @@ extension Generator {
                 return nil
             }
             return decidedValue(arguments[condition ? 1 : 2], scope: scope, depth: depth + 1)
+        case .call("_[_]", nil, let arguments) where arguments.count == 2:
+            // A key so decided, of a map of literals that has it (`requiredBodyFields[bodyShapeKey]`).
+            guard case .string(let key)? = decidedValue(arguments[1], scope: scope, depth: depth + 1),
+                case .map(let map)? = constantValue(arguments[0], scope: scope)
+            else { return nil }
+            return map.value(for: .string(key))
         case .select(let operand, let field, true):
             // `has()` of the fact: it holds a value.
             return assumption.path.last == field && assumption.isFact(operand, scope: scope, dropping: 1)
@@ -403,6 +409,72 @@ extension Generator {
             return nil
         }
     }
+}
+
+extension Generator {
+    /// Under ``assumption``, the evaluator of a node it decides (``decidedValue(_:scope:depth:)``): the value, made
+    /// once here; or of a choice whose condition it decides: the branch taken. `nil` for any other node. The
+    /// evaluators of the steps made for one value of the discriminating fact read its tests as the constants they
+    /// are, as their testers do, and note every read the general evaluators note.
+    mutating func specialized(_ expression: Expression, scope: [String]) -> Evaluator? {
+        if let value = decidedValue(expression, scope: scope) {
+            decidedNodes += 1
+            return { _ in value }
+        }
+        if case .call("_?_:_", nil, let arguments) = expression.kind, arguments.count == 3,
+            case .bool(let condition)? = decidedValue(arguments[0], scope: scope)
+        {
+            decidedNodes += 1
+            return generate(arguments[condition ? 1 : 2], scope: scope, record: false)
+        }
+        return nil
+    }
+
+    /// Under ``assumption``, definition `index`'s body made under it, when the assumption decides a part of it
+    /// (`missingBodyFields` lists the members of one operation's body); `nil` otherwise. Made once per assumption.
+    /// It computes the value the general body does, which the request's cache keeps for every reading.
+    mutating func specializedBody(of index: Int) -> Evaluator? {
+        guard let assumption else { return nil }
+        if let known = assumption.definitions.bodies[index] { return known }
+        let program = definitions.items[index].program
+        var generator = Generator(
+            schema: schema, definitions: definitions, types: program.types, source: program.source,
+            checked: program.resultType != nil, recording: false)
+        generator.assumption = assumption
+        let body = generator.generate(program.expression, scope: [], record: false)
+        let found = generator.decidedNodes > 0 ? body : nil
+        assumption.definitions.bodies[index] = .some(found)
+        if found != nil { decidedNodes += 1 }
+        return found
+    }
+
+    /// Whether ``assumption`` may decide a part of `expression` or of a definition it reads: when not, nothing
+    /// made under it would differ from the program's own closures.
+    func mayDecide(_ expression: Expression) -> Bool {
+        guard let assumption else { return false }
+        for node in expression.nodes where !node.isLiteral {
+            if decided(node, scope: []) != nil { return true }
+            guard case .identifier(let name) = node.kind, schema.index(ofVariable: name) == nil,
+                let index = definitions.index(of: name)
+            else { continue }
+            if let known = assumption.definitions.mayDecide[index] {
+                if known { return true }
+                continue
+            }
+            let found = mayDecide(definitions.items[index].program.expression)
+            assumption.definitions.mayDecide[index] = found
+            if found { return true }
+        }
+        return false
+    }
+}
+
+/// What the generators under one ``Assumption`` share: the definitions' bodies made under it, each made once.
+final class AssumedDefinitions {
+    /// By definition: its body made under the assumption, or `nil` when the assumption decides no part of it.
+    var bodies: [Int: Evaluator?] = [:]
+    /// By definition: whether the assumption may decide a part of it.
+    var mayDecide: [Int: Bool] = [:]
 }
 
 /// A tester held in a struct: an array of testers would hold them at the most general abstraction, and every call
@@ -482,10 +554,16 @@ extension Generator {
 
 /// A value the discriminating fact (a chain of fields from a fact, `request.operation`) is known to have: the
 /// replay's steps for one value of it (``GuardIndex``) read its tests as constants.
-struct Assumption {
+package struct Assumption {
     /// The variable, then the fields on the way.
     let path: [String]
     let value: String
+    let definitions = AssumedDefinitions()
+
+    package init(path: [String], value: String) {
+        self.path = path
+        self.value = value
+    }
 
     /// Whether `expression` reads the fact, less its last `dropping` fields, from the variable itself (not a
     /// comprehension variable of the same name).

@@ -287,6 +287,9 @@ struct Generator {
     /// wherever a node would have recorded (a comprehension's range, what lies under it).
     mutating func generate(_ expression: Expression, scope: [String], record: Bool) -> Evaluator {
         let record = record && recording
+        if assumption != nil, !record, !expression.isLiteral, let specialized = specialized(expression, scope: scope) {
+            return specialized
+        }
         switch expression.kind {
         case .literal(let value):
             return { _ in value }
@@ -305,7 +308,7 @@ struct Generator {
                     let evaluator: Evaluator = { _ in constant }
                     return record ? recorded(expression, evaluator) : evaluator
                 }
-                let body = definitions.items[index].program.evaluator
+                let body = (record ? nil : specializedBody(of: index)) ?? definitions.items[index].program.evaluator
                 let known = definitions.items.count
                 let evaluator: Evaluator = { frame in
                     // A definition depends on the facts alone, so its value is kept for the rest of the activation:

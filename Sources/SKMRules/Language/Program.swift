@@ -589,7 +589,7 @@ package final class Program: Sendable {
     /// The program with a tester made under `assumption`: the same expression and evaluators, the tests of the
     /// discriminating fact read as the constants they are under it; with the expression's truth when the assumption
     /// alone decides it. `nil` when the assumption decides no part of it: the program's own tester serves.
-    func testing(
+    package func testing(
         assuming assumption: Assumption, schema: FactSchema, definitions: Definitions
     ) -> (program: Program, decided: Bool?)? {
         var generator = Generator(
@@ -597,9 +597,7 @@ package final class Program: Sendable {
             recording: false)
         generator.assumption = assumption
         // Most programs read nothing the assumption decides: no tester is made for them.
-        guard expression.nodes.contains(where: { !$0.isLiteral && generator.decided($0, scope: []) != nil }) else {
-            return nil
-        }
+        guard generator.mayDecide(expression) else { return nil }
         let decided = generator.decided(expression, scope: [])
         let tester = generator.generateTruth(expression, scope: [])
         guard generator.decidedNodes > 0 else { return nil }
