@@ -435,7 +435,7 @@ extension Generator {
     /// It computes the value the general body does, which the request's cache keeps for every reading.
     mutating func specializedBody(of index: Int) -> Evaluator? {
         guard let assumption else { return nil }
-        if let known = assumption.definitions.bodies[index] { return known }
+        if let known = assumption.definitions.bodies[index] { return known?.run }
         let program = definitions.items[index].program
         var generator = Generator(
             schema: schema, definitions: definitions, types: program.types, source: program.source,
@@ -443,7 +443,7 @@ extension Generator {
         generator.assumption = assumption
         let body = generator.generate(program.expression, scope: [], record: false)
         let found = generator.decidedNodes > 0 ? body : nil
-        assumption.definitions.bodies[index] = .some(found)
+        assumption.definitions.bodies[index] = .some(found.map(Operand.init))
         if found != nil { decidedNodes += 1 }
         return found
     }
@@ -472,7 +472,8 @@ extension Generator {
 /// What the generators under one ``Assumption`` share: the definitions' bodies made under it, each made once.
 final class AssumedDefinitions {
     /// By definition: its body made under the assumption, or `nil` when the assumption decides no part of it.
-    var bodies: [Int: Evaluator?] = [:]
+    /// Held in a struct: a closure held in a dictionary would be called through two reabstraction thunks.
+    var bodies: [Int: Generator.Operand?] = [:]
     /// By definition: whether the assumption may decide a part of it.
     var mayDecide: [Int: Bool] = [:]
 }
