@@ -166,6 +166,61 @@ func expectPlainReadingAgrees(
         }
     }
 
+    /// Whether a filter's list is empty (`size(missing) == 0`, through a definition, kept in the request's cache or
+    /// not) and whether a comprehension variable's text is in a list field (`f in request.body.fields`) are read for
+    /// their truth without making the list or copying the field: true or false exactly when the value is that bool,
+    /// on lists of texts, of other values and with unknown items, on a field without a value, and under either branch
+    /// of the definition's choice. The operation's constants are read as the steps made for it read them.
+    @Test func emptinessAndMembershipReadInPlaceAgreeWithTheirValue() throws {
+        let body = ObjectType(name: "Body", fields: [.init("fields", .list(.string))])
+        let request = ObjectType(
+            name: "Request", fields: [.init("body", .object("Body")), .init("operation", .string)])
+        let schema = FactSchema(variables: [.init("request", .object("Request"))], objects: [body, request])
+        var definitions = Definitions()
+        try definitions.add(
+            name: "missing",
+            source: Source(text: "request.operation == 'a' ? ['x', 'y'].filter(f, !(f in request.body.fields)) : []"),
+            schema: schema
+        ).get()
+        let programs = try [
+            "size(missing) == 0", "size(missing) != 0", "0 == size(['x'].filter(f, f in request.body.fields))",
+            "['x', 'y'].exists(f, f in request.body.fields)", "['x', 'y'].all(f, f in request.body.fields)",
+        ].map { try Compiler.compile(Source(text: $0), schema: schema, definitions: definitions).get() }
+        let unknown = Value.unknown(Unknown(path: "request.body.fields", settle: "give it"))
+        let lists: [Value?] = [
+            .list([]), .list([.string("x")]), .list([.string("y"), .string("x")]), .list([.int(1), .string("x")]),
+            .list([unknown]), .list([.string("x"), unknown]), .list([unknown, .string("y"), .string("x")]), unknown,
+            nil,
+        ]
+        var compared = 0
+        for operation in ["a", "b"] {
+            let assumption = Assumption(path: ["request", "operation"], value: operation)
+            for list in lists {
+                let facts = Activation(
+                    schema: schema,
+                    values: [
+                        "request": .object(
+                            ObjectValue(
+                                type: request,
+                                fields: [.object(ObjectValue(type: body, fields: [list])), .string(operation)]))
+                    ])
+                for program in programs {
+                    let value = program.evaluate(facts)
+                    let text = "\(program.source.text) on \(String(describing: list)) under \(operation)"
+                    #expect(program.truth(facts) == value.boolValue, "\(text)")
+                    let warm = DefinitionCache()
+                    _ = program.evaluate(facts, cache: warm)
+                    #expect(program.truth(facts, cache: warm) == value.boolValue, "kept: \(text)")
+                    if let made = program.testing(assuming: assumption, schema: schema, definitions: definitions) {
+                        #expect(made.program.truth(facts) == value.boolValue, "made for the operation: \(text)")
+                    }
+                    compared += 1
+                }
+            }
+        }
+        #expect(compared == 90)
+    }
+
     /// A list written out, a sum and an unknown function's operands run in order whatever their number: a few
     /// through closures that hold one another, many (past 16) through a loop, with the same values.
     /// Chains of `&&` and `||` of up to nine operands, however they nest, read for their truth (in groups of four

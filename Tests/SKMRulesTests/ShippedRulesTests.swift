@@ -164,6 +164,13 @@ extension Activation {
                         #expect(
                             truthReads.readPerRequest == valueReads.readPerRequest,
                             "per-request read: \(program.source.text) in \(rule.id) / \(test.name)")
+                        // With the definitions it reads already kept in the request's cache, as a later reading finds
+                        // them.
+                        let warm = DefinitionCache()
+                        _ = program.evaluate(facts, cache: warm)
+                        #expect(
+                            program.truth(facts, cache: warm) == value.boolValue,
+                            "kept definitions: \(program.source.text) in \(rule.id) / \(test.name)")
                         if truth == nil { undecided += 1 } else { decided += 1 }
                     }
                 }

@@ -98,6 +98,25 @@ extension Generator {
                     return Truth(of: evaluator(&frame))
                 }
             }
+            if case .identifier(let name) = arguments[0].kind, let local = scope.lastIndex(of: name),
+                let list = heldField(arguments[1], scope: scope)
+            {
+                // A comprehension variable's text in a list field (`f in request.body.fields`): the list's items
+                // compared where they lie, as the evaluator compares them (an unknown item leaves a text not found
+                // in the others neither in nor out).
+                let evaluator = generate(expression, scope: scope, record: false)
+                return { frame in
+                    if let holder = list.holder(&frame),
+                        let found = holder._withUnsafeGuaranteedRef({ object -> Truth? in
+                            guard case .list(let items)? = object.fields[list.position] else { return nil }
+                            return frame.withLocalString(local) { Self.membership(of: $0, in: items) }
+                        })
+                    {
+                        return found
+                    }
+                    return Truth(of: evaluator(&frame))
+                }
+            }
 
         case .select(let operand, let field, true):
             if case .object(let typeName)? = types[operand.id], let object = schema.objects[typeName],
@@ -201,6 +220,7 @@ extension Generator {
         _ expression: Expression, _ function: String, _ arguments: [Expression], scope: [String]
     ) -> Tester? {
         let relation = Operations.Relation(rawValue: function)!
+        if let tester = emptinessTruth(expression, relation, arguments, scope: scope) { return tester }
         if relation == .equal || relation == .notEqual,
             let literalIndex = arguments.firstIndex(where: {
                 if case .literal(.string) = $0.kind { true } else { false }
@@ -279,6 +299,182 @@ extension Generator {
                         : Operations.relation(relation, value, read(&frame)))
             }
         case (nil, nil):
+            return nil
+        }
+    }
+
+    /// Whether `text` is one of `items`, as ``Operations/contains(_:_:)`` finds it: `.other` when it is not found and
+    /// an item is unknown.
+    static func membership(of text: String, in items: [Value]) -> Truth {
+        items.withUnsafeBufferPointer { items in
+            var sawUnknown = false
+            for index in items.indices {
+                switch items[index] {
+                case .string(let item): if Operations.sameCodePoints(text, item) { return .yes }
+                case .unknown: sawUnknown = true
+                default: break
+                }
+            }
+            return sawUnknown ? .other : .no
+        }
+    }
+
+    /// A field read where it lies, through the object that holds it: of a fact, of a comprehension variable, or at
+    /// the end of a chain of fields from a fact.
+    struct HeldField {
+        enum Holder {
+            case field(InPlaceField)
+            /// A chain of fields from a fact: the variable, the type of each object on the way (the fact's first),
+            /// and the position of each field.
+            case chain(variable: Int, types: [ObjectIdentifier], positions: [Int])
+        }
+
+        let holder: Holder
+        let position: Int
+        let perRequest: Bool
+
+        /// The object holding the field, without holding it; `nil` when one on the way is missing or of another type.
+        /// A per-request read is noted, as the evaluator notes it.
+        @inline(__always)
+        func holder(_ frame: inout Frame) -> Unmanaged<ObjectValue>? {
+            switch holder {
+            case .field(let field):
+                return field.holder(&frame)
+            case .chain(let variable, let types, let positions):
+                if perRequest { frame.activation.reads?.notePerRequest() }
+                return frame.activation.holder(of: variable, types: types, positions: positions)
+            }
+        }
+    }
+
+    func heldField(_ expression: Expression, scope: [String]) -> HeldField? {
+        if let field = inPlaceField(expression, scope: scope) {
+            return HeldField(holder: .field(field), position: field.position, perRequest: field.perRequest)
+        }
+        guard let path = fieldPath(expression, scope: scope), path.hops.count > 1 else { return nil }
+        return HeldField(
+            holder: .chain(
+                variable: path.variable, types: path.hops.map(\.type), positions: path.hops.map(\.position)),
+            position: path.hops[path.hops.count - 1].position, perRequest: path.perRequest)
+    }
+
+    /// `size(x) == 0` or `size(x) != 0` (either way round), when whether `x` is empty can be read without making it:
+    /// a list of literals, a filter read element by element as the evaluator reads it, a choice of those, or a
+    /// definition made of them (`size(missingBodyFields) == 0`). `nil` for anything else.
+    private mutating func emptinessTruth(
+        _ expression: Expression, _ relation: Operations.Relation, _ arguments: [Expression], scope: [String]
+    ) -> Tester? {
+        guard relation == .equal || relation == .notEqual,
+            let sizeIndex = arguments.firstIndex(where: {
+                if case .call("size", nil, let operands) = $0.kind, operands.count == 1 { true } else { false }
+            }),
+            case .literal(.int(0)) = arguments[1 - sizeIndex].kind,
+            case .call(_, _, let operands) = arguments[sizeIndex].kind,
+            let empty = generateEmptiness(operands[0], scope: scope)
+        else { return nil }
+        let evaluator = generate(expression, scope: scope, record: false)
+        let negated = relation == .notEqual
+        return { frame in
+            switch empty(&frame) {
+            case .yes: negated ? .no : .yes
+            case .no: negated ? .yes : .no
+            case .other: Truth(of: evaluator(&frame))
+            }
+        }
+    }
+
+    /// Whether the list `expression` makes is empty (`.yes`), not empty (`.no`), or neither is known (`.other`: not a
+    /// list, an unknown, an error), read without making the list; `nil` when it is not of a kind read so. A filter's
+    /// test is read for each element in turn, as the evaluator reads it, and the first that is neither true nor false
+    /// ends the reading (the caller evaluates the whole, which reads it again and on).
+    private mutating func generateEmptiness(_ expression: Expression, scope: [String], depth: Int = 0) -> Tester? {
+        guard depth < 8 else { return nil }
+        if assumption != nil, !expression.isLiteral, let value = decidedValue(expression, scope: scope) {
+            guard case .list(let items) = value else { return nil }
+            decidedNodes += 1
+            let truth = Truth(items.isEmpty)
+            return { _ in truth }
+        }
+        if case .list(let items)? = Self.constant(expression) {
+            let truth = Truth(items.isEmpty)
+            return { _ in truth }
+        }
+        switch expression.kind {
+        case .call("_?_:_", nil, let arguments) where arguments.count == 3:
+            if assumption != nil, case .bool(let condition)? = decidedValue(arguments[0], scope: scope) {
+                decidedNodes += 1
+                return generateEmptiness(arguments[condition ? 1 : 2], scope: scope, depth: depth + 1)
+            }
+            guard let whenTrue = generateEmptiness(arguments[1], scope: scope, depth: depth + 1),
+                let whenFalse = generateEmptiness(arguments[2], scope: scope, depth: depth + 1)
+            else { return nil }
+            let condition = generateTruth(arguments[0], scope: scope)
+            return { frame in
+                switch condition(&frame) {
+                case .yes: whenTrue(&frame)
+                case .no: whenFalse(&frame)
+                case .other: .other
+                }
+            }
+
+        case .comprehension(let comprehension) where comprehension.macro == .filter && comprehension.body.count == 1:
+            let range = generate(comprehension.range, scope: scope, record: false)
+            let step = generateTruth(comprehension.body[0], scope: scope + [comprehension.variable])
+            return { frame in
+                let elements: [Value]
+                switch range(&frame) {
+                case .list(let items): elements = items
+                case .map(let map): elements = map.keys
+                default: return .other
+                }
+                frame.comprehensionDepth += 1
+                if frame.locals.capacity == 0 { frame.locals.reserveCapacity(4) }
+                frame.locals.append(.null)
+                let slot = frame.locals.count - 1
+                defer {
+                    frame.locals.removeLast()
+                    frame.comprehensionDepth -= 1
+                }
+                var kept = false
+                for index in elements.indices {
+                    frame.locals[slot] = elements[index]
+                    switch step(&frame) {
+                    case .yes: kept = true
+                    case .no: break
+                    case .other: return .other
+                    }
+                }
+                return kept ? .no : .yes
+            }
+
+        case .identifier(let name):
+            guard !scope.contains(name), schema.index(ofVariable: name) == nil,
+                let index = definitions.index(of: name)
+            else { return nil }
+            // The definition's kept value when the request's cache has it; else its body read the same way, as a
+            // definition runs (with comprehension variables of its own), and kept by nothing.
+            let program = definitions.items[index].program
+            var generator = Generator(
+                schema: schema, definitions: definitions, types: program.types, source: program.source,
+                checked: program.resultType != nil, recording: false)
+            generator.assumption = assumption
+            guard let body = generator.generateEmptiness(program.expression, scope: [], depth: depth + 1) else {
+                return nil
+            }
+            decidedNodes += generator.decidedNodes
+            return { frame in
+                let strict = frame.strict
+                if let cache = frame.cache {
+                    let slot = cache._withUnsafeGuaranteedRef { $0.slot(of: index, strict: strict) }
+                    if slot != 0 {
+                        if slot < 0 { frame.readAbsent = true }
+                        return cache._withUnsafeGuaranteedRef { $0.emptiness(at: slot) }
+                    }
+                }
+                return frame.asDefinition(body).0
+            }
+
+        default:
             return nil
         }
     }

@@ -217,6 +217,16 @@ package struct Activation: Sendable {
             }
         }
 
+        /// The object holding the field at the end of a chain of fields from variable `index`
+        /// (``path(of:types:positions:)``), without holding it; `nil` when an object on the way is missing or of
+        /// another type, or the variable is deferred.
+        @inline(__always)
+        func holder(of index: Int, types: [ObjectIdentifier], positions: [Int]) -> Unmanaged<ObjectValue>? {
+            parts._withUnsafeGuaranteedRef { parts in
+                object(in: parts, of: index, types: types, positions: positions, hops: positions.count - 1)
+            }
+        }
+
         /// The object variable `index` reaches after the first `hops` of `positions`, each object on the way of the
         /// type `types` names (the variable's first); `nil` when one is missing or of another type, or the variable
         /// is deferred. Not counted: the activation holds every object on the way.
@@ -385,6 +395,14 @@ package final class DefinitionCache {
     @inline(__always)
     func truth(at slot: Int32) -> Truth {
         if case .bool(let flag) = values![Int(slot.magnitude) - 1] { return Truth(flag) }
+        return .other
+    }
+
+    /// Whether the list kept at `slot` (``slot(of:strict:)``, not 0) is empty, read where it lies: `.other` when the
+    /// value is not a list.
+    @inline(__always)
+    func emptiness(at slot: Int32) -> Truth {
+        if case .list(let items) = values![Int(slot.magnitude) - 1] { return Truth(items.isEmpty) }
         return .other
     }
 
