@@ -158,6 +158,43 @@ extension RequestRecord {
             }
             return date
         }
+        // A member that holds facts the rules read is an object, a list or a map of texts as the server writes
+        // it, or absent: one of another type is refused, not read as empty, which would make up a cause.
+        func optionalObject(_ object: JSONObject, _ name: String, _ path: String) throws(RecordError) -> JSONObject? {
+            guard let member = object[name], !member.isNull else { return nil }
+            guard let found = member.objectValue else {
+                throw RecordError(.wrongType, field: path, "must be an object, not \(member.typeName)")
+            }
+            return found
+        }
+        func optionalArray(_ object: JSONObject, _ name: String, _ path: String) throws(RecordError) -> [JSONValue]? {
+            guard let member = object[name], !member.isNull else { return nil }
+            guard let found = member.arrayValue else {
+                throw RecordError(.wrongType, field: path, "must be a list, not \(member.typeName)")
+            }
+            return found
+        }
+        func texts(_ items: [JSONValue], _ path: String) throws(RecordError) -> [String] {
+            var texts: [String] = []
+            for (index, item) in items.enumerated() {
+                guard let text = item.stringValue else {
+                    throw RecordError(.wrongType, field: "\(path)[\(index)]", "must be a string, not \(item.typeName)")
+                }
+                texts.append(text)
+            }
+            return texts
+        }
+        func textMap(_ object: JSONObject, _ name: String, _ path: String) throws(RecordError) -> [String: String] {
+            var map: [String: String] = [:]
+            for member in try optionalObject(object, name, path)?.members ?? [] {
+                guard let text = member.value.stringValue else {
+                    throw RecordError(
+                        .wrongType, field: "\(path).\(member.key)", "must be a string, not \(member.value.typeName)")
+                }
+                map[member.key] = text
+            }
+            return map
+        }
         guard let time = Timestamp.parse(try string(object, "time", "time")) else {
             throw RecordError(.invalid, field: "time", "is not an RFC 3339 time")
         }
@@ -171,13 +208,13 @@ extension RequestRecord {
             throw RecordError(.invalid, field: "response", "needs httpStatus, resultCode and isSuccessful")
         }
         var client = Client()
-        if let clientObject = object["client"]?.objectValue {
+        if let clientObject = try optionalObject(object, "client", "client") {
             client.ip = try optionalString(clientObject, "ip", "client.ip")
             client.peer = try optionalString(clientObject, "peer", "client.peer")
             client.forwardedFor = try optionalString(clientObject, "forwardedFor", "client.forwardedFor")
             client.macHeader = try optionalString(clientObject, "macHeader", "client.macHeader")
             client.tls = try optionalBool(clientObject, "tls", "client.tls") ?? false
-            if let cert = clientObject["cert"]?.objectValue {
+            if let cert = try optionalObject(clientObject, "cert", "client.cert") {
                 client.cert = CertificateObservation(
                     present: try optionalBool(cert, "present", "client.cert.present") ?? false,
                     subject: try optionalString(cert, "subject", "client.cert.subject"),
@@ -190,7 +227,7 @@ extension RequestRecord {
             }
         }
         var inputs: [Input] = []
-        if let items = object["inputs"]?.arrayValue {
+        if let items = try optionalArray(object, "inputs", "inputs") {
             for (index, item) in items.enumerated() {
                 let path = "inputs[\(index)]"
                 guard let input = item.objectValue else {
@@ -211,27 +248,24 @@ extension RequestRecord {
             }
         }
         var body: Body?
-        if let bodyObject = object["body"]?.objectValue {
-            var values: [String: String] = [:]
-            for member in bodyObject["values"]?.objectValue?.members ?? [] {
-                if let text = member.value.stringValue { values[member.key] = text }
+        if let bodyObject = try optionalObject(object, "body", "body") {
+            // The server writes the members it read, an empty list for none: without it nothing says what they were.
+            guard let fields = try optionalArray(bodyObject, "fields", "body.fields") else {
+                throw RecordError(.missing, field: "body.fields", "is missing")
             }
             body = Body(
                 bytes: try optionalInt(bodyObject, "bytes", "body.bytes") ?? 0,
                 json: try optionalBool(bodyObject, "json", "body.json") ?? false,
-                fields: (bodyObject["fields"]?.arrayValue ?? []).compactMap(\.stringValue), values: values)
+                fields: try texts(fields, "body.fields"), values: try textMap(bodyObject, "values", "body.values"))
         }
         var token: TokenObservation?
-        if let tokenObject = object["token"]?.objectValue {
+        if let tokenObject = try optionalObject(object, "token", "token") {
             token = TokenObservation(
                 authentic: try optionalBool(tokenObject, "authentic", "token.authentic") ?? false,
                 accessKeyId: try optionalString(tokenObject, "accessKeyId", "token.accessKeyId"),
                 expiresAt: try optionalDate(tokenObject, "expiresAt", "token.expiresAt"))
         }
-        var query: [String: String] = [:]
-        for member in object["query"]?.objectValue?.members ?? [] {
-            if let text = member.value.stringValue { query[member.key] = text }
-        }
+        let query = try textMap(object, "query", "query")
         self.init(
             time: time, requestId: try optionalString(object, "requestId", "requestId") ?? "",
             method: try optionalString(object, "method", "method") ?? "",

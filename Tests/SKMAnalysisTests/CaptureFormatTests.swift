@@ -180,27 +180,36 @@ enum OneSession {
 }
 
 extension CaptureFixtureTests {
-    /// A request after the state was taken is judged by no state: what changed since is not in it.
+    /// A request after the state was taken is judged by no state: what changed since is not in it. Requests alike
+    /// but for their times after it are grouped as one, as they are before it.
     @Test func aRequestAfterTheStateWasTakenGetsNoVerdict() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
         let lines = try String(contentsOf: OneSession.folder.appendingPathComponent("requests.jsonl"), encoding: .utf8)
             .split(separator: "\n").map(String.init)
         let taken = try OneSession.snapshot().generatedAt
-        let later = lines.map { line -> String in
-            guard line.contains("\"isSuccessful\":false"),
-                let range = line.range(of: #""time":"[^"]*""#, options: .regularExpression)
-            else { return line }
-            return line.replacingCharacters(
-                in: range, with: "\"time\":\"\(Timestamp.rfc3339(taken.addingTimeInterval(1)))\"")
+        func moved(apart: Bool) -> String {
+            var moved = 0
+            return lines.map { line -> String in
+                guard line.contains("\"isSuccessful\":false"),
+                    let range = line.range(of: #""time":"[^"]*""#, options: .regularExpression)
+                else { return line }
+                moved += 1
+                let time = taken.addingTimeInterval(apart ? Double(moved) : 1)
+                return line.replacingCharacters(in: range, with: "\"time\":\"\(Timestamp.rfc3339(time))\"")
+            }.joined(separator: "\n")
         }
-        let result = try OneSession.analyze(try scratch.write("later.jsonl", Data(later.joined(separator: "\n").utf8)))
+        let result = try OneSession.analyze(try scratch.write("later.jsonl", Data(moved(apart: false).utf8)))
         #expect(result.triage.failureCount == 14)
         #expect(result.triage.ranked.allSatisfy { $0.verdict == .unexplained })
         for finding in OneSession.findings(result) {
             #expect(finding.verdict == .unexplained)
             #expect(finding.note?.contains("after the state was taken") == true, "\(finding.note ?? "")")
         }
+        let apart = try OneSession.analyze(try scratch.write("apart.jsonl", Data(moved(apart: true).utf8)))
+        #expect(apart.triage.failureCount == 14)
+        #expect(apart.triage.ranked.count == result.triage.ranked.count)
+        #expect(apart.triage.ranked.count < 14)
     }
 }
 

@@ -67,6 +67,37 @@ extension Fixtures {
         #expect(result.triage.failureCount == 30)
     }
 
+    /// A member the rules read (the body's members, its values, the inputs, the query, the client, the token) of
+    /// another type than the server writes is a damaged line naming the field, not read as empty: an empty list of
+    /// members would confirm "the body has no members" on nothing.
+    @Test func mistypedMembersAreDamagedLinesNotEmptyOnes() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let lines = try Fixtures.lines(.rotationThenVersionDeleted)
+        let failing = try #require(lines.first { $0.contains(#""isSuccessful":false"#) && $0.contains(#""fields":["#) })
+        let fields = try #require(failing.range(of: #""fields":\[[^\]]*\]"#, options: .regularExpression))
+        let body = try #require(failing.range(of: #""body":\{[^}]*\}"#, options: .regularExpression))
+        let inputs = try #require(failing.range(of: #""inputs":\[[^\]]*\]"#, options: .regularExpression))
+        let mistyped: [(String, String)] = [
+            (failing.replacingCharacters(in: fields, with: #""fields":"plaintext:string""#), "body.fields"),
+            (failing.replacingCharacters(in: fields, with: #""fields":[1]"#), "body.fields[0]"),
+            (failing.replacingCharacters(in: fields, with: #""values":{"a":1},"fields":[]"#), "body.values.a"),
+            (failing.replacingCharacters(in: fields, with: #""fieldz":[]"#), "body.fields"),
+            (failing.replacingCharacters(in: body, with: #""body":"x""#), "body"),
+            (failing.replacingCharacters(in: body, with: #""body":[]"#), "body"),
+            (failing.replacingCharacters(in: inputs, with: #""inputs":{"a":1}"#), "inputs"),
+            (failing.replacingOccurrences(of: #""client":{"#, with: #""client":"x","c":{"#), "client"),
+        ]
+        let path = try scratch.write(
+            "requests.jsonl", Data((mistyped.map(\.0) + [failing]).joined(separator: "\n").utf8))
+        let result = try Fixtures.analyze(.rotationThenVersionDeleted, path: path)
+        #expect(result.problems.map(\.location.number) == Array(1...mistyped.count))
+        for (problem, expected) in zip(result.problems, mistyped.map(\.1)) {
+            #expect(problem.message.contains("field '\(expected)'"), "\(problem.message)")
+        }
+        #expect(result.triage.failureCount == 1)
+    }
+
     @Test func invalidUTF8AndControlCharactersAreReadAndKeptInert() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }

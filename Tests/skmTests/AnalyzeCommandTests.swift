@@ -50,6 +50,10 @@ import Testing
         let refused = try await cli.run(["analyze", log, "--state", state, "--workers", "0"])
         #expect(refused.status == 3)
         #expect(refused.error.contains("--workers must be from 1 to 256"), "\(refused.error)")
+        // A negative number of groups to describe is a usage error, not a crash.
+        let negative = try await cli.run(["analyze", log, "--state", state, "--rules", Self.rules, "--top=-1"])
+        #expect(negative.status == 3, "\(negative.error)")
+        #expect(negative.error.contains("--top must be 0 or more"), "\(negative.error)")
     }
 
     @Test func standardInputAndHARWork() async throws {

@@ -55,13 +55,13 @@ package struct Diagnoser: Sendable {
             let replayed = arrival.cause.map {
                 " Replayed on the state as it was taken, it is that \(Self.lowercasedFirst($0.check.failure))."
             }
+            // The request's own time is not in the note: it would make a group of every request (its time is
+            // shown with the request).
             finding.note =
                 (request.timeSpan > 0
-                    ? "The request may have arrived after the state was taken (its time, \(Timestamp.rfc3339(start)), "
-                        + "is an answer's Date header, which counts whole seconds; the state was taken at "
-                        + "\(Timestamp.rfc3339(taken)))"
-                    : "The request arrived at \(Timestamp.rfc3339(start)), after the state was taken "
-                        + "(\(Timestamp.rfc3339(taken)))")
+                    ? "The request may have arrived after the state was taken (its time is an answer's Date header, "
+                        + "which counts whole seconds; the state was taken at \(Timestamp.rfc3339(taken)))"
+                    : "The request arrived after the state was taken (\(Timestamp.rfc3339(taken)))")
                 + ": what changed since is not in it, so no verdict can be given. Take the state again (skm snapshot "
                 + "export) and analyse again."
                 + (finding.verdict == .confirmed ? replayed ?? "" : "")

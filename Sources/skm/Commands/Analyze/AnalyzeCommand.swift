@@ -121,6 +121,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
     func validate() throws {
         guard !logs.isEmpty else { throw ValidationError("give at least one log or capture (- for standard input)") }
         if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be from 1 to 256") }
+        guard top >= 0 else { throw ValidationError("--top must be 0 or more") }
         guard ["auto", "always", "never"].contains(color) else {
             throw ValidationError("--color must be auto, always or never")
         }
