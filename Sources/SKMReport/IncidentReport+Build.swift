@@ -103,16 +103,16 @@ extension IncidentReport {
                 (checkID, title) = ("no-documented-cause", "no documented cause fits")
             }
             let key = "\(ruleID)/\(checkID)"
-            var cause =
-                causes[key]
-                ?? Cause(
+            if causes[key] == nil {
+                causes[key] = Cause(
                     ruleId: ruleID, checkId: checkID, title: title,
                     error: APIError(resultCode: fingerprint.code).map { Self.errorInfo($0.resultCode) }, count: 0,
                     groups: 0, clients: 0, keys: 0)
-            cause.count += group.count
-            cause.groups += 1
-            cause.groupIds.append(fingerprint.identifier)
-            causes[key] = cause
+            }
+            // Changed where it lies: a copy taken out would copy its list of groups for every group added to it.
+            causes[key]!.count += group.count
+            causes[key]!.groups += 1
+            causes[key]!.groupIds.append(fingerprint.identifier)
             if causeClients[key, default: []].count < Triage.distinctLimit {
                 // A client the inputs do not show is not one more client.
                 if fingerprint.client != "unknown" { causeClients[key, default: []].insert(fingerprint.client) }

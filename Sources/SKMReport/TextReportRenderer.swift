@@ -80,6 +80,13 @@ package struct TextReportRenderer: Sendable {
         if report.groups.count > tableRows {
             out += dim("  … \(report.groups.count - tableRows) more groups in the JSON and HTML reports") + "\n"
         }
+        if summary.groups > report.groups.count {
+            out +=
+                dim(
+                    "  The reports list the \(number(report.groups.count)) largest of the \(number(summary.groups)) "
+                        + "groups; --error, --appkey, --key, --since or --until narrows the analysis to the rest.")
+                + "\n"
+        }
 
         for group in report.groups.prefix(detailed) {
             out += "\n" + detail(group)
@@ -92,7 +99,9 @@ package struct TextReportRenderer: Sendable {
                     (detailed + 1 == shown
                         ? "Group #\(shown) is in the table only: --top \(shown) describes it"
                         : "Groups #\(detailed + 1)–#\(shown) are in the table only: --top \(shown) describes them")
-                        + ", and the JSON and HTML reports describe every group."
+                        + (detailed + 1 == shown
+                            ? ", and the JSON and HTML reports describe it."
+                            : ", and the JSON and HTML reports describe them.")
                 ) + "\n"
         }
         if !report.keys.isEmpty {

@@ -93,6 +93,24 @@ import Testing
         #expect(String(decoding: xml, as: UTF8.self).contains("<dayBefore>In the inputs, this key had 3"))
     }
 
+    /// When the reports list fewer groups than the analysis found, the terminal says so and how to see the rest; it
+    /// never says the reports describe every group.
+    @Test func aCappedListOfGroupsSaysSo() throws {
+        let snapshot = try Fixtures.snapshot(.mixedTraffic)
+        var result = AnalysisResult()
+        let analyzer = Analyzer(rules: Fixtures.rules, snapshot: snapshot)
+        try analyzer.analyze(
+            Fixtures.folder(.mixedTraffic).appendingPathComponent("requests.jsonl").path, into: &result)
+        analyzer.finish(&result)
+        let report = IncidentReport(
+            analysis: result, rules: Fixtures.rules, snapshot: snapshot,
+            options: .init(toolVersion: "test", generatedAt: Date(timeIntervalSince1970: 0), maximumGroups: 2))
+        #expect(report.groups.count == 2 && report.summary.groups > 2)
+        let text = TextReportRenderer(color: false, detailed: 1).render(report)
+        #expect(text.contains("The reports list the 2 largest of the \(report.summary.groups) groups"), "\(text)")
+        #expect(!text.contains("every group"))
+    }
+
     @Test func aDocumentThatBreaksTheSchemaIsCaught() throws {
         let report = try Fixtures.report(.mixedTraffic, input: "requests.jsonl")
         var text = String(decoding: try XMLReportRenderer().render(report), as: UTF8.self)

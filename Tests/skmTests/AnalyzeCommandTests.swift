@@ -349,6 +349,8 @@ import Testing
         #expect(result.status == 0)
         #expect(result.output.contains("succeeded") && result.output.contains("nothing to explain"))
         #expect(!result.output.contains("Verdict"))
+        // The appkey in the path is masked, as everywhere else.
+        #expect(!result.output.contains("MgAGnj6zV2sDT4wu") && result.output.contains("MgAG…wu"), "\(result.output)")
     }
 
     @Test func usageErrorsSayErrorOnce() async throws {

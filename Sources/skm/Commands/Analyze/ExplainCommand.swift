@@ -46,10 +46,14 @@ struct ExplainCommand: AsyncParsableCommand {
                     "requestId": .string(record.requestId), "succeeded": true, "httpStatus": .int(response.httpStatus),
                 ])
             } else {
+                // The path holds the appkey, masked as reports mask it.
+                var redactor = Redactor(enabled: !analysis.noRedact)
+                redactor.add(record.appkey)
+                redactor.add(record.userAccessKeyId)
                 print(
                     "Request \(TerminalText.inert(record.requestId)) (\(TerminalText.inert(record.method)) "
-                        + "\(TerminalText.inert(record.path))) succeeded, HTTP \(response.httpStatus): nothing to explain."
-                )
+                        + "\(TerminalText.inert(redactor.text(record.path)))) succeeded, HTTP \(response.httpStatus): "
+                        + "nothing to explain.")
             }
             return
         }
