@@ -427,24 +427,18 @@ extension Generator {
                 case .map(let map): elements = map.keys
                 default: return .other
                 }
-                frame.comprehensionDepth += 1
-                if frame.locals.capacity == 0 { frame.locals.reserveCapacity(4) }
-                frame.locals.append(.null)
-                let slot = frame.locals.count - 1
-                defer {
-                    frame.locals.removeLast()
-                    frame.comprehensionDepth -= 1
-                }
-                var kept = false
-                for index in elements.indices {
-                    frame.locals[slot] = elements[index]
-                    switch step(&frame) {
-                    case .yes: kept = true
-                    case .no: break
-                    case .other: return .other
+                return frame.withComprehensionVariable { frame, slot in
+                    var kept = false
+                    for index in elements.indices {
+                        frame.locals[slot] = elements[index]
+                        switch step(&frame) {
+                        case .yes: kept = true
+                        case .no: break
+                        case .other: return .other
+                        }
                     }
+                    return kept ? .no : .yes
                 }
-                return kept ? .no : .yes
             }
 
         case .identifier(let name):
@@ -515,24 +509,18 @@ extension Generator {
             case .map(let map): elements = map.keys
             default: return .other
             }
-            frame.comprehensionDepth += 1
-            if frame.locals.capacity == 0 { frame.locals.reserveCapacity(4) }
-            frame.locals.append(.null)
-            let slot = frame.locals.count - 1
-            defer {
-                frame.locals.removeLast()
-                frame.comprehensionDepth -= 1
-            }
-            var undecided = false
-            for index in elements.indices {
-                frame.locals[slot] = elements[index]
-                switch step(&frame) {
-                case decisive: return decisive
-                case .other: undecided = true
-                default: break
+            return frame.withComprehensionVariable { frame, slot in
+                var undecided = false
+                for index in elements.indices {
+                    frame.locals[slot] = elements[index]
+                    switch step(&frame) {
+                    case decisive: return decisive
+                    case .other: undecided = true
+                    default: break
+                    }
                 }
+                return undecided ? .other : otherwise
             }
-            return undecided ? .other : otherwise
         }
     }
 

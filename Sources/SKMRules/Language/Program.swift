@@ -523,6 +523,21 @@ struct Frame {
         return (result, absent)
     }
 
+    /// `body` with a comprehension variable of its own, given its slot in ``locals``, which `body` fills with each
+    /// element in turn.
+    @inline(__always)
+    mutating func withComprehensionVariable<Result>(_ body: (inout Frame, Int) -> Result) -> Result {
+        comprehensionDepth += 1
+        // Room for nested comprehensions at once; the frame keeps it for the rest of its evaluations.
+        if locals.capacity == 0 { locals.reserveCapacity(4) }
+        locals.append(.null)
+        defer {
+            locals.removeLast()
+            comprehensionDepth -= 1
+        }
+        return body(&self, locals.count - 1)
+    }
+
     /// `body` of the text comprehension variable `local` holds, read where it lies; `nil` when it holds another
     /// kind of value.
     @inline(__always)
