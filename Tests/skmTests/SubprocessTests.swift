@@ -14,7 +14,8 @@ import Testing
         let open = Glibc.open("/dev/null", O_RDONLY)
         try #require(open >= 0)
         defer { close(open) }
-        let program = try Subprocess(URL(fileURLWithPath: "/bin/sleep"), ["30"])
+        // Long enough to outlive a suite that keeps this test waiting for its turn (it is terminated below).
+        let program = try Subprocess(URL(fileURLWithPath: "/bin/sleep"), ["600"])
         defer { program.terminate() }
         // Just after it starts, the program's loader holds each library it opens for a moment; a descriptor it
         // inherited stays. Read again until only the standard streams are left, for two seconds at most.
